@@ -1,0 +1,28 @@
+# shipshape: `make help` lists the targets.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+STATICCHECK_MODULE_VERSION := v0.8.2
+
+.PHONY: help test demo testbed bench lint
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  make %-8s %s\n", $$1, $$2 }'
+
+test: lint ## everything: gofmt, vet, staticcheck, then all tests (-race) with the real local servers
+	scripts/testbed run -- env SHIPSHAPE_INTEGRATION=1 scripts/gotest -race -count=1 ./...
+
+demo: ## the tour: every capability end to end, in process, against the fakes
+	go run ./examples/tour
+
+testbed: ## start the real local servers (S3, IMDS, PostgreSQL) until Ctrl-C; prints their endpoints
+	scripts/testbed up
+
+bench: ## benchmarks (figures go into docs/PERFORMANCE.md)
+	scripts/testbed run -- env SHIPSHAPE_INTEGRATION=1 go test -run '^$$' -bench . -benchmem -count=1 ./...
+
+lint: ## gofmt -l (must print nothing), go vet, staticcheck
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	go vet ./...
+	$$(scripts/gotool honnef.co/go/tools/cmd/staticcheck $(STATICCHECK_MODULE_VERSION)) ./...

@@ -1,0 +1,77 @@
+// Package importgraph holds the test that keeps the import graph between shipshape's
+// packages the small DAG the house style describes.
+package importgraph
+
+import (
+	"bufio"
+	"bytes"
+	"os/exec"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+const module = "github.com/shipshape-dev/shipshape"
+
+// allowed lists, per top-level package, the sibling packages it may depend on (directly or
+// not). Every package may use internal/ and its own subpackages; nothing may use examples/.
+var allowed = map[string][]string{
+	"imds":       nil,
+	"secretsenv": nil,
+	"s3diff":     nil,
+	"dr":         nil,
+	"lifecycle":  {"imds"},
+	"drain":      {"lifecycle", "imds"},
+}
+
+// top returns the first path element below the module ("imds" for .../imds/imdstest).
+func top(pkg string) string {
+	rest := strings.TrimPrefix(strings.TrimPrefix(pkg, module), "/")
+	first, _, _ := strings.Cut(rest, "/")
+	return first
+}
+
+func TestImportGraph(t *testing.T) {
+	// Non-test dependencies of every package of the module, transitively.
+	out, err := exec.Command("go", "list", "-deps=false", "-f",
+		`{{.ImportPath}}{{range .Deps}} {{.}}{{end}}`, module+"/...").CombinedOutput()
+	require.NoError(t, err, "go list: %s", out)
+
+	checked := 0
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		pkg, deps := fields[0], fields[1:]
+		from := top(pkg)
+		var bad []string
+		for _, dep := range deps {
+			if !strings.HasPrefix(dep, module+"/") {
+				continue
+			}
+			to := top(dep)
+			switch {
+			case to == from || to == "internal":
+			case to == "examples":
+				bad = append(bad, dep+" (nothing may import examples/)")
+			case from == "examples" || from == "internal":
+				// Binaries and test plumbing may use any package.
+			default:
+				ok := false
+				for _, a := range allowed[from] {
+					ok = ok || a == to
+				}
+				if !ok {
+					bad = append(bad, dep)
+				}
+			}
+		}
+		sort.Strings(bad)
+		require.Empty(t, bad, "%s imports packages the import graph does not allow (see HOUSE_STYLE / README)", pkg)
+		checked++
+	}
+	require.NoError(t, sc.Err())
+	require.GreaterOrEqual(t, checked, len(allowed), "go list returned fewer packages than the graph names")
+}

@@ -1,0 +1,106 @@
+package testbed_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipshape-dev/shipshape/internal/testbed"
+)
+
+// The smoke tests prove each real server of the test bed works before any package relies on it.
+
+func TestIntegrationS3Smoke(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := testbed.S3Client(t)
+	bucket := fmt.Sprintf("smoke-%d", time.Now().UnixNano())
+
+	_, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+	require.NoError(t, err)
+	_, err = client.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
+		Bucket:                  aws.String(bucket),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled},
+	})
+	require.NoError(t, err)
+
+	var ids []string
+	for _, body := range []string{"first\n", "second\n"} {
+		out, err := client.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String(bucket), Key: aws.String("notes.txt"), Body: strings.NewReader(body),
+		})
+		require.NoError(t, err)
+		require.NotEmpty(t, aws.ToString(out.VersionId), "a versioned bucket must return a version id")
+		ids = append(ids, aws.ToString(out.VersionId))
+	}
+
+	list, err := client.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket)})
+	require.NoError(t, err)
+	require.Len(t, list.Versions, 2)
+	// Newest first: the second upload is the latest.
+	require.Equal(t, ids[1], aws.ToString(list.Versions[0].VersionId))
+	require.True(t, aws.ToBool(list.Versions[0].IsLatest))
+	require.Equal(t, ids[0], aws.ToString(list.Versions[1].VersionId))
+
+	old, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("notes.txt"), VersionId: aws.String(ids[0])})
+	require.NoError(t, err)
+	defer old.Body.Close()
+	b, err := io.ReadAll(old.Body)
+	require.NoError(t, err)
+	require.Equal(t, "first\n", string(b))
+}
+
+func TestIntegrationIMDSSmoke(t *testing.T) {
+	mock := testbed.IMDSMock(t)
+	client := &http.Client{Timeout: 5 * time.Second}
+
+	// IMDSv2 only: a request without a token is refused.
+	resp, err := client.Get(mock.URL + "/latest/meta-data/instance-id")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+
+	req, err := http.NewRequest(http.MethodPut, mock.URL+"/latest/api/token", nil)
+	require.NoError(t, err)
+	req.Header.Set("X-aws-ec2-metadata-token-ttl-seconds", "60")
+	resp, err = client.Do(req)
+	require.NoError(t, err)
+	token, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NotEmpty(t, token)
+
+	req, err = http.NewRequest(http.MethodGet, mock.URL+"/latest/meta-data/instance-id", nil)
+	require.NoError(t, err)
+	req.Header.Set("X-aws-ec2-metadata-token", string(token))
+	resp, err = client.Do(req)
+	require.NoError(t, err)
+	id, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.True(t, bytes.HasPrefix(id, []byte("i-")), "instance id %q", id)
+}
+
+func TestIntegrationPostgresSmoke(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, testbed.PostgresDSN(t))
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	var version string
+	require.NoError(t, conn.QueryRow(ctx, "select version()").Scan(&version))
+	require.Contains(t, version, "PostgreSQL 15")
+}
