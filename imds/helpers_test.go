@@ -1,0 +1,79 @@
+package imds_test
+
+import (
+	"bytes"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipshape-dev/shipshape/imds"
+	"github.com/shipshape-dev/shipshape/imds/imdstest"
+)
+
+// clock is a fake clock shared by the server and the client under test.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type bed struct {
+	srv    *imdstest.Server
+	client *imds.Client
+	clock  *clock
+	logs   *syncBuffer
+}
+
+// newBed starts an imdstest server and a client pointed at it, sharing a fake clock. The
+// environment is empty so that the test machine's AWS_* variables do not leak in.
+func newBed(t *testing.T, optFns ...func(*imds.Options)) *bed {
+	t.Helper()
+	clk := newClock()
+	srv := imdstest.NewServer(func(o *imdstest.Options) { o.Now = clk.Now })
+	t.Cleanup(srv.Close)
+	logs := &syncBuffer{}
+	opts := []func(*imds.Options){func(o *imds.Options) {
+		o.Endpoint = srv.URL
+		o.Now = clk.Now
+		o.Getenv = func(string) string { return "" }
+		o.BackoffMin, o.BackoffMax = time.Millisecond, 5*time.Millisecond
+		o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}}
+	client, err := imds.New(append(opts, optFns...)...)
+	require.NoError(t, err)
+	return &bed{srv: srv, client: client, clock: clk, logs: logs}
+}

@@ -1,0 +1,80 @@
+package imds
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+)
+
+// WatchOptions are the optional settings of the Watch methods.
+type WatchOptions struct {
+	// Interval between polls. Default: 5 s (Spot gives a 2-minute warning).
+	Interval time.Duration
+
+	// Ticks, when set, replaces the timer: the watcher polls once at the start and then once
+	// per value received. Tests use it to poll on demand instead of sleeping.
+	Ticks <-chan time.Time
+
+	// Logger receives a Warn line per failed poll (the watcher keeps going). Default: the
+	// client's logger.
+	Logger *slog.Logger
+}
+
+// WatchSpotAction polls the Spot instance-action and calls fn once per new notice (and with
+// SpotNone if a notice is withdrawn). It returns when ctx ends, with ctx's error, or at once
+// with ErrDisabled. Poll errors are logged and the watch goes on.
+func (c *Client) WatchSpotAction(ctx context.Context, fn func(SpotAction), optFns ...func(*WatchOptions)) error {
+	return watch(ctx, c, c.SpotAction, fn, SpotAction{Action: SpotNone}, optFns)
+}
+
+// WatchRebalance polls the rebalance recommendation and calls fn once per new
+// recommendation. Otherwise it behaves like WatchSpotAction.
+func (c *Client) WatchRebalance(ctx context.Context, fn func(Rebalance), optFns ...func(*WatchOptions)) error {
+	return watch(ctx, c, c.RebalanceRecommendation, fn, Rebalance{}, optFns)
+}
+
+// WatchTargetLifecycleState polls the Auto Scaling target lifecycle state and calls fn with
+// the first state seen and then once per change. Otherwise it behaves like WatchSpotAction.
+func (c *Client) WatchTargetLifecycleState(ctx context.Context, fn func(LifecycleState), optFns ...func(*WatchOptions)) error {
+	return watch(ctx, c, c.TargetLifecycleState, fn, LifecycleNone, optFns)
+}
+
+// watch polls read and calls fn when the value differs from the last one seen, starting
+// from initial (which is not reported).
+func watch[T comparable](ctx context.Context, c *Client, read func(context.Context) (T, error), fn func(T), initial T, optFns []func(*WatchOptions)) error {
+	var o WatchOptions
+	for _, f := range optFns {
+		f(&o)
+	}
+	setDefault(&o.Interval, 5*time.Second)
+	if o.Logger == nil {
+		o.Logger = c.log
+	}
+	ticks := o.Ticks
+	if ticks == nil {
+		t := time.NewTicker(o.Interval)
+		defer t.Stop()
+		ticks = t.C
+	}
+	last := initial
+	for {
+		v, err := read(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, ErrDisabled):
+			return err
+		case err != nil:
+			o.Logger.Warn("imds: watch poll failed; trying again next interval", "error", err.Error())
+		case v != last:
+			last = v
+			fn(v)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ticks:
+		}
+	}
+}

@@ -1,0 +1,93 @@
+package imds_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipshape-dev/shipshape/imds"
+	"github.com/shipshape-dev/shipshape/imds/imdstest"
+)
+
+// runWatch starts watch in a goroutine with a tick channel; tick() polls once more and
+// returns after that poll has started (the send is received only between polls).
+func runWatch(t *testing.T, watch func(ctx context.Context, ticks <-chan time.Time) error) (tick func(), stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ticks := make(chan time.Time)
+	done := make(chan error, 1)
+	go func() { done <- watch(ctx, ticks) }()
+	tick = func() { ticks <- time.Time{} }
+	stop = func() error {
+		tick() // wait for the poll in flight to finish
+		cancel()
+		return <-done
+	}
+	return tick, stop
+}
+
+func TestWatchSpotAction(t *testing.T) {
+	b := newBed(t)
+	got := make(chan imds.SpotAction, 10)
+	tick, stop := runWatch(t, func(ctx context.Context, ticks <-chan time.Time) error {
+		return b.client.WatchSpotAction(ctx, func(a imds.SpotAction) { got <- a },
+			func(o *imds.WatchOptions) { o.Ticks = ticks })
+	})
+	tick() // no notice yet: no call
+	tick()
+	at := b.clock.Now().Add(2 * time.Minute)
+	b.srv.SetSpotAction(imds.SpotAction{Action: imds.SpotTerminate, Time: at})
+	tick() // poll that sees it
+	tick() // same notice again: no second call
+	tick()
+	b.srv.SetSpotAction(imds.SpotAction{Action: imds.SpotNone})
+	tick()
+	require.ErrorIs(t, stop(), context.Canceled)
+	close(got)
+	var calls []imds.SpotAction
+	for a := range got {
+		calls = append(calls, a)
+	}
+	assert.Equal(t, []imds.SpotAction{{Action: imds.SpotTerminate, Time: at}, {Action: imds.SpotNone}}, calls)
+}
+
+func TestWatchTargetLifecycleStateKeepsGoingThroughErrors(t *testing.T) {
+	b := newBed(t)
+	var calls []imds.LifecycleState
+	tick, stop := runWatch(t, func(ctx context.Context, ticks <-chan time.Time) error {
+		return b.client.WatchTargetLifecycleState(ctx, func(s imds.LifecycleState) { calls = append(calls, s) },
+			func(o *imds.WatchOptions) { o.Ticks = ticks })
+	})
+	tick()
+	b.srv.AddFault(imdstest.Fault{Path: "/latest/meta-data/autoscaling/target-lifecycle-state", Status: 500, Times: 3})
+	tick() // fails (3 attempts), logged, no call
+	b.srv.SetLifecycleState(imds.LifecycleTerminated)
+	tick()
+	tick()
+	require.ErrorIs(t, stop(), context.Canceled)
+	assert.Equal(t, []imds.LifecycleState{imds.LifecycleInService, imds.LifecycleTerminated}, calls)
+	assert.Contains(t, b.logs.String(), "watch poll failed")
+}
+
+func TestWatchRebalanceAndDisabled(t *testing.T) {
+	b := newBed(t)
+	var calls []imds.Rebalance
+	tick, stop := runWatch(t, func(ctx context.Context, ticks <-chan time.Time) error {
+		return b.client.WatchRebalance(ctx, func(r imds.Rebalance) { calls = append(calls, r) },
+			func(o *imds.WatchOptions) { o.Ticks = ticks })
+	})
+	notice := b.clock.Now()
+	b.srv.SetRebalance(notice)
+	tick()
+	tick()
+	require.ErrorIs(t, stop(), context.Canceled)
+	assert.Equal(t, []imds.Rebalance{{Recommended: true, NoticeTime: notice}}, calls)
+
+	c, err := imds.New(func(o *imds.Options) { o.Disabled = true; o.Getenv = func(string) string { return "" } })
+	require.NoError(t, err)
+	err = c.WatchSpotAction(context.Background(), func(imds.SpotAction) { t.Error("called") })
+	require.ErrorIs(t, err, imds.ErrDisabled)
+}
