@@ -69,4 +69,3 @@ func TestFaultsApplyTheirNumberOfTimes(t *testing.T) {
 	assert.Equal(t, []int{429, 429, 200}, got)
 	assert.Equal(t, 2, srv.Count("", "", 429))
 }
-
