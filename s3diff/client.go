@@ -1,0 +1,206 @@
+package s3diff
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Options are the optional settings of a Client. A zero value means the default.
+type Options struct {
+	// MaxObjectBytes is the largest version the Client downloads to diff; larger ones give
+	// StatusTooLarge without being downloaded. Default: 10 MiB.
+	MaxObjectBytes int64
+
+	// ContextLines is the number of unchanged lines around each hunk. Default: 3; use a
+	// negative value for none.
+	ContextLines int
+
+	// DiffTimeout bounds the line diff. When it runs out the diff is still correct (it
+	// applies) but coarser, and Result.Approximate is set. Default: 10 s.
+	DiffTimeout time.Duration
+
+	// PageSize is MaxKeys for ListObjectVersions. Default and maximum: 1000.
+	PageSize int32
+
+	// DeleteAttempts is how many times a retryable per-version DeleteObjects error
+	// (InternalError, SlowDown, ...) is tried in all. Default: 3.
+	DeleteAttempts int
+
+	// RetryWait is the wait before retry n (1-based) of failed deletions.
+	// Default: 200 ms * 2^(n-1).
+	RetryWait func(n int) time.Duration
+
+	// Logger receives Debug lines (pages listed, batches deleted) and Warn lines (retries).
+	// Default: discard.
+	Logger *slog.Logger
+}
+
+// Client diffs and prunes the versions of S3 objects. It is safe for concurrent use.
+type Client struct {
+	s3   S3API
+	opts Options
+	log  *slog.Logger
+}
+
+// New returns a Client over an S3 client (*s3.Client or s3difftest.Bucket).
+func New(client S3API, optFns ...func(*Options)) *Client {
+	var o Options
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if o.MaxObjectBytes <= 0 {
+		o.MaxObjectBytes = 10 << 20
+	}
+	if o.ContextLines == 0 {
+		o.ContextLines = 3
+	} else if o.ContextLines < 0 {
+		o.ContextLines = 0
+	}
+	if o.DiffTimeout <= 0 {
+		o.DiffTimeout = 10 * time.Second
+	}
+	if o.PageSize <= 0 || o.PageSize > 1000 {
+		o.PageSize = 1000
+	}
+	if o.DeleteAttempts <= 0 {
+		o.DeleteAttempts = 3
+	}
+	if o.RetryWait == nil {
+		o.RetryWait = func(n int) time.Duration { return 200 * time.Millisecond << (n - 1) }
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Client{s3: client, opts: o, log: o.Logger}
+}
+
+// NewFromConfig returns a Client over s3.NewFromConfig(cfg). Set usePathStyle for
+// S3-compatible servers that need path-style addressing.
+func NewFromConfig(cfg aws.Config, usePathStyle bool, optFns ...func(*Options)) *Client {
+	return New(s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = usePathStyle }), optFns...)
+}
+
+// Version is one version of an object, or a delete marker.
+type Version struct {
+	Key          string    `json:"key"`
+	VersionID    string    `json:"versionId"`
+	LastModified time.Time `json:"lastModified"`
+	Size         int64     `json:"size"`
+	ETag         string    `json:"etag,omitempty"`
+	IsLatest     bool      `json:"isLatest"`
+	DeleteMarker bool      `json:"deleteMarker"`
+}
+
+// Versions lists every version and delete marker of exactly key (not of other keys that
+// merely start with it), newest first, paginating as long as needed and stopping as soon as
+// the listing has passed the key.
+//
+// Object versions keep the order S3 returns them in (newest first, reliable even when
+// several share one LastModified second). S3's API returns delete markers in a separate
+// list, so they are merged in by LastModified; where a delete marker and a version share a
+// second, the latest entry comes first and otherwise the version does.
+func (c *Client) Versions(ctx context.Context, bucket, key string) ([]Version, error) {
+	versions, markers, _, err := c.list(ctx, bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	return merge(versions, markers), nil
+}
+
+// list returns the object versions (S3 order) and delete markers of exactly key, and the
+// number of pages read.
+func (c *Client) list(ctx context.Context, bucket, key string) (versions, markers []Version, pages int, err error) {
+	if err := checkBucketKey(bucket, key); err != nil {
+		return nil, nil, 0, err
+	}
+	in := &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: aws.String(key), MaxKeys: aws.Int32(c.opts.PageSize)}
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, pages, err
+		}
+		out, err := c.s3.ListObjectVersions(ctx, in)
+		if err != nil {
+			return nil, nil, pages, fmt.Errorf("s3diff: listing versions of s3://%s/%s (page %d): %w", bucket, key, pages+1, err)
+		}
+		pages++
+		passed := false
+		for _, v := range out.Versions {
+			switch k := aws.ToString(v.Key); {
+			case k == key:
+				versions = append(versions, Version{
+					Key: k, VersionID: aws.ToString(v.VersionId), LastModified: aws.ToTime(v.LastModified),
+					Size: aws.ToInt64(v.Size), ETag: aws.ToString(v.ETag), IsLatest: aws.ToBool(v.IsLatest),
+				})
+			case k > key:
+				passed = true
+			}
+		}
+		for _, m := range out.DeleteMarkers {
+			switch k := aws.ToString(m.Key); {
+			case k == key:
+				markers = append(markers, Version{
+					Key: k, VersionID: aws.ToString(m.VersionId), LastModified: aws.ToTime(m.LastModified),
+					IsLatest: aws.ToBool(m.IsLatest), DeleteMarker: true,
+				})
+			case k > key:
+				passed = true
+			}
+		}
+		c.log.Debug("s3diff: listed a page of versions", "bucket", bucket, "key", key, "page", pages,
+			"versions", len(versions), "delete_markers", len(markers))
+		if passed || !aws.ToBool(out.IsTruncated) {
+			return versions, markers, pages, nil
+		}
+		nextKey, nextVersion := aws.ToString(out.NextKeyMarker), aws.ToString(out.NextVersionIdMarker)
+		if nextKey == "" || nextKey > key {
+			return versions, markers, pages, nil
+		}
+		if nextKey == aws.ToString(in.KeyMarker) && nextVersion == aws.ToString(in.VersionIdMarker) {
+			return nil, nil, pages, fmt.Errorf("s3diff: listing versions of s3://%s/%s: the server returned the same markers twice (%q, %q); refusing to loop", bucket, key, nextKey, nextVersion)
+		}
+		in.KeyMarker, in.VersionIdMarker = aws.String(nextKey), aws.String(nextVersion)
+	}
+}
+
+// merge interleaves delete markers into the versions (S3 order kept), newest first.
+func merge(versions, markers []Version) []Version {
+	if len(markers) == 0 {
+		return versions
+	}
+	out := make([]Version, 0, len(versions)+len(markers))
+	sort.SliceStable(markers, func(i, j int) bool { return markers[i].LastModified.After(markers[j].LastModified) })
+	i, j := 0, 0
+	for i < len(versions) || j < len(markers) {
+		switch {
+		case j == len(markers):
+			out = append(out, versions[i])
+			i++
+		case i == len(versions):
+			out = append(out, markers[j])
+			j++
+		case markers[j].IsLatest || markers[j].LastModified.After(versions[i].LastModified):
+			out = append(out, markers[j])
+			j++
+		default:
+			out = append(out, versions[i])
+			i++
+		}
+	}
+	return out
+}
+
+// describe names a version for messages: "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY (2026-11-23T09:00:00Z)".
+func (v Version) describe() string {
+	id := v.VersionID
+	if v.DeleteMarker {
+		id = "delete marker " + id
+	}
+	return strings.TrimSpace(fmt.Sprintf("%s (%s)", id, v.LastModified.UTC().Format(time.RFC3339)))
+}

@@ -1,0 +1,67 @@
+package s3diff
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/smithy-go"
+)
+
+// Sentinel errors; branch on them with errors.Is.
+var (
+	// ErrInvalidKeep: a retention count below 1. Zero is never read as "delete everything".
+	ErrInvalidKeep = errors.New("s3diff: keep must be at least 1 (the newest version is always kept)")
+
+	// ErrVersionNotFound: a version id that is not a version of the key.
+	ErrVersionNotFound = errors.New("s3diff: version not found")
+
+	// ErrNoPredecessor: the version to diff is the oldest one; there is nothing to diff against.
+	ErrNoPredecessor = errors.New("s3diff: the version has no older version to diff against")
+
+	// ErrNoVersions: the key has no versions at all (never written, or wrong key).
+	ErrNoVersions = errors.New("s3diff: the key has no versions")
+
+	// ErrDeleteFailed: some planned deletions failed after retries; RetainResult.Failed lists them.
+	ErrDeleteFailed = errors.New("s3diff: some versions could not be deleted")
+
+	// ErrInvalidInput: a bucket, key, option or event that can't be right.
+	ErrInvalidInput = errors.New("s3diff: invalid input")
+)
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidInput, fmt.Sprintf(format, args...))
+}
+
+// retryableCodes are the S3 error codes worth another try.
+var retryableCodes = map[string]bool{
+	"InternalError": true, "SlowDown": true, "ServiceUnavailable": true, "RequestTimeout": true,
+	"OperationAborted": true, "Throttling": true, "ThrottlingException": true,
+}
+
+// isRetryableCode reports whether an S3 error code (per-key DeleteObjects error or API
+// error) is transient.
+func isRetryableCode(code string) bool { return retryableCodes[code] }
+
+// errorCode returns the API error code of err, or "".
+func errorCode(err error) string {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode()
+	}
+	return ""
+}
+
+func checkBucketKey(bucket, key string) error {
+	switch {
+	case strings.TrimSpace(bucket) == "":
+		return invalid("the bucket name is empty")
+	case len(bucket) < 3 || len(bucket) > 255:
+		return invalid("bucket name %q must be 3 to 255 characters", bucket)
+	case key == "":
+		return invalid("the object key is empty")
+	case len(key) > 1024:
+		return invalid("object key is %d bytes; S3 keys are at most 1024", len(key))
+	}
+	return nil
+}

@@ -1,0 +1,215 @@
+package s3diff
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// ObjectEvent is one object upload taken from an event notification, key decoded.
+type ObjectEvent struct {
+	Bucket    string
+	Key       string
+	VersionID string
+	Sequencer string
+	Size      int64
+}
+
+// DecodeKey decodes an object key as S3 writes it into event notifications: URL-encoded with
+// '+' for a space and %XX escapes (so a literal '+' arrives as %2B).
+func DecodeKey(encoded string) (string, error) {
+	key, err := url.QueryUnescape(encoded)
+	if err != nil {
+		return "", invalid("object key %q in the event is not URL-encoded as S3 writes keys: %v", encoded, err)
+	}
+	return key, nil
+}
+
+// ParseEvent reads the object uploads out of an event: an S3 event notification (delivered
+// directly, {"Records": [...]}) or an EventBridge "Object Created" event from aws.s3. S3's
+// test event (s3:TestEvent) and non-creation records give no uploads and no error. Anything
+// else is an error that says what the payload was.
+func ParseEvent(payload []byte) ([]ObjectEvent, error) {
+	var probe struct {
+		Records    json.RawMessage `json:"Records"`
+		DetailType string          `json:"detail-type"`
+		Source     string          `json:"source"`
+		Event      string          `json:"Event"`
+	}
+	if err := json.Unmarshal(payload, &probe); err != nil {
+		return nil, invalid("the event is not a JSON object: %v", err)
+	}
+	switch {
+	case probe.Event == "s3:TestEvent":
+		return nil, nil
+	case probe.Records != nil:
+		var ev events.S3Event
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return nil, invalid("the S3 notification does not parse: %v", err)
+		}
+		var out []ObjectEvent
+		for i, r := range ev.Records {
+			if !strings.HasPrefix(r.EventName, "ObjectCreated:") {
+				continue
+			}
+			key, err := DecodeKey(r.S3.Object.Key)
+			if err != nil {
+				return nil, fmt.Errorf("record %d: %w", i, err)
+			}
+			if r.S3.Bucket.Name == "" || key == "" {
+				return nil, invalid("record %d names no bucket or no key", i)
+			}
+			out = append(out, ObjectEvent{Bucket: r.S3.Bucket.Name, Key: key, VersionID: r.S3.Object.VersionID,
+				Sequencer: r.S3.Object.Sequencer, Size: r.S3.Object.Size})
+		}
+		return out, nil
+	case probe.DetailType != "":
+		if probe.Source != "aws.s3" {
+			return nil, invalid("EventBridge event from %q, not aws.s3", probe.Source)
+		}
+		if probe.DetailType != "Object Created" {
+			return nil, nil
+		}
+		var ev events.CloudWatchEvent
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return nil, invalid("the EventBridge event does not parse: %v", err)
+		}
+		var d struct {
+			Bucket struct {
+				Name string `json:"name"`
+			} `json:"bucket"`
+			Object struct {
+				Key       string `json:"key"`
+				Size      int64  `json:"size"`
+				VersionID string `json:"version-id"`
+				Sequencer string `json:"sequencer"`
+			} `json:"object"`
+		}
+		if err := json.Unmarshal(ev.Detail, &d); err != nil {
+			return nil, invalid("the EventBridge detail does not parse: %v", err)
+		}
+		key, err := DecodeKey(d.Object.Key)
+		if err != nil {
+			return nil, err
+		}
+		if d.Bucket.Name == "" || key == "" {
+			return nil, invalid("the EventBridge event names no bucket or no key")
+		}
+		return []ObjectEvent{{Bucket: d.Bucket.Name, Key: key, VersionID: d.Object.VersionID, Sequencer: d.Object.Sequencer, Size: d.Object.Size}}, nil
+	}
+	return nil, invalid("neither an S3 notification (Records) nor an EventBridge event (detail-type); is the trigger an S3 bucket?")
+}
+
+// HandlerOptions configure a Handler.
+type HandlerOptions struct {
+	// Keep is how many versions to keep after diffing; 0 means no retention.
+	Keep int
+	// Prefix and Suffix filter keys (both must match when set), e.g. Suffix ".json".
+	Prefix, Suffix string
+	// Logger receives one structured line per outcome. Default: discard.
+	Logger *slog.Logger
+}
+
+// Outcome is what a Handler did for one upload.
+type Outcome struct {
+	Event    ObjectEvent
+	Skipped  string // why nothing was done, if so
+	Diff     *Result
+	Retained *RetainResult
+}
+
+// Handler turns event notifications into diffs (of the uploaded version against its
+// predecessor) and retention. Redelivered events give the same diff, since the version
+// comes from the event, and retention is idempotent.
+type Handler struct {
+	client *Client
+	opts   HandlerOptions
+	log    *slog.Logger
+}
+
+// NewHandler returns a Handler; Keep below 0 is an error.
+func NewHandler(client *Client, opts HandlerOptions) (*Handler, error) {
+	if opts.Keep < 0 {
+		return nil, fmt.Errorf("%w: got %d (use 0 for no retention)", ErrInvalidKeep, opts.Keep)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{client: client, opts: opts, log: opts.Logger}, nil
+}
+
+// Handle processes one event payload. It goes on past a failing upload and returns every
+// outcome with the errors joined.
+func (h *Handler) Handle(ctx context.Context, payload []byte) ([]Outcome, error) {
+	evs, err := ParseEvent(payload)
+	if err != nil {
+		return nil, err
+	}
+	var outcomes []Outcome
+	var errs []error
+	for _, ev := range evs {
+		o := Outcome{Event: ev}
+		switch {
+		case h.opts.Prefix != "" && !strings.HasPrefix(ev.Key, h.opts.Prefix),
+			h.opts.Suffix != "" && !strings.HasSuffix(ev.Key, h.opts.Suffix):
+			o.Skipped = "key does not match the prefix/suffix filter"
+		case ev.VersionID == "":
+			o.Skipped = "the event has no version id: is versioning enabled on the bucket?"
+		}
+		if o.Skipped != "" {
+			h.log.Info("s3diff: skipped", "bucket", ev.Bucket, "key", ev.Key, "reason", o.Skipped)
+			outcomes = append(outcomes, o)
+			continue
+		}
+		res, err := h.client.Diff(ctx, ev.Bucket, ev.Key, func(d *DiffOptions) { d.To = ev.VersionID })
+		switch {
+		case errors.Is(err, ErrNoPredecessor):
+			o.Skipped = "first version of the key: nothing to diff"
+		case errIsNotFound(err):
+			o.Skipped = "the version is gone (pruned already? a redelivered event): " + err.Error()
+		case err != nil:
+			errs = append(errs, fmt.Errorf("diff of s3://%s/%s version %s: %w", ev.Bucket, ev.Key, ev.VersionID, err))
+		default:
+			o.Diff = res
+			h.logDiff(res)
+		}
+		if o.Skipped != "" {
+			h.log.Info("s3diff: nothing to diff", "bucket", ev.Bucket, "key", ev.Key, "version", ev.VersionID, "reason", o.Skipped)
+		}
+		if h.opts.Keep > 0 {
+			rr, err := h.client.Retain(ctx, ev.Bucket, ev.Key, h.opts.Keep)
+			o.Retained = rr
+			if err != nil {
+				errs = append(errs, fmt.Errorf("retention of s3://%s/%s: %w", ev.Bucket, ev.Key, err))
+			} else {
+				h.log.Info("s3diff: retention", "bucket", ev.Bucket, "key", ev.Key, "keep", h.opts.Keep,
+					"kept", len(rr.Kept), "deleted", len(rr.Deleted))
+			}
+		}
+		outcomes = append(outcomes, o)
+	}
+	return outcomes, errors.Join(errs...)
+}
+
+func (h *Handler) logDiff(r *Result) {
+	attrs := []any{"bucket", r.Bucket, "key", r.Key, "from", r.From.VersionID, "to", r.To.VersionID,
+		"status", string(r.Status), "added", r.LinesAdded, "removed", r.LinesRemoved, "summary", r.Summary}
+	if len(r.Notes) > 0 {
+		attrs = append(attrs, "notes", r.Notes)
+	}
+	if r.Status == StatusChanged {
+		attrs = append(attrs, "diff", r.Unified())
+		if IsJSONKey(r.Key) {
+			if changes, err := r.JSONChanges(); err == nil {
+				attrs = append(attrs, "json_changes", changes)
+			}
+		}
+	}
+	h.log.Info("s3diff: diff", attrs...)
+}
