@@ -240,4 +240,3 @@ func TestContextCancel(t *testing.T) {
 	_, err := c.Versions(ctx, "bucket", "k")
 	require.True(t, errors.Is(err, context.Canceled), err)
 }
-

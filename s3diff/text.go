@@ -13,7 +13,7 @@ import (
 type opKind byte
 
 const (
-	opEqual opKind = ' '
+	opEqual  opKind = ' '
 	opDelete opKind = '-'
 	opInsert opKind = '+'
 )
