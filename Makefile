@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 STATICCHECK_MODULE_VERSION := v0.8.2
 
-.PHONY: help test demo testbed bench lint
+.PHONY: help test demo testbed bench lint lambda
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  make %-8s %s\n", $$1, $$2 }'
@@ -26,3 +26,6 @@ lint: ## gofmt -l (must print nothing), go vet, staticcheck
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	$$(scripts/gotool honnef.co/go/tools/cmd/staticcheck $(STATICCHECK_MODULE_VERSION)) ./...
+
+lambda: ## build the s3diff Lambda bootstrap (provided.al2023, arm64) into bin/s3diff-lambda/
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -o bin/s3diff-lambda/bootstrap ./examples/s3diff-lambda

@@ -112,6 +112,9 @@ type HandlerOptions struct {
 	Keep int
 	// Prefix and Suffix filter keys (both must match when set), e.g. Suffix ".json".
 	Prefix, Suffix string
+	// Format of the diff in the log line: "unified" (default), "word", or "json" (the JSON
+	// structural changes for .json keys, the unified diff otherwise).
+	Format string
 	// Logger receives one structured line per outcome. Default: discard.
 	Logger *slog.Logger
 }
@@ -137,6 +140,13 @@ type Handler struct {
 func NewHandler(client *Client, opts HandlerOptions) (*Handler, error) {
 	if opts.Keep < 0 {
 		return nil, fmt.Errorf("%w: got %d (use 0 for no retention)", ErrInvalidKeep, opts.Keep)
+	}
+	switch opts.Format {
+	case "":
+		opts.Format = "unified"
+	case "unified", "word", "json":
+	default:
+		return nil, invalid("diff format %q is not unified, word or json", opts.Format)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -204,11 +214,18 @@ func (h *Handler) logDiff(r *Result) {
 		attrs = append(attrs, "notes", r.Notes)
 	}
 	if r.Status == StatusChanged {
-		attrs = append(attrs, "diff", r.Unified())
-		if IsJSONKey(r.Key) {
-			if changes, err := r.JSONChanges(); err == nil {
+		switch {
+		case h.opts.Format == "word":
+			attrs = append(attrs, "diff", r.WordDiff())
+		case h.opts.Format == "json" && IsJSONKey(r.Key):
+			changes, err := r.JSONChanges()
+			if err == nil {
 				attrs = append(attrs, "json_changes", changes)
+				break
 			}
+			attrs = append(attrs, "json_error", err.Error(), "diff", r.Unified())
+		default:
+			attrs = append(attrs, "diff", r.Unified())
 		}
 	}
 	h.log.Info("s3diff: diff", attrs...)

@@ -1,0 +1,107 @@
+// Command s3diff-lambda is a Lambda function (provided.al2023, arm64; `make lambda` builds
+// its bootstrap) that logs the diff of every uploaded version of a versioned bucket against
+// its predecessor, as structured JSON lines, and keeps only the newest KEEP_VERSIONS.
+//
+// Environment:
+//
+//	KEEP_VERSIONS      versions to keep per key; 0 or unset: no retention
+//	KEY_SUFFIX         only keys ending so, e.g. .json (optional)
+//	KEY_PREFIX         only keys starting so (optional)
+//	DIFF_FORMAT        unified (default), word, or json (structural, for .json keys)
+//	MAX_OBJECT_BYTES   largest version to diff (default 10485760)
+//	S3_USE_PATH_STYLE  true for S3-compatible endpoints that need path-style addressing
+//
+// It accepts S3 event notifications and EventBridge "Object Created" events. template.yaml
+// beside this file deploys it with exactly the permissions it needs.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/shipshape-dev/shipshape/s3diff"
+)
+
+// settings is the function's configuration, read from the environment.
+type settings struct {
+	handler   s3diff.HandlerOptions
+	maxBytes  int64
+	pathStyle bool
+}
+
+func settingsFromEnv(getenv func(string) string) (settings, error) {
+	var s settings
+	if v := strings.TrimSpace(getenv("KEEP_VERSIONS")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return s, fmt.Errorf("KEEP_VERSIONS=%q: want a whole number, 1 or more (0 or unset: no retention)", v)
+		}
+		s.handler.Keep = n
+	}
+	s.handler.Suffix = getenv("KEY_SUFFIX")
+	s.handler.Prefix = getenv("KEY_PREFIX")
+	s.handler.Format = getenv("DIFF_FORMAT")
+	if v := strings.TrimSpace(getenv("MAX_OBJECT_BYTES")); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return s, fmt.Errorf("MAX_OBJECT_BYTES=%q: want a positive number of bytes", v)
+		}
+		s.maxBytes = n
+	}
+	if v := getenv("S3_USE_PATH_STYLE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return s, fmt.Errorf("S3_USE_PATH_STYLE=%q: want true or false", v)
+		}
+		s.pathStyle = b
+	}
+	return s, nil
+}
+
+func newHandler(s3api s3diff.S3API, s settings, logger *slog.Logger) (func(context.Context, json.RawMessage) error, error) {
+	client := s3diff.New(s3api, func(o *s3diff.Options) {
+		o.Logger = logger
+		o.MaxObjectBytes = s.maxBytes
+	})
+	opts := s.handler
+	opts.Logger = logger
+	h, err := s3diff.NewHandler(client, opts)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, payload json.RawMessage) error {
+		_, err := h.Handle(ctx, payload)
+		return err
+	}, nil
+}
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	s, err := settingsFromEnv(os.Getenv)
+	if err != nil {
+		logger.Error("configuration", "error", err.Error())
+		os.Exit(2)
+	}
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		logger.Error("AWS configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	api := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = s.pathStyle })
+	handler, err := newHandler(api, s, logger)
+	if err != nil {
+		logger.Error("configuration", "error", err.Error())
+		os.Exit(2)
+	}
+	lambda.Start(handler)
+}

@@ -1,0 +1,245 @@
+// Command s3diff lists, diffs and prunes the versions of one S3 object.
+//
+//	s3diff versions -bucket B -key K [-json]
+//	s3diff diff     -bucket B -key K [-from V] [-to V] [-format unified|word|json] [-context N]
+//	s3diff retain   -bucket B -key K -keep N [-dry-run]
+//
+// stdout carries only the result (a unified diff pipes straight into patch); logs go to
+// stderr. Exit codes: 0 ok, 1 operational error, 2 usage error. The standard AWS SDK
+// environment applies (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3, ...).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/shipshape-dev/shipshape/s3diff"
+)
+
+const usage = `Usage:
+  s3diff versions -bucket B -key K [-json]
+  s3diff diff     -bucket B -key K [-from VERSION] [-to VERSION] [-format unified|word|json] [-context N]
+  s3diff retain   -bucket B -key K -keep N [-dry-run]
+
+versions  lists the versions and delete markers of exactly K, newest first
+diff      diffs -to (default: the newest version) against -from (default: the one before it);
+          the unified format applies with patch:  s3diff diff -bucket B -key K | patch old.txt
+retain    keeps the newest N versions of K and deletes older versions and delete markers;
+          the latest entry is never deleted; -dry-run prints the version ids it would delete
+
+Common flags: -path-style (S3-compatible endpoints), -v (debug logs on stderr).
+AWS settings come from the standard environment: AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL,
+AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID, ...
+Exit codes: 0 ok, 1 operational error, 2 usage error.
+`
+
+// newS3 builds the S3 client; tests replace it.
+type newS3 func(ctx context.Context, pathStyle bool) (s3diff.S3API, error)
+
+func fromEnvironment(ctx context.Context, pathStyle bool) (s3diff.S3API, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle }), nil
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, fromEnvironment))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmd := args[0]
+	fs := flag.NewFlagSet("s3diff "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage, "\nFlags of ", cmd, ":\n"); fs.PrintDefaults() }
+	bucket := fs.String("bucket", "", "bucket name (required)")
+	key := fs.String("key", "", "object key, exact (required)")
+	pathStyle := fs.Bool("path-style", false, "path-style addressing, for S3-compatible endpoints")
+	verbose := fs.Bool("v", false, "debug logs on stderr")
+	var (
+		asJSON             *bool
+		from, to, format   *string
+		contextLines, keep *int
+		dryRun             *bool
+	)
+	switch cmd {
+	case "versions":
+		asJSON = fs.Bool("json", false, "print a JSON array (versionId, lastModified, size, etag, isLatest, deleteMarker)")
+	case "diff":
+		from = fs.String("from", "", "older version id (default: the version before -to)")
+		to = fs.String("to", "", "newer version id (default: the newest version)")
+		format = fs.String("format", "unified", "unified, word or json")
+		contextLines = fs.Int("context", 3, "lines of context around each change")
+	case "retain":
+		keep = fs.Int("keep", 0, "how many of the newest versions to keep (at least 1; required)")
+		dryRun = fs.Bool("dry-run", false, "print the version ids that would be deleted, delete nothing")
+	default:
+		fmt.Fprintf(stderr, "s3diff: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageError(stderr, "unexpected argument %q (flags go after the command)", fs.Arg(0))
+	case *bucket == "" || *key == "":
+		return usageError(stderr, "-bucket and -key are required")
+	case cmd == "diff" && *format != "unified" && *format != "word" && *format != "json":
+		return usageError(stderr, "-format must be unified, word or json, not %q", *format)
+	case cmd == "diff" && *contextLines < 0:
+		return usageError(stderr, "-context must be 0 or more")
+	case cmd == "retain" && *keep < 1:
+		return usageError(stderr, "-keep must be at least 1 (got %d); the newest version is always kept", *keep)
+	}
+
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	api, err := mk(ctx, *pathStyle)
+	if err != nil {
+		fmt.Fprintln(stderr, "s3diff: AWS configuration:", err)
+		return 1
+	}
+	client := s3diff.New(api, func(o *s3diff.Options) {
+		o.Logger = logger
+		if contextLines != nil {
+			o.ContextLines = *contextLines
+			if *contextLines == 0 {
+				o.ContextLines = -1
+			}
+		}
+	})
+
+	switch cmd {
+	case "versions":
+		err = versions(ctx, client, *bucket, *key, *asJSON, stdout)
+	case "diff":
+		err = diff(ctx, client, *bucket, *key, *from, *to, *format, stdout, logger)
+	case "retain":
+		err = retain(ctx, client, *bucket, *key, *keep, *dryRun, stdout, logger)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "s3diff:", err)
+		return 1
+	}
+	return 0
+}
+
+func usageError(w io.Writer, format string, args ...any) int {
+	fmt.Fprintf(w, "s3diff: "+format+"\n(see s3diff -h)\n", args...)
+	return 2
+}
+
+func versions(ctx context.Context, c *s3diff.Client, bucket, key string, asJSON bool, w io.Writer) error {
+	vs, err := c.Versions(ctx, bucket, key)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		if vs == nil {
+			vs = []s3diff.Version{}
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(vs)
+	}
+	for _, v := range vs {
+		kind := fmt.Sprintf("%d bytes %s", v.Size, v.ETag)
+		if v.DeleteMarker {
+			kind = "delete marker"
+		}
+		latest := ""
+		if v.IsLatest {
+			latest = " (latest)"
+		}
+		if _, err := fmt.Fprintf(w, "%s\t%s\t%s%s\n", v.VersionID, v.LastModified.UTC().Format(time.RFC3339), kind, latest); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func diff(ctx context.Context, c *s3diff.Client, bucket, key, from, to, format string, w io.Writer, log *slog.Logger) error {
+	r, err := c.Diff(ctx, bucket, key, func(o *s3diff.DiffOptions) { o.From, o.To = from, to })
+	if err != nil {
+		return err
+	}
+	log.Info(r.Summary, "notes", strings.Join(r.Notes, "; "))
+	switch format {
+	case "unified":
+		_, err = io.WriteString(w, r.Unified())
+	case "word":
+		_, err = io.WriteString(w, r.WordDiff())
+	case "json":
+		out := struct {
+			Bucket       string              `json:"bucket"`
+			Key          string              `json:"key"`
+			From         s3diff.Version      `json:"from"`
+			To           s3diff.Version      `json:"to"`
+			Status       s3diff.Status       `json:"status"`
+			Summary      string              `json:"summary"`
+			Notes        []string            `json:"notes,omitempty"`
+			LinesAdded   int                 `json:"linesAdded"`
+			LinesRemoved int                 `json:"linesRemoved"`
+			Unified      string              `json:"unified,omitempty"`
+			JSONChanges  []s3diff.JSONChange `json:"jsonChanges,omitempty"`
+		}{r.Bucket, r.Key, r.From, r.To, r.Status, r.Summary, r.Notes, r.LinesAdded, r.LinesRemoved, r.Unified(), nil}
+		if s3diff.IsJSONKey(key) && r.Status == s3diff.StatusChanged {
+			if out.JSONChanges, err = r.JSONChanges(); err != nil {
+				log.Warn("no structural diff", "error", err.Error())
+			}
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(out)
+	}
+	return err
+}
+
+func retain(ctx context.Context, c *s3diff.Client, bucket, key string, keep int, dryRun bool, w io.Writer, log *slog.Logger) error {
+	res, err := c.Retain(ctx, bucket, key, keep, func(o *s3diff.RetainOptions) { o.DryRun = dryRun })
+	if res != nil {
+		for _, v := range res.Deleted {
+			fmt.Fprintln(w, v.VersionID)
+		}
+		verb := "deleted"
+		if dryRun {
+			verb = "would delete"
+		}
+		log.Info(fmt.Sprintf("%s %d version(s), kept %d", verb, len(res.Deleted), len(res.Kept)),
+			"failed", len(res.Failed), "list_pages", res.ListPages, "delete_calls", res.DeleteCalls)
+		for _, f := range res.Failed {
+			log.Warn("not deleted", "version", f.Version.VersionID, "code", f.Code, "message", f.Message)
+		}
+	}
+	return err
+}

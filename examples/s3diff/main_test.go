@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipshape-dev/shipshape/internal/testbed"
+	"github.com/shipshape-dev/shipshape/s3diff"
+	"github.com/shipshape-dev/shipshape/s3diff/s3difftest"
+)
+
+func withFake(b *s3difftest.Bucket) newS3 {
+	return func(context.Context, bool) (s3diff.S3API, error) { return b, nil }
+}
+
+func cli(t *testing.T, mk newS3, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, &out, &errOut, mk)
+	return code, out.String(), errOut.String()
+}
+
+func TestUsageErrors(t *testing.T) {
+	b := s3difftest.New()
+	for _, args := range [][]string{
+		nil, {"frobnicate"}, {"versions"}, {"diff", "-bucket", "b"}, {"retain", "-bucket", "b", "-key", "k"},
+		{"retain", "-bucket", "b", "-key", "k", "-keep", "0"}, {"diff", "-bucket", "b", "-key", "k", "-format", "html"},
+		{"versions", "-bucket", "b", "-key", "k", "extra"},
+	} {
+		code, stdout, stderr := cli(t, withFake(b), args...)
+		assert.Equal(t, 2, code, "%v", args)
+		assert.Empty(t, stdout, "%v", args)
+		assert.NotEmpty(t, stderr, "%v", args)
+	}
+	code, _, stderr := cli(t, withFake(b), "-h")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, stderr, "Exit codes")
+}
+
+func TestVersionsDiffRetain(t *testing.T) {
+	b := s3difftest.New()
+	b.CreateBucket("bucket")
+	old := "a\nb\nc\n"
+	b.Put("bucket", "f.txt", []byte(old))
+	v2 := b.Put("bucket", "f.txt", []byte("a\nB\nc\n"))
+	b.Put("bucket", "f.txt.bak", []byte("x"))
+
+	code, stdout, stderr := cli(t, withFake(b), "versions", "-bucket", "bucket", "-key", "f.txt", "-json")
+	require.Equal(t, 0, code, stderr)
+	var vs []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(stdout), &vs))
+	require.Len(t, vs, 2)
+	assert.Equal(t, v2, vs[0]["versionId"])
+	for _, field := range []string{"versionId", "lastModified", "size", "etag", "isLatest", "deleteMarker"} {
+		assert.Contains(t, vs[0], field)
+	}
+
+	code, stdout, stderr = cli(t, withFake(b), "diff", "-bucket", "bucket", "-key", "f.txt")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "a\nB\nc\n", patch(t, old, stdout), "stdout is only the diff")
+	assert.Contains(t, stderr, "changed: +1 -1")
+
+	code, stdout, _ = cli(t, withFake(b), "diff", "-bucket", "bucket", "-key", "f.txt", "-format", "word", "-context", "0")
+	require.Equal(t, 0, code)
+	assert.Equal(t, "@@ -2 +2 @@\n[-b-]{+B+}\n", stdout)
+
+	code, stdout, _ = cli(t, withFake(b), "retain", "-bucket", "bucket", "-key", "f.txt", "-keep", "1", "-dry-run")
+	require.Equal(t, 0, code)
+	assert.Equal(t, 1, len(strings.Fields(stdout)))
+	assert.Len(t, b.VersionIDs("bucket", "f.txt"), 2, "dry run")
+
+	code, _, stderr = cli(t, withFake(b), "diff", "-bucket", "bucket", "-key", "missing")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "no versions")
+}
+
+func patch(t *testing.T, old, diff string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "old")
+	require.NoError(t, os.WriteFile(file, []byte(old), 0o600))
+	cmd := exec.Command("patch", "--quiet", file)
+	cmd.Stdin = strings.NewReader(diff)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// TestIntegrationCLIAgainstVersity runs the binary's real configuration path (standard AWS
+// environment, -path-style) against the test bed's S3.
+func TestIntegrationCLIAgainstVersity(t *testing.T) {
+	ep := testbed.S3(t)
+	t.Setenv("AWS_ENDPOINT_URL_S3", ep.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", ep.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", ep.SecretKey)
+	t.Setenv("AWS_REGION", ep.Region)
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+
+	client := testbed.S3Client(t)
+	ctx := context.Background()
+	bucket := fmt.Sprintf("cli-%d", time.Now().UnixNano())
+	_, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+	require.NoError(t, err)
+	_, err = client.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(bucket),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
+	require.NoError(t, err)
+	for _, body := range []string{"one\n", "one\ntwo\n", "one\ntwo\nthree\n"} {
+		_, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("a b+c.txt"), Body: strings.NewReader(body)})
+		require.NoError(t, err)
+	}
+
+	code, stdout, stderr := cli(t, fromEnvironment, "diff", "-path-style", "-bucket", bucket, "-key", "a b+c.txt")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "one\ntwo\nthree\n", patch(t, "one\ntwo\n", stdout))
+
+	code, stdout, stderr = cli(t, fromEnvironment, "retain", "-path-style", "-bucket", bucket, "-key", "a b+c.txt", "-keep", "1")
+	require.Equal(t, 0, code, stderr)
+	assert.Len(t, strings.Fields(stdout), 2)
+	code, stdout, _ = cli(t, fromEnvironment, "versions", "-path-style", "-bucket", bucket, "-key", "a b+c.txt")
+	require.Equal(t, 0, code)
+	assert.Equal(t, 1, strings.Count(stdout, "\n"))
+}
