@@ -1,7 +1,6 @@
 package s3diff
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -117,7 +116,7 @@ func (c *Client) Diff(ctx context.Context, bucket, key string, optFns ...func(*D
 		return nil, err
 	}
 	switch {
-	case bytes.Equal(oldBody, newBody):
+	case oldBody == newBody:
 		r.Status = StatusNoChanges
 		r.Summary = fmt.Sprintf("no changes: %s and %s have the same %d bytes", r.From.VersionID, r.To.VersionID, len(newBody))
 		return r, nil
@@ -127,13 +126,13 @@ func (c *Client) Diff(ctx context.Context, bucket, key string, optFns ...func(*D
 			len(oldBody), r.From.ETag, len(newBody), r.To.ETag)
 		return r, nil
 	}
-	r.oldText, r.newText = string(oldBody), string(newBody)
-	ops, approximate, err := diffLines(r.oldText, r.newText, c.opts.DiffTimeout)
+	r.oldText, r.newText = oldBody, newBody
+	sc, approximate, err := diffLines(r.oldText, r.newText, c.opts.DiffTimeout)
 	if err != nil {
 		return nil, err
 	}
 	r.Approximate = approximate
-	r.Hunks = hunks(ops, c.opts.ContextLines)
+	r.Hunks = hunks(sc, c.opts.ContextLines)
 	for _, h := range r.Hunks {
 		r.LinesAdded += h.Added
 		r.LinesRemoved += h.Removed
@@ -159,28 +158,31 @@ func (c *Client) missing(bucket, key, id string, markers []Version) error {
 	return fmt.Errorf("%w: %s is not a version of s3://%s/%s (deleted already, or of another key?)", ErrVersionNotFound, id, bucket, key)
 }
 
-// get downloads one version, refusing more than MaxObjectBytes.
-func (c *Client) get(ctx context.Context, bucket string, v Version) ([]byte, error) {
+// get downloads one version, refusing more than MaxObjectBytes. It reads straight into a
+// string (no copy), sized from the listing.
+func (c *Client) get(ctx context.Context, bucket string, v Version) (string, error) {
 	out, err := c.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(v.Key), VersionId: aws.String(v.VersionID)})
 	if err != nil {
 		if code := errorCode(err); code == "NoSuchVersion" || code == "NoSuchKey" {
-			return nil, fmt.Errorf("%w: %s of s3://%s/%s disappeared while diffing: %w", ErrVersionNotFound, v.VersionID, bucket, v.Key, err)
+			return "", fmt.Errorf("%w: %s of s3://%s/%s disappeared while diffing: %w", ErrVersionNotFound, v.VersionID, bucket, v.Key, err)
 		}
-		return nil, fmt.Errorf("s3diff: getting s3://%s/%s version %s: %w", bucket, v.Key, v.VersionID, err)
+		return "", fmt.Errorf("s3diff: getting s3://%s/%s version %s: %w", bucket, v.Key, v.VersionID, err)
 	}
 	defer out.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(out.Body, c.opts.MaxObjectBytes+1))
+	var sb strings.Builder
+	sb.Grow(int(min(v.Size, c.opts.MaxObjectBytes)) + 1)
+	n, err := io.Copy(&sb, io.LimitReader(out.Body, c.opts.MaxObjectBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("s3diff: reading s3://%s/%s version %s: %w", bucket, v.Key, v.VersionID, err)
+		return "", fmt.Errorf("s3diff: reading s3://%s/%s version %s: %w", bucket, v.Key, v.VersionID, err)
 	}
-	if int64(len(body)) > c.opts.MaxObjectBytes {
-		return nil, fmt.Errorf("s3diff: s3://%s/%s version %s is larger than %d bytes although its listing said %d", bucket, v.Key, v.VersionID, c.opts.MaxObjectBytes, v.Size)
+	if n > c.opts.MaxObjectBytes {
+		return "", fmt.Errorf("s3diff: s3://%s/%s version %s is larger than %d bytes although its listing said %d", bucket, v.Key, v.VersionID, c.opts.MaxObjectBytes, v.Size)
 	}
-	return body, nil
+	return sb.String(), nil
 }
 
-// isText reports whether b can be diffed as text: valid UTF-8 without NUL bytes.
-func isText(b []byte) bool { return bytes.IndexByte(b, 0) < 0 && utf8.Valid(b) }
+// isText reports whether s can be diffed as text: valid UTF-8 without NUL bytes.
+func isText(s string) bool { return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) }
 
 // Unified returns the diff in `diff -u` format, with the key and version ids in the
 // headers. GNU patch applies it to the old version to give the new one. It is empty unless

@@ -100,11 +100,11 @@ func parseHunkHeader(h string, os, on, ns, nn *int) error {
 }
 
 func unified(old, new string, ctx int) string {
-	ops, _, err := diffLines(old, new, 0)
+	sc, _, err := diffLines(old, new, 0)
 	if err != nil {
 		panic(err)
 	}
-	r := &Result{Key: "k", From: Version{VersionID: "a"}, To: Version{VersionID: "b"}, Status: StatusChanged, Hunks: hunks(ops, ctx)}
+	r := &Result{Key: "k", From: Version{VersionID: "a"}, To: Version{VersionID: "b"}, Status: StatusChanged, Hunks: hunks(sc, ctx)}
 	return r.Unified()
 }
 

@@ -362,6 +362,7 @@ func (b *Bucket) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput, _
 	quiet := aws.ToBool(in.Delete.Quiet)
 	out := &s3.DeleteObjectsOutput{}
 	var markers []*entry
+	doomed := make(map[string]map[string]bool) // key -> version ids to delete
 	for _, obj := range in.Delete.Objects {
 		key, id := aws.ToString(obj.Key), aws.ToString(obj.VersionId)
 		if f := b.deleteFaults[id]; id != "" && f != nil {
@@ -377,18 +378,25 @@ func (b *Bucket) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput, _
 			markers = append(markers, &entry{key: key, deleteMarker: true})
 			continue
 		}
-		versions := keys[key]
-		for i, v := range versions {
-			if v.versionID == id {
-				keys[key] = append(versions[:i:i], versions[i+1:]...)
-				break
-			}
+		if doomed[key] == nil {
+			doomed[key] = make(map[string]bool)
 		}
-		if len(keys[key]) == 0 {
-			delete(keys, key)
-		}
+		doomed[key][id] = true
 		if !quiet {
 			out.Deleted = append(out.Deleted, types.DeletedObject{Key: obj.Key, VersionId: obj.VersionId})
+		}
+	}
+	for key, ids := range doomed {
+		kept := keys[key][:0:0]
+		for _, v := range keys[key] {
+			if !ids[v.versionID] {
+				kept = append(kept, v)
+			}
+		}
+		if len(kept) == 0 {
+			delete(keys, key)
+		} else {
+			keys[key] = kept
 		}
 	}
 	b.mu.Unlock()

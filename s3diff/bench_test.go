@@ -1,0 +1,363 @@
+package s3diff_test
+
+// Benchmarks behind docs/PERFORMANCE.md (`make bench`, or
+// `scripts/testbed run -- go test -run '^$' -bench . -benchmem ./s3diff/`).
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/sergi/go-diff/diffmatchpatch"
+
+	"github.com/shipshape-dev/shipshape/internal/testbed"
+	"github.com/shipshape-dev/shipshape/s3diff"
+	"github.com/shipshape-dev/shipshape/s3diff/s3difftest"
+)
+
+const (
+	helperEnv   = "S3DIFF_BENCH_DIFF_FILES" // old and new file, ':'-separated: diff them and exit
+	launcherEnv = "S3DIFF_BENCH_LAUNCH"     // a command as a JSON array: run it, print its peak RSS
+)
+
+// TestMain lets the benchmark re-run this test binary as a plain "diff two files" process
+// and as a small launcher that measures a child's peak RSS. The launcher matters: a child
+// forked from the big benchmark process would inherit its high-water mark.
+func TestMain(m *testing.M) {
+	if command := os.Getenv(launcherEnv); command != "" {
+		var args []string
+		if err := json.Unmarshal([]byte(command), &args); err != nil || len(args) == 0 {
+			fmt.Fprintln(os.Stderr, "bad", launcherEnv, err)
+			os.Exit(3)
+		}
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Env = slices.DeleteFunc(os.Environ(), func(e string) bool { return strings.HasPrefix(e, launcherEnv+"=") })
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() != 1) {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(3)
+		}
+		fmt.Println(int64(maxRSS(cmd.ProcessState) * 1024))
+		os.Exit(0)
+	}
+	if files := os.Getenv(helperEnv); files != "" {
+		if err := diffFiles(filepath.SplitList(files)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(3)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// fileS3 serves two files as two versions of one key, streaming bodies from disk as an
+// S3 client streams them from the network.
+type fileS3 struct{ files []string }
+
+func (f fileS3) ListObjectVersions(_ context.Context, in *s3.ListObjectVersionsInput, _ ...func(*s3.Options)) (*s3.ListObjectVersionsOutput, error) {
+	out := &s3.ListObjectVersionsOutput{IsTruncated: aws.Bool(false)}
+	for i := len(f.files) - 1; i >= 0; i-- {
+		st, err := os.Stat(f.files[i])
+		if err != nil {
+			return nil, err
+		}
+		out.Versions = append(out.Versions, types.ObjectVersion{Key: in.Prefix, VersionId: aws.String(strconv.Itoa(i)),
+			Size: aws.Int64(st.Size()), IsLatest: aws.Bool(i == len(f.files)-1), LastModified: aws.Time(st.ModTime())})
+	}
+	return out, nil
+}
+
+func (f fileS3) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	i, err := strconv.Atoi(aws.ToString(in.VersionId))
+	if err != nil {
+		return nil, err
+	}
+	fh, err := os.Open(f.files[i])
+	if err != nil {
+		return nil, err
+	}
+	return &s3.GetObjectOutput{Body: fh}, nil
+}
+
+func (fileS3) DeleteObjects(context.Context, *s3.DeleteObjectsInput, ...func(*s3.Options)) (*s3.DeleteObjectsOutput, error) {
+	return nil, fmt.Errorf("not supported")
+}
+
+// diffFiles diffs two files as the Lambda would: list, download both, Diff, Unified.
+func diffFiles(files []string) error {
+	r, err := s3diff.New(fileS3{files}, func(o *s3diff.Options) { o.MaxObjectBytes = 64 << 20 }).Diff(context.Background(), "bench", "big.txt")
+	if err != nil {
+		return err
+	}
+	if r.Status != s3diff.StatusChanged {
+		return fmt.Errorf("status %s", r.Status)
+	}
+	_, err = io.WriteString(io.Discard, r.Unified())
+	return err
+}
+
+// launch runs command through the launcher and returns its wall time and peak RSS in MiB.
+func launch(b *testing.B, env []string, command ...string) float64 {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	encoded, err := json.Marshal(command)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Env = append(append(os.Environ(), env...), launcherEnv+"="+string(encoded))
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("%v: %s", err, out)
+	}
+	kib, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return kib / 1024
+}
+
+var (
+	inputOnce          sync.Once
+	oldText, newText   string
+	oldPath, newPath   string
+	changedLines, nLin int
+)
+
+// bigInputs returns two ~10 MB texts with 1% of the lines changed (deterministic).
+func bigInputs(b *testing.B) (string, string, string, string) {
+	inputOnce.Do(func() {
+		rng := rand.New(rand.NewPCG(1, 2))
+		words := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"}
+		line := func(i int) string {
+			var sb bytes.Buffer
+			fmt.Fprintf(&sb, "%07d", i)
+			for range 8 {
+				sb.WriteString(" " + words[rng.IntN(len(words))])
+			}
+			sb.WriteByte('\n')
+			return sb.String()
+		}
+		var o, n bytes.Buffer
+		for i := 0; o.Len() < 10<<20; i++ {
+			l := line(i)
+			o.WriteString(l)
+			if rng.IntN(100) == 0 {
+				n.WriteString(line(i))
+				changedLines++
+			} else {
+				n.WriteString(l)
+			}
+			nLin++
+		}
+		oldText, newText = o.String(), n.String()
+		dir, err := os.MkdirTemp("", "s3diff-bench")
+		if err != nil {
+			panic(err)
+		}
+		oldPath, newPath = filepath.Join(dir, "old.txt"), filepath.Join(dir, "new.txt")
+		if err := os.WriteFile(oldPath, o.Bytes(), 0o600); err != nil {
+			panic(err)
+		}
+		if err := os.WriteFile(newPath, n.Bytes(), 0o600); err != nil {
+			panic(err)
+		}
+	})
+	return oldText, newText, oldPath, newPath
+}
+
+func maxRSS(ps *os.ProcessState) float64 {
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		return float64(ru.Maxrss) / 1024 // KiB -> MiB
+	}
+	return 0
+}
+
+// BenchmarkDiff10MB: two ~10 MB versions, 1% of lines changed. "shipshape" is the diff
+// in-process (through the in-memory bucket, as the Lambda does it); the "process" runs are
+// whole processes (this test binary re-run as a differ, and GNU diff -u) for wall time and
+// peak RSS side by side; "go-diff-char-mode" is go-diff's character mode with its default 1 s
+// DiffTimeout, to show why line mode is used.
+func BenchmarkDiff10MB(b *testing.B) {
+	oldT, newT, oldP, newP := bigInputs(b)
+	b.Logf("inputs: %d and %d bytes, %d lines, %d changed", len(oldT), len(newT), nLin, changedLines)
+
+	b.Run("shipshape", func(b *testing.B) {
+		bucket := s3difftest.New()
+		bucket.CreateBucket("bench")
+		bucket.Put("bench", "big.txt", []byte(oldT))
+		bucket.Put("bench", "big.txt", []byte(newT))
+		c := s3diff.New(bucket, func(o *s3diff.Options) { o.MaxObjectBytes = 64 << 20 })
+		b.SetBytes(int64(len(oldT) + len(newT)))
+		for b.Loop() {
+			r, err := c.Diff(context.Background(), "bench", "big.txt")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if r.Approximate || r.LinesAdded != changedLines {
+				b.Fatalf("approximate=%v added=%d want %d", r.Approximate, r.LinesAdded, changedLines)
+			}
+			_ = r.Unified()
+		}
+	})
+	b.Run("shipshape-process", func(b *testing.B) {
+		var rss float64
+		for b.Loop() {
+			rss = launch(b, []string{helperEnv + "=" + oldP + string(filepath.ListSeparator) + newP}, os.Args[0], "-test.run=^$")
+		}
+		b.ReportMetric(rss, "peak-RSS-MiB")
+		b.ReportMetric(rss*(1<<20)/float64(len(oldT)+len(newT)), "peak-RSS/input")
+	})
+	b.Run("gnu-diff-process", func(b *testing.B) {
+		if _, err := exec.LookPath("diff"); err != nil {
+			b.Fatal("GNU diff is needed: apt-get install diffutils")
+		}
+		var rss float64
+		for b.Loop() {
+			rss = launch(b, nil, "diff", "-u", oldP, newP)
+		}
+		b.ReportMetric(rss, "peak-RSS-MiB")
+		b.ReportMetric(rss*(1<<20)/float64(len(oldT)+len(newT)), "peak-RSS/input")
+	})
+	b.Run("go-diff-char-mode", func(b *testing.B) {
+		dmp := diffmatchpatch.New() // DiffTimeout: 1 s by default
+		var ops int
+		for b.Loop() {
+			ops = len(dmp.DiffMain(oldT, newT, false))
+		}
+		b.ReportMetric(float64(ops), "diff-ops")
+	})
+}
+
+// countingTransport counts HTTP requests by method.
+type countingTransport struct {
+	mu    sync.Mutex
+	n     map[string]int
+	inner http.RoundTripper
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	op := r.Method
+	if r.Method == http.MethodGet && r.URL.Query().Has("versions") {
+		op = "ListObjectVersions"
+	} else if r.Method == http.MethodPost && r.URL.Query().Has("delete") {
+		op = "DeleteObjects"
+	}
+	c.n[op]++
+	c.mu.Unlock()
+	return c.inner.RoundTrip(r)
+}
+
+// BenchmarkRetain10000Versions: retention (keep 10) of a key with 10,000 versions on Versity
+// S3 Gateway, counting HTTP requests. Target: ceil(10000/1000) = 10 list pages and
+// ceil(9990/1000) = 10 DeleteObjects calls.
+func BenchmarkRetain10000Versions(b *testing.B) {
+	ep := testbed.S3(b)
+	counter := &countingTransport{n: map[string]int{}, inner: http.DefaultTransport}
+	client := s3.New(s3.Options{
+		BaseEndpoint: aws.String(ep.URL), Region: ep.Region, UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(ep.AccessKey, ep.SecretKey, ""),
+		HTTPClient:  &http.Client{Transport: counter},
+	})
+	ctx := context.Background()
+	var lists, deletes, deleted int
+	for b.Loop() {
+		b.StopTimer()
+		bucket := "retain-bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := client.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(bucket),
+			VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}}); err != nil {
+			b.Fatal(err)
+		}
+		putMany(b, client, bucket, "hot.txt", 10000)
+		counter.mu.Lock()
+		counter.n = map[string]int{}
+		counter.mu.Unlock()
+		b.StartTimer()
+
+		res, err := s3diff.New(client).Retain(ctx, bucket, "hot.txt", 10)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		counter.mu.Lock()
+		lists, deletes, deleted = counter.n["ListObjectVersions"], counter.n["DeleteObjects"], len(res.Deleted)
+		counter.mu.Unlock()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(lists), "list-requests")
+	b.ReportMetric(float64(deletes), "delete-requests")
+	b.ReportMetric(float64(deleted), "versions-deleted")
+}
+
+// putMany uploads n versions of key with 8 workers.
+func putMany(b *testing.B, client *s3.Client, bucket, key string, n int) {
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	next := make(chan int)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if _, err := client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key),
+					Body: bytes.NewReader([]byte(strconv.Itoa(i)))}); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+}
+
+// BenchmarkRetain10000VersionsFake: the same retention on the in-memory fake, which ends a
+// listing exactly as S3 documents it (IsTruncated false on the last page).
+func BenchmarkRetain10000VersionsFake(b *testing.B) {
+	var lists, deletes int
+	for b.Loop() {
+		b.StopTimer()
+		bucket := s3difftest.New()
+		bucket.CreateBucket("bench")
+		for i := range 10000 {
+			bucket.Put("bench", "hot.txt", []byte(strconv.Itoa(i)))
+		}
+		b.StartTimer()
+		if _, err := s3diff.New(bucket).Retain(context.Background(), "bench", "hot.txt", 10); err != nil {
+			b.Fatal(err)
+		}
+		lists, deletes = bucket.Calls(s3difftest.OpListObjectVersions), bucket.Calls(s3difftest.OpDeleteObjects)
+	}
+	b.ReportMetric(float64(lists), "list-requests")
+	b.ReportMetric(float64(deletes), "delete-requests")
+}
