@@ -1,0 +1,326 @@
+package secretsenv
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+// Options are the optional settings of a Loader. A zero value means the default.
+type Options struct {
+	// Prefix is put before every name derived from a JSON key (not before var= names or
+	// renames). Default: none.
+	Prefix string
+	// Renames maps JSON keys to variable names, taken as they are.
+	Renames map[string]string
+	// Normalize upper-cases derived names and turns '-', '.' and ' ' into '_'
+	// ("db-host" -> "DB_HOST"). Default: off (names are the keys as they are).
+	Normalize bool
+	// Strict makes a key that is no valid name, and a null value, errors. Default (lenient):
+	// such keys are skipped with a warning, nulls become "". Reserved names, conflicts and
+	// overrides are errors in every mode.
+	Strict bool
+	// AllowOverride lets a secret replace a variable already in the environment. Default: no,
+	// and trying is an error.
+	AllowOverride bool
+	// Binary says what to do with binary secrets. Default: BinaryError.
+	Binary BinaryMode
+	// Batch fetches unpinned secrets with BatchGetSecretValue, 20 per call, falling back to
+	// GetSecretValue for the ones it reports errors for. Default: off, because its quota is
+	// 100 requests per second per region and can't be raised (GetSecretValue: 10,000).
+	Batch bool
+	// Parallelism bounds concurrent GetSecretValue calls. Default: 8.
+	Parallelism int
+	// Timeout bounds the whole Load. Default: 10 s.
+	Timeout time.Duration
+	// MaxAttempts per call for throttling, server and transport errors. Default: 4.
+	MaxAttempts int
+	// Backoff is the wait before attempt n+1 (n from 1). Default: 100 ms * 2^(n-1), capped at
+	// 2 s, with jitter.
+	Backoff func(n int) time.Duration
+	// Environ is the environment the variables join. Default: os.Environ().
+	Environ []string
+	// Logger receives Debug lines (secrets fetched, calls made) and Warn lines (keys skipped).
+	// Values never reach it. Default: discard.
+	Logger *slog.Logger
+}
+
+// Loader loads secrets into environment variables. It is safe for concurrent use.
+type Loader struct {
+	sm   SecretsManagerAPI
+	opts Options
+	log  *slog.Logger
+}
+
+// New returns a Loader over a Secrets Manager client.
+func New(client SecretsManagerAPI, optFns ...func(*Options)) *Loader {
+	var o Options
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if o.Parallelism <= 0 {
+		o.Parallelism = 8
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 4
+	}
+	if o.Backoff == nil {
+		o.Backoff = func(n int) time.Duration {
+			d := min(100*time.Millisecond<<(n-1), 2*time.Second)
+			return d/2 + rand.N(d/2+1)
+		}
+	}
+	if o.Environ == nil {
+		o.Environ = os.Environ()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Loader{sm: client, opts: o, log: o.Logger}
+}
+
+// Load fetches the secrets and returns the variables they give. It is all or nothing: any
+// error (a secret missing or denied, a bad name, a reserved name, two sources for one name, a
+// variable already set) returns no variables at all.
+func (l *Loader) Load(ctx context.Context, secrets []Secret) (map[string]string, error) {
+	if len(secrets) == 0 {
+		return nil, fmt.Errorf("%w: no secrets to load", ErrInvalidInput)
+	}
+	ctx, cancel := context.WithTimeout(ctx, l.opts.Timeout)
+	defer cancel()
+	values, err := l.fetch(ctx, secrets)
+	if err != nil {
+		return nil, err
+	}
+	existing := map[string]bool{}
+	for _, kv := range l.opts.Environ {
+		k, _, _ := strings.Cut(kv, "=")
+		existing[k] = true
+	}
+	vars := map[string]variable{}
+	for _, v := range values {
+		converted, err := l.convert(v)
+		if err != nil {
+			return nil, err
+		}
+		for _, cv := range converted {
+			if why, bad := reserved(cv.name); bad {
+				return nil, fmt.Errorf("%w: %s (from %s) can't be set from a secret: %s", ErrReservedName, cv.name, cv.source, why)
+			}
+			if prev, dup := vars[cv.name]; dup {
+				return nil, fmt.Errorf("%w: %s comes from %s and from %s", ErrConflict, cv.name, prev.source, cv.source)
+			}
+			if existing[cv.name] && !l.opts.AllowOverride {
+				return nil, fmt.Errorf("%w: %s (from %s) is already set; allow overriding explicitly if the secret should win", ErrExists, cv.name, cv.source)
+			}
+			if err := checkValue(cv); err != nil {
+				return nil, err
+			}
+			vars[cv.name] = cv
+		}
+	}
+	out := make(map[string]string, len(vars))
+	for name, v := range vars {
+		out[name] = v.value
+	}
+	return out, nil
+}
+
+// Environ returns the Loader's environment with vars added (replacing, where allowed,
+// variables of the same name), sorted, ready for exec.
+func (l *Loader) Environ(vars map[string]string) []string {
+	env := make([]string, 0, len(l.opts.Environ)+len(vars))
+	for _, kv := range l.opts.Environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, replaced := vars[k]; !replaced {
+			env = append(env, kv)
+		}
+	}
+	for k, v := range vars {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	return env
+}
+
+// fetch gets every secret, in the order given (duplicates are an error).
+func (l *Loader) fetch(ctx context.Context, secrets []Secret) ([]Value, error) {
+	seen := map[Secret]bool{}
+	for _, s := range secrets {
+		if strings.TrimSpace(s.ID) == "" {
+			return nil, fmt.Errorf("%w: a secret with an empty name", ErrInvalidInput)
+		}
+		if seen[s] {
+			return nil, fmt.Errorf("%w: secret %s is listed twice", ErrInvalidInput, s)
+		}
+		seen[s] = true
+	}
+	values := make([]Value, len(secrets))
+	pending := make([]int, 0, len(secrets))
+	if l.opts.Batch {
+		done, err := l.batch(ctx, secrets, values)
+		if err != nil {
+			return nil, err
+		}
+		for i := range secrets {
+			if !done[i] {
+				pending = append(pending, i)
+			}
+		}
+	} else {
+		for i := range secrets {
+			pending = append(pending, i)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, l.opts.Parallelism)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	for _, i := range pending {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			v, err := l.get(ctx, secrets[i])
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+					cancel() // whole or nothing: stop the others
+				}
+				return
+			}
+			values[i] = v
+		}()
+	}
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = ctx.Err()
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return values, nil
+}
+
+// get fetches one secret with GetSecretValue, retrying throttling, server and transport
+// errors.
+func (l *Loader) get(ctx context.Context, s Secret) (Value, error) {
+	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.ID)}
+	if s.VersionStage != "" {
+		in.VersionStage = aws.String(s.VersionStage)
+	}
+	if s.VersionID != "" {
+		in.VersionId = aws.String(s.VersionID)
+	}
+	var out *secretsmanager.GetSecretValueOutput
+	err := l.retry(ctx, "GetSecretValue "+s.ID, func() error {
+		var err error
+		out, err = l.sm.GetSecretValue(ctx, in)
+		return err
+	})
+	if err != nil {
+		return Value{}, &SecretError{SecretID: s.ID, Err: classify(err)}
+	}
+	l.log.Debug("secretsenv: fetched", "secret", s.ID, "version", aws.ToString(out.VersionId))
+	return Value{Secret: s, ARN: aws.ToString(out.ARN), Name: aws.ToString(out.Name), VersionID: aws.ToString(out.VersionId),
+		String: out.SecretString, Binary: out.SecretBinary}, nil
+}
+
+// retry runs call up to MaxAttempts times while its error is retryable.
+func (l *Loader) retry(ctx context.Context, what string, call func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := call()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w (Options.Timeout %s): %w", ctx.Err(), l.opts.Timeout, err)
+		}
+		if !retryable(err) || attempt >= l.opts.MaxAttempts {
+			return err
+		}
+		wait := l.opts.Backoff(attempt)
+		l.log.Debug("secretsenv: retrying", "call", what, "attempt", attempt+1, "wait", wait, "code", apiCode(err))
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (Options.Timeout %s): %w", ctx.Err(), l.opts.Timeout, err)
+		case <-time.After(wait):
+		}
+	}
+}
+
+// batch fetches the unpinned secrets 20 at a time and marks the ones it got; the caller
+// fetches the rest (reported errors, pinned versions) one by one.
+func (l *Loader) batch(ctx context.Context, secrets []Secret, values []Value) ([]bool, error) {
+	done := make([]bool, len(secrets))
+	var ids []int
+	for i, s := range secrets {
+		if s.VersionStage == "" && s.VersionID == "" {
+			ids = append(ids, i)
+		}
+	}
+	for start := 0; start < len(ids); start += 20 {
+		group := ids[start:min(start+20, len(ids))]
+		list := make([]string, len(group))
+		for j, i := range group {
+			list[j] = secrets[i].ID
+		}
+		in := &secretsmanager.BatchGetSecretValueInput{SecretIdList: list}
+		for {
+			var out *secretsmanager.BatchGetSecretValueOutput
+			err := l.retry(ctx, "BatchGetSecretValue", func() error {
+				var err error
+				out, err = l.sm.BatchGetSecretValue(ctx, in)
+				return err
+			})
+			if err != nil {
+				return nil, fmt.Errorf("secretsenv: BatchGetSecretValue of %s: %w", strings.Join(list, ", "), classify(err))
+			}
+			for _, e := range out.Errors {
+				l.log.Debug("secretsenv: batch reported an error; fetching this one alone", "secret", aws.ToString(e.SecretId), "code", aws.ToString(e.ErrorCode))
+			}
+			for _, entry := range out.SecretValues {
+				for _, i := range group {
+					if !done[i] && matches(secrets[i].ID, aws.ToString(entry.Name), aws.ToString(entry.ARN)) {
+						values[i] = Value{Secret: secrets[i], ARN: aws.ToString(entry.ARN), Name: aws.ToString(entry.Name),
+							VersionID: aws.ToString(entry.VersionId), String: entry.SecretString, Binary: entry.SecretBinary}
+						done[i] = true
+					}
+				}
+			}
+			if aws.ToString(out.NextToken) == "" {
+				break
+			}
+			in.NextToken = out.NextToken
+		}
+	}
+	return done, nil
+}
+
+// matches reports whether a requested id (name, full ARN or partial ARN) is the secret with
+// this name and ARN.
+func matches(id, name, arn string) bool {
+	return id == name || id == arn || (strings.HasPrefix(id, "arn:") && strings.HasPrefix(arn, id+"-") && len(arn) == len(id)+7)
+}
