@@ -22,7 +22,7 @@ type STSAPI interface {
 }
 
 var (
-	_ SecretsManagerAPI             = (*secretsmanager.Client)(nil)
-	_ STSAPI                        = (*sts.Client)(nil)
+	_ SecretsManagerAPI            = (*secretsmanager.Client)(nil)
+	_ STSAPI                       = (*sts.Client)(nil)
 	_ stscreds.AssumeRoleAPIClient = STSAPI(nil)
 )

@@ -54,7 +54,7 @@ func Format(vars map[string]string, format string) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// shellQuote single-quotes s; a single quote inside becomes '\''. Nothing inside single
+// shellQuote single-quotes s; a single quote inside becomes '\”. Nothing inside single
 // quotes is special to a POSIX shell, so $(...), backticks, globs and newlines stay text.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
