@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -95,7 +94,21 @@ type variable struct {
 // maxEnvString is Linux's limit for one "NAME=value" string (MAX_ARG_STRLEN, 32 pages).
 const maxEnvString = 128 << 10
 
-var validName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// validName reports whether s matches [A-Za-z_][A-Za-z0-9_]* (written out rather than as a
+// regexp: the layer binary is smaller without the regexp package).
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9' {
+			continue
+		}
+		return false
+	}
+	return true
+}
 
 // convert turns one fetched secret into variables, following the package's one policy.
 func (l *Loader) convert(v Value) ([]variable, error) {
@@ -237,7 +250,7 @@ func (l *Loader) varName(key string) (string, bool, error) {
 		}
 		name = l.opts.Prefix + name
 	}
-	if !validName.MatchString(name) {
+	if !validName(name) {
 		if l.opts.Strict || renamed {
 			return "", false, fmt.Errorf("%w: %q is not [A-Za-z_][A-Za-z0-9_]*: rename the key, or turn on name normalisation", ErrInvalidName, name)
 		}

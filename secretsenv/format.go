@@ -23,7 +23,7 @@ const (
 func Format(vars map[string]string, format string) ([]byte, error) {
 	names := make([]string, 0, len(vars))
 	for k, v := range vars {
-		if !validName.MatchString(k) {
+		if !validName(k) {
 			return nil, fmt.Errorf("%w: %q", ErrInvalidName, k)
 		}
 		if strings.IndexByte(v, 0) >= 0 || !utf8.ValidString(v) {
@@ -100,7 +100,7 @@ func ParseDotenv(data []byte) (map[string]string, error) {
 			continue
 		}
 		k, q, ok := strings.Cut(line, "=")
-		if !ok || !validName.MatchString(k) || len(q) < 2 || q[0] != '"' || q[len(q)-1] != '"' {
+		if !ok || !validName(k) || len(q) < 2 || q[0] != '"' || q[len(q)-1] != '"' {
 			return nil, fmt.Errorf("%w: dotenv line %d is not NAME=\"value\"", ErrInvalidInput, n)
 		}
 		var v strings.Builder

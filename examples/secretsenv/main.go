@@ -1,0 +1,256 @@
+// Command secretsenv runs a program with AWS Secrets Manager secrets in its environment, or
+// prints them, exactly: values are passed byte for byte (no shell ever sees them), and any
+// failure means nothing runs.
+//
+//	secretsenv exec  [flags] -- command args...
+//	secretsenv print [flags] -format dotenv|shell|json
+//	secretsenv wrap  -- command args...   (Lambda exec wrapper: configuration from SECRETSENV_*)
+//
+// Run with -h for the flags, the SECRETSENV_* variables and the exit codes.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/shipshape-dev/shipshape/secretsenv"
+)
+
+const usage = `Usage:
+  secretsenv exec  [flags] -- command [args...]   run command with the secrets in its environment
+  secretsenv print [flags] [-format dotenv|shell|json]   print the variables (stdout only)
+  secretsenv wrap  -- command [args...]           as exec, configured only by SECRETSENV_* variables:
+                                                  for AWS_LAMBDA_EXEC_WRAPPER and bootstrap chains
+
+A secret is NAME-or-ARN[,stage=LABEL][,version=ID][,var=NAME]. A JSON object secret gives one
+variable per key; any other secret gives one variable, named with var=.
+
+Every flag has a SECRETSENV_* variable (flags win): SECRETSENV_SECRETS (secrets separated by
+spaces, newlines or ';'), SECRETSENV_PREFIX, SECRETSENV_ROLE_ARN, SECRETSENV_EXTERNAL_ID,
+SECRETSENV_STRICT, SECRETSENV_ALLOW_OVERRIDE, SECRETSENV_NORMALIZE, SECRETSENV_BINARY (base64),
+SECRETSENV_BATCH, SECRETSENV_TIMEOUT (e.g. 10s).
+AWS settings come from the standard environment: AWS_REGION, AWS_PROFILE,
+AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_STS, ...
+Exit codes: 0 ok, 1 operational error (nothing was run), 2 usage error.
+`
+
+// config is what the flags and SECRETSENV_* variables say.
+type settings struct {
+	secrets       []secretsenv.Secret
+	prefix        string
+	roleARN       string
+	externalID    string
+	strict        bool
+	allowOverride bool
+	normalize     bool
+	binary        bool
+	batch         bool
+	timeout       time.Duration
+	format        string
+	verbose       bool
+}
+
+type secretList []string
+
+func (s *secretList) String() string     { return strings.Join(*s, " ") }
+func (s *secretList) Set(v string) error { *s = append(*s, v); return nil }
+
+// parse reads the command line and the environment; a usage error says what is wrong.
+func parse(args []string, getenv func(string) string, stderr io.Writer) (cmd string, st settings, command []string, err error) {
+	if len(args) == 0 {
+		return "", st, nil, errors.New("no command: exec, print or wrap")
+	}
+	cmd = args[0]
+	if cmd == "-h" || cmd == "--help" || cmd == "help" {
+		return "help", st, nil, nil
+	}
+	if cmd != "exec" && cmd != "print" && cmd != "wrap" {
+		return "", st, nil, fmt.Errorf("unknown command %q: exec, print or wrap", cmd)
+	}
+	envBool := func(name string) (bool, error) {
+		v := getenv(name)
+		if v == "" {
+			return false, nil
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return false, fmt.Errorf("%s=%q: want true or false", name, v)
+		}
+		return b, nil
+	}
+	var envErr error
+	boolDefault := func(name string) bool {
+		b, err := envBool(name)
+		if err != nil && envErr == nil {
+			envErr = err
+		}
+		return b
+	}
+	timeout := 10 * time.Second
+	if v := getenv("SECRETSENV_TIMEOUT"); v != "" {
+		if timeout, err = time.ParseDuration(v); err != nil || timeout <= 0 {
+			return "", st, nil, fmt.Errorf("SECRETSENV_TIMEOUT=%q: want a duration like 10s", v)
+		}
+	}
+
+	fs := flag.NewFlagSet("secretsenv "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage, "\nFlags:\n"); fs.PrintDefaults() }
+	var specs secretList
+	fs.Var(&specs, "secret", "secret to load, repeatable: NAME-or-ARN[,stage=LABEL][,version=ID][,var=NAME]")
+	fs.StringVar(&st.prefix, "prefix", getenv("SECRETSENV_PREFIX"), "prefix for names derived from JSON keys")
+	fs.StringVar(&st.roleARN, "role-arn", getenv("SECRETSENV_ROLE_ARN"), "assume this role (STS) before reading secrets")
+	fs.StringVar(&st.externalID, "external-id", getenv("SECRETSENV_EXTERNAL_ID"), "external id for -role-arn")
+	fs.BoolVar(&st.strict, "strict", boolDefault("SECRETSENV_STRICT"), "invalid names and null values are errors (default: skipped with a warning)")
+	fs.BoolVar(&st.allowOverride, "allow-override", boolDefault("SECRETSENV_ALLOW_OVERRIDE"), "let secrets replace variables already set (default: error)")
+	fs.BoolVar(&st.normalize, "normalize", boolDefault("SECRETSENV_NORMALIZE"), "upper-case names and turn - . and space into _")
+	fs.BoolVar(&st.binary, "binary-base64", getenv("SECRETSENV_BINARY") == "base64", "load binary secrets base64-encoded (default: error)")
+	fs.BoolVar(&st.batch, "batch", boolDefault("SECRETSENV_BATCH"), "use BatchGetSecretValue, 20 secrets a call (its quota is only 100 calls/s)")
+	fs.DurationVar(&st.timeout, "timeout", timeout, "overall time limit for fetching")
+	fs.BoolVar(&st.verbose, "v", false, "debug logs on stderr")
+	if cmd == "print" {
+		fs.StringVar(&st.format, "format", "dotenv", "dotenv, shell or json")
+	}
+	rest := args[1:]
+	if cmd == "wrap" {
+		// Lambda passes the runtime's own command line: take it verbatim, parse no flags.
+		if len(rest) > 0 && rest[0] == "--" {
+			rest = rest[1:]
+		}
+		command, rest = rest, nil
+	}
+	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return "help", st, nil, nil
+		}
+		return "", st, nil, err
+	}
+	if envErr != nil {
+		return "", st, nil, envErr
+	}
+	if cmd == "exec" {
+		command = fs.Args()
+	} else if cmd == "print" && fs.NArg() > 0 {
+		return "", st, nil, fmt.Errorf("print takes no arguments, got %q", fs.Arg(0))
+	}
+	if (cmd == "exec" || cmd == "wrap") && len(command) == 0 {
+		return "", st, nil, fmt.Errorf("%s needs a command after --", cmd)
+	}
+	if len(specs) == 0 {
+		specs = strings.FieldsFunc(getenv("SECRETSENV_SECRETS"), func(r rune) bool { return r == ' ' || r == '\n' || r == '\t' || r == ';' })
+	}
+	if len(specs) == 0 {
+		return "", st, nil, errors.New("no secrets: give -secret or SECRETSENV_SECRETS")
+	}
+	for _, s := range specs {
+		spec, err := secretsenv.ParseSecret(s)
+		if err != nil {
+			return "", st, nil, err
+		}
+		st.secrets = append(st.secrets, spec)
+	}
+	if st.format != "" && st.format != secretsenv.FormatDotenv && st.format != secretsenv.FormatShell && st.format != secretsenv.FormatJSON {
+		return "", st, nil, fmt.Errorf("-format %q: want dotenv, shell or json", st.format)
+	}
+	return cmd, st, command, nil
+}
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr, secretsenv.Exec))
+}
+
+type execFunc func(command string, args, env []string) error
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, execute execFunc) int {
+	cmd, st, command, err := parse(args, getenv, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "secretsenv: %v\n(see secretsenv -h)\n", err)
+		return 2
+	}
+	if cmd == "help" {
+		fmt.Fprint(stderr, usage)
+		return 0
+	}
+	level := slog.LevelWarn
+	if st.verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	vars, loader, err := load(ctx, st, logger)
+	if err != nil {
+		fmt.Fprintln(stderr, "secretsenv:", err)
+		return 1
+	}
+	if cmd == "print" {
+		out, err := secretsenv.Format(vars, st.format)
+		if err != nil {
+			fmt.Fprintln(stderr, "secretsenv:", err)
+			return 1
+		}
+		if _, err := stdout.Write(out); err != nil {
+			fmt.Fprintln(stderr, "secretsenv: writing the output:", err)
+			return 1
+		}
+		return 0
+	}
+	err = execute(command[0], command[1:], loader.Environ(vars))
+	fmt.Fprintln(stderr, "secretsenv:", err) // exec returns only on failure
+	return 1
+}
+
+func load(ctx context.Context, st settings, logger *slog.Logger) (map[string]string, *secretsenv.Loader, error) {
+	ctx, cancel := context.WithTimeout(ctx, st.timeout)
+	defer cancel()
+	cfg, err := awsConfig(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return nil, nil, errors.New("no AWS region: set AWS_REGION (Lambda sets it for you)")
+	}
+	var smOpts []func(*secretsmanager.Options)
+	smOpts = append(smOpts, func(o *secretsmanager.Options) {
+		o.RetryMaxAttempts = 1 // the loader retries
+		if ep := serviceEndpoint("SECRETS_MANAGER"); ep != nil {
+			o.BaseEndpoint = ep
+		}
+	})
+	if st.roleARN != "" {
+		stsClient := sts.NewFromConfig(cfg, func(o *sts.Options) {
+			if ep := serviceEndpoint("STS"); ep != nil {
+				o.BaseEndpoint = ep
+			}
+		})
+		creds, err := secretsenv.AssumeRoleCredentials(stsClient, secretsenv.AssumeRole{RoleARN: st.roleARN, ExternalID: st.externalID})
+		if err != nil {
+			return nil, nil, err
+		}
+		smOpts = append(smOpts, func(o *secretsmanager.Options) { o.Credentials = creds })
+	}
+	loader := secretsenv.New(secretsmanager.NewFromConfig(cfg, smOpts...), func(o *secretsenv.Options) {
+		o.Prefix = st.prefix
+		o.Strict = st.strict
+		o.AllowOverride = st.allowOverride
+		o.Normalize = st.normalize
+		o.Batch = st.batch
+		o.Timeout = st.timeout
+		o.Logger = logger
+		if st.binary {
+			o.Binary = secretsenv.BinaryBase64
+		}
+	})
+	vars, err := loader.Load(ctx, st.secrets)
+	return vars, loader, err
+}

@@ -1,0 +1,141 @@
+package secretsenvtest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go"
+)
+
+// WireServer serves a SecretsManager fake over HTTP in Secrets Manager's own wire protocol
+// (AWS JSON 1.1: POST /, X-Amz-Target: secretsmanager.<Operation>, JSON bodies, errors as
+// {"__type": code, "message": ...}), so that a real *secretsmanager.Client, or a binary
+// given AWS_ENDPOINT_URL_SECRETS_MANAGER=URL, can be tested against it.
+type WireServer struct {
+	*httptest.Server
+	fake *SecretsManager
+
+	mu      sync.Mutex
+	targets []string
+}
+
+// NewWireServer starts a WireServer in front of fake; Close it when done.
+func NewWireServer(fake *SecretsManager) *WireServer {
+	w := &WireServer{fake: fake}
+	w.Server = httptest.NewServer(http.HandlerFunc(w.serve))
+	return w
+}
+
+// Targets returns the X-Amz-Target of every request received, in order.
+func (w *WireServer) Targets() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.targets...)
+}
+
+type wireSecretValue struct {
+	ARN           string   `json:"ARN,omitempty"`
+	Name          string   `json:"Name,omitempty"`
+	VersionId     string   `json:"VersionId,omitempty"`
+	SecretString  *string  `json:"SecretString,omitempty"`
+	SecretBinary  []byte   `json:"SecretBinary,omitempty"` // base64 in JSON, as the service sends it
+	VersionStages []string `json:"VersionStages,omitempty"`
+	CreatedDate   float64  `json:"CreatedDate,omitempty"`
+}
+
+func (w *WireServer) serve(rw http.ResponseWriter, r *http.Request) {
+	target := r.Header.Get("X-Amz-Target")
+	w.mu.Lock()
+	w.targets = append(w.targets, target)
+	w.mu.Unlock()
+	if r.Method != http.MethodPost || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-amz-json-1.1") {
+		writeError(rw, http.StatusBadRequest, "SerializationException", "expected POST with application/x-amz-json-1.1")
+		return
+	}
+	ctx := context.Background()
+	switch target {
+	case "secretsmanager.GetSecretValue":
+		var in struct{ SecretId, VersionId, VersionStage string }
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			writeError(rw, http.StatusBadRequest, "SerializationException", err.Error())
+			return
+		}
+		gin := &secretsmanager.GetSecretValueInput{SecretId: aws.String(in.SecretId)}
+		if in.VersionId != "" {
+			gin.VersionId = aws.String(in.VersionId)
+		}
+		if in.VersionStage != "" {
+			gin.VersionStage = aws.String(in.VersionStage)
+		}
+		out, err := w.fake.GetSecretValue(ctx, gin)
+		if err != nil {
+			writeAPIError(rw, err)
+			return
+		}
+		writeJSON(rw, wireSecretValue{ARN: aws.ToString(out.ARN), Name: aws.ToString(out.Name), VersionId: aws.ToString(out.VersionId),
+			SecretString: out.SecretString, SecretBinary: out.SecretBinary, VersionStages: out.VersionStages,
+			CreatedDate: float64(aws.ToTime(out.CreatedDate).Unix())})
+	case "secretsmanager.BatchGetSecretValue":
+		var in struct {
+			SecretIdList []string
+			NextToken    string
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			writeError(rw, http.StatusBadRequest, "SerializationException", err.Error())
+			return
+		}
+		out, err := w.fake.BatchGetSecretValue(ctx, &secretsmanager.BatchGetSecretValueInput{SecretIdList: in.SecretIdList})
+		if err != nil {
+			writeAPIError(rw, err)
+			return
+		}
+		type wireError struct{ SecretId, ErrorCode, Message string }
+		resp := struct {
+			SecretValues []wireSecretValue
+			Errors       []wireError
+		}{SecretValues: []wireSecretValue{}, Errors: []wireError{}}
+		for _, v := range out.SecretValues {
+			resp.SecretValues = append(resp.SecretValues, wireSecretValue{ARN: aws.ToString(v.ARN), Name: aws.ToString(v.Name),
+				VersionId: aws.ToString(v.VersionId), SecretString: v.SecretString, SecretBinary: v.SecretBinary, VersionStages: v.VersionStages})
+		}
+		for _, e := range out.Errors {
+			resp.Errors = append(resp.Errors, wireError{aws.ToString(e.SecretId), aws.ToString(e.ErrorCode), aws.ToString(e.Message)})
+		}
+		writeJSON(rw, resp)
+	default:
+		writeError(rw, http.StatusBadRequest, "UnknownOperationException", "unsupported target "+target)
+	}
+}
+
+func writeJSON(rw http.ResponseWriter, v any) {
+	rw.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	rw.Header().Set("X-Amzn-RequestId", "00000000-0000-0000-0000-000000000000")
+	_ = json.NewEncoder(rw).Encode(v)
+}
+
+func writeAPIError(rw http.ResponseWriter, err error) {
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) {
+		writeError(rw, http.StatusInternalServerError, "InternalServiceError", err.Error())
+		return
+	}
+	status := http.StatusBadRequest
+	if apiErr.ErrorCode() == "InternalServiceError" {
+		status = http.StatusInternalServerError
+	}
+	writeError(rw, status, apiErr.ErrorCode(), apiErr.ErrorMessage())
+}
+
+func writeError(rw http.ResponseWriter, status int, code, message string) {
+	rw.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	rw.Header().Set("X-Amzn-ErrorType", code)
+	rw.WriteHeader(status)
+	_ = json.NewEncoder(rw).Encode(map[string]string{"__type": code, "message": message})
+}
