@@ -283,6 +283,8 @@ func TestParseFromEnvironment(t *testing.T) {
 	assert.Equal(t, 3*time.Second, st.timeout)
 	assert.Equal(t, []string{"/var/runtime/bootstrap", "-x"}, command)
 
-	_, _, _, err = parse([]string{"exec", "--", "x"}, func(k string) string { return map[string]string{"SECRETSENV_SECRETS": "a", "SECRETSENV_STRICT": "maybe"}[k] }, &bytes.Buffer{})
+	_, _, _, err = parse([]string{"exec", "--", "x"}, func(k string) string {
+		return map[string]string{"SECRETSENV_SECRETS": "a", "SECRETSENV_STRICT": "maybe"}[k]
+	}, &bytes.Buffer{})
 	require.ErrorContains(t, err, "SECRETSENV_STRICT")
 }
