@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 STATICCHECK_MODULE_VERSION := v0.8.2
 
-.PHONY: help test demo testbed bench lint lambda
+.PHONY: help test demo testbed bench lint lambda layer
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  make %-8s %s\n", $$1, $$2 }'
@@ -29,3 +29,6 @@ lint: ## gofmt -l (must print nothing), go vet, staticcheck
 
 lambda: ## build the s3diff Lambda bootstrap (provided.al2023, arm64) into bin/s3diff-lambda/
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -o bin/s3diff-lambda/bootstrap ./examples/s3diff-lambda
+
+layer: ## build the secretsenv Lambda layer zips into dist/ (amd64 and arm64)
+	go run ./scripts/mklayer

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/shipshape-dev/shipshape/secretsenv/secretsenvtest"
 )
@@ -287,4 +288,44 @@ func TestParseFromEnvironment(t *testing.T) {
 		return map[string]string{"SECRETSENV_SECRETS": "a", "SECRETSENV_STRICT": "maybe"}[k]
 	}, &bytes.Buffer{})
 	require.ErrorContains(t, err, "SECRETSENV_STRICT")
+}
+
+// TestTemplateIsLeastPrivilege checks the sample template: GetSecretValue on the named
+// secret only, sts:AssumeRole only under the condition that a role is set, nothing else.
+func TestTemplateIsLeastPrivilege(t *testing.T) {
+	raw, err := os.ReadFile("template.yaml")
+	require.NoError(t, err)
+	var doc yaml.Node
+	require.NoError(t, yaml.Unmarshal(raw, &doc))
+	actions := map[string]string{} // action -> resource reference
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Kind == yaml.MappingNode {
+			var acts []string
+			res := ""
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				switch n.Content[i].Value {
+				case "Action":
+					for _, a := range n.Content[i+1].Content {
+						acts = append(acts, a.Value)
+					}
+				case "Resource":
+					res = n.Content[i+1].Tag + " " + n.Content[i+1].Value
+				}
+			}
+			for _, a := range acts {
+				actions[a] = res
+			}
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(&doc)
+	assert.Equal(t, map[string]string{
+		"secretsmanager:GetSecretValue": "!Ref SecretArn",
+		"sts:AssumeRole":                "!Ref SecretsRoleArn",
+	}, actions)
+	assert.Contains(t, string(raw), "- !If\n              - AssumesRole", "AssumeRole is granted only when a role is set")
+	assert.Contains(t, string(raw), "AWS_LAMBDA_EXEC_WRAPPER: /opt/secretsenv-wrapper")
 }
