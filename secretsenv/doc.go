@@ -1,7 +1,54 @@
 // Package secretsenv puts AWS Secrets Manager secrets into a process's environment, exactly
-// and safely: every requested secret or a clear error, never a partial environment, and no
-// secret value in logs or errors. It also backs a Lambda layer exec wrapper that fetches the
-// secrets before the function's runtime starts.
+// and safely: values arrive byte for byte (newlines, quotes, $(...), backticks, unicode),
+// no shell ever sees them, nothing is written to disk, and any failure (a secret missing or
+// denied, a bad or reserved name, two secrets giving one variable) means no variables at
+// all. It backs the secretsenv binary, which also serves as a Lambda layer exec wrapper.
 //
-// Status: planned (issue 4); the package has no API yet.
+// # Usage
+//
+//	loader := secretsenv.New(secretsmanager.NewFromConfig(cfg), func(o *secretsenv.Options) {
+//		o.Prefix = "APP_"
+//	})
+//	vars, err := loader.Load(ctx, []secretsenv.Secret{{ID: "prod/api"}, {ID: "prod/tls-key", Var: "TLS_KEY"}})
+//	if err != nil { ... }  // names the secret and the cause, never a value
+//	err = secretsenv.Exec("/app/server", nil, loader.Environ(vars)) // or Format(vars, "dotenv")
+//
+// # Conversion policy
+//
+// A secret whose SecretString is a JSON object gives one variable per top-level key: strings
+// as they are, numbers exactly as written (1.50 stays 1.50, 1e6 stays 1e6), booleans as true
+// and false, objects and arrays as compact JSON, null as "" (an error in strict mode);
+// duplicate keys are an error. Any other secret (plaintext, or another JSON value) gives one
+// variable named with Secret.Var, holding the string as stored. SecretBinary is refused
+// unless Options.Binary is BinaryBase64. Names derived from keys may be normalised
+// (upper-cased, '-', '.' and ' ' to '_') and prefixed; renames are taken as given; a name must
+// match [A-Za-z_][A-Za-z0-9_]* (an error in strict mode, skipped with a warning otherwise).
+// Reserved names (AWS_*, LAMBDA_*, _X_AMZN_*, LD_*, SECRETSENV_*, PATH, HOME, _HANDLER) are
+// an error in every mode, and so is replacing a variable already set unless
+// Options.AllowOverride.
+//
+// # Fetching
+//
+// Secrets are fetched with GetSecretValue, up to Options.Parallelism at a time, or with
+// BatchGetSecretValue (20 per call) when Options.Batch is set; its quota is 100 calls per
+// second and can't be raised, so it is not the default. Throttling, server and transport
+// errors are retried with jittered backoff within one overall timeout (10 s by default).
+// AssumeRoleCredentials assumes a role first, with cached, refreshing credentials.
+//
+// # Concurrency
+//
+// A Loader is safe for concurrent use.
+//
+// # Errors
+//
+// Sentinels: ErrNotFound, ErrAccessDenied, ErrThrottled, ErrInvalidSecret, ErrInvalidName,
+// ErrReservedName, ErrConflict, ErrExists, ErrInvalidInput. *SecretError carries the secret
+// id (and JSON key). The SDK's error stays reachable with errors.As. No error and no log line
+// contains a secret value; the tests check that.
+//
+// # Testing
+//
+// Package secretsenvtest has stateful fakes of Secrets Manager and STS, and a WireServer
+// that serves the fake in Secrets Manager's own JSON protocol, for tests of a real SDK client
+// or of a binary pointed at it with AWS_ENDPOINT_URL_SECRETS_MANAGER.
 package secretsenv

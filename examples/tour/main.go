@@ -22,6 +22,10 @@ type chapter struct {
 var chapters = []chapter{}
 
 func main() {
+	if os.Getenv(childEnv) != "" {
+		printChildEnv()
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := run(ctx, os.Stdout); err != nil {

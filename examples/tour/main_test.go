@@ -3,10 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
+
+// TestMain lets the test binary play the tour's child process, as the tour binary does.
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		printChildEnv()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
 
 func TestTourRunsEveryChapter(t *testing.T) {
 	var out bytes.Buffer
@@ -15,4 +25,5 @@ func TestTourRunsEveryChapter(t *testing.T) {
 		require.Contains(t, out.String(), ". "+c.name+"\n", "chapter %q did not run", c.name)
 	}
 	require.Contains(t, out.String(), "end of the tour")
+	require.Contains(t, out.String(), `child sees APP_API_TOKEN="t0k$(rm -rf ~)`+"`id`"+`|*\"'"`, "secretsenv values arrive byte for byte")
 }
