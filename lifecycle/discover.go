@@ -1,0 +1,138 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+
+	"github.com/shipshape-dev/shipshape/imds"
+)
+
+// LaunchTransition is the lifecycle transition of launch hooks.
+const LaunchTransition = "autoscaling:EC2_INSTANCE_LAUNCHING"
+
+// groupNameTag is the tag Auto Scaling puts on its instances.
+const groupNameTag = "aws:autoscaling:groupName"
+
+// Hook is a launch lifecycle hook as the gate needs it.
+type Hook struct {
+	Name             string
+	HeartbeatTimeout time.Duration
+	// GlobalTimeout is how long the action may last in all, heartbeats included:
+	// min(48 h, 100 x HeartbeatTimeout).
+	GlobalTimeout time.Duration
+	DefaultResult string
+}
+
+// Target is the lifecycle action(s) one launch waits in.
+type Target struct {
+	Group      string
+	InstanceID string
+	Hooks      []Hook
+	// Token is the LifecycleActionToken when known (from the lifecycle notification); with
+	// several hooks it is not used, since each action has its own.
+	Token string
+}
+
+// DiscoverOptions narrow discovery.
+type DiscoverOptions struct {
+	// InstanceID skips the IMDS lookup.
+	InstanceID string
+	// Group skips the group lookup.
+	Group string
+	// Hooks names the hooks to complete; default: every launch hook of the group.
+	Hooks []string
+}
+
+// Discover finds what a launching instance waits in, with no CloudFormation lookup: the
+// instance id from IMDS; the group from the instance tag aws:autoscaling:groupName when tags
+// are enabled in metadata, else from one DescribeAutoScalingInstances call; the launch hooks
+// and their timeouts from DescribeLifecycleHooks.
+func (g *Gate) Discover(ctx context.Context, md *imds.Client, o DiscoverOptions) (Target, error) {
+	t := Target{Group: o.Group, InstanceID: o.InstanceID}
+	var err error
+	if t.InstanceID == "" {
+		if md == nil {
+			return t, fmt.Errorf("%w: no instance id given and no IMDS client to read it", ErrInvalidInput)
+		}
+		if t.InstanceID, err = md.InstanceID(ctx); err != nil {
+			return t, fmt.Errorf("lifecycle: reading the instance id from IMDS: %w", err)
+		}
+	}
+	if t.Group == "" && md != nil {
+		name, found, err := md.Tag(ctx, groupNameTag)
+		switch {
+		case err == nil && found:
+			t.Group = name
+		case err != nil && !errors.Is(err, imds.ErrTagsNotEnabled):
+			return t, fmt.Errorf("lifecycle: reading tag %s from IMDS: %w", groupNameTag, err)
+		}
+	}
+	if t.Group == "" {
+		out, err := withRetry(ctx, g, func() (*autoscaling.DescribeAutoScalingInstancesOutput, error) {
+			return g.asg.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: []string{t.InstanceID}})
+		})
+		if err != nil {
+			return t, fmt.Errorf("lifecycle: DescribeAutoScalingInstances for %s: %w", t.InstanceID, err)
+		}
+		if len(out.AutoScalingInstances) == 0 {
+			return t, fmt.Errorf("%w: %s", ErrNotInGroup, t.InstanceID)
+		}
+		t.Group = aws.ToString(out.AutoScalingInstances[0].AutoScalingGroupName)
+	}
+	in := &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: aws.String(t.Group), LifecycleHookNames: o.Hooks}
+	hooks, err := withRetry(ctx, g, func() (*autoscaling.DescribeLifecycleHooksOutput, error) {
+		return g.asg.DescribeLifecycleHooks(ctx, in)
+	})
+	if err != nil {
+		return t, fmt.Errorf("lifecycle: DescribeLifecycleHooks of group %s: %w", t.Group, err)
+	}
+	for _, h := range hooks.LifecycleHooks {
+		if aws.ToString(h.LifecycleTransition) != LaunchTransition {
+			continue
+		}
+		hb := time.Duration(aws.ToInt32(h.HeartbeatTimeout)) * time.Second
+		if hb <= 0 {
+			hb = time.Hour
+		}
+		global := time.Duration(aws.ToInt32(h.GlobalTimeout)) * time.Second
+		if global <= 0 {
+			global = min(48*time.Hour, 100*hb)
+		}
+		t.Hooks = append(t.Hooks, Hook{Name: aws.ToString(h.LifecycleHookName), HeartbeatTimeout: hb, GlobalTimeout: global,
+			DefaultResult: aws.ToString(h.DefaultResult)})
+	}
+	if len(t.Hooks) == 0 {
+		which := "launch hook"
+		if len(o.Hooks) > 0 {
+			which = fmt.Sprintf("launch hook named %v", o.Hooks)
+		}
+		return t, fmt.Errorf("%w: group %s has no %s (declare one in LifecycleHookSpecificationList)", ErrNoLaunchHook, t.Group, which)
+	}
+	return t, nil
+}
+
+// withRetry retries throttling, server and transport errors up to Options.Attempts times,
+// waiting on the gate's clock.
+func withRetry[T any](ctx context.Context, g *Gate, call func() (T, error)) (T, error) {
+	var zero T
+	for attempt := 1; ; attempt++ {
+		out, err := call()
+		if err == nil {
+			return out, nil
+		}
+		err = classify(err)
+		if errors.Is(err, ErrNoActiveAction) || !retryable(err) || attempt >= g.opts.Attempts || ctx.Err() != nil {
+			return zero, err
+		}
+		wait := min(200*time.Millisecond<<(attempt-1), 5*time.Second)
+		g.log.Debug("lifecycle: retrying", "attempt", attempt+1, "wait", wait, "error", err.Error())
+		if serr := g.opts.Clock.Sleep(ctx, wait); serr != nil {
+			return zero, err
+		}
+	}
+}

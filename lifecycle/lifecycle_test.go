@@ -1,0 +1,377 @@
+package lifecycle_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipshape-dev/shipshape/imds"
+	"github.com/shipshape-dev/shipshape/imds/imdstest"
+	"github.com/shipshape-dev/shipshape/lifecycle"
+	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
+)
+
+// scripted is a probe whose results are given per round; after the script it repeats the
+// last result.
+type scripted struct {
+	results []error
+	round   int
+}
+
+func (s *scripted) String() string { return "scripted probe" }
+func (s *scripted) Check(context.Context) error {
+	i := min(s.round, len(s.results)-1)
+	s.round++
+	return s.results[i]
+}
+
+// healthyAfter fails until the fake clock reaches ready.
+type healthyAfter struct {
+	clock *lifecycletest.Clock
+	ready time.Time
+}
+
+func (h healthyAfter) String() string { return "app" }
+func (h healthyAfter) Check(context.Context) error {
+	if h.clock.Now().Before(h.ready) {
+		return errors.New("connection refused")
+	}
+	return nil
+}
+
+var errDown = errors.New("HTTP 503")
+
+type env struct {
+	asg    *lifecycletest.AutoScaling
+	clock  *lifecycletest.Clock
+	events []lifecycle.Event
+}
+
+func newEnv(hooks ...lifecycletest.Hook) *env {
+	e := &env{clock: lifecycletest.NewClock()}
+	e.asg = lifecycletest.New(e.clock)
+	if len(hooks) == 0 {
+		hooks = []lifecycletest.Hook{{Name: "launch", HeartbeatTimeout: 300 * time.Second}}
+	}
+	e.asg.CreateGroup("web", hooks...)
+	e.asg.Launch("web", "i-1")
+	return e
+}
+
+func (e *env) gate(optFns ...func(*lifecycle.Options)) *lifecycle.Gate {
+	base := func(o *lifecycle.Options) {
+		o.Clock = e.clock
+		o.Interval = 10 * time.Second
+		o.OnEvent = func(ev lifecycle.Event) { e.events = append(e.events, ev) }
+	}
+	return lifecycle.New(e.asg, append([]func(*lifecycle.Options){base}, optFns...)...)
+}
+
+func (e *env) target(t *testing.T, g *lifecycle.Gate) lifecycle.Target {
+	t.Helper()
+	tgt, err := g.Discover(context.Background(), nil, lifecycle.DiscoverOptions{InstanceID: "i-1", Group: "web"})
+	require.NoError(t, err)
+	return tgt
+}
+
+func TestReadyAtOnce(t *testing.T) {
+	e := newEnv()
+	g := e.gate()
+	out, err := g.Run(context.Background(), e.target(t, g), &scripted{results: []error{nil}})
+	require.NoError(t, err)
+	assert.Equal(t, lifecycle.Continue, out.Result)
+	assert.Equal(t, 3, out.Rounds, "the default healthy threshold")
+	assert.Equal(t, 0, out.Heartbeats)
+	assert.Equal(t, "InService", e.asg.State("i-1"))
+	res, expired := e.asg.Result("i-1", "launch")
+	assert.Equal(t, lifecycle.Continue, res)
+	assert.False(t, expired)
+}
+
+func TestReadyAfterHeartbeats(t *testing.T) {
+	e := newEnv()
+	g := e.gate(func(o *lifecycle.Options) { o.Timeout = time.Hour })
+	out, err := g.Run(context.Background(), e.target(t, g), healthyAfter{e.clock, e.clock.Now().Add(20 * time.Minute)})
+	require.NoError(t, err)
+	assert.Equal(t, lifecycle.Continue, out.Result)
+	assert.Equal(t, 12, out.Heartbeats, "one per 100 s (a third of 300 s) over 20 minutes")
+	assert.Equal(t, 12, e.asg.Calls(lifecycletest.OpHeartbeat))
+	assert.Equal(t, "InService", e.asg.State("i-1"), "the action never lapsed although the boot took 4 heartbeat timeouts")
+}
+
+func TestNeverReadyIsAbandoned(t *testing.T) {
+	e := newEnv()
+	g := e.gate(func(o *lifecycle.Options) { o.Timeout = 5 * time.Minute })
+	out, err := g.Run(context.Background(), e.target(t, g), &scripted{results: []error{errDown}})
+	require.NoError(t, err)
+	assert.Equal(t, lifecycle.Abandon, out.Result)
+	assert.Contains(t, out.Reason, "not ready after 5m0s")
+	assert.Equal(t, "Terminating", e.asg.State("i-1"), "replaced at once, not after the heartbeat timeout")
+	_, expired := e.asg.Result("i-1", "launch")
+	assert.False(t, expired)
+	assert.Contains(t, e.events[0].Message, "round 1: not ready (HTTP 503), 0/3 healthy")
+}
+
+func TestResultOnFailureContinue(t *testing.T) {
+	e := newEnv()
+	g := e.gate(func(o *lifecycle.Options) { o.Timeout = time.Minute; o.ResultOnFailure = lifecycle.Continue })
+	out, err := g.Run(context.Background(), e.target(t, g), &scripted{results: []error{errDown}})
+	require.NoError(t, err)
+	assert.Equal(t, lifecycle.Continue, out.Result)
+	assert.Equal(t, "InService", e.asg.State("i-1"))
+}
+
+func TestFlappingNeedsConsecutiveSuccesses(t *testing.T) {
+	e := newEnv()
+	g := e.gate()
+	probe := &scripted{results: []error{nil, nil, errDown, nil, nil, errDown, nil, nil, nil}}
+	out, err := g.Run(context.Background(), e.target(t, g), probe)
+	require.NoError(t, err)
+	assert.Equal(t, lifecycle.Continue, out.Result)
+	assert.Equal(t, 9, out.Rounds)
+}
+
+func TestPermanentProbeFailureAbandonsAtOnce(t *testing.T) {
+	e := newEnv()
+	g := e.gate()
+	out, err := g.Run(context.Background(), e.target(t, g), &lifecycle.CommandProbe{Argv: []string{"/no/such/health-check"}})
+	require.NoError(t, err)
+	assert.Equal(t, lifecycle.Abandon, out.Result)
+	assert.Equal(t, 1, out.Rounds)
+	assert.Contains(t, out.Reason, "can never succeed")
+}
+
+func TestActionAlreadyCompleted(t *testing.T) {
+	e := newEnv()
+	g := e.gate()
+	tgt := e.target(t, g)
+	// Someone else (a previous run of the gate) completed it already.
+	_, err := lifecycle.New(e.asg, func(o *lifecycle.Options) { o.Clock = e.clock; o.HealthyThreshold = 1 }).Run(context.Background(), tgt, &scripted{results: []error{nil}})
+	require.NoError(t, err)
+	calls := e.asg.Calls(lifecycletest.OpComplete)
+
+	out, err := g.Run(context.Background(), tgt, &scripted{results: []error{nil}})
+	require.NoError(t, err, "not an error")
+	assert.True(t, out.NoActiveAction)
+	assert.Empty(t, out.Result)
+	assert.Equal(t, calls+1, e.asg.Calls(lifecycletest.OpComplete), "tried once, never retried")
+}
+
+func TestActionExpired(t *testing.T) {
+	e := newEnv(lifecycletest.Hook{Name: "launch", HeartbeatTimeout: 60 * time.Second, DefaultResult: lifecycle.Continue})
+	g := e.gate()
+	tgt := e.target(t, g)
+	e.clock.Advance(2 * time.Minute) // a slow boot before the gate started
+	out, err := g.Run(context.Background(), tgt, &scripted{results: []error{errDown}})
+	require.NoError(t, err)
+	assert.True(t, out.NoActiveAction)
+	assert.Equal(t, 1, e.asg.Calls(lifecycletest.OpHeartbeat), "stopped at the first no-active answer")
+	res, expired := e.asg.Result("i-1", "launch")
+	assert.Equal(t, lifecycle.Continue, res)
+	assert.True(t, expired)
+}
+
+func TestThrottlingIsRetried(t *testing.T) {
+	e := newEnv()
+	e.asg.Fail(lifecycletest.OpComplete, "Throttling", 2)
+	e.asg.Fail(lifecycletest.OpDescribeHooks, "ServiceUnavailable", 1)
+	g := e.gate()
+	out, err := g.Run(context.Background(), e.target(t, g), &scripted{results: []error{nil}})
+	require.NoError(t, err)
+	assert.Equal(t, lifecycle.Continue, out.Result)
+	assert.Equal(t, 3, e.asg.Calls(lifecycletest.OpComplete))
+	assert.Equal(t, 2, e.asg.Calls(lifecycletest.OpDescribeHooks))
+
+	e = newEnv()
+	e.asg.Fail(lifecycletest.OpComplete, "Throttling", 0)
+	g = e.gate()
+	_, err = g.Run(context.Background(), e.target(t, g), &scripted{results: []error{nil}})
+	require.ErrorContains(t, err, "Throttling")
+	assert.Equal(t, 5, e.asg.Calls(lifecycletest.OpComplete), "bounded attempts")
+}
+
+func TestSeveralLaunchHooks(t *testing.T) {
+	e := newEnv(
+		lifecycletest.Hook{Name: "register-dns", HeartbeatTimeout: 600 * time.Second},
+		lifecycletest.Hook{Name: "warm-cache", HeartbeatTimeout: 300 * time.Second},
+		lifecycletest.Hook{Name: "drain", Transition: "autoscaling:EC2_INSTANCE_TERMINATING"},
+	)
+	g := e.gate(func(o *lifecycle.Options) { o.Timeout = time.Hour })
+	tgt := e.target(t, g)
+	require.Len(t, tgt.Hooks, 2, "launch hooks only")
+	out, err := g.Run(context.Background(), tgt, healthyAfter{e.clock, e.clock.Now().Add(4 * time.Minute)})
+	require.NoError(t, err)
+	assert.Equal(t, lifecycle.Continue, out.Result)
+	for _, h := range []string{"register-dns", "warm-cache"} {
+		res, _ := e.asg.Result("i-1", h)
+		assert.Equal(t, lifecycle.Continue, res, h)
+	}
+	assert.Equal(t, "InService", e.asg.State("i-1"))
+	assert.Equal(t, 2*2, e.asg.Calls(lifecycletest.OpHeartbeat), "beats for both hooks every 100 s (the shortest timeout / 3)")
+
+	only, err := g.Discover(context.Background(), nil, lifecycle.DiscoverOptions{InstanceID: "i-1", Group: "web", Hooks: []string{"warm-cache"}})
+	require.NoError(t, err)
+	require.Len(t, only.Hooks, 1, "an explicit name wins")
+	assert.Equal(t, "warm-cache", only.Hooks[0].Name)
+	_, err = g.Discover(context.Background(), nil, lifecycle.DiscoverOptions{InstanceID: "i-1", Group: "web", Hooks: []string{"drain"}})
+	require.ErrorIs(t, err, lifecycle.ErrNoLaunchHook)
+}
+
+func TestGlobalBudgetIsNeverExceeded(t *testing.T) {
+	e := newEnv(lifecycletest.Hook{Name: "launch", HeartbeatTimeout: 30 * time.Second})
+	g := e.gate(func(o *lifecycle.Options) { o.Timeout = 3 * time.Hour })
+	out, err := g.Run(context.Background(), e.target(t, g), &scripted{results: []error{errDown}})
+	require.NoError(t, err)
+	assert.Equal(t, lifecycle.Abandon, out.Result, "decided before 100 x 30 s ran out")
+	assert.Less(t, out.Waited, 50*time.Minute)
+	_, expired := e.asg.Result("i-1", "launch")
+	assert.False(t, expired, "never a silent lapse to the default result")
+}
+
+func TestCancelledContextCompletesNothing(t *testing.T) {
+	e := newEnv()
+	g := e.gate()
+	ctx, cancel := context.WithCancel(context.Background())
+	tgt := e.target(t, g)
+	cancel()
+	_, err := g.Run(ctx, tgt, &scripted{results: []error{errDown}})
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, 0, e.asg.Calls(lifecycletest.OpComplete))
+}
+
+func TestTokenIsUsedWhenKnown(t *testing.T) {
+	e := newEnv()
+	e.asg.Launch("web", "i-2")
+	tokens := e.asg.Launch("web", "i-3")
+	g := e.gate()
+	tgt, err := g.Discover(context.Background(), nil, lifecycle.DiscoverOptions{InstanceID: "i-3", Group: "web"})
+	require.NoError(t, err)
+	tgt.Token = tokens["launch"]
+	_, err = g.Run(context.Background(), tgt, &scripted{results: []error{nil}})
+	require.NoError(t, err)
+	assert.Equal(t, "InService", e.asg.State("i-3"))
+	assert.Equal(t, "Pending:Wait", e.asg.State("i-2"))
+}
+
+func TestDiscoveryThroughIMDS(t *testing.T) {
+	for _, tagsEnabled := range []bool{true, false} {
+		t.Run(fmt.Sprintf("tags enabled %v", tagsEnabled), func(t *testing.T) {
+			e := newEnv()
+			srv := imdstest.NewServer()
+			defer srv.Close()
+			srv.SetInstance("i-1", "us-east-1", "us-east-1a")
+			if tagsEnabled {
+				srv.SetTags(map[string]string{"aws:autoscaling:groupName": "web", "Name": "web-1"})
+			} else {
+				srv.SetTags(nil)
+			}
+			md, err := imds.New(func(o *imds.Options) { o.Endpoint = srv.URL; o.Getenv = func(string) string { return "" } })
+			require.NoError(t, err)
+			tgt, err := e.gate().Discover(context.Background(), md, lifecycle.DiscoverOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, "web", tgt.Group)
+			assert.Equal(t, "i-1", tgt.InstanceID)
+			assert.Equal(t, []lifecycle.Hook{{Name: "launch", HeartbeatTimeout: 300 * time.Second, GlobalTimeout: 30000 * time.Second, DefaultResult: "ABANDON"}}, tgt.Hooks)
+			want := 1
+			if tagsEnabled {
+				want = 0
+			}
+			assert.Equal(t, want, e.asg.Calls(lifecycletest.OpDescribeInstance))
+			assert.Equal(t, 1, e.asg.Calls(lifecycletest.OpDescribeHooks))
+		})
+	}
+	e := newEnv()
+	_, err := e.gate().Discover(context.Background(), nil, lifecycle.DiscoverOptions{InstanceID: "i-unknown"})
+	require.ErrorIs(t, err, lifecycle.ErrNotInGroup)
+}
+
+func TestWarmPoolResume(t *testing.T) {
+	e := newEnv()
+	srv := imdstest.NewServer()
+	defer srv.Close()
+	srv.SetInstance("i-1", "us-east-1", "us-east-1a")
+	srv.SetLifecycleState(imds.LifecycleWarmedStopped)
+	md, err := imds.New(func(o *imds.Options) { o.Endpoint = srv.URL; o.Getenv = func(string) string { return "" } })
+	require.NoError(t, err)
+	g := e.gate()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ticks := make(chan time.Time)
+	var runs atomic.Int32
+	outcomes := make(chan lifecycle.Outcome, 4)
+	done := make(chan error, 1)
+	go func() {
+		done <- lifecycle.GateOnInService(ctx, md, func(ctx context.Context) (lifecycle.Outcome, error) {
+			runs.Add(1)
+			tgt, err := g.Discover(ctx, md, lifecycle.DiscoverOptions{Group: "web"})
+			if err != nil {
+				return lifecycle.Outcome{}, err
+			}
+			return g.Run(ctx, tgt, &scripted{results: []error{nil}})
+		}, func(o lifecycle.Outcome, err error) {
+			require.NoError(t, err)
+			outcomes <- o
+		}, func(o *imds.WatchOptions) { o.Ticks = ticks })
+	}()
+	ticks <- time.Time{} // still in the warm pool: no gate
+	ticks <- time.Time{}
+	assert.Equal(t, int32(0), runs.Load())
+	srv.SetLifecycleState(imds.LifecycleInService) // resumed: user data does not run again
+	ticks <- time.Time{}
+	o := <-outcomes
+	assert.Equal(t, lifecycle.Continue, o.Result)
+	assert.Equal(t, "InService", e.asg.State("i-1"))
+	ticks <- time.Time{} // still InService: not gated twice
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	assert.Equal(t, int32(1), runs.Load())
+}
+
+func TestProbes(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1) < 3 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	p, err := lifecycle.NewHTTPProbe(srv.URL+"/health", "200,204", time.Second)
+	require.NoError(t, err)
+	require.ErrorContains(t, p.Check(ctx), "HTTP 503")
+	require.Error(t, p.Check(ctx))
+	require.NoError(t, p.Check(ctx))
+	strict, err := lifecycle.NewHTTPProbe(srv.URL, "200", time.Second)
+	require.NoError(t, err)
+	require.ErrorContains(t, strict.Check(ctx), "HTTP 204")
+
+	for _, bad := range []struct{ url, statuses string }{{"127.0.0.1:8080/health", ""}, {"ftp://x/", ""}, {"http://x/", "2xx"}, {"http://x/", "300-200"}} {
+		_, err := lifecycle.NewHTTPProbe(bad.url, bad.statuses, 0)
+		require.ErrorIs(t, err, lifecycle.ErrInvalidInput, bad)
+	}
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, (&lifecycle.TCPProbe{Addr: addr}).Check(ctx))
+	l.Close()
+	require.Error(t, (&lifecycle.TCPProbe{Addr: addr}).Check(ctx))
+	require.ErrorIs(t, (&lifecycle.TCPProbe{Addr: "nonsense"}).Check(ctx), lifecycle.ErrPermanent)
+
+	require.NoError(t, (&lifecycle.CommandProbe{Argv: []string{"true"}}).Check(ctx))
+	require.ErrorContains(t, (&lifecycle.CommandProbe{Argv: []string{"sh", "-c", "echo not yet; exit 1"}}).Check(ctx), "not yet")
+	all := lifecycle.All{&lifecycle.CommandProbe{Argv: []string{"true"}}, &lifecycle.TCPProbe{Addr: addr}}
+	require.Error(t, all.Check(ctx), "all must pass")
+	assert.Equal(t, "command true and TCP "+addr, all.String())
+}

@@ -1,0 +1,398 @@
+// Package lifecycletest has a stateful fake of EC2 Auto Scaling's lifecycle hooks and a fake
+// clock, for tests of code that uses lifecycle: groups, instances, hooks with
+// HeartbeatTimeout, GlobalTimeout and DefaultResult, actions in Pending:Wait that complete
+// with CONTINUE or ABANDON, heartbeats that extend the timeout, expiry to the default result,
+// the "No active Lifecycle Action found" ValidationError, throttling, and call counts.
+package lifecycletest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/shipshape-dev/shipshape/lifecycle"
+)
+
+var (
+	_ lifecycle.AutoScalingAPI = (*AutoScaling)(nil)
+	_ lifecycle.Clock          = (*Clock)(nil)
+)
+
+// Clock is a fake clock: Sleep moves its time forward at once. It is safe for concurrent use.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock at a fixed start time.
+func NewClock() *Clock { return &Clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)} }
+
+// Now returns the fake time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the time forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// Sleep advances the clock by d, or returns ctx's error if it has ended.
+func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d > 0 {
+		c.Advance(d)
+	}
+	return nil
+}
+
+// Operation names for Fail and Calls.
+const (
+	OpComplete         = "CompleteLifecycleAction"
+	OpHeartbeat        = "RecordLifecycleActionHeartbeat"
+	OpDescribeHooks    = "DescribeLifecycleHooks"
+	OpDescribeInstance = "DescribeAutoScalingInstances"
+)
+
+// Hook configures a lifecycle hook of a fake group.
+type Hook struct {
+	Name             string
+	Transition       string        // default: autoscaling:EC2_INSTANCE_LAUNCHING
+	HeartbeatTimeout time.Duration // default: 1 h (30 s to 2 h allowed)
+	DefaultResult    string        // default: ABANDON
+}
+
+type action struct {
+	hook     Hook
+	token    string
+	started  time.Time
+	deadline time.Time // heartbeat deadline
+	global   time.Time
+	result   string // "" while pending
+	expired  bool
+}
+
+type instance struct {
+	id, group string
+	state     string
+	actions   map[string]*action // by hook name
+}
+
+type fault struct {
+	code  string
+	times int
+}
+
+// AutoScaling is an in-memory Auto Scaling. It is safe for concurrent use.
+type AutoScaling struct {
+	clock *Clock
+
+	mu        sync.Mutex
+	groups    map[string][]Hook
+	instances map[string]*instance
+	faults    map[string][]*fault
+	calls     map[string]int
+	seq       int
+}
+
+// New returns an empty fake on clock (nil: a new Clock).
+func New(clock *Clock) *AutoScaling {
+	if clock == nil {
+		clock = NewClock()
+	}
+	return &AutoScaling{clock: clock, groups: map[string][]Hook{}, instances: map[string]*instance{},
+		faults: map[string][]*fault{}, calls: map[string]int{}}
+}
+
+// Clock returns the fake's clock.
+func (f *AutoScaling) Clock() *Clock { return f.clock }
+
+// CreateGroup creates a group with hooks.
+func (f *AutoScaling) CreateGroup(name string, hooks ...Hook) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range hooks {
+		if hooks[i].Transition == "" {
+			hooks[i].Transition = lifecycle.LaunchTransition
+		}
+		if hooks[i].HeartbeatTimeout == 0 {
+			hooks[i].HeartbeatTimeout = time.Hour
+		}
+		if hooks[i].DefaultResult == "" {
+			hooks[i].DefaultResult = lifecycle.Abandon
+		}
+	}
+	f.groups[name] = hooks
+}
+
+// Launch starts an instance in group: with launch hooks it waits in Pending:Wait, one action
+// per launch hook; otherwise it goes InService. It returns the action tokens by hook name.
+func (f *AutoScaling) Launch(group, instanceID string) map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in := &instance{id: instanceID, group: group, state: "InService", actions: map[string]*action{}}
+	tokens := map[string]string{}
+	now := f.clock.Now()
+	for _, h := range f.groups[group] {
+		if h.Transition != lifecycle.LaunchTransition {
+			continue
+		}
+		f.seq++
+		a := &action{hook: h, token: fmt.Sprintf("%08d-token", f.seq), started: now, deadline: now.Add(h.HeartbeatTimeout),
+			global: now.Add(min(48*time.Hour, 100*h.HeartbeatTimeout))}
+		in.actions[h.Name] = a
+		tokens[h.Name] = a.token
+		in.state = "Pending:Wait"
+	}
+	f.instances[instanceID] = in
+	return tokens
+}
+
+// settle applies expiry: actions past their heartbeat deadline or global timeout complete
+// with the hook's default result. Needs f.mu.
+func (f *AutoScaling) settle(in *instance) {
+	now := f.clock.Now()
+	for _, a := range in.actions {
+		if a.result == "" && (now.After(a.deadline) || now.After(a.global)) {
+			a.result, a.expired = a.hook.DefaultResult, true
+		}
+	}
+	f.updateState(in)
+}
+
+// updateState moves the instance on once its actions are decided. Needs f.mu.
+func (f *AutoScaling) updateState(in *instance) {
+	if in.state != "Pending:Wait" {
+		return
+	}
+	pending := false
+	for _, a := range in.actions {
+		switch a.result {
+		case lifecycle.Abandon:
+			in.state = "Terminating"
+			for _, other := range in.actions {
+				if other.result == "" {
+					other.result = lifecycle.Abandon
+				}
+			}
+			return
+		case "":
+			pending = true
+		}
+	}
+	if !pending {
+		in.state = "InService"
+	}
+}
+
+// State returns the instance's lifecycle state (Pending:Wait, InService, Terminating), ""
+// if unknown.
+func (f *AutoScaling) State(instanceID string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in := f.instances[instanceID]
+	if in == nil {
+		return ""
+	}
+	f.settle(in)
+	return in.state
+}
+
+// Result returns how the action of hook for the instance ended ("" while pending) and
+// whether it expired to the default result.
+func (f *AutoScaling) Result(instanceID, hook string) (result string, expired bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in := f.instances[instanceID]
+	if in == nil || in.actions[hook] == nil {
+		return "", false
+	}
+	f.settle(in)
+	return in.actions[hook].result, in.actions[hook].expired
+}
+
+// Fail makes the next times calls of op fail with the error code (Throttling,
+// ServiceUnavailable, ...); times 0 means always.
+func (f *AutoScaling) Fail(op, code string, times int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults[op] = append(f.faults[op], &fault{code: code, times: times})
+}
+
+// Calls returns how many times op was called.
+func (f *AutoScaling) Calls(op string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[op]
+}
+
+func (f *AutoScaling) enter(op string) error {
+	f.calls[op]++
+	fs := f.faults[op]
+	if len(fs) == 0 {
+		return nil
+	}
+	fl := fs[0]
+	if fl.times > 0 {
+		if fl.times--; fl.times == 0 {
+			f.faults[op] = fs[1:]
+		}
+	}
+	fault := smithy.FaultClient
+	if fl.code == "ServiceUnavailable" || fl.code == "InternalFailure" {
+		fault = smithy.FaultServer
+	}
+	return &smithy.GenericAPIError{Code: fl.code, Message: "injected by lifecycletest", Fault: fault}
+}
+
+func validation(format string, args ...any) error {
+	return &smithy.GenericAPIError{Code: "ValidationError", Message: fmt.Sprintf(format, args...), Fault: smithy.FaultClient}
+}
+
+// findAction applies CompleteLifecycleAction's lookup rules. Needs f.mu.
+func (f *AutoScaling) findAction(group, hook, instanceID, token string) (*instance, *action, error) {
+	hooks, ok := f.groups[group]
+	if !ok {
+		return nil, nil, validation("Group %s not found", group)
+	}
+	found := false
+	for _, h := range hooks {
+		found = found || h.Name == hook
+	}
+	if !found {
+		return nil, nil, validation("No Lifecycle Hook found with name %s for group %s", hook, group)
+	}
+	if instanceID == "" && token == "" {
+		return nil, nil, validation("Either LifecycleActionToken or InstanceId must be specified")
+	}
+	for _, in := range f.instances {
+		if in.group != group || (instanceID != "" && in.id != instanceID) {
+			continue
+		}
+		f.settle(in)
+		a := in.actions[hook]
+		if a != nil && a.result == "" && (token == "" || a.token == token) {
+			return in, a, nil
+		}
+	}
+	if instanceID != "" {
+		return nil, nil, validation("No active Lifecycle Action found with instance ID %s", instanceID)
+	}
+	return nil, nil, validation("No active Lifecycle Action found with token %s", token)
+}
+
+// CompleteLifecycleAction completes a pending action with CONTINUE or ABANDON.
+func (f *AutoScaling) CompleteLifecycleAction(ctx context.Context, in *autoscaling.CompleteLifecycleActionInput, _ ...func(*autoscaling.Options)) (*autoscaling.CompleteLifecycleActionOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter(OpComplete); err != nil {
+		return nil, err
+	}
+	result := aws.ToString(in.LifecycleActionResult)
+	if result != lifecycle.Continue && result != lifecycle.Abandon {
+		return nil, validation("LifecycleActionResult must be CONTINUE or ABANDON, not %q", result)
+	}
+	inst, a, err := f.findAction(aws.ToString(in.AutoScalingGroupName), aws.ToString(in.LifecycleHookName), aws.ToString(in.InstanceId), aws.ToString(in.LifecycleActionToken))
+	if err != nil {
+		return nil, err
+	}
+	a.result = result
+	f.updateState(inst)
+	return &autoscaling.CompleteLifecycleActionOutput{}, nil
+}
+
+// RecordLifecycleActionHeartbeat pushes the action's heartbeat deadline HeartbeatTimeout
+// further, never past its global timeout.
+func (f *AutoScaling) RecordLifecycleActionHeartbeat(ctx context.Context, in *autoscaling.RecordLifecycleActionHeartbeatInput, _ ...func(*autoscaling.Options)) (*autoscaling.RecordLifecycleActionHeartbeatOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter(OpHeartbeat); err != nil {
+		return nil, err
+	}
+	_, a, err := f.findAction(aws.ToString(in.AutoScalingGroupName), aws.ToString(in.LifecycleHookName), aws.ToString(in.InstanceId), aws.ToString(in.LifecycleActionToken))
+	if err != nil {
+		return nil, err
+	}
+	a.deadline = f.clock.Now().Add(a.hook.HeartbeatTimeout)
+	return &autoscaling.RecordLifecycleActionHeartbeatOutput{}, nil
+}
+
+// DescribeLifecycleHooks lists a group's hooks (all, or the named ones).
+func (f *AutoScaling) DescribeLifecycleHooks(ctx context.Context, in *autoscaling.DescribeLifecycleHooksInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeLifecycleHooksOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter(OpDescribeHooks); err != nil {
+		return nil, err
+	}
+	group := aws.ToString(in.AutoScalingGroupName)
+	hooks, ok := f.groups[group]
+	if !ok {
+		return nil, validation("Group %s not found", group)
+	}
+	out := &autoscaling.DescribeLifecycleHooksOutput{LifecycleHooks: []types.LifecycleHook{}}
+	for _, h := range hooks {
+		if len(in.LifecycleHookNames) > 0 && !contains(in.LifecycleHookNames, h.Name) {
+			continue
+		}
+		hb := int32(h.HeartbeatTimeout / time.Second)
+		out.LifecycleHooks = append(out.LifecycleHooks, types.LifecycleHook{
+			AutoScalingGroupName: aws.String(group), LifecycleHookName: aws.String(h.Name), LifecycleTransition: aws.String(h.Transition),
+			HeartbeatTimeout: aws.Int32(hb), GlobalTimeout: aws.Int32(int32(min(48*time.Hour, 100*h.HeartbeatTimeout) / time.Second)),
+			DefaultResult: aws.String(h.DefaultResult),
+		})
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// DescribeAutoScalingInstances describes the named instances that are in a group.
+func (f *AutoScaling) DescribeAutoScalingInstances(ctx context.Context, in *autoscaling.DescribeAutoScalingInstancesInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingInstancesOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter(OpDescribeInstance); err != nil {
+		return nil, err
+	}
+	out := &autoscaling.DescribeAutoScalingInstancesOutput{AutoScalingInstances: []types.AutoScalingInstanceDetails{}}
+	for _, id := range in.InstanceIds {
+		if inst := f.instances[id]; inst != nil {
+			f.settle(inst)
+			out.AutoScalingInstances = append(out.AutoScalingInstances, types.AutoScalingInstanceDetails{
+				InstanceId: aws.String(id), AutoScalingGroupName: aws.String(inst.group), LifecycleState: aws.String(inst.state),
+				HealthStatus: aws.String("HEALTHY"), AvailabilityZone: aws.String("us-east-1a"),
+			})
+		}
+	}
+	return out, nil
+}
