@@ -183,15 +183,15 @@ func (g *Gate) Run(ctx context.Context, t Target, probe Probe) (Outcome, error) 
 			}
 			nextProbe = clock.Now().Add(g.opts.Interval)
 		}
-		if now = clock.Now(); !now.Before(nextBeat) {
+		if now = clock.Now(); !now.Before(deadline) {
+			out.Waited = now.Sub(start)
+			return g.complete(ctx, t, out, g.opts.ResultOnFailure, fmt.Sprintf("not ready after %s", out.Waited.Round(time.Second)))
+		}
+		if !now.Before(nextBeat) {
 			if done, err := g.heartbeat(ctx, t, &out); done || err != nil {
 				return out, err
 			}
 			nextBeat = clock.Now().Add(beatEvery)
-		}
-		if now = clock.Now(); !now.Before(deadline) {
-			out.Waited = now.Sub(start)
-			return g.complete(ctx, t, out, g.opts.ResultOnFailure, fmt.Sprintf("not ready after %s", out.Waited.Round(time.Second)))
 		}
 		wake := min(nextProbe.Sub(now), nextBeat.Sub(now), deadline.Sub(now))
 		if err := clock.Sleep(ctx, wake); err != nil {

@@ -1,0 +1,197 @@
+// Command lifecycle-gate holds this instance's Auto Scaling launch lifecycle action until the
+// application is ready, then completes it: CONTINUE when ready, ABANDON when it never gets
+// ready, so the group replaces it at once. Put it at the end of user data:
+//
+//	lifecycle-gate -health-url http://127.0.0.1:8080/health -timeout 15m
+//
+// or run it from systemd with -warm-pool, so that instances resumed from a warm pool (where
+// user data does not run again) are gated too. Run with -h for the flags and exit codes.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+
+	"github.com/shipshape-dev/shipshape/imds"
+	"github.com/shipshape-dev/shipshape/lifecycle"
+)
+
+// Exit codes.
+const (
+	exitContinue = 0
+	exitError    = 1
+	exitUsage    = 2
+	exitAbandon  = 3
+	exitNoAction = 4
+)
+
+const usage = `Usage: lifecycle-gate [flags]
+
+Holds this instance's Auto Scaling launch lifecycle action (heartbeating it) until the probes
+pass, then completes it with CONTINUE; if they never pass before -timeout, or a probe can never
+pass, completes it with -result-on-failure (ABANDON: the group replaces the instance at once).
+The group and hooks are discovered from instance metadata and the Auto Scaling API.
+
+Example (end of user data):
+  lifecycle-gate -health-url http://127.0.0.1:8080/health -timeout 15m
+
+Exit codes: 0 completed with CONTINUE, 3 completed with ABANDON, 4 no active lifecycle action
+(already completed or expired; nothing to do), 1 operational error, 2 usage error.
+Environment: the standard AWS SDK variables (AWS_REGION, AWS_ENDPOINT_URL_AUTO_SCALING, ...;
+the region defaults to the instance's) and AWS_EC2_METADATA_SERVICE_ENDPOINT(_MODE).
+
+Flags:
+`
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("lifecycle-gate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	healthURL := fs.String("health-url", "", "HTTP health check URL (like an ALB target group's)")
+	healthStatus := fs.String("health-status", "200", "healthy HTTP codes: 200, 200,204 or 200-299")
+	var tcps, cmds, hooks multi
+	fs.Var(&tcps, "tcp", "host:port that must accept a TCP connection (repeatable)")
+	fs.Var(&cmds, "cmd", "shell command that must exit 0 (repeatable; run with /bin/sh -c)")
+	threshold := fs.Int("healthy-threshold", 3, "consecutive passing rounds needed")
+	interval := fs.Duration("interval", 10*time.Second, "time between probe rounds")
+	probeTimeout := fs.Duration("probe-timeout", 5*time.Second, "time limit of one probe try")
+	timeout := fs.Duration("timeout", 15*time.Minute, "give up (and complete with -result-on-failure) after")
+	fs.Var(&hooks, "hook", "lifecycle hook to complete (repeatable; default: every launch hook of the group)")
+	group := fs.String("group", "", "Auto Scaling group (default: discovered)")
+	instanceID := fs.String("instance-id", "", "instance id (default: from instance metadata)")
+	token := fs.String("token", "", "lifecycle action token, when known")
+	onFailure := fs.String("result-on-failure", lifecycle.Abandon, "ABANDON or CONTINUE")
+	warmPool := fs.Bool("warm-pool", false, "keep running; gate each time the instance goes InService (warm pool resume)")
+	verbose := fs.Bool("v", false, "debug logs on stderr")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitContinue
+		}
+		return exitUsage
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "lifecycle-gate: "+format+"\n(see lifecycle-gate -h)\n", a...)
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	var probes lifecycle.All
+	if *healthURL != "" {
+		p, err := lifecycle.NewHTTPProbe(*healthURL, *healthStatus, *probeTimeout)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		probes = append(probes, p)
+	}
+	for _, addr := range tcps {
+		probes = append(probes, &lifecycle.TCPProbe{Addr: addr, Timeout: *probeTimeout})
+	}
+	for _, c := range cmds {
+		probes = append(probes, &lifecycle.CommandProbe{Argv: []string{"/bin/sh", "-c", c}, Timeout: *probeTimeout})
+	}
+	switch {
+	case len(probes) == 0:
+		return usageErr("no probe: give -health-url, -tcp or -cmd")
+	case *onFailure != lifecycle.Abandon && *onFailure != lifecycle.Continue:
+		return usageErr("-result-on-failure must be ABANDON or CONTINUE, not %q", *onFailure)
+	case *threshold < 1 || *interval <= 0 || *timeout <= 0:
+		return usageErr("-healthy-threshold, -interval and -timeout must be positive")
+	}
+
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	md, err := imds.New(func(o *imds.Options) { o.Logger = logger })
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "lifecycle-gate: AWS configuration:", err)
+		return exitError
+	}
+	if cfg.Region == "" {
+		if cfg.Region, err = md.Region(ctx); err != nil {
+			fmt.Fprintln(stderr, "lifecycle-gate: no AWS_REGION and no region from instance metadata:", err)
+			return exitError
+		}
+	}
+	say := func(format string, a ...any) {
+		fmt.Fprintf(stdout, "%s lifecycle-gate: %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, a...))
+	}
+	gate := lifecycle.New(autoscaling.NewFromConfig(cfg), func(o *lifecycle.Options) {
+		o.Interval = *interval
+		o.HealthyThreshold = *threshold
+		o.Timeout = *timeout
+		o.ResultOnFailure = *onFailure
+		o.Logger = logger
+		o.OnEvent = func(ev lifecycle.Event) { say("%s", ev.Message) }
+	})
+	once := func(ctx context.Context) (lifecycle.Outcome, error) {
+		t, err := gate.Discover(ctx, md, lifecycle.DiscoverOptions{InstanceID: *instanceID, Group: *group, Hooks: hooks})
+		if err != nil {
+			return lifecycle.Outcome{}, err
+		}
+		t.Token = *token
+		names := make([]string, len(t.Hooks))
+		for i, h := range t.Hooks {
+			names[i] = fmt.Sprintf("%s (heartbeat timeout %s)", h.Name, h.HeartbeatTimeout)
+		}
+		say("instance %s in group %s, hooks %s; probing %s every %s", t.InstanceID, t.Group, strings.Join(names, ", "), probes, *interval)
+		return gate.Run(ctx, t, probes)
+	}
+	if *warmPool {
+		say("watching the target lifecycle state; gating each time it goes InService")
+		err := lifecycle.GateOnInService(ctx, md, once, func(o lifecycle.Outcome, err error) { report(say, stderr, o, err) })
+		if errors.Is(err, context.Canceled) {
+			return exitContinue
+		}
+		fmt.Fprintln(stderr, "lifecycle-gate:", err)
+		return exitError
+	}
+	o, err := once(ctx)
+	return report(say, stderr, o, err)
+}
+
+// report prints the outcome and maps it to the exit code.
+func report(say func(string, ...any), stderr io.Writer, o lifecycle.Outcome, err error) int {
+	switch {
+	case err != nil:
+		fmt.Fprintln(stderr, "lifecycle-gate:", err)
+		return exitError
+	case o.NoActiveAction:
+		say("%s (after %d rounds, %d heartbeats)", o.Reason, o.Rounds, o.Heartbeats)
+		return exitNoAction
+	case o.Result == lifecycle.Abandon:
+		say("completed with ABANDON: %s (after %s, %d rounds, %d heartbeats)", o.Reason, o.Waited.Round(time.Second), o.Rounds, o.Heartbeats)
+		return exitAbandon
+	}
+	say("completed with %s: %s (after %s, %d rounds, %d heartbeats)", o.Result, o.Reason, o.Waited.Round(time.Second), o.Rounds, o.Heartbeats)
+	return exitContinue
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"time"
+
+	"github.com/shipshape-dev/shipshape/lifecycle"
+	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
+)
+
+func init() {
+	chapters = append(chapters, chapter{name: "lifecycle: hold a launch until the app is healthy, abandon one that never is", run: tourLifecycle})
+}
+
+func tourLifecycle(ctx context.Context, say func(string, ...any)) error {
+	clock := lifecycletest.NewClock()
+	asg := lifecycletest.New(clock)
+	asg.CreateGroup("web", lifecycletest.Hook{Name: "wait-for-app", HeartbeatTimeout: 300 * time.Second, DefaultResult: lifecycle.Abandon})
+	say("a fake Auto Scaling group \"web\" with launch hook wait-for-app (heartbeat timeout 300 s)")
+
+	var hits atomic.Int32
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1) <= 30 { // still installing for the first 30 checks (5 minutes of rounds)
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer app.Close()
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer broken.Close()
+
+	rounds := 0
+	gate := lifecycle.New(asg, func(o *lifecycle.Options) {
+		o.Clock = clock
+		o.Timeout = 10 * time.Minute
+		o.OnEvent = func(ev lifecycle.Event) {
+			if ev.Kind == lifecycle.EventProbe {
+				rounds++
+				if rounds%10 != 1 { // one line in ten probe rounds, to keep the tour short
+					return
+				}
+			}
+			say("  %s %s", clock.Now().Format("15:04:05"), ev.Message)
+		}
+	})
+	for _, inst := range []struct{ id, url string }{{"i-0aaa", app.URL + "/health"}, {"i-0bbb", broken.URL + "/health"}} {
+		rounds = 0
+		asg.Launch("web", inst.id)
+		target, err := gate.Discover(ctx, nil, lifecycle.DiscoverOptions{InstanceID: inst.id, Group: "web"})
+		if err != nil {
+			return err
+		}
+		probe, err := lifecycle.NewHTTPProbe(inst.url, "200", time.Second)
+		if err != nil {
+			return err
+		}
+		say("%s launches and waits in %s; gating it on %s (fake clock: minutes pass in microseconds)", inst.id, asg.State(inst.id), probe)
+		out, err := gate.Run(ctx, target, probe)
+		if err != nil {
+			return err
+		}
+		say("%s: %s after %s and %d heartbeats -> %s", inst.id, out.Result, out.Waited, out.Heartbeats, asg.State(inst.id))
+	}
+	return nil
+}

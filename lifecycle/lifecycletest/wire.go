@@ -1,0 +1,161 @@
+package lifecycletest
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/smithy-go"
+)
+
+const xmlns = "http://autoscaling.amazonaws.com/doc/2011-01-01/"
+
+// WireServer serves an AutoScaling fake over HTTP in Auto Scaling's own wire protocol (the
+// AWS query protocol: form-encoded POSTs with Action=..., XML responses, errors as
+// <ErrorResponse><Error><Code>...), so that a real *autoscaling.Client, or a binary given
+// AWS_ENDPOINT_URL_AUTO_SCALING=URL, can be tested against it.
+type WireServer struct {
+	*httptest.Server
+	fake *AutoScaling
+
+	mu      sync.Mutex
+	actions []string
+}
+
+// NewWireServer starts a WireServer in front of fake; Close it when done.
+func NewWireServer(fake *AutoScaling) *WireServer {
+	w := &WireServer{fake: fake}
+	w.Server = httptest.NewServer(http.HandlerFunc(w.serve))
+	return w
+}
+
+// Actions returns the Action of every request received, in order.
+func (w *WireServer) Actions() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.actions...)
+}
+
+// members reads the list parameter name.member.N in order.
+func members(r *http.Request, name string) []string {
+	type kv struct {
+		n int
+		v string
+	}
+	var got []kv
+	for k, vs := range r.PostForm {
+		var n int
+		if _, err := fmt.Sscanf(k, name+".member.%d", &n); err == nil && strings.HasPrefix(k, name+".member.") {
+			got = append(got, kv{n, vs[0]})
+		}
+	}
+	sort.Slice(got, func(i, j int) bool { return got[i].n < got[j].n })
+	out := make([]string, len(got))
+	for i, g := range got {
+		out[i] = g.v
+	}
+	return out
+}
+
+func optional(r *http.Request, name string) *string {
+	if v := r.PostForm.Get(name); v != "" {
+		return aws.String(v)
+	}
+	return nil
+}
+
+func (w *WireServer) serve(rw http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil || r.Method != http.MethodPost {
+		writeXMLError(rw, http.StatusBadRequest, "Sender", "InvalidRequest", "expected a form-encoded POST")
+		return
+	}
+	action := r.PostForm.Get("Action")
+	w.mu.Lock()
+	w.actions = append(w.actions, action)
+	w.mu.Unlock()
+	ctx := context.Background()
+	var result string
+	var err error
+	switch action {
+	case "CompleteLifecycleAction":
+		_, err = w.fake.CompleteLifecycleAction(ctx, &autoscaling.CompleteLifecycleActionInput{
+			AutoScalingGroupName: optional(r, "AutoScalingGroupName"), LifecycleHookName: optional(r, "LifecycleHookName"),
+			LifecycleActionResult: optional(r, "LifecycleActionResult"), InstanceId: optional(r, "InstanceId"),
+			LifecycleActionToken: optional(r, "LifecycleActionToken")})
+	case "RecordLifecycleActionHeartbeat":
+		_, err = w.fake.RecordLifecycleActionHeartbeat(ctx, &autoscaling.RecordLifecycleActionHeartbeatInput{
+			AutoScalingGroupName: optional(r, "AutoScalingGroupName"), LifecycleHookName: optional(r, "LifecycleHookName"),
+			InstanceId: optional(r, "InstanceId"), LifecycleActionToken: optional(r, "LifecycleActionToken")})
+	case "DescribeLifecycleHooks":
+		var out *autoscaling.DescribeLifecycleHooksOutput
+		out, err = w.fake.DescribeLifecycleHooks(ctx, &autoscaling.DescribeLifecycleHooksInput{
+			AutoScalingGroupName: optional(r, "AutoScalingGroupName"), LifecycleHookNames: members(r, "LifecycleHookNames")})
+		if err == nil {
+			var b strings.Builder
+			b.WriteString("<LifecycleHooks>")
+			for _, h := range out.LifecycleHooks {
+				fmt.Fprintf(&b, "<member><AutoScalingGroupName>%s</AutoScalingGroupName><LifecycleHookName>%s</LifecycleHookName>"+
+					"<LifecycleTransition>%s</LifecycleTransition><HeartbeatTimeout>%d</HeartbeatTimeout><GlobalTimeout>%d</GlobalTimeout>"+
+					"<DefaultResult>%s</DefaultResult></member>", esc(aws.ToString(h.AutoScalingGroupName)), esc(aws.ToString(h.LifecycleHookName)),
+					esc(aws.ToString(h.LifecycleTransition)), aws.ToInt32(h.HeartbeatTimeout), aws.ToInt32(h.GlobalTimeout), esc(aws.ToString(h.DefaultResult)))
+			}
+			b.WriteString("</LifecycleHooks>")
+			result = b.String()
+		}
+	case "DescribeAutoScalingInstances":
+		var out *autoscaling.DescribeAutoScalingInstancesOutput
+		out, err = w.fake.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: members(r, "InstanceIds")})
+		if err == nil {
+			var b strings.Builder
+			b.WriteString("<AutoScalingInstances>")
+			for _, in := range out.AutoScalingInstances {
+				fmt.Fprintf(&b, "<member><InstanceId>%s</InstanceId><AutoScalingGroupName>%s</AutoScalingGroupName><AvailabilityZone>%s</AvailabilityZone>"+
+					"<LifecycleState>%s</LifecycleState><HealthStatus>%s</HealthStatus><ProtectedFromScaleIn>false</ProtectedFromScaleIn></member>",
+					esc(aws.ToString(in.InstanceId)), esc(aws.ToString(in.AutoScalingGroupName)), esc(aws.ToString(in.AvailabilityZone)),
+					esc(aws.ToString(in.LifecycleState)), esc(aws.ToString(in.HealthStatus)))
+			}
+			b.WriteString("</AutoScalingInstances>")
+			result = b.String()
+		}
+	default:
+		writeXMLError(rw, http.StatusBadRequest, "Sender", "InvalidAction", "unsupported action "+action)
+		return
+	}
+	if err != nil {
+		var apiErr smithy.APIError
+		if !errors.As(err, &apiErr) {
+			writeXMLError(rw, http.StatusInternalServerError, "Receiver", "InternalFailure", err.Error())
+			return
+		}
+		status, kind := http.StatusBadRequest, "Sender"
+		if apiErr.ErrorFault() == smithy.FaultServer {
+			status, kind = http.StatusServiceUnavailable, "Receiver"
+		}
+		writeXMLError(rw, status, kind, apiErr.ErrorCode(), apiErr.ErrorMessage())
+		return
+	}
+	rw.Header().Set("Content-Type", "text/xml")
+	fmt.Fprintf(rw, `<%sResponse xmlns="%s"><%sResult>%s</%sResult><ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ResponseMetadata></%sResponse>`,
+		action, xmlns, action, result, action, action)
+}
+
+func esc(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+func writeXMLError(rw http.ResponseWriter, status int, kind, code, message string) {
+	rw.Header().Set("Content-Type", "text/xml")
+	rw.WriteHeader(status)
+	fmt.Fprintf(rw, `<ErrorResponse xmlns="%s"><Error><Type>%s</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>`,
+		xmlns, kind, esc(code), esc(message))
+}
