@@ -237,6 +237,27 @@ func (g *Gate) identify(t Target, instanceID, token **string) {
 	*instanceID = aws.String(t.InstanceID)
 }
 
+// Complete sends result (CONTINUE or ABANDON) for every hook of t, as Run does when it
+// decides; for drivers that decide elsewhere (one step per Lambda invocation). "No active
+// lifecycle action" gives an Outcome with NoActiveAction, not an error.
+func (g *Gate) Complete(ctx context.Context, t Target, result, reason string) (Outcome, error) {
+	if result != Continue && result != Abandon {
+		return Outcome{}, fmt.Errorf("%w: result %q is neither CONTINUE nor ABANDON", ErrInvalidInput, result)
+	}
+	return g.complete(ctx, t, Outcome{}, result, reason)
+}
+
+// Heartbeat records one heartbeat on every hook of t. It returns ErrNoActiveAction (wrapped)
+// when the action is gone.
+func (g *Gate) Heartbeat(ctx context.Context, t Target) error {
+	var out Outcome
+	done, err := g.heartbeat(ctx, t, &out)
+	if err == nil && done && out.NoActiveAction {
+		return fmt.Errorf("%w: %s", ErrNoActiveAction, out.Reason)
+	}
+	return err
+}
+
 // complete sends result for every hook. It runs on a context that survives the caller's
 // cancellation (bounded to 1 minute), so a decision once made is delivered.
 func (g *Gate) complete(ctx context.Context, t Target, out Outcome, result, reason string) (Outcome, error) {

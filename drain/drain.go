@@ -1,0 +1,376 @@
+package drain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/shipshape-dev/shipshape/lifecycle"
+)
+
+// Policy says what to do with tasks that draining does not move.
+type Policy string
+
+// Policies for standalone and daemon tasks.
+const (
+	// Wait for the task to stop by itself.
+	Wait Policy = "wait"
+	// Stop the task (StopTask) once the grace period has passed.
+	Stop Policy = "stop"
+	// Ignore the task: it does not hold the drain.
+	Ignore Policy = "ignore"
+)
+
+// Options are the optional settings of a Drainer. A zero value means the default.
+type Options struct {
+	// Standalone is the policy for tasks not started by a service, which DRAINING never
+	// stops. Default: Wait.
+	Standalone Policy
+	// StandaloneGrace is how long after the drain started Stop waits. Default: 5 minutes.
+	StandaloneGrace time.Duration
+	// Daemon is the policy for tasks of DAEMON services, which ECS stops after every other
+	// task. Default: Ignore.
+	Daemon Policy
+	// PollInterval is the wait Step suggests while tasks remain. Default: 10 s.
+	PollInterval time.Duration
+	// Clock is the time source. Default: lifecycle.RealClock.
+	Clock lifecycle.Clock
+	// Attempts per ECS call for throttling and server errors. Default: 5.
+	Attempts int
+	// Logger receives Debug and Warn lines. Default: discard.
+	Logger *slog.Logger
+}
+
+// Drainer drains ECS container instances. It is safe for concurrent use.
+type Drainer struct {
+	ecs  ECSAPI
+	opts Options
+	log  *slog.Logger
+}
+
+// New returns a Drainer over an ECS client.
+func New(client ECSAPI, optFns ...func(*Options)) *Drainer {
+	var o Options
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if o.Standalone == "" {
+		o.Standalone = Wait
+	}
+	if o.Daemon == "" {
+		o.Daemon = Ignore
+	}
+	if o.StandaloneGrace <= 0 {
+		o.StandaloneGrace = 5 * time.Minute
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 10 * time.Second
+	}
+	if o.Clock == nil {
+		o.Clock = lifecycle.RealClock{}
+	}
+	if o.Attempts <= 0 {
+		o.Attempts = 5
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Drainer{ecs: client, opts: o, log: o.Logger}
+}
+
+// Instance is one container instance to drain.
+type Instance struct {
+	Cluster              string
+	ContainerInstanceARN string
+	EC2InstanceID        string
+}
+
+// Find looks up the container instance running on an EC2 instance with one filtered
+// ListContainerInstances call per cluster tried (never a cluster scan). With several
+// clusters (a short configured list), they are tried in order.
+func (d *Drainer) Find(ctx context.Context, ec2InstanceID string, clusters ...string) (Instance, error) {
+	if !strings.HasPrefix(ec2InstanceID, "i-") || strings.ContainsAny(ec2InstanceID, " '\"") {
+		return Instance{}, fmt.Errorf("%w: %q is not an EC2 instance id", ErrInvalidInput, ec2InstanceID)
+	}
+	if len(clusters) == 0 {
+		return Instance{}, fmt.Errorf("%w: no cluster to look in", ErrInvalidInput)
+	}
+	for _, cluster := range clusters {
+		out, err := retry(ctx, d, func() (*ecs.ListContainerInstancesOutput, error) {
+			return d.ecs.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{
+				Cluster: aws.String(cluster), Filter: aws.String("ec2InstanceId == " + ec2InstanceID)})
+		})
+		if err != nil {
+			return Instance{}, fmt.Errorf("drain: looking up %s in cluster %s: %w", ec2InstanceID, cluster, err)
+		}
+		if len(out.ContainerInstanceArns) > 0 {
+			return Instance{Cluster: cluster, ContainerInstanceARN: out.ContainerInstanceArns[0], EC2InstanceID: ec2InstanceID}, nil
+		}
+	}
+	return Instance{}, fmt.Errorf("%w: %s in %s", ErrNotInCluster, ec2InstanceID, strings.Join(clusters, ", "))
+}
+
+// State carries what a blocking drain learns between steps: the tasks seen on the instance
+// (so that tasks whose desired status turned STOPPED are still followed without a second
+// listing), the daemon services, and when the drain started. A Lambda step passes a fresh
+// State and pays one more ListTasks per step instead.
+type State struct {
+	Started  time.Time
+	known    map[string]bool
+	daemons  map[string]bool // service name -> is DAEMON
+	stopSent map[string]bool
+}
+
+// Progress is what one Step saw.
+type Progress struct {
+	// Done: every task that holds the drain has stopped (lastStatus STOPPED), or the
+	// container instance is gone.
+	Done bool
+	// Gone: the container instance no longer exists or is INACTIVE (instance terminated).
+	Gone bool
+	// ByStatus counts the tasks still holding the drain by lastStatus (RUNNING, DEACTIVATING,
+	// STOPPING, DEPROVISIONING, ...).
+	ByStatus map[string]int
+	// Ignored counts tasks that don't hold the drain under the policies (daemon, standalone).
+	Ignored int
+	// Stopped lists the standalone tasks this step sent StopTask for.
+	Stopped []string
+	// Wait is the suggested time before the next step.
+	Wait time.Duration
+}
+
+// Remaining is the number of tasks still holding the drain.
+func (p Progress) Remaining() int {
+	n := 0
+	for _, c := range p.ByStatus {
+		n += c
+	}
+	return n
+}
+
+func (p Progress) String() string {
+	switch {
+	case p.Gone:
+		return "container instance gone (terminated or deregistered): nothing left to drain"
+	case p.Done:
+		return fmt.Sprintf("drained: every task has stopped (%d ignored by policy)", p.Ignored)
+	}
+	var parts []string
+	for _, s := range []string{"PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING"} {
+		if c := p.ByStatus[s]; c > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c, s))
+		}
+	}
+	return fmt.Sprintf("%d task(s) left: %s", p.Remaining(), strings.Join(parts, ", "))
+}
+
+// Step is one reconcile step: it sets the instance DRAINING if it is not yet, lists the
+// instance's tasks and describes them (100 per call), applies the policies, and says whether
+// the drain is done. It never sleeps. st may be nil (then the drain is taken to start now
+// and no earlier knowledge is used).
+func (d *Drainer) Step(ctx context.Context, in Instance, st *State) (Progress, error) {
+	if st == nil {
+		st = &State{}
+	}
+	now := d.opts.Clock.Now()
+	if st.Started.IsZero() {
+		st.Started = now
+	}
+	if st.known == nil {
+		st.known, st.daemons, st.stopSent = map[string]bool{}, map[string]bool{}, map[string]bool{}
+	}
+	prog := Progress{ByStatus: map[string]int{}, Wait: d.opts.PollInterval}
+
+	desc, err := retry(ctx, d, func() (*ecs.DescribeContainerInstancesOutput, error) {
+		return d.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(in.Cluster), ContainerInstances: []string{in.ContainerInstanceARN}})
+	})
+	if err != nil {
+		if code := apiCode(err); code == "ClusterNotFoundException" {
+			prog.Done, prog.Gone = true, true
+			return prog, nil
+		}
+		return prog, fmt.Errorf("drain: describing container instance %s: %w", in.ContainerInstanceARN, err)
+	}
+	if len(desc.ContainerInstances) == 0 {
+		prog.Done, prog.Gone = true, true // failures: MISSING
+		return prog, nil
+	}
+	ci := desc.ContainerInstances[0]
+	switch status := aws.ToString(ci.Status); status {
+	case "INACTIVE", "DEREGISTERING":
+		prog.Done, prog.Gone = true, true
+		return prog, nil
+	case "DRAINING":
+	default:
+		if _, err := retry(ctx, d, func() (*ecs.UpdateContainerInstancesStateOutput, error) {
+			return d.ecs.UpdateContainerInstancesState(ctx, &ecs.UpdateContainerInstancesStateInput{Cluster: aws.String(in.Cluster),
+				ContainerInstances: []string{in.ContainerInstanceARN}, Status: types.ContainerInstanceStatusDraining})
+		}); err != nil {
+			return prog, fmt.Errorf("drain: setting %s to DRAINING: %w", in.ContainerInstanceARN, err)
+		}
+		d.log.Debug("drain: set DRAINING", "container_instance", in.ContainerInstanceARN, "was", status)
+	}
+
+	// Tasks desired RUNNING, plus (without earlier knowledge) those desired STOPPED, which
+	// ListTasks leaves out by default although they may still be stopping.
+	desired := []types.DesiredStatus{types.DesiredStatusRunning}
+	if len(st.known) == 0 {
+		desired = append(desired, types.DesiredStatusStopped)
+	}
+	for _, ds := range desired {
+		arns, err := d.listTasks(ctx, in, ds)
+		if err != nil {
+			return prog, err
+		}
+		for _, a := range arns {
+			st.known[a] = true
+		}
+	}
+	arns := make([]string, 0, len(st.known))
+	for a := range st.known {
+		arns = append(arns, a)
+	}
+	sort.Strings(arns)
+	tasks, err := d.describeTasks(ctx, in.Cluster, arns)
+	if err != nil {
+		return prog, err
+	}
+	if err := d.learnDaemons(ctx, in.Cluster, tasks, st); err != nil {
+		return prog, err
+	}
+	for _, t := range tasks {
+		arn, status := aws.ToString(t.TaskArn), aws.ToString(t.LastStatus)
+		if status == "STOPPED" {
+			delete(st.known, arn)
+			continue
+		}
+		service, isService := strings.CutPrefix(aws.ToString(t.Group), "service:")
+		policy := Wait
+		switch {
+		case isService && st.daemons[service]:
+			policy = d.opts.Daemon
+		case !isService:
+			policy = d.opts.Standalone
+		}
+		switch policy {
+		case Ignore:
+			prog.Ignored++
+			continue
+		case Stop:
+			if !st.stopSent[arn] && now.Sub(st.Started) >= d.opts.StandaloneGrace && aws.ToString(t.DesiredStatus) != "STOPPED" {
+				if _, err := retry(ctx, d, func() (*ecs.StopTaskOutput, error) {
+					return d.ecs.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(in.Cluster), Task: aws.String(arn),
+						Reason: aws.String("drain: instance " + in.EC2InstanceID + " is being terminated")})
+				}); err != nil {
+					return prog, fmt.Errorf("drain: stopping standalone task %s: %w", arn, err)
+				}
+				st.stopSent[arn] = true
+				prog.Stopped = append(prog.Stopped, arn)
+			}
+		}
+		prog.ByStatus[status]++
+	}
+	prog.Done = prog.Remaining() == 0
+	return prog, nil
+}
+
+func (d *Drainer) listTasks(ctx context.Context, in Instance, ds types.DesiredStatus) ([]string, error) {
+	var arns []string
+	p := ecs.NewListTasksPaginator(d.ecs, &ecs.ListTasksInput{Cluster: aws.String(in.Cluster), ContainerInstance: aws.String(in.ContainerInstanceARN), DesiredStatus: ds})
+	for p.HasMorePages() {
+		page, err := retry(ctx, d, func() (*ecs.ListTasksOutput, error) { return p.NextPage(ctx) })
+		if err != nil {
+			return nil, fmt.Errorf("drain: listing tasks (%s) on %s: %w", ds, in.ContainerInstanceARN, err)
+		}
+		arns = append(arns, page.TaskArns...)
+	}
+	return arns, nil
+}
+
+// describeTasks describes tasks 100 at a time; tasks ECS no longer knows (MISSING) count as
+// stopped.
+func (d *Drainer) describeTasks(ctx context.Context, cluster string, arns []string) ([]types.Task, error) {
+	var tasks []types.Task
+	for start := 0; start < len(arns); start += 100 {
+		batch := arns[start:min(start+100, len(arns))]
+		out, err := retry(ctx, d, func() (*ecs.DescribeTasksOutput, error) {
+			return d.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: batch})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("drain: describing %d tasks: %w", len(batch), err)
+		}
+		tasks = append(tasks, out.Tasks...)
+		for _, f := range out.Failures {
+			tasks = append(tasks, types.Task{TaskArn: f.Arn, LastStatus: aws.String("STOPPED")})
+		}
+	}
+	return tasks, nil
+}
+
+// learnDaemons finds out, once per service, whether it is a DAEMON service.
+func (d *Drainer) learnDaemons(ctx context.Context, cluster string, tasks []types.Task, st *State) error {
+	if d.opts.Daemon == Wait {
+		return nil // no difference between daemon and replica tasks then
+	}
+	var unknown []string
+	seen := map[string]bool{}
+	for _, t := range tasks {
+		if s, ok := strings.CutPrefix(aws.ToString(t.Group), "service:"); ok && aws.ToString(t.LastStatus) != "STOPPED" {
+			if _, known := st.daemons[s]; !known && !seen[s] {
+				seen[s] = true
+				unknown = append(unknown, s)
+			}
+		}
+	}
+	for start := 0; start < len(unknown); start += 10 {
+		batch := unknown[start:min(start+10, len(unknown))]
+		out, err := retry(ctx, d, func() (*ecs.DescribeServicesOutput, error) {
+			return d.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: batch})
+		})
+		if err != nil {
+			return fmt.Errorf("drain: describing services %v: %w", batch, err)
+		}
+		for _, s := range batch {
+			st.daemons[s] = false
+		}
+		for _, s := range out.Services {
+			st.daemons[aws.ToString(s.ServiceName)] = s.SchedulingStrategy == types.SchedulingStrategyDaemon
+		}
+	}
+	return nil
+}
+
+func apiCode(err error) string {
+	var apiErr interface{ ErrorCode() string }
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode()
+	}
+	return ""
+}
+
+// retry retries throttling and server errors with backoff on the drainer's clock.
+func retry[T any](ctx context.Context, d *Drainer, call func() (T, error)) (T, error) {
+	var zero T
+	for attempt := 1; ; attempt++ {
+		out, err := call()
+		if err == nil {
+			return out, nil
+		}
+		if !retryable(err) || attempt >= d.opts.Attempts || ctx.Err() != nil {
+			return zero, err
+		}
+		wait := min(250*time.Millisecond<<(attempt-1), 5*time.Second)
+		d.log.Debug("drain: retrying", "attempt", attempt+1, "wait", wait, "error", err.Error())
+		if serr := d.opts.Clock.Sleep(ctx, wait); serr != nil {
+			return zero, err
+		}
+	}
+}

@@ -1,0 +1,263 @@
+package drain_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipshape-dev/shipshape/drain"
+	"github.com/shipshape-dev/shipshape/drain/draintest"
+	"github.com/shipshape-dev/shipshape/lifecycle"
+	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
+)
+
+type cluster struct {
+	ecs   *draintest.ECS
+	asg   *lifecycletest.AutoScaling
+	clock *lifecycletest.Clock
+	arn   string // container instance of i-1
+}
+
+// newCluster: cluster "prod" with i-1 (the one to drain) and i-2, i-3; group "ecs" with a
+// termination hook (HeartbeatTimeout 300 s) and i-1 waiting in it.
+func newCluster(t *testing.T) *cluster {
+	clock := lifecycletest.NewClock()
+	c := &cluster{ecs: draintest.New(clock), asg: lifecycletest.New(clock), clock: clock}
+	c.ecs.CreateCluster("prod")
+	c.arn = c.ecs.AddInstance("prod", "i-1")
+	c.ecs.AddInstance("prod", "i-2")
+	c.ecs.AddInstance("prod", "i-3")
+	c.ecs.AddService("prod", "web", false)
+	c.ecs.AddService("prod", "log-agent", true)
+	c.asg.CreateGroup("ecs", lifecycletest.Hook{Name: "drain", HeartbeatTimeout: 300 * time.Second, DefaultResult: lifecycle.Continue})
+	return c
+}
+
+func (c *cluster) drainer(optFns ...func(*drain.Options)) *drain.Drainer {
+	return drain.New(c.ecs, append([]func(*drain.Options){func(o *drain.Options) { o.Clock = c.clock }}, optFns...)...)
+}
+
+func (c *cluster) instance(t *testing.T, d *drain.Drainer) drain.Instance {
+	in, err := d.Find(context.Background(), "i-1", "prod")
+	require.NoError(t, err)
+	return in
+}
+
+// terminating puts i-1 in the termination hook (as a scale-in would) and returns the target.
+func (c *cluster) terminating() *lifecycle.Target {
+	c.asg.Launch("ecs", "i-1") // the fake opens an action per hook of the group
+	return &lifecycle.Target{Group: "ecs", InstanceID: "i-1", Hooks: []lifecycle.Hook{{Name: "drain", HeartbeatTimeout: 300 * time.Second, GlobalTimeout: 30000 * time.Second}}}
+}
+
+func TestFindIsOneFilteredCall(t *testing.T) {
+	c := newCluster(t)
+	for i := range 500 {
+		c.ecs.AddInstance("prod", fmt.Sprintf("i-x%03d", i))
+	}
+	d := c.drainer()
+	in := c.instance(t, d)
+	assert.Equal(t, c.arn, in.ContainerInstanceARN)
+	assert.Equal(t, 1, c.ecs.TotalCalls(), "one ListContainerInstances, whatever the cluster size")
+
+	_, err := d.Find(context.Background(), "i-nope", "prod")
+	require.ErrorIs(t, err, drain.ErrNotInCluster)
+	c.ecs.CreateCluster("other")
+	other := c.ecs.AddInstance("other", "i-9")
+	in, err = d.Find(context.Background(), "i-9", "prod", "other")
+	require.NoError(t, err)
+	assert.Equal(t, drain.Instance{Cluster: "other", ContainerInstanceARN: other, EC2InstanceID: "i-9"}, in)
+	_, err = d.Find(context.Background(), "nonsense", "prod")
+	require.ErrorIs(t, err, drain.ErrInvalidInput)
+}
+
+func TestDoneMeansEveryTaskStopped(t *testing.T) {
+	c := newCluster(t)
+	var tasks []string
+	for i := range 3 {
+		tasks = append(tasks, c.ecs.RunTask(c.arn, "web", time.Duration(i)*30*time.Second))
+	}
+	d := c.drainer()
+	in := c.instance(t, d)
+	st := &drain.State{}
+	seen := map[string]bool{}
+	for step := 0; step < 100; step++ {
+		p, err := d.Step(context.Background(), in, st)
+		require.NoError(t, err)
+		for s := range p.ByStatus {
+			seen[s] = true
+		}
+		if p.Done {
+			for _, task := range tasks {
+				assert.Equal(t, "STOPPED", c.ecs.TaskStatus(task), "done only when every task has stopped")
+			}
+			assert.Equal(t, "DRAINING", c.ecs.InstanceStatus(c.arn))
+			for _, s := range []string{"RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING"} {
+				assert.True(t, seen[s], "a task in %s held the drain", s)
+			}
+			return
+		}
+		c.clock.Advance(p.Wait)
+	}
+	t.Fatal("never drained")
+}
+
+func TestAlreadyDrainingIsNotDoneWhileTasksRun(t *testing.T) {
+	c := newCluster(t)
+	task := c.ecs.RunTask(c.arn, "web", time.Minute)
+	c.ecs.SetInstanceStatus(c.arn, "DRAINING") // someone started draining before us
+	d := c.drainer()
+	p, err := d.Step(context.Background(), c.instance(t, d), nil)
+	require.NoError(t, err)
+	assert.False(t, p.Done, "the known bug: completing at once because the instance was already DRAINING")
+	assert.Equal(t, 1, p.ByStatus["RUNNING"])
+	assert.Equal(t, 0, c.ecs.Calls(draintest.OpUpdateState), "no second DRAINING call")
+	assert.Equal(t, "RUNNING", c.ecs.TaskStatus(task))
+}
+
+func TestStandaloneAndDaemonPolicies(t *testing.T) {
+	cases := []struct {
+		name       string
+		standalone drain.Policy
+		daemon     drain.Policy
+		wantDone   bool
+		wantStop   bool
+	}{
+		{"wait for standalone: never done", drain.Wait, drain.Ignore, false, false},
+		{"stop standalone after the grace", drain.Stop, drain.Ignore, true, true},
+		{"ignore standalone", drain.Ignore, drain.Ignore, true, false},
+		{"wait for daemons too", drain.Ignore, drain.Wait, true, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCluster(t)
+			c.ecs.RunTask(c.arn, "web", 0)
+			daemon := c.ecs.RunTask(c.arn, "log-agent", 0)
+			job := c.ecs.RunTask(c.arn, "", 0)
+			d := c.drainer(func(o *drain.Options) {
+				o.Standalone, o.Daemon, o.StandaloneGrace = tc.standalone, tc.daemon, 2*time.Minute
+			})
+			in := c.instance(t, d)
+			st := &drain.State{}
+			var p drain.Progress
+			var err error
+			for range 60 { // 10 minutes of 10 s steps
+				p, err = d.Step(context.Background(), in, st)
+				require.NoError(t, err)
+				if p.Done {
+					break
+				}
+				c.clock.Advance(p.Wait)
+			}
+			assert.Equal(t, tc.wantDone, p.Done, p.String())
+			if tc.wantStop {
+				assert.Equal(t, 1, c.ecs.Calls(draintest.OpStopTask))
+				assert.Equal(t, "STOPPED", c.ecs.TaskStatus(job))
+			} else {
+				assert.Equal(t, 0, c.ecs.Calls(draintest.OpStopTask))
+			}
+			if tc.daemon == drain.Wait && p.Done {
+				assert.Equal(t, "STOPPED", c.ecs.TaskStatus(daemon), "daemon tasks stop after the others, and were waited for")
+			}
+		})
+	}
+}
+
+func TestInstanceAlreadyGone(t *testing.T) {
+	c := newCluster(t)
+	d := c.drainer()
+	in := c.instance(t, d)
+	c.ecs.RemoveInstance(c.arn)
+	p, err := d.Step(context.Background(), in, nil)
+	require.NoError(t, err)
+	assert.True(t, p.Done)
+	assert.True(t, p.Gone)
+
+	c.ecs.SetInstanceStatus(c.ecs.AddInstance("prod", "i-7"), "INACTIVE")
+	res, err := d.Drain(context.Background(), drain.Instance{Cluster: "prod", ContainerInstanceARN: "x", EC2InstanceID: "i-7"}, drain.DrainOptions{AutoScaling: c.asg, Hook: c.terminating()})
+	require.NoError(t, err)
+	assert.Equal(t, lifecycle.Continue, res.Hook.Result, "an instance already gone completes with CONTINUE")
+}
+
+func TestDrainWithHookHeartbeatsAndCompletes(t *testing.T) {
+	c := newCluster(t)
+	for i := range 10 {
+		c.ecs.RunTask(c.arn, "web", time.Duration(i)*time.Minute) // the last starts stopping after 9 min
+	}
+	hook := c.terminating()
+	d := c.drainer()
+	var lines []string
+	res, err := d.Drain(context.Background(), c.instance(t, d), drain.DrainOptions{AutoScaling: c.asg, Hook: hook,
+		OnProgress: func(p drain.Progress) { lines = append(lines, p.String()) }})
+	require.NoError(t, err)
+	assert.Equal(t, lifecycle.Continue, res.Hook.Result)
+	assert.True(t, res.Last.Done)
+	assert.GreaterOrEqual(t, res.Hook.Heartbeats, 5, "about 9.5 minutes at one heartbeat per 100 s")
+	out, expired := c.asg.Result("i-1", "drain")
+	assert.Equal(t, lifecycle.Continue, out)
+	assert.False(t, expired, "the action never lapsed")
+	assert.Equal(t, "10 task(s) left: 9 RUNNING, 1 DEACTIVATING", lines[0], "the first task starts stopping at once")
+}
+
+func TestMaximumDrainTime(t *testing.T) {
+	c := newCluster(t)
+	c.ecs.RunTask(c.arn, "", 0) // standalone, never stops under the Wait policy
+	hook := c.terminating()
+	d := c.drainer()
+	res, err := d.Drain(context.Background(), c.instance(t, d), drain.DrainOptions{AutoScaling: c.asg, Hook: hook, MaxDrain: 10 * time.Minute})
+	require.ErrorIs(t, err, drain.ErrTimeout)
+	assert.Equal(t, lifecycle.Continue, res.Hook.Result, "the group is never held forever")
+	assert.Equal(t, "InService", c.asg.State("i-1"), "(the fake moves a continued instance on)")
+	assert.Contains(t, err.Error(), "1 task(s) left: 1 RUNNING")
+
+	_, err = d.Drain(context.Background(), c.instance(t, d), drain.DrainOptions{MaxDrain: time.Minute})
+	require.ErrorIs(t, err, drain.ErrTimeout, "without a hook too")
+}
+
+func TestActionAlreadyCompletedElsewhere(t *testing.T) {
+	c := newCluster(t)
+	c.ecs.RunTask(c.arn, "web", 0)
+	hook := c.terminating()
+	_, err := c.asg.CompleteLifecycleAction(context.Background(), completeInput("i-1"))
+	require.NoError(t, err)
+	d := c.drainer()
+	res, err := d.Drain(context.Background(), c.instance(t, d), drain.DrainOptions{AutoScaling: c.asg, Hook: hook})
+	require.NoError(t, err, "reported, not an error")
+	assert.True(t, res.Hook.NoActiveAction)
+}
+
+func TestThrottlingIsRetried(t *testing.T) {
+	c := newCluster(t)
+	c.ecs.RunTask(c.arn, "web", 0)
+	c.ecs.Fail(draintest.OpDescribeTasks, "ThrottlingException", 2)
+	c.ecs.Fail(draintest.OpListContainerInstances, "ThrottlingException", 1)
+	d := c.drainer()
+	in := c.instance(t, d)
+	_, err := d.Step(context.Background(), in, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 3, c.ecs.Calls(draintest.OpDescribeTasks))
+
+	c.ecs.Fail(draintest.OpListTasks, "AccessDeniedException", 1)
+	_, err = d.Step(context.Background(), in, nil)
+	require.ErrorContains(t, err, "AccessDeniedException")
+}
+
+func TestReadsPerPoll(t *testing.T) {
+	c := newCluster(t)
+	for range 30 {
+		c.ecs.RunTask(c.arn, "web", 5*time.Minute)
+	}
+	d := c.drainer()
+	in := c.instance(t, d)
+	st := &drain.State{}
+	_, err := d.Step(context.Background(), in, st) // the first step also lists desired-STOPPED tasks
+	require.NoError(t, err)
+	before := c.ecs.TotalCalls()
+	c.clock.Advance(10 * time.Second)
+	_, err = d.Step(context.Background(), in, st)
+	require.NoError(t, err)
+	assert.Equal(t, 3, c.ecs.TotalCalls()-before, "DescribeContainerInstances + ListTasks + DescribeTasks (30 tasks: one call)")
+}
