@@ -1,0 +1,210 @@
+package drain_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipshape-dev/shipshape/drain"
+	"github.com/shipshape-dev/shipshape/imds"
+	"github.com/shipshape-dev/shipshape/imds/imdstest"
+	"github.com/shipshape-dev/shipshape/lifecycle"
+)
+
+func fixture(t *testing.T, name string) []byte {
+	b, err := os.ReadFile("testdata/" + name)
+	require.NoError(t, err)
+	return b
+}
+
+func snsEnvelope(t *testing.T, msg []byte) []byte {
+	b, err := json.Marshal(map[string]string{"Type": "Notification", "MessageId": "m-1", "TopicArn": "arn:aws:sns:us-east-1:123456789012:drain", "Message": string(msg)})
+	require.NoError(t, err)
+	return b
+}
+
+func sqsEvent(t *testing.T, bodies ...[]byte) []byte {
+	var recs []map[string]string
+	for i, b := range bodies {
+		recs = append(recs, map[string]string{"messageId": string(rune('a' + i)), "body": string(b), "eventSource": "aws:sqs"})
+	}
+	b, err := json.Marshal(map[string]any{"Records": recs})
+	require.NoError(t, err)
+	return b
+}
+
+func snsEvent(t *testing.T, msg []byte) []byte {
+	b, err := json.Marshal(map[string]any{"Records": []map[string]any{{"EventSource": "aws:sns", "Sns": map[string]string{"MessageId": "n-1", "Message": string(msg)}}}})
+	require.NoError(t, err)
+	return b
+}
+
+func TestParseEveryEnvelope(t *testing.T) {
+	term := fixture(t, "asg-termination.json")
+	want := drain.Request{Kind: drain.KindTerminate, InstanceID: "i-1234567890abcdef0", Group: "my-asg", Hook: "my-lifecycle-hook",
+		Token: "71514b9d-6a40-4b26-8523-05e7eEXAMPLE", Time: time.Date(2021, 1, 19, 0, 36, 26, 533e6, time.UTC)}
+	for name, body := range map[string][]byte{"raw (SNS or SQS body)": term, "SNS-wrapped in SQS": snsEnvelope(t, term)} {
+		got, err := drain.ParseMessage(body)
+		require.NoError(t, err, name)
+		assert.Equal(t, want, got, name)
+	}
+	eb, err := drain.ParseMessage(fixture(t, "eventbridge-terminate-action.json"))
+	require.NoError(t, err)
+	assert.Equal(t, drain.KindTerminate, eb.Kind)
+	assert.Equal(t, "my-lifecycle-hook", eb.Hook)
+	assert.Equal(t, "42694b3d-4b70-45cc-9a8a-b2b15EXAMPLE", eb.Token)
+
+	for name, kind := range map[string]drain.Kind{"eventbridge-spot-warning.json": drain.KindSpot, "eventbridge-rebalance.json": drain.KindRebalance} {
+		r, err := drain.ParseMessage(fixture(t, name))
+		require.NoError(t, err)
+		assert.Equal(t, kind, r.Kind)
+		assert.Equal(t, "i-1234567890abcdef0", r.InstanceID)
+	}
+	for _, name := range []string{"asg-test-notification.json", "asg-launching.json"} {
+		r, err := drain.ParseMessage(fixture(t, name))
+		require.NoError(t, err)
+		assert.Equal(t, drain.KindIgnore, r.Kind, name)
+	}
+	_, err = drain.ParseMessage([]byte(`{"hello":"world"}`))
+	require.ErrorIs(t, err, drain.ErrInvalidInput)
+
+	msgs, fromSQS, err := drain.Messages(sqsEvent(t, term, snsEnvelope(t, term)))
+	require.NoError(t, err)
+	assert.True(t, fromSQS)
+	assert.Len(t, msgs, 2)
+	msgs, fromSQS, err = drain.Messages(snsEvent(t, term))
+	require.NoError(t, err)
+	assert.False(t, fromSQS)
+	assert.Equal(t, term, msgs[0].Body)
+	msgs, _, err = drain.Messages(fixture(t, "eventbridge-spot-warning.json"))
+	require.NoError(t, err)
+	assert.Len(t, msgs, 1)
+}
+
+// termination is a lifecycle notification for i-1 in group "ecs", hook "drain", at time.
+func termination(t *testing.T, at time.Time) []byte {
+	b, err := json.Marshal(map[string]string{"Service": "AWS Auto Scaling", "LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING",
+		"EC2InstanceId": "i-1", "AutoScalingGroupName": "ecs", "LifecycleHookName": "drain", "Time": at.Format(time.RFC3339)})
+	require.NoError(t, err)
+	return b
+}
+
+func TestLambdaHandlerRedrivesThroughSQS(t *testing.T) {
+	c := newCluster(t)
+	for i := range 3 {
+		c.ecs.RunTask(c.arn, "web", time.Duration(i)*time.Minute)
+	}
+	c.terminating()
+	var logs bytes.Buffer
+	h, err := drain.NewHandler(c.drainer(), c.asg, drain.HandlerOptions{Clusters: []string{"prod"}, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	require.NoError(t, err)
+	payload := sqsEvent(t, termination(t, c.clock.Now()), fixture(t, "asg-test-notification.json"))
+
+	invocations := 0
+	for ; invocations < 100; invocations++ {
+		resp, err := h.Handle(context.Background(), payload)
+		require.NoError(t, err)
+		if len(resp.BatchItemFailures) == 0 {
+			break
+		}
+		require.Equal(t, "a", resp.BatchItemFailures[0].ItemIdentifier, "only the drain comes back; the test notification is done")
+		c.clock.Advance(30 * time.Second) // the queue's visibility timeout
+	}
+	res, expired := c.asg.Result("i-1", "drain")
+	assert.Equal(t, lifecycle.Continue, res)
+	assert.False(t, expired, "a heartbeat per invocation kept the action alive")
+	assert.Less(t, invocations, 10, "one invocation per visibility period, about 2.5 minutes")
+
+	// A duplicate delivery after the end: no error, nothing retried.
+	resp, err := h.Handle(context.Background(), payload)
+	require.NoError(t, err)
+	assert.Empty(t, resp.BatchItemFailures)
+	assert.Contains(t, logs.String(), "already completed or expired")
+}
+
+func TestLambdaMaximumDrainTime(t *testing.T) {
+	c := newCluster(t)
+	c.ecs.RunTask(c.arn, "", 0) // standalone: never moves
+	c.terminating()
+	var logs bytes.Buffer
+	h, err := drain.NewHandler(c.drainer(), c.asg, drain.HandlerOptions{Clusters: []string{"prod"}, MaxDrain: 10 * time.Minute, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	require.NoError(t, err)
+	payload := sqsEvent(t, termination(t, c.clock.Now()))
+	for range 100 {
+		resp, err := h.Handle(context.Background(), payload)
+		require.NoError(t, err)
+		if len(resp.BatchItemFailures) == 0 {
+			break
+		}
+		c.clock.Advance(time.Minute)
+	}
+	res, _ := c.asg.Result("i-1", "drain")
+	assert.Equal(t, lifecycle.Continue, res, "the group is not held forever")
+	assert.Contains(t, logs.String(), "MAXIMUM DRAIN TIME REACHED")
+}
+
+func TestLambdaSpotAndUnknownInstance(t *testing.T) {
+	c := newCluster(t)
+	c.ecs.RunTask(c.arn, "web", time.Minute)
+	h, err := drain.NewHandler(c.drainer(), c.asg, drain.HandlerOptions{Clusters: []string{"prod"}})
+	require.NoError(t, err)
+	spot := bytes.ReplaceAll(fixture(t, "eventbridge-spot-warning.json"), []byte("i-1234567890abcdef0"), []byte("i-1"))
+	_, err = h.Handle(context.Background(), spot)
+	require.NoError(t, err, "one step: DRAINING set, no hook to complete")
+	assert.Equal(t, "DRAINING", c.ecs.InstanceStatus(c.arn))
+
+	c.asg.Launch("ecs", "i-404")
+	unknown := bytes.ReplaceAll(termination(t, c.clock.Now()), []byte(`"i-1"`), []byte(`"i-404"`))
+	resp, err := h.Handle(context.Background(), sqsEvent(t, unknown))
+	require.NoError(t, err)
+	assert.Empty(t, resp.BatchItemFailures)
+	res, _ := c.asg.Result("i-404", "drain")
+	assert.Equal(t, lifecycle.Continue, res, "not a container instance: nothing to drain, the hook continues")
+
+	_, err = drain.NewHandler(c.drainer(), c.asg, drain.HandlerOptions{})
+	require.ErrorIs(t, err, drain.ErrInvalidInput)
+}
+
+func TestOnInstanceWatcher(t *testing.T) {
+	for _, trigger := range []string{"spot", "lifecycle"} {
+		t.Run(trigger, func(t *testing.T) {
+			c := newCluster(t)
+			c.ecs.RunTask(c.arn, "web", 0)
+			srv := imdstest.NewServer()
+			defer srv.Close()
+			srv.SetInstance("i-1", "us-east-1", "us-east-1a")
+			md, err := imds.New(func(o *imds.Options) { o.Endpoint = srv.URL; o.Getenv = func(string) string { return "" } })
+			require.NoError(t, err)
+			ticks := make(chan time.Time)
+			done := make(chan error, 1)
+			var why string
+			go func() {
+				_, err := c.drainer().WatchAndDrain(context.Background(), md, []string{"prod"}, drain.DrainOptions{},
+					func(r string) { why = r }, func(o *imds.WatchOptions) { o.Ticks = ticks })
+				done <- err
+			}()
+			if trigger == "spot" {
+				srv.SetSpotAction(imds.SpotAction{Action: imds.SpotTerminate, Time: time.Now().Add(2 * time.Minute)})
+			} else {
+				srv.SetLifecycleState(imds.LifecycleTerminated)
+			}
+			for {
+				select {
+				case err := <-done:
+					require.NoError(t, err)
+					assert.Equal(t, "DRAINING", c.ecs.InstanceStatus(c.arn))
+					assert.NotEmpty(t, why)
+					return
+				case ticks <- time.Time{}:
+				}
+			}
+		})
+	}
+}

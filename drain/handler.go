@@ -1,0 +1,141 @@
+package drain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/shipshape-dev/shipshape/lifecycle"
+)
+
+// HandlerOptions configure a Lambda Handler.
+type HandlerOptions struct {
+	// Clusters to look the instance up in, in order (a short list). Required.
+	Clusters []string
+	// MaxDrain bounds a drain, counted from the lifecycle event's time. Past it the hook is
+	// completed with CONTINUE and an error is logged. Default: 30 minutes.
+	MaxDrain time.Duration
+	// Logger receives one line per message. Default: discard.
+	Logger *slog.Logger
+}
+
+// Handler drains instances one bounded step per invocation. Fed by an SQS queue, a message
+// that is not done yet is returned as a batch item failure, so SQS delivers it again once
+// the queue's visibility timeout has passed: the drain is re-driven by the queue, never by
+// re-publishing (which Lambda's recursive-loop detection stops after 16 hops), and a
+// duplicate delivery only repeats an idempotent step.
+type Handler struct {
+	d    *Drainer
+	gate *lifecycle.Gate
+	opts HandlerOptions
+	log  *slog.Logger
+}
+
+// NewHandler returns a Handler; asg completes and heartbeats the lifecycle actions.
+func NewHandler(d *Drainer, asg lifecycle.AutoScalingAPI, opts HandlerOptions) (*Handler, error) {
+	if len(opts.Clusters) == 0 {
+		return nil, fmt.Errorf("%w: no cluster configured", ErrInvalidInput)
+	}
+	if opts.MaxDrain <= 0 {
+		opts.MaxDrain = 30 * time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	gate := lifecycle.New(asg, func(o *lifecycle.Options) { o.Clock = d.opts.Clock; o.Logger = opts.Logger })
+	return &Handler{d: d, gate: gate, opts: opts, log: opts.Logger}, nil
+}
+
+// HandleMessage does one step for one message and says whether nothing is left to do for it.
+func (h *Handler) HandleMessage(ctx context.Context, body []byte) (done bool, err error) {
+	req, err := ParseMessage(body)
+	if err != nil {
+		h.log.Error("drain: unreadable message dropped", "error", err.Error())
+		return true, nil // retrying can't fix it
+	}
+	if req.Kind == KindIgnore {
+		h.log.Info("drain: ignored", "why", req.Why)
+		return true, nil
+	}
+	target := lifecycle.Target{Group: req.Group, InstanceID: req.InstanceID, Hooks: []lifecycle.Hook{{Name: req.Hook}}, Token: req.Token}
+	in, err := h.d.Find(ctx, req.InstanceID, h.opts.Clusters...)
+	if errors.Is(err, ErrNotInCluster) {
+		h.log.Warn("drain: instance is in none of the clusters; nothing to drain", "instance", req.InstanceID, "clusters", h.opts.Clusters)
+		return h.finish(ctx, req, target, "not a container instance: nothing to drain")
+	}
+	if err != nil {
+		return false, err
+	}
+	st := &State{Started: req.Time}
+	prog, err := h.d.Step(ctx, in, st)
+	if err != nil {
+		return false, err
+	}
+	h.log.Info("drain: step", "instance", req.InstanceID, "kind", string(req.Kind), "progress", prog.String())
+	if req.Kind != KindTerminate {
+		return true, nil // DRAINING is set; no hook to complete for Spot and rebalance
+	}
+	if prog.Done {
+		return h.finish(ctx, req, target, prog.String())
+	}
+	if !req.Time.IsZero() && h.d.opts.Clock.Now().Sub(req.Time) >= h.opts.MaxDrain {
+		h.log.Error("drain: MAXIMUM DRAIN TIME REACHED: completing with CONTINUE although tasks are still running",
+			"instance", req.InstanceID, "left", prog.String(), "max_drain", h.opts.MaxDrain)
+		return h.finish(ctx, req, target, "maximum drain time reached: "+prog.String())
+	}
+	if err := h.gate.Heartbeat(ctx, target); err != nil {
+		if errors.Is(err, lifecycle.ErrNoActiveAction) {
+			h.log.Info("drain: the lifecycle action is no longer active; someone else finished", "instance", req.InstanceID)
+			return true, nil
+		}
+		h.log.Warn("drain: heartbeat failed", "instance", req.InstanceID, "error", err.Error())
+	}
+	return false, nil
+}
+
+func (h *Handler) finish(ctx context.Context, req Request, target lifecycle.Target, reason string) (bool, error) {
+	if req.Kind != KindTerminate {
+		return true, nil
+	}
+	out, err := h.gate.Complete(ctx, target, lifecycle.Continue, reason)
+	if err != nil {
+		return false, err
+	}
+	if out.NoActiveAction {
+		h.log.Info("drain: lifecycle action already completed or expired; not retried", "instance", req.InstanceID)
+	} else {
+		h.log.Info("drain: completed with CONTINUE", "instance", req.InstanceID, "reason", reason)
+	}
+	return true, nil
+}
+
+// Handle is the Lambda entry point for any trigger. From SQS it returns the batch item
+// failures (the supported design). From SNS or EventBridge directly it does one step per
+// message and returns an error while a drain is unfinished, so that Lambda's asynchronous
+// retries call it again (twice at most: use SQS for drains longer than a few minutes).
+func (h *Handler) Handle(ctx context.Context, payload []byte) (events.SQSEventResponse, error) {
+	msgs, fromSQS, err := Messages(payload)
+	if err != nil {
+		return events.SQSEventResponse{}, err
+	}
+	var resp events.SQSEventResponse
+	pending := 0
+	for _, m := range msgs {
+		done, err := h.HandleMessage(ctx, m.Body)
+		if err != nil {
+			h.log.Error("drain: message failed", "message_id", m.ID, "error", err.Error())
+		}
+		if err != nil || !done {
+			pending++
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.ID})
+		}
+	}
+	if !fromSQS && pending > 0 {
+		return resp, fmt.Errorf("drain: %d drain(s) not finished; the invocation will be retried", pending)
+	}
+	return resp, nil
+}
