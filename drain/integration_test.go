@@ -1,0 +1,50 @@
+package drain_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipshape-dev/shipshape/drain"
+	"github.com/shipshape-dev/shipshape/drain/draintest"
+	"github.com/shipshape-dev/shipshape/imds"
+	"github.com/shipshape-dev/shipshape/internal/testbed"
+	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
+)
+
+// TestIntegrationOnInstanceWithMetadataMock: on-instance mode reacting to the spot
+// instance-action and target-lifecycle-state that AWS's amazon-ec2-metadata-mock serves
+// (both say the instance is leaving), draining the mock's instance in the fake cluster.
+func TestIntegrationOnInstanceWithMetadataMock(t *testing.T) {
+	mock := testbed.IMDSMock(t)
+	md, err := imds.New(func(o *imds.Options) { o.Endpoint = mock.URL; o.Getenv = func(string) string { return "" } })
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	spot, err := md.SpotAction(ctx)
+	require.NoError(t, err)
+	require.Equal(t, imds.SpotTerminate, spot.Action)
+	state, err := md.TargetLifecycleState(ctx)
+	require.NoError(t, err)
+	require.Equal(t, imds.LifecycleTerminated, state)
+
+	clock := lifecycletest.NewClock()
+	fake := draintest.New(clock)
+	fake.CreateCluster("prod")
+	arn := fake.AddInstance("prod", "i-1234567890abcdef0") // the mock's instance id
+	fake.AddService("prod", "web", false)
+	task := fake.RunTask(arn, "web", time.Minute)
+
+	var why string
+	res, err := drain.New(fake, func(o *drain.Options) { o.Clock = clock }).WatchAndDrain(ctx, md, []string{"prod"}, drain.DrainOptions{},
+		func(r string) { why = r }, func(o *imds.WatchOptions) { o.Ticks = make(chan time.Time) })
+	require.NoError(t, err)
+	assert.True(t, res.Last.Done)
+	assert.NotEmpty(t, why)
+	assert.Equal(t, "STOPPED", fake.TaskStatus(task))
+	assert.Equal(t, "DRAINING", fake.InstanceStatus(arn))
+}

@@ -1,0 +1,45 @@
+package drain_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipshape-dev/shipshape/drain"
+	"github.com/shipshape-dev/shipshape/drain/draintest"
+)
+
+func TestWireFilteredLookupAndErrors(t *testing.T) {
+	c := newCluster(t)
+	task := c.ecs.RunTask(c.arn, "web", 0)
+	srv := draintest.NewWireServer(c.ecs)
+	defer srv.Close()
+	client := ecs.New(ecs.Options{BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDWIRE", "wire", "")})
+	d := drain.New(client, func(o *drain.Options) { o.Clock = c.clock })
+
+	in, err := d.Find(context.Background(), "i-1", "prod")
+	require.NoError(t, err)
+	assert.Equal(t, c.arn, in.ContainerInstanceARN)
+	assert.Contains(t, srv.Requests()[0], `ListContainerInstances {"cluster":"prod","filter":"ec2InstanceId == i-1"}`, "the filter goes on the wire")
+
+	c.ecs.Fail(draintest.OpDescribeTasks, "ThrottlingException", 1)
+	p, err := d.Step(context.Background(), in, nil)
+	require.NoError(t, err, "a ThrottlingException body is recognised and retried")
+	assert.Equal(t, 1, p.ByStatus["DEACTIVATING"], "task %s parsed from the wire", task)
+
+	_, err = client.ListContainerInstances(context.Background(), &ecs.ListContainerInstancesInput{Cluster: aws.String("nope")})
+	var notFound *types.ClusterNotFoundException
+	require.ErrorAs(t, err, &notFound)
+
+	c.ecs.Fail(draintest.OpListTasks, "ClientException", 1)
+	_, err = d.Step(context.Background(), in, nil)
+	var clientErr *types.ClientException
+	require.ErrorAs(t, err, &clientErr, "a ClientException is not retried and stays reachable")
+}
