@@ -27,8 +27,10 @@ lint: ## gofmt -l (must print nothing), go vet, staticcheck
 	go vet ./...
 	$$(scripts/gotool honnef.co/go/tools/cmd/staticcheck $(STATICCHECK_MODULE_VERSION)) ./...
 
-lambda: ## build the s3diff Lambda bootstrap (provided.al2023, arm64) into bin/s3diff-lambda/
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -o bin/s3diff-lambda/bootstrap ./examples/s3diff-lambda
+lambda: ## build the Lambda bootstraps (provided.al2023, arm64) into bin/s3diff-lambda/ and bin/drain-lambda/
+	for fn in s3diff-lambda drain-lambda; do \
+		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags=-s\ -w -o bin/$$fn/bootstrap ./examples/$$fn || exit 1; \
+	done
 
 layer: ## build the secretsenv Lambda layer zips into dist/ (amd64 and arm64)
 	go run ./scripts/mklayer

@@ -1,6 +1,44 @@
 // Package drain empties ECS container instances before Auto Scaling or a Spot interruption
-// terminates them: it sets the instance to DRAINING, waits until no task is left (counting
-// the stopping ones that runningTasksCount misses) and then lets the termination go on.
+// takes them away: it sets the instance DRAINING, waits until every task on it has really
+// stopped (lastStatus STOPPED: tasks still DEACTIVATING, STOPPING or DEPROVISIONING count,
+// which runningTasksCount does not), and completes the termination lifecycle hook.
 //
-// Status: planned (issue 6); the package has no API yet.
+// # Usage
+//
+// A drain is a reconcile step, not a sleep loop. Drivers repeat Step:
+//
+//	d := drain.New(ecs.NewFromConfig(cfg))
+//	in, err := d.Find(ctx, "i-0123456789abcdef0", "prod") // one filtered ListContainerInstances
+//	res, err := d.Drain(ctx, in, drain.DrainOptions{AutoScaling: asg, Hook: &target}) // CLI, agent
+//
+// In Lambda, feed a Handler from an SQS queue (EventBridge -> SQS -> Lambda): each invocation
+// does one step per message, and an unfinished drain goes back to the queue as a batch item
+// failure, delivered again after the visibility timeout. Nothing is re-published, so
+// Lambda's recursive-loop detection (which stops SNS/SQS -> Lambda -> SNS chains after 16
+// hops) never applies, and a duplicate delivery only repeats an idempotent step.
+// WatchAndDrain runs on the instance and drains it when IMDS posts a Spot interruption or an
+// Auto Scaling target lifecycle state of Terminated.
+//
+// # Rules
+//
+// An instance already DRAINING is handled like any other (never "done at once"). Tasks not in
+// a service, which DRAINING never stops, follow Options.Standalone (wait, stop after a grace
+// period, or ignore); tasks of DAEMON services, which ECS stops last, are ignored by default.
+// An instance that is gone (terminated, deregistered) counts as drained. Past the maximum
+// drain time the hook is completed with CONTINUE and a loud log line: the group is never held
+// forever. "No active lifecycle action" means someone else finished: reported, not retried.
+// Throttling and server errors are retried with backoff. Events are read by one parser:
+// Auto Scaling notifications (direct, via SNS, via SQS raw or SNS-wrapped), EventBridge
+// lifecycle actions, Spot interruption warnings and rebalance recommendations (which set
+// DRAINING at once; there is no hook to complete); test notifications and launch
+// transitions are ignored.
+//
+// # Concurrency
+//
+// Drainer and Handler are safe for concurrent use. A State belongs to one drain.
+//
+// # Testing
+//
+// Package draintest has a stateful fake ECS (tasks walk the stopping states over fake time)
+// and a wire server in ECS's JSON protocol; lifecycle/lifecycletest has the Auto Scaling side.
 package drain

@@ -124,6 +124,7 @@ func (d *Drainer) Find(ctx context.Context, ec2InstanceID string, clusters ...st
 // State and pays one more ListTasks per step instead.
 type State struct {
 	Started  time.Time
+	draining bool // the instance was seen DRAINING: no need to describe it again
 	known    map[string]bool
 	daemons  map[string]bool // service name -> is DAEMON
 	stopSent map[string]bool
@@ -189,34 +190,13 @@ func (d *Drainer) Step(ctx context.Context, in Instance, st *State) (Progress, e
 	}
 	prog := Progress{ByStatus: map[string]int{}, Wait: d.opts.PollInterval}
 
-	desc, err := retry(ctx, d, func() (*ecs.DescribeContainerInstancesOutput, error) {
-		return d.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(in.Cluster), ContainerInstances: []string{in.ContainerInstanceARN}})
-	})
-	if err != nil {
-		if code := apiCode(err); code == "ClusterNotFoundException" {
-			prog.Done, prog.Gone = true, true
-			return prog, nil
+	if !st.draining {
+		gone, err := d.ensureDraining(ctx, in)
+		if err != nil || gone {
+			prog.Done, prog.Gone = gone, gone
+			return prog, err
 		}
-		return prog, fmt.Errorf("drain: describing container instance %s: %w", in.ContainerInstanceARN, err)
-	}
-	if len(desc.ContainerInstances) == 0 {
-		prog.Done, prog.Gone = true, true // failures: MISSING
-		return prog, nil
-	}
-	ci := desc.ContainerInstances[0]
-	switch status := aws.ToString(ci.Status); status {
-	case "INACTIVE", "DEREGISTERING":
-		prog.Done, prog.Gone = true, true
-		return prog, nil
-	case "DRAINING":
-	default:
-		if _, err := retry(ctx, d, func() (*ecs.UpdateContainerInstancesStateOutput, error) {
-			return d.ecs.UpdateContainerInstancesState(ctx, &ecs.UpdateContainerInstancesStateInput{Cluster: aws.String(in.Cluster),
-				ContainerInstances: []string{in.ContainerInstanceARN}, Status: types.ContainerInstanceStatusDraining})
-		}); err != nil {
-			return prog, fmt.Errorf("drain: setting %s to DRAINING: %w", in.ContainerInstanceARN, err)
-		}
-		d.log.Debug("drain: set DRAINING", "container_instance", in.ContainerInstanceARN, "was", status)
+		st.draining = true
 	}
 
 	// Tasks desired RUNNING, plus (without earlier knowledge) those desired STOPPED, which
@@ -228,6 +208,11 @@ func (d *Drainer) Step(ctx context.Context, in Instance, st *State) (Progress, e
 	for _, ds := range desired {
 		arns, err := d.listTasks(ctx, in, ds)
 		if err != nil {
+			// The instance may have gone since it was seen DRAINING: look once more.
+			if gone, gerr := d.ensureDraining(ctx, in); gerr == nil && gone {
+				prog.Done, prog.Gone = true, true
+				return prog, nil
+			}
 			return prog, err
 		}
 		for _, a := range arns {
@@ -280,6 +265,38 @@ func (d *Drainer) Step(ctx context.Context, in Instance, st *State) (Progress, e
 	}
 	prog.Done = prog.Remaining() == 0
 	return prog, nil
+}
+
+// ensureDraining describes the container instance and sets it DRAINING unless it already
+// is; gone is true when it no longer exists or is INACTIVE (terminated, deregistered).
+func (d *Drainer) ensureDraining(ctx context.Context, in Instance) (gone bool, err error) {
+	desc, err := retry(ctx, d, func() (*ecs.DescribeContainerInstancesOutput, error) {
+		return d.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(in.Cluster), ContainerInstances: []string{in.ContainerInstanceARN}})
+	})
+	if err != nil {
+		if apiCode(err) == "ClusterNotFoundException" {
+			return true, nil
+		}
+		return false, fmt.Errorf("drain: describing container instance %s: %w", in.ContainerInstanceARN, err)
+	}
+	if len(desc.ContainerInstances) == 0 {
+		return true, nil // failures: MISSING
+	}
+	switch status := aws.ToString(desc.ContainerInstances[0].Status); status {
+	case "INACTIVE", "DEREGISTERING":
+		return true, nil
+	case "DRAINING":
+		return false, nil
+	default:
+		if _, err := retry(ctx, d, func() (*ecs.UpdateContainerInstancesStateOutput, error) {
+			return d.ecs.UpdateContainerInstancesState(ctx, &ecs.UpdateContainerInstancesStateInput{Cluster: aws.String(in.Cluster),
+				ContainerInstances: []string{in.ContainerInstanceARN}, Status: types.ContainerInstanceStatusDraining})
+		}); err != nil {
+			return false, fmt.Errorf("drain: setting %s to DRAINING: %w", in.ContainerInstanceARN, err)
+		}
+		d.log.Debug("drain: set DRAINING", "container_instance", in.ContainerInstanceARN, "was", status)
+		return false, nil
+	}
 }
 
 func (d *Drainer) listTasks(ctx context.Context, in Instance, ds types.DesiredStatus) ([]string, error) {

@@ -182,6 +182,21 @@ func TestInstanceAlreadyGone(t *testing.T) {
 	assert.Equal(t, lifecycle.Continue, res.Hook.Result, "an instance already gone completes with CONTINUE")
 }
 
+func TestInstanceTerminatedMidDrain(t *testing.T) {
+	c := newCluster(t)
+	c.ecs.RunTask(c.arn, "", 0) // standalone: would hold the drain forever
+	d := c.drainer()
+	in := c.instance(t, d)
+	st := &drain.State{}
+	p, err := d.Step(context.Background(), in, st)
+	require.NoError(t, err)
+	require.False(t, p.Done)
+	c.ecs.RemoveInstance(c.arn) // someone terminated it anyway
+	p, err = d.Step(context.Background(), in, st)
+	require.NoError(t, err)
+	assert.True(t, p.Done, p.String())
+}
+
 func TestDrainWithHookHeartbeatsAndCompletes(t *testing.T) {
 	c := newCluster(t)
 	for i := range 10 {
@@ -259,5 +274,5 @@ func TestReadsPerPoll(t *testing.T) {
 	c.clock.Advance(10 * time.Second)
 	_, err = d.Step(context.Background(), in, st)
 	require.NoError(t, err)
-	assert.Equal(t, 3, c.ecs.TotalCalls()-before, "DescribeContainerInstances + ListTasks + DescribeTasks (30 tasks: one call)")
+	assert.Equal(t, 2, c.ecs.TotalCalls()-before, "ListTasks + DescribeTasks (30 tasks: one call); the instance is known to be DRAINING")
 }

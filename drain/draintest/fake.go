@@ -119,12 +119,17 @@ func (f *ECS) SetInstanceStatus(arn, status string) {
 	}
 }
 
-// RemoveInstance deregisters a container instance entirely (DescribeContainerInstances then
-// reports it MISSING).
+// RemoveInstance deregisters a container instance entirely, as its termination does:
+// DescribeContainerInstances then reports it MISSING and its tasks are STOPPED.
 func (f *ECS) RemoveInstance(arn string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.instances, arn)
+	for _, t := range f.tasks {
+		if t.instance == arn {
+			t.stopFrom = f.clock.Now().Add(-time.Duration(len(phases)) * f.Phase)
+		}
+	}
 }
 
 // AddService creates a REPLICA (daemon false) or DAEMON service.

@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	chapters = append(chapters, chapter{name: "imds: instance-profile credentials and a Spot notice", run: tourIMDS})
+	chapters = append(chapters, chapter{order: 1, name: "imds: instance-profile credentials and a Spot notice", run: tourIMDS})
 }
 
 // tourClock is a settable clock so the tour can skip hours without waiting.

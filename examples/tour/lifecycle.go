@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	chapters = append(chapters, chapter{name: "lifecycle: hold a launch until the app is healthy, abandon one that never is", run: tourLifecycle})
+	chapters = append(chapters, chapter{order: 4, name: "lifecycle: hold a launch until the app is healthy, abandon one that never is", run: tourLifecycle})
 }
 
 func tourLifecycle(ctx context.Context, say func(string, ...any)) error {

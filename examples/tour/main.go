@@ -9,13 +9,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"time"
 )
 
 // chapter is one capability of the tour.
 type chapter struct {
-	name string
-	run  func(ctx context.Context, say func(format string, args ...any)) error
+	order int // chapters run in this order (each file registers its own in init)
+	name  string
+	run   func(ctx context.Context, say func(format string, args ...any)) error
 }
 
 // chapters in the order they run; each package issue adds its own.
@@ -35,6 +37,7 @@ func main() {
 }
 
 func run(ctx context.Context, w io.Writer) error {
+	sort.SliceStable(chapters, func(i, j int) bool { return chapters[i].order < chapters[j].order })
 	fmt.Fprintf(w, "shipshape tour: %d chapter(s), all in process against the packages' fakes\n", len(chapters))
 	for i, c := range chapters {
 		fmt.Fprintf(w, "\n== %d. %s\n", i+1, c.name)

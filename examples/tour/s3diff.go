@@ -11,7 +11,7 @@ import (
 )
 
 func init() {
-	chapters = append(chapters, chapter{name: "s3diff: diff an upload against its predecessor, keep the newest 3", run: tourS3Diff})
+	chapters = append(chapters, chapter{order: 2, name: "s3diff: diff an upload against its predecessor, keep the newest 3", run: tourS3Diff})
 }
 
 func tourS3Diff(ctx context.Context, say func(string, ...any)) error {

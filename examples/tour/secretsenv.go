@@ -15,7 +15,7 @@ import (
 const childEnv = "SHIPSHAPE_TOUR_CHILD_PRINT"
 
 func init() {
-	chapters = append(chapters, chapter{name: "secretsenv: secrets into a child process's environment, byte for byte", run: tourSecretsEnv})
+	chapters = append(chapters, chapter{order: 3, name: "secretsenv: secrets into a child process's environment, byte for byte", run: tourSecretsEnv})
 }
 
 // printChildEnv is the child's side: print the named variables as Go-quoted strings.

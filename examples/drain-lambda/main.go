@@ -1,0 +1,100 @@
+// Command drain-lambda is the Lambda function (provided.al2023, arm64; `make lambda` builds
+// its bootstrap) that drains ECS container instances before Auto Scaling terminates them. It
+// is fed by an SQS queue (template.yaml: EventBridge -> SQS -> Lambda): each invocation does
+// one bounded step per message and hands unfinished drains back to the queue as batch item
+// failures, to be delivered again after the queue's visibility timeout.
+//
+// Environment:
+//
+//	ECS_CLUSTERS     cluster names to look instances up in, comma-separated (required)
+//	MAX_DRAIN        maximum drain time, e.g. 30m; past it the hook completes with CONTINUE
+//	STANDALONE       tasks not in a service: wait (default), stop or ignore
+//	STANDALONE_GRACE with STANDALONE=stop, how long to let them finish first (default 5m)
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/shipshape-dev/shipshape/drain"
+	"github.com/shipshape-dev/shipshape/lifecycle"
+)
+
+type settings struct {
+	clusters   []string
+	maxDrain   time.Duration
+	standalone drain.Policy
+	grace      time.Duration
+}
+
+func settingsFromEnv(getenv func(string) string) (settings, error) {
+	s := settings{maxDrain: 30 * time.Minute, standalone: drain.Wait, grace: 5 * time.Minute}
+	for _, c := range strings.Split(getenv("ECS_CLUSTERS"), ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			s.clusters = append(s.clusters, c)
+		}
+	}
+	if len(s.clusters) == 0 {
+		return s, fmt.Errorf("ECS_CLUSTERS is empty: name the cluster(s) to drain instances of")
+	}
+	var err error
+	if v := getenv("MAX_DRAIN"); v != "" {
+		if s.maxDrain, err = time.ParseDuration(v); err != nil || s.maxDrain <= 0 {
+			return s, fmt.Errorf("MAX_DRAIN=%q: want a duration like 30m", v)
+		}
+	}
+	if v := getenv("STANDALONE"); v != "" {
+		if v != "wait" && v != "stop" && v != "ignore" {
+			return s, fmt.Errorf("STANDALONE=%q: want wait, stop or ignore", v)
+		}
+		s.standalone = drain.Policy(v)
+	}
+	if v := getenv("STANDALONE_GRACE"); v != "" {
+		if s.grace, err = time.ParseDuration(v); err != nil || s.grace <= 0 {
+			return s, fmt.Errorf("STANDALONE_GRACE=%q: want a duration like 5m", v)
+		}
+	}
+	return s, nil
+}
+
+func newHandler(ecsAPI drain.ECSAPI, asg lifecycle.AutoScalingAPI, s settings, logger *slog.Logger) (func(context.Context, json.RawMessage) (events.SQSEventResponse, error), error) {
+	d := drain.New(ecsAPI, func(o *drain.Options) { o.Standalone, o.StandaloneGrace, o.Logger = s.standalone, s.grace, logger })
+	h, err := drain.NewHandler(d, asg, drain.HandlerOptions{Clusters: s.clusters, MaxDrain: s.maxDrain, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, payload json.RawMessage) (events.SQSEventResponse, error) {
+		return h.Handle(ctx, payload)
+	}, nil
+}
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	s, err := settingsFromEnv(os.Getenv)
+	if err != nil {
+		logger.Error("configuration", "error", err.Error())
+		os.Exit(2)
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		logger.Error("AWS configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	handler, err := newHandler(ecs.NewFromConfig(cfg), autoscaling.NewFromConfig(cfg), s, logger)
+	if err != nil {
+		logger.Error("configuration", "error", err.Error())
+		os.Exit(2)
+	}
+	lambda.Start(handler)
+}

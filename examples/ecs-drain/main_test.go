@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipshape-dev/shipshape/drain"
+	"github.com/shipshape-dev/shipshape/drain/draintest"
+	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
+)
+
+// bed points the binary's real AWS configuration at the ECS wire server.
+func bed(t *testing.T) (*draintest.ECS, string, func(*drain.Options)) {
+	clock := lifecycletest.NewClock()
+	fake := draintest.New(clock)
+	fake.CreateCluster("prod")
+	arn := fake.AddInstance("prod", "i-0123456789abcdef0")
+	fake.AddService("prod", "web", false)
+	srv := draintest.NewWireServer(fake)
+	t.Cleanup(srv.Close)
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_ECS": srv.URL, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDDRAIN", "AWS_SECRET_ACCESS_KEY": "drain",
+		"AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none"), "AWS_PROFILE": "",
+	} {
+		t.Setenv(k, v)
+	}
+	// The binary's waits run on the fake clock, so minutes of draining take no time.
+	return fake, arn, func(o *drain.Options) { o.Clock = clock }
+}
+
+func drainCmd(optFn func(*drain.Options), args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut, optFn)
+	return code, out.String(), errOut.String()
+}
+
+func TestDrainsUntilEveryTaskStopped(t *testing.T) {
+	fake, arn, clock := bed(t)
+	tasks := []string{fake.RunTask(arn, "web", 0), fake.RunTask(arn, "web", time.Minute)}
+	code, stdout, stderr := drainCmd(clock, "-cluster", "prod", "-instance", "i-0123456789abcdef0")
+	require.Equal(t, 0, code, stderr)
+	for _, task := range tasks {
+		assert.Equal(t, "STOPPED", fake.TaskStatus(task))
+	}
+	assert.Contains(t, stdout, "2 task(s) left: 1 RUNNING, 1 DEACTIVATING")
+	assert.Contains(t, stdout, "DEPROVISIONING")
+	assert.Contains(t, stdout, "done after")
+}
+
+func TestTimeoutAndErrors(t *testing.T) {
+	fake, arn, clock := bed(t)
+	fake.RunTask(arn, "", 0) // standalone
+	code, stdout, _ := drainCmd(clock, "-cluster", "prod", "-instance", "i-0123456789abcdef0", "-timeout", "5m")
+	assert.Equal(t, 3, code)
+	assert.Contains(t, stdout, "timeout: 1 task(s) left: 1 RUNNING")
+
+	code, _, stderr := drainCmd(clock, "-cluster", "prod", "-instance", "i-0fffffffffffffff0")
+	assert.Equal(t, 1, code)
+	assert.Equal(t, "ecs-drain: drain: the EC2 instance is not a container instance of the cluster: i-0fffffffffffffff0 in prod\n", stderr, "one line")
+
+	code, _, _ = drainCmd(clock, "-cluster", "prod", "-instance", "i-0123456789abcdef0", "-standalone", "stop", "-standalone-grace", "1m")
+	assert.Equal(t, 0, code, "stopping the standalone task lets the drain finish")
+
+	for _, args := range [][]string{{}, {"-cluster", "prod"}, {"-cluster", "prod", "-instance", "i-1", "-self"}, {"-cluster", "prod", "-instance", "i-1", "-daemon", "kill"}} {
+		code, _, _ := drainCmd(clock, args...)
+		assert.Equal(t, 2, code, "%v", args)
+	}
+}
