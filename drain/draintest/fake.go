@@ -18,9 +18,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/shipshape-dev/shipshape/drain"
+	"github.com/shipshape-dev/shipshape/internal/fakeapi"
 	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
 )
 
@@ -52,11 +52,6 @@ type containerInstance struct {
 	drainedAt                   time.Time
 }
 
-type fault struct {
-	code  string
-	times int
-}
-
 // ECS is the fake. It is safe for concurrent use.
 type ECS struct {
 	clock *lifecycletest.Clock
@@ -71,8 +66,7 @@ type ECS struct {
 	services  map[string]map[string]bool    // cluster -> service -> daemon
 	tasks     map[string]*task
 	seq       int
-	faults    map[string][]*fault
-	calls     map[string]int
+	script    fakeapi.Script
 }
 
 // New returns an empty fake on clock (nil: a new one).
@@ -81,8 +75,7 @@ func New(clock *lifecycletest.Clock) *ECS {
 		clock = lifecycletest.NewClock()
 	}
 	return &ECS{clock: clock, Phase: 10 * time.Second, PageSize: 100, clusters: map[string]bool{},
-		instances: map[string]*containerInstance{}, services: map[string]map[string]bool{}, tasks: map[string]*task{},
-		faults: map[string][]*fault{}, calls: map[string]int{}}
+		instances: map[string]*containerInstance{}, services: map[string]map[string]bool{}, tasks: map[string]*task{}}
 }
 
 // Clock returns the fake's clock.
@@ -208,44 +201,29 @@ func (f *ECS) InstanceStatus(arn string) string {
 func (f *ECS) Fail(op, code string, times int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.faults[op] = append(f.faults[op], &fault{code: code, times: times})
+	f.script.Fail(op, fakeapi.Error(code, "injected by draintest", "ServerException"), times)
 }
 
 // Calls returns how many times op was called.
 func (f *ECS) Calls(op string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.calls[op]
+	return f.script.Calls(op)
 }
 
 // TotalCalls returns the number of ECS calls of every kind.
 func (f *ECS) TotalCalls() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	n := 0
-	for _, c := range f.calls {
-		n += c
-	}
-	return n
+	return f.script.Total()
 }
 
 func (f *ECS) enter(ctx context.Context, op string, cluster *string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	f.calls[op]++
-	if fs := f.faults[op]; len(fs) > 0 {
-		fl := fs[0]
-		if fl.times > 0 {
-			if fl.times--; fl.times == 0 {
-				f.faults[op] = fs[1:]
-			}
-		}
-		fault := smithy.FaultClient
-		if fl.code == "ServerException" {
-			fault = smithy.FaultServer
-		}
-		return &smithy.GenericAPIError{Code: fl.code, Message: "injected by draintest", Fault: fault}
+	if err := f.script.Enter(op); err != nil {
+		return err
 	}
 	if cluster != nil && !f.clusters[aws.ToString(cluster)] {
 		return &types.ClusterNotFoundException{Message: aws.String("Cluster not found.")}

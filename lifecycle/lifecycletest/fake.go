@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/shipshape-dev/shipshape/internal/fakeapi"
 	"github.com/shipshape-dev/shipshape/lifecycle"
 )
 
@@ -90,11 +91,6 @@ type instance struct {
 	actions   map[string]*action // by hook name
 }
 
-type fault struct {
-	code  string
-	times int
-}
-
 // AutoScaling is an in-memory Auto Scaling. It is safe for concurrent use.
 type AutoScaling struct {
 	clock *Clock
@@ -102,8 +98,7 @@ type AutoScaling struct {
 	mu        sync.Mutex
 	groups    map[string][]Hook
 	instances map[string]*instance
-	faults    map[string][]*fault
-	calls     map[string]int
+	script    fakeapi.Script
 	seq       int
 }
 
@@ -112,8 +107,7 @@ func New(clock *Clock) *AutoScaling {
 	if clock == nil {
 		clock = NewClock()
 	}
-	return &AutoScaling{clock: clock, groups: map[string][]Hook{}, instances: map[string]*instance{},
-		faults: map[string][]*fault{}, calls: map[string]int{}}
+	return &AutoScaling{clock: clock, groups: map[string][]Hook{}, instances: map[string]*instance{}}
 }
 
 // Clock returns the fake's clock.
@@ -228,34 +222,17 @@ func (f *AutoScaling) Result(instanceID, hook string) (result string, expired bo
 func (f *AutoScaling) Fail(op, code string, times int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.faults[op] = append(f.faults[op], &fault{code: code, times: times})
+	f.script.Fail(op, fakeapi.Error(code, "injected by lifecycletest", "ServiceUnavailable", "InternalFailure"), times)
 }
 
 // Calls returns how many times op was called.
 func (f *AutoScaling) Calls(op string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.calls[op]
+	return f.script.Calls(op)
 }
 
-func (f *AutoScaling) enter(op string) error {
-	f.calls[op]++
-	fs := f.faults[op]
-	if len(fs) == 0 {
-		return nil
-	}
-	fl := fs[0]
-	if fl.times > 0 {
-		if fl.times--; fl.times == 0 {
-			f.faults[op] = fs[1:]
-		}
-	}
-	fault := smithy.FaultClient
-	if fl.code == "ServiceUnavailable" || fl.code == "InternalFailure" {
-		fault = smithy.FaultServer
-	}
-	return &smithy.GenericAPIError{Code: fl.code, Message: "injected by lifecycletest", Fault: fault}
-}
+func (f *AutoScaling) enter(op string) error { return f.script.Enter(op) }
 
 func validation(format string, args ...any) error {
 	return &smithy.GenericAPIError{Code: "ValidationError", Message: fmt.Sprintf(format, args...), Fault: smithy.FaultClient}

@@ -23,8 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
 
+	"github.com/shipshape-dev/shipshape/internal/fakeapi"
 	"github.com/shipshape-dev/shipshape/s3diff"
 )
 
@@ -54,11 +54,6 @@ type entry struct {
 	seq          int // creation order, for newest-first
 }
 
-type fault struct {
-	err   error
-	times int
-}
-
 type deleteFault struct {
 	code, message string
 	times         int
@@ -72,9 +67,8 @@ type Bucket struct {
 	mu           sync.Mutex
 	buckets      map[string]map[string][]*entry // bucket -> key -> versions, newest first
 	seq          int
-	faults       map[string][]*fault
+	script       fakeapi.Script
 	deleteFaults map[string]*deleteFault // version id -> fault
-	calls        map[string]int
 	deleteSizes  []int
 }
 
@@ -97,9 +91,8 @@ func (b *Bucket) Reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buckets = make(map[string]map[string][]*entry)
-	b.faults = make(map[string][]*fault)
+	b.script.Reset()
 	b.deleteFaults = make(map[string]*deleteFault)
-	b.calls = make(map[string]int)
 	b.deleteSizes = nil
 }
 
@@ -163,7 +156,7 @@ func (b *Bucket) VersionIDs(bucket, key string) []string {
 func (b *Bucket) Fail(op string, err error, times int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.faults[op] = append(b.faults[op], &fault{err: err, times: times})
+	b.script.Fail(op, err, times)
 }
 
 // FailDelete makes DeleteObjects report a per-key error (code, e.g. "SlowDown" or
@@ -178,7 +171,7 @@ func (b *Bucket) FailDelete(versionID, code, message string, times int) {
 func (b *Bucket) Calls(op string) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.calls[op]
+	return b.script.Calls(op)
 }
 
 // DeleteBatchSizes returns the number of keys in each DeleteObjects call, in order.
@@ -189,25 +182,9 @@ func (b *Bucket) DeleteBatchSizes() []int {
 }
 
 // enter records a call of op and returns an injected fault, if any. Needs b.mu.
-func (b *Bucket) enter(op string) error {
-	b.calls[op]++
-	fs := b.faults[op]
-	if len(fs) == 0 {
-		return nil
-	}
-	f := fs[0]
-	if f.times > 0 {
-		f.times--
-		if f.times == 0 {
-			b.faults[op] = fs[1:]
-		}
-	}
-	return f.err
-}
+func (b *Bucket) enter(op string) error { return b.script.Enter(op) }
 
-func apiError(code, msg string) error {
-	return &smithy.GenericAPIError{Code: code, Message: msg, Fault: smithy.FaultClient}
-}
+func apiError(code, msg string) error { return fakeapi.Error(code, msg) }
 
 func (b *Bucket) bucket(name *string) (map[string][]*entry, error) {
 	keys, ok := b.buckets[aws.ToString(name)]

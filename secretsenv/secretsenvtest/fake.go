@@ -21,6 +21,7 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/shipshape-dev/shipshape/internal/fakeapi"
 	"github.com/shipshape-dev/shipshape/secretsenv"
 )
 
@@ -59,9 +60,8 @@ type SecretsManager struct {
 
 	mu      sync.Mutex
 	secrets map[string]*secret // by name
-	faults  map[string][]*fault
+	script  fakeapi.Script
 	perID   map[string]*fault // failures of one secret id (GetSecretValue and in batches)
-	calls   map[string]int
 	ids     map[string][]string // op -> secret ids requested, in order
 }
 
@@ -77,9 +77,8 @@ func (f *SecretsManager) Reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.secrets = map[string]*secret{}
-	f.faults = map[string][]*fault{}
+	f.script.Reset()
 	f.perID = map[string]*fault{}
-	f.calls = map[string]int{}
 	f.ids = map[string][]string{}
 }
 
@@ -151,7 +150,7 @@ func (f *SecretsManager) Deny(name string) {
 func (f *SecretsManager) Fail(op, code string, times int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.faults[op] = append(f.faults[op], &fault{code: code, times: times})
+	f.script.Fail(op, APIError(code, "injected by secretsenvtest"), times)
 }
 
 // FailSecret makes reads of one secret id fail with code, the next times times (0: always),
@@ -166,7 +165,7 @@ func (f *SecretsManager) FailSecret(id, code string, times int) {
 func (f *SecretsManager) Calls(op string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.calls[op]
+	return f.script.Calls(op)
 }
 
 // RequestedIDs returns the secret ids op was asked for, in order.
@@ -190,23 +189,10 @@ func APIError(code, message string) error {
 	case "InvalidParameterException":
 		return &smtypes.InvalidParameterException{Message: aws.String(message)}
 	}
-	return &smithy.GenericAPIError{Code: code, Message: message, Fault: smithy.FaultClient}
+	return fakeapi.Error(code, message)
 }
 
-func (f *SecretsManager) enter(op string) error {
-	f.calls[op]++
-	fs := f.faults[op]
-	if len(fs) == 0 {
-		return nil
-	}
-	fl := fs[0]
-	if fl.times > 0 {
-		if fl.times--; fl.times == 0 {
-			f.faults[op] = fs[1:]
-		}
-	}
-	return APIError(fl.code, "injected by secretsenvtest")
-}
+func (f *SecretsManager) enter(op string) error { return f.script.Enter(op) }
 
 // lookup finds a secret by name, full ARN or partial ARN. Needs f.mu.
 func (f *SecretsManager) lookup(id string) *secret {
