@@ -61,7 +61,7 @@ type SecretsManager struct {
 	mu      sync.Mutex
 	secrets map[string]*secret // by name
 	script  fakeapi.Script
-	perID   map[string]*fault // failures of one secret id (GetSecretValue and in batches)
+	perID   map[string]*fault   // failures of one secret id (GetSecretValue and in batches)
 	ids     map[string][]string // op -> secret ids requested, in order
 }
 
