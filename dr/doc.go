@@ -1,6 +1,47 @@
 // Package dr copies, shares and verifies RDS snapshots across accounts and regions for
-// disaster recovery, respecting the rules that make cross-account copies fail in practice
-// (automated snapshots, default KMS keys, copy quotas).
+// disaster recovery, respecting the rules that make cross-account copies fail in practice:
+// automated snapshots can't be shared (they are copied to manual ones first), snapshots under
+// the default aws/rds key can't be shared at all (they are re-encrypted with a
+// customer-managed key), quotas on manual snapshots, and retention that only ever touches
+// the package's own snapshots.
 //
-// Status: planned (issue 7); the package has no API yet.
+// # Status
+//
+// The source side for DB instance snapshots is done: Source.CopyAutomated (event-driven,
+// ParseEvents reads RDS events from SNS or EventBridge), Source.ShareAvailable (scheduled,
+// since RDS emits no event when a copy completes) and Source.Retain. Still to come (issue 7):
+// the recovery side (copying shared snapshots into the recovery region), Aurora cluster
+// snapshots, Verify and Sanitize (restore, SQL checks, report, always clean up; resumable
+// steps for Step Functions), and the binaries.
+//
+// # Usage
+//
+//	src, err := dr.NewSource(rds.NewFromConfig(cfg), func(o *dr.SourceOptions) {
+//		o.KMSKeyID = "arn:aws:kms:eu-west-1:111111111111:key/..." // customer-managed
+//		o.ShareWith = []string{"222222222222"}                     // the recovery account
+//	})
+//	sum, err := src.CopyAutomated(ctx, "rds:orders-db-2026-11-23-03-00") // on the RDS event
+//	sum, err = src.ShareAvailable(ctx)                                   // every few minutes
+//	sum, err = src.Retain(ctx, dr.Retention{Keep: 7})                    // daily
+//
+// Copies get a deterministic id (CopyID: instance, snapshot time, "-dr") and the tags
+// shipshape:dr=true and shipshape:source=<source ARN>, so every operation can be repeated
+// after a crash half way: an existing copy counts as done, sharing reads the restore
+// attribute first, retention deletes only tagged snapshots and always keeps the newest
+// available one of each instance. Each call returns a Summary of what it copied, shared,
+// deleted and skipped, with reasons.
+//
+// # Errors
+//
+// ErrNotReady (RDS still busy: try again), ErrNeedsCustomerKey, ErrQuota, ErrInvalidInput;
+// the SDK's modeled errors stay reachable with errors.As.
+//
+// # Concurrency
+//
+// A Source is safe for concurrent use.
+//
+// # Testing
+//
+// Package drtest is a stateful fake of the RDS snapshot calls for one account and region,
+// with copies that take fake time, the default-key sharing rule, quotas and faults.
 package dr

@@ -1,0 +1,22 @@
+package dr
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+)
+
+// RDSAPI is the part of the RDS client the package uses so far (the source side for DB
+// instance snapshots). *rds.Client satisfies it, and so does drtest.RDS.
+type RDSAPI interface {
+	DescribeDBSnapshots(ctx context.Context, params *rds.DescribeDBSnapshotsInput, optFns ...func(*rds.Options)) (*rds.DescribeDBSnapshotsOutput, error)
+	CopyDBSnapshot(ctx context.Context, params *rds.CopyDBSnapshotInput, optFns ...func(*rds.Options)) (*rds.CopyDBSnapshotOutput, error)
+	DescribeDBSnapshotAttributes(ctx context.Context, params *rds.DescribeDBSnapshotAttributesInput, optFns ...func(*rds.Options)) (*rds.DescribeDBSnapshotAttributesOutput, error)
+	ModifyDBSnapshotAttribute(ctx context.Context, params *rds.ModifyDBSnapshotAttributeInput, optFns ...func(*rds.Options)) (*rds.ModifyDBSnapshotAttributeOutput, error)
+	DeleteDBSnapshot(ctx context.Context, params *rds.DeleteDBSnapshotInput, optFns ...func(*rds.Options)) (*rds.DeleteDBSnapshotOutput, error)
+}
+
+var (
+	_ RDSAPI                           = (*rds.Client)(nil)
+	_ rds.DescribeDBSnapshotsAPIClient = RDSAPI(nil)
+)

@@ -1,0 +1,344 @@
+// Package drtest is a stateful fake of the RDS snapshot calls package dr uses, for one
+// account and region: automated and manual DB snapshots, copies that walk creating ->
+// available over fake time, KMS key ids with RDS's rule that snapshots under the default
+// aws/rds key can't be shared, the restore attribute (at most 20 accounts), tags, the
+// manual-snapshot quota, pagination, fault injection and call counts.
+package drtest
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+
+	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/internal/fakeapi"
+	"github.com/shipshape-dev/shipshape/internal/fakeclock"
+)
+
+var _ dr.RDSAPI = (*RDS)(nil)
+
+// Operation names for Fail and Calls.
+const (
+	OpDescribe        = "DescribeDBSnapshots"
+	OpCopy            = "CopyDBSnapshot"
+	OpDescribeAttrs   = "DescribeDBSnapshotAttributes"
+	OpModifyAttribute = "ModifyDBSnapshotAttribute"
+	OpDelete          = "DeleteDBSnapshot"
+)
+
+type snapshot struct {
+	id, instance, kind, kmsKey string
+	created, readyAt           time.Time
+	tags                       []types.Tag
+	restore                    []string
+}
+
+// RDS is the fake. It is safe for concurrent use.
+type RDS struct {
+	Account, Region string
+	// DefaultKey is the ARN of the account's aws/rds key in this fake.
+	DefaultKey string
+	// CopyTime is how long a copy stays "creating". Default: 10 minutes.
+	CopyTime time.Duration
+	// ManualQuota is the number of manual snapshots allowed. Default: 100.
+	ManualQuota int
+
+	clock *fakeclock.Clock
+
+	mu        sync.Mutex
+	snapshots map[string]*snapshot
+	script    fakeapi.Script
+}
+
+// New returns an empty fake for account 111111111111 in us-east-1 on clock (nil: new one).
+func New(clock *fakeclock.Clock) *RDS {
+	if clock == nil {
+		clock = fakeclock.New()
+	}
+	return &RDS{Account: "111111111111", Region: "us-east-1", DefaultKey: "arn:aws:kms:us-east-1:111111111111:key/default-aws-rds",
+		CopyTime: 10 * time.Minute, ManualQuota: 100, clock: clock, snapshots: map[string]*snapshot{}}
+}
+
+// Clock returns the fake's clock.
+func (f *RDS) Clock() *fakeclock.Clock { return f.clock }
+
+func (f *RDS) arn(id string) string {
+	return fmt.Sprintf("arn:aws:rds:%s:%s:snapshot:%s", f.Region, f.Account, id)
+}
+
+// AddAutomated adds an available automated snapshot "rds:<instance>-<time>" of instance,
+// encrypted with kmsKey ("" for unencrypted; f.DefaultKey for the aws/rds key), and returns
+// its id.
+func (f *RDS) AddAutomated(instance string, created time.Time, kmsKey string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := "rds:" + instance + "-" + created.UTC().Format("2006-01-02-15-04")
+	f.snapshots[id] = &snapshot{id: id, instance: instance, kind: "automated", kmsKey: kmsKey, created: created}
+	return id
+}
+
+// AddManual adds an available manual snapshot with tags (for retention tests).
+func (f *RDS) AddManual(id, instance string, created time.Time, tags map[string]string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := &snapshot{id: id, instance: instance, kind: "manual", created: created}
+	for k, v := range tags {
+		s.tags = append(s.tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	f.snapshots[id] = s
+}
+
+// IDs returns the snapshot ids, sorted.
+func (f *RDS) IDs() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ids []string
+	for id := range f.snapshots {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// SharedWith returns the accounts a snapshot's restore attribute names.
+func (f *RDS) SharedWith(id string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s := f.snapshots[id]; s != nil {
+		return append([]string(nil), s.restore...)
+	}
+	return nil
+}
+
+// KMSKey returns the key a snapshot is encrypted with ("" if not encrypted).
+func (f *RDS) KMSKey(id string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s := f.snapshots[id]; s != nil {
+		return s.kmsKey
+	}
+	return ""
+}
+
+// Fail makes the next times calls of op fail with code (Throttling, ...); 0: always.
+func (f *RDS) Fail(op, code string, times int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.script.Fail(op, fakeapi.Error(code, "injected by drtest"), times)
+}
+
+// Calls returns how many times op was called.
+func (f *RDS) Calls(op string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.script.Calls(op)
+}
+
+func (f *RDS) status(s *snapshot) string {
+	if f.clock.Now().Before(s.readyAt) {
+		return "creating"
+	}
+	return "available"
+}
+
+func (f *RDS) describe(s *snapshot) types.DBSnapshot {
+	return types.DBSnapshot{DBSnapshotIdentifier: aws.String(s.id), DBSnapshotArn: aws.String(f.arn(s.id)), DBInstanceIdentifier: aws.String(s.instance),
+		SnapshotType: aws.String(s.kind), Status: aws.String(f.status(s)), SnapshotCreateTime: aws.Time(s.created),
+		Encrypted: aws.Bool(s.kmsKey != ""), KmsKeyId: optional(s.kmsKey), TagList: append([]types.Tag(nil), s.tags...), Engine: aws.String("postgres")}
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return aws.String(s)
+}
+
+func notFound(id string) error {
+	return &types.DBSnapshotNotFoundFault{Message: aws.String("DBSnapshot " + id + " not found.")}
+}
+
+// DescribeDBSnapshots lists snapshots (one by id, or by type), 100 a page at most.
+func (f *RDS) DescribeDBSnapshots(ctx context.Context, in *rds.DescribeDBSnapshotsInput, _ ...func(*rds.Options)) (*rds.DescribeDBSnapshotsOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.script.Enter(OpDescribe); err != nil {
+		return nil, err
+	}
+	if id := aws.ToString(in.DBSnapshotIdentifier); id != "" {
+		s := f.snapshots[id]
+		if s == nil || (in.SnapshotType != nil && s.kind != aws.ToString(in.SnapshotType)) {
+			return nil, notFound(id)
+		}
+		return &rds.DescribeDBSnapshotsOutput{DBSnapshots: []types.DBSnapshot{f.describe(s)}}, nil
+	}
+	size := int(aws.ToInt32(in.MaxRecords))
+	if size == 0 {
+		size = 100
+	}
+	if size < 20 || size > 100 {
+		return nil, fakeapi.Error("InvalidParameterValue", "MaxRecords must be between 20 and 100")
+	}
+	var ids []string
+	for id, s := range f.snapshots {
+		if in.SnapshotType == nil || s.kind == aws.ToString(in.SnapshotType) {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	start, _ := strconv.Atoi(aws.ToString(in.Marker))
+	out := &rds.DescribeDBSnapshotsOutput{}
+	for _, id := range ids[min(start, len(ids)):min(start+size, len(ids))] {
+		out.DBSnapshots = append(out.DBSnapshots, f.describe(f.snapshots[id]))
+	}
+	if start+size < len(ids) {
+		out.Marker = aws.String(strconv.Itoa(start + size))
+	}
+	return out, nil
+}
+
+// CopyDBSnapshot copies a snapshot (by id or ARN) into a new manual snapshot, "creating"
+// for CopyTime.
+func (f *RDS) CopyDBSnapshot(ctx context.Context, in *rds.CopyDBSnapshotInput, _ ...func(*rds.Options)) (*rds.CopyDBSnapshotOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.script.Enter(OpCopy); err != nil {
+		return nil, err
+	}
+	src := aws.ToString(in.SourceDBSnapshotIdentifier)
+	src = strings.TrimPrefix(src, "arn:aws:rds:"+f.Region+":"+f.Account+":snapshot:")
+	s := f.snapshots[src]
+	if s == nil {
+		return nil, notFound(src)
+	}
+	target := aws.ToString(in.TargetDBSnapshotIdentifier)
+	if err := dr.ValidIdentifier(target); err != nil {
+		return nil, fakeapi.Error("InvalidParameterValue", err.Error())
+	}
+	if f.snapshots[target] != nil {
+		return nil, &types.DBSnapshotAlreadyExistsFault{Message: aws.String("Cannot create the snapshot because a snapshot with the identifier " + target + " already exists.")}
+	}
+	manual := 0
+	for _, x := range f.snapshots {
+		if x.kind == "manual" {
+			manual++
+		}
+	}
+	if manual >= f.ManualQuota {
+		return nil, &types.SnapshotQuotaExceededFault{Message: aws.String("Cannot create more than " + strconv.Itoa(f.ManualQuota) + " manual snapshots")}
+	}
+	key := s.kmsKey
+	if in.KmsKeyId != nil {
+		if s.kmsKey == "" {
+			return nil, fakeapi.Error("InvalidParameterValue", "KmsKeyId is only valid for encrypted snapshots")
+		}
+		key = aws.ToString(in.KmsKeyId)
+	}
+	c := &snapshot{id: target, instance: s.instance, kind: "manual", kmsKey: key, created: s.created, readyAt: f.clock.Now().Add(f.CopyTime),
+		tags: append([]types.Tag(nil), in.Tags...)}
+	f.snapshots[target] = c
+	d := f.describe(c)
+	return &rds.CopyDBSnapshotOutput{DBSnapshot: &d}, nil
+}
+
+// DescribeDBSnapshotAttributes returns the restore attribute.
+func (f *RDS) DescribeDBSnapshotAttributes(ctx context.Context, in *rds.DescribeDBSnapshotAttributesInput, _ ...func(*rds.Options)) (*rds.DescribeDBSnapshotAttributesOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.script.Enter(OpDescribeAttrs); err != nil {
+		return nil, err
+	}
+	s := f.snapshots[aws.ToString(in.DBSnapshotIdentifier)]
+	if s == nil {
+		return nil, notFound(aws.ToString(in.DBSnapshotIdentifier))
+	}
+	return &rds.DescribeDBSnapshotAttributesOutput{DBSnapshotAttributesResult: &types.DBSnapshotAttributesResult{
+		DBSnapshotIdentifier: aws.String(s.id),
+		DBSnapshotAttributes: []types.DBSnapshotAttribute{{AttributeName: aws.String("restore"), AttributeValues: append([]string(nil), s.restore...)}},
+	}}, nil
+}
+
+// ModifyDBSnapshotAttribute shares or unshares a manual snapshot, with RDS's rules: only
+// manual, available snapshots; never one under the default aws/rds key; 20 accounts at most.
+func (f *RDS) ModifyDBSnapshotAttribute(ctx context.Context, in *rds.ModifyDBSnapshotAttributeInput, _ ...func(*rds.Options)) (*rds.ModifyDBSnapshotAttributeOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.script.Enter(OpModifyAttribute); err != nil {
+		return nil, err
+	}
+	s := f.snapshots[aws.ToString(in.DBSnapshotIdentifier)]
+	switch {
+	case s == nil:
+		return nil, notFound(aws.ToString(in.DBSnapshotIdentifier))
+	case aws.ToString(in.AttributeName) != "restore":
+		return nil, fakeapi.Error("InvalidParameterValue", "only the restore attribute exists")
+	case s.kind != "manual":
+		return nil, &types.InvalidDBSnapshotStateFault{Message: aws.String("Only manual snapshots can be shared")}
+	case f.status(s) != "available":
+		return nil, &types.InvalidDBSnapshotStateFault{Message: aws.String("Snapshot is not available")}
+	case s.kmsKey == f.DefaultKey && len(in.ValuesToAdd) > 0:
+		return nil, fakeapi.Error("InvalidParameterValue", "Snapshots encrypted with the default KMS key can't be shared")
+	}
+	set := map[string]bool{}
+	for _, a := range s.restore {
+		set[a] = true
+	}
+	for _, a := range in.ValuesToAdd {
+		set[a] = true
+	}
+	for _, a := range in.ValuesToRemove {
+		delete(set, a)
+	}
+	if len(set) > 20 {
+		return nil, &types.SharedSnapshotQuotaExceededFault{Message: aws.String("a snapshot can be shared with at most 20 accounts")}
+	}
+	s.restore = s.restore[:0]
+	for a := range set {
+		s.restore = append(s.restore, a)
+	}
+	sort.Strings(s.restore)
+	return &rds.ModifyDBSnapshotAttributeOutput{}, nil
+}
+
+// DeleteDBSnapshot deletes a manual snapshot.
+func (f *RDS) DeleteDBSnapshot(ctx context.Context, in *rds.DeleteDBSnapshotInput, _ ...func(*rds.Options)) (*rds.DeleteDBSnapshotOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.script.Enter(OpDelete); err != nil {
+		return nil, err
+	}
+	id := aws.ToString(in.DBSnapshotIdentifier)
+	s := f.snapshots[id]
+	switch {
+	case s == nil:
+		return nil, notFound(id)
+	case s.kind != "manual":
+		return nil, &types.InvalidDBSnapshotStateFault{Message: aws.String("automated snapshots are deleted by RDS")}
+	}
+	delete(f.snapshots, id)
+	d := f.describe(s)
+	return &rds.DeleteDBSnapshotOutput{DBSnapshot: &d}, nil
+}

@@ -1,0 +1,42 @@
+package dr_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipshape-dev/shipshape/dr"
+)
+
+func TestParseEvents(t *testing.T) {
+	eventBridge := []byte(`{"version":"0","id":"844e2571-85d4-695f-b930-0153b71dcb42","detail-type":"RDS DB Snapshot Event",
+	"source":"aws.rds","account":"123456789012","time":"2026-11-23T03:05:37Z","region":"us-east-1",
+	"resources":["arn:aws:rds:us-east-1:123456789012:snapshot:rds:orders-db-2026-11-23-03-00"],
+	"detail":{"EventCategories":["creation"],"SourceType":"SNAPSHOT","SourceArn":"arn:aws:rds:us-east-1:123456789012:snapshot:rds:orders-db-2026-11-23-03-00",
+	"Date":"2026-11-23T03:05:37.115Z","Message":"Automated snapshot created","SourceIdentifier":"rds:orders-db-2026-11-23-03-00",
+	"EventID":"RDS-EVENT-0091"}}`)
+	got, err := dr.ParseEvents(eventBridge)
+	require.NoError(t, err)
+	assert.Equal(t, []dr.SnapshotEvent{{SnapshotID: "rds:orders-db-2026-11-23-03-00", SnapshotARN: "arn:aws:rds:us-east-1:123456789012:snapshot:rds:orders-db-2026-11-23-03-00"}}, got)
+
+	msg, err := json.Marshal(map[string]string{"Event Source": "db-snapshot", "Event Time": "2026-11-23 03:05:37.115",
+		"Identifier Link": "https://console.aws.amazon.com/rds/home", "Source ID": "rds:orders-db-2026-11-23-03-00",
+		"Source ARN": "arn:aws:rds:us-east-1:123456789012:snapshot:rds:orders-db-2026-11-23-03-00",
+		"Event ID":   "http://docs.amazonwebservices.com/AmazonRDS/latest/UserGuide/USER_Events.html#RDS-EVENT-0091", "Event Message": "Automated snapshot created"})
+	require.NoError(t, err)
+	sns, err := json.Marshal(map[string]any{"Records": []map[string]any{{"EventSource": "aws:sns", "Sns": map[string]string{"Message": string(msg)}}}})
+	require.NoError(t, err)
+	got, err = dr.ParseEvents(sns)
+	require.NoError(t, err)
+	assert.Len(t, got, 1)
+	assert.Equal(t, "rds:orders-db-2026-11-23-03-00", got[0].SnapshotID)
+
+	other := []byte(`{"detail-type":"RDS DB Snapshot Event","source":"aws.rds","detail":{"EventID":"RDS-EVENT-0040","Message":"Creating manual snapshot","SourceIdentifier":"manual-1"}}`)
+	got, err = dr.ParseEvents(other)
+	require.NoError(t, err)
+	assert.Empty(t, got, "only automated snapshots created")
+	_, err = dr.ParseEvents([]byte(`{"hello":1}`))
+	require.ErrorIs(t, err, dr.ErrInvalidInput)
+}

@@ -1,0 +1,162 @@
+package dr_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/drtest"
+)
+
+const (
+	cmk      = "arn:aws:kms:us-east-1:111111111111:key/customer-managed"
+	recovery = "222222222222"
+	second   = "333333333333"
+)
+
+var created = time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+
+func source(t *testing.T, f *drtest.RDS, optFns ...func(*dr.SourceOptions)) *dr.Source {
+	s, err := dr.NewSource(f, append([]func(*dr.SourceOptions){func(o *dr.SourceOptions) { o.Now = f.Clock().Now }}, optFns...)...)
+	require.NoError(t, err)
+	return s
+}
+
+func TestCopyID(t *testing.T) {
+	id, err := dr.CopyID("orders-db", created)
+	require.NoError(t, err)
+	assert.Equal(t, "orders-db-202611230300-dr", id)
+	id, err = dr.CopyID(strings.Repeat("a", 300), created)
+	require.NoError(t, err)
+	assert.Len(t, id, 255)
+	for _, bad := range []string{"", "1abc", "a--b", "a-", "a_b", strings.Repeat("a", 256)} {
+		require.ErrorIs(t, dr.ValidIdentifier(bad), dr.ErrInvalidInput, bad)
+	}
+}
+
+func TestCopyAutomatedIsIdempotent(t *testing.T) {
+	f := drtest.New(nil)
+	auto := f.AddAutomated("orders-db", created, "")
+	s := source(t, f)
+	sum, err := s.CopyAutomated(context.Background(), auto)
+	require.NoError(t, err)
+	assert.Equal(t, []dr.Item{{ID: "orders-db-202611230300-dr", Reason: "copy of rds:orders-db-2026-11-23-03-00"}}, sum.Copied)
+
+	// The event is delivered again, or the run is repeated after a crash: nothing new.
+	again, err := s.CopyAutomated(context.Background(), strings.TrimPrefix(auto, "rds:"))
+	require.NoError(t, err)
+	assert.Empty(t, again.Copied)
+	assert.Equal(t, "already copied", again.Skipped[0].Reason)
+	assert.Equal(t, []string{"orders-db-202611230300-dr", auto}, f.IDs())
+}
+
+func TestEncryptionRules(t *testing.T) {
+	t.Run("default key with sharing and no customer key: a clear error", func(t *testing.T) {
+		f := drtest.New(nil)
+		auto := f.AddAutomated("orders-db", created, f.DefaultKey)
+		_, err := source(t, f, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery} }).CopyAutomated(context.Background(), auto)
+		require.ErrorIs(t, err, dr.ErrNeedsCustomerKey)
+		assert.Contains(t, err.Error(), "never with the default aws/rds key")
+		assert.Equal(t, 0, f.Calls(drtest.OpCopy), "nothing copied")
+	})
+	t.Run("re-encrypted with the customer key, then shareable", func(t *testing.T) {
+		f := drtest.New(nil)
+		auto := f.AddAutomated("orders-db", created, f.DefaultKey)
+		s := source(t, f, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery}; o.KMSKeyID = cmk })
+		_, err := s.CopyAutomated(context.Background(), auto)
+		require.NoError(t, err)
+		assert.Equal(t, cmk, f.KMSKey("orders-db-202611230300-dr"))
+		f.Clock().Advance(15 * time.Minute) // the copy completes
+		sum, err := s.ShareAvailable(context.Background())
+		require.NoError(t, err)
+		assert.Len(t, sum.Shared, 1)
+		assert.Equal(t, []string{recovery}, f.SharedWith("orders-db-202611230300-dr"))
+	})
+}
+
+func TestCopyNotReadyAndQuota(t *testing.T) {
+	f := drtest.New(nil)
+	f.ManualQuota = 1
+	f.AddManual("someone-elses", "x", created, nil)
+	auto := f.AddAutomated("orders-db", created, "")
+	_, err := source(t, f).CopyAutomated(context.Background(), auto)
+	require.ErrorIs(t, err, dr.ErrQuota)
+	assert.Contains(t, err.Error(), "manual snapshots per region")
+
+	sum, err := source(t, f).CopyAutomated(context.Background(), "rds:gone-2026-01-01-00-00")
+	require.NoError(t, err)
+	assert.Contains(t, sum.Skipped[0].Reason, "no such automated snapshot")
+}
+
+func TestShareWithTwoAccountsAfterACrash(t *testing.T) {
+	f := drtest.New(nil)
+	auto := f.AddAutomated("orders-db", created, "")
+	s := source(t, f, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery, second} })
+	_, err := s.CopyAutomated(context.Background(), auto)
+	require.NoError(t, err)
+
+	sum, err := s.ShareAvailable(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "still creating", sum.Skipped[0].Reason, "a copy in progress is not shared yet")
+
+	f.Clock().Advance(15 * time.Minute)
+	f.Fail(drtest.OpModifyAttribute, "Throttling", 1) // the run dies half way
+	_, err = s.ShareAvailable(context.Background())
+	require.Error(t, err)
+	sum, err = s.ShareAvailable(context.Background()) // the next scheduled run finishes it
+	require.NoError(t, err)
+	assert.Equal(t, []dr.Item{{ID: "orders-db-202611230300-dr", Reason: "with " + recovery + ", " + second}}, sum.Shared)
+	sum, err = s.ShareAvailable(context.Background())
+	require.NoError(t, err)
+	assert.Empty(t, sum.Shared)
+	assert.Equal(t, "already shared", sum.Skipped[0].Reason)
+	assert.Equal(t, []string{recovery, second}, f.SharedWith("orders-db-202611230300-dr"))
+}
+
+func TestRetentionTouchesOnlyOurSnapshots(t *testing.T) {
+	f := drtest.New(nil)
+	ours := map[string]string{dr.TagDR: "true"}
+	for i := range 6 {
+		f.AddManual(fmt.Sprintf("orders-db-2026112%d0300-dr", i), "orders-db", created.AddDate(0, 0, -i), ours)
+	}
+	f.AddManual("billing-db-202601010000-dr", "billing-db", created.AddDate(-1, 0, 0), ours) // old, but billing's only one
+	f.AddManual("before-migration", "orders-db", created.AddDate(-1, 0, 0), nil)             // not ours
+	f.AddManual("tagged-false", "orders-db", created.AddDate(-1, 0, 0), map[string]string{dr.TagDR: "false"})
+	f.AddAutomated("orders-db", created, "")
+
+	s := source(t, f, func(o *dr.SourceOptions) { o.Now = func() time.Time { return created } })
+	sum, err := s.Retain(context.Background(), dr.Retention{Keep: 3, MaxAge: 30 * 24 * time.Hour})
+	require.NoError(t, err)
+	var deleted []string
+	for _, d := range sum.Deleted {
+		deleted = append(deleted, d.ID)
+	}
+	assert.ElementsMatch(t, []string{"orders-db-202611230300-dr", "orders-db-202611240300-dr", "orders-db-202611250300-dr"}, deleted,
+		"6 orders-db copies (newest: ...200300), keep 3")
+	ids := strings.Join(f.IDs(), " ")
+	for _, keep := range []string{"before-migration", "tagged-false", "billing-db-202601010000-dr", "rds:orders-db"} {
+		assert.Contains(t, ids, keep, "never touched")
+	}
+	_, err = s.Retain(context.Background(), dr.Retention{})
+	require.ErrorIs(t, err, dr.ErrInvalidInput)
+}
+
+func TestSourceOptionsValidated(t *testing.T) {
+	f := drtest.New(nil)
+	_, err := dr.NewSource(f, func(o *dr.SourceOptions) { o.ShareWith = []string{"12345"} })
+	require.ErrorIs(t, err, dr.ErrInvalidInput)
+	many := make([]string, 21)
+	for i := range many {
+		many[i] = fmt.Sprintf("%012d", i)
+	}
+	_, err = dr.NewSource(f, func(o *dr.SourceOptions) { o.ShareWith = many })
+	require.ErrorContains(t, err, "at most 20 accounts")
+	_, err = source(t, f).ShareAvailable(context.Background())
+	require.ErrorIs(t, err, dr.ErrInvalidInput)
+}
