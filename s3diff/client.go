@@ -175,7 +175,14 @@ func merge(versions, markers []Version) []Version {
 		return versions
 	}
 	out := make([]Version, 0, len(versions)+len(markers))
-	sort.SliceStable(markers, func(i, j int) bool { return markers[i].LastModified.After(markers[j].LastModified) })
+	// The latest entry first (some S3 implementations give markers odd LastModified values),
+	// then newest first.
+	sort.SliceStable(markers, func(i, j int) bool {
+		if markers[i].IsLatest != markers[j].IsLatest {
+			return markers[i].IsLatest
+		}
+		return markers[i].LastModified.After(markers[j].LastModified)
+	})
 	i, j := 0, 0
 	for i < len(versions) || j < len(markers) {
 		switch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -239,4 +240,34 @@ func TestContextCancel(t *testing.T) {
 	cancel()
 	_, err := c.Versions(ctx, "bucket", "k")
 	require.True(t, errors.Is(err, context.Canceled), err)
+}
+
+// markerOrder answers ListObjectVersions with delete markers whose LastModified values say
+// nothing (as Versity S3 Gateway returns them) and the latest marker last.
+type markerOrder struct{ *s3difftest.Bucket }
+
+func (m markerOrder) ListObjectVersions(ctx context.Context, in *s3.ListObjectVersionsInput, optFns ...func(*s3.Options)) (*s3.ListObjectVersionsOutput, error) {
+	out, err := m.Bucket.ListObjectVersions(ctx, in, optFns...)
+	if err != nil {
+		return nil, err
+	}
+	same := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range out.DeleteMarkers {
+		out.DeleteMarkers[i].LastModified = &same
+	}
+	slices.Reverse(out.DeleteMarkers)
+	return out, nil
+}
+
+func TestLatestDeleteMarkerComesFirstWhateverItsTime(t *testing.T) {
+	b, _ := newFake(t)
+	b.Put("bucket", "k", []byte("a"))
+	b.Delete("bucket", "k")
+	b.Put("bucket", "k", []byte("b"))
+	top := b.Delete("bucket", "k")
+	vs, err := s3diff.New(markerOrder{b}).Versions(context.Background(), "bucket", "k")
+	require.NoError(t, err)
+	require.Len(t, vs, 4)
+	assert.Equal(t, top, vs[0].VersionID)
+	assert.True(t, vs[0].IsLatest)
 }
