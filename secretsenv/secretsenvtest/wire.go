@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -59,11 +60,16 @@ func (w *WireServer) serve(rw http.ResponseWriter, r *http.Request) {
 		writeError(rw, http.StatusBadRequest, "SerializationException", "expected POST with application/x-amz-json-1.1")
 		return
 	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeError(rw, http.StatusBadRequest, "SerializationException", err.Error())
+		return
+	}
 	ctx := context.Background()
 	switch target {
 	case "secretsmanager.GetSecretValue":
 		var in struct{ SecretId, VersionId, VersionStage string }
-		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		if err := json.Unmarshal(body, &in); err != nil {
 			writeError(rw, http.StatusBadRequest, "SerializationException", err.Error())
 			return
 		}
@@ -87,7 +93,7 @@ func (w *WireServer) serve(rw http.ResponseWriter, r *http.Request) {
 			SecretIdList []string
 			NextToken    string
 		}
-		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		if err := json.Unmarshal(body, &in); err != nil {
 			writeError(rw, http.StatusBadRequest, "SerializationException", err.Error())
 			return
 		}
