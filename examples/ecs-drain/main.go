@@ -29,7 +29,7 @@ import (
 	"github.com/shipshape-dev/shipshape/imds"
 )
 
-const usage = `Usage: ecs-drain -cluster NAME[,NAME...] (-instance i-... | -self) [flags]
+const usage = `Usage: ecs-drain [-cluster NAME[,NAME...]] (-instance i-... | -self) [flags]
 
 Sets the container instance on that EC2 instance to DRAINING and waits until every task on
 it has stopped (tasks that are DEACTIVATING, STOPPING or DEPROVISIONING still count).
@@ -52,7 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, optFn fun
 	fs := flag.NewFlagSet("ecs-drain", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
-	clusters := fs.String("cluster", "", "cluster name(s), comma-separated, tried in order")
+	clusters := fs.String("cluster", "", "cluster name(s), comma-separated, tried in order (with -self: default from the ECS agent)")
+	agentURL := fs.String("agent-metadata", drain.DefaultAgentMetadataURL, "the ECS agent's introspection URL (with -self and no -cluster)")
 	instance := fs.String("instance", "", "EC2 instance id to drain")
 	self := fs.Bool("self", false, "drain this instance (instance id from IMDS)")
 	timeout := fs.Duration("timeout", 30*time.Minute, "maximum drain time")
@@ -74,8 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, optFn fun
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
-	case *clusters == "":
-		return usageErr("-cluster is required")
+	case *clusters == "" && !*self:
+		return usageErr("-cluster is required (only -self can find it from the ECS agent)")
 	case (*instance == "") == !*self:
 		return usageErr("give exactly one of -instance and -self")
 	case *standalone != "wait" && *standalone != "stop" && *standalone != "ignore":
@@ -120,6 +121,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, optFn fun
 			optFn(o)
 		}
 	})
+	if *clusters == "" {
+		md, err := drain.ReadAgentMetadata(ctx, *agentURL)
+		if err != nil {
+			return fail(err)
+		}
+		*clusters = md.Cluster
+	}
 	in, err := d.Find(ctx, *instance, strings.Split(*clusters, ",")...)
 	if err != nil {
 		return fail(err)

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/drain/draintest"
+	"github.com/shipshape-dev/shipshape/imds/imdstest"
 	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
 )
 
@@ -71,4 +74,22 @@ func TestTimeoutAndErrors(t *testing.T) {
 		code, _, _ := drainCmd(clock, args...)
 		assert.Equal(t, 2, code, "%v", args)
 	}
+}
+
+func TestSelfFindsInstanceAndCluster(t *testing.T) {
+	fake, arn, clock := bed(t)
+	task := fake.RunTask(arn, "web", 0)
+	md := imdstest.NewServer()
+	defer md.Close()
+	md.SetInstance("i-0123456789abcdef0", "us-east-1", "us-east-1a")
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", md.URL)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "")
+	agent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"Cluster":"prod"}`))
+	}))
+	defer agent.Close()
+	code, stdout, stderr := drainCmd(clock, "-self", "-agent-metadata", agent.URL)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "draining i-0123456789abcdef0")
+	assert.Equal(t, "STOPPED", fake.TaskStatus(task))
 }
