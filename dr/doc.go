@@ -7,12 +7,13 @@
 //
 // # Status
 //
-// The source side for DB instance snapshots is done: Source.CopyAutomated (event-driven,
-// ParseEvents reads RDS events from SNS or EventBridge), Source.ShareAvailable (scheduled,
-// since RDS emits no event when a copy completes) and Source.Retain. Still to come (issue 7):
-// the recovery side (copying shared snapshots into the recovery region), Aurora cluster
-// snapshots, Verify and Sanitize (restore, SQL checks, report, always clean up; resumable
-// steps for Step Functions), and the binaries.
+// Done for DB instance snapshots: the source side (Source.CopyAutomated, event-driven, with
+// ParseEvents for RDS events from SNS or EventBridge; Source.ShareAvailable, scheduled, since
+// RDS emits no event when a copy completes; Source.Retain) and the recovery side
+// (Recovery.CopyShared into the recovery region with bounded copies in progress;
+// Recovery.Retain). Still to come (issue 7): Aurora cluster snapshots, Verify and Sanitize
+// (restore, SQL checks, report, always clean up; resumable steps for Step Functions), and the
+// binaries.
 //
 // # Usage
 //
@@ -42,6 +43,7 @@
 //
 // # Testing
 //
-// Package drtest is a stateful fake of the RDS snapshot calls for one account and region,
-// with copies that take fake time, the default-key sharing rule, quotas and faults.
+// Package drtest is a stateful fake of the RDS snapshot calls, for one account and region or
+// a World of several, with copies that take fake time, the default-key sharing rule, quotas,
+// the cross-region copy limit and faults.
 package dr

@@ -11,6 +11,10 @@ import (
 const (
 	TagDR     = "shipshape:dr"
 	TagSource = "shipshape:source"
+	// TagSharedWith records the accounts a DR snapshot was shared with ("+"-separated), so
+	// that a periodic run reads the restore attribute only of snapshots not yet shared as
+	// configured.
+	TagSharedWith = "shipshape:shared-with"
 )
 
 // ErrInvalidInput: a bad identifier, option or event.

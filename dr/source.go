@@ -151,10 +151,10 @@ func (s *Source) CopyAutomated(ctx context.Context, snapshotID string) (Summary,
 	return sum, nil
 }
 
-// ours lists the DR snapshots (tagged TagDR=true) of this account, all pages.
-func (s *Source) ours(ctx context.Context) ([]types.DBSnapshot, error) {
+// ours lists the DR snapshots (tagged TagDR=true) of the client's account and region, all pages.
+func ours(ctx context.Context, client RDSAPI) ([]types.DBSnapshot, error) {
 	var out []types.DBSnapshot
-	p := rds.NewDescribeDBSnapshotsPaginator(s.rds, &rds.DescribeDBSnapshotsInput{SnapshotType: aws.String("manual"), MaxRecords: aws.Int32(100)})
+	p := rds.NewDescribeDBSnapshotsPaginator(client, &rds.DescribeDBSnapshotsInput{SnapshotType: aws.String("manual"), MaxRecords: aws.Int32(100)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -169,6 +169,15 @@ func (s *Source) ours(ctx context.Context) ([]types.DBSnapshot, error) {
 	return out, nil
 }
 
+func tagValue(tags []types.Tag, key string) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return aws.ToString(t.Value)
+		}
+	}
+	return ""
+}
+
 func tagged(tags []types.Tag) bool {
 	for _, t := range tags {
 		if aws.ToString(t.Key) == TagDR && aws.ToString(t.Value) == "true" {
@@ -179,21 +188,30 @@ func tagged(tags []types.Tag) bool {
 }
 
 // ShareAvailable shares every available DR snapshot with the recovery account(s) it is not
-// shared with yet (one attribute read per candidate, one change when something is missing).
+// shared with yet. Snapshots tagged as shared with exactly the configured accounts are
+// skipped without a call; for the others the restore attribute is read, the missing
+// accounts added, and the tag set.
 // RDS emits no event when a copy completes, so this runs on a schedule.
 func (s *Source) ShareAvailable(ctx context.Context) (Summary, error) {
 	var sum Summary
 	if len(s.opts.ShareWith) == 0 {
 		return sum, fmt.Errorf("%w: no recovery account to share with (SourceOptions.ShareWith)", ErrInvalidInput)
 	}
-	snaps, err := s.ours(ctx)
+	snaps, err := ours(ctx, s.rds)
 	if err != nil {
 		return sum, err
 	}
+	want := append([]string(nil), s.opts.ShareWith...)
+	sort.Strings(want)
+	wantTag := strings.Join(want, "+")
 	for _, snap := range snaps {
 		id := aws.ToString(snap.DBSnapshotIdentifier)
 		if st := aws.ToString(snap.Status); st != "available" {
 			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "still " + st})
+			continue
+		}
+		if tagValue(snap.TagList, TagSharedWith) == wantTag {
+			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "already shared"})
 			continue
 		}
 		attrs, err := s.rds.DescribeDBSnapshotAttributes(ctx, &rds.DescribeDBSnapshotAttributesInput{DBSnapshotIdentifier: aws.String(id)})
@@ -216,15 +234,20 @@ func (s *Source) ShareAvailable(ctx context.Context) (Summary, error) {
 				missing = append(missing, acct)
 			}
 		}
-		if len(missing) == 0 {
+		if len(missing) > 0 {
+			if _, err := s.rds.ModifyDBSnapshotAttribute(ctx, &rds.ModifyDBSnapshotAttributeInput{DBSnapshotIdentifier: aws.String(id),
+				AttributeName: aws.String("restore"), ValuesToAdd: missing}); err != nil {
+				return sum, fmt.Errorf("dr: sharing %s with %v: %w", id, missing, err)
+			}
+			sum.Shared = append(sum.Shared, Item{ID: id, Reason: "with " + strings.Join(missing, ", ")})
+		} else {
 			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "already shared"})
-			continue
 		}
-		if _, err := s.rds.ModifyDBSnapshotAttribute(ctx, &rds.ModifyDBSnapshotAttributeInput{DBSnapshotIdentifier: aws.String(id),
-			AttributeName: aws.String("restore"), ValuesToAdd: missing}); err != nil {
-			return sum, fmt.Errorf("dr: sharing %s with %v: %w", id, missing, err)
+		// Remember it (after sharing, so a crash in between only costs one more attribute read).
+		if _, err := s.rds.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: snap.DBSnapshotArn,
+			Tags: []types.Tag{{Key: aws.String(TagSharedWith), Value: aws.String(wantTag)}}}); err != nil {
+			return sum, fmt.Errorf("dr: tagging %s as shared: %w", id, err)
 		}
-		sum.Shared = append(sum.Shared, Item{ID: id, Reason: "with " + strings.Join(missing, ", ")})
 	}
 	return sum, nil
 }
@@ -241,11 +264,16 @@ type Retention struct {
 // snapshots tagged shipshape:dr=true, and always keeps the newest available one of each
 // instance, whatever the limits say.
 func (s *Source) Retain(ctx context.Context, r Retention) (Summary, error) {
+	return retain(ctx, s.rds, s.opts.Now(), r)
+}
+
+// retain applies r to the DR snapshots of client's account and region.
+func retain(ctx context.Context, client RDSAPI, now time.Time, r Retention) (Summary, error) {
 	var sum Summary
 	if r.Keep < 0 || r.MaxAge < 0 || (r.Keep == 0 && r.MaxAge == 0) {
 		return sum, fmt.Errorf("%w: retention needs Keep >= 1 and/or MaxAge > 0", ErrInvalidInput)
 	}
-	snaps, err := s.ours(ctx)
+	snaps, err := ours(ctx, client)
 	if err != nil {
 		return sum, err
 	}
@@ -253,7 +281,6 @@ func (s *Source) Retain(ctx context.Context, r Retention) (Summary, error) {
 	for _, snap := range snaps {
 		byInstance[aws.ToString(snap.DBInstanceIdentifier)] = append(byInstance[aws.ToString(snap.DBInstanceIdentifier)], snap)
 	}
-	now := s.opts.Now()
 	for _, list := range byInstance {
 		sort.Slice(list, func(i, j int) bool {
 			return aws.ToTime(list[i].SnapshotCreateTime).After(aws.ToTime(list[j].SnapshotCreateTime))
@@ -270,7 +297,7 @@ func (s *Source) Retain(ctx context.Context, r Retention) (Summary, error) {
 			case !keptAvailable:
 				keptAvailable = true // the newest available one always stays
 			case tooMany || tooOld:
-				if _, err := s.rds.DeleteDBSnapshot(ctx, &rds.DeleteDBSnapshotInput{DBSnapshotIdentifier: aws.String(id)}); err != nil && code(err) != "DBSnapshotNotFound" {
+				if _, err := client.DeleteDBSnapshot(ctx, &rds.DeleteDBSnapshotInput{DBSnapshotIdentifier: aws.String(id)}); err != nil && code(err) != "DBSnapshotNotFound" {
 					return sum, fmt.Errorf("dr: deleting %s: %w", id, err)
 				}
 				reason := "beyond the newest " + fmt.Sprint(r.Keep)

@@ -1,5 +1,6 @@
 // Package drtest is a stateful fake of the RDS snapshot calls package dr uses, for one
-// account and region: automated and manual DB snapshots, copies that walk creating ->
+// account and region or a World of several (shared snapshots, copies across accounts and
+// regions): automated and manual DB snapshots, copies that walk creating ->
 // available over fake time, KMS key ids with RDS's rule that snapshots under the default
 // aws/rds key can't be shared, the restore attribute (at most 20 accounts), tags, the
 // manual-snapshot quota, pagination, fault injection and call counts.
@@ -32,10 +33,12 @@ const (
 	OpDescribeAttrs   = "DescribeDBSnapshotAttributes"
 	OpModifyAttribute = "ModifyDBSnapshotAttribute"
 	OpDelete          = "DeleteDBSnapshot"
+	OpAddTags         = "AddTagsToResource"
 )
 
 type snapshot struct {
 	id, instance, kind, kmsKey string
+	crossRegion                bool // a copy from another region
 	created, readyAt           time.Time
 	tags                       []types.Tag
 	restore                    []string
@@ -52,10 +55,43 @@ type RDS struct {
 	ManualQuota int
 
 	clock *fakeclock.Clock
+	world *World // nil when standalone
 
-	mu        sync.Mutex
+	mu        *sync.Mutex // the world's lock when in a world
 	snapshots map[string]*snapshot
 	script    fakeapi.Script
+}
+
+// World holds the fakes of several accounts and regions, which see each other's shared
+// snapshots and copy across accounts and regions. One lock guards the whole world.
+type World struct {
+	clock *fakeclock.Clock
+	mu    sync.Mutex
+	rds   map[[2]string]*RDS
+}
+
+// NewWorld returns an empty world on clock (nil: a new one).
+func NewWorld(clock *fakeclock.Clock) *World {
+	if clock == nil {
+		clock = fakeclock.New()
+	}
+	return &World{clock: clock, rds: map[[2]string]*RDS{}}
+}
+
+// RDS returns the fake for an account and region (created on first use). Its default key is
+// "arn:aws:kms:<region>:<account>:key/default-aws-rds".
+func (w *World) RDS(account, region string) *RDS {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	k := [2]string{account, region}
+	if f := w.rds[k]; f != nil {
+		return f
+	}
+	f := New(w.clock)
+	f.Account, f.Region, f.world, f.mu = account, region, w, &w.mu
+	f.DefaultKey = "arn:aws:kms:" + region + ":" + account + ":key/default-aws-rds"
+	w.rds[k] = f
+	return f
 }
 
 // New returns an empty fake for account 111111111111 in us-east-1 on clock (nil: new one).
@@ -64,7 +100,7 @@ func New(clock *fakeclock.Clock) *RDS {
 		clock = fakeclock.New()
 	}
 	return &RDS{Account: "111111111111", Region: "us-east-1", DefaultKey: "arn:aws:kms:us-east-1:111111111111:key/default-aws-rds",
-		CopyTime: 10 * time.Minute, ManualQuota: 100, clock: clock, snapshots: map[string]*snapshot{}}
+		CopyTime: 10 * time.Minute, ManualQuota: 100, clock: clock, snapshots: map[string]*snapshot{}, mu: &sync.Mutex{}}
 }
 
 // Clock returns the fake's clock.
@@ -183,6 +219,9 @@ func (f *RDS) DescribeDBSnapshots(ctx context.Context, in *rds.DescribeDBSnapsho
 		}
 		return &rds.DescribeDBSnapshotsOutput{DBSnapshots: []types.DBSnapshot{f.describe(s)}}, nil
 	}
+	if aws.ToString(in.SnapshotType) == "shared" {
+		return f.describeShared(in)
+	}
 	size := int(aws.ToInt32(in.MaxRecords))
 	if size == 0 {
 		size = 100
@@ -208,8 +247,67 @@ func (f *RDS) DescribeDBSnapshots(ctx context.Context, in *rds.DescribeDBSnapsho
 	return out, nil
 }
 
+// describeShared lists the manual snapshots of other accounts in this region that are shared
+// with this account (SnapshotType "shared"), as RDS does with IncludeShared. Needs the lock.
+func (f *RDS) describeShared(in *rds.DescribeDBSnapshotsInput) (*rds.DescribeDBSnapshotsOutput, error) {
+	out := &rds.DescribeDBSnapshotsOutput{}
+	if f.world == nil {
+		return out, nil
+	}
+	var owners []*RDS
+	for k, o := range f.world.rds {
+		if k[1] == f.Region && k[0] != f.Account {
+			owners = append(owners, o)
+		}
+	}
+	sort.Slice(owners, func(i, j int) bool { return owners[i].Account < owners[j].Account })
+	for _, o := range owners {
+		var ids []string
+		for id := range o.snapshots {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			s := o.snapshots[id]
+			for _, a := range s.restore {
+				if a == f.Account {
+					d := o.describe(s)
+					d.SnapshotType = aws.String("shared")
+					d.TagList = nil // tags of another account's snapshot are not visible
+					out.DBSnapshots = append(out.DBSnapshots, d)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// source finds the snapshot a copy names (id here, or ARN anywhere in the world). Needs the lock.
+func (f *RDS) source(id string) (*RDS, *snapshot) {
+	if !strings.HasPrefix(id, "arn:") {
+		return f, f.snapshots[id]
+	}
+	parts := strings.SplitN(id, ":", 7) // arn aws rds region account snapshot id
+	if len(parts) != 7 || parts[5] != "snapshot" {
+		return nil, nil
+	}
+	owner := f
+	if parts[3] != f.Region || parts[4] != f.Account {
+		if f.world == nil {
+			return nil, nil
+		}
+		owner = f.world.rds[[2]string{parts[4], parts[3]}]
+		if owner == nil {
+			return nil, nil
+		}
+	}
+	return owner, owner.snapshots[parts[6]]
+}
+
 // CopyDBSnapshot copies a snapshot (by id or ARN) into a new manual snapshot, "creating"
-// for CopyTime.
+// for CopyTime. Across accounts the source must be shared with this account; across regions
+// SourceRegion must name the source's region and at most 20 such copies may be in progress;
+// an encrypted snapshot copied across accounts or regions needs KmsKeyId.
 func (f *RDS) CopyDBSnapshot(ctx context.Context, in *rds.CopyDBSnapshotInput, _ ...func(*rds.Options)) (*rds.CopyDBSnapshotOutput, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -220,10 +318,39 @@ func (f *RDS) CopyDBSnapshot(ctx context.Context, in *rds.CopyDBSnapshotInput, _
 		return nil, err
 	}
 	src := aws.ToString(in.SourceDBSnapshotIdentifier)
-	src = strings.TrimPrefix(src, "arn:aws:rds:"+f.Region+":"+f.Account+":snapshot:")
-	s := f.snapshots[src]
+	owner, s := f.source(src)
 	if s == nil {
 		return nil, notFound(src)
+	}
+	crossAccount, crossRegion := owner.Account != f.Account, owner.Region != f.Region
+	if crossAccount {
+		shared := false
+		for _, a := range s.restore {
+			shared = shared || a == f.Account
+		}
+		if !shared {
+			return nil, notFound(src)
+		}
+	}
+	if crossRegion {
+		if aws.ToString(in.SourceRegion) != owner.Region {
+			return nil, fakeapi.Error("InvalidParameterValue", "a cross-region copy needs SourceRegion "+owner.Region)
+		}
+		inProgress := 0
+		for _, x := range f.snapshots {
+			if x.crossRegion && f.status(x) == "creating" {
+				inProgress++
+			}
+		}
+		if inProgress >= 20 {
+			return nil, &types.SnapshotQuotaExceededFault{Message: aws.String("at most 20 cross-region snapshot copies may be in progress")}
+		}
+	}
+	if s.kmsKey != "" && (crossAccount || crossRegion) && in.KmsKeyId == nil {
+		return nil, fakeapi.Error("InvalidParameterCombination", "KmsKeyId is required to copy an encrypted snapshot across accounts or regions")
+	}
+	if owner.status(s) != "available" {
+		return nil, &types.InvalidDBSnapshotStateFault{Message: aws.String("the source snapshot is not available")}
 	}
 	target := aws.ToString(in.TargetDBSnapshotIdentifier)
 	if err := dr.ValidIdentifier(target); err != nil {
@@ -249,7 +376,7 @@ func (f *RDS) CopyDBSnapshot(ctx context.Context, in *rds.CopyDBSnapshotInput, _
 		key = aws.ToString(in.KmsKeyId)
 	}
 	c := &snapshot{id: target, instance: s.instance, kind: "manual", kmsKey: key, created: s.created, readyAt: f.clock.Now().Add(f.CopyTime),
-		tags: append([]types.Tag(nil), in.Tags...)}
+		tags: append([]types.Tag(nil), in.Tags...), crossRegion: crossRegion}
 	f.snapshots[target] = c
 	d := f.describe(c)
 	return &rds.CopyDBSnapshotOutput{DBSnapshot: &d}, nil
@@ -341,4 +468,32 @@ func (f *RDS) DeleteDBSnapshot(ctx context.Context, in *rds.DeleteDBSnapshotInpu
 	delete(f.snapshots, id)
 	d := f.describe(s)
 	return &rds.DeleteDBSnapshotOutput{DBSnapshot: &d}, nil
+}
+
+// AddTagsToResource adds or replaces tags on a snapshot (by ARN).
+func (f *RDS) AddTagsToResource(ctx context.Context, in *rds.AddTagsToResourceInput, _ ...func(*rds.Options)) (*rds.AddTagsToResourceOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.script.Enter(OpAddTags); err != nil {
+		return nil, err
+	}
+	owner, s := f.source(aws.ToString(in.ResourceName))
+	if s == nil || owner != f {
+		return nil, notFound(aws.ToString(in.ResourceName))
+	}
+	for _, t := range in.Tags {
+		replaced := false
+		for i := range s.tags {
+			if aws.ToString(s.tags[i].Key) == aws.ToString(t.Key) {
+				s.tags[i].Value, replaced = t.Value, true
+			}
+		}
+		if !replaced {
+			s.tags = append(s.tags, t)
+		}
+	}
+	return &rds.AddTagsToResourceOutput{}, nil
 }

@@ -1,0 +1,43 @@
+package dr_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/drtest"
+)
+
+// BenchmarkPeriodicRun counts RDS calls for one scheduled share run over an account with 500
+// DR snapshots of which 5 are not shared yet. Target: ceil(500/100) describe pages + one call
+// per action (+ one attribute read per candidate).
+func BenchmarkPeriodicRun(b *testing.B) {
+	var pages, attrs, modifies, tags int
+	for b.Loop() {
+		f := drtest.New(nil)
+		s, err := dr.NewSource(f, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery} })
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range 500 {
+			tagsFor := map[string]string{dr.TagDR: "true"}
+			if i >= 5 {
+				tagsFor[dr.TagSharedWith] = recovery // shared by an earlier run
+			}
+			f.AddManual(fmt.Sprintf("db-%03d-dr", i), "db", created.Add(-time.Duration(i)*time.Hour), tagsFor)
+		}
+		sum, err := s.ShareAvailable(context.Background())
+		if err != nil || len(sum.Shared) != 5 {
+			b.Fatal(sum, err)
+		}
+		pages, attrs = f.Calls(drtest.OpDescribe), f.Calls(drtest.OpDescribeAttrs)
+		modifies, tags = f.Calls(drtest.OpModifyAttribute), f.Calls(drtest.OpAddTags)
+	}
+	b.ReportMetric(float64(pages), "describe-pages")
+	b.ReportMetric(float64(attrs), "attribute-reads")
+	b.ReportMetric(float64(modifies), "share-calls")
+	b.ReportMetric(float64(tags), "tag-calls")
+	b.ReportMetric(float64(pages+attrs+modifies+tags), "calls/run")
+}

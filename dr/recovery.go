@@ -1,0 +1,152 @@
+package dr
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+)
+
+// RecoveryOptions configure the recovery side.
+type RecoveryOptions struct {
+	// SourceAccounts are the production accounts whose shared snapshots are copied. Required.
+	SourceAccounts []string
+	// SourceRegion is where the shared snapshots live. Required.
+	SourceRegion string
+	// KMSKeyID is a key in the recovery region for encrypted snapshots (RDS requires one for
+	// any cross-account or cross-region copy of an encrypted snapshot).
+	KMSKeyID string
+	// MaxCopies bounds the copies in progress into the recovery region. Default: 5; at most
+	// 20 (RDS's limit of cross-region copies in progress per destination region and account).
+	MaxCopies int
+	// Now is the clock for retention ages. Default: time.Now.
+	Now func() time.Time
+	// Logger receives Debug lines. Default: discard.
+	Logger *slog.Logger
+}
+
+// Recovery copies the snapshots shared with the recovery account into the recovery region,
+// and trims old copies, in the recovery account.
+type Recovery struct {
+	shared RDSAPI // recovery account, source region: lists the shared snapshots
+	local  RDSAPI // recovery account, recovery region: holds the copies
+	opts   RecoveryOptions
+	log    *slog.Logger
+}
+
+// NewRecovery returns a Recovery over two clients of the recovery account: one in the source
+// region (to see the shared snapshots) and one in the recovery region (to copy into).
+func NewRecovery(sharedRegion, recoveryRegion RDSAPI, optFns ...func(*RecoveryOptions)) (*Recovery, error) {
+	var o RecoveryOptions
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if len(o.SourceAccounts) == 0 || o.SourceRegion == "" {
+		return nil, fmt.Errorf("%w: the recovery side needs SourceAccounts and SourceRegion", ErrInvalidInput)
+	}
+	if o.MaxCopies <= 0 {
+		o.MaxCopies = 5
+	}
+	if o.MaxCopies > 20 {
+		return nil, fmt.Errorf("%w: MaxCopies %d is over RDS's 20 cross-region copies in progress", ErrInvalidInput, o.MaxCopies)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Recovery{shared: sharedRegion, local: recoveryRegion, opts: o, log: o.Logger}, nil
+}
+
+// accountOf returns the account id in a snapshot ARN.
+func accountOf(arn string) string {
+	parts := strings.Split(arn, ":")
+	if len(parts) < 5 {
+		return ""
+	}
+	return parts[4]
+}
+
+// CopyShared copies every available snapshot shared by the source accounts that has no copy
+// yet (copies are recognised by their shipshape:source tag), at most MaxCopies in progress at
+// a time; the rest wait for the next run. Copies keep the source's deterministic id.
+func (r *Recovery) CopyShared(ctx context.Context) (Summary, error) {
+	var sum Summary
+	copies, err := ours(ctx, r.local)
+	if err != nil {
+		return sum, err
+	}
+	copied := map[string]bool{}
+	inProgress := 0
+	for _, c := range copies {
+		for _, t := range c.TagList {
+			if aws.ToString(t.Key) == TagSource {
+				copied[aws.ToString(t.Value)] = true
+			}
+		}
+		if aws.ToString(c.Status) == "creating" {
+			inProgress++
+		}
+	}
+	p := rds.NewDescribeDBSnapshotsPaginator(r.shared, &rds.DescribeDBSnapshotsInput{SnapshotType: aws.String("shared"), IncludeShared: aws.Bool(true), MaxRecords: aws.Int32(100)})
+	wanted := map[string]bool{}
+	for _, a := range r.opts.SourceAccounts {
+		wanted[a] = true
+	}
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return sum, fmt.Errorf("dr: listing snapshots shared with this account in %s: %w", r.opts.SourceRegion, err)
+		}
+		for _, snap := range page.DBSnapshots {
+			arn, id := aws.ToString(snap.DBSnapshotArn), aws.ToString(snap.DBSnapshotIdentifier)
+			switch {
+			case !wanted[accountOf(arn)]:
+				continue // shared by an account we don't recover
+			case copied[arn]:
+				sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "already copied"})
+				continue
+			case aws.ToString(snap.Status) != "available":
+				sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "not available yet"})
+				continue
+			case inProgress >= r.opts.MaxCopies:
+				sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: fmt.Sprintf("%d copies in progress (MaxCopies): next run", inProgress)})
+				continue
+			}
+			in := &rds.CopyDBSnapshotInput{SourceDBSnapshotIdentifier: aws.String(arn), TargetDBSnapshotIdentifier: aws.String(id),
+				SourceRegion: aws.String(r.opts.SourceRegion),
+				Tags:         []types.Tag{{Key: aws.String(TagDR), Value: aws.String("true")}, {Key: aws.String(TagSource), Value: aws.String(arn)}}}
+			if aws.ToBool(snap.Encrypted) {
+				if r.opts.KMSKeyID == "" {
+					return sum, fmt.Errorf("%w: %s is encrypted; copying it into this region needs RecoveryOptions.KMSKeyID, a key in this region", ErrInvalidInput, arn)
+				}
+				in.KmsKeyId = aws.String(r.opts.KMSKeyID)
+			}
+			_, err := r.local.CopyDBSnapshot(ctx, in)
+			switch code(err) {
+			case "":
+				inProgress++
+				copied[arn] = true
+				sum.Copied = append(sum.Copied, Item{ID: id, Reason: "from " + arn})
+			case "DBSnapshotAlreadyExists":
+				sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "a snapshot with this id exists already (not ours?): check it"})
+			case "SnapshotQuotaExceeded":
+				return sum, fmt.Errorf("%w: copying %s: manual snapshots or copies in progress in this region: %w", ErrQuota, arn, err)
+			default:
+				return sum, fmt.Errorf("dr: copying %s: %w", arn, err)
+			}
+		}
+	}
+	return sum, nil
+}
+
+// Retain trims the copies in the recovery region as Source.Retain does.
+func (r *Recovery) Retain(ctx context.Context, ret Retention) (Summary, error) {
+	return retain(ctx, r.local, r.opts.Now(), ret)
+}
