@@ -11,9 +11,12 @@
 // ParseEvents for RDS events from SNS or EventBridge; Source.ShareAvailable, scheduled, since
 // RDS emits no event when a copy completes; Source.Retain) and the recovery side
 // (Recovery.CopyShared into the recovery region with bounded copies in progress;
-// Recovery.Retain). Still to come (issue 7): Aurora cluster snapshots, Verify and Sanitize
-// (restore, SQL checks, report, always clean up; resumable steps for Step Functions), and the
-// binaries.
+// Recovery.Retain), and Verify (Verifier: restore the newest DR snapshot into a private
+// temporary instance, wait with progress, run SQL checks through database/sql with the
+// caller's driver, a JSON report, and ALWAYS delete the instance; also as steps Start,
+// Ready (ErrNotReady while RDS is busy), Check and Cleanup for Step Functions). Still to
+// come (issue 7): Aurora cluster snapshots, Sanitize, the Step Functions state machine and
+// the binaries.
 //
 // # Usage
 //

@@ -34,7 +34,23 @@ const (
 	OpModifyAttribute = "ModifyDBSnapshotAttribute"
 	OpDelete          = "DeleteDBSnapshot"
 	OpAddTags         = "AddTagsToResource"
+	OpRestore         = "RestoreDBInstanceFromDBSnapshot"
+	OpDescribeDB      = "DescribeDBInstances"
+	OpDeleteDB        = "DeleteDBInstance"
 )
+
+type instance struct {
+	id, snapshot   string
+	readyAt        time.Time
+	deleting       bool
+	host           string
+	port           int32
+	public         bool
+	subnetGroup    string
+	tags           []types.Tag
+	securityGroups []string
+	instanceClass  string
+}
 
 type snapshot struct {
 	id, instance, kind, kmsKey string
@@ -53,12 +69,18 @@ type RDS struct {
 	CopyTime time.Duration
 	// ManualQuota is the number of manual snapshots allowed. Default: 100.
 	ManualQuota int
+	// RestoreTime is how long a restored instance stays "creating". Default: 20 minutes.
+	RestoreTime time.Duration
+	// Endpoint gives the address a restored instance answers on (the test points it at a real
+	// database). Default: <id>.fake.rds.amazonaws.com:5432.
+	Endpoint func(instanceID string) (host string, port int32)
 
 	clock *fakeclock.Clock
 	world *World // nil when standalone
 
 	mu        *sync.Mutex // the world's lock when in a world
 	snapshots map[string]*snapshot
+	instances map[string]*instance
 	script    fakeapi.Script
 }
 
@@ -100,7 +122,8 @@ func New(clock *fakeclock.Clock) *RDS {
 		clock = fakeclock.New()
 	}
 	return &RDS{Account: "111111111111", Region: "us-east-1", DefaultKey: "arn:aws:kms:us-east-1:111111111111:key/default-aws-rds",
-		CopyTime: 10 * time.Minute, ManualQuota: 100, clock: clock, snapshots: map[string]*snapshot{}, mu: &sync.Mutex{}}
+		CopyTime: 10 * time.Minute, ManualQuota: 100, RestoreTime: 20 * time.Minute, clock: clock, snapshots: map[string]*snapshot{},
+		instances: map[string]*instance{}, mu: &sync.Mutex{}}
 }
 
 // Clock returns the fake's clock.
@@ -496,4 +519,119 @@ func (f *RDS) AddTagsToResource(ctx context.Context, in *rds.AddTagsToResourceIn
 		}
 	}
 	return &rds.AddTagsToResourceOutput{}, nil
+}
+
+// Instances returns the ids of the DB instances that exist and are not being deleted.
+func (f *RDS) Instances() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ids []string
+	for id, in := range f.instances {
+		if !in.deleting {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Instance describes a restored instance for assertions: whether it is publicly accessible,
+// its subnet group and security groups.
+func (f *RDS) Instance(id string) (public bool, subnetGroup string, securityGroups []string, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in := f.instances[id]
+	if in == nil {
+		return false, "", nil, false
+	}
+	return in.public, in.subnetGroup, append([]string(nil), in.securityGroups...), true
+}
+
+// RestoreDBInstanceFromDBSnapshot creates an instance from a snapshot, "creating" for
+// RestoreTime.
+func (f *RDS) RestoreDBInstanceFromDBSnapshot(ctx context.Context, in *rds.RestoreDBInstanceFromDBSnapshotInput, _ ...func(*rds.Options)) (*rds.RestoreDBInstanceFromDBSnapshotOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.script.Enter(OpRestore); err != nil {
+		return nil, err
+	}
+	id := aws.ToString(in.DBInstanceIdentifier)
+	if f.instances[id] != nil {
+		return nil, &types.DBInstanceAlreadyExistsFault{Message: aws.String("DB instance already exists")}
+	}
+	s := f.snapshots[aws.ToString(in.DBSnapshotIdentifier)]
+	if s == nil {
+		return nil, notFound(aws.ToString(in.DBSnapshotIdentifier))
+	}
+	if f.status(s) != "available" {
+		return nil, &types.InvalidDBSnapshotStateFault{Message: aws.String("the snapshot is not available")}
+	}
+	host, port := id+".fake.rds.amazonaws.com", int32(5432)
+	if f.Endpoint != nil {
+		host, port = f.Endpoint(id)
+	}
+	f.instances[id] = &instance{id: id, snapshot: s.id, readyAt: f.clock.Now().Add(f.RestoreTime), host: host, port: port,
+		public: aws.ToBool(in.PubliclyAccessible), subnetGroup: aws.ToString(in.DBSubnetGroupName), tags: in.Tags,
+		securityGroups: in.VpcSecurityGroupIds, instanceClass: aws.ToString(in.DBInstanceClass)}
+	return &rds.RestoreDBInstanceFromDBSnapshotOutput{DBInstance: f.describeInstance(f.instances[id])}, nil
+}
+
+func (f *RDS) describeInstance(in *instance) *types.DBInstance {
+	status := "available"
+	switch {
+	case in.deleting:
+		status = "deleting"
+	case f.clock.Now().Before(in.readyAt):
+		status = "creating"
+	}
+	d := &types.DBInstance{DBInstanceIdentifier: aws.String(in.id), DBInstanceStatus: aws.String(status), TagList: in.tags,
+		PubliclyAccessible: aws.Bool(in.public), DBInstanceClass: aws.String(in.instanceClass)}
+	if status == "available" {
+		d.Endpoint = &types.Endpoint{Address: aws.String(in.host), Port: aws.Int32(in.port)}
+	}
+	return d
+}
+
+// DescribeDBInstances describes one instance.
+func (f *RDS) DescribeDBInstances(ctx context.Context, in *rds.DescribeDBInstancesInput, _ ...func(*rds.Options)) (*rds.DescribeDBInstancesOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.script.Enter(OpDescribeDB); err != nil {
+		return nil, err
+	}
+	inst := f.instances[aws.ToString(in.DBInstanceIdentifier)]
+	if inst == nil {
+		return nil, &types.DBInstanceNotFoundFault{Message: aws.String("DBInstance " + aws.ToString(in.DBInstanceIdentifier) + " not found.")}
+	}
+	if inst.deleting {
+		delete(f.instances, inst.id) // deletion finishes by the next look
+	}
+	return &rds.DescribeDBInstancesOutput{DBInstances: []types.DBInstance{*f.describeInstance(inst)}}, nil
+}
+
+// DeleteDBInstance deletes an instance; without SkipFinalSnapshot it needs a final snapshot id.
+func (f *RDS) DeleteDBInstance(ctx context.Context, in *rds.DeleteDBInstanceInput, _ ...func(*rds.Options)) (*rds.DeleteDBInstanceOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.script.Enter(OpDeleteDB); err != nil {
+		return nil, err
+	}
+	inst := f.instances[aws.ToString(in.DBInstanceIdentifier)]
+	switch {
+	case inst == nil:
+		return nil, &types.DBInstanceNotFoundFault{Message: aws.String("DBInstance not found.")}
+	case !aws.ToBool(in.SkipFinalSnapshot) && in.FinalDBSnapshotIdentifier == nil:
+		return nil, fakeapi.Error("InvalidParameterCombination", "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is set")
+	}
+	inst.deleting = true
+	return &rds.DeleteDBInstanceOutput{DBInstance: f.describeInstance(inst)}, nil
 }

@@ -1,0 +1,173 @@
+package dr_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/internal/testbed"
+)
+
+// verifyBed: a fake RDS with one available DR snapshot of orders-db whose restores answer on
+// host:port (a real PostgreSQL in the integration tests).
+func verifyBed(t *testing.T, host string, port int32) *drtest.RDS {
+	f := drtest.New(nil)
+	f.AddManual("orders-db-202611230300-dr", "orders-db", created, map[string]string{dr.TagDR: "true"})
+	f.AddManual("orders-db-202611220300-dr", "orders-db", created.Add(-24*time.Hour), map[string]string{dr.TagDR: "true"})
+	f.Endpoint = func(string) (string, int32) { return host, port }
+	return f
+}
+
+func verifier(t *testing.T, f *drtest.RDS, dsn func(string, int32) string, checks dr.Checks, optFns ...func(*dr.VerifyOptions)) *dr.Verifier {
+	v, err := dr.NewVerifier(f, append([]func(*dr.VerifyOptions){func(o *dr.VerifyOptions) {
+		o.SourceInstance = "orders-db"
+		o.InstanceClass = "db.t4g.medium"
+		o.SubnetGroup = "private"
+		o.SecurityGroups = []string{"sg-verify"}
+		o.Driver = "pgx"
+		o.DSN = dsn
+		o.Checks = checks
+		o.Clock = f.Clock()
+	}}, optFns...)...)
+	require.NoError(t, err)
+	return v
+}
+
+// seeded creates a fresh database on the test bed's PostgreSQL with two tables and returns a
+// DSN builder for it.
+func seeded(t *testing.T) (host string, port int32, dsn func(string, int32) string) {
+	base := testbed.PostgresDSN(t)
+	u, err := url.Parse(base)
+	require.NoError(t, err)
+	h, p, err := net.SplitHostPort(u.Host)
+	require.NoError(t, err)
+	pn, err := strconv.Atoi(p)
+	require.NoError(t, err)
+	admin, err := sql.Open("pgx", base)
+	require.NoError(t, err)
+	defer admin.Close()
+	name := fmt.Sprintf("verify_%d", time.Now().UnixNano())
+	_, err = admin.Exec("CREATE DATABASE " + name)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if a, err := sql.Open("pgx", base); err == nil {
+			_, _ = a.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+			a.Close()
+		}
+	})
+	dsn = func(host string, port int32) string {
+		d := *u
+		d.Host = net.JoinHostPort(host, strconv.Itoa(int(port)))
+		d.Path = "/" + name
+		return d.String()
+	}
+	db, err := sql.Open("pgx", dsn(h, int32(pn)))
+	require.NoError(t, err)
+	defer db.Close()
+	for _, stmt := range []string{
+		`CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL)`,
+		`CREATE TABLE orders (id serial PRIMARY KEY, customer int REFERENCES customers, total numeric)`,
+		`INSERT INTO customers (name) VALUES ('Ada'), ('Alan'), ('Grace')`,
+		`INSERT INTO orders (customer, total) SELECT 1 + g % 3, g * 10 FROM generate_series(1, 5) g`,
+	} {
+		_, err := db.Exec(stmt)
+		require.NoError(t, err, stmt)
+	}
+	return h, int32(pn), dsn
+}
+
+func TestIntegrationVerifyAgainstPostgres(t *testing.T) {
+	host, port, dsn := seeded(t)
+	good := dr.Checks{ServerVersionPrefix: "15.", MinTables: 2, MinRows: map[string]int64{"orders": 5, "customers": 3},
+		Queries: []dr.QueryCheck{{Name: "customers named A", SQL: "SELECT count(*) FROM customers WHERE name LIKE 'A%'", Want: "2"}}}
+
+	t.Run("checks pass", func(t *testing.T) {
+		f := verifyBed(t, host, port)
+		var lines []string
+		rep, err := verifier(t, f, dsn, good, func(o *dr.VerifyOptions) { o.Progress = func(s string) { lines = append(lines, s) } }).Verify(context.Background())
+		require.NoError(t, err)
+		assert.True(t, rep.OK, string(rep.JSON()))
+		assert.Equal(t, "orders-db-202611230300-dr", rep.Snapshot, "the newest DR snapshot")
+		assert.Empty(t, f.Instances(), "the temporary instance is deleted")
+		assert.Contains(t, rep.Cleanup, "deleted verify-orders-db-202611230300-dr")
+		assert.Contains(t, lines[1], "waiting", "progress while RDS restores")
+	})
+	t.Run("a failing check is reported, the instance still deleted", func(t *testing.T) {
+		f := verifyBed(t, host, port)
+		bad := good
+		bad.MinRows = map[string]int64{"orders": 10, "missing_table": 1}
+		rep, err := verifier(t, f, dsn, bad).Verify(context.Background())
+		require.NoError(t, err, "failed checks are in the report, not an error")
+		assert.False(t, rep.OK)
+		assert.Contains(t, string(rep.JSON()), `"detail": "5 rows (want at least 10)"`)
+		assert.Contains(t, string(rep.JSON()), "missing_table")
+		assert.Empty(t, f.Instances())
+	})
+}
+
+func TestVerifyAlwaysCleansUp(t *testing.T) {
+	t.Run("restore refused", func(t *testing.T) {
+		f := verifyBed(t, "127.0.0.1", 1)
+		f.Fail(drtest.OpRestore, "InsufficientDBInstanceCapacity", 1)
+		rep, err := verifier(t, f, func(string, int32) string { return "" }, dr.Checks{}).Verify(context.Background())
+		require.ErrorContains(t, err, "InsufficientDBInstanceCapacity")
+		assert.False(t, rep.OK)
+		assert.Empty(t, f.Instances())
+	})
+	t.Run("restore never finishes", func(t *testing.T) {
+		f := verifyBed(t, "127.0.0.1", 1)
+		f.RestoreTime = 3 * time.Hour
+		rep, err := verifier(t, f, func(string, int32) string { return "" }, dr.Checks{}, func(o *dr.VerifyOptions) { o.Timeout = time.Hour }).Verify(context.Background())
+		require.ErrorIs(t, err, dr.ErrNotReady)
+		assert.False(t, rep.OK)
+		assert.Empty(t, f.Instances(), "deleted although the wait failed")
+	})
+	t.Run("cancelled while waiting", func(t *testing.T) {
+		f := verifyBed(t, "127.0.0.1", 1)
+		ctx, cancel := context.WithCancel(context.Background())
+		v := verifier(t, f, func(string, int32) string { return "" }, dr.Checks{}, func(o *dr.VerifyOptions) {
+			o.Progress = func(string) { cancel() } // the operator gives up at the first progress line
+		})
+		_, err := v.Verify(ctx)
+		require.ErrorIs(t, err, context.Canceled)
+		assert.Empty(t, f.Instances(), "cleanup runs on a context of its own")
+	})
+	t.Run("database unreachable", func(t *testing.T) {
+		f := verifyBed(t, "127.0.0.1", 1)
+		rep, err := verifier(t, f, func(h string, p int32) string { return fmt.Sprintf("postgres://x@%s:%d/db?connect_timeout=1", h, p) }, dr.Checks{}).Verify(context.Background())
+		require.NoError(t, err)
+		assert.False(t, rep.OK)
+		assert.Contains(t, string(rep.JSON()), `"name": "connect"`)
+		assert.Empty(t, f.Instances())
+	})
+	t.Run("the temporary instance is private and where it was asked", func(t *testing.T) {
+		f := verifyBed(t, "127.0.0.1", 1)
+		v := verifier(t, f, func(string, int32) string { return "" }, dr.Checks{})
+		st, err := v.Start(context.Background())
+		require.NoError(t, err)
+		public, subnet, sgs, ok := f.Instance(st.Instance)
+		require.True(t, ok)
+		assert.False(t, public)
+		assert.Equal(t, "private", subnet)
+		assert.Equal(t, []string{"sg-verify"}, sgs)
+		_, err = v.Start(context.Background())
+		require.NoError(t, err, "a repeated start (after a crash) finds its instance")
+		_, _, err = v.Ready(context.Background(), &st)
+		require.ErrorIs(t, err, dr.ErrNotReady, "the distinct error Step Functions retries on")
+		require.NoError(t, v.Cleanup(context.Background(), &st))
+		require.NoError(t, v.Cleanup(context.Background(), &st), "cleanup twice is fine")
+	})
+	_, err := dr.NewVerifier(drtest.New(nil))
+	require.ErrorIs(t, err, dr.ErrInvalidInput)
+}
