@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver for the verify run
+
+	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/drtest"
+)
+
+func init() {
+	chapters = append(chapters, chapter{order: 6, name: "dr: an automated RDS snapshot copied, shared, and copied into the recovery region", run: tourDR})
+}
+
+func tourDR(ctx context.Context, say func(string, ...any)) error {
+	world := drtest.NewWorld(nil)
+	prod := world.RDS("111111111111", "eu-west-1")
+	recoveryShared := world.RDS("222222222222", "eu-west-1")
+	recoveryLocal := world.RDS("222222222222", "eu-central-1")
+	clock := prod.Clock()
+	say("a fake world: production account 111111111111 in eu-west-1, recovery account 222222222222 (eu-west-1 and eu-central-1)")
+
+	for day := 3; day >= 0; day-- {
+		prod.AddAutomated("orders-db", clock.Now().Add(-time.Duration(day)*24*time.Hour), prod.DefaultKey)
+	}
+	say("4 daily automated snapshots of orders-db, encrypted with the default aws/rds key")
+
+	plain, err := dr.NewSource(prod, func(o *dr.SourceOptions) { o.ShareWith = []string{"222222222222"} })
+	if err != nil {
+		return err
+	}
+	newest := "rds:orders-db-" + clock.Now().UTC().Format("2006-01-02-15-04")
+	if _, err := plain.CopyAutomated(ctx, newest); err != nil {
+		say("without a customer-managed key: %v", err)
+	} else {
+		return fmt.Errorf("a default-key snapshot was copied for sharing")
+	}
+
+	src, err := dr.NewSource(prod, func(o *dr.SourceOptions) {
+		o.KMSKeyID = "arn:aws:kms:eu-west-1:111111111111:key/dr-shared"
+		o.ShareWith = []string{"222222222222"}
+		o.Now = clock.Now
+	})
+	if err != nil {
+		return err
+	}
+	for day := 3; day >= 0; day-- {
+		id := "rds:orders-db-" + clock.Now().Add(-time.Duration(day)*24*time.Hour).UTC().Format("2006-01-02-15-04")
+		sum, err := src.CopyAutomated(ctx, id)
+		if err != nil {
+			return err
+		}
+		say("RDS event for %s -> copied to %s (re-encrypted with the customer-managed key)", id, sum.Copied[0].ID)
+	}
+	again, err := src.CopyAutomated(ctx, newest)
+	if err != nil {
+		return err
+	}
+	say("the same event delivered again: %s", again.Skipped[0].Reason)
+
+	clock.Advance(15 * time.Minute)
+	shared, err := src.ShareAvailable(ctx)
+	if err != nil {
+		return err
+	}
+	say("scheduled share run (RDS has no 'copy finished' event): shared %d with the recovery account", len(shared.Shared))
+
+	rec, err := dr.NewRecovery(recoveryShared, recoveryLocal, func(o *dr.RecoveryOptions) {
+		o.SourceAccounts = []string{"111111111111"}
+		o.SourceRegion = "eu-west-1"
+		o.KMSKeyID = "arn:aws:kms:eu-central-1:222222222222:key/recovery"
+		o.MaxCopies = 3
+		o.Now = clock.Now
+	})
+	if err != nil {
+		return err
+	}
+	sum, err := rec.CopyShared(ctx)
+	if err != nil {
+		return err
+	}
+	say("recovery run 1: copied %d into eu-central-1, %d waiting (at most 3 copies in progress)", len(sum.Copied), len(sum.Skipped))
+	clock.Advance(15 * time.Minute)
+	sum, err = rec.CopyShared(ctx)
+	if err != nil {
+		return err
+	}
+	say("recovery run 2: copied %d more; %d skipped as already copied", len(sum.Copied), len(sum.Skipped))
+
+	trimmed, err := src.Retain(ctx, dr.Retention{Keep: 2})
+	if err != nil {
+		return err
+	}
+	say("retention (keep 2) in production deleted %d of our copies; automated snapshots and anything untagged untouched", len(trimmed.Deleted))
+	return tourVerify(ctx, say, prod)
+}
+
+// tourVerify runs a verification when a PostgreSQL DSN is in SHIPSHAPE_PG_DSN (as under
+// `scripts/testbed run -- make demo`): the fake restore answers on that database.
+func tourVerify(ctx context.Context, say func(string, ...any), prod *drtest.RDS) error {
+	dsn := os.Getenv("SHIPSHAPE_PG_DSN")
+	if dsn == "" {
+		say("verify (restore, SQL checks, always delete) needs a database: run `scripts/testbed run -- make demo` to see it")
+		return nil
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return err
+	}
+	host, portText, err := net.SplitHostPort(u.Host)
+	if err != nil {
+		return err
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return err
+	}
+	prod.Endpoint = func(string) (string, int32) { return host, int32(port) }
+	v, err := dr.NewVerifier(prod, func(o *dr.VerifyOptions) {
+		o.SourceInstance = "orders-db"
+		o.InstanceClass = "db.t4g.medium"
+		o.Driver = "pgx"
+		o.DSN = func(string, int32) string { return dsn }
+		o.Checks = dr.Checks{ServerVersionPrefix: "15.", Queries: []dr.QueryCheck{{Name: "arithmetic", SQL: "SELECT 6*7", Want: "42"}}}
+		o.Clock = prod.Clock()
+		o.Progress = func(line string) { say("  verify: %s", line) }
+	})
+	if err != nil {
+		return err
+	}
+	rep, err := v.Verify(ctx)
+	if err != nil {
+		return err
+	}
+	say("verify report: ok=%v, %d steps, cleanup: %s", rep.OK, len(rep.Steps), rep.Cleanup)
+	return nil
+}
