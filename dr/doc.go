@@ -14,9 +14,11 @@
 // Recovery.Retain), and Verify (Verifier: restore the newest DR snapshot into a private
 // temporary instance, wait with progress, run SQL checks through database/sql with the
 // caller's driver, a JSON report, and ALWAYS delete the instance; also as steps Start,
-// Ready (ErrNotReady while RDS is busy), Check and Cleanup for Step Functions). Still to
-// come (issue 7): Aurora cluster snapshots, Sanitize, the Step Functions state machine and
-// the binaries.
+// Ready (ErrNotReady while RDS is busy), Check and Cleanup for Step Functions), and
+// Sanitize (restore, run the caller's statements in one transaction, snapshot, re-encrypt
+// with a shareable key, share, and ALWAYS delete the instance and the intermediate
+// snapshot). Still to come (issue 7): Aurora cluster snapshots, the Step Functions state
+// machine, and the binaries.
 //
 // # Usage
 //

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -315,28 +314,14 @@ func (v *Verifier) Verify(ctx context.Context) (report Report, err error) {
 	if err != nil {
 		return st.Report, err
 	}
-	deadline := v.opts.Clock.Now().Add(v.opts.Timeout)
-	for {
-		host, port, rerr := v.Ready(ctx, &st)
-		if rerr == nil {
-			st.Report.Steps = append(st.Report.Steps, StepResult{Name: "wait", OK: true, Detail: st.Instance + " available"})
-			v.Check(ctx, &st, host, port)
-			return st.Report, nil
-		}
-		if !errors.Is(rerr, ErrNotReady) {
-			st.Report.Steps = append(st.Report.Steps, StepResult{Name: "wait", Detail: rerr.Error()})
-			return st.Report, rerr
-		}
-		if !v.opts.Clock.Now().Before(deadline) {
-			st.Report.Steps = append(st.Report.Steps, StepResult{Name: "wait", Detail: "not available after " + v.opts.Timeout.String()})
-			return st.Report, fmt.Errorf("%w after %s", rerr, v.opts.Timeout)
-		}
-		v.progress("waiting: %v", rerr)
-		if serr := v.opts.Clock.Sleep(ctx, v.opts.Poll); serr != nil {
-			st.Report.Steps = append(st.Report.Steps, StepResult{Name: "wait", Detail: serr.Error()})
-			return st.Report, serr
-		}
+	host, port, werr := v.waitFor(ctx, func() (string, int32, error) { return v.Ready(ctx, &st) })
+	if werr != nil {
+		st.Report.Steps = append(st.Report.Steps, StepResult{Name: "wait", Detail: werr.Error()})
+		return st.Report, werr
 	}
+	st.Report.Steps = append(st.Report.Steps, StepResult{Name: "wait", OK: true, Detail: st.Instance + " available"})
+	v.Check(ctx, &st, host, port)
+	return st.Report, nil
 }
 
 func allOK(steps []StepResult) bool {

@@ -171,3 +171,48 @@ func TestVerifyAlwaysCleansUp(t *testing.T) {
 	_, err := dr.NewVerifier(drtest.New(nil))
 	require.ErrorIs(t, err, dr.ErrInvalidInput)
 }
+
+func TestIntegrationSanitizeAgainstPostgres(t *testing.T) {
+	host, port, dsn := seeded(t)
+	f := verifyBed(t, host, port)
+	f.AddAutomated("orders-db", created.Add(24*time.Hour), "arn:aws:kms:us-east-1:111111111111:key/prod")
+	src, err := dr.NewSource(f)
+	require.NoError(t, err)
+	_, err = src.CopyAutomated(context.Background(), "rds:orders-db-2026-11-24-03-00")
+	require.NoError(t, err)
+	f.Clock().Advance(15 * time.Minute) // the encrypted DR copy is available, and the newest
+	v := verifier(t, f, dsn, dr.Checks{})
+	id, rep, err := v.Sanitize(context.Background(), dr.SanitizeOptions{
+		Statements: []string{`UPDATE customers SET name = 'customer ' || id`, `DELETE FROM orders WHERE total > 30`},
+		KMSKeyID:   "arn:aws:kms:us-east-1:111111111111:key/dev-shared",
+		ShareWith:  []string{"444444444444"},
+	})
+	require.NoError(t, err, string(rep.JSON()))
+	assert.True(t, rep.OK)
+	assert.Equal(t, "sanitized-orders-db-202611240300-dr", id)
+	assert.Equal(t, []string{"444444444444"}, f.SharedWith(id))
+	assert.Equal(t, "arn:aws:kms:us-east-1:111111111111:key/dev-shared", f.KMSKey(id), "re-encrypted with the shareable key")
+	assert.NotContains(t, f.IDs(), id+"-raw", "the intermediate snapshot is deleted")
+	assert.Empty(t, f.Instances(), "the temporary instance is deleted")
+
+	// The statements really ran on the restored database (the test bed's).
+	db, err := sql.Open("pgx", dsn(host, port))
+	require.NoError(t, err)
+	defer db.Close()
+	var names string
+	require.NoError(t, db.QueryRow(`SELECT string_agg(name, ',' ORDER BY id) FROM customers`).Scan(&names))
+	assert.Equal(t, "customer 1,customer 2,customer 3", names)
+	var orders int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM orders`).Scan(&orders))
+	assert.Equal(t, 3, orders)
+
+	// A failing statement rolls back, snapshots nothing, and still cleans up.
+	f2 := verifyBed(t, host, port)
+	_, rep, err = verifier(t, f2, dsn, dr.Checks{}).Sanitize(context.Background(), dr.SanitizeOptions{Statements: []string{`UPDATE customers SET name = 'x'`, `UPDATE no_such_table SET x = 1`}})
+	require.ErrorContains(t, err, "statement 2")
+	assert.False(t, rep.OK)
+	assert.Empty(t, f2.Instances())
+	require.NoError(t, db.QueryRow(`SELECT string_agg(name, ',' ORDER BY id) FROM customers`).Scan(&names))
+	assert.Equal(t, "customer 1,customer 2,customer 3", names, "rolled back")
+	assert.Len(t, f2.IDs(), 2, "no snapshot taken")
+}

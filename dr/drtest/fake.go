@@ -37,10 +37,12 @@ const (
 	OpRestore         = "RestoreDBInstanceFromDBSnapshot"
 	OpDescribeDB      = "DescribeDBInstances"
 	OpDeleteDB        = "DeleteDBInstance"
+	OpCreateSnapshot  = "CreateDBSnapshot"
 )
 
 type instance struct {
 	id, snapshot   string
+	kmsKey         string
 	readyAt        time.Time
 	deleting       bool
 	host           string
@@ -573,7 +575,7 @@ func (f *RDS) RestoreDBInstanceFromDBSnapshot(ctx context.Context, in *rds.Resto
 	if f.Endpoint != nil {
 		host, port = f.Endpoint(id)
 	}
-	f.instances[id] = &instance{id: id, snapshot: s.id, readyAt: f.clock.Now().Add(f.RestoreTime), host: host, port: port,
+	f.instances[id] = &instance{id: id, snapshot: s.id, kmsKey: s.kmsKey, readyAt: f.clock.Now().Add(f.RestoreTime), host: host, port: port,
 		public: aws.ToBool(in.PubliclyAccessible), subnetGroup: aws.ToString(in.DBSubnetGroupName), tags: in.Tags,
 		securityGroups: in.VpcSecurityGroupIds, instanceClass: aws.ToString(in.DBInstanceClass)}
 	return &rds.RestoreDBInstanceFromDBSnapshotOutput{DBInstance: f.describeInstance(f.instances[id])}, nil
@@ -634,4 +636,35 @@ func (f *RDS) DeleteDBInstance(ctx context.Context, in *rds.DeleteDBInstanceInpu
 	}
 	inst.deleting = true
 	return &rds.DeleteDBInstanceOutput{DBInstance: f.describeInstance(inst)}, nil
+}
+
+// CreateDBSnapshot snapshots an available instance into a manual snapshot ("creating" for
+// CopyTime), encrypted as the instance is.
+func (f *RDS) CreateDBSnapshot(ctx context.Context, in *rds.CreateDBSnapshotInput, _ ...func(*rds.Options)) (*rds.CreateDBSnapshotOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.script.Enter(OpCreateSnapshot); err != nil {
+		return nil, err
+	}
+	inst := f.instances[aws.ToString(in.DBInstanceIdentifier)]
+	id := aws.ToString(in.DBSnapshotIdentifier)
+	switch {
+	case inst == nil || inst.deleting:
+		return nil, &types.DBInstanceNotFoundFault{Message: aws.String("DBInstance not found.")}
+	case f.clock.Now().Before(inst.readyAt):
+		return nil, &types.InvalidDBInstanceStateFault{Message: aws.String("the instance is not available")}
+	case f.snapshots[id] != nil:
+		return nil, &types.DBSnapshotAlreadyExistsFault{Message: aws.String("snapshot " + id + " already exists")}
+	}
+	if err := dr.ValidIdentifier(id); err != nil {
+		return nil, fakeapi.Error("InvalidParameterValue", err.Error())
+	}
+	s := &snapshot{id: id, instance: inst.id, kind: "manual", kmsKey: inst.kmsKey, created: f.clock.Now(), readyAt: f.clock.Now().Add(f.CopyTime),
+		tags: append([]types.Tag(nil), in.Tags...)}
+	f.snapshots[id] = s
+	d := f.describe(s)
+	return &rds.CreateDBSnapshotOutput{DBSnapshot: &d}, nil
 }
