@@ -175,8 +175,10 @@ func (v *Verifier) Start(ctx context.Context) (VerifyState, error) {
 		}
 		st.Snapshot = aws.ToString(newest.DBSnapshotIdentifier)
 	}
-	// Deterministic per snapshot, so that a repeated Start after a crash finds its instance.
-	st.Instance = strings.TrimRight(("verify-" + st.Snapshot)[:min(63, len("verify-")+len(st.Snapshot))], "-")
+	// Unique per start (a previous run's instance may still be deleting); the state carries it
+	// to the later steps. Instance identifiers are at most 63 characters.
+	name := "verify-" + now.Format("20060102150405") + "-" + st.Snapshot
+	st.Instance = strings.TrimRight(name[:min(63, len(name))], "-")
 	if err := ValidIdentifier(st.Instance); err != nil {
 		return st, err
 	}
@@ -187,7 +189,16 @@ func (v *Verifier) Start(ctx context.Context) (VerifyState, error) {
 		VpcSecurityGroupIds: v.opts.SecurityGroups, PubliclyAccessible: aws.Bool(false), DeletionProtection: aws.Bool(false),
 		Tags: []types.Tag{{Key: aws.String(TagDR), Value: aws.String("verify")}, {Key: aws.String(TagSource), Value: aws.String(st.Snapshot)}},
 	})
-	if err != nil && code(err) != "DBInstanceAlreadyExists" {
+	if code(err) == "DBInstanceAlreadyExists" {
+		// A repeated start: fine while that instance is ours and not on its way out.
+		out, derr := v.rds.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(st.Instance)})
+		if derr == nil && len(out.DBInstances) > 0 && aws.ToString(out.DBInstances[0].DBInstanceStatus) == "deleting" {
+			err = fmt.Errorf("instance %s exists and is being deleted (a previous run): try again in a few minutes", st.Instance)
+		} else {
+			err = nil
+		}
+	}
+	if err != nil {
 		st.Report.Steps = append(st.Report.Steps, StepResult{Name: "restore", Detail: err.Error()})
 		return st, fmt.Errorf("dr: restoring %s into %s: %w", st.Snapshot, st.Instance, err)
 	}

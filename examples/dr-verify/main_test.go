@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/url"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/internal/testbed"
+)
+
+func fakeRDS(host string, port int32) (*drtest.RDS, newRDS) {
+	f := drtest.New(nil)
+	f.AddManual("orders-db-202611230300-dr", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
+	f.Endpoint = func(string) (string, int32) { return host, port }
+	return f, func(context.Context) (dr.RDSAPI, error) { return f, nil }
+}
+
+func cli(mk newRDS, clock func(*dr.VerifyOptions), args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut, mk, clock)
+	return code, out.String(), errOut.String()
+}
+
+func TestUsage(t *testing.T) {
+	_, mk := fakeRDS("127.0.0.1", 1)
+	for _, args := range [][]string{{}, {"-instance", "x", "-class", "c"}, {"-instance", "x", "-class", "c", "-dsn", "{host}", "-min-rows", "orders"},
+		{"-instance", "x", "-dsn", "{host}"}, {"-instance", "x", "-class", "c", "-dsn", "{host}", "-query", "only-a-name"}} {
+		code, _, _ := cli(mk, nil, args...)
+		assert.Equal(t, 2, code, "%v", args)
+	}
+}
+
+func TestIntegrationVerifyCLI(t *testing.T) {
+	u, err := url.Parse(testbed.PostgresDSN(t))
+	require.NoError(t, err)
+	host, portText, err := net.SplitHostPort(u.Host)
+	require.NoError(t, err)
+	port, err := strconv.Atoi(portText)
+	require.NoError(t, err)
+	f, mk := fakeRDS(host, int32(port))
+	fast := func(o *dr.VerifyOptions) { o.Clock = f.Clock() }
+	t.Setenv("VERIFY_USER", u.User.Username())
+	dsn := "postgres://${VERIFY_USER}@{host}:{port}/postgres?sslmode=disable"
+
+	code, stdout, stderr := cli(mk, fast, "-instance", "orders-db", "-class", "db.t4g.medium", "-dsn", dsn,
+		"-version-prefix", "15.", "-query", "answer|SELECT 6*7|42")
+	require.Equal(t, 0, code, stderr)
+	var rep dr.Report
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep), "stdout is the JSON report")
+	assert.True(t, rep.OK)
+	assert.Contains(t, stderr, "dr-verify: waiting")
+	assert.Empty(t, f.Instances())
+
+	code, _, stderr = cli(mk, fast, "-instance", "orders-db", "-class", "db.t4g.medium", "-dsn", dsn, "-query", "answer|SELECT 6*7|41")
+	assert.Equal(t, 3, code)
+	assert.Contains(t, stderr, "a check failed")
+	assert.Empty(t, f.Instances())
+}
