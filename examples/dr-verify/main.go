@@ -128,7 +128,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newRDS
 		}
 		o.Checks = checks
 		o.Timeout = *timeout
-		o.Progress = func(line string) { fmt.Fprintf(stderr, "%s dr-verify: %s\n", time.Now().UTC().Format(time.RFC3339), line) }
+		o.Progress = func(line string) {
+			fmt.Fprintf(stderr, "%s dr-verify: %s\n", time.Now().UTC().Format(time.RFC3339), line)
+		}
 		if optFn != nil {
 			optFn(o)
 		}
