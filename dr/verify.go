@@ -94,7 +94,38 @@ type VerifyState struct {
 	Snapshot string `json:"snapshot"`
 	Instance string `json:"instance"`
 	Started  string `json:"started"`
+	Host     string `json:"host,omitempty"`
+	Port     int32  `json:"port,omitempty"`
 	Report   Report `json:"report"`
+}
+
+// Step runs one named step of a verification on a serialisable state, for a state machine
+// (AWS Step Functions) that drives the waiting: "start" restores, "ready" answers
+// ErrNotReady until the instance is available (retry it every 60 s), "check" runs the SQL
+// checks, "cleanup" deletes the instance and finishes the report. Every failure path of the
+// state machine must lead to "cleanup".
+func (v *Verifier) Step(ctx context.Context, step string, st VerifyState) (VerifyState, error) {
+	switch step {
+	case "start":
+		return v.Start(ctx)
+	case "ready":
+		host, port, err := v.Ready(ctx, &st)
+		if err != nil {
+			return st, err
+		}
+		st.Host, st.Port = host, port
+		st.Report.Steps = append(st.Report.Steps, StepResult{Name: "wait", OK: true, Detail: st.Instance + " available"})
+		return st, nil
+	case "check":
+		v.Check(ctx, &st, st.Host, st.Port)
+		return st, nil
+	case "cleanup":
+		err := v.Cleanup(ctx, &st)
+		st.Report.Finished = v.opts.Clock.Now().UTC()
+		st.Report.OK = err == nil && allOK(st.Report.Steps) && len(st.Report.Steps) >= 3
+		return st, err
+	}
+	return st, fmt.Errorf("%w: unknown step %q (start, ready, check or cleanup)", ErrInvalidInput, step)
 }
 
 // Verifier restores DR snapshots into temporary instances and checks them.
