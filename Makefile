@@ -27,8 +27,8 @@ lint: ## gofmt -l (must print nothing), go vet, staticcheck
 	go vet ./...
 	$$(scripts/gotool honnef.co/go/tools/cmd/staticcheck $(STATICCHECK_MODULE_VERSION)) ./...
 
-lambda: ## build the Lambda bootstraps (provided.al2023, arm64) into bin/s3diff-lambda/ and bin/drain-lambda/
-	for fn in s3diff-lambda drain-lambda; do \
+lambda: ## build the Lambda bootstraps (provided.al2023, arm64) into bin/<function>/bootstrap
+	for fn in s3diff-lambda drain-lambda dr-source dr-recovery dr-steps; do \
 		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags=-s\ -w -o bin/$$fn/bootstrap ./examples/$$fn || exit 1; \
 	done
 

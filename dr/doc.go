@@ -17,10 +17,10 @@
 // Ready (ErrNotReady while RDS is busy), Check and Cleanup for Step Functions), and
 // Sanitize (restore, run the caller's statements in one transaction, snapshot, re-encrypt
 // with a shareable key, share, and ALWAYS delete the instance and the intermediate
-// snapshot). Binaries: examples/dr-verify (CLI) and examples/dr-steps (the Lambda behind a
-// Step Functions state machine whose every failure path reaches cleanup). Still to come
-// (issue 7): Aurora cluster snapshots and the dr-source / dr-recovery Lambda handlers with
-// their templates.
+// snapshot). Binaries: examples/dr-source and examples/dr-recovery (the Lambdas of the
+// pipeline, with SAM templates), examples/dr-verify (CLI) and examples/dr-steps (the Lambda
+// behind a Step Functions state machine whose every failure path reaches cleanup). Still to
+// come (issue 7): Aurora cluster snapshots (the DB cluster snapshot APIs).
 //
 // # Usage
 //

@@ -85,3 +85,21 @@ func ParseEvents(payload []byte) ([]SnapshotEvent, error) {
 	}
 	return nil, fmt.Errorf("%w: neither an SNS delivery nor an EventBridge event", ErrInvalidInput)
 }
+
+// IsSchedule reports whether a Lambda payload is an EventBridge scheduled event (the
+// periodic runs: share and retain on the source side, copy and retain on the recovery side).
+func IsSchedule(payload []byte) bool {
+	var probe struct {
+		DetailType string `json:"detail-type"`
+		Source     string `json:"source"`
+	}
+	return json.Unmarshal(payload, &probe) == nil && probe.DetailType == "Scheduled Event" && probe.Source == "aws.events"
+}
+
+// Add appends o's items to s.
+func (s *Summary) Add(o Summary) {
+	s.Copied = append(s.Copied, o.Copied...)
+	s.Shared = append(s.Shared, o.Shared...)
+	s.Deleted = append(s.Deleted, o.Deleted...)
+	s.Skipped = append(s.Skipped, o.Skipped...)
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
@@ -42,6 +43,11 @@ type asl struct {
 // but Cleanup catches States.ALL into Cleanup, Cleanup is reachable from every state before
 // it, and Ready retries NotReady every 60 s without backoff.
 func TestStateMachineAlwaysReachesCleanup(t *testing.T) {
+	tmpl, err := os.ReadFile("template.yaml")
+	require.NoError(t, err)
+	var doc yaml.Node
+	require.NoError(t, yaml.Unmarshal(tmpl, &doc), "the SAM template is valid YAML")
+	assert.Contains(t, string(tmpl), "DefinitionUri: statemachine.asl.json")
 	raw, err := os.ReadFile("statemachine.asl.json")
 	require.NoError(t, err)
 	var m asl
