@@ -15,7 +15,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -25,20 +24,9 @@ import (
 )
 
 func newHandler(sharedRegion, local dr.RDSAPI, getenv func(string) string, logger *slog.Logger) (func(context.Context, json.RawMessage) (dr.Summary, error), error) {
-	ret := dr.Retention{Keep: 7}
-	if v := getenv("DR_KEEP"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("DR_KEEP=%q: want a whole number, 1 or more", v)
-		}
-		ret.Keep = n
-	}
-	if v := getenv("DR_MAX_AGE"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("DR_MAX_AGE=%q: want a duration like 720h", v)
-		}
-		ret.MaxAge = d
+	ret, err := dr.ParseRetention(getenv("DR_KEEP"), getenv("DR_MAX_AGE"))
+	if err != nil {
+		return nil, err
 	}
 	maxCopies := 0
 	if v := getenv("DR_MAX_COPIES"); v != "" {

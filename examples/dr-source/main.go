@@ -11,12 +11,9 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -35,27 +32,8 @@ func splitList(s string) []string {
 	return out
 }
 
-func retentionFromEnv(getenv func(string) string) (dr.Retention, error) {
-	r := dr.Retention{Keep: 7}
-	if v := getenv("DR_KEEP"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return r, fmt.Errorf("DR_KEEP=%q: want a whole number, 1 or more", v)
-		}
-		r.Keep = n
-	}
-	if v := getenv("DR_MAX_AGE"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return r, fmt.Errorf("DR_MAX_AGE=%q: want a duration like 720h", v)
-		}
-		r.MaxAge = d
-	}
-	return r, nil
-}
-
 func newHandler(client dr.RDSAPI, getenv func(string) string, logger *slog.Logger) (func(context.Context, json.RawMessage) (dr.Summary, error), error) {
-	ret, err := retentionFromEnv(getenv)
+	ret, err := dr.ParseRetention(getenv("DR_KEEP"), getenv("DR_MAX_AGE"))
 	if err != nil {
 		return nil, err
 	}
