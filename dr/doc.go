@@ -5,22 +5,28 @@
 // customer-managed key), quotas on manual snapshots, and retention that only ever touches
 // the package's own snapshots.
 //
-// # Status
+// # What it does
 //
-// Done for DB instance snapshots: the source side (Source.CopyAutomated, event-driven, with
-// ParseEvents for RDS events from SNS or EventBridge; Source.ShareAvailable, scheduled, since
-// RDS emits no event when a copy completes; Source.Retain) and the recovery side
+// The source side (Source.CopyAutomated / CopyAutomatedCluster / CopyEvent, event-driven,
+// with ParseEvents for RDS events from SNS or EventBridge; Source.ShareAvailable, scheduled,
+// since RDS emits no event when a copy completes; Source.Retain) and the recovery side
 // (Recovery.CopyShared into the recovery region with bounded copies in progress;
-// Recovery.Retain), and Verify (Verifier: restore the newest DR snapshot into a private
-// temporary instance, wait with progress, run SQL checks through database/sql with the
-// caller's driver, a JSON report, and ALWAYS delete the instance; also as steps Start,
-// Ready (ErrNotReady while RDS is busy), Check and Cleanup for Step Functions), and
-// Sanitize (restore, run the caller's statements in one transaction, snapshot, re-encrypt
-// with a shareable key, share, and ALWAYS delete the instance and the intermediate
-// snapshot). Binaries: examples/dr-source and examples/dr-recovery (the Lambdas of the
-// pipeline, with SAM templates), examples/dr-verify (CLI) and examples/dr-steps (the Lambda
-// behind a Step Functions state machine whose every failure path reaches cleanup). Still to
-// come (issue 7): Aurora cluster snapshots (the DB cluster snapshot APIs).
+// Recovery.Retain) handle DB snapshots and Aurora DB cluster snapshots alike: each run
+// lists both kinds and uses the matching calls (CopyDBClusterSnapshot,
+// ModifyDBClusterSnapshotAttribute, ...). Summaries name cluster snapshots "cluster:<id>",
+// and retention groups per source instance or cluster.
+//
+// Verify (Verifier: restore the newest DR DB snapshot into a private temporary instance,
+// wait with progress, run SQL checks through database/sql with the caller's driver, a JSON
+// report, and ALWAYS delete the instance; also as steps Start, Ready (ErrNotReady while RDS
+// is busy), Check and Cleanup for Step Functions), and Sanitize (restore, run the caller's
+// statements in one transaction, snapshot, re-encrypt with a shareable key, share, and
+// ALWAYS delete the instance and the intermediate snapshot) work on DB instance snapshots;
+// restoring an Aurora cluster snapshot (a cluster plus an instance) is not covered.
+//
+// Binaries: examples/dr-source and examples/dr-recovery (the Lambdas of the pipeline, with
+// SAM templates), examples/dr-verify (CLI) and examples/dr-steps (the Lambda behind a Step
+// Functions state machine whose every failure path reaches cleanup).
 //
 // # Usage
 //
@@ -36,7 +42,7 @@
 // shipshape:dr=true and shipshape:source=<source ARN>, so every operation can be repeated
 // after a crash half way: an existing copy counts as done, sharing reads the restore
 // attribute first, retention deletes only tagged snapshots and always keeps the newest
-// available one of each instance. Each call returns a Summary of what it copied, shared,
+// available one of each instance or cluster. Each call returns a Summary of what it copied, shared,
 // deleted and skipped, with reasons.
 //
 // # Errors
@@ -50,7 +56,7 @@
 //
 // # Testing
 //
-// Package drtest is a stateful fake of the RDS snapshot calls, for one account and region or
-// a World of several, with copies that take fake time, the default-key sharing rule, quotas,
+// Package drtest is a stateful fake of the RDS snapshot calls (DB and DB cluster
+// snapshots), for one account and region or a World of several, with copies that take fake time, the default-key sharing rule, quotas,
 // the cross-region copy limit and faults.
 package dr

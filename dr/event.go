@@ -12,6 +12,16 @@ import (
 type SnapshotEvent struct {
 	SnapshotID  string // e.g. "rds:orders-db-2026-11-23-03-00"
 	SnapshotARN string
+	// Cluster is true for an Aurora DB cluster snapshot (copy it with
+	// Source.CopyAutomatedCluster, or let Source.CopyEvent choose).
+	Cluster bool
+}
+
+// isCluster reports whether an event is about a DB cluster snapshot: RDS-EVENT-0169, a
+// cluster-snapshot ARN, or the db-cluster-snapshot source type.
+func isCluster(eventID, arn, sourceType string) bool {
+	return strings.HasSuffix(eventID, "RDS-EVENT-0169") || strings.Contains(arn, ":cluster-snapshot:") ||
+		strings.EqualFold(sourceType, "db-cluster-snapshot") || strings.EqualFold(sourceType, "CLUSTER_SNAPSHOT")
 }
 
 // rdsEventMessage is the JSON message RDS publishes to SNS.
@@ -32,7 +42,8 @@ func automatedCreated(eventID, message, sourceID string) bool {
 }
 
 // ParseEvents reads the automated-snapshot-created events out of a Lambda payload: an SNS
-// delivery of RDS event notifications, or an EventBridge "RDS DB Snapshot Event". Other RDS
+// delivery of RDS event notifications, or an EventBridge "RDS DB Snapshot Event" or "RDS DB
+// Cluster Snapshot Event". Other RDS
 // events give none; a payload of another kind is an error.
 func ParseEvents(payload []byte) ([]SnapshotEvent, error) {
 	var probe struct {
@@ -57,7 +68,7 @@ func ParseEvents(payload []byte) ([]SnapshotEvent, error) {
 				return nil, fmt.Errorf("%w: SNS message is not an RDS event: %v", ErrInvalidInput, err)
 			}
 			if automatedCreated(m.EventID, m.EventMessage, m.SourceID) {
-				out = append(out, SnapshotEvent{SnapshotID: m.SourceID, SnapshotARN: m.SourceARN})
+				out = append(out, SnapshotEvent{SnapshotID: m.SourceID, SnapshotARN: m.SourceARN, Cluster: isCluster(m.EventID, m.SourceARN, m.EventSource)})
 			}
 		}
 		return out, nil
@@ -74,12 +85,13 @@ func ParseEvents(payload []byte) ([]SnapshotEvent, error) {
 			Message          string
 			SourceIdentifier string
 			SourceArn        string
+			SourceType       string
 		}
 		if err := json.Unmarshal(ev.Detail, &d); err != nil {
 			return nil, fmt.Errorf("%w: RDS event detail: %v", ErrInvalidInput, err)
 		}
 		if automatedCreated(d.EventID, d.Message, d.SourceIdentifier) {
-			out = append(out, SnapshotEvent{SnapshotID: d.SourceIdentifier, SnapshotARN: d.SourceArn})
+			out = append(out, SnapshotEvent{SnapshotID: d.SourceIdentifier, SnapshotARN: d.SourceArn, Cluster: isCluster(d.EventID, d.SourceArn, d.SourceType)})
 		}
 		return out, nil
 	}

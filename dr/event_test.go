@@ -40,3 +40,25 @@ func TestParseEvents(t *testing.T) {
 	_, err = dr.ParseEvents([]byte(`{"hello":1}`))
 	require.ErrorIs(t, err, dr.ErrInvalidInput)
 }
+
+func TestParseClusterEvents(t *testing.T) {
+	eventBridge := []byte(`{"version":"0","id":"1","detail-type":"RDS DB Cluster Snapshot Event","source":"aws.rds","account":"123456789012",
+	"time":"2026-11-23T03:05:37Z","region":"us-east-1","resources":["arn:aws:rds:us-east-1:123456789012:cluster-snapshot:rds:ledger-2026-11-23-03-00"],
+	"detail":{"EventCategories":["backup"],"SourceType":"CLUSTER_SNAPSHOT","SourceArn":"arn:aws:rds:us-east-1:123456789012:cluster-snapshot:rds:ledger-2026-11-23-03-00",
+	"Message":"Automated cluster snapshot created","SourceIdentifier":"rds:ledger-2026-11-23-03-00","EventID":"RDS-EVENT-0169"}}`)
+	got, err := dr.ParseEvents(eventBridge)
+	require.NoError(t, err)
+	assert.Equal(t, []dr.SnapshotEvent{{SnapshotID: "rds:ledger-2026-11-23-03-00",
+		SnapshotARN: "arn:aws:rds:us-east-1:123456789012:cluster-snapshot:rds:ledger-2026-11-23-03-00", Cluster: true}}, got)
+
+	msg, err := json.Marshal(map[string]string{"Event Source": "db-cluster-snapshot", "Source ID": "rds:ledger-2026-11-23-03-00",
+		"Source ARN": "arn:aws:rds:us-east-1:123456789012:cluster-snapshot:rds:ledger-2026-11-23-03-00",
+		"Event ID":   "http://docs.amazonwebservices.com/AmazonRDS/latest/UserGuide/USER_Events.html#RDS-EVENT-0169", "Event Message": "Automated cluster snapshot created"})
+	require.NoError(t, err)
+	sns, err := json.Marshal(map[string]any{"Records": []map[string]any{{"EventSource": "aws:sns", "Sns": map[string]string{"Message": string(msg)}}}})
+	require.NoError(t, err)
+	got, err = dr.ParseEvents(sns)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.True(t, got[0].Cluster, "an SNS cluster event is a cluster snapshot too")
+}

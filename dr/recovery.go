@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 )
 
@@ -78,69 +77,68 @@ func accountOf(arn string) string {
 // a time; the rest wait for the next run. Copies keep the source's deterministic id.
 func (r *Recovery) CopyShared(ctx context.Context) (Summary, error) {
 	var sum Summary
-	copies, err := ours(ctx, r.local)
+	copies, err := ourSnaps(ctx, r.local)
 	if err != nil {
 		return sum, err
 	}
 	copied := map[string]bool{}
 	inProgress := 0
 	for _, c := range copies {
-		for _, t := range c.TagList {
-			if aws.ToString(t.Key) == TagSource {
-				copied[aws.ToString(t.Value)] = true
-			}
+		if src := tagValue(c.tags, TagSource); src != "" {
+			copied[src] = true
 		}
-		if aws.ToString(c.Status) == "creating" {
+		if c.status == "creating" {
 			inProgress++
 		}
 	}
-	p := rds.NewDescribeDBSnapshotsPaginator(r.shared, &rds.DescribeDBSnapshotsInput{SnapshotType: aws.String("shared"), IncludeShared: aws.Bool(true), MaxRecords: aws.Int32(100)})
 	wanted := map[string]bool{}
 	for _, a := range r.opts.SourceAccounts {
 		wanted[a] = true
 	}
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return sum, fmt.Errorf("dr: listing snapshots shared with this account in %s: %w", r.opts.SourceRegion, err)
+	var candidates []snap
+	if err := listSnaps(ctx, r.shared, "shared", func(s snap) {
+		if wanted[accountOf(s.arn)] { // others are shared by accounts we don't recover
+			candidates = append(candidates, s)
 		}
-		for _, snap := range page.DBSnapshots {
-			arn, id := aws.ToString(snap.DBSnapshotArn), aws.ToString(snap.DBSnapshotIdentifier)
-			switch {
-			case !wanted[accountOf(arn)]:
-				continue // shared by an account we don't recover
-			case copied[arn]:
-				sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "already copied"})
-				continue
-			case aws.ToString(snap.Status) != "available":
-				sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "not available yet"})
-				continue
-			case inProgress >= r.opts.MaxCopies:
-				sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: fmt.Sprintf("%d copies in progress (MaxCopies): next run", inProgress)})
-				continue
+	}); err != nil {
+		return sum, fmt.Errorf("dr: in %s: %w", r.opts.SourceRegion, err)
+	}
+	for _, snap := range candidates {
+		arn, id := snap.arn, snap.name()
+		switch {
+		case copied[arn]:
+			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "already copied"})
+			continue
+		case snap.status != "available":
+			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "not available yet"})
+			continue
+		case inProgress >= r.opts.MaxCopies:
+			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: fmt.Sprintf("%d copies in progress (MaxCopies): next run", inProgress)})
+			continue
+		}
+		req := copyRequest{cluster: snap.cluster, source: arn, target: snap.id, sourceRegion: r.opts.SourceRegion,
+			tags: []types.Tag{{Key: aws.String(TagDR), Value: aws.String("true")}, {Key: aws.String(TagSource), Value: aws.String(arn)}}}
+		if snap.encrypted {
+			if r.opts.KMSKeyID == "" {
+				return sum, fmt.Errorf("%w: %s is encrypted; copying it into this region needs RecoveryOptions.KMSKeyID, a key in this region", ErrInvalidInput, arn)
 			}
-			in := &rds.CopyDBSnapshotInput{SourceDBSnapshotIdentifier: aws.String(arn), TargetDBSnapshotIdentifier: aws.String(id),
-				SourceRegion: aws.String(r.opts.SourceRegion),
-				Tags:         []types.Tag{{Key: aws.String(TagDR), Value: aws.String("true")}, {Key: aws.String(TagSource), Value: aws.String(arn)}}}
-			if aws.ToBool(snap.Encrypted) {
-				if r.opts.KMSKeyID == "" {
-					return sum, fmt.Errorf("%w: %s is encrypted; copying it into this region needs RecoveryOptions.KMSKeyID, a key in this region", ErrInvalidInput, arn)
-				}
-				in.KmsKeyId = aws.String(r.opts.KMSKeyID)
-			}
-			_, err := r.local.CopyDBSnapshot(ctx, in)
-			switch code(err) {
-			case "":
-				inProgress++
-				copied[arn] = true
-				sum.Copied = append(sum.Copied, Item{ID: id, Reason: "from " + arn})
-			case "DBSnapshotAlreadyExists":
-				sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "a snapshot with this id exists already (not ours?): check it"})
-			case "SnapshotQuotaExceeded":
-				return sum, fmt.Errorf("%w: copying %s: manual snapshots or copies in progress in this region: %w", ErrQuota, arn, err)
-			default:
+			req.kmsKey = r.opts.KMSKeyID
+		}
+		c, err := copySnap(ctx, r.local, req)
+		switch c {
+		case "":
+			if err != nil {
 				return sum, fmt.Errorf("dr: copying %s: %w", arn, err)
 			}
+			inProgress++
+			copied[arn] = true
+			sum.Copied = append(sum.Copied, Item{ID: id, Reason: "from " + arn})
+		case "DBSnapshotAlreadyExists":
+			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "a snapshot with this id exists already (not ours?): check it"})
+		case "SnapshotQuotaExceeded":
+			return sum, fmt.Errorf("%w: copying %s: manual snapshots or copies in progress in this region: %w", ErrQuota, arn, err)
+		default:
+			return sum, fmt.Errorf("dr: copying %s: %w", arn, err)
 		}
 	}
 	return sum, nil

@@ -94,60 +94,97 @@ func code(err error) string {
 	return ""
 }
 
-// CopyAutomated copies one automated snapshot ("rds:orders-db-2026-11-23-03-00" or without
-// the prefix) to a manual DR snapshot with a deterministic id, tagged as ours, re-encrypted
-// with SourceOptions.KMSKeyID when given. A copy that already exists counts as done; a
-// snapshot still being created gives ErrNotReady.
+// CopyAutomated copies one automated DB snapshot ("rds:orders-db-2026-11-23-03-00" or
+// without the prefix) to a manual DR snapshot with a deterministic id, tagged as ours,
+// re-encrypted with SourceOptions.KMSKeyID when given. A copy that already exists counts as
+// done; a snapshot still being created gives ErrNotReady.
 func (s *Source) CopyAutomated(ctx context.Context, snapshotID string) (Summary, error) {
-	var sum Summary
-	id := snapshotID
-	if !strings.HasPrefix(id, "rds:") {
-		id = "rds:" + id
-	}
+	id := withPrefix(snapshotID)
 	out, err := s.rds.DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{DBSnapshotIdentifier: aws.String(id), SnapshotType: aws.String("automated")})
+	var found []snap
+	if err == nil {
+		for _, x := range out.DBSnapshots {
+			found = append(found, fromInstance(x))
+		}
+	}
+	return s.copyAutomated(ctx, id, found, err)
+}
+
+// CopyAutomatedCluster is CopyAutomated for an automated Aurora DB cluster snapshot.
+func (s *Source) CopyAutomatedCluster(ctx context.Context, snapshotID string) (Summary, error) {
+	id := withPrefix(snapshotID)
+	out, err := s.rds.DescribeDBClusterSnapshots(ctx, &rds.DescribeDBClusterSnapshotsInput{DBClusterSnapshotIdentifier: aws.String(id), SnapshotType: aws.String("automated")})
+	var found []snap
+	if err == nil {
+		for _, x := range out.DBClusterSnapshots {
+			found = append(found, fromCluster(x))
+		}
+	}
+	return s.copyAutomated(ctx, "cluster:"+id, found, err)
+}
+
+// CopyEvent copies the automated snapshot an RDS event reports, of either kind.
+func (s *Source) CopyEvent(ctx context.Context, ev SnapshotEvent) (Summary, error) {
+	if ev.Cluster {
+		return s.CopyAutomatedCluster(ctx, ev.SnapshotID)
+	}
+	return s.CopyAutomated(ctx, ev.SnapshotID)
+}
+
+func withPrefix(id string) string {
+	if !strings.HasPrefix(id, "rds:") {
+		return "rds:" + id
+	}
+	return id
+}
+
+// copyAutomated copies the automated snapshot that describing name found.
+func (s *Source) copyAutomated(ctx context.Context, name string, found []snap, err error) (Summary, error) {
+	var sum Summary
 	if err != nil {
-		if code(err) == "DBSnapshotNotFound" {
-			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "no such automated snapshot (deleted since the event?)"})
+		if normalCode(err) == "DBSnapshotNotFound" {
+			sum.Skipped = append(sum.Skipped, Item{ID: name, Reason: "no such automated snapshot (deleted since the event?)"})
 			return sum, nil
 		}
-		return sum, fmt.Errorf("dr: describing %s: %w", id, err)
+		return sum, fmt.Errorf("dr: describing %s: %w", name, err)
 	}
-	if len(out.DBSnapshots) == 0 {
-		sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "no such automated snapshot"})
+	if len(found) == 0 {
+		sum.Skipped = append(sum.Skipped, Item{ID: name, Reason: "no such automated snapshot"})
 		return sum, nil
 	}
-	snap := out.DBSnapshots[0]
-	if st := aws.ToString(snap.Status); st != "available" {
-		return sum, fmt.Errorf("%w: %s is %s", ErrNotReady, id, st)
+	snap := found[0]
+	if snap.status != "available" {
+		return sum, fmt.Errorf("%w: %s is %s", ErrNotReady, name, snap.status)
 	}
-	target, err := CopyID(aws.ToString(snap.DBInstanceIdentifier), aws.ToTime(snap.SnapshotCreateTime))
+	target, err := CopyID(snap.db, snap.created)
 	if err != nil {
 		return sum, err
 	}
-	in := &rds.CopyDBSnapshotInput{
-		SourceDBSnapshotIdentifier: snap.DBSnapshotArn,
-		TargetDBSnapshotIdentifier: aws.String(target),
-		Tags: []types.Tag{{Key: aws.String(TagDR), Value: aws.String("true")},
-			{Key: aws.String(TagSource), Value: snap.DBSnapshotArn}},
-	}
-	if aws.ToBool(snap.Encrypted) {
+	req := copyRequest{cluster: snap.cluster, source: snap.arn, target: target,
+		tags: []types.Tag{{Key: aws.String(TagDR), Value: aws.String("true")}, {Key: aws.String(TagSource), Value: aws.String(snap.arn)}}}
+	if snap.encrypted {
 		switch {
 		case s.opts.KMSKeyID != "":
-			in.KmsKeyId = aws.String(s.opts.KMSKeyID)
+			req.kmsKey = s.opts.KMSKeyID
 		case len(s.opts.ShareWith) > 0:
-			return sum, fmt.Errorf("%w (snapshot %s is encrypted with %s)", ErrNeedsCustomerKey, id, aws.ToString(snap.KmsKeyId))
+			return sum, fmt.Errorf("%w (snapshot %s is encrypted with %s)", ErrNeedsCustomerKey, name, snap.kmsKey)
 		}
 	}
-	_, err = s.rds.CopyDBSnapshot(ctx, in)
-	switch code(err) {
+	done := snap
+	done.id = target
+	c, err := copySnap(ctx, s.rds, req)
+	switch c {
 	case "":
-		sum.Copied = append(sum.Copied, Item{ID: target, Reason: "copy of " + id})
+		if err != nil {
+			return sum, fmt.Errorf("dr: copying %s to %s: %w", name, target, err)
+		}
+		sum.Copied = append(sum.Copied, Item{ID: done.name(), Reason: "copy of " + name})
 	case "DBSnapshotAlreadyExists":
-		sum.Skipped = append(sum.Skipped, Item{ID: target, Reason: "already copied"})
+		sum.Skipped = append(sum.Skipped, Item{ID: done.name(), Reason: "already copied"})
 	case "SnapshotQuotaExceeded":
-		return sum, fmt.Errorf("%w: manual snapshots per region (default 100): copying %s to %s: trim old DR snapshots (retention) or raise the quota: %w", ErrQuota, id, target, err)
+		return sum, fmt.Errorf("%w: manual snapshots per region (default 100): copying %s to %s: trim old DR snapshots (retention) or raise the quota: %w", ErrQuota, name, target, err)
 	default:
-		return sum, fmt.Errorf("dr: copying %s to %s: %w", id, target, err)
+		return sum, fmt.Errorf("dr: copying %s to %s: %w", name, target, err)
 	}
 	return sum, nil
 }
@@ -198,7 +235,7 @@ func (s *Source) ShareAvailable(ctx context.Context) (Summary, error) {
 	if len(s.opts.ShareWith) == 0 {
 		return sum, fmt.Errorf("%w: no recovery account to share with (SourceOptions.ShareWith)", ErrInvalidInput)
 	}
-	snaps, err := ours(ctx, s.rds)
+	snaps, err := ourSnaps(ctx, s.rds)
 	if err != nil {
 		return sum, err
 	}
@@ -206,28 +243,18 @@ func (s *Source) ShareAvailable(ctx context.Context) (Summary, error) {
 	sort.Strings(want)
 	wantTag := strings.Join(want, "+")
 	for _, snap := range snaps {
-		id := aws.ToString(snap.DBSnapshotIdentifier)
-		if st := aws.ToString(snap.Status); st != "available" {
-			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "still " + st})
+		id := snap.name()
+		if snap.status != "available" {
+			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "still " + snap.status})
 			continue
 		}
-		if tagValue(snap.TagList, TagSharedWith) == wantTag {
+		if tagValue(snap.tags, TagSharedWith) == wantTag {
 			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "already shared"})
 			continue
 		}
-		attrs, err := s.rds.DescribeDBSnapshotAttributes(ctx, &rds.DescribeDBSnapshotAttributesInput{DBSnapshotIdentifier: aws.String(id)})
+		have, err := restoreAccounts(ctx, s.rds, snap)
 		if err != nil {
 			return sum, fmt.Errorf("dr: reading who %s is shared with: %w", id, err)
-		}
-		have := map[string]bool{}
-		if r := attrs.DBSnapshotAttributesResult; r != nil {
-			for _, a := range r.DBSnapshotAttributes {
-				if aws.ToString(a.AttributeName) == "restore" {
-					for _, v := range a.AttributeValues {
-						have[v] = true
-					}
-				}
-			}
 		}
 		var missing []string
 		for _, acct := range s.opts.ShareWith {
@@ -236,8 +263,7 @@ func (s *Source) ShareAvailable(ctx context.Context) (Summary, error) {
 			}
 		}
 		if len(missing) > 0 {
-			if _, err := s.rds.ModifyDBSnapshotAttribute(ctx, &rds.ModifyDBSnapshotAttributeInput{DBSnapshotIdentifier: aws.String(id),
-				AttributeName: aws.String("restore"), ValuesToAdd: missing}); err != nil {
+			if err := shareWith(ctx, s.rds, snap, missing); err != nil {
 				return sum, fmt.Errorf("dr: sharing %s with %v: %w", id, missing, err)
 			}
 			sum.Shared = append(sum.Shared, Item{ID: id, Reason: "with " + strings.Join(missing, ", ")})
@@ -245,7 +271,7 @@ func (s *Source) ShareAvailable(ctx context.Context) (Summary, error) {
 			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "already shared"})
 		}
 		// Remember it (after sharing, so a crash in between only costs one more attribute read).
-		if _, err := s.rds.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: snap.DBSnapshotArn,
+		if _, err := s.rds.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: aws.String(snap.arn),
 			Tags: []types.Tag{{Key: aws.String(TagSharedWith), Value: aws.String(wantTag)}}}); err != nil {
 			return sum, fmt.Errorf("dr: tagging %s as shared: %w", id, err)
 		}
@@ -255,15 +281,16 @@ func (s *Source) ShareAvailable(ctx context.Context) (Summary, error) {
 
 // Retention says which DR snapshots to keep.
 type Retention struct {
-	// Keep is how many of the newest DR snapshots to keep per source instance (0: no limit).
+	// Keep is how many of the newest DR snapshots to keep per source instance or cluster
+	// (0: no limit).
 	Keep int
 	// MaxAge deletes DR snapshots older than this (0: no limit).
 	MaxAge time.Duration
 }
 
-// Retain deletes DR snapshots beyond Retention, per source instance. It only ever deletes
-// snapshots tagged shipshape:dr=true, and always keeps the newest available one of each
-// instance, whatever the limits say.
+// Retain deletes DR snapshots (DB and cluster snapshots) beyond Retention, per source
+// instance or cluster. It only ever deletes snapshots tagged shipshape:dr=true, and always
+// keeps the newest available one of each, whatever the limits say.
 func (s *Source) Retain(ctx context.Context, r Retention) (Summary, error) {
 	return retain(ctx, s.rds, s.opts.Now(), r)
 }
@@ -274,31 +301,29 @@ func retain(ctx context.Context, client RDSAPI, now time.Time, r Retention) (Sum
 	if r.Keep < 0 || r.MaxAge < 0 || (r.Keep == 0 && r.MaxAge == 0) {
 		return sum, fmt.Errorf("%w: retention needs Keep >= 1 and/or MaxAge > 0", ErrInvalidInput)
 	}
-	snaps, err := ours(ctx, client)
+	snaps, err := ourSnaps(ctx, client)
 	if err != nil {
 		return sum, err
 	}
-	byInstance := map[string][]types.DBSnapshot{}
+	byDB := map[string][]snap{}
 	for _, snap := range snaps {
-		byInstance[aws.ToString(snap.DBInstanceIdentifier)] = append(byInstance[aws.ToString(snap.DBInstanceIdentifier)], snap)
+		byDB[snap.group()] = append(byDB[snap.group()], snap)
 	}
-	for _, list := range byInstance {
-		sort.Slice(list, func(i, j int) bool {
-			return aws.ToTime(list[i].SnapshotCreateTime).After(aws.ToTime(list[j].SnapshotCreateTime))
-		})
+	for _, list := range byDB {
+		sort.Slice(list, func(i, j int) bool { return list[i].created.After(list[j].created) })
 		keptAvailable := false
 		for i, snap := range list {
-			id := aws.ToString(snap.DBSnapshotIdentifier)
-			available := aws.ToString(snap.Status) == "available"
+			id := snap.name()
+			available := snap.status == "available"
 			tooMany := r.Keep > 0 && i >= r.Keep
-			tooOld := r.MaxAge > 0 && now.Sub(aws.ToTime(snap.SnapshotCreateTime)) > r.MaxAge
+			tooOld := r.MaxAge > 0 && now.Sub(snap.created) > r.MaxAge
 			switch {
 			case !available:
-				sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "not available (" + aws.ToString(snap.Status) + ")"})
+				sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "not available (" + snap.status + ")"})
 			case !keptAvailable:
 				keptAvailable = true // the newest available one always stays
 			case tooMany || tooOld:
-				if _, err := client.DeleteDBSnapshot(ctx, &rds.DeleteDBSnapshotInput{DBSnapshotIdentifier: aws.String(id)}); err != nil && code(err) != "DBSnapshotNotFound" {
+				if err := deleteSnap(ctx, client, snap); err != nil {
 					return sum, fmt.Errorf("dr: deleting %s: %w", id, err)
 				}
 				reason := "beyond the newest " + fmt.Sprint(r.Keep)

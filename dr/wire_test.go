@@ -24,14 +24,17 @@ import (
 
 const rdsNS = "http://rds.amazonaws.com/doc/2014-10-31/"
 
-// rdsWire answers in RDS's query/XML protocol: 250 tagged manual snapshots paged 100 at a
-// time, and CopyDBSnapshot / ModifyDBSnapshotAttribute failing with the error given.
+// rdsWire answers in RDS's query/XML protocol: 250 tagged manual DB snapshots paged 100 at
+// a time, 3 tagged manual DB cluster snapshots, and copies of either kind failing with the
+// error given.
 type rdsWire struct {
 	mu        sync.Mutex
 	actions   []string
 	markers   map[string]bool // Marker values of DescribeDBSnapshots listings
 	copyError string          // error code for CopyDBSnapshot
 	throttle  int             // answer this many requests with Throttling first
+
+	deletedClusters []string // DeleteDBClusterSnapshot identifiers
 }
 
 func (w *rdsWire) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
@@ -85,8 +88,32 @@ func (w *rdsWire) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 		fmt.Fprintf(rw, `<DescribeDBSnapshotsResponse xmlns="%s"><DescribeDBSnapshotsResult>%s<DBSnapshots>%s</DBSnapshots></DescribeDBSnapshotsResult>`+
 			`<ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></DescribeDBSnapshotsResponse>`, rdsNS, marker, b.String())
-	case "CopyDBSnapshot":
+	case "DescribeDBClusterSnapshots":
+		if id := r.PostForm.Get("DBClusterSnapshotIdentifier"); id != "" {
+			fmt.Fprintf(rw, `<DescribeDBClusterSnapshotsResponse xmlns="%s"><DescribeDBClusterSnapshotsResult><DBClusterSnapshots><DBClusterSnapshot>`+
+				`<DBClusterSnapshotIdentifier>%s</DBClusterSnapshotIdentifier><DBClusterSnapshotArn>arn:aws:rds:us-east-1:111111111111:cluster-snapshot:%s</DBClusterSnapshotArn>`+
+				`<DBClusterIdentifier>ledger</DBClusterIdentifier><Status>available</Status><SnapshotType>automated</SnapshotType>`+
+				`<SnapshotCreateTime>2026-11-23T03:00:00Z</SnapshotCreateTime><StorageEncrypted>false</StorageEncrypted></DBClusterSnapshot></DBClusterSnapshots>`+
+				`</DescribeDBClusterSnapshotsResult><ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></DescribeDBClusterSnapshotsResponse>`, rdsNS, id, id)
+			return
+		}
+		var b strings.Builder
+		for i, day := range []int{20, 25, 30} { // ours, one page
+			fmt.Fprintf(&b, `<DBClusterSnapshot><DBClusterSnapshotIdentifier>ledger-%d-dr</DBClusterSnapshotIdentifier><DBClusterIdentifier>ledger</DBClusterIdentifier>`+
+				`<DBClusterSnapshotArn>arn:aws:rds:us-east-1:111111111111:cluster-snapshot:ledger-%d-dr</DBClusterSnapshotArn>`+
+				`<Status>available</Status><SnapshotType>manual</SnapshotType><SnapshotCreateTime>2026-01-%02dT00:00:00Z</SnapshotCreateTime>`+
+				`<TagList><Tag><Key>shipshape:dr</Key><Value>true</Value></Tag></TagList></DBClusterSnapshot>`, i, i, day)
+		}
+		fmt.Fprintf(rw, `<DescribeDBClusterSnapshotsResponse xmlns="%s"><DescribeDBClusterSnapshotsResult><DBClusterSnapshots>%s</DBClusterSnapshots></DescribeDBClusterSnapshotsResult>`+
+			`<ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></DescribeDBClusterSnapshotsResponse>`, rdsNS, b.String())
+	case "CopyDBSnapshot", "CopyDBClusterSnapshot":
 		fail(w.copyError, "refused by the wire test")
+	case "DeleteDBClusterSnapshot":
+		w.mu.Lock()
+		w.deletedClusters = append(w.deletedClusters, r.PostForm.Get("DBClusterSnapshotIdentifier"))
+		w.mu.Unlock()
+		fmt.Fprintf(rw, `<DeleteDBClusterSnapshotResponse xmlns="%s"><DeleteDBClusterSnapshotResult><DBClusterSnapshot><DBClusterSnapshotIdentifier>%s</DBClusterSnapshotIdentifier></DBClusterSnapshot></DeleteDBClusterSnapshotResult><ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></DeleteDBClusterSnapshotResponse>`,
+			rdsNS, r.PostForm.Get("DBClusterSnapshotIdentifier"))
 	case "DeleteDBSnapshot":
 		fmt.Fprintf(rw, `<DeleteDBSnapshotResponse xmlns="%s"><DeleteDBSnapshotResult><DBSnapshot><DBSnapshotIdentifier>%s</DBSnapshotIdentifier></DBSnapshot></DeleteDBSnapshotResult><ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></DeleteDBSnapshotResponse>`,
 			rdsNS, r.PostForm.Get("DBSnapshotIdentifier"))
@@ -144,4 +171,24 @@ func TestWireErrorsAndPagination(t *testing.T) {
 	assert.Equal(t, map[string]bool{"": true, "100": true, "200": true}, w.markers, "ceil(250/100) pages, following the Marker")
 	assert.Equal(t, 0, w.throttle, "both Throttling answers were consumed and retried by the SDK")
 	assert.Equal(t, 50, w.count("DeleteDBSnapshot"))
+}
+
+func TestWireClusterSnapshots(t *testing.T) {
+	w := &rdsWire{copyError: "DBClusterSnapshotAlreadyExistsFault"}
+	s := wireSource(t, w)
+	sum, err := s.CopyAutomatedCluster(context.Background(), "rds:ledger-2026-11-23-03-00")
+	require.NoError(t, err)
+	require.Len(t, sum.Skipped, 1)
+	assert.Equal(t, "already copied", sum.Skipped[0].Reason, "the cluster already-exists code from the wire means done too")
+	assert.Equal(t, 1, w.count("CopyDBClusterSnapshot"))
+
+	w.copyError = "SnapshotQuotaExceeded"
+	_, err = s.CopyAutomatedCluster(context.Background(), "rds:ledger-2026-11-23-03-00")
+	require.ErrorIs(t, err, dr.ErrQuota)
+
+	sum, err = s.Retain(context.Background(), dr.Retention{Keep: 2})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"ledger-0-dr"}, w.deletedClusters, "the oldest of the cluster's three, by DeleteDBClusterSnapshot")
+	assert.Equal(t, 248, w.count("DeleteDBSnapshot"), "instance snapshots are trimmed separately")
+	assert.Contains(t, sum.Deleted, dr.Item{ID: "cluster:ledger-0-dr", Reason: "beyond the newest 2"})
 }

@@ -1,6 +1,7 @@
 // Package drtest is a stateful fake of the RDS snapshot calls package dr uses, for one
 // account and region or a World of several (shared snapshots, copies across accounts and
-// regions): automated and manual DB snapshots, copies that walk creating ->
+// regions): automated and manual DB snapshots and Aurora DB cluster snapshots (a separate
+// namespace with the cluster error types), copies that walk creating ->
 // available over fake time, KMS key ids with RDS's rule that snapshots under the default
 // aws/rds key can't be shared, the restore attribute (at most 20 accounts), tags, the
 // manual-snapshot quota, pagination, fault injection and call counts.
@@ -38,7 +39,22 @@ const (
 	OpDescribeDB      = "DescribeDBInstances"
 	OpDeleteDB        = "DeleteDBInstance"
 	OpCreateSnapshot  = "CreateDBSnapshot"
+
+	OpDescribeClusterSnapshots = "DescribeDBClusterSnapshots"
+	OpCopyCluster              = "CopyDBClusterSnapshot"
+	OpDescribeClusterAttrs     = "DescribeDBClusterSnapshotAttributes"
+	OpModifyClusterAttribute   = "ModifyDBClusterSnapshotAttribute"
+	OpDeleteCluster            = "DeleteDBClusterSnapshot"
 )
+
+// key is a snapshot's key in RDS.snapshots: DB and DB cluster snapshot ids are separate
+// namespaces.
+func key(cluster bool, id string) string {
+	if cluster {
+		return "cluster/" + id
+	}
+	return id
+}
 
 type instance struct {
 	id, snapshot   string
@@ -55,6 +71,7 @@ type instance struct {
 }
 
 type snapshot struct {
+	cluster                    bool // an Aurora DB cluster snapshot; instance is then the cluster
 	id, instance, kind, kmsKey string
 	crossRegion                bool // a copy from another region
 	created, readyAt           time.Time
@@ -131,8 +148,11 @@ func New(clock *fakeclock.Clock) *RDS {
 // Clock returns the fake's clock.
 func (f *RDS) Clock() *fakeclock.Clock { return f.clock }
 
-func (f *RDS) arn(id string) string {
-	return fmt.Sprintf("arn:aws:rds:%s:%s:snapshot:%s", f.Region, f.Account, id)
+func (f *RDS) arn(s *snapshot) string {
+	if s.cluster {
+		return fmt.Sprintf("arn:aws:rds:%s:%s:cluster-snapshot:%s", f.Region, f.Account, s.id)
+	}
+	return fmt.Sprintf("arn:aws:rds:%s:%s:snapshot:%s", f.Region, f.Account, s.id)
 }
 
 // AddAutomated adds an available automated snapshot "rds:<instance>-<time>" of instance,
@@ -146,6 +166,26 @@ func (f *RDS) AddAutomated(instance string, created time.Time, kmsKey string) st
 	return id
 }
 
+// AddAutomatedCluster is AddAutomated for an Aurora DB cluster; the id is "rds:<cluster>-<time>".
+func (f *RDS) AddAutomatedCluster(cluster string, created time.Time, kmsKey string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := "rds:" + cluster + "-" + created.UTC().Format("2006-01-02-15-04")
+	f.snapshots[key(true, id)] = &snapshot{cluster: true, id: id, instance: cluster, kind: "automated", kmsKey: kmsKey, created: created}
+	return id
+}
+
+// AddManualCluster is AddManual for an Aurora DB cluster snapshot.
+func (f *RDS) AddManualCluster(id, cluster string, created time.Time, tags map[string]string) {
+	f.AddManual(id, cluster, created, tags)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.snapshots[id]
+	delete(f.snapshots, id)
+	s.cluster = true
+	f.snapshots[key(true, id)] = s
+}
+
 // AddManual adds an available manual snapshot with tags (for retention tests).
 func (f *RDS) AddManual(id, instance string, created time.Time, tags map[string]string) {
 	f.mu.Lock()
@@ -157,19 +197,27 @@ func (f *RDS) AddManual(id, instance string, created time.Time, tags map[string]
 	f.snapshots[id] = s
 }
 
-// IDs returns the snapshot ids, sorted.
-func (f *RDS) IDs() []string {
+// IDs returns the DB snapshot ids, sorted.
+func (f *RDS) IDs() []string { return f.ids(false) }
+
+// ClusterIDs returns the DB cluster snapshot ids, sorted.
+func (f *RDS) ClusterIDs() []string { return f.ids(true) }
+
+func (f *RDS) ids(cluster bool) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var ids []string
-	for id := range f.snapshots {
-		ids = append(ids, id)
+	for _, s := range f.snapshots {
+		if s.cluster == cluster {
+			ids = append(ids, s.id)
+		}
 	}
 	sort.Strings(ids)
 	return ids
 }
 
-// SharedWith returns the accounts a snapshot's restore attribute names.
+// SharedWith returns the accounts a snapshot's restore attribute names ("cluster/<id>" for a
+// DB cluster snapshot).
 func (f *RDS) SharedWith(id string) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -179,7 +227,8 @@ func (f *RDS) SharedWith(id string) []string {
 	return nil
 }
 
-// KMSKey returns the key a snapshot is encrypted with ("" if not encrypted).
+// KMSKey returns the key a snapshot is encrypted with ("" if not encrypted; "cluster/<id>"
+// for a DB cluster snapshot).
 func (f *RDS) KMSKey(id string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -211,7 +260,7 @@ func (f *RDS) status(s *snapshot) string {
 }
 
 func (f *RDS) describe(s *snapshot) types.DBSnapshot {
-	return types.DBSnapshot{DBSnapshotIdentifier: aws.String(s.id), DBSnapshotArn: aws.String(f.arn(s.id)), DBInstanceIdentifier: aws.String(s.instance),
+	return types.DBSnapshot{DBSnapshotIdentifier: aws.String(s.id), DBSnapshotArn: aws.String(f.arn(s)), DBInstanceIdentifier: aws.String(s.instance),
 		SnapshotType: aws.String(s.kind), Status: aws.String(f.status(s)), SnapshotCreateTime: aws.Time(s.created),
 		Encrypted: aws.Bool(s.kmsKey != ""), KmsKeyId: optional(s.kmsKey), TagList: append([]types.Tag(nil), s.tags...), Engine: aws.String("postgres")}
 }
@@ -223,29 +272,43 @@ func optional(s string) *string {
 	return aws.String(s)
 }
 
-func notFound(id string) error {
+func notFound(cluster bool, id string) error {
+	if cluster {
+		return &types.DBClusterSnapshotNotFoundFault{Message: aws.String("DBClusterSnapshot " + id + " not found.")}
+	}
 	return &types.DBSnapshotNotFoundFault{Message: aws.String("DBSnapshot " + id + " not found.")}
+}
+
+func invalidState(cluster bool, msg string) error {
+	if cluster {
+		return &types.InvalidDBClusterSnapshotStateFault{Message: aws.String(msg)}
+	}
+	return &types.InvalidDBSnapshotStateFault{Message: aws.String(msg)}
 }
 
 // DescribeDBSnapshots lists snapshots (one by id, or by type), 100 a page at most.
 func (f *RDS) DescribeDBSnapshots(ctx context.Context, in *rds.DescribeDBSnapshotsInput, _ ...func(*rds.Options)) (*rds.DescribeDBSnapshotsOutput, error) {
+	return f.describeSnapshots(ctx, false, in)
+}
+
+func (f *RDS) describeSnapshots(ctx context.Context, cluster bool, in *rds.DescribeDBSnapshotsInput) (*rds.DescribeDBSnapshotsOutput, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.script.Enter(OpDescribe); err != nil {
+	if err := f.script.Enter(op(cluster, OpDescribe)); err != nil {
 		return nil, err
 	}
 	if id := aws.ToString(in.DBSnapshotIdentifier); id != "" {
-		s := f.snapshots[id]
+		s := f.snapshots[key(cluster, id)]
 		if s == nil || (in.SnapshotType != nil && s.kind != aws.ToString(in.SnapshotType)) {
-			return nil, notFound(id)
+			return nil, notFound(cluster, id)
 		}
 		return &rds.DescribeDBSnapshotsOutput{DBSnapshots: []types.DBSnapshot{f.describe(s)}}, nil
 	}
 	if aws.ToString(in.SnapshotType) == "shared" {
-		return f.describeShared(in)
+		return f.describeShared(cluster)
 	}
 	size := int(aws.ToInt32(in.MaxRecords))
 	if size == 0 {
@@ -255,9 +318,9 @@ func (f *RDS) DescribeDBSnapshots(ctx context.Context, in *rds.DescribeDBSnapsho
 		return nil, fakeapi.Error("InvalidParameterValue", "MaxRecords must be between 20 and 100")
 	}
 	var ids []string
-	for id, s := range f.snapshots {
-		if in.SnapshotType == nil || s.kind == aws.ToString(in.SnapshotType) {
-			ids = append(ids, id)
+	for k, s := range f.snapshots {
+		if s.cluster == cluster && (in.SnapshotType == nil || s.kind == aws.ToString(in.SnapshotType)) {
+			ids = append(ids, k)
 		}
 	}
 	sort.Strings(ids)
@@ -274,7 +337,7 @@ func (f *RDS) DescribeDBSnapshots(ctx context.Context, in *rds.DescribeDBSnapsho
 
 // describeShared lists the manual snapshots of other accounts in this region that are shared
 // with this account (SnapshotType "shared"), as RDS does with IncludeShared. Needs the lock.
-func (f *RDS) describeShared(in *rds.DescribeDBSnapshotsInput) (*rds.DescribeDBSnapshotsOutput, error) {
+func (f *RDS) describeShared(cluster bool) (*rds.DescribeDBSnapshotsOutput, error) {
 	out := &rds.DescribeDBSnapshotsOutput{}
 	if f.world == nil {
 		return out, nil
@@ -288,12 +351,14 @@ func (f *RDS) describeShared(in *rds.DescribeDBSnapshotsInput) (*rds.DescribeDBS
 	sort.Slice(owners, func(i, j int) bool { return owners[i].Account < owners[j].Account })
 	for _, o := range owners {
 		var ids []string
-		for id := range o.snapshots {
-			ids = append(ids, id)
+		for k, s := range o.snapshots {
+			if s.cluster == cluster {
+				ids = append(ids, k)
+			}
 		}
 		sort.Strings(ids)
-		for _, id := range ids {
-			s := o.snapshots[id]
+		for _, k := range ids {
+			s := o.snapshots[k]
 			for _, a := range s.restore {
 				if a == f.Account {
 					d := o.describe(s)
@@ -308,12 +373,15 @@ func (f *RDS) describeShared(in *rds.DescribeDBSnapshotsInput) (*rds.DescribeDBS
 }
 
 // source finds the snapshot a copy names (id here, or ARN anywhere in the world). Needs the lock.
-func (f *RDS) source(id string) (*RDS, *snapshot) {
+func (f *RDS) source(cluster bool, id string) (*RDS, *snapshot) {
 	if !strings.HasPrefix(id, "arn:") {
-		return f, f.snapshots[id]
+		return f, f.snapshots[key(cluster, id)]
 	}
-	parts := strings.SplitN(id, ":", 7) // arn aws rds region account snapshot id
-	if len(parts) != 7 || parts[5] != "snapshot" {
+	parts := strings.SplitN(id, ":", 7) // arn aws rds region account snapshot|cluster-snapshot id
+	if len(parts) != 7 || (parts[5] != "snapshot" && parts[5] != "cluster-snapshot") {
+		return nil, nil
+	}
+	if isCluster := parts[5] == "cluster-snapshot"; isCluster != cluster {
 		return nil, nil
 	}
 	owner := f
@@ -326,7 +394,7 @@ func (f *RDS) source(id string) (*RDS, *snapshot) {
 			return nil, nil
 		}
 	}
-	return owner, owner.snapshots[parts[6]]
+	return owner, owner.snapshots[key(cluster, parts[6])]
 }
 
 // CopyDBSnapshot copies a snapshot (by id or ARN) into a new manual snapshot, "creating"
@@ -334,18 +402,22 @@ func (f *RDS) source(id string) (*RDS, *snapshot) {
 // SourceRegion must name the source's region and at most 20 such copies may be in progress;
 // an encrypted snapshot copied across accounts or regions needs KmsKeyId.
 func (f *RDS) CopyDBSnapshot(ctx context.Context, in *rds.CopyDBSnapshotInput, _ ...func(*rds.Options)) (*rds.CopyDBSnapshotOutput, error) {
+	return f.copySnapshot(ctx, false, in)
+}
+
+func (f *RDS) copySnapshot(ctx context.Context, cluster bool, in *rds.CopyDBSnapshotInput) (*rds.CopyDBSnapshotOutput, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.script.Enter(OpCopy); err != nil {
+	if err := f.script.Enter(op(cluster, OpCopy)); err != nil {
 		return nil, err
 	}
 	src := aws.ToString(in.SourceDBSnapshotIdentifier)
-	owner, s := f.source(src)
+	owner, s := f.source(cluster, src)
 	if s == nil {
-		return nil, notFound(src)
+		return nil, notFound(cluster, src)
 	}
 	crossAccount, crossRegion := owner.Account != f.Account, owner.Region != f.Region
 	if crossAccount {
@@ -354,7 +426,7 @@ func (f *RDS) CopyDBSnapshot(ctx context.Context, in *rds.CopyDBSnapshotInput, _
 			shared = shared || a == f.Account
 		}
 		if !shared {
-			return nil, notFound(src)
+			return nil, notFound(cluster, src)
 		}
 	}
 	if crossRegion {
@@ -363,7 +435,7 @@ func (f *RDS) CopyDBSnapshot(ctx context.Context, in *rds.CopyDBSnapshotInput, _
 		}
 		inProgress := 0
 		for _, x := range f.snapshots {
-			if x.crossRegion && f.status(x) == "creating" {
+			if x.cluster == cluster && x.crossRegion && f.status(x) == "creating" {
 				inProgress++
 			}
 		}
@@ -375,51 +447,58 @@ func (f *RDS) CopyDBSnapshot(ctx context.Context, in *rds.CopyDBSnapshotInput, _
 		return nil, fakeapi.Error("InvalidParameterCombination", "KmsKeyId is required to copy an encrypted snapshot across accounts or regions")
 	}
 	if owner.status(s) != "available" {
-		return nil, &types.InvalidDBSnapshotStateFault{Message: aws.String("the source snapshot is not available")}
+		return nil, invalidState(cluster, "the source snapshot is not available")
 	}
 	target := aws.ToString(in.TargetDBSnapshotIdentifier)
 	if err := dr.ValidIdentifier(target); err != nil {
 		return nil, fakeapi.Error("InvalidParameterValue", err.Error())
 	}
-	if f.snapshots[target] != nil {
+	if f.snapshots[key(cluster, target)] != nil {
+		if cluster {
+			return nil, &types.DBClusterSnapshotAlreadyExistsFault{Message: aws.String("DB cluster snapshot " + target + " already exists.")}
+		}
 		return nil, &types.DBSnapshotAlreadyExistsFault{Message: aws.String("Cannot create the snapshot because a snapshot with the identifier " + target + " already exists.")}
 	}
 	manual := 0
 	for _, x := range f.snapshots {
-		if x.kind == "manual" {
+		if x.kind == "manual" && x.cluster == cluster { // separate quotas for the two kinds
 			manual++
 		}
 	}
 	if manual >= f.ManualQuota {
 		return nil, &types.SnapshotQuotaExceededFault{Message: aws.String("Cannot create more than " + strconv.Itoa(f.ManualQuota) + " manual snapshots")}
 	}
-	key := s.kmsKey
+	kms := s.kmsKey
 	if in.KmsKeyId != nil {
 		if s.kmsKey == "" {
 			return nil, fakeapi.Error("InvalidParameterValue", "KmsKeyId is only valid for encrypted snapshots")
 		}
-		key = aws.ToString(in.KmsKeyId)
+		kms = aws.ToString(in.KmsKeyId)
 	}
-	c := &snapshot{id: target, instance: s.instance, kind: "manual", kmsKey: key, created: s.created, readyAt: f.clock.Now().Add(f.CopyTime),
+	c := &snapshot{cluster: cluster, id: target, instance: s.instance, kind: "manual", kmsKey: kms, created: s.created, readyAt: f.clock.Now().Add(f.CopyTime),
 		tags: append([]types.Tag(nil), in.Tags...), crossRegion: crossRegion}
-	f.snapshots[target] = c
+	f.snapshots[key(cluster, target)] = c
 	d := f.describe(c)
 	return &rds.CopyDBSnapshotOutput{DBSnapshot: &d}, nil
 }
 
 // DescribeDBSnapshotAttributes returns the restore attribute.
 func (f *RDS) DescribeDBSnapshotAttributes(ctx context.Context, in *rds.DescribeDBSnapshotAttributesInput, _ ...func(*rds.Options)) (*rds.DescribeDBSnapshotAttributesOutput, error) {
+	return f.describeAttributes(ctx, false, in)
+}
+
+func (f *RDS) describeAttributes(ctx context.Context, cluster bool, in *rds.DescribeDBSnapshotAttributesInput) (*rds.DescribeDBSnapshotAttributesOutput, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.script.Enter(OpDescribeAttrs); err != nil {
+	if err := f.script.Enter(op(cluster, OpDescribeAttrs)); err != nil {
 		return nil, err
 	}
-	s := f.snapshots[aws.ToString(in.DBSnapshotIdentifier)]
+	s := f.snapshots[key(cluster, aws.ToString(in.DBSnapshotIdentifier))]
 	if s == nil {
-		return nil, notFound(aws.ToString(in.DBSnapshotIdentifier))
+		return nil, notFound(cluster, aws.ToString(in.DBSnapshotIdentifier))
 	}
 	return &rds.DescribeDBSnapshotAttributesOutput{DBSnapshotAttributesResult: &types.DBSnapshotAttributesResult{
 		DBSnapshotIdentifier: aws.String(s.id),
@@ -430,24 +509,28 @@ func (f *RDS) DescribeDBSnapshotAttributes(ctx context.Context, in *rds.Describe
 // ModifyDBSnapshotAttribute shares or unshares a manual snapshot, with RDS's rules: only
 // manual, available snapshots; never one under the default aws/rds key; 20 accounts at most.
 func (f *RDS) ModifyDBSnapshotAttribute(ctx context.Context, in *rds.ModifyDBSnapshotAttributeInput, _ ...func(*rds.Options)) (*rds.ModifyDBSnapshotAttributeOutput, error) {
+	return f.modifyAttribute(ctx, false, in)
+}
+
+func (f *RDS) modifyAttribute(ctx context.Context, cluster bool, in *rds.ModifyDBSnapshotAttributeInput) (*rds.ModifyDBSnapshotAttributeOutput, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.script.Enter(OpModifyAttribute); err != nil {
+	if err := f.script.Enter(op(cluster, OpModifyAttribute)); err != nil {
 		return nil, err
 	}
-	s := f.snapshots[aws.ToString(in.DBSnapshotIdentifier)]
+	s := f.snapshots[key(cluster, aws.ToString(in.DBSnapshotIdentifier))]
 	switch {
 	case s == nil:
-		return nil, notFound(aws.ToString(in.DBSnapshotIdentifier))
+		return nil, notFound(cluster, aws.ToString(in.DBSnapshotIdentifier))
 	case aws.ToString(in.AttributeName) != "restore":
 		return nil, fakeapi.Error("InvalidParameterValue", "only the restore attribute exists")
 	case s.kind != "manual":
-		return nil, &types.InvalidDBSnapshotStateFault{Message: aws.String("Only manual snapshots can be shared")}
+		return nil, invalidState(cluster, "Only manual snapshots can be shared")
 	case f.status(s) != "available":
-		return nil, &types.InvalidDBSnapshotStateFault{Message: aws.String("Snapshot is not available")}
+		return nil, invalidState(cluster, "Snapshot is not available")
 	case s.kmsKey == f.DefaultKey && len(in.ValuesToAdd) > 0:
 		return nil, fakeapi.Error("InvalidParameterValue", "Snapshots encrypted with the default KMS key can't be shared")
 	}
@@ -474,23 +557,27 @@ func (f *RDS) ModifyDBSnapshotAttribute(ctx context.Context, in *rds.ModifyDBSna
 
 // DeleteDBSnapshot deletes a manual snapshot.
 func (f *RDS) DeleteDBSnapshot(ctx context.Context, in *rds.DeleteDBSnapshotInput, _ ...func(*rds.Options)) (*rds.DeleteDBSnapshotOutput, error) {
+	return f.deleteSnapshot(ctx, false, in)
+}
+
+func (f *RDS) deleteSnapshot(ctx context.Context, cluster bool, in *rds.DeleteDBSnapshotInput) (*rds.DeleteDBSnapshotOutput, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.script.Enter(OpDelete); err != nil {
+	if err := f.script.Enter(op(cluster, OpDelete)); err != nil {
 		return nil, err
 	}
 	id := aws.ToString(in.DBSnapshotIdentifier)
-	s := f.snapshots[id]
+	s := f.snapshots[key(cluster, id)]
 	switch {
 	case s == nil:
-		return nil, notFound(id)
+		return nil, notFound(cluster, id)
 	case s.kind != "manual":
-		return nil, &types.InvalidDBSnapshotStateFault{Message: aws.String("automated snapshots are deleted by RDS")}
+		return nil, invalidState(cluster, "automated snapshots are deleted by RDS")
 	}
-	delete(f.snapshots, id)
+	delete(f.snapshots, key(cluster, id))
 	d := f.describe(s)
 	return &rds.DeleteDBSnapshotOutput{DBSnapshot: &d}, nil
 }
@@ -505,9 +592,11 @@ func (f *RDS) AddTagsToResource(ctx context.Context, in *rds.AddTagsToResourceIn
 	if err := f.script.Enter(OpAddTags); err != nil {
 		return nil, err
 	}
-	owner, s := f.source(aws.ToString(in.ResourceName))
+	arn := aws.ToString(in.ResourceName)
+	isCluster := strings.Contains(arn, ":cluster-snapshot:")
+	owner, s := f.source(isCluster, arn)
 	if s == nil || owner != f {
-		return nil, notFound(aws.ToString(in.ResourceName))
+		return nil, notFound(isCluster, arn)
 	}
 	for _, t := range in.Tags {
 		replaced := false
@@ -566,7 +655,7 @@ func (f *RDS) RestoreDBInstanceFromDBSnapshot(ctx context.Context, in *rds.Resto
 	}
 	s := f.snapshots[aws.ToString(in.DBSnapshotIdentifier)]
 	if s == nil {
-		return nil, notFound(aws.ToString(in.DBSnapshotIdentifier))
+		return nil, notFound(false, aws.ToString(in.DBSnapshotIdentifier))
 	}
 	if f.status(s) != "available" {
 		return nil, &types.InvalidDBSnapshotStateFault{Message: aws.String("the snapshot is not available")}

@@ -49,4 +49,8 @@ func TestTemplateGrantsKeysOnBothSides(t *testing.T) {
 	assert.Contains(t, s, "Resource: !Ref SourceKeyArn", "decrypting the shared snapshots")
 	assert.Contains(t, s, "Resource: !Ref RecoveryKeyArn", "encrypting the copies in this region")
 	assert.Contains(t, s, "aws:ResourceTag/shipshape:dr")
+	for _, action := range []string{"DescribeDBSnapshots", "DescribeDBClusterSnapshots", "CopyDBSnapshot", "CopyDBClusterSnapshot",
+		"AddTagsToResource", "DeleteDBSnapshot", "DeleteDBClusterSnapshot"} {
+		assert.Contains(t, s, "rds:"+action, "the recovery side calls %s", action)
+	}
 }

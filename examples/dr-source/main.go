@@ -63,7 +63,7 @@ func newHandler(client dr.RDSAPI, getenv func(string) string, logger *slog.Logge
 			return sum, err
 		}
 		for _, ev := range events {
-			copied, err := src.CopyAutomated(ctx, ev.SnapshotID)
+			copied, err := src.CopyEvent(ctx, ev) // DB or Aurora cluster snapshot
 			sum.Add(copied)
 			if err != nil {
 				return sum, err // NotReady and quota errors: the event is retried by Lambda

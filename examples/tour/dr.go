@@ -65,12 +65,19 @@ func tourDR(ctx context.Context, say func(string, ...any)) error {
 	}
 	say("the same event delivered again: %s", again.Skipped[0].Reason)
 
+	ledger := prod.AddAutomatedCluster("ledger", clock.Now(), prod.DefaultKey)
+	aurora, err := src.CopyEvent(ctx, dr.SnapshotEvent{SnapshotID: ledger, Cluster: true})
+	if err != nil {
+		return err
+	}
+	say("Aurora: RDS-EVENT-0169 for cluster snapshot %s -> copied to %s with CopyDBClusterSnapshot", ledger, aurora.Copied[0].ID)
+
 	clock.Advance(15 * time.Minute)
 	shared, err := src.ShareAvailable(ctx)
 	if err != nil {
 		return err
 	}
-	say("scheduled share run (RDS has no 'copy finished' event): shared %d with the recovery account", len(shared.Shared))
+	say("scheduled share run (RDS has no 'copy finished' event): shared %d with the recovery account (DB and cluster snapshots)", len(shared.Shared))
 
 	rec, err := dr.NewRecovery(recoveryShared, recoveryLocal, func(o *dr.RecoveryOptions) {
 		o.SourceAccounts = []string{"111111111111"}
@@ -93,6 +100,7 @@ func tourDR(ctx context.Context, say func(string, ...any)) error {
 		return err
 	}
 	say("recovery run 2: copied %d more; %d skipped as already copied", len(sum.Copied), len(sum.Skipped))
+	say("in eu-central-1 now: DB snapshots %d, Aurora cluster snapshots %d", len(recoveryLocal.IDs()), len(recoveryLocal.ClusterIDs()))
 
 	trimmed, err := src.Retain(ctx, dr.Retention{Keep: 2})
 	if err != nil {
