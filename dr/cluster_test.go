@@ -2,6 +2,7 @@ package dr_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -104,4 +105,36 @@ func TestAuroraRetentionOnlyOurs(t *testing.T) {
 	assert.Len(t, sum.Deleted, 2)
 	assert.Equal(t, []string{"ledger-a-dr", "ledger-by-hand"}, f.ClusterIDs(), "untagged cluster snapshot untouched")
 	assert.Equal(t, []string{"ledger-instance-dr"}, f.IDs(), "the instance of the same name is its own group")
+}
+
+// RDS allows 5 cross-region DB cluster snapshot copies in progress (20 for DB snapshots):
+// with MaxCopies 20 the recovery side holds clusters to 5 instead of failing on the quota.
+func TestAuroraCrossRegionCopyLimit(t *testing.T) {
+	_, prod, shared, west := world()
+	ctx := context.Background()
+	for i := range 7 {
+		prod.AddManualCluster(fmt.Sprintf("ledger%d-dr", i), fmt.Sprintf("ledger%d", i), created, map[string]string{dr.TagDR: "true"})
+	}
+	src, err := dr.NewSource(prod, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery} })
+	require.NoError(t, err)
+	sum, err := src.ShareAvailable(ctx)
+	require.NoError(t, err)
+	require.Len(t, sum.Shared, 7)
+
+	rec, err := dr.NewRecovery(shared, west, func(o *dr.RecoveryOptions) {
+		o.SourceAccounts, o.SourceRegion, o.MaxCopies = []string{prodAccount}, "us-east-1", 20
+	})
+	require.NoError(t, err)
+	sum, err = rec.CopyShared(ctx)
+	require.NoError(t, err, "no quota error: the limit is respected, not hit")
+	assert.Len(t, sum.Copied, 5)
+	require.Len(t, sum.Skipped, 2)
+	assert.Contains(t, sum.Skipped[0].Reason, "cluster snapshot copies in progress")
+	assert.Equal(t, "ledger0-dr", west.ClusterIDs()[0], "copies keep the bare id, not the ARN the shared listing gives")
+
+	west.Clock().Advance(15 * time.Minute)
+	sum, err = rec.CopyShared(ctx)
+	require.NoError(t, err)
+	assert.Len(t, sum.Copied, 2, "the rest on the next run")
+	assert.Len(t, west.ClusterIDs(), 7)
 }

@@ -21,13 +21,18 @@ type RecoveryOptions struct {
 	// any cross-account or cross-region copy of an encrypted snapshot).
 	KMSKeyID string
 	// MaxCopies bounds the copies in progress into the recovery region. Default: 5; at most
-	// 20 (RDS's limit of cross-region copies in progress per destination region and account).
+	// 20 (RDS's limit of cross-region DB snapshot copies in progress per destination region
+	// and account). Aurora DB cluster snapshot copies are further held to RDS's limit of 5.
 	MaxCopies int
 	// Now is the clock for retention ages. Default: time.Now.
 	Now func() time.Time
 	// Logger receives Debug lines. Default: discard.
 	Logger *slog.Logger
 }
+
+// maxClusterCopies is RDS's limit of DB cluster snapshot copies in progress from one region
+// to another, per account.
+const maxClusterCopies = 5
 
 // Recovery copies the snapshots shared with the recovery account into the recovery region,
 // and trims old copies, in the recovery account.
@@ -82,13 +87,16 @@ func (r *Recovery) CopyShared(ctx context.Context) (Summary, error) {
 		return sum, err
 	}
 	copied := map[string]bool{}
-	inProgress := 0
+	inProgress, clustersInProgress := 0, 0
 	for _, c := range copies {
 		if src := tagValue(c.tags, TagSource); src != "" {
 			copied[src] = true
 		}
 		if c.status == "creating" {
 			inProgress++
+			if c.cluster {
+				clustersInProgress++
+			}
 		}
 	}
 	wanted := map[string]bool{}
@@ -104,7 +112,11 @@ func (r *Recovery) CopyShared(ctx context.Context) (Summary, error) {
 		return sum, fmt.Errorf("dr: in %s: %w", r.opts.SourceRegion, err)
 	}
 	for _, snap := range candidates {
-		arn, id := snap.arn, snap.name()
+		arn := snap.arn
+		if strings.HasPrefix(snap.id, "arn:") { // shared snapshots may be listed under their ARN
+			snap.id = snap.id[strings.LastIndex(snap.id, ":")+1:]
+		}
+		id := snap.name()
 		switch {
 		case copied[arn]:
 			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "already copied"})
@@ -114,6 +126,9 @@ func (r *Recovery) CopyShared(ctx context.Context) (Summary, error) {
 			continue
 		case inProgress >= r.opts.MaxCopies:
 			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: fmt.Sprintf("%d copies in progress (MaxCopies): next run", inProgress)})
+			continue
+		case snap.cluster && clustersInProgress >= maxClusterCopies:
+			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: fmt.Sprintf("%d cluster snapshot copies in progress (RDS allows %d across regions): next run", clustersInProgress, maxClusterCopies)})
 			continue
 		}
 		req := copyRequest{cluster: snap.cluster, source: arn, target: snap.id, sourceRegion: r.opts.SourceRegion,
@@ -131,6 +146,9 @@ func (r *Recovery) CopyShared(ctx context.Context) (Summary, error) {
 				return sum, fmt.Errorf("dr: copying %s: %w", arn, err)
 			}
 			inProgress++
+			if snap.cluster {
+				clustersInProgress++
+			}
 			copied[arn] = true
 			sum.Copied = append(sum.Copied, Item{ID: id, Reason: "from " + arn})
 		case "DBSnapshotAlreadyExists":

@@ -364,6 +364,9 @@ func (f *RDS) describeShared(cluster bool) (*rds.DescribeDBSnapshotsOutput, erro
 					d := o.describe(s)
 					d.SnapshotType = aws.String("shared")
 					d.TagList = nil // tags of another account's snapshot are not visible
+					// A shared snapshot is listed under its ARN, not its bare id (package dr
+					// accepts either).
+					d.DBSnapshotIdentifier = d.DBSnapshotArn
 					out.DBSnapshots = append(out.DBSnapshots, d)
 				}
 			}
@@ -439,8 +442,12 @@ func (f *RDS) copySnapshot(ctx context.Context, cluster bool, in *rds.CopyDBSnap
 				inProgress++
 			}
 		}
-		if inProgress >= 20 {
-			return nil, &types.SnapshotQuotaExceededFault{Message: aws.String("at most 20 cross-region snapshot copies may be in progress")}
+		limit := 20 // DB snapshots: 20 copies in progress per destination region; DB cluster snapshots: 5
+		if cluster {
+			limit = 5
+		}
+		if inProgress >= limit {
+			return nil, &types.SnapshotQuotaExceededFault{Message: aws.String("at most " + strconv.Itoa(limit) + " cross-region snapshot copies may be in progress")}
 		}
 	}
 	if s.kmsKey != "" && (crossAccount || crossRegion) && in.KmsKeyId == nil {
