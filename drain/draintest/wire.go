@@ -3,7 +3,6 @@ package draintest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/smithy-go"
+
+	"github.com/shipshape-dev/shipshape/internal/fakeapi"
 )
 
 // WireServer serves an ECS fake over HTTP in ECS's own wire protocol (AWS JSON 1.1:
@@ -75,21 +76,11 @@ func (w *WireServer) serve(rw http.ResponseWriter, r *http.Request) {
 	default:
 		err = &smithy.GenericAPIError{Code: "UnknownOperationException", Message: "unsupported " + op}
 	}
-	rw.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	if err != nil {
-		code, msg := "ServerException", err.Error()
-		var apiErr smithy.APIError
-		if errors.As(err, &apiErr) {
-			code, msg = apiErr.ErrorCode(), apiErr.ErrorMessage()
-		}
-		status := http.StatusBadRequest
-		if code == "ServerException" {
-			status = http.StatusInternalServerError
-		}
-		rw.WriteHeader(status)
-		_ = json.NewEncoder(rw).Encode(map[string]string{"__type": code, "message": msg})
+		fakeapi.WriteJSONError(rw, err, "ServerException")
 		return
 	}
+	rw.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	raw, _ := json.Marshal(out)
 	var generic any
 	_ = json.Unmarshal(raw, &generic)

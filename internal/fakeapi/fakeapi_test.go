@@ -1,7 +1,10 @@
 package fakeapi_test
 
 import (
+	"encoding/json"
 	"errors"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/aws/smithy-go"
@@ -38,4 +41,27 @@ func TestScript(t *testing.T) {
 	s.Reset()
 	assert.Nil(t, s.Enter("Op"))
 	assert.Equal(t, 1, s.Total())
+}
+
+func TestWriteJSONError(t *testing.T) {
+	for _, c := range []struct {
+		err          error
+		status       int
+		code, substr string
+	}{
+		{fakeapi.Error("ThrottlingException", "slow down"), 400, "ThrottlingException", "slow down"},
+		{fakeapi.Error("ServerException", "boom", "ServerException"), 500, "ServerException", "boom"},
+		{fakeapi.Error("ServerException", "boom"), 500, "ServerException", "boom"}, // the service's server code
+		{errors.New("not an API error"), 500, "ServerException", "not an API error"},
+	} {
+		rec := httptest.NewRecorder()
+		fakeapi.WriteJSONError(rec, c.err, "ServerException")
+		var body map[string]string
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Code != c.status || body["__type"] != c.code || !strings.Contains(body["message"], c.substr) || rec.Header().Get("X-Amzn-ErrorType") != c.code {
+			t.Errorf("%v: got %d %v %v", c.err, rec.Code, body, rec.Header())
+		}
+	}
 }

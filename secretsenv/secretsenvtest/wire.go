@@ -3,7 +3,6 @@ package secretsenvtest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,7 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/smithy-go"
+
+	"github.com/shipshape-dev/shipshape/internal/fakeapi"
 )
 
 // WireServer serves a SecretsManager fake over HTTP in Secrets Manager's own wire protocol
@@ -127,21 +127,9 @@ func writeJSON(rw http.ResponseWriter, v any) {
 }
 
 func writeAPIError(rw http.ResponseWriter, err error) {
-	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) {
-		writeError(rw, http.StatusInternalServerError, "InternalServiceError", err.Error())
-		return
-	}
-	status := http.StatusBadRequest
-	if apiErr.ErrorCode() == "InternalServiceError" {
-		status = http.StatusInternalServerError
-	}
-	writeError(rw, status, apiErr.ErrorCode(), apiErr.ErrorMessage())
+	fakeapi.WriteJSONError(rw, err, "InternalServiceError")
 }
 
 func writeError(rw http.ResponseWriter, status int, code, message string) {
-	rw.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	rw.Header().Set("X-Amzn-ErrorType", code)
-	rw.WriteHeader(status)
-	_ = json.NewEncoder(rw).Encode(map[string]string{"__type": code, "message": message})
+	fakeapi.WriteJSONErrorCode(rw, status, code, message)
 }
