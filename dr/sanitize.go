@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -37,22 +36,16 @@ func (v *Verifier) Sanitize(ctx context.Context, o SanitizeOptions) (snapshotID 
 	st, err := v.Start(ctx)
 	intermediate := ""
 	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
-		defer cancel()
-		cerr := v.Cleanup(cctx, &st)
-		if intermediate != "" {
-			if _, derr := v.rds.DeleteDBSnapshot(cctx, &rds.DeleteDBSnapshotInput{DBSnapshotIdentifier: aws.String(intermediate)}); derr != nil && code(derr) != "DBSnapshotNotFound" {
-				cerr = errors.Join(cerr, fmt.Errorf("dr: deleting intermediate snapshot %s: %w", intermediate, derr))
-			} else {
-				st.Report.Cleanup += "; deleted intermediate snapshot " + intermediate
+		report, err = v.finish(ctx, &st, err, func(cctx context.Context) error {
+			if intermediate == "" {
+				return nil
 			}
-		}
-		st.Report.Finished = v.opts.Clock.Now().UTC()
-		st.Report.OK = err == nil && cerr == nil && allOK(st.Report.Steps)
-		report = st.Report
-		if err == nil {
-			err = cerr
-		}
+			if derr := deleteSnap(cctx, v.rds, snap{id: intermediate}); derr != nil {
+				return fmt.Errorf("dr: deleting intermediate snapshot %s: %w", intermediate, derr)
+			}
+			st.Report.Cleanup += "; deleted intermediate snapshot " + intermediate
+			return nil
+		})
 	}()
 	if err != nil {
 		return "", st.Report, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -336,23 +337,31 @@ func (v *Verifier) Cleanup(ctx context.Context, st *VerifyState) error {
 	return nil
 }
 
+// finish runs the cleanup that must happen however a blocking run ended (the temporary
+// instance, then more, if given), on a context that outlives ctx's cancellation by up to 5
+// minutes, and completes the report. A cleanup error is returned when err is nil.
+func (v *Verifier) finish(ctx context.Context, st *VerifyState, err error, more func(context.Context) error) (Report, error) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+	defer cancel()
+	cerr := v.Cleanup(cctx, st)
+	if more != nil {
+		cerr = errors.Join(cerr, more(cctx))
+	}
+	st.Report.Finished = v.opts.Clock.Now().UTC()
+	st.Report.OK = err == nil && cerr == nil && allOK(st.Report.Steps)
+	if err == nil {
+		err = cerr
+	}
+	return st.Report, err
+}
+
 // Verify runs the whole verification blocking: restore, wait (with progress), checks, and
 // ALWAYS the cleanup, also when a step failed or ctx was cancelled (cleanup then runs on a
 // context of its own, bounded to 5 minutes). The report says what failed; the error is
 // about operations that could not run, not about failed checks.
 func (v *Verifier) Verify(ctx context.Context) (report Report, err error) {
 	st, err := v.Start(ctx)
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
-		defer cancel()
-		cerr := v.Cleanup(cctx, &st)
-		st.Report.Finished = v.opts.Clock.Now().UTC()
-		st.Report.OK = err == nil && cerr == nil && allOK(st.Report.Steps)
-		report = st.Report
-		if err == nil {
-			err = cerr
-		}
-	}()
+	defer func() { report, err = v.finish(ctx, &st, err, nil) }()
 	if err != nil {
 		return st.Report, err
 	}
