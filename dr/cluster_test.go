@@ -138,3 +138,20 @@ func TestAuroraCrossRegionCopyLimit(t *testing.T) {
 	assert.Len(t, sum.Copied, 2, "the rest on the next run")
 	assert.Len(t, west.ClusterIDs(), 7)
 }
+
+// A listing of shared snapshots names them by ARN (the fake does so too); everything the
+// package reports and creates uses the bare id, "rds:" prefixes included.
+func TestSharedSnapshotIDsFromARNs(t *testing.T) {
+	_, prod, shared, west := world()
+	prod.AddManual("orders-db-1-dr", "orders-db", created, map[string]string{dr.TagDR: "true"})
+	src, err := dr.NewSource(prod, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery} })
+	require.NoError(t, err)
+	_, err = src.ShareAvailable(context.Background())
+	require.NoError(t, err)
+	rec, err := dr.NewRecovery(shared, west, func(o *dr.RecoveryOptions) { o.SourceAccounts, o.SourceRegion = []string{prodAccount}, "us-east-1" })
+	require.NoError(t, err)
+	sum, err := rec.CopyShared(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, []dr.Item{{ID: "orders-db-1-dr", Reason: "from arn:aws:rds:us-east-1:" + prodAccount + ":snapshot:orders-db-1-dr"}}, sum.Copied)
+	assert.Equal(t, []string{"orders-db-1-dr"}, west.IDs())
+}

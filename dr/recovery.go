@@ -112,11 +112,7 @@ func (r *Recovery) CopyShared(ctx context.Context) (Summary, error) {
 		return sum, fmt.Errorf("dr: in %s: %w", r.opts.SourceRegion, err)
 	}
 	for _, snap := range candidates {
-		arn := snap.arn
-		if strings.HasPrefix(snap.id, "arn:") { // shared snapshots may be listed under their ARN
-			snap.id = snap.id[strings.LastIndex(snap.id, ":")+1:]
-		}
-		id := snap.name()
+		arn, id := snap.arn, snap.name()
 		switch {
 		case copied[arn]:
 			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "already copied"})

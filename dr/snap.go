@@ -3,6 +3,7 @@ package dr
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,14 +24,25 @@ type snap struct {
 	tags      []types.Tag
 }
 
+// bareID is a snapshot's id without the ARN that a listing of snapshots shared by another
+// account may give in its place.
+func bareID(id *string) string {
+	s := aws.ToString(id)
+	// arn:partition:rds:region:account:snapshot|cluster-snapshot:id (the id may hold ':')
+	if parts := strings.SplitN(s, ":", 7); len(parts) == 7 && parts[0] == "arn" {
+		return parts[6]
+	}
+	return s
+}
+
 func fromInstance(s types.DBSnapshot) snap {
-	return snap{id: aws.ToString(s.DBSnapshotIdentifier), arn: aws.ToString(s.DBSnapshotArn), db: aws.ToString(s.DBInstanceIdentifier),
+	return snap{id: bareID(s.DBSnapshotIdentifier), arn: aws.ToString(s.DBSnapshotArn), db: aws.ToString(s.DBInstanceIdentifier),
 		status: aws.ToString(s.Status), kmsKey: aws.ToString(s.KmsKeyId), encrypted: aws.ToBool(s.Encrypted),
 		created: aws.ToTime(s.SnapshotCreateTime), tags: s.TagList}
 }
 
 func fromCluster(s types.DBClusterSnapshot) snap {
-	return snap{cluster: true, id: aws.ToString(s.DBClusterSnapshotIdentifier), arn: aws.ToString(s.DBClusterSnapshotArn),
+	return snap{cluster: true, id: bareID(s.DBClusterSnapshotIdentifier), arn: aws.ToString(s.DBClusterSnapshotArn),
 		db: aws.ToString(s.DBClusterIdentifier), status: aws.ToString(s.Status), kmsKey: aws.ToString(s.KmsKeyId),
 		encrypted: aws.ToBool(s.StorageEncrypted), created: aws.ToTime(s.SnapshotCreateTime), tags: s.TagList}
 }

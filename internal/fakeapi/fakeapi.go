@@ -1,7 +1,8 @@
 // Package fakeapi is the call log and fault script that the packages' stateful fakes share
 // (lifecycletest, secretsenvtest, draintest, s3difftest): each fake records its calls and
 // injects scripted errors ("fail the next 3 calls of ListTasks with ThrottlingException")
-// through a Script, under the fake's own lock.
+// through a Script, under the fake's own lock. WriteJSONError answers for a fake over the
+// AWS JSON 1.1 protocol (the draintest and secretsenvtest wire servers).
 package fakeapi
 
 import "github.com/aws/smithy-go"
