@@ -44,3 +44,44 @@ func BenchmarkPeriodicRun(b *testing.B) {
 	b.ReportMetric(float64(tags), "tag-calls")
 	b.ReportMetric(float64(pages+clusterPages+attrs+modifies+tags), "calls/run")
 }
+
+// BenchmarkScheduledRun counts RDS calls for the source Lambda's whole scheduled run (share,
+// then retention keeping 500, so nothing to delete) over the same 500 snapshots: Scheduled,
+// which lists once, against ShareAvailable followed by Retain, which list twice.
+func BenchmarkScheduledRun(b *testing.B) {
+	for _, mode := range []string{"Scheduled", "ShareAvailable+Retain"} {
+		b.Run(mode, func(b *testing.B) {
+			var calls int
+			for b.Loop() {
+				f := drtest.New(nil)
+				s, err := dr.NewSource(f, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery} })
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i := range 500 {
+					tagsFor := map[string]string{dr.TagDR: "true"}
+					if i >= 5 {
+						tagsFor[dr.TagSharedWith] = recovery
+					}
+					f.AddManual(fmt.Sprintf("db-%03d-dr", i), "db", created.Add(-time.Duration(i)*time.Hour), tagsFor)
+				}
+				ret := dr.Retention{Keep: 500}
+				if mode == "Scheduled" {
+					_, err = s.Scheduled(context.Background(), ret)
+				} else {
+					if _, err = s.ShareAvailable(context.Background()); err == nil {
+						_, err = s.Retain(context.Background(), ret)
+					}
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				calls = 0
+				for _, op := range []string{drtest.OpDescribe, drtest.OpDescribeClusterSnapshots, drtest.OpDescribeAttrs, drtest.OpModifyAttribute, drtest.OpAddTags, drtest.OpDelete} {
+					calls += f.Calls(op)
+				}
+			}
+			b.ReportMetric(float64(calls), "calls/run")
+		})
+	}
+}

@@ -14,7 +14,11 @@
 // Recovery.Retain) handle DB snapshots and Aurora DB cluster snapshots alike: each run
 // lists both kinds and uses the matching calls (CopyDBClusterSnapshot,
 // ModifyDBClusterSnapshotAttribute, ...). Summaries name cluster snapshots "cluster:<id>",
-// and retention groups per source instance or cluster.
+// and retention groups per source instance or cluster. Source.Scheduled and
+// Recovery.Scheduled are the periodic runs (share or copy, then retention) over one listing.
+// The recovery side never copies again a shared snapshot older than the newest copy of its
+// database (retention trimmed it), so different retention on the two sides can't start a
+// copy-and-trim loop.
 //
 // Verify (Verifier: restore the newest DR DB snapshot into a private temporary instance,
 // wait with progress, run SQL checks through database/sql with the caller's driver, a JSON

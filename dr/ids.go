@@ -15,6 +15,11 @@ const (
 	// that a periodic run reads the restore attribute only of snapshots not yet shared as
 	// configured.
 	TagSharedWith = "shipshape:shared-with"
+	// TagSourceCreated is on the recovery side's copies: the creation time (RFC 3339) of the
+	// shared snapshot copied, so that a run can tell which shared snapshots are older than
+	// the newest copy (trimmed by retention, not to be copied again) without relying on the
+	// copy's own times.
+	TagSourceCreated = "shipshape:source-created"
 )
 
 // ErrInvalidInput: a bad identifier, option or event.

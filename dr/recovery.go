@@ -78,17 +78,46 @@ func accountOf(arn string) string {
 }
 
 // CopyShared copies every available snapshot shared by the source accounts that has no copy
-// yet (copies are recognised by their shipshape:source tag), at most MaxCopies in progress at
+// yet (copies are recognised by their shipshape:source tag) and is not older than the newest
+// copy of its database (those were trimmed by retention), at most MaxCopies in progress at
 // a time; the rest wait for the next run. Copies keep the source's deterministic id.
 func (r *Recovery) CopyShared(ctx context.Context) (Summary, error) {
-	var sum Summary
 	copies, err := ourSnaps(ctx, r.local)
+	if err != nil {
+		return Summary{}, err
+	}
+	return r.copyShared(ctx, copies)
+}
+
+// Scheduled is the recovery side's periodic run: CopyShared, then Retain, over one listing
+// of the copies in the recovery region.
+func (r *Recovery) Scheduled(ctx context.Context, ret Retention) (Summary, error) {
+	if err := ret.validate(); err != nil {
+		return Summary{}, err
+	}
+	copies, err := ourSnaps(ctx, r.local)
+	if err != nil {
+		return Summary{}, err
+	}
+	sum, err := r.copyShared(ctx, copies)
 	if err != nil {
 		return sum, err
 	}
+	trimmed, err := retainList(ctx, r.local, r.opts.Now(), ret, copies)
+	sum.Add(trimmed)
+	return sum, err
+}
+
+// copyShared copies what is shared and not among copies (this region's DR snapshots).
+func (r *Recovery) copyShared(ctx context.Context, copies []snap) (Summary, error) {
+	var sum Summary
 	copied := map[string]bool{}
+	newest := map[string]time.Time{} // per source DB, the newest copy here
 	inProgress, clustersInProgress := 0, 0
 	for _, c := range copies {
+		if t, err := time.Parse(time.RFC3339, tagValue(c.tags, TagSourceCreated)); err == nil && t.After(newest[c.group()]) {
+			newest[c.group()] = t
+		}
 		if src := tagValue(c.tags, TagSource); src != "" {
 			copied[src] = true
 		}
@@ -117,6 +146,11 @@ func (r *Recovery) CopyShared(ctx context.Context) (Summary, error) {
 		case copied[arn]:
 			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "already copied"})
 			continue
+		case snap.created.Before(newest[snap.group()]):
+			// Older than a copy we hold: retention trimmed it (or will); copying it again
+			// would start a copy-trim loop that pays a cross-region transfer every run.
+			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "older than the newest copy of " + snap.db})
+			continue
 		case snap.status != "available":
 			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "not available yet"})
 			continue
@@ -128,7 +162,8 @@ func (r *Recovery) CopyShared(ctx context.Context) (Summary, error) {
 			continue
 		}
 		req := copyRequest{cluster: snap.cluster, source: arn, target: snap.id, sourceRegion: r.opts.SourceRegion,
-			tags: []types.Tag{{Key: aws.String(TagDR), Value: aws.String("true")}, {Key: aws.String(TagSource), Value: aws.String(arn)}}}
+			tags: []types.Tag{{Key: aws.String(TagDR), Value: aws.String("true")}, {Key: aws.String(TagSource), Value: aws.String(arn)},
+				{Key: aws.String(TagSourceCreated), Value: aws.String(snap.created.UTC().Format(time.RFC3339))}}}
 		if snap.encrypted {
 			if r.opts.KMSKeyID == "" {
 				return sum, fmt.Errorf("%w: %s is encrypted; copying it into this region needs RecoveryOptions.KMSKeyID, a key in this region", ErrInvalidInput, arn)

@@ -38,7 +38,16 @@ func bareID(id *string) string {
 func fromInstance(s types.DBSnapshot) snap {
 	return snap{id: bareID(s.DBSnapshotIdentifier), arn: aws.ToString(s.DBSnapshotArn), db: aws.ToString(s.DBInstanceIdentifier),
 		status: aws.ToString(s.Status), kmsKey: aws.ToString(s.KmsKeyId), encrypted: aws.ToBool(s.Encrypted),
-		created: aws.ToTime(s.SnapshotCreateTime), tags: s.TagList}
+		created: created(s), tags: s.TagList}
+}
+
+// created is when a DB snapshot was taken: OriginalSnapshotCreateTime, which a copy keeps,
+// when RDS gives it, else SnapshotCreateTime.
+func created(s types.DBSnapshot) time.Time {
+	if s.OriginalSnapshotCreateTime != nil {
+		return *s.OriginalSnapshotCreateTime
+	}
+	return aws.ToTime(s.SnapshotCreateTime)
 }
 
 func fromCluster(s types.DBClusterSnapshot) snap {

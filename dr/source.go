@@ -239,6 +239,35 @@ func (s *Source) ShareAvailable(ctx context.Context) (Summary, error) {
 	if err != nil {
 		return sum, err
 	}
+	return s.share(ctx, snaps)
+}
+
+// Scheduled is the source side's periodic run: ShareAvailable, then Retain, over one
+// listing of the DR snapshots (a run lists them once, not twice).
+func (s *Source) Scheduled(ctx context.Context, r Retention) (Summary, error) {
+	var sum Summary
+	if len(s.opts.ShareWith) == 0 {
+		return sum, fmt.Errorf("%w: no recovery account to share with (SourceOptions.ShareWith)", ErrInvalidInput)
+	}
+	if err := r.validate(); err != nil {
+		return sum, err
+	}
+	snaps, err := ourSnaps(ctx, s.rds)
+	if err != nil {
+		return sum, err
+	}
+	sum, err = s.share(ctx, snaps)
+	if err != nil {
+		return sum, err
+	}
+	trimmed, err := retainList(ctx, s.rds, s.opts.Now(), r, snaps)
+	sum.Add(trimmed)
+	return sum, err
+}
+
+// share shares the available snapshots of snaps that are not shared yet.
+func (s *Source) share(ctx context.Context, snaps []snap) (Summary, error) {
+	var sum Summary
 	want := append([]string(nil), s.opts.ShareWith...)
 	sort.Strings(want)
 	wantTag := strings.Join(want, "+")
@@ -297,14 +326,28 @@ func (s *Source) Retain(ctx context.Context, r Retention) (Summary, error) {
 
 // retain applies r to the DR snapshots of client's account and region.
 func retain(ctx context.Context, client RDSAPI, now time.Time, r Retention) (Summary, error) {
-	var sum Summary
-	if r.Keep < 0 || r.MaxAge < 0 || (r.Keep == 0 && r.MaxAge == 0) {
-		return sum, fmt.Errorf("%w: retention needs Keep >= 1 and/or MaxAge > 0", ErrInvalidInput)
+	if err := r.validate(); err != nil {
+		return Summary{}, err
 	}
 	snaps, err := ourSnaps(ctx, client)
 	if err != nil {
-		return sum, err
+		return Summary{}, err
 	}
+	return retainList(ctx, client, now, r, snaps)
+}
+
+func (r Retention) validate() error {
+	if r.Keep < 0 || r.MaxAge < 0 || (r.Keep == 0 && r.MaxAge == 0) {
+		return fmt.Errorf("%w: retention needs Keep >= 1 and/or MaxAge > 0", ErrInvalidInput)
+	}
+	return nil
+}
+
+// retainList applies r to snaps, the DR snapshots of client's account and region as listed
+// earlier in the run. A snapshot created since is missing from it, which can only make
+// retention keep more, never delete more.
+func retainList(ctx context.Context, client RDSAPI, now time.Time, r Retention, snaps []snap) (Summary, error) {
+	var sum Summary
 	byDB := map[string][]snap{}
 	for _, snap := range snaps {
 		byDB[snap.group()] = append(byDB[snap.group()], snap)

@@ -173,3 +173,58 @@ func TestParseRetention(t *testing.T) {
 		require.ErrorIs(t, err, dr.ErrInvalidInput, bad)
 	}
 }
+
+// The scheduled run shares and trims over one listing: the describe pages are paid once.
+func TestScheduledListsOnce(t *testing.T) {
+	f := drtest.New(nil)
+	for i := range 150 {
+		f.AddManual(fmt.Sprintf("db-%03d-dr", i), "db", created.Add(-time.Duration(i)*time.Hour), map[string]string{dr.TagDR: "true"})
+	}
+	f.AddManual("by-hand", "db", created.Add(-999*time.Hour), nil)
+	s := source(t, f, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery} })
+	sum, err := s.Scheduled(context.Background(), dr.Retention{Keep: 100})
+	require.NoError(t, err)
+	assert.Len(t, sum.Shared, 150)
+	assert.Len(t, sum.Deleted, 50)
+	assert.Equal(t, 2, f.Calls(drtest.OpDescribe), "ceil(151/100) pages, once")
+	assert.Equal(t, 1, f.Calls(drtest.OpDescribeClusterSnapshots))
+	assert.Len(t, f.IDs(), 101, "100 of ours and the untagged one")
+	assert.Contains(t, f.IDs(), "by-hand")
+
+	_, err = s.Scheduled(context.Background(), dr.Retention{})
+	require.ErrorIs(t, err, dr.ErrInvalidInput, "a bad retention fails before any work")
+	assert.Equal(t, 2, f.Calls(drtest.OpDescribe))
+}
+
+func TestRecoveryScheduled(t *testing.T) {
+	_, prod, shared, west := world()
+	for i := range 3 {
+		prod.AddManual(fmt.Sprintf("db-%d-dr", i), "db", created.Add(time.Duration(i)*time.Hour), map[string]string{dr.TagDR: "true"})
+	}
+	src, err := dr.NewSource(prod, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery} })
+	require.NoError(t, err)
+	_, err = src.ShareAvailable(context.Background())
+	require.NoError(t, err)
+	rec, err := dr.NewRecovery(shared, west, func(o *dr.RecoveryOptions) {
+		o.SourceAccounts, o.SourceRegion, o.Now = []string{prodAccount}, "us-east-1", west.Clock().Now
+	})
+	require.NoError(t, err)
+	sum, err := rec.Scheduled(context.Background(), dr.Retention{Keep: 1})
+	require.NoError(t, err)
+	assert.Len(t, sum.Copied, 3)
+	assert.Empty(t, sum.Deleted, "copies still being created are never trimmed")
+	west.Clock().Advance(15 * time.Minute)
+	sum, err = rec.Scheduled(context.Background(), dr.Retention{Keep: 1})
+	require.NoError(t, err)
+	assert.Empty(t, sum.Copied)
+	assert.Len(t, sum.Deleted, 2)
+	assert.Equal(t, []string{"db-2-dr"}, west.IDs(), "the newest copy stays")
+	assert.Equal(t, 2, west.Calls(drtest.OpDescribe), "one listing of the copies per run")
+
+	// The trimmed ones are still shared, but never copied again (a copy-trim loop would pay a
+	// cross-region transfer every run).
+	sum, err = rec.Scheduled(context.Background(), dr.Retention{Keep: 1})
+	require.NoError(t, err)
+	assert.Empty(t, sum.Copied)
+	assert.Equal(t, []string{"db-2-dr"}, west.IDs())
+}

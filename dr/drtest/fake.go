@@ -75,6 +75,7 @@ type snapshot struct {
 	id, instance, kind, kmsKey string
 	crossRegion                bool // a copy from another region
 	created, readyAt           time.Time
+	original                   time.Time // DB snapshot copies: when the first snapshot was taken
 	tags                       []types.Tag
 	restore                    []string
 }
@@ -261,8 +262,15 @@ func (f *RDS) status(s *snapshot) string {
 
 func (f *RDS) describe(s *snapshot) types.DBSnapshot {
 	return types.DBSnapshot{DBSnapshotIdentifier: aws.String(s.id), DBSnapshotArn: aws.String(f.arn(s)), DBInstanceIdentifier: aws.String(s.instance),
-		SnapshotType: aws.String(s.kind), Status: aws.String(f.status(s)), SnapshotCreateTime: aws.Time(s.created),
+		SnapshotType: aws.String(s.kind), Status: aws.String(f.status(s)), SnapshotCreateTime: aws.Time(s.created), OriginalSnapshotCreateTime: optionalTime(s.original),
 		Encrypted: aws.Bool(s.kmsKey != ""), KmsKeyId: optional(s.kmsKey), TagList: append([]types.Tag(nil), s.tags...), Engine: aws.String("postgres")}
+}
+
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return aws.Time(t)
 }
 
 func optional(s string) *string {
@@ -482,7 +490,14 @@ func (f *RDS) copySnapshot(ctx context.Context, cluster bool, in *rds.CopyDBSnap
 		}
 		kms = aws.ToString(in.KmsKeyId)
 	}
-	c := &snapshot{cluster: cluster, id: target, instance: s.instance, kind: "manual", kmsKey: kms, created: s.created, readyAt: f.clock.Now().Add(f.CopyTime),
+	created, original := s.created, time.Time{}
+	if !cluster { // a DB snapshot copy is created now and keeps the original's time apart
+		created, original = f.clock.Now(), s.original
+		if original.IsZero() {
+			original = s.created
+		}
+	}
+	c := &snapshot{cluster: cluster, id: target, instance: s.instance, kind: "manual", kmsKey: kms, created: created, original: original, readyAt: f.clock.Now().Add(f.CopyTime),
 		tags: append([]types.Tag(nil), in.Tags...), crossRegion: crossRegion}
 	f.snapshots[key(cluster, target)] = c
 	d := f.describe(c)

@@ -50,12 +50,7 @@ func newHandler(sharedRegion, local dr.RDSAPI, getenv func(string) string, logge
 		return nil, err
 	}
 	return func(ctx context.Context, _ json.RawMessage) (dr.Summary, error) {
-		sum, err := rec.CopyShared(ctx)
-		if err != nil {
-			return sum, err
-		}
-		trimmed, err := rec.Retain(ctx, ret)
-		sum.Add(trimmed)
+		sum, err := rec.Scheduled(ctx, ret)
 		logger.Info("dr-recovery: scheduled run", "summary", sum)
 		return sum, err
 	}, nil

@@ -46,18 +46,12 @@ func newHandler(client dr.RDSAPI, getenv func(string) string, logger *slog.Logge
 		return nil, err
 	}
 	return func(ctx context.Context, payload json.RawMessage) (dr.Summary, error) {
-		var sum dr.Summary
 		if dr.IsSchedule(payload) {
-			shared, err := src.ShareAvailable(ctx)
-			sum.Add(shared)
-			if err != nil {
-				return sum, err
-			}
-			trimmed, err := src.Retain(ctx, ret)
-			sum.Add(trimmed)
+			sum, err := src.Scheduled(ctx, ret)
 			logger.Info("dr-source: scheduled run", "summary", sum)
 			return sum, err
 		}
+		var sum dr.Summary
 		events, err := dr.ParseEvents(payload)
 		if err != nil {
 			return sum, err
