@@ -22,13 +22,7 @@ func BenchmarkPeriodicRun(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for i := range 500 {
-			tagsFor := map[string]string{dr.TagDR: "true"}
-			if i >= 5 {
-				tagsFor[dr.TagSharedWith] = recovery // shared by an earlier run
-			}
-			f.AddManual(fmt.Sprintf("db-%03d-dr", i), "db", created.Add(-time.Duration(i)*time.Hour), tagsFor)
-		}
+		seedShared(f)
 		sum, err := s.ShareAvailable(context.Background())
 		if err != nil || len(sum.Shared) != 5 {
 			b.Fatal(sum, err)
@@ -58,13 +52,7 @@ func BenchmarkScheduledRun(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				for i := range 500 {
-					tagsFor := map[string]string{dr.TagDR: "true"}
-					if i >= 5 {
-						tagsFor[dr.TagSharedWith] = recovery
-					}
-					f.AddManual(fmt.Sprintf("db-%03d-dr", i), "db", created.Add(-time.Duration(i)*time.Hour), tagsFor)
-				}
+				seedShared(f)
 				ret := dr.Retention{Keep: 500}
 				if mode == "Scheduled" {
 					_, err = s.Scheduled(context.Background(), ret)
@@ -83,5 +71,16 @@ func BenchmarkScheduledRun(b *testing.B) {
 			}
 			b.ReportMetric(float64(calls), "calls/run")
 		})
+	}
+}
+
+// seedShared gives f 500 DR snapshots of which the 5 newest are not shared yet.
+func seedShared(f *drtest.RDS) {
+	for i := range 500 {
+		tagsFor := map[string]string{dr.TagDR: "true"}
+		if i >= 5 {
+			tagsFor[dr.TagSharedWith] = recovery // shared by an earlier run
+		}
+		f.AddManual(fmt.Sprintf("db-%03d-dr", i), "db", created.Add(-time.Duration(i)*time.Hour), tagsFor)
 	}
 }
