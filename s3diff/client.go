@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
 // Options are the optional settings of a Client. A zero value means the default.
@@ -123,7 +125,7 @@ func (c *Client) list(ctx context.Context, bucket, key string) (versions, marker
 	in := &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: aws.String(key), MaxKeys: aws.Int32(c.opts.PageSize)}
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, pages, err
+			return nil, nil, pages, errtext.Wrap("s3diff", fmt.Sprintf("listing versions of s3://%s/%s", bucket, key), err)
 		}
 		out, err := c.s3.ListObjectVersions(ctx, in)
 		if err != nil {
@@ -133,6 +135,8 @@ func (c *Client) list(ctx context.Context, bucket, key string) (versions, marker
 		passed := false
 		for _, v := range out.Versions {
 			switch k := aws.ToString(v.Key); {
+			case k == key && aws.ToString(v.VersionId) == "":
+				return nil, nil, pages, malformedListing(bucket, key, pages, "a version")
 			case k == key:
 				versions = append(versions, Version{
 					Key: k, VersionID: aws.ToString(v.VersionId), LastModified: aws.ToTime(v.LastModified),
@@ -144,6 +148,8 @@ func (c *Client) list(ctx context.Context, bucket, key string) (versions, marker
 		}
 		for _, m := range out.DeleteMarkers {
 			switch k := aws.ToString(m.Key); {
+			case k == key && aws.ToString(m.VersionId) == "":
+				return nil, nil, pages, malformedListing(bucket, key, pages, "a delete marker")
 			case k == key:
 				markers = append(markers, Version{
 					Key: k, VersionID: aws.ToString(m.VersionId), LastModified: aws.ToTime(m.LastModified),
@@ -167,6 +173,14 @@ func (c *Client) list(ctx context.Context, bucket, key string) (versions, marker
 		}
 		in.KeyMarker, in.VersionIdMarker = aws.String(nextKey), aws.String(nextVersion)
 	}
+}
+
+// malformedListing is the error for a listed entry without a version id. Acting on it could
+// mean a delete without a version id (which adds a delete marker and hides the object) or a
+// read of whatever version is latest, so nothing is done.
+func malformedListing(bucket, key string, page int, what string) error {
+	return fmt.Errorf("%w: ListObjectVersions page %d lists %s of s3://%s/%s without a version id (versioning off or a broken S3-compatible server?); nothing was read or deleted",
+		ErrMalformedResponse, page, what, bucket, key)
 }
 
 // merge interleaves delete markers into the versions (S3 order kept), newest first.

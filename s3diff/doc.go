@@ -23,7 +23,11 @@
 // StatusTooLarge without being downloaded, identical content StatusNoChanges.
 //
 // Retention plans from one listing and deletes by explicit version id in DeleteObjects
-// batches of at most 1000, so a version uploaded meanwhile is never deleted. It keeps the
+// batches of at most 1000, so a version uploaded meanwhile is never deleted. It never sends
+// a delete without a version id (on a versioned bucket that adds a delete marker and hides
+// the object): a listing entry without one stops it before any deletion, and a per-key error
+// without one is reported, never retried. A version counts as deleted only when S3 lists it
+// under Deleted. It keeps the
 // newest N object versions plus the latest entry (a delete marker that hides the object is
 // kept, since deleting it would bring the object back), and deletes older versions and all
 // other delete markers. Keep below 1 is ErrInvalidKeep, never "delete everything".
@@ -40,8 +44,8 @@
 //
 // # Errors
 //
-// Sentinels: ErrInvalidKeep, ErrInvalidInput, ErrNoVersions, ErrNoPredecessor,
-// ErrVersionNotFound, ErrDeleteFailed (RetainResult.Failed lists the versions, with S3's
+// Sentinels: ErrInvalidKeep, ErrInvalidInput, ErrMalformedResponse, ErrNoVersions,
+// ErrNoPredecessor, ErrVersionNotFound, ErrDeleteFailed (RetainResult.Failed lists the versions, with S3's
 // code and message; retryable codes such as SlowDown are retried first). S3 API errors are
 // wrapped with %w, so smithy.APIError stays reachable with errors.As.
 //

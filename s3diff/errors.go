@@ -25,8 +25,24 @@ var (
 	// ErrDeleteFailed: some planned deletions failed after retries; RetainResult.Failed lists them.
 	ErrDeleteFailed = errors.New("s3diff: some versions could not be deleted")
 
+	// ErrMalformedResponse: S3 (or an S3-compatible server) answered with something that
+	// can't be acted on safely, such as a listed version without a version id. Nothing is
+	// deleted on such an answer.
+	ErrMalformedResponse = errors.New("s3diff: malformed answer from S3")
+
 	// ErrInvalidInput: a bucket, key, option or event that can't be right.
 	ErrInvalidInput = errors.New("s3diff: invalid input")
+)
+
+// Codes of DeleteFailure that come from s3diff rather than from S3.
+const (
+	// CodeNotConfirmed: S3 answered the DeleteObjects call but neither listed the version
+	// under Deleted nor reported an error naming it (or reported one without a version id,
+	// which is never retried). The version may or may not be gone: list the key to see.
+	CodeNotConfirmed = "NotConfirmed"
+	// CodeMarkerCreated: the server answered a delete by version id by creating a delete
+	// marker, which hides the object. The message names the marker to delete to restore it.
+	CodeMarkerCreated = "DeleteMarkerCreated"
 )
 
 func invalid(format string, args ...any) error {

@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
 // maxDeleteBatch is DeleteObjects' limit of keys per call.
@@ -45,10 +47,14 @@ type RetainResult struct {
 // error (ErrInvalidKeep), and only versions of the exact key are touched.
 //
 // The plan comes from one listing and deletes by explicit version id, so a version uploaded
-// while Retain runs is never deleted by it. Deletions go in DeleteObjects batches of at most
-// 1000; per-version errors that are retryable (SlowDown, InternalError, ...) are tried again
-// up to Options.DeleteAttempts times, and what still fails is in RetainResult.Failed with an
-// error wrapping ErrDeleteFailed.
+// while Retain runs is never deleted by it. A listed entry without a version id stops Retain
+// before any deletion (ErrMalformedResponse): a delete without a version id would add a
+// delete marker and hide the object. Deletions go in DeleteObjects batches of at most 1000;
+// per-version errors that are retryable (SlowDown, InternalError, ...) and name the version
+// are tried again up to Options.DeleteAttempts times; an error that names no version is
+// never retried. RetainResult.Deleted holds only the versions S3 listed under Deleted, and
+// every other planned version is in RetainResult.Failed, with an error wrapping
+// ErrDeleteFailed.
 func (c *Client) Retain(ctx context.Context, bucket, key string, keep int, optFns ...func(*RetainOptions)) (*RetainResult, error) {
 	var o RetainOptions
 	for _, fn := range optFns {
@@ -76,12 +82,13 @@ func (c *Client) Retain(ctx context.Context, bucket, key string, keep int, optFn
 	}
 
 	pending := res.Deleted
-	var failed []DeleteFailure // final: not retryable, or out of attempts
+	var done []Version           // confirmed by S3 under Deleted
+	var failures []DeleteFailure // final: not retryable, not confirmed, or out of attempts
 	for attempt := 1; len(pending) > 0; attempt++ {
 		var retry []Version
 		for start := 0; start < len(pending); start += maxDeleteBatch {
 			batch := pending[start:min(start+maxDeleteBatch, len(pending))]
-			errs, err := c.deleteBatch(ctx, bucket, batch)
+			out, err := c.deleteBatch(ctx, bucket, batch)
 			res.DeleteCalls++
 			if err != nil {
 				if isRetryableCode(errorCode(err)) && attempt < c.opts.DeleteAttempts {
@@ -90,14 +97,16 @@ func (c *Client) Retain(ctx context.Context, bucket, key string, keep int, optFn
 				}
 				// This batch and the ones after it were not deleted; say so and stop.
 				notDone := append(append([]Version(nil), retry...), pending[start:]...)
-				failed = append(failed, failuresOf(notDone, errorCode(err), err.Error())...)
-				return c.finish(res, failed, fmt.Errorf("s3diff: deleting old versions of s3://%s/%s: %w", bucket, key, err))
+				failures = append(failures, failuresOf(notDone, errorCode(err), err.Error())...)
+				return c.finish(res, done, failures, errtext.Wrap("s3diff", fmt.Sprintf("deleting old versions of s3://%s/%s", bucket, key), err))
 			}
-			for _, f := range errs {
-				if isRetryableCode(f.Code) && attempt < c.opts.DeleteAttempts {
+			done = append(done, out.deleted...)
+			failures = append(failures, out.failed...)
+			for _, f := range out.retryable {
+				if attempt < c.opts.DeleteAttempts {
 					retry = append(retry, f.Version)
 				} else {
-					failed = append(failed, f)
+					failures = append(failures, f)
 				}
 			}
 		}
@@ -108,29 +117,48 @@ func (c *Client) Retain(ctx context.Context, bucket, key string, keep int, optFn
 		c.log.Warn("s3diff: retrying deletions", "bucket", bucket, "key", key, "versions", len(retry), "attempt", attempt+1, "wait", wait)
 		select {
 		case <-ctx.Done():
-			failed = append(failed, failuresOf(retry, "Canceled", ctx.Err().Error())...)
-			return c.finish(res, failed, ctx.Err())
+			failures = append(failures, failuresOf(retry, "Canceled", ctx.Err().Error())...)
+			return c.finish(res, done, failures, errtext.Wrap("s3diff", fmt.Sprintf("deleting old versions of s3://%s/%s", bucket, key), ctx.Err()))
 		case <-time.After(wait):
 		}
 		pending = retry
 	}
-	return c.finish(res, failed, nil)
+	return c.finish(res, done, failures, nil)
 }
 
-// finish records the failures, takes them out of Deleted, and builds the error.
-func (c *Client) finish(res *RetainResult, failed []DeleteFailure, err error) (*RetainResult, error) {
-	res.Failed = failed
-	if len(failed) == 0 {
+// finish records what was confirmed deleted and what failed, and builds the error. Deleted
+// holds only the versions S3 listed under Deleted; every other planned version is a failure
+// (a version neither confirmed nor refused is reported as NotConfirmed).
+func (c *Client) finish(res *RetainResult, done []Version, failures []DeleteFailure, err error) (*RetainResult, error) {
+	confirmed := make(map[string]bool, len(done))
+	for _, v := range done {
+		confirmed[v.VersionID] = true
+	}
+	reported := make(map[string]bool, len(failures))
+	for _, f := range failures {
+		reported[f.Version.VersionID] = true
+	}
+	planned := res.Deleted
+	res.Deleted = nil
+	for _, v := range planned {
+		switch {
+		case confirmed[v.VersionID]:
+			res.Deleted = append(res.Deleted, v)
+		case !reported[v.VersionID] && err == nil:
+			failures = append(failures, DeleteFailure{Version: v, Code: CodeNotConfirmed,
+				Message: "S3 neither listed the version as deleted nor reported an error for it"})
+		case !reported[v.VersionID]:
+			failures = append(failures, DeleteFailure{Version: v, Code: CodeNotConfirmed, Message: err.Error()})
+		}
+	}
+	res.Failed = failures
+	if len(failures) == 0 {
 		return res, err
 	}
-	gone := make([]Version, len(failed))
-	for i, f := range failed {
-		gone[i] = f.Version
-	}
-	res.Deleted = subtract(res.Deleted, gone)
 	if err == nil {
+		f := failures[0]
 		err = fmt.Errorf("%w: %d of %d versions of s3://%s/%s (first: %s %s: %s)", ErrDeleteFailed,
-			len(failed), len(failed)+len(res.Deleted), res.Bucket, res.Key, failed[0].Version.VersionID, failed[0].Code, failed[0].Message)
+			len(failures), len(planned), res.Bucket, res.Key, f.Version.VersionID, f.Code, f.Message)
 	}
 	return res, err
 }
@@ -155,45 +183,93 @@ func plan(versions, markers []Version, keep int) (kept, deleted []Version) {
 	return merge(keptVersions, keptMarkers), deleted
 }
 
-// deleteBatch deletes up to 1000 versions in one call and returns the per-version errors.
-func (c *Client) deleteBatch(ctx context.Context, bucket string, batch []Version) ([]DeleteFailure, error) {
+// batchResult sorts the answer to one DeleteObjects call.
+type batchResult struct {
+	deleted   []Version       // listed under Deleted, with the exact key and version id sent
+	retryable []DeleteFailure // per-version errors worth another try (SlowDown, InternalError, ...)
+	failed    []DeleteFailure // per-version errors that are final, and answers that can't be trusted
+}
+
+// deleteBatch deletes up to 1000 versions, each by its explicit version id, in one call, and
+// sorts S3's per-version answer. Only an entry that names a version we sent counts: an error
+// without a version id can't be matched to a version, so it is never retried (a retry of it
+// could be a delete without a version id, which hides the object behind a new delete
+// marker); the versions it may concern are reported NotConfirmed by finish. A Deleted entry
+// saying a delete marker was created for a version we deleted by id means the server did
+// not honour the version id: that is reported as a failure naming the new marker.
+func (c *Client) deleteBatch(ctx context.Context, bucket string, batch []Version) (batchResult, error) {
 	ids := make([]types.ObjectIdentifier, len(batch))
-	byID := make(map[string]Version, len(batch))
+	sent := make(map[[2]string]Version, len(batch))
 	for i, v := range batch {
+		if v.VersionID == "" {
+			// plan only holds listed versions, and list refuses entries without an id.
+			return batchResult{}, fmt.Errorf("%w: refusing to delete %q without a version id", ErrInvalidInput, v.Key)
+		}
 		ids[i] = types.ObjectIdentifier{Key: aws.String(v.Key), VersionId: aws.String(v.VersionID)}
-		byID[v.VersionID] = v
+		sent[[2]string{v.Key, v.VersionID}] = v
 	}
 	out, err := c.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{
 		Bucket: aws.String(bucket),
-		Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
+		// Not quiet: a version counts as deleted only when S3 lists it under Deleted.
+		Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(false)},
 	})
 	if err != nil {
-		return nil, err
+		return batchResult{}, err
 	}
-	c.log.Debug("s3diff: deleted a batch", "bucket", bucket, "versions", len(batch), "errors", len(out.Errors))
-	var fails []DeleteFailure
-	for _, e := range out.Errors {
-		v, ok := byID[aws.ToString(e.VersionId)]
+	c.log.Debug("s3diff: deleted a batch", "bucket", bucket, "versions", len(batch), "deleted", len(out.Deleted), "errors", len(out.Errors))
+	var r batchResult
+	for _, d := range out.Deleted {
+		v, ok := sent[[2]string{aws.ToString(d.Key), aws.ToString(d.VersionId)}]
 		if !ok {
-			v = Version{Key: aws.ToString(e.Key), VersionID: aws.ToString(e.VersionId)}
+			c.log.Warn("s3diff: DeleteObjects listed a deletion that was not asked for; ignored",
+				"bucket", bucket, "key", aws.ToString(d.Key), "version", aws.ToString(d.VersionId))
+			continue
 		}
-		fails = append(fails, DeleteFailure{Version: v, Code: aws.ToString(e.Code), Message: aws.ToString(e.Message)})
+		if marker := aws.ToString(d.DeleteMarkerVersionId); aws.ToBool(d.DeleteMarker) && !v.DeleteMarker && marker != "" && marker != v.VersionID {
+			r.failed = append(r.failed, DeleteFailure{Version: v, Code: CodeMarkerCreated, Message: fmt.Sprintf(
+				"the server created delete marker %s instead of deleting version %s; the object may be hidden: delete that marker by its version id to restore it", marker, v.VersionID)})
+			continue
+		}
+		r.deleted = append(r.deleted, v)
 	}
-	return fails, nil
-}
-
-func subtract(all, remove []Version) []Version {
-	drop := make(map[string]bool, len(remove))
-	for _, v := range remove {
-		drop[v.VersionID] = true
-	}
-	var out []Version
-	for _, v := range all {
-		if !drop[v.VersionID] {
-			out = append(out, v)
+	unmatched := map[string]DeleteFailure{} // key -> an error that names no version we sent
+	for _, e := range out.Errors {
+		f := DeleteFailure{Code: aws.ToString(e.Code), Message: aws.ToString(e.Message)}
+		v, ok := sent[[2]string{aws.ToString(e.Key), aws.ToString(e.VersionId)}]
+		if !ok {
+			c.log.Warn("s3diff: DeleteObjects reported an error for no version we sent; not retried",
+				"bucket", bucket, "key", aws.ToString(e.Key), "version", aws.ToString(e.VersionId), "code", f.Code, "message", f.Message)
+			unmatched[aws.ToString(e.Key)] = f
+			continue
+		}
+		f.Version = v
+		if isRetryableCode(f.Code) {
+			r.retryable = append(r.retryable, f)
+		} else {
+			r.failed = append(r.failed, f)
 		}
 	}
-	return out
+	// Every version sent and not accounted for above is not known to be deleted.
+	seen := make(map[string]bool, len(batch))
+	for _, v := range r.deleted {
+		seen[v.VersionID] = true
+	}
+	for _, fs := range [][]DeleteFailure{r.retryable, r.failed} {
+		for _, f := range fs {
+			seen[f.Version.VersionID] = true
+		}
+	}
+	for _, v := range batch {
+		if seen[v.VersionID] {
+			continue
+		}
+		f := DeleteFailure{Version: v, Code: CodeNotConfirmed, Message: "S3 neither listed the version as deleted nor reported an error for it"}
+		if u, ok := unmatched[v.Key]; ok {
+			f.Message = fmt.Sprintf("S3 reported %s (%s) for the key without this version id; not retried, since a retry could delete without a version id", u.Code, u.Message)
+		}
+		r.failed = append(r.failed, f)
+	}
+	return r, nil
 }
 
 func failuresOf(vs []Version, code, msg string) []DeleteFailure {
