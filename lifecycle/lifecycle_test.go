@@ -375,3 +375,37 @@ func TestProbes(t *testing.T) {
 	require.Error(t, all.Check(ctx), "all must pass")
 	assert.Equal(t, "command true and TCP "+addr, all.String())
 }
+
+func TestProbeConstructorsRefuseTypos(t *testing.T) {
+	for _, addr := range []string{"localhost8080", "localhost:", "localhost:http", "localhost:70000", "a b:80", ""} {
+		_, err := lifecycle.NewTCPProbe(addr, time.Second)
+		assert.ErrorIs(t, err, lifecycle.ErrInvalidInput, "%q", addr)
+	}
+	for _, addr := range []string{"127.0.0.1:8080", "[::1]:443", ":8080", "localhost:1"} {
+		_, err := lifecycle.NewTCPProbe(addr, time.Second)
+		assert.NoError(t, err, "%q", addr)
+	}
+	for _, cmd := range []string{"", "  \t", "/no/such/binary --flag", "/etc"} {
+		_, err := lifecycle.NewCommandProbe(cmd, time.Second)
+		assert.ErrorIs(t, err, lifecycle.ErrInvalidInput, "%q", cmd)
+	}
+	_, err := lifecycle.NewHTTPProbe("http://127.0.0.1/", "200", -time.Second)
+	assert.ErrorIs(t, err, lifecycle.ErrInvalidInput)
+}
+
+func TestCommandProbeThatCannotStartIsPermanent(t *testing.T) {
+	ctx := context.Background()
+	notFound, err := lifecycle.NewCommandProbe("no-such-command-anywhere", time.Second)
+	require.NoError(t, err, "a relative command is looked up when it runs")
+	assert.ErrorIs(t, notFound.Check(ctx), lifecycle.ErrPermanent)
+
+	failing, err := lifecycle.NewCommandProbe("exit 1", time.Second)
+	require.NoError(t, err)
+	err = failing.Check(ctx)
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, lifecycle.ErrPermanent, "a failing check may pass later")
+
+	passing, err := lifecycle.NewCommandProbe("true", time.Second)
+	require.NoError(t, err)
+	assert.NoError(t, passing.Check(ctx))
+}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -43,6 +44,9 @@ func NewHTTPProbe(rawURL, statuses string, timeout time.Duration) (*HTTPProbe, e
 	codes, err := parseStatuses(statuses)
 	if err != nil {
 		return nil, err
+	}
+	if timeout < 0 {
+		return nil, fmt.Errorf("%w: probe timeout %s is negative", ErrInvalidInput, timeout)
 	}
 	return &HTTPProbe{URL: rawURL, Statuses: codes, Timeout: timeout}, nil
 }
@@ -114,6 +118,22 @@ type TCPProbe struct {
 	Timeout time.Duration // per try; default 5 s
 }
 
+// NewTCPProbe checks addr ("host:port", "[::1]:8080", ":8080" for this host) before any
+// probe runs, so a typo such as "localhost8080" is an input error, not an ABANDON.
+func NewTCPProbe(addr string, timeout time.Duration) (*TCPProbe, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || strings.ContainsAny(host, " /") {
+		return nil, fmt.Errorf("%w: TCP address %q is not host:port, e.g. 127.0.0.1:8080", ErrInvalidInput, addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return nil, fmt.Errorf("%w: TCP address %q: port %q is not a number from 1 to 65535", ErrInvalidInput, addr, port)
+	}
+	if timeout < 0 {
+		return nil, fmt.Errorf("%w: probe timeout %s is negative", ErrInvalidInput, timeout)
+	}
+	return &TCPProbe{Addr: addr, Timeout: timeout}, nil
+}
+
 func (p *TCPProbe) String() string { return "TCP " + p.Addr }
 
 // Check opens and closes one connection.
@@ -137,6 +157,40 @@ func (p *TCPProbe) Check(ctx context.Context) error {
 type CommandProbe struct {
 	Argv    []string
 	Timeout time.Duration // per try; default 30 s
+
+	shell bool // Argv is /bin/sh -c COMMAND: exit 126 and 127 mean "could not start"
+}
+
+// Exit statuses with which a POSIX shell says it could not start a command.
+const (
+	shellNotExecutable = 126
+	shellNotFound      = 127
+)
+
+// NewCommandProbe returns a probe that runs command with /bin/sh -c, healthy when it exits 0.
+// An empty command is an input error (an unset variable in user data must not pass every
+// check), and so is a command whose first word is an absolute path that does not exist or
+// is not executable. A command the shell cannot start at run time (it exits 126 or 127: not
+// executable, not found) can never pass: Check returns ErrPermanent and the gate decides at
+// once instead of waiting out its timeout.
+func NewCommandProbe(command string, timeout time.Duration) (*CommandProbe, error) {
+	fields := strings.Fields(command)
+	if len(fields) == 0 {
+		return nil, fmt.Errorf("%w: the command is empty (an unset variable?); a probe must check something", ErrInvalidInput)
+	}
+	if first := fields[0]; strings.HasPrefix(first, "/") {
+		info, err := os.Stat(first)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("%w: command %q: %s does not exist", ErrInvalidInput, command, first)
+		case info.IsDir() || info.Mode()&0o111 == 0:
+			return nil, fmt.Errorf("%w: command %q: %s is not an executable file", ErrInvalidInput, command, first)
+		}
+	}
+	if timeout < 0 {
+		return nil, fmt.Errorf("%w: probe timeout %s is negative", ErrInvalidInput, timeout)
+	}
+	return &CommandProbe{Argv: []string{"/bin/sh", "-c", command}, Timeout: timeout, shell: true}, nil
 }
 
 func (p *CommandProbe) String() string { return "command " + strings.Join(p.Argv, " ") }
@@ -156,17 +210,23 @@ func (p *CommandProbe) Check(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, p.Argv[0], p.Argv[1:]...).CombinedOutput()
-	if err != nil {
-		last := strings.TrimSpace(string(out))
-		if i := strings.LastIndexByte(last, '\n'); i >= 0 {
-			last = last[i+1:]
-		}
-		if len(last) > 200 {
-			last = last[:200]
-		}
-		return fmt.Errorf("%s: %v: %s", p, err, last)
+	if err == nil {
+		return nil
 	}
-	return nil
+	last := strings.TrimSpace(string(out))
+	if i := strings.LastIndexByte(last, '\n'); i >= 0 {
+		last = last[i+1:]
+	}
+	if len(last) > 200 {
+		last = last[:200]
+	}
+	var exit *exec.ExitError
+	if p.shell && ctx.Err() == nil && errors.As(err, &exit) {
+		if code := exit.ExitCode(); code == shellNotFound || code == shellNotExecutable {
+			return fmt.Errorf("%w: %s: the shell could not start it (exit %d): %s", ErrPermanent, p, code, last)
+		}
+	}
+	return fmt.Errorf("%s: %v: %s", p, err, last)
 }
 
 // All is healthy when every probe is (checked in order; the first failure is returned).

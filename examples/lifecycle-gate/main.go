@@ -25,6 +25,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
 	"github.com/shipshape-dev/shipshape/imds"
+	"github.com/shipshape-dev/shipshape/internal/awsid"
+	"github.com/shipshape-dev/shipshape/internal/cli"
 	"github.com/shipshape-dev/shipshape/lifecycle"
 )
 
@@ -68,13 +70,11 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lifecycle-gate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	healthURL := fs.String("health-url", "", "HTTP health check URL (like an ALB target group's)")
 	healthStatus := fs.String("health-status", "200", "healthy HTTP codes: 200, 200,204 or 200-299")
 	var tcps, cmds, hooks multi
 	fs.Var(&tcps, "tcp", "host:port that must accept a TCP connection (repeatable)")
-	fs.Var(&cmds, "cmd", "shell command that must exit 0 (repeatable; run with /bin/sh -c)")
+	fs.Var(&cmds, "cmd", "shell command that must exit 0 (repeatable; run with /bin/sh -c; exit 126/127, the\nshell's 'cannot run'/'not found', completes with -result-on-failure at once)")
 	threshold := fs.Int("healthy-threshold", 3, "consecutive passing rounds needed")
 	interval := fs.Duration("interval", 10*time.Second, "time between probe rounds")
 	probeTimeout := fs.Duration("probe-timeout", 5*time.Second, "time limit of one probe try")
@@ -86,40 +86,40 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	onFailure := fs.String("result-on-failure", lifecycle.Abandon, "ABANDON or CONTINUE")
 	warmPool := fs.Bool("warm-pool", false, "keep running; gate each time the instance goes InService (warm pool resume)")
 	verbose := fs.Bool("v", false, "debug logs on stderr")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitContinue
-		}
-		return exitUsage
+	if code, done := cli.Parse(fs, args, stderr, func(w io.Writer) { fmt.Fprint(w, usage); fs.SetOutput(w); fs.PrintDefaults() }); done {
+		return code
 	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "lifecycle-gate: "+format+"\n(see lifecycle-gate -h)\n", a...)
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
-	}
-	var probes lifecycle.All
-	if *healthURL != "" {
-		p, err := lifecycle.NewHTTPProbe(*healthURL, *healthStatus, *probeTimeout)
-		if err != nil {
+	usageErr := func(format string, a ...any) int { return cli.Usage(stderr, "lifecycle-gate", format, a...) }
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"interval", *interval}, {"probe-timeout", *probeTimeout}, {"timeout", *timeout}} {
+		if err := cli.Duration(d.name, d.v); err != nil {
 			return usageErr("%v", err)
 		}
-		probes = append(probes, p)
 	}
-	for _, addr := range tcps {
-		probes = append(probes, &lifecycle.TCPProbe{Addr: addr, Timeout: *probeTimeout})
-	}
-	for _, c := range cmds {
-		probes = append(probes, &lifecycle.CommandProbe{Argv: []string{"/bin/sh", "-c", c}, Timeout: *probeTimeout})
+	probes, err := buildProbes(*healthURL, *healthStatus, tcps, cmds, *probeTimeout, cli.IsSet(fs, "health-status"))
+	if err != nil {
+		return usageErr("%v", err)
 	}
 	switch {
-	case len(probes) == 0:
-		return usageErr("no probe: give -health-url, -tcp or -cmd")
+	case fs.NArg() > 0:
+		return usageErr("unexpected argument %q", fs.Arg(0))
 	case *onFailure != lifecycle.Abandon && *onFailure != lifecycle.Continue:
 		return usageErr("-result-on-failure must be ABANDON or CONTINUE, not %q", *onFailure)
-	case *threshold < 1 || *interval <= 0 || *timeout <= 0:
-		return usageErr("-healthy-threshold, -interval and -timeout must be positive")
+	case *threshold < 1:
+		return usageErr("-healthy-threshold %d: want 1 or more", *threshold)
+	case *instanceID != "" && awsid.InstanceID(*instanceID) != nil:
+		return usageErr("-instance-id: %v", awsid.InstanceID(*instanceID))
+	case cli.IsSet(fs, "group") && strings.TrimSpace(*group) == "":
+		return usageErr("-group is empty; leave it out to discover the group")
+	case cli.IsSet(fs, "token") && strings.TrimSpace(*token) == "":
+		return usageErr("-token is empty; leave it out when the token is not known")
+	}
+	for _, h := range hooks {
+		if strings.TrimSpace(h) == "" {
+			return usageErr("-hook is empty (an unset variable?); name a lifecycle hook or leave -hook out")
+		}
 	}
 
 	level := slog.LevelWarn
@@ -133,13 +133,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		fmt.Fprintln(stderr, "lifecycle-gate: AWS configuration:", err)
-		return exitError
+		return cli.Fail(stderr, "lifecycle-gate", fmt.Errorf("AWS configuration: %w", err))
 	}
 	if cfg.Region == "" {
 		if cfg.Region, err = md.Region(ctx); err != nil {
-			fmt.Fprintln(stderr, "lifecycle-gate: no AWS_REGION and no region from instance metadata:", err)
-			return exitError
+			return cli.Fail(stderr, "lifecycle-gate", fmt.Errorf("no AWS_REGION and no region from instance metadata: %w", err))
 		}
 	}
 	say := func(format string, a ...any) {
@@ -172,19 +170,51 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, context.Canceled) {
 			return exitContinue
 		}
-		fmt.Fprintln(stderr, "lifecycle-gate:", err)
-		return exitError
+		return cli.Fail(stderr, "lifecycle-gate", err)
 	}
 	o, err := once(ctx)
 	return report(say, stderr, o, err)
+}
+
+// buildProbes turns the probe flags into probes, checking every one of them before anything
+// touches the lifecycle action.
+func buildProbes(healthURL, healthStatus string, tcps, cmds []string, timeout time.Duration, statusSet bool) (lifecycle.All, error) {
+	var probes lifecycle.All
+	switch {
+	case healthURL != "":
+		p, err := lifecycle.NewHTTPProbe(healthURL, healthStatus, timeout)
+		if err != nil {
+			return nil, fmt.Errorf("-health-url/-health-status: %w", err)
+		}
+		probes = append(probes, p)
+	case statusSet:
+		return nil, errors.New("-health-status is set but -health-url is not")
+	}
+	for _, addr := range tcps {
+		p, err := lifecycle.NewTCPProbe(addr, timeout)
+		if err != nil {
+			return nil, fmt.Errorf("-tcp: %w", err)
+		}
+		probes = append(probes, p)
+	}
+	for _, c := range cmds {
+		p, err := lifecycle.NewCommandProbe(c, timeout)
+		if err != nil {
+			return nil, fmt.Errorf("-cmd: %w", err)
+		}
+		probes = append(probes, p)
+	}
+	if len(probes) == 0 {
+		return nil, errors.New("no probe: give -health-url, -tcp or -cmd")
+	}
+	return probes, nil
 }
 
 // report prints the outcome and maps it to the exit code.
 func report(say func(string, ...any), stderr io.Writer, o lifecycle.Outcome, err error) int {
 	switch {
 	case err != nil:
-		fmt.Fprintln(stderr, "lifecycle-gate:", err)
-		return exitError
+		return cli.Fail(stderr, "lifecycle-gate", err)
 	case o.NoActiveAction:
 		say("%s (after %d rounds, %d heartbeats)", o.Reason, o.Rounds, o.Heartbeats)
 		return exitNoAction

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shipshape-dev/shipshape/imds/imdstest"
+	"github.com/shipshape-dev/shipshape/internal/clitest"
 	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
 )
 
@@ -81,14 +83,47 @@ func TestNoActiveAction(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{
-		{}, {"-health-url", "localhost:8080"}, {"-cmd", "true", "-result-on-failure", "MAYBE"}, {"-cmd", "true", "extra"},
-		{"-cmd", "true", "-healthy-threshold", "0"}, {"-nope"},
-	} {
+	exe := filepath.Join(t.TempDir(), "check.sh")
+	require.NoError(t, os.WriteFile(exe, []byte("#!/bin/sh\nexit 0\n"), 0o644)) // not executable
+	clitest.CheckUsage(t, []clitest.UsageCase{
+		{Args: []string{}, Flag: "-health-url"},
+		{Args: []string{"-health-url", "localhost:8080"}, Flag: "-health-url"},
+		{Args: []string{"-health-url", "http://127.0.0.1:8080/", "-health-status", "2xx"}, Flag: "-health-status"},
+		{Args: []string{"-cmd", "true", "-health-status", "200"}, Flag: "-health-status"},
+		{Args: []string{"-tcp", "localhost8080"}, Flag: "-tcp"},
+		{Args: []string{"-tcp", "localhost:http8080"}, Flag: "-tcp"},
+		{Args: []string{"-tcp", "localhost:0"}, Flag: "-tcp"},
+		{Args: []string{"-cmd", ""}, Flag: "-cmd"},
+		{Args: []string{"-cmd", "   "}, Flag: "-cmd"},
+		{Args: []string{"-cmd", "/nonexistent/check --ready"}, Flag: "-cmd"},
+		{Args: []string{"-cmd", exe}, Flag: "-cmd"},
+		{Args: []string{"-cmd", "true", "-result-on-failure", "MAYBE"}, Flag: "-result-on-failure"},
+		{Args: []string{"-cmd", "true", "extra"}, Flag: "extra"},
+		{Args: []string{"-cmd", "true", "-healthy-threshold", "0"}, Flag: "-healthy-threshold"},
+		{Args: []string{"-cmd", "true", "-timeout", "0s"}, Flag: "-timeout"},
+		{Args: []string{"-cmd", "true", "-interval", "-1s"}, Flag: "-interval"},
+		{Args: []string{"-cmd", "true", "-probe-timeout", "-1s"}, Flag: "-probe-timeout"},
+		{Args: []string{"-cmd", "true", "-timeout", "soon"}, Flag: "-timeout"},
+		{Args: []string{"-cmd", "true", "-hook", ""}, Flag: "-hook"},
+		{Args: []string{"-cmd", "true", "-instance-id", "bogus"}, Flag: "-instance-id"},
+		{Args: []string{"-cmd", "true", "-group", ""}, Flag: "-group"},
+		{Args: []string{"-cmd", "true", "-token", ""}, Flag: "-token"},
+		{Args: []string{"-nope"}, Flag: "-nope"},
+	}, func(args []string) (int, string) {
 		code, _, stderr := gate(args...)
-		assert.Equal(t, exitUsage, code, "%v: %s", args, stderr)
-	}
+		return code, stderr
+	})
 	code, _, stderr := gate("-h")
 	assert.Equal(t, exitContinue, code)
 	assert.Contains(t, stderr, "Exit codes: 0 completed with CONTINUE, 3 completed with ABANDON, 4 no active lifecycle action")
+}
+
+// A command the shell cannot find can never pass: the gate abandons at the first round
+// instead of waiting out -timeout.
+func TestCommandNotFoundAbandonsAtOnce(t *testing.T) {
+	fake := bed(t)
+	code, stdout, stderr := gate("-cmd", "no-such-health-check --ready", "-interval", "1h", "-timeout", "10h")
+	require.Equal(t, exitAbandon, code, stderr)
+	assert.Equal(t, "Terminating", fake.State("i-0123456789abcdef0"))
+	assert.Contains(t, stdout, "could not start it (exit 127)")
 }
