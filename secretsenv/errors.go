@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
 // Sentinel errors; branch on them with errors.Is. Every error names the secret (and the key,
@@ -19,6 +21,7 @@ var (
 	ErrConflict      = errors.New("secretsenv: two sources give the same variable")
 	ErrExists        = errors.New("secretsenv: variable already set in the environment")
 	ErrInvalidInput  = errors.New("secretsenv: invalid input")
+	ErrCannotFormat  = errors.New("secretsenv: the output format can't carry the value exactly")
 )
 
 // SecretError is a failure to fetch or convert one secret.
@@ -30,10 +33,11 @@ type SecretError struct {
 }
 
 func (e *SecretError) Error() string {
+	cause := errtext.Strip("secretsenv", e.Err.Error())
 	if e.Key != "" {
-		return fmt.Sprintf("secret %q, key %q: %v", e.SecretID, e.Key, e.Err)
+		return fmt.Sprintf("secretsenv: secret %q, key %q: %s", e.SecretID, e.Key, cause)
 	}
-	return fmt.Sprintf("secret %q: %v", e.SecretID, e.Err)
+	return fmt.Sprintf("secretsenv: secret %q: %s", e.SecretID, cause)
 }
 
 func (e *SecretError) Unwrap() error { return e.Err }

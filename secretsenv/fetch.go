@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
 // Options are the optional settings of a Loader. A zero value means the default.
@@ -91,12 +93,75 @@ func New(client SecretsManagerAPI, optFns ...func(*Options)) *Loader {
 	return &Loader{sm: client, opts: o, log: o.Logger}
 }
 
+// Validate checks secrets and options as Load does before its first call: every setting that
+// would make a variable invalid whatever the secrets hold (a prefix that can't start a
+// name, a var= or rename that is no valid or a reserved name, a secret named twice, two
+// secrets for one variable) is an error wrapping ErrInvalidInput, ErrInvalidName,
+// ErrReservedName or ErrConflict. It makes no call; binaries use it to refuse a bad command
+// line before touching AWS.
+func Validate(secrets []Secret, optFns ...func(*Options)) error {
+	return New(nil, optFns...).check(secrets)
+}
+
+// check is Validate for a Loader.
+func (l *Loader) check(secrets []Secret) error {
+	if len(secrets) == 0 {
+		return fmt.Errorf("%w: no secrets to load", ErrInvalidInput)
+	}
+	if p := l.opts.Prefix; p != "" {
+		if !validName(p) {
+			return fmt.Errorf("%w: prefix %q can't start a variable name: use letters, digits and _, not a digit first (e.g. APP_)", ErrInvalidName, p)
+		}
+		if why, bad := reserved(p); bad {
+			return fmt.Errorf("%w: prefix %q: %s", ErrReservedName, p, why)
+		}
+	}
+	checkName := func(what, name string) error {
+		if !validName(name) {
+			return fmt.Errorf("%w: %s %q is not [A-Za-z_][A-Za-z0-9_]*", ErrInvalidName, what, name)
+		}
+		if why, bad := reserved(name); bad {
+			return fmt.Errorf("%w: %s %q can't be set from a secret: %s", ErrReservedName, what, name, why)
+		}
+		return nil
+	}
+	for key, name := range l.opts.Renames {
+		if err := checkName(fmt.Sprintf("rename of key %q to", key), name); err != nil {
+			return err
+		}
+	}
+	seen := map[Secret]bool{}
+	vars := map[string]string{}
+	for _, s := range secrets {
+		switch {
+		case strings.TrimSpace(s.ID) == "":
+			return fmt.Errorf("%w: a secret with no name or ARN", ErrInvalidInput)
+		case s.VersionStage != "" && s.VersionID != "":
+			return fmt.Errorf("%w: secret %q: give a version stage or a version id, not both", ErrInvalidInput, s.ID)
+		case seen[s]:
+			return fmt.Errorf("%w: secret %s is named twice", ErrInvalidInput, s)
+		}
+		seen[s] = true
+		if s.Var == "" {
+			continue
+		}
+		if err := checkName(fmt.Sprintf("secret %q: var=", s.ID), s.Var); err != nil {
+			return err
+		}
+		if prev, dup := vars[s.Var]; dup {
+			return fmt.Errorf("%w: %s comes from secret %q and from secret %q", ErrConflict, s.Var, prev, s.ID)
+		}
+		vars[s.Var] = s.ID
+	}
+	return nil
+}
+
 // Load fetches the secrets and returns the variables they give. It is all or nothing: any
 // error (a secret missing or denied, a bad name, a reserved name, two sources for one name, a
 // variable already set) returns no variables at all.
 func (l *Loader) Load(ctx context.Context, secrets []Secret) (map[string]string, error) {
-	if len(secrets) == 0 {
-		return nil, fmt.Errorf("%w: no secrets to load", ErrInvalidInput)
+	if err := l.check(secrets); err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, l.opts.Timeout)
 	defer cancel()
@@ -296,7 +361,7 @@ func (l *Loader) batch(ctx context.Context, secrets []Secret, values []Value) ([
 				return err
 			})
 			if err != nil {
-				return nil, fmt.Errorf("secretsenv: BatchGetSecretValue of %s: %w", strings.Join(list, ", "), classify(err))
+				return nil, errtext.Wrap("secretsenv", "BatchGetSecretValue of "+strings.Join(list, ", "), classify(err))
 			}
 			for _, e := range out.Errors {
 				l.log.Debug("secretsenv: batch reported an error; fetching this one alone", "secret", aws.ToString(e.SecretId), "code", aws.ToString(e.ErrorCode))

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/shipshape-dev/shipshape/internal/cli"
 	"github.com/shipshape-dev/shipshape/secretsenv"
 )
 
@@ -59,6 +60,19 @@ type settings struct {
 	timeout       time.Duration
 	format        string
 	verbose       bool
+}
+
+// loaderOptions are the Loader's options from the settings.
+func (st settings) loaderOptions(o *secretsenv.Options) {
+	o.Prefix = st.prefix
+	o.Strict = st.strict
+	o.AllowOverride = st.allowOverride
+	o.Normalize = st.normalize
+	o.Batch = st.batch
+	o.Timeout = st.timeout
+	if st.binary {
+		o.Binary = secretsenv.BinaryBase64
+	}
 }
 
 type secretList []string
@@ -100,13 +114,18 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (cmd str
 	timeout := 10 * time.Second
 	if v := getenv("SECRETSENV_TIMEOUT"); v != "" {
 		if timeout, err = time.ParseDuration(v); err != nil || timeout <= 0 {
-			return "", st, nil, fmt.Errorf("SECRETSENV_TIMEOUT=%q: want a duration like 10s", v)
+			return "", st, nil, fmt.Errorf("SECRETSENV_TIMEOUT=%q: want a positive duration like 10s", v)
 		}
+	}
+	switch v := getenv("SECRETSENV_BINARY"); v {
+	case "", "base64":
+	default:
+		return "", st, nil, fmt.Errorf("SECRETSENV_BINARY=%q: the only mode is base64 (leave it unset to refuse binary secrets)", v)
 	}
 
 	fs := flag.NewFlagSet("secretsenv "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage, "\nFlags:\n"); fs.PrintDefaults() }
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	var specs secretList
 	fs.Var(&specs, "secret", "secret to load, repeatable: NAME-or-ARN[,stage=LABEL][,version=ID][,var=NAME]")
 	fs.StringVar(&st.prefix, "prefix", getenv("SECRETSENV_PREFIX"), "prefix for names derived from JSON keys")
@@ -132,8 +151,14 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (cmd str
 	}
 	if err := fs.Parse(rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stderr, usage, "\nFlags of ", cmd, ":\n")
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
 			return "help", st, nil, nil
 		}
+		return "", st, nil, err
+	}
+	if err := cli.Duration("timeout", st.timeout); err != nil {
 		return "", st, nil, err
 	}
 	if envErr != nil {
@@ -147,7 +172,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (cmd str
 	if (cmd == "exec" || cmd == "wrap") && len(command) == 0 {
 		return "", st, nil, fmt.Errorf("%s needs a command after --", cmd)
 	}
+	source := "-secret"
 	if len(specs) == 0 {
+		source = "SECRETSENV_SECRETS"
 		specs = strings.FieldsFunc(getenv("SECRETSENV_SECRETS"), func(r rune) bool { return r == ' ' || r == '\n' || r == '\t' || r == ';' })
 	}
 	if len(specs) == 0 {
@@ -156,12 +183,23 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (cmd str
 	for _, s := range specs {
 		spec, err := secretsenv.ParseSecret(s)
 		if err != nil {
-			return "", st, nil, err
+			return "", st, nil, fmt.Errorf("%s: %w", source, err)
 		}
 		st.secrets = append(st.secrets, spec)
 	}
 	if st.format != "" && st.format != secretsenv.FormatDotenv && st.format != secretsenv.FormatShell && st.format != secretsenv.FormatJSON {
 		return "", st, nil, fmt.Errorf("-format %q: want dotenv, shell or json", st.format)
+	}
+	// Everything that would make a variable invalid whatever the secrets hold fails here,
+	// before any call.
+	if err := secretsenv.Validate(st.secrets, st.loaderOptions); err != nil {
+		flagName := source
+		if errors.Is(err, secretsenv.ErrInvalidName) || errors.Is(err, secretsenv.ErrReservedName) {
+			if strings.Contains(err.Error(), "prefix") {
+				flagName = "-prefix"
+			}
+		}
+		return "", st, nil, fmt.Errorf("%s: %w", flagName, err)
 	}
 	return cmd, st, command, nil
 }
@@ -175,11 +213,12 @@ type execFunc func(command string, args, env []string) error
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, execute execFunc) int {
 	cmd, st, command, err := parse(args, getenv, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "secretsenv: %v\n(see secretsenv -h)\n", err)
-		return 2
+		return cli.Usage(stderr, "secretsenv", "%v", err)
 	}
 	if cmd == "help" {
-		fmt.Fprint(stderr, usage)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			fmt.Fprint(stderr, usage)
+		}
 		return 0
 	}
 	level := slog.LevelWarn
@@ -190,14 +229,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	vars, loader, err := load(ctx, st, logger)
 	if err != nil {
-		fmt.Fprintln(stderr, "secretsenv:", err)
-		return 1
+		return cli.Fail(stderr, "secretsenv", err)
 	}
 	if cmd == "print" {
 		out, err := secretsenv.Format(vars, st.format)
 		if err != nil {
-			fmt.Fprintln(stderr, "secretsenv:", err)
-			return 1
+			return cli.Fail(stderr, "secretsenv", err)
 		}
 		if _, err := stdout.Write(out); err != nil {
 			fmt.Fprintln(stderr, "secretsenv: writing the output:", err)
@@ -206,8 +243,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 0
 	}
 	err = execute(command[0], command[1:], loader.Environ(vars))
-	fmt.Fprintln(stderr, "secretsenv:", err) // exec returns only on failure
-	return 1
+	return cli.Fail(stderr, "secretsenv", err) // exec returns only on failure
 }
 
 func load(ctx context.Context, st settings, logger *slog.Logger) (map[string]string, *secretsenv.Loader, error) {
@@ -239,18 +275,7 @@ func load(ctx context.Context, st settings, logger *slog.Logger) (map[string]str
 		}
 		smOpts = append(smOpts, func(o *secretsmanager.Options) { o.Credentials = creds })
 	}
-	loader := secretsenv.New(secretsmanager.NewFromConfig(cfg, smOpts...), func(o *secretsenv.Options) {
-		o.Prefix = st.prefix
-		o.Strict = st.strict
-		o.AllowOverride = st.allowOverride
-		o.Normalize = st.normalize
-		o.Batch = st.batch
-		o.Timeout = st.timeout
-		o.Logger = logger
-		if st.binary {
-			o.Binary = secretsenv.BinaryBase64
-		}
-	})
+	loader := secretsenv.New(secretsmanager.NewFromConfig(cfg, smOpts...), st.loaderOptions, func(o *secretsenv.Options) { o.Logger = logger })
 	vars, err := loader.Load(ctx, st.secrets)
 	return vars, loader, err
 }

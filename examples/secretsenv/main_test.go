@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/shipshape-dev/shipshape/secretsenv"
 	"github.com/shipshape-dev/shipshape/secretsenv/secretsenvtest"
 )
 
@@ -138,7 +139,7 @@ func TestPrintFormatsRoundTrip(t *testing.T) {
 	doc, err := json.Marshal(trickyValues)
 	require.NoError(t, err)
 	b.fake.PutString("app/config", string(doc))
-	for _, format := range []string{"json", "dotenv", "shell"} {
+	for _, format := range []string{"json", "shell"} {
 		code, stdout, stderr := b.run(t, nil, "print", "-format", format, "-secret", "app/config")
 		require.Equal(t, 0, code, stderr)
 		assert.Empty(t, stderr, "messages only on failure")
@@ -159,11 +160,31 @@ func TestPrintFormatsRoundTrip(t *testing.T) {
 			for i, k := range []string{"NEWLINES", "QUOTES", "SUBST", "BACKTICK", "PIPE", "GLOB", "UNICODE", "BIG", "EMPTY"} {
 				assert.Equal(t, trickyValues[k], parts[i], k)
 			}
-		case "dotenv":
-			assert.Contains(t, stdout, `NEWLINES="line1\nline2\r\nline3\n"`)
-			assert.Contains(t, stdout, `SUBST="\$(touch /tmp/secretsenv-pwned) \${HOME} \$HOME"`)
 		}
 	}
+
+	// dotenv refuses what its readers can't read back exactly (a carriage return, ${HOME}),
+	// prints nothing, and names the variable without its value.
+	code, stdout, stderr := b.run(t, nil, "print", "-format", "dotenv", "-secret", "app/config")
+	assert.Equal(t, 1, code)
+	assert.Empty(t, stdout, "nothing printed: never a partial file")
+	assert.Contains(t, stderr, "NEWLINES can't be written as dotenv")
+	for k, v := range trickyValues {
+		if len(v) > 3 {
+			assert.NotContains(t, stderr, v, k)
+		}
+	}
+	// What it can carry comes back exactly.
+	carried := map[string]string{"NEWLINES": "line1\nline2\n", "QUOTES": `"double" only`, "SUBST": "$(touch /tmp/secretsenv-pwned) $HOME",
+		"BACKTICK": trickyValues["BACKTICK"], "PIPE": trickyValues["PIPE"], "GLOB": trickyValues["GLOB"], "UNICODE": trickyValues["UNICODE"], "EMPTY": ""}
+	doc, err = json.Marshal(carried)
+	require.NoError(t, err)
+	b.fake.PutString("app/dotenv", string(doc))
+	code, stdout, stderr = b.run(t, nil, "print", "-format", "dotenv", "-secret", "app/dotenv")
+	require.Equal(t, 0, code, stderr)
+	back, err := secretsenv.ParseDotenv([]byte(stdout))
+	require.NoError(t, err)
+	assert.Equal(t, carried, back)
 }
 
 func TestFailuresRunNothing(t *testing.T) {
