@@ -23,13 +23,13 @@ func drainBed(b *testing.B) (*draintest.ECS, *lifecycletest.AutoScaling, *lifecy
 	for i := range 499 {
 		ecs.AddInstance("big", fmt.Sprintf("i-other%03d", i))
 	}
-	arn := ecs.AddInstance("big", "i-1")
+	arn := ecs.AddInstance("big", "i-00000001")
 	for i := range 30 {
 		ecs.RunTask(arn, "web", time.Duration(i)*20*time.Second)
 	}
 	asg := lifecycletest.New(clock)
 	asg.CreateGroup("ecs", lifecycletest.Hook{Name: "drain", HeartbeatTimeout: 300 * time.Second})
-	asg.Launch("ecs", "i-1")
+	asg.Launch("ecs", "i-00000001")
 	return ecs, asg, clock
 }
 
@@ -45,12 +45,12 @@ func BenchmarkDrainAPICalls(b *testing.B) {
 		for b.Loop() {
 			ecs, asg, clock := drainBed(b)
 			d := drain.New(ecs, func(o *drain.Options) { o.Clock = clock })
-			in, err := d.Find(context.Background(), "i-1", "big")
+			in, err := d.Find(context.Background(), "i-00000001", "big")
 			if err != nil {
 				b.Fatal(err)
 			}
 			lookups = ecs.TotalCalls()
-			hook := &lifecycle.Target{Group: "ecs", InstanceID: "i-1", Hooks: []lifecycle.Hook{{Name: "drain", HeartbeatTimeout: 300 * time.Second, GlobalTimeout: 30000 * time.Second}}}
+			hook := &lifecycle.Target{Group: "ecs", InstanceID: "i-00000001", Hooks: []lifecycle.Hook{{Name: "drain", HeartbeatTimeout: 300 * time.Second, GlobalTimeout: 30000 * time.Second}}}
 			res, err := d.Drain(context.Background(), in, drain.DrainOptions{AutoScaling: asg, Hook: hook})
 			if err != nil || !res.Last.Done {
 				b.Fatal(res, err)
@@ -74,7 +74,7 @@ func BenchmarkDrainAPICalls(b *testing.B) {
 				b.Fatal(err)
 			}
 			body, _ := json.Marshal(map[string]string{"Service": "AWS Auto Scaling", "LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING",
-				"EC2InstanceId": "i-1", "AutoScalingGroupName": "ecs", "LifecycleHookName": "drain", "Time": clock.Now().Format(time.RFC3339)})
+				"EC2InstanceId": "i-00000001", "AutoScalingGroupName": "ecs", "LifecycleHookName": "drain", "Time": clock.Now().Format(time.RFC3339)})
 			payload, _ := json.Marshal(map[string]any{"Records": []map[string]string{{"messageId": "m", "eventSource": "aws:sqs", "body": string(body)}}})
 			invocations = 0
 			for {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/shipshape-dev/shipshape/internal/awsid"
 	"github.com/shipshape-dev/shipshape/lifecycle"
 )
 
@@ -97,17 +98,27 @@ type Instance struct {
 // ListContainerInstances call per cluster tried (never a cluster scan). With several
 // clusters (a short configured list), they are tried in order.
 func (d *Drainer) Find(ctx context.Context, ec2InstanceID string, clusters ...string) (Instance, error) {
-	if !strings.HasPrefix(ec2InstanceID, "i-") || strings.ContainsAny(ec2InstanceID, " '\"") {
-		return Instance{}, fmt.Errorf("%w: %q is not an EC2 instance id", ErrInvalidInput, ec2InstanceID)
+	if err := awsid.InstanceID(ec2InstanceID); err != nil {
+		return Instance{}, fmt.Errorf("%w: %v", ErrInvalidInput, err)
 	}
-	if len(clusters) == 0 {
-		return Instance{}, fmt.Errorf("%w: no cluster to look in", ErrInvalidInput)
+	clusters, err := CleanClusters(clusters)
+	if err != nil {
+		return Instance{}, err
 	}
+	var missing []string
 	for _, cluster := range clusters {
 		out, err := retry(ctx, d, func() (*ecs.ListContainerInstancesOutput, error) {
 			return d.ecs.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{
 				Cluster: aws.String(cluster), Filter: aws.String("ec2InstanceId == " + ec2InstanceID)})
 		})
+		var notFound *types.ClusterNotFoundException
+		if errors.As(err, &notFound) {
+			// A cluster that no longer exists (or not in this region) holds no instance;
+			// the next one may.
+			d.log.Warn("drain: cluster not found; trying the next one", "cluster", cluster, "instance", ec2InstanceID)
+			missing = append(missing, cluster)
+			continue
+		}
 		if err != nil {
 			return Instance{}, fmt.Errorf("drain: looking up %s in cluster %s: %w", ec2InstanceID, cluster, err)
 		}
@@ -115,7 +126,37 @@ func (d *Drainer) Find(ctx context.Context, ec2InstanceID string, clusters ...st
 			return Instance{Cluster: cluster, ContainerInstanceARN: out.ContainerInstanceArns[0], EC2InstanceID: ec2InstanceID}, nil
 		}
 	}
-	return Instance{}, fmt.Errorf("%w: %s in %s", ErrNotInCluster, ec2InstanceID, strings.Join(clusters, ", "))
+	msg := fmt.Sprintf("%s in %s", ec2InstanceID, strings.Join(clusters, ", "))
+	if len(missing) > 0 {
+		msg += fmt.Sprintf(" (cluster(s) not found: %s)", strings.Join(missing, ", "))
+	}
+	return Instance{}, fmt.Errorf("%w: %s", ErrNotInCluster, msg)
+}
+
+// CleanClusters reads a list of cluster names as users write it ("prod, staging", trailing
+// commas): names are trimmed, empty ones dropped, duplicates removed, order kept. No name at
+// all is ErrInvalidInput. A list given as one comma-separated string can be passed through
+// strings.Split first.
+func CleanClusters(names []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range names {
+		for _, part := range strings.Split(n, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" || seen[part] {
+				continue
+			}
+			if strings.ContainsAny(part, " \t\n") {
+				return nil, fmt.Errorf("%w: cluster name %q contains white space", ErrInvalidInput, part)
+			}
+			seen[part] = true
+			out = append(out, part)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: no cluster to look in", ErrInvalidInput)
+	}
+	return out, nil
 }
 
 // State carries what a blocking drain learns between steps: the tasks seen on the instance

@@ -28,9 +28,9 @@ func newCluster(t *testing.T) *cluster {
 	clock := lifecycletest.NewClock()
 	c := &cluster{ecs: draintest.New(clock), asg: lifecycletest.New(clock), clock: clock}
 	c.ecs.CreateCluster("prod")
-	c.arn = c.ecs.AddInstance("prod", "i-1")
-	c.ecs.AddInstance("prod", "i-2")
-	c.ecs.AddInstance("prod", "i-3")
+	c.arn = c.ecs.AddInstance("prod", "i-00000001")
+	c.ecs.AddInstance("prod", "i-00000002")
+	c.ecs.AddInstance("prod", "i-00000003")
 	c.ecs.AddService("prod", "web", false)
 	c.ecs.AddService("prod", "log-agent", true)
 	c.asg.CreateGroup("ecs", lifecycletest.Hook{Name: "drain", HeartbeatTimeout: 300 * time.Second, DefaultResult: lifecycle.Continue})
@@ -42,34 +42,34 @@ func (c *cluster) drainer(optFns ...func(*drain.Options)) *drain.Drainer {
 }
 
 func (c *cluster) instance(t *testing.T, d *drain.Drainer) drain.Instance {
-	in, err := d.Find(context.Background(), "i-1", "prod")
+	in, err := d.Find(context.Background(), "i-00000001", "prod")
 	require.NoError(t, err)
 	return in
 }
 
 // terminating puts i-1 in the termination hook (as a scale-in would) and returns the target.
 func (c *cluster) terminating() *lifecycle.Target {
-	c.asg.Launch("ecs", "i-1") // the fake opens an action per hook of the group
-	return &lifecycle.Target{Group: "ecs", InstanceID: "i-1", Hooks: []lifecycle.Hook{{Name: "drain", HeartbeatTimeout: 300 * time.Second, GlobalTimeout: 30000 * time.Second}}}
+	c.asg.Launch("ecs", "i-00000001") // the fake opens an action per hook of the group
+	return &lifecycle.Target{Group: "ecs", InstanceID: "i-00000001", Hooks: []lifecycle.Hook{{Name: "drain", HeartbeatTimeout: 300 * time.Second, GlobalTimeout: 30000 * time.Second}}}
 }
 
 func TestFindIsOneFilteredCall(t *testing.T) {
 	c := newCluster(t)
 	for i := range 500 {
-		c.ecs.AddInstance("prod", fmt.Sprintf("i-x%03d", i))
+		c.ecs.AddInstance("prod", fmt.Sprintf("i-1%07x", i))
 	}
 	d := c.drainer()
 	in := c.instance(t, d)
 	assert.Equal(t, c.arn, in.ContainerInstanceARN)
 	assert.Equal(t, 1, c.ecs.TotalCalls(), "one ListContainerInstances, whatever the cluster size")
 
-	_, err := d.Find(context.Background(), "i-nope", "prod")
+	_, err := d.Find(context.Background(), "i-0000ffff", "prod")
 	require.ErrorIs(t, err, drain.ErrNotInCluster)
 	c.ecs.CreateCluster("other")
-	other := c.ecs.AddInstance("other", "i-9")
-	in, err = d.Find(context.Background(), "i-9", "prod", "other")
+	other := c.ecs.AddInstance("other", "i-00000009")
+	in, err = d.Find(context.Background(), "i-00000009", "prod", "other")
 	require.NoError(t, err)
-	assert.Equal(t, drain.Instance{Cluster: "other", ContainerInstanceARN: other, EC2InstanceID: "i-9"}, in)
+	assert.Equal(t, drain.Instance{Cluster: "other", ContainerInstanceARN: other, EC2InstanceID: "i-00000009"}, in)
 	_, err = d.Find(context.Background(), "nonsense", "prod")
 	require.ErrorIs(t, err, drain.ErrInvalidInput)
 }
@@ -176,8 +176,8 @@ func TestInstanceAlreadyGone(t *testing.T) {
 	assert.True(t, p.Done)
 	assert.True(t, p.Gone)
 
-	c.ecs.SetInstanceStatus(c.ecs.AddInstance("prod", "i-7"), "INACTIVE")
-	res, err := d.Drain(context.Background(), drain.Instance{Cluster: "prod", ContainerInstanceARN: "x", EC2InstanceID: "i-7"}, drain.DrainOptions{AutoScaling: c.asg, Hook: c.terminating()})
+	c.ecs.SetInstanceStatus(c.ecs.AddInstance("prod", "i-00000007"), "INACTIVE")
+	res, err := d.Drain(context.Background(), drain.Instance{Cluster: "prod", ContainerInstanceARN: "x", EC2InstanceID: "i-00000007"}, drain.DrainOptions{AutoScaling: c.asg, Hook: c.terminating()})
 	require.NoError(t, err)
 	assert.Equal(t, lifecycle.Continue, res.Hook.Result, "an instance already gone completes with CONTINUE")
 }
@@ -211,7 +211,7 @@ func TestDrainWithHookHeartbeatsAndCompletes(t *testing.T) {
 	assert.Equal(t, lifecycle.Continue, res.Hook.Result)
 	assert.True(t, res.Last.Done)
 	assert.GreaterOrEqual(t, res.Hook.Heartbeats, 5, "about 9.5 minutes at one heartbeat per 100 s")
-	out, expired := c.asg.Result("i-1", "drain")
+	out, expired := c.asg.Result("i-00000001", "drain")
 	assert.Equal(t, lifecycle.Continue, out)
 	assert.False(t, expired, "the action never lapsed")
 	assert.Equal(t, "10 task(s) left: 9 RUNNING, 1 DEACTIVATING", lines[0], "the first task starts stopping at once")
@@ -225,7 +225,7 @@ func TestMaximumDrainTime(t *testing.T) {
 	res, err := d.Drain(context.Background(), c.instance(t, d), drain.DrainOptions{AutoScaling: c.asg, Hook: hook, MaxDrain: 10 * time.Minute})
 	require.ErrorIs(t, err, drain.ErrTimeout)
 	assert.Equal(t, lifecycle.Continue, res.Hook.Result, "the group is never held forever")
-	assert.Equal(t, "InService", c.asg.State("i-1"), "(the fake moves a continued instance on)")
+	assert.Equal(t, "InService", c.asg.State("i-00000001"), "(the fake moves a continued instance on)")
 	assert.Contains(t, err.Error(), "1 task(s) left: 1 RUNNING")
 
 	_, err = d.Drain(context.Background(), c.instance(t, d), drain.DrainOptions{MaxDrain: time.Minute})
@@ -236,7 +236,7 @@ func TestActionAlreadyCompletedElsewhere(t *testing.T) {
 	c := newCluster(t)
 	c.ecs.RunTask(c.arn, "web", 0)
 	hook := c.terminating()
-	_, err := c.asg.CompleteLifecycleAction(context.Background(), completeInput("i-1"))
+	_, err := c.asg.CompleteLifecycleAction(context.Background(), completeInput("i-00000001"))
 	require.NoError(t, err)
 	d := c.drainer()
 	res, err := d.Drain(context.Background(), c.instance(t, d), drain.DrainOptions{AutoScaling: c.asg, Hook: hook})
@@ -275,4 +275,21 @@ func TestReadsPerPoll(t *testing.T) {
 	_, err = d.Step(context.Background(), in, st)
 	require.NoError(t, err)
 	assert.Equal(t, 2, c.ecs.TotalCalls()-before, "ListTasks + DescribeTasks (30 tasks: one call); the instance is known to be DRAINING")
+}
+
+func TestFindTriesEveryListedCluster(t *testing.T) {
+	c := newCluster(t)
+	d := c.drainer()
+	in, err := d.Find(context.Background(), "i-00000001", "deleted-last-year", "prod")
+	require.NoError(t, err)
+	assert.Equal(t, "prod", in.Cluster)
+
+	in, err = d.Find(context.Background(), "i-00000001", "prod, staging,")
+	require.NoError(t, err, "a comma-separated list with spaces is read as the user meant it")
+	assert.Equal(t, "prod", in.Cluster)
+
+	for _, bad := range [][]string{nil, {""}, {" , "}} {
+		_, err := d.Find(context.Background(), "i-00000001", bad...)
+		assert.ErrorIs(t, err, drain.ErrInvalidInput, "%q", bad)
+	}
 }

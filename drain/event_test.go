@@ -91,7 +91,7 @@ func TestParseEveryEnvelope(t *testing.T) {
 // termination is a lifecycle notification for i-1 in group "ecs", hook "drain", at time.
 func termination(t *testing.T, at time.Time) []byte {
 	b, err := json.Marshal(map[string]string{"Service": "AWS Auto Scaling", "LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING",
-		"EC2InstanceId": "i-1", "AutoScalingGroupName": "ecs", "LifecycleHookName": "drain", "Time": at.Format(time.RFC3339)})
+		"EC2InstanceId": "i-00000001", "AutoScalingGroupName": "ecs", "LifecycleHookName": "drain", "Time": at.Format(time.RFC3339)})
 	require.NoError(t, err)
 	return b
 }
@@ -117,7 +117,7 @@ func TestLambdaHandlerRedrivesThroughSQS(t *testing.T) {
 		require.Equal(t, "a", resp.BatchItemFailures[0].ItemIdentifier, "only the drain comes back; the test notification is done")
 		c.clock.Advance(30 * time.Second) // the queue's visibility timeout
 	}
-	res, expired := c.asg.Result("i-1", "drain")
+	res, expired := c.asg.Result("i-00000001", "drain")
 	assert.Equal(t, lifecycle.Continue, res)
 	assert.False(t, expired, "a heartbeat per invocation kept the action alive")
 	assert.Less(t, invocations, 10, "one invocation per visibility period, about 2.5 minutes")
@@ -145,7 +145,7 @@ func TestLambdaMaximumDrainTime(t *testing.T) {
 		}
 		c.clock.Advance(time.Minute)
 	}
-	res, _ := c.asg.Result("i-1", "drain")
+	res, _ := c.asg.Result("i-00000001", "drain")
 	assert.Equal(t, lifecycle.Continue, res, "the group is not held forever")
 	assert.Contains(t, logs.String(), "MAXIMUM DRAIN TIME REACHED")
 }
@@ -155,17 +155,17 @@ func TestLambdaSpotAndUnknownInstance(t *testing.T) {
 	c.ecs.RunTask(c.arn, "web", time.Minute)
 	h, err := drain.NewHandler(c.drainer(), c.asg, drain.HandlerOptions{Clusters: []string{"prod"}})
 	require.NoError(t, err)
-	spot := bytes.ReplaceAll(fixture(t, "eventbridge-spot-warning.json"), []byte("i-1234567890abcdef0"), []byte("i-1"))
+	spot := bytes.ReplaceAll(fixture(t, "eventbridge-spot-warning.json"), []byte("i-1234567890abcdef0"), []byte("i-00000001"))
 	_, err = h.Handle(context.Background(), spot)
 	require.NoError(t, err, "one step: DRAINING set, no hook to complete")
 	assert.Equal(t, "DRAINING", c.ecs.InstanceStatus(c.arn))
 
-	c.asg.Launch("ecs", "i-404")
-	unknown := bytes.ReplaceAll(termination(t, c.clock.Now()), []byte(`"i-1"`), []byte(`"i-404"`))
+	c.asg.Launch("ecs", "i-00000404")
+	unknown := bytes.ReplaceAll(termination(t, c.clock.Now()), []byte(`"i-00000001"`), []byte(`"i-00000404"`))
 	resp, err := h.Handle(context.Background(), sqsEvent(t, unknown))
 	require.NoError(t, err)
 	assert.Empty(t, resp.BatchItemFailures)
-	res, _ := c.asg.Result("i-404", "drain")
+	res, _ := c.asg.Result("i-00000404", "drain")
 	assert.Equal(t, lifecycle.Continue, res, "not a container instance: nothing to drain, the hook continues")
 
 	_, err = drain.NewHandler(c.drainer(), c.asg, drain.HandlerOptions{})
@@ -179,7 +179,7 @@ func TestOnInstanceWatcher(t *testing.T) {
 			c.ecs.RunTask(c.arn, "web", 0)
 			srv := imdstest.NewServer()
 			defer srv.Close()
-			srv.SetInstance("i-1", "us-east-1", "us-east-1a")
+			srv.SetInstance("i-00000001", "us-east-1", "us-east-1a")
 			md, err := imds.New(func(o *imds.Options) { o.Endpoint = srv.URL; o.Getenv = func(string) string { return "" } })
 			require.NoError(t, err)
 			ticks := make(chan time.Time)

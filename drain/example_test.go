@@ -16,12 +16,12 @@ func ExampleDrainer_Drain() {
 	ecs := draintest.New(clock) // in production: ecs.NewFromConfig(cfg)
 	ecs.CreateCluster("prod")
 	ecs.AddService("prod", "web", false)
-	arn := ecs.AddInstance("prod", "i-0abc")
+	arn := ecs.AddInstance("prod", "i-00000abc")
 	ecs.RunTask(arn, "web", 0)
 	ecs.RunTask(arn, "web", 20*time.Second)
 
 	d := drain.New(ecs, func(o *drain.Options) { o.Clock = clock }) // leave Clock out in production
-	in, err := d.Find(context.Background(), "i-0abc", "prod")
+	in, err := d.Find(context.Background(), "i-00000abc", "prod")
 	if err != nil {
 		log.Fatal(err)
 	}

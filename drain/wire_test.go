@@ -24,10 +24,10 @@ func TestWireFilteredLookupAndErrors(t *testing.T) {
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDWIRE", "wire", "")})
 	d := drain.New(client, func(o *drain.Options) { o.Clock = c.clock })
 
-	in, err := d.Find(context.Background(), "i-1", "prod")
+	in, err := d.Find(context.Background(), "i-00000001", "prod")
 	require.NoError(t, err)
 	assert.Equal(t, c.arn, in.ContainerInstanceARN)
-	assert.Contains(t, srv.Requests()[0], `ListContainerInstances {"cluster":"prod","filter":"ec2InstanceId == i-1"}`, "the filter goes on the wire")
+	assert.Contains(t, srv.Requests()[0], `ListContainerInstances {"cluster":"prod","filter":"ec2InstanceId == i-00000001"}`, "the filter goes on the wire")
 
 	c.ecs.Fail(draintest.OpDescribeTasks, "ThrottlingException", 1)
 	p, err := d.Step(context.Background(), in, nil)
@@ -42,4 +42,24 @@ func TestWireFilteredLookupAndErrors(t *testing.T) {
 	_, err = d.Step(context.Background(), in, nil)
 	var clientErr *types.ClientException
 	require.ErrorAs(t, err, &clientErr, "a ClientException is not retried and stays reachable")
+}
+
+// A cluster listed first that does not exist (ECS_CLUSTERS=old,prod after "old" was deleted)
+// must not stop the lookup: the real client sees ClusterNotFoundException and Find goes on.
+func TestWireFindSkipsAMissingCluster(t *testing.T) {
+	c := newCluster(t)
+	srv := draintest.NewWireServer(c.ecs)
+	defer srv.Close()
+	client := ecs.New(ecs.Options{BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDWIRE", "wire", "")})
+	d := drain.New(client, func(o *drain.Options) { o.Clock = c.clock })
+
+	in, err := d.Find(context.Background(), "i-00000001", " old", "prod ")
+	require.NoError(t, err)
+	assert.Equal(t, "prod", in.Cluster)
+	assert.Equal(t, c.arn, in.ContainerInstanceARN)
+
+	_, err = d.Find(context.Background(), "i-00000001", "old", "older")
+	require.ErrorIs(t, err, drain.ErrNotInCluster)
+	assert.Contains(t, err.Error(), "cluster(s) not found: old, older")
 }

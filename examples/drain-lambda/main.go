@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -40,15 +39,10 @@ type settings struct {
 
 func settingsFromEnv(getenv func(string) string) (settings, error) {
 	s := settings{maxDrain: 30 * time.Minute, standalone: drain.Wait, grace: 5 * time.Minute}
-	for _, c := range strings.Split(getenv("ECS_CLUSTERS"), ",") {
-		if c = strings.TrimSpace(c); c != "" {
-			s.clusters = append(s.clusters, c)
-		}
-	}
-	if len(s.clusters) == 0 {
-		return s, fmt.Errorf("ECS_CLUSTERS is empty: name the cluster(s) to drain instances of")
-	}
 	var err error
+	if s.clusters, err = drain.CleanClusters([]string{getenv("ECS_CLUSTERS")}); err != nil {
+		return s, fmt.Errorf("ECS_CLUSTERS=%q: name the cluster(s) to drain instances of, comma-separated: %w", getenv("ECS_CLUSTERS"), err)
+	}
 	if v := getenv("MAX_DRAIN"); v != "" {
 		if s.maxDrain, err = time.ParseDuration(v); err != nil || s.maxDrain <= 0 {
 			return s, fmt.Errorf("MAX_DRAIN=%q: want a duration like 30m", v)

@@ -35,19 +35,19 @@ func TestHandlerDrainsThroughTheQueue(t *testing.T) {
 	clock := lifecycletest.NewClock()
 	ecs := draintest.New(clock)
 	ecs.CreateCluster("prod")
-	arn := ecs.AddInstance("prod", "i-1")
+	arn := ecs.AddInstance("prod", "i-00000001")
 	ecs.AddService("prod", "web", false)
 	ecs.RunTask(arn, "web", 0)
 	asg := lifecycletest.New(clock)
 	asg.CreateGroup("ecs", lifecycletest.Hook{Name: "drain", HeartbeatTimeout: 300 * time.Second, DefaultResult: "CONTINUE"})
-	asg.Launch("ecs", "i-1")
+	asg.Launch("ecs", "i-00000001")
 	s, err := settingsFromEnv(env(map[string]string{"ECS_CLUSTERS": "prod"}))
 	require.NoError(t, err)
 	h, err := newHandler(ecs, asg, s, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	body, err := json.Marshal(map[string]any{"version": "0", "detail-type": "EC2 Instance-terminate Lifecycle Action", "source": "aws.autoscaling",
 		"time": clock.Now().Format(time.RFC3339), "detail": map[string]string{"LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING",
-			"EC2InstanceId": "i-1", "AutoScalingGroupName": "ecs", "LifecycleHookName": "drain"}})
+			"EC2InstanceId": "i-00000001", "AutoScalingGroupName": "ecs", "LifecycleHookName": "drain"}})
 	require.NoError(t, err)
 	payload, err := json.Marshal(map[string]any{"Records": []map[string]string{{"messageId": "m1", "eventSource": "aws:sqs", "body": string(body)}}})
 	require.NoError(t, err)
@@ -59,7 +59,7 @@ func TestHandlerDrainsThroughTheQueue(t *testing.T) {
 		}
 		clock.Advance(30 * time.Second)
 	}
-	res, _ := asg.Result("i-1", "drain")
+	res, _ := asg.Result("i-00000001", "drain")
 	assert.Equal(t, lifecycle.Continue, res)
 }
 

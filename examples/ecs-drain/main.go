@@ -18,7 +18,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -27,6 +26,8 @@ import (
 
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/imds"
+	"github.com/shipshape-dev/shipshape/internal/awsid"
+	"github.com/shipshape-dev/shipshape/internal/cli"
 )
 
 const usage = `Usage: ecs-drain [-cluster NAME[,NAME...]] (-instance i-... | -self) [flags]
@@ -50,8 +51,6 @@ func main() {
 // run is main with injectable outputs and clock (nil: the real one).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, optFn func(*drain.Options)) int {
 	fs := flag.NewFlagSet("ecs-drain", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	clusters := fs.String("cluster", "", "cluster name(s), comma-separated, tried in order (with -self: default from the ECS agent)")
 	agentURL := fs.String("agent-metadata", drain.DefaultAgentMetadataURL, "the ECS agent's introspection URL (with -self and no -cluster)")
 	instance := fs.String("instance", "", "EC2 instance id to drain")
@@ -62,36 +61,48 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, optFn fun
 	grace := fs.Duration("standalone-grace", 5*time.Minute, "with -standalone stop: how long to let them finish first")
 	daemon := fs.String("daemon", "ignore", "tasks of DAEMON services (ECS stops them last): ignore or wait")
 	verbose := fs.Bool("v", false, "debug logs on stderr")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := cli.Parse(fs, args, stderr, func(w io.Writer) { fmt.Fprint(w, usage); fs.SetOutput(w); fs.PrintDefaults() }); done {
+		return code
 	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "ecs-drain: "+format+"\n(see ecs-drain -h)\n", a...)
-		return 2
+	usageErr := func(format string, a ...any) int { return cli.Usage(stderr, "ecs-drain", format, a...) }
+	var clusterList []string
+	if *clusters != "" || cli.IsSet(fs, "cluster") {
+		list, err := drain.CleanClusters([]string{*clusters})
+		if err != nil {
+			return usageErr("-cluster %q: %v", *clusters, err)
+		}
+		clusterList = list
 	}
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
-	case *clusters == "" && !*self:
+	case clusterList == nil && !*self:
 		return usageErr("-cluster is required (only -self can find it from the ECS agent)")
 	case (*instance == "") == !*self:
 		return usageErr("give exactly one of -instance and -self")
+	case *instance != "" && awsid.InstanceID(*instance) != nil:
+		return usageErr("-instance: %v", awsid.InstanceID(*instance))
 	case *standalone != "wait" && *standalone != "stop" && *standalone != "ignore":
-		return usageErr("-standalone must be wait, stop or ignore")
+		return usageErr("-standalone must be wait, stop or ignore, not %q", *standalone)
 	case *daemon != "ignore" && *daemon != "wait":
-		return usageErr("-daemon must be ignore or wait")
-	case *timeout <= 0 || *interval <= 0:
-		return usageErr("-timeout and -interval must be positive")
+		return usageErr("-daemon must be ignore or wait, not %q", *daemon)
+	case *grace < 0:
+		return usageErr("-standalone-grace %s is negative: want 0 (stop at once) or more", *grace)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"timeout", *timeout}, {"interval", *interval}} {
+		if err := cli.Duration(d.name, d.v); err != nil {
+			return usageErr("%v", err)
+		}
 	}
 	level := slog.LevelWarn
 	if *verbose {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	fail := func(err error) int { fmt.Fprintln(stderr, "ecs-drain:", err); return 1 }
+	fail := func(err error) int { return cli.Fail(stderr, "ecs-drain", err) }
 
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
@@ -121,14 +132,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, optFn fun
 			optFn(o)
 		}
 	})
-	if *clusters == "" {
+	if clusterList == nil {
 		md, err := drain.ReadAgentMetadata(ctx, *agentURL)
 		if err != nil {
 			return fail(err)
 		}
-		*clusters = md.Cluster
+		clusterList = []string{md.Cluster}
 	}
-	in, err := d.Find(ctx, *instance, strings.Split(*clusters, ",")...)
+	in, err := d.Find(ctx, *instance, clusterList...)
 	if err != nil {
 		return fail(err)
 	}

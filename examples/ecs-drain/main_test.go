@@ -15,6 +15,7 @@ import (
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/drain/draintest"
 	"github.com/shipshape-dev/shipshape/imds/imdstest"
+	"github.com/shipshape-dev/shipshape/internal/clitest"
 	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
 )
 
@@ -70,7 +71,7 @@ func TestTimeoutAndErrors(t *testing.T) {
 	code, _, _ = drainCmd(clock, "-cluster", "prod", "-instance", "i-0123456789abcdef0", "-standalone", "stop", "-standalone-grace", "1m")
 	assert.Equal(t, 0, code, "stopping the standalone task lets the drain finish")
 
-	for _, args := range [][]string{{}, {"-cluster", "prod"}, {"-cluster", "prod", "-instance", "i-1", "-self"}, {"-cluster", "prod", "-instance", "i-1", "-daemon", "kill"}} {
+	for _, args := range [][]string{{}, {"-cluster", "prod"}, {"-cluster", "prod", "-instance", "i-00000001", "-self"}, {"-cluster", "prod", "-instance", "i-00000001", "-daemon", "kill"}} {
 		code, _, _ := drainCmd(clock, args...)
 		assert.Equal(t, 2, code, "%v", args)
 	}
@@ -92,4 +93,35 @@ func TestSelfFindsInstanceAndCluster(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "draining i-0123456789abcdef0")
 	assert.Equal(t, "STOPPED", fake.TaskStatus(task))
+}
+
+func TestUsageErrors(t *testing.T) {
+	id := "i-0123456789abcdef0"
+	clitest.CheckUsage(t, []clitest.UsageCase{
+		{Args: []string{}, Flag: "-cluster"},
+		{Args: []string{"-cluster", "prod"}, Flag: "-instance"},
+		{Args: []string{"-cluster", "prod", "-instance", "bogus"}, Flag: "-instance"},
+		{Args: []string{"-cluster", "prod", "-instance", "i-1"}, Flag: "-instance"},
+		{Args: []string{"-cluster", "prod", "-instance", id, "-self"}, Flag: "-self"},
+		{Args: []string{"-cluster", " , ", "-instance", id}, Flag: "-cluster"},
+		{Args: []string{"-cluster", "", "-instance", id}, Flag: "-cluster"},
+		{Args: []string{"-cluster", "prod", "-instance", id, "-standalone-grace", "-1s"}, Flag: "-standalone-grace"},
+		{Args: []string{"-cluster", "prod", "-instance", id, "-standalone", "kill"}, Flag: "-standalone"},
+		{Args: []string{"-cluster", "prod", "-instance", id, "-daemon", "kill"}, Flag: "-daemon"},
+		{Args: []string{"-cluster", "prod", "-instance", id, "-timeout", "0s"}, Flag: "-timeout"},
+		{Args: []string{"-cluster", "prod", "-instance", id, "-interval", "-5s"}, Flag: "-interval"},
+		{Args: []string{"-cluster", "prod", "-instance", id, "extra"}, Flag: "extra"},
+		{Args: []string{"-nope"}, Flag: "-nope"},
+	}, func(args []string) (int, string) {
+		code, _, stderr := drainCmd(nil, args...)
+		return code, stderr
+	})
+}
+
+func TestClusterListIsTrimmed(t *testing.T) {
+	fake, arn, clock := bed(t)
+	fake.RunTask(arn, "web", 0)
+	code, stdout, stderr := drainCmd(clock, "-cluster", "old, prod", "-instance", "i-0123456789abcdef0")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "in cluster prod")
 }

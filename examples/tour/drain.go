@@ -21,7 +21,7 @@ func tourDrain(ctx context.Context, say func(string, ...any)) error {
 	ecs.AddService("prod", "web", false)
 	ecs.AddService("prod", "log-agent", true)
 	var victim string
-	for i, id := range []string{"i-0aaa", "i-0bbb", "i-0ccc"} {
+	for i, id := range []string{"i-00000aaa", "i-00000bbb", "i-00000ccc"} {
 		arn := ecs.AddInstance("prod", id)
 		for j := range 4 {
 			ecs.RunTask(arn, "web", time.Duration(j)*45*time.Second)
@@ -35,16 +35,16 @@ func tourDrain(ctx context.Context, say func(string, ...any)) error {
 
 	asg := lifecycletest.New(clock)
 	asg.CreateGroup("ecs-prod", lifecycletest.Hook{Name: "drain", HeartbeatTimeout: 120 * time.Second, DefaultResult: lifecycle.Continue})
-	asg.Launch("ecs-prod", "i-0ccc") // the fake opens the hook's action: the scale-in of i-0ccc waits in it
+	asg.Launch("ecs-prod", "i-00000ccc") // the fake opens the hook's action: the scale-in of i-0ccc waits in it
 	say("the group scales in: i-0ccc waits in termination hook \"drain\" (heartbeat timeout 120 s)")
 
 	d := drain.New(ecs, func(o *drain.Options) { o.Clock = clock; o.PollInterval = 15 * time.Second })
-	in, err := d.Find(ctx, "i-0ccc", "prod")
+	in, err := d.Find(ctx, "i-00000ccc", "prod")
 	if err != nil {
 		return err
 	}
 	say("found its container instance with one filtered ListContainerInstances call (%d ECS calls so far)", ecs.TotalCalls())
-	hook := &lifecycle.Target{Group: "ecs-prod", InstanceID: "i-0ccc", Hooks: []lifecycle.Hook{{Name: "drain", HeartbeatTimeout: 120 * time.Second, GlobalTimeout: 12000 * time.Second}}}
+	hook := &lifecycle.Target{Group: "ecs-prod", InstanceID: "i-00000ccc", Hooks: []lifecycle.Hook{{Name: "drain", HeartbeatTimeout: 120 * time.Second, GlobalTimeout: 12000 * time.Second}}}
 	start := clock.Now()
 	res, err := d.Drain(ctx, in, drain.DrainOptions{AutoScaling: asg, Hook: hook,
 		OnProgress: func(p drain.Progress) { say("  +%-5s %s", clock.Now().Sub(start), p) },
