@@ -15,6 +15,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
 // ProviderSource is the Source of the aws.Credentials the provider returns.
@@ -73,7 +75,7 @@ func (c *Client) Credentials(ctx context.Context, role string) (Credentials, err
 	body, err := c.get(ctx, pathRoles+url.PathEscape(role))
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return Credentials{}, fmt.Errorf("imds: no credentials for role %q: is that the instance profile's role? %w", role, err)
+			return Credentials{}, errtext.Wrap("imds", fmt.Sprintf("no credentials for role %q (is that the instance profile's role?)", role), err)
 		}
 		return Credentials{}, err
 	}
@@ -270,7 +272,7 @@ func (p *CredentialsProvider) refresh(ctx context.Context) (aws.Credentials, err
 // the next attempt 5 to 15 minutes out. Credentials that were never valid are never served.
 func (p *CredentialsProvider) serveStale(prev *providerState, now time.Time, cause error) (aws.Credentials, error) {
 	if prev == nil {
-		return aws.Credentials{Source: ProviderSource}, fmt.Errorf("imds: retrieving instance-profile credentials: %w", cause)
+		return aws.Credentials{Source: ProviderSource}, errtext.Wrap("imds", "retrieving instance-profile credentials", cause)
 	}
 	next := now.Add(p.opts.StaleMin + jitter(p.opts.StaleMax-p.opts.StaleMin))
 	if prev.realExp.After(now) && prev.realExp.Before(next) {

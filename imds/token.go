@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
 // sessionToken returns the cached IMDSv2 token, or fetches one. It returns "" (and no
@@ -64,9 +66,9 @@ func (c *Client) fetchToken(ctx context.Context) (string, error) {
 		err = &ResponseError{Method: http.MethodPut, Path: tokenPath, StatusCode: status}
 		switch status {
 		case http.StatusForbidden:
-			err = fmt.Errorf("%w: %w", ErrTokenRefused, err)
+			err = errtext.Join("imds", ErrTokenRefused, err)
 		case http.StatusBadRequest:
-			err = fmt.Errorf("imds: the token request was rejected (is TokenTTL %s accepted by this endpoint?): %w", c.tokenTTL, err)
+			err = errtext.Wrap("imds", fmt.Sprintf("the token request was rejected (is TokenTTL %s accepted by this endpoint?)", c.tokenTTL), err)
 		}
 	}
 	if err != nil {
@@ -98,7 +100,7 @@ func (c *Client) fallBack(err error) (string, error) {
 	var re *ResponseError
 	notSupported := errors.As(err, &re) && (re.StatusCode == http.StatusNotFound || re.StatusCode == http.StatusMethodNotAllowed)
 	if !c.opts.AllowIMDSv1 || !(errors.Is(err, ErrHopLimit) || notSupported) {
-		return "", fmt.Errorf("imds: getting a session token: %w", err)
+		return "", errtext.Wrap("imds", "getting a session token", err)
 	}
 	until := c.opts.Now().Add(c.opts.IMDSv2RetryInterval)
 	c.mu.Lock()

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/shipshape-dev/shipshape/imds"
+	"github.com/shipshape-dev/shipshape/internal/awsid"
+	"github.com/shipshape-dev/shipshape/internal/cli"
 )
 
 func main() {
@@ -27,15 +29,14 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("imdscreds", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	format := fs.String("format", "process", "output: process (credential_process JSON) or env (shell export lines)")
 	whoami := fs.Bool("whoami", false, "print instance id, region, availability zone and role instead of credentials")
 	role := fs.String("role", "", "the instance profile's role (default: read from IMDS)")
 	timeout := fs.Duration("timeout", 5*time.Second, "overall time limit")
 	allowV1 := fs.Bool("allow-imdsv1", false, "fall back to IMDSv1 when no IMDSv2 token can be had (not recommended)")
 	verbose := fs.Bool("v", false, "debug logs on stderr")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: imdscreds [flags]
+	if code, done := cli.Parse(fs, args, stderr, func(w io.Writer) {
+		fmt.Fprint(w, `Usage: imdscreds [flags]
 
 Prints this EC2 instance's role credentials from instance metadata (IMDSv2 only by default).
 As an AWS config credential_process:  credential_process = /path/to/imdscreds
@@ -47,17 +48,24 @@ Exit codes: 0 ok, 1 IMDS unreachable or refused (one-line reason on stderr), 2 u
 
 Flags:
 `)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+	}); done {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	usageErr := func(format string, a ...any) int { return cli.Usage(stderr, "imdscreds", format, a...) }
+	switch {
+	case fs.NArg() > 0:
+		return usageErr("unexpected argument %q; imdscreds takes flags only", fs.Arg(0))
+	case *format != "process" && *format != "env":
+		return usageErr("-format %q: want process or env", *format)
+	case *role != "" && awsid.RoleName(*role) != nil:
+		return usageErr("-role: %v", awsid.RoleName(*role))
+	case *whoami && (*role != "" || *format != "process"):
+		return usageErr("-whoami prints no credentials: leave out -role and -format")
 	}
-	if fs.NArg() > 0 || (*format != "process" && *format != "env") {
-		fmt.Fprintln(stderr, "imdscreds: -format must be process or env, and no arguments are taken; see -h")
-		return 2
+	if err := cli.Duration("timeout", *timeout); err != nil {
+		return usageErr("%v", err)
 	}
 
 	level := slog.LevelWarn
@@ -70,8 +78,7 @@ Flags:
 		o.Logger = logger
 	})
 	if err != nil {
-		fmt.Fprintln(stderr, "imdscreds:", err)
-		return 2
+		return usageErr("%v", err) // the AWS_EC2_METADATA_* environment is wrong
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
@@ -82,8 +89,7 @@ Flags:
 		err = printCredentials(ctx, client, *role, *format, stdout)
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "imdscreds:", err)
-		return 1
+		return cli.Fail(stderr, "imdscreds", err)
 	}
 	return 0
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/imds"
 	"github.com/shipshape-dev/shipshape/imds/imdstest"
+	"github.com/shipshape-dev/shipshape/internal/clitest"
 )
 
 func start(t *testing.T) *imdstest.Server {
@@ -82,4 +83,23 @@ func TestExitCodes(t *testing.T) {
 	assert.Equal(t, 1, run(nil, &out, &errOut))
 	assert.Contains(t, errOut.String(), "unreachable")
 	assert.Equal(t, 1, strings.Count(errOut.String(), "\n"), "one line")
+}
+
+func TestUsageErrors(t *testing.T) {
+	clitest.CheckUsage(t, []clitest.UsageCase{
+		{Args: []string{"-timeout", "0s"}, Flag: "-timeout"},
+		{Args: []string{"-timeout", "-1s"}, Flag: "-timeout"},
+		{Args: []string{"-timeout", "5"}, Flag: "-timeout"},
+		{Args: []string{"-role", "a/b"}, Flag: "-role"},
+		{Args: []string{"-role", "arn:aws:iam::123456789012:role/app"}, Flag: "-role"},
+		{Args: []string{"-format", "yaml"}, Flag: "-format"},
+		{Args: []string{"-whoami", "-role", "app"}, Flag: "-whoami"},
+		{Args: []string{"extra"}, Flag: "extra"},
+		{Args: []string{"-nope"}, Flag: "-nope"},
+		{Args: nil, Env: map[string]string{"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv5"}, Flag: "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"},
+	}, func(args []string) (int, string) {
+		var out, errOut bytes.Buffer
+		code := run(args, &out, &errOut)
+		return code, errOut.String()
+	})
 }
