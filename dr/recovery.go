@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+
+	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
 // RecoveryOptions configure the recovery side.
@@ -138,7 +140,7 @@ func (r *Recovery) copyShared(ctx context.Context, copies []snap) (Summary, erro
 			candidates = append(candidates, s)
 		}
 	}); err != nil {
-		return sum, fmt.Errorf("dr: in %s: %w", r.opts.SourceRegion, err)
+		return sum, errtext.Wrap("dr", "in "+r.opts.SourceRegion, err)
 	}
 	for _, snap := range candidates {
 		arn, id := snap.arn, snap.name()

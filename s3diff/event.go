@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
 // ObjectEvent is one object upload taken from an event notification, key decoded.
@@ -60,7 +62,7 @@ func ParseEvent(payload []byte) ([]ObjectEvent, error) {
 			}
 			key, err := DecodeKey(r.S3.Object.Key)
 			if err != nil {
-				return nil, fmt.Errorf("record %d: %w", i, err)
+				return nil, errtext.Wrap("s3diff", fmt.Sprintf("record %d", i), err)
 			}
 			if r.S3.Bucket.Name == "" || key == "" {
 				return nil, invalid("record %d names no bucket or no key", i)
@@ -184,7 +186,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) ([]Outcome, error)
 		case errIsNotFound(err):
 			o.Skipped = "the version is gone (pruned already? a redelivered event): " + err.Error()
 		case err != nil:
-			errs = append(errs, fmt.Errorf("diff of s3://%s/%s version %s: %w", ev.Bucket, ev.Key, ev.VersionID, err))
+			errs = append(errs, errtext.Wrap("s3diff", fmt.Sprintf("diff of s3://%s/%s version %s", ev.Bucket, ev.Key, ev.VersionID), err))
 		default:
 			o.Diff = res
 			h.logDiff(res)
@@ -196,7 +198,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) ([]Outcome, error)
 			rr, err := h.client.Retain(ctx, ev.Bucket, ev.Key, h.opts.Keep)
 			o.Retained = rr
 			if err != nil {
-				errs = append(errs, fmt.Errorf("retention of s3://%s/%s: %w", ev.Bucket, ev.Key, err))
+				errs = append(errs, errtext.Wrap("s3diff", fmt.Sprintf("retention of s3://%s/%s", ev.Bucket, ev.Key), err))
 			} else {
 				h.log.Info("s3diff: retention", "bucket", ev.Bucket, "key", ev.Key, "keep", h.opts.Keep,
 					"kept", len(rr.Kept), "deleted", len(rr.Deleted))

@@ -12,7 +12,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,6 +27,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/internal/cli"
 )
 
 type multi []string
@@ -54,15 +54,6 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newRDS, optFn func(*dr.VerifyOptions)) int {
 	fs := flag.NewFlagSet("dr-verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: dr-verify (-instance NAME | -snapshot ID) -class CLASS -dsn TEMPLATE [checks]\n\n"+
-			"Restores a DR snapshot into a private temporary instance, runs the checks, prints a JSON report,\n"+
-			"and always deletes the instance. In -dsn, {host} and {port} are the restored endpoint and\n"+
-			"${VAR} is read from the environment (keep passwords out of the command line).\n"+
-			"Exit codes: 0 all checks passed, 3 a check failed, 1 operational error, 2 usage error.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
 	instance := fs.String("instance", "", "verify the newest DR snapshot of this DB instance")
 	snapshot := fs.String("snapshot", "", "verify this snapshot")
 	class := fs.String("class", "", "instance class of the temporary instance, e.g. db.t4g.medium")
@@ -76,28 +67,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newRDS
 	fs.Var(&queries, "query", "NAME|SQL|WANT: a query whose single value must be WANT (repeatable)")
 	timeout := fs.Duration("timeout", time.Hour, "how long to wait for the restore")
 	reportFile := fs.String("report", "", "also write the JSON report to this file")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := cli.Parse(fs, args, stderr, func(w io.Writer) {
+		fmt.Fprint(w, "Usage: dr-verify (-instance NAME | -snapshot ID) -class CLASS -dsn TEMPLATE [checks]\n\n"+
+			"Restores a DR snapshot into a private temporary instance, runs the checks, prints a JSON report,\n"+
+			"and always deletes the instance. In -dsn, {host} and {port} are the restored endpoint and\n"+
+			"${VAR} is read from the environment (keep passwords out of the command line).\n"+
+			"Exit codes: 0 all checks passed, 3 a check failed, 1 operational error, 2 usage error.\n\nFlags:\n")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}); done {
+		return code
 	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "dr-verify: "+format+"\n(see dr-verify -h)\n", a...)
-		return 2
-	}
+	usageErr := func(format string, a ...any) int { return cli.Usage(stderr, "dr-verify", format, a...) }
 	checks := dr.Checks{ServerVersionPrefix: *versionPrefix, MinTables: *minTables, MinRows: map[string]int64{}}
 	for _, r := range minRows {
 		table, n, ok := strings.Cut(r, "=")
 		count, err := strconv.ParseInt(n, 10, 64)
-		if !ok || table == "" || err != nil {
-			return usageErr("-min-rows %q: want TABLE=N", r)
+		if !ok || strings.TrimSpace(table) == "" || err != nil || count < 0 {
+			return usageErr("-min-rows %q: want TABLE=N with N 0 or more", r)
+		}
+		if _, dup := checks.MinRows[table]; dup {
+			return usageErr("-min-rows: table %q is given twice", table)
 		}
 		checks.MinRows[table] = count
 	}
 	for _, q := range queries {
 		parts := strings.SplitN(q, "|", 3)
-		if len(parts) != 3 || parts[0] == "" || parts[1] == "" {
+		if len(parts) != 3 || strings.TrimSpace(parts[0]) == "" || strings.TrimSpace(parts[1]) == "" {
 			return usageErr("-query %q: want NAME|SQL|WANT", q)
 		}
 		checks.Queries = append(checks.Queries, dr.QueryCheck{Name: parts[0], SQL: parts[1], Want: parts[2]})
@@ -105,13 +101,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newRDS
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
+	case *instance != "" && *snapshot != "":
+		return usageErr("give -instance or -snapshot, not both")
+	case *instance == "" && *snapshot == "":
+		return usageErr("give -instance (its newest DR snapshot) or -snapshot")
+	case *class == "":
+		return usageErr("-class is required, e.g. db.t4g.medium")
+	case *minTables < 0:
+		return usageErr("-min-tables %d: want 0 or more", *minTables)
 	case *dsn == "" || !strings.Contains(*dsn, "{host}"):
 		return usageErr("-dsn is required and must contain {host} (and usually {port})")
 	}
+	if err := cli.Duration("timeout", *timeout); err != nil {
+		return usageErr("%v", err)
+	}
 	client, err := mk(ctx)
 	if err != nil {
-		fmt.Fprintln(stderr, "dr-verify: AWS configuration:", err)
-		return 1
+		return cli.Fail(stderr, "dr-verify", fmt.Errorf("AWS configuration: %w", err))
 	}
 	var groups []string
 	if *sgs != "" {
@@ -148,8 +154,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newRDS
 	}
 	switch {
 	case err != nil:
-		fmt.Fprintln(stderr, "dr-verify:", err)
-		return 1
+		return cli.Fail(stderr, "dr-verify", err)
 	case !rep.OK:
 		fmt.Fprintln(stderr, "dr-verify: a check failed; see the report")
 		return 3

@@ -15,6 +15,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/internal/clitest"
 	"github.com/shipshape-dev/shipshape/internal/testbed"
 )
 
@@ -25,19 +26,34 @@ func fakeRDS(host string, port int32) (*drtest.RDS, newRDS) {
 	return f, func(context.Context) (dr.RDSAPI, error) { return f, nil }
 }
 
-func cli(mk newRDS, clock func(*dr.VerifyOptions), args ...string) (int, string, string) {
+func runCLI(mk newRDS, clock func(*dr.VerifyOptions), args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), args, &out, &errOut, mk, clock)
 	return code, out.String(), errOut.String()
 }
 
-func TestUsage(t *testing.T) {
-	_, mk := fakeRDS("127.0.0.1", 1)
-	for _, args := range [][]string{{}, {"-instance", "x", "-class", "c"}, {"-instance", "x", "-class", "c", "-dsn", "{host}", "-min-rows", "orders"},
-		{"-instance", "x", "-dsn", "{host}"}, {"-instance", "x", "-class", "c", "-dsn", "{host}", "-query", "only-a-name"}} {
-		code, _, _ := cli(mk, nil, args...)
-		assert.Equal(t, 2, code, "%v", args)
-	}
+func TestUsageErrors(t *testing.T) {
+	ok := []string{"-instance", "orders-db", "-class", "db.t4g.medium", "-dsn", "postgres://{host}:{port}/db"}
+	with := func(extra ...string) []string { return append(append([]string(nil), ok...), extra...) }
+	clitest.CheckUsage(t, []clitest.UsageCase{
+		{Args: []string{}, Flag: "-instance"},
+		{Args: with("-snapshot", "orders-db-1"), Flag: "-snapshot"},
+		{Args: []string{"-instance", "x", "-dsn", "{host}"}, Flag: "-class"},
+		{Args: []string{"-instance", "x", "-class", "c"}, Flag: "-dsn"},
+		{Args: []string{"-instance", "x", "-class", "c", "-dsn", "postgres://localhost/db"}, Flag: "-dsn"},
+		{Args: with("-timeout", "0s"), Flag: "-timeout"},
+		{Args: with("-timeout", "-1s"), Flag: "-timeout"},
+		{Args: with("-min-rows", "orders=-1"), Flag: "-min-rows"},
+		{Args: with("-min-rows", "orders"), Flag: "-min-rows"},
+		{Args: with("-min-rows", "orders=1", "-min-rows", "orders=2"), Flag: "-min-rows"},
+		{Args: with("-min-tables", "-1"), Flag: "-min-tables"},
+		{Args: with("-query", "only-a-name"), Flag: "-query"},
+		{Args: with("extra"), Flag: "extra"},
+		{Args: []string{"-nope"}, Flag: "-nope"},
+	}, func(args []string) (int, string) {
+		code, _, stderr := runCLI(fromEnvironment, nil, args...)
+		return code, stderr
+	})
 }
 
 func TestIntegrationVerifyCLI(t *testing.T) {
@@ -52,7 +68,7 @@ func TestIntegrationVerifyCLI(t *testing.T) {
 	t.Setenv("VERIFY_USER", u.User.Username())
 	dsn := "postgres://${VERIFY_USER}@{host}:{port}/postgres?sslmode=disable"
 
-	code, stdout, stderr := cli(mk, fast, "-instance", "orders-db", "-class", "db.t4g.medium", "-dsn", dsn,
+	code, stdout, stderr := runCLI(mk, fast, "-instance", "orders-db", "-class", "db.t4g.medium", "-dsn", dsn,
 		"-version-prefix", "15.", "-query", "answer|SELECT 6*7|42")
 	require.Equal(t, 0, code, stderr)
 	var rep dr.Report
@@ -61,7 +77,7 @@ func TestIntegrationVerifyCLI(t *testing.T) {
 	assert.Contains(t, stderr, "dr-verify: waiting")
 	assert.Empty(t, f.Instances())
 
-	code, _, stderr = cli(mk, fast, "-instance", "orders-db", "-class", "db.t4g.medium", "-dsn", dsn, "-query", "answer|SELECT 6*7|41")
+	code, _, stderr = runCLI(mk, fast, "-instance", "orders-db", "-class", "db.t4g.medium", "-dsn", dsn, "-query", "answer|SELECT 6*7|41")
 	assert.Equal(t, 3, code)
 	assert.Contains(t, stderr, "a check failed")
 	assert.Empty(t, f.Instances())

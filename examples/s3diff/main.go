@@ -12,7 +12,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	shcli "github.com/shipshape-dev/shipshape/internal/cli"
 	"github.com/shipshape-dev/shipshape/s3diff"
 )
 
@@ -73,8 +73,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 	}
 	cmd := args[0]
 	fs := flag.NewFlagSet("s3diff "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage, "\nFlags of ", cmd, ":\n"); fs.PrintDefaults() }
 	bucket := fs.String("bucket", "", "bucket name (required)")
 	key := fs.String("key", "", "object key, exact (required)")
 	pathStyle := fs.Bool("path-style", false, "path-style addressing, for S3-compatible endpoints")
@@ -97,20 +95,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 		keep = fs.Int("keep", 0, "how many of the newest versions to keep (at least 1; required)")
 		dryRun = fs.Bool("dry-run", false, "print the version ids that would be deleted, delete nothing")
 	default:
-		fmt.Fprintf(stderr, "s3diff: unknown command %q\n\n%s", cmd, usage)
-		return 2
+		return usageError(stderr, "unknown command %q: versions, diff or retain", cmd)
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := shcli.Parse(fs, args[1:], stderr, func(w io.Writer) {
+		fmt.Fprint(w, usage, "\nFlags of ", cmd, ":\n")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}); done {
+		return code
 	}
 	switch {
 	case fs.NArg() > 0:
 		return usageError(stderr, "unexpected argument %q (flags go after the command)", fs.Arg(0))
-	case *bucket == "" || *key == "":
-		return usageError(stderr, "-bucket and -key are required")
+	case *bucket == "":
+		return usageError(stderr, "-bucket is required")
+	case *key == "":
+		return usageError(stderr, "-key is required (the exact object key)")
 	case cmd == "diff" && *format != "unified" && *format != "word" && *format != "json":
 		return usageError(stderr, "-format must be unified, word or json, not %q", *format)
 	case cmd == "diff" && *contextLines < 0:
@@ -148,15 +148,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 		err = retain(ctx, client, *bucket, *key, *keep, *dryRun, stdout, logger)
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "s3diff:", err)
-		return 1
+		return shcli.Fail(stderr, "s3diff", err)
 	}
 	return 0
 }
 
 func usageError(w io.Writer, format string, args ...any) int {
-	fmt.Fprintf(w, "s3diff: "+format+"\n(see s3diff -h)\n", args...)
-	return 2
+	return shcli.Usage(w, "s3diff", format, args...)
 }
 
 func versions(ctx context.Context, c *s3diff.Client, bucket, key string, asJSON bool, w io.Writer) error {

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/shipshape-dev/shipshape/internal/clitest"
+)
+
+// TestUsageErrorsMakeNoRequest: bad invocations exit 2 with one line naming the flag, and no
+// request reaches S3 (the real client, pointed at a recording endpoint).
+func TestUsageErrorsMakeNoRequest(t *testing.T) {
+	clitest.CheckUsage(t, []clitest.UsageCase{
+		{Args: []string{"versions", "-bucket", "b"}, Flag: "-key"},
+		{Args: []string{"versions", "-key", "k"}, Flag: "-bucket"},
+		{Args: []string{"diff", "-bucket", "b"}, Flag: "-key"},
+		{Args: []string{"retain", "-bucket", "b", "-key", "k"}, Flag: "-keep"},
+		{Args: []string{"retain", "-bucket", "b", "-key", "k", "-keep", "0"}, Flag: "-keep"},
+		{Args: []string{"retain", "-bucket", "b", "-key", "k", "-keep", "-3"}, Flag: "-keep"},
+		{Args: []string{"retain", "-bucket", "b", "-key", "k", "-keep", "two"}, Flag: "-keep"},
+		{Args: []string{"diff", "-bucket", "b", "-key", "k", "-format", "html"}, Flag: "-format"},
+		{Args: []string{"diff", "-bucket", "b", "-key", "k", "-context", "-1"}, Flag: "-context"},
+		{Args: []string{"versions", "-bucket", "b", "-key", "k", "extra"}, Flag: "extra"},
+		{Args: []string{"versions", "-nope"}, Flag: "-nope"},
+		{Args: []string{"frobnicate"}, Flag: "frobnicate"},
+	}, func(args []string) (int, string) {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), args, &stdout, &stderr, fromEnvironment)
+		return code, stderr.String()
+	})
+}
