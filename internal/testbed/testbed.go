@@ -84,3 +84,17 @@ func PostgresDSN(t testing.TB) string {
 	t.Helper()
 	return need(t, "PostgreSQL", "SHIPSHAPE_PG_DSN")[0]
 }
+
+// DotenvReaders are real third-party dotenv readers: Python is an interpreter that imports
+// python-dotenv, NodePath a node_modules folder holding the npm dotenv package (Node itself
+// brings util.parseEnv).
+type DotenvReaders struct {
+	Python, NodePath string
+}
+
+// Dotenv returns the test bed's dotenv readers.
+func Dotenv(t testing.TB) DotenvReaders {
+	t.Helper()
+	v := need(t, "dotenv readers", "SHIPSHAPE_DOTENV_PYTHON", "SHIPSHAPE_DOTENV_NODE_PATH")
+	return DotenvReaders{Python: v[0], NodePath: v[1]}
+}

@@ -1,12 +1,16 @@
 package testbed_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -103,4 +107,52 @@ func TestIntegrationPostgresSmoke(t *testing.T) {
 	var version string
 	require.NoError(t, conn.QueryRow(ctx, "select version()").Scan(&version))
 	require.Contains(t, version, "PostgreSQL 15")
+}
+
+// TestIntegrationScriptUpStopsOnSIGTERM: `scripts/testbed up` stops its servers and exits promptly on
+// SIGTERM (it used to wait for its hour-long sleep to end first), and --only starts only
+// what is asked.
+func TestIntegrationScriptUpStopsOnSIGTERM(t *testing.T) {
+	testbed.IMDSMock(t) // the tools are installed: this runs under the test bed
+	cmd := exec.Command("../../scripts/testbed", "up", "--only", "imds")
+	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	sc := bufio.NewScanner(stderr)
+	var lines []string
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if strings.Contains(sc.Text(), "endpoints written") {
+			break
+		}
+	}
+	require.Contains(t, strings.Join(lines, "\n"), "IMDS (amazon-ec2-metadata-mock")
+	require.NotContains(t, strings.Join(lines, "\n"), "PostgreSQL", "--only imds starts no PostgreSQL")
+	require.NotContains(t, strings.Join(lines, "\n"), "Versity", "--only imds starts no S3")
+	endpoint := ""
+	for _, l := range strings.Split(stdout.String(), "\n") {
+		if v, ok := strings.CutPrefix(l, "export SHIPSHAPE_IMDS_ENDPOINT="); ok {
+			endpoint = v
+		}
+	}
+	require.NotEmpty(t, endpoint, "stdout: %s", stdout.String())
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	done := make(chan error, 1)
+	go func() { _, _ = io.Copy(io.Discard, stderr); done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("scripts/testbed up did not stop within 30 s of SIGTERM")
+	}
+	_, err = http.Get(endpoint + "/latest/api/token")
+	require.Error(t, err, "the metadata mock must be stopped with the script")
+
+	out, err := exec.Command("../../scripts/testbed", "up", "--only", "s3,redis").CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(out), "unknown server 'redis'")
 }
