@@ -21,11 +21,11 @@ func TestScript(t *testing.T) {
 	s.Fail("Op", broken, 1)
 	var got []error
 	for range 5 {
-		got = append(got, s.Enter("Op"))
+		got = append(got, s.Enter("Op", nil))
 	}
 	assert.Equal(t, []error{throttled, throttled, broken, nil, nil}, got)
 	assert.Equal(t, 5, s.Calls("Op"))
-	assert.Nil(t, s.Enter("Other"))
+	assert.Nil(t, s.Enter("Other", "in"))
 	assert.Equal(t, 6, s.Total())
 
 	var apiErr smithy.APIError
@@ -36,10 +36,10 @@ func TestScript(t *testing.T) {
 
 	s.Fail("Op", throttled, 0)
 	for range 3 {
-		assert.Equal(t, throttled, s.Enter("Op"), "0 means always")
+		assert.Equal(t, throttled, s.Enter("Op", nil), "0 means always")
 	}
 	s.Reset()
-	assert.Nil(t, s.Enter("Op"))
+	assert.Nil(t, s.Enter("Op", nil))
 	assert.Equal(t, 1, s.Total())
 }
 
@@ -64,4 +64,14 @@ func TestWriteJSONError(t *testing.T) {
 			t.Errorf("%v: got %d %v %v", c.err, rec.Code, body, rec.Header())
 		}
 	}
+}
+
+func TestScriptRecordsInputs(t *testing.T) {
+	var s fakeapi.Script
+	assert.NoError(t, s.Enter("Op", "first"))
+	assert.NoError(t, s.Enter("Op", "second"))
+	assert.Equal(t, []any{"first", "second"}, s.Inputs("Op"))
+	s.Reset()
+	assert.Empty(t, s.Inputs("Op"))
+	assert.Zero(t, s.Total())
 }
