@@ -26,7 +26,10 @@ func BenchmarkAPICalls(b *testing.B) {
 					sm.PutString(name, fmt.Sprintf(`{"V%03d":"x"}`, i))
 					specs = append(specs, secretsenv.Secret{ID: name})
 				}
-				l := secretsenv.New(sm, func(o *secretsenv.Options) { o.Environ = []string{}; o.Batch = batch })
+				l, err := secretsenv.New(sm, func(o *secretsenv.Options) { o.Environ = []string{}; o.Batch = batch })
+				if err != nil {
+					b.Fatal(err)
+				}
 				for b.Loop() {
 					if _, err := l.Load(context.Background(), specs); err != nil {
 						b.Fatal(err)

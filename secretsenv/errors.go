@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/aws/smithy-go"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
+	"github.com/shipshape-dev/shipshape/internal/awserr"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
@@ -42,39 +43,15 @@ func (e *SecretError) Error() string {
 
 func (e *SecretError) Unwrap() error { return e.Err }
 
-func apiCode(err error) string {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.ErrorCode()
-	}
-	return ""
-}
-
-var throttlingCodes = map[string]bool{
-	"ThrottlingException": true, "Throttling": true, "TooManyRequestsException": true,
-	"RequestLimitExceeded": true, "LimitExceededException": false,
-}
-
-// retryable reports whether a Secrets Manager error is worth another try: throttling,
-// server-side errors, and transport errors (no API error at all).
-func retryable(err error) bool {
-	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) {
-		return true // connection reset, timeout of one attempt, ...
-	}
-	code := apiErr.ErrorCode()
-	return throttlingCodes[code] || code == "InternalServiceError" || code == "InternalFailure" ||
-		code == "ServiceUnavailable" || apiErr.ErrorFault() == smithy.FaultServer
-}
-
 // classify wraps err with the sentinel its code means.
 func classify(err error) error {
-	switch code := apiCode(err); {
-	case code == "ResourceNotFoundException":
+	var notFound *types.ResourceNotFoundException
+	switch {
+	case errors.As(err, &notFound):
 		return fmt.Errorf("%w (check the name or ARN, and the region): %w", ErrNotFound, err)
-	case code == "AccessDeniedException":
+	case awserr.Is(err, "AccessDeniedException"):
 		return fmt.Errorf("%w (the role needs secretsmanager:GetSecretValue on it, and kms:Decrypt on its key): %w", ErrAccessDenied, err)
-	case throttlingCodes[code]:
+	case awserr.Throttling(err):
 		return fmt.Errorf("%w: %w", ErrThrottled, err)
 	}
 	return err

@@ -19,58 +19,63 @@ import (
 // words are repeated by the wrapping around them.
 func TestErrorsNameThePackageOnce(t *testing.T) {
 	ctx := context.Background()
-	noWait := func(o *secretsenv.Options) {
-		o.Backoff = func(int) time.Duration { return 0 }
-		o.Environ = []string{"TAKEN=1"}
+	clock := secretsenvtest.NewClock()
+	noWait := func(o *secretsenv.Options) { o.Clock = clock; o.Environ = []string{"TAKEN=1"} }
+	newLoader := func(f *secretsenvtest.SecretsManager, optFns ...func(*secretsenv.Options)) *secretsenv.Loader {
+		client, _ := realClient(t, f)
+		l, err := secretsenv.New(client, append([]func(*secretsenv.Options){noWait}, optFns...)...)
+		require.NoError(t, err)
+		return l
 	}
+	throttled := secretsenvtest.APIError("ThrottlingException", "Rate exceeded")
 	cases := map[string]func(f *secretsenvtest.SecretsManager) error{
 		"not found": func(f *secretsenvtest.SecretsManager) error {
-			_, err := secretsenv.New(f, noWait).Load(ctx, []secretsenv.Secret{{ID: "nope"}})
+			_, err := newLoader(f).Load(ctx, []secretsenv.Secret{{ID: "nope"}})
 			return err
 		},
 		"denied": func(f *secretsenvtest.SecretsManager) error {
 			f.PutString("s", `{"A":"1"}`)
 			f.Deny("s")
-			_, err := secretsenv.New(f, noWait).Load(ctx, []secretsenv.Secret{{ID: "s"}})
+			_, err := newLoader(f).Load(ctx, []secretsenv.Secret{{ID: "s"}})
 			return err
 		},
 		"throttled": func(f *secretsenvtest.SecretsManager) error {
 			f.PutString("s", `{"A":"1"}`)
-			f.Fail(secretsenvtest.OpGetSecretValue, "ThrottlingException", 0)
-			_, err := secretsenv.New(f, noWait).Load(ctx, []secretsenv.Secret{{ID: "s"}})
+			f.Fail(secretsenvtest.OpGetSecretValue, throttled, 0)
+			_, err := newLoader(f).Load(ctx, []secretsenv.Secret{{ID: "s"}})
 			return err
 		},
 		"batch throttled": func(f *secretsenvtest.SecretsManager) error {
 			f.PutString("s", `{"A":"1"}`)
-			f.Fail(secretsenvtest.OpBatchGetSecretValue, "ThrottlingException", 0)
-			f.Fail(secretsenvtest.OpGetSecretValue, "ThrottlingException", 0)
-			_, err := secretsenv.New(f, noWait, func(o *secretsenv.Options) { o.Batch = true }).Load(ctx, []secretsenv.Secret{{ID: "s"}})
+			f.Fail(secretsenvtest.OpBatchGetSecretValue, throttled, 0)
+			f.Fail(secretsenvtest.OpGetSecretValue, throttled, 0)
+			_, err := newLoader(f, func(o *secretsenv.Options) { o.Batch = true }).Load(ctx, []secretsenv.Secret{{ID: "s"}})
 			return err
 		},
 		"not an object": func(f *secretsenvtest.SecretsManager) error {
 			f.PutString("s", "plain")
-			_, err := secretsenv.New(f, noWait).Load(ctx, []secretsenv.Secret{{ID: "s"}})
+			_, err := newLoader(f).Load(ctx, []secretsenv.Secret{{ID: "s"}})
 			return err
 		},
 		"reserved": func(f *secretsenvtest.SecretsManager) error {
 			f.PutString("s", `{"PATH":"/x"}`)
-			_, err := secretsenv.New(f, noWait).Load(ctx, []secretsenv.Secret{{ID: "s"}})
+			_, err := newLoader(f).Load(ctx, []secretsenv.Secret{{ID: "s"}})
 			return err
 		},
 		"invalid name, strict": func(f *secretsenvtest.SecretsManager) error {
 			f.PutString("s", `{"a-b":"1"}`)
-			_, err := secretsenv.New(f, noWait, func(o *secretsenv.Options) { o.Strict = true }).Load(ctx, []secretsenv.Secret{{ID: "s"}})
+			_, err := newLoader(f, func(o *secretsenv.Options) { o.Strict = true }).Load(ctx, []secretsenv.Secret{{ID: "s"}})
 			return err
 		},
 		"exists": func(f *secretsenvtest.SecretsManager) error {
 			f.PutString("s", `{"TAKEN":"1"}`)
-			_, err := secretsenv.New(f, noWait).Load(ctx, []secretsenv.Secret{{ID: "s"}})
+			_, err := newLoader(f).Load(ctx, []secretsenv.Secret{{ID: "s"}})
 			return err
 		},
 		"conflict": func(f *secretsenvtest.SecretsManager) error {
 			f.PutString("a", `{"X":"1"}`)
 			f.PutString("b", `{"X":"2"}`)
-			_, err := secretsenv.New(f, noWait).Load(ctx, []secretsenv.Secret{{ID: "a"}, {ID: "b"}})
+			_, err := newLoader(f).Load(ctx, []secretsenv.Secret{{ID: "a"}, {ID: "b"}})
 			return err
 		},
 		"bad prefix": func(*secretsenvtest.SecretsManager) error {
@@ -96,4 +101,22 @@ func TestErrorsNameThePackageOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestTimeoutWhileThrottledSaysSo(t *testing.T) {
+	fake := secretsenvtest.NewSecretsManager()
+	fake.PutString("s", `{"A":"1"}`)
+	fake.Fail(secretsenvtest.OpGetSecretValue, secretsenvtest.APIError("ThrottlingException", "Rate exceeded"), 0)
+	client, _ := realClient(t, fake)
+	l, err := secretsenv.New(client, func(o *secretsenv.Options) {
+		o.Environ = []string{}
+		o.Timeout = 30 * time.Millisecond
+		o.MaxAttempts = 50
+	})
+	require.NoError(t, err)
+	_, err = l.Load(context.Background(), []secretsenv.Secret{{ID: "s"}})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.ErrorIs(t, err, secretsenv.ErrThrottled, "time ran out while the SDK was backing off a throttled call")
+	assert.Contains(t, err.Error(), "while retrying ThrottlingException")
+	assert.Equal(t, 1, errtext.Count("secretsenv", err.Error()), "%s", err)
 }

@@ -14,11 +14,14 @@ func ExampleLoader_Load() {
 	sm.PutString("prod/db", `{"host": "db.internal", "port": 5432, "password": "p$(w)'d\n"}`)
 	sm.PutString("prod/tls-key", "-----BEGIN PRIVATE KEY-----\n...\n")
 
-	loader := secretsenv.New(sm, func(o *secretsenv.Options) {
+	loader, err := secretsenv.New(sm, func(o *secretsenv.Options) {
 		o.Prefix = "DB_"
 		o.Normalize = true
 		o.Environ = []string{"PATH=/usr/bin"}
 	})
+	if err != nil {
+		log.Fatal(err) // options that can't work; New makes no call
+	}
 	vars, err := loader.Load(context.Background(), []secretsenv.Secret{{ID: "prod/db"}, {ID: "prod/tls-key", Var: "TLS_KEY"}})
 	if err != nil {
 		log.Fatal(err)
@@ -41,7 +44,11 @@ func ExampleLoader_Load() {
 func ExampleLoader_Load_reservedName() {
 	sm := secretsenvtest.NewSecretsManager()
 	sm.PutString("evil", `{"LD_PRELOAD": "/tmp/x.so"}`)
-	_, err := secretsenv.New(sm).Load(context.Background(), []secretsenv.Secret{{ID: "evil"}})
+	loader, err := secretsenv.New(sm)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = loader.Load(context.Background(), []secretsenv.Secret{{ID: "evil"}})
 	fmt.Println(err)
 	// Output:
 	// secretsenv: reserved variable name: LD_PRELOAD (from evil key "LD_PRELOAD") can't be set from a secret: names starting with LD_ belong to the runtime or to secretsenv itself

@@ -4,16 +4,19 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"sort"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"golang.org/x/sync/errgroup"
 
+	"github.com/shipshape-dev/shipshape/internal/awserr"
+	"github.com/shipshape-dev/shipshape/internal/awsretry"
+	"github.com/shipshape-dev/shipshape/internal/clock"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
@@ -44,27 +47,63 @@ type Options struct {
 	Parallelism int
 	// Timeout bounds the whole Load. Default: 10 s.
 	Timeout time.Duration
-	// MaxAttempts per call for throttling, server and transport errors. Default: 4.
+	// MaxAttempts is how many times one Secrets Manager call is sent in all when it is
+	// throttled or fails on the server or the network, by the SDK's standard retryer (its
+	// backoff and retry quota); nothing else retries. Default: 4.
 	MaxAttempts int
-	// Backoff is the wait before attempt n+1 (n from 1). Default: 100 ms * 2^(n-1), capped at
-	// 2 s, with jitter.
-	Backoff func(n int) time.Duration
+	// ClientOptions are applied to every Secrets Manager call after the package's own (the
+	// retryer): per-call SDK settings such as a different endpoint or a custom retryer.
+	ClientOptions []func(*secretsmanager.Options)
+	// Clock is the time source of the retry backoff. Default: the wall clock.
+	Clock Clock
 	// Environ is the environment the variables join. Default: os.Environ().
 	Environ []string
-	// Logger receives Debug lines (secrets fetched, calls made) and Warn lines (keys skipped).
-	// Values never reach it. Default: discard.
+	// Logger receives Debug lines (secrets fetched, calls made) and Warn lines (keys skipped,
+	// a batch call that is denied). Values never reach it. Default: discard.
 	Logger *slog.Logger
 }
 
+// Clock is the time source of the package: Now and a Sleep that ends with its context. The
+// wall clock is the default; secretsenvtest.NewClock is a fake that never really waits.
+type Clock = clock.Clock
+
 // Loader loads secrets into environment variables. It is safe for concurrent use.
 type Loader struct {
-	sm   SecretsManagerAPI
-	opts Options
-	log  *slog.Logger
+	sm       SecretsManagerAPI
+	opts     Options
+	log      *slog.Logger
+	callOpts []func(*secretsmanager.Options)
+	// lastRetried is the error of the last attempt the SDK's retryer retried, so that a
+	// timeout during its backoff can say what was being retried.
+	lastRetried atomic.Pointer[error]
 }
 
-// New returns a Loader over a Secrets Manager client.
-func New(client SecretsManagerAPI, optFns ...func(*Options)) *Loader {
+// New returns a Loader over a Secrets Manager client (*secretsmanager.Client, or
+// secretsenvtest.SecretsManager). The error, wrapping ErrInvalidInput or ErrInvalidName,
+// is for options that can't work (a negative count or duration, a prefix that can't start
+// a variable name); New makes no call.
+func New(client SecretsManagerAPI, optFns ...func(*Options)) (*Loader, error) {
+	l := newLoader(client, optFns...)
+	o := l.opts
+	switch {
+	case client == nil:
+		return nil, fmt.Errorf("%w: no Secrets Manager client", ErrInvalidInput)
+	case o.Parallelism < 0 || o.MaxAttempts < 0 || o.Timeout < 0:
+		return nil, fmt.Errorf("%w: Parallelism %d, MaxAttempts %d and Timeout %s can't be negative", ErrInvalidInput, o.Parallelism, o.MaxAttempts, o.Timeout)
+	}
+	if err := l.checkOptions(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// NewFromConfig returns a Loader over secretsmanager.NewFromConfig(cfg).
+func NewFromConfig(cfg aws.Config, optFns ...func(*Options)) (*Loader, error) {
+	return New(secretsmanager.NewFromConfig(cfg), optFns...)
+}
+
+// newLoader applies the options and the defaults, without checking them.
+func newLoader(client SecretsManagerAPI, optFns ...func(*Options)) *Loader {
 	var o Options
 	for _, fn := range optFns {
 		fn(&o)
@@ -78,19 +117,18 @@ func New(client SecretsManagerAPI, optFns ...func(*Options)) *Loader {
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 4
 	}
-	if o.Backoff == nil {
-		o.Backoff = func(n int) time.Duration {
-			d := min(100*time.Millisecond<<(n-1), 2*time.Second)
-			return d/2 + rand.N(d/2+1)
-		}
-	}
+	o.Clock = clock.Or(o.Clock)
 	if o.Environ == nil {
 		o.Environ = os.Environ()
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Loader{sm: client, opts: o, log: o.Logger}
+	l := &Loader{sm: client, opts: o, log: o.Logger}
+	retryer := awsretry.New(awsretry.Options{Clock: o.Clock, MaxAttempts: o.MaxAttempts, Codes: []string{"InternalServiceError"},
+		OnRetry: func(err error) { l.lastRetried.Store(&err) }})
+	l.callOpts = append([]func(*secretsmanager.Options){func(so *secretsmanager.Options) { so.Retryer = retryer }}, o.ClientOptions...)
+	return l
 }
 
 // Validate checks secrets and options as Load does before its first call: every setting that
@@ -100,14 +138,15 @@ func New(client SecretsManagerAPI, optFns ...func(*Options)) *Loader {
 // ErrReservedName or ErrConflict. It makes no call; binaries use it to refuse a bad command
 // line before touching AWS.
 func Validate(secrets []Secret, optFns ...func(*Options)) error {
-	return New(nil, optFns...).check(secrets)
+	l := newLoader(nil, optFns...)
+	if err := l.checkOptions(); err != nil {
+		return err
+	}
+	return l.check(secrets)
 }
 
-// check is Validate for a Loader.
-func (l *Loader) check(secrets []Secret) error {
-	if len(secrets) == 0 {
-		return fmt.Errorf("%w: no secrets to load", ErrInvalidInput)
-	}
+// checkOptions refuses options that would make every variable invalid.
+func (l *Loader) checkOptions() error {
 	if p := l.opts.Prefix; p != "" {
 		if !validName(p) {
 			return fmt.Errorf("%w: prefix %q can't start a variable name: use letters, digits and _, not a digit first (e.g. APP_)", ErrInvalidName, p)
@@ -116,19 +155,29 @@ func (l *Loader) check(secrets []Secret) error {
 			return fmt.Errorf("%w: prefix %q: %s", ErrReservedName, p, why)
 		}
 	}
-	checkName := func(what, name string) error {
-		if !validName(name) {
-			return fmt.Errorf("%w: %s %q is not [A-Za-z_][A-Za-z0-9_]*", ErrInvalidName, what, name)
-		}
-		if why, bad := reserved(name); bad {
-			return fmt.Errorf("%w: %s %q can't be set from a secret: %s", ErrReservedName, what, name, why)
-		}
-		return nil
-	}
 	for key, name := range l.opts.Renames {
 		if err := checkName(fmt.Sprintf("rename of key %q to", key), name); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkName refuses a variable name that is not valid or is reserved.
+func checkName(what, name string) error {
+	if !validName(name) {
+		return fmt.Errorf("%w: %s %q is not [A-Za-z_][A-Za-z0-9_]*", ErrInvalidName, what, name)
+	}
+	if why, bad := reserved(name); bad {
+		return fmt.Errorf("%w: %s %q can't be set from a secret: %s", ErrReservedName, what, name, why)
+	}
+	return nil
+}
+
+// check refuses a list of secrets that can't be loaded whatever they hold.
+func (l *Loader) check(secrets []Secret) error {
+	if len(secrets) == 0 {
+		return fmt.Errorf("%w: no secrets to load", ErrInvalidInput)
 	}
 	seen := map[Secret]bool{}
 	vars := map[string]string{}
@@ -220,18 +269,8 @@ func (l *Loader) Environ(vars map[string]string) []string {
 	return env
 }
 
-// fetch gets every secret, in the order given (duplicates are an error).
+// fetch gets every secret, in the order given (check has refused duplicates).
 func (l *Loader) fetch(ctx context.Context, secrets []Secret) ([]Value, error) {
-	seen := map[Secret]bool{}
-	for _, s := range secrets {
-		if strings.TrimSpace(s.ID) == "" {
-			return nil, fmt.Errorf("%w: a secret with an empty name", ErrInvalidInput)
-		}
-		if seen[s] {
-			return nil, fmt.Errorf("%w: secret %s is listed twice", ErrInvalidInput, s)
-		}
-		seen[s] = true
-	}
 	values := make([]Value, len(secrets))
 	pending := make([]int, 0, len(secrets))
 	if l.opts.Batch {
@@ -249,48 +288,40 @@ func (l *Loader) fetch(ctx context.Context, secrets []Secret) ([]Value, error) {
 			pending = append(pending, i)
 		}
 	}
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sem := make(chan struct{}, l.opts.Parallelism)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
+	// All or nothing: the first error cancels the others.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(l.opts.Parallelism)
 	for _, i := range pending {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			defer func() { <-sem }()
-			v, err := l.get(ctx, secrets[i])
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if firstErr == nil {
-					firstErr = err
-					cancel() // whole or nothing: stop the others
-				}
-				return
-			}
+		g.Go(func() error {
+			v, err := l.get(gctx, secrets[i])
 			values[i] = v
-		}()
+			return err
+		})
 	}
-	wg.Wait()
-	if firstErr == nil && ctx.Err() != nil {
-		firstErr = ctx.Err()
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
-	if firstErr != nil {
-		return nil, firstErr
+	if err := ctx.Err(); err != nil {
+		return nil, l.timedOut(err)
 	}
 	return values, nil
 }
 
-// get fetches one secret with GetSecretValue, retrying throttling, server and transport
-// errors.
+// timedOut says that the Loader's own time limit (or the caller's context) ended the load,
+// and what was being retried then (a throttled load is still ErrThrottled).
+func (l *Loader) timedOut(err error) error {
+	if last := l.lastRetried.Load(); last != nil {
+		what := fmt.Sprintf("loading secrets (Options.Timeout %s) while retrying %s", l.opts.Timeout, awserr.Code(*last))
+		if awserr.Throttling(*last) {
+			return errtext.Wrap("secretsenv", what, errtext.Join("secretsenv", ErrThrottled, err))
+		}
+		return errtext.Wrap("secretsenv", what, err)
+	}
+	return errtext.Wrap("secretsenv", fmt.Sprintf("loading secrets (Options.Timeout %s)", l.opts.Timeout), err)
+}
+
+// get fetches one secret with GetSecretValue. Throttling, server and transport errors are
+// retried by the SDK's retryer (Options.MaxAttempts attempts in all), nowhere else.
 func (l *Loader) get(ctx context.Context, s Secret) (Value, error) {
 	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.ID)}
 	if s.VersionStage != "" {
@@ -299,13 +330,11 @@ func (l *Loader) get(ctx context.Context, s Secret) (Value, error) {
 	if s.VersionID != "" {
 		in.VersionId = aws.String(s.VersionID)
 	}
-	var out *secretsmanager.GetSecretValueOutput
-	err := l.retry(ctx, "GetSecretValue "+s.ID, func() error {
-		var err error
-		out, err = l.sm.GetSecretValue(ctx, in)
-		return err
-	})
+	out, err := l.sm.GetSecretValue(ctx, in, l.callOpts...)
 	if err != nil {
+		if ctx.Err() != nil && awserr.Code(err) == "" {
+			err = l.timedOut(err)
+		}
 		return Value{}, &SecretError{SecretID: s.ID, Err: classify(err)}
 	}
 	l.log.Debug("secretsenv: fetched", "secret", s.ID, "version", aws.ToString(out.VersionId))
@@ -313,31 +342,11 @@ func (l *Loader) get(ctx context.Context, s Secret) (Value, error) {
 		String: out.SecretString, Binary: out.SecretBinary}, nil
 }
 
-// retry runs call up to MaxAttempts times while its error is retryable.
-func (l *Loader) retry(ctx context.Context, what string, call func() error) error {
-	for attempt := 1; ; attempt++ {
-		err := call()
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("%w (Options.Timeout %s): %w", ctx.Err(), l.opts.Timeout, err)
-		}
-		if !retryable(err) || attempt >= l.opts.MaxAttempts {
-			return err
-		}
-		wait := l.opts.Backoff(attempt)
-		l.log.Debug("secretsenv: retrying", "call", what, "attempt", attempt+1, "wait", wait, "code", apiCode(err))
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (Options.Timeout %s): %w", ctx.Err(), l.opts.Timeout, err)
-		case <-time.After(wait):
-		}
-	}
-}
-
 // batch fetches the unpinned secrets 20 at a time and marks the ones it got; the caller
-// fetches the rest (reported errors, pinned versions) one by one.
+// fetches the rest (reported errors, pinned versions) one by one with GetSecretValue. When
+// BatchGetSecretValue itself is denied (the role has secretsmanager:GetSecretValue on the
+// secrets but not secretsmanager:BatchGetSecretValue), every secret of the group falls back
+// to GetSecretValue, with a warning that names the missing permission.
 func (l *Loader) batch(ctx context.Context, secrets []Secret, values []Value) ([]bool, error) {
 	done := make([]bool, len(secrets))
 	var ids []int
@@ -346,21 +355,24 @@ func (l *Loader) batch(ctx context.Context, secrets []Secret, values []Value) ([
 			ids = append(ids, i)
 		}
 	}
-	for start := 0; start < len(ids); start += 20 {
-		group := ids[start:min(start+20, len(ids))]
+	for start := 0; start < len(ids); start += maxBatch {
+		group := ids[start:min(start+maxBatch, len(ids))]
 		list := make([]string, len(group))
 		for j, i := range group {
 			list[j] = secrets[i].ID
 		}
-		in := &secretsmanager.BatchGetSecretValueInput{SecretIdList: list}
-		for {
-			var out *secretsmanager.BatchGetSecretValueOutput
-			err := l.retry(ctx, "BatchGetSecretValue", func() error {
-				var err error
-				out, err = l.sm.BatchGetSecretValue(ctx, in)
-				return err
-			})
+		pages := secretsmanager.NewBatchGetSecretValuePaginator(l.sm, &secretsmanager.BatchGetSecretValueInput{SecretIdList: list})
+		for pages.HasMorePages() {
+			out, err := pages.NextPage(ctx, l.callOpts...)
+			if awserr.Is(err, "AccessDeniedException") {
+				l.log.Warn("secretsenv: BatchGetSecretValue is denied; fetching each secret with GetSecretValue instead "+
+					"(grant secretsmanager:BatchGetSecretValue, or leave batching off)", "secrets", len(list))
+				break
+			}
 			if err != nil {
+				if ctx.Err() != nil && awserr.Code(err) == "" {
+					err = l.timedOut(err)
+				}
 				return nil, errtext.Wrap("secretsenv", "BatchGetSecretValue of "+strings.Join(list, ", "), classify(err))
 			}
 			for _, e := range out.Errors {
@@ -375,14 +387,13 @@ func (l *Loader) batch(ctx context.Context, secrets []Secret, values []Value) ([
 					}
 				}
 			}
-			if aws.ToString(out.NextToken) == "" {
-				break
-			}
-			in.NextToken = out.NextToken
 		}
 	}
 	return done, nil
 }
+
+// maxBatch is BatchGetSecretValue's limit of secret ids per call.
+const maxBatch = 20
 
 // matches reports whether a requested id (name, full ARN or partial ARN) is the secret with
 // this name and ARN.

@@ -50,7 +50,10 @@ func fuzzLoad(doc string, strict bool) (map[string]string, error) {
 	fake := secretsenvtest.NewSecretsManager()
 	fake.PutString("plain", doc)
 	fake.PutString("object", doc)
-	l := secretsenv.New(fake, func(o *secretsenv.Options) { o.Environ = []string{}; o.Strict = strict; o.Normalize = true })
+	l, err := secretsenv.New(fake, func(o *secretsenv.Options) { o.Environ = []string{}; o.Strict = strict; o.Normalize = true })
+	if err != nil {
+		return nil, err
+	}
 	vars, err := l.Load(context.Background(), []secretsenv.Secret{{ID: "plain", Var: "PLAIN_VALUE"}})
 	if err != nil {
 		return nil, err

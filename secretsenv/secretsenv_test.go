@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -23,23 +25,54 @@ import (
 // or a log line.
 const marker = "TOPSECRET-7f3a"
 
+// bed is a Secrets Manager fake behind its wire server, read by the real SDK client (so
+// the SDK's retryer, the only retry layer, is part of every test), on a fake clock.
 type bed struct {
-	sm   *secretsenvtest.SecretsManager
-	logs *bytes.Buffer
+	t      testing.TB
+	sm     *secretsenvtest.SecretsManager
+	srv    *secretsenvtest.WireServer
+	client *secretsmanager.Client
+	clock  secretsenvtest.Clock
+	logs   *syncBuffer
 }
 
-func newBed() *bed {
-	return &bed{sm: secretsenvtest.NewSecretsManager(), logs: &bytes.Buffer{}}
+func newBed(t testing.TB) *bed {
+	sm := secretsenvtest.NewSecretsManager()
+	client, srv := realClient(t, sm)
+	return &bed{t: t, sm: sm, srv: srv, client: client, clock: secretsenvtest.NewClock(), logs: &syncBuffer{}}
 }
 
 func (b *bed) loader(optFns ...func(*secretsenv.Options)) *secretsenv.Loader {
 	base := func(o *secretsenv.Options) {
 		o.Environ = []string{"PATH=/usr/bin", "EXISTING=1"}
-		o.Backoff = func(int) time.Duration { return 0 }
+		o.Clock = b.clock
 		o.Logger = slog.New(slog.NewTextHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	return secretsenv.New(b.sm, append([]func(*secretsenv.Options){base}, optFns...)...)
+	l, err := secretsenv.New(b.client, append([]func(*secretsenv.Options){base}, optFns...)...)
+	require.NoError(b.t, err)
+	return l
 }
+
+// syncBuffer is a bytes.Buffer safe for the loader's concurrent log lines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// throttled is the error Secrets Manager answers when a caller is over its rate.
+var throttled = secretsenvtest.APIError("ThrottlingException", "Rate exceeded")
 
 func load(t *testing.T, l *secretsenv.Loader, secrets ...string) (map[string]string, error) {
 	t.Helper()
@@ -53,7 +86,7 @@ func load(t *testing.T, l *secretsenv.Loader, secrets ...string) (map[string]str
 }
 
 func TestJSONObjectConversion(t *testing.T) {
-	b := newBed()
+	b := newBed(t)
 	b.sm.PutString("app/db", `{
 		"plain": "hunter2",
 		"tricky": "a\"b'c $(id) `+"`id`"+` | * ; \\ ${HOME}\nline2\r\n\ttab ünïcödé 🚀",
@@ -84,7 +117,7 @@ func TestJSONObjectConversion(t *testing.T) {
 }
 
 func TestStrictAndLenient(t *testing.T) {
-	b := newBed()
+	b := newBed(t)
 	b.sm.PutString("s", `{"db-host": "h", "ok": "v", "n": null}`)
 	vars, err := load(t, b.loader(), "s")
 	require.NoError(t, err, "lenient: bad names skipped")
@@ -106,7 +139,7 @@ func TestStrictAndLenient(t *testing.T) {
 }
 
 func TestRenames(t *testing.T) {
-	b := newBed()
+	b := newBed(t)
 	b.sm.PutString("s", `{"db-host": "h", "port": 5432}`)
 	vars, err := load(t, b.loader(func(o *secretsenv.Options) {
 		o.Renames = map[string]string{"db-host": "DATABASE_HOST"}
@@ -115,12 +148,12 @@ func TestRenames(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"DATABASE_HOST": "h", "P_port": "5432"}, vars)
 
-	_, err = load(t, b.loader(func(o *secretsenv.Options) { o.Renames = map[string]string{"port": "not-valid"} }), "s")
-	require.ErrorIs(t, err, secretsenv.ErrInvalidName, "a bad rename is an error even when lenient")
+	_, err = secretsenv.New(b.client, func(o *secretsenv.Options) { o.Renames = map[string]string{"port": "not-valid"} })
+	require.ErrorIs(t, err, secretsenv.ErrInvalidName, "a bad rename is an error even when lenient, before any call")
 }
 
 func TestNonObjectSecrets(t *testing.T) {
-	b := newBed()
+	b := newBed(t)
 	for name, value := range map[string]string{"plain": "just text\nwith a newline", "number": "42", "array": `[1, 2]`, "jsonstring": `"quoted"`, "broken": `{"a": `} {
 		b.sm.PutString(name, value)
 		vars, err := load(t, b.loader(), name+",var=V")
@@ -141,7 +174,7 @@ func TestNonObjectSecrets(t *testing.T) {
 }
 
 func TestBinarySecrets(t *testing.T) {
-	b := newBed()
+	b := newBed(t)
 	b.sm.PutBinary("cert", []byte{0, 1, 2, 0xff})
 	_, err := load(t, b.loader(), "cert,var=CERT")
 	require.ErrorIs(t, err, secretsenv.ErrInvalidSecret)
@@ -161,29 +194,30 @@ func (both) GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput,
 }
 
 func TestBothOrNeither(t *testing.T) {
-	l := secretsenv.New(both{secretsenvtest.NewSecretsManager()}, func(o *secretsenv.Options) { o.Environ = []string{} })
-	_, err := l.Load(context.Background(), []secretsenv.Secret{{ID: "s", Var: "V"}})
+	l, err := secretsenv.New(both{secretsenvtest.NewSecretsManager()}, func(o *secretsenv.Options) { o.Environ = []string{} })
+	require.NoError(t, err)
+	_, err = l.Load(context.Background(), []secretsenv.Secret{{ID: "s", Var: "V"}})
 	require.ErrorContains(t, err, "both SecretString and SecretBinary")
 }
 
 func TestReservedNamesFailInEveryMode(t *testing.T) {
 	for _, name := range []string{"AWS_REGION", "AWS_LAMBDA_EXEC_WRAPPER", "PATH", "HOME", "LD_PRELOAD", "LAMBDA_TASK_ROOT", "_HANDLER", "_X_AMZN_TRACE_ID", "SECRETSENV_SECRETS"} {
 		for _, strict := range []bool{false, true} {
-			b := newBed()
+			b := newBed(t)
 			b.sm.PutString("s", fmt.Sprintf(`{%q: "evil", "OK": "fine"}`, name))
 			_, err := load(t, b.loader(func(o *secretsenv.Options) { o.Strict = strict; o.AllowOverride = true }), "s")
 			require.ErrorIs(t, err, secretsenv.ErrReservedName, "%s strict=%v", name, strict)
 			assert.Contains(t, err.Error(), name)
 		}
 	}
-	b := newBed()
+	b := newBed(t)
 	b.sm.PutString("p", "text")
 	_, err := load(t, b.loader(), "p,var=PATH")
 	require.ErrorIs(t, err, secretsenv.ErrReservedName, "var= can't name a reserved variable either")
 }
 
 func TestConflictsAndOverrides(t *testing.T) {
-	b := newBed()
+	b := newBed(t)
 	b.sm.PutString("one", `{"TOKEN": "a"}`)
 	b.sm.PutString("two", `{"TOKEN": "b"}`)
 	_, err := load(t, b.loader(), "one", "two")
@@ -201,7 +235,7 @@ func TestConflictsAndOverrides(t *testing.T) {
 }
 
 func TestErrorsFromTheService(t *testing.T) {
-	b := newBed()
+	b := newBed(t)
 	b.sm.PutString("ok", `{"A":"`+marker+`"}`)
 	b.sm.PutString("denied", `{"B":"`+marker+`"}`)
 	b.sm.Deny("denied")
@@ -217,13 +251,13 @@ func TestErrorsFromTheService(t *testing.T) {
 	assert.Equal(t, "denied", se.SecretID)
 
 	before := b.sm.Calls(secretsenvtest.OpGetSecretValue)
-	b.sm.Fail(secretsenvtest.OpGetSecretValue, "ThrottlingException", 2)
+	b.sm.Fail(secretsenvtest.OpGetSecretValue, throttled, 2)
 	vars, err := load(t, b.loader(), "ok")
 	require.NoError(t, err, "throttling is retried")
 	assert.Equal(t, marker, vars["A"])
 	assert.Equal(t, 3, b.sm.Calls(secretsenvtest.OpGetSecretValue)-before, "2 throttled and 1 good")
 
-	b.sm.Fail(secretsenvtest.OpGetSecretValue, "ThrottlingException", 0)
+	b.sm.Fail(secretsenvtest.OpGetSecretValue, throttled, 0)
 	_, err = load(t, b.loader(), "ok")
 	require.ErrorIs(t, err, secretsenv.ErrThrottled)
 
@@ -231,7 +265,7 @@ func TestErrorsFromTheService(t *testing.T) {
 }
 
 func TestVersionPinning(t *testing.T) {
-	b := newBed()
+	b := newBed(t)
 	v1 := b.sm.PutString("s", `{"V":"one"}`)
 	b.sm.PutString("s", `{"V":"two"}`)
 	for spec, want := range map[string]string{"s": "two", "s,stage=AWSCURRENT": "two", "s,stage=AWSPREVIOUS": "one", "s,version=" + v1: "one"} {
@@ -246,7 +280,7 @@ func TestVersionPinning(t *testing.T) {
 }
 
 func TestBatch(t *testing.T) {
-	b := newBed()
+	b := newBed(t)
 	var specs []string
 	for i := range 45 {
 		name := fmt.Sprintf("s%02d", i)
@@ -256,7 +290,7 @@ func TestBatch(t *testing.T) {
 	v := b.sm.PutString("pinned", `{"P":"old"}`)
 	b.sm.PutString("pinned", `{"P":"new"}`)
 	specs = append(specs, "pinned,version="+v)
-	b.sm.FailSecret("s07", "ThrottlingException", 1)
+	b.sm.FailSecret("s07", throttled, 1)
 
 	vars, err := load(t, b.loader(func(o *secretsenv.Options) { o.Batch = true }), specs...)
 	require.NoError(t, err)
@@ -272,7 +306,7 @@ func TestBatch(t *testing.T) {
 }
 
 func TestParallelCallsAndTimeout(t *testing.T) {
-	b := newBed()
+	b := newBed(t)
 	var specs []string
 	for i := range 12 {
 		name := fmt.Sprintf("s%d", i)
@@ -283,15 +317,14 @@ func TestParallelCallsAndTimeout(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 12, b.sm.Calls(secretsenvtest.OpGetSecretValue))
 
-	b.sm.Fail(secretsenvtest.OpGetSecretValue, "ThrottlingException", 0)
-	start := time.Now()
+	b.sm.Fail(secretsenvtest.OpGetSecretValue, throttled, 0)
 	_, err = load(t, b.loader(func(o *secretsenv.Options) {
 		o.Timeout = 50 * time.Millisecond
 		o.MaxAttempts = 1000
-		o.Backoff = func(int) time.Duration { return 10 * time.Millisecond }
+		o.Clock = nil // the SDK's backoff really waits, and the timeout cuts it short
 	}), "s1")
-	require.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Less(t, time.Since(start), 5*time.Second, "the overall timeout ends the retries")
+	require.ErrorIs(t, err, context.DeadlineExceeded, "the overall timeout ends the retries")
+	assert.Contains(t, err.Error(), "Options.Timeout 50ms")
 }
 
 func TestParseSecret(t *testing.T) {
@@ -302,7 +335,7 @@ func TestParseSecret(t *testing.T) {
 		_, err := secretsenv.ParseSecret(bad)
 		require.ErrorIs(t, err, secretsenv.ErrInvalidInput, bad)
 	}
-	_, err = secretsenv.New(newBed().sm).Load(context.Background(), nil)
+	_, err = newBed(t).loader().Load(context.Background(), nil)
 	require.ErrorIs(t, err, secretsenv.ErrInvalidInput)
 }
 
@@ -315,10 +348,10 @@ func TestAssumeRole(t *testing.T) {
 	c2, err := creds.Retrieve(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, c1.AccessKeyID, c2.AccessKeyID, "cached")
-	calls := fake.Calls()
+	calls := fake.Inputs(secretsenvtest.OpAssumeRole)
 	require.Len(t, calls, 1)
-	assert.Equal(t, "ext-1", aws.ToString(calls[0].ExternalId))
-	assert.Equal(t, "secretsenv", aws.ToString(calls[0].RoleSessionName))
+	assert.Equal(t, "ext-1", aws.ToString(calls[0].(*sts.AssumeRoleInput).ExternalId))
+	assert.Equal(t, "secretsenv", aws.ToString(calls[0].(*sts.AssumeRoleInput).RoleSessionName))
 
 	_, err = secretsenv.AssumeRoleCredentials(fake, secretsenv.AssumeRole{RoleARN: "reader"})
 	require.ErrorIs(t, err, secretsenv.ErrInvalidInput)

@@ -258,7 +258,6 @@ func load(ctx context.Context, st settings, logger *slog.Logger) (map[string]str
 	}
 	var smOpts []func(*secretsmanager.Options)
 	smOpts = append(smOpts, func(o *secretsmanager.Options) {
-		o.RetryMaxAttempts = 1 // the loader retries
 		if ep := serviceEndpoint("SECRETS_MANAGER"); ep != nil {
 			o.BaseEndpoint = ep
 		}
@@ -275,7 +274,10 @@ func load(ctx context.Context, st settings, logger *slog.Logger) (map[string]str
 		}
 		smOpts = append(smOpts, func(o *secretsmanager.Options) { o.Credentials = creds })
 	}
-	loader := secretsenv.New(secretsmanager.NewFromConfig(cfg, smOpts...), st.loaderOptions, func(o *secretsenv.Options) { o.Logger = logger })
+	loader, err := secretsenv.New(secretsmanager.NewFromConfig(cfg, smOpts...), st.loaderOptions, func(o *secretsenv.Options) { o.Logger = logger })
+	if err != nil {
+		return nil, nil, err // parse validated the same options: not reached
+	}
 	vars, err := loader.Load(ctx, st.secrets)
 	return vars, loader, err
 }

@@ -207,7 +207,7 @@ func TestFailuresRunNothing(t *testing.T) {
 		{"already set", func(f *secretsenvtest.SecretsManager) { f.PutString("s", `{"EXISTING":"TOPSECRET"}`) }, []string{"exec", "-secret", "s", "--"}, []string{"EXISTING=1"}, 1, "already set"},
 		{"throttled throughout", func(f *secretsenvtest.SecretsManager) {
 			f.PutString("s", `{"A":"TOPSECRET"}`)
-			f.Fail(secretsenvtest.OpGetSecretValue, "ThrottlingException", 0)
+			f.Fail(secretsenvtest.OpGetSecretValue, secretsenvtest.APIError("ThrottlingException", "Rate exceeded"), 0)
 		}, []string{"exec", "-timeout", "2s", "-secret", "s", "--"}, nil, 1, "throttled"},
 		{"no region", func(f *secretsenvtest.SecretsManager) { f.PutString("s", `{"A":"TOPSECRET"}`) }, []string{"exec", "-secret", "s", "--"}, []string{"AWS_REGION="}, 1, "AWS_REGION"},
 		{"binary without the option", func(f *secretsenvtest.SecretsManager) { f.PutBinary("bin", []byte("TOPSECRET")) }, []string{"exec", "-secret", "bin,var=B", "--"}, nil, 1, "binary"},

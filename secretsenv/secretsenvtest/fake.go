@@ -21,7 +21,9 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/shipshape-dev/shipshape/internal/awserr"
 	"github.com/shipshape-dev/shipshape/internal/fakeapi"
+	"github.com/shipshape-dev/shipshape/internal/fakeclock"
 	"github.com/shipshape-dev/shipshape/secretsenv"
 )
 
@@ -50,20 +52,33 @@ type secret struct {
 }
 
 type fault struct {
-	code  string
+	err   error
 	times int
 }
 
-// SecretsManager is an in-memory Secrets Manager. It is safe for concurrent use.
+// SecretsManager is an in-memory Secrets Manager. It is safe for concurrent use. Its
+// embedded Script gives the fault API every fake of the module has: Fail(op, err, times),
+// Calls(op), Inputs(op) (the *Input of each call) and Total().
 type SecretsManager struct {
+	fakeapi.Script
 	region, account string
 
 	mu      sync.Mutex
-	secrets map[string]*secret // by name
-	script  fakeapi.Script
+	secrets map[string]*secret  // by name
 	perID   map[string]*fault   // failures of one secret id (GetSecretValue and in batches)
 	ids     map[string][]string // op -> secret ids requested, in order
 }
+
+// Clock is a fake clock: Sleep returns at once and moves the time forward, and so do the
+// SDK retryer's waits in a Loader that uses it (Options.Clock).
+type Clock interface {
+	Now() time.Time
+	Sleep(ctx context.Context, d time.Duration) error
+	Advance(d time.Duration)
+}
+
+// NewClock returns a fake clock at 2026-11-23 09:00 UTC.
+func NewClock() Clock { return fakeclock.New() }
 
 // NewSecretsManager returns an empty fake for region us-east-1, account 123456789012.
 func NewSecretsManager() *SecretsManager {
@@ -77,7 +92,7 @@ func (f *SecretsManager) Reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.secrets = map[string]*secret{}
-	f.script.Reset()
+	f.Script.Reset()
 	f.perID = map[string]*fault{}
 	f.ids = map[string][]string{}
 }
@@ -145,27 +160,13 @@ func (f *SecretsManager) Deny(name string) {
 	}
 }
 
-// Fail makes the next times calls of op fail with the error code (ThrottlingException,
-// InternalServiceError, ...); times 0 means always.
-func (f *SecretsManager) Fail(op, code string, times int) {
+// FailSecret makes reads of one secret id fail with err (e.g. APIError("DecryptionFailure",
+// "...")), the next times times (0: always), in GetSecretValue and as a per-secret error in
+// BatchGetSecretValue.
+func (f *SecretsManager) FailSecret(id string, err error, times int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.script.Fail(op, APIError(code, "injected by secretsenvtest"), times)
-}
-
-// FailSecret makes reads of one secret id fail with code, the next times times (0: always),
-// in GetSecretValue and as a per-secret error in BatchGetSecretValue.
-func (f *SecretsManager) FailSecret(id, code string, times int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.perID[id] = &fault{code: code, times: times}
-}
-
-// Calls returns how many times op was called.
-func (f *SecretsManager) Calls(op string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.script.Calls(op)
+	f.perID[id] = &fault{err: err, times: times}
 }
 
 // RequestedIDs returns the secret ids op was asked for, in order.
@@ -192,8 +193,6 @@ func APIError(code, message string) error {
 	return fakeapi.Error(code, message)
 }
 
-func (f *SecretsManager) enter(op string) error { return f.script.Enter(op) }
-
 // lookup finds a secret by name, full ARN or partial ARN. Needs f.mu.
 func (f *SecretsManager) lookup(id string) *secret {
 	if s := f.secrets[id]; s != nil {
@@ -215,7 +214,7 @@ func (f *SecretsManager) read(id, versionID, stage string) (*secret, *version, e
 				delete(f.perID, id)
 			}
 		}
-		return nil, nil, APIError(fl.code, "injected by secretsenvtest")
+		return nil, nil, fl.err
 	}
 	s := f.lookup(id)
 	if s == nil {
@@ -262,7 +261,7 @@ func (f *SecretsManager) GetSecretValue(ctx context.Context, in *secretsmanager.
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.ids[OpGetSecretValue] = append(f.ids[OpGetSecretValue], aws.ToString(in.SecretId))
-	if err := f.enter(OpGetSecretValue); err != nil {
+	if err := f.Enter(OpGetSecretValue, in); err != nil {
 		return nil, err
 	}
 	if aws.ToString(in.SecretId) == "" {
@@ -288,7 +287,7 @@ func (f *SecretsManager) BatchGetSecretValue(ctx context.Context, in *secretsman
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.ids[OpBatchGetSecretValue] = append(f.ids[OpBatchGetSecretValue], in.SecretIdList...)
-	if err := f.enter(OpBatchGetSecretValue); err != nil {
+	if err := f.Enter(OpBatchGetSecretValue, in); err != nil {
 		return nil, err
 	}
 	if len(in.SecretIdList) == 0 && len(in.Filters) == 0 {
@@ -301,12 +300,11 @@ func (f *SecretsManager) BatchGetSecretValue(ctx context.Context, in *secretsman
 	for _, id := range in.SecretIdList {
 		s, v, err := f.read(id, "", "")
 		if err != nil {
-			code := "ResourceNotFoundException"
-			var apiErr smithy.APIError
-			if ok := asAPIError(err, &apiErr); ok {
-				code = apiErr.ErrorCode()
+			code, msg := awserr.Code(err), awserr.Message(err)
+			if code == "" {
+				code, msg = "InternalServiceError", err.Error()
 			}
-			out.Errors = append(out.Errors, smtypes.APIErrorType{SecretId: aws.String(id), ErrorCode: aws.String(code), Message: aws.String(err.Error())})
+			out.Errors = append(out.Errors, smtypes.APIErrorType{SecretId: aws.String(id), ErrorCode: aws.String(code), Message: aws.String(msg)})
 			continue
 		}
 		out.SecretValues = append(out.SecretValues, smtypes.SecretValueEntry{
@@ -317,28 +315,36 @@ func (f *SecretsManager) BatchGetSecretValue(ctx context.Context, in *secretsman
 	return out, nil
 }
 
-func asAPIError(err error, target *smithy.APIError) bool {
-	e, ok := err.(smithy.APIError)
-	if ok {
-		*target = e
-	}
-	return ok
-}
-
-// STS is an in-memory STS that hands out credentials for AssumeRole.
+// STS is an in-memory STS that hands out credentials for AssumeRole. Its embedded Script
+// gives Fail, Calls and Inputs (OpAssumeRole).
 type STS struct {
+	fakeapi.Script
 	mu     sync.Mutex
-	calls  []sts.AssumeRoleInput
 	denied map[string]bool
 	now    func() time.Time
+	issued int
 }
+
+// OpAssumeRole is STS's operation name for Fail, Calls and Inputs.
+const OpAssumeRole = "AssumeRole"
 
 // NewSTS returns a fake STS; now is its clock (nil: time.Now).
 func NewSTS(now func() time.Time) *STS {
 	if now == nil {
 		now = time.Now
 	}
-	return &STS{denied: map[string]bool{}, now: now}
+	f := &STS{now: now}
+	f.Reset()
+	return f
+}
+
+// Reset forgets denied roles, faults and calls.
+func (f *STS) Reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Script.Reset()
+	f.denied = map[string]bool{}
+	f.issued = 0
 }
 
 // Deny makes AssumeRole of roleARN fail with AccessDenied.
@@ -348,13 +354,6 @@ func (f *STS) Deny(roleARN string) {
 	f.denied[roleARN] = true
 }
 
-// Calls returns the AssumeRole requests received.
-func (f *STS) Calls() []sts.AssumeRoleInput {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]sts.AssumeRoleInput(nil), f.calls...)
-}
-
 // AssumeRole returns fresh credentials for the role.
 func (f *STS) AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, _ ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
 	if err := ctx.Err(); err != nil {
@@ -362,17 +361,20 @@ func (f *STS) AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, _ ...func
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, *in)
+	if err := f.Enter(OpAssumeRole, in); err != nil {
+		return nil, err
+	}
 	if f.denied[aws.ToString(in.RoleArn)] {
 		return nil, &smithy.GenericAPIError{Code: "AccessDenied", Message: "not authorized to perform: sts:AssumeRole", Fault: smithy.FaultClient}
 	}
+	f.issued++
 	d := time.Duration(aws.ToInt32(in.DurationSeconds)) * time.Second
 	if d == 0 {
 		d = time.Hour
 	}
 	return &sts.AssumeRoleOutput{
 		Credentials: &ststypes.Credentials{
-			AccessKeyId: aws.String(fmt.Sprintf("ASIAFAKE%08d", len(f.calls))), SecretAccessKey: aws.String("secret-" + randomHex(8)),
+			AccessKeyId: aws.String(fmt.Sprintf("ASIAFAKE%08d", f.issued)), SecretAccessKey: aws.String("secret-" + randomHex(8)),
 			SessionToken: aws.String("token-" + randomHex(8)), Expiration: aws.Time(f.now().Add(d)),
 		},
 		AssumedRoleUser: &ststypes.AssumedRoleUser{Arn: aws.String(aws.ToString(in.RoleArn) + "/" + aws.ToString(in.RoleSessionName)), AssumedRoleId: aws.String("AROAFAKE:" + aws.ToString(in.RoleSessionName))},
