@@ -40,7 +40,10 @@ func BenchmarkAPICallsPerLaunch(b *testing.B) {
 				asg := lifecycletest.New(clock)
 				asg.CreateGroup("web", lifecycletest.Hook{Name: "launch", HeartbeatTimeout: 300 * time.Second})
 				asg.Launch("web", "i-1")
-				g := lifecycle.New(asg, func(o *lifecycle.Options) { o.Clock = clock; o.Timeout = time.Hour })
+				g, err := lifecycle.New(asg, func(o *lifecycle.Options) { o.Clock = clock; o.Timeout = time.Hour })
+				if err != nil {
+					b.Fatal(err)
+				}
 				tgt, err := g.Discover(context.Background(), md, lifecycle.DiscoverOptions{})
 				if err != nil {
 					b.Fatal(err)

@@ -25,7 +25,7 @@ type Hook struct {
 	// GlobalTimeout is how long the action may last in all, heartbeats included:
 	// min(48 h, 100 x HeartbeatTimeout).
 	GlobalTimeout time.Duration
-	DefaultResult string
+	DefaultResult Result
 }
 
 // Target is the lifecycle action(s) one launch waits in.
@@ -73,9 +73,7 @@ func (g *Gate) Discover(ctx context.Context, md *imds.Client, o DiscoverOptions)
 		}
 	}
 	if t.Group == "" {
-		out, err := withRetry(ctx, g, func() (*autoscaling.DescribeAutoScalingInstancesOutput, error) {
-			return g.asg.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: []string{t.InstanceID}})
-		})
+		out, err := g.asg.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: []string{t.InstanceID}}, g.callOpts...)
 		if err != nil {
 			return t, fmt.Errorf("lifecycle: DescribeAutoScalingInstances for %s: %w", t.InstanceID, err)
 		}
@@ -85,9 +83,7 @@ func (g *Gate) Discover(ctx context.Context, md *imds.Client, o DiscoverOptions)
 		t.Group = aws.ToString(out.AutoScalingInstances[0].AutoScalingGroupName)
 	}
 	in := &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: aws.String(t.Group), LifecycleHookNames: o.Hooks}
-	hooks, err := withRetry(ctx, g, func() (*autoscaling.DescribeLifecycleHooksOutput, error) {
-		return g.asg.DescribeLifecycleHooks(ctx, in)
-	})
+	hooks, err := g.asg.DescribeLifecycleHooks(ctx, in, g.callOpts...)
 	if err != nil {
 		return t, fmt.Errorf("lifecycle: DescribeLifecycleHooks of group %s: %w", t.Group, err)
 	}
@@ -104,7 +100,7 @@ func (g *Gate) Discover(ctx context.Context, md *imds.Client, o DiscoverOptions)
 			global = min(48*time.Hour, 100*hb)
 		}
 		t.Hooks = append(t.Hooks, Hook{Name: aws.ToString(h.LifecycleHookName), HeartbeatTimeout: hb, GlobalTimeout: global,
-			DefaultResult: aws.ToString(h.DefaultResult)})
+			DefaultResult: Result(aws.ToString(h.DefaultResult))})
 	}
 	if len(t.Hooks) == 0 {
 		which := "launch hook"
@@ -114,25 +110,4 @@ func (g *Gate) Discover(ctx context.Context, md *imds.Client, o DiscoverOptions)
 		return t, fmt.Errorf("%w: group %s has no %s (declare one in LifecycleHookSpecificationList)", ErrNoLaunchHook, t.Group, which)
 	}
 	return t, nil
-}
-
-// withRetry retries throttling, server and transport errors up to Options.Attempts times,
-// waiting on the gate's clock.
-func withRetry[T any](ctx context.Context, g *Gate, call func() (T, error)) (T, error) {
-	var zero T
-	for attempt := 1; ; attempt++ {
-		out, err := call()
-		if err == nil {
-			return out, nil
-		}
-		err = classify(err)
-		if errors.Is(err, ErrNoActiveAction) || !retryable(err) || attempt >= g.opts.Attempts || ctx.Err() != nil {
-			return zero, err
-		}
-		wait := min(200*time.Millisecond<<(attempt-1), 5*time.Second)
-		g.log.Debug("lifecycle: retrying", "attempt", attempt+1, "wait", wait, "error", err.Error())
-		if serr := g.opts.Clock.Sleep(ctx, wait); serr != nil {
-			return zero, err
-		}
-	}
 }

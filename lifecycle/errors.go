@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/aws/smithy-go"
+	"github.com/shipshape-dev/shipshape/internal/awserr"
 )
 
 var (
@@ -30,24 +30,8 @@ var (
 // every other validation failure, so it is the one place where the message is read: AWS
 // gives no other signal for it.
 func classify(err error) error {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "ValidationError" &&
-		strings.Contains(apiErr.ErrorMessage(), "No active Lifecycle Action found") {
+	if awserr.Is(err, "ValidationError") && strings.Contains(awserr.Message(err), "No active Lifecycle Action found") {
 		return fmt.Errorf("%w: %w", ErrNoActiveAction, err)
 	}
 	return err
-}
-
-// retryable reports whether an Auto Scaling error is transient: throttling, server errors,
-// and transport errors (no API error at all).
-func retryable(err error) bool {
-	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) {
-		return true
-	}
-	switch apiErr.ErrorCode() {
-	case "Throttling", "ThrottlingException", "RequestLimitExceeded", "ServiceUnavailable", "InternalFailure", "InternalError":
-		return true
-	}
-	return apiErr.ErrorFault() == smithy.FaultServer
 }

@@ -11,17 +11,37 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
 	"github.com/shipshape-dev/shipshape/imds"
+	"github.com/shipshape-dev/shipshape/internal/awsretry"
+	"github.com/shipshape-dev/shipshape/internal/clock"
 )
+
+// Result is how a lifecycle action is completed.
+type Result string
 
 // Lifecycle action results.
 const (
-	Continue = "CONTINUE"
-	Abandon  = "ABANDON"
+	Continue Result = "CONTINUE"
+	Abandon  Result = "ABANDON"
 )
+
+// ParseResult reads "CONTINUE" or "ABANDON" (as written in flags and templates; case
+// matters, as it does for Auto Scaling).
+func ParseResult(s string) (Result, error) {
+	switch r := Result(s); r {
+	case Continue, Abandon:
+		return r, nil
+	}
+	return "", fmt.Errorf("%w: lifecycle action result %q is neither CONTINUE nor ABANDON", ErrInvalidInput, s)
+}
+
+// Clock is the time source of the package: Now and a Sleep that ends with its context. The
+// wall clock is the default; lifecycletest.NewClock is a fake on which an hour passes at once.
+type Clock = clock.Clock
 
 // Options are the optional settings of a Gate. A zero value means the default.
 type Options struct {
-	// Clock is the time source. Default: RealClock.
+	// Clock is the time source of the waits and of the SDK retryer's backoff. Default: the
+	// wall clock.
 	Clock Clock
 	// Interval between probe rounds. Default: 10 s.
 	Interval time.Duration
@@ -37,9 +57,14 @@ type Options struct {
 	HeartbeatInterval time.Duration
 	// ResultOnFailure completes an instance that never became ready, or whose probe can
 	// never succeed. Default: ABANDON, so that the group replaces it at once.
-	ResultOnFailure string
-	// Attempts per Auto Scaling call for throttling, server and transport errors. Default: 5.
-	Attempts int
+	ResultOnFailure Result
+	// MaxAttempts is how many times one Auto Scaling call is sent in all when it is
+	// throttled or fails on the server or the network, by the SDK's standard retryer;
+	// nothing else retries it. Default: 5.
+	MaxAttempts int
+	// ClientOptions are applied to every Auto Scaling call after the package's own (the
+	// retryer).
+	ClientOptions []func(*autoscaling.Options)
 	// OnEvent, when set, is called for every probe round, heartbeat and completion (the
 	// binary prints them as progress lines).
 	OnEvent func(Event)
@@ -68,7 +93,7 @@ type Event struct {
 // Outcome is how a gate ended.
 type Outcome struct {
 	// Result is CONTINUE or ABANDON as sent; "" when NoActiveAction.
-	Result string
+	Result Result
 	// NoActiveAction: Auto Scaling had no action in progress any more (completed already, or
 	// expired to its default result). Nothing was left to do; not an error.
 	NoActiveAction bool
@@ -81,39 +106,55 @@ type Outcome struct {
 // Gate holds an instance's launch lifecycle action until the instance is ready, then
 // completes it. It is safe for concurrent use.
 type Gate struct {
-	asg  AutoScalingAPI
-	opts Options
-	log  *slog.Logger
+	asg      AutoScalingAPI
+	opts     Options
+	log      *slog.Logger
+	callOpts []func(*autoscaling.Options)
 }
 
-// New returns a Gate over an Auto Scaling client.
-func New(asg AutoScalingAPI, optFns ...func(*Options)) *Gate {
+// New returns a Gate over an Auto Scaling client (*autoscaling.Client, or
+// lifecycletest.AutoScaling). The error, wrapping ErrInvalidInput, is for options that can't
+// work; New makes no call.
+func New(asg AutoScalingAPI, optFns ...func(*Options)) (*Gate, error) {
 	var o Options
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	if o.Clock == nil {
-		o.Clock = RealClock{}
+	switch {
+	case asg == nil:
+		return nil, fmt.Errorf("%w: no Auto Scaling client", ErrInvalidInput)
+	case o.Interval < 0 || o.Timeout < 0 || o.HeartbeatInterval < 0 || o.HealthyThreshold < 0 || o.MaxAttempts < 0:
+		return nil, fmt.Errorf("%w: Interval, Timeout, HeartbeatInterval, HealthyThreshold and MaxAttempts can't be negative", ErrInvalidInput)
+	case o.ResultOnFailure != "" && o.ResultOnFailure != Abandon && o.ResultOnFailure != Continue:
+		return nil, fmt.Errorf("%w: ResultOnFailure %q is neither ABANDON nor CONTINUE", ErrInvalidInput, o.ResultOnFailure)
 	}
-	if o.Interval <= 0 {
+	o.Clock = clock.Or(o.Clock)
+	if o.Interval == 0 {
 		o.Interval = 10 * time.Second
 	}
-	if o.HealthyThreshold <= 0 {
+	if o.HealthyThreshold == 0 {
 		o.HealthyThreshold = 3
 	}
-	if o.Timeout <= 0 {
+	if o.Timeout == 0 {
 		o.Timeout = 15 * time.Minute
 	}
 	if o.ResultOnFailure == "" {
 		o.ResultOnFailure = Abandon
 	}
-	if o.Attempts <= 0 {
-		o.Attempts = 5
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = 5
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Gate{asg: asg, opts: o, log: o.Logger}
+	retryer := awsretry.New(awsretry.Options{Clock: o.Clock, MaxAttempts: o.MaxAttempts})
+	callOpts := append([]func(*autoscaling.Options){func(ao *autoscaling.Options) { ao.Retryer = retryer }}, o.ClientOptions...)
+	return &Gate{asg: asg, opts: o, log: o.Logger, callOpts: callOpts}, nil
+}
+
+// NewFromConfig returns a Gate over autoscaling.NewFromConfig(cfg).
+func NewFromConfig(cfg aws.Config, optFns ...func(*Options)) (*Gate, error) {
+	return New(autoscaling.NewFromConfig(cfg), optFns...)
 }
 
 func (g *Gate) event(kind EventKind, err error, format string, args ...any) {
@@ -130,9 +171,6 @@ func (g *Gate) event(kind EventKind, err error, format string, args ...any) {
 func (g *Gate) Run(ctx context.Context, t Target, probe Probe) (Outcome, error) {
 	if len(t.Hooks) == 0 || t.Group == "" || t.InstanceID == "" {
 		return Outcome{}, fmt.Errorf("%w: target needs a group, an instance id and at least one hook (use Discover)", ErrInvalidInput)
-	}
-	if g.opts.ResultOnFailure != Abandon && g.opts.ResultOnFailure != Continue {
-		return Outcome{}, fmt.Errorf("%w: result on failure %q is neither ABANDON nor CONTINUE", ErrInvalidInput, g.opts.ResultOnFailure)
 	}
 	clock := g.opts.Clock
 	start := clock.Now()
@@ -205,9 +243,8 @@ func (g *Gate) heartbeat(ctx context.Context, t Target, out *Outcome) (done bool
 	for _, h := range t.Hooks {
 		in := &autoscaling.RecordLifecycleActionHeartbeatInput{AutoScalingGroupName: aws.String(t.Group), LifecycleHookName: aws.String(h.Name)}
 		g.identify(t, &in.InstanceId, &in.LifecycleActionToken)
-		_, err := withRetry(ctx, g, func() (*autoscaling.RecordLifecycleActionHeartbeatOutput, error) {
-			return g.asg.RecordLifecycleActionHeartbeat(ctx, in)
-		})
+		_, err := g.asg.RecordLifecycleActionHeartbeat(ctx, in, g.callOpts...)
+		err = classify(err)
 		switch {
 		case errors.Is(err, ErrNoActiveAction):
 			out.NoActiveAction = true
@@ -240,7 +277,7 @@ func (g *Gate) identify(t Target, instanceID, token **string) {
 // Complete sends result (CONTINUE or ABANDON) for every hook of t, as Run does when it
 // decides; for drivers that decide elsewhere (one step per Lambda invocation). "No active
 // lifecycle action" gives an Outcome with NoActiveAction, not an error.
-func (g *Gate) Complete(ctx context.Context, t Target, result, reason string) (Outcome, error) {
+func (g *Gate) Complete(ctx context.Context, t Target, result Result, reason string) (Outcome, error) {
 	if result != Continue && result != Abandon {
 		return Outcome{}, fmt.Errorf("%w: result %q is neither CONTINUE nor ABANDON", ErrInvalidInput, result)
 	}
@@ -260,18 +297,17 @@ func (g *Gate) Heartbeat(ctx context.Context, t Target) error {
 
 // complete sends result for every hook. It runs on a context that survives the caller's
 // cancellation (bounded to 1 minute), so a decision once made is delivered.
-func (g *Gate) complete(ctx context.Context, t Target, out Outcome, result, reason string) (Outcome, error) {
+func (g *Gate) complete(ctx context.Context, t Target, out Outcome, result Result, reason string) (Outcome, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	out.Result, out.Reason = result, reason
 	gone := 0
 	for _, h := range t.Hooks {
 		in := &autoscaling.CompleteLifecycleActionInput{AutoScalingGroupName: aws.String(t.Group), LifecycleHookName: aws.String(h.Name),
-			LifecycleActionResult: aws.String(result)}
+			LifecycleActionResult: aws.String(string(result))}
 		g.identify(t, &in.InstanceId, &in.LifecycleActionToken)
-		_, err := withRetry(ctx, g, func() (*autoscaling.CompleteLifecycleActionOutput, error) {
-			return g.asg.CompleteLifecycleAction(ctx, in)
-		})
+		_, err := g.asg.CompleteLifecycleAction(ctx, in, g.callOpts...)
+		err = classify(err)
 		switch {
 		case errors.Is(err, ErrNoActiveAction):
 			gone++

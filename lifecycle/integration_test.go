@@ -23,9 +23,7 @@ func TestIntegrationGateWithMetadataMock(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	e := &env{clock: lifecycletest.NewClock()}
-	e.asg = lifecycletest.New(e.clock)
-	e.asg.CreateGroup("web", lifecycletest.Hook{Name: "launch", HeartbeatTimeout: 300 * time.Second})
+	e := newEnv(t)
 	e.asg.Launch("web", "i-1234567890abcdef0") // the mock's instance id
 	g := e.gate()
 

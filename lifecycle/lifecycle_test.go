@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -36,7 +37,7 @@ func (s *scripted) Check(context.Context) error {
 
 // healthyAfter fails until the fake clock reaches ready.
 type healthyAfter struct {
-	clock *lifecycletest.Clock
+	clock lifecycletest.Clock
 	ready time.Time
 }
 
@@ -50,15 +51,21 @@ func (h healthyAfter) Check(context.Context) error {
 
 var errDown = errors.New("HTTP 503")
 
+// env is a fake Auto Scaling behind its wire server, used through the real SDK client (so
+// the SDK's retryer, the only retry layer, takes part), on a fake clock.
 type env struct {
+	t      *testing.T
 	asg    *lifecycletest.AutoScaling
-	clock  *lifecycletest.Clock
+	client *autoscaling.Client
+	srv    *lifecycletest.WireServer
+	clock  lifecycletest.Clock
 	events []lifecycle.Event
 }
 
-func newEnv(hooks ...lifecycletest.Hook) *env {
-	e := &env{clock: lifecycletest.NewClock()}
+func newEnv(t *testing.T, hooks ...lifecycletest.Hook) *env {
+	e := &env{t: t, clock: lifecycletest.NewClock()}
 	e.asg = lifecycletest.New(e.clock)
+	e.client, e.srv = wireClient(t, e.asg)
 	if len(hooks) == 0 {
 		hooks = []lifecycletest.Hook{{Name: "launch", HeartbeatTimeout: 300 * time.Second}}
 	}
@@ -73,7 +80,9 @@ func (e *env) gate(optFns ...func(*lifecycle.Options)) *lifecycle.Gate {
 		o.Interval = 10 * time.Second
 		o.OnEvent = func(ev lifecycle.Event) { e.events = append(e.events, ev) }
 	}
-	return lifecycle.New(e.asg, append([]func(*lifecycle.Options){base}, optFns...)...)
+	g, err := lifecycle.New(e.client, append([]func(*lifecycle.Options){base}, optFns...)...)
+	require.NoError(e.t, err)
+	return g
 }
 
 func (e *env) target(t *testing.T, g *lifecycle.Gate) lifecycle.Target {
@@ -84,7 +93,7 @@ func (e *env) target(t *testing.T, g *lifecycle.Gate) lifecycle.Target {
 }
 
 func TestReadyAtOnce(t *testing.T) {
-	e := newEnv()
+	e := newEnv(t)
 	g := e.gate()
 	out, err := g.Run(context.Background(), e.target(t, g), &scripted{results: []error{nil}})
 	require.NoError(t, err)
@@ -98,7 +107,7 @@ func TestReadyAtOnce(t *testing.T) {
 }
 
 func TestReadyAfterHeartbeats(t *testing.T) {
-	e := newEnv()
+	e := newEnv(t)
 	g := e.gate(func(o *lifecycle.Options) { o.Timeout = time.Hour })
 	out, err := g.Run(context.Background(), e.target(t, g), healthyAfter{e.clock, e.clock.Now().Add(20 * time.Minute)})
 	require.NoError(t, err)
@@ -109,7 +118,7 @@ func TestReadyAfterHeartbeats(t *testing.T) {
 }
 
 func TestNeverReadyIsAbandoned(t *testing.T) {
-	e := newEnv()
+	e := newEnv(t)
 	g := e.gate(func(o *lifecycle.Options) { o.Timeout = 5 * time.Minute })
 	out, err := g.Run(context.Background(), e.target(t, g), &scripted{results: []error{errDown}})
 	require.NoError(t, err)
@@ -122,7 +131,7 @@ func TestNeverReadyIsAbandoned(t *testing.T) {
 }
 
 func TestResultOnFailureContinue(t *testing.T) {
-	e := newEnv()
+	e := newEnv(t)
 	g := e.gate(func(o *lifecycle.Options) { o.Timeout = time.Minute; o.ResultOnFailure = lifecycle.Continue })
 	out, err := g.Run(context.Background(), e.target(t, g), &scripted{results: []error{errDown}})
 	require.NoError(t, err)
@@ -131,7 +140,7 @@ func TestResultOnFailureContinue(t *testing.T) {
 }
 
 func TestFlappingNeedsConsecutiveSuccesses(t *testing.T) {
-	e := newEnv()
+	e := newEnv(t)
 	g := e.gate()
 	probe := &scripted{results: []error{nil, nil, errDown, nil, nil, errDown, nil, nil, nil}}
 	out, err := g.Run(context.Background(), e.target(t, g), probe)
@@ -141,7 +150,7 @@ func TestFlappingNeedsConsecutiveSuccesses(t *testing.T) {
 }
 
 func TestPermanentProbeFailureAbandonsAtOnce(t *testing.T) {
-	e := newEnv()
+	e := newEnv(t)
 	g := e.gate()
 	out, err := g.Run(context.Background(), e.target(t, g), &lifecycle.CommandProbe{Argv: []string{"/no/such/health-check"}})
 	require.NoError(t, err)
@@ -151,11 +160,11 @@ func TestPermanentProbeFailureAbandonsAtOnce(t *testing.T) {
 }
 
 func TestActionAlreadyCompleted(t *testing.T) {
-	e := newEnv()
+	e := newEnv(t)
 	g := e.gate()
 	tgt := e.target(t, g)
 	// Someone else (a previous run of the gate) completed it already.
-	_, err := lifecycle.New(e.asg, func(o *lifecycle.Options) { o.Clock = e.clock; o.HealthyThreshold = 1 }).Run(context.Background(), tgt, &scripted{results: []error{nil}})
+	_, err := e.gate(func(o *lifecycle.Options) { o.HealthyThreshold = 1 }).Run(context.Background(), tgt, &scripted{results: []error{nil}})
 	require.NoError(t, err)
 	calls := e.asg.Calls(lifecycletest.OpComplete)
 
@@ -167,7 +176,7 @@ func TestActionAlreadyCompleted(t *testing.T) {
 }
 
 func TestActionExpired(t *testing.T) {
-	e := newEnv(lifecycletest.Hook{Name: "launch", HeartbeatTimeout: 60 * time.Second, DefaultResult: lifecycle.Continue})
+	e := newEnv(t, lifecycletest.Hook{Name: "launch", HeartbeatTimeout: 60 * time.Second, DefaultResult: lifecycle.Continue})
 	g := e.gate()
 	tgt := e.target(t, g)
 	e.clock.Advance(2 * time.Minute) // a slow boot before the gate started
@@ -181,26 +190,39 @@ func TestActionExpired(t *testing.T) {
 }
 
 func TestThrottlingIsRetried(t *testing.T) {
-	e := newEnv()
-	e.asg.Fail(lifecycletest.OpComplete, "Throttling", 2)
-	e.asg.Fail(lifecycletest.OpDescribeHooks, "ServiceUnavailable", 1)
+	e := newEnv(t)
+	e.asg.Fail(lifecycletest.OpComplete, lifecycletest.APIError("Throttling", "Rate exceeded"), 2)
+	e.asg.Fail(lifecycletest.OpDescribeHooks, lifecycletest.APIError("ServiceUnavailable", "try later"), 1)
 	g := e.gate()
 	out, err := g.Run(context.Background(), e.target(t, g), &scripted{results: []error{nil}})
 	require.NoError(t, err)
 	assert.Equal(t, lifecycle.Continue, out.Result)
 	assert.Equal(t, 3, e.asg.Calls(lifecycletest.OpComplete))
 	assert.Equal(t, 2, e.asg.Calls(lifecycletest.OpDescribeHooks))
+}
 
-	e = newEnv()
-	e.asg.Fail(lifecycletest.OpComplete, "Throttling", 0)
-	g = e.gate()
-	_, err = g.Run(context.Background(), e.target(t, g), &scripted{results: []error{nil}})
-	require.ErrorContains(t, err, "Throttling")
-	assert.Equal(t, 5, e.asg.Calls(lifecycletest.OpComplete), "bounded attempts")
+// TestRequestsPerLogicalCallUnderThrottling: the SDK's retryer is the only retry layer, so a
+// call that is throttled every time goes out exactly MaxAttempts times (5 by default).
+func TestRequestsPerLogicalCallUnderThrottling(t *testing.T) {
+	for _, maxAttempts := range []int{0, 2} {
+		e := newEnv(t)
+		g := e.gate(func(o *lifecycle.Options) { o.MaxAttempts = maxAttempts })
+		tgt := e.target(t, g)
+		e.asg.Fail(lifecycletest.OpComplete, lifecycletest.APIError("Throttling", "Rate exceeded"), 0)
+		start := e.clock.Now()
+		_, err := g.Complete(context.Background(), tgt, lifecycle.Continue, "test")
+		require.ErrorContains(t, err, "Throttling")
+		want := maxAttempts
+		if want == 0 {
+			want = 5
+		}
+		assert.Equal(t, want, e.asg.Calls(lifecycletest.OpComplete), "MaxAttempts %d", maxAttempts)
+		assert.True(t, e.clock.Now().After(start), "the backoff ran on the fake clock")
+	}
 }
 
 func TestSeveralLaunchHooks(t *testing.T) {
-	e := newEnv(
+	e := newEnv(t,
 		lifecycletest.Hook{Name: "register-dns", HeartbeatTimeout: 600 * time.Second},
 		lifecycletest.Hook{Name: "warm-cache", HeartbeatTimeout: 300 * time.Second},
 		lifecycletest.Hook{Name: "drain", Transition: "autoscaling:EC2_INSTANCE_TERMINATING"},
@@ -227,7 +249,7 @@ func TestSeveralLaunchHooks(t *testing.T) {
 }
 
 func TestGlobalBudgetIsNeverExceeded(t *testing.T) {
-	e := newEnv(lifecycletest.Hook{Name: "launch", HeartbeatTimeout: 30 * time.Second})
+	e := newEnv(t, lifecycletest.Hook{Name: "launch", HeartbeatTimeout: 30 * time.Second})
 	g := e.gate(func(o *lifecycle.Options) { o.Timeout = 3 * time.Hour })
 	out, err := g.Run(context.Background(), e.target(t, g), &scripted{results: []error{errDown}})
 	require.NoError(t, err)
@@ -238,7 +260,7 @@ func TestGlobalBudgetIsNeverExceeded(t *testing.T) {
 }
 
 func TestCancelledContextCompletesNothing(t *testing.T) {
-	e := newEnv()
+	e := newEnv(t)
 	g := e.gate()
 	ctx, cancel := context.WithCancel(context.Background())
 	tgt := e.target(t, g)
@@ -249,7 +271,7 @@ func TestCancelledContextCompletesNothing(t *testing.T) {
 }
 
 func TestTokenIsUsedWhenKnown(t *testing.T) {
-	e := newEnv()
+	e := newEnv(t)
 	e.asg.Launch("web", "i-2")
 	tokens := e.asg.Launch("web", "i-3")
 	g := e.gate()
@@ -265,7 +287,7 @@ func TestTokenIsUsedWhenKnown(t *testing.T) {
 func TestDiscoveryThroughIMDS(t *testing.T) {
 	for _, tagsEnabled := range []bool{true, false} {
 		t.Run(fmt.Sprintf("tags enabled %v", tagsEnabled), func(t *testing.T) {
-			e := newEnv()
+			e := newEnv(t)
 			srv := imdstest.NewServer()
 			defer srv.Close()
 			srv.SetInstance("i-1", "us-east-1", "us-east-1a")
@@ -289,23 +311,30 @@ func TestDiscoveryThroughIMDS(t *testing.T) {
 			assert.Equal(t, 1, e.asg.Calls(lifecycletest.OpDescribeHooks))
 		})
 	}
-	e := newEnv()
+	e := newEnv(t)
 	_, err := e.gate().Discover(context.Background(), nil, lifecycle.DiscoverOptions{InstanceID: "i-unknown"})
 	require.ErrorIs(t, err, lifecycle.ErrNotInGroup)
 }
 
 func TestWarmPoolResume(t *testing.T) {
-	e := newEnv()
+	e := newEnv(t)
 	srv := imdstest.NewServer()
 	defer srv.Close()
 	srv.SetInstance("i-1", "us-east-1", "us-east-1a")
 	srv.SetLifecycleState(imds.LifecycleWarmedStopped)
-	md, err := imds.New(func(o *imds.Options) { o.Endpoint = srv.URL; o.Getenv = func(string) string { return "" } })
+	mdClock := imdstest.NewClock()
+	md, err := imds.New(func(o *imds.Options) {
+		o.Endpoint, o.Clock = srv.URL, mdClock
+		o.Getenv = func(string) string { return "" }
+	})
 	require.NoError(t, err)
 	g := e.gate()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ticks := make(chan time.Time)
+	tick := func() { // wait for the watcher's poll to end, then wake it for the next one
+		require.NoError(t, mdClock.BlockUntilSleeping(ctx, 1))
+		mdClock.Advance(5 * time.Second)
+	}
 	var runs atomic.Int32
 	outcomes := make(chan lifecycle.Outcome, 4)
 	done := make(chan error, 1)
@@ -320,17 +349,18 @@ func TestWarmPoolResume(t *testing.T) {
 		}, func(o lifecycle.Outcome, err error) {
 			require.NoError(t, err)
 			outcomes <- o
-		}, func(o *imds.WatchOptions) { o.Ticks = ticks })
+		})
 	}()
-	ticks <- time.Time{} // still in the warm pool: no gate
-	ticks <- time.Time{}
+	tick() // still in the warm pool: no gate
+	tick()
 	assert.Equal(t, int32(0), runs.Load())
 	srv.SetLifecycleState(imds.LifecycleInService) // resumed: user data does not run again
-	ticks <- time.Time{}
+	tick()
 	o := <-outcomes
 	assert.Equal(t, lifecycle.Continue, o.Result)
 	assert.Equal(t, "InService", e.asg.State("i-1"))
-	ticks <- time.Time{} // still InService: not gated twice
+	tick() // still InService: not gated twice
+	tick()
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled)
 	assert.Equal(t, int32(1), runs.Load())

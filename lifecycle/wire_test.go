@@ -17,8 +17,8 @@ import (
 	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
 )
 
-// wireClient is the real SDK client against a WireServer, with the SDK's retries off so that
-// the package's own error recognition is what is tested.
+// wireClient is the real SDK client against a WireServer. The Gate sets its retryer on every
+// call; the test's own direct calls are not retried.
 func wireClient(t *testing.T, fake *lifecycletest.AutoScaling) (*autoscaling.Client, *lifecycletest.WireServer) {
 	srv := lifecycletest.NewWireServer(fake)
 	t.Cleanup(srv.Close)
@@ -29,8 +29,8 @@ func wireClient(t *testing.T, fake *lifecycletest.AutoScaling) (*autoscaling.Cli
 }
 
 func TestWireNoActiveActionIsRecognised(t *testing.T) {
-	e := newEnv()
-	client, _ := wireClient(t, e.asg)
+	e := newEnv(t)
+	client := e.client
 	_, err := client.CompleteLifecycleAction(context.Background(), &autoscaling.CompleteLifecycleActionInput{
 		AutoScalingGroupName: aws.String("web"), LifecycleHookName: aws.String("launch"),
 		LifecycleActionResult: aws.String("CONTINUE"), InstanceId: aws.String("i-404")})
@@ -39,7 +39,7 @@ func TestWireNoActiveActionIsRecognised(t *testing.T) {
 	assert.Equal(t, "ValidationError", apiErr.ErrorCode())
 	assert.Equal(t, "No active Lifecycle Action found with instance ID i-404", apiErr.ErrorMessage())
 
-	g := lifecycle.New(client, func(o *lifecycle.Options) { o.Clock = e.clock })
+	g := e.gate()
 	tgt, err := g.Discover(context.Background(), nil, lifecycle.DiscoverOptions{InstanceID: "i-1"})
 	require.NoError(t, err, "DescribeAutoScalingInstances and DescribeLifecycleHooks parse from XML")
 	assert.Equal(t, "web", tgt.Group)
@@ -57,14 +57,11 @@ func TestWireNoActiveActionIsRecognised(t *testing.T) {
 }
 
 func TestWireThrottlingIsRetried(t *testing.T) {
-	e := newEnv()
-	client, srv := wireClient(t, e.asg)
-	e.asg.Fail(lifecycletest.OpComplete, "Throttling", 2)
-	e.asg.Fail(lifecycletest.OpHeartbeat, "ServiceUnavailable", 1)
-	g := lifecycle.New(client, func(o *lifecycle.Options) {
-		o.Clock = e.clock
-		o.Timeout = time.Hour
-	})
+	e := newEnv(t)
+	srv := e.srv
+	e.asg.Fail(lifecycletest.OpComplete, lifecycletest.APIError("Throttling", "Rate exceeded"), 2)
+	e.asg.Fail(lifecycletest.OpHeartbeat, lifecycletest.APIError("ServiceUnavailable", "try later"), 1)
+	g := e.gate(func(o *lifecycle.Options) { o.Timeout = time.Hour })
 	tgt, err := g.Discover(context.Background(), nil, lifecycle.DiscoverOptions{InstanceID: "i-1", Group: "web"})
 	require.NoError(t, err)
 	out, err := g.Run(context.Background(), tgt, healthyAfter{e.clock, e.clock.Now().Add(150 * time.Second)})

@@ -83,7 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	group := fs.String("group", "", "Auto Scaling group (default: discovered)")
 	instanceID := fs.String("instance-id", "", "instance id (default: from instance metadata)")
 	token := fs.String("token", "", "lifecycle action token, when known")
-	onFailure := fs.String("result-on-failure", lifecycle.Abandon, "ABANDON or CONTINUE")
+	onFailure := fs.String("result-on-failure", string(lifecycle.Abandon), "ABANDON or CONTINUE")
 	warmPool := fs.Bool("warm-pool", false, "keep running; gate each time the instance goes InService (warm pool resume)")
 	verbose := fs.Bool("v", false, "debug logs on stderr")
 	if code, done := cli.Parse(fs, args, stderr, func(w io.Writer) { fmt.Fprint(w, usage); fs.SetOutput(w); fs.PrintDefaults() }); done {
@@ -105,7 +105,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
-	case *onFailure != lifecycle.Abandon && *onFailure != lifecycle.Continue:
+	case lifecycle.Result(*onFailure) != lifecycle.Abandon && lifecycle.Result(*onFailure) != lifecycle.Continue:
 		return usageErr("-result-on-failure must be ABANDON or CONTINUE, not %q", *onFailure)
 	case *threshold < 1:
 		return usageErr("-healthy-threshold %d: want 1 or more", *threshold)
@@ -143,14 +143,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	say := func(format string, a ...any) {
 		fmt.Fprintf(stdout, "%s lifecycle-gate: %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, a...))
 	}
-	gate := lifecycle.New(autoscaling.NewFromConfig(cfg), func(o *lifecycle.Options) {
+	gate, err := lifecycle.New(autoscaling.NewFromConfig(cfg), func(o *lifecycle.Options) {
 		o.Interval = *interval
 		o.HealthyThreshold = *threshold
 		o.Timeout = *timeout
-		o.ResultOnFailure = *onFailure
+		o.ResultOnFailure = lifecycle.Result(*onFailure)
 		o.Logger = logger
 		o.OnEvent = func(ev lifecycle.Event) { say("%s", ev.Message) }
 	})
+	if err != nil {
+		return usageErr("%v", err)
+	}
 	once := func(ctx context.Context) (lifecycle.Outcome, error) {
 		t, err := gate.Discover(ctx, md, lifecycle.DiscoverOptions{InstanceID: *instanceID, Group: *group, Hooks: hooks})
 		if err != nil {

@@ -34,7 +34,7 @@ func tourLifecycle(ctx context.Context, say func(string, ...any)) error {
 	defer broken.Close()
 
 	rounds := 0
-	gate := lifecycle.New(asg, func(o *lifecycle.Options) {
+	gate, err := lifecycle.New(asg, func(o *lifecycle.Options) {
 		o.Clock = clock
 		o.Timeout = 10 * time.Minute
 		o.OnEvent = func(ev lifecycle.Event) {
@@ -47,6 +47,9 @@ func tourLifecycle(ctx context.Context, say func(string, ...any)) error {
 			say("  %s %s", clock.Now().Format("15:04:05"), ev.Message)
 		}
 	})
+	if err != nil {
+		return err
+	}
 	for _, inst := range []struct{ id, url string }{{"i-0aaa", app.URL + "/health"}, {"i-0bbb", broken.URL + "/health"}} {
 		rounds = 0
 		asg.Launch("web", inst.id)

@@ -23,14 +23,20 @@ import (
 
 var (
 	_ lifecycle.AutoScalingAPI = (*AutoScaling)(nil)
-	_ lifecycle.Clock          = (*Clock)(nil)
+	_ lifecycle.Clock          = Clock(nil)
 )
 
-// Clock is a fake clock: Sleep moves its time forward at once. It is safe for concurrent use.
-type Clock = fakeclock.Clock
+// Clock is a fake clock: Sleep returns at once and moves the time forward, and so do the SDK
+// retryer's waits in a Gate that uses it (lifecycle.Options.Clock). It is safe for
+// concurrent use, and any package's fake clock will do: they are the same clock.
+type Clock interface {
+	Now() time.Time
+	Sleep(ctx context.Context, d time.Duration) error
+	Advance(d time.Duration)
+}
 
-// NewClock returns a clock at a fixed start time.
-func NewClock() *Clock { return fakeclock.New() }
+// NewClock returns a fake clock at 2026-11-23 09:00 UTC.
+func NewClock() Clock { return fakeclock.New() }
 
 // Operation names for Fail and Calls.
 const (
@@ -43,9 +49,9 @@ const (
 // Hook configures a lifecycle hook of a fake group.
 type Hook struct {
 	Name             string
-	Transition       string        // default: autoscaling:EC2_INSTANCE_LAUNCHING
-	HeartbeatTimeout time.Duration // default: 1 h (30 s to 2 h allowed)
-	DefaultResult    string        // default: ABANDON
+	Transition       string           // default: autoscaling:EC2_INSTANCE_LAUNCHING
+	HeartbeatTimeout time.Duration    // default: 1 h (30 s to 2 h allowed)
+	DefaultResult    lifecycle.Result // default: ABANDON
 }
 
 type action struct {
@@ -54,7 +60,7 @@ type action struct {
 	started  time.Time
 	deadline time.Time // heartbeat deadline
 	global   time.Time
-	result   string // "" while pending
+	result   lifecycle.Result // "" while pending
 	expired  bool
 }
 
@@ -64,27 +70,45 @@ type instance struct {
 	actions   map[string]*action // by hook name
 }
 
-// AutoScaling is an in-memory Auto Scaling. It is safe for concurrent use.
+// AutoScaling is an in-memory Auto Scaling. It is safe for concurrent use. Its embedded
+// Script gives the fault API every fake of the module has: Fail(op, err, times), Calls(op),
+// Inputs(op) (the *Input of each call) and Total().
 type AutoScaling struct {
-	clock *Clock
+	fakeapi.Script
+	clock Clock
 
 	mu        sync.Mutex
 	groups    map[string][]Hook
 	instances map[string]*instance
-	script    fakeapi.Script
 	seq       int
 }
 
 // New returns an empty fake on clock (nil: a new Clock).
-func New(clock *Clock) *AutoScaling {
+func New(clock Clock) *AutoScaling {
 	if clock == nil {
 		clock = NewClock()
 	}
-	return &AutoScaling{clock: clock, groups: map[string][]Hook{}, instances: map[string]*instance{}}
+	f := &AutoScaling{clock: clock}
+	f.Reset()
+	return f
+}
+
+// Reset removes every group, instance, fault and recorded call.
+func (f *AutoScaling) Reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Script.Reset()
+	f.groups, f.instances, f.seq = map[string][]Hook{}, map[string]*instance{}, 0
 }
 
 // Clock returns the fake's clock.
-func (f *AutoScaling) Clock() *Clock { return f.clock }
+func (f *AutoScaling) Clock() Clock { return f.clock }
+
+// APIError builds the error Auto Scaling answers with code (Throttling, ServiceUnavailable,
+// InternalFailure are server faults, so the SDK retries them), for Fail.
+func APIError(code, message string) error {
+	return fakeapi.Error(code, message, "ServiceUnavailable", "InternalFailure")
+}
 
 // CreateGroup creates a group with hooks.
 func (f *AutoScaling) CreateGroup(name string, hooks ...Hook) {
@@ -179,7 +203,7 @@ func (f *AutoScaling) State(instanceID string) string {
 
 // Result returns how the action of hook for the instance ended ("" while pending) and
 // whether it expired to the default result.
-func (f *AutoScaling) Result(instanceID, hook string) (result string, expired bool) {
+func (f *AutoScaling) Result(instanceID, hook string) (result lifecycle.Result, expired bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	in := f.instances[instanceID]
@@ -189,23 +213,6 @@ func (f *AutoScaling) Result(instanceID, hook string) (result string, expired bo
 	f.settle(in)
 	return in.actions[hook].result, in.actions[hook].expired
 }
-
-// Fail makes the next times calls of op fail with the error code (Throttling,
-// ServiceUnavailable, ...); times 0 means always.
-func (f *AutoScaling) Fail(op, code string, times int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.script.Fail(op, fakeapi.Error(code, "injected by lifecycletest", "ServiceUnavailable", "InternalFailure"), times)
-}
-
-// Calls returns how many times op was called.
-func (f *AutoScaling) Calls(op string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.script.Calls(op)
-}
-
-func (f *AutoScaling) enter(op string) error { return f.script.Enter(op) }
 
 func validation(format string, args ...any) error {
 	return &smithy.GenericAPIError{Code: "ValidationError", Message: fmt.Sprintf(format, args...), Fault: smithy.FaultClient}
@@ -250,10 +257,10 @@ func (f *AutoScaling) CompleteLifecycleAction(ctx context.Context, in *autoscali
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.enter(OpComplete); err != nil {
+	if err := f.Enter(OpComplete, in); err != nil {
 		return nil, err
 	}
-	result := aws.ToString(in.LifecycleActionResult)
+	result := lifecycle.Result(aws.ToString(in.LifecycleActionResult))
 	if result != lifecycle.Continue && result != lifecycle.Abandon {
 		return nil, validation("LifecycleActionResult must be CONTINUE or ABANDON, not %q", result)
 	}
@@ -274,7 +281,7 @@ func (f *AutoScaling) RecordLifecycleActionHeartbeat(ctx context.Context, in *au
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.enter(OpHeartbeat); err != nil {
+	if err := f.Enter(OpHeartbeat, in); err != nil {
 		return nil, err
 	}
 	_, a, err := f.findAction(aws.ToString(in.AutoScalingGroupName), aws.ToString(in.LifecycleHookName), aws.ToString(in.InstanceId), aws.ToString(in.LifecycleActionToken))
@@ -292,7 +299,7 @@ func (f *AutoScaling) DescribeLifecycleHooks(ctx context.Context, in *autoscalin
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.enter(OpDescribeHooks); err != nil {
+	if err := f.Enter(OpDescribeHooks, in); err != nil {
 		return nil, err
 	}
 	group := aws.ToString(in.AutoScalingGroupName)
@@ -309,7 +316,7 @@ func (f *AutoScaling) DescribeLifecycleHooks(ctx context.Context, in *autoscalin
 		out.LifecycleHooks = append(out.LifecycleHooks, types.LifecycleHook{
 			AutoScalingGroupName: aws.String(group), LifecycleHookName: aws.String(h.Name), LifecycleTransition: aws.String(h.Transition),
 			HeartbeatTimeout: aws.Int32(hb), GlobalTimeout: aws.Int32(int32(min(48*time.Hour, 100*h.HeartbeatTimeout) / time.Second)),
-			DefaultResult: aws.String(h.DefaultResult),
+			DefaultResult: aws.String(string(h.DefaultResult)),
 		})
 	}
 	return out, nil
@@ -331,7 +338,7 @@ func (f *AutoScaling) DescribeAutoScalingInstances(ctx context.Context, in *auto
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.enter(OpDescribeInstance); err != nil {
+	if err := f.Enter(OpDescribeInstance, in); err != nil {
 		return nil, err
 	}
 	out := &autoscaling.DescribeAutoScalingInstancesOutput{AutoScalingInstances: []types.AutoScalingInstanceDetails{}}
