@@ -15,13 +15,13 @@ import (
 
 // drainBed: a 500-instance cluster; the instance to drain runs 30 tasks that begin stopping
 // evenly over 10 minutes; its termination hook has HeartbeatTimeout 300 s.
-func drainBed(b *testing.B) (*draintest.ECS, *lifecycletest.AutoScaling, *lifecycletest.Clock) {
-	clock := lifecycletest.NewClock()
+func drainBed(b *testing.B) (*draintest.ECS, *lifecycletest.AutoScaling, draintest.Clock) {
+	clock := draintest.NewClock()
 	ecs := draintest.New(clock)
 	ecs.CreateCluster("big")
 	ecs.AddService("big", "web", false)
 	for i := range 499 {
-		ecs.AddInstance("big", fmt.Sprintf("i-other%03d", i))
+		ecs.AddInstance("big", fmt.Sprintf("i-1%07x", i))
 	}
 	arn := ecs.AddInstance("big", "i-00000001")
 	for i := range 30 {
@@ -44,18 +44,18 @@ func BenchmarkDrainAPICalls(b *testing.B) {
 		var ecsCalls, lookups, polls, asgCalls int
 		for b.Loop() {
 			ecs, asg, clock := drainBed(b)
-			d := drain.New(ecs, func(o *drain.Options) { o.Clock = clock })
+			d := newDrainer(b, ecs, clock)
 			in, err := d.Find(context.Background(), "i-00000001", "big")
 			if err != nil {
 				b.Fatal(err)
 			}
-			lookups = ecs.TotalCalls()
+			lookups = ecs.Total()
 			hook := &lifecycle.Target{Group: "ecs", InstanceID: "i-00000001", Hooks: []lifecycle.Hook{{Name: "drain", HeartbeatTimeout: 300 * time.Second, GlobalTimeout: 30000 * time.Second}}}
 			res, err := d.Drain(context.Background(), in, drain.DrainOptions{AutoScaling: asg, Hook: hook})
 			if err != nil || !res.Last.Done {
 				b.Fatal(res, err)
 			}
-			ecsCalls, polls = ecs.TotalCalls(), res.Steps
+			ecsCalls, polls = ecs.Total(), res.Steps
 			asgCalls = asg.Calls(lifecycletest.OpHeartbeat) + asg.Calls(lifecycletest.OpComplete)
 		}
 		b.ReportMetric(float64(lookups), "lookup-calls")
@@ -69,7 +69,7 @@ func BenchmarkDrainAPICalls(b *testing.B) {
 		var ecsCalls, invocations, asgCalls int
 		for b.Loop() {
 			ecs, asg, clock := drainBed(b)
-			h, err := drain.NewHandler(drain.New(ecs, func(o *drain.Options) { o.Clock = clock }), asg, drain.HandlerOptions{Clusters: []string{"big"}})
+			h, err := drain.NewHandler(newDrainer(b, ecs, clock), asg, []string{"big"})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -88,7 +88,7 @@ func BenchmarkDrainAPICalls(b *testing.B) {
 				}
 				clock.Advance(30 * time.Second)
 			}
-			ecsCalls = ecs.TotalCalls()
+			ecsCalls = ecs.Total()
 			asgCalls = asg.Calls(lifecycletest.OpHeartbeat) + asg.Calls(lifecycletest.OpComplete)
 		}
 		b.ReportMetric(float64(ecsCalls), "ECS-calls")
@@ -97,4 +97,12 @@ func BenchmarkDrainAPICalls(b *testing.B) {
 		b.ReportMetric(float64(asgCalls), "AutoScaling-calls")
 		b.ReportMetric(0, "publishes")
 	})
+}
+
+func newDrainer(b *testing.B, client drain.ECSAPI, clock drain.Clock) *drain.Drainer {
+	d, err := drain.New(client, func(o *drain.Options) { o.Clock = clock })
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
 }

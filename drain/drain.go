@@ -14,7 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/shipshape-dev/shipshape/internal/awsid"
-	"github.com/shipshape-dev/shipshape/lifecycle"
+	"github.com/shipshape-dev/shipshape/internal/awsretry"
+	"github.com/shipshape-dev/shipshape/internal/clock"
+	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
 // Policy says what to do with tasks that draining does not move.
@@ -35,33 +37,69 @@ type Options struct {
 	// Standalone is the policy for tasks not started by a service, which DRAINING never
 	// stops. Default: Wait.
 	Standalone Policy
-	// StandaloneGrace is how long after the drain started Stop waits. Default: 5 minutes.
+	// StandaloneGrace is how long after the drain started Stop waits. Default (0): 5
+	// minutes; to stop standalone tasks at once, set a tiny duration such as 1ns.
 	StandaloneGrace time.Duration
 	// Daemon is the policy for tasks of DAEMON services, which ECS stops after every other
 	// task. Default: Ignore.
 	Daemon Policy
 	// PollInterval is the wait Step suggests while tasks remain. Default: 10 s.
 	PollInterval time.Duration
-	// Clock is the time source. Default: lifecycle.RealClock.
-	Clock lifecycle.Clock
-	// Attempts per ECS call for throttling and server errors. Default: 5.
-	Attempts int
+	// Clock is the time source of the waits and of the SDK retryer's backoff. Default: the
+	// wall clock.
+	Clock Clock
+	// MaxAttempts is how many times one ECS call is sent in all when it is throttled or
+	// fails on the server or the network, by the SDK's standard retryer; nothing else
+	// retries it. Default: 5.
+	MaxAttempts int
+	// ClientOptions are applied to every ECS call after the package's own (the retryer).
+	ClientOptions []func(*ecs.Options)
 	// Logger receives Debug and Warn lines. Default: discard.
 	Logger *slog.Logger
 }
 
-// Drainer drains ECS container instances. It is safe for concurrent use.
-type Drainer struct {
-	ecs  ECSAPI
-	opts Options
-	log  *slog.Logger
+// Clock is the time source of the package: Now and a Sleep that ends with its context. The
+// wall clock is the default; draintest.NewClock is a fake on which an hour passes at once.
+type Clock = clock.Clock
+
+// ParsePolicy reads a policy as written in flags and environment variables ("wait", "stop"
+// or "ignore"); allowed limits which ones the caller accepts (none: all three).
+func ParsePolicy(s string, allowed ...Policy) (Policy, error) {
+	if len(allowed) == 0 {
+		allowed = []Policy{Wait, Stop, Ignore}
+	}
+	for _, p := range allowed {
+		if Policy(s) == p {
+			return p, nil
+		}
+	}
+	names := make([]string, len(allowed))
+	for i, p := range allowed {
+		names[i] = string(p)
+	}
+	return "", fmt.Errorf("%w: policy %q is not one of %s", ErrInvalidInput, s, strings.Join(names, ", "))
 }
 
-// New returns a Drainer over an ECS client.
-func New(client ECSAPI, optFns ...func(*Options)) *Drainer {
+// Drainer drains ECS container instances. It is safe for concurrent use.
+type Drainer struct {
+	ecs      ECSAPI
+	opts     Options
+	log      *slog.Logger
+	callOpts []func(*ecs.Options)
+}
+
+// New returns a Drainer over an ECS client (*ecs.Client, or draintest.ECS). The error,
+// wrapping ErrInvalidInput, is for options that can't work; New makes no call.
+func New(client ECSAPI, optFns ...func(*Options)) (*Drainer, error) {
 	var o Options
 	for _, fn := range optFns {
 		fn(&o)
+	}
+	if client == nil {
+		return nil, fmt.Errorf("%w: no ECS client", ErrInvalidInput)
+	}
+	if o.StandaloneGrace < 0 || o.PollInterval < 0 || o.MaxAttempts < 0 {
+		return nil, fmt.Errorf("%w: StandaloneGrace, PollInterval and MaxAttempts can't be negative", ErrInvalidInput)
 	}
 	if o.Standalone == "" {
 		o.Standalone = Wait
@@ -69,22 +107,33 @@ func New(client ECSAPI, optFns ...func(*Options)) *Drainer {
 	if o.Daemon == "" {
 		o.Daemon = Ignore
 	}
-	if o.StandaloneGrace <= 0 {
+	if _, err := ParsePolicy(string(o.Standalone)); err != nil {
+		return nil, errtext.Wrap("drain", "Options.Standalone", err)
+	}
+	if _, err := ParsePolicy(string(o.Daemon), Ignore, Wait); err != nil {
+		return nil, errtext.Wrap("drain", "Options.Daemon", err)
+	}
+	if o.StandaloneGrace == 0 {
 		o.StandaloneGrace = 5 * time.Minute
 	}
-	if o.PollInterval <= 0 {
+	if o.PollInterval == 0 {
 		o.PollInterval = 10 * time.Second
 	}
-	if o.Clock == nil {
-		o.Clock = lifecycle.RealClock{}
-	}
-	if o.Attempts <= 0 {
-		o.Attempts = 5
+	o.Clock = clock.Or(o.Clock)
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = 5
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Drainer{ecs: client, opts: o, log: o.Logger}
+	retryer := awsretry.New(awsretry.Options{Clock: o.Clock, MaxAttempts: o.MaxAttempts, Codes: []string{"ServerException"}})
+	callOpts := append([]func(*ecs.Options){func(eo *ecs.Options) { eo.Retryer = retryer }}, o.ClientOptions...)
+	return &Drainer{ecs: client, opts: o, log: o.Logger, callOpts: callOpts}, nil
+}
+
+// NewFromConfig returns a Drainer over ecs.NewFromConfig(cfg).
+func NewFromConfig(cfg aws.Config, optFns ...func(*Options)) (*Drainer, error) {
+	return New(ecs.NewFromConfig(cfg), optFns...)
 }
 
 // Instance is one container instance to drain.
@@ -107,10 +156,8 @@ func (d *Drainer) Find(ctx context.Context, ec2InstanceID string, clusters ...st
 	}
 	var missing []string
 	for _, cluster := range clusters {
-		out, err := retry(ctx, d, func() (*ecs.ListContainerInstancesOutput, error) {
-			return d.ecs.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{
-				Cluster: aws.String(cluster), Filter: aws.String("ec2InstanceId == " + ec2InstanceID)})
-		})
+		out, err := d.ecs.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{
+			Cluster: aws.String(cluster), Filter: aws.String("ec2InstanceId == " + ec2InstanceID)}, d.callOpts...)
 		var notFound *types.ClusterNotFoundException
 		if errors.As(err, &notFound) {
 			// A cluster that no longer exists (or not in this region) holds no instance;
@@ -292,10 +339,8 @@ func (d *Drainer) Step(ctx context.Context, in Instance, st *State) (Progress, e
 			continue
 		case Stop:
 			if !st.stopSent[arn] && now.Sub(st.Started) >= d.opts.StandaloneGrace && aws.ToString(t.DesiredStatus) != "STOPPED" {
-				if _, err := retry(ctx, d, func() (*ecs.StopTaskOutput, error) {
-					return d.ecs.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(in.Cluster), Task: aws.String(arn),
-						Reason: aws.String("drain: instance " + in.EC2InstanceID + " is being terminated")})
-				}); err != nil {
+				if _, err := d.ecs.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(in.Cluster), Task: aws.String(arn),
+					Reason: aws.String("drain: instance " + in.EC2InstanceID + " is being terminated")}, d.callOpts...); err != nil {
 					return prog, fmt.Errorf("drain: stopping standalone task %s: %w", arn, err)
 				}
 				st.stopSent[arn] = true
@@ -311,11 +356,9 @@ func (d *Drainer) Step(ctx context.Context, in Instance, st *State) (Progress, e
 // ensureDraining describes the container instance and sets it DRAINING unless it already
 // is; gone is true when it no longer exists or is INACTIVE (terminated, deregistered).
 func (d *Drainer) ensureDraining(ctx context.Context, in Instance) (gone bool, err error) {
-	desc, err := retry(ctx, d, func() (*ecs.DescribeContainerInstancesOutput, error) {
-		return d.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(in.Cluster), ContainerInstances: []string{in.ContainerInstanceARN}})
-	})
+	desc, err := d.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(in.Cluster), ContainerInstances: []string{in.ContainerInstanceARN}}, d.callOpts...)
 	if err != nil {
-		if apiCode(err) == "ClusterNotFoundException" {
+		if errors.As(err, new(*types.ClusterNotFoundException)) {
 			return true, nil
 		}
 		return false, fmt.Errorf("drain: describing container instance %s: %w", in.ContainerInstanceARN, err)
@@ -329,10 +372,8 @@ func (d *Drainer) ensureDraining(ctx context.Context, in Instance) (gone bool, e
 	case "DRAINING":
 		return false, nil
 	default:
-		if _, err := retry(ctx, d, func() (*ecs.UpdateContainerInstancesStateOutput, error) {
-			return d.ecs.UpdateContainerInstancesState(ctx, &ecs.UpdateContainerInstancesStateInput{Cluster: aws.String(in.Cluster),
-				ContainerInstances: []string{in.ContainerInstanceARN}, Status: types.ContainerInstanceStatusDraining})
-		}); err != nil {
+		if _, err := d.ecs.UpdateContainerInstancesState(ctx, &ecs.UpdateContainerInstancesStateInput{Cluster: aws.String(in.Cluster),
+			ContainerInstances: []string{in.ContainerInstanceARN}, Status: types.ContainerInstanceStatusDraining}, d.callOpts...); err != nil {
 			return false, fmt.Errorf("drain: setting %s to DRAINING: %w", in.ContainerInstanceARN, err)
 		}
 		d.log.Debug("drain: set DRAINING", "container_instance", in.ContainerInstanceARN, "was", status)
@@ -344,7 +385,7 @@ func (d *Drainer) listTasks(ctx context.Context, in Instance, ds types.DesiredSt
 	var arns []string
 	p := ecs.NewListTasksPaginator(d.ecs, &ecs.ListTasksInput{Cluster: aws.String(in.Cluster), ContainerInstance: aws.String(in.ContainerInstanceARN), DesiredStatus: ds})
 	for p.HasMorePages() {
-		page, err := retry(ctx, d, func() (*ecs.ListTasksOutput, error) { return p.NextPage(ctx) })
+		page, err := p.NextPage(ctx, d.callOpts...)
 		if err != nil {
 			return nil, fmt.Errorf("drain: listing tasks (%s) on %s: %w", ds, in.ContainerInstanceARN, err)
 		}
@@ -359,9 +400,7 @@ func (d *Drainer) describeTasks(ctx context.Context, cluster string, arns []stri
 	var tasks []types.Task
 	for start := 0; start < len(arns); start += 100 {
 		batch := arns[start:min(start+100, len(arns))]
-		out, err := retry(ctx, d, func() (*ecs.DescribeTasksOutput, error) {
-			return d.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: batch})
-		})
+		out, err := d.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: batch}, d.callOpts...)
 		if err != nil {
 			return nil, fmt.Errorf("drain: describing %d tasks: %w", len(batch), err)
 		}
@@ -390,9 +429,7 @@ func (d *Drainer) learnDaemons(ctx context.Context, cluster string, tasks []type
 	}
 	for start := 0; start < len(unknown); start += 10 {
 		batch := unknown[start:min(start+10, len(unknown))]
-		out, err := retry(ctx, d, func() (*ecs.DescribeServicesOutput, error) {
-			return d.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: batch})
-		})
+		out, err := d.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: batch}, d.callOpts...)
 		if err != nil {
 			return fmt.Errorf("drain: describing services %v: %w", batch, err)
 		}
@@ -404,31 +441,4 @@ func (d *Drainer) learnDaemons(ctx context.Context, cluster string, tasks []type
 		}
 	}
 	return nil
-}
-
-func apiCode(err error) string {
-	var apiErr interface{ ErrorCode() string }
-	if errors.As(err, &apiErr) {
-		return apiErr.ErrorCode()
-	}
-	return ""
-}
-
-// retry retries throttling and server errors with backoff on the drainer's clock.
-func retry[T any](ctx context.Context, d *Drainer, call func() (T, error)) (T, error) {
-	var zero T
-	for attempt := 1; ; attempt++ {
-		out, err := call()
-		if err == nil {
-			return out, nil
-		}
-		if !retryable(err) || attempt >= d.opts.Attempts || ctx.Err() != nil {
-			return zero, err
-		}
-		wait := min(250*time.Millisecond<<(attempt-1), 5*time.Second)
-		d.log.Debug("drain: retrying", "attempt", attempt+1, "wait", wait, "error", err.Error())
-		if serr := d.opts.Clock.Sleep(ctx, wait); serr != nil {
-			return zero, err
-		}
-	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -15,18 +16,25 @@ import (
 	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
 )
 
+// cluster is a fake ECS behind its wire server, used through the real SDK client (so the
+// SDK's retryer, the only retry layer, takes part), and a fake Auto Scaling, on one fake
+// clock.
 type cluster struct {
-	ecs   *draintest.ECS
-	asg   *lifecycletest.AutoScaling
-	clock *lifecycletest.Clock
-	arn   string // container instance of i-1
+	t      *testing.T
+	ecs    *draintest.ECS
+	srv    *draintest.WireServer
+	client *ecs.Client
+	asg    *lifecycletest.AutoScaling
+	clock  draintest.Clock
+	arn    string // container instance of i-1
 }
 
 // newCluster: cluster "prod" with i-1 (the one to drain) and i-2, i-3; group "ecs" with a
 // termination hook (HeartbeatTimeout 300 s) and i-1 waiting in it.
 func newCluster(t *testing.T) *cluster {
-	clock := lifecycletest.NewClock()
-	c := &cluster{ecs: draintest.New(clock), asg: lifecycletest.New(clock), clock: clock}
+	clock := draintest.NewClock()
+	c := &cluster{t: t, ecs: draintest.New(clock), asg: lifecycletest.New(clock), clock: clock}
+	c.client, c.srv = wireClient(t, c.ecs)
 	c.ecs.CreateCluster("prod")
 	c.arn = c.ecs.AddInstance("prod", "i-00000001")
 	c.ecs.AddInstance("prod", "i-00000002")
@@ -38,7 +46,9 @@ func newCluster(t *testing.T) *cluster {
 }
 
 func (c *cluster) drainer(optFns ...func(*drain.Options)) *drain.Drainer {
-	return drain.New(c.ecs, append([]func(*drain.Options){func(o *drain.Options) { o.Clock = c.clock }}, optFns...)...)
+	d, err := drain.New(c.client, append([]func(*drain.Options){func(o *drain.Options) { o.Clock = c.clock }}, optFns...)...)
+	require.NoError(c.t, err)
+	return d
 }
 
 func (c *cluster) instance(t *testing.T, d *drain.Drainer) drain.Instance {
@@ -61,7 +71,7 @@ func TestFindIsOneFilteredCall(t *testing.T) {
 	d := c.drainer()
 	in := c.instance(t, d)
 	assert.Equal(t, c.arn, in.ContainerInstanceARN)
-	assert.Equal(t, 1, c.ecs.TotalCalls(), "one ListContainerInstances, whatever the cluster size")
+	assert.Equal(t, 1, c.ecs.Total(), "one ListContainerInstances, whatever the cluster size")
 
 	_, err := d.Find(context.Background(), "i-0000ffff", "prod")
 	require.ErrorIs(t, err, drain.ErrNotInCluster)
@@ -247,15 +257,15 @@ func TestActionAlreadyCompletedElsewhere(t *testing.T) {
 func TestThrottlingIsRetried(t *testing.T) {
 	c := newCluster(t)
 	c.ecs.RunTask(c.arn, "web", 0)
-	c.ecs.Fail(draintest.OpDescribeTasks, "ThrottlingException", 2)
-	c.ecs.Fail(draintest.OpListContainerInstances, "ThrottlingException", 1)
+	c.ecs.Fail(draintest.OpDescribeTasks, draintest.APIError("ThrottlingException", "Rate exceeded"), 2)
+	c.ecs.Fail(draintest.OpListContainerInstances, draintest.APIError("ThrottlingException", "Rate exceeded"), 1)
 	d := c.drainer()
 	in := c.instance(t, d)
 	_, err := d.Step(context.Background(), in, nil)
 	require.NoError(t, err)
 	assert.Equal(t, 3, c.ecs.Calls(draintest.OpDescribeTasks))
 
-	c.ecs.Fail(draintest.OpListTasks, "AccessDeniedException", 1)
+	c.ecs.Fail(draintest.OpListTasks, draintest.APIError("AccessDeniedException", "not authorized"), 1)
 	_, err = d.Step(context.Background(), in, nil)
 	require.ErrorContains(t, err, "AccessDeniedException")
 }
@@ -270,11 +280,11 @@ func TestReadsPerPoll(t *testing.T) {
 	st := &drain.State{}
 	_, err := d.Step(context.Background(), in, st) // the first step also lists desired-STOPPED tasks
 	require.NoError(t, err)
-	before := c.ecs.TotalCalls()
+	before := c.ecs.Total()
 	c.clock.Advance(10 * time.Second)
 	_, err = d.Step(context.Background(), in, st)
 	require.NoError(t, err)
-	assert.Equal(t, 2, c.ecs.TotalCalls()-before, "ListTasks + DescribeTasks (30 tasks: one call); the instance is known to be DRAINING")
+	assert.Equal(t, 2, c.ecs.Total()-before, "ListTasks + DescribeTasks (30 tasks: one call); the instance is known to be DRAINING")
 }
 
 func TestFindTriesEveryListedCluster(t *testing.T) {
@@ -291,5 +301,26 @@ func TestFindTriesEveryListedCluster(t *testing.T) {
 	for _, bad := range [][]string{nil, {""}, {" , "}} {
 		_, err := d.Find(context.Background(), "i-00000001", bad...)
 		assert.ErrorIs(t, err, drain.ErrInvalidInput, "%q", bad)
+	}
+}
+
+// TestRequestsPerLogicalCallUnderThrottling: the SDK's retryer is the only retry layer, so a
+// call that is throttled every time goes out exactly MaxAttempts times (5 by default), not
+// five times the SDK's own three as before.
+func TestRequestsPerLogicalCallUnderThrottling(t *testing.T) {
+	for _, maxAttempts := range []int{0, 3} {
+		c := newCluster(t)
+		d := c.drainer(func(o *drain.Options) { o.MaxAttempts = maxAttempts })
+		c.ecs.Fail(draintest.OpListContainerInstances, draintest.APIError("ThrottlingException", "Rate exceeded"), 0)
+		start := c.clock.Now()
+		_, err := d.Find(context.Background(), "i-00000001", "prod")
+		require.ErrorContains(t, err, "ThrottlingException")
+		want := maxAttempts
+		if want == 0 {
+			want = 5
+		}
+		assert.Equal(t, want, c.ecs.Calls(draintest.OpListContainerInstances), "MaxAttempts %d", maxAttempts)
+		assert.Len(t, c.srv.Requests(), want)
+		assert.True(t, c.clock.Now().After(start), "the backoff ran on the fake clock")
 	}
 }

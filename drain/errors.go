@@ -1,10 +1,6 @@
 package drain
 
-import (
-	"errors"
-
-	"github.com/aws/smithy-go"
-)
+import "errors"
 
 var (
 	// ErrNotInCluster: no container instance of the cluster runs on that EC2 instance.
@@ -15,16 +11,3 @@ var (
 	// ErrInvalidInput: bad configuration or event.
 	ErrInvalidInput = errors.New("drain: invalid input")
 )
-
-// retryable reports whether an ECS error is transient.
-func retryable(err error) bool {
-	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) {
-		return true
-	}
-	switch apiErr.ErrorCode() {
-	case "ThrottlingException", "Throttling", "ServerException", "ServiceUnavailableException":
-		return true
-	}
-	return apiErr.ErrorFault() == smithy.FaultServer
-}

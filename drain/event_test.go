@@ -103,7 +103,7 @@ func TestLambdaHandlerRedrivesThroughSQS(t *testing.T) {
 	}
 	c.terminating()
 	var logs bytes.Buffer
-	h, err := drain.NewHandler(c.drainer(), c.asg, drain.HandlerOptions{Clusters: []string{"prod"}, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	h, err := drain.NewHandler(c.drainer(), c.asg, []string{"prod"}, func(o *drain.HandlerOptions) { o.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
 	require.NoError(t, err)
 	payload := sqsEvent(t, termination(t, c.clock.Now()), fixture(t, "asg-test-notification.json"))
 
@@ -134,7 +134,10 @@ func TestLambdaMaximumDrainTime(t *testing.T) {
 	c.ecs.RunTask(c.arn, "", 0) // standalone: never moves
 	c.terminating()
 	var logs bytes.Buffer
-	h, err := drain.NewHandler(c.drainer(), c.asg, drain.HandlerOptions{Clusters: []string{"prod"}, MaxDrain: 10 * time.Minute, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	h, err := drain.NewHandler(c.drainer(), c.asg, []string{"prod"}, func(o *drain.HandlerOptions) {
+		o.MaxDrain = 10 * time.Minute
+		o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	})
 	require.NoError(t, err)
 	payload := sqsEvent(t, termination(t, c.clock.Now()))
 	for range 100 {
@@ -153,7 +156,7 @@ func TestLambdaMaximumDrainTime(t *testing.T) {
 func TestLambdaSpotAndUnknownInstance(t *testing.T) {
 	c := newCluster(t)
 	c.ecs.RunTask(c.arn, "web", time.Minute)
-	h, err := drain.NewHandler(c.drainer(), c.asg, drain.HandlerOptions{Clusters: []string{"prod"}})
+	h, err := drain.NewHandler(c.drainer(), c.asg, []string{"prod"})
 	require.NoError(t, err)
 	spot := bytes.ReplaceAll(fixture(t, "eventbridge-spot-warning.json"), []byte("i-1234567890abcdef0"), []byte("i-00000001"))
 	_, err = h.Handle(context.Background(), spot)
@@ -168,7 +171,7 @@ func TestLambdaSpotAndUnknownInstance(t *testing.T) {
 	res, _ := c.asg.Result("i-00000404", "drain")
 	assert.Equal(t, lifecycle.Continue, res, "not a container instance: nothing to drain, the hook continues")
 
-	_, err = drain.NewHandler(c.drainer(), c.asg, drain.HandlerOptions{})
+	_, err = drain.NewHandler(c.drainer(), c.asg, nil)
 	require.ErrorIs(t, err, drain.ErrInvalidInput)
 }
 
@@ -180,31 +183,34 @@ func TestOnInstanceWatcher(t *testing.T) {
 			srv := imdstest.NewServer()
 			defer srv.Close()
 			srv.SetInstance("i-00000001", "us-east-1", "us-east-1a")
-			md, err := imds.New(func(o *imds.Options) { o.Endpoint = srv.URL; o.Getenv = func(string) string { return "" } })
+			mdClock := imdstest.NewClock()
+			md, err := imds.New(func(o *imds.Options) {
+				o.Endpoint, o.Clock = srv.URL, mdClock
+				o.Getenv = func(string) string { return "" }
+			})
 			require.NoError(t, err)
-			ticks := make(chan time.Time)
 			done := make(chan error, 1)
+			watching, stop := context.WithCancel(context.Background())
+			defer stop()
 			var why string
 			go func() {
 				_, err := c.drainer().WatchAndDrain(context.Background(), md, []string{"prod"}, drain.DrainOptions{},
-					func(r string) { why = r }, func(o *imds.WatchOptions) { o.Ticks = ticks })
+					func(r string) { why = r })
 				done <- err
+				stop()
 			}()
 			if trigger == "spot" {
-				srv.SetSpotAction(imds.SpotAction{Action: imds.SpotTerminate, Time: time.Now().Add(2 * time.Minute)})
+				srv.SetSpotAction(imds.SpotAction{Action: imds.SpotTerminate, Time: mdClock.Now().Add(2 * time.Minute)})
 			} else {
 				srv.SetLifecycleState(imds.LifecycleTerminated)
 			}
-			for {
-				select {
-				case err := <-done:
-					require.NoError(t, err)
-					assert.Equal(t, "DRAINING", c.ecs.InstanceStatus(c.arn))
-					assert.NotEmpty(t, why)
-					return
-				case ticks <- time.Time{}:
-				}
+			// Wake the watchers for another poll each time they sleep, until the drain ends.
+			for mdClock.BlockUntilSleeping(watching, 1) == nil {
+				mdClock.Advance(5 * time.Second)
 			}
+			require.NoError(t, <-done)
+			assert.Equal(t, "DRAINING", c.ecs.InstanceStatus(c.arn))
+			assert.NotEmpty(t, why)
 		})
 	}
 }

@@ -8,11 +8,10 @@ import (
 
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/drain/draintest"
-	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
 )
 
 func ExampleDrainer_Drain() {
-	clock := lifecycletest.NewClock()
+	clock := draintest.NewClock()
 	ecs := draintest.New(clock) // in production: ecs.NewFromConfig(cfg)
 	ecs.CreateCluster("prod")
 	ecs.AddService("prod", "web", false)
@@ -20,7 +19,10 @@ func ExampleDrainer_Drain() {
 	ecs.RunTask(arn, "web", 0)
 	ecs.RunTask(arn, "web", 20*time.Second)
 
-	d := drain.New(ecs, func(o *drain.Options) { o.Clock = clock }) // leave Clock out in production
+	d, err := drain.New(ecs, func(o *drain.Options) { o.Clock = clock }) // leave Clock out in production
+	if err != nil {
+		log.Fatal(err) // options that can't work; New makes no call
+	}
 	in, err := d.Find(context.Background(), "i-00000abc", "prod")
 	if err != nil {
 		log.Fatal(err)

@@ -12,14 +12,15 @@ import (
 	"github.com/shipshape-dev/shipshape/lifecycle"
 )
 
-// HandlerOptions configure a Lambda Handler.
+// HandlerOptions are the optional settings of a Lambda Handler.
 type HandlerOptions struct {
-	// Clusters to look the instance up in, in order (a short list). Required.
-	Clusters []string
 	// MaxDrain bounds a drain, counted from the lifecycle event's time. Past it the hook is
 	// completed with CONTINUE and an error is logged. Default: 30 minutes.
 	MaxDrain time.Duration
-	// Logger receives one line per message. Default: discard.
+	// Gate are options of the lifecycle.Gate that heartbeats and completes the hooks (its
+	// Clock and Logger default to the Drainer's).
+	Gate []func(*lifecycle.Options)
+	// Logger receives one line per message. Default: the Drainer's.
 	Logger *slog.Logger
 }
 
@@ -29,25 +30,39 @@ type HandlerOptions struct {
 // re-publishing (which Lambda's recursive-loop detection stops after 16 hops), and a
 // duplicate delivery only repeats an idempotent step.
 type Handler struct {
-	d    *Drainer
-	gate *lifecycle.Gate
-	opts HandlerOptions
-	log  *slog.Logger
+	d        *Drainer
+	gate     *lifecycle.Gate
+	clusters []string
+	opts     HandlerOptions
+	log      *slog.Logger
 }
 
-// NewHandler returns a Handler; asg completes and heartbeats the lifecycle actions.
-func NewHandler(d *Drainer, asg lifecycle.AutoScalingAPI, opts HandlerOptions) (*Handler, error) {
-	if len(opts.Clusters) == 0 {
-		return nil, fmt.Errorf("%w: no cluster configured", ErrInvalidInput)
+// NewHandler returns a Handler that looks instances up in clusters (a short list, tried in
+// order) and completes and heartbeats lifecycle actions through asg. The error, wrapping
+// ErrInvalidInput, is for settings that can't work; NewHandler makes no call.
+func NewHandler(d *Drainer, asg lifecycle.AutoScalingAPI, clusters []string, optFns ...func(*HandlerOptions)) (*Handler, error) {
+	var opts HandlerOptions
+	for _, fn := range optFns {
+		fn(&opts)
 	}
-	if opts.MaxDrain <= 0 {
+	clusters, err := CleanClusters(clusters)
+	if err != nil {
+		return nil, err
+	}
+	if opts.MaxDrain < 0 {
+		return nil, fmt.Errorf("%w: MaxDrain %s is negative", ErrInvalidInput, opts.MaxDrain)
+	}
+	if opts.MaxDrain == 0 {
 		opts.MaxDrain = 30 * time.Minute
 	}
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+		opts.Logger = d.log
 	}
-	gate := lifecycle.New(asg, func(o *lifecycle.Options) { o.Clock = d.opts.Clock; o.Logger = opts.Logger })
-	return &Handler{d: d, gate: gate, opts: opts, log: opts.Logger}, nil
+	gate, err := lifecycle.New(asg, append([]func(*lifecycle.Options){func(o *lifecycle.Options) { o.Clock = d.opts.Clock; o.Logger = opts.Logger }}, opts.Gate...)...)
+	if err != nil {
+		return nil, err
+	}
+	return &Handler{d: d, gate: gate, clusters: clusters, opts: opts, log: opts.Logger}, nil
 }
 
 // HandleMessage does one step for one message and says whether nothing is left to do for it.
@@ -62,9 +77,9 @@ func (h *Handler) HandleMessage(ctx context.Context, body []byte) (done bool, er
 		return true, nil
 	}
 	target := lifecycle.Target{Group: req.Group, InstanceID: req.InstanceID, Hooks: []lifecycle.Hook{{Name: req.Hook}}, Token: req.Token}
-	in, err := h.d.Find(ctx, req.InstanceID, h.opts.Clusters...)
+	in, err := h.d.Find(ctx, req.InstanceID, h.clusters...)
 	if errors.Is(err, ErrNotInCluster) {
-		h.log.Warn("drain: instance is in none of the clusters; nothing to drain", "instance", req.InstanceID, "clusters", h.opts.Clusters)
+		h.log.Warn("drain: instance is in none of the clusters; nothing to drain", "instance", req.InstanceID, "clusters", h.clusters)
 		return h.finish(ctx, req, target, "not a container instance: nothing to drain")
 	}
 	if err != nil {

@@ -11,8 +11,8 @@ import (
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/drain/draintest"
 	"github.com/shipshape-dev/shipshape/imds"
+	"github.com/shipshape-dev/shipshape/imds/imdstest"
 	"github.com/shipshape-dev/shipshape/internal/testbed"
-	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
 )
 
 // TestIntegrationOnInstanceWithMetadataMock: on-instance mode reacting to the spot
@@ -20,7 +20,11 @@ import (
 // (both say the instance is leaving), draining the mock's instance in the fake cluster.
 func TestIntegrationOnInstanceWithMetadataMock(t *testing.T) {
 	mock := testbed.IMDSMock(t)
-	md, err := imds.New(func(o *imds.Options) { o.Endpoint = mock.URL; o.Getenv = func(string) string { return "" } })
+	// The watchers' clock never moves: the first poll sees what the mock serves.
+	md, err := imds.New(func(o *imds.Options) {
+		o.Endpoint, o.Clock = mock.URL, imdstest.NewClock()
+		o.Getenv = func(string) string { return "" }
+	})
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -32,7 +36,7 @@ func TestIntegrationOnInstanceWithMetadataMock(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, imds.LifecycleTerminated, state)
 
-	clock := lifecycletest.NewClock()
+	clock := draintest.NewClock()
 	fake := draintest.New(clock)
 	fake.CreateCluster("prod")
 	arn := fake.AddInstance("prod", "i-1234567890abcdef0") // the mock's instance id
@@ -40,8 +44,10 @@ func TestIntegrationOnInstanceWithMetadataMock(t *testing.T) {
 	task := fake.RunTask(arn, "web", time.Minute)
 
 	var why string
-	res, err := drain.New(fake, func(o *drain.Options) { o.Clock = clock }).WatchAndDrain(ctx, md, []string{"prod"}, drain.DrainOptions{},
-		func(r string) { why = r }, func(o *imds.WatchOptions) { o.Ticks = make(chan time.Time) })
+	d, err := drain.New(fake, func(o *drain.Options) { o.Clock = clock })
+	require.NoError(t, err)
+	res, err := d.WatchAndDrain(ctx, md, []string{"prod"}, drain.DrainOptions{},
+		func(r string) { why = r })
 	require.NoError(t, err)
 	assert.True(t, res.Last.Done)
 	assert.NotEmpty(t, why)

@@ -74,7 +74,7 @@ func (d *Drainer) Drain(ctx context.Context, in Instance, o DrainOptions) (Resul
 	}
 	probe := &drainProbe{d: d, in: in, st: &State{}, progress: o.OnProgress}
 	if o.AutoScaling != nil && o.Hook != nil {
-		gate := lifecycle.New(o.AutoScaling, func(g *lifecycle.Options) {
+		gate, err := lifecycle.New(o.AutoScaling, func(g *lifecycle.Options) {
 			g.Clock = d.opts.Clock
 			g.Interval = d.opts.PollInterval
 			g.HealthyThreshold = 1
@@ -83,6 +83,9 @@ func (d *Drainer) Drain(ctx context.Context, in Instance, o DrainOptions) (Resul
 			g.OnEvent = o.OnEvent
 			g.Logger = d.log
 		})
+		if err != nil {
+			return Result{}, err
+		}
 		out, err := gate.Run(ctx, *o.Hook, probe)
 		res := Result{Last: probe.last, Hook: &out, Steps: probe.steps}
 		if err != nil {

@@ -15,21 +15,27 @@ import (
 	"github.com/shipshape-dev/shipshape/drain/draintest"
 )
 
+// wireClient is the real SDK client against a WireServer over fake. The Drainer sets its
+// retryer on every call; the test's own direct calls are not retried.
+func wireClient(t *testing.T, fake *draintest.ECS) (*ecs.Client, *draintest.WireServer) {
+	srv := draintest.NewWireServer(fake)
+	t.Cleanup(srv.Close)
+	return ecs.New(ecs.Options{BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDWIRE", "wire", "")}), srv
+}
+
 func TestWireFilteredLookupAndErrors(t *testing.T) {
 	c := newCluster(t)
 	task := c.ecs.RunTask(c.arn, "web", 0)
-	srv := draintest.NewWireServer(c.ecs)
-	defer srv.Close()
-	client := ecs.New(ecs.Options{BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDWIRE", "wire", "")})
-	d := drain.New(client, func(o *drain.Options) { o.Clock = c.clock })
+	srv, client := c.srv, c.client
+	d := c.drainer()
 
 	in, err := d.Find(context.Background(), "i-00000001", "prod")
 	require.NoError(t, err)
 	assert.Equal(t, c.arn, in.ContainerInstanceARN)
 	assert.Contains(t, srv.Requests()[0], `ListContainerInstances {"cluster":"prod","filter":"ec2InstanceId == i-00000001"}`, "the filter goes on the wire")
 
-	c.ecs.Fail(draintest.OpDescribeTasks, "ThrottlingException", 1)
+	c.ecs.Fail(draintest.OpDescribeTasks, draintest.APIError("ThrottlingException", "Rate exceeded"), 1)
 	p, err := d.Step(context.Background(), in, nil)
 	require.NoError(t, err, "a ThrottlingException body is recognised and retried")
 	assert.Equal(t, 1, p.ByStatus["DEACTIVATING"], "task %s parsed from the wire", task)
@@ -38,7 +44,7 @@ func TestWireFilteredLookupAndErrors(t *testing.T) {
 	var notFound *types.ClusterNotFoundException
 	require.ErrorAs(t, err, &notFound)
 
-	c.ecs.Fail(draintest.OpListTasks, "ClientException", 1)
+	c.ecs.Fail(draintest.OpListTasks, &types.ClientException{Message: aws.String("bad request")}, 1)
 	_, err = d.Step(context.Background(), in, nil)
 	var clientErr *types.ClientException
 	require.ErrorAs(t, err, &clientErr, "a ClientException is not retried and stays reachable")
@@ -48,11 +54,7 @@ func TestWireFilteredLookupAndErrors(t *testing.T) {
 // must not stop the lookup: the real client sees ClusterNotFoundException and Find goes on.
 func TestWireFindSkipsAMissingCluster(t *testing.T) {
 	c := newCluster(t)
-	srv := draintest.NewWireServer(c.ecs)
-	defer srv.Close()
-	client := ecs.New(ecs.Options{BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDWIRE", "wire", "")})
-	d := drain.New(client, func(o *drain.Options) { o.Clock = c.clock })
+	d := c.drainer()
 
 	in, err := d.Find(context.Background(), "i-00000001", " old", "prod ")
 	require.NoError(t, err)

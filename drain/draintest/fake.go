@@ -21,10 +21,34 @@ import (
 
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/internal/fakeapi"
-	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
+	"github.com/shipshape-dev/shipshape/internal/fakeclock"
 )
 
-var _ drain.ECSAPI = (*ECS)(nil)
+var (
+	_ drain.ECSAPI = (*ECS)(nil)
+	_ drain.Clock  = Clock(nil)
+)
+
+// Clock is a fake clock: Sleep returns at once and moves the time forward, and so do the SDK
+// retryer's waits in a Drainer that uses it (drain.Options.Clock). Every package's fake clock
+// is the same clock: one value drives this fake, lifecycletest's and the Drainer.
+type Clock interface {
+	Now() time.Time
+	Sleep(ctx context.Context, d time.Duration) error
+	Advance(d time.Duration)
+}
+
+// NewClock returns a fake clock at 2026-11-23 09:00 UTC.
+func NewClock() Clock { return fakeclock.New() }
+
+// APIError builds the error ECS answers with code (ServerException is a server fault, so
+// the SDK retries it, as it retries ThrottlingException), for Fail.
+func APIError(code, message string) error {
+	if code == "ClusterNotFoundException" {
+		return &types.ClusterNotFoundException{Message: aws.String(message)}
+	}
+	return fakeapi.Error(code, message, "ServerException")
+}
 
 // Operation names for Fail and Calls.
 const (
@@ -52,9 +76,12 @@ type containerInstance struct {
 	drainedAt                   time.Time
 }
 
-// ECS is the fake. It is safe for concurrent use.
+// ECS is the fake. It is safe for concurrent use. Its embedded Script gives the fault API
+// every fake of the module has: Fail(op, err, times), Calls(op), Inputs(op) (the *Input of
+// each call) and Total().
 type ECS struct {
-	clock *lifecycletest.Clock
+	fakeapi.Script
+	clock Clock
 	// Phase is how long each stopping phase lasts. Default: 10 s.
 	Phase time.Duration
 	// PageSize of ListTasks and ListContainerInstances. Default: 100.
@@ -66,20 +93,29 @@ type ECS struct {
 	services  map[string]map[string]bool    // cluster -> service -> daemon
 	tasks     map[string]*task
 	seq       int
-	script    fakeapi.Script
 }
 
 // New returns an empty fake on clock (nil: a new one).
-func New(clock *lifecycletest.Clock) *ECS {
+func New(clock Clock) *ECS {
 	if clock == nil {
-		clock = lifecycletest.NewClock()
+		clock = NewClock()
 	}
-	return &ECS{clock: clock, Phase: 10 * time.Second, PageSize: 100, clusters: map[string]bool{},
-		instances: map[string]*containerInstance{}, services: map[string]map[string]bool{}, tasks: map[string]*task{}}
+	f := &ECS{clock: clock, Phase: 10 * time.Second, PageSize: 100}
+	f.Reset()
+	return f
+}
+
+// Reset removes every cluster, instance, service, task, fault and recorded call.
+func (f *ECS) Reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Script.Reset()
+	f.clusters, f.instances = map[string]bool{}, map[string]*containerInstance{}
+	f.services, f.tasks, f.seq = map[string]map[string]bool{}, map[string]*task{}, 0
 }
 
 // Clock returns the fake's clock.
-func (f *ECS) Clock() *lifecycletest.Clock { return f.clock }
+func (f *ECS) Clock() Clock { return f.clock }
 
 // CreateCluster creates a cluster.
 func (f *ECS) CreateCluster(name string) {
@@ -197,32 +233,11 @@ func (f *ECS) InstanceStatus(arn string) string {
 	return ""
 }
 
-// Fail makes the next times calls of op fail with code (ThrottlingException, ...); 0: always.
-func (f *ECS) Fail(op, code string, times int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.script.Fail(op, fakeapi.Error(code, "injected by draintest", "ServerException"), times)
-}
-
-// Calls returns how many times op was called.
-func (f *ECS) Calls(op string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.script.Calls(op)
-}
-
-// TotalCalls returns the number of ECS calls of every kind.
-func (f *ECS) TotalCalls() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.script.Total()
-}
-
-func (f *ECS) enter(ctx context.Context, op string, cluster *string) error {
+func (f *ECS) enter(ctx context.Context, op string, input any, cluster *string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := f.script.Enter(op); err != nil {
+	if err := f.Enter(op, input); err != nil {
 		return err
 	}
 	if cluster != nil && !f.clusters[aws.ToString(cluster)] {
@@ -251,7 +266,7 @@ func page[T any](items []T, token *string, size int) ([]T, *string) {
 func (f *ECS) ListContainerInstances(ctx context.Context, in *ecs.ListContainerInstancesInput, _ ...func(*ecs.Options)) (*ecs.ListContainerInstancesOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.enter(ctx, OpListContainerInstances, in.Cluster); err != nil {
+	if err := f.enter(ctx, OpListContainerInstances, in, in.Cluster); err != nil {
 		return nil, err
 	}
 	want := ""
@@ -277,7 +292,7 @@ func (f *ECS) ListContainerInstances(ctx context.Context, in *ecs.ListContainerI
 func (f *ECS) DescribeContainerInstances(ctx context.Context, in *ecs.DescribeContainerInstancesInput, _ ...func(*ecs.Options)) (*ecs.DescribeContainerInstancesOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.enter(ctx, OpDescribeContainerInstances, in.Cluster); err != nil {
+	if err := f.enter(ctx, OpDescribeContainerInstances, in, in.Cluster); err != nil {
 		return nil, err
 	}
 	out := &ecs.DescribeContainerInstancesOutput{}
@@ -302,7 +317,7 @@ func (f *ECS) DescribeContainerInstances(ctx context.Context, in *ecs.DescribeCo
 // UpdateContainerInstancesState sets DRAINING or ACTIVE.
 func (f *ECS) UpdateContainerInstancesState(ctx context.Context, in *ecs.UpdateContainerInstancesStateInput, _ ...func(*ecs.Options)) (*ecs.UpdateContainerInstancesStateOutput, error) {
 	f.mu.Lock()
-	if err := f.enter(ctx, OpUpdateState, in.Cluster); err != nil {
+	if err := f.enter(ctx, OpUpdateState, in, in.Cluster); err != nil {
 		f.mu.Unlock()
 		return nil, err
 	}
@@ -322,7 +337,7 @@ func (f *ECS) UpdateContainerInstancesState(ctx context.Context, in *ecs.UpdateC
 func (f *ECS) ListTasks(ctx context.Context, in *ecs.ListTasksInput, _ ...func(*ecs.Options)) (*ecs.ListTasksOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.enter(ctx, OpListTasks, in.Cluster); err != nil {
+	if err := f.enter(ctx, OpListTasks, in, in.Cluster); err != nil {
 		return nil, err
 	}
 	want := string(in.DesiredStatus)
@@ -347,7 +362,7 @@ func (f *ECS) ListTasks(ctx context.Context, in *ecs.ListTasksInput, _ ...func(*
 func (f *ECS) DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, _ ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.enter(ctx, OpDescribeTasks, in.Cluster); err != nil {
+	if err := f.enter(ctx, OpDescribeTasks, in, in.Cluster); err != nil {
 		return nil, err
 	}
 	if len(in.Tasks) > 100 {
@@ -371,7 +386,7 @@ func (f *ECS) DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, _ .
 func (f *ECS) DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, _ ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.enter(ctx, OpDescribeServices, in.Cluster); err != nil {
+	if err := f.enter(ctx, OpDescribeServices, in, in.Cluster); err != nil {
 		return nil, err
 	}
 	out := &ecs.DescribeServicesOutput{}
@@ -394,7 +409,7 @@ func (f *ECS) DescribeServices(ctx context.Context, in *ecs.DescribeServicesInpu
 func (f *ECS) StopTask(ctx context.Context, in *ecs.StopTaskInput, _ ...func(*ecs.Options)) (*ecs.StopTaskOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.enter(ctx, OpStopTask, in.Cluster); err != nil {
+	if err := f.enter(ctx, OpStopTask, in, in.Cluster); err != nil {
 		return nil, err
 	}
 	t := f.tasks[aws.ToString(in.Task)]

@@ -49,10 +49,9 @@ func settingsFromEnv(getenv func(string) string) (settings, error) {
 		}
 	}
 	if v := getenv("STANDALONE"); v != "" {
-		if v != "wait" && v != "stop" && v != "ignore" {
-			return s, fmt.Errorf("STANDALONE=%q: want wait, stop or ignore", v)
+		if s.standalone, err = drain.ParsePolicy(v); err != nil {
+			return s, fmt.Errorf("STANDALONE: %w", err)
 		}
-		s.standalone = drain.Policy(v)
 	}
 	if v := getenv("STANDALONE_GRACE"); v != "" {
 		if s.grace, err = time.ParseDuration(v); err != nil || s.grace <= 0 {
@@ -63,8 +62,11 @@ func settingsFromEnv(getenv func(string) string) (settings, error) {
 }
 
 func newHandler(ecsAPI drain.ECSAPI, asg lifecycle.AutoScalingAPI, s settings, logger *slog.Logger) (func(context.Context, json.RawMessage) (events.SQSEventResponse, error), error) {
-	d := drain.New(ecsAPI, func(o *drain.Options) { o.Standalone, o.StandaloneGrace, o.Logger = s.standalone, s.grace, logger })
-	h, err := drain.NewHandler(d, asg, drain.HandlerOptions{Clusters: s.clusters, MaxDrain: s.maxDrain, Logger: logger})
+	d, err := drain.New(ecsAPI, func(o *drain.Options) { o.Standalone, o.StandaloneGrace, o.Logger = s.standalone, s.grace, logger })
+	if err != nil {
+		return nil, err
+	}
+	h, err := drain.NewHandler(d, asg, s.clusters, func(o *drain.HandlerOptions) { o.MaxDrain, o.Logger = s.maxDrain, logger })
 	if err != nil {
 		return nil, err
 	}

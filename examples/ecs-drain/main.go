@@ -82,12 +82,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, optFn fun
 		return usageErr("give exactly one of -instance and -self")
 	case *instance != "" && awsid.InstanceID(*instance) != nil:
 		return usageErr("-instance: %v", awsid.InstanceID(*instance))
-	case *standalone != "wait" && *standalone != "stop" && *standalone != "ignore":
-		return usageErr("-standalone must be wait, stop or ignore, not %q", *standalone)
-	case *daemon != "ignore" && *daemon != "wait":
-		return usageErr("-daemon must be ignore or wait, not %q", *daemon)
 	case *grace < 0:
 		return usageErr("-standalone-grace %s is negative: want 0 (stop at once) or more", *grace)
+	}
+	standalonePolicy, err := drain.ParsePolicy(*standalone)
+	if err != nil {
+		return usageErr("-standalone: %v", err)
+	}
+	daemonPolicy, err := drain.ParsePolicy(*daemon, drain.Ignore, drain.Wait)
+	if err != nil {
+		return usageErr("-daemon: %v", err)
 	}
 	for _, d := range []struct {
 		name string
@@ -124,14 +128,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, optFn fun
 			}
 		}
 	}
-	d := drain.New(ecs.NewFromConfig(cfg), func(o *drain.Options) {
-		o.Standalone, o.Daemon, o.StandaloneGrace = drain.Policy(*standalone), drain.Policy(*daemon), *grace
+	if *grace == 0 {
+		*grace = time.Nanosecond // the package reads 0 as its default (5 minutes); the flag means "at once"
+	}
+	d, err := drain.New(ecs.NewFromConfig(cfg), func(o *drain.Options) {
+		o.Standalone, o.Daemon, o.StandaloneGrace = standalonePolicy, daemonPolicy, *grace
 		o.PollInterval = *interval
 		o.Logger = logger
 		if optFn != nil {
 			optFn(o)
 		}
 	})
+	if err != nil {
+		return usageErr("%v", err)
+	}
 	if clusterList == nil {
 		md, err := drain.ReadAgentMetadata(ctx, *agentURL)
 		if err != nil {

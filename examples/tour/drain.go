@@ -38,12 +38,15 @@ func tourDrain(ctx context.Context, say func(string, ...any)) error {
 	asg.Launch("ecs-prod", "i-00000ccc") // the fake opens the hook's action: the scale-in of i-0ccc waits in it
 	say("the group scales in: i-0ccc waits in termination hook \"drain\" (heartbeat timeout 120 s)")
 
-	d := drain.New(ecs, func(o *drain.Options) { o.Clock = clock; o.PollInterval = 15 * time.Second })
+	d, err := drain.New(ecs, func(o *drain.Options) { o.Clock = clock; o.PollInterval = 15 * time.Second })
+	if err != nil {
+		return err
+	}
 	in, err := d.Find(ctx, "i-00000ccc", "prod")
 	if err != nil {
 		return err
 	}
-	say("found its container instance with one filtered ListContainerInstances call (%d ECS calls so far)", ecs.TotalCalls())
+	say("found its container instance with one filtered ListContainerInstances call (%d ECS calls so far)", ecs.Total())
 	hook := &lifecycle.Target{Group: "ecs-prod", InstanceID: "i-00000ccc", Hooks: []lifecycle.Hook{{Name: "drain", HeartbeatTimeout: 120 * time.Second, GlobalTimeout: 12000 * time.Second}}}
 	start := clock.Now()
 	res, err := d.Drain(ctx, in, drain.DrainOptions{AutoScaling: asg, Hook: hook,
