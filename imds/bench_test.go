@@ -31,7 +31,10 @@ func BenchmarkRetrieveWarm(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := imds.NewCredentialsProvider(client)
+	p, err := imds.NewCredentialsProvider(client)
+	if err != nil {
+		b.Fatal(err)
+	}
 	ctx := context.Background()
 	if _, err := p.Retrieve(ctx); err != nil {
 		b.Fatal(err)
@@ -61,13 +64,16 @@ func BenchmarkSimulatedDay(b *testing.B) {
 		var requests, refreshes int
 		for b.Loop() {
 			clk := newClock()
-			srv := imdstest.NewServer(func(o *imdstest.Options) { o.Now = clk.Now })
+			srv := imdstest.NewServer(func(o *imdstest.Options) { o.Clock = clk })
 			srv.SetCredentialLifetime(6*time.Hour, 30*time.Minute)
-			client, err := imds.New(func(o *imds.Options) { o.Endpoint = srv.URL; o.Now = clk.Now })
+			client, err := imds.New(func(o *imds.Options) { o.Endpoint = srv.URL; o.Clock = clk })
 			if err != nil {
 				b.Fatal(err)
 			}
-			p := imds.NewCredentialsProvider(client)
+			p, err := imds.NewCredentialsProvider(client)
+			if err != nil {
+				b.Fatal(err)
+			}
 			for t := time.Duration(0); t < day; t += step {
 				if _, err := p.Retrieve(context.Background()); err != nil {
 					b.Fatal(err)

@@ -18,6 +18,8 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/shipshape-dev/shipshape/internal/clock"
 )
 
 const (
@@ -97,8 +99,10 @@ type Options struct {
 	// fallback). Default: discard.
 	Logger *slog.Logger
 
-	// Now is the clock for token lifetimes. Default: time.Now.
-	Now func() time.Time
+	// Clock is the time source of token lifetimes, credential refreshes and the watchers'
+	// polling. Default: the wall clock. (The waits between retries of one request are
+	// milliseconds long and always real.)
+	Clock Clock
 
 	// Getenv reads the environment variables named above. Default: os.Getenv.
 	Getenv func(string) string
@@ -121,6 +125,11 @@ type Client struct {
 	v1Until  time.Time // IMDSv1 fallback in effect until then
 	tokenTTL time.Duration
 }
+
+// Clock is the time source of the package: Now and a Sleep that ends with its context. The
+// wall clock is the default; imdstest.NewClock is a fake on which a watcher's Sleep waits
+// until the test advances it.
+type Clock = clock.Clock
 
 // New returns a Client. It fails only on bad configuration (an endpoint that is not an
 // http URL, an unknown endpoint mode, a token TTL over 6 hours), saying which setting.
@@ -187,9 +196,7 @@ func New(optFns ...func(*Options)) (*Client, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	o.Clock = clock.Or(o.Clock)
 
 	c := &Client{
 		opts:     o,

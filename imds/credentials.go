@@ -156,9 +156,6 @@ type ProviderOptions struct {
 	// Logger receives a Warn line each time stale credentials are served. Default: the
 	// client's logger.
 	Logger *slog.Logger
-
-	// Now is the clock. Default: the client's clock.
-	Now func() time.Time
 }
 
 // CredentialsProvider serves instance-profile credentials as an aws.CredentialsProvider
@@ -189,36 +186,38 @@ type providerState struct {
 
 var _ aws.CredentialsProvider = (*CredentialsProvider)(nil)
 
-// NewCredentialsProvider returns a provider that reads credentials through client.
-func NewCredentialsProvider(client *Client, optFns ...func(*ProviderOptions)) *CredentialsProvider {
+// NewCredentialsProvider returns a provider that reads credentials through client. The
+// error is for options that can't work (a negative duration, StaleMax below StaleMin, a
+// role name with '/'); it makes no request.
+func NewCredentialsProvider(client *Client, optFns ...func(*ProviderOptions)) (*CredentialsProvider, error) {
 	var o ProviderOptions
 	for _, fn := range optFns {
 		fn(&o)
 	}
+	switch {
+	case client == nil:
+		return nil, errors.New("imds: NewCredentialsProvider needs a Client")
+	case o.RefreshWindow < 0 || o.RefreshJitter < 0 || o.StaleMin < 0 || o.StaleMax < 0:
+		return nil, errors.New("imds: RefreshWindow, RefreshJitter, StaleMin and StaleMax can't be negative")
+	case o.StaleMin > 0 && o.StaleMax > 0 && o.StaleMax < o.StaleMin:
+		return nil, fmt.Errorf("imds: StaleMax %s is below StaleMin %s", o.StaleMax, o.StaleMin)
+	case o.RoleName != "" && strings.ContainsAny(o.RoleName, "/?# \r\n"):
+		return nil, fmt.Errorf("imds: role name %q is not valid (it has '/', '?', '#' or spaces)", o.RoleName)
+	}
 	setDefault(&o.RefreshWindow, 15*time.Minute)
-	if o.RefreshJitter < 0 {
-		o.RefreshJitter = 0
-	} else if o.RefreshJitter == 0 {
-		o.RefreshJitter = 5 * time.Minute
-	}
+	setDefault(&o.RefreshJitter, 5*time.Minute)
 	setDefault(&o.StaleMin, 5*time.Minute)
-	setDefault(&o.StaleMax, 15*time.Minute)
-	if o.StaleMax < o.StaleMin {
-		o.StaleMax = o.StaleMin
-	}
+	setDefault(&o.StaleMax, max(15*time.Minute, o.StaleMin))
 	if o.Logger == nil {
 		o.Logger = client.log
 	}
-	if o.Now == nil {
-		o.Now = client.opts.Now
-	}
-	return &CredentialsProvider{client: client, opts: o, log: o.Logger, role: o.RoleName}
+	return &CredentialsProvider{client: client, opts: o, log: o.Logger, role: o.RoleName}, nil
 }
 
 // Retrieve returns credentials, refreshing them when due. Concurrent callers share one
 // refresh. On a warm cache it makes no request and allocates nothing.
 func (p *CredentialsProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	if s := p.state.Load(); s != nil && p.opts.Now().Before(s.refreshAt) {
+	if s := p.state.Load(); s != nil && p.client.opts.Clock.Now().Before(s.refreshAt) {
 		return s.creds, nil
 	}
 	ch := p.flight.DoChan("refresh", func() (any, error) {
@@ -236,7 +235,7 @@ func (p *CredentialsProvider) Retrieve(ctx context.Context) (aws.Credentials, er
 }
 
 func (p *CredentialsProvider) refresh(ctx context.Context) (aws.Credentials, error) {
-	now := p.opts.Now()
+	now := p.client.opts.Clock.Now()
 	prev := p.state.Load()
 	if prev != nil && now.Before(prev.refreshAt) {
 		return prev.creds, nil // a refresh that finished just before this one started

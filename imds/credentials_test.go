@@ -41,7 +41,25 @@ func TestCredentialsAreRedacted(t *testing.T) {
 }
 
 func provider(b *bed, optFns ...func(*imds.ProviderOptions)) *imds.CredentialsProvider {
-	return imds.NewCredentialsProvider(b.client, optFns...)
+	p, err := imds.NewCredentialsProvider(b.client, optFns...)
+	if err != nil {
+		panic(err) // the tests' options are fixed and valid
+	}
+	return p
+}
+
+func TestProviderOptionsThatCantWork(t *testing.T) {
+	b := newBed(t)
+	for _, fn := range []func(*imds.ProviderOptions){
+		func(o *imds.ProviderOptions) { o.StaleMin, o.StaleMax = 10*time.Minute, 5*time.Minute },
+		func(o *imds.ProviderOptions) { o.RefreshWindow = -time.Minute },
+		func(o *imds.ProviderOptions) { o.RoleName = "a/b" },
+	} {
+		_, err := imds.NewCredentialsProvider(b.client, fn)
+		require.Error(t, err)
+	}
+	_, err := imds.NewCredentialsProvider(nil)
+	require.Error(t, err)
 }
 
 func TestProviderSteadyStateIsOneRequestPerRefresh(t *testing.T) {

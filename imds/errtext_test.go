@@ -60,12 +60,16 @@ func TestErrorsNameThePackageOnce(t *testing.T) {
 		},
 		"provider, never valid": func(b *bed) error {
 			b.srv.SetCredentials(imds.Credentials{AccessKeyID: "A", SecretAccessKey: "S", Token: "T", Expiration: b.clock.Now().Add(-time.Hour)})
-			_, err := imds.NewCredentialsProvider(b.client).Retrieve(ctx)
+			p, err := imds.NewCredentialsProvider(b.client)
+			require.NoError(t, err)
+			_, err = p.Retrieve(ctx)
 			return err
 		},
 		"provider, unreachable": func(b *bed) error {
 			b.srv.Close()
-			_, err := imds.NewCredentialsProvider(b.client).Retrieve(ctx)
+			p, err := imds.NewCredentialsProvider(b.client)
+			require.NoError(t, err)
+			_, err = p.Retrieve(ctx)
 			return err
 		},
 	}

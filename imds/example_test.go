@@ -35,7 +35,10 @@ func ExampleCredentialsProvider() {
 	}
 
 	// With the AWS SDK: config.LoadDefaultConfig(ctx, config.WithCredentialsProvider(provider))
-	provider := imds.NewCredentialsProvider(client)
+	provider, err := imds.NewCredentialsProvider(client)
+	if err != nil {
+		log.Fatal(err)
+	}
 	creds, err := provider.Retrieve(context.Background())
 	if err != nil {
 		log.Fatal(err)
@@ -50,24 +53,23 @@ func ExampleCredentialsProvider() {
 }
 
 func ExampleClient_WatchSpotAction() {
-	srv := imdstest.NewServer()
+	clock := imdstest.NewClock() // on EC2: leave the clock out; the watcher polls every 5 s
+	srv := imdstest.NewServer(func(o *imdstest.Options) { o.Clock = clock })
 	defer srv.Close()
-	client, err := imds.New(func(o *imds.Options) { o.Endpoint = srv.URL })
+	client, err := imds.New(func(o *imds.Options) { o.Endpoint = srv.URL; o.Clock = clock })
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	ticks := make(chan time.Time)
 	notices := make(chan imds.SpotAction, 1)
 	done := make(chan error)
-	go func() {
-		done <- client.WatchSpotAction(ctx, func(a imds.SpotAction) { notices <- a },
-			func(o *imds.WatchOptions) { o.Ticks = ticks }) // on EC2: the default 5 s interval
-	}()
-	ticks <- time.Time{} // the first poll saw nothing
-	srv.SetSpotAction(imds.SpotAction{Action: imds.SpotTerminate, Time: time.Now().Add(2 * time.Minute)})
-	ticks <- time.Time{}
+	go func() { done <- client.WatchSpotAction(ctx, func(a imds.SpotAction) { notices <- a }) }()
+	if err := clock.BlockUntilSleeping(ctx, 1); err != nil { // the first poll saw nothing
+		log.Fatal(err)
+	}
+	srv.SetSpotAction(imds.SpotAction{Action: imds.SpotTerminate, Time: clock.Now().Add(2 * time.Minute)})
+	clock.Advance(5 * time.Second)
 	a := <-notices // a real program would start draining here
 	fmt.Println("spot:", a.Action)
 	cancel()

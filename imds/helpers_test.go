@@ -11,13 +11,11 @@ import (
 
 	"github.com/shipshape-dev/shipshape/imds"
 	"github.com/shipshape-dev/shipshape/imds/imdstest"
-	"github.com/shipshape-dev/shipshape/internal/fakeclock"
 )
 
-// clock is a fake clock shared by the server and the client under test.
-type clock = fakeclock.Clock
-
-func newClock() *clock { return fakeclock.New() }
+// newClock is the fake clock shared by the server and the client under test: Now moves
+// only with Advance, and a watcher's Sleep waits for it.
+func newClock() imdstest.Clock { return imdstest.NewClock() }
 
 // syncBuffer is a log sink safe for concurrent writes.
 type syncBuffer struct {
@@ -40,7 +38,7 @@ func (b *syncBuffer) String() string {
 type bed struct {
 	srv    *imdstest.Server
 	client *imds.Client
-	clock  *clock
+	clock  imdstest.Clock
 	logs   *syncBuffer
 }
 
@@ -49,12 +47,12 @@ type bed struct {
 func newBed(t *testing.T, optFns ...func(*imds.Options)) *bed {
 	t.Helper()
 	clk := newClock()
-	srv := imdstest.NewServer(func(o *imdstest.Options) { o.Now = clk.Now })
+	srv := imdstest.NewServer(func(o *imdstest.Options) { o.Clock = clk })
 	t.Cleanup(srv.Close)
 	logs := &syncBuffer{}
 	opts := []func(*imds.Options){func(o *imds.Options) {
 		o.Endpoint = srv.URL
-		o.Now = clk.Now
+		o.Clock = clk
 		o.Getenv = func(string) string { return "" }
 		o.BackoffMin, o.BackoffMax = time.Millisecond, 5*time.Millisecond
 		o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -131,7 +131,9 @@ func TestIntegrationCredentialsFromMock(t *testing.T) {
 	assert.NotEmpty(t, creds.Token)
 	assert.True(t, creds.Expiration.After(time.Now().Add(time.Hour)), "the test bed's credentials are valid for hours: %s", creds.Expiration)
 
-	got, err := imds.NewCredentialsProvider(c).Retrieve(ctx)
+	p, err := imds.NewCredentialsProvider(c)
+	require.NoError(t, err)
+	got, err := p.Retrieve(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, mock.AccessKeyID, got.AccessKeyID)
 	assert.Equal(t, creds.Token, got.SessionToken)

@@ -37,7 +37,7 @@ func (c *Client) sessionToken(ctx context.Context) (string, error) {
 // cachedToken returns the cached token if it is still fresh (ok), or v1=true when the
 // IMDSv1 fallback is in effect.
 func (c *Client) cachedToken() (token string, v1, ok bool) {
-	now := c.opts.Now()
+	now := c.opts.Clock.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.token != "" && now.Before(c.renewAt) {
@@ -60,7 +60,7 @@ func (c *Client) fetchToken(ctx context.Context) (string, error) {
 		return tok, nil // another flight just finished
 	}
 	ttl := strconv.Itoa(int(c.tokenTTL / time.Second))
-	start := c.opts.Now()
+	start := c.opts.Clock.Now()
 	status, body, hdr, err := c.send(context.WithValue(ctx, tokenRequestKey{}, true), http.MethodPut, tokenPath, "", ttl)
 	if err == nil && status != http.StatusOK {
 		err = &ResponseError{Method: http.MethodPut, Path: tokenPath, StatusCode: status}
@@ -102,7 +102,7 @@ func (c *Client) fallBack(err error) (string, error) {
 	if !c.opts.AllowIMDSv1 || !(errors.Is(err, ErrHopLimit) || notSupported) {
 		return "", errtext.Wrap("imds", "getting a session token", err)
 	}
-	until := c.opts.Now().Add(c.opts.IMDSv2RetryInterval)
+	until := c.opts.Clock.Now().Add(c.opts.IMDSv2RetryInterval)
 	c.mu.Lock()
 	c.v1Until = until
 	c.mu.Unlock()

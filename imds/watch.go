@@ -9,12 +9,9 @@ import (
 
 // WatchOptions are the optional settings of the Watch methods.
 type WatchOptions struct {
-	// Interval between polls. Default: 5 s (Spot gives a 2-minute warning).
+	// Interval between polls, on the client's Clock. Default: 5 s (Spot gives a 2-minute
+	// warning).
 	Interval time.Duration
-
-	// Ticks, when set, replaces the timer: the watcher polls once at the start and then once
-	// per value received. Tests use it to poll on demand instead of sleeping.
-	Ticks <-chan time.Time
 
 	// Logger receives a Warn line per failed poll (the watcher keeps going). Default: the
 	// client's logger.
@@ -51,12 +48,6 @@ func watch[T comparable](ctx context.Context, c *Client, read func(context.Conte
 	if o.Logger == nil {
 		o.Logger = c.log
 	}
-	ticks := o.Ticks
-	if ticks == nil {
-		t := time.NewTicker(o.Interval)
-		defer t.Stop()
-		ticks = t.C
-	}
 	last := initial
 	for {
 		v, err := read(ctx)
@@ -71,10 +62,8 @@ func watch[T comparable](ctx context.Context, c *Client, read func(context.Conte
 			last = v
 			fn(v)
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-ticks:
+		if err := c.opts.Clock.Sleep(ctx, o.Interval); err != nil {
+			return err
 		}
 	}
 }

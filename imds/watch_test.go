@@ -12,17 +12,21 @@ import (
 	"github.com/shipshape-dev/shipshape/imds/imdstest"
 )
 
-// runWatch starts watch in a goroutine with a tick channel; tick() polls once more and
-// returns after that poll has started (the send is received only between polls).
-func runWatch(t *testing.T, watch func(ctx context.Context, ticks <-chan time.Time) error) (tick func(), stop func() error) {
+// runWatch starts watch in a goroutine on the bed's fake clock. tick waits until the watcher
+// has finished its poll and sleeps, then wakes it for the next poll (the default 5 s).
+func runWatch(t *testing.T, clk imdstest.Clock, watch func(ctx context.Context) error) (tick func(), stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ticks := make(chan time.Time)
 	done := make(chan error, 1)
-	go func() { done <- watch(ctx, ticks) }()
-	tick = func() { ticks <- time.Time{} }
+	go func() { done <- watch(ctx) }()
+	sleeping := func() {
+		wait, cancelWait := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancelWait()
+		require.NoError(t, clk.BlockUntilSleeping(wait, 1), "the watcher never went back to sleep")
+	}
+	tick = func() { sleeping(); clk.Advance(5 * time.Second) }
 	stop = func() error {
-		tick() // wait for the poll in flight to finish
+		sleeping() // the poll in flight has finished
 		cancel()
 		return <-done
 	}
@@ -32,9 +36,8 @@ func runWatch(t *testing.T, watch func(ctx context.Context, ticks <-chan time.Ti
 func TestWatchSpotAction(t *testing.T) {
 	b := newBed(t)
 	got := make(chan imds.SpotAction, 10)
-	tick, stop := runWatch(t, func(ctx context.Context, ticks <-chan time.Time) error {
-		return b.client.WatchSpotAction(ctx, func(a imds.SpotAction) { got <- a },
-			func(o *imds.WatchOptions) { o.Ticks = ticks })
+	tick, stop := runWatch(t, b.clock, func(ctx context.Context) error {
+		return b.client.WatchSpotAction(ctx, func(a imds.SpotAction) { got <- a })
 	})
 	tick() // no notice yet: no call
 	tick()
@@ -57,9 +60,8 @@ func TestWatchSpotAction(t *testing.T) {
 func TestWatchTargetLifecycleStateKeepsGoingThroughErrors(t *testing.T) {
 	b := newBed(t)
 	var calls []imds.LifecycleState
-	tick, stop := runWatch(t, func(ctx context.Context, ticks <-chan time.Time) error {
-		return b.client.WatchTargetLifecycleState(ctx, func(s imds.LifecycleState) { calls = append(calls, s) },
-			func(o *imds.WatchOptions) { o.Ticks = ticks })
+	tick, stop := runWatch(t, b.clock, func(ctx context.Context) error {
+		return b.client.WatchTargetLifecycleState(ctx, func(s imds.LifecycleState) { calls = append(calls, s) })
 	})
 	tick()
 	b.srv.AddFault(imdstest.Fault{Path: "/latest/meta-data/autoscaling/target-lifecycle-state", Status: 500, Times: 3})
@@ -75,9 +77,8 @@ func TestWatchTargetLifecycleStateKeepsGoingThroughErrors(t *testing.T) {
 func TestWatchRebalanceAndDisabled(t *testing.T) {
 	b := newBed(t)
 	var calls []imds.Rebalance
-	tick, stop := runWatch(t, func(ctx context.Context, ticks <-chan time.Time) error {
-		return b.client.WatchRebalance(ctx, func(r imds.Rebalance) { calls = append(calls, r) },
-			func(o *imds.WatchOptions) { o.Ticks = ticks })
+	tick, stop := runWatch(t, b.clock, func(ctx context.Context) error {
+		return b.client.WatchRebalance(ctx, func(r imds.Rebalance) { calls = append(calls, r) })
 	})
 	notice := b.clock.Now()
 	b.srv.SetRebalance(notice)

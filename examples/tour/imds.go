@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/shipshape-dev/shipshape/imds"
@@ -15,26 +14,13 @@ func init() {
 	chapters = append(chapters, chapter{order: 1, name: "imds: instance-profile credentials and a Spot notice", run: tourIMDS})
 }
 
-// tourClock is a settable clock so the tour can skip hours without waiting.
-type tourClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *tourClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *tourClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func tourIMDS(ctx context.Context, say func(string, ...any)) error {
-	clk := &tourClock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
-	srv := imdstest.NewServer(func(o *imdstest.Options) { o.Now = clk.Now })
+	clk := imdstest.NewClock() // hours pass when the tour says so
+	srv := imdstest.NewServer(func(o *imdstest.Options) { o.Clock = clk })
 	defer srv.Close()
 	say("an in-process IMDS (imdstest) at %s, IMDSv2 only, role %q, credentials valid 6 h", srv.URL, "shipshape-test-role")
 
-	client, err := imds.New(func(o *imds.Options) { o.Endpoint = srv.URL; o.Now = clk.Now })
+	client, err := imds.New(func(o *imds.Options) { o.Endpoint = srv.URL; o.Clock = clk })
 	if err != nil {
 		return err
 	}
@@ -44,7 +30,10 @@ func tourIMDS(ctx context.Context, say func(string, ...any)) error {
 	}
 	say("instance id: %s", id)
 
-	provider := imds.NewCredentialsProvider(client, func(o *imds.ProviderOptions) { o.Now = clk.Now })
+	provider, err := imds.NewCredentialsProvider(client)
+	if err != nil {
+		return err
+	}
 	creds, err := provider.Retrieve(ctx)
 	if err != nil {
 		return err
@@ -82,19 +71,19 @@ func tourIMDS(ctx context.Context, say func(string, ...any)) error {
 
 	watchCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	ticks := make(chan time.Time)
 	notices := make(chan imds.SpotAction, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- client.WatchSpotAction(watchCtx, func(a imds.SpotAction) { notices <- a },
-			func(o *imds.WatchOptions) { o.Ticks = ticks })
+		done <- client.WatchSpotAction(watchCtx, func(a imds.SpotAction) { notices <- a })
 	}()
-	say("watching spot/instance-action (every 5 s on a real instance)")
-	ticks <- clk.Now()
+	say("watching spot/instance-action (every 5 s)")
+	if err := clk.BlockUntilSleeping(watchCtx, 1); err != nil { // the first poll saw no notice
+		return err
+	}
 	due := clk.Now().Add(2 * time.Minute)
 	srv.SetSpotAction(imds.SpotAction{Action: imds.SpotTerminate, Time: due})
 	say("EC2 posts a Spot interruption notice")
-	ticks <- clk.Now()
+	clk.Advance(5 * time.Second)
 	a := <-notices
 	say("watcher called back: %s at %s, two minutes to drain", a.Action, a.Time.Format("15:04:05"))
 	stop()

@@ -28,8 +28,8 @@ func do(t *testing.T, method, url string, hdr ...string) (int, string) {
 }
 
 func TestTokensFollowIMDSRules(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	srv := imdstest.NewServer(func(o *imdstest.Options) { o.Now = func() time.Time { return now } })
+	clock := imdstest.NewClock()
+	srv := imdstest.NewServer(func(o *imdstest.Options) { o.Clock = clock })
 	defer srv.Close()
 	const ttl = "X-aws-ec2-metadata-token-ttl-seconds"
 
@@ -46,7 +46,7 @@ func TestTokensFollowIMDSRules(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "i-0123456789abcdef0", id)
 
-	now = now.Add(61 * time.Second)
+	clock.Advance(61 * time.Second)
 	status, _ = do(t, http.MethodGet, srv.URL+"/latest/meta-data/instance-id", "X-aws-ec2-metadata-token", tok)
 	assert.Equal(t, http.StatusUnauthorized, status, "an expired token is refused")
 
