@@ -103,7 +103,11 @@ func (fileS3) DeleteObjects(context.Context, *s3.DeleteObjectsInput, ...func(*s3
 
 // diffFiles diffs two files as the Lambda would: list, download both, Diff, Unified.
 func diffFiles(files []string) error {
-	r, err := s3diff.New(fileS3{files}, func(o *s3diff.Options) { o.MaxObjectBytes = 64 << 20 }).Diff(context.Background(), "bench", "big.txt")
+	c, err := s3diff.New(fileS3{files}, func(o *s3diff.Options) { o.MaxObjectBytes = 64 << 20 })
+	if err != nil {
+		return err
+	}
+	r, err := c.Diff(context.Background(), "bench", "big.txt")
 	if err != nil {
 		return err
 	}
@@ -203,7 +207,7 @@ func BenchmarkDiff10MB(b *testing.B) {
 		bucket.CreateBucket("bench")
 		bucket.Put("bench", "big.txt", []byte(oldT))
 		bucket.Put("bench", "big.txt", []byte(newT))
-		c := s3diff.New(bucket, func(o *s3diff.Options) { o.MaxObjectBytes = 64 << 20 })
+		c := newClient(b, bucket, func(o *s3diff.Options) { o.MaxObjectBytes = 64 << 20 })
 		b.SetBytes(int64(len(oldT) + len(newT)))
 		for b.Loop() {
 			r, err := c.Diff(context.Background(), "bench", "big.txt")
@@ -294,7 +298,7 @@ func BenchmarkRetain10000Versions(b *testing.B) {
 		counter.mu.Unlock()
 		b.StartTimer()
 
-		res, err := s3diff.New(client).Retain(ctx, bucket, "hot.txt", 10)
+		res, err := newClient(b, client).Retain(ctx, bucket, "hot.txt", 10)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -353,7 +357,7 @@ func BenchmarkRetain10000VersionsFake(b *testing.B) {
 			bucket.Put("bench", "hot.txt", []byte(strconv.Itoa(i)))
 		}
 		b.StartTimer()
-		if _, err := s3diff.New(bucket).Retain(context.Background(), "bench", "hot.txt", 10); err != nil {
+		if _, err := newClient(b, bucket).Retain(context.Background(), "bench", "hot.txt", 10); err != nil {
 			b.Fatal(err)
 		}
 		lists, deletes = bucket.Calls(s3difftest.OpListObjectVersions), bucket.Calls(s3difftest.OpDeleteObjects)

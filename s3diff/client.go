@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/shipshape-dev/shipshape/internal/awsretry"
+	"github.com/shipshape-dev/shipshape/internal/clock"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
@@ -32,32 +34,60 @@ type Options struct {
 	PageSize int32
 
 	// DeleteAttempts is how many times a retryable per-version DeleteObjects error
-	// (InternalError, SlowDown, ...) is tried in all. Default: 3.
+	// (InternalError, SlowDown, ...) that names its version is tried in all. These errors come
+	// inside a successful response, where the SDK's retryer can't see them. Default: 3.
 	DeleteAttempts int
 
-	// RetryWait is the wait before retry n (1-based) of failed deletions.
+	// RetryWait is the wait before retry n (1-based) of failed deletions, on Clock.
 	// Default: 200 ms * 2^(n-1).
 	RetryWait func(n int) time.Duration
+
+	// MaxAttempts is how many times one S3 call is sent in all when it is throttled or fails
+	// on the server or the network, by the SDK's standard retryer; nothing else retries a
+	// whole call. Default: 3.
+	MaxAttempts int
+
+	// ClientOptions are applied to every S3 call after the package's own (the retryer), e.g.
+	// func(o *s3.Options) { o.UsePathStyle = true } for an S3-compatible server.
+	ClientOptions []func(*s3.Options)
+
+	// Clock is the time source of the waits between deletion retries and of the SDK
+	// retryer's backoff. Default: the wall clock.
+	Clock Clock
 
 	// Logger receives Debug lines (pages listed, batches deleted) and Warn lines (retries).
 	// Default: discard.
 	Logger *slog.Logger
 }
 
+// Clock is the time source of the package: Now and a Sleep that ends with its context. The
+// wall clock is the default; s3difftest.NewClock is a fake on which a wait takes no time.
+type Clock = clock.Clock
+
 // Client diffs and prunes the versions of S3 objects. It is safe for concurrent use.
 type Client struct {
-	s3   S3API
-	opts Options
-	log  *slog.Logger
+	s3       S3API
+	opts     Options
+	log      *slog.Logger
+	callOpts []func(*s3.Options)
 }
 
-// New returns a Client over an S3 client (*s3.Client or s3difftest.Bucket).
-func New(client S3API, optFns ...func(*Options)) *Client {
+// New returns a Client over an S3 client (*s3.Client or s3difftest.Bucket). The error,
+// wrapping ErrInvalidInput, is for options that can't work; New makes no call.
+func New(client S3API, optFns ...func(*Options)) (*Client, error) {
 	var o Options
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	if o.MaxObjectBytes <= 0 {
+	switch {
+	case client == nil:
+		return nil, invalid("no S3 client")
+	case o.MaxObjectBytes < 0 || o.DeleteAttempts < 0 || o.MaxAttempts < 0:
+		return nil, invalid("MaxObjectBytes, DeleteAttempts and MaxAttempts can't be negative")
+	case o.PageSize < 0 || o.PageSize > 1000:
+		return nil, invalid("PageSize %d: ListObjectVersions takes 1 to 1000", o.PageSize)
+	}
+	if o.MaxObjectBytes == 0 {
 		o.MaxObjectBytes = 10 << 20
 	}
 	if o.ContextLines == 0 {
@@ -68,25 +98,32 @@ func New(client S3API, optFns ...func(*Options)) *Client {
 	if o.DiffTimeout <= 0 {
 		o.DiffTimeout = 10 * time.Second
 	}
-	if o.PageSize <= 0 || o.PageSize > 1000 {
+	if o.PageSize == 0 {
 		o.PageSize = 1000
 	}
-	if o.DeleteAttempts <= 0 {
+	if o.DeleteAttempts == 0 {
 		o.DeleteAttempts = 3
 	}
 	if o.RetryWait == nil {
 		o.RetryWait = func(n int) time.Duration { return 200 * time.Millisecond << (n - 1) }
 	}
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = 3
+	}
+	o.Clock = clock.Or(o.Clock)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Client{s3: client, opts: o, log: o.Logger}
+	retryer := awsretry.New(awsretry.Options{Clock: o.Clock, MaxAttempts: o.MaxAttempts})
+	callOpts := append([]func(*s3.Options){func(so *s3.Options) { so.Retryer = retryer }}, o.ClientOptions...)
+	return &Client{s3: client, opts: o, log: o.Logger, callOpts: callOpts}, nil
 }
 
-// NewFromConfig returns a Client over s3.NewFromConfig(cfg). Set usePathStyle for
-// S3-compatible servers that need path-style addressing.
-func NewFromConfig(cfg aws.Config, usePathStyle bool, optFns ...func(*Options)) *Client {
-	return New(s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = usePathStyle }), optFns...)
+// NewFromConfig returns a Client over s3.NewFromConfig(cfg). For an S3-compatible server
+// that needs path-style addressing, add
+// func(o *s3diff.Options) { o.ClientOptions = append(o.ClientOptions, func(o *s3.Options) { o.UsePathStyle = true }) }.
+func NewFromConfig(cfg aws.Config, optFns ...func(*Options)) (*Client, error) {
+	return New(s3.NewFromConfig(cfg), optFns...)
 }
 
 // Version is one version of an object, or a delete marker.
@@ -127,7 +164,7 @@ func (c *Client) list(ctx context.Context, bucket, key string) (versions, marker
 		if err := ctx.Err(); err != nil {
 			return nil, nil, pages, errtext.Wrap("s3diff", fmt.Sprintf("listing versions of s3://%s/%s", bucket, key), err)
 		}
-		out, err := c.s3.ListObjectVersions(ctx, in)
+		out, err := c.s3.ListObjectVersions(ctx, in, c.callOpts...)
 		if err != nil {
 			return nil, nil, pages, fmt.Errorf("s3diff: listing versions of s3://%s/%s (page %d): %w", bucket, key, pages+1, err)
 		}

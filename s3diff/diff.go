@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/shipshape-dev/shipshape/internal/awserr"
 )
 
 // Status is the outcome of a diff.
@@ -161,9 +163,9 @@ func (c *Client) missing(bucket, key, id string, markers []Version) error {
 // get downloads one version, refusing more than MaxObjectBytes. It reads straight into a
 // string (no copy), sized from the listing.
 func (c *Client) get(ctx context.Context, bucket string, v Version) (string, error) {
-	out, err := c.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(v.Key), VersionId: aws.String(v.VersionID)})
+	out, err := c.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(v.Key), VersionId: aws.String(v.VersionID)}, c.callOpts...)
 	if err != nil {
-		if code := errorCode(err); code == "NoSuchVersion" || code == "NoSuchKey" {
+		if code := awserr.Code(err); code == "NoSuchVersion" || code == "NoSuchKey" {
 			return "", fmt.Errorf("%w: %s of s3://%s/%s disappeared while diffing: %w", ErrVersionNotFound, v.VersionID, bucket, v.Key, err)
 		}
 		return "", fmt.Errorf("s3diff: getting s3://%s/%s version %s: %w", bucket, v.Key, v.VersionID, err)

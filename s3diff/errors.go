@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/aws/smithy-go"
 )
 
 // Sentinel errors; branch on them with errors.Is.
@@ -47,25 +45,6 @@ const (
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalidInput, fmt.Sprintf(format, args...))
-}
-
-// retryableCodes are the S3 error codes worth another try.
-var retryableCodes = map[string]bool{
-	"InternalError": true, "SlowDown": true, "ServiceUnavailable": true, "RequestTimeout": true,
-	"OperationAborted": true, "Throttling": true, "ThrottlingException": true,
-}
-
-// isRetryableCode reports whether an S3 error code (per-key DeleteObjects error or API
-// error) is transient.
-func isRetryableCode(code string) bool { return retryableCodes[code] }
-
-// errorCode returns the API error code of err, or "".
-func errorCode(err error) string {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.ErrorCode()
-	}
-	return ""
 }
 
 func checkBucketKey(bucket, key string) error {

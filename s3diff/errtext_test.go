@@ -23,37 +23,37 @@ func TestErrorsNameThePackageOnce(t *testing.T) {
 	cancel()
 	event := []byte(`{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"bucket"},"object":{"key":"k","versionId":"nope"}}}]}`)
 	cases := map[string]func(b *s3difftest.Bucket) error{
-		"no versions": func(b *s3difftest.Bucket) error { _, err := s3diff.New(b).Diff(ctx, "bucket", "none"); return err },
-		"bad input":   func(b *s3difftest.Bucket) error { _, err := s3diff.New(b).Versions(ctx, "", "k"); return err },
-		"keep 0":      func(b *s3difftest.Bucket) error { _, err := s3diff.New(b).Retain(ctx, "bucket", "k", 0); return err },
+		"no versions": func(b *s3difftest.Bucket) error { _, err := newClient(t, b).Diff(ctx, "bucket", "none"); return err },
+		"bad input":   func(b *s3difftest.Bucket) error { _, err := newClient(t, b).Versions(ctx, "", "k"); return err },
+		"keep 0":      func(b *s3difftest.Bucket) error { _, err := newClient(t, b).Retain(ctx, "bucket", "k", 0); return err },
 		"list fails": func(b *s3difftest.Bucket) error {
 			b.Fail(s3difftest.OpListObjectVersions, fakeapi.Error("AccessDenied", "Access Denied"), 0)
-			_, err := s3diff.New(b).Retain(ctx, "bucket", "k", 1)
+			_, err := newClient(t, b).Retain(ctx, "bucket", "k", 1)
 			return err
 		},
 		"cancelled": func(b *s3difftest.Bucket) error {
-			_, err := s3diff.New(b).Retain(cancelled, "bucket", "k", 1)
+			_, err := newClient(t, b).Retain(cancelled, "bucket", "k", 1)
 			return err
 		},
 		"delete fails": func(b *s3difftest.Bucket) error {
 			b.Fail(s3difftest.OpDeleteObjects, fakeapi.Error("AccessDenied", "Access Denied"), 0)
-			_, err := s3diff.New(b).Retain(ctx, "bucket", "k", 1)
+			_, err := newClient(t, b).Retain(ctx, "bucket", "k", 1)
 			return err
 		},
 		"version not found": func(b *s3difftest.Bucket) error {
-			_, err := s3diff.New(b).Diff(ctx, "bucket", "k", func(o *s3diff.DiffOptions) { o.To = "nope" })
+			_, err := newClient(t, b).Diff(ctx, "bucket", "k", func(o *s3diff.DiffOptions) { o.To = "nope" })
 			return err
 		},
 		"handler": func(b *s3difftest.Bucket) error {
 			b.Fail(s3difftest.OpDeleteObjects, fakeapi.Error("AccessDenied", "Access Denied"), 0)
 			b.Fail(s3difftest.OpGetObject, fakeapi.Error("AccessDenied", "Access Denied"), 0)
-			h, err := s3diff.NewHandler(s3diff.New(b), s3diff.HandlerOptions{Keep: 1})
+			h, err := s3diff.NewHandler(newClient(t, b), func(o *s3diff.HandlerOptions) { o.Keep = 1 })
 			require.NoError(t, err)
 			_, err = h.Handle(ctx, []byte(strings.Replace(string(event), "nope", b.VersionIDs("bucket", "k")[0], 1)))
 			return err
 		},
 		"bad event": func(b *s3difftest.Bucket) error {
-			h, err := s3diff.NewHandler(s3diff.New(b), s3diff.HandlerOptions{})
+			h, err := s3diff.NewHandler(newClient(t, b))
 			require.NoError(t, err)
 			_, err = h.Handle(ctx, []byte(`{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"bucket"},"object":{"key":"%zz"}}}]}`))
 			return err

@@ -108,7 +108,7 @@ func ParseEvent(payload []byte) ([]ObjectEvent, error) {
 	return nil, invalid("neither an S3 notification (Records) nor an EventBridge event (detail-type); is the trigger an S3 bucket?")
 }
 
-// HandlerOptions configure a Handler.
+// HandlerOptions are the optional settings of a Handler.
 type HandlerOptions struct {
 	// Keep is how many versions to keep after diffing; 0 means no retention.
 	Keep int
@@ -138,8 +138,16 @@ type Handler struct {
 	log    *slog.Logger
 }
 
-// NewHandler returns a Handler; Keep below 0 is an error.
-func NewHandler(client *Client, opts HandlerOptions) (*Handler, error) {
+// NewHandler returns a Handler over client. Keep below 0 or an unknown Format is an error
+// wrapping ErrInvalidInput (ErrInvalidKeep for Keep); NewHandler makes no call.
+func NewHandler(client *Client, optFns ...func(*HandlerOptions)) (*Handler, error) {
+	var opts HandlerOptions
+	for _, fn := range optFns {
+		fn(&opts)
+	}
+	if client == nil {
+		return nil, invalid("no Client")
+	}
 	if opts.Keep < 0 {
 		return nil, fmt.Errorf("%w: got %d (use 0 for no retention)", ErrInvalidKeep, opts.Keep)
 	}

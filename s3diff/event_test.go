@@ -79,7 +79,9 @@ func FuzzDecodeKey(f *testing.F) {
 func TestHandlerIsIdempotentUnderRedelivery(t *testing.T) {
 	b, c := newFake(t)
 	var logs bytes.Buffer
-	h, err := s3diff.NewHandler(c, s3diff.HandlerOptions{Keep: 2, Suffix: ".txt", Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	h, err := s3diff.NewHandler(c, func(o *s3diff.HandlerOptions) {
+		o.Keep, o.Suffix, o.Logger = 2, ".txt", slog.New(slog.NewJSONHandler(&logs, nil))
+	})
 	require.NoError(t, err)
 	key := "a dir/notes+1.txt"
 	b.Put("bucket", key, []byte("one\n"))
@@ -113,13 +115,13 @@ func TestHandlerIsIdempotentUnderRedelivery(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, skipped[0].Skipped, "filter")
 
-	_, err = s3diff.NewHandler(c, s3diff.HandlerOptions{Keep: -1})
+	_, err = s3diff.NewHandler(c, func(o *s3diff.HandlerOptions) { o.Keep = -1 })
 	require.ErrorIs(t, err, s3diff.ErrInvalidKeep)
 }
 
 func TestHandlerFirstVersion(t *testing.T) {
 	b, c := newFake(t)
-	h, err := s3diff.NewHandler(c, s3diff.HandlerOptions{})
+	h, err := s3diff.NewHandler(c)
 	require.NoError(t, err)
 	v := b.Put("bucket", "new.txt", []byte("hello\n"))
 	out, err := h.Handle(context.Background(), eventBridge("bucket", "new.txt", v))

@@ -15,7 +15,11 @@ func ExampleClient_Diff() {
 	bucket.Put("configs", "app.yaml", []byte("replicas: 2\nimage: api:1.4\n"))
 	bucket.Put("configs", "app.yaml", []byte("replicas: 3\nimage: api:1.4\n"))
 
-	r, err := s3diff.New(bucket).Diff(context.Background(), "configs", "app.yaml")
+	client, err := s3diff.New(bucket)
+	if err != nil {
+		log.Fatal(err) // options that can't work; New makes no call
+	}
+	r, err := client.Diff(context.Background(), "configs", "app.yaml")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -36,7 +40,11 @@ func ExampleClient_Retain() {
 	}
 	bucket.Put("configs", "app.yaml.bak", []byte("a sibling key, never touched"))
 
-	res, err := s3diff.New(bucket).Retain(context.Background(), "configs", "app.yaml", 2)
+	client, err := s3diff.New(bucket)
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := client.Retain(context.Background(), "configs", "app.yaml", 2)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -3,12 +3,12 @@ package s3diff
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/shipshape-dev/shipshape/internal/awserr"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
@@ -91,13 +91,10 @@ func (c *Client) Retain(ctx context.Context, bucket, key string, keep int, optFn
 			out, err := c.deleteBatch(ctx, bucket, batch)
 			res.DeleteCalls++
 			if err != nil {
-				if isRetryableCode(errorCode(err)) && attempt < c.opts.DeleteAttempts {
-					retry = append(retry, batch...)
-					continue
-				}
-				// This batch and the ones after it were not deleted; say so and stop.
+				// The SDK's retryer has retried the call already. This batch and the ones
+				// after it were not deleted; say so and stop.
 				notDone := append(append([]Version(nil), retry...), pending[start:]...)
-				failures = append(failures, failuresOf(notDone, errorCode(err), err.Error())...)
+				failures = append(failures, failuresOf(notDone, awserr.Code(err), err.Error())...)
 				return c.finish(res, done, failures, errtext.Wrap("s3diff", fmt.Sprintf("deleting old versions of s3://%s/%s", bucket, key), err))
 			}
 			done = append(done, out.deleted...)
@@ -115,11 +112,9 @@ func (c *Client) Retain(ctx context.Context, bucket, key string, keep int, optFn
 		}
 		wait := c.opts.RetryWait(attempt)
 		c.log.Warn("s3diff: retrying deletions", "bucket", bucket, "key", key, "versions", len(retry), "attempt", attempt+1, "wait", wait)
-		select {
-		case <-ctx.Done():
-			failures = append(failures, failuresOf(retry, "Canceled", ctx.Err().Error())...)
-			return c.finish(res, done, failures, errtext.Wrap("s3diff", fmt.Sprintf("deleting old versions of s3://%s/%s", bucket, key), ctx.Err()))
-		case <-time.After(wait):
+		if err := c.opts.Clock.Sleep(ctx, wait); err != nil {
+			failures = append(failures, failuresOf(retry, "Canceled", err.Error())...)
+			return c.finish(res, done, failures, errtext.Wrap("s3diff", fmt.Sprintf("deleting old versions of s3://%s/%s", bucket, key), err))
 		}
 		pending = retry
 	}
@@ -212,7 +207,7 @@ func (c *Client) deleteBatch(ctx context.Context, bucket string, batch []Version
 		Bucket: aws.String(bucket),
 		// Not quiet: a version counts as deleted only when S3 lists it under Deleted.
 		Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(false)},
-	})
+	}, c.callOpts...)
 	if err != nil {
 		return batchResult{}, err
 	}
@@ -243,7 +238,7 @@ func (c *Client) deleteBatch(ctx context.Context, bucket string, batch []Version
 			continue
 		}
 		f.Version = v
-		if isRetryableCode(f.Code) {
+		if awserr.Retryable(f.Code) {
 			r.retryable = append(r.retryable, f)
 		} else {
 			r.failed = append(r.failed, f)

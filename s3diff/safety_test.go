@@ -85,7 +85,7 @@ func TestRetainNeverDeletesWithoutAVersionID(t *testing.T) {
 		r := &rewriting{S3API: b, list: func(out *s3.ListObjectVersionsOutput) {
 			out.Versions[2].VersionId = aws.String("") // the oldest, which the plan would delete
 		}}
-		res, err := s3diff.New(r).Retain(ctx, "bucket", "k", 1)
+		res, err := newClient(t, r).Retain(ctx, "bucket", "k", 1)
 		require.ErrorIs(t, err, s3diff.ErrMalformedResponse)
 		assert.Nil(t, res)
 		assert.Empty(t, r.deletes, "no DeleteObjects call on a malformed listing")
@@ -99,7 +99,7 @@ func TestRetainNeverDeletesWithoutAVersionID(t *testing.T) {
 		r := &rewriting{S3API: b, list: func(out *s3.ListObjectVersionsOutput) {
 			out.DeleteMarkers[0].VersionId = nil
 		}}
-		_, err := s3diff.New(r).Retain(ctx, "bucket", "k", 1)
+		_, err := newClient(t, r).Retain(ctx, "bucket", "k", 1)
 		require.ErrorIs(t, err, s3diff.ErrMalformedResponse)
 		assert.Empty(t, r.deletes)
 	})
@@ -114,7 +114,7 @@ func TestRetainNeverDeletesWithoutAVersionID(t *testing.T) {
 				out.Errors = append(out.Errors, types.Error{Key: aws.String("k"), Code: aws.String("SlowDown"), Message: aws.String("Please reduce your request rate.")})
 			}
 		}}
-		res, err := s3diff.New(r, func(o *s3diff.Options) { o.RetryWait = noWait }).Retain(ctx, "bucket", "k", 1)
+		res, err := newClient(t, r, func(o *s3diff.Options) { o.RetryWait = noWait }).Retain(ctx, "bucket", "k", 1)
 		require.ErrorIs(t, err, s3diff.ErrDeleteFailed)
 		require.Len(t, r.deletes, 1, "nothing to retry: the error names no version")
 		for _, obj := range r.deletes[0].Delete.Objects {
@@ -134,7 +134,7 @@ func TestRetainNeverDeletesWithoutAVersionID(t *testing.T) {
 		r := &rewriting{S3API: b, del: func(_ *s3.DeleteObjectsInput, out *s3.DeleteObjectsOutput) {
 			out.Deleted = nil // the call worked, the answer says nothing
 		}}
-		res, err := s3diff.New(r).Retain(ctx, "bucket", "k", 1)
+		res, err := newClient(t, r).Retain(ctx, "bucket", "k", 1)
 		require.ErrorIs(t, err, s3diff.ErrDeleteFailed)
 		assert.Empty(t, res.Deleted)
 		assert.ElementsMatch(t, []string{ids[0], ids[1]}, failedIDs(res.Failed))
@@ -149,7 +149,7 @@ func TestRetainNeverDeletesWithoutAVersionID(t *testing.T) {
 			out.Deleted[0].DeleteMarker = aws.Bool(true)
 			out.Deleted[0].DeleteMarkerVersionId = aws.String("marker-1")
 		}}
-		res, err := s3diff.New(r).Retain(ctx, "bucket", "k", 1)
+		res, err := newClient(t, r).Retain(ctx, "bucket", "k", 1)
 		require.ErrorIs(t, err, s3diff.ErrDeleteFailed)
 		require.Len(t, res.Failed, 1)
 		assert.Equal(t, s3diff.CodeMarkerCreated, res.Failed[0].Code)
@@ -242,12 +242,12 @@ func TestIntegrationVersityRetainWithoutVersionIDs(t *testing.T) {
 			}
 			return body
 		})
-		res, err := s3diff.New(clientFor(proxy)).Retain(ctx, st.bucket(), "k.txt", 1)
+		res, err := newClient(t, clientFor(proxy)).Retain(ctx, st.bucket(), "k.txt", 1)
 		require.ErrorIs(t, err, s3diff.ErrMalformedResponse)
 		assert.Nil(t, res)
 		assert.Zero(t, deletes)
 		requireLatestReadable(t, st.client, st.bucket(), "k.txt", "three\n")
-		vs, err := s3diff.New(st.client).Versions(ctx, st.bucket(), "k.txt")
+		vs, err := newClient(t, st.client).Versions(ctx, st.bucket(), "k.txt")
 		require.NoError(t, err)
 		assert.Len(t, vs, 3, "nothing deleted, no delete marker added")
 	})
@@ -273,14 +273,14 @@ func TestIntegrationVersityRetainWithoutVersionIDs(t *testing.T) {
 				return []byte("<Error><Key>k.txt</Key><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>")
 			})
 		})
-		res, err := s3diff.New(clientFor(proxy), func(o *s3diff.Options) { o.RetryWait = noWait }).Retain(ctx, st.bucket(), "k.txt", 1)
+		res, err := newClient(t, clientFor(proxy), func(o *s3diff.Options) { o.RetryWait = noWait }).Retain(ctx, st.bucket(), "k.txt", 1)
 		require.ErrorIs(t, err, s3diff.ErrDeleteFailed)
 		assert.Equal(t, 1, deletes, "the error names no version: nothing is retried")
 		require.Len(t, res.Failed, 1)
 		assert.Equal(t, s3diff.CodeNotConfirmed, res.Failed[0].Code)
 		assert.Len(t, res.Deleted, 1)
 		requireLatestReadable(t, st.client, st.bucket(), "k.txt", "three\n")
-		vs, err := s3diff.New(st.client).Versions(ctx, st.bucket(), "k.txt")
+		vs, err := newClient(t, st.client).Versions(ctx, st.bucket(), "k.txt")
 		require.NoError(t, err)
 		for _, v := range vs {
 			assert.False(t, v.DeleteMarker, "no delete marker may appear")

@@ -31,7 +31,7 @@ func runSuite(t *testing.T, newStore func(t *testing.T) store) {
 
 	t.Run("only the exact key, never a sibling with the same prefix", func(t *testing.T) {
 		st := newStore(t)
-		c := s3diff.New(st.api())
+		c := newClient(t, st.api())
 		v1 := st.put(t, "notes.txt", []byte("one\n"))
 		bak := st.put(t, "notes.txt.bak", []byte("backup\n"))
 		v2 := st.put(t, "notes.txt", []byte("two\n"))
@@ -55,7 +55,7 @@ func runSuite(t *testing.T, newStore func(t *testing.T) store) {
 
 	t.Run("versions uploaded in one second keep S3's order", func(t *testing.T) {
 		st := newStore(t)
-		c := s3diff.New(st.api())
+		c := newClient(t, st.api())
 		var want []string
 		for i := range 4 {
 			want = append([]string{st.put(t, "same-second.txt", []byte(fmt.Sprintf("v%d\n", i)))}, want...)
@@ -70,7 +70,7 @@ func runSuite(t *testing.T, newStore func(t *testing.T) store) {
 
 	t.Run("delete markers at the top and in the middle", func(t *testing.T) {
 		st := newStore(t)
-		c := s3diff.New(st.api())
+		c := newClient(t, st.api())
 		v1 := st.put(t, "doc.txt", []byte("a\n"))
 		v2 := st.put(t, "doc.txt", []byte("b\n"))
 		mid := st.del(t, "doc.txt")
@@ -107,7 +107,7 @@ func runSuite(t *testing.T, newStore func(t *testing.T) store) {
 
 	t.Run("keep: 1, more than there are, and invalid", func(t *testing.T) {
 		st := newStore(t)
-		c := s3diff.New(st.api())
+		c := newClient(t, st.api())
 		var all []string
 		for i := range 3 {
 			all = append([]string{st.put(t, "k.txt", []byte{byte('a' + i)})}, all...)
@@ -139,7 +139,7 @@ func runSuite(t *testing.T, newStore func(t *testing.T) store) {
 
 	t.Run("unicode keys with spaces and plus signs", func(t *testing.T) {
 		st := newStore(t)
-		c := s3diff.New(st.api())
+		c := newClient(t, st.api())
 		key := "configs/naïve café + menu (v2).txt"
 		st.put(t, key, []byte("crème brûlée\n"))
 		st.put(t, key, []byte("crème brûlée\ntarte tatin\n"))
@@ -152,7 +152,7 @@ func runSuite(t *testing.T, newStore func(t *testing.T) store) {
 
 	t.Run("binary, oversize and identical versions", func(t *testing.T) {
 		st := newStore(t)
-		c := s3diff.New(st.api(), func(o *s3diff.Options) { o.MaxObjectBytes = 1024 })
+		c := newClient(t, st.api(), func(o *s3diff.Options) { o.MaxObjectBytes = 1024 })
 		st.put(t, "img.bin", []byte("GIF89a\x00\x01"))
 		st.put(t, "img.bin", []byte("GIF89a\x00\x02"))
 		r, err := c.Diff(ctx, st.bucket(), "img.bin")
@@ -183,7 +183,7 @@ func runSuite(t *testing.T, newStore func(t *testing.T) store) {
 
 	t.Run("the diff applies with GNU patch", func(t *testing.T) {
 		st := newStore(t)
-		c := s3diff.New(st.api())
+		c := newClient(t, st.api())
 		old := "alpha\nbeta\ngamma\ndelta\nepsilon\nzeta\neta\ntheta\niota\nkappa\nlambda\nmu\nno newline at the end"
 		new := "alpha\nBETA\ngamma\ndelta\nepsilon\nzeta\neta\ntheta\niota\nkappa\nlambda\nmu\nnu\nnow with one\n"
 		from := st.put(t, "greek.txt", []byte(old))
@@ -201,7 +201,7 @@ func runSuite(t *testing.T, newStore func(t *testing.T) store) {
 			t.Skip("-short: skips the 2,500-version listing")
 		}
 		st := newStore(t)
-		c := s3diff.New(st.api())
+		c := newClient(t, st.api())
 		var want []string
 		for i := range 2500 {
 			want = append(want, st.put(t, "many.txt", []byte(fmt.Sprintf("version %d\n", i))))

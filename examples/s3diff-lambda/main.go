@@ -68,13 +68,17 @@ func settingsFromEnv(getenv func(string) string) (settings, error) {
 }
 
 func newHandler(s3api s3diff.S3API, s settings, logger *slog.Logger) (func(context.Context, json.RawMessage) error, error) {
-	client := s3diff.New(s3api, func(o *s3diff.Options) {
+	client, err := s3diff.New(s3api, func(o *s3diff.Options) {
 		o.Logger = logger
 		o.MaxObjectBytes = s.maxBytes
 	})
-	opts := s.handler
-	opts.Logger = logger
-	h, err := s3diff.NewHandler(client, opts)
+	if err != nil {
+		return nil, err
+	}
+	h, err := s3diff.NewHandler(client, func(o *s3diff.HandlerOptions) {
+		*o = s.handler
+		o.Logger = logger
+	})
 	if err != nil {
 		return nil, err
 	}

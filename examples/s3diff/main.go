@@ -129,7 +129,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 		fmt.Fprintln(stderr, "s3diff: AWS configuration:", err)
 		return 1
 	}
-	client := s3diff.New(api, func(o *s3diff.Options) {
+	client, err := s3diff.New(api, func(o *s3diff.Options) {
 		o.Logger = logger
 		if contextLines != nil {
 			o.ContextLines = *contextLines
@@ -138,6 +138,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 			}
 		}
 	})
+	if err != nil {
+		return usageError(stderr, "%v", err)
+	}
 
 	switch cmd {
 	case "versions":

@@ -26,8 +26,11 @@ func tourS3Diff(ctx context.Context, say func(string, ...any)) error {
 	bucket.Put("configs", key+".bak", []byte("{}\n"))
 	say("5 uploads in the same second: LastModified ties, S3's order does not")
 
-	client := s3diff.New(bucket)
-	h, err := s3diff.NewHandler(client, s3diff.HandlerOptions{Keep: 3, Suffix: ".json"})
+	client, err := s3diff.New(bucket)
+	if err != nil {
+		return err
+	}
+	h, err := s3diff.NewHandler(client, func(o *s3diff.HandlerOptions) { o.Keep, o.Suffix = 3, ".json" })
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,10 @@ func tourSecretsEnv(ctx context.Context, say func(string, ...any)) error {
 	sm.PutString("prod/api", `{"db-host": "db.internal", "db-port": 5432, "api-token": "t0k$(rm -rf ~)`+"`id`"+`|*\"'", "pem": "-----BEGIN KEY-----\nMIIB\n-----END KEY-----\n"}`)
 	say("a fake Secrets Manager (secretsenvtest) holding prod/api: a JSON object with a $(...), backticks, quotes and a PEM key")
 
-	loader := secretsenv.New(sm, func(o *secretsenv.Options) { o.Prefix = "APP_"; o.Normalize = true })
+	loader, err := secretsenv.New(sm, func(o *secretsenv.Options) { o.Prefix = "APP_"; o.Normalize = true })
+	if err != nil {
+		return err
+	}
 	vars, err := loader.Load(ctx, []secretsenv.Secret{{ID: "prod/api"}})
 	if err != nil {
 		return err

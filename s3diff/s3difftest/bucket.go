@@ -24,7 +24,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/shipshape-dev/shipshape/internal/clock"
 	"github.com/shipshape-dev/shipshape/internal/fakeapi"
+	"github.com/shipshape-dev/shipshape/internal/fakeclock"
 	"github.com/shipshape-dev/shipshape/s3diff"
 )
 
@@ -39,10 +41,21 @@ const (
 
 // Options are the optional settings of a Bucket.
 type Options struct {
-	// Now is the clock for LastModified (truncated to whole seconds, as S3 reports it).
-	// Default: time.Now.
-	Now func() time.Time
+	// Clock gives LastModified (truncated to whole seconds, as S3 reports it). Default: the
+	// wall clock; NewClock gives a fake one.
+	Clock interface{ Now() time.Time }
 }
+
+// Clock is a fake clock: Sleep returns at once and moves the time forward, and so do the
+// waits of an s3diff.Client that uses it (s3diff.Options.Clock).
+type Clock interface {
+	Now() time.Time
+	Sleep(ctx context.Context, d time.Duration) error
+	Advance(d time.Duration)
+}
+
+// NewClock returns a fake clock at 2026-11-23 09:00 UTC.
+func NewClock() Clock { return fakeclock.New() }
 
 type entry struct {
 	key          string
@@ -60,14 +73,15 @@ type deleteFault struct {
 }
 
 // Bucket is an in-memory S3 holding any number of versioned buckets. It is safe for
-// concurrent use.
+// concurrent use. Its embedded Script gives the fault API every fake of the module has:
+// Fail(op, err, times), Calls(op), Inputs(op) (the *Input of each call) and Total().
 type Bucket struct {
+	fakeapi.Script
 	now func() time.Time
 
 	mu           sync.Mutex
 	buckets      map[string]map[string][]*entry // bucket -> key -> versions, newest first
 	seq          int
-	script       fakeapi.Script
 	deleteFaults map[string]*deleteFault // version id -> fault
 	deleteSizes  []int
 }
@@ -78,10 +92,10 @@ func New(optFns ...func(*Options)) *Bucket {
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
 	}
-	b := &Bucket{now: o.Now}
+	b := &Bucket{now: o.Clock.Now}
 	b.Reset()
 	return b
 }
@@ -91,7 +105,7 @@ func (b *Bucket) Reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buckets = make(map[string]map[string][]*entry)
-	b.script.Reset()
+	b.Script.Reset()
 	b.deleteFaults = make(map[string]*deleteFault)
 	b.deleteSizes = nil
 }
@@ -151,14 +165,6 @@ func (b *Bucket) VersionIDs(bucket, key string) []string {
 	return ids
 }
 
-// Fail makes the next times calls of op (OpListObjectVersions, ...) fail with err; times 0
-// means every call until Reset.
-func (b *Bucket) Fail(op string, err error, times int) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.script.Fail(op, err, times)
-}
-
 // FailDelete makes DeleteObjects report a per-key error (code, e.g. "SlowDown" or
 // "AccessDenied") for versionID, the next times times (0: always).
 func (b *Bucket) FailDelete(versionID, code, message string, times int) {
@@ -167,22 +173,12 @@ func (b *Bucket) FailDelete(versionID, code, message string, times int) {
 	b.deleteFaults[versionID] = &deleteFault{code: code, message: message, times: times}
 }
 
-// Calls returns how many times op was called.
-func (b *Bucket) Calls(op string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.script.Calls(op)
-}
-
 // DeleteBatchSizes returns the number of keys in each DeleteObjects call, in order.
 func (b *Bucket) DeleteBatchSizes() []int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]int(nil), b.deleteSizes...)
 }
-
-// enter records a call of op and returns an injected fault, if any. Needs b.mu.
-func (b *Bucket) enter(op string) error { return b.script.Enter(op) }
 
 func apiError(code, msg string) error { return fakeapi.Error(code, msg) }
 
@@ -201,7 +197,7 @@ func (b *Bucket) ListObjectVersions(ctx context.Context, in *s3.ListObjectVersio
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if err := b.enter(OpListObjectVersions); err != nil {
+	if err := b.Enter(OpListObjectVersions, in); err != nil {
 		return nil, err
 	}
 	keys, err := b.bucket(in.Bucket)
@@ -282,7 +278,7 @@ func (b *Bucket) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if err := b.enter(OpGetObject); err != nil {
+	if err := b.Enter(OpGetObject, in); err != nil {
 		return nil, err
 	}
 	keys, err := b.bucket(in.Bucket)
@@ -322,7 +318,7 @@ func (b *Bucket) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput, _
 		return nil, err
 	}
 	b.mu.Lock()
-	if err := b.enter(OpDeleteObjects); err != nil {
+	if err := b.Enter(OpDeleteObjects, in); err != nil {
 		b.mu.Unlock()
 		return nil, err
 	}
