@@ -106,7 +106,7 @@ func TestShareWithTwoAccountsAfterACrash(t *testing.T) {
 	assert.Equal(t, "still creating", sum.Skipped[0].Reason, "a copy in progress is not shared yet")
 
 	f.Clock().Advance(15 * time.Minute)
-	f.Fail(drtest.OpModifyAttribute, "Throttling", 1) // the run dies half way
+	f.Fail(drtest.OpModifyAttribute, drtest.APIError("Throttling", "Rate exceeded"), 1) // the run dies half way
 	_, err = s.ShareAvailable(context.Background())
 	require.Error(t, err)
 	sum, err = s.ShareAvailable(context.Background()) // the next scheduled run finishes it

@@ -119,7 +119,7 @@ func TestIntegrationVerifyAgainstPostgres(t *testing.T) {
 func TestVerifyAlwaysCleansUp(t *testing.T) {
 	t.Run("restore refused", func(t *testing.T) {
 		f := verifyBed(t, "127.0.0.1", 1)
-		f.Fail(drtest.OpRestore, "InsufficientDBInstanceCapacity", 1)
+		f.Fail(drtest.OpRestore, drtest.APIError("InsufficientDBInstanceCapacity", "no capacity"), 1)
 		rep, err := verifier(t, f, func(string, int32) string { return "" }, dr.Checks{}).Verify(context.Background())
 		require.ErrorContains(t, err, "InsufficientDBInstanceCapacity")
 		assert.False(t, rep.OK)

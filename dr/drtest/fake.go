@@ -80,8 +80,11 @@ type snapshot struct {
 	restore                    []string
 }
 
-// RDS is the fake. It is safe for concurrent use.
+// RDS is the fake. It is safe for concurrent use. Its embedded Script gives the fault API
+// every fake of the module has: Fail(op, err, times), Calls(op), Inputs(op) (the *Input of
+// each call) and Total().
 type RDS struct {
+	fakeapi.Script
 	Account, Region string
 	// DefaultKey is the ARN of the account's aws/rds key in this fake.
 	DefaultKey string
@@ -101,7 +104,6 @@ type RDS struct {
 	mu        *sync.Mutex // the world's lock when in a world
 	snapshots map[string]*snapshot
 	instances map[string]*instance
-	script    fakeapi.Script
 }
 
 // World holds the fakes of several accounts and regions, which see each other's shared
@@ -239,18 +241,20 @@ func (f *RDS) KMSKey(id string) string {
 	return ""
 }
 
-// Fail makes the next times calls of op fail with code (Throttling, ...); 0: always.
-func (f *RDS) Fail(op, code string, times int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.script.Fail(op, fakeapi.Error(code, "injected by drtest"), times)
-}
-
-// Calls returns how many times op was called.
-func (f *RDS) Calls(op string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.script.Calls(op)
+// APIError builds the error RDS answers with code, as the SDK returns it (the modeled fault
+// types where RDS defines them), for Fail.
+func APIError(code, message string) error {
+	switch code {
+	case "DBSnapshotNotFound":
+		return &types.DBSnapshotNotFoundFault{Message: aws.String(message)}
+	case "DBInstanceNotFound":
+		return &types.DBInstanceNotFoundFault{Message: aws.String(message)}
+	case "InsufficientDBInstanceCapacity":
+		return &types.InsufficientDBInstanceCapacityFault{Message: aws.String(message)}
+	case "SnapshotQuotaExceeded":
+		return &types.SnapshotQuotaExceededFault{Message: aws.String(message)}
+	}
+	return fakeapi.Error(code, message, "InternalFailure", "ServiceUnavailable")
 }
 
 func (f *RDS) status(s *snapshot) string {
@@ -305,7 +309,7 @@ func (f *RDS) describeSnapshots(ctx context.Context, cluster bool, in *rds.Descr
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.script.Enter(op(cluster, OpDescribe)); err != nil {
+	if err := f.Enter(op(cluster, OpDescribe), in); err != nil {
 		return nil, err
 	}
 	if id := aws.ToString(in.DBSnapshotIdentifier); id != "" {
@@ -422,7 +426,7 @@ func (f *RDS) copySnapshot(ctx context.Context, cluster bool, in *rds.CopyDBSnap
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.script.Enter(op(cluster, OpCopy)); err != nil {
+	if err := f.Enter(op(cluster, OpCopy), in); err != nil {
 		return nil, err
 	}
 	src := aws.ToString(in.SourceDBSnapshotIdentifier)
@@ -515,7 +519,7 @@ func (f *RDS) describeAttributes(ctx context.Context, cluster bool, in *rds.Desc
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.script.Enter(op(cluster, OpDescribeAttrs)); err != nil {
+	if err := f.Enter(op(cluster, OpDescribeAttrs), in); err != nil {
 		return nil, err
 	}
 	s := f.snapshots[key(cluster, aws.ToString(in.DBSnapshotIdentifier))]
@@ -540,7 +544,7 @@ func (f *RDS) modifyAttribute(ctx context.Context, cluster bool, in *rds.ModifyD
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.script.Enter(op(cluster, OpModifyAttribute)); err != nil {
+	if err := f.Enter(op(cluster, OpModifyAttribute), in); err != nil {
 		return nil, err
 	}
 	s := f.snapshots[key(cluster, aws.ToString(in.DBSnapshotIdentifier))]
@@ -588,7 +592,7 @@ func (f *RDS) deleteSnapshot(ctx context.Context, cluster bool, in *rds.DeleteDB
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.script.Enter(op(cluster, OpDelete)); err != nil {
+	if err := f.Enter(op(cluster, OpDelete), in); err != nil {
 		return nil, err
 	}
 	id := aws.ToString(in.DBSnapshotIdentifier)
@@ -611,7 +615,7 @@ func (f *RDS) AddTagsToResource(ctx context.Context, in *rds.AddTagsToResourceIn
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.script.Enter(OpAddTags); err != nil {
+	if err := f.Enter(OpAddTags, in); err != nil {
 		return nil, err
 	}
 	arn := aws.ToString(in.ResourceName)
@@ -668,7 +672,7 @@ func (f *RDS) RestoreDBInstanceFromDBSnapshot(ctx context.Context, in *rds.Resto
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.script.Enter(OpRestore); err != nil {
+	if err := f.Enter(OpRestore, in); err != nil {
 		return nil, err
 	}
 	id := aws.ToString(in.DBInstanceIdentifier)
@@ -715,7 +719,7 @@ func (f *RDS) DescribeDBInstances(ctx context.Context, in *rds.DescribeDBInstanc
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.script.Enter(OpDescribeDB); err != nil {
+	if err := f.Enter(OpDescribeDB, in); err != nil {
 		return nil, err
 	}
 	inst := f.instances[aws.ToString(in.DBInstanceIdentifier)]
@@ -735,7 +739,7 @@ func (f *RDS) DeleteDBInstance(ctx context.Context, in *rds.DeleteDBInstanceInpu
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.script.Enter(OpDeleteDB); err != nil {
+	if err := f.Enter(OpDeleteDB, in); err != nil {
 		return nil, err
 	}
 	inst := f.instances[aws.ToString(in.DBInstanceIdentifier)]
@@ -757,7 +761,7 @@ func (f *RDS) CreateDBSnapshot(ctx context.Context, in *rds.CreateDBSnapshotInpu
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.script.Enter(OpCreateSnapshot); err != nil {
+	if err := f.Enter(OpCreateSnapshot, in); err != nil {
 		return nil, err
 	}
 	inst := f.instances[aws.ToString(in.DBInstanceIdentifier)]
