@@ -5,12 +5,12 @@ SHELL := /bin/bash
 
 STATICCHECK_MODULE_VERSION := v0.8.2
 
-.PHONY: help test demo testbed bench lint lambda layer
+.PHONY: help test demo testbed bench lint templates lambda layer
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  make %-8s %s\n", $$1, $$2 }'
 
-test: lint ## everything: gofmt, vet, staticcheck, then all tests (-race) with the real local servers
+test: lint templates ## everything: gofmt, vet, staticcheck, cfn-lint, then all tests (-race) with the real local servers
 	scripts/testbed run -- env SHIPSHAPE_INTEGRATION=1 scripts/gotest -race -count=1 -timeout 5m ./...
 
 demo: ## the tour: every capability end to end, in process, against the fakes
@@ -26,6 +26,9 @@ lint: ## gofmt -l (must print nothing), go vet, staticcheck
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	$$(scripts/gotool honnef.co/go/tools/cmd/staticcheck $(STATICCHECK_MODULE_VERSION)) ./...
+
+templates: ## cfn-lint on every template, asl-validator on every state machine
+	scripts/lint-templates
 
 lambda: ## build the Lambda bootstraps (provided.al2023, arm64) into bin/<function>/bootstrap
 	for fn in s3diff-lambda drain-lambda dr-source dr-recovery dr-steps; do \
