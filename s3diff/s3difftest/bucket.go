@@ -192,20 +192,66 @@ func (b *Bucket) bucket(name *string) (map[string][]*entry, error) {
 
 // ListObjectVersions lists versions and delete markers as S3 does.
 func (b *Bucket) ListObjectVersions(ctx context.Context, in *s3.ListObjectVersionsInput, _ ...func(*s3.Options)) (*s3.ListObjectVersionsOutput, error) {
-	if err := ctx.Err(); err != nil {
+	page, err := b.listPage(ctx, in)
+	if err != nil {
 		return nil, err
+	}
+	out := &s3.ListObjectVersionsOutput{
+		Name: in.Bucket, Prefix: in.Prefix, KeyMarker: in.KeyMarker, VersionIdMarker: in.VersionIdMarker,
+		MaxKeys: aws.Int32(int32(page.maxKeys)), IsTruncated: aws.Bool(page.truncated),
+	}
+	if page.truncated {
+		out.NextKeyMarker, out.NextVersionIdMarker = aws.String(page.nextKey), aws.String(page.nextVersion)
+	}
+	for _, l := range page.entries {
+		e := l.e
+		if e.deleteMarker {
+			out.DeleteMarkers = append(out.DeleteMarkers, types.DeleteMarkerEntry{
+				Key: aws.String(e.key), VersionId: aws.String(e.versionID), IsLatest: aws.Bool(l.latest),
+				LastModified: aws.Time(e.lastModified),
+			})
+		} else {
+			out.Versions = append(out.Versions, types.ObjectVersion{
+				Key: aws.String(e.key), VersionId: aws.String(e.versionID), IsLatest: aws.Bool(l.latest),
+				LastModified: aws.Time(e.lastModified), Size: aws.Int64(int64(len(e.data))), ETag: aws.String(e.etag),
+				StorageClass: types.ObjectVersionStorageClassStandard,
+			})
+		}
+	}
+	return out, nil
+}
+
+// listed is one entry of a listing page, in S3's order.
+type listed struct {
+	e      *entry
+	latest bool
+}
+
+// page is one page of ListObjectVersions, in S3's order: keys ascending, each key's versions
+// and delete markers interleaved newest first.
+type page struct {
+	entries              []listed
+	maxKeys              int
+	truncated            bool
+	nextKey, nextVersion string
+}
+
+// listPage applies ListObjectVersions' rules (prefix, markers, max keys).
+func (b *Bucket) listPage(ctx context.Context, in *s3.ListObjectVersionsInput) (page, error) {
+	if err := ctx.Err(); err != nil {
+		return page{}, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.Enter(OpListObjectVersions, in); err != nil {
-		return nil, err
+		return page{}, err
 	}
 	keys, err := b.bucket(in.Bucket)
 	if err != nil {
-		return nil, err
+		return page{}, err
 	}
 	if in.Delimiter != nil {
-		return nil, apiError("NotImplemented", "s3difftest does not implement Delimiter")
+		return page{}, apiError("NotImplemented", "s3difftest does not implement Delimiter")
 	}
 	maxKeys := int(aws.ToInt32(in.MaxKeys))
 	if maxKeys <= 0 || maxKeys > 1000 {
@@ -213,7 +259,7 @@ func (b *Bucket) ListObjectVersions(ctx context.Context, in *s3.ListObjectVersio
 	}
 	prefix, keyMarker, versionMarker := aws.ToString(in.Prefix), aws.ToString(in.KeyMarker), aws.ToString(in.VersionIdMarker)
 	if versionMarker != "" && keyMarker == "" {
-		return nil, apiError("InvalidArgument", "A version-id marker cannot be specified without a key marker.")
+		return page{}, apiError("InvalidArgument", "A version-id marker cannot be specified without a key marker.")
 	}
 
 	names := make([]string, 0, len(keys))
@@ -224,11 +270,7 @@ func (b *Bucket) ListObjectVersions(ctx context.Context, in *s3.ListObjectVersio
 	}
 	sort.Strings(names)
 
-	out := &s3.ListObjectVersionsOutput{
-		Name: in.Bucket, Prefix: in.Prefix, KeyMarker: in.KeyMarker, VersionIdMarker: in.VersionIdMarker,
-		MaxKeys: aws.Int32(int32(maxKeys)), IsTruncated: aws.Bool(false),
-	}
-	n := 0
+	p := page{maxKeys: maxKeys}
 	var last *entry
 	for _, k := range names {
 		versions := keys[k]
@@ -246,29 +288,15 @@ func (b *Bucket) ListObjectVersions(ctx context.Context, in *s3.ListObjectVersio
 			}
 		}
 		for i, e := range versions[start:] {
-			if n == maxKeys {
-				out.IsTruncated = aws.Bool(true)
-				out.NextKeyMarker, out.NextVersionIdMarker = aws.String(last.key), aws.String(last.versionID)
-				return out, nil
+			if len(p.entries) == maxKeys {
+				p.truncated, p.nextKey, p.nextVersion = true, last.key, last.versionID
+				return p, nil
 			}
-			latest := start+i == 0
-			if e.deleteMarker {
-				out.DeleteMarkers = append(out.DeleteMarkers, types.DeleteMarkerEntry{
-					Key: aws.String(e.key), VersionId: aws.String(e.versionID), IsLatest: aws.Bool(latest),
-					LastModified: aws.Time(e.lastModified),
-				})
-			} else {
-				out.Versions = append(out.Versions, types.ObjectVersion{
-					Key: aws.String(e.key), VersionId: aws.String(e.versionID), IsLatest: aws.Bool(latest),
-					LastModified: aws.Time(e.lastModified), Size: aws.Int64(int64(len(e.data))), ETag: aws.String(e.etag),
-					StorageClass: types.ObjectVersionStorageClassStandard,
-				})
-			}
+			p.entries = append(p.entries, listed{e: e, latest: start+i == 0})
 			last = e
-			n++
 		}
 	}
-	return out, nil
+	return p, nil
 }
 
 // GetObject returns a version's content (the latest when VersionId is nil).
