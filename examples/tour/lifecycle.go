@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/imds"
+	"github.com/shipshape-dev/shipshape/imds/imdstest"
 	"github.com/shipshape-dev/shipshape/lifecycle"
 	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
 )
@@ -67,6 +69,58 @@ func tourLifecycle(ctx context.Context, say func(string, ...any)) error {
 			return err
 		}
 		say("%s: %s after %s and %d heartbeats -> %s", inst.id, out.Result, out.Waited, out.Heartbeats, asg.State(inst.id))
+	}
+	return tourWarmPool(ctx, say, asg, gate)
+}
+
+// tourWarmPool gates an instance resumed from a warm pool, where user data does not run
+// again: lifecycle-gate -warm-pool watches IMDS's target lifecycle state instead.
+func tourWarmPool(ctx context.Context, say func(string, ...any), asg *lifecycletest.AutoScaling, gate *lifecycle.Gate) error {
+	mdClock := imdstest.NewClock()
+	srv := imdstest.NewServer(func(o *imdstest.Options) { o.Clock = mdClock })
+	defer srv.Close()
+	srv.SetInstance("i-00000ddd", "us-east-1", "us-east-1a")
+	srv.SetTags(map[string]string{"aws:autoscaling:groupName": "web"})
+	srv.SetLifecycleState(imds.LifecycleWarmedStopped)
+	md, err := imds.New(func(o *imds.Options) { o.Endpoint, o.Clock = srv.URL, mdClock })
+	if err != nil {
+		return err
+	}
+	probe, err := lifecycle.NewCommandProbe("true", time.Second)
+	if err != nil {
+		return err
+	}
+	watchCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	outcomes := make(chan lifecycle.Outcome, 2)
+	done := make(chan error, 1)
+	go func() {
+		done <- lifecycle.GateOnInService(watchCtx, md, func(ctx context.Context) (lifecycle.Outcome, error) {
+			target, err := gate.Discover(ctx, md, lifecycle.DiscoverOptions{})
+			if err != nil {
+				return lifecycle.Outcome{}, err
+			}
+			return gate.Run(ctx, target, probe)
+		}, func(o lifecycle.Outcome, err error) {
+			if err != nil {
+				o.Reason = err.Error()
+			}
+			outcomes <- o
+		})
+	}()
+	say("i-0ddd sits in the warm pool (target lifecycle state %s); lifecycle-gate -warm-pool watches IMDS", imds.LifecycleWarmedStopped)
+	if err := mdClock.BlockUntilSleeping(watchCtx, 1); err != nil {
+		return err
+	}
+	asg.Launch("web", "i-00000ddd") // the resume opens the launch hook's action again
+	srv.SetLifecycleState(imds.LifecycleInService)
+	mdClock.Advance(5 * time.Second)
+	o := <-outcomes
+	say("resumed: IMDS now says %s, user data does not run again, the watcher gates it: %s (%s) -> %s",
+		imds.LifecycleInService, o.Result, o.Reason, asg.State("i-00000ddd"))
+	stop()
+	if err := <-done; err != context.Canceled {
+		return err
 	}
 	return nil
 }

@@ -24,6 +24,10 @@ type chapter struct {
 var chapters = []chapter{}
 
 func main() {
+	if os.Getenv(wrapperEnv) != "" {
+		fmt.Fprintln(os.Stderr, "tour wrapper:", runWrapper())
+		os.Exit(1)
+	}
 	if os.Getenv(childEnv) != "" {
 		printChildEnv()
 		return
