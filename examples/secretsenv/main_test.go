@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 	}
 	builtBinary = filepath.Join(dir, "bin", "secretsenv")
 	// The layer's build: lean configuration, static, stripped.
-	build := exec.Command("go", "build", "-tags", "lean", "-trimpath", "-ldflags=-s -w", "-o", builtBinary, ".")
+	build := exec.Command("go", "build", "-tags", "lean,nethttpomithttp2", "-trimpath", "-ldflags=-s -w", "-o", builtBinary, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building secretsenv: %v\n%s", err, out)

@@ -32,7 +32,7 @@ func run() error {
 	defer os.RemoveAll(tmp)
 	for _, arch := range []string{"amd64", "arm64"} {
 		bin := filepath.Join(tmp, arch, "secretsenv")
-		build := exec.Command("go", "build", "-tags", "lean", "-trimpath", "-ldflags=-s -w", "-o", bin, "./examples/secretsenv")
+		build := exec.Command("go", "build", "-tags", "lean,nethttpomithttp2", "-trimpath", "-ldflags=-s -w", "-o", bin, "./examples/secretsenv")
 		build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
