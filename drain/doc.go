@@ -7,7 +7,7 @@
 //
 // A drain is a reconcile step, not a sleep loop. Drivers repeat Step:
 //
-//	d := drain.New(ecs.NewFromConfig(cfg))
+//	d, err := drain.NewFromConfig(cfg) // an error only for options that can't work
 //	in, err := d.Find(ctx, "i-0123456789abcdef0", "prod") // one filtered ListContainerInstances
 //	res, err := d.Drain(ctx, in, drain.DrainOptions{AutoScaling: asg, Hook: &target}) // CLI, agent
 //
@@ -27,7 +27,8 @@
 // An instance that is gone (terminated, deregistered) counts as drained. Past the maximum
 // drain time the hook is completed with CONTINUE and a loud log line: the group is never held
 // forever. "No active lifecycle action" means someone else finished: reported, not retried.
-// Throttling and server errors are retried with backoff. Events are read by one parser:
+// Throttling and server errors are retried by the AWS SDK's retryer alone
+// (Options.MaxAttempts, 5, attempts per call). Events are read by one parser:
 // Auto Scaling notifications (direct, via SNS, via SQS raw or SNS-wrapped), EventBridge
 // lifecycle actions, Spot interruption warnings and rebalance recommendations (which set
 // DRAINING at once; there is no hook to complete); test notifications and launch

@@ -324,3 +324,38 @@ func TestRequestsPerLogicalCallUnderThrottling(t *testing.T) {
 		assert.True(t, c.clock.Now().After(start), "the backoff ran on the fake clock")
 	}
 }
+
+// TestCancelledDrainCompletesNothing: a drain cancelled halfway (the process is stopped)
+// returns the context's error and leaves the hook alone: its own timeout and default
+// result apply, and a new run picks the drain up (the instance is already DRAINING).
+func TestCancelledDrainCompletesNothing(t *testing.T) {
+	c := newCluster(t)
+	c.ecs.RunTask(c.arn, "web", 10*time.Minute)
+	hook := c.terminating()
+	d := c.drainer()
+	in := c.instance(t, d)
+	ctx, cancel := context.WithCancel(context.Background())
+	steps := 0
+	_, err := d.Drain(ctx, in, drain.DrainOptions{AutoScaling: c.asg, Hook: hook, OnProgress: func(drain.Progress) {
+		if steps++; steps == 2 {
+			cancel()
+		}
+	}})
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Zero(t, c.asg.Calls(lifecycletest.OpComplete), "nothing decided on a cancelled drain")
+	res, _ := c.asg.Result("i-00000001", "drain")
+	assert.Empty(t, res, "the action is still pending")
+	assert.Equal(t, "DRAINING", c.ecs.InstanceStatus(c.arn), "a new run resumes from here")
+}
+
+// TestServerErrorsAreRetried: ECS's ServerException (a 5xx) is retried by the SDK's retryer.
+func TestServerErrorsAreRetried(t *testing.T) {
+	c := newCluster(t)
+	c.ecs.RunTask(c.arn, "web", 0)
+	d := c.drainer()
+	in := c.instance(t, d)
+	c.ecs.Fail(draintest.OpDescribeContainerInstances, draintest.APIError("ServerException", "internal error"), 2)
+	_, err := d.Step(context.Background(), in, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 3, c.ecs.Calls(draintest.OpDescribeContainerInstances))
+}

@@ -14,7 +14,7 @@
 //
 // For credentials, use the provider with the AWS SDK:
 //
-//	provider := imds.NewCredentialsProvider(client)
+//	provider, err := imds.NewCredentialsProvider(client)
 //	cfg, err := config.LoadDefaultConfig(ctx, config.WithCredentialsProvider(provider))
 //
 // In steady state a refresh costs one request (the role name and the token are cached), it

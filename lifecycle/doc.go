@@ -6,9 +6,11 @@
 //
 // # Usage
 //
-//	gate := lifecycle.New(autoscaling.NewFromConfig(cfg))
+//	gate, err := lifecycle.NewFromConfig(cfg) // an error only for options that can't work
 //	target, err := gate.Discover(ctx, imdsClient, lifecycle.DiscoverOptions{})
 //	probe, err := lifecycle.NewHTTPProbe("http://127.0.0.1:8080/health", "200", 5*time.Second)
+//	// or NewTCPProbe("127.0.0.1:8080", ...), NewCommandProbe("/opt/app/check", ...): each
+//	// constructor refuses a typo before anything touches the lifecycle action
 //	outcome, err := gate.Run(ctx, target, probe)
 //	// outcome.Result is CONTINUE or ABANDON; outcome.NoActiveAction says the action was
 //	// already completed or expired (not an error, never retried).
@@ -28,15 +30,17 @@
 // instance ready. Heartbeats go every third of the hook's HeartbeatTimeout. The wait is cut
 // so that the decision is always sent before the hook's global timeout
 // (min(48 h, 100 x HeartbeatTimeout)) lapses to its default result. All waiting goes through
-// Options.Clock and the caller's context; lifecycletest.Clock makes an hour pass at once.
+// Options.Clock and the caller's context; lifecycletest.NewClock makes an hour pass at once.
+// A command probe whose command the shell cannot start (exit 126 or 127) can never pass: the
+// gate decides at the first round instead of waiting out its timeout.
 //
 // # Errors
 //
 // ErrNoActiveAction (Auto Scaling's "ValidationError: No active Lifecycle Action found": the
 // one error recognised by its message, since its code is shared by every validation error),
 // ErrNoLaunchHook, ErrNotInGroup, ErrInvalidInput, and ErrPermanent for probes that can never
-// pass. Throttling and server errors are retried with backoff; the SDK's error stays
-// reachable with errors.As.
+// pass. Throttling and server errors are retried by the AWS SDK's retryer alone
+// (Options.MaxAttempts, 5, attempts per call); the SDK's error stays reachable with errors.As.
 //
 // # Concurrency
 //

@@ -6,7 +6,7 @@
 //
 // # Usage
 //
-//	c := s3diff.New(s3.NewFromConfig(cfg))
+//	c, err := s3diff.NewFromConfig(cfg) // an error only for options that can't work
 //	r, err := c.Diff(ctx, "bucket", "configs/app.yaml") // newest version vs the one before
 //	fmt.Print(r.Unified())                              // applies with GNU patch
 //	res, err := c.Retain(ctx, "bucket", "configs/app.yaml", 10)
@@ -45,13 +45,18 @@
 // # Errors
 //
 // Sentinels: ErrInvalidKeep, ErrInvalidInput, ErrMalformedResponse, ErrNoVersions,
-// ErrNoPredecessor, ErrVersionNotFound, ErrDeleteFailed (RetainResult.Failed lists the versions, with S3's
-// code and message; retryable codes such as SlowDown are retried first). S3 API errors are
-// wrapped with %w, so smithy.APIError stays reachable with errors.As.
+// ErrNoPredecessor, ErrVersionNotFound, ErrDeleteFailed (RetainResult.Failed lists the
+// versions, with S3's code and message, or NotConfirmed / DeleteMarkerCreated). Whole S3
+// calls are retried by the AWS SDK's retryer alone (Options.MaxAttempts, 3); per-version
+// DeleteObjects errors that name their version and are retryable (SlowDown, InternalError)
+// are tried again up to Options.DeleteAttempts times. S3 API errors are wrapped with %w, so
+// smithy.APIError stays reachable with errors.As. Errors name the package once, first.
 //
 // # Testing
 //
 // Package s3difftest is an in-memory versioned S3 implementing S3API with S3's ordering,
-// pagination, delete markers, per-key DeleteObjects errors and fault injection. The
-// package's behaviour suite runs against it and against Versity S3 Gateway (scripts/testbed).
+// pagination, delete markers, per-key DeleteObjects errors and fault injection, and a
+// WireServer that serves it in S3's REST/XML protocol to a real SDK client. The package's
+// behaviour suite runs against the fake, through the wire server, and against Versity S3
+// Gateway (scripts/testbed).
 package s3diff

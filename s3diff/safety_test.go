@@ -288,3 +288,20 @@ func TestIntegrationVersityRetainWithoutVersionIDs(t *testing.T) {
 		assert.Contains(t, versionIDs(vs), ids[2])
 	})
 }
+
+// TestRetainTimesOutDuringRetries: the caller's deadline ends while Retain waits to retry a
+// per-key SlowDown: Retain stops, says the wait was cut short, and reports the version as
+// not deleted (it was not).
+func TestRetainTimesOutDuringRetries(t *testing.T) {
+	b, ids := threeVersions(t)
+	b.FailDelete(ids[0], "SlowDown", "Please reduce your request rate.", 0)
+	c := newClient(t, b, func(o *s3diff.Options) { o.RetryWait = func(int) time.Duration { return time.Hour } })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	res, err := c.Retain(ctx, "bucket", "k", 1)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Len(t, res.Failed, 1)
+	assert.Equal(t, ids[0], res.Failed[0].Version.VersionID)
+	assert.Equal(t, []string{ids[1]}, versionIDs(res.Deleted))
+	assert.Contains(t, b.VersionIDs("bucket", "k"), ids[0], "still there")
+}

@@ -6,9 +6,8 @@
 //
 // # Usage
 //
-//	loader := secretsenv.New(secretsmanager.NewFromConfig(cfg), func(o *secretsenv.Options) {
-//		o.Prefix = "APP_"
-//	})
+//	loader, err := secretsenv.NewFromConfig(cfg, func(o *secretsenv.Options) { o.Prefix = "APP_" })
+//	if err != nil { ... }  // options that can't work (a prefix like "APP-"); no call made
 //	vars, err := loader.Load(ctx, []secretsenv.Secret{{ID: "prod/api"}, {ID: "prod/tls-key", Var: "TLS_KEY"}})
 //	if err != nil { ... }  // names the secret and the cause, never a value
 //	err = secretsenv.Exec("/app/server", nil, loader.Environ(vars)) // or Format(vars, "dotenv")
@@ -31,9 +30,21 @@
 //
 // Secrets are fetched with GetSecretValue, up to Options.Parallelism at a time, or with
 // BatchGetSecretValue (20 per call) when Options.Batch is set; its quota is 100 calls per
-// second and can't be raised, so it is not the default. Throttling, server and transport
-// errors are retried with jittered backoff within one overall timeout (10 s by default).
-// AssumeRoleCredentials assumes a role first, with cached, refreshing credentials.
+// second and can't be raised, so it is not the default; when the role may not call it, each
+// secret is fetched with GetSecretValue instead (a warning names the missing permission).
+// Throttling, server and transport errors are retried by the AWS SDK's own retryer and by
+// nothing else: one call goes out at most Options.MaxAttempts times (4), all within one
+// overall timeout (10 s by default). Every setting that would make a variable invalid
+// whatever the secrets hold is refused before the first call (Validate). AssumeRoleCredentials
+// assumes a role first, with cached, refreshing credentials.
+//
+// # Output formats
+//
+// Format prints shell (export lines for eval), JSON, and dotenv. Dotenv is written without
+// any escape (unquoted, 'single' or "double" quoted as the value allows), which python-dotenv,
+// the npm dotenv package and Node's util.parseEnv all read back exactly; a value they can't
+// all read exactly (a carriage return, ${...}, both quote kinds) is refused with
+// ErrCannotFormat, naming the variable and never the value.
 //
 // # Concurrency
 //
@@ -42,13 +53,15 @@
 // # Errors
 //
 // Sentinels: ErrNotFound, ErrAccessDenied, ErrThrottled, ErrInvalidSecret, ErrInvalidName,
-// ErrReservedName, ErrConflict, ErrExists, ErrInvalidInput. *SecretError carries the secret
+// ErrReservedName, ErrConflict, ErrExists, ErrInvalidInput, ErrCannotFormat. Errors name the
+// package once, first ("secretsenv: secret "x": ..."). *SecretError carries the secret
 // id (and JSON key). The SDK's error stays reachable with errors.As. No error and no log line
 // contains a secret value; the tests check that.
 //
 // # Testing
 //
-// Package secretsenvtest has stateful fakes of Secrets Manager and STS, and a WireServer
-// that serves the fake in Secrets Manager's own JSON protocol, for tests of a real SDK client
-// or of a binary pointed at it with AWS_ENDPOINT_URL_SECRETS_MANAGER.
+// Package secretsenvtest has stateful fakes of Secrets Manager and STS (Fail(op, err, times),
+// Calls, Inputs, Reset, as every fake of the module), a fake clock, and a WireServer that
+// serves the fake in Secrets Manager's own JSON protocol, for tests of a real SDK client (the
+// retryer included) or of a binary pointed at it with AWS_ENDPOINT_URL_SECRETS_MANAGER.
 package secretsenv
