@@ -12,8 +12,11 @@ import (
 	"github.com/shipshape-dev/shipshape/imds"
 )
 
-// LaunchTransition is the lifecycle transition of launch hooks.
-const LaunchTransition = "autoscaling:EC2_INSTANCE_LAUNCHING"
+// Lifecycle transitions of hooks.
+const (
+	LaunchTransition    = "autoscaling:EC2_INSTANCE_LAUNCHING"
+	TerminateTransition = "autoscaling:EC2_INSTANCE_TERMINATING"
+)
 
 // groupNameTag is the tag Auto Scaling puts on its instances.
 const groupNameTag = "aws:autoscaling:groupName"
@@ -44,8 +47,11 @@ type DiscoverOptions struct {
 	InstanceID string
 	// Group skips the group lookup.
 	Group string
-	// Hooks names the hooks to complete; default: every launch hook of the group.
+	// Hooks names the hooks to complete; default: every hook of the group for Transition.
 	Hooks []string
+	// Transition picks the hooks: LaunchTransition (the default) or TerminateTransition (a
+	// drain completes the termination hooks).
+	Transition string
 }
 
 // Discover finds what a launching instance waits in, with no CloudFormation lookup: the
@@ -54,6 +60,9 @@ type DiscoverOptions struct {
 // and their timeouts from DescribeLifecycleHooks.
 func (g *Gate) Discover(ctx context.Context, md *imds.Client, o DiscoverOptions) (Target, error) {
 	t := Target{Group: o.Group, InstanceID: o.InstanceID}
+	if o.Transition != "" && o.Transition != LaunchTransition && o.Transition != TerminateTransition {
+		return t, fmt.Errorf("%w: transition %q is neither %s nor %s", ErrInvalidInput, o.Transition, LaunchTransition, TerminateTransition)
+	}
 	var err error
 	if t.InstanceID == "" {
 		if md == nil {
@@ -87,8 +96,12 @@ func (g *Gate) Discover(ctx context.Context, md *imds.Client, o DiscoverOptions)
 	if err != nil {
 		return t, fmt.Errorf("lifecycle: DescribeLifecycleHooks of group %s: %w", t.Group, err)
 	}
+	transition := o.Transition
+	if transition == "" {
+		transition = LaunchTransition
+	}
 	for _, h := range hooks.LifecycleHooks {
-		if aws.ToString(h.LifecycleTransition) != LaunchTransition {
+		if aws.ToString(h.LifecycleTransition) != transition {
 			continue
 		}
 		hb := time.Duration(aws.ToInt32(h.HeartbeatTimeout)) * time.Second
@@ -104,10 +117,13 @@ func (g *Gate) Discover(ctx context.Context, md *imds.Client, o DiscoverOptions)
 	}
 	if len(t.Hooks) == 0 {
 		which := "launch hook"
-		if len(o.Hooks) > 0 {
-			which = fmt.Sprintf("launch hook named %v", o.Hooks)
+		if transition == TerminateTransition {
+			which = "termination hook"
 		}
-		return t, fmt.Errorf("%w: group %s has no %s (declare one in LifecycleHookSpecificationList)", ErrNoLaunchHook, t.Group, which)
+		if len(o.Hooks) > 0 {
+			which = fmt.Sprintf("%s named %v", which, o.Hooks)
+		}
+		return t, fmt.Errorf("%w: group %s has no %s (declare one in LifecycleHookSpecificationList)", ErrNoHook, t.Group, which)
 	}
 	return t, nil
 }

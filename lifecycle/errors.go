@@ -14,8 +14,12 @@ var (
 	// hook's default result. Not retryable; nothing is left to do.
 	ErrNoActiveAction = errors.New("lifecycle: no active lifecycle action (already completed, or expired)")
 
-	// ErrNoLaunchHook: the group has no launch lifecycle hook, so there is nothing to gate.
-	ErrNoLaunchHook = errors.New("lifecycle: the group has no launch lifecycle hook")
+	// ErrNoHook: the group has no lifecycle hook of the transition asked for (launch, or
+	// termination for a drain), so there is nothing to hold.
+	ErrNoHook = errors.New("lifecycle: the group has no lifecycle hook for this transition")
+
+	// ErrNoLaunchHook is ErrNoHook (its name before termination hooks were discovered too).
+	ErrNoLaunchHook = ErrNoHook
 
 	// ErrNotInGroup: the instance is not in an Auto Scaling group.
 	ErrNotInGroup = errors.New("lifecycle: the instance is not in an Auto Scaling group")

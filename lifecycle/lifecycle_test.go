@@ -439,3 +439,22 @@ func TestCommandProbeThatCannotStartIsPermanent(t *testing.T) {
 	require.NoError(t, err)
 	assert.NoError(t, passing.Check(ctx))
 }
+
+func TestDiscoverTerminationHooks(t *testing.T) {
+	e := newEnv(t, lifecycletest.Hook{Name: "launch", HeartbeatTimeout: 300 * time.Second},
+		lifecycletest.Hook{Name: "drain", Transition: lifecycle.TerminateTransition, HeartbeatTimeout: 120 * time.Second})
+	g := e.gate()
+	tgt, err := g.Discover(context.Background(), nil, lifecycle.DiscoverOptions{InstanceID: "i-1", Group: "web", Transition: lifecycle.TerminateTransition})
+	require.NoError(t, err)
+	require.Len(t, tgt.Hooks, 1)
+	assert.Equal(t, "drain", tgt.Hooks[0].Name)
+	assert.Equal(t, 12000*time.Second, tgt.Hooks[0].GlobalTimeout)
+
+	_, err = g.Discover(context.Background(), nil, lifecycle.DiscoverOptions{InstanceID: "i-1", Group: "web", Transition: "autoscaling:EC2_INSTANCE_REBOOTING"})
+	require.ErrorIs(t, err, lifecycle.ErrInvalidInput)
+
+	e = newEnv(t)
+	_, err = e.gate().Discover(context.Background(), nil, lifecycle.DiscoverOptions{InstanceID: "i-1", Group: "web", Transition: lifecycle.TerminateTransition})
+	require.ErrorIs(t, err, lifecycle.ErrNoHook)
+	assert.Contains(t, err.Error(), "no termination hook")
+}

@@ -44,6 +44,8 @@ const (
 	OpHeartbeat        = "RecordLifecycleActionHeartbeat"
 	OpDescribeHooks    = "DescribeLifecycleHooks"
 	OpDescribeInstance = "DescribeAutoScalingInstances"
+	OpTerminate        = "TerminateInstanceInAutoScalingGroup"
+	OpProtect          = "SetInstanceProtection"
 )
 
 // Hook configures a lifecycle hook of a fake group.
@@ -67,7 +69,8 @@ type action struct {
 type instance struct {
 	id, group string
 	state     string
-	actions   map[string]*action // by hook name
+	protected bool               // ProtectedFromScaleIn
+	actions   map[string]*action // by hook name, of the transition in progress
 }
 
 // AutoScaling is an in-memory Auto Scaling. It is safe for concurrent use. Its embedded
@@ -79,6 +82,7 @@ type AutoScaling struct {
 
 	mu        sync.Mutex
 	groups    map[string][]Hook
+	desired   map[string]int
 	instances map[string]*instance
 	seq       int
 }
@@ -98,7 +102,7 @@ func (f *AutoScaling) Reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.Script.Reset()
-	f.groups, f.instances, f.seq = map[string][]Hook{}, map[string]*instance{}, 0
+	f.groups, f.desired, f.instances, f.seq = map[string][]Hook{}, map[string]int{}, map[string]*instance{}, 0
 }
 
 // Clock returns the fake's clock.
@@ -130,14 +134,54 @@ func (f *AutoScaling) CreateGroup(name string, hooks ...Hook) {
 
 // Launch starts an instance in group: with launch hooks it waits in Pending:Wait, one action
 // per launch hook; otherwise it goes InService. It returns the action tokens by hook name.
+// The group's desired capacity grows by one.
 func (f *AutoScaling) Launch(group, instanceID string) map[string]string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	in := &instance{id: instanceID, group: group, state: "InService", actions: map[string]*action{}}
+	f.instances[instanceID] = in
+	f.desired[group]++
+	return f.open(in, lifecycle.LaunchTransition, "Pending:Wait")
+}
+
+// ScaleIn starts the termination of an InService instance, as a scale-in (or a Spot
+// interruption of a group's instance) would: with termination hooks it waits in
+// Terminating:Wait, one action per termination hook, until every action is decided (either
+// result lets it go on to Terminated); otherwise it is Terminated at once. The group's
+// desired capacity shrinks by one. A protected instance (SetInstanceProtection) is never
+// chosen for scale-in: ScaleIn of one returns nil and changes nothing.
+func (f *AutoScaling) ScaleIn(group, instanceID string) map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in := f.instances[instanceID]
+	if in == nil || in.group != group || in.protected {
+		return nil
+	}
+	f.settle(in)
+	if in.state != "InService" {
+		return nil
+	}
+	f.desired[group]--
+	return f.terminate(in)
+}
+
+// terminate opens the termination actions. Needs f.mu.
+func (f *AutoScaling) terminate(in *instance) map[string]string {
+	in.actions = map[string]*action{}
+	tokens := f.open(in, lifecycle.TerminateTransition, "Terminating:Wait")
+	if len(tokens) == 0 {
+		in.state = "Terminated"
+	}
+	return tokens
+}
+
+// open starts one action per hook of transition and moves the instance to waitState when
+// there is any. Needs f.mu.
+func (f *AutoScaling) open(in *instance, transition, waitState string) map[string]string {
 	tokens := map[string]string{}
 	now := f.clock.Now()
-	for _, h := range f.groups[group] {
-		if h.Transition != lifecycle.LaunchTransition {
+	for _, h := range f.groups[in.group] {
+		if h.Transition != transition {
 			continue
 		}
 		f.seq++
@@ -145,10 +189,24 @@ func (f *AutoScaling) Launch(group, instanceID string) map[string]string {
 			global: now.Add(min(48*time.Hour, 100*h.HeartbeatTimeout))}
 		in.actions[h.Name] = a
 		tokens[h.Name] = a.token
-		in.state = "Pending:Wait"
+		in.state = waitState
 	}
-	f.instances[instanceID] = in
 	return tokens
+}
+
+// Desired returns the group's desired capacity as the fake tracks it.
+func (f *AutoScaling) Desired(group string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.desired[group]
+}
+
+// Protected reports whether the instance is protected from scale-in.
+func (f *AutoScaling) Protected(instanceID string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in := f.instances[instanceID]
+	return in != nil && in.protected
 }
 
 // settle applies expiry: actions past their heartbeat deadline or global timeout complete
@@ -165,31 +223,38 @@ func (f *AutoScaling) settle(in *instance) {
 
 // updateState moves the instance on once its actions are decided. Needs f.mu.
 func (f *AutoScaling) updateState(in *instance) {
-	if in.state != "Pending:Wait" {
-		return
-	}
-	pending := false
-	for _, a := range in.actions {
-		switch a.result {
-		case lifecycle.Abandon:
-			in.state = "Terminating"
-			for _, other := range in.actions {
-				if other.result == "" {
-					other.result = lifecycle.Abandon
+	switch in.state {
+	case "Pending:Wait":
+		pending := false
+		for _, a := range in.actions {
+			switch a.result {
+			case lifecycle.Abandon:
+				in.state = "Terminating"
+				for _, other := range in.actions {
+					if other.result == "" {
+						other.result = lifecycle.Abandon
+					}
 				}
+				return
+			case "":
+				pending = true
 			}
-			return
-		case "":
-			pending = true
 		}
-	}
-	if !pending {
-		in.state = "InService"
+		if !pending {
+			in.state = "InService"
+		}
+	case "Terminating:Wait":
+		for _, a := range in.actions {
+			if a.result == "" {
+				return
+			}
+		}
+		in.state = "Terminated" // CONTINUE and ABANDON both let a termination go on
 	}
 }
 
-// State returns the instance's lifecycle state (Pending:Wait, InService, Terminating), ""
-// if unknown.
+// State returns the instance's lifecycle state (Pending:Wait, InService, Terminating,
+// Terminating:Wait, Terminated), "" if unknown.
 func (f *AutoScaling) State(instanceID string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -347,9 +412,74 @@ func (f *AutoScaling) DescribeAutoScalingInstances(ctx context.Context, in *auto
 			f.settle(inst)
 			out.AutoScalingInstances = append(out.AutoScalingInstances, types.AutoScalingInstanceDetails{
 				InstanceId: aws.String(id), AutoScalingGroupName: aws.String(inst.group), LifecycleState: aws.String(inst.state),
-				HealthStatus: aws.String("HEALTHY"), AvailabilityZone: aws.String("us-east-1a"),
+				HealthStatus: aws.String("HEALTHY"), AvailabilityZone: aws.String("us-east-1a"), ProtectedFromScaleIn: aws.Bool(inst.protected),
 			})
 		}
 	}
 	return out, nil
+}
+
+// TerminateInstanceInAutoScalingGroup terminates an instance of a group, as the API does:
+// termination hooks run (Terminating:Wait) and, unless ShouldDecrementDesiredCapacity, the
+// group launches a replacement (the desired capacity stays). Scale-in protection does not
+// stop it. An instance that is not InService (already terminating, unknown) is a
+// ValidationError.
+func (f *AutoScaling) TerminateInstanceInAutoScalingGroup(ctx context.Context, in *autoscaling.TerminateInstanceInAutoScalingGroupInput, _ ...func(*autoscaling.Options)) (*autoscaling.TerminateInstanceInAutoScalingGroupOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.Enter(OpTerminate, in); err != nil {
+		return nil, err
+	}
+	if in.ShouldDecrementDesiredCapacity == nil {
+		return nil, validation("ShouldDecrementDesiredCapacity is required")
+	}
+	inst := f.instances[aws.ToString(in.InstanceId)]
+	if inst == nil {
+		return nil, validation("Instance Id not found - No managed instance found for instance ID: %s", aws.ToString(in.InstanceId))
+	}
+	f.settle(inst)
+	if inst.state != "InService" {
+		return nil, validation("The instance %s is not in InService (it is %s).", inst.id, inst.state)
+	}
+	if aws.ToBool(in.ShouldDecrementDesiredCapacity) {
+		f.desired[inst.group]--
+	}
+	f.terminate(inst)
+	f.seq++
+	return &autoscaling.TerminateInstanceInAutoScalingGroupOutput{Activity: &types.Activity{
+		ActivityId: aws.String(fmt.Sprintf("%08d-activity", f.seq)), AutoScalingGroupName: aws.String(inst.group),
+		Cause: aws.String("terminated by TerminateInstanceInAutoScalingGroup"), StatusCode: types.ScalingActivityStatusCodeInProgress,
+		StartTime: aws.Time(f.clock.Now()), Description: aws.String("Terminating EC2 instance: " + inst.id)}}, nil
+}
+
+// SetInstanceProtection sets or clears scale-in protection of instances of a group.
+func (f *AutoScaling) SetInstanceProtection(ctx context.Context, in *autoscaling.SetInstanceProtectionInput, _ ...func(*autoscaling.Options)) (*autoscaling.SetInstanceProtectionOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.Enter(OpProtect, in); err != nil {
+		return nil, err
+	}
+	group := aws.ToString(in.AutoScalingGroupName)
+	if _, ok := f.groups[group]; !ok {
+		return nil, validation("AutoScalingGroup name not found - AutoScalingGroup %s not found", group)
+	}
+	if in.ProtectedFromScaleIn == nil || len(in.InstanceIds) == 0 {
+		return nil, validation("InstanceIds and ProtectedFromScaleIn are required")
+	}
+	for _, id := range in.InstanceIds {
+		inst := f.instances[id]
+		if inst == nil || inst.group != group {
+			return nil, validation("The instance %s is not part of Auto Scaling group %s.", id, group)
+		}
+	}
+	for _, id := range in.InstanceIds {
+		f.instances[id].protected = aws.ToBool(in.ProtectedFromScaleIn)
+	}
+	return &autoscaling.SetInstanceProtectionOutput{}, nil
 }

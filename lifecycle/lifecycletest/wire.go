@@ -118,13 +118,33 @@ func (w *WireServer) serve(rw http.ResponseWriter, r *http.Request) {
 			b.WriteString("<AutoScalingInstances>")
 			for _, in := range out.AutoScalingInstances {
 				fmt.Fprintf(&b, "<member><InstanceId>%s</InstanceId><AutoScalingGroupName>%s</AutoScalingGroupName><AvailabilityZone>%s</AvailabilityZone>"+
-					"<LifecycleState>%s</LifecycleState><HealthStatus>%s</HealthStatus><ProtectedFromScaleIn>false</ProtectedFromScaleIn></member>",
+					"<LifecycleState>%s</LifecycleState><HealthStatus>%s</HealthStatus><ProtectedFromScaleIn>%t</ProtectedFromScaleIn></member>",
 					esc(aws.ToString(in.InstanceId)), esc(aws.ToString(in.AutoScalingGroupName)), esc(aws.ToString(in.AvailabilityZone)),
-					esc(aws.ToString(in.LifecycleState)), esc(aws.ToString(in.HealthStatus)))
+					esc(aws.ToString(in.LifecycleState)), esc(aws.ToString(in.HealthStatus)), aws.ToBool(in.ProtectedFromScaleIn))
 			}
 			b.WriteString("</AutoScalingInstances>")
 			result = b.String()
 		}
+	case "TerminateInstanceInAutoScalingGroup":
+		in := &autoscaling.TerminateInstanceInAutoScalingGroupInput{InstanceId: optional(r, "InstanceId")}
+		if v := r.PostForm.Get("ShouldDecrementDesiredCapacity"); v != "" {
+			in.ShouldDecrementDesiredCapacity = aws.Bool(v == "true")
+		}
+		var out *autoscaling.TerminateInstanceInAutoScalingGroupOutput
+		out, err = w.fake.TerminateInstanceInAutoScalingGroup(ctx, in)
+		if err == nil {
+			a := out.Activity
+			result = fmt.Sprintf("<Activity><ActivityId>%s</ActivityId><AutoScalingGroupName>%s</AutoScalingGroupName><Description>%s</Description>"+
+				"<Cause>%s</Cause><StartTime>%s</StartTime><StatusCode>%s</StatusCode></Activity>", esc(aws.ToString(a.ActivityId)),
+				esc(aws.ToString(a.AutoScalingGroupName)), esc(aws.ToString(a.Description)), esc(aws.ToString(a.Cause)),
+				aws.ToTime(a.StartTime).UTC().Format("2006-01-02T15:04:05.000Z"), esc(string(a.StatusCode)))
+		}
+	case "SetInstanceProtection":
+		in := &autoscaling.SetInstanceProtectionInput{AutoScalingGroupName: optional(r, "AutoScalingGroupName"), InstanceIds: members(r, "InstanceIds")}
+		if v := r.PostForm.Get("ProtectedFromScaleIn"); v != "" {
+			in.ProtectedFromScaleIn = aws.Bool(v == "true")
+		}
+		_, err = w.fake.SetInstanceProtection(ctx, in)
 	default:
 		writeXMLError(rw, http.StatusBadRequest, "Sender", "InvalidAction", "unsupported action "+action)
 		return
