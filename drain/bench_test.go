@@ -28,8 +28,9 @@ func drainBed(b *testing.B) (*draintest.ECS, *lifecycletest.AutoScaling, drainte
 		ecs.RunTask(arn, "web", time.Duration(i)*20*time.Second)
 	}
 	asg := lifecycletest.New(clock)
-	asg.CreateGroup("ecs", lifecycletest.Hook{Name: "drain", HeartbeatTimeout: 300 * time.Second})
+	asg.CreateGroup("ecs", lifecycletest.Hook{Name: "drain", Transition: lifecycle.TerminateTransition, HeartbeatTimeout: 300 * time.Second})
 	asg.Launch("ecs", "i-00000001")
+	asg.ScaleIn("ecs", "i-00000001")
 	return ecs, asg, clock
 }
 

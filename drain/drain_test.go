@@ -41,7 +41,7 @@ func newCluster(t *testing.T) *cluster {
 	c.ecs.AddInstance("prod", "i-00000003")
 	c.ecs.AddService("prod", "web", false)
 	c.ecs.AddService("prod", "log-agent", true)
-	c.asg.CreateGroup("ecs", lifecycletest.Hook{Name: "drain", HeartbeatTimeout: 300 * time.Second, DefaultResult: lifecycle.Continue})
+	c.asg.CreateGroup("ecs", lifecycletest.Hook{Name: "drain", Transition: lifecycle.TerminateTransition, HeartbeatTimeout: 300 * time.Second, DefaultResult: lifecycle.Continue})
 	return c
 }
 
@@ -59,7 +59,8 @@ func (c *cluster) instance(t *testing.T, d *drain.Drainer) drain.Instance {
 
 // terminating puts i-1 in the termination hook (as a scale-in would) and returns the target.
 func (c *cluster) terminating() *lifecycle.Target {
-	c.asg.Launch("ecs", "i-00000001") // the fake opens an action per hook of the group
+	c.asg.Launch("ecs", "i-00000001")
+	c.asg.ScaleIn("ecs", "i-00000001") // the fake opens an action per termination hook of the group
 	return &lifecycle.Target{Group: "ecs", InstanceID: "i-00000001", Hooks: []lifecycle.Hook{{Name: "drain", HeartbeatTimeout: 300 * time.Second, GlobalTimeout: 30000 * time.Second}}}
 }
 
@@ -235,7 +236,7 @@ func TestMaximumDrainTime(t *testing.T) {
 	res, err := d.Drain(context.Background(), c.instance(t, d), drain.DrainOptions{AutoScaling: c.asg, Hook: hook, MaxDrain: 10 * time.Minute})
 	require.ErrorIs(t, err, drain.ErrTimeout)
 	assert.Equal(t, lifecycle.Continue, res.Hook.Result, "the group is never held forever")
-	assert.Equal(t, "InService", c.asg.State("i-00000001"), "(the fake moves a continued instance on)")
+	assert.Equal(t, "Terminated", c.asg.State("i-00000001"), "the termination goes on")
 	assert.Contains(t, err.Error(), "1 task(s) left: 1 RUNNING")
 
 	_, err = d.Drain(context.Background(), c.instance(t, d), drain.DrainOptions{MaxDrain: time.Minute})

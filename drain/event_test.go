@@ -164,6 +164,7 @@ func TestLambdaSpotAndUnknownInstance(t *testing.T) {
 	assert.Equal(t, "DRAINING", c.ecs.InstanceStatus(c.arn))
 
 	c.asg.Launch("ecs", "i-00000404")
+	c.asg.ScaleIn("ecs", "i-00000404")
 	unknown := bytes.ReplaceAll(termination(t, c.clock.Now()), []byte(`"i-00000001"`), []byte(`"i-00000404"`))
 	resp, err := h.Handle(context.Background(), sqsEvent(t, unknown))
 	require.NoError(t, err)

@@ -34,8 +34,9 @@ func tourDrain(ctx context.Context, say func(string, ...any)) error {
 	say("a fake ECS cluster \"prod\": three instances, each with 4 web tasks and a log-agent daemon task")
 
 	asg := lifecycletest.New(clock)
-	asg.CreateGroup("ecs-prod", lifecycletest.Hook{Name: "drain", HeartbeatTimeout: 120 * time.Second, DefaultResult: lifecycle.Continue})
-	asg.Launch("ecs-prod", "i-00000ccc") // the fake opens the hook's action: the scale-in of i-0ccc waits in it
+	asg.CreateGroup("ecs-prod", lifecycletest.Hook{Name: "drain", Transition: lifecycle.TerminateTransition, HeartbeatTimeout: 120 * time.Second, DefaultResult: lifecycle.Continue})
+	asg.Launch("ecs-prod", "i-00000ccc")
+	asg.ScaleIn("ecs-prod", "i-00000ccc") // the termination hook's action: the scale-in of i-0ccc waits in it
 	say("the group scales in: i-0ccc waits in termination hook \"drain\" (heartbeat timeout 120 s)")
 
 	d, err := drain.New(ecs, func(o *drain.Options) { o.Clock = clock; o.PollInterval = 15 * time.Second })
