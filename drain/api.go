@@ -3,7 +3,10 @@ package drain
 import (
 	"context"
 
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/shipshape-dev/shipshape/lifecycle"
 )
 
 // ECSAPI is the part of the ECS client the package uses. *ecs.Client satisfies it, and so
@@ -23,3 +26,14 @@ var (
 	_ ECSAPI                 = (*ecs.Client)(nil)
 	_ ecs.ListTasksAPIClient = ECSAPI(nil)
 )
+
+// AutoScalingAPI is what Replace needs of Auto Scaling: lifecycle's calls (to find and
+// complete termination hooks) plus scale-in protection and termination by instance id.
+// *autoscaling.Client satisfies it, and so does lifecycletest.AutoScaling.
+type AutoScalingAPI interface {
+	lifecycle.AutoScalingAPI
+	SetInstanceProtection(ctx context.Context, params *autoscaling.SetInstanceProtectionInput, optFns ...func(*autoscaling.Options)) (*autoscaling.SetInstanceProtectionOutput, error)
+	TerminateInstanceInAutoScalingGroup(ctx context.Context, params *autoscaling.TerminateInstanceInAutoScalingGroupInput, optFns ...func(*autoscaling.Options)) (*autoscaling.TerminateInstanceInAutoScalingGroupOutput, error)
+}
+
+var _ AutoScalingAPI = (*autoscaling.Client)(nil)

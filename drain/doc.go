@@ -16,8 +16,14 @@
 // failure, delivered again after the visibility timeout. Nothing is re-published, so
 // Lambda's recursive-loop detection (which stops SNS/SQS -> Lambda -> SNS chains after 16
 // hops) never applies, and a duplicate delivery only repeats an idempotent step.
-// WatchAndDrain runs on the instance and drains it when IMDS posts a Spot interruption or an
-// Auto Scaling target lifecycle state of Terminated.
+//
+// On the instance, Watch waits for instance metadata to say the instance is leaving and
+// drains it: a Spot interruption notice (the drain is bounded by the notice's time, two
+// minutes later; what could not stop by then is logged and ErrSpotDeadline returned), the
+// Auto Scaling target lifecycle state Terminated (the termination hooks are found,
+// heartbeated and completed), or, opted in, a rebalance recommendation. Replace does a
+// planned replacement: scale-in protection off, drain, TerminateInstanceInAutoScalingGroup
+// without decrementing the desired capacity; it terminates nothing unless the drain finished.
 //
 // # Rules
 //
@@ -30,9 +36,10 @@
 // Throttling and server errors are retried by the AWS SDK's retryer alone
 // (Options.MaxAttempts, 5, attempts per call). Events are read by one parser:
 // Auto Scaling notifications (direct, via SNS, via SQS raw or SNS-wrapped), EventBridge
-// lifecycle actions, Spot interruption warnings and rebalance recommendations (which set
-// DRAINING at once; there is no hook to complete); test notifications and launch
-// transitions are ignored.
+// lifecycle actions, Spot interruption warnings (drained until the instance is reclaimed,
+// SpotWarning after the notice) and rebalance recommendations (drained within the maximum
+// drain time); neither has a hook to complete. Test notifications and launch transitions
+// are ignored.
 //
 // # Concurrency
 //

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -129,6 +130,13 @@ func New(client ECSAPI, optFns ...func(*Options)) (*Drainer, error) {
 	retryer := awsretry.New(awsretry.Options{Clock: o.Clock, MaxAttempts: o.MaxAttempts, Codes: []string{"ServerException"}})
 	callOpts := append([]func(*ecs.Options){func(eo *ecs.Options) { eo.Retryer = retryer }}, o.ClientOptions...)
 	return &Drainer{ecs: client, opts: o, log: o.Logger, callOpts: callOpts}, nil
+}
+
+// asgCallOpts are the per-call options of the Auto Scaling calls the Drainer makes itself
+// (the lifecycle gate sets its own): the SDK's retryer with MaxAttempts.
+func (d *Drainer) asgCallOpts() []func(*autoscaling.Options) {
+	retryer := awsretry.New(awsretry.Options{Clock: d.opts.Clock, MaxAttempts: d.opts.MaxAttempts})
+	return []func(*autoscaling.Options){func(o *autoscaling.Options) { o.Retryer = retryer }}
 }
 
 // NewFromConfig returns a Drainer over ecs.NewFromConfig(cfg).

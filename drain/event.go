@@ -9,6 +9,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
+// SpotWarning is how long EC2 waits between a Spot interruption notice and reclaiming the
+// instance.
+const SpotWarning = 2 * time.Minute
+
 // Kind is what an event asks for.
 type Kind string
 
@@ -16,9 +20,11 @@ type Kind string
 const (
 	// KindTerminate: an Auto Scaling termination lifecycle action waits for the drain.
 	KindTerminate Kind = "terminate"
-	// KindSpot: a Spot interruption warning (two minutes): set DRAINING at once, no hook.
+	// KindSpot: a Spot interruption warning: drain until the instance is reclaimed
+	// (SpotWarning after the notice), no hook.
 	KindSpot Kind = "spot"
-	// KindRebalance: a rebalance recommendation: set DRAINING at once, no hook.
+	// KindRebalance: a rebalance recommendation: drain (within the maximum drain time), no
+	// hook; the instance stays.
 	KindRebalance Kind = "rebalance"
 	// KindIgnore: nothing to do (test notification, launch transition, other events).
 	KindIgnore Kind = "ignore"

@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shipshape-dev/shipshape/drain"
-	"github.com/shipshape-dev/shipshape/imds"
-	"github.com/shipshape-dev/shipshape/imds/imdstest"
 	"github.com/shipshape-dev/shipshape/lifecycle"
+	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
 )
 
 func fixture(t *testing.T, name string) []byte {
@@ -153,16 +153,10 @@ func TestLambdaMaximumDrainTime(t *testing.T) {
 	assert.Contains(t, logs.String(), "MAXIMUM DRAIN TIME REACHED")
 }
 
-func TestLambdaSpotAndUnknownInstance(t *testing.T) {
+func TestLambdaUnknownInstance(t *testing.T) {
 	c := newCluster(t)
-	c.ecs.RunTask(c.arn, "web", time.Minute)
 	h, err := drain.NewHandler(c.drainer(), c.asg, []string{"prod"})
 	require.NoError(t, err)
-	spot := bytes.ReplaceAll(fixture(t, "eventbridge-spot-warning.json"), []byte("i-1234567890abcdef0"), []byte("i-00000001"))
-	_, err = h.Handle(context.Background(), spot)
-	require.NoError(t, err, "one step: DRAINING set, no hook to complete")
-	assert.Equal(t, "DRAINING", c.ecs.InstanceStatus(c.arn))
-
 	c.asg.Launch("ecs", "i-00000404")
 	c.asg.ScaleIn("ecs", "i-00000404")
 	unknown := bytes.ReplaceAll(termination(t, c.clock.Now()), []byte(`"i-00000001"`), []byte(`"i-00000404"`))
@@ -172,46 +166,83 @@ func TestLambdaSpotAndUnknownInstance(t *testing.T) {
 	res, _ := c.asg.Result("i-00000404", "drain")
 	assert.Equal(t, lifecycle.Continue, res, "not a container instance: nothing to drain, the hook continues")
 
+	// A Spot notice for an instance of another cluster is nobody's business here.
+	resp, err = h.Handle(context.Background(), sqsOf(t, ec2Event(t, "EC2 Spot Instance Interruption Warning", "i-00000404", c.clock.Now())))
+	require.NoError(t, err)
+	assert.Empty(t, resp.BatchItemFailures)
+	assert.Equal(t, "ACTIVE", c.ecs.InstanceStatus(c.arn), "no other instance drained")
+
 	_, err = drain.NewHandler(c.drainer(), c.asg, nil)
 	require.ErrorIs(t, err, drain.ErrInvalidInput)
 }
 
-func TestOnInstanceWatcher(t *testing.T) {
-	for _, trigger := range []string{"spot", "lifecycle"} {
-		t.Run(trigger, func(t *testing.T) {
-			c := newCluster(t)
-			c.ecs.RunTask(c.arn, "web", 0)
-			srv := imdstest.NewServer()
-			defer srv.Close()
-			srv.SetInstance("i-00000001", "us-east-1", "us-east-1a")
-			mdClock := imdstest.NewClock()
-			md, err := imds.New(func(o *imds.Options) {
-				o.Endpoint, o.Clock = srv.URL, mdClock
-				o.Getenv = func(string) string { return "" }
-			})
-			require.NoError(t, err)
-			done := make(chan error, 1)
-			watching, stop := context.WithCancel(context.Background())
-			defer stop()
-			var why string
-			go func() {
-				_, err := c.drainer().WatchAndDrain(context.Background(), md, []string{"prod"}, drain.DrainOptions{},
-					func(r string) { why = r })
-				done <- err
-				stop()
-			}()
-			if trigger == "spot" {
-				srv.SetSpotAction(imds.SpotAction{Action: imds.SpotTerminate, Time: mdClock.Now().Add(2 * time.Minute)})
-			} else {
-				srv.SetLifecycleState(imds.LifecycleTerminated)
-			}
-			// Wake the watchers for another poll each time they sleep, until the drain ends.
-			for mdClock.BlockUntilSleeping(watching, 1) == nil {
-				mdClock.Advance(5 * time.Second)
-			}
-			require.NoError(t, <-done)
-			assert.Equal(t, "DRAINING", c.ecs.InstanceStatus(c.arn))
-			assert.NotEmpty(t, why)
-		})
+// ec2Event is an EventBridge event from EC2 (aws-lambda-go's type, as EventBridge sends it).
+func ec2Event(t *testing.T, detailType, instance string, at time.Time) events.CloudWatchEvent {
+	detail, err := json.Marshal(map[string]string{"instance-id": instance, "instance-action": "terminate"})
+	require.NoError(t, err)
+	return events.CloudWatchEvent{Version: "0", ID: "ev-1", DetailType: detailType, Source: "aws.ec2", AccountID: "123456789012",
+		Time: at, Region: "us-east-1", Resources: []string{"arn:aws:ec2:us-east-1:123456789012:instance/" + instance}, Detail: detail}
+}
+
+// sqsOf is the SQS invocation that delivers ev as EventBridge puts it in the queue.
+func sqsOf(t *testing.T, ev events.CloudWatchEvent) []byte {
+	body, err := json.Marshal(ev)
+	require.NoError(t, err)
+	payload, err := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{MessageId: "spot-1", Body: string(body), EventSource: "aws:sqs"}}})
+	require.NoError(t, err)
+	return payload
+}
+
+// redrive invokes h with payload, as SQS would after each visibility timeout, until the
+// message is done; it returns the invocations and the fake time they took.
+func redrive(t *testing.T, c *cluster, h *drain.Handler, payload []byte, visibility time.Duration) (int, time.Duration) {
+	start := c.clock.Now()
+	for n := 1; n <= 200; n++ {
+		resp, err := h.Handle(context.Background(), payload)
+		require.NoError(t, err)
+		if len(resp.BatchItemFailures) == 0 {
+			return n, c.clock.Now().Sub(start)
+		}
+		c.clock.Advance(visibility)
 	}
+	t.Fatal("the message never finished")
+	return 0, 0
+}
+
+func TestLambdaSpotDrainsUntilTheDeadline(t *testing.T) {
+	t.Run("done before", func(t *testing.T) {
+		c := newCluster(t)
+		c.ecs.RunTask(c.arn, "web", 0)
+		c.ecs.RunTask(c.arn, "web", 30*time.Second)
+		h, err := drain.NewHandler(c.drainer(), c.asg, []string{"prod"})
+		require.NoError(t, err)
+		n, took := redrive(t, c, h, sqsOf(t, ec2Event(t, "EC2 Spot Instance Interruption Warning", "i-00000001", c.clock.Now())), 30*time.Second)
+		assert.Greater(t, n, 1, "driven by the queue, not one step and done")
+		assert.Less(t, took, drain.SpotWarning, "every task stopped before the instance is reclaimed")
+		assert.Equal(t, "DRAINING", c.ecs.InstanceStatus(c.arn))
+	})
+	t.Run("stopped at the deadline", func(t *testing.T) {
+		c := newCluster(t)
+		c.ecs.RunTask(c.arn, "web", 10*time.Minute)
+		var logs bytes.Buffer
+		h, err := drain.NewHandler(c.drainer(), c.asg, []string{"prod"}, func(o *drain.HandlerOptions) {
+			o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+		})
+		require.NoError(t, err)
+		_, took := redrive(t, c, h, sqsOf(t, ec2Event(t, "EC2 Spot Instance Interruption Warning", "i-00000001", c.clock.Now())), 30*time.Second)
+		assert.Equal(t, drain.SpotWarning, took, "no further step once EC2 has reclaimed the instance")
+		assert.Contains(t, logs.String(), "SPOT INTERRUPTION TIME REACHED")
+		assert.Contains(t, logs.String(), "1 task(s) left")
+	})
+}
+
+func TestLambdaRebalanceDrainsWithinMaxDrain(t *testing.T) {
+	c := newCluster(t)
+	c.ecs.RunTask(c.arn, "web", 4*time.Minute) // longer than a Spot warning: a rebalance has the time
+	h, err := drain.NewHandler(c.drainer(), c.asg, []string{"prod"})
+	require.NoError(t, err)
+	_, took := redrive(t, c, h, sqsOf(t, ec2Event(t, "EC2 Instance Rebalance Recommendation", "i-00000001", c.clock.Now())), 30*time.Second)
+	assert.Greater(t, took, 4*time.Minute)
+	assert.Less(t, took, 30*time.Minute)
+	assert.Equal(t, 0, c.asg.Calls(lifecycletest.OpComplete), "no hook for a rebalance")
 }

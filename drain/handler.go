@@ -91,8 +91,21 @@ func (h *Handler) HandleMessage(ctx context.Context, body []byte) (done bool, er
 		return false, err
 	}
 	h.log.Info("drain: step", "instance", req.InstanceID, "kind", string(req.Kind), "progress", prog.String())
-	if req.Kind != KindTerminate {
-		return true, nil // DRAINING is set; no hook to complete for Spot and rebalance
+	now := h.d.opts.Clock.Now()
+	switch {
+	case req.Kind == KindTerminate:
+	case prog.Done:
+		return true, nil // Spot and rebalance: no hook to complete
+	case req.Kind == KindSpot && !req.Time.IsZero() && !now.Before(req.Time.Add(SpotWarning)):
+		h.log.Error("drain: SPOT INTERRUPTION TIME REACHED with tasks still on the instance; EC2 reclaims it now",
+			"instance", req.InstanceID, "left", prog.String(), "notice", req.Time)
+		return true, nil
+	case req.Kind == KindRebalance && !req.Time.IsZero() && now.Sub(req.Time) >= h.opts.MaxDrain:
+		h.log.Warn("drain: maximum drain time reached after a rebalance recommendation; tasks still running",
+			"instance", req.InstanceID, "left", prog.String(), "max_drain", h.opts.MaxDrain)
+		return true, nil
+	default:
+		return false, nil // the queue brings it back after its visibility timeout
 	}
 	if prog.Done {
 		return h.finish(ctx, req, target, prog.String())

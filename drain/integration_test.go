@@ -43,14 +43,20 @@ func TestIntegrationOnInstanceWithMetadataMock(t *testing.T) {
 	fake.AddService("prod", "web", false)
 	task := fake.RunTask(arn, "web", time.Minute)
 
-	var why string
+	// The drain runs on a fake clock set two minutes before the mock's interruption time, as
+	// on an instance that just got the notice.
+	clock.Advance(spot.Time.Sub(clock.Now()) - 2*time.Minute)
 	d, err := drain.New(fake, func(o *drain.Options) { o.Clock = clock })
 	require.NoError(t, err)
-	res, err := d.WatchAndDrain(ctx, md, []string{"prod"}, drain.DrainOptions{},
-		func(r string) { why = r })
-	require.NoError(t, err)
+	var trig drain.Trigger
+	res, err := d.Watch(ctx, md, []string{"prod"}, drain.WatchOptions{OnTrigger: func(tr drain.Trigger) { trig = tr }})
+	require.NoError(t, err, "a task that stops within a minute is out before the Spot deadline")
 	assert.True(t, res.Last.Done)
-	assert.NotEmpty(t, why)
+	assert.Contains(t, []drain.Kind{drain.KindSpot, drain.KindTerminate}, trig.Kind, "the mock posts both")
+	if trig.Kind == drain.KindSpot {
+		assert.Equal(t, spot.Time, trig.Deadline)
+		assert.False(t, clock.Now().After(spot.Time), "done before the notice time")
+	}
 	assert.Equal(t, "STOPPED", fake.TaskStatus(task))
 	assert.Equal(t, "DRAINING", fake.InstanceStatus(arn))
 }
