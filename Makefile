@@ -30,9 +30,11 @@ lint: ## gofmt -l (must print nothing), go vet, staticcheck
 templates: ## cfn-lint on every template, asl-validator on every state machine
 	scripts/lint-templates
 
-lambda: ## build the Lambda bootstraps (provided.al2023, arm64) into bin/<function>/bootstrap
+GOARCH ?= arm64
+
+lambda: ## build the Lambda bootstraps (provided.al2023; GOARCH=arm64 by default, or amd64) into bin/<function>/bootstrap
 	for fn in s3diff-lambda drain-lambda dr-source dr-recovery dr-steps; do \
-		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags=-s\ -w -o bin/$$fn/bootstrap ./examples/$$fn || exit 1; \
+		GOOS=linux GOARCH=$(GOARCH) CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags=-s\ -w -o bin/$$fn/bootstrap ./examples/$$fn || exit 1; \
 	done
 
 layer: ## build the secretsenv Lambda layer zips into dist/ (amd64 and arm64)

@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"strings"
 	"time"
+
+	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
 // DefaultAgentMetadataURL is the ECS container agent's introspection endpoint on the instance.
@@ -48,4 +52,54 @@ func ReadAgentMetadata(ctx context.Context, url string) (AgentMetadata, error) {
 		return AgentMetadata{}, fmt.Errorf("drain: the ECS agent's metadata at %s names no cluster", url)
 	}
 	return md, nil
+}
+
+// DefaultAgentConfigPath is where the ECS container agent's configuration lives on an ECS
+// optimized AMI.
+const DefaultAgentConfigPath = "/etc/ecs/ecs.config"
+
+// DefaultStopTimeout is the ECS agent's default ECS_CONTAINER_STOP_TIMEOUT: how long it waits
+// after SIGTERM before it kills a container.
+const DefaultStopTimeout = 30 * time.Second
+
+// AgentConfig is what the package reads of the ECS agent's configuration file.
+type AgentConfig struct {
+	// StopTimeout is ECS_CONTAINER_STOP_TIMEOUT (DefaultStopTimeout when the file does not
+	// set it).
+	StopTimeout time.Duration
+}
+
+// ReadAgentConfig reads the ECS agent's configuration file (KEY=value lines, as
+// /etc/ecs/ecs.config holds them).
+func ReadAgentConfig(path string) (AgentConfig, error) {
+	cfg := AgentConfig{StopTimeout: DefaultStopTimeout}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, errtext.Wrap("drain", "reading the ECS agent's configuration", err)
+	}
+	for n, line := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if !ok || strings.TrimSpace(k) != "ECS_CONTAINER_STOP_TIMEOUT" {
+			continue
+		}
+		d, err := time.ParseDuration(strings.Trim(strings.TrimSpace(v), `"'`))
+		if err != nil || d < 0 {
+			return cfg, fmt.Errorf("%w: %s line %d: ECS_CONTAINER_STOP_TIMEOUT=%q is not a duration", ErrInvalidInput, path, n+1, v)
+		}
+		cfg.StopTimeout = d
+	}
+	return cfg, nil
+}
+
+// SpotStopWarning says, when a container stop timeout leaves a task too little of the two
+// minutes a Spot interruption notice gives, what will happen; "" when it fits. Containers
+// get SIGTERM when their task stops and SIGKILL after the stop timeout: a timeout that runs
+// past the reclaim means the instance disappears under the container instead.
+func SpotStopWarning(stopTimeout time.Duration) string {
+	const margin = 15 * time.Second // DRAINING to the first SIGTERM, and the last step
+	if stopTimeout+margin <= SpotWarning {
+		return ""
+	}
+	return fmt.Sprintf("ECS_CONTAINER_STOP_TIMEOUT is %s: a Spot interruption leaves %s, so containers that use their whole stop timeout "+
+		"are killed when EC2 reclaims the instance, not by ECS; set it to %s or less", stopTimeout, SpotWarning, SpotWarning-margin)
 }

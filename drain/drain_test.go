@@ -3,6 +3,7 @@ package drain_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -359,4 +360,26 @@ func TestServerErrorsAreRetried(t *testing.T) {
 	_, err := d.Step(context.Background(), in, nil)
 	require.NoError(t, err)
 	assert.Equal(t, 3, c.ecs.Calls(draintest.OpDescribeContainerInstances))
+}
+
+func TestAgentConfigAndTheSpotWarning(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/ecs.config"
+	require.NoError(t, os.WriteFile(path, []byte("ECS_CLUSTER=prod\nECS_CONTAINER_STOP_TIMEOUT=3m\n"), 0o644))
+	cfg, err := drain.ReadAgentConfig(path)
+	require.NoError(t, err)
+	assert.Equal(t, 3*time.Minute, cfg.StopTimeout)
+	assert.Contains(t, drain.SpotStopWarning(cfg.StopTimeout), "killed when EC2 reclaims the instance")
+	assert.Empty(t, drain.SpotStopWarning(drain.DefaultStopTimeout))
+
+	require.NoError(t, os.WriteFile(path, []byte("ECS_CLUSTER=prod\n"), 0o644))
+	cfg, err = drain.ReadAgentConfig(path)
+	require.NoError(t, err)
+	assert.Equal(t, drain.DefaultStopTimeout, cfg.StopTimeout, "the agent's default")
+
+	require.NoError(t, os.WriteFile(path, []byte("ECS_CONTAINER_STOP_TIMEOUT=soon\n"), 0o644))
+	_, err = drain.ReadAgentConfig(path)
+	require.ErrorIs(t, err, drain.ErrInvalidInput)
+	_, err = drain.ReadAgentConfig(dir + "/missing")
+	require.Error(t, err)
 }

@@ -46,7 +46,7 @@ type drainProbe struct {
 	progress func(Progress)
 }
 
-func (p *drainProbe) String() string { return "drain of " + p.in.EC2InstanceID }
+func (p *drainProbe) String() string { return "the drain of " + p.in.EC2InstanceID }
 
 func (p *drainProbe) Check(ctx context.Context) error {
 	prog, err := p.d.Step(ctx, p.in, p.st)

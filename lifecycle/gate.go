@@ -215,7 +215,11 @@ func (g *Gate) Run(ctx context.Context, t Target, probe Probe) (Outcome, error) 
 			out.Waited = clock.Now().Sub(start)
 			switch {
 			case healthy >= g.opts.HealthyThreshold:
-				return g.complete(ctx, t, out, Continue, fmt.Sprintf("ready: %s passed %d times in a row", probe, healthy))
+				reason := fmt.Sprintf("ready: %s passed %d times in a row", probe, healthy)
+				if healthy == 1 {
+					reason = fmt.Sprintf("ready: %s passed", probe)
+				}
+				return g.complete(ctx, t, out, Continue, reason)
 			case errors.Is(err, ErrPermanent):
 				return g.complete(ctx, t, out, g.opts.ResultOnFailure, fmt.Sprintf("the probe can never succeed: %v", err))
 			}

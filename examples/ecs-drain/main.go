@@ -1,12 +1,13 @@
-// Command ecs-drain drains one ECS container instance: sets it DRAINING and waits until
-// every task on it has stopped (lastStatus STOPPED, not just runningTasksCount 0), printing
-// the tasks left by state at every step.
+// Command ecs-drain drains ECS container instances: one instance now, this instance when it
+// is about to go (a long-running watcher for a systemd unit or a daemon task), or one
+// instance for a planned replacement.
 //
-//	ecs-drain -cluster prod -instance i-0123456789abcdef0
-//	ecs-drain -cluster prod -self        # on the instance (instance id from IMDS)
+//	ecs-drain -cluster prod -instance i-0123456789abcdef0      # drain now
+//	ecs-drain -self                                            # this instance, now
+//	ecs-drain -watch [-on-rebalance]                           # on the instance: wait, then drain
+//	ecs-drain -replace -cluster prod -instance i-0123...       # drain, then let the group replace it
 //
-// Exit codes: 0 drained, 1 error (an instance not in the cluster is a one-line error), 2 usage
-// error, 3 the -timeout passed with tasks left.
+// Run with -h for the flags and exit codes.
 package main
 
 import (
@@ -22,22 +23,43 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/imds"
 	"github.com/shipshape-dev/shipshape/internal/awsid"
 	"github.com/shipshape-dev/shipshape/internal/cli"
+	"github.com/shipshape-dev/shipshape/lifecycle"
 )
 
-const usage = `Usage: ecs-drain [-cluster NAME[,NAME...]] (-instance i-... | -self) [flags]
+const usage = `Usage:
+  ecs-drain [-cluster NAME[,NAME...]] (-instance i-... | -self) [flags]   drain one instance now
+  ecs-drain -watch [-on-rebalance] [flags]                              on the instance: drain it when it is leaving
+  ecs-drain -replace [-cluster ...] (-instance i-... | -self) [flags]    planned replacement
 
-Sets the container instance on that EC2 instance to DRAINING and waits until every task on
-it has stopped (tasks that are DEACTIVATING, STOPPING or DEPROVISIONING still count).
+Draining sets the container instance on that EC2 instance to DRAINING and waits until every
+task on it has stopped (tasks that are DEACTIVATING, STOPPING or DEPROVISIONING still count).
 
-Exit codes: 0 drained, 1 error, 2 usage error, 3 -timeout passed with tasks left.
+-watch runs until instance metadata says this instance is leaving, then drains it and exits:
+  a Spot interruption notice: the drain lasts until the notice's time (two minutes), not
+    -timeout; what could not stop by then is logged (exit 3);
+  the Auto Scaling target lifecycle state Terminated: the group's termination hooks are
+    heartbeated and completed with CONTINUE when the drain ends or -timeout passes;
+  with -on-rebalance, an EC2 rebalance recommendation (advisory, earlier than Spot's).
+  The cluster comes from the ECS agent unless -cluster is given. ECS_CONTAINER_STOP_TIMEOUT
+  is read from -ecs-config: a warning says when it is too long for a Spot interruption.
+
+-replace turns the instance's scale-in protection off, drains it, then calls
+  TerminateInstanceInAutoScalingGroup with ShouldDecrementDesiredCapacity=false (the group
+  launches a replacement) and completes its termination hooks. Nothing is terminated unless
+  the drain finished; the protection is put back then.
+
+Exit codes: 0 drained (and, with -replace, terminated), 1 error, 2 usage error, 3 -timeout
+or the Spot interruption time passed with tasks left (-replace: not terminated).
 Environment: the standard AWS SDK variables (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL_ECS,
-...; with -self the region defaults to the instance's) and AWS_EC2_METADATA_SERVICE_ENDPOINT.
+AWS_ENDPOINT_URL_AUTO_SCALING, ...; on the instance the region defaults to the instance's)
+and AWS_EC2_METADATA_SERVICE_ENDPOINT.
 
 Flags:
 `
@@ -48,79 +70,40 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil))
 }
 
-// run is main with injectable outputs and clock (nil: the real one).
+// flags is the command line.
+type flags struct {
+	clusters, agentURL, instance, ecsConfig string
+	self, watch, onRebalance, replace       bool
+	completeHooks                           bool
+	timeout, interval, grace, poll          time.Duration
+	standalone, daemon                      drain.Policy
+	verbose                                 bool
+}
+
+// run is main with injectable outputs and drain options (the tests' fake clock).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, optFn func(*drain.Options)) int {
-	fs := flag.NewFlagSet("ecs-drain", flag.ContinueOnError)
-	clusters := fs.String("cluster", "", "cluster name(s), comma-separated, tried in order (with -self: default from the ECS agent)")
-	agentURL := fs.String("agent-metadata", drain.DefaultAgentMetadataURL, "the ECS agent's introspection URL (with -self and no -cluster)")
-	instance := fs.String("instance", "", "EC2 instance id to drain")
-	self := fs.Bool("self", false, "drain this instance (instance id from IMDS)")
-	timeout := fs.Duration("timeout", 30*time.Minute, "maximum drain time")
-	interval := fs.Duration("interval", 10*time.Second, "time between steps")
-	standalone := fs.String("standalone", "wait", "tasks not in a service: wait, stop (after -standalone-grace) or ignore")
-	grace := fs.Duration("standalone-grace", 5*time.Minute, "with -standalone stop: how long to let them finish first")
-	daemon := fs.String("daemon", "ignore", "tasks of DAEMON services (ECS stops them last): ignore or wait")
-	verbose := fs.Bool("v", false, "debug logs on stderr")
-	if code, done := cli.Parse(fs, args, stderr, func(w io.Writer) { fmt.Fprint(w, usage); fs.SetOutput(w); fs.PrintDefaults() }); done {
+	f, clusterList, code, done := parse(args, stderr)
+	if done {
 		return code
 	}
-	usageErr := func(format string, a ...any) int { return cli.Usage(stderr, "ecs-drain", format, a...) }
-	var clusterList []string
-	if *clusters != "" || cli.IsSet(fs, "cluster") {
-		list, err := drain.CleanClusters([]string{*clusters})
-		if err != nil {
-			return usageErr("-cluster %q: %v", *clusters, err)
-		}
-		clusterList = list
-	}
-	switch {
-	case fs.NArg() > 0:
-		return usageErr("unexpected argument %q", fs.Arg(0))
-	case clusterList == nil && !*self:
-		return usageErr("-cluster is required (only -self can find it from the ECS agent)")
-	case (*instance == "") == !*self:
-		return usageErr("give exactly one of -instance and -self")
-	case *instance != "" && awsid.InstanceID(*instance) != nil:
-		return usageErr("-instance: %v", awsid.InstanceID(*instance))
-	case *grace < 0:
-		return usageErr("-standalone-grace %s is negative: want 0 (stop at once) or more", *grace)
-	}
-	standalonePolicy, err := drain.ParsePolicy(*standalone)
-	if err != nil {
-		return usageErr("-standalone: %v", err)
-	}
-	daemonPolicy, err := drain.ParsePolicy(*daemon, drain.Ignore, drain.Wait)
-	if err != nil {
-		return usageErr("-daemon: %v", err)
-	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"timeout", *timeout}, {"interval", *interval}} {
-		if err := cli.Duration(d.name, d.v); err != nil {
-			return usageErr("%v", err)
-		}
-	}
 	level := slog.LevelWarn
-	if *verbose {
+	if f.verbose {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	fail := func(err error) int { return cli.Fail(stderr, "ecs-drain", err) }
+	say := func(format string, a ...any) {
+		fmt.Fprintf(stdout, "%s ecs-drain: %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, a...))
+	}
 
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return fail(fmt.Errorf("AWS configuration: %w", err))
 	}
-	if *self || cfg.Region == "" {
-		md, err := imds.New(func(o *imds.Options) { o.Logger = logger })
-		if err != nil {
+	var md *imds.Client
+	if f.self || f.watch || cfg.Region == "" {
+		if md, err = imds.New(func(o *imds.Options) { o.Logger = logger }); err != nil {
 			return fail(err)
-		}
-		if *self {
-			if *instance, err = md.InstanceID(ctx); err != nil {
-				return fail(fmt.Errorf("reading this instance's id: %w", err))
-			}
 		}
 		if cfg.Region == "" {
 			if cfg.Region, err = md.Region(ctx); err != nil {
@@ -128,36 +111,59 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, optFn fun
 			}
 		}
 	}
-	if *grace == 0 {
-		*grace = time.Nanosecond // the package reads 0 as its default (5 minutes); the flag means "at once"
-	}
 	d, err := drain.New(ecs.NewFromConfig(cfg), func(o *drain.Options) {
-		o.Standalone, o.Daemon, o.StandaloneGrace = standalonePolicy, daemonPolicy, *grace
-		o.PollInterval = *interval
+		o.Standalone, o.Daemon, o.StandaloneGrace = f.standalone, f.daemon, f.grace
+		o.PollInterval = f.interval
 		o.Logger = logger
 		if optFn != nil {
 			optFn(o)
 		}
 	})
 	if err != nil {
-		return usageErr("%v", err)
+		return cli.Usage(stderr, "ecs-drain", "%v", err)
 	}
 	if clusterList == nil {
-		md, err := drain.ReadAgentMetadata(ctx, *agentURL)
+		md, err := drain.ReadAgentMetadata(ctx, f.agentURL)
 		if err != nil {
 			return fail(err)
 		}
 		clusterList = []string{md.Cluster}
 	}
-	in, err := d.Find(ctx, *instance, clusterList...)
+	progress := func(p drain.Progress) { say("%s", p) }
+	events := func(ev lifecycle.Event) {
+		if ev.Kind != lifecycle.EventProbe {
+			say("%s", ev.Message)
+		}
+	}
+
+	if f.watch {
+		return watch(ctx, f, d, md, autoscaling.NewFromConfig(cfg), clusterList, say, progress, events, stderr)
+	}
+	if f.self {
+		if f.instance, err = md.InstanceID(ctx); err != nil {
+			return fail(fmt.Errorf("reading this instance's id: %w", err))
+		}
+	}
+	in, err := d.Find(ctx, f.instance, clusterList...)
 	if err != nil {
 		return fail(err)
 	}
-	say := func(format string, a ...any) {
-		fmt.Fprintf(stdout, "%s ecs-drain: %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, a...))
+	if f.replace {
+		say("replacing %s (%s) in cluster %s: drain at most %s, then terminate with a replacement", f.instance, in.ContainerInstanceARN, in.Cluster, f.timeout)
+		res, err := d.Replace(ctx, autoscaling.NewFromConfig(cfg), in, drain.ReplaceOptions{MaxDrain: f.timeout, OnProgress: progress, OnEvent: events})
+		switch {
+		case errors.Is(err, drain.ErrTimeout):
+			say("timeout: %s; NOT terminated (scale-in protection restored: %v)", res.Drain.Last, res.WasProtected)
+			return 3
+		case err != nil:
+			return fail(err)
+		}
+		say("drained in %d steps; terminated in group %s (activity %s), a replacement is launching; %d termination hook(s) completed",
+			res.Drain.Steps, res.Group, res.Activity, res.HooksCompleted)
+		return 0
 	}
-	say("draining %s (%s) in cluster %s, at most %s", *instance, in.ContainerInstanceARN, in.Cluster, *timeout)
-	res, err := d.Drain(ctx, in, drain.DrainOptions{MaxDrain: *timeout, OnProgress: func(p drain.Progress) { say("%s", p) }})
+	say("draining %s (%s) in cluster %s, at most %s", f.instance, in.ContainerInstanceARN, in.Cluster, f.timeout)
+	res, err := d.Drain(ctx, in, drain.DrainOptions{MaxDrain: f.timeout, OnProgress: progress})
 	switch {
 	case errors.Is(err, drain.ErrTimeout):
 		say("timeout: %s", res.Last)
@@ -167,4 +173,120 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, optFn fun
 	}
 	say("done after %d steps", res.Steps)
 	return 0
+}
+
+// watch is -watch: wait for the instance to be leaving, drain it, exit.
+func watch(ctx context.Context, f flags, d *drain.Drainer, md *imds.Client, asg *autoscaling.Client, clusters []string,
+	say func(string, ...any), progress func(drain.Progress), events func(lifecycle.Event), stderr io.Writer) int {
+	if f.ecsConfig != "" {
+		switch cfg, err := drain.ReadAgentConfig(f.ecsConfig); {
+		case err != nil:
+			say("cannot check ECS_CONTAINER_STOP_TIMEOUT: %v", err)
+		case drain.SpotStopWarning(cfg.StopTimeout) != "":
+			say("WARNING: %s", drain.SpotStopWarning(cfg.StopTimeout))
+		}
+	}
+	o := drain.WatchOptions{OnRebalance: f.onRebalance, MaxDrain: f.timeout, OnProgress: progress, OnEvent: events,
+		OnTrigger: func(t drain.Trigger) { say("%s: draining this instance", t.Reason) },
+		IMDS:      []func(*imds.WatchOptions){func(o *imds.WatchOptions) { o.Interval = f.poll }}}
+	if f.completeHooks {
+		o.AutoScaling = asg
+	}
+	what := "a Spot interruption notice or the Auto Scaling target lifecycle state Terminated"
+	if f.onRebalance {
+		what += " (or a rebalance recommendation)"
+	}
+	say("watching instance metadata every %s for %s; clusters %v", f.poll, what, clusters)
+	res, err := d.Watch(ctx, md, clusters, o)
+	switch {
+	case errors.Is(err, drain.ErrSpotDeadline):
+		say("Spot interruption time reached: %s could not be stopped in time", res.Last)
+		return 3
+	case errors.Is(err, drain.ErrTimeout):
+		say("timeout: %s", res.Last)
+		return 3
+	case errors.Is(err, context.Canceled):
+		say("stopped before the instance was leaving; nothing was changed")
+		return 0
+	case err != nil:
+		return cli.Fail(stderr, "ecs-drain", err)
+	}
+	if res.Hook != nil && res.Hook.Result != "" {
+		say("drained in %d steps; the termination hook completed with %s", res.Steps, res.Hook.Result)
+	} else {
+		say("drained in %d steps", res.Steps)
+	}
+	return 0
+}
+
+// parse reads and checks the command line; done means exit with code.
+func parse(args []string, stderr io.Writer) (f flags, clusterList []string, code int, done bool) {
+	fs := flag.NewFlagSet("ecs-drain", flag.ContinueOnError)
+	clusters := fs.String("cluster", "", "cluster name(s), comma-separated, tried in order (on the instance: default from the ECS agent)")
+	fs.StringVar(&f.agentURL, "agent-metadata", drain.DefaultAgentMetadataURL, "the ECS agent's introspection URL (on the instance, without -cluster)")
+	fs.StringVar(&f.instance, "instance", "", "EC2 instance id to drain")
+	fs.BoolVar(&f.self, "self", false, "drain this instance (instance id from IMDS)")
+	fs.BoolVar(&f.watch, "watch", false, "keep running on the instance; drain it when it is leaving (Spot, scale-in)")
+	fs.BoolVar(&f.onRebalance, "on-rebalance", false, "with -watch: drain on an EC2 rebalance recommendation too")
+	fs.BoolVar(&f.completeHooks, "complete-hooks", true, "with -watch: heartbeat and complete the termination hooks (needs Auto Scaling permissions)")
+	fs.StringVar(&f.ecsConfig, "ecs-config", drain.DefaultAgentConfigPath, "with -watch: the ECS agent's config, to check ECS_CONTAINER_STOP_TIMEOUT (\"\" to skip)")
+	fs.DurationVar(&f.poll, "poll", 5*time.Second, "with -watch: how often to read instance metadata")
+	fs.BoolVar(&f.replace, "replace", false, "planned replacement: protection off, drain, terminate with a replacement")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "maximum drain time (a Spot drain ends at the notice's time instead)")
+	fs.DurationVar(&f.interval, "interval", 10*time.Second, "time between steps")
+	standalone := fs.String("standalone", "wait", "tasks not in a service: wait, stop (after -standalone-grace) or ignore")
+	fs.DurationVar(&f.grace, "standalone-grace", 5*time.Minute, "with -standalone stop: how long to let them finish first (0: at once)")
+	daemon := fs.String("daemon", "ignore", "tasks of DAEMON services (ECS stops them last): ignore or wait")
+	fs.BoolVar(&f.verbose, "v", false, "debug logs on stderr")
+	if code, done := cli.Parse(fs, args, stderr, func(w io.Writer) { fmt.Fprint(w, usage); fs.SetOutput(w); fs.PrintDefaults() }); done {
+		return f, nil, code, true
+	}
+	usageErr := func(format string, a ...any) (flags, []string, int, bool) {
+		return f, nil, cli.Usage(stderr, "ecs-drain", format, a...), true
+	}
+	if *clusters != "" || cli.IsSet(fs, "cluster") {
+		list, err := drain.CleanClusters([]string{*clusters})
+		if err != nil {
+			return usageErr("-cluster %q: %v", *clusters, err)
+		}
+		clusterList = list
+	}
+	onInstance := f.self || f.watch
+	switch {
+	case fs.NArg() > 0:
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	case f.watch && f.replace:
+		return usageErr("-watch and -replace are different modes: give one")
+	case f.watch && (f.instance != "" || f.self):
+		return usageErr("-watch drains this instance: leave out -instance and -self")
+	case !f.watch && (f.instance == "") == !f.self:
+		return usageErr("give exactly one of -instance and -self (or -watch)")
+	case clusterList == nil && !onInstance:
+		return usageErr("-cluster is required (only on the instance, -self or -watch, can it come from the ECS agent)")
+	case f.instance != "" && awsid.InstanceID(f.instance) != nil:
+		return usageErr("-instance: %v", awsid.InstanceID(f.instance))
+	case f.onRebalance && !f.watch:
+		return usageErr("-on-rebalance is for -watch")
+	case f.grace < 0:
+		return usageErr("-standalone-grace %s is negative: want 0 (stop at once) or more", f.grace)
+	}
+	var err error
+	if f.standalone, err = drain.ParsePolicy(*standalone); err != nil {
+		return usageErr("-standalone: %v", err)
+	}
+	if f.daemon, err = drain.ParsePolicy(*daemon, drain.Ignore, drain.Wait); err != nil {
+		return usageErr("-daemon: %v", err)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"timeout", f.timeout}, {"interval", f.interval}, {"poll", f.poll}} {
+		if err := cli.Duration(d.name, d.v); err != nil {
+			return usageErr("%v", err)
+		}
+	}
+	if f.grace == 0 {
+		f.grace = time.Nanosecond // the package reads 0 as its default (5 minutes); the flag means "at once"
+	}
+	return f, clusterList, 0, false
 }

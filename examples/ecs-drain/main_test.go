@@ -98,7 +98,12 @@ func TestSelfFindsInstanceAndCluster(t *testing.T) {
 func TestUsageErrors(t *testing.T) {
 	id := "i-0123456789abcdef0"
 	clitest.CheckUsage(t, []clitest.UsageCase{
-		{Args: []string{}, Flag: "-cluster"},
+		{Args: []string{}, Flag: "-instance"},
+		{Args: []string{"-instance", id}, Flag: "-cluster"},
+		{Args: []string{"-watch", "-replace"}, Flag: "-replace"},
+		{Args: []string{"-watch", "-instance", id}, Flag: "-watch"},
+		{Args: []string{"-cluster", "prod", "-instance", id, "-on-rebalance"}, Flag: "-on-rebalance"},
+		{Args: []string{"-watch", "-poll", "0s"}, Flag: "-poll"},
 		{Args: []string{"-cluster", "prod"}, Flag: "-instance"},
 		{Args: []string{"-cluster", "prod", "-instance", "bogus"}, Flag: "-instance"},
 		{Args: []string{"-cluster", "prod", "-instance", "i-1"}, Flag: "-instance"},

@@ -2,20 +2,27 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/drain/draintest"
+	"github.com/shipshape-dev/shipshape/imds"
+	"github.com/shipshape-dev/shipshape/imds/imdstest"
 	"github.com/shipshape-dev/shipshape/lifecycle"
 	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
 )
 
 func init() {
-	chapters = append(chapters, chapter{order: 5, name: "drain: empty an ECS instance on scale-in, then let Auto Scaling terminate it", run: tourDrain})
+	chapters = append(chapters, chapter{order: 5, name: "drain: empty an ECS instance on scale-in (CLI and Lambda) and on a Spot notice", run: tourDrain})
 }
 
 func tourDrain(ctx context.Context, say func(string, ...any)) error {
-	clock := lifecycletest.NewClock()
+	clock := draintest.NewClock()
 	ecs := draintest.New(clock)
 	ecs.CreateCluster("prod")
 	ecs.AddService("prod", "web", false)
@@ -62,5 +69,91 @@ func tourDrain(ctx context.Context, say func(string, ...any)) error {
 	}
 	say("drained in %d steps, %d heartbeats; the daemon task (stopped last by ECS) did not hold the drain; %s is %s, the hook: %s",
 		res.Steps, res.Hook.Heartbeats, in.EC2InstanceID, ecs.InstanceStatus(victim), res.Hook.Result)
+	if err := tourDrainLambda(ctx, say, clock, ecs, asg); err != nil {
+		return err
+	}
+	return tourDrainSpot(ctx, say, clock, ecs)
+}
+
+// tourDrainLambda: the same scale-in handled by the drain Lambda, re-driven by its SQS queue.
+func tourDrainLambda(ctx context.Context, say func(string, ...any), clock draintest.Clock, ecs *draintest.ECS, asg *lifecycletest.AutoScaling) error {
+	asg.Launch("ecs-prod", "i-00000bbb")
+	asg.ScaleIn("ecs-prod", "i-00000bbb")
+	d, err := drain.New(ecs, func(o *drain.Options) { o.Clock = clock })
+	if err != nil {
+		return err
+	}
+	h, err := drain.NewHandler(d, asg, []string{"prod"})
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(events.CloudWatchEvent{Version: "0", ID: "ev", DetailType: "EC2 Instance-terminate Lifecycle Action",
+		Source: "aws.autoscaling", Time: clock.Now(), Region: "us-east-1", Detail: json.RawMessage(`{"LifecycleTransition":"autoscaling:EC2_INSTANCE_TERMINATING",` +
+			`"EC2InstanceId":"i-00000bbb","AutoScalingGroupName":"ecs-prod","LifecycleHookName":"drain"}`)})
+	if err != nil {
+		return err
+	}
+	payload, err := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m-1", Body: string(body), EventSource: "aws:sqs"}}})
+	if err != nil {
+		return err
+	}
+	say("the Lambda path: EventBridge puts i-0bbb's termination in the drain queue; each invocation does one step")
+	before := ecs.Total()
+	for n := 1; n <= 100; n++ {
+		resp, err := h.Handle(ctx, payload)
+		if err != nil {
+			return err
+		}
+		if len(resp.BatchItemFailures) == 0 {
+			res, _ := asg.Result("i-00000bbb", "drain")
+			say("done after %d invocations, one per 30 s visibility timeout, %d ECS calls, nothing re-published; the hook: %s; i-0bbb is %s",
+				n, ecs.Total()-before, res, asg.State("i-00000bbb"))
+			return nil
+		}
+		clock.Advance(30 * time.Second) // the queue's visibility timeout
+	}
+	return fmt.Errorf("the Lambda drain never finished")
+}
+
+// tourDrainSpot: a Spot interruption notice on i-0aaa, seen by ecs-drain -watch on the instance.
+func tourDrainSpot(ctx context.Context, say func(string, ...any), clock draintest.Clock, ecs *draintest.ECS) error {
+	mdClock := imdstest.NewClock()
+	srv := imdstest.NewServer(func(o *imdstest.Options) { o.Clock = mdClock })
+	defer srv.Close()
+	srv.SetInstance("i-00000aaa", "us-east-1", "us-east-1a")
+	md, err := imds.New(func(o *imds.Options) { o.Endpoint, o.Clock = srv.URL, mdClock })
+	if err != nil {
+		return err
+	}
+	arn := ecs.AddInstance("prod", "i-00000aaa") // registered again: a fresh container instance
+	ecs.RunTask(arn, "web", 20*time.Second)
+	slow := ecs.RunTask(arn, "web", 5*time.Minute) // will not make it
+	d, err := drain.New(ecs, func(o *drain.Options) { o.Clock = clock })
+	if err != nil {
+		return err
+	}
+	watching, stop := context.WithCancel(ctx)
+	defer stop()
+	var res drain.Result
+	var werr error
+	go func() {
+		defer stop()
+		res, werr = d.Watch(ctx, md, []string{"prod"}, drain.WatchOptions{
+			OnTrigger: func(t drain.Trigger) { say("ecs-drain -watch on i-0aaa: %s", t.Reason) },
+		})
+	}()
+	say("ecs-drain -watch runs on i-0aaa, reading instance metadata every 5 s")
+	if err := mdClock.BlockUntilSleeping(watching, 2); err != nil {
+		return err
+	}
+	srv.SetSpotAction(imds.SpotAction{Action: imds.SpotTerminate, Time: clock.Now().Add(2 * time.Minute)})
+	for mdClock.BlockUntilSleeping(watching, 1) == nil {
+		mdClock.Advance(5 * time.Second)
+	}
+	if !errors.Is(werr, drain.ErrSpotDeadline) {
+		return fmt.Errorf("want the Spot deadline, got %v", werr)
+	}
+	say("two minutes later EC2 reclaims it: %s; task %s was still %s (its stop takes longer than a Spot warning leaves)",
+		res.Last, slow[len(slow)-8:], ecs.TaskStatus(slow))
 	return nil
 }

@@ -33,5 +33,7 @@ func TestTourRunsEveryChapter(t *testing.T) {
 	require.Contains(t, out.String(), `child sees DB_PASSWORD="pa$$ w0rd'\"\n"`, "the exec wrapper chain delivers the secret")
 	require.Contains(t, out.String(), "3 BatchGetSecretValue calls")
 	require.Contains(t, out.String(), "the watcher gates it: CONTINUE", "the warm-pool resume is gated")
+	require.Contains(t, out.String(), "nothing re-published; the hook: CONTINUE", "the drain Lambda path")
+	require.Contains(t, out.String(), "two minutes later EC2 reclaims it", "the Spot watcher")
 	require.Contains(t, out.String(), `child sees APP_API_TOKEN="t0k$(rm -rf ~)`+"`id`"+`|*\"'"`, "secretsenv values arrive byte for byte")
 }

@@ -98,3 +98,10 @@ func Dotenv(t testing.TB) DotenvReaders {
 	v := need(t, "dotenv readers", "SHIPSHAPE_DOTENV_PYTHON", "SHIPSHAPE_DOTENV_NODE_PATH")
 	return DotenvReaders{Python: v[0], NodePath: v[1]}
 }
+
+// LambdaRIE returns the path of the AWS Lambda Runtime Interface Emulator, which runs a
+// Lambda bootstrap locally and invokes it over HTTP as the Lambda service would.
+func LambdaRIE(t testing.TB) string {
+	t.Helper()
+	return need(t, "Lambda Runtime Interface Emulator", "SHIPSHAPE_LAMBDA_RIE")[0]
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipshape-dev/shipshape/drain"
+	"github.com/shipshape-dev/shipshape/imds"
+	"github.com/shipshape-dev/shipshape/imds/imdstest"
+	"github.com/shipshape-dev/shipshape/lifecycle"
+	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
+)
+
+// onInstance adds this instance's metadata (imdstest, the instance of bed), the ECS agent's
+// introspection endpoint (cluster prod) and a fake Auto Scaling group "ecs" with a
+// termination hook, all through the standard environment.
+func onInstance(t *testing.T, clock drain.Clock) (*imdstest.Server, *lifecycletest.AutoScaling, string) {
+	md := imdstest.NewServer()
+	t.Cleanup(md.Close)
+	md.SetInstance("i-0123456789abcdef0", "us-east-1", "us-east-1a")
+	asg := lifecycletest.New(clock.(lifecycletest.Clock))
+	asg.CreateGroup("ecs", lifecycletest.Hook{Name: "drain", Transition: lifecycle.TerminateTransition, HeartbeatTimeout: 300 * time.Second})
+	asg.Launch("ecs", "i-0123456789abcdef0")
+	wire := lifecycletest.NewWireServer(asg)
+	t.Cleanup(wire.Close)
+	agent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"Cluster":"prod"}`))
+	}))
+	t.Cleanup(agent.Close)
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", md.URL)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "")
+	t.Setenv("AWS_ENDPOINT_URL_AUTO_SCALING", wire.URL)
+	return md, asg, agent.URL
+}
+
+func TestWatchDrainsOnASpotNotice(t *testing.T) {
+	fake, arn, clockOpt := bed(t)
+	var o drain.Options
+	clockOpt(&o)
+	task := fake.RunTask(arn, "web", 30*time.Second)
+	md, _, agent := onInstance(t, o.Clock)
+	md.SetSpotAction(imds.SpotAction{Action: imds.SpotTerminate, Time: o.Clock.Now().Add(2 * time.Minute)})
+	config := filepath.Join(t.TempDir(), "ecs.config")
+	require.NoError(t, os.WriteFile(config, []byte("ECS_CONTAINER_STOP_TIMEOUT=5m\n"), 0o644))
+
+	code, stdout, stderr := drainCmd(clockOpt, "-watch", "-poll", "10ms", "-agent-metadata", agent, "-ecs-config", config)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "WARNING: ECS_CONTAINER_STOP_TIMEOUT is 5m0s")
+	assert.Contains(t, stdout, "Spot interruption notice: terminate at")
+	assert.Equal(t, "STOPPED", fake.TaskStatus(task))
+	assert.Equal(t, "DRAINING", fake.InstanceStatus(arn))
+}
+
+func TestWatchReportsWhatTheSpotDeadlineLeft(t *testing.T) {
+	fake, arn, clockOpt := bed(t)
+	var o drain.Options
+	clockOpt(&o)
+	fake.RunTask(arn, "web", 10*time.Minute)
+	md, _, agent := onInstance(t, o.Clock)
+	md.SetSpotAction(imds.SpotAction{Action: imds.SpotTerminate, Time: o.Clock.Now().Add(2 * time.Minute)})
+	code, stdout, _ := drainCmd(clockOpt, "-watch", "-poll", "10ms", "-agent-metadata", agent, "-ecs-config", "")
+	assert.Equal(t, 3, code)
+	assert.Contains(t, stdout, "Spot interruption time reached: 1 task(s) left: 1 RUNNING could not be stopped in time")
+}
+
+func TestWatchCompletesTheTerminationHook(t *testing.T) {
+	fake, arn, clockOpt := bed(t)
+	var o drain.Options
+	clockOpt(&o)
+	fake.RunTask(arn, "web", time.Minute)
+	md, asg, agent := onInstance(t, o.Clock)
+	asg.ScaleIn("ecs", "i-0123456789abcdef0")
+	md.SetLifecycleState(imds.LifecycleTerminated)
+	code, stdout, stderr := drainCmd(clockOpt, "-watch", "-poll", "10ms", "-agent-metadata", agent, "-ecs-config", "")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "the termination hook completed with CONTINUE")
+	assert.Equal(t, "Terminated", asg.State("i-0123456789abcdef0"))
+}
+
+func TestReplaceDrainsThenTerminates(t *testing.T) {
+	fake, arn, clockOpt := bed(t)
+	var o drain.Options
+	clockOpt(&o)
+	task := fake.RunTask(arn, "web", time.Minute)
+	_, asg, _ := onInstance(t, o.Clock)
+	desired := asg.Desired("ecs")
+	code, stdout, stderr := drainCmd(clockOpt, "-replace", "-cluster", "prod", "-instance", "i-0123456789abcdef0")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "STOPPED", fake.TaskStatus(task))
+	assert.Equal(t, "Terminated", asg.State("i-0123456789abcdef0"))
+	assert.Equal(t, desired, asg.Desired("ecs"), "a replacement is launching")
+	assert.Contains(t, stdout, "a replacement is launching; 1 termination hook(s) completed")
+
+	fake2, arn2, clockOpt2 := bed(t)
+	fake2.RunTask(arn2, "", 0) // standalone: the drain never finishes
+	var o2 drain.Options
+	clockOpt2(&o2)
+	_, asg2, _ := onInstance(t, o2.Clock)
+	code, stdout, _ = drainCmd(clockOpt2, "-replace", "-cluster", "prod", "-instance", "i-0123456789abcdef0", "-timeout", "2m")
+	assert.Equal(t, 3, code)
+	assert.Contains(t, stdout, "NOT terminated")
+	assert.Equal(t, "InService", asg2.State("i-0123456789abcdef0"))
+}
