@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,8 +57,8 @@ func TestIntegrationLambdaRuntimeInterfaceEmulator(t *testing.T) {
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=AKIDRIE", "AWS_SECRET_ACCESS_KEY=rie",
 		"AWS_ENDPOINT_URL_ECS=" + srv.URL, "AWS_ENDPOINT_URL_AUTO_SCALING=" + srv.URL, "ECS_CLUSTERS=prod", "MAX_DRAIN=30m",
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null"}
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	require.NoError(t, cmd.Start())
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 
@@ -84,4 +85,22 @@ func TestIntegrationLambdaRuntimeInterfaceEmulator(t *testing.T) {
 	require.Len(t, resp.BatchItemFailures, 1, "logs:\n%s", logs.String())
 	assert.Equal(t, "spot-1", resp.BatchItemFailures[0].ItemIdentifier, "not done: the queue brings it back")
 	assert.Equal(t, "DRAINING", ecs.InstanceStatus(arn))
+}
+
+// lockedBuffer collects a process's output while the test may read it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

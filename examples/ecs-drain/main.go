@@ -72,12 +72,12 @@ func main() {
 
 // flags is the command line.
 type flags struct {
-	clusters, agentURL, instance, ecsConfig string
-	self, watch, onRebalance, replace       bool
-	completeHooks                           bool
-	timeout, interval, grace, poll          time.Duration
-	standalone, daemon                      drain.Policy
-	verbose                                 bool
+	agentURL, instance, ecsConfig     string
+	self, watch, onRebalance, replace bool
+	completeHooks                     bool
+	timeout, interval, grace, poll    time.Duration
+	standalone, daemon                drain.Policy
+	verbose                           bool
 }
 
 // run is main with injectable outputs and drain options (the tests' fake clock).

@@ -118,8 +118,8 @@ func TestIntegrationScriptUpStopsOnSIGTERM(t *testing.T) {
 	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
+	stdoutPipe, err := cmd.StdoutPipe()
+	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	sc := bufio.NewScanner(stderr)
@@ -133,17 +133,23 @@ func TestIntegrationScriptUpStopsOnSIGTERM(t *testing.T) {
 	require.Contains(t, strings.Join(lines, "\n"), "IMDS (amazon-ec2-metadata-mock")
 	require.NotContains(t, strings.Join(lines, "\n"), "PostgreSQL", "--only imds starts no PostgreSQL")
 	require.NotContains(t, strings.Join(lines, "\n"), "Versity", "--only imds starts no S3")
+	// The script prints the env file (its export lines) before the line waited for above.
 	endpoint := ""
-	for _, l := range strings.Split(stdout.String(), "\n") {
-		if v, ok := strings.CutPrefix(l, "export SHIPSHAPE_IMDS_ENDPOINT="); ok {
+	exports := bufio.NewScanner(stdoutPipe)
+	for endpoint == "" && exports.Scan() {
+		if v, ok := strings.CutPrefix(exports.Text(), "export SHIPSHAPE_IMDS_ENDPOINT="); ok {
 			endpoint = v
 		}
 	}
-	require.NotEmpty(t, endpoint, "stdout: %s", stdout.String())
+	require.NotEmpty(t, endpoint, "no SHIPSHAPE_IMDS_ENDPOINT on stdout")
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	done := make(chan error, 1)
-	go func() { _, _ = io.Copy(io.Discard, stderr); done <- cmd.Wait() }()
+	go func() {
+		_, _ = io.Copy(io.Discard, stdoutPipe) // both pipes drained before Wait, as exec requires
+		_, _ = io.Copy(io.Discard, stderr)
+		done <- cmd.Wait()
+	}()
 	select {
 	case <-done:
 	case <-time.After(30 * time.Second):
