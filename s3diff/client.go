@@ -160,6 +160,7 @@ func (c *Client) list(ctx context.Context, bucket, key string) (versions, marker
 		return nil, nil, 0, err
 	}
 	in := &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: aws.String(key), MaxKeys: aws.Int32(c.opts.PageSize)}
+	seen := map[string]bool{} // some servers repeat the marker entry on the next page: count it once
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, pages, errtext.Wrap("s3diff", fmt.Sprintf("listing versions of s3://%s/%s", bucket, key), err)
@@ -174,7 +175,9 @@ func (c *Client) list(ctx context.Context, bucket, key string) (versions, marker
 			switch k := aws.ToString(v.Key); {
 			case k == key && aws.ToString(v.VersionId) == "":
 				return nil, nil, pages, malformedListing(bucket, key, pages, "a version")
+			case k == key && seen[aws.ToString(v.VersionId)]:
 			case k == key:
+				seen[aws.ToString(v.VersionId)] = true
 				versions = append(versions, Version{
 					Key: k, VersionID: aws.ToString(v.VersionId), LastModified: aws.ToTime(v.LastModified),
 					Size: aws.ToInt64(v.Size), ETag: aws.ToString(v.ETag), IsLatest: aws.ToBool(v.IsLatest),
@@ -187,7 +190,9 @@ func (c *Client) list(ctx context.Context, bucket, key string) (versions, marker
 			switch k := aws.ToString(m.Key); {
 			case k == key && aws.ToString(m.VersionId) == "":
 				return nil, nil, pages, malformedListing(bucket, key, pages, "a delete marker")
+			case k == key && seen[aws.ToString(m.VersionId)]:
 			case k == key:
+				seen[aws.ToString(m.VersionId)] = true
 				markers = append(markers, Version{
 					Key: k, VersionID: aws.ToString(m.VersionId), LastModified: aws.ToTime(m.LastModified),
 					IsLatest: aws.ToBool(m.IsLatest), DeleteMarker: true,

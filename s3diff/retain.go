@@ -81,21 +81,32 @@ func (c *Client) Retain(ctx context.Context, bucket, key string, keep int, optFn
 		return res, nil
 	}
 
-	pending := res.Deleted
-	var done []Version           // confirmed by S3 under Deleted
-	var failures []DeleteFailure // final: not retryable, not confirmed, or out of attempts
+	what := fmt.Sprintf("deleting old versions of s3://%s/%s", bucket, key)
+	done, failures, calls, err := c.deleteVersions(ctx, bucket, res.Deleted, what)
+	res.DeleteCalls += calls
+	return c.finish(res, done, failures, err)
+}
+
+// deleteVersions deletes versions by their explicit version ids, in DeleteObjects batches of
+// at most 1000, trying per-version errors that name their version and are retryable again
+// (up to Options.DeleteAttempts in all, waiting Options.RetryWait on the clock). It returns
+// the versions S3 confirmed under Deleted, the final failures (including every version not
+// tried when a whole call failed or ctx ended), the calls made, and the error that stopped
+// it, if any (wrapped with what).
+func (c *Client) deleteVersions(ctx context.Context, bucket string, versions []Version, what string) (done []Version, failures []DeleteFailure, calls int, err error) {
+	pending := versions
 	for attempt := 1; len(pending) > 0; attempt++ {
 		var retry []Version
 		for start := 0; start < len(pending); start += maxDeleteBatch {
 			batch := pending[start:min(start+maxDeleteBatch, len(pending))]
 			out, err := c.deleteBatch(ctx, bucket, batch)
-			res.DeleteCalls++
+			calls++
 			if err != nil {
 				// The SDK's retryer has retried the call already. This batch and the ones
 				// after it were not deleted; say so and stop.
 				notDone := append(append([]Version(nil), retry...), pending[start:]...)
 				failures = append(failures, failuresOf(notDone, awserr.Code(err), err.Error())...)
-				return c.finish(res, done, failures, errtext.Wrap("s3diff", fmt.Sprintf("deleting old versions of s3://%s/%s", bucket, key), err))
+				return done, failures, calls, errtext.Wrap("s3diff", what, err)
 			}
 			done = append(done, out.deleted...)
 			failures = append(failures, out.failed...)
@@ -111,14 +122,14 @@ func (c *Client) Retain(ctx context.Context, bucket, key string, keep int, optFn
 			break
 		}
 		wait := c.opts.RetryWait(attempt)
-		c.log.Warn("s3diff: retrying deletions", "bucket", bucket, "key", key, "versions", len(retry), "attempt", attempt+1, "wait", wait)
+		c.log.Warn("s3diff: retrying deletions", "bucket", bucket, "versions", len(retry), "attempt", attempt+1, "wait", wait)
 		if err := c.opts.Clock.Sleep(ctx, wait); err != nil {
 			failures = append(failures, failuresOf(retry, "Canceled", err.Error())...)
-			return c.finish(res, done, failures, errtext.Wrap("s3diff", fmt.Sprintf("deleting old versions of s3://%s/%s", bucket, key), err))
+			return done, failures, calls, errtext.Wrap("s3diff", what, err)
 		}
 		pending = retry
 	}
-	return c.finish(res, done, failures, nil)
+	return done, failures, calls, nil
 }
 
 // finish records what was confirmed deleted and what failed, and builds the error. Deleted
