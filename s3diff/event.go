@@ -50,6 +50,8 @@ func ParseEvent(payload []byte) ([]ObjectEvent, error) {
 	switch {
 	case probe.Event == "s3:TestEvent":
 		return nil, nil
+	case IsBatchEvent(payload):
+		return nil, invalid("the event is an S3 Batch Operations invocation: answer it with Handler.HandleBatch")
 	case probe.Records != nil:
 		var ev events.S3Event
 		if err := json.Unmarshal(payload, &ev); err != nil {

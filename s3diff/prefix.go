@@ -173,12 +173,13 @@ func (r *prefixRun) list(prefix string, keep int) error {
 		}
 		r.mu.Lock()
 		r.res.ListPages++
-		r.res.Versions += len(out.Versions) + len(out.DeleteMarkers)
+		page := r.res.ListPages
 		r.mu.Unlock()
-		entries, err := pageEntries(out, r.bucket, r.res.ListPages)
+		entries, err := pageEntries(out, r.bucket, page)
 		if err != nil {
 			return err
 		}
+		listed := 0
 		for _, e := range entries {
 			if e.Key != key {
 				if err := complete(); err != nil {
@@ -191,12 +192,16 @@ func (r *prefixRun) list(prefix string, keep int) error {
 				continue
 			}
 			seen[e.VersionID] = true
+			listed++
 			if e.DeleteMarker {
 				markers = append(markers, e)
 			} else {
 				versions = append(versions, e)
 			}
 		}
+		r.mu.Lock()
+		r.res.Versions += listed
+		r.mu.Unlock()
 		r.progress()
 		if !aws.ToBool(out.IsTruncated) {
 			return complete()

@@ -11,8 +11,12 @@
 //	MAX_OBJECT_BYTES   largest version to diff (default 10485760)
 //	S3_USE_PATH_STYLE  true for S3-compatible endpoints that need path-style addressing
 //
-// It accepts S3 event notifications and EventBridge "Object Created" events. template.yaml
-// beside this file deploys it with exactly the permissions it needs.
+// It accepts S3 event notifications and EventBridge "Object Created" events, and S3 Batch
+// Operations invocations (schema 2.0), for which it keeps the newest versions of each task's
+// key and answers a result per task (the job's user arguments "keep" and "dryRun" override
+// KEEP_VERSIONS). template.yaml beside this file deploys it with exactly the permissions it
+// needs, and the role a Batch Operations job runs with; docs/s3diff.md has the command that
+// creates the job from an S3 Inventory report.
 package main
 
 import (
@@ -24,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -67,7 +72,9 @@ func settingsFromEnv(getenv func(string) string) (settings, error) {
 	return s, nil
 }
 
-func newHandler(s3api s3diff.S3API, s settings, logger *slog.Logger) (func(context.Context, json.RawMessage) error, error) {
+// newHandler returns the function's handler: nil for an event notification, the per-task
+// results for a Batch Operations invocation.
+func newHandler(s3api s3diff.S3API, s settings, logger *slog.Logger) (func(context.Context, json.RawMessage) (any, error), error) {
 	client, err := s3diff.New(s3api, func(o *s3diff.Options) {
 		o.Logger = logger
 		o.MaxObjectBytes = s.maxBytes
@@ -82,9 +89,16 @@ func newHandler(s3api s3diff.S3API, s settings, logger *slog.Logger) (func(conte
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context, payload json.RawMessage) error {
+	return func(ctx context.Context, payload json.RawMessage) (any, error) {
+		if s3diff.IsBatchEvent(payload) {
+			var ev events.S3BatchJobEventV2
+			if err := json.Unmarshal(payload, &ev); err != nil {
+				return nil, fmt.Errorf("s3diff: the Batch Operations invocation does not parse: %w", err)
+			}
+			return h.HandleBatch(ctx, ev), nil
+		}
 		_, err := h.Handle(ctx, payload)
-		return err
+		return nil, err
 	}, nil
 }
 

@@ -52,23 +52,80 @@ func TestHandlerLogsTheDiffAndRetains(t *testing.T) {
 
 	event := `{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"bucket"},"object":{"key":"` +
 		url.QueryEscape("cfg.json") + `","versionId":"` + v3 + `"}}}]}`
-	require.NoError(t, h(context.Background(), json.RawMessage(event)))
+	_, err = h(context.Background(), json.RawMessage(event))
+	require.NoError(t, err)
 	assert.Contains(t, logs.String(), `"json_changes":[{"path":"$.replicas","op":"changed","old":"3","new":"4"}]`)
 	assert.Len(t, b.VersionIDs("bucket", "cfg.json"), 2)
 
-	require.Error(t, h(context.Background(), json.RawMessage(`{"hello":"world"}`)), "a payload that is no S3 event fails the invocation")
+	_, err = h(context.Background(), json.RawMessage(`{"hello":"world"}`))
+	require.Error(t, err, "a payload that is no S3 event fails the invocation")
 }
 
-// TestTemplateGrantsExactlyWhatTheFunctionUses parses template.yaml and checks the policy:
-// s3:ListBucketVersions on the bucket, s3:GetObjectVersion and s3:DeleteObjectVersion on
-// its objects, and nothing else.
+// TestTemplateGrantsExactlyWhatTheFunctionUses parses template.yaml and checks the policies:
+// the function gets s3:ListBucketVersions on the bucket, s3:GetObjectVersion and
+// s3:DeleteObjectVersion on its objects; the Batch Operations role reads the inventory,
+// invokes the function and writes the report; nothing else.
 func TestTemplateGrantsExactlyWhatTheFunctionUses(t *testing.T) {
 	raw, err := os.ReadFile("template.yaml")
 	require.NoError(t, err)
 	var doc yaml.Node
 	require.NoError(t, yaml.Unmarshal(raw, &doc))
 
-	grants := map[string]string{} // action -> resource
+	assert.Equal(t, map[string]string{
+		"s3:ListBucketVersions":  "arn:${AWS::Partition}:s3:::${BucketName}",
+		"s3:GetObjectVersion":    "arn:${AWS::Partition}:s3:::${BucketName}/*",
+		"s3:DeleteObjectVersion": "arn:${AWS::Partition}:s3:::${BucketName}/*",
+	}, grants(resource(t, &doc, "DiffFunction")))
+	role := resource(t, &doc, "BatchOperationsRole")
+	assert.Equal(t, map[string]string{
+		"sts:AssumeRole":        "",
+		"s3:GetObject":          "${InventoryBucket.Arn}/inventory/*",
+		"s3:GetObjectVersion":   "${InventoryBucket.Arn}/inventory/*",
+		"lambda:InvokeFunction": "DiffFunction.Arn",
+		"s3:PutObject":          "${InventoryBucket.Arn}/batch-reports/*",
+	}, grants(role))
+	assert.Contains(t, find(role, "Principal").Content[1].Value, "batchoperations.s3.amazonaws.com")
+	assert.Equal(t, map[string]string{"s3:PutObject": "${InventoryBucket.Arn}/inventory/*"},
+		grants(resource(t, &doc, "InventoryBucketPolicy")), "S3 may write the inventory, nothing more")
+	inv := find(resource(t, &doc, "Bucket"), "InventoryConfigurations")
+	require.NotNil(t, inv)
+	assert.Equal(t, "Current", find(inv, "IncludedObjectVersions").Value, "one task per key, not per version")
+	assert.Equal(t, "CSV", find(inv, "Format").Value)
+	assert.Contains(t, string(raw), "Runtime: provided.al2023")
+	assert.Contains(t, string(raw), "Architectures: [arm64]")
+}
+
+// resource returns the Properties-holding node of a template resource.
+func resource(t *testing.T, doc *yaml.Node, name string) *yaml.Node {
+	t.Helper()
+	n := find(find(doc, "Resources"), name)
+	require.NotNil(t, n, "resource %s", name)
+	return n
+}
+
+// find returns the value of the first mapping key named key under n, depth first.
+func find(n *yaml.Node, key string) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				return n.Content[i+1]
+			}
+		}
+	}
+	for _, c := range n.Content {
+		if f := find(c, key); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+// grants maps every Action under n to the Resource of its statement.
+func grants(n *yaml.Node) map[string]string {
+	out := map[string]string{}
 	var walk func(n *yaml.Node)
 	walk = func(n *yaml.Node) {
 		if n.Kind == yaml.MappingNode {
@@ -78,6 +135,9 @@ func TestTemplateGrantsExactlyWhatTheFunctionUses(t *testing.T) {
 				k, v := n.Content[i].Value, n.Content[i+1]
 				switch k {
 				case "Action":
+					if v.Kind == yaml.ScalarNode {
+						actions = append(actions, v.Value)
+					}
 					for _, a := range v.Content {
 						actions = append(actions, a.Value)
 					}
@@ -86,19 +146,13 @@ func TestTemplateGrantsExactlyWhatTheFunctionUses(t *testing.T) {
 				}
 			}
 			for _, a := range actions {
-				grants[a] = resource
+				out[a] = resource
 			}
 		}
 		for _, c := range n.Content {
 			walk(c)
 		}
 	}
-	walk(&doc)
-	assert.Equal(t, map[string]string{
-		"s3:ListBucketVersions":  "arn:${AWS::Partition}:s3:::${BucketName}",
-		"s3:GetObjectVersion":    "arn:${AWS::Partition}:s3:::${BucketName}/*",
-		"s3:DeleteObjectVersion": "arn:${AWS::Partition}:s3:::${BucketName}/*",
-	}, grants)
-	assert.Contains(t, string(raw), "Runtime: provided.al2023")
-	assert.Contains(t, string(raw), "Architectures: [arm64]")
+	walk(n)
+	return out
 }

@@ -3,6 +3,8 @@
 //	s3diff versions -bucket B -key K [-json]
 //	s3diff diff     -bucket B -key K [-from V] [-to V] [-format unified|word|json] [-context N]
 //	s3diff retain   -bucket B -key K -keep N [-dry-run]
+//	s3diff retain   -bucket B -prefix P -keep N [-dry-run] [-start-after KEY] [-concurrency N]
+//	s3diff lifecycle-rule -keep N [-prefix P] [-days D]
 //
 // stdout carries only the result (a unified diff pipes straight into patch); logs go to
 // stderr. Exit codes: 0 ok, 1 operational error, 2 usage error. The standard AWS SDK
@@ -33,12 +35,19 @@ const usage = `Usage:
   s3diff versions -bucket B -key K [-json]
   s3diff diff     -bucket B -key K [-from VERSION] [-to VERSION] [-format unified|word|json] [-context N]
   s3diff retain   -bucket B -key K -keep N [-dry-run]
+  s3diff retain   -bucket B -prefix P -keep N [-dry-run] [-start-after KEY] [-concurrency N]
+  s3diff lifecycle-rule -keep N [-prefix P] [-days D] [-id ID]
 
 versions  lists the versions and delete markers of exactly K, newest first
 diff      diffs -to (default: the newest version) against -from (default: the one before it);
           the unified format applies with patch:  s3diff diff -bucket B -key K | patch old.txt
 retain    keeps the newest N versions of K and deletes older versions and delete markers;
-          the latest entry is never deleted; -dry-run prints the version ids it would delete
+          the latest entry is never deleted; -dry-run prints the version ids it would delete.
+          With -prefix: every key under P in one listing pass, deletions batched across
+          keys; prints "key<TAB>version id" per deletion, progress on stderr, and the
+          -start-after to resume with when interrupted
+lifecycle-rule  prints the lifecycle configuration that has S3 expire all but about N
+          versions itself (asynchronous, no dry run; see docs/s3diff.md)
 
 Common flags: -path-style (S3-compatible endpoints), -v (debug logs on stderr).
 AWS settings come from the standard environment: AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL,
@@ -72,6 +81,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 		return 0
 	}
 	cmd := args[0]
+	if cmd == "lifecycle-rule" {
+		return lifecycleRule(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("s3diff "+cmd, flag.ContinueOnError)
 	bucket := fs.String("bucket", "", "bucket name (required)")
 	key := fs.String("key", "", "object key, exact (required)")
@@ -82,6 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 		from, to, format   *string
 		contextLines, keep *int
 		dryRun             *bool
+		prefix, startAfter *string
+		concurrency        *int
 	)
 	switch cmd {
 	case "versions":
@@ -94,8 +108,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 	case "retain":
 		keep = fs.Int("keep", 0, "how many of the newest versions to keep (at least 1; required)")
 		dryRun = fs.Bool("dry-run", false, "print the version ids that would be deleted, delete nothing")
+		prefix = fs.String("prefix", "", "every key under this prefix instead of one -key (-prefix '' is the whole bucket)")
+		startAfter = fs.String("start-after", "", "with -prefix: resume after this key (printed by an interrupted run)")
+		concurrency = fs.Int("concurrency", 4, "with -prefix: DeleteObjects calls in flight (1 to 64)")
 	default:
-		return usageError(stderr, "unknown command %q: versions, diff or retain", cmd)
+		return usageError(stderr, "unknown command %q: versions, diff, retain or lifecycle-rule", cmd)
 	}
 	if code, done := shcli.Parse(fs, args[1:], stderr, func(w io.Writer) {
 		fmt.Fprint(w, usage, "\nFlags of ", cmd, ":\n")
@@ -104,12 +121,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 	}); done {
 		return code
 	}
+	byPrefix := cmd == "retain" && shcli.IsSet(fs, "prefix")
 	switch {
 	case fs.NArg() > 0:
 		return usageError(stderr, "unexpected argument %q (flags go after the command)", fs.Arg(0))
 	case *bucket == "":
 		return usageError(stderr, "-bucket is required")
-	case *key == "":
+	case byPrefix && *key != "":
+		return usageError(stderr, "-key and -prefix both say what to prune; give one")
+	case cmd == "retain" && !byPrefix && (shcli.IsSet(fs, "start-after") || shcli.IsSet(fs, "concurrency")):
+		return usageError(stderr, "-start-after and -concurrency go with -prefix")
+	case byPrefix && *startAfter != "" && !strings.HasPrefix(*startAfter, *prefix):
+		return usageError(stderr, "-start-after %q is not under -prefix %q", *startAfter, *prefix)
+	case byPrefix && (*concurrency < 1 || *concurrency > 64):
+		return usageError(stderr, "-concurrency must be 1 to 64 (got %d)", *concurrency)
+	case *key == "" && !byPrefix && cmd == "retain":
+		return usageError(stderr, "-key or -prefix is required (the exact object key, or every key under a prefix)")
+	case *key == "" && !byPrefix:
 		return usageError(stderr, "-key is required (the exact object key)")
 	case cmd == "diff" && *format != "unified" && *format != "word" && *format != "json":
 		return usageError(stderr, "-format must be unified, word or json, not %q", *format)
@@ -148,6 +176,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 	case "diff":
 		err = diff(ctx, client, *bucket, *key, *from, *to, *format, stdout, logger)
 	case "retain":
+		if byPrefix {
+			err = retainPrefix(ctx, client, *bucket, *prefix, *keep, s3diff.PrefixRetainOptions{
+				DryRun: *dryRun, StartAfter: *startAfter, Concurrency: *concurrency}, stdout, stderr)
+			break
+		}
 		err = retain(ctx, client, *bucket, *key, *keep, *dryRun, stdout, logger)
 	}
 	if err != nil {

@@ -24,6 +24,19 @@ func TestUsageErrorsMakeNoRequest(t *testing.T) {
 		{Args: []string{"versions", "-bucket", "b", "-key", "k", "extra"}, Flag: "extra"},
 		{Args: []string{"versions", "-nope"}, Flag: "-nope"},
 		{Args: []string{"frobnicate"}, Flag: "frobnicate"},
+		{Args: []string{"retain", "-bucket", "b", "-keep", "1"}, Flag: "-prefix"},
+		{Args: []string{"retain", "-bucket", "b", "-key", "k", "-prefix", "p/", "-keep", "1"}, Flag: "-prefix"},
+		{Args: []string{"retain", "-bucket", "b", "-prefix", "p/", "-keep", "0"}, Flag: "-keep"},
+		{Args: []string{"retain", "-bucket", "b", "-prefix", "p/", "-keep", "1", "-start-after", "q/1"}, Flag: "-start-after"},
+		{Args: []string{"retain", "-bucket", "b", "-prefix", "p/", "-keep", "1", "-concurrency", "0"}, Flag: "-concurrency"},
+		{Args: []string{"retain", "-bucket", "b", "-prefix", "p/", "-keep", "1", "-concurrency", "65"}, Flag: "-concurrency"},
+		{Args: []string{"retain", "-bucket", "b", "-key", "k", "-keep", "1", "-start-after", "k"}, Flag: "-start-after"},
+		{Args: []string{"retain", "-prefix", "p/", "-keep", "1"}, Flag: "-bucket"},
+		{Args: []string{"lifecycle-rule"}, Flag: "-keep"},
+		{Args: []string{"lifecycle-rule", "-keep", "0"}, Flag: "-keep"},
+		{Args: []string{"lifecycle-rule", "-keep", "102"}, Flag: "-keep"},
+		{Args: []string{"lifecycle-rule", "-keep", "2", "-days", "0"}, Flag: "-days"},
+		{Args: []string{"lifecycle-rule", "-keep", "2", "extra"}, Flag: "extra"},
 	}, func(args []string) (int, string) {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), args, &stdout, &stderr, fromEnvironment)

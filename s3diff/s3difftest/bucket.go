@@ -81,6 +81,7 @@ type Bucket struct {
 
 	mu           sync.Mutex
 	buckets      map[string]map[string][]*entry // bucket -> key -> versions, newest first
+	sorted       map[string][]string            // bucket -> its keys, ascending; nil when stale
 	seq          int
 	deleteFaults map[string]*deleteFault // version id -> fault
 	deleteSizes  []int
@@ -105,6 +106,7 @@ func (b *Bucket) Reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buckets = make(map[string]map[string][]*entry)
+	b.sorted = make(map[string][]string)
 	b.Script.Reset()
 	b.deleteFaults = make(map[string]*deleteFault)
 	b.deleteSizes = nil
@@ -138,6 +140,9 @@ func (b *Bucket) add(bucket string, e *entry) string {
 	if keys == nil {
 		keys = make(map[string][]*entry)
 		b.buckets[bucket] = keys
+	}
+	if keys[e.key] == nil {
+		delete(b.sorted, bucket)
 	}
 	b.seq++
 	e.seq = b.seq
@@ -262,17 +267,22 @@ func (b *Bucket) listPage(ctx context.Context, in *s3.ListObjectVersionsInput) (
 		return page{}, apiError("InvalidArgument", "A version-id marker cannot be specified without a key marker.")
 	}
 
-	names := make([]string, 0, len(keys))
-	for k := range keys {
-		if strings.HasPrefix(k, prefix) && k >= keyMarker {
+	names, ok := b.sorted[aws.ToString(in.Bucket)]
+	if !ok {
+		names = make([]string, 0, len(keys))
+		for k := range keys {
 			names = append(names, k)
 		}
+		sort.Strings(names)
+		b.sorted[aws.ToString(in.Bucket)] = names
 	}
-	sort.Strings(names)
-
+	from := max(keyMarker, prefix)
 	p := page{maxKeys: maxKeys}
 	var last *entry
-	for _, k := range names {
+	for _, k := range names[sort.SearchStrings(names, from):] {
+		if !strings.HasPrefix(k, prefix) {
+			break
+		}
 		versions := keys[k]
 		start := 0
 		if k == keyMarker {
@@ -396,6 +406,7 @@ func (b *Bucket) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput, _
 		}
 		if len(kept) == 0 {
 			delete(keys, key)
+			delete(b.sorted, aws.ToString(in.Bucket))
 		} else {
 			keys[key] = kept
 		}

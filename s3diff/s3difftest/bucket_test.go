@@ -92,3 +92,70 @@ func TestPaginationAndFaults(t *testing.T) {
 	_, err := b.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("b")})
 	require.NoError(t, err, "the fault ends after its count")
 }
+
+func TestPrefixListingOrderAcrossKeys(t *testing.T) {
+	ctx := context.Background()
+	b := s3difftest.New()
+	b.CreateBucket("bkt")
+	// Keys that sort around each other ("a" < "a.bak" < "a/b" < "ab"), created out of order,
+	// with delete markers between versions.
+	var want []string
+	put := map[string][]string{} // key -> entries newest first
+	add := func(key, id string, marker bool) {
+		e := key + "|" + id
+		if marker {
+			e += "|marker"
+		}
+		put[key] = append([]string{e}, put[key]...)
+	}
+	for _, step := range []struct {
+		key    string
+		marker bool
+	}{{"ab", false}, {"a/b", false}, {"a", false}, {"a", true}, {"a.bak", false}, {"a", false}, {"a/b", true}, {"x", false}, {"a.bak", false}} {
+		if step.marker {
+			add(step.key, b.Delete("bkt", step.key), true)
+		} else {
+			add(step.key, b.Put("bkt", step.key, []byte(step.key)), false)
+		}
+	}
+	for _, k := range []string{"a", "a.bak", "a/b", "ab"} {
+		want = append(want, put[k]...)
+	}
+	for _, size := range []int32{1, 2, 3, 1000} {
+		var got []string
+		in := &s3.ListObjectVersionsInput{Bucket: aws.String("bkt"), Prefix: aws.String("a"), MaxKeys: aws.Int32(size)}
+		for {
+			out, err := b.ListObjectVersions(ctx, in)
+			require.NoError(t, err)
+			// S3 returns two lists; the order across them is by key, then newest first.
+			var page []string
+			vi, mi := 0, 0
+			for vi < len(out.Versions) || mi < len(out.DeleteMarkers) {
+				useMarker := vi == len(out.Versions) || (mi < len(out.DeleteMarkers) &&
+					(aws.ToString(out.DeleteMarkers[mi].Key) < aws.ToString(out.Versions[vi].Key) ||
+						(aws.ToString(out.DeleteMarkers[mi].Key) == aws.ToString(out.Versions[vi].Key) &&
+							out.DeleteMarkers[mi].LastModified.After(*out.Versions[vi].LastModified))))
+				if useMarker {
+					m := out.DeleteMarkers[mi]
+					page = append(page, aws.ToString(m.Key)+"|"+aws.ToString(m.VersionId)+"|marker")
+					mi++
+				} else {
+					v := out.Versions[vi]
+					page = append(page, aws.ToString(v.Key)+"|"+aws.ToString(v.VersionId))
+					vi++
+				}
+			}
+			assert.LessOrEqual(t, len(page), int(size))
+			got = append(got, page...)
+			if !aws.ToBool(out.IsTruncated) {
+				break
+			}
+			in.KeyMarker, in.VersionIdMarker = out.NextKeyMarker, out.NextVersionIdMarker
+		}
+		if size == 1 {
+			assert.Equal(t, want, got, "page size 1: S3's exact order, one entry at a time")
+		} else {
+			assert.ElementsMatch(t, want, got, "page size %d: every entry once", size)
+		}
+	}
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	shcli "github.com/shipshape-dev/shipshape/internal/cli"
+	"github.com/shipshape-dev/shipshape/s3diff"
+)
+
+// progressEvery is how often `retain -prefix` reports on stderr while it runs.
+const progressEvery = 5 * time.Second
+
+// retainPrefix runs `s3diff retain -prefix`: one line per deleted (or, in a dry run, doomed)
+// version on stdout, progress every few seconds and a summary on stderr, and the flag to
+// resume with when the run stops early.
+func retainPrefix(ctx context.Context, c *s3diff.Client, bucket, prefix string, keep int, opts s3diff.PrefixRetainOptions, stdout, stderr io.Writer) error {
+	out := bufio.NewWriter(stdout)
+	var mu sync.Mutex // OnDelete and OnProgress may be called from several goroutines
+	last := time.Now()
+	verb := "deleted"
+	if opts.DryRun {
+		verb = "would delete"
+	}
+	opts.OnDelete = func(v s3diff.Version) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(out, "%s\t%s\n", v.Key, v.VersionID)
+	}
+	opts.OnProgress = func(p s3diff.PrefixProgress) {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(last) < progressEvery {
+			return
+		}
+		last = time.Now()
+		_ = out.Flush()
+		fmt.Fprintf(stderr, "s3diff: %d keys, %d versions listed, %d to delete, %d %s, %.0f keys/s, at %q\n",
+			p.Keys, p.Versions, p.Planned, p.Deleted, verb, p.KeysPerSecond(), p.LastKey)
+	}
+	res, err := c.RetainPrefix(ctx, bucket, prefix, keep, func(o *s3diff.PrefixRetainOptions) { *o = opts })
+	mu.Lock()
+	defer mu.Unlock()
+	if ferr := out.Flush(); ferr != nil && err == nil {
+		err = ferr
+	}
+	if res == nil {
+		return err
+	}
+	deleted := res.Deleted
+	if opts.DryRun {
+		deleted = res.Planned
+	}
+	fmt.Fprintf(stderr, "s3diff: s3://%s/%s keep %d: %d keys, %d versions listed, %s %d, failed %d; %d list and %d delete calls in %s (%.0f keys/s)\n",
+		bucket, prefix, keep, res.Keys, res.Versions, verb, deleted, res.Failed, res.ListPages, res.DeleteCalls,
+		res.Elapsed.Round(time.Millisecond), res.KeysPerSecond())
+	for _, f := range res.Failures {
+		fmt.Fprintf(stderr, "s3diff: not deleted: %s version %s: %s %s\n", f.Version.Key, f.Version.VersionID, f.Code, f.Message)
+	}
+	if !res.Complete {
+		if res.StartAfter == "" {
+			fmt.Fprintln(stderr, "s3diff: stopped before any key was done: run the same command again")
+		} else {
+			fmt.Fprintf(stderr, "s3diff: stopped; every key up to %q is done: resume with -start-after %s\n", res.StartAfter, shellQuote(res.StartAfter))
+		}
+	}
+	return err
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+const lifecycleUsage = `Usage:
+  s3diff lifecycle-rule -keep N [-prefix P] [-days D] [-id ID]
+
+Prints the bucket lifecycle configuration (JSON) that has S3 itself keep about the newest N
+versions of each key, for:
+  aws s3api put-bucket-lifecycle-configuration --bucket B --lifecycle-configuration file://rule.json
+S3 applies it about once a day, with no dry run; it counts noncurrent versions (keep N is
+NewerNoncurrentVersions N-1, keep at most 101), and putting it replaces the bucket's other
+rules. docs/s3diff.md compares it with retain -prefix.
+`
+
+// lifecycleRule runs `s3diff lifecycle-rule`; it needs no AWS configuration.
+func lifecycleRule(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("s3diff lifecycle-rule", flag.ContinueOnError)
+	keep := fs.Int("keep", 0, "versions to keep per key, current included (1 to 101; required)")
+	prefix := fs.String("prefix", "", "only keys starting with this (default: the whole bucket)")
+	days := fs.Int("days", 1, "days a version must be noncurrent before S3 expires it (at least 1)")
+	id := fs.String("id", "", "the rule's ID (default: shipshape-keep-N)")
+	if code, done := shcli.Parse(fs, args, stderr, func(w io.Writer) {
+		fmt.Fprint(w, lifecycleUsage, "\nFlags:\n")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}); done {
+		return code
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageError(stderr, "unexpected argument %q", fs.Arg(0))
+	case *keep < 1 || *keep > s3diff.MaxLifecycleKeep:
+		return usageError(stderr, "-keep must be 1 to %d (got %d): S3 keeps at most 100 noncurrent versions; for more use retain -prefix", s3diff.MaxLifecycleKeep, *keep)
+	case *days < 1:
+		return usageError(stderr, "-days must be at least 1 (got %d)", *days)
+	}
+	rule, err := s3diff.LifecycleRule(*keep, func(o *s3diff.LifecycleRuleOptions) { o.Prefix, o.Days, o.ID = *prefix, *days, *id })
+	if err != nil {
+		return usageError(stderr, "%v", err)
+	}
+	if _, err := stdout.Write(rule.JSON()); err != nil {
+		return shcli.Fail(stderr, "s3diff", err)
+	}
+	return shcli.ExitOK
+}
