@@ -3,6 +3,7 @@ package s3diff_test
 import (
 	"bytes"
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -198,4 +199,20 @@ func TestWordDiffBudgetPerHunk(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, generous.WordDiff(), "word diff skipped", "a larger budget covers it")
 	assert.Equal(t, wd, r.WordDiff(), "the same every time")
+}
+
+// Options at their extremes: all the context there is, and an unbounded word budget.
+func TestExtremeOptions(t *testing.T) {
+	old, new := "a\nb\nc\nd\n", "a\nB\nc\nD\n"
+	o, n := writeFiles(t, old, new)
+	r, err := s3diff.DiffFiles(context.Background(), o, n, func(o *s3diff.Options) {
+		o.ContextLines = math.MaxInt
+		o.WordDiffBudget = math.MaxInt64
+		o.DiffBudget = math.MaxInt64
+	})
+	require.NoError(t, err)
+	require.Len(t, r.Hunks, 1)
+	assert.Equal(t, "@@ -1,4 +1,4 @@", strings.SplitN(r.Unified(), "\n", 4)[2])
+	assert.Equal(t, new, applyWithPatch(t, old, r.Unified()))
+	assert.Equal(t, "@@ -1,4 +1,4 @@\na\n[-b-]{+B+}\nc\n[-d-]{+D+}\n", r.WordDiff())
 }

@@ -20,9 +20,11 @@ import (
 //     subsequence) is kept as matched, and each gap between two kept anchors becomes a
 //     region of its own, anchored again on what is unique inside it.
 //  3. A region without anchors, or a small one, goes to Myers' O(ND) algorithm in its
-//     linear-space form (the middle snake, divide and conquer). Like GNU diff, a middle-snake
-//     search that goes on for more than `cutoff` rounds stops and splits the region at the
-//     point that got furthest, which bounds the cost of one search to about cutoff².
+//     linear-space form (the middle snake, divide and conquer). A region without anchors
+//     first drops, when they are many, the elements with no counterpart inside the region
+//     (step 1 again, locally: lines of blocks that moved elsewhere). Like GNU diff, a
+//     middle-snake search that goes on for more than `cutoff` rounds stops and splits the
+//     region at the point that got furthest, which bounds one search to about cutoff² steps.
 //  4. Every step counts its work in steps (about one element comparison each). When the total
 //     passes the budget, the region being worked on and every region still waiting are marked
 //     changed as a whole: coarser, still a correct edit script, and reported.

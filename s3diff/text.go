@@ -185,6 +185,7 @@ func (d *lineDiff) eachBlock(i, iEnd, j, jEnd int, fn func(i0, i1, j0, j1 int) b
 // most 2*ctx unchanged lines share a hunk, as in GNU diff.
 func (d *lineDiff) hunks(ctx int) []Hunk {
 	no, nn := d.old.lines(), d.new.lines()
+	ctx = min(ctx, no+nn) // more context than lines changes nothing, and 2*ctx can't overflow
 	// Count first, so that a diff with many hunks fills one array of the right size.
 	n, endI := 0, -1
 	d.eachBlock(0, no, 0, nn, func(i0, i1, j0, j1 int) bool {

@@ -30,7 +30,7 @@ type wordDiffer struct {
 	buf     bytes.Buffer
 }
 
-// writeWordHunk writes one hunk of the word diff, or its line diff with a note when the
+// writeHunk writes one hunk of the word diff, or its line diff with a note when the
 // word diff would take more than its budget.
 func (wd *wordDiffer) writeHunk(w textWriter, h *Hunk) {
 	d := wd.d
@@ -39,7 +39,8 @@ func (wd *wordDiffer) writeHunk(w textWriter, h *Hunk) {
 		words += countWords(d.old.span(i0, i1)) + countWords(d.new.span(j0, j1))
 		return words <= maxHunkWords
 	})
-	budget := max(int64(words)*wd.perWord, minWordBudget)
+	limit := max(int64(words)*min(wd.perWord, 1<<40), minWordBudget) // 1<<40: no overflow
+	budget := limit
 	if words > maxHunkWords {
 		wd.fallback(w, h, "word diff skipped: more than "+strconv.Itoa(maxHunkWords)+" changed words in this hunk; its line diff follows")
 		return
@@ -60,7 +61,7 @@ func (wd *wordDiffer) writeHunk(w textWriter, h *Hunk) {
 		return ok
 	})
 	if !ok {
-		wd.fallback(w, h, "word diff skipped: over its budget of "+strconv.FormatInt(max(int64(words)*wd.perWord, minWordBudget), 10)+" steps; the line diff of this hunk follows")
+		wd.fallback(w, h, "word diff skipped: over its budget of "+strconv.FormatInt(limit, 10)+" steps; the line diff of this hunk follows")
 		return
 	}
 	b.WriteString(d.old.span(i, iEnd))
