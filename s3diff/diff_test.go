@@ -216,3 +216,16 @@ func TestExtremeOptions(t *testing.T) {
 	assert.Equal(t, new, applyWithPatch(t, old, r.Unified()))
 	assert.Equal(t, "@@ -1,4 +1,4 @@\na\n[-b-]{+B+}\nc\n[-d-]{+D+}\n", r.WordDiff())
 }
+
+// A hunk with more changed words than the word diff takes at all is shown as its line diff
+// at once, without splitting it into words.
+func TestWordDiffWordCap(t *testing.T) {
+	huge := strings.Repeat("a ", 600000) // 1,200,000 words and spaces on one line
+	old, new := "x\n"+huge+"\ny\n", "x\n"+huge+"b\ny\n"
+	o, n := writeFiles(t, old, new)
+	r, err := s3diff.DiffFiles(context.Background(), o, n)
+	require.NoError(t, err)
+	wd := r.WordDiff()
+	assert.True(t, strings.HasPrefix(wd, "@@ -1,3 +1,3 @@\n\\ word diff skipped: more than 1048576 changed words in this hunk; its line diff follows\n x\n-a a "), wd[:120])
+	assert.Equal(t, r.Unified()[strings.Index(r.Unified(), "@@"):], strings.Replace(wd, "\\ word diff skipped: more than 1048576 changed words in this hunk; its line diff follows\n", "", 1))
+}
