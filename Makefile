@@ -21,6 +21,7 @@ testbed: ## start the real local servers (S3, IMDS, PostgreSQL) until Ctrl-C; pr
 
 bench: ## benchmarks (figures go into docs/PERFORMANCE.md)
 	scripts/testbed run -- env SHIPSHAPE_INTEGRATION=1 go test -run '^$$' -bench . -benchmem -count=1 ./...
+	go run ./bench/s3diff # s3diff CLI vs GNU diff; S3DIFF_BENCH_SIZES=1,10,100 adds the 100 MB rows
 
 lint: ## gofmt -l (must print nothing), go vet, staticcheck
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -26,7 +26,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/sergi/go-diff/diffmatchpatch"
 
 	"github.com/shipshape-dev/shipshape/internal/testbed"
 	"github.com/shipshape-dev/shipshape/s3diff"
@@ -194,10 +193,10 @@ func maxRSS(ps *os.ProcessState) float64 {
 }
 
 // BenchmarkDiff10MB: two ~10 MB versions, 1% of lines changed. "shipshape" is the diff
-// in-process (through the in-memory bucket, as the Lambda does it); the "process" runs are
-// whole processes (this test binary re-run as a differ, and GNU diff -u) for wall time and
-// peak RSS side by side; "go-diff-char-mode" is go-diff's character mode with its default 1 s
-// DiffTimeout, to show why line mode is used.
+// in-process (through the in-memory bucket, as the Lambda does it), "word-diff" the same
+// with WordDiff; the "process" runs are whole processes (this test binary re-run as a
+// differ, and GNU diff -u) for wall time and peak RSS side by side. The comparison with GNU
+// diff across sizes and change ratios, through the CLI, is bench/s3diff (make bench).
 func BenchmarkDiff10MB(b *testing.B) {
 	oldT, newT, oldP, newP := bigInputs(b)
 	b.Logf("inputs: %d and %d bytes, %d lines, %d changed", len(oldT), len(newT), nLin, changedLines)
@@ -220,6 +219,23 @@ func BenchmarkDiff10MB(b *testing.B) {
 			_ = r.Unified()
 		}
 	})
+	b.Run("word-diff", func(b *testing.B) {
+		bucket := s3difftest.New()
+		bucket.CreateBucket("bench")
+		bucket.Put("bench", "big.txt", []byte(oldT))
+		bucket.Put("bench", "big.txt", []byte(newT))
+		c := newClient(b, bucket)
+		b.SetBytes(int64(len(oldT) + len(newT)))
+		for b.Loop() {
+			r, err := c.Diff(context.Background(), "bench", "big.txt")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := r.WriteWordDiff(io.Discard); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("shipshape-process", func(b *testing.B) {
 		var rss float64
 		for b.Loop() {
@@ -238,14 +254,6 @@ func BenchmarkDiff10MB(b *testing.B) {
 		}
 		b.ReportMetric(rss, "peak-RSS-MiB")
 		b.ReportMetric(rss*(1<<20)/float64(len(oldT)+len(newT)), "peak-RSS/input")
-	})
-	b.Run("go-diff-char-mode", func(b *testing.B) {
-		dmp := diffmatchpatch.New() // DiffTimeout: 1 s by default
-		var ops int
-		for b.Loop() {
-			ops = len(dmp.DiffMain(oldT, newT, false))
-		}
-		b.ReportMetric(float64(ops), "diff-ops")
 	})
 }
 

@@ -18,17 +18,28 @@ import (
 
 // Options are the optional settings of a Client. A zero value means the default.
 type Options struct {
-	// MaxObjectBytes is the largest version the Client downloads to diff; larger ones give
-	// StatusTooLarge without being downloaded. Default: 10 MiB.
+	// MaxObjectBytes is the largest version (or local file) the Client reads to diff;
+	// larger ones give StatusTooLarge without being read. Default: 64 MiB; at most 2 GiB - 1.
+	// A diff holds both versions in memory and, for its tables, at most about as much again
+	// (less with longer lines; docs/PERFORMANCE.md), so two 64 MiB versions fit in 512 MB.
 	MaxObjectBytes int64
 
 	// ContextLines is the number of unchanged lines around each hunk. Default: 3; use a
 	// negative value for none.
 	ContextLines int
 
-	// DiffTimeout bounds the line diff. When it runs out the diff is still correct (it
-	// applies) but coarser, and Result.Approximate is set. Default: 10 s.
-	DiffTimeout time.Duration
+	// DiffBudget bounds the work of the line diff, in steps (one step is about one
+	// comparison of two lines). It is a count, never a time, so a diff does not depend on
+	// the machine or its load. Diffs of real text take a few steps per line; when one needs
+	// more than the budget, what is left is shown as whole replacements, still correct and
+	// still applying, and Result.Approximate and Result.Notes say so. Default: 50,000,000
+	// plus 200 per line of the two versions.
+	DiffBudget int64
+
+	// WordDiffBudget bounds the word diff of each hunk, in steps per word of the hunk's
+	// changed lines (at least 4,096 steps a hunk); a hunk over it, or with more than
+	// 1,048,576 changed words, is shown as its line diff with a note. Default: 16.
+	WordDiffBudget int64
 
 	// PageSize is MaxKeys for ListObjectVersions. Default and maximum: 1000.
 	PageSize int32
@@ -75,28 +86,35 @@ type Client struct {
 // New returns a Client over an S3 client (*s3.Client or s3difftest.Bucket). The error,
 // wrapping ErrInvalidInput, is for options that can't work; New makes no call.
 func New(client S3API, optFns ...func(*Options)) (*Client, error) {
+	if client == nil {
+		return nil, invalid("no S3 client")
+	}
+	return newClient(client, optFns...)
+}
+
+// newClient is New without the S3 client check, for DiffFiles, which reads no S3.
+func newClient(client S3API, optFns ...func(*Options)) (*Client, error) {
 	var o Options
 	for _, fn := range optFns {
 		fn(&o)
 	}
 	switch {
-	case client == nil:
-		return nil, invalid("no S3 client")
 	case o.MaxObjectBytes < 0 || o.DeleteAttempts < 0 || o.MaxAttempts < 0:
 		return nil, invalid("MaxObjectBytes, DeleteAttempts and MaxAttempts can't be negative")
 	case o.PageSize < 0 || o.PageSize > 1000:
 		return nil, invalid("PageSize %d: ListObjectVersions takes 1 to 1000", o.PageSize)
 	}
 	if o.MaxObjectBytes == 0 {
-		o.MaxObjectBytes = 10 << 20
+		o.MaxObjectBytes = 64 << 20
 	}
+	o.MaxObjectBytes = min(o.MaxObjectBytes, maxTextBytes)
 	if o.ContextLines == 0 {
 		o.ContextLines = 3
 	} else if o.ContextLines < 0 {
 		o.ContextLines = 0
 	}
-	if o.DiffTimeout <= 0 {
-		o.DiffTimeout = 10 * time.Second
+	if o.WordDiffBudget <= 0 {
+		o.WordDiffBudget = defaultWordDiffBudget
 	}
 	if o.PageSize == 0 {
 		o.PageSize = 1000

@@ -16,11 +16,54 @@
 // before the event is processed, and redelivered events, change nothing) and then applies
 // retention. Keys in events are URL-encoded by S3 ('+' is a space); ParseEvent decodes them.
 //
-// Diffs run go-diff in line mode (never character mode on whole files) with a deadline
-// (Options.DiffTimeout), and come as a unified diff, a word diff, a JSON structural diff for
-// .json objects, and counts and hunks for code. Binary content (NUL bytes or invalid UTF-8)
-// gives StatusBinary with sizes and ETags, a version over Options.MaxObjectBytes (10 MiB)
-// StatusTooLarge without being downloaded, identical content StatusNoChanges.
+// Diffs come as a unified diff (Unified, WriteUnified), a word diff (WordDiff), a JSON
+// structural diff for .json objects (JSONChanges), and counts and hunks for code. Binary
+// content (NUL bytes or invalid UTF-8) gives StatusBinary with sizes and ETags, a version
+// over Options.MaxObjectBytes (64 MiB) StatusTooLarge without being downloaded, identical
+// content StatusNoChanges. DiffOptions.FromFile and ToFile replace a side with a local file
+// (diff a version against a file before uploading it); DiffFiles diffs two local files
+// without S3.
+//
+// # Diffs
+//
+// The line diff is this package's own, and its output is a function of the two versions
+// (and Options.DiffBudget) alone: no clock is read, so the same versions give the same diff
+// on a laptop and on a loaded Lambda. Each version is read once into one buffer; lines are
+// slices of it, interned as integer ids by hashing (ids in order of first appearance, so the
+// hash seed never shows), so the number of distinct lines is unbounded. Then:
+//
+//   - Equal lines at both ends are set aside, and lines whose text does not occur in the
+//     other version at all are marked changed at once (GNU diff does the same); at high
+//     change ratios that leaves little to do.
+//   - Patience anchoring, as git's patience diff: lines that occur exactly once in each
+//     version anchor the diff; the longest run of anchors in the same order on both sides
+//     (longest increasing subsequence, O(n log n)) is matched, and each gap between anchors
+//     is diffed on its own, anchored again on what is unique inside it. A gap without
+//     anchors drops the lines that have no counterpart inside the gap.
+//   - What is left (small gaps, or stretches of repeated lines such as blank lines and
+//     braces) goes to Myers' O(ND) algorithm in its linear-space form, with GNU diff's
+//     heuristic for expensive stretches: a middle-snake search that runs past 4096 rounds
+//     splits at the point that got furthest.
+//
+// Why this and not plain Myers (GNU diff) or go-diff: Myers costs O(N·D), so a moved or
+// reordered block makes it slow (GNU diff -u needs 2.4 s for a 10 MB file with one block
+// moved, 5.7 s when its paragraphs are reordered, 60 s at 100 MB) or, with its heuristic,
+// coarse (the moved block comes out as nearly 8 times the lines it needs). Anchoring on
+// unique lines finds moved and reordered blocks in O(n log n) and leaves Myers only small
+// gaps, so the cost stays near linear at every change ratio. On the benchmark's text the
+// diffs have the same number of changed lines as GNU's to within 1.5%, and far fewer for
+// a moved block; docs/PERFORMANCE.md has the figures.
+//
+// Work is counted in steps (about one line comparison each). Past Options.DiffBudget
+// (default 50,000,000 plus 200 a line), the stretches not yet diffed come out as whole
+// replacements: the diff is coarser but correct and applies, Result.Approximate is set and
+// Result.Notes says how many lines it covers. The benchmark's inputs, reordered paragraphs
+// included, take 5 to 25 steps a line; it takes input built to defeat the diff (long runs
+// of a few repeated lines, shuffled) to reach the budget.
+//
+// The word diff works inside the changed lines of each hunk only, with a budget per hunk
+// (Options.WordDiffBudget steps per changed word, at most 1,048,576 words); a hunk over it
+// is shown as its line diff after a note line, so WordDiff is bounded in time and memory.
 //
 // Retention plans from one listing and deletes by explicit version id in DeleteObjects
 // batches of at most 1000, so a version uploaded meanwhile is never deleted. It never sends
@@ -38,13 +81,15 @@
 //
 // # Concurrency
 //
-// Client and Handler are safe for concurrent use. Retain is safe against concurrent uploads;
+// Client and Handler are safe for concurrent use, and so is a Result once Diff has returned
+// it (its methods only read it). Retain is safe against concurrent uploads;
 // two Retain calls on the same key at once may both try to delete the same versions, which
 // S3 treats as success.
 //
 // # Errors
 //
-// Sentinels: ErrInvalidKeep, ErrInvalidInput, ErrMalformedResponse, ErrNoVersions,
+// A version too large to diff, or binary, is a Result (StatusTooLarge, StatusBinary), not an
+// error. Sentinels: ErrInvalidKeep, ErrInvalidInput, ErrMalformedResponse, ErrNoVersions,
 // ErrNoPredecessor, ErrVersionNotFound, ErrDeleteFailed (RetainResult.Failed lists the
 // versions, with S3's code and message, or NotConfirmed / DeleteMarkerCreated). Whole S3
 // calls are retried by the AWS SDK's retryer alone (Options.MaxAttempts, 3); per-version
@@ -58,5 +103,9 @@
 // pagination, delete markers, per-key DeleteObjects errors and fault injection, and a
 // WireServer that serves it in S3's REST/XML protocol to a real SDK client. The package's
 // behaviour suite runs against the fake, through the wire server, and against Versity S3
-// Gateway (scripts/testbed).
+// Gateway (scripts/testbed). The diff engine has property and fuzz tests: random and
+// pathological pairs (all lines equal, all distinct, few distinct lines, one huge line, CRLF,
+// no final newline) under budgets from unlimited down to 1 give diffs that GNU patch and an
+// in-process applier apply exactly, the same every time; small inputs are checked for a
+// minimal diff.
 package s3diff

@@ -1,270 +1,237 @@
 package s3diff
 
 import (
-	"fmt"
+	"context"
+	"hash/maphash"
+	"io"
+	"math/bits"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/sergi/go-diff/diffmatchpatch"
 )
 
-// opKind is what happened to one line.
-type opKind byte
+// maxTextBytes is the largest version the line diff takes: line offsets are 32-bit.
+const maxTextBytes = 1<<31 - 1
 
-const (
-	opEqual  opKind = ' '
-	opDelete opKind = '-'
-	opInsert opKind = '+'
-)
-
-// lineOp is one line of a hunk.
-type lineOp struct {
-	kind opKind
-	line string // with its "\n", if it has one
+// lineText is one version split into lines without copying: line i is s[off[i]:off[i+1]],
+// with its "\n" when it has one (the last line may have none).
+type lineText struct {
+	s   string
+	off []int32
 }
 
-// edit is one line of the whole edit script: what happened, and which line (as its rune in
-// the tokenRunes table). Eight bytes a line, so that big files stay cheap.
-type edit struct {
-	kind opKind
-	r    rune
-}
-
-// script is the line edit script from an old to a new text.
-type script struct {
-	edits []edit
-	lines *tokenRunes
-}
-
-// splitLines splits s into lines that keep their "\n"; a last line without one is kept as is.
-func splitLines(s string) []string {
-	if s == "" {
-		return nil
+func splitText(s string) lineText {
+	n := strings.Count(s, "\n")
+	if len(s) > 0 && s[len(s)-1] != '\n' {
+		n++
 	}
-	lines := make([]string, 0, strings.Count(s, "\n")+1)
-	for len(s) > 0 {
-		i := strings.IndexByte(s, '\n')
-		if i < 0 {
-			lines = append(lines, s)
-			break
-		}
-		lines = append(lines, s[:i+1])
-		s = s[i+1:]
-	}
-	return lines
-}
-
-// tokenRunes maps tokens to runes, one rune per distinct token, so that go-diff can diff
-// sequences of lines (or words) as if they were characters. Runes skip the UTF-16 surrogate
-// range, which Go strings can't hold.
-type tokenRunes struct {
-	index  map[string]rune
-	tokens []string
-}
-
-const maxTokens = 0x10FFFF - 0x800
-
-func newTokenRunes(hint int) *tokenRunes {
-	return &tokenRunes{index: make(map[string]rune, hint), tokens: make([]string, 0, hint)}
-}
-
-func (t *tokenRunes) runes(tokens []string) ([]rune, error) {
-	out := make([]rune, len(tokens))
-	for i, tok := range tokens {
-		r, err := t.rune(tok)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = r
-	}
-	return out, nil
-}
-
-// lineRunes maps each line of s (with its "\n") to a rune, without keeping the lines.
-func (t *tokenRunes) lineRunes(s string) ([]rune, error) {
-	out := make([]rune, 0, strings.Count(s, "\n")+1)
-	for len(s) > 0 {
-		i := strings.IndexByte(s, '\n')
-		line := s
-		if i >= 0 {
-			line = s[:i+1]
-		}
-		s = s[len(line):]
-		r, err := t.rune(line)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
-
-func (t *tokenRunes) rune(tok string) (rune, error) {
-	if r, ok := t.index[tok]; ok {
-		return r, nil
-	}
-	n := len(t.tokens)
-	if n >= maxTokens {
-		return 0, fmt.Errorf("s3diff: more than %d distinct lines; too many to diff", maxTokens)
-	}
-	r := rune(n)
-	if r >= 0xD800 {
-		r += 0x800
-	}
-	t.index[tok] = r
-	t.tokens = append(t.tokens, tok)
-	return r, nil
-}
-
-func (t *tokenRunes) token(r rune) string {
-	if r >= 0xD800 {
-		r -= 0x800
-	}
-	return t.tokens[r]
-}
-
-// diffRunes runs go-diff on two rune sequences within timeout (0: none) and reports whether
-// the timeout cut it short.
-func diffRunes(ra, rb []rune, timeout time.Duration) ([]diffmatchpatch.Diff, bool) {
-	dmp := diffmatchpatch.New()
-	dmp.DiffTimeout = timeout
-	start := time.Now()
-	diffs := dmp.DiffMainRunes(ra, rb, false)
-	return diffs, timeout > 0 && time.Since(start) >= timeout
-}
-
-func kindOf(t diffmatchpatch.Operation) opKind {
-	switch t {
-	case diffmatchpatch.DiffDelete:
-		return opDelete
-	case diffmatchpatch.DiffInsert:
-		return opInsert
-	}
-	return opEqual
-}
-
-// diffTokens diffs two token sequences (words) with go-diff, one rune per token, and
-// returns the edit script as (kind, token) pairs.
-func diffTokens(a, b []string, timeout time.Duration) ([]opKind, []string, bool, error) {
-	tr := newTokenRunes(max(len(a), len(b)))
-	ra, err := tr.runes(a)
-	if err != nil {
-		return nil, nil, false, err
-	}
-	rb, err := tr.runes(b)
-	if err != nil {
-		return nil, nil, false, err
-	}
-	diffs, approximate := diffRunes(ra, rb, timeout)
-	var kinds []opKind
-	var toks []string
-	for _, d := range diffs {
-		for _, r := range d.Text {
-			kinds = append(kinds, kindOf(d.Type))
-			toks = append(toks, tr.token(r))
-		}
-	}
-	return kinds, toks, approximate, nil
-}
-
-// diffLines returns the line edit script from old to new.
-func diffLines(old, new string, timeout time.Duration) (script, bool, error) {
-	tr := newTokenRunes(strings.Count(old, "\n") + 1)
-	ra, err := tr.lineRunes(old)
-	if err != nil {
-		return script{}, false, err
-	}
-	rb, err := tr.lineRunes(new)
-	if err != nil {
-		return script{}, false, err
-	}
-	tr.index = nil // the lookup table is done with; let the GC have it while go-diff works
-	diffs, approximate := diffRunes(ra, rb, timeout)
-	edits := make([]edit, 0, max(len(ra), len(rb))+len(diffs))
-	for _, d := range diffs {
-		k := kindOf(d.Type)
-		for _, r := range d.Text {
-			edits = append(edits, edit{kind: k, r: r})
-		}
-	}
-	return script{edits: edits, lines: tr}, approximate, nil
-}
-
-// hunks groups the edit script into hunks with ctx lines of context around each change;
-// changes separated by at most 2*ctx unchanged lines share a hunk, as in GNU diff.
-func hunks(sc script, ctx int) []Hunk {
-	var out []Hunk
-	ed := sc.edits
-	n := len(ed)
-	i := 0
-	oldAt, newAt := 0, 0 // lines of each side before ed[pos]
+	off := make([]int32, n+1)
 	pos := 0
-	advance := func(to int) {
-		for ; pos < to; pos++ {
-			if ed[pos].kind != opInsert {
-				oldAt++
+	for i := 1; i <= n; i++ {
+		j := strings.IndexByte(s[pos:], '\n')
+		if j < 0 {
+			pos = len(s)
+		} else {
+			pos += j + 1
+		}
+		off[i] = int32(pos)
+	}
+	return lineText{s: s, off: off}
+}
+
+func (t *lineText) lines() int           { return len(t.off) - 1 }
+func (t *lineText) line(i int) string    { return t.s[t.off[i]:t.off[i+1]] }
+func (t *lineText) span(i, j int) string { return t.s[t.off[i]:t.off[j]] }
+
+// lineDiff is the line edit script between two texts: chOld[i] is set when old line i is
+// deleted, chNew[j] when new line j is inserted; the other lines pair up in order.
+type lineDiff struct {
+	old, new     lineText
+	chOld, chNew []bool
+	stats        engineStats
+}
+
+// diffLines computes the line edit script from old to new within budget steps.
+func diffLines(ctx context.Context, old, new string, budget int64) (*lineDiff, error) {
+	d := &lineDiff{old: splitText(old), new: splitText(new)}
+	no, nn := d.old.lines(), d.new.lines()
+	d.chOld, d.chNew = make([]bool, no), make([]bool, nn)
+	// Equal lines at both ends cost a comparison each and are never hashed.
+	p := 0
+	for p < no && p < nn && d.old.line(p) == d.new.line(p) {
+		p++
+	}
+	s := 0
+	for s < no-p && s < nn-p && d.old.line(no-1-s) == d.new.line(nn-1-s) {
+		s++
+	}
+	a, b, nid, sc := internLines(&d.old, &d.new, p, no-s, nn-s)
+	st, err := diffIDs(ctx, a, b, nid, d.chOld[p:no-s], d.chNew[p:nn-s], budget, sc)
+	d.stats = st
+	return d, err
+}
+
+// interner gives each distinct line an id, in order of first appearance (old version
+// first), so ids and all that follows from them are the same whatever the hash seed: the
+// seed only decides where lines land in the table. Lines are compared byte for byte on a
+// hash match, so the number of distinct lines is unbounded. Open addressing, linear probing;
+// a slot holds the upper 32 bits of the hash and id+1 (0: empty).
+type interner struct {
+	seed     maphash.Seed
+	old, new *lineText
+	p, na    int // lines [p, p+na) of old, then lines [p, ...) of new, are numbered 0, 1, ...
+	slots    []uint64
+	mask     uint64
+	reps     []uint32 // per id: the number of its first line
+}
+
+// internLines returns the ids of old lines [p, oe) and new lines [p, ne), how many distinct
+// ids there are, and its memory for the engine to reuse.
+func internLines(old, new *lineText, p, oe, ne int) (a, b []int32, nid int, sc scratch) {
+	na, nb := oe-p, ne-p
+	in := &interner{seed: maphash.MakeSeed(), old: old, new: new, p: p, na: na}
+	in.resize(max(na, nb) * 3 / 2)
+	in.reps = make([]uint32, 0, na+nb)
+	a = make([]int32, na)
+	for i := range a {
+		a[i] = in.id(uint32(i), old.line(p+i))
+	}
+	b = make([]int32, nb)
+	for j := range b {
+		b[j] = in.id(uint32(na+j), new.line(p+j))
+	}
+	return a, b, len(in.reps), scratch{wide: in.slots, narrow: in.reps}
+}
+
+// resize makes the table the smallest power of two of at least n slots (and 16).
+func (in *interner) resize(n int) {
+	size := 1 << bits.Len(uint(max(n, 16)-1))
+	in.slots = make([]uint64, size)
+	in.mask = uint64(size - 1)
+	for id, g := range in.reps {
+		h := maphash.String(in.seed, in.line(g))
+		i := h & in.mask
+		for in.slots[i] != 0 {
+			i = (i + 1) & in.mask
+		}
+		in.slots[i] = h>>32<<32 | uint64(id+1)
+	}
+}
+
+// line returns line number g of the numbering.
+func (in *interner) line(g uint32) string {
+	if int(g) < in.na {
+		return in.old.line(in.p + int(g))
+	}
+	return in.new.line(in.p + int(g) - in.na)
+}
+
+// id returns the id of line, which is line number g.
+func (in *interner) id(g uint32, line string) int32 {
+	h := maphash.String(in.seed, line)
+	tag := h >> 32
+	for i := h & in.mask; ; i = (i + 1) & in.mask {
+		s := in.slots[i]
+		if s == 0 {
+			id := int32(len(in.reps))
+			in.reps = append(in.reps, g)
+			in.slots[i] = tag<<32 | uint64(id+1)
+			if len(in.reps) > len(in.slots)*3/4 {
+				in.resize(len(in.slots) * 2)
 			}
-			if ed[pos].kind != opDelete {
-				newAt++
+			return id
+		}
+		if s>>32 == tag {
+			if id := int32(s&(1<<32-1)) - 1; in.line(in.reps[id]) == line {
+				return id
 			}
 		}
 	}
-	for {
-		for i < n && ed[i].kind == opEqual {
+}
+
+// eachBlock calls fn for each run of changes in [i, iEnd) x [j, jEnd) (a stretch of both
+// versions that starts and ends aligned): old lines [i0, i1) deleted and new lines [j0, j1)
+// inserted, in order.
+func (d *lineDiff) eachBlock(i, iEnd, j, jEnd int, fn func(i0, i1, j0, j1 int) bool) {
+	for i < iEnd || j < jEnd {
+		for i < iEnd && j < jEnd && !d.chOld[i] && !d.chNew[j] {
+			i++
+			j++
+		}
+		i0, j0 := i, j
+		for i < iEnd && d.chOld[i] {
 			i++
 		}
-		if i == n {
-			return out
+		for j < jEnd && d.chNew[j] {
+			j++
 		}
-		start := max(i-ctx, 0)
-		end := i
-		for end < n {
-			if ed[end].kind != opEqual {
-				end++
-				continue
-			}
-			j := end
-			for j < n && ed[j].kind == opEqual {
+		if i == i0 && j == j0 {
+			// Unchanged lines left on one side only: the engine never leaves that, but
+			// show them as changes rather than lose them.
+			if i < iEnd {
+				i++
+			} else if j < jEnd {
 				j++
 			}
-			if j == n || j-end > 2*ctx {
-				end = min(end+ctx, j)
-				break
-			}
-			end = j
 		}
-		advance(start)
-		out = append(out, makeHunk(sc, ed[start:end], oldAt, newAt))
-		i = end
+		if i > i0 || j > j0 {
+			if !fn(i0, i, j0, j) {
+				return
+			}
+		}
 	}
 }
 
-func makeHunk(sc script, ed []edit, oldAt, newAt int) Hunk {
-	h := Hunk{OldStart: oldAt, NewStart: newAt, ops: make([]lineOp, len(ed))}
-	for i, e := range ed {
-		h.ops[i] = lineOp{kind: e.kind, line: sc.lines.token(e.r)}
-		switch e.kind {
-		case opEqual:
-			h.OldLines++
-			h.NewLines++
-		case opDelete:
-			h.OldLines++
-			h.Removed++
-		case opInsert:
-			h.NewLines++
-			h.Added++
+// hunks groups the changes into hunks with ctx lines of context; changes separated by at
+// most 2*ctx unchanged lines share a hunk, as in GNU diff.
+func (d *lineDiff) hunks(ctx int) []Hunk {
+	no, nn := d.old.lines(), d.new.lines()
+	ctx = min(ctx, no+nn) // more context than lines changes nothing, and 2*ctx can't overflow
+	// Count first, so that a diff with many hunks fills one array of the right size.
+	n, endI := 0, -1
+	d.eachBlock(0, no, 0, nn, func(i0, i1, j0, j1 int) bool {
+		if endI < 0 || i0-endI > 2*ctx {
+			n++
+		}
+		endI = i1
+		return true
+	})
+	out := make([]Hunk, 0, n)
+	var cur *Hunk
+	endI, endJ := 0, 0 // end of the last block
+	finish := func() {
+		tail := min(ctx, no-endI, nn-endJ)
+		cur.OldLines = endI + tail - cur.oldAt
+		cur.NewLines = endJ + tail - cur.newAt
+		cur.OldStart, cur.NewStart = cur.oldAt, cur.newAt
+		// A side with lines starts at its first line; an empty side is named by the line
+		// before it (0 at the top of the file), as GNU diff writes it.
+		if cur.OldLines > 0 {
+			cur.OldStart++
+		}
+		if cur.NewLines > 0 {
+			cur.NewStart++
 		}
 	}
-	// A side with lines starts at its first line; an empty side is named by the line before
-	// it (0 at the top of the file), as GNU diff writes it.
-	if h.OldLines > 0 {
-		h.OldStart++
+	d.eachBlock(0, no, 0, nn, func(i0, i1, j0, j1 int) bool {
+		gap := i0 - endI
+		if cur != nil && gap > 2*ctx {
+			finish()
+			cur = nil
+		}
+		if cur == nil {
+			lead := min(ctx, gap)
+			out = append(out, Hunk{oldAt: i0 - lead, newAt: j0 - lead})
+			cur = &out[len(out)-1]
+		}
+		cur.Removed += i1 - i0
+		cur.Added += j1 - j0
+		endI, endJ = i1, j1
+		return true
+	})
+	if cur != nil {
+		finish()
 	}
-	if h.NewLines > 0 {
-		h.NewStart++
-	}
-	return h
+	return out
 }
 
 // header writes "@@ -a,b +c,d @@" the way GNU diff does (",1" left out).
@@ -283,5 +250,84 @@ type Hunk struct {
 	OldStart, OldLines int // 1-based start and length in the old version
 	NewStart, NewLines int // likewise in the new version
 	Added, Removed     int
-	ops                []lineOp
+
+	oldAt, newAt int // 0-based first line of each side
+}
+
+// textWriter is what the formatters write to: a *bufio.Writer or a *strings.Builder.
+type textWriter interface {
+	io.Writer
+	io.StringWriter
+	io.ByteWriter
+}
+
+const noNewline = "\n\\ No newline at end of file\n"
+
+// writeLine writes one diff line: the mark, the line, and GNU's note when it has no "\n".
+func writeLine(w textWriter, mark byte, line string) {
+	w.WriteByte(mark)
+	w.WriteString(line)
+	if !strings.HasSuffix(line, "\n") {
+		w.WriteString(noNewline)
+	}
+}
+
+// writeHunk writes one hunk of a unified diff.
+func (d *lineDiff) writeHunk(w textWriter, h *Hunk) {
+	w.WriteString(h.header())
+	w.WriteByte('\n')
+	d.writeHunkLines(w, h)
+}
+
+// writeHunkLines writes the lines of a hunk, without its header.
+func (d *lineDiff) writeHunkLines(w textWriter, h *Hunk) {
+	i, j := h.oldAt, h.newAt
+	iEnd, jEnd := i+h.OldLines, j+h.NewLines
+	d.eachBlock(i, iEnd, j, jEnd, func(i0, i1, j0, j1 int) bool {
+		for ; i < i0; i, j = i+1, j+1 {
+			writeLine(w, ' ', d.old.line(i))
+		}
+		for ; i < i1; i++ {
+			writeLine(w, '-', d.old.line(i))
+		}
+		for ; j < j1; j++ {
+			writeLine(w, '+', d.new.line(j))
+		}
+		return true
+	})
+	for ; i < iEnd; i, j = i+1, j+1 {
+		writeLine(w, ' ', d.old.line(i))
+	}
+}
+
+// unifiedSize is the exact length of the hunks as writeHunk writes them.
+func (d *lineDiff) unifiedSize(hunks []Hunk) int {
+	n := 0
+	add := func(s string) {
+		n += 1 + len(s)
+		if !strings.HasSuffix(s, "\n") {
+			n += len(noNewline)
+		}
+	}
+	for k := range hunks {
+		h := &hunks[k]
+		n += len(h.header()) + 1
+		i, j := h.oldAt, h.newAt
+		iEnd, jEnd := i+h.OldLines, j+h.NewLines
+		d.eachBlock(i, iEnd, j, jEnd, func(i0, i1, j0, j1 int) bool {
+			n += int(d.old.off[i0]-d.old.off[i]) + (i0 - i) // context: all lines end in "\n"
+			for i = i0; i < i1; i++ {
+				add(d.old.line(i))
+			}
+			for j = j0; j < j1; j++ {
+				add(d.new.line(j))
+			}
+			i = i1
+			return true
+		})
+		for ; i < iEnd; i++ {
+			add(d.old.line(i))
+		}
+	}
+	return n
 }

@@ -8,7 +8,10 @@
 //	KEY_SUFFIX         only keys ending so, e.g. .json (optional)
 //	KEY_PREFIX         only keys starting so (optional)
 //	DIFF_FORMAT        unified (default), word, or json (structural, for .json keys)
-//	MAX_OBJECT_BYTES   largest version to diff (default 10485760)
+//	MAX_OBJECT_BYTES   largest version to diff, in bytes (default 67108864 = 64 MiB); a larger
+//	                   one is logged with status "too-large" and not downloaded. A diff needs
+//	                   about 3 times the two versions in memory, plus the diff it logs: size
+//	                   the function's memory with it (template.yaml sets 16 MiB for 256 MB)
 //	S3_USE_PATH_STYLE  true for S3-compatible endpoints that need path-style addressing
 //
 // It accepts S3 event notifications and EventBridge "Object Created" events, and S3 Batch

@@ -156,3 +156,27 @@ func grants(n *yaml.Node) map[string]string {
 	walk(n)
 	return out
 }
+
+// A version over MAX_OBJECT_BYTES is a logged result, not a failed invocation, and
+// retention still runs for its key.
+func TestTooLargeIsLoggedAndRetentionRuns(t *testing.T) {
+	b := s3difftest.New()
+	b.CreateBucket("bucket")
+	b.Put("bucket", "big.txt", []byte("0123456789\n"))
+	v2 := b.Put("bucket", "big.txt", []byte("0123456789abc\n"))
+	var logs bytes.Buffer
+	s, err := settingsFromEnv(env(map[string]string{"KEEP_VERSIONS": "1", "MAX_OBJECT_BYTES": "12"}))
+	require.NoError(t, err)
+	h, err := newHandler(b, s, slog.New(slog.NewJSONHandler(&logs, nil)))
+	require.NoError(t, err)
+	event := `{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"bucket"},"object":{"key":"big.txt","versionId":"` + v2 + `"}}}]}`
+	_, err = h(context.Background(), json.RawMessage(event))
+	require.NoError(t, err)
+	assert.Contains(t, logs.String(), `"status":"too-large"`)
+	assert.Equal(t, 0, b.Calls(s3difftest.OpGetObject), "nothing downloaded")
+	assert.Equal(t, []string{v2}, b.VersionIDs("bucket", "big.txt"), "retention ran")
+
+	unset, err := settingsFromEnv(env(map[string]string{}))
+	require.NoError(t, err)
+	assert.Zero(t, unset.maxBytes, "unset: the library default (64 MiB)")
+}

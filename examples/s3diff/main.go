@@ -1,14 +1,17 @@
 // Command s3diff lists, diffs and prunes the versions of one S3 object.
 //
 //	s3diff versions -bucket B -key K [-json]
-//	s3diff diff     -bucket B -key K [-from V] [-to V] [-format unified|word|json] [-context N]
+//	s3diff diff     -bucket B -key K [-from V | -from-file F] [-to V | -to-file F] [-format unified|word|json] [-context N] [-max-bytes N]
+//	s3diff diff     -from-file OLD -to-file NEW [...]   (two local files: no S3 access)
 //	s3diff retain   -bucket B -key K -keep N [-dry-run]
 //	s3diff retain   -bucket B -prefix P -keep N [-dry-run] [-start-after KEY] [-concurrency N]
 //	s3diff lifecycle-rule -keep N [-prefix P] [-days D]
 //
 // stdout carries only the result (a unified diff pipes straight into patch); logs go to
-// stderr. Exit codes: 0 ok, 1 operational error, 2 usage error. The standard AWS SDK
-// environment applies (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3, ...).
+// stderr. Exit codes: 0 ok, 1 operational error, 2 usage error, 3 not diffed because a
+// version is larger than -max-bytes, 4 not diffed because a version is binary. The standard
+// AWS SDK environment applies (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL,
+// AWS_ENDPOINT_URL_S3, ...).
 package main
 
 import (
@@ -33,7 +36,9 @@ import (
 
 const usage = `Usage:
   s3diff versions -bucket B -key K [-json]
-  s3diff diff     -bucket B -key K [-from VERSION] [-to VERSION] [-format unified|word|json] [-context N]
+  s3diff diff     -bucket B -key K [-from VERSION | -from-file FILE] [-to VERSION | -to-file FILE]
+                  [-format unified|word|json] [-context N] [-max-bytes N]
+  s3diff diff     -from-file OLD -to-file NEW [-format ...] [-context N] [-max-bytes N]
   s3diff retain   -bucket B -key K -keep N [-dry-run]
   s3diff retain   -bucket B -prefix P -keep N [-dry-run] [-start-after KEY] [-concurrency N]
   s3diff lifecycle-rule -keep N [-prefix P] [-days D] [-id ID]
@@ -41,6 +46,9 @@ const usage = `Usage:
 versions  lists the versions and delete markers of exactly K, newest first
 diff      diffs -to (default: the newest version) against -from (default: the one before it);
           the unified format applies with patch:  s3diff diff -bucket B -key K | patch old.txt
+          -from-file or -to-file replaces that side with a local file, e.g. what you are about
+          to upload against the newest version:  s3diff diff -bucket B -key K -to-file new.txt
+          (-from then defaults to the newest version). With both, no -bucket/-key and no S3.
 retain    keeps the newest N versions of K and deletes older versions and delete markers;
           the latest entry is never deleted; -dry-run prints the version ids it would delete.
           With -prefix: every key under P in one listing pass, deletions batched across
@@ -52,8 +60,17 @@ lifecycle-rule  prints the lifecycle configuration that has S3 expire all but ab
 Common flags: -path-style (S3-compatible endpoints), -v (debug logs on stderr).
 AWS settings come from the standard environment: AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL,
 AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID, ...
-Exit codes: 0 ok, 1 operational error, 2 usage error.
+Exit codes: 0 ok (for diff: a diff, or "no changes"), 1 operational error, 2 usage error,
+  3 not diffed: a version is larger than -max-bytes (nothing printed on stdout but -format json),
+  4 not diffed: the versions differ but one is binary (likewise).
 `
+
+// Exit codes of the diff command when there is nothing to print because the versions can't
+// be diffed as text: results, not errors, but a pipeline into patch must notice.
+const (
+	exitTooLarge = 3
+	exitBinary   = 4
+)
 
 // newS3 builds the S3 client; tests replace it.
 type newS3 func(ctx context.Context, pathStyle bool) (s3diff.S3API, error)
@@ -90,12 +107,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 	pathStyle := fs.Bool("path-style", false, "path-style addressing, for S3-compatible endpoints")
 	verbose := fs.Bool("v", false, "debug logs on stderr")
 	var (
-		asJSON             *bool
-		from, to, format   *string
-		contextLines, keep *int
-		dryRun             *bool
-		prefix, startAfter *string
-		concurrency        *int
+		asJSON                             *bool
+		from, to, fromFile, toFile, format *string
+		contextLines, keep                 *int
+		maxBytes                           *int64
+		dryRun                             *bool
+		prefix, startAfter                 *string
+		concurrency                        *int
 	)
 	switch cmd {
 	case "versions":
@@ -103,8 +121,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 	case "diff":
 		from = fs.String("from", "", "older version id (default: the version before -to)")
 		to = fs.String("to", "", "newer version id (default: the newest version)")
+		fromFile = fs.String("from-file", "", "local file to use as the older side instead of a version")
+		toFile = fs.String("to-file", "", "local file to use as the newer side instead of a version")
 		format = fs.String("format", "unified", "unified, word or json")
 		contextLines = fs.Int("context", 3, "lines of context around each change")
+		maxBytes = fs.Int64("max-bytes", 64<<20, "largest version or file to diff, in bytes; larger ones exit 3 (at most 2147483647)")
 	case "retain":
 		keep = fs.Int("keep", 0, "how many of the newest versions to keep (at least 1; required)")
 		dryRun = fs.Bool("dry-run", false, "print the version ids that would be deleted, delete nothing")
@@ -121,11 +142,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 	}); done {
 		return code
 	}
+	local := cmd == "diff" && *fromFile != "" && *toFile != ""
 	byPrefix := cmd == "retain" && shcli.IsSet(fs, "prefix")
 	switch {
 	case fs.NArg() > 0:
 		return usageError(stderr, "unexpected argument %q (flags go after the command)", fs.Arg(0))
-	case *bucket == "":
+	case local && (*bucket != "" || *key != ""):
+		return usageError(stderr, "-from-file and -to-file diff two local files: -bucket and -key have no use with both")
+	case !local && *bucket == "":
+		if cmd == "diff" {
+			return usageError(stderr, "-bucket is required (unless both -from-file and -to-file are given)")
+		}
 		return usageError(stderr, "-bucket is required")
 	case byPrefix && *key != "":
 		return usageError(stderr, "-key and -prefix both say what to prune; give one")
@@ -135,10 +162,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 		return usageError(stderr, "-start-after %q is not under -prefix %q", *startAfter, *prefix)
 	case byPrefix && (*concurrency < 1 || *concurrency > 64):
 		return usageError(stderr, "-concurrency must be 1 to 64 (got %d)", *concurrency)
-	case *key == "" && !byPrefix && cmd == "retain":
+	case !local && !byPrefix && *key == "" && cmd == "retain":
 		return usageError(stderr, "-key or -prefix is required (the exact object key, or every key under a prefix)")
-	case *key == "" && !byPrefix:
+	case !local && !byPrefix && *key == "":
 		return usageError(stderr, "-key is required (the exact object key)")
+	case cmd == "diff" && *from != "" && *fromFile != "":
+		return usageError(stderr, "-from and -from-file both name the older side; give one")
+	case cmd == "diff" && *to != "" && *toFile != "":
+		return usageError(stderr, "-to and -to-file both name the newer side; give one")
+	case cmd == "diff" && (*maxBytes <= 0 || *maxBytes > 1<<31-1):
+		return usageError(stderr, "-max-bytes must be 1 to 2147483647, not %d", *maxBytes)
 	case cmd == "diff" && *format != "unified" && *format != "word" && *format != "json":
 		return usageError(stderr, "-format must be unified, word or json, not %q", *format)
 	case cmd == "diff" && *contextLines < 0:
@@ -152,12 +185,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	api, err := mk(ctx, *pathStyle)
-	if err != nil {
-		fmt.Fprintln(stderr, "s3diff: AWS configuration:", err)
-		return 1
-	}
-	client, err := s3diff.New(api, func(o *s3diff.Options) {
+	options := func(o *s3diff.Options) {
 		o.Logger = logger
 		if contextLines != nil {
 			o.ContextLines = *contextLines
@@ -165,16 +193,49 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 				o.ContextLines = -1
 			}
 		}
-	})
-	if err != nil {
-		return usageError(stderr, "%v", err)
+		if maxBytes != nil {
+			o.MaxObjectBytes = *maxBytes
+		}
+	}
+	var client *s3diff.Client
+	if !local { // two local files need no AWS configuration at all
+		api, err := mk(ctx, *pathStyle)
+		if err != nil {
+			fmt.Fprintln(stderr, "s3diff: AWS configuration:", err)
+			return 1
+		}
+		if client, err = s3diff.New(api, options); err != nil {
+			return usageError(stderr, "%v", err)
+		}
 	}
 
+	var err error
 	switch cmd {
 	case "versions":
 		err = versions(ctx, client, *bucket, *key, *asJSON, stdout)
 	case "diff":
-		err = diff(ctx, client, *bucket, *key, *from, *to, *format, stdout, logger)
+		var r *s3diff.Result
+		if local {
+			r, err = s3diff.DiffFiles(ctx, *fromFile, *toFile, options)
+		} else {
+			r, err = client.Diff(ctx, *bucket, *key, func(o *s3diff.DiffOptions) {
+				*o = s3diff.DiffOptions{From: *from, To: *to, FromFile: *fromFile, ToFile: *toFile}
+			})
+		}
+		var status s3diff.Status
+		if err == nil {
+			status, err = printDiff(r, *key, *format, stdout, logger)
+		}
+		if err == nil {
+			switch status {
+			case s3diff.StatusTooLarge:
+				fmt.Fprintf(stderr, "s3diff: not diffed: a version is larger than -max-bytes %d; raise -max-bytes to diff it (exit %d)\n", *maxBytes, exitTooLarge)
+				return exitTooLarge
+			case s3diff.StatusBinary:
+				fmt.Fprintf(stderr, "s3diff: not diffed: the versions differ but at least one is binary (NUL bytes or invalid UTF-8) (exit %d)\n", exitBinary)
+				return exitBinary
+			}
+		}
 	case "retain":
 		if byPrefix {
 			err = retainPrefix(ctx, client, *bucket, *prefix, *keep, s3diff.PrefixRetainOptions{
@@ -222,32 +283,37 @@ func versions(ctx context.Context, c *s3diff.Client, bucket, key string, asJSON 
 	return nil
 }
 
-func diff(ctx context.Context, c *s3diff.Client, bucket, key, from, to, format string, w io.Writer, log *slog.Logger) error {
-	r, err := c.Diff(ctx, bucket, key, func(o *s3diff.DiffOptions) { o.From, o.To = from, to })
-	if err != nil {
-		return err
-	}
+// printDiff writes r in format and returns its status.
+func printDiff(r *s3diff.Result, key, format string, w io.Writer, log *slog.Logger) (s3diff.Status, error) {
+	var err error
 	log.Info(r.Summary, "notes", strings.Join(r.Notes, "; "))
 	switch format {
 	case "unified":
-		_, err = io.WriteString(w, r.Unified())
+		err = r.WriteUnified(w)
 	case "word":
-		_, err = io.WriteString(w, r.WordDiff())
+		err = r.WriteWordDiff(w)
 	case "json":
 		out := struct {
-			Bucket       string              `json:"bucket"`
-			Key          string              `json:"key"`
+			Bucket       string              `json:"bucket,omitempty"`
+			Key          string              `json:"key,omitempty"`
 			From         s3diff.Version      `json:"from"`
 			To           s3diff.Version      `json:"to"`
+			FromFile     string              `json:"fromFile,omitempty"`
+			ToFile       string              `json:"toFile,omitempty"`
 			Status       s3diff.Status       `json:"status"`
 			Summary      string              `json:"summary"`
 			Notes        []string            `json:"notes,omitempty"`
 			LinesAdded   int                 `json:"linesAdded"`
 			LinesRemoved int                 `json:"linesRemoved"`
+			Approximate  bool                `json:"approximate,omitempty"`
 			Unified      string              `json:"unified,omitempty"`
 			JSONChanges  []s3diff.JSONChange `json:"jsonChanges,omitempty"`
-		}{r.Bucket, r.Key, r.From, r.To, r.Status, r.Summary, r.Notes, r.LinesAdded, r.LinesRemoved, r.Unified(), nil}
-		if s3diff.IsJSONKey(key) && r.Status == s3diff.StatusChanged {
+		}{r.Bucket, r.Key, r.From, r.To, r.FromFile, r.ToFile, r.Status, r.Summary, r.Notes, r.LinesAdded, r.LinesRemoved, r.Approximate, r.Unified(), nil}
+		jsonName := key
+		if jsonName == "" {
+			jsonName = r.ToFile
+		}
+		if s3diff.IsJSONKey(jsonName) && r.Status == s3diff.StatusChanged {
 			if out.JSONChanges, err = r.JSONChanges(); err != nil {
 				log.Warn("no structural diff", "error", err.Error())
 			}
@@ -256,7 +322,7 @@ func diff(ctx context.Context, c *s3diff.Client, bucket, key, from, to, format s
 		enc.SetIndent("", "  ")
 		err = enc.Encode(out)
 	}
-	return err
+	return r.Status, err
 }
 
 func retain(ctx context.Context, c *s3diff.Client, bucket, key string, keep int, dryRun bool, w io.Writer, log *slog.Logger) error {

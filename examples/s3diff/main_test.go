@@ -137,3 +137,109 @@ func TestIntegrationCLIAgainstVersity(t *testing.T) {
 	require.Equal(t, 0, code)
 	assert.Equal(t, 1, strings.Count(stdout, "\n"))
 }
+
+// noS3 fails the test if the CLI builds an S3 client.
+func noS3(t *testing.T) newS3 {
+	return func(context.Context, bool) (s3diff.S3API, error) {
+		t.Error("two local files must not need S3")
+		return nil, fmt.Errorf("no S3 here")
+	}
+}
+
+func files(t *testing.T, contents ...string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	var paths []string
+	for i, c := range contents {
+		p := filepath.Join(dir, fmt.Sprintf("f%d.txt", i))
+		require.NoError(t, os.WriteFile(p, []byte(c), 0o600))
+		paths = append(paths, p)
+	}
+	return paths
+}
+
+func TestDiffLocalFiles(t *testing.T) {
+	f := files(t, "a\nb\nc\n", "a\nB\nc\n", "a\nb\nc\n", "bin\x00ary\n", strings.Repeat("x", 100)+"\n")
+	oldF, newF, sameF, binF, bigF := f[0], f[1], f[2], f[3], f[4]
+
+	code, stdout, stderr := cli(t, noS3(t), "diff", "-from-file", oldF, "-to-file", newF)
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "a\nB\nc\n", patch(t, "a\nb\nc\n", stdout))
+	assert.True(t, strings.HasPrefix(stdout, "--- "+oldF+"\n+++ "+newF+"\n"), stdout)
+
+	code, stdout, _ = cli(t, noS3(t), "diff", "-from-file", oldF, "-to-file", newF, "-format", "word", "-context", "0")
+	require.Equal(t, 0, code)
+	assert.Equal(t, "@@ -2 +2 @@\n[-b-]{+B+}\n", stdout)
+
+	code, stdout, _ = cli(t, noS3(t), "diff", "-from-file", oldF, "-to-file", newF, "-format", "json")
+	require.Equal(t, 0, code)
+	var out map[string]any
+	require.NoError(t, json.Unmarshal([]byte(stdout), &out))
+	assert.Equal(t, newF, out["toFile"])
+	assert.Equal(t, "changed", out["status"])
+
+	code, stdout, stderr = cli(t, noS3(t), "diff", "-from-file", oldF, "-to-file", sameF)
+	assert.Equal(t, 0, code, "no changes is success")
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "no changes")
+
+	code, stdout, stderr = cli(t, noS3(t), "diff", "-from-file", oldF, "-to-file", bigF, "-max-bytes", "50")
+	assert.Equal(t, 3, code, "too large to diff: its own exit code")
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "not diffed: a version is larger than -max-bytes 50")
+
+	code, stdout, _ = cli(t, noS3(t), "diff", "-from-file", oldF, "-to-file", bigF, "-max-bytes", "101")
+	assert.Equal(t, 0, code, "a file of exactly -max-bytes is diffed")
+	assert.NotEmpty(t, stdout)
+
+	code, stdout, stderr = cli(t, noS3(t), "diff", "-from-file", oldF, "-to-file", binF)
+	assert.Equal(t, 4, code, "binary: its own exit code")
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "not diffed: the versions differ but at least one is binary")
+
+	code, stdout, _ = cli(t, noS3(t), "diff", "-from-file", oldF, "-to-file", binF, "-format", "json")
+	assert.Equal(t, 4, code)
+	assert.Contains(t, stdout, `"status": "binary"`, "json still describes the result")
+
+	code, _, stderr = cli(t, noS3(t), "diff", "-from-file", oldF, "-to-file", filepath.Join(t.TempDir(), "missing"))
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "missing")
+}
+
+func TestDiffVersionAgainstLocalFile(t *testing.T) {
+	b := s3difftest.New()
+	b.CreateBucket("bucket")
+	b.Put("bucket", "f.txt", []byte("one\n"))
+	v2 := b.Put("bucket", "f.txt", []byte("one\ntwo\n"))
+	f := files(t, "one\ntwo\nthree\n")
+
+	code, stdout, stderr := cli(t, withFake(b), "diff", "-bucket", "bucket", "-key", "f.txt", "-to-file", f[0])
+	require.Equal(t, 0, code, stderr)
+	assert.True(t, strings.HasPrefix(stdout, "--- a/f.txt\t"+v2+"\n+++ "+f[0]+"\n"), stdout)
+	assert.Equal(t, "one\ntwo\nthree\n", patch(t, "one\ntwo\n", stdout))
+
+	code, stdout, stderr = cli(t, withFake(b), "diff", "-bucket", "bucket", "-key", "f.txt", "-from-file", f[0])
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "one\ntwo\n", patch(t, "one\ntwo\nthree\n", stdout))
+}
+
+func TestDiffUsageErrors(t *testing.T) {
+	f := files(t, "a\n")
+	for _, args := range [][]string{
+		{"diff", "-to-file", f[0]}, // one file needs the key
+		{"diff", "-bucket", "b", "-key", "k", "-from", "v1", "-from-file", f[0]}, // one side named twice
+		{"diff", "-bucket", "b", "-key", "k", "-to", "v1", "-to-file", f[0]},
+		{"diff", "-from-file", f[0], "-to-file", f[0], "-max-bytes", "0"},
+		{"diff", "-from-file", f[0], "-to-file", f[0], "-max-bytes", "4294967296"},
+	} {
+		code, stdout, stderr := cli(t, noS3(t), args...)
+		assert.Equal(t, 2, code, "%v", args)
+		assert.Empty(t, stdout, "%v", args)
+		assert.NotEmpty(t, stderr, "%v", args)
+	}
+	code, _, stderr := cli(t, noS3(t), "-h")
+	assert.Equal(t, 0, code)
+	for _, want := range []string{"-from-file", "-max-bytes", "3 not diffed", "4 not diffed"} {
+		assert.Contains(t, stderr, want)
+	}
+}
