@@ -143,39 +143,69 @@ type sentBatch struct {
 
 // list streams the listing and plans each key once it is complete.
 func (r *prefixRun) list(prefix string, keep int) error {
-	in := &s3.ListObjectVersionsInput{Bucket: aws.String(r.bucket), Prefix: aws.String(prefix), MaxKeys: aws.Int32(r.c.opts.PageSize)}
-	if r.o.StartAfter != "" {
-		in.KeyMarker = aws.String(r.o.StartAfter)
+	return r.c.walkKeys(r.ctx, r.bucket, prefix, r.o.StartAfter, keyWalk{
+		stop: func() bool { return r.gctx.Err() != nil }, // a delete batch failed: the error comes from the group
+		page: func(listed int) {
+			r.mu.Lock()
+			r.res.ListPages++
+			r.res.Versions += listed
+			r.mu.Unlock()
+			r.progress()
+		},
+		key: func(key string, versions, markers []Version) error {
+			_, deleted := plan(versions, markers, keep)
+			return r.planned(key, deleted)
+		},
+	})
+}
+
+// keyWalk is what walkKeys does along the way.
+type keyWalk struct {
+	// stop, when set, is asked before each page; true ends the walk without an error.
+	stop func() bool
+	// page, when set, is told after each page how many new entries it listed.
+	page func(listed int)
+	// key gets each key's complete listing (versions in S3's order, then delete markers),
+	// keys ascending.
+	key func(key string, versions, markers []Version) error
+}
+
+// walkKeys streams ListObjectVersions over prefix, after startAfter when set, and hands
+// each key to w.key as soon as the listing has moved past it: S3 lists keys in ascending
+// order, each key's entries together. Memory holds one key's entries. An entry listed twice
+// across a page boundary (some servers repeat the marker entry) counts once; an entry
+// without a version id, or a truncated page without new markers, stops the walk with
+// ErrMalformedResponse.
+func (c *Client) walkKeys(ctx context.Context, bucket, prefix, startAfter string, w keyWalk) error {
+	in := &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: aws.String(prefix), MaxKeys: aws.Int32(c.opts.PageSize)}
+	if startAfter != "" {
+		in.KeyMarker = aws.String(startAfter)
 	}
 	var key string // the key being gathered
 	var versions, markers []Version
-	seen := map[string]bool{} // version ids of key: some servers repeat the marker entry on the next page
+	seen := map[string]bool{} // version ids of key
+	done := startAfter        // keys up to this one are complete: a listing must not go back
 	complete := func() error {
 		if key == "" {
 			return nil
 		}
-		_, deleted := plan(versions, markers, keep)
-		err := r.planned(key, deleted)
-		key, versions, markers = "", nil, nil
+		err := w.key(key, versions, markers)
+		done, key, versions, markers = key, "", nil, nil
 		clear(seen)
 		return err
 	}
-	for {
-		if err := r.ctx.Err(); err != nil {
+	for pages := 1; ; pages++ {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := r.gctx.Err(); err != nil {
-			return nil // a delete batch failed: stop listing, the error comes from the group
+		if w.stop != nil && w.stop() {
+			return nil
 		}
-		out, err := r.c.s3.ListObjectVersions(r.ctx, in, r.c.callOpts...)
+		out, err := c.s3.ListObjectVersions(ctx, in, c.callOpts...)
 		if err != nil {
-			return errtext.Wrap("s3diff", fmt.Sprintf("listing versions under s3://%s/%s", r.bucket, prefix), err)
+			return errtext.Wrap("s3diff", fmt.Sprintf("listing versions under s3://%s/%s (page %d)", bucket, prefix, pages), err)
 		}
-		r.mu.Lock()
-		r.res.ListPages++
-		page := r.res.ListPages
-		r.mu.Unlock()
-		entries, err := pageEntries(out, r.bucket, page)
+		entries, err := pageEntries(out, bucket, pages)
 		if err != nil {
 			return err
 		}
@@ -185,10 +215,16 @@ func (r *prefixRun) list(prefix string, keep int) error {
 				if err := complete(); err != nil {
 					return err
 				}
+				// Acting on a key outside the prefix, or on part of a key already planned, could
+				// delete what the plan never saw whole: refuse the answer instead.
+				if !strings.HasPrefix(e.Key, prefix) || (done != "" && e.Key <= done) {
+					return fmt.Errorf("%w: ListObjectVersions page %d of s3://%s/%s lists %q, which is outside the prefix or not after %q; keys must come once each, in ascending order",
+						ErrMalformedResponse, pages, bucket, prefix, e.Key, done)
+				}
 				key = e.Key
 			}
 			if seen[e.VersionID] {
-				r.c.log.Debug("s3diff: the server listed a version twice; counted once", "bucket", r.bucket, "key", e.Key, "version_id", e.VersionID)
+				c.log.Debug("s3diff: the server listed a version twice; counted once", "bucket", bucket, "key", e.Key, "version_id", e.VersionID)
 				continue
 			}
 			seen[e.VersionID] = true
@@ -199,17 +235,16 @@ func (r *prefixRun) list(prefix string, keep int) error {
 				versions = append(versions, e)
 			}
 		}
-		r.mu.Lock()
-		r.res.Versions += listed
-		r.mu.Unlock()
-		r.progress()
+		if w.page != nil {
+			w.page(listed)
+		}
 		if !aws.ToBool(out.IsTruncated) {
 			return complete()
 		}
 		nextKey, nextVersion := aws.ToString(out.NextKeyMarker), aws.ToString(out.NextVersionIdMarker)
 		if nextKey == "" || (nextKey == aws.ToString(in.KeyMarker) && nextVersion == aws.ToString(in.VersionIdMarker)) {
 			return fmt.Errorf("%w: ListObjectVersions page %d of s3://%s/%s is truncated but gives no new markers (%q, %q); refusing to loop",
-				ErrMalformedResponse, r.res.ListPages, r.bucket, prefix, nextKey, nextVersion)
+				ErrMalformedResponse, pages, bucket, prefix, nextKey, nextVersion)
 		}
 		in.KeyMarker, in.VersionIdMarker = aws.String(nextKey), aws.String(nextVersion)
 	}

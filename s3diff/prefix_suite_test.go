@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shipshape-dev/shipshape/s3diff"
+	"github.com/shipshape-dev/shipshape/s3diff/s3difftest"
 )
 
 // runPrefixSuite is the behaviour of RetainPrefix, against one store (the fake, the fake
@@ -264,5 +265,38 @@ func TestAMarkerEntryListedTwiceIsCountedOnce(t *testing.T) {
 		vs, err = c.Versions(context.Background(), st.bucket(), "d/b")
 		require.NoError(t, err)
 		assert.Equal(t, want["d/b"], ids(vs))
+	}
+}
+
+func TestPrefixRefusesListingsOutOfOrderOrOutsideThePrefix(t *testing.T) {
+	for name, edit := range map[string]func(page int, out *s3.ListObjectVersionsOutput){
+		"a key outside the prefix": func(page int, out *s3.ListObjectVersionsOutput) {
+			if page == 2 {
+				out.Versions[0].Key = aws.String("other/x")
+			}
+		},
+		"a key that goes back": func(page int, out *s3.ListObjectVersionsOutput) {
+			if page == 3 {
+				out.Versions[0].Key = aws.String("p/a")
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			st := newFakeStore(t).(*fakeStore)
+			for _, k := range []string{"p/a", "p/b", "p/c", "other/x"} {
+				for range 3 {
+					st.put(t, k, []byte(k))
+				}
+			}
+			page := 0
+			rw := &rewriting{S3API: st.api(), list: func(out *s3.ListObjectVersionsOutput) { page++; edit(page, out) }}
+			c := newClient(t, rw, func(o *s3diff.Options) { o.PageSize = 3 })
+			res, err := c.RetainPrefix(context.Background(), st.bucket(), "p/", 1)
+			require.ErrorIs(t, err, s3diff.ErrMalformedResponse)
+			assert.False(t, res.Complete)
+			assert.Len(t, st.s.VersionIDs(st.bucket(), "other/x"), 3)
+			assert.Zero(t, res.Deleted, "the plans of p/a and p/b are in the batch that was never sent")
+			assert.Zero(t, st.s.Calls(s3difftest.OpDeleteObjects))
+		})
 	}
 }
