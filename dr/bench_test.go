@@ -74,6 +74,41 @@ func BenchmarkScheduledRun(b *testing.B) {
 	}
 }
 
+// BenchmarkSweep counts RDS calls for the source Lambda's scheduled run as a reconcile sweep
+// over 50 instances with 10 automated snapshots each (500), whose DR copies exist, shared,
+// except the newest of 5 instances (their events were lost): the run lists the manual and
+// the automated snapshots once each, reads the quota once, and copies the 5 missing ones.
+func BenchmarkSweep(b *testing.B) {
+	var calls, copies int
+	for b.Loop() {
+		f := drtest.New(nil)
+		f.ManualQuota = 1000
+		for db := range 50 {
+			name := fmt.Sprintf("db%02d", db)
+			for day := range 10 {
+				at := created.Add(-time.Duration(day) * 24 * time.Hour)
+				f.AddAutomated(name, at, "")
+				if day == 0 && db%10 == 0 {
+					continue // the event of this one was lost
+				}
+				id, _ := dr.CopyID(name, at)
+				f.AddManual(id, name, at, map[string]string{dr.TagDR: "true", dr.TagSharedWith: recovery})
+			}
+		}
+		s, err := dr.NewSource(f, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery}; o.Clock = f.Clock() })
+		if err != nil {
+			b.Fatal(err)
+		}
+		sum, err := s.Scheduled(context.Background(), dr.Retention{Keep: 10})
+		if err != nil || len(sum.Copied) != 5 || len(sum.Deleted) != 0 {
+			b.Fatal(sum, err)
+		}
+		calls, copies = f.Total(), f.Calls(drtest.OpCopy)
+	}
+	b.ReportMetric(float64(calls), "calls/run")
+	b.ReportMetric(float64(copies), "copies")
+}
+
 // seedShared gives f 500 DR snapshots of which the 5 newest are not shared yet.
 func seedShared(f *drtest.RDS) {
 	for i := range 500 {

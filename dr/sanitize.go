@@ -3,12 +3,13 @@ package dr
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+
+	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
 // SanitizeOptions configure Sanitize.
@@ -33,15 +34,15 @@ func (v *Verifier) Sanitize(ctx context.Context, o SanitizeOptions) (snapshotID 
 	if len(o.Statements) == 0 {
 		return "", Report{}, fmt.Errorf("%w: no sanitizing statements", ErrInvalidInput)
 	}
-	st, err := v.Start(ctx)
+	st, err := v.Start(ctx, v.newRun())
 	intermediate := ""
 	defer func() {
 		report, err = v.finish(ctx, &st, err, func(cctx context.Context) error {
 			if intermediate == "" {
 				return nil
 			}
-			if derr := deleteSnap(cctx, v.rds, snap{id: intermediate}); derr != nil {
-				return fmt.Errorf("dr: deleting intermediate snapshot %s: %w", intermediate, derr)
+			if derr := v.rds.deleteSnap(cctx, snap{id: intermediate}); derr != nil {
+				return errtext.Wrap("dr", "deleting intermediate snapshot "+intermediate, derr)
 			}
 			st.Report.Cleanup += "; deleted intermediate snapshot " + intermediate
 			return nil
@@ -52,16 +53,16 @@ func (v *Verifier) Sanitize(ctx context.Context, o SanitizeOptions) (snapshotID 
 	}
 	step := func(name string, serr error, detail string) error {
 		if serr != nil {
-			st.Report.Steps = append(st.Report.Steps, StepResult{Name: name, Detail: serr.Error()})
-			return serr
+			st.Report.Steps = append(st.Report.Steps, StepResult{Name: name, Detail: errtext.Strip("dr", serr.Error())})
+			return errtext.Wrap("dr", name, serr)
 		}
 		st.Report.Steps = append(st.Report.Steps, StepResult{Name: name, OK: true, Detail: detail})
 		v.progress("%s: %s", name, detail)
 		return nil
 	}
-	host, port, err := v.waitFor(ctx, func() (string, int32, error) { return v.Ready(ctx, &st) })
+	host, port, err := v.waitReady(ctx, &st)
 	if err != nil {
-		return "", st.Report, step("wait", err, "")
+		return "", st.Report, err
 	}
 	if err := step("sanitize", v.runStatements(ctx, host, port, o.Statements), fmt.Sprintf("%d statements in one transaction", len(o.Statements))); err != nil {
 		return "", st.Report, err
@@ -75,29 +76,27 @@ func (v *Verifier) Sanitize(ctx context.Context, o SanitizeOptions) (snapshotID 
 	if o.KMSKeyID != "" {
 		taken, intermediate = final+"-raw", final+"-raw"
 	}
-	tags := []types.Tag{{Key: aws.String(TagDR), Value: aws.String("sanitized")}, {Key: aws.String(TagSource), Value: aws.String(st.Snapshot)}}
-	_, err = v.rds.CreateDBSnapshot(ctx, &rds.CreateDBSnapshotInput{DBInstanceIdentifier: aws.String(st.Instance), DBSnapshotIdentifier: aws.String(taken), Tags: tags})
-	if err != nil && code(err) != "DBSnapshotAlreadyExists" {
+	tags := []types.Tag{tag(TagDR, "sanitized"), tag(TagSource, st.Snapshot)}
+	_, err = v.rds.c.CreateDBSnapshot(ctx, &rds.CreateDBSnapshotInput{DBInstanceIdentifier: aws.String(st.Instance), DBSnapshotIdentifier: aws.String(taken), Tags: tags}, v.rds.opts...)
+	if err != nil && !snapshotExists(err) {
 		return "", st.Report, step("snapshot", err, "")
 	}
-	if _, _, err = v.waitFor(ctx, func() (string, int32, error) { return "", 0, v.snapshotReady(ctx, taken) }); err != nil {
+	if err = v.waitFor(ctx, "snapshot "+taken, func() error { return v.snapshotReady(ctx, taken) }); err != nil {
 		return "", st.Report, step("snapshot", err, "")
 	}
 	_ = step("snapshot", nil, "took "+taken)
 	if o.KMSKeyID != "" {
-		_, err = v.rds.CopyDBSnapshot(ctx, &rds.CopyDBSnapshotInput{SourceDBSnapshotIdentifier: aws.String(taken), TargetDBSnapshotIdentifier: aws.String(final),
-			KmsKeyId: aws.String(o.KMSKeyID), Tags: tags})
-		if err != nil && code(err) != "DBSnapshotAlreadyExists" {
+		err = v.rds.copySnap(ctx, copyRequest{source: taken, target: final, kmsKey: o.KMSKeyID, tags: tags})
+		if err != nil && !snapshotExists(err) {
 			return "", st.Report, step("re-encrypt", err, "")
 		}
-		if _, _, err = v.waitFor(ctx, func() (string, int32, error) { return "", 0, v.snapshotReady(ctx, final) }); err != nil {
+		if err = v.waitFor(ctx, "snapshot "+final, func() error { return v.snapshotReady(ctx, final) }); err != nil {
 			return "", st.Report, step("re-encrypt", err, "")
 		}
 		_ = step("re-encrypt", nil, final+" under "+o.KMSKeyID)
 	}
 	if len(o.ShareWith) > 0 {
-		_, err = v.rds.ModifyDBSnapshotAttribute(ctx, &rds.ModifyDBSnapshotAttributeInput{DBSnapshotIdentifier: aws.String(final),
-			AttributeName: aws.String("restore"), ValuesToAdd: o.ShareWith})
+		err = v.rds.shareWith(ctx, snap{id: final}, o.ShareWith)
 		if err := step("share", err, fmt.Sprintf("%s shared with %v", final, o.ShareWith)); err != nil {
 			return "", st.Report, err
 		}
@@ -106,7 +105,7 @@ func (v *Verifier) Sanitize(ctx context.Context, o SanitizeOptions) (snapshotID 
 }
 
 func (v *Verifier) runStatements(ctx context.Context, host string, port int32, statements []string) error {
-	db, err := sql.Open(v.opts.Driver, v.opts.DSN(host, port))
+	db, err := sql.Open(v.db.Driver, v.db.DSN(host, port))
 	if err != nil {
 		return err
 	}
@@ -125,30 +124,14 @@ func (v *Verifier) runStatements(ctx context.Context, host string, port int32, s
 }
 
 func (v *Verifier) snapshotReady(ctx context.Context, id string) error {
-	out, err := v.rds.DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{DBSnapshotIdentifier: aws.String(id)})
-	if err != nil {
-		return fmt.Errorf("dr: describing %s: %w", id, err)
-	}
-	if len(out.DBSnapshots) == 0 || aws.ToString(out.DBSnapshots[0].Status) != "available" {
-		return fmt.Errorf("%w: snapshot %s is being created", ErrNotReady, id)
+	s, found, err := v.rds.describeSnap(ctx, false, id, "")
+	switch {
+	case err != nil:
+		return errtext.Wrap("dr", "describing "+id, err)
+	case !found:
+		return fmt.Errorf("dr: snapshot %s is gone", id)
+	case s.status != "available":
+		return fmt.Errorf("%w: snapshot %s is %s", ErrNotReady, id, s.status)
 	}
 	return nil
-}
-
-// waitFor polls ready until it stops answering ErrNotReady, within Options.Timeout.
-func (v *Verifier) waitFor(ctx context.Context, ready func() (string, int32, error)) (string, int32, error) {
-	deadline := v.opts.Clock.Now().Add(v.opts.Timeout)
-	for {
-		host, port, err := ready()
-		if !errors.Is(err, ErrNotReady) {
-			return host, port, err
-		}
-		if !v.opts.Clock.Now().Before(deadline) {
-			return "", 0, fmt.Errorf("%w after %s", err, v.opts.Timeout)
-		}
-		v.progress("waiting: %v", err)
-		if serr := v.opts.Clock.Sleep(ctx, v.opts.Poll); serr != nil {
-			return "", 0, serr
-		}
-	}
 }

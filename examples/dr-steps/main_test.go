@@ -3,11 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
-	"reflect"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
@@ -27,7 +28,8 @@ type asl struct {
 			ErrorEquals []string `json:"ErrorEquals"`
 			Next        string   `json:"Next"`
 		} `json:"Catch"`
-		Retry []struct {
+		Parameters map[string]any `json:"Parameters"`
+		Retry      []struct {
 			ErrorEquals     []string `json:"ErrorEquals"`
 			IntervalSeconds int      `json:"IntervalSeconds"`
 			BackoffRate     float64  `json:"BackoffRate"`
@@ -99,10 +101,16 @@ func TestStateMachineAlwaysReachesCleanup(t *testing.T) {
 	}
 	ready := m.States["Ready"]
 	require.NotEmpty(t, ready.Retry)
-	assert.Equal(t, []string{"NotReady"}, ready.Retry[0].ErrorEquals)
+	assert.Equal(t, []string{"NotReady"}, ready.Retry[0].ErrorEquals, "only NotReady is waited on: TimedOut, RestoreFailed and the rest go to Cleanup")
 	assert.Equal(t, 60, ready.Retry[0].IntervalSeconds)
 	assert.Equal(t, 1.0, ready.Retry[0].BackoffRate)
-	assert.GreaterOrEqual(t, ready.Retry[0].MaxAttempts*ready.Retry[0].IntervalSeconds, 3600, "an hour of restore at least")
+	assert.GreaterOrEqual(t, ready.Retry[0].MaxAttempts*ready.Retry[0].IntervalSeconds, 3600+3600,
+		"longer than the default DR_TIMEOUT, so the Lambda's TimedOut (not the retry count) ends the wait")
+	for name, s := range m.States {
+		if s.Type == "Task" {
+			assert.Equal(t, "$$.Execution.Name", s.Parameters["run.$"], "%s gets the execution name: cleanup must find the instance without the earlier answers", name)
+		}
+	}
 }
 
 // TestStepsThroughTheHandler drives the handler as the state machine would, against the fake.
@@ -110,31 +118,117 @@ func TestStepsThroughTheHandler(t *testing.T) {
 	f := drtest.New(nil)
 	f.AddManual("orders-db-202611230300-dr", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
 	f.Endpoint = func(string) (string, int32) { return "127.0.0.1", 1 } // no database there: the check fails
-	env := map[string]string{"DR_SOURCE_INSTANCE": "orders-db", "DR_INSTANCE_CLASS": "db.t4g.medium", "DR_DSN": "postgres://x@{host}:{port}/db?connect_timeout=1", "DR_CHECKS": `{"MinTables":1}`}
-	opts, err := optionsFromEnv(func(k string) string { return env[k] })
-	require.NoError(t, err)
-	v, err := dr.NewVerifier(f, opts, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
-	require.NoError(t, err)
-	h := newHandler(v)
+	h := handler(t, f, env)
 	ctx := context.Background()
+	const run = "5e0b9a57-1d3c-4a51-9f0e-3c2d1b0a9f8e"
 
-	st, err := h(ctx, request{Step: "start"})
+	st, err := h(ctx, request{Step: "start", Run: run})
 	require.NoError(t, err)
-	st, err = h(ctx, request{Step: "ready", State: st})
+	st, err = h(ctx, request{Step: "ready", Run: run, State: st})
 	require.Error(t, err)
-	assert.Equal(t, "NotReady", reflect.TypeOf(err).Elem().Name(), "the errorType the state machine retries on")
+	assert.Equal(t, "NotReady", errorType(err), "the errorType the state machine retries on")
 	f.Clock().Advance(30 * time.Minute)
-	st, err = h(ctx, request{Step: "ready", State: st})
+	st, err = h(ctx, request{Step: "ready", Run: run, State: st})
 	require.NoError(t, err)
-	st, err = h(ctx, request{Step: "check", State: st})
+	st, err = h(ctx, request{Step: "check", Run: run, State: st})
 	require.NoError(t, err)
-	st, err = h(ctx, request{Step: "cleanup", State: st})
+	st, err = h(ctx, request{Step: "cleanup", Run: run, State: st})
 	require.NoError(t, err)
 	assert.False(t, st.Report.OK, "the database was unreachable")
 	assert.Empty(t, f.Instances(), "deleted")
 
-	_, err = optionsFromEnv(func(k string) string { return map[string]string{"DR_DSN": "no placeholder"}[k] })
-	require.Error(t, err)
-	_, err = h(ctx, request{Step: "dance"})
-	require.ErrorIs(t, err, dr.ErrInvalidInput)
+	_, err = h(ctx, request{Step: "dance", Run: run})
+	assert.Equal(t, "InvalidInput", errorType(err))
+}
+
+var env = map[string]string{"DR_SOURCE_INSTANCE": "orders-db", "DR_INSTANCE_CLASS": "db.t4g.medium", "DR_DSN": "postgres://x@{host}:{port}/db?connect_timeout=1",
+	"DR_CHECKS": `{"MinTables":1}`, "DR_TIMEOUT": "45m"}
+
+func handler(t *testing.T, f *drtest.RDS, env map[string]string) func(context.Context, request) (dr.VerifyState, error) {
+	s, err := fromEnv(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	v, err := dr.NewVerifier(f, s.target, s.db, s.opts, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+	require.NoError(t, err)
+	return newHandler(v)
+}
+
+func errorType(err error) string {
+	var e messages.InvokeResponse_Error
+	if errors.As(err, &e) {
+		return e.Type
+	}
+	return "(not an InvokeResponse_Error)"
+}
+
+// TestLostAnswersAndTerminalStates: what the state machine sees when things go wrong; in
+// every case its Cleanup (run name only, as after a Catch) leaves nothing behind.
+func TestLostAnswersAndTerminalStates(t *testing.T) {
+	ctx := context.Background()
+	t.Run("the restore's answer is lost", func(t *testing.T) {
+		f := bed()
+		h := handler(t, f, env)
+		f.LoseAnswers(drtest.OpRestore, 1)
+		_, err := h(ctx, request{Step: "start", Run: "exec-1"})
+		assert.Equal(t, "Failed", errorType(err))
+		require.Len(t, f.Instances(), 1, "RDS made the instance")
+		st, err := h(ctx, request{Step: "cleanup", Run: "exec-1"}) // the Catch passes no state
+		require.NoError(t, err)
+		assert.Empty(t, f.Instances(), "found by the execution name and deleted")
+		assert.False(t, st.Report.OK)
+	})
+	t.Run("terminal state", func(t *testing.T) {
+		f := bed()
+		f.RestoreOutcome = "incompatible-restore"
+		h := handler(t, f, env)
+		st, err := h(ctx, request{Step: "start", Run: "exec-2"})
+		require.NoError(t, err)
+		f.Clock().Advance(30 * time.Minute)
+		_, err = h(ctx, request{Step: "ready", Run: "exec-2", State: st})
+		assert.Equal(t, "RestoreFailed", errorType(err), "not NotReady: the machine stops waiting at once")
+		_, err = h(ctx, request{Step: "cleanup", Run: "exec-2", State: st})
+		require.NoError(t, err)
+		assert.Empty(t, f.Instances())
+	})
+	t.Run("DR_TIMEOUT passes", func(t *testing.T) {
+		f := bed()
+		f.RestoreTime = 3 * time.Hour
+		h := handler(t, f, env)
+		st, err := h(ctx, request{Step: "start", Run: "exec-3"})
+		require.NoError(t, err)
+		f.Clock().Advance(44 * time.Minute)
+		_, err = h(ctx, request{Step: "ready", Run: "exec-3", State: st})
+		assert.Equal(t, "NotReady", errorType(err))
+		f.Clock().Advance(time.Minute)
+		_, err = h(ctx, request{Step: "ready", Run: "exec-3", State: st})
+		assert.Equal(t, "TimedOut", errorType(err))
+	})
+	t.Run("an instance of another run", func(t *testing.T) {
+		f := bed()
+		h := handler(t, f, env)
+		_, err := h(ctx, request{Step: "start", Run: "exec-4"})
+		require.NoError(t, err)
+		_, err = h(ctx, request{Step: "start", Run: "EXEC-4"}) // the same identifier, another execution
+		assert.Equal(t, "ForeignResource", errorType(err))
+		st, err := h(ctx, request{Step: "cleanup", Run: "EXEC-4"})
+		require.NoError(t, err)
+		assert.Equal(t, "left verify-exec-4 alone: not made by this run", st.Report.Cleanup)
+		assert.Equal(t, []string{"verify-exec-4"}, f.Instances(), "not ours to delete")
+	})
+}
+
+func bed() *drtest.RDS {
+	f := drtest.New(nil)
+	f.AddManual("orders-db-202611230300-dr", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
+	return f
+}
+
+func TestBadEnvironment(t *testing.T) {
+	for name, bad := range map[string]map[string]string{
+		"DR_DSN":     {"DR_DSN": "no placeholder"},
+		"DR_CHECKS":  {"DR_DSN": "{host}", "DR_CHECKS": `{"MinTable": 1}`},
+		"DR_TIMEOUT": {"DR_DSN": "{host}", "DR_TIMEOUT": "soon"},
+	} {
+		_, err := fromEnv(func(k string) string { return bad[k] })
+		require.ErrorContains(t, err, name)
+	}
 }

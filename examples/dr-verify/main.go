@@ -6,8 +6,19 @@
 //	    -security-groups sg-0123 -dsn 'postgres://verify:${DR_DB_PASSWORD}@{host}:{port}/orders' \
 //	    -min-tables 10 -min-rows orders=1000
 //
-// Exit codes: 0 every check passed, 3 a check failed (see the report), 1 operational error,
-// 2 usage error.
+// The wait for the restore ends at -timeout (polling every -poll, the last poll at the
+// deadline) or at once when the restore reaches a terminal state (incompatible-restore,
+// storage-full, ...); the temporary instance is deleted on every path, also on Ctrl-C.
+//
+// The JSON report on stdout (and in -report FILE) has the fields: snapshot (the DR snapshot
+// restored), instance (the temporary instance), run (this run's id, also the instance's
+// shipshape:run tag), started and finished (RFC 3339, UTC), ok (every step passed and the
+// cleanup succeeded), steps (each with name, ok and detail: restore, wait, connect, server
+// version, table count, rows TABLE, and each -query by name) and cleanup (what was deleted,
+// or why not). The DSN is never printed.
+//
+// Exit codes: 0 every check passed, 3 a check failed (see the report), 1 operational error
+// (including a restore that failed or timed out), 2 usage error.
 package main
 
 import (
@@ -65,14 +76,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newRDS
 	var minRows, queries multi
 	fs.Var(&minRows, "min-rows", "TABLE=N: at least N rows (repeatable)")
 	fs.Var(&queries, "query", "NAME|SQL|WANT: a query whose single value must be WANT (repeatable)")
-	timeout := fs.Duration("timeout", time.Hour, "how long to wait for the restore")
+	timeout := fs.Duration("timeout", time.Hour, "how long to wait for the restore (the wait ends at this deadline)")
+	poll := fs.Duration("poll", 30*time.Second, "time between status checks while waiting")
 	reportFile := fs.String("report", "", "also write the JSON report to this file")
 	if code, done := cli.Parse(fs, args, stderr, func(w io.Writer) {
 		fmt.Fprint(w, "Usage: dr-verify (-instance NAME | -snapshot ID) -class CLASS -dsn TEMPLATE [checks]\n\n"+
 			"Restores a DR snapshot into a private temporary instance, runs the checks, prints a JSON report,\n"+
 			"and always deletes the instance. In -dsn, {host} and {port} are the restored endpoint and\n"+
 			"${VAR} is read from the environment (keep passwords out of the command line).\n"+
-			"Exit codes: 0 all checks passed, 3 a check failed, 1 operational error, 2 usage error.\n\nFlags:\n")
+			"The wait ends at -timeout, or at once in a terminal restore state; the instance is deleted on every path.\n"+
+			"Exit codes: 0 all checks passed, 3 a check failed, 1 operational error (a restore that failed or\n"+
+			"timed out included), 2 usage error.\n\nFlags:\n")
 		fs.SetOutput(w)
 		fs.PrintDefaults()
 	}); done {
@@ -112,8 +126,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newRDS
 	case *dsn == "" || !strings.Contains(*dsn, "{host}"):
 		return usageErr("-dsn is required and must contain {host} (and usually {port})")
 	}
-	if err := cli.Duration("timeout", *timeout); err != nil {
-		return usageErr("%v", err)
+	for name, d := range map[string]time.Duration{"timeout": *timeout, "poll": *poll} {
+		if err := cli.Duration(name, d); err != nil {
+			return usageErr("%v", err)
+		}
+	}
+	buildDSN, err := dr.DSNTemplate(*dsn, os.Getenv)
+	if err != nil {
+		return usageErr("-dsn: %v", err)
 	}
 	client, err := mk(ctx)
 	if err != nil {
@@ -123,24 +143,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newRDS
 	if *sgs != "" {
 		groups = strings.Split(*sgs, ",")
 	}
-	v, err := dr.NewVerifier(client, func(o *dr.VerifyOptions) {
-		o.SnapshotID, o.SourceInstance = *snapshot, *instance
-		o.InstanceClass, o.SubnetGroup, o.SecurityGroups = *class, *subnet, groups
-		o.Driver = "pgx"
-		o.DSN = func(host string, port int32) string {
-			s := strings.ReplaceAll(*dsn, "{host}", host)
-			s = strings.ReplaceAll(s, "{port}", strconv.Itoa(int(port)))
-			return os.ExpandEnv(s)
-		}
-		o.Checks = checks
-		o.Timeout = *timeout
-		o.Progress = func(line string) {
-			fmt.Fprintf(stderr, "%s dr-verify: %s\n", time.Now().UTC().Format(time.RFC3339), line)
-		}
-		if optFn != nil {
-			optFn(o)
-		}
-	})
+	v, err := dr.NewVerifier(client, dr.VerifyTarget{SnapshotID: *snapshot, SourceInstance: *instance, InstanceClass: *class},
+		dr.Database{Driver: "pgx", DSN: buildDSN}, func(o *dr.VerifyOptions) {
+			o.SubnetGroup, o.SecurityGroups = *subnet, groups
+			o.Checks = checks
+			o.Timeout, o.Poll = *timeout, *poll
+			o.Progress = func(line string) {
+				fmt.Fprintf(stderr, "%s dr-verify: %s\n", time.Now().UTC().Format(time.RFC3339), line)
+			}
+			if optFn != nil {
+				optFn(o)
+			}
+		})
 	if err != nil {
 		return usageErr("%v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +44,9 @@ func TestUsageErrors(t *testing.T) {
 		{Args: []string{"-instance", "x", "-class", "c", "-dsn", "postgres://localhost/db"}, Flag: "-dsn"},
 		{Args: with("-timeout", "0s"), Flag: "-timeout"},
 		{Args: with("-timeout", "-1s"), Flag: "-timeout"},
+		{Args: with("-poll", "0s"), Flag: "-poll"},
+		{Args: with("-poll", "soon"), Flag: "-poll"},
+		{Args: with("-class", "t4g.medium"), Flag: "class"},
 		{Args: with("-min-rows", "orders=-1"), Flag: "-min-rows"},
 		{Args: with("-min-rows", "orders"), Flag: "-min-rows"},
 		{Args: with("-min-rows", "orders=1", "-min-rows", "orders=2"), Flag: "-min-rows"},
@@ -80,5 +84,27 @@ func TestIntegrationVerifyCLI(t *testing.T) {
 	code, _, stderr = runCLI(mk, fast, "-instance", "orders-db", "-class", "db.t4g.medium", "-dsn", dsn, "-query", "answer|SELECT 6*7|41")
 	assert.Equal(t, 3, code)
 	assert.Contains(t, stderr, "a check failed")
+	assert.Empty(t, f.Instances())
+}
+
+// TestTimeoutAndTerminalState: -timeout bounds the wait (5 s, not the 60 s -poll) and a
+// terminal restore state ends it at once; both exit 1 and delete the instance.
+func TestTimeoutAndTerminalState(t *testing.T) {
+	f, mk := fakeRDS("127.0.0.1", 1)
+	fast := func(o *dr.VerifyOptions) { o.Clock = f.Clock() }
+	args := []string{"-instance", "orders-db", "-class", "db.t4g.medium", "-dsn", "postgres://x@{host}:{port}/db"}
+	start := f.Clock().Now()
+	code, stdout, stderr := runCLI(mk, fast, append(args, "-timeout", "5s", "-poll", "60s")...)
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, "timed out waiting")
+	assert.Equal(t, 5*time.Second, f.Clock().Now().Sub(start))
+	assert.Contains(t, stdout, `"cleanup": "deleted verify-`)
+	assert.Empty(t, f.Instances())
+
+	f.RestoreOutcome = "incompatible-parameters"
+	code, _, stderr = runCLI(mk, fast, args...)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "is incompatible-parameters")
+	assert.Equal(t, 1, strings.Count(stderr, "dr: "), "the package named once: %s", stderr)
 	assert.Empty(t, f.Instances())
 }

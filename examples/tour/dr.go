@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -16,7 +17,7 @@ import (
 )
 
 func init() {
-	chapters = append(chapters, chapter{order: 6, name: "dr: an automated RDS snapshot copied, shared, and copied into the recovery region", run: tourDR})
+	chapters = append(chapters, chapter{order: 6, name: "dr: automated RDS snapshots copied (a lost event recovered by the sweep), shared, copied into the recovery region, verified", run: tourDR})
 }
 
 func tourDR(ctx context.Context, say func(string, ...any)) error {
@@ -32,7 +33,8 @@ func tourDR(ctx context.Context, say func(string, ...any)) error {
 	}
 	say("4 daily automated snapshots of orders-db, encrypted with the default aws/rds key")
 
-	plain, err := dr.NewSource(prod, func(o *dr.SourceOptions) { o.ShareWith = []string{"222222222222"} })
+	keys := drtest.NewKMS(prod) // kms:DescribeKey knows aws/rds as AWS managed
+	plain, err := dr.NewSource(prod, func(o *dr.SourceOptions) { o.ShareWith, o.KMS = []string{"222222222222"}, keys })
 	if err != nil {
 		return err
 	}
@@ -46,12 +48,12 @@ func tourDR(ctx context.Context, say func(string, ...any)) error {
 	src, err := dr.NewSource(prod, func(o *dr.SourceOptions) {
 		o.KMSKeyID = "arn:aws:kms:eu-west-1:111111111111:key/dr-shared"
 		o.ShareWith = []string{"222222222222"}
-		o.Now = clock.Now
+		o.Clock = clock
 	})
 	if err != nil {
 		return err
 	}
-	for day := 3; day >= 0; day-- {
+	for day := 3; day >= 1; day-- { // the newest snapshot's event is lost (RDS events are best effort)
 		id := "rds:orders-db-" + clock.Now().Add(-time.Duration(day)*24*time.Hour).UTC().Format("2006-01-02-15-04")
 		sum, err := src.CopyAutomated(ctx, id)
 		if err != nil {
@@ -59,11 +61,19 @@ func tourDR(ctx context.Context, say func(string, ...any)) error {
 		}
 		say("RDS event for %s -> copied to %s (re-encrypted with the customer-managed key)", id, sum.Copied[0].ID)
 	}
+	say("the event for %s never arrives", newest)
+	swept, err := src.Scheduled(ctx, dr.Retention{Keep: 7})
+	if err != nil {
+		return err
+	}
+	for _, c := range swept.Copied {
+		say("scheduled reconcile sweep: %s, %s", c.ID, c.Reason)
+	}
 	again, err := src.CopyAutomated(ctx, newest)
 	if err != nil {
 		return err
 	}
-	say("the same event delivered again: %s", again.Skipped[0].Reason)
+	say("the lost event delivered late after all: %s", again.Skipped[0].Reason)
 
 	ledger := prod.AddAutomatedCluster("ledger", clock.Now(), prod.DefaultKey)
 	aurora, err := src.CopyEvent(ctx, dr.SnapshotEvent{SnapshotID: ledger, Cluster: true})
@@ -79,12 +89,10 @@ func tourDR(ctx context.Context, say func(string, ...any)) error {
 	}
 	say("scheduled share run (RDS has no 'copy finished' event): shared %d with the recovery account (DB and cluster snapshots)", len(shared.Shared))
 
-	rec, err := dr.NewRecovery(recoveryShared, recoveryLocal, func(o *dr.RecoveryOptions) {
-		o.SourceAccounts = []string{"111111111111"}
-		o.SourceRegion = "eu-west-1"
+	rec, err := dr.NewRecovery(recoveryShared, recoveryLocal, dr.Origin{Accounts: []string{"111111111111"}, Region: "eu-west-1"}, func(o *dr.RecoveryOptions) {
 		o.KMSKeyID = "arn:aws:kms:eu-central-1:222222222222:key/recovery"
 		o.MaxCopies = 3
-		o.Now = clock.Now
+		o.Clock = clock
 	})
 	if err != nil {
 		return err
@@ -107,6 +115,22 @@ func tourDR(ctx context.Context, say func(string, ...any)) error {
 		return err
 	}
 	say("retention (keep 2) in production deleted %d of our copies; automated snapshots and anything untagged untouched", len(trimmed.Deleted))
+
+	// A restore that can never succeed: the wait ends at once, and the instance is deleted.
+	prod.RestoreOutcome = "incompatible-restore"
+	v, err := dr.NewVerifier(prod, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
+		dr.Database{Driver: "pgx", DSN: func(string, int32) string { return "" }}, func(o *dr.VerifyOptions) { o.Clock = clock })
+	if err != nil {
+		return err
+	}
+	start := clock.Now()
+	rep, err := v.Verify(ctx)
+	if !errors.Is(err, dr.ErrRestoreFailed) {
+		return fmt.Errorf("want a failed restore, got %v", err)
+	}
+	say("verify when RDS ends in a terminal state: %s after %s (not the 1 h timeout); cleanup: %s; instances left: %d",
+		dr.ErrorType(err), clock.Now().Sub(start), rep.Cleanup, len(prod.Instances()))
+	prod.RestoreOutcome = "available"
 	return tourVerify(ctx, say, prod)
 }
 
@@ -131,15 +155,12 @@ func tourVerify(ctx context.Context, say func(string, ...any), prod *drtest.RDS)
 		return err
 	}
 	prod.Endpoint = func(string) (string, int32) { return host, int32(port) }
-	v, err := dr.NewVerifier(prod, func(o *dr.VerifyOptions) {
-		o.SourceInstance = "orders-db"
-		o.InstanceClass = "db.t4g.medium"
-		o.Driver = "pgx"
-		o.DSN = func(string, int32) string { return dsn }
-		o.Checks = dr.Checks{ServerVersionPrefix: "15.", Queries: []dr.QueryCheck{{Name: "arithmetic", SQL: "SELECT 6*7", Want: "42"}}}
-		o.Clock = prod.Clock()
-		o.Progress = func(line string) { say("  verify: %s", line) }
-	})
+	v, err := dr.NewVerifier(prod, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
+		dr.Database{Driver: "pgx", DSN: func(string, int32) string { return dsn }}, func(o *dr.VerifyOptions) {
+			o.Checks = dr.Checks{ServerVersionPrefix: "15.", Queries: []dr.QueryCheck{{Name: "arithmetic", SQL: "SELECT 6*7", Want: "42"}}}
+			o.Clock = prod.Clock()
+			o.Progress = func(line string) { say("  verify: %s", line) }
+		})
 	if err != nil {
 		return err
 	}
