@@ -140,3 +140,7 @@ func TestTemporaryInstanceID(t *testing.T) {
 	}
 	assert.NotEqual(t, dr.TemporaryInstanceID("a_b"), dr.TemporaryInstanceID("a-b_"))
 }
+
+func copyInput(source, target string) *rds.CopyDBSnapshotInput {
+	return &rds.CopyDBSnapshotInput{SourceDBSnapshotIdentifier: aws.String(source), TargetDBSnapshotIdentifier: aws.String(target)}
+}

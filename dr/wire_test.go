@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
@@ -145,4 +146,58 @@ func TestWireVerify(t *testing.T) {
 	assert.Less(t, f.Clock().Now().Sub(start), 30*time.Minute, "failed at the terminal state, not at the 1 h timeout")
 	assert.False(t, rep.OK)
 	assert.Contains(t, string(rep.JSON()), "incompatible-restore")
+}
+
+// TestWireSweepNewestAndQuota: the sweep, the quota read (DescribeAccountAttributes) and
+// OriginalSnapshotCreateTime as the real client reads them from RDS's XML.
+func TestWireSweepNewestAndQuota(t *testing.T) {
+	f := drtest.New(nil)
+	f.ManualQuota = 4
+	f.AddManual("by-hand", "other", created, nil)
+	f.AddManual("orders-db-before-upgrade", "orders-db", created.Add(-72*time.Hour), nil)
+	for i := range 3 {
+		f.AddAutomated("orders-db", created.Add(-time.Duration(i)*time.Hour), "")
+	}
+	client, srv := wire(t, f)
+	s, err := dr.NewSource(client, func(o *dr.SourceOptions) { o.Clock = f.Clock() })
+	require.NoError(t, err)
+	sum, err := s.Scheduled(context.Background(), dr.Retention{Keep: 7})
+	require.ErrorIs(t, err, dr.ErrQuota, "2 manual + 2 copies = 4 of 4: the third refused")
+	assert.Len(t, sum.Copied, 2)
+	assert.Contains(t, sum.Warnings[0], "ManualSnapshots quota at 4 of 4")
+	assert.Equal(t, 1, srv.Count("DescribeAccountAttributes"))
+
+	// An older snapshot copied late: Verify still picks the newest data.
+	f.ManualQuota = 100
+	_, err = f.CopyDBSnapshot(context.Background(), copyInput("orders-db-before-upgrade", "orders-db-202611200300-dr"))
+	require.NoError(t, err)
+	_, err = f.AddTagsToResource(context.Background(), &rds.AddTagsToResourceInput{ResourceName: aws.String("arn:aws:rds:us-east-1:111111111111:snapshot:orders-db-202611200300-dr"),
+		Tags: []types.Tag{{Key: aws.String(dr.TagDR), Value: aws.String("true")}}})
+	require.NoError(t, err)
+	f.Clock().Advance(15 * time.Minute)
+	v, err := dr.NewVerifier(client, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: noDB},
+		func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+	require.NoError(t, err)
+	st, err := v.Start(context.Background(), "wire-1")
+	require.NoError(t, err)
+	assert.Equal(t, "orders-db-202611230300-dr", st.Snapshot)
+}
+
+// TestWireTwoHop: the fallback through two real clients; the source region of the second
+// hop reaches the fake through the presigned URL the SDK makes, as RDS reads it.
+func TestWireTwoHop(t *testing.T) {
+	_, _, shared, west := sharedSnapshot(t)
+	west.RefuseSingleStep = true
+	sharedClient, _ := wire(t, shared)
+	westClient, westSrv := wire(t, west)
+	rec, err := dr.NewRecovery(sharedClient, westClient, origin, func(o *dr.RecoveryOptions) { o.Clock = west.Clock() })
+	require.NoError(t, err)
+	for range 3 {
+		_, err := rec.CopyShared(context.Background())
+		require.NoError(t, err)
+		west.Clock().Advance(15 * time.Minute)
+	}
+	assert.Equal(t, []string{"db-202611230300-dr"}, west.IDs())
+	assert.Empty(t, shared.IDs(), "staging copy made and deleted")
+	assert.Equal(t, 2, westSrv.Count("CopyDBSnapshot"), "the refused single step, then hop 2")
 }
