@@ -60,7 +60,10 @@ func TestErrorsNameThePackageOnce(t *testing.T) {
 			_, err := source(t, f).Scheduled(ctx, dr.Retention{Keep: 1})
 			return err
 		},
-		"cancelled": func(f *drtest.RDS) error { _, err := source(t, f).Scheduled(cancelled, dr.Retention{Keep: 1}); return err },
+		"cancelled": func(f *drtest.RDS) error {
+			_, err := source(t, f).Scheduled(cancelled, dr.Retention{Keep: 1})
+			return err
+		},
 		"recovery listing denied": func(f *drtest.RDS) error {
 			rec, err := dr.NewRecovery(f, f, origin)
 			require.NoError(t, err)
@@ -68,19 +71,42 @@ func TestErrorsNameThePackageOnce(t *testing.T) {
 			_, err = rec.CopyShared(ctx)
 			return err
 		},
-		"no snapshot":     func(f *drtest.RDS) error { _, err := verifierOn(drtest.New(nil)).Verify(ctx); return err },
-		"restore denied":  func(f *drtest.RDS) error { f.Fail(drtest.OpRestore, denied, 0); _, err := verifierOn(f).Verify(ctx); return err },
-		"restore failed":  func(f *drtest.RDS) error { f.RestoreOutcome = "storage-full"; _, err := verifierOn(f).Verify(ctx); return err },
-		"timed out":       func(f *drtest.RDS) error { f.RestoreTime = time.Hour; _, err := verifierOn(f).Verify(ctx); return err },
-		"cleanup denied":  func(f *drtest.RDS) error { f.Fail(drtest.OpDeleteDB, denied, 0); _, err := verifierOn(f).Verify(ctx); return err },
-		"foreign":         func(f *drtest.RDS) error { _, _ = verifierOn(f).Start(ctx, "r"); _, err := verifierOn(f).Start(ctx, "R"); return err },
-		"bad checks":      func(*drtest.RDS) error { _, err := dr.ParseChecks(`{"MinTable":1}`); return err },
-		"bad DSN":         func(*drtest.RDS) error { _, err := dr.DSNTemplate("postgres://db", nil); return err },
-		"bad options":     func(f *drtest.RDS) error { _, err := dr.NewRecovery(f, f, dr.Origin{}); return err },
-		"bad retention":   func(*drtest.RDS) error { _, err := dr.ParseRetention("0", ""); return err },
-		"bad event":       func(*drtest.RDS) error { _, err := dr.ParseEvents([]byte(`{`)); return err },
-		"unknown step":    func(f *drtest.RDS) error { _, err := verifierOn(f).Step(ctx, "dance", "r", dr.VerifyState{}); return err },
-		"sanitize denied": func(f *drtest.RDS) error { f.Fail(drtest.OpRestore, denied, 0); _, _, err := verifierOn(f).Sanitize(ctx, dr.SanitizeOptions{Statements: []string{"x"}}); return err },
+		"no snapshot": func(f *drtest.RDS) error { _, err := verifierOn(drtest.New(nil)).Verify(ctx); return err },
+		"restore denied": func(f *drtest.RDS) error {
+			f.Fail(drtest.OpRestore, denied, 0)
+			_, err := verifierOn(f).Verify(ctx)
+			return err
+		},
+		"restore failed": func(f *drtest.RDS) error {
+			f.RestoreOutcome = "storage-full"
+			_, err := verifierOn(f).Verify(ctx)
+			return err
+		},
+		"timed out": func(f *drtest.RDS) error { f.RestoreTime = time.Hour; _, err := verifierOn(f).Verify(ctx); return err },
+		"cleanup denied": func(f *drtest.RDS) error {
+			f.Fail(drtest.OpDeleteDB, denied, 0)
+			_, err := verifierOn(f).Verify(ctx)
+			return err
+		},
+		"foreign": func(f *drtest.RDS) error {
+			_, _ = verifierOn(f).Start(ctx, "r")
+			_, err := verifierOn(f).Start(ctx, "R")
+			return err
+		},
+		"bad checks":    func(*drtest.RDS) error { _, err := dr.ParseChecks(`{"MinTable":1}`); return err },
+		"bad DSN":       func(*drtest.RDS) error { _, err := dr.DSNTemplate("postgres://db", nil); return err },
+		"bad options":   func(f *drtest.RDS) error { _, err := dr.NewRecovery(f, f, dr.Origin{}); return err },
+		"bad retention": func(*drtest.RDS) error { _, err := dr.ParseRetention("0", ""); return err },
+		"bad event":     func(*drtest.RDS) error { _, err := dr.ParseEvents([]byte(`{`)); return err },
+		"unknown step": func(f *drtest.RDS) error {
+			_, err := verifierOn(f).Step(ctx, "dance", "r", dr.VerifyState{})
+			return err
+		},
+		"sanitize denied": func(f *drtest.RDS) error {
+			f.Fail(drtest.OpRestore, denied, 0)
+			_, _, err := verifierOn(f).Sanitize(ctx, dr.SanitizeOptions{Statements: []string{"x"}})
+			return err
+		},
 	}
 	for name, produce := range cases {
 		t.Run(name, func(t *testing.T) {
