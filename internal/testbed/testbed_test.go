@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -118,7 +119,7 @@ func TestIntegrationScriptUpStopsOnSIGTERM(t *testing.T) {
 	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
-	var stdout bytes.Buffer
+	var stdout lockedBuffer // written by exec's copying goroutine while the test reads it
 	cmd.Stdout = &stdout
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
@@ -155,4 +156,22 @@ func TestIntegrationScriptUpStopsOnSIGTERM(t *testing.T) {
 	out, err := exec.Command("../../scripts/testbed", "up", "--only", "s3,redis").CombinedOutput()
 	require.Error(t, err)
 	require.Contains(t, string(out), "unknown server 'redis'")
+}
+
+// lockedBuffer is a bytes.Buffer safe for one writer and one reader at a time.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
