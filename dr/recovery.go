@@ -340,7 +340,8 @@ func (r *Recovery) firstHop(ctx context.Context, run *copyRun, sn snap, sum *Sum
 	case err == nil:
 		sum.Copied = append(sum.Copied, Item{ID: st.name(), Reason: "staging copy in " + r.from.Region + " of " + sn.arn + " (two-hop path, hop 1)"})
 	case snapshotExists(err):
-		sum.Skipped = append(sum.Skipped, Item{ID: st.name(), Reason: "staging copy exists already"})
+		// This run's listing showed no staging copy of ours with this id.
+		sum.Skipped = append(sum.Skipped, Item{ID: st.name(), Reason: "a snapshot with the staging id exists in " + r.from.Region + " and is not ours: check it"})
 	case quotaExceeded(err):
 		return errtext.Join("dr", fmt.Errorf("%w: staging copy of %s in %s", ErrQuota, sn.arn, r.from.Region), err)
 	default:
