@@ -104,7 +104,14 @@ func TestErrorsNameThePackageOnce(t *testing.T) {
 		},
 		"sanitize denied": func(f *drtest.RDS) error {
 			f.Fail(drtest.OpRestore, denied, 0)
-			_, _, err := verifierOn(f).Sanitize(ctx, dr.SanitizeOptions{Statements: []string{"x"}})
+			s, err := dr.NewSanitizer(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: noDB},
+				dr.SanitizeOptions{Statements: []string{"x"}}, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+			require.NoError(t, err)
+			_, _, err = s.Sanitize(ctx)
+			return err
+		},
+		"sanitize statements": func(f *drtest.RDS) error {
+			_, err := dr.NewSanitizer(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: noDB}, dr.SanitizeOptions{Statements: []string{" "}})
 			return err
 		},
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -94,19 +95,42 @@ func DSNTemplate(template string, getenv func(string) string) (func(host string,
 }
 
 // VerifyTarget is what a Verifier restores: the newest available DR snapshot of
-// SourceInstance, or SnapshotID; and the class of the temporary instance. Required.
+// SourceInstance (a DB instance) or of SourceCluster (an Aurora cluster), or SnapshotID (a DB
+// cluster snapshot when Cluster is set); and the class of the temporary instance. Required.
+//
+// A DB snapshot is restored into a temporary DB instance (RestoreDBInstanceFromDBSnapshot);
+// a DB cluster snapshot into a temporary cluster (RestoreDBClusterFromSnapshot) plus one
+// instance in it (CreateDBInstance), and cleanup deletes the instance, then the cluster.
 type VerifyTarget struct {
 	SourceInstance string
+	SourceCluster  string
 	SnapshotID     string
-	InstanceClass  string // e.g. db.t4g.medium
+	Cluster        bool
+	InstanceClass  string // e.g. db.t4g.medium, db.r6g.large for Aurora
+	// Engine of the restored Aurora cluster. Default: the snapshot's (aurora-postgresql).
+	Engine string
+}
+
+func (t VerifyTarget) cluster() bool { return t.SourceCluster != "" || t.Cluster }
+
+// database is the source instance or cluster, for reports.
+func (t VerifyTarget) database() string {
+	if t.SourceCluster != "" {
+		return t.SourceCluster
+	}
+	return t.SourceInstance
 }
 
 // Database says how the checks connect: Driver is the database/sql driver name the caller
 // registered (e.g. "pgx"), DSN builds the connection string from the restored endpoint (see
-// DSNTemplate). Required. The DSN is never logged or reported.
+// DSNTemplate). Both required. When Credentials is set, it is asked for a user and password
+// each time the checks connect, and "{user}" and "{password}" in the DSN are replaced by them,
+// URL-escaped (a restored instance keeps the snapshot's master password: keep it in Secrets
+// Manager and use SecretCredentials). The DSN and the password are never logged or reported.
 type Database struct {
-	Driver string
-	DSN    func(host string, port int32) string
+	Driver      string
+	DSN         func(host string, port int32) string
+	Credentials func(ctx context.Context) (user, password string, err error)
 }
 
 // VerifyOptions are the optional settings of a Verifier. A zero value means the default.
@@ -132,6 +156,8 @@ type VerifyOptions struct {
 	ClientOptions []func(*rds.Options)
 	// Clock waits between polls and times the report. Default: the wall clock.
 	Clock Clock
+	// Region is where the verifier runs, for the report. Default: none.
+	Region string
 	// Logger receives Debug lines. Default: discard.
 	Logger *slog.Logger
 }
@@ -148,7 +174,10 @@ type StepResult struct {
 // Report is the outcome of Verify, as JSON for humans and dashboards (the report dr-verify
 // prints and dr-steps returns as the execution's output).
 type Report struct {
-	Snapshot string       `json:"snapshot"` // the DR snapshot restored
+	Database string       `json:"database"`         // the source DB instance or Aurora cluster
+	Kind     string       `json:"kind"`             // "instance" or "cluster" (Aurora)
+	Region   string       `json:"region,omitempty"` // where it ran, when known
+	Snapshot string       `json:"snapshot"`         // the DR snapshot restored
 	Instance string       `json:"instance"` // the temporary instance
 	Run      string       `json:"run"`      // the run (execution name) that made it
 	Started  time.Time    `json:"started"`  // RFC 3339, UTC
@@ -156,6 +185,18 @@ type Report struct {
 	OK       bool         `json:"ok"`       // every step passed and cleanup succeeded
 	Steps    []StepResult `json:"steps"`    // in order
 	Cleanup  string       `json:"cleanup"`  // what cleanup did ("deleted verify-..."), or why it failed
+	Result   string       `json:"result,omitempty"`   // Sanitize: the sanitized snapshot
+	Location string       `json:"location,omitempty"` // where Reporter.Deliver wrote it (s3://...)
+}
+
+// Failed is the first step that did not pass, "" when none.
+func (r Report) Failed() *StepResult {
+	for i := range r.Steps {
+		if !r.Steps[i].OK {
+			return &r.Steps[i]
+		}
+	}
+	return nil
 }
 
 // JSON returns the report indented.
@@ -169,11 +210,18 @@ func (r Report) JSON() []byte {
 type VerifyState struct {
 	Run      string `json:"run"`
 	Snapshot string `json:"snapshot"`
-	Instance string `json:"instance"`
+	Instance string `json:"instance"`          // the temporary instance, and the temporary cluster's id
+	Cluster  bool   `json:"cluster,omitempty"` // an Aurora cluster was restored
 	Started  string `json:"started"`
 	Host     string `json:"host,omitempty"`
 	Port     int32  `json:"port,omitempty"`
 	Report   Report `json:"report"`
+	// Sanitize's progress: the next statement, whether all ran, the snapshot taken and the
+	// final (re-encrypted) one.
+	Next  int    `json:"next,omitempty"`
+	Done  bool   `json:"done,omitempty"`
+	Taken string `json:"taken,omitempty"`
+	Final string `json:"final,omitempty"`
 }
 
 // Verifier restores DR snapshots into temporary instances and checks them. It is safe for
@@ -196,12 +244,14 @@ func NewVerifier(client RDSAPI, target VerifyTarget, db Database, optFns ...func
 	switch {
 	case client == nil:
 		return nil, fmt.Errorf("%w: no RDS client", ErrInvalidInput)
-	case target.SnapshotID == "" && target.SourceInstance == "":
-		return nil, fmt.Errorf("%w: give the snapshot to verify or the source instance whose newest DR snapshot to verify", ErrInvalidInput)
+	case btoi(target.SnapshotID != "")+btoi(target.SourceInstance != "")+btoi(target.SourceCluster != "") != 1:
+		return nil, fmt.Errorf("%w: give one of: the snapshot to verify, the source instance or the source cluster whose newest DR snapshot to verify", ErrInvalidInput)
 	case target.SnapshotID != "" && ValidIdentifier(target.SnapshotID) != nil:
 		return nil, ValidIdentifier(target.SnapshotID)
 	case target.SourceInstance != "" && !validName(target.SourceInstance):
 		return nil, fmt.Errorf("%w: source instance %q is not a DB instance identifier", ErrInvalidInput, target.SourceInstance)
+	case target.SourceCluster != "" && !validName(target.SourceCluster):
+		return nil, fmt.Errorf("%w: source cluster %q is not a DB cluster identifier", ErrInvalidInput, target.SourceCluster)
 	case target.InstanceClass == "" || !strings.HasPrefix(target.InstanceClass, "db."):
 		return nil, fmt.Errorf("%w: the instance class of the temporary instance is required (e.g. db.t4g.medium), not %q", ErrInvalidInput, target.InstanceClass)
 	case db.Driver == "" || db.DSN == nil:
@@ -265,8 +315,8 @@ func (v *Verifier) newRun() string {
 // identifier that another run (or anybody else) made is refused with ErrForeignResource.
 func (v *Verifier) Start(ctx context.Context, run string) (VerifyState, error) {
 	now := v.opts.Clock.Now().UTC()
-	st := VerifyState{Run: run, Snapshot: v.target.SnapshotID, Started: now.Format(time.RFC3339)}
-	st.Report = Report{Run: run, Started: now}
+	st := VerifyState{Run: run, Snapshot: v.target.SnapshotID, Started: now.Format(time.RFC3339), Cluster: v.target.cluster()}
+	st.Report = v.newReport(run, now)
 	if strings.TrimSpace(run) == "" {
 		return st, fmt.Errorf("%w: a run id (the Step Functions execution name) is required", ErrInvalidInput)
 	}
@@ -284,6 +334,14 @@ func (v *Verifier) Start(ctx context.Context, run string) (VerifyState, error) {
 		st.Snapshot = newest.id
 	}
 	st.Report.Snapshot = st.Snapshot
+	if st.Cluster {
+		if err := v.startCluster(ctx, &st); err != nil {
+			return fail(err)
+		}
+		st.Report.Steps = append(st.Report.Steps, StepResult{Name: "restore", OK: true, Detail: "restoring " + st.Snapshot + " into cluster " + st.Instance + " with instance " + st.Instance})
+		v.progress("restoring %s into temporary cluster %s and its instance", st.Snapshot, st.Instance)
+		return st, nil
+	}
 	_, err := v.rds.c.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{
 		DBInstanceIdentifier: aws.String(st.Instance), DBSnapshotIdentifier: aws.String(st.Snapshot),
 		DBInstanceClass: aws.String(v.target.InstanceClass), DBSubnetGroupName: optionalString(v.opts.SubnetGroup),
@@ -327,12 +385,12 @@ func (v *Verifier) newest(ctx context.Context) (snap, error) {
 	}
 	var list []snap
 	for _, s := range m.ours {
-		if !s.cluster && s.db == v.target.SourceInstance && s.status == "available" {
+		if s.cluster == v.target.cluster() && s.db == v.target.database() && s.status == "available" {
 			list = append(list, s)
 		}
 	}
 	if len(list) == 0 {
-		return snap{}, fmt.Errorf("%w of %s to verify", ErrNoSnapshot, v.target.SourceInstance)
+		return snap{}, fmt.Errorf("%w of %s to verify", ErrNoSnapshot, v.target.database())
 	}
 	sortNewestFirst(list)
 	return list[0], nil
@@ -354,6 +412,9 @@ func (v *Verifier) describeInstance(ctx context.Context, id string) (types.DBIns
 // Ready checks once whether the instance is available (step 2): ErrNotReady while it is
 // still being created, a *RestoreFailedError (ErrRestoreFailed) in a terminal state.
 func (v *Verifier) Ready(ctx context.Context, st *VerifyState) (host string, port int32, err error) {
+	if st.Cluster {
+		return v.readyCluster(ctx, st)
+	}
 	inst, found, err := v.describeInstance(ctx, st.Instance)
 	switch {
 	case err != nil:
@@ -374,7 +435,7 @@ func (v *Verifier) Ready(ctx context.Context, st *VerifyState) (host string, por
 // Check runs the SQL checks against the available instance (step 3) and records them in
 // the report.
 func (v *Verifier) Check(ctx context.Context, st *VerifyState, host string, port int32) {
-	db, err := sql.Open(v.db.Driver, v.db.DSN(host, port))
+	db, err := v.open(ctx, host, port)
 	if err != nil {
 		st.Report.Steps = append(st.Report.Steps, StepResult{Name: "connect", Detail: err.Error()})
 		return
@@ -441,6 +502,15 @@ func (v *Verifier) Cleanup(ctx context.Context, st *VerifyState) error {
 		st.Report.Cleanup = "nothing to delete"
 		return nil
 	}
+	if v.target.cluster() {
+		st.Cluster = true
+		return v.cleanupCluster(ctx, st)
+	}
+	return v.cleanupInstance(ctx, st)
+}
+
+// cleanupInstance deletes the run's temporary DB instance.
+func (v *Verifier) cleanupInstance(ctx context.Context, st *VerifyState) error {
 	inst, found, err := v.describeInstance(ctx, st.Instance)
 	switch {
 	case err != nil:
@@ -456,8 +526,11 @@ func (v *Verifier) Cleanup(ctx context.Context, st *VerifyState) error {
 		st.Report.Cleanup = st.Instance + " is being deleted"
 		return nil
 	}
-	_, err = v.rds.c.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(st.Instance), SkipFinalSnapshot: aws.Bool(true),
-		DeleteAutomatedBackups: aws.Bool(true)}, v.rds.opts...)
+	in := &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(st.Instance), SkipFinalSnapshot: aws.Bool(true)}
+	if !st.Cluster {
+		in.DeleteAutomatedBackups = aws.Bool(true) // an Aurora instance has none of its own
+	}
+	_, err = v.rds.c.DeleteDBInstance(ctx, in, v.rds.opts...)
 	switch {
 	case err == nil:
 		st.Report.Cleanup = "deleted " + st.Instance
@@ -598,6 +671,37 @@ func (v *Verifier) waitFor(ctx context.Context, what string, check func() error)
 			return serr
 		}
 	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// newReport starts the report of a run.
+func (v *Verifier) newReport(run string, now time.Time) Report {
+	kind := "instance"
+	if v.target.cluster() {
+		kind = "cluster"
+	}
+	return Report{Database: v.target.database(), Kind: kind, Region: v.opts.Region, Run: run, Started: now}
+}
+
+// open connects to the restored database, with the credentials when Database has them.
+func (v *Verifier) open(ctx context.Context, host string, port int32) (*sql.DB, error) {
+	dsn := v.db.DSN(host, port)
+	if v.db.Credentials != nil {
+		user, password, err := v.db.Credentials(ctx)
+		if err != nil {
+			return nil, errtext.Wrap("dr", "database credentials", err)
+		}
+		u := url.UserPassword(user, password).String() // "user:password", each escaped
+		name, pass, _ := strings.Cut(u, ":")
+		dsn = strings.ReplaceAll(strings.ReplaceAll(dsn, "{user}", name), "{password}", pass)
+	}
+	return sql.Open(v.db.Driver, dsn)
 }
 
 func allOK(steps []StepResult) bool {

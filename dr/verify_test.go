@@ -183,12 +183,11 @@ func TestIntegrationSanitizeAgainstPostgres(t *testing.T) {
 	_, err = src.CopyAutomated(context.Background(), "rds:orders-db-2026-11-24-03-00")
 	require.NoError(t, err)
 	f.Clock().Advance(15 * time.Minute) // the encrypted DR copy is available, and the newest
-	v := verifier(t, f, dsn, dr.Checks{})
-	id, rep, err := v.Sanitize(context.Background(), dr.SanitizeOptions{
+	id, rep, err := sanitizer(t, f, dsn, dr.SanitizeOptions{
 		Statements: []string{`UPDATE customers SET name = 'customer ' || id`, `DELETE FROM orders WHERE total > 30`},
 		KMSKeyID:   "arn:aws:kms:us-east-1:111111111111:key/dev-shared",
 		ShareWith:  []string{"444444444444"},
-	})
+	}).Sanitize(context.Background())
 	require.NoError(t, err, string(rep.JSON()))
 	assert.True(t, rep.OK)
 	assert.Equal(t, "sanitized-orders-db-202611240300-dr", id)
@@ -210,11 +209,18 @@ func TestIntegrationSanitizeAgainstPostgres(t *testing.T) {
 
 	// A failing statement rolls back, snapshots nothing, and still cleans up.
 	f2 := verifyBed(t, host, port)
-	_, rep, err = verifier(t, f2, dsn, dr.Checks{}).Sanitize(context.Background(), dr.SanitizeOptions{Statements: []string{`UPDATE customers SET name = 'x'`, `UPDATE no_such_table SET x = 1`}})
+	_, rep, err = sanitizer(t, f2, dsn, dr.SanitizeOptions{Statements: []string{`UPDATE customers SET name = 'x'`, `UPDATE no_such_table SET x = 1`}}).Sanitize(context.Background())
 	require.ErrorContains(t, err, "statement 2")
 	assert.False(t, rep.OK)
 	assert.Empty(t, f2.Instances())
 	require.NoError(t, db.QueryRow(`SELECT string_agg(name, ',' ORDER BY id) FROM customers`).Scan(&names))
 	assert.Equal(t, "customer 1,customer 2,customer 3", names, "rolled back")
 	assert.Len(t, f2.IDs(), 2, "no snapshot taken")
+}
+
+func sanitizer(t *testing.T, f *drtest.RDS, dsn func(string, int32) string, o dr.SanitizeOptions, optFns ...func(*dr.VerifyOptions)) *dr.Sanitizer {
+	s, err := dr.NewSanitizer(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: dsn}, o,
+		append([]func(*dr.VerifyOptions){func(o *dr.VerifyOptions) { o.SubnetGroup = "private"; o.Clock = f.Clock() }}, optFns...)...)
+	require.NoError(t, err)
+	return s
 }

@@ -90,6 +90,7 @@ type instance struct {
 	securityGroups []string
 	instanceClass  string
 	outcome        string // the status after readyAt
+	cluster        string // the Aurora cluster it belongs to, if any
 }
 
 // status is the instance's RDS status now. Needs the lock.
@@ -144,6 +145,7 @@ type RDS struct {
 	mu        *sync.Mutex // the world's lock when in a world
 	snapshots map[string]*snapshot
 	instances map[string]*instance
+	clusters  map[string]*dbCluster
 	lost      map[string]int // operations whose answers are lost after they worked
 }
 
@@ -217,7 +219,7 @@ func (f *RDS) Reset() {
 	f.Script.Reset()
 	f.CopyTime, f.ManualQuota, f.RestoreTime, f.RestoreOutcome = 10*time.Minute, 100, 20*time.Minute, "available"
 	f.RefuseSingleStep, f.Endpoint = false, nil
-	f.snapshots, f.instances, f.lost = map[string]*snapshot{}, map[string]*instance{}, map[string]int{}
+	f.snapshots, f.instances, f.clusters, f.lost = map[string]*snapshot{}, map[string]*instance{}, map[string]*dbCluster{}, map[string]int{}
 }
 
 // Clock returns the fake's clock.
@@ -328,6 +330,16 @@ func (f *RDS) SharedWith(id string) []string {
 		return append([]string(nil), s.restore...)
 	}
 	return nil
+}
+
+// SetKMSKey makes a snapshot ("cluster/<id>" for a DB cluster snapshot) encrypted with key
+// ("" for unencrypted).
+func (f *RDS) SetKMSKey(id, key string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s := f.snapshots[id]; s != nil {
+		s.kmsKey = key
+	}
 }
 
 // KMSKey returns the key a snapshot is encrypted with ("" if not encrypted; "cluster/<id>"
@@ -822,7 +834,7 @@ func (f *RDS) RestoreDBInstanceFromDBSnapshot(ctx context.Context, in *rds.Resto
 func (f *RDS) describeInstance(in *instance) *types.DBInstance {
 	status := f.instanceStatus(in)
 	d := &types.DBInstance{DBInstanceIdentifier: aws.String(in.id), DBInstanceStatus: aws.String(status), TagList: in.tags,
-		PubliclyAccessible: aws.Bool(in.public), DBInstanceClass: aws.String(in.instanceClass)}
+		PubliclyAccessible: aws.Bool(in.public), DBInstanceClass: aws.String(in.instanceClass), DBClusterIdentifier: optional(in.cluster)}
 	if status == "available" {
 		d.Endpoint = &types.Endpoint{Address: aws.String(in.host), Port: aws.Int32(in.port)}
 	}

@@ -134,6 +134,11 @@ func (w *WireServer) handlers() map[string]handler {
 		OpDescribeClusterAttrs:   wireOp(f.DescribeDBClusterSnapshotAttributes),
 		OpModifyClusterAttribute: wireOp(f.ModifyDBClusterSnapshotAttribute),
 		OpDeleteCluster:          wireOp(f.DeleteDBClusterSnapshot),
+		OpRestoreCluster:         wireOp(f.RestoreDBClusterFromSnapshot),
+		OpDescribeClusters:       wireOp(f.DescribeDBClusters),
+		OpDeleteDBCluster:        wireOp(f.DeleteDBCluster),
+		OpCreateInstance:         wireOp(f.CreateDBInstance),
+		OpCreateClusterSnapshot:  wireOp(f.CreateDBClusterSnapshot),
 	}
 }
 
