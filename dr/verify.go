@@ -174,17 +174,17 @@ type StepResult struct {
 // Report is the outcome of Verify, as JSON for humans and dashboards (the report dr-verify
 // prints and dr-steps returns as the execution's output).
 type Report struct {
-	Database string       `json:"database"`         // the source DB instance or Aurora cluster
-	Kind     string       `json:"kind"`             // "instance" or "cluster" (Aurora)
-	Region   string       `json:"region,omitempty"` // where it ran, when known
-	Snapshot string       `json:"snapshot"`         // the DR snapshot restored
-	Instance string       `json:"instance"` // the temporary instance
-	Run      string       `json:"run"`      // the run (execution name) that made it
-	Started  time.Time    `json:"started"`  // RFC 3339, UTC
-	Finished time.Time    `json:"finished"` // RFC 3339, UTC; zero until cleanup ran
-	OK       bool         `json:"ok"`       // every step passed and cleanup succeeded
-	Steps    []StepResult `json:"steps"`    // in order
-	Cleanup  string       `json:"cleanup"`  // what cleanup did ("deleted verify-..."), or why it failed
+	Database string       `json:"database"`           // the source DB instance or Aurora cluster
+	Kind     string       `json:"kind"`               // "instance" or "cluster" (Aurora)
+	Region   string       `json:"region,omitempty"`   // where it ran, when known
+	Snapshot string       `json:"snapshot"`           // the DR snapshot restored
+	Instance string       `json:"instance"`           // the temporary instance
+	Run      string       `json:"run"`                // the run (execution name) that made it
+	Started  time.Time    `json:"started"`            // RFC 3339, UTC
+	Finished time.Time    `json:"finished"`           // RFC 3339, UTC; zero until cleanup ran
+	OK       bool         `json:"ok"`                 // every step passed and cleanup succeeded
+	Steps    []StepResult `json:"steps"`              // in order
+	Cleanup  string       `json:"cleanup"`            // what cleanup did ("deleted verify-..."), or why it failed
 	Result   string       `json:"result,omitempty"`   // Sanitize: the sanitized snapshot
 	Location string       `json:"location,omitempty"` // where Reporter.Deliver wrote it (s3://...)
 }
