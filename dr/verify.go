@@ -437,7 +437,7 @@ func (v *Verifier) Ready(ctx context.Context, st *VerifyState) (host string, por
 func (v *Verifier) Check(ctx context.Context, st *VerifyState, host string, port int32) {
 	db, err := v.open(ctx, host, port)
 	if err != nil {
-		st.Report.Steps = append(st.Report.Steps, StepResult{Name: "connect", Detail: err.Error()})
+		st.Report.Steps = append(st.Report.Steps, StepResult{Name: "connect", Detail: errtext.Strip("dr", err.Error())})
 		return
 	}
 	defer db.Close()

@@ -343,6 +343,8 @@ func esc(s string) string {
 	return b.String()
 }
 
+func asAPIError(err error, target *smithy.APIError) bool { return errors.As(err, target) }
+
 func writeXMLError(rw http.ResponseWriter, status int, kind, code, message string) {
 	rw.Header().Set("Content-Type", "text/xml")
 	rw.WriteHeader(status)
