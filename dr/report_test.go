@@ -84,7 +84,9 @@ func TestReportNoticeWhenTheUploadFails(t *testing.T) {
 	notices := drtest.NewSNS(topic)
 	srv := drtest.NewSNSWireServer(notices)
 	t.Cleanup(srv.Close)
-	r, err := dr.NewReporter(func(o *dr.ReporterOptions) { o.S3, o.Bucket, o.SNS, o.TopicARN = failingS3{}, "reports", srv.Client(), topic })
+	r, err := dr.NewReporter(func(o *dr.ReporterOptions) {
+		o.S3, o.Bucket, o.SNS, o.TopicARN = failingS3{}, "reports", srv.Client(), topic
+	})
 	require.NoError(t, err)
 	loc, err := r.Deliver(context.Background(), failedReport())
 	require.ErrorContains(t, err, "dr: writing the report to s3://reports/eu-west-1/orders-db/")
@@ -93,7 +95,9 @@ func TestReportNoticeWhenTheUploadFails(t *testing.T) {
 	require.Len(t, msgs, 1, "the failure is still announced")
 	assert.Contains(t, msgs[0].Body, "Report: not uploaded (writing the report to s3://reports/")
 
-	r, err = dr.NewReporter(func(o *dr.ReporterOptions) { o.SNS, o.TopicARN = srv.Client(), "arn:aws:sns:us-east-1:111111111111:gone" })
+	r, err = dr.NewReporter(func(o *dr.ReporterOptions) {
+		o.SNS, o.TopicARN = srv.Client(), "arn:aws:sns:us-east-1:111111111111:gone"
+	})
 	require.NoError(t, err)
 	_, err = r.Deliver(context.Background(), failedReport())
 	require.ErrorContains(t, err, "NotFound", "the SNS error code as the real client reads it")
