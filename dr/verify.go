@@ -222,6 +222,32 @@ type VerifyState struct {
 	Done  bool   `json:"done,omitempty"`
 	Taken string `json:"taken,omitempty"`
 	Final string `json:"final,omitempty"`
+	// Error is what a state machine's Catch adds (ResultPath "$.error") when a step failed;
+	// cleanup records it in the report.
+	Error *CaughtError `json:"error,omitempty"`
+}
+
+// CaughtError is a Step Functions error caught by a Catch: the error type and the cause (for
+// a Lambda, JSON with errorMessage and errorType).
+type CaughtError struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}
+
+// recordCaught moves a caught error into the report as a failed step.
+func (st *VerifyState) recordCaught() {
+	if st.Error == nil {
+		return
+	}
+	msg := st.Error.Cause
+	var lambdaErr struct {
+		ErrorMessage string `json:"errorMessage"`
+	}
+	if json.Unmarshal([]byte(msg), &lambdaErr) == nil && lambdaErr.ErrorMessage != "" {
+		msg = lambdaErr.ErrorMessage
+	}
+	st.Report.Steps = append(st.Report.Steps, StepResult{Name: "error", Detail: st.Error.Error + ": " + errtext.Strip("dr", msg)})
+	st.Error = nil
 }
 
 // Verifier restores DR snapshots into temporary instances and checks them. It is safe for
@@ -585,6 +611,7 @@ func (v *Verifier) Step(ctx context.Context, step, run string, st VerifyState) (
 		v.Check(ctx, &st, st.Host, st.Port)
 		return st, nil
 	case "cleanup":
+		st.recordCaught()
 		err := v.Cleanup(ctx, &st)
 		st.Report.Finished = v.opts.Clock.Now().UTC()
 		st.Report.OK = err == nil && allOK(st.Report.Steps) && len(st.Report.Steps) >= 3
