@@ -31,7 +31,7 @@ templates: ## cfn-lint on every template, asl-validator on every state machine
 	scripts/lint-templates
 
 lambda: ## build the Lambda bootstraps (provided.al2023, arm64) into bin/<function>/bootstrap
-	for fn in s3diff-lambda drain-lambda dr-source dr-recovery dr-steps; do \
+	for fn in s3diff-lambda drain-lambda dr-source dr-recovery dr-steps dr-sanitize; do \
 		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags=-s\ -w -o bin/$$fn/bootstrap ./examples/$$fn || exit 1; \
 	done
 
