@@ -239,3 +239,30 @@ func TestIntegrationStepsThroughTheHandler(t *testing.T) {
 	assert.Empty(t, f.Instances())
 	assert.Equal(t, []string{"ledger-202611230300-dr", "sanitized-ledger-202611230300-dr"}, f.ClusterIDs(), "the intermediate is gone")
 }
+
+// TestTemplatesGrantKMSNarrowly: in every dr template, kms:CreateGrant is allowed only for
+// grants to AWS resources (RDS), and the sanitize template names its keys and its secret.
+func TestTemplatesGrantKMSNarrowly(t *testing.T) {
+	files, err := filepath.Glob("../dr-*/template.yaml")
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(files), 5)
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		require.NoError(t, err)
+		lines := strings.Split(string(raw), "\n")
+		for i, l := range lines {
+			if !strings.Contains(l, "kms:CreateGrant") {
+				continue
+			}
+			block := strings.Join(lines[i:min(i+8, len(lines))], "\n")
+			assert.Contains(t, block, `kms:GrantIsForAWSResource: "true"`, "%s:%d", file, i+1)
+			assert.NotContains(t, block, `Resource: "*"`, "%s:%d", file, i+1)
+		}
+	}
+	raw, err := os.ReadFile("template.yaml")
+	require.NoError(t, err)
+	tmpl := string(raw)
+	assert.Contains(t, tmpl, "Resource: !Ref DbSecretArn", "GetSecretValue on that one secret only")
+	assert.Contains(t, tmpl, "NoEcho: true")
+	assert.Contains(t, tmpl, "aws:ResourceTag/shipshape:dr: sanitize-intermediate", "only the intermediate snapshot may be deleted")
+}
