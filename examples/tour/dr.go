@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -17,7 +18,7 @@ import (
 )
 
 func init() {
-	chapters = append(chapters, chapter{order: 6, name: "dr: automated RDS snapshots copied (a lost event recovered by the sweep), shared, copied into the recovery region, verified", run: tourDR})
+	chapters = append(chapters, chapter{order: 6, name: "dr: automated RDS snapshots copied (a lost event recovered by the sweep), shared, copied into the recovery region, verified (DB instance and Aurora), sanitized", run: tourDR})
 }
 
 func tourDR(ctx context.Context, say func(string, ...any)) error {
@@ -131,6 +132,28 @@ func tourDR(ctx context.Context, say func(string, ...any)) error {
 	say("verify when RDS ends in a terminal state: %s after %s (not the 1 h timeout); cleanup: %s; instances left: %d",
 		dr.ErrorType(err), clock.Now().Sub(start), rep.Cleanup, len(prod.Instances()))
 	prod.RestoreOutcome = "available"
+
+	// Aurora: the cluster snapshot restores into a temporary cluster plus one instance, and
+	// cleanup deletes the instance, then the cluster (here as the state machine runs it).
+	auroraV, err := dr.NewVerifier(prod, dr.VerifyTarget{SourceCluster: "ledger", InstanceClass: "db.r6g.large"},
+		dr.Database{Driver: "pgx", DSN: func(string, int32) string { return "" }}, func(o *dr.VerifyOptions) { o.Clock = clock })
+	if err != nil {
+		return err
+	}
+	st, err := auroraV.Step(ctx, "start", "tour-aurora", dr.VerifyState{})
+	if err != nil {
+		return err
+	}
+	say("Aurora verify, step start: %s", st.Report.Steps[0].Detail)
+	clock.Advance(25 * time.Minute)
+	if st, err = auroraV.Step(ctx, "ready", "tour-aurora", st); err != nil {
+		return err
+	}
+	say("Aurora verify, step ready: cluster and instance available at %s:%d", st.Host, st.Port)
+	if st, err = auroraV.Step(ctx, "cleanup", "tour-aurora", st); err != nil {
+		return err
+	}
+	say("Aurora verify, step cleanup: %s; clusters left: %d", st.Report.Cleanup, len(prod.Clusters()))
 	return tourVerify(ctx, say, prod)
 }
 
@@ -158,7 +181,7 @@ func tourVerify(ctx context.Context, say func(string, ...any), prod *drtest.RDS)
 	v, err := dr.NewVerifier(prod, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
 		dr.Database{Driver: "pgx", DSN: func(string, int32) string { return dsn }}, func(o *dr.VerifyOptions) {
 			o.Checks = dr.Checks{ServerVersionPrefix: "15.", Queries: []dr.QueryCheck{{Name: "arithmetic", SQL: "SELECT 6*7", Want: "42"}}}
-			o.Clock = prod.Clock()
+			o.Clock, o.Poll = prod.Clock(), 5*time.Minute
 			o.Progress = func(line string) { say("  verify: %s", line) }
 		})
 	if err != nil {
@@ -169,5 +192,51 @@ func tourVerify(ctx context.Context, say func(string, ...any), prod *drtest.RDS)
 		return err
 	}
 	say("verify report: ok=%v, %d steps, cleanup: %s", rep.OK, len(rep.Steps), rep.Cleanup)
+	return tourSanitize(ctx, say, prod, u)
+}
+
+// tourSanitize makes a sanitized copy from a scratch database of its own (the fake restore
+// answers on it), then drops it.
+func tourSanitize(ctx context.Context, say func(string, ...any), prod *drtest.RDS, u *url.URL) error {
+	admin, err := sql.Open("pgx", u.String())
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	name := fmt.Sprintf("tour_sanitize_%d", time.Now().UnixNano())
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		return err
+	}
+	defer func() {
+		_, _ = admin.ExecContext(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	}()
+	scratch := *u
+	scratch.Path = "/" + name
+	db, err := sql.Open("pgx", scratch.String())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE customers (id serial PRIMARY KEY, email text); INSERT INTO customers (email) VALUES ('ada@real.example'), ('alan@real.example')`); err != nil {
+		return err
+	}
+	s, err := dr.NewSanitizer(prod, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
+		dr.Database{Driver: "pgx", DSN: func(string, int32) string { return scratch.String() }},
+		dr.SanitizeOptions{Statements: []string{`UPDATE customers SET email = 'user' || id || '@example.com'`},
+			KMSKeyID: "arn:aws:kms:eu-west-1:111111111111:key/dev-shared", ShareWith: []string{"444444444444"}},
+		func(o *dr.VerifyOptions) { o.Clock = prod.Clock() })
+	if err != nil {
+		return err
+	}
+	id, rep, err := s.Sanitize(ctx)
+	if err != nil {
+		return err
+	}
+	var emails string
+	if err := db.QueryRowContext(ctx, `SELECT string_agg(email, ', ' ORDER BY id) FROM customers`).Scan(&emails); err != nil {
+		return err
+	}
+	say("sanitized copy %s (emails now: %s), re-encrypted with %s, shared with %v; cleanup: %s",
+		id, emails, prod.KMSKey(id), prod.SharedWith(id), rep.Cleanup)
 	return nil
 }
