@@ -201,3 +201,29 @@ func TestWireTwoHop(t *testing.T) {
 	assert.Empty(t, shared.IDs(), "staging copy made and deleted")
 	assert.Equal(t, 2, westSrv.Count("CopyDBSnapshot"), "the refused single step, then hop 2")
 }
+
+// TestWireAurora: the cluster restore, its instance, the states and the cleanup order
+// through the real client; a lost CreateDBInstance answer is retried by the SDK and attached.
+func TestWireAurora(t *testing.T) {
+	f := auroraBed("127.0.0.1", 1)
+	client, srv := wire(t, f)
+	f.LoseAnswers(drtest.OpCreateInstance, 1)
+	v, err := dr.NewVerifier(client, dr.VerifyTarget{SourceCluster: "ledger", InstanceClass: "db.r6g.large"}, dr.Database{Driver: "pgx", DSN: noDB},
+		func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+	require.NoError(t, err)
+	rep, err := v.Verify(context.Background())
+	require.NoError(t, err, "the checks failed (no database), the run did not")
+	assert.False(t, rep.OK)
+	assert.Equal(t, "ledger-202611230300-dr", rep.Snapshot)
+	assert.Equal(t, 2, srv.Count("CreateDBInstance"), "the lost answer, retried by the SDK, attached")
+	assert.Equal(t, 1, srv.Count("RestoreDBClusterFromSnapshot"))
+	var order []string
+	for _, a := range srv.Actions() {
+		if a == "DeleteDBInstance" || a == "DeleteDBCluster" {
+			order = append(order, a)
+		}
+	}
+	assert.Equal(t, []string{"DeleteDBInstance", "DeleteDBCluster"}, order)
+	assert.Empty(t, f.Clusters())
+	assert.Empty(t, f.Instances())
+}
