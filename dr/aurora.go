@@ -154,7 +154,7 @@ func (v *Verifier) cleanupCluster(ctx context.Context, st *VerifyState) error {
 	case !found:
 		st.Report.Cleanup = did + "; cluster " + st.Instance + " was already gone (or never made)"
 		return nil
-	case tagValue(c.TagList, TagDR) != "verify" || (st.Run != "" && tagValue(c.TagList, TagRun) != st.Run):
+	case tagValue(c.TagList, TagDR) != v.role() || (st.Run != "" && tagValue(c.TagList, TagRun) != st.Run):
 		st.Report.Cleanup = did + "; left cluster " + st.Instance + " alone: not made by this run"
 		return nil
 	case aws.ToString(c.Status) == "deleting":

@@ -253,11 +253,25 @@ func (st *VerifyState) recordCaught() {
 // Verifier restores DR snapshots into temporary instances and checks them. It is safe for
 // concurrent use.
 type Verifier struct {
-	rds    calls
-	target VerifyTarget
-	db     Database
-	opts   VerifyOptions
-	log    *slog.Logger
+	rds     calls
+	target  VerifyTarget
+	db      Database
+	opts    VerifyOptions
+	log     *slog.Logger
+	tagRole string // the shipshape:dr value of what it may delete; "" is "verify"
+}
+
+func (v *Verifier) role() string {
+	if v.tagRole != "" {
+		return v.tagRole
+	}
+	return "verify"
+}
+
+// cleanupAs is Cleanup for resources tagged shipshape:dr=role (a rehearsal's).
+func (v *Verifier) cleanupAs(ctx context.Context, st *VerifyState, role string) error {
+	v.tagRole = role
+	return v.Cleanup(ctx, st)
 }
 
 // NewVerifier returns a Verifier. The error, wrapping ErrInvalidInput, is for settings that
@@ -545,7 +559,7 @@ func (v *Verifier) cleanupInstance(ctx context.Context, st *VerifyState) error {
 	case !found:
 		st.Report.Cleanup = st.Instance + " was already gone (or never made)"
 		return nil
-	case tagValue(inst.TagList, TagDR) != "verify" || (st.Run != "" && tagValue(inst.TagList, TagRun) != st.Run):
+	case tagValue(inst.TagList, TagDR) != v.role() || (st.Run != "" && tagValue(inst.TagList, TagRun) != st.Run):
 		st.Report.Cleanup = "left " + st.Instance + " alone: not made by this run"
 		return nil
 	case aws.ToString(inst.DBInstanceStatus) == "deleting":
