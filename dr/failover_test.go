@@ -208,7 +208,7 @@ func TestRehearsalAlwaysCleansUp(t *testing.T) {
 		"DNS change refused": {setup: func(_ *drtest.RDS, dns *drtest.Route53) {
 			dns.Fail(drtest.OpChangeRecords, &r53types.InvalidChangeBatch{Message: aws.String("no")}, 1)
 		}, want: "InvalidChangeBatch"},
-		"checks fail": {want: ""},
+		"checks fail":         {want: ""},
 		"aurora, checks fail": {target: dr.FailoverTarget{SourceCluster: "ledger"}, want: ""},
 		"aurora, terminal":    {target: dr.FailoverTarget{SourceCluster: "ledger"}, setup: func(f *drtest.RDS, _ *drtest.Route53) { f.RestoreOutcome = "failed" }, want: "failed"},
 	}
