@@ -141,3 +141,32 @@ func validRegion(r string) bool {
 	}
 	return true
 }
+
+// ChecksFromFlags builds Checks from the binaries' check flags: -version-prefix, -min-tables,
+// -min-rows TABLE=N (repeatable) and -query NAME|SQL|WANT (repeatable). Errors name the flag.
+func ChecksFromFlags(versionPrefix string, minTables int, minRows, queries []string) (Checks, error) {
+	c := Checks{ServerVersionPrefix: versionPrefix, MinTables: minTables, MinRows: map[string]int64{}}
+	if minTables < 0 {
+		return c, fmt.Errorf("%w: -min-tables %d: want 0 or more", ErrInvalidInput, minTables)
+	}
+	for _, r := range minRows {
+		table, n, ok := strings.Cut(r, "=")
+		var count int64
+		_, err := fmt.Sscan(n, &count)
+		if !ok || strings.TrimSpace(table) == "" || err != nil || count < 0 || strings.TrimSpace(n) != fmt.Sprint(count) {
+			return c, fmt.Errorf("%w: -min-rows %q: want TABLE=N with N 0 or more", ErrInvalidInput, r)
+		}
+		if _, dup := c.MinRows[table]; dup {
+			return c, fmt.Errorf("%w: -min-rows: table %q is given twice", ErrInvalidInput, table)
+		}
+		c.MinRows[table] = count
+	}
+	for _, q := range queries {
+		parts := strings.SplitN(q, "|", 3)
+		if len(parts) != 3 || strings.TrimSpace(parts[0]) == "" || strings.TrimSpace(parts[1]) == "" {
+			return c, fmt.Errorf("%w: -query %q: want NAME|SQL|WANT", ErrInvalidInput, q)
+		}
+		c.Queries = append(c.Queries, QueryCheck{Name: parts[0], SQL: parts[1], Want: parts[2]})
+	}
+	return c, nil
+}

@@ -35,7 +35,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -118,24 +117,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newCli
 		return code
 	}
 	usageErr := func(format string, a ...any) int { return cli.Usage(stderr, "dr-verify", format, a...) }
-	checks := dr.Checks{ServerVersionPrefix: *versionPrefix, MinTables: *minTables, MinRows: map[string]int64{}}
-	for _, r := range minRows {
-		table, n, ok := strings.Cut(r, "=")
-		count, err := strconv.ParseInt(n, 10, 64)
-		if !ok || strings.TrimSpace(table) == "" || err != nil || count < 0 {
-			return usageErr("-min-rows %q: want TABLE=N with N 0 or more", r)
-		}
-		if _, dup := checks.MinRows[table]; dup {
-			return usageErr("-min-rows: table %q is given twice", table)
-		}
-		checks.MinRows[table] = count
-	}
-	for _, q := range queries {
-		parts := strings.SplitN(q, "|", 3)
-		if len(parts) != 3 || strings.TrimSpace(parts[0]) == "" || strings.TrimSpace(parts[1]) == "" {
-			return usageErr("-query %q: want NAME|SQL|WANT", q)
-		}
-		checks.Queries = append(checks.Queries, dr.QueryCheck{Name: parts[0], SQL: parts[1], Want: parts[2]})
+	checks, err := dr.ChecksFromFlags(*versionPrefix, *minTables, minRows, queries)
+	if err != nil {
+		return usageErr("%v", err)
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -154,8 +138,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newCli
 		return usageErr("-dsn uses {user} or {password}: give -secret-arn")
 	case *class == "":
 		return usageErr("-class is required, e.g. db.t4g.medium")
-	case *minTables < 0:
-		return usageErr("-min-tables %d: want 0 or more", *minTables)
 	case *dsn == "" || !strings.Contains(*dsn, "{host}"):
 		return usageErr("-dsn is required and must contain {host} (and usually {port})")
 	}
