@@ -99,6 +99,7 @@ func TestFailoverAndRerun(t *testing.T) {
 	args := []string{"-instance", "orders-db", "-target-id", "orders-db-dr", "-class", "db.r6g.large", "-zone-id", zone, "-record", record, "-multi-az"}
 	code, _, stderr := runCLI(mk, f, args...)
 	require.Equal(t, 1, code, "the restore's answer was lost")
+	assert.Contains(t, stderr, "InternalFailure")
 	assert.Equal(t, oldDB, dns.Record(zone, record), "DNS untouched")
 	code, stdout, stderr := runCLI(mk, f, args...)
 	require.Equal(t, 0, code, stderr)
