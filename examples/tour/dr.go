@@ -154,7 +154,44 @@ func tourDR(ctx context.Context, say func(string, ...any)) error {
 		return err
 	}
 	say("Aurora verify, step cleanup: %s; clusters left: %d", st.Report.Cleanup, len(prod.Clusters()))
+	if err := tourRehearsal(ctx, say, recoveryLocal); err != nil {
+		return err
+	}
 	return tourVerify(ctx, say, prod)
+}
+
+// tourRehearsal rehearses the failover in the recovery region: the newest DR copy restored
+// under a temporary name, a temporary CNAME, the checks, the recovery point and time, and
+// everything deleted. The checks pass only with a database (SHIPSHAPE_PG_DSN).
+func tourRehearsal(ctx context.Context, say func(string, ...any), recovery *drtest.RDS) error {
+	dns := drtest.NewRoute53(recovery.Clock())
+	dns.AddZone("Z0RECOVERY", "internal.example.com")
+	dsn := os.Getenv("SHIPSHAPE_PG_DSN")
+	db := dr.Database{Driver: "pgx", DSN: func(string, int32) string { return dsn }}
+	if dsn == "" {
+		db.DSN = func(string, int32) string { return "postgres://nobody@127.0.0.1:1/none?connect_timeout=1" }
+	} else if u, err := url.Parse(dsn); err == nil {
+		host, portText, _ := net.SplitHostPort(u.Host)
+		port, _ := strconv.Atoi(portText)
+		recovery.Endpoint = func(string) (string, int32) { return host, int32(port) }
+		defer func() { recovery.Endpoint = nil }()
+	}
+	r, err := dr.NewRestorer(recovery, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "orders-db", InstanceClass: "db.r6g.large"}, func(o *dr.FailoverOptions) {
+		o.Clock, o.Route53 = recovery.Clock(), dns
+		o.DNS = &dr.DNSRecord{ZoneID: "Z0RECOVERY", Name: "orders-db.internal.example.com"}
+	})
+	if err != nil {
+		return err
+	}
+	rep, err := r.Rehearse(ctx, db, dr.Checks{})
+	if err != nil {
+		return err
+	}
+	say("failover rehearsal in eu-central-1: restored %s as %s, record %s", rep.Snapshot, rep.Target, rep.Record)
+	say("  recovery point %s (the data is %s old), recovery time %s (restore and DNS); checks ok=%v",
+		rep.RecoveryPoint.UTC().Format(time.RFC3339), rep.DataLoss, rep.RecoveryTime, rep.OK)
+	say("  cleanup: %s; instances left: %d, records left: %v", rep.Cleanup, len(recovery.Instances()), dns.Names("Z0RECOVERY"))
+	return nil
 }
 
 // tourVerify runs a verification when a PostgreSQL DSN is in SHIPSHAPE_PG_DSN (as under
