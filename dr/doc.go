@@ -24,20 +24,26 @@
 // the newest copy of its database (retention trimmed it), so different retention on the two
 // sides can't start a copy-and-trim loop.
 //
-// Verify (Verifier: restore the newest DR DB snapshot into a private temporary instance,
-// wait with progress, bounded by Timeout and ended at once by a terminal state such as
-// incompatible-restore, run SQL checks through database/sql with the caller's driver, a JSON
-// report, and ALWAYS delete the instance; also as steps Start, Ready, Check and Cleanup for
-// Step Functions, where the instance's identifier derives from the execution name so that
-// Cleanup finds it even when a step's answer was lost, and an instance another run made is
-// never used or deleted), and Sanitize (restore, run the caller's statements in one
-// transaction, snapshot, re-encrypt with a shareable key, share, and ALWAYS delete the
-// instance and the intermediate snapshot) work on DB instance snapshots; restoring an Aurora
-// cluster snapshot (a cluster plus an instance) is not covered yet.
+// Verify (Verifier: restore the newest DR snapshot of a DB instance, or of an Aurora cluster
+// into a temporary cluster plus one instance, wait with progress, bounded by Timeout and ended
+// at once by a terminal state such as incompatible-restore, run SQL checks through
+// database/sql with the caller's driver and credentials from Secrets Manager
+// (SecretCredentials), a JSON report, and ALWAYS delete what it made; also as steps Start,
+// Ready, Check and Cleanup for Step Functions, where the temporary names derive from the
+// execution name so that Cleanup finds them even when a step's answer was lost, and nothing
+// another run made is used or deleted). Reporter writes reports to S3 and notifies SNS when one
+// failed; StepRunner runs the state machines' steps for several regions. Sanitizer makes a
+// sanitized copy for development accounts (restore, the statements, snapshot, re-encrypt,
+// share, tag, always delete what is temporary; as steps, each statement exactly once).
+// Restorer is the failover: the newest DR copy restored under the identifier the applications
+// use (Plan shows it first with reads only), waited for, tagged, and only then a Route 53
+// CNAME switched; Rehearse does it all under temporary names, runs the checks, measures the
+// recovery point and recovery time, and always cleans up.
 //
 // Binaries: examples/dr-source and examples/dr-recovery (the Lambdas of the pipeline, with
-// SAM templates), examples/dr-verify (CLI) and examples/dr-steps (the Lambda behind a Step
-// Functions state machine whose every failure path reaches cleanup).
+// SAM templates), examples/dr-verify, examples/dr-sanitize and examples/dr-failover (CLIs;
+// dr-sanitize is also the Lambda of its state machine) and examples/dr-steps (the Lambda
+// behind the verification state machines). docs/dr.md is the operator's guide and runbook.
 //
 // # Usage
 //
@@ -79,13 +85,15 @@
 //
 // # Concurrency
 //
-// Source, Recovery and Verifier are safe for concurrent use.
+// Source, Recovery, Verifier, Sanitizer, Reporter, StepRunner and Restorer are safe for
+// concurrent use.
 //
 // # Testing
 //
 // Package drtest is a stateful fake of the RDS calls (DB and DB cluster snapshots, restores
-// that become available or stop in a terminal state, quotas, answers lost after the call
-// worked, refused single-step copies), for one account and region or a World of several, a
-// KMS fake of DescribeKey, and WireServer: the fake in RDS's own query/XML protocol for the
-// real SDK client. drtest.NewClock is the fake clock.
+// of instances and Aurora clusters that become available or stop in a terminal state,
+// quotas, answers lost after the call worked, refused single-step copies), for one account
+// and region or a World of several, fakes of KMS DescribeKey, SNS Publish and Route 53 records,
+// and wire servers in RDS's query/XML, SNS's query and Route 53's REST-XML protocols for the
+// real SDK clients. drtest.NewClock is the fake clock.
 package dr
