@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -108,6 +110,31 @@ func TestErrorsNameThePackageOnce(t *testing.T) {
 				dr.SanitizeOptions{Statements: []string{"x"}}, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 			require.NoError(t, err)
 			_, _, err = s.Sanitize(ctx)
+			return err
+		},
+		"failover foreign": func(f *drtest.RDS) error {
+			_, err := f.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String("orders-db-dr"),
+				DBSnapshotIdentifier: aws.String("orders-db-202611220300-dr")})
+			require.NoError(t, err)
+			r, err := dr.NewRestorer(f, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "orders-db-dr", InstanceClass: "db.r6g.large"}, func(o *dr.FailoverOptions) { o.Clock = f.Clock() })
+			require.NoError(t, err)
+			_, err = r.Failover(ctx)
+			return err
+		},
+		"failover terminal": func(f *drtest.RDS) error {
+			f.RestoreOutcome = "failed"
+			r, err := dr.NewRestorer(f, dr.FailoverTarget{SourceCluster: "orders-db", TargetID: "x", InstanceClass: "db.r6g.large"}, func(o *dr.FailoverOptions) { o.Clock = f.Clock() })
+			require.NoError(t, err)
+			_, err = r.Rehearse(ctx, dr.Database{Driver: "pgx", DSN: noDB}, dr.Checks{})
+			return err
+		},
+		"failover options": func(f *drtest.RDS) error {
+			_, err := dr.NewRestorer(f, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "x", InstanceClass: "db.r6g.large"},
+				func(o *dr.FailoverOptions) { o.DNS = &dr.DNSRecord{ZoneID: "Z", Name: "db.example.com"} })
+			return err
+		},
+		"report": func(*drtest.RDS) error {
+			_, err := dr.NewReporter(func(o *dr.ReporterOptions) { o.Bucket = "reports" })
 			return err
 		},
 		"sanitize statements": func(f *drtest.RDS) error {
