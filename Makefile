@@ -34,7 +34,7 @@ templates: ## cfn-lint on every template, asl-validator on every state machine
 GOARCH ?= arm64
 
 lambda: ## build the Lambda bootstraps (provided.al2023; GOARCH=arm64 by default, or amd64) into bin/<function>/bootstrap
-	for fn in s3diff-lambda drain-lambda dr-source dr-recovery dr-steps; do \
+	for fn in s3diff-lambda drain-lambda dr-source dr-recovery dr-steps dr-sanitize; do \
 		GOOS=linux GOARCH=$(GOARCH) CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags=-s\ -w -o bin/$$fn/bootstrap ./examples/$$fn || exit 1; \
 	done
 

@@ -74,6 +74,41 @@ func BenchmarkScheduledRun(b *testing.B) {
 	}
 }
 
+// BenchmarkSweep counts RDS calls for the source Lambda's scheduled run as a reconcile sweep
+// over 50 instances with 10 automated snapshots each (500), whose DR copies exist, shared,
+// except the newest of 5 instances (their events were lost): the run lists the manual and
+// the automated snapshots once each, reads the quota once, and copies the 5 missing ones.
+func BenchmarkSweep(b *testing.B) {
+	var calls, copies int
+	for b.Loop() {
+		f := drtest.New(nil)
+		f.ManualQuota = 1000
+		for db := range 50 {
+			name := fmt.Sprintf("db%02d", db)
+			for day := range 10 {
+				at := created.Add(-time.Duration(day) * 24 * time.Hour)
+				f.AddAutomated(name, at, "")
+				if day == 0 && db%10 == 0 {
+					continue // the event of this one was lost
+				}
+				id, _ := dr.CopyID(name, at)
+				f.AddManual(id, name, at, map[string]string{dr.TagDR: "true", dr.TagSharedWith: recovery})
+			}
+		}
+		s, err := dr.NewSource(f, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery}; o.Clock = f.Clock() })
+		if err != nil {
+			b.Fatal(err)
+		}
+		sum, err := s.Scheduled(context.Background(), dr.Retention{Keep: 10})
+		if err != nil || len(sum.Copied) != 5 || len(sum.Deleted) != 0 {
+			b.Fatal(sum, err)
+		}
+		calls, copies = f.Total(), f.Calls(drtest.OpCopy)
+	}
+	b.ReportMetric(float64(calls), "calls/run")
+	b.ReportMetric(float64(copies), "copies")
+}
+
 // seedShared gives f 500 DR snapshots of which the 5 newest are not shared yet.
 func seedShared(f *drtest.RDS) {
 	for i := range 500 {
@@ -83,4 +118,40 @@ func seedShared(f *drtest.RDS) {
 		}
 		f.AddManual(fmt.Sprintf("db-%03d-dr", i), "db", created.Add(-time.Duration(i)*time.Hour), tagsFor)
 	}
+}
+
+// BenchmarkFailoverCalls counts the calls of one failover in an account holding 250 DR
+// copies (of 25 databases), a restore that takes 20 minutes polled every 30 s, and a DNS
+// switch that takes 30 s to be INSYNC.
+func BenchmarkFailoverCalls(b *testing.B) {
+	var pages, clusterPages, describes, restores, lists, changes, getChanges int
+	for b.Loop() {
+		f := drtest.New(nil)
+		for db := range 25 {
+			for day := range 10 {
+				id, _ := dr.CopyID(fmt.Sprintf("db%02d", db), created.Add(-time.Duration(day)*24*time.Hour))
+				f.AddManual(id, fmt.Sprintf("db%02d", db), created.Add(-time.Duration(day)*24*time.Hour), map[string]string{dr.TagDR: "true"})
+			}
+		}
+		dns := drtest.NewRoute53(f.Clock())
+		dns.AddZone("Z1", "internal.example.com")
+		r, err := dr.NewRestorer(f, dr.FailoverTarget{SourceInstance: "db07", TargetID: "db07-dr", InstanceClass: "db.r6g.large"}, func(o *dr.FailoverOptions) {
+			o.Clock, o.Route53, o.DNS = f.Clock(), dns, &dr.DNSRecord{ZoneID: "Z1", Name: "db07.internal.example.com"}
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.Failover(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		pages, clusterPages = f.Calls(drtest.OpDescribe), f.Calls(drtest.OpDescribeClusterSnapshots)
+		describes, restores = f.Calls(drtest.OpDescribeDB), f.Calls(drtest.OpRestore)
+		lists, changes, getChanges = dns.Calls(drtest.OpListRecords), dns.Calls(drtest.OpChangeRecords), dns.Calls(drtest.OpGetChange)
+	}
+	b.ReportMetric(float64(pages), "describe-snapshot-pages")
+	b.ReportMetric(float64(clusterPages), "describe-cluster-snapshot-pages")
+	b.ReportMetric(float64(describes), "describe-instance")
+	b.ReportMetric(float64(restores), "restore")
+	b.ReportMetric(float64(lists+changes+getChanges), "route53-calls")
+	b.ReportMetric(float64(pages+clusterPages+describes+restores+lists+changes+getChanges), "calls/failover")
 }

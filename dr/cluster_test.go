@@ -22,12 +22,12 @@ func TestAuroraClusterEndToEnd(t *testing.T) {
 	prod.AddAutomated("ledger", created, "") // an instance named like the cluster
 
 	src, err := dr.NewSource(prod, func(o *dr.SourceOptions) {
-		o.KMSKeyID, o.ShareWith, o.Now = cmk, []string{recovery, second}, w.RDS(prodAccount, "us-east-1").Clock().Now
+		o.KMSKeyID, o.ShareWith, o.Clock = cmk, []string{recovery, second}, w.RDS(prodAccount, "us-east-1").Clock()
 	})
 	require.NoError(t, err)
 	sum, err := src.CopyEvent(ctx, dr.SnapshotEvent{SnapshotID: auto, Cluster: true})
 	require.NoError(t, err)
-	assert.Equal(t, []dr.Item{{ID: "cluster:ledger-202611230300-dr", Reason: "copy of cluster:" + auto}}, sum.Copied)
+	assert.Equal(t, []dr.Item{{ID: "cluster:ledger-202611230300-dr", Reason: "copy of cluster:" + auto + ", re-encrypted with " + cmk}}, sum.Copied)
 	assert.Equal(t, []string{"ledger-202611230300-dr", auto}, prod.ClusterIDs())
 	assert.Equal(t, []string{"rds:ledger-2026-11-23-03-00"}, prod.IDs(), "no DB snapshot was made for the cluster")
 	assert.Equal(t, cmk, prod.KMSKey("cluster/ledger-202611230300-dr"), "re-encrypted with the shareable key")
@@ -53,8 +53,8 @@ func TestAuroraClusterEndToEnd(t *testing.T) {
 	assert.Empty(t, sum.Shared)
 	assert.Equal(t, 1, prod.Calls(drtest.OpModifyClusterAttribute), "the tag saves the second run's calls")
 
-	rec, err := dr.NewRecovery(shared, west, func(o *dr.RecoveryOptions) {
-		o.SourceAccounts, o.SourceRegion, o.KMSKeyID = []string{prodAccount}, "us-east-1", westKey
+	rec, err := dr.NewRecovery(shared, west, origin, func(o *dr.RecoveryOptions) {
+		o.KMSKeyID = westKey
 	})
 	require.NoError(t, err)
 	sum, err = rec.CopyShared(ctx)
@@ -73,7 +73,7 @@ func TestAuroraClusterEndToEnd(t *testing.T) {
 func TestAuroraDefaultKeyWithSharingFails(t *testing.T) {
 	f := drtest.New(nil)
 	auto := f.AddAutomatedCluster("ledger", created, f.DefaultKey)
-	_, err := source(t, f, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery} }).CopyAutomatedCluster(context.Background(), auto)
+	_, err := source(t, f, func(o *dr.SourceOptions) { o.ShareWith, o.KMS = []string{recovery}, drtest.NewKMS(f) }).CopyAutomatedCluster(context.Background(), auto)
 	require.ErrorIs(t, err, dr.ErrNeedsCustomerKey)
 	assert.Equal(t, []string{auto}, f.ClusterIDs(), "nothing copied")
 }
@@ -121,8 +121,8 @@ func TestAuroraCrossRegionCopyLimit(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, sum.Shared, 7)
 
-	rec, err := dr.NewRecovery(shared, west, func(o *dr.RecoveryOptions) {
-		o.SourceAccounts, o.SourceRegion, o.MaxCopies = []string{prodAccount}, "us-east-1", 20
+	rec, err := dr.NewRecovery(shared, west, origin, func(o *dr.RecoveryOptions) {
+		o.MaxCopies = 20
 	})
 	require.NoError(t, err)
 	sum, err = rec.CopyShared(ctx)
@@ -148,7 +148,7 @@ func TestSharedSnapshotIDsFromARNs(t *testing.T) {
 	require.NoError(t, err)
 	_, err = src.ShareAvailable(context.Background())
 	require.NoError(t, err)
-	rec, err := dr.NewRecovery(shared, west, func(o *dr.RecoveryOptions) { o.SourceAccounts, o.SourceRegion = []string{prodAccount}, "us-east-1" })
+	rec, err := dr.NewRecovery(shared, west, origin)
 	require.NoError(t, err)
 	sum, err := rec.CopyShared(context.Background())
 	require.NoError(t, err)

@@ -1,66 +1,99 @@
 // Package dr copies, shares and verifies RDS snapshots across accounts and regions for
 // disaster recovery, respecting the rules that make cross-account copies fail in practice:
 // automated snapshots can't be shared (they are copied to manual ones first), snapshots under
-// the default aws/rds key can't be shared at all (they are re-encrypted with a
-// customer-managed key), quotas on manual snapshots, and retention that only ever touches
-// the package's own snapshots.
+// the AWS managed aws/rds key can't be shared at all (kms:DescribeKey tells; they are
+// re-encrypted with a customer managed key), quotas on manual snapshots (checked before they
+// bite, with a warning at 80 %), and retention that only ever touches the package's own
+// snapshots.
 //
 // # What it does
 //
 // The source side (Source.CopyAutomated / CopyAutomatedCluster / CopyEvent, event-driven,
-// with ParseEvents for RDS events from SNS or EventBridge; Source.ShareAvailable, scheduled,
-// since RDS emits no event when a copy completes; Source.Retain) and the recovery side
-// (Recovery.CopyShared into the recovery region with bounded copies in progress;
-// Recovery.Retain) handle DB snapshots and Aurora DB cluster snapshots alike: each run
-// lists both kinds and uses the matching calls (CopyDBClusterSnapshot,
-// ModifyDBClusterSnapshotAttribute, ...). Summaries name cluster snapshots "cluster:<id>",
-// and retention groups per source instance or cluster. Source.Scheduled and
-// Recovery.Scheduled are the periodic runs (share or copy, then retention) over one listing.
-// The recovery side never copies again a shared snapshot older than the newest copy of its
-// database (retention trimmed it), so different retention on the two sides can't start a
-// copy-and-trim loop.
+// with ParseEvents for RDS events from SNS or EventBridge; Source.Scheduled, the periodic
+// reconcile sweep: RDS events are best effort, so every automated snapshot of a protected
+// database that is newer than its newest DR copy and has none is copied, then finished copies
+// are shared, since RDS emits no event when a copy completes, and Retention applied) and the
+// recovery side (Recovery.CopyShared into the recovery region with bounded copies in
+// progress, in one step or, where RDS refuses that, in two hops through a staging copy in the
+// source region; Recovery.Scheduled with retention) handle DB snapshots and Aurora DB cluster
+// snapshots alike. Summaries name cluster snapshots "cluster:<id>", and retention groups per
+// source instance or cluster.
 //
-// Verify (Verifier: restore the newest DR DB snapshot into a private temporary instance,
-// wait with progress, run SQL checks through database/sql with the caller's driver, a JSON
-// report, and ALWAYS delete the instance; also as steps Start, Ready (ErrNotReady while RDS
-// is busy), Check and Cleanup for Step Functions), and Sanitize (restore, run the caller's
-// statements in one transaction, snapshot, re-encrypt with a shareable key, share, and
-// ALWAYS delete the instance and the intermediate snapshot) work on DB instance snapshots;
-// restoring an Aurora cluster snapshot (a cluster plus an instance) is not covered.
+// "Newest" means the newest data everywhere: OriginalSnapshotCreateTime, which a copy keeps
+// (RDS resets SnapshotCreateTime on every copy). Neither side copies a snapshot older than
+// the newest copy of its database (retention trimmed it), so different retention on the two
+// sides can't start a copy-and-trim loop.
+//
+// Verify (Verifier: restore the newest DR snapshot of a DB instance, or of an Aurora cluster
+// into a temporary cluster plus one instance, wait with progress, bounded by Timeout and ended
+// at once by a terminal state such as incompatible-restore, run SQL checks through
+// database/sql with the caller's driver and credentials from Secrets Manager
+// (SecretCredentials), a JSON report, and ALWAYS delete what it made; also as steps Start,
+// Ready, Check and Cleanup for Step Functions, where the temporary names derive from the
+// execution name so that Cleanup finds them even when a step's answer was lost, and nothing
+// another run made is used or deleted). Reporter writes reports to S3 and notifies SNS when one
+// failed; StepRunner runs the state machines' steps for several regions. Sanitizer makes a
+// sanitized copy for development accounts (restore, the statements, snapshot, re-encrypt,
+// share, tag, always delete what is temporary; as steps, each statement exactly once).
+// Restorer is the failover: the newest DR copy restored under the identifier the applications
+// use (Plan shows it first with reads only), waited for, tagged, and only then a Route 53
+// CNAME switched; Rehearse does it all under temporary names, runs the checks, measures the
+// recovery point and recovery time, and always cleans up.
 //
 // Binaries: examples/dr-source and examples/dr-recovery (the Lambdas of the pipeline, with
-// SAM templates), examples/dr-verify (CLI) and examples/dr-steps (the Lambda behind a Step
-// Functions state machine whose every failure path reaches cleanup).
+// SAM templates), examples/dr-verify, examples/dr-sanitize and examples/dr-failover (CLIs;
+// dr-sanitize is also the Lambda of its state machine) and examples/dr-steps (the Lambda
+// behind the verification state machines). docs/dr.md is the operator's guide and runbook.
 //
 // # Usage
 //
-//	src, err := dr.NewSource(rds.NewFromConfig(cfg), func(o *dr.SourceOptions) {
-//		o.KMSKeyID = "arn:aws:kms:eu-west-1:111111111111:key/..." // customer-managed
+//	src, err := dr.NewSourceFromConfig(cfg, func(o *dr.SourceOptions) {
+//		o.KMSKeyID = "arn:aws:kms:eu-west-1:111111111111:key/..." // customer managed
 //		o.ShareWith = []string{"222222222222"}                     // the recovery account
 //	})
 //	sum, err := src.CopyAutomated(ctx, "rds:orders-db-2026-11-23-03-00") // on the RDS event
-//	sum, err = src.ShareAvailable(ctx)                                   // every few minutes
-//	sum, err = src.Retain(ctx, dr.Retention{Keep: 7})                    // daily
+//	sum, err = src.Scheduled(ctx, dr.Retention{Keep: 7})                  // every 15 minutes
+//
+//	rec, err := dr.NewRecoveryFromConfig(cfg, dr.Origin{Accounts: []string{"111111111111"}, Region: "eu-west-1"},
+//		func(o *dr.RecoveryOptions) { o.KMSKeyID = "arn:aws:kms:eu-central-1:222222222222:key/..." })
+//	sum, err = rec.Scheduled(ctx, dr.Retention{Keep: 7})
+//
+//	v, err := dr.NewVerifierFromConfig(cfg, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
+//		dr.Database{Driver: "pgx", DSN: dsn}, func(o *dr.VerifyOptions) { o.Checks = checks })
+//	report, err := v.Verify(ctx)
 //
 // Copies get a deterministic id (CopyID: instance, snapshot time, "-dr") and the tags
 // shipshape:dr=true and shipshape:source=<source ARN>, so every operation can be repeated
 // after a crash half way: an existing copy counts as done, sharing reads the restore
 // attribute first, retention deletes only tagged snapshots and always keeps the newest
-// available one of each instance or cluster. Each call returns a Summary of what it copied, shared,
-// deleted and skipped, with reasons.
+// available one of each instance or cluster (Retention.Keep counts copies still in progress).
+// A snapshot that carries a copy's id but not the tag is never touched and is reported. Each
+// call returns a Summary of what it copied, shared, deleted and skipped, with reasons, and
+// warnings.
+//
+// Every RDS and KMS call goes through the SDK's standard retryer, MaxAttempts times at most
+// (default 5); nothing else retries a call. Waits for RDS state poll on Options.Clock.
 //
 // # Errors
 //
-// ErrNotReady (RDS still busy: try again), ErrNeedsCustomerKey, ErrQuota, ErrInvalidInput;
-// the SDK's modeled errors stay reachable with errors.As.
+// Every error reads "dr: ..." (the package named once). Sentinels: ErrNotReady (RDS still
+// busy: try again), ErrTimedOut, ErrRestoreFailed (*RestoreFailedError names the terminal
+// state), ErrNeedsCustomerKey (names the key and why), ErrQuota (names the quota and the
+// retention setting that frees room), ErrNoSnapshot, ErrForeignResource, ErrInvalidInput;
+// ErrorType turns them into names a state machine routes on. The SDK's modeled errors stay
+// reachable with errors.As.
 //
 // # Concurrency
 //
-// A Source is safe for concurrent use.
+// Source, Recovery, Verifier, Sanitizer, Reporter, StepRunner and Restorer are safe for
+// concurrent use.
 //
 // # Testing
 //
-// Package drtest is a stateful fake of the RDS snapshot calls (DB and DB cluster
-// snapshots), for one account and region or a World of several, with copies that take fake time, the default-key sharing rule, quotas,
-// the cross-region copy limit and faults.
+// Package drtest is a stateful fake of the RDS calls (DB and DB cluster snapshots, restores
+// of instances and Aurora clusters that become available or stop in a terminal state,
+// quotas, answers lost after the call worked, refused single-step copies), for one account
+// and region or a World of several, fakes of KMS DescribeKey, SNS Publish and Route 53 records,
+// and wire servers in RDS's query/XML, SNS's query and Route 53's REST-XML protocols for the
+// real SDK clients. drtest.NewClock is the fake clock.
 package dr

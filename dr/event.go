@@ -107,11 +107,3 @@ func IsSchedule(payload []byte) bool {
 	}
 	return json.Unmarshal(payload, &probe) == nil && probe.DetailType == "Scheduled Event" && probe.Source == "aws.events"
 }
-
-// Add appends o's items to s.
-func (s *Summary) Add(o Summary) {
-	s.Copied = append(s.Copied, o.Copied...)
-	s.Shared = append(s.Shared, o.Shared...)
-	s.Deleted = append(s.Deleted, o.Deleted...)
-	s.Skipped = append(s.Skipped, o.Skipped...)
-}

@@ -1,13 +1,16 @@
 package dr_test
 
 import (
+	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/drtest"
 )
 
 func TestParseEvents(t *testing.T) {
@@ -61,4 +64,20 @@ func TestParseClusterEvents(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	assert.True(t, got[0].Cluster, "an SNS cluster event is a cluster snapshot too")
+}
+
+// TestEmptyAndMalformedEventFields: an event whose snapshot id is empty or not an RDS
+// identifier is refused before any call.
+func TestEmptyAndMalformedEventFields(t *testing.T) {
+	f := drtest.New(nil)
+	s, err := dr.NewSource(f)
+	require.NoError(t, err)
+	for _, id := range []string{"", "rds:", "rds:a b", "rds:-x", strings.Repeat("a", 300)} {
+		_, err := s.CopyEvent(context.Background(), dr.SnapshotEvent{SnapshotID: id})
+		require.ErrorIs(t, err, dr.ErrInvalidInput, "%q", id)
+	}
+	assert.Zero(t, f.Total())
+	sum, err := s.CopyEvent(context.Background(), dr.SnapshotEvent{SnapshotID: "arn:aws:rds:us-east-1:111111111111:snapshot:rds:gone-2026-11-23-03-00"})
+	require.NoError(t, err, "an ARN is read as its id")
+	assert.Contains(t, sum.Skipped[0].Reason, "no such automated snapshot")
 }

@@ -1,7 +1,6 @@
 package dr
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -20,10 +19,12 @@ const (
 	// the newest copy (trimmed by retention, not to be copied again) without relying on the
 	// copy's own times.
 	TagSourceCreated = "shipshape:source-created"
+	// TagRun is on the temporary instances of Verify and Sanitize: the run (a Step Functions
+	// execution name, or the CLI's run id) that made it. The instance identifier is derived
+	// from the run, so a step whose answer was lost can still find, and only ever delete,
+	// what its own run created.
+	TagRun = "shipshape:run"
 )
-
-// ErrInvalidInput: a bad identifier, option or event.
-var ErrInvalidInput = errors.New("dr: invalid input")
 
 // ValidIdentifier checks RDS's rules for snapshot identifiers: 1 to 255 letters, digits and
 // hyphens, starting with a letter, no two hyphens in a row, not ending with a hyphen.

@@ -2,33 +2,67 @@ package dr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
+	"github.com/shipshape-dev/shipshape/internal/clock"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
-// RecoveryOptions configure the recovery side.
+// Origin is where the recovery side's snapshots come from: the production accounts that
+// share them and their region. Both are required.
+type Origin struct {
+	Accounts []string
+	Region   string
+}
+
+// CopyPath is how the recovery side copies a snapshot of another account from another
+// region.
+type CopyPath string
+
+// Copy paths.
+const (
+	// CopyAuto copies in one step (CopyDBSnapshot with the source ARN in another account and
+	// region) and falls back to two hops for the rest of the run when RDS refuses that.
+	CopyAuto CopyPath = ""
+	// CopyTwoHop always copies in two hops: first into the recovery account in the source
+	// region (a staging copy), then across regions; the staging copy is deleted once the
+	// final copy is available.
+	CopyTwoHop CopyPath = "two-hop"
+)
+
+// RecoveryOptions are the optional settings of a Recovery. A zero value means the default.
 type RecoveryOptions struct {
-	// SourceAccounts are the production accounts whose shared snapshots are copied. Required.
-	SourceAccounts []string
-	// SourceRegion is where the shared snapshots live. Required.
-	SourceRegion string
 	// KMSKeyID is a key in the recovery region for encrypted snapshots (RDS requires one for
 	// any cross-account or cross-region copy of an encrypted snapshot).
 	KMSKeyID string
+	// StagingKMSKeyID is a key of the recovery account in the source region, for the
+	// staging copy of an encrypted snapshot on the two-hop path. Default: none; an encrypted
+	// snapshot that needs two hops is then an error that says so.
+	StagingKMSKeyID string
+	// CopyPath: CopyAuto (default) or CopyTwoHop.
+	CopyPath CopyPath
 	// MaxCopies bounds the copies in progress into the recovery region. Default: 5; at most
 	// 20 (RDS's limit of cross-region DB snapshot copies in progress per destination region
 	// and account). Aurora DB cluster snapshot copies are further held to RDS's limit of 5.
 	MaxCopies int
-	// Now is the clock for retention ages. Default: time.Now.
-	Now func() time.Time
-	// Logger receives Debug lines. Default: discard.
+	// MaxAttempts is how many times one RDS call is sent in all when it is throttled or fails
+	// on the server or the network, by the SDK's standard retryer. Default: 5.
+	MaxAttempts int
+	// ClientOptions are applied to every RDS call (of both clients) after the package's own.
+	ClientOptions []func(*rds.Options)
+	// Clock is the time source of retention ages and of the retry backoff. Default: the wall
+	// clock.
+	Clock Clock
+	// Logger receives Debug and Warn lines. Default: discard.
 	Logger *slog.Logger
 }
 
@@ -39,35 +73,57 @@ const maxClusterCopies = 5
 // Recovery copies the snapshots shared with the recovery account into the recovery region,
 // and trims old copies, in the recovery account.
 type Recovery struct {
-	shared RDSAPI // recovery account, source region: lists the shared snapshots
-	local  RDSAPI // recovery account, recovery region: holds the copies
+	shared calls // recovery account, source region: sees the shared snapshots, holds staging copies
+	local  calls // recovery account, recovery region: holds the copies
+	from   Origin
 	opts   RecoveryOptions
 	log    *slog.Logger
 }
 
-// NewRecovery returns a Recovery over two clients of the recovery account: one in the source
-// region (to see the shared snapshots) and one in the recovery region (to copy into).
-func NewRecovery(sharedRegion, recoveryRegion RDSAPI, optFns ...func(*RecoveryOptions)) (*Recovery, error) {
+// NewRecovery returns a Recovery over two clients of the recovery account, one in the source
+// region (to see the shared snapshots) and one in the recovery region (to copy into), for
+// the snapshots from names. The error, wrapping ErrInvalidInput, is for settings that can't
+// work; NewRecovery makes no call.
+func NewRecovery(sharedRegion, recoveryRegion RDSAPI, from Origin, optFns ...func(*RecoveryOptions)) (*Recovery, error) {
 	var o RecoveryOptions
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	if len(o.SourceAccounts) == 0 || o.SourceRegion == "" {
-		return nil, fmt.Errorf("%w: the recovery side needs SourceAccounts and SourceRegion", ErrInvalidInput)
+	switch {
+	case sharedRegion == nil || recoveryRegion == nil:
+		return nil, fmt.Errorf("%w: the recovery side needs an RDS client in the source region and one in the recovery region", ErrInvalidInput)
+	case len(from.Accounts) == 0 || from.Region == "":
+		return nil, fmt.Errorf("%w: the recovery side needs the source accounts and the source region (Origin)", ErrInvalidInput)
+	case o.MaxCopies < 0 || o.MaxAttempts < 0:
+		return nil, fmt.Errorf("%w: MaxCopies and MaxAttempts can't be negative", ErrInvalidInput)
+	case o.MaxCopies > 20:
+		return nil, fmt.Errorf("%w: MaxCopies %d is over RDS's 20 cross-region copies in progress", ErrInvalidInput, o.MaxCopies)
+	case o.CopyPath != CopyAuto && o.CopyPath != CopyTwoHop:
+		return nil, fmt.Errorf("%w: CopyPath %q: want %q or %q", ErrInvalidInput, o.CopyPath, CopyAuto, CopyTwoHop)
 	}
-	if o.MaxCopies <= 0 {
+	for _, a := range from.Accounts {
+		if !validAccount(a) {
+			return nil, fmt.Errorf("%w: source account %q is not a 12-digit AWS account id", ErrInvalidInput, a)
+		}
+	}
+	o.Clock = clock.Or(o.Clock)
+	if o.MaxCopies == 0 {
 		o.MaxCopies = 5
 	}
-	if o.MaxCopies > 20 {
-		return nil, fmt.Errorf("%w: MaxCopies %d is over RDS's 20 cross-region copies in progress", ErrInvalidInput, o.MaxCopies)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = defaultMaxAttempts
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Recovery{shared: sharedRegion, local: recoveryRegion, opts: o, log: o.Logger}, nil
+	return &Recovery{shared: newCalls(sharedRegion, o.Clock, o.MaxAttempts, o.ClientOptions),
+		local: newCalls(recoveryRegion, o.Clock, o.MaxAttempts, o.ClientOptions), from: from, opts: o, log: o.Logger}, nil
+}
+
+// NewRecoveryFromConfig returns a Recovery over rds.NewFromConfig(cfg) in from.Region and in
+// cfg's region (the recovery region).
+func NewRecoveryFromConfig(cfg aws.Config, from Origin, optFns ...func(*RecoveryOptions)) (*Recovery, error) {
+	return NewRecovery(rds.NewFromConfig(cfg, func(o *rds.Options) { o.Region = from.Region }), rds.NewFromConfig(cfg), from, optFns...)
 }
 
 // accountOf returns the account id in a snapshot ARN.
@@ -84,118 +140,243 @@ func accountOf(arn string) string {
 // copy of its database (those were trimmed by retention), at most MaxCopies in progress at
 // a time; the rest wait for the next run. Copies keep the source's deterministic id.
 func (r *Recovery) CopyShared(ctx context.Context) (Summary, error) {
-	copies, err := ourSnaps(ctx, r.local)
+	m, err := r.local.listManual(ctx)
 	if err != nil {
 		return Summary{}, err
 	}
-	return r.copyShared(ctx, copies)
+	return r.copyShared(ctx, m.ours)
 }
 
 // Scheduled is the recovery side's periodic run: CopyShared, then Retain, over one listing
-// of the copies in the recovery region.
+// of the copies in the recovery region. A failed copy does not stop retention; the errors
+// are joined.
 func (r *Recovery) Scheduled(ctx context.Context, ret Retention) (Summary, error) {
 	if err := ret.validate(); err != nil {
 		return Summary{}, err
 	}
-	copies, err := ourSnaps(ctx, r.local)
+	m, err := r.local.listManual(ctx)
 	if err != nil {
 		return Summary{}, err
 	}
-	sum, err := r.copyShared(ctx, copies)
-	if err != nil {
-		return sum, err
-	}
-	trimmed, err := retainList(ctx, r.local, r.opts.Now(), ret, copies)
+	sum, cerr := r.copyShared(ctx, m.ours)
+	trimmed, err := retainList(ctx, r.local, r.opts.Clock.Now(), ret, m.ours)
 	sum.Add(trimmed)
-	return sum, err
+	return sum, errors.Join(cerr, err)
+}
+
+// copyRun is the state of one copy run.
+type copyRun struct {
+	copied     map[string]snap      // source ARN -> our copy in this region
+	newest     map[string]time.Time // per source DB, the newest copy here
+	staged     map[string]snap      // source ARN -> staging copy in the source region
+	inProgress int
+	clusters   int
+	twoHop     bool
 }
 
 // copyShared copies what is shared and not among copies (this region's DR snapshots).
 func (r *Recovery) copyShared(ctx context.Context, copies []snap) (Summary, error) {
 	var sum Summary
-	copied := map[string]bool{}
-	newest := map[string]time.Time{} // per source DB, the newest copy here
-	inProgress, clustersInProgress := 0, 0
+	run := copyRun{copied: map[string]snap{}, newest: map[string]time.Time{}, staged: map[string]snap{}, twoHop: r.opts.CopyPath == CopyTwoHop}
 	for _, c := range copies {
-		if t, err := time.Parse(time.RFC3339, tagValue(c.tags, TagSourceCreated)); err == nil && t.After(newest[c.group()]) {
-			newest[c.group()] = t
+		if t, err := time.Parse(time.RFC3339, tagValue(c.tags, TagSourceCreated)); err == nil && t.After(run.newest[c.group()]) {
+			run.newest[c.group()] = t
 		}
 		if src := tagValue(c.tags, TagSource); src != "" {
-			copied[src] = true
+			run.copied[src] = c
 		}
-		if c.status == "creating" {
-			inProgress++
+		if c.status != "available" {
+			run.inProgress++
 			if c.cluster {
-				clustersInProgress++
+				run.clusters++
 			}
 		}
 	}
 	wanted := map[string]bool{}
-	for _, a := range r.opts.SourceAccounts {
+	for _, a := range r.from.Accounts {
 		wanted[a] = true
 	}
+	// One listing in the source region: the snapshots shared with us and our own staging
+	// copies (IncludeShared with no type lists both).
 	var candidates []snap
-	if err := listSnaps(ctx, r.shared, "shared", func(s snap) {
-		if wanted[accountOf(s.arn)] { // others are shared by accounts we don't recover
+	if err := r.shared.listSnaps(ctx, "", true, func(s snap) {
+		switch {
+		case s.kind == "shared" && wanted[accountOf(s.arn)]: // others are shared by accounts we don't recover
 			candidates = append(candidates, s)
+		case s.kind == "manual" && tagValue(s.tags, TagDR) == "staging":
+			run.staged[tagValue(s.tags, TagSource)] = s
 		}
 	}); err != nil {
-		return sum, errtext.Wrap("dr", "in "+r.opts.SourceRegion, err)
+		return sum, errtext.Wrap("dr", "in "+r.from.Region, err)
 	}
-	for _, snap := range candidates {
-		arn, id := snap.arn, snap.name()
-		switch {
-		case copied[arn]:
-			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "already copied"})
-			continue
-		case snap.created.Before(newest[snap.group()]):
-			// Older than a copy we hold: retention trimmed it (or will); copying it again
-			// would start a copy-trim loop that pays a cross-region transfer every run.
-			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "older than the newest copy of " + snap.db})
-			continue
-		case snap.status != "available":
-			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "not available yet"})
-			continue
-		case inProgress >= r.opts.MaxCopies:
-			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: fmt.Sprintf("%d copies in progress (MaxCopies): next run", inProgress)})
-			continue
-		case snap.cluster && clustersInProgress >= maxClusterCopies:
-			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: fmt.Sprintf("%d cluster snapshot copies in progress (RDS allows %d across regions): next run", clustersInProgress, maxClusterCopies)})
+	// Oldest first: a snapshot left for the next run (MaxCopies) is then always newer than
+	// the newest copy, and is not mistaken for one that retention trimmed.
+	sortNewestFirst(candidates)
+	slices.Reverse(candidates)
+	for _, sn := range candidates {
+		if err := r.copyOne(ctx, &run, sn, &sum); err != nil {
+			return sum, err
+		}
+	}
+	// Staging copies whose final copy is available here (or whose snapshot is no longer
+	// wanted: older than the newest copy) are deleted; ones still copying wait.
+	for src, st := range run.staged {
+		final, done := run.copied[src]
+		obsolete := !done && !st.created.After(run.newest[st.group()]) && !run.newest[st.group()].IsZero()
+		if st.status != "available" || !(done && final.status == "available" || obsolete) {
 			continue
 		}
-		req := copyRequest{cluster: snap.cluster, source: arn, target: snap.id, sourceRegion: r.opts.SourceRegion,
-			tags: []types.Tag{{Key: aws.String(TagDR), Value: aws.String("true")}, {Key: aws.String(TagSource), Value: aws.String(arn)},
-				{Key: aws.String(TagSourceCreated), Value: aws.String(snap.created.UTC().Format(time.RFC3339))}}}
-		if snap.encrypted {
-			if r.opts.KMSKeyID == "" {
-				return sum, fmt.Errorf("%w: %s is encrypted; copying it into this region needs RecoveryOptions.KMSKeyID, a key in this region", ErrInvalidInput, arn)
-			}
-			req.kmsKey = r.opts.KMSKeyID
+		if err := r.shared.deleteSnap(ctx, st); err != nil {
+			return sum, errtext.Wrap("dr", "deleting the staging copy "+st.name()+" in "+r.from.Region, err)
 		}
-		c, err := copySnap(ctx, r.local, req)
-		switch c {
-		case "":
-			if err != nil {
-				return sum, fmt.Errorf("dr: copying %s: %w", arn, err)
-			}
-			inProgress++
-			if snap.cluster {
-				clustersInProgress++
-			}
-			copied[arn] = true
-			sum.Copied = append(sum.Copied, Item{ID: id, Reason: "from " + arn})
-		case "DBSnapshotAlreadyExists":
-			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "a snapshot with this id exists already (not ours?): check it"})
-		case "SnapshotQuotaExceeded":
-			return sum, fmt.Errorf("%w: copying %s: manual snapshots or copies in progress in this region: %w", ErrQuota, arn, err)
-		default:
-			return sum, fmt.Errorf("dr: copying %s: %w", arn, err)
-		}
+		sum.Deleted = append(sum.Deleted, Item{ID: st.name(), Reason: "staging copy in " + r.from.Region + " (two-hop path), no longer needed"})
 	}
 	return sum, nil
 }
 
+// copyOne copies one shared snapshot into this region, in one step or two.
+func (r *Recovery) copyOne(ctx context.Context, run *copyRun, sn snap, sum *Summary) error {
+	arn, id := sn.arn, sn.name()
+	switch {
+	case run.copied[arn].id != "":
+		sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "already copied"})
+		return nil
+	case sn.created.Before(run.newest[sn.group()]):
+		// Older than a copy we hold: retention trimmed it (or will); copying it again
+		// would start a copy-trim loop that pays a cross-region transfer every run.
+		sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "older than the newest copy of " + sn.db})
+		return nil
+	case sn.status != "available":
+		sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "not available yet"})
+		return nil
+	}
+	if st, ok := run.staged[arn]; ok {
+		return r.secondHop(ctx, run, sn, st, sum)
+	}
+	if !run.twoHop {
+		if full := r.full(run, sn, sum); full {
+			return nil
+		}
+		if sn.encrypted && r.opts.KMSKeyID == "" {
+			return fmt.Errorf("%w: %s is encrypted; copying it into this region needs RecoveryOptions.KMSKeyID, a key in this region", ErrInvalidInput, arn)
+		}
+		err := r.local.copySnap(ctx, r.finalCopy(sn, arn))
+		switch {
+		case err == nil:
+			r.started(run, sn, arn, sum, "from "+arn)
+			return nil
+		case snapshotExists(err):
+			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "a snapshot with this id exists already (not ours?): check it"})
+			return nil
+		case quotaExceeded(err):
+			return errtext.Join("dr", fmt.Errorf("%w: copying %s: manual snapshots or copies in progress in this region", ErrQuota, arn), err)
+		case singleStepRefused(err):
+			run.twoHop = true
+			msg := fmt.Sprintf("a single-step copy of %s from %s was refused (%s): copying in two hops for the rest of the run", arn, r.from.Region, errtext.Strip("dr", err.Error()))
+			r.log.Warn("dr: " + msg)
+			sum.Warnings = append(sum.Warnings, msg)
+		default:
+			return errtext.Wrap("dr", "copying "+arn, err)
+		}
+	}
+	return r.firstHop(ctx, run, sn, sum)
+}
+
+// finalCopy is the copy into this region of source (the shared snapshot, or its staging copy).
+func (r *Recovery) finalCopy(sn snap, source string) copyRequest {
+	req := copyRequest{cluster: sn.cluster, source: source, target: sn.id, sourceRegion: r.from.Region,
+		tags: []types.Tag{tag(TagDR, "true"), tag(TagSource, sn.arn), tag(TagSourceCreated, sn.created.UTC().Format(time.RFC3339))}}
+	if sn.encrypted {
+		req.kmsKey = r.opts.KMSKeyID
+	}
+	return req
+}
+
+// full says whether another copy into this region must wait for the next run.
+func (r *Recovery) full(run *copyRun, sn snap, sum *Summary) bool {
+	switch {
+	case run.inProgress >= r.opts.MaxCopies:
+		sum.Skipped = append(sum.Skipped, Item{ID: sn.name(), Reason: fmt.Sprintf("%d copies in progress (MaxCopies): next run", run.inProgress)})
+		return true
+	case sn.cluster && run.clusters >= maxClusterCopies:
+		sum.Skipped = append(sum.Skipped, Item{ID: sn.name(), Reason: fmt.Sprintf("%d cluster snapshot copies in progress (RDS allows %d across regions): next run", run.clusters, maxClusterCopies)})
+		return true
+	}
+	return false
+}
+
+func (r *Recovery) started(run *copyRun, sn snap, arn string, sum *Summary, reason string) {
+	run.inProgress++
+	if sn.cluster {
+		run.clusters++
+	}
+	run.copied[arn] = snap{id: sn.id, status: "creating"}
+	sum.Copied = append(sum.Copied, Item{ID: sn.name(), Reason: reason})
+}
+
+// stagingID is the id of a snapshot's staging copy in the source region.
+func stagingID(id string) string {
+	const suffix = "-staging"
+	if len(id)+len(suffix) > 255 {
+		id = strings.TrimRight(id[:255-len(suffix)], "-")
+	}
+	return id + suffix
+}
+
+// firstHop copies a shared snapshot into the recovery account within the source region.
+func (r *Recovery) firstHop(ctx context.Context, run *copyRun, sn snap, sum *Summary) error {
+	st := snap{cluster: sn.cluster, id: stagingID(sn.id)}
+	req := copyRequest{cluster: sn.cluster, source: sn.arn, target: st.id,
+		tags: []types.Tag{tag(TagDR, "staging"), tag(TagSource, sn.arn), tag(TagSourceCreated, sn.created.UTC().Format(time.RFC3339))}}
+	if sn.encrypted {
+		if r.opts.StagingKMSKeyID == "" {
+			return fmt.Errorf("%w: %s is encrypted and must be copied in two hops: the staging copy in %s needs RecoveryOptions.StagingKMSKeyID (DR_STAGING_KMS_KEY_ID), a key of this account in %s",
+				ErrInvalidInput, sn.arn, r.from.Region, r.from.Region)
+		}
+		req.kmsKey = r.opts.StagingKMSKeyID
+	}
+	err := r.shared.copySnap(ctx, req)
+	switch {
+	case err == nil:
+		sum.Copied = append(sum.Copied, Item{ID: st.name(), Reason: "staging copy in " + r.from.Region + " of " + sn.arn + " (two-hop path, hop 1)"})
+	case snapshotExists(err):
+		// This run's listing showed no staging copy of ours with this id.
+		sum.Skipped = append(sum.Skipped, Item{ID: st.name(), Reason: "a snapshot with the staging id exists in " + r.from.Region + " and is not ours: check it"})
+	case quotaExceeded(err):
+		return errtext.Join("dr", fmt.Errorf("%w: staging copy of %s in %s", ErrQuota, sn.arn, r.from.Region), err)
+	default:
+		return errtext.Wrap("dr", "making the staging copy of "+sn.arn+" in "+r.from.Region, err)
+	}
+	return nil
+}
+
+// secondHop copies an available staging copy across regions into its final copy.
+func (r *Recovery) secondHop(ctx context.Context, run *copyRun, sn, st snap, sum *Summary) error {
+	if st.status != "available" {
+		sum.Skipped = append(sum.Skipped, Item{ID: sn.name(), Reason: "staging copy in " + r.from.Region + " still " + st.status + ": next run"})
+		return nil
+	}
+	if r.full(run, sn, sum) {
+		return nil
+	}
+	if sn.encrypted && r.opts.KMSKeyID == "" {
+		return fmt.Errorf("%w: %s is encrypted; copying it into this region needs RecoveryOptions.KMSKeyID, a key in this region", ErrInvalidInput, sn.arn)
+	}
+	err := r.local.copySnap(ctx, r.finalCopy(sn, st.arn))
+	switch {
+	case err == nil:
+		r.started(run, sn, sn.arn, sum, "from "+sn.arn+" through the staging copy "+st.id+" (two-hop path, hop 2)")
+	case snapshotExists(err):
+		sum.Skipped = append(sum.Skipped, Item{ID: sn.name(), Reason: "a snapshot with this id exists already (not ours?): check it"})
+	case quotaExceeded(err):
+		return errtext.Join("dr", fmt.Errorf("%w: copying %s: manual snapshots or copies in progress in this region", ErrQuota, st.arn), err)
+	default:
+		return errtext.Wrap("dr", "copying the staging copy "+st.arn, err)
+	}
+	return nil
+}
+
 // Retain trims the copies in the recovery region as Source.Retain does.
 func (r *Recovery) Retain(ctx context.Context, ret Retention) (Summary, error) {
-	return retain(ctx, r.local, r.opts.Now(), ret)
+	return retain(ctx, r.local, r.opts.Clock.Now(), ret)
 }

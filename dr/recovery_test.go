@@ -18,6 +18,8 @@ const (
 	westKey     = "arn:aws:kms:us-west-2:222222222222:key/recovery"
 )
 
+var origin = dr.Origin{Accounts: []string{prodAccount}, Region: "us-east-1"}
+
 // world: production in us-east-1, the recovery account seen from us-east-1 (shared snapshots)
 // and us-west-2 (its copies).
 func world() (*drtest.World, *drtest.RDS, *drtest.RDS, *drtest.RDS) {
@@ -42,9 +44,7 @@ func TestEndToEndIntoTheRecoveryRegion(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, sum.Shared, 3)
 
-	rec, err := dr.NewRecovery(shared, west, func(o *dr.RecoveryOptions) {
-		o.SourceAccounts = []string{prodAccount}
-		o.SourceRegion = "us-east-1"
+	rec, err := dr.NewRecovery(shared, west, origin, func(o *dr.RecoveryOptions) {
 		o.KMSKeyID = westKey
 		o.MaxCopies = 2
 	})
@@ -84,7 +84,7 @@ func TestRecoveryRules(t *testing.T) {
 	require.NoError(t, err)
 	prod.Clock().Advance(15 * time.Minute)
 
-	rec, err := dr.NewRecovery(shared, west, func(o *dr.RecoveryOptions) { o.SourceAccounts = []string{prodAccount}; o.SourceRegion = "us-east-1" })
+	rec, err := dr.NewRecovery(shared, west, origin)
 	require.NoError(t, err)
 	sum, err := rec.CopyShared(ctx)
 	require.NoError(t, err)
@@ -92,7 +92,7 @@ func TestRecoveryRules(t *testing.T) {
 
 	_, err = src.ShareAvailable(ctx)
 	require.NoError(t, err)
-	other, err := dr.NewRecovery(shared, west, func(o *dr.RecoveryOptions) { o.SourceAccounts = []string{"999999999999"}; o.SourceRegion = "us-east-1" })
+	other, err := dr.NewRecovery(shared, west, dr.Origin{Accounts: []string{"999999999999"}, Region: "us-east-1"})
 	require.NoError(t, err)
 	sum, err = other.CopyShared(ctx)
 	require.NoError(t, err)
@@ -102,11 +102,9 @@ func TestRecoveryRules(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, sum.Copied, 1)
 
-	_, err = dr.NewRecovery(shared, west)
+	_, err = dr.NewRecovery(shared, west, dr.Origin{})
 	require.ErrorIs(t, err, dr.ErrInvalidInput)
-	_, err = dr.NewRecovery(shared, west, func(o *dr.RecoveryOptions) {
-		o.SourceAccounts = []string{prodAccount}
-		o.SourceRegion = "us-east-1"
+	_, err = dr.NewRecovery(shared, west, origin, func(o *dr.RecoveryOptions) {
 		o.MaxCopies = 21
 	})
 	require.ErrorContains(t, err, "20 cross-region copies")
@@ -124,7 +122,7 @@ func TestRecoveryNeedsAKeyForEncryptedSnapshots(t *testing.T) {
 	_, err = src.ShareAvailable(ctx)
 	require.NoError(t, err)
 
-	rec, err := dr.NewRecovery(shared, west, func(o *dr.RecoveryOptions) { o.SourceAccounts = []string{prodAccount}; o.SourceRegion = "us-east-1" })
+	rec, err := dr.NewRecovery(shared, west, origin)
 	require.NoError(t, err)
 	_, err = rec.CopyShared(ctx)
 	require.ErrorIs(t, err, dr.ErrInvalidInput)
@@ -133,18 +131,51 @@ func TestRecoveryNeedsAKeyForEncryptedSnapshots(t *testing.T) {
 }
 
 func TestDefaultKeySnapshotsCanNeverBeShared(t *testing.T) {
-	// The fake enforces the rule the package works around: a copy left under the default key
-	// (no customer key configured, no sharing at copy time) can't be shared later.
+	// A copy left under the default key (no customer key configured, no sharing at copy
+	// time) can't be shared later: the share step says so itself, naming the key, without
+	// offering it to RDS (which would refuse with its own error), and shares the others.
 	_, prod, _, _ := world()
 	ctx := context.Background()
 	prod.AddAutomated("db", created, prod.DefaultKey)
+	prod.AddAutomated("other", created, cmk)
 	plain, err := dr.NewSource(prod)
 	require.NoError(t, err)
 	_, err = plain.CopyAutomated(ctx, "rds:db-2026-11-23-03-00")
+	require.NoError(t, err, "no sharing configured: the copy is fine")
+	_, err = plain.CopyAutomated(ctx, "rds:other-2026-11-23-03-00")
 	require.NoError(t, err)
 	prod.Clock().Advance(15 * time.Minute)
-	sharing, err := dr.NewSource(prod, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery} })
+	keys := drtest.NewKMS(prod)
+	keys.AddKey(cmk, "CUSTOMER")
+	sharing, err := dr.NewSource(prod, func(o *dr.SourceOptions) { o.ShareWith, o.KMS = []string{recovery}, keys })
 	require.NoError(t, err)
+	sum, err := sharing.ShareAvailable(ctx)
+	require.ErrorIs(t, err, dr.ErrNeedsCustomerKey)
+	assert.Contains(t, err.Error(), prod.DefaultKey+", an AWS managed key")
+	assert.Equal(t, 0, prod.Calls(drtest.OpModifyAttribute)-len(sum.Shared), "never offered to RDS")
+	assert.Equal(t, []dr.Item{{ID: "other-202611230300-dr", Reason: "with " + recovery}}, sum.Shared, "the one under a customer managed key is shared")
 	_, err = sharing.ShareAvailable(ctx)
-	require.ErrorContains(t, err, "default KMS key can't be shared")
+	require.ErrorIs(t, err, dr.ErrNeedsCustomerKey)
+	assert.Equal(t, 2, keys.Calls(drtest.OpDescribeKey), "kms:DescribeKey once per key, cached")
+}
+
+// TestDeferredCopiesAreNotMistakenForTrimmed: snapshots left for the next run by MaxCopies
+// are copied then; only what retention trimmed stays uncopied.
+func TestDeferredCopiesAreNotMistakenForTrimmed(t *testing.T) {
+	_, prod, shared, west := world()
+	for i := range 4 {
+		prod.AddManual(fmt.Sprintf("db-2026112%d0300-dr", i), "db", created.Add(time.Duration(i-4)*24*time.Hour), map[string]string{dr.TagDR: "true"})
+	}
+	src, err := dr.NewSource(prod, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery} })
+	require.NoError(t, err)
+	_, err = src.ShareAvailable(context.Background())
+	require.NoError(t, err)
+	rec, err := dr.NewRecovery(shared, west, origin, func(o *dr.RecoveryOptions) { o.MaxCopies = 2; o.Clock = west.Clock() })
+	require.NoError(t, err)
+	for range 3 {
+		_, err = rec.Scheduled(context.Background(), dr.Retention{Keep: 7})
+		require.NoError(t, err)
+		west.Clock().Advance(15 * time.Minute)
+	}
+	assert.Len(t, west.IDs(), 4, "all four, two a run")
 }

@@ -2,111 +2,146 @@ package dr
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+
+	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
-// SanitizeOptions configure Sanitize.
+// SanitizeOptions say what a Sanitizer makes.
 type SanitizeOptions struct {
-	// Statements run in one transaction on the restored database, e.g.
-	// "UPDATE customers SET email = 'user' || id || '@example.com'".
+	// Statements run on the restored database, e.g.
+	// "UPDATE customers SET email = 'user' || id || '@example.com'". Required. Sanitize (the
+	// blocking form) runs them in one transaction; the steps run each in its own transaction,
+	// exactly once (a progress table in the restored database, dropped before the snapshot,
+	// records each one in the same transaction), so each must finish within one step (a
+	// Lambda's 15 minutes): split a longer one into batches.
 	Statements []string
 	// SnapshotID of the result. Default: "sanitized-" + the source snapshot id.
 	SnapshotID string
 	// KMSKeyID re-encrypts the result with a key the development accounts may use (needed to
-	// share an encrypted snapshot).
+	// share an encrypted snapshot); the unencrypted-again intermediate is deleted.
 	KMSKeyID string
-	// ShareWith are the development accounts to share the result with.
+	// ShareWith are the development accounts to share the result with (at most 20).
 	ShareWith []string
 }
 
-// Sanitize restores the DR snapshot into a temporary instance (as Verify does), runs the
-// sanitizing statements, snapshots the result, re-encrypts it when asked, shares it, and
-// ALWAYS deletes the temporary instance and the intermediate snapshot. It returns the id of
-// the sanitized snapshot and a report of every step.
-func (v *Verifier) Sanitize(ctx context.Context, o SanitizeOptions) (snapshotID string, report Report, err error) {
-	if len(o.Statements) == 0 {
-		return "", Report{}, fmt.Errorf("%w: no sanitizing statements", ErrInvalidInput)
-	}
-	st, err := v.Start(ctx)
-	intermediate := ""
-	defer func() {
-		report, err = v.finish(ctx, &st, err, func(cctx context.Context) error {
-			if intermediate == "" {
-				return nil
-			}
-			if derr := deleteSnap(cctx, v.rds, snap{id: intermediate}); derr != nil {
-				return fmt.Errorf("dr: deleting intermediate snapshot %s: %w", intermediate, derr)
-			}
-			st.Report.Cleanup += "; deleted intermediate snapshot " + intermediate
-			return nil
-		})
-	}()
-	if err != nil {
-		return "", st.Report, err
-	}
-	step := func(name string, serr error, detail string) error {
-		if serr != nil {
-			st.Report.Steps = append(st.Report.Steps, StepResult{Name: name, Detail: serr.Error()})
-			return serr
-		}
-		st.Report.Steps = append(st.Report.Steps, StepResult{Name: name, OK: true, Detail: detail})
-		v.progress("%s: %s", name, detail)
-		return nil
-	}
-	host, port, err := v.waitFor(ctx, func() (string, int32, error) { return v.Ready(ctx, &st) })
-	if err != nil {
-		return "", st.Report, step("wait", err, "")
-	}
-	if err := step("sanitize", v.runStatements(ctx, host, port, o.Statements), fmt.Sprintf("%d statements in one transaction", len(o.Statements))); err != nil {
-		return "", st.Report, err
-	}
-
-	final := o.SnapshotID
-	if final == "" {
-		final = "sanitized-" + st.Snapshot
-	}
-	taken := final
-	if o.KMSKeyID != "" {
-		taken, intermediate = final+"-raw", final+"-raw"
-	}
-	tags := []types.Tag{{Key: aws.String(TagDR), Value: aws.String("sanitized")}, {Key: aws.String(TagSource), Value: aws.String(st.Snapshot)}}
-	_, err = v.rds.CreateDBSnapshot(ctx, &rds.CreateDBSnapshotInput{DBInstanceIdentifier: aws.String(st.Instance), DBSnapshotIdentifier: aws.String(taken), Tags: tags})
-	if err != nil && code(err) != "DBSnapshotAlreadyExists" {
-		return "", st.Report, step("snapshot", err, "")
-	}
-	if _, _, err = v.waitFor(ctx, func() (string, int32, error) { return "", 0, v.snapshotReady(ctx, taken) }); err != nil {
-		return "", st.Report, step("snapshot", err, "")
-	}
-	_ = step("snapshot", nil, "took "+taken)
-	if o.KMSKeyID != "" {
-		_, err = v.rds.CopyDBSnapshot(ctx, &rds.CopyDBSnapshotInput{SourceDBSnapshotIdentifier: aws.String(taken), TargetDBSnapshotIdentifier: aws.String(final),
-			KmsKeyId: aws.String(o.KMSKeyID), Tags: tags})
-		if err != nil && code(err) != "DBSnapshotAlreadyExists" {
-			return "", st.Report, step("re-encrypt", err, "")
-		}
-		if _, _, err = v.waitFor(ctx, func() (string, int32, error) { return "", 0, v.snapshotReady(ctx, final) }); err != nil {
-			return "", st.Report, step("re-encrypt", err, "")
-		}
-		_ = step("re-encrypt", nil, final+" under "+o.KMSKeyID)
-	}
-	if len(o.ShareWith) > 0 {
-		_, err = v.rds.ModifyDBSnapshotAttribute(ctx, &rds.ModifyDBSnapshotAttributeInput{DBSnapshotIdentifier: aws.String(final),
-			AttributeName: aws.String("restore"), ValuesToAdd: o.ShareWith})
-		if err := step("share", err, fmt.Sprintf("%s shared with %v", final, o.ShareWith)); err != nil {
-			return "", st.Report, err
-		}
-	}
-	return final, st.Report, nil
+// Sanitizer makes sanitized copies of DR snapshots for development accounts: restore (a DB
+// instance, or an Aurora cluster and its instance), run the sanitizing statements, snapshot,
+// re-encrypt with a shareable key, share, tag shipshape:dr=sanitized, and ALWAYS delete the
+// temporary instance, cluster and intermediate snapshot. It is safe for concurrent use.
+type Sanitizer struct {
+	*Verifier
+	o SanitizeOptions
 }
 
-func (v *Verifier) runStatements(ctx context.Context, host string, port int32, statements []string) error {
-	db, err := sql.Open(v.opts.Driver, v.opts.DSN(host, port))
+// NewSanitizer returns a Sanitizer; its Verifier restores and connects as NewVerifier's does.
+// The error, wrapping ErrInvalidInput, is for settings that can't work; no call is made.
+func NewSanitizer(client RDSAPI, target VerifyTarget, db Database, o SanitizeOptions, optFns ...func(*VerifyOptions)) (*Sanitizer, error) {
+	var stmts []string
+	for _, s := range o.Statements {
+		if strings.TrimSpace(s) != "" {
+			stmts = append(stmts, s)
+		}
+	}
+	switch {
+	case len(stmts) == 0:
+		return nil, fmt.Errorf("%w: no sanitizing statements", ErrInvalidInput)
+	case o.SnapshotID != "" && ValidIdentifier(o.SnapshotID) != nil:
+		return nil, ValidIdentifier(o.SnapshotID)
+	case len(o.ShareWith) > 20:
+		return nil, fmt.Errorf("%w: a snapshot can be shared with at most 20 accounts, not %d", ErrInvalidInput, len(o.ShareWith))
+	}
+	for _, a := range o.ShareWith {
+		if !validAccount(a) {
+			return nil, fmt.Errorf("%w: %q is not a 12-digit AWS account id", ErrInvalidInput, a)
+		}
+	}
+	o.Statements = stmts
+	v, err := NewVerifier(client, target, db, optFns...)
+	if err != nil {
+		return nil, err
+	}
+	return &Sanitizer{Verifier: v, o: o}, nil
+}
+
+// names are the snapshots of a run: the final one, and the one taken from the instance
+// (the same unless it is re-encrypted).
+func (s *Sanitizer) names(st *VerifyState) (taken, final string) {
+	final = s.o.SnapshotID
+	if final == "" {
+		final = "sanitized-" + strings.TrimPrefix(bareID(aws.String(st.Snapshot)), "rds:")
+		if len(final) > 255 {
+			final = strings.TrimRight(final[:255], "-")
+		}
+	}
+	taken = final
+	if s.o.KMSKeyID != "" {
+		taken = final + "-raw"
+		if len(taken) > 255 {
+			taken = strings.TrimRight(final[:251], "-") + "-raw"
+		}
+	}
+	return taken, final
+}
+
+// progressTable records, in the restored database, which statements ran (steps only).
+const progressTable = "shipshape_sanitize_progress"
+
+// statement runs statement st.Next in its own transaction, exactly once: the progress table
+// row is written in the same transaction, and a repeated step finds it.
+func (s *Sanitizer) statement(ctx context.Context, st *VerifyState) error {
+	if st.Next >= len(s.o.Statements) {
+		st.Done = true
+		return nil
+	}
+	db, err := s.open(ctx, st.Host, st.Port)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+progressTable+" (step integer PRIMARY KEY)"); err != nil {
+		return fmt.Errorf("dr: preparing the progress table: %w", err)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("dr: statement %d: %w", st.Next+1, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var ran int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+progressTable+" WHERE step = $1", st.Next).Scan(&ran); err != nil {
+		return fmt.Errorf("dr: statement %d: reading progress: %w", st.Next+1, err)
+	}
+	detail := "ran"
+	if ran == 0 {
+		if _, err := tx.ExecContext(ctx, s.o.Statements[st.Next]); err != nil {
+			return fmt.Errorf("dr: statement %d: %w", st.Next+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+progressTable+" (step) VALUES ($1)", st.Next); err != nil {
+			return fmt.Errorf("dr: statement %d: recording progress: %w", st.Next+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("dr: statement %d: %w", st.Next+1, err)
+		}
+	} else {
+		detail = "had run already (a repeated step)"
+	}
+	st.Report.Steps = append(st.Report.Steps, StepResult{Name: fmt.Sprintf("statement %d", st.Next+1), OK: true, Detail: detail})
+	s.progress("statement %d of %d: %s", st.Next+1, len(s.o.Statements), detail)
+	st.Next++
+	st.Done = st.Next >= len(s.o.Statements)
+	return nil
+}
+
+// runAll runs every statement in one transaction (the blocking form).
+func (s *Sanitizer) runAll(ctx context.Context, host string, port int32) error {
+	db, err := s.open(ctx, host, port)
 	if err != nil {
 		return err
 	}
@@ -115,40 +150,270 @@ func (v *Verifier) runStatements(ctx context.Context, host string, port int32, s
 	if err != nil {
 		return err
 	}
-	for i, s := range statements {
-		if _, err := tx.ExecContext(ctx, s); err != nil {
-			_ = tx.Rollback()
+	defer func() { _ = tx.Rollback() }()
+	for i, stmt := range s.o.Statements {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("statement %d: %w", i+1, err)
 		}
 	}
 	return tx.Commit()
 }
 
-func (v *Verifier) snapshotReady(ctx context.Context, id string) error {
-	out, err := v.rds.DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{DBSnapshotIdentifier: aws.String(id)})
-	if err != nil {
-		return fmt.Errorf("dr: describing %s: %w", id, err)
+func (s *Sanitizer) tags(st *VerifyState, what string) []types.Tag {
+	return []types.Tag{tag(TagDR, what), tag(TagSource, st.Snapshot), tag(TagRun, st.Run)}
+}
+
+// snapshot takes the snapshot of the sanitized instance or cluster (after dropping the
+// progress table). Repeating it finds the snapshot this run took.
+func (s *Sanitizer) snapshot(ctx context.Context, st *VerifyState) error {
+	taken, final := s.names(st)
+	st.Taken, st.Final = taken, final
+	if st.Host != "" {
+		db, err := s.open(ctx, st.Host, st.Port)
+		if err == nil {
+			_, err = db.ExecContext(ctx, "DROP TABLE IF EXISTS "+progressTable)
+			db.Close()
+		}
+		if err != nil {
+			return fmt.Errorf("dr: dropping the progress table: %w", err)
+		}
 	}
-	if len(out.DBSnapshots) == 0 || aws.ToString(out.DBSnapshots[0].Status) != "available" {
-		return fmt.Errorf("%w: snapshot %s is being created", ErrNotReady, id)
+	what := "sanitized"
+	if taken != final {
+		what = "sanitize-intermediate"
+	}
+	var err error
+	if st.Cluster {
+		_, err = s.rds.c.CreateDBClusterSnapshot(ctx, &rds.CreateDBClusterSnapshotInput{DBClusterIdentifier: aws.String(st.Instance),
+			DBClusterSnapshotIdentifier: aws.String(taken), Tags: s.tags(st, what)}, s.rds.opts...)
+	} else {
+		_, err = s.rds.c.CreateDBSnapshot(ctx, &rds.CreateDBSnapshotInput{DBInstanceIdentifier: aws.String(st.Instance),
+			DBSnapshotIdentifier: aws.String(taken), Tags: s.tags(st, what)}, s.rds.opts...)
+	}
+	if snapshotExists(err) {
+		err = s.ours(ctx, st, taken)
+	}
+	return errtext.Wrap("dr", "snapshotting "+st.Instance+" into "+taken, err)
+}
+
+// ours checks that an existing snapshot was made by this run.
+func (s *Sanitizer) ours(ctx context.Context, st *VerifyState, id string) error {
+	existing, found, err := s.rds.describeSnap(ctx, st.Cluster, id, "")
+	switch {
+	case err != nil:
+		return err
+	case !found:
+		return fmt.Errorf("%w: snapshot %s is being deleted", ErrNotReady, id)
+	}
+	return owned("snapshot", id, st.Run, existing.tags)
+}
+
+func (s *Sanitizer) snapshotReady(ctx context.Context, st *VerifyState, id string) error {
+	sn, found, err := s.rds.describeSnap(ctx, st.Cluster, id, "")
+	switch {
+	case err != nil:
+		return errtext.Wrap("dr", "describing "+id, err)
+	case !found:
+		return fmt.Errorf("dr: snapshot %s is gone", id)
+	case sn.status != "available":
+		return fmt.Errorf("%w: snapshot %s is %s", ErrNotReady, id, sn.status)
 	}
 	return nil
 }
 
-// waitFor polls ready until it stops answering ErrNotReady, within Options.Timeout.
-func (v *Verifier) waitFor(ctx context.Context, ready func() (string, int32, error)) (string, int32, error) {
-	deadline := v.opts.Clock.Now().Add(v.opts.Timeout)
-	for {
-		host, port, err := ready()
-		if !errors.Is(err, ErrNotReady) {
-			return host, port, err
-		}
-		if !v.opts.Clock.Now().Before(deadline) {
-			return "", 0, fmt.Errorf("%w after %s", err, v.opts.Timeout)
-		}
-		v.progress("waiting: %v", err)
-		if serr := v.opts.Clock.Sleep(ctx, v.opts.Poll); serr != nil {
-			return "", 0, serr
+// reencrypt copies the taken snapshot to the final one under KMSKeyID (nothing to do
+// without a key).
+func (s *Sanitizer) reencrypt(ctx context.Context, st *VerifyState) error {
+	st.Taken, st.Final = s.names(st)
+	if st.Taken == st.Final {
+		return nil
+	}
+	err := s.rds.copySnap(ctx, copyRequest{cluster: st.Cluster, source: st.Taken, target: st.Final, kmsKey: s.o.KMSKeyID, tags: s.tags(st, "sanitized")})
+	if snapshotExists(err) {
+		err = s.ours(ctx, st, st.Final)
+	}
+	return errtext.Wrap("dr", "re-encrypting "+st.Taken+" into "+st.Final+" under "+s.o.KMSKeyID, err)
+}
+
+// share shares the final snapshot with the development accounts.
+func (s *Sanitizer) share(ctx context.Context, st *VerifyState) error {
+	_, st.Final = s.names(st)
+	if len(s.o.ShareWith) > 0 {
+		if err := s.rds.shareWith(ctx, snap{cluster: st.Cluster, id: st.Final}, s.o.ShareWith); err != nil {
+			return errtext.Wrap("dr", fmt.Sprintf("sharing %s with %v", st.Final, s.o.ShareWith), err)
 		}
 	}
+	st.Report.Result = st.Final
+	return nil
+}
+
+// cleanup deletes the temporary instance (and cluster) and this run's intermediate snapshot.
+func (s *Sanitizer) cleanup(ctx context.Context, st *VerifyState) error {
+	return errors.Join(s.Cleanup(ctx, st), s.cleanupIntermediate(ctx, st))
+}
+
+// cleanupIntermediate deletes this run's intermediate snapshot, once it is available.
+func (s *Sanitizer) cleanupIntermediate(ctx context.Context, st *VerifyState) error {
+	if st.Snapshot == "" {
+		return nil
+	}
+	taken, final := s.names(st)
+	if taken == final {
+		return nil
+	}
+	existing, found, derr := s.rds.describeSnap(ctx, st.Cluster || s.target.cluster(), taken, "")
+	switch {
+	case derr != nil:
+		derr = errtext.Wrap("dr", "describing intermediate snapshot "+taken, derr)
+	case !found:
+	case tagValue(existing.tags, TagRun) != st.Run:
+		st.Report.Cleanup += "; left snapshot " + taken + " alone: not made by this run"
+	case existing.status != "available":
+		derr = fmt.Errorf("%w: intermediate snapshot %s is %s", ErrNotReady, taken, existing.status)
+	default:
+		if derr = s.rds.deleteSnap(ctx, existing); derr == nil {
+			st.Report.Cleanup += "; deleted intermediate snapshot " + taken
+		} else {
+			derr = errtext.Wrap("dr", "deleting intermediate snapshot "+taken, derr)
+		}
+	}
+	return derr
+}
+
+// Sanitize runs the whole sanitization blocking (the statements in one transaction) and
+// returns the id of the sanitized snapshot and a report of every step; the temporary
+// resources are deleted on every path, also when ctx is cancelled.
+func (s *Sanitizer) Sanitize(ctx context.Context) (snapshotID string, report Report, err error) {
+	st, err := s.Start(ctx, s.newRun())
+	defer func() {
+		report, err = s.finish(ctx, &st, err, func(cctx context.Context) error {
+			return s.waitCleanup(cctx, func() error { return s.cleanupIntermediate(cctx, &st) })
+		})
+		if err != nil || !report.OK {
+			snapshotID = ""
+		}
+	}()
+	if err != nil {
+		return "", st.Report, err
+	}
+	host, port, err := s.waitReady(ctx, &st)
+	if err != nil {
+		return "", st.Report, err
+	}
+	step := func(name, detail string, serr error) error {
+		if serr != nil {
+			st.Report.Steps = append(st.Report.Steps, StepResult{Name: name, Detail: errtext.Strip("dr", serr.Error())})
+			return errtext.Wrap("dr", name, serr)
+		}
+		st.Report.Steps = append(st.Report.Steps, StepResult{Name: name, OK: true, Detail: detail})
+		s.progress("%s: %s", name, detail)
+		return nil
+	}
+	if err := step("sanitize", fmt.Sprintf("%d statements in one transaction", len(s.o.Statements)), s.runAll(ctx, host, port)); err != nil {
+		return "", st.Report, err
+	}
+	st.Host = "" // nothing to drop: the blocking form keeps no progress table
+	if err := step("snapshot", "took "+st.Taken, s.snapshotAndWait(ctx, &st)); err != nil {
+		return "", st.Report, err
+	}
+	if st.Taken != st.Final {
+		if err := step("re-encrypt", st.Final+" under "+s.o.KMSKeyID, s.reencryptAndWait(ctx, &st)); err != nil {
+			return "", st.Report, err
+		}
+	}
+	if err := step("share", fmt.Sprintf("%s shared with %v", st.Final, s.o.ShareWith), s.share(ctx, &st)); err != nil {
+		return "", st.Report, err
+	}
+	return st.Final, st.Report, nil
+}
+
+func (s *Sanitizer) snapshotAndWait(ctx context.Context, st *VerifyState) error {
+	if err := s.snapshot(ctx, st); err != nil {
+		return err
+	}
+	return s.waitFor(ctx, "snapshot "+st.Taken, func() error { return s.snapshotReady(ctx, st, st.Taken) })
+}
+
+func (s *Sanitizer) reencryptAndWait(ctx context.Context, st *VerifyState) error {
+	if err := s.reencrypt(ctx, st); err != nil {
+		return err
+	}
+	return s.waitFor(ctx, "snapshot "+st.Final, func() error { return s.snapshotReady(ctx, st, st.Final) })
+}
+
+// waitCleanup repeats a cleanup while RDS answers ErrNotReady, at most 15 minutes.
+func (s *Sanitizer) waitCleanup(ctx context.Context, fn func() error) error {
+	deadline := s.opts.Clock.Now().Add(15 * time.Minute)
+	err := fn()
+	for errors.Is(err, ErrNotReady) && s.opts.Clock.Now().Before(deadline) {
+		if serr := s.opts.Clock.Sleep(ctx, min(s.opts.Poll, deadline.Sub(s.opts.Clock.Now()))); serr != nil {
+			return errors.Join(err, serr)
+		}
+		err = fn()
+	}
+	return err
+}
+
+// Step runs one named step of a sanitization for a state machine, each resumable: "start",
+// "ready" (ErrNotReady while restoring), "statement" (runs the next statement exactly once;
+// the state's "done" turns true after the last), "snapshot", "snapshot-ready" (ErrNotReady),
+// "reencrypt", "reencrypt-ready" (ErrNotReady), "share", and "cleanup" (the instance, the
+// cluster, the intermediate snapshot; reached from every failure). run is the execution's
+// name: every step gets it, so cleanup finds what the execution made even when a step's
+// answer was lost.
+func (s *Sanitizer) Step(ctx context.Context, step, run string, st VerifyState) (VerifyState, error) {
+	if st.Run == "" {
+		st.Run, st.Report.Run = run, run
+	}
+	if run != "" && st.Run != run {
+		return st, fmt.Errorf("%w: the state is of run %q, not %q", ErrInvalidInput, st.Run, run)
+	}
+	record := func(name string, err error, detail string) (VerifyState, error) {
+		switch {
+		case errors.Is(err, ErrNotReady):
+		case err != nil:
+			st.Report.Steps = append(st.Report.Steps, StepResult{Name: name, Detail: errtext.Strip("dr", err.Error())})
+		case detail != "":
+			st.Report.Steps = append(st.Report.Steps, StepResult{Name: name, OK: true, Detail: detail})
+		}
+		return st, err
+	}
+	switch step {
+	case "start", "ready", "check":
+		if step == "check" {
+			return st, fmt.Errorf("%w: unknown sanitize step %q", ErrInvalidInput, step)
+		}
+		return s.Verifier.Step(ctx, step, run, st)
+	case "statement":
+		return record("statement", s.statement(ctx, &st), "")
+	case "snapshot":
+		err := s.snapshot(ctx, &st)
+		return record("snapshot", err, "taking "+st.Taken)
+	case "snapshot-ready":
+		st.Taken, st.Final = s.names(&st)
+		return record("snapshot ready", s.snapshotReady(ctx, &st, st.Taken), st.Taken+" available")
+	case "reencrypt":
+		err := s.reencrypt(ctx, &st)
+		detail := ""
+		if st.Taken != st.Final {
+			detail = "copying " + st.Taken + " to " + st.Final + " under " + s.o.KMSKeyID
+		}
+		return record("re-encrypt", err, detail)
+	case "reencrypt-ready":
+		st.Taken, st.Final = s.names(&st)
+		if st.Taken == st.Final {
+			return st, nil
+		}
+		return record("re-encrypt ready", s.snapshotReady(ctx, &st, st.Final), st.Final+" available")
+	case "share":
+		err := s.share(ctx, &st)
+		return record("share", err, fmt.Sprintf("%s shared with %v", st.Final, s.o.ShareWith))
+	case "cleanup":
+		st.recordCaught()
+		err := s.cleanup(ctx, &st)
+		st.Report.Finished = s.opts.Clock.Now().UTC()
+		st.Report.OK = err == nil && allOK(st.Report.Steps) && st.Report.Result != ""
+		return st, err
+	}
+	return st, fmt.Errorf("%w: unknown sanitize step %q (start, ready, statement, snapshot, snapshot-ready, reencrypt, reencrypt-ready, share, cleanup)", ErrInvalidInput, step)
 }

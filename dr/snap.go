@@ -3,24 +3,41 @@ package dr
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+
+	"github.com/shipshape-dev/shipshape/internal/awsretry"
+	"github.com/shipshape-dev/shipshape/internal/clock"
 )
 
+// calls is an RDS client with the per-call options every call of the package carries: the
+// SDK's standard retryer (the one retry layer) and the caller's ClientOptions.
+type calls struct {
+	c    RDSAPI
+	opts []func(*rds.Options)
+}
+
+func newCalls(client RDSAPI, c clock.Clock, maxAttempts int, clientOptions []func(*rds.Options)) calls {
+	retryer := awsretry.New(awsretry.Options{Clock: c, MaxAttempts: maxAttempts})
+	return calls{c: client, opts: append([]func(*rds.Options){func(o *rds.Options) { o.Retryer = retryer }}, clientOptions...)}
+}
+
 // snap is a DB snapshot or an Aurora DB cluster snapshot, seen the same way by the source
-// and recovery sides and retention; the kind decides which RDS calls handle it.
+// and recovery sides, retention and Verify; the kind decides which RDS calls handle it.
 type snap struct {
 	cluster   bool
 	id, arn   string
 	db        string // the source DB instance or cluster
+	kind      string // automated, manual, shared
 	status    string
 	kmsKey    string
 	encrypted bool
-	created   time.Time
+	created   time.Time // when the data was taken: see created()
 	tags      []types.Tag
 }
 
@@ -37,12 +54,13 @@ func bareID(id *string) string {
 
 func fromInstance(s types.DBSnapshot) snap {
 	return snap{id: bareID(s.DBSnapshotIdentifier), arn: aws.ToString(s.DBSnapshotArn), db: aws.ToString(s.DBInstanceIdentifier),
-		status: aws.ToString(s.Status), kmsKey: aws.ToString(s.KmsKeyId), encrypted: aws.ToBool(s.Encrypted),
+		kind: aws.ToString(s.SnapshotType), status: aws.ToString(s.Status), kmsKey: aws.ToString(s.KmsKeyId), encrypted: aws.ToBool(s.Encrypted),
 		created: created(s), tags: s.TagList}
 }
 
-// created is when a DB snapshot was taken: OriginalSnapshotCreateTime, which a copy keeps,
-// when RDS gives it, else SnapshotCreateTime.
+// created is when a DB snapshot's data was taken: OriginalSnapshotCreateTime, which a copy
+// keeps, when RDS gives it, else SnapshotCreateTime (which RDS resets on every copy). This is
+// the one ordering of the package: "newest" means the newest data, everywhere.
 func created(s types.DBSnapshot) time.Time {
 	if s.OriginalSnapshotCreateTime != nil {
 		return *s.OriginalSnapshotCreateTime
@@ -52,8 +70,22 @@ func created(s types.DBSnapshot) time.Time {
 
 func fromCluster(s types.DBClusterSnapshot) snap {
 	return snap{cluster: true, id: bareID(s.DBClusterSnapshotIdentifier), arn: aws.ToString(s.DBClusterSnapshotArn),
-		db: aws.ToString(s.DBClusterIdentifier), status: aws.ToString(s.Status), kmsKey: aws.ToString(s.KmsKeyId),
+		db: aws.ToString(s.DBClusterIdentifier), kind: aws.ToString(s.SnapshotType), status: aws.ToString(s.Status), kmsKey: aws.ToString(s.KmsKeyId),
 		encrypted: aws.ToBool(s.StorageEncrypted), created: aws.ToTime(s.SnapshotCreateTime), tags: s.TagList}
+}
+
+// newer is the package's one ordering rule: newer data first (original creation time), the
+// identifier breaking ties so that every run picks the same one.
+func newer(a, b snap) bool {
+	if !a.created.Equal(b.created) {
+		return a.created.After(b.created)
+	}
+	return a.id > b.id
+}
+
+// sortNewestFirst orders snapshots by newer.
+func sortNewestFirst(list []snap) {
+	sort.SliceStable(list, func(i, j int) bool { return newer(list[i], list[j]) })
 }
 
 // name is how messages and summaries call the snapshot: cluster snapshots are marked.
@@ -73,26 +105,30 @@ func (s snap) group() string {
 }
 
 // listSnaps pages through the DB snapshots and then the DB cluster snapshots of one type
-// ("manual", "shared"), 100 a page, handing each to fn.
-func listSnaps(ctx context.Context, client RDSAPI, snapshotType string, fn func(snap)) error {
-	shared := aws.Bool(snapshotType == "shared")
-	p := rds.NewDescribeDBSnapshotsPaginator(client, &rds.DescribeDBSnapshotsInput{SnapshotType: aws.String(snapshotType),
-		IncludeShared: shared, MaxRecords: aws.Int32(100)})
+// ("manual", "automated"; "" with shared: every snapshot of the account and the ones shared
+// with it), 100 a page, handing each to fn.
+func (c calls) listSnaps(ctx context.Context, snapshotType string, shared bool, fn func(snap)) error {
+	p := rds.NewDescribeDBSnapshotsPaginator(c.c, &rds.DescribeDBSnapshotsInput{SnapshotType: optionalString(snapshotType),
+		IncludeShared: aws.Bool(shared), MaxRecords: aws.Int32(100)})
+	what := snapshotType
+	if what == "" {
+		what = "own and shared"
+	}
 	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+		page, err := p.NextPage(ctx, c.opts...)
 		if err != nil {
-			return fmt.Errorf("dr: listing %s DB snapshots: %w", snapshotType, err)
+			return fmt.Errorf("dr: listing %s DB snapshots: %w", what, err)
 		}
 		for _, s := range page.DBSnapshots {
 			fn(fromInstance(s))
 		}
 	}
-	pc := rds.NewDescribeDBClusterSnapshotsPaginator(client, &rds.DescribeDBClusterSnapshotsInput{SnapshotType: aws.String(snapshotType),
-		IncludeShared: shared, MaxRecords: aws.Int32(100)})
+	pc := rds.NewDescribeDBClusterSnapshotsPaginator(c.c, &rds.DescribeDBClusterSnapshotsInput{SnapshotType: optionalString(snapshotType),
+		IncludeShared: aws.Bool(shared), MaxRecords: aws.Int32(100)})
 	for pc.HasMorePages() {
-		page, err := pc.NextPage(ctx)
+		page, err := pc.NextPage(ctx, c.opts...)
 		if err != nil {
-			return fmt.Errorf("dr: listing %s DB cluster snapshots: %w", snapshotType, err)
+			return fmt.Errorf("dr: listing %s DB cluster snapshots: %w", what, err)
 		}
 		for _, s := range page.DBClusterSnapshots {
 			fn(fromCluster(s))
@@ -101,16 +137,28 @@ func listSnaps(ctx context.Context, client RDSAPI, snapshotType string, fn func(
 	return nil
 }
 
-// ourSnaps lists the DR snapshots (tagged TagDR=true) of both kinds in the client's account
-// and region.
-func ourSnaps(ctx context.Context, client RDSAPI) ([]snap, error) {
-	var out []snap
-	err := listSnaps(ctx, client, "manual", func(s snap) {
-		if tagged(s.tags) {
-			out = append(out, s)
+// manual is one listing of the manual snapshots of an account and region.
+type manual struct {
+	ours    []snap          // tagged shipshape:dr=true
+	byID    map[string]snap // every manual snapshot, by name()
+	counted [2]int          // manual DB snapshots, manual DB cluster snapshots
+}
+
+// listManual lists every manual snapshot of both kinds once.
+func (c calls) listManual(ctx context.Context) (manual, error) {
+	m := manual{byID: map[string]snap{}}
+	err := c.listSnaps(ctx, "manual", false, func(s snap) {
+		m.byID[s.name()] = s
+		if s.cluster {
+			m.counted[1]++
+		} else {
+			m.counted[0]++
+		}
+		if tagValue(s.tags, TagDR) == "true" {
+			m.ours = append(m.ours, s)
 		}
 	})
-	return out, err
+	return m, err
 }
 
 // copyRequest is a copy of either kind.
@@ -121,36 +169,46 @@ type copyRequest struct {
 	tags                 []types.Tag
 }
 
-// copySnap starts a copy and returns the RDS error code, if any, with the error.
-func copySnap(ctx context.Context, client RDSAPI, c copyRequest) (string, error) {
+// copySnap starts a copy.
+func (c calls) copySnap(ctx context.Context, r copyRequest) error {
 	var err error
-	if c.cluster {
-		_, err = client.CopyDBClusterSnapshot(ctx, &rds.CopyDBClusterSnapshotInput{SourceDBClusterSnapshotIdentifier: aws.String(c.source),
-			TargetDBClusterSnapshotIdentifier: aws.String(c.target), KmsKeyId: optionalString(c.kmsKey), SourceRegion: optionalString(c.sourceRegion), Tags: c.tags})
+	if r.cluster {
+		_, err = c.c.CopyDBClusterSnapshot(ctx, &rds.CopyDBClusterSnapshotInput{SourceDBClusterSnapshotIdentifier: aws.String(r.source),
+			TargetDBClusterSnapshotIdentifier: aws.String(r.target), KmsKeyId: optionalString(r.kmsKey), SourceRegion: optionalString(r.sourceRegion), Tags: r.tags}, c.opts...)
 	} else {
-		_, err = client.CopyDBSnapshot(ctx, &rds.CopyDBSnapshotInput{SourceDBSnapshotIdentifier: aws.String(c.source),
-			TargetDBSnapshotIdentifier: aws.String(c.target), KmsKeyId: optionalString(c.kmsKey), SourceRegion: optionalString(c.sourceRegion), Tags: c.tags})
+		_, err = c.c.CopyDBSnapshot(ctx, &rds.CopyDBSnapshotInput{SourceDBSnapshotIdentifier: aws.String(r.source),
+			TargetDBSnapshotIdentifier: aws.String(r.target), KmsKeyId: optionalString(r.kmsKey), SourceRegion: optionalString(r.sourceRegion), Tags: r.tags}, c.opts...)
 	}
-	return normalCode(err), err
+	return err
 }
 
-// normalCode is code(err) with the cluster codes mapped onto the instance ones, so that one
-// switch handles both kinds.
-func normalCode(err error) string {
-	switch c := code(err); c {
-	case "DBClusterSnapshotAlreadyExistsFault":
-		return "DBSnapshotAlreadyExists"
-	case "DBClusterSnapshotNotFoundFault":
-		return "DBSnapshotNotFound"
-	case "InvalidDBClusterSnapshotStateFault":
-		return "InvalidDBSnapshotState"
-	default:
-		return c
+// describeSnap reads one snapshot of either kind by id; found is false when RDS has none.
+func (c calls) describeSnap(ctx context.Context, cluster bool, id, snapshotType string) (s snap, found bool, err error) {
+	if cluster {
+		out, err := c.c.DescribeDBClusterSnapshots(ctx, &rds.DescribeDBClusterSnapshotsInput{DBClusterSnapshotIdentifier: aws.String(id),
+			SnapshotType: optionalString(snapshotType)}, c.opts...)
+		if err != nil || len(out.DBClusterSnapshots) == 0 {
+			return snap{}, false, ignoreNotFound(err)
+		}
+		return fromCluster(out.DBClusterSnapshots[0]), true, nil
 	}
+	out, err := c.c.DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{DBSnapshotIdentifier: aws.String(id),
+		SnapshotType: optionalString(snapshotType)}, c.opts...)
+	if err != nil || len(out.DBSnapshots) == 0 {
+		return snap{}, false, ignoreNotFound(err)
+	}
+	return fromInstance(out.DBSnapshots[0]), true, nil
+}
+
+func ignoreNotFound(err error) error {
+	if snapshotNotFound(err) {
+		return nil
+	}
+	return err
 }
 
 // restoreAccounts reads the accounts a snapshot's restore attribute names.
-func restoreAccounts(ctx context.Context, client RDSAPI, s snap) (map[string]bool, error) {
+func (c calls) restoreAccounts(ctx context.Context, s snap) (map[string]bool, error) {
 	have := map[string]bool{}
 	add := func(name string, values []string) {
 		if name == "restore" {
@@ -160,7 +218,7 @@ func restoreAccounts(ctx context.Context, client RDSAPI, s snap) (map[string]boo
 		}
 	}
 	if s.cluster {
-		out, err := client.DescribeDBClusterSnapshotAttributes(ctx, &rds.DescribeDBClusterSnapshotAttributesInput{DBClusterSnapshotIdentifier: aws.String(s.id)})
+		out, err := c.c.DescribeDBClusterSnapshotAttributes(ctx, &rds.DescribeDBClusterSnapshotAttributesInput{DBClusterSnapshotIdentifier: aws.String(s.id)}, c.opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -171,7 +229,7 @@ func restoreAccounts(ctx context.Context, client RDSAPI, s snap) (map[string]boo
 		}
 		return have, nil
 	}
-	out, err := client.DescribeDBSnapshotAttributes(ctx, &rds.DescribeDBSnapshotAttributesInput{DBSnapshotIdentifier: aws.String(s.id)})
+	out, err := c.c.DescribeDBSnapshotAttributes(ctx, &rds.DescribeDBSnapshotAttributesInput{DBSnapshotIdentifier: aws.String(s.id)}, c.opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -184,28 +242,72 @@ func restoreAccounts(ctx context.Context, client RDSAPI, s snap) (map[string]boo
 }
 
 // shareWith adds accounts to a snapshot's restore attribute.
-func shareWith(ctx context.Context, client RDSAPI, s snap, accounts []string) error {
+func (c calls) shareWith(ctx context.Context, s snap, accounts []string) error {
 	var err error
 	if s.cluster {
-		_, err = client.ModifyDBClusterSnapshotAttribute(ctx, &rds.ModifyDBClusterSnapshotAttributeInput{DBClusterSnapshotIdentifier: aws.String(s.id),
-			AttributeName: aws.String("restore"), ValuesToAdd: accounts})
+		_, err = c.c.ModifyDBClusterSnapshotAttribute(ctx, &rds.ModifyDBClusterSnapshotAttributeInput{DBClusterSnapshotIdentifier: aws.String(s.id),
+			AttributeName: aws.String("restore"), ValuesToAdd: accounts}, c.opts...)
 	} else {
-		_, err = client.ModifyDBSnapshotAttribute(ctx, &rds.ModifyDBSnapshotAttributeInput{DBSnapshotIdentifier: aws.String(s.id),
-			AttributeName: aws.String("restore"), ValuesToAdd: accounts})
+		_, err = c.c.ModifyDBSnapshotAttribute(ctx, &rds.ModifyDBSnapshotAttributeInput{DBSnapshotIdentifier: aws.String(s.id),
+			AttributeName: aws.String("restore"), ValuesToAdd: accounts}, c.opts...)
 	}
 	return err
 }
 
 // deleteSnap deletes a snapshot; one that is gone already counts as deleted.
-func deleteSnap(ctx context.Context, client RDSAPI, s snap) error {
+func (c calls) deleteSnap(ctx context.Context, s snap) error {
 	var err error
 	if s.cluster {
-		_, err = client.DeleteDBClusterSnapshot(ctx, &rds.DeleteDBClusterSnapshotInput{DBClusterSnapshotIdentifier: aws.String(s.id)})
+		_, err = c.c.DeleteDBClusterSnapshot(ctx, &rds.DeleteDBClusterSnapshotInput{DBClusterSnapshotIdentifier: aws.String(s.id)}, c.opts...)
 	} else {
-		_, err = client.DeleteDBSnapshot(ctx, &rds.DeleteDBSnapshotInput{DBSnapshotIdentifier: aws.String(s.id)})
+		_, err = c.c.DeleteDBSnapshot(ctx, &rds.DeleteDBSnapshotInput{DBSnapshotIdentifier: aws.String(s.id)}, c.opts...)
 	}
-	if normalCode(err) == "DBSnapshotNotFound" {
+	return ignoreNotFound(err)
+}
+
+// quota is one RDS account quota: used of max.
+type quota struct {
+	name      string // ManualSnapshots, ManualClusterSnapshots
+	used, max int64
+}
+
+// quotas reads the manual snapshot quotas of the account and region (DescribeAccountAttributes).
+func (c calls) quotas(ctx context.Context) (map[string]quota, error) {
+	out, err := c.c.DescribeAccountAttributes(ctx, &rds.DescribeAccountAttributesInput{}, c.opts...)
+	if err != nil {
+		return nil, fmt.Errorf("dr: reading the account's RDS quotas: %w", err)
+	}
+	q := map[string]quota{}
+	for _, a := range out.AccountQuotas {
+		name := aws.ToString(a.AccountQuotaName)
+		q[name] = quota{name: name, used: aws.ToInt64(a.Used), max: aws.ToInt64(a.Max)}
+	}
+	return q, nil
+}
+
+func quotaName(cluster bool) string {
+	if cluster {
+		return "ManualClusterSnapshots"
+	}
+	return "ManualSnapshots"
+}
+
+func optionalString(s string) *string {
+	if s == "" {
 		return nil
 	}
-	return err
+	return aws.String(s)
+}
+
+func tagValue(tags []types.Tag, key string) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return aws.ToString(t.Value)
+		}
+	}
+	return ""
+}
+
+func tag(key, value string) types.Tag {
+	return types.Tag{Key: aws.String(key), Value: aws.String(value)}
 }

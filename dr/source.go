@@ -8,69 +8,129 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
-	"github.com/aws/smithy-go"
+
+	"github.com/shipshape-dev/shipshape/internal/awsretry"
+	"github.com/shipshape-dev/shipshape/internal/clock"
+	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
-// Sentinel errors.
-var (
-	// ErrNotReady: RDS is still busy with the snapshot (creating, copying); try again later.
-	ErrNotReady = errors.New("dr: not ready yet")
-	// ErrNeedsCustomerKey: an encrypted snapshot is to be shared but no customer-managed KMS
-	// key was given to re-encrypt it with.
-	ErrNeedsCustomerKey = errors.New("dr: encrypted snapshots can be shared across accounts only when encrypted with a customer-managed KMS key " +
-		"(never with the default aws/rds key): set SourceOptions.KMSKeyID to a customer-managed key the recovery account may use")
-	// ErrQuota: an RDS quota stops the work (manual snapshots per region, concurrent copies).
-	ErrQuota = errors.New("dr: RDS quota reached")
-)
-
-// SourceOptions configure the source side.
+// SourceOptions are the optional settings of a Source. A zero value means the default.
 type SourceOptions struct {
-	// KMSKeyID re-encrypts encrypted copies with this customer-managed key. Required when
-	// ShareWith is set and the snapshot is encrypted.
+	// KMSKeyID re-encrypts every encrypted copy with this customer managed key (one the
+	// recovery account may use). Default: none; then copies keep the snapshot's key, and an
+	// encrypted snapshot under the AWS managed aws/rds key can't be shared (ErrNeedsCustomerKey).
 	KMSKeyID string
 	// ShareWith are the recovery account ids (at most 20, RDS's limit per snapshot).
 	ShareWith []string
-	// Now is the clock for retention ages. Default: time.Now.
-	Now func() time.Time
-	// Logger receives Debug lines. Default: discard.
+	// Databases are the DB instances and Aurora clusters protected ("orders-db",
+	// "cluster:ledger"). Default: every one that has automated snapshots.
+	Databases []string
+	// KMS tells an AWS managed key from a customer managed one (kms:DescribeKey), needed when
+	// a snapshot to share is encrypted with a key other than KMSKeyID. NewSourceFromConfig
+	// sets it. Default: none; such a snapshot is then an error that says so.
+	KMS KMSAPI
+	// MaxAttempts is how many times one RDS or KMS call is sent in all when it is throttled
+	// or fails on the server or the network, by the SDK's standard retryer; nothing else
+	// retries it. Default: 5.
+	MaxAttempts int
+	// ClientOptions are applied to every RDS call after the package's own (the retryer).
+	ClientOptions []func(*rds.Options)
+	// KMSClientOptions are applied to every KMS call after the package's own.
+	KMSClientOptions []func(*kms.Options)
+	// Clock is the time source of retention ages and of the retry backoff. Default: the wall
+	// clock.
+	Clock Clock
+	// Logger receives Debug lines and Warn lines (a quota above 80 %, a snapshot with our
+	// copy's identifier that is not ours). Default: discard.
 	Logger *slog.Logger
 }
 
 // Source copies automated snapshots to manual DR snapshots, shares them with the recovery
-// account(s), and trims old DR snapshots, in the production account.
+// account(s), and trims old DR snapshots, in the production account. It is safe for
+// concurrent use.
 type Source struct {
-	rds  RDSAPI
-	opts SourceOptions
-	log  *slog.Logger
+	rds      calls
+	kms      KMSAPI
+	kmsOpts  []func(*kms.Options)
+	opts     SourceOptions
+	log      *slog.Logger
+	wanted   map[string]bool // Databases, by group()
+	keysMu   sync.Mutex
+	awsOwned map[string]bool // per KMS key: managed by AWS (kms:DescribeKey, cached)
 }
 
-// NewSource returns a Source; more than 20 accounts to share with is an error.
+// NewSource returns a Source over an RDS client of the production account and region. The
+// error, wrapping ErrInvalidInput, is for options that can't work; NewSource makes no call.
 func NewSource(client RDSAPI, optFns ...func(*SourceOptions)) (*Source, error) {
 	var o SourceOptions
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	if len(o.ShareWith) > 20 {
+	switch {
+	case client == nil:
+		return nil, fmt.Errorf("%w: no RDS client", ErrInvalidInput)
+	case len(o.ShareWith) > 20:
 		return nil, fmt.Errorf("%w: a snapshot can be shared with at most 20 accounts, not %d", ErrInvalidInput, len(o.ShareWith))
+	case o.MaxAttempts < 0:
+		return nil, fmt.Errorf("%w: MaxAttempts can't be negative", ErrInvalidInput)
 	}
 	for _, a := range o.ShareWith {
-		if len(a) != 12 || strings.Trim(a, "0123456789") != "" {
+		if !validAccount(a) {
 			return nil, fmt.Errorf("%w: %q is not a 12-digit AWS account id", ErrInvalidInput, a)
 		}
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	wanted, err := databaseSet(o.Databases)
+	if err != nil {
+		return nil, err
+	}
+	o.Clock = clock.Or(o.Clock)
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = defaultMaxAttempts
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Source{rds: client, opts: o, log: o.Logger}, nil
+	retryer := awsretry.New(awsretry.Options{Clock: o.Clock, MaxAttempts: o.MaxAttempts})
+	s := &Source{rds: newCalls(client, o.Clock, o.MaxAttempts, o.ClientOptions), kms: o.KMS, opts: o, log: o.Logger,
+		wanted: wanted, awsOwned: map[string]bool{},
+		kmsOpts: append([]func(*kms.Options){func(ko *kms.Options) { ko.Retryer = retryer }}, o.KMSClientOptions...)}
+	return s, nil
 }
+
+// NewSourceFromConfig returns a Source over rds.NewFromConfig(cfg), with a KMS client from
+// cfg for key detection unless the options give one.
+func NewSourceFromConfig(cfg aws.Config, optFns ...func(*SourceOptions)) (*Source, error) {
+	return NewSource(rds.NewFromConfig(cfg), append([]func(*SourceOptions){func(o *SourceOptions) { o.KMS = kms.NewFromConfig(cfg) }}, optFns...)...)
+}
+
+func validAccount(a string) bool { return len(a) == 12 && strings.Trim(a, "0123456789") == "" }
+
+// databaseSet reads Databases ("name" or "cluster:name") into retention groups.
+func databaseSet(dbs []string) (map[string]bool, error) {
+	if len(dbs) == 0 {
+		return nil, nil
+	}
+	set := map[string]bool{}
+	for _, d := range dbs {
+		name, cluster := strings.CutPrefix(strings.TrimSpace(d), "cluster:")
+		if name == "" || !validName(name) {
+			return nil, fmt.Errorf("%w: database %q: want a DB instance or cluster identifier, or cluster:<id>", ErrInvalidInput, d)
+		}
+		set[snap{cluster: cluster, db: name}.group()] = true
+	}
+	return set, nil
+}
+
+// validName is RDS's rule for DB instance and cluster identifiers (1 to 63 characters).
+func validName(id string) bool { return len(id) <= 63 && ValidIdentifier(id) == nil }
 
 // Item is one snapshot a run did something with, or skipped, and why.
 type Item struct {
@@ -78,191 +138,330 @@ type Item struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// Summary says what a run did.
+// Summary says what a run did. Its JSON is what the Lambdas log.
 type Summary struct {
-	Copied  []Item `json:"copied,omitempty"`
-	Shared  []Item `json:"shared,omitempty"`
-	Deleted []Item `json:"deleted,omitempty"`
-	Skipped []Item `json:"skipped,omitempty"`
+	Copied   []Item   `json:"copied,omitempty"`
+	Shared   []Item   `json:"shared,omitempty"`
+	Deleted  []Item   `json:"deleted,omitempty"`
+	Skipped  []Item   `json:"skipped,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 }
 
-func code(err error) string {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.ErrorCode()
-	}
-	return ""
+// Add appends o's items to s.
+func (s *Summary) Add(o Summary) {
+	s.Copied = append(s.Copied, o.Copied...)
+	s.Shared = append(s.Shared, o.Shared...)
+	s.Deleted = append(s.Deleted, o.Deleted...)
+	s.Skipped = append(s.Skipped, o.Skipped...)
+	s.Warnings = append(s.Warnings, o.Warnings...)
+}
+
+func (s *Source) warn(sum *Summary, msg string) {
+	s.log.Warn("dr: " + msg)
+	sum.Warnings = append(sum.Warnings, msg)
 }
 
 // CopyAutomated copies one automated DB snapshot ("rds:orders-db-2026-11-23-03-00" or
 // without the prefix) to a manual DR snapshot with a deterministic id, tagged as ours,
 // re-encrypted with SourceOptions.KMSKeyID when given. A copy that already exists counts as
-// done; a snapshot still being created gives ErrNotReady.
+// done; a snapshot still being created gives ErrNotReady; the manual snapshot quota is
+// checked before copying (ErrQuota) and a warning logged above 80 %.
 func (s *Source) CopyAutomated(ctx context.Context, snapshotID string) (Summary, error) {
-	id := withPrefix(snapshotID)
-	out, err := s.rds.DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{DBSnapshotIdentifier: aws.String(id), SnapshotType: aws.String("automated")})
-	var found []snap
-	if err == nil {
-		for _, x := range out.DBSnapshots {
-			found = append(found, fromInstance(x))
-		}
-	}
-	return s.copyAutomated(ctx, id, found, err)
+	return s.copyEvent(ctx, false, snapshotID)
 }
 
 // CopyAutomatedCluster is CopyAutomated for an automated Aurora DB cluster snapshot.
 func (s *Source) CopyAutomatedCluster(ctx context.Context, snapshotID string) (Summary, error) {
-	id := withPrefix(snapshotID)
-	out, err := s.rds.DescribeDBClusterSnapshots(ctx, &rds.DescribeDBClusterSnapshotsInput{DBClusterSnapshotIdentifier: aws.String(id), SnapshotType: aws.String("automated")})
-	var found []snap
-	if err == nil {
-		for _, x := range out.DBClusterSnapshots {
-			found = append(found, fromCluster(x))
-		}
-	}
-	return s.copyAutomated(ctx, "cluster:"+id, found, err)
+	return s.copyEvent(ctx, true, snapshotID)
 }
 
 // CopyEvent copies the automated snapshot an RDS event reports, of either kind.
 func (s *Source) CopyEvent(ctx context.Context, ev SnapshotEvent) (Summary, error) {
-	if ev.Cluster {
-		return s.CopyAutomatedCluster(ctx, ev.SnapshotID)
-	}
-	return s.CopyAutomated(ctx, ev.SnapshotID)
+	return s.copyEvent(ctx, ev.Cluster, ev.SnapshotID)
 }
 
-func withPrefix(id string) string {
-	if !strings.HasPrefix(id, "rds:") {
-		return "rds:" + id
-	}
-	return id
-}
-
-// copyAutomated copies the automated snapshot that describing name found.
-func (s *Source) copyAutomated(ctx context.Context, name string, found []snap, err error) (Summary, error) {
+func (s *Source) copyEvent(ctx context.Context, cluster bool, snapshotID string) (Summary, error) {
 	var sum Summary
-	if err != nil {
-		if normalCode(err) == "DBSnapshotNotFound" {
-			sum.Skipped = append(sum.Skipped, Item{ID: name, Reason: "no such automated snapshot (deleted since the event?)"})
-			return sum, nil
-		}
-		return sum, fmt.Errorf("dr: describing %s: %w", name, err)
-	}
-	if len(found) == 0 {
-		sum.Skipped = append(sum.Skipped, Item{ID: name, Reason: "no such automated snapshot"})
-		return sum, nil
-	}
-	snap := found[0]
-	if snap.status != "available" {
-		return sum, fmt.Errorf("%w: %s is %s", ErrNotReady, name, snap.status)
-	}
-	target, err := CopyID(snap.db, snap.created)
-	if err != nil {
+	id := strings.TrimPrefix(bareID(aws.String(snapshotID)), "rds:")
+	if err := ValidIdentifier(id); err != nil {
 		return sum, err
 	}
-	req := copyRequest{cluster: snap.cluster, source: snap.arn, target: target,
-		tags: []types.Tag{{Key: aws.String(TagDR), Value: aws.String("true")}, {Key: aws.String(TagSource), Value: aws.String(snap.arn)}}}
-	if snap.encrypted {
-		switch {
-		case s.opts.KMSKeyID != "":
-			req.kmsKey = s.opts.KMSKeyID
-		case len(s.opts.ShareWith) > 0:
-			return sum, fmt.Errorf("%w (snapshot %s is encrypted with %s)", ErrNeedsCustomerKey, name, snap.kmsKey)
-		}
+	id = "rds:" + id
+	name := snap{cluster: cluster, id: id}.name()
+	a, found, err := s.rds.describeSnap(ctx, cluster, id, "automated")
+	switch {
+	case err != nil:
+		return sum, errtext.Wrap("dr", "describing "+name, err)
+	case !found:
+		sum.Skipped = append(sum.Skipped, Item{ID: name, Reason: "no such automated snapshot (deleted since the event?)"})
+		return sum, nil
+	case s.wanted != nil && !s.wanted[a.group()]:
+		sum.Skipped = append(sum.Skipped, Item{ID: name, Reason: a.db + " is not among the protected databases"})
+		return sum, nil
+	case a.status != "available":
+		return sum, fmt.Errorf("%w: %s is %s", ErrNotReady, name, a.status)
 	}
-	done := snap
-	done.id = target
-	c, err := copySnap(ctx, s.rds, req)
-	switch c {
-	case "":
-		if err != nil {
-			return sum, fmt.Errorf("dr: copying %s to %s: %w", name, target, err)
+	b := s.budget(ctx, &sum)
+	err = s.copyOne(ctx, a, b, &sum)
+	return sum, err
+}
+
+// budget reads the manual snapshot quotas for a run; when they can't be read the run goes
+// on and RDS's own refusal is still reported as ErrQuota.
+func (s *Source) budget(ctx context.Context, sum *Summary) *budget {
+	q, err := s.rds.quotas(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.warn(sum, "quota headroom unknown ("+errtext.Strip("dr", err.Error())+"): copying without the check")
 		}
-		sum.Copied = append(sum.Copied, Item{ID: done.name(), Reason: "copy of " + name})
-	case "DBSnapshotAlreadyExists":
+		q = nil
+	}
+	return &budget{q: q, warn: func(msg string) { s.warn(sum, msg) }, warned: map[string]bool{}}
+}
+
+// budget is the manual snapshot quota headroom of one run.
+type budget struct {
+	q      map[string]quota // nil: unknown
+	warn   func(string)
+	warned map[string]bool
+}
+
+// check refuses a copy when the quota of its kind is used up, and warns (once a run) at 80 %.
+func (b *budget) check(cluster bool, what string) error {
+	q, ok := b.q[quotaName(cluster)]
+	if !ok || q.max <= 0 {
+		return nil
+	}
+	if q.used >= q.max {
+		return fmt.Errorf("%w: %s (manual %s per region) is at %d of %d: %s: lower the retention (Retention.Keep, DR_KEEP; or MaxAge, DR_MAX_AGE) or ask AWS to raise the quota",
+			ErrQuota, q.name, kindWord(cluster), q.used, q.max, what)
+	}
+	b.near(q)
+	return nil
+}
+
+func (b *budget) near(q quota) {
+	if q.used*5 >= q.max*4 && !b.warned[q.name] {
+		b.warned[q.name] = true
+		b.warn(fmt.Sprintf("%s quota at %d of %d (80 %% or more): lower the retention (DR_KEEP, DR_MAX_AGE) or raise the quota before copies are refused", q.name, q.used, q.max))
+	}
+}
+
+// took counts a copy started.
+func (b *budget) took(cluster bool) {
+	if q, ok := b.q[quotaName(cluster)]; ok {
+		q.used++
+		b.q[q.name] = q
+		b.near(q)
+	}
+}
+
+func kindWord(cluster bool) string {
+	if cluster {
+		return "DB cluster snapshots"
+	}
+	return "DB snapshots"
+}
+
+// copyOne copies the available automated snapshot a to its DR copy.
+func (s *Source) copyOne(ctx context.Context, a snap, b *budget, sum *Summary) error {
+	name := a.name()
+	target, err := CopyID(a.db, a.created)
+	if err != nil {
+		return err
+	}
+	done := snap{cluster: a.cluster, id: target}
+	req := copyRequest{cluster: a.cluster, source: a.arn, target: target, tags: []types.Tag{tag(TagDR, "true"), tag(TagSource, a.arn)}}
+	reason := "copy of " + name
+	if a.encrypted {
+		key, why, err := s.copyKey(ctx, a)
+		if err != nil {
+			return err
+		}
+		req.kmsKey, reason = key, reason+why
+	}
+	if err := b.check(a.cluster, "copying "+name+" to "+target); err != nil {
+		// At the quota, a copy made before (a redelivered event) is still fine.
+		if existing, found, derr := s.rds.describeSnap(ctx, a.cluster, target, "manual"); derr == nil && found && tagValue(existing.tags, TagDR) == "true" {
+			sum.Skipped = append(sum.Skipped, Item{ID: done.name(), Reason: "already copied"})
+			return nil
+		}
+		return err
+	}
+	err = s.rds.copySnap(ctx, req)
+	switch {
+	case err == nil:
+		b.took(a.cluster)
+		sum.Copied = append(sum.Copied, Item{ID: done.name(), Reason: reason})
+	case snapshotExists(err):
+		existing, found, derr := s.rds.describeSnap(ctx, a.cluster, target, "manual")
+		if derr != nil {
+			return errtext.Wrap("dr", "describing "+done.name(), derr)
+		}
+		if found && tagValue(existing.tags, TagDR) != "true" {
+			sum.Skipped = append(sum.Skipped, Item{ID: done.name(), Reason: "a snapshot with this id exists and is not ours: check it"})
+			s.warn(sum, fmt.Sprintf("%s can't be copied to %s: a snapshot with that id exists without the %s=true tag (not ours)", name, done.name(), TagDR))
+			return nil
+		}
 		sum.Skipped = append(sum.Skipped, Item{ID: done.name(), Reason: "already copied"})
-	case "SnapshotQuotaExceeded":
-		return sum, fmt.Errorf("%w: manual snapshots per region (default 100): copying %s to %s: trim old DR snapshots (retention) or raise the quota: %w", ErrQuota, name, target, err)
+	case quotaExceeded(err):
+		return errtext.Join("dr", fmt.Errorf("%w: %s (manual %s per region): copying %s to %s: lower the retention (DR_KEEP, DR_MAX_AGE) or raise the quota",
+			ErrQuota, quotaName(a.cluster), kindWord(a.cluster), name, target), err)
 	default:
-		return sum, fmt.Errorf("dr: copying %s to %s: %w", name, target, err)
+		return errtext.Wrap("dr", "copying "+name+" to "+target, err)
 	}
-	return sum, nil
+	return nil
 }
 
-// ours lists the DR snapshots (tagged TagDR=true) of the client's account and region, all pages.
-func ours(ctx context.Context, client RDSAPI) ([]types.DBSnapshot, error) {
-	var out []types.DBSnapshot
-	p := rds.NewDescribeDBSnapshotsPaginator(client, &rds.DescribeDBSnapshotsInput{SnapshotType: aws.String("manual"), MaxRecords: aws.Int32(100)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("dr: listing manual snapshots: %w", err)
-		}
-		for _, snap := range page.DBSnapshots {
-			if tagged(snap.TagList) {
-				out = append(out, snap)
-			}
-		}
+// copyKey decides the key of an encrypted snapshot's copy: KMSKeyID when configured; else
+// the snapshot's own key, unless sharing is configured and that is the AWS managed key
+// (ErrNeedsCustomerKey).
+func (s *Source) copyKey(ctx context.Context, a snap) (key, why string, err error) {
+	switch {
+	case s.opts.KMSKeyID != "":
+		return s.opts.KMSKeyID, ", re-encrypted with " + s.opts.KMSKeyID, nil
+	case len(s.opts.ShareWith) == 0:
+		return "", "", nil // no sharing: the copy keeps the snapshot's key
 	}
-	return out, nil
+	managed, err := s.awsManaged(ctx, a.kmsKey, a.name())
+	if err != nil {
+		return "", "", err
+	}
+	if managed {
+		return "", "", needsCustomerKey(a)
+	}
+	return "", ", kept under its customer managed key " + a.kmsKey, nil
 }
 
-func tagValue(tags []types.Tag, key string) string {
-	for _, t := range tags {
-		if aws.ToString(t.Key) == key {
-			return aws.ToString(t.Value)
-		}
-	}
-	return ""
+func needsCustomerKey(a snap) error {
+	return fmt.Errorf("%w: %s is encrypted with %s, an AWS managed key (kms:DescribeKey: KeyManager AWS), which RDS never shares across accounts: "+
+		"set SourceOptions.KMSKeyID (DR_KMS_KEY_ID) to a customer managed key the recovery account may use, and the copies are re-encrypted with it",
+		ErrNeedsCustomerKey, a.name(), a.kmsKey)
 }
 
-func tagged(tags []types.Tag) bool {
-	for _, t := range tags {
-		if aws.ToString(t.Key) == TagDR && aws.ToString(t.Value) == "true" {
-			return true
-		}
+// awsManaged reports whether a KMS key is managed by AWS (aws/rds), asking KMS once per key.
+func (s *Source) awsManaged(ctx context.Context, key, what string) (bool, error) {
+	s.keysMu.Lock()
+	managed, ok := s.awsOwned[key]
+	s.keysMu.Unlock()
+	if ok {
+		return managed, nil
 	}
-	return false
+	if s.kms == nil {
+		return false, fmt.Errorf("%w: %s is encrypted with %s and is to be shared: telling an AWS managed key from a customer managed one needs a KMS client "+
+			"(SourceOptions.KMS; NewSourceFromConfig sets it), or set KMSKeyID to re-encrypt every copy", ErrInvalidInput, what, key)
+	}
+	out, err := s.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(key)}, s.kmsOpts...)
+	if err != nil {
+		return false, errtext.Wrap("dr", "kms:DescribeKey on "+key+" (the key of "+what+")", err)
+	}
+	managed = out.KeyMetadata != nil && out.KeyMetadata.KeyManager == kmstypes.KeyManagerTypeAws
+	s.keysMu.Lock()
+	s.awsOwned[key] = managed
+	s.keysMu.Unlock()
+	return managed, nil
 }
 
 // ShareAvailable shares every available DR snapshot with the recovery account(s) it is not
 // shared with yet. Snapshots tagged as shared with exactly the configured accounts are
 // skipped without a call; for the others the restore attribute is read, the missing
-// accounts added, and the tag set.
+// accounts added, and the tag set. A copy under the AWS managed key (made before sharing was
+// configured) is never offered to RDS: it is skipped and reported as ErrNeedsCustomerKey.
 // RDS emits no event when a copy completes, so this runs on a schedule.
 func (s *Source) ShareAvailable(ctx context.Context) (Summary, error) {
-	var sum Summary
 	if len(s.opts.ShareWith) == 0 {
-		return sum, fmt.Errorf("%w: no recovery account to share with (SourceOptions.ShareWith)", ErrInvalidInput)
+		return Summary{}, fmt.Errorf("%w: no recovery account to share with (SourceOptions.ShareWith)", ErrInvalidInput)
 	}
-	snaps, err := ourSnaps(ctx, s.rds)
+	m, err := s.rds.listManual(ctx)
 	if err != nil {
-		return sum, err
+		return Summary{}, err
 	}
-	return s.share(ctx, snaps)
+	return s.share(ctx, m.ours)
 }
 
-// Scheduled is the source side's periodic run: ShareAvailable, then Retain, over one
-// listing of the DR snapshots (a run lists them once, not twice).
+// Scheduled is the source side's periodic run, a reconcile sweep over one listing of the
+// manual and one of the automated snapshots: every automated snapshot of a protected
+// database that is newer than the database's newest DR copy and has no copy is copied (RDS
+// events are best effort: a lost one is made up for here; a late event and the sweep give
+// the same copy id, so nothing is copied twice); then sharing (when ShareWith is set) and
+// Retention. A failing step does not stop the later ones; the errors are joined.
 func (s *Source) Scheduled(ctx context.Context, r Retention) (Summary, error) {
 	var sum Summary
-	if len(s.opts.ShareWith) == 0 {
-		return sum, fmt.Errorf("%w: no recovery account to share with (SourceOptions.ShareWith)", ErrInvalidInput)
-	}
 	if err := r.validate(); err != nil {
 		return sum, err
 	}
-	snaps, err := ourSnaps(ctx, s.rds)
+	m, err := s.rds.listManual(ctx)
 	if err != nil {
 		return sum, err
 	}
-	sum, err = s.share(ctx, snaps)
-	if err != nil {
+	var autos []snap
+	if err := s.rds.listSnaps(ctx, "automated", false, func(a snap) { autos = append(autos, a) }); err != nil {
 		return sum, err
 	}
-	trimmed, err := retainList(ctx, s.rds, s.opts.Now(), r, snaps)
+	var errs []error
+	swept, err := s.sweep(ctx, m, autos)
+	sum.Add(swept)
+	errs = append(errs, err)
+	if len(s.opts.ShareWith) > 0 {
+		shared, err := s.share(ctx, m.ours)
+		sum.Add(shared)
+		errs = append(errs, err)
+	}
+	trimmed, err := retainList(ctx, s.rds, s.opts.Clock.Now(), r, m.ours)
 	sum.Add(trimmed)
-	return sum, err
+	errs = append(errs, err)
+	return sum, errors.Join(errs...)
+}
+
+// sweep copies the automated snapshots that have no DR copy and are newer than the newest
+// DR copy of their database.
+func (s *Source) sweep(ctx context.Context, m manual, autos []snap) (Summary, error) {
+	var sum Summary
+	newest := map[string]time.Time{}
+	for _, c := range m.ours {
+		if c.created.After(newest[c.group()]) {
+			newest[c.group()] = c.created
+		}
+	}
+	sortNewestFirst(autos)
+	var todo []snap
+	for _, a := range autos {
+		if s.wanted != nil && !s.wanted[a.group()] {
+			continue
+		}
+		target, err := CopyID(a.db, a.created)
+		if err != nil {
+			return sum, err
+		}
+		if existing, ok := m.byID[snap{cluster: a.cluster, id: target}.name()]; ok {
+			if tagValue(existing.tags, TagDR) != "true" {
+				sum.Skipped = append(sum.Skipped, Item{ID: existing.name(), Reason: "a snapshot with this id exists and is not ours: check it"})
+			}
+			continue // copied (or in progress)
+		}
+		if !a.created.After(newest[a.group()]) {
+			continue // older than a copy we hold: retention trimmed it, or it predates protection
+		}
+		if a.status != "available" {
+			sum.Skipped = append(sum.Skipped, Item{ID: a.name(), Reason: "still " + a.status + ": next run"})
+			continue
+		}
+		todo = append(todo, a)
+	}
+	if len(todo) == 0 {
+		return sum, nil
+	}
+	b := s.budget(ctx, &sum)
+	for _, a := range todo {
+		before := len(sum.Copied)
+		if err := s.copyOne(ctx, a, b, &sum); err != nil {
+			return sum, err
+		}
+		if len(sum.Copied) > before {
+			sum.Copied[before].Reason += " (sweep: no copy yet, the event was lost or late)"
+		}
+	}
+	return sum, nil
 }
 
 // share shares the available snapshots of snaps that are not shared yet.
@@ -271,19 +470,31 @@ func (s *Source) share(ctx context.Context, snaps []snap) (Summary, error) {
 	want := append([]string(nil), s.opts.ShareWith...)
 	sort.Strings(want)
 	wantTag := strings.Join(want, "+")
-	for _, snap := range snaps {
-		id := snap.name()
-		if snap.status != "available" {
-			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "still " + snap.status})
+	var keyErrs []error
+	for _, sn := range snaps {
+		id := sn.name()
+		if sn.status != "available" {
+			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "still " + sn.status})
 			continue
 		}
-		if tagValue(snap.tags, TagSharedWith) == wantTag {
+		if tagValue(sn.tags, TagSharedWith) == wantTag {
 			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "already shared"})
 			continue
 		}
-		have, err := restoreAccounts(ctx, s.rds, snap)
+		if sn.encrypted && sn.kmsKey != s.opts.KMSKeyID {
+			managed, err := s.awsManaged(ctx, sn.kmsKey, id)
+			if err != nil {
+				return sum, err
+			}
+			if managed {
+				sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "under the AWS managed key " + sn.kmsKey + ": can't be shared"})
+				keyErrs = append(keyErrs, needsCustomerKey(sn))
+				continue
+			}
+		}
+		have, err := s.rds.restoreAccounts(ctx, sn)
 		if err != nil {
-			return sum, fmt.Errorf("dr: reading who %s is shared with: %w", id, err)
+			return sum, errtext.Wrap("dr", "reading who "+id+" is shared with", err)
 		}
 		var missing []string
 		for _, acct := range s.opts.ShareWith {
@@ -292,28 +503,28 @@ func (s *Source) share(ctx context.Context, snaps []snap) (Summary, error) {
 			}
 		}
 		if len(missing) > 0 {
-			if err := shareWith(ctx, s.rds, snap, missing); err != nil {
-				return sum, fmt.Errorf("dr: sharing %s with %v: %w", id, missing, err)
+			if err := s.rds.shareWith(ctx, sn, missing); err != nil {
+				return sum, errtext.Wrap("dr", fmt.Sprintf("sharing %s with %v", id, missing), err)
 			}
 			sum.Shared = append(sum.Shared, Item{ID: id, Reason: "with " + strings.Join(missing, ", ")})
 		} else {
 			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "already shared"})
 		}
 		// Remember it (after sharing, so a crash in between only costs one more attribute read).
-		if _, err := s.rds.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: aws.String(snap.arn),
-			Tags: []types.Tag{{Key: aws.String(TagSharedWith), Value: aws.String(wantTag)}}}); err != nil {
-			return sum, fmt.Errorf("dr: tagging %s as shared: %w", id, err)
+		if _, err := s.rds.c.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: aws.String(sn.arn),
+			Tags: []types.Tag{tag(TagSharedWith, wantTag)}}, s.rds.opts...); err != nil {
+			return sum, errtext.Wrap("dr", "tagging "+id+" as shared", err)
 		}
 	}
-	return sum, nil
+	return sum, errors.Join(keyErrs...)
 }
 
 // Retention says which DR snapshots to keep.
 type Retention struct {
 	// Keep is how many of the newest DR snapshots to keep per source instance or cluster
-	// (0: no limit).
+	// (0: no limit). Copies still in progress count: they take the newest places.
 	Keep int
-	// MaxAge deletes DR snapshots older than this (0: no limit).
+	// MaxAge deletes DR snapshots whose data is older than this (0: no limit).
 	MaxAge time.Duration
 }
 
@@ -321,19 +532,19 @@ type Retention struct {
 // instance or cluster. It only ever deletes snapshots tagged shipshape:dr=true, and always
 // keeps the newest available one of each, whatever the limits say.
 func (s *Source) Retain(ctx context.Context, r Retention) (Summary, error) {
-	return retain(ctx, s.rds, s.opts.Now(), r)
+	return retain(ctx, s.rds, s.opts.Clock.Now(), r)
 }
 
 // retain applies r to the DR snapshots of client's account and region.
-func retain(ctx context.Context, client RDSAPI, now time.Time, r Retention) (Summary, error) {
+func retain(ctx context.Context, c calls, now time.Time, r Retention) (Summary, error) {
 	if err := r.validate(); err != nil {
 		return Summary{}, err
 	}
-	snaps, err := ourSnaps(ctx, client)
+	m, err := c.listManual(ctx)
 	if err != nil {
 		return Summary{}, err
 	}
-	return retainList(ctx, client, now, r, snaps)
+	return retainList(ctx, c, now, r, m.ours)
 }
 
 func (r Retention) validate() error {
@@ -343,33 +554,39 @@ func (r Retention) validate() error {
 	return nil
 }
 
-// retainList applies r to snaps, the DR snapshots of client's account and region as listed
+// retainList applies r to snaps, the DR snapshots of the account and region as listed
 // earlier in the run. A snapshot created since is missing from it, which can only make
 // retention keep more, never delete more.
-func retainList(ctx context.Context, client RDSAPI, now time.Time, r Retention, snaps []snap) (Summary, error) {
+func retainList(ctx context.Context, c calls, now time.Time, r Retention, snaps []snap) (Summary, error) {
 	var sum Summary
 	byDB := map[string][]snap{}
-	for _, snap := range snaps {
-		byDB[snap.group()] = append(byDB[snap.group()], snap)
+	var groups []string
+	for _, sn := range snaps {
+		if byDB[sn.group()] == nil {
+			groups = append(groups, sn.group())
+		}
+		byDB[sn.group()] = append(byDB[sn.group()], sn)
 	}
-	for _, list := range byDB {
-		sort.Slice(list, func(i, j int) bool { return list[i].created.After(list[j].created) })
+	sort.Strings(groups)
+	for _, g := range groups {
+		list := byDB[g]
+		sortNewestFirst(list)
 		keptAvailable := false
-		for i, snap := range list {
-			id := snap.name()
-			available := snap.status == "available"
+		for i, sn := range list {
+			id := sn.name()
+			available := sn.status == "available"
 			tooMany := r.Keep > 0 && i >= r.Keep
-			tooOld := r.MaxAge > 0 && now.Sub(snap.created) > r.MaxAge
+			tooOld := r.MaxAge > 0 && now.Sub(sn.created) > r.MaxAge
 			switch {
 			case !available:
-				sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "not available (" + snap.status + ")"})
+				sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "not available (" + sn.status + ")"})
 			case !keptAvailable:
 				keptAvailable = true // the newest available one always stays
 			case tooMany || tooOld:
-				if err := deleteSnap(ctx, client, snap); err != nil {
-					return sum, fmt.Errorf("dr: deleting %s: %w", id, err)
+				if err := c.deleteSnap(ctx, sn); err != nil {
+					return sum, errtext.Wrap("dr", "deleting "+id, err)
 				}
-				reason := "beyond the newest " + fmt.Sprint(r.Keep)
+				reason := "beyond the newest " + strconv.Itoa(r.Keep)
 				if tooOld {
 					reason = "older than " + r.MaxAge.String()
 				}

@@ -23,7 +23,7 @@ const (
 var created = time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
 
 func source(t *testing.T, f *drtest.RDS, optFns ...func(*dr.SourceOptions)) *dr.Source {
-	s, err := dr.NewSource(f, append([]func(*dr.SourceOptions){func(o *dr.SourceOptions) { o.Now = f.Clock().Now }}, optFns...)...)
+	s, err := dr.NewSource(f, append([]func(*dr.SourceOptions){func(o *dr.SourceOptions) { o.Clock = f.Clock() }}, optFns...)...)
 	require.NoError(t, err)
 	return s
 }
@@ -60,9 +60,10 @@ func TestEncryptionRules(t *testing.T) {
 	t.Run("default key with sharing and no customer key: a clear error", func(t *testing.T) {
 		f := drtest.New(nil)
 		auto := f.AddAutomated("orders-db", created, f.DefaultKey)
-		_, err := source(t, f, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery} }).CopyAutomated(context.Background(), auto)
+		_, err := source(t, f, func(o *dr.SourceOptions) { o.ShareWith, o.KMS = []string{recovery}, drtest.NewKMS(f) }).CopyAutomated(context.Background(), auto)
 		require.ErrorIs(t, err, dr.ErrNeedsCustomerKey)
-		assert.Contains(t, err.Error(), "never with the default aws/rds key")
+		assert.Contains(t, err.Error(), "encrypted with "+f.DefaultKey+", an AWS managed key")
+		assert.Contains(t, err.Error(), "set SourceOptions.KMSKeyID (DR_KMS_KEY_ID)")
 		assert.Equal(t, 0, f.Calls(drtest.OpCopy), "nothing copied")
 	})
 	t.Run("re-encrypted with the customer key, then shareable", func(t *testing.T) {
@@ -87,7 +88,9 @@ func TestCopyNotReadyAndQuota(t *testing.T) {
 	auto := f.AddAutomated("orders-db", created, "")
 	_, err := source(t, f).CopyAutomated(context.Background(), auto)
 	require.ErrorIs(t, err, dr.ErrQuota)
-	assert.Contains(t, err.Error(), "manual snapshots per region")
+	assert.Contains(t, err.Error(), "ManualSnapshots (manual DB snapshots per region) is at 1 of 1")
+	assert.Contains(t, err.Error(), "DR_KEEP", "names the setting that fixes it")
+	assert.Zero(t, f.Calls(drtest.OpCopy), "refused before RDS is asked")
 
 	sum, err := source(t, f).CopyAutomated(context.Background(), "rds:gone-2026-01-01-00-00")
 	require.NoError(t, err)
@@ -130,7 +133,7 @@ func TestRetentionTouchesOnlyOurSnapshots(t *testing.T) {
 	f.AddManual("tagged-false", "orders-db", created.AddDate(-1, 0, 0), map[string]string{dr.TagDR: "false"})
 	f.AddAutomated("orders-db", created, "")
 
-	s := source(t, f, func(o *dr.SourceOptions) { o.Now = func() time.Time { return created } })
+	s := source(t, f, func(o *dr.SourceOptions) { o.Clock = atTime(created) })
 	sum, err := s.Retain(context.Background(), dr.Retention{Keep: 3, MaxAge: 30 * 24 * time.Hour})
 	require.NoError(t, err)
 	var deleted []string
@@ -186,14 +189,14 @@ func TestScheduledListsOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, sum.Shared, 150)
 	assert.Len(t, sum.Deleted, 50)
-	assert.Equal(t, 2, f.Calls(drtest.OpDescribe), "ceil(151/100) pages, once")
-	assert.Equal(t, 1, f.Calls(drtest.OpDescribeClusterSnapshots))
+	assert.Equal(t, 2+1, f.Calls(drtest.OpDescribe), "ceil(151/100) pages of manual snapshots, once, and one of automated ones")
+	assert.Equal(t, 2, f.Calls(drtest.OpDescribeClusterSnapshots))
 	assert.Len(t, f.IDs(), 101, "100 of ours and the untagged one")
 	assert.Contains(t, f.IDs(), "by-hand")
 
 	_, err = s.Scheduled(context.Background(), dr.Retention{})
 	require.ErrorIs(t, err, dr.ErrInvalidInput, "a bad retention fails before any work")
-	assert.Equal(t, 2, f.Calls(drtest.OpDescribe))
+	assert.Equal(t, 3, f.Calls(drtest.OpDescribe))
 }
 
 func TestRecoveryScheduled(t *testing.T) {
@@ -205,8 +208,8 @@ func TestRecoveryScheduled(t *testing.T) {
 	require.NoError(t, err)
 	_, err = src.ShareAvailable(context.Background())
 	require.NoError(t, err)
-	rec, err := dr.NewRecovery(shared, west, func(o *dr.RecoveryOptions) {
-		o.SourceAccounts, o.SourceRegion, o.Now = []string{prodAccount}, "us-east-1", west.Clock().Now
+	rec, err := dr.NewRecovery(shared, west, origin, func(o *dr.RecoveryOptions) {
+		o.Clock = west.Clock()
 	})
 	require.NoError(t, err)
 	sum, err := rec.Scheduled(context.Background(), dr.Retention{Keep: 1})

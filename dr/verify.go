@@ -2,26 +2,39 @@ package dr
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+
+	"github.com/shipshape-dev/shipshape/internal/clock"
+	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
-// Checks are the SQL checks Verify runs against the restored database.
+// Checks are the SQL checks Verify runs against the restored database. As JSON (DR_CHECKS of
+// examples/dr-steps, read by ParseChecks) the fields keep their Go names:
+//
+//	{"ServerVersionPrefix": "15.", "MinTables": 10, "MinRows": {"orders": 1000},
+//	 "Queries": [{"name": "paid orders", "sql": "SELECT count(*) > 0 FROM orders WHERE paid", "want": "true"}]}
 type Checks struct {
 	// ServerVersionPrefix, when set, must start the server's version (SHOW server_version),
 	// e.g. "15.".
 	ServerVersionPrefix string
-	// MinTables is the least number of tables in the public schema.
+	// MinTables is the least number of base tables in the public schema.
 	MinTables int
 	// MinRows maps table names to the least number of rows each must hold.
 	MinRows map[string]int64
@@ -36,51 +49,154 @@ type QueryCheck struct {
 	Want string `json:"want"`
 }
 
-// VerifyOptions configure Verify.
-type VerifyOptions struct {
-	// SnapshotID to restore. Default: the newest available DR snapshot of SourceInstance.
-	SnapshotID     string
+// ParseChecks reads Checks from JSON (DR_CHECKS). Unknown fields are an error, so a typo
+// can't silently drop a check; "" means no checks beyond connecting.
+func ParseChecks(text string) (Checks, error) {
+	var c Checks
+	if strings.TrimSpace(text) == "" {
+		return c, nil
+	}
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("%w: checks are not JSON of dr.Checks (ServerVersionPrefix, MinTables, MinRows, Queries): %v", ErrInvalidInput, err)
+	}
+	if c.MinTables < 0 {
+		return c, fmt.Errorf("%w: checks: MinTables %d: want 0 or more", ErrInvalidInput, c.MinTables)
+	}
+	for t, n := range c.MinRows {
+		if strings.TrimSpace(t) == "" || n < 0 {
+			return c, fmt.Errorf("%w: checks: MinRows %q: %d: want a table name and 0 or more", ErrInvalidInput, t, n)
+		}
+	}
+	for _, q := range c.Queries {
+		if strings.TrimSpace(q.Name) == "" || strings.TrimSpace(q.SQL) == "" {
+			return c, fmt.Errorf("%w: checks: every query needs a name and sql", ErrInvalidInput)
+		}
+	}
+	return c, nil
+}
+
+// DSNTemplate turns a connection string template into Database.DSN: {host} and {port} are
+// the restored endpoint, ${VAR} (or $VAR) is read with getenv when the DSN is built, so a
+// password stays out of flags and templates. The template must contain {host}.
+func DSNTemplate(template string, getenv func(string) string) (func(host string, port int32) string, error) {
+	if !strings.Contains(template, "{host}") {
+		return nil, fmt.Errorf("%w: the DSN template must contain {host} (and usually {port}), e.g. postgres://verify:${DB_PASSWORD}@{host}:{port}/orders", ErrInvalidInput)
+	}
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	return func(host string, port int32) string {
+		s := strings.ReplaceAll(template, "{host}", host)
+		s = strings.ReplaceAll(s, "{port}", strconv.Itoa(int(port)))
+		return os.Expand(s, getenv)
+	}, nil
+}
+
+// VerifyTarget is what a Verifier restores: the newest available DR snapshot of
+// SourceInstance (a DB instance) or of SourceCluster (an Aurora cluster), or SnapshotID (a DB
+// cluster snapshot when Cluster is set); and the class of the temporary instance. Required.
+//
+// A DB snapshot is restored into a temporary DB instance (RestoreDBInstanceFromDBSnapshot);
+// a DB cluster snapshot into a temporary cluster (RestoreDBClusterFromSnapshot) plus one
+// instance in it (CreateDBInstance), and cleanup deletes the instance, then the cluster.
+type VerifyTarget struct {
 	SourceInstance string
-	// The temporary instance: class (required), subnet group and security groups (the
-	// caller's; the instance is never publicly accessible).
-	InstanceClass  string
+	SourceCluster  string
+	SnapshotID     string
+	Cluster        bool
+	InstanceClass  string // e.g. db.t4g.medium, db.r6g.large for Aurora
+	// Engine of the restored Aurora cluster. Default: the snapshot's (aurora-postgresql).
+	Engine string
+}
+
+func (t VerifyTarget) cluster() bool { return t.SourceCluster != "" || t.Cluster }
+
+// database is the source instance or cluster, for reports.
+func (t VerifyTarget) database() string {
+	if t.SourceCluster != "" {
+		return t.SourceCluster
+	}
+	return t.SourceInstance
+}
+
+// Database says how the checks connect: Driver is the database/sql driver name the caller
+// registered (e.g. "pgx"), DSN builds the connection string from the restored endpoint (see
+// DSNTemplate). Both required. When Credentials is set, it is asked for a user and password
+// each time the checks connect, and "{user}" and "{password}" in the DSN are replaced by them,
+// URL-escaped (a restored instance keeps the snapshot's master password: keep it in Secrets
+// Manager and use SecretCredentials). The DSN and the password are never logged or reported.
+type Database struct {
+	Driver      string
+	DSN         func(host string, port int32) string
+	Credentials func(ctx context.Context) (user, password string, err error)
+}
+
+// VerifyOptions are the optional settings of a Verifier. A zero value means the default.
+type VerifyOptions struct {
+	// SubnetGroup and SecurityGroups of the temporary instance (the caller's; the instance
+	// is never publicly accessible). Default: the account's default subnet group and VPC
+	// security group.
 	SubnetGroup    string
 	SecurityGroups []string
-	// Driver is the database/sql driver name the caller registered (e.g. "pgx"), and DSN
-	// builds the connection string from the restored instance's endpoint.
-	Driver string
-	DSN    func(host string, port int32) string
-	Checks Checks
-	// Timeout bounds the wait for the restore. Default: 1 hour.
+	Checks         Checks
+	// Timeout bounds each wait (the restore, a snapshot). Default: 1 hour. The wait ends at
+	// the deadline, not at the next poll after it.
 	Timeout time.Duration
-	// Poll between status checks. Default: 60 s.
+	// Poll is the time between status checks, clipped to what is left of Timeout.
+	// Default: 30 s.
 	Poll time.Duration
 	// Progress, when set, receives a line per wait round and per step.
 	Progress func(string)
-	// Clock waits between polls. Default: real time.
-	Clock interface {
-		Now() time.Time
-		Sleep(ctx context.Context, d time.Duration) error
-	}
+	// MaxAttempts is how many times one RDS call is sent in all when it is throttled or fails
+	// on the server or the network, by the SDK's standard retryer. Default: 5.
+	MaxAttempts int
+	// ClientOptions are applied to every RDS call after the package's own (the retryer).
+	ClientOptions []func(*rds.Options)
+	// Clock waits between polls and times the report. Default: the wall clock.
+	Clock Clock
+	// Region is where the verifier runs, for the report. Default: none.
+	Region string
+	// Logger receives Debug lines. Default: discard.
 	Logger *slog.Logger
 }
 
-// StepResult is one step of a verification.
+// StepResult is one step of a verification: "restore", "wait", "connect", "server
+// version", "table count", "rows <table>", each query by name; Sanitize adds "sanitize",
+// "snapshot", "re-encrypt", "share".
 type StepResult struct {
-	Name   string `json:"name"`
-	OK     bool   `json:"ok"`
-	Detail string `json:"detail"`
+	Name   string `json:"name"`   // the step
+	OK     bool   `json:"ok"`     // whether it passed
+	Detail string `json:"detail"` // what was seen, or the error
 }
 
-// Report is the outcome of Verify, as JSON for humans and dashboards.
+// Report is the outcome of Verify, as JSON for humans and dashboards (the report dr-verify
+// prints and dr-steps returns as the execution's output).
 type Report struct {
-	Snapshot string       `json:"snapshot"`
-	Instance string       `json:"instance"`
-	Started  time.Time    `json:"started"`
-	Finished time.Time    `json:"finished"`
-	OK       bool         `json:"ok"`
-	Steps    []StepResult `json:"steps"`
-	Cleanup  string       `json:"cleanup"`
+	Database string       `json:"database"`           // the source DB instance or Aurora cluster
+	Kind     string       `json:"kind"`               // "instance" or "cluster" (Aurora)
+	Region   string       `json:"region,omitempty"`   // where it ran, when known
+	Snapshot string       `json:"snapshot"`           // the DR snapshot restored
+	Instance string       `json:"instance"`           // the temporary instance
+	Run      string       `json:"run"`                // the run (execution name) that made it
+	Started  time.Time    `json:"started"`            // RFC 3339, UTC
+	Finished time.Time    `json:"finished"`           // RFC 3339, UTC; zero until cleanup ran
+	OK       bool         `json:"ok"`                 // every step passed and cleanup succeeded
+	Steps    []StepResult `json:"steps"`              // in order
+	Cleanup  string       `json:"cleanup"`            // what cleanup did ("deleted verify-..."), or why it failed
+	Result   string       `json:"result,omitempty"`   // Sanitize: the sanitized snapshot
+	Location string       `json:"location,omitempty"` // where Reporter.Deliver wrote it (s3://...)
+}
+
+// Failed is the first step that did not pass, "" when none.
+func (r Report) Failed() *StepResult {
+	for i := range r.Steps {
+		if !r.Steps[i].OK {
+			return &r.Steps[i]
+		}
+	}
+	return nil
 }
 
 // JSON returns the report indented.
@@ -92,91 +208,116 @@ func (r Report) JSON() []byte {
 // VerifyState is the small serialisable state of a step-wise verification (for Step
 // Functions: each step takes it and returns it).
 type VerifyState struct {
+	Run      string `json:"run"`
 	Snapshot string `json:"snapshot"`
-	Instance string `json:"instance"`
+	Instance string `json:"instance"`          // the temporary instance, and the temporary cluster's id
+	Cluster  bool   `json:"cluster,omitempty"` // an Aurora cluster was restored
 	Started  string `json:"started"`
 	Host     string `json:"host,omitempty"`
 	Port     int32  `json:"port,omitempty"`
 	Report   Report `json:"report"`
+	// Sanitize's progress: the next statement, whether all ran, the snapshot taken and the
+	// final (re-encrypted) one.
+	Next  int    `json:"next,omitempty"`
+	Done  bool   `json:"done,omitempty"`
+	Taken string `json:"taken,omitempty"`
+	Final string `json:"final,omitempty"`
+	// Error is what a state machine's Catch adds (ResultPath "$.error") when a step failed;
+	// cleanup records it in the report.
+	Error *CaughtError `json:"error,omitempty"`
 }
 
-// Step runs one named step of a verification on a serialisable state, for a state machine
-// (AWS Step Functions) that drives the waiting: "start" restores, "ready" answers
-// ErrNotReady until the instance is available (retry it every 60 s), "check" runs the SQL
-// checks, "cleanup" deletes the instance and finishes the report. Every failure path of the
-// state machine must lead to "cleanup".
-func (v *Verifier) Step(ctx context.Context, step string, st VerifyState) (VerifyState, error) {
-	switch step {
-	case "start":
-		return v.Start(ctx)
-	case "ready":
-		host, port, err := v.Ready(ctx, &st)
-		if err != nil {
-			return st, err
-		}
-		st.Host, st.Port = host, port
-		st.Report.Steps = append(st.Report.Steps, StepResult{Name: "wait", OK: true, Detail: st.Instance + " available"})
-		return st, nil
-	case "check":
-		v.Check(ctx, &st, st.Host, st.Port)
-		return st, nil
-	case "cleanup":
-		err := v.Cleanup(ctx, &st)
-		st.Report.Finished = v.opts.Clock.Now().UTC()
-		st.Report.OK = err == nil && allOK(st.Report.Steps) && len(st.Report.Steps) >= 3
-		return st, err
+// CaughtError is a Step Functions error caught by a Catch: the error type and the cause (for
+// a Lambda, JSON with errorMessage and errorType).
+type CaughtError struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}
+
+// recordCaught moves a caught error into the report as a failed step.
+func (st *VerifyState) recordCaught() {
+	if st.Error == nil {
+		return
 	}
-	return st, fmt.Errorf("%w: unknown step %q (start, ready, check or cleanup)", ErrInvalidInput, step)
+	msg := st.Error.Cause
+	var lambdaErr struct {
+		ErrorMessage string `json:"errorMessage"`
+	}
+	if json.Unmarshal([]byte(msg), &lambdaErr) == nil && lambdaErr.ErrorMessage != "" {
+		msg = lambdaErr.ErrorMessage
+	}
+	st.Report.Steps = append(st.Report.Steps, StepResult{Name: "error", Detail: st.Error.Error + ": " + errtext.Strip("dr", msg)})
+	st.Error = nil
 }
 
-// Verifier restores DR snapshots into temporary instances and checks them.
+// Verifier restores DR snapshots into temporary instances and checks them. It is safe for
+// concurrent use.
 type Verifier struct {
-	rds  RDSAPI
-	opts VerifyOptions
-	log  *slog.Logger
+	rds     calls
+	target  VerifyTarget
+	db      Database
+	opts    VerifyOptions
+	log     *slog.Logger
+	tagRole string // the shipshape:dr value of what it may delete; "" is "verify"
 }
 
-type wallClock struct{}
-
-func (wallClock) Now() time.Time { return time.Now() }
-func (wallClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
+func (v *Verifier) role() string {
+	if v.tagRole != "" {
+		return v.tagRole
 	}
+	return "verify"
 }
 
-// NewVerifier checks the options.
-func NewVerifier(client RDSAPI, optFns ...func(*VerifyOptions)) (*Verifier, error) {
+// cleanupAs is Cleanup for resources tagged shipshape:dr=role (a rehearsal's).
+func (v *Verifier) cleanupAs(ctx context.Context, st *VerifyState, role string) error {
+	v.tagRole = role
+	return v.Cleanup(ctx, st)
+}
+
+// NewVerifier returns a Verifier. The error, wrapping ErrInvalidInput, is for settings that
+// can't work; NewVerifier makes no call.
+func NewVerifier(client RDSAPI, target VerifyTarget, db Database, optFns ...func(*VerifyOptions)) (*Verifier, error) {
 	var o VerifyOptions
 	for _, fn := range optFns {
 		fn(&o)
 	}
 	switch {
-	case o.SnapshotID == "" && o.SourceInstance == "":
-		return nil, fmt.Errorf("%w: give SnapshotID or SourceInstance", ErrInvalidInput)
-	case o.InstanceClass == "":
-		return nil, fmt.Errorf("%w: InstanceClass is required (e.g. db.t4g.medium)", ErrInvalidInput)
-	case o.Driver == "" || o.DSN == nil:
-		return nil, fmt.Errorf("%w: Driver and DSN are required to run the SQL checks", ErrInvalidInput)
+	case client == nil:
+		return nil, fmt.Errorf("%w: no RDS client", ErrInvalidInput)
+	case btoi(target.SnapshotID != "")+btoi(target.SourceInstance != "")+btoi(target.SourceCluster != "") != 1:
+		return nil, fmt.Errorf("%w: give one of: the snapshot to verify, the source instance or the source cluster whose newest DR snapshot to verify", ErrInvalidInput)
+	case target.SnapshotID != "" && ValidIdentifier(target.SnapshotID) != nil:
+		return nil, ValidIdentifier(target.SnapshotID)
+	case target.SourceInstance != "" && !validName(target.SourceInstance):
+		return nil, fmt.Errorf("%w: source instance %q is not a DB instance identifier", ErrInvalidInput, target.SourceInstance)
+	case target.SourceCluster != "" && !validName(target.SourceCluster):
+		return nil, fmt.Errorf("%w: source cluster %q is not a DB cluster identifier", ErrInvalidInput, target.SourceCluster)
+	case target.InstanceClass == "" || !strings.HasPrefix(target.InstanceClass, "db."):
+		return nil, fmt.Errorf("%w: the instance class of the temporary instance is required (e.g. db.t4g.medium), not %q", ErrInvalidInput, target.InstanceClass)
+	case db.Driver == "" || db.DSN == nil:
+		return nil, fmt.Errorf("%w: the database driver and DSN are required to run the SQL checks", ErrInvalidInput)
+	case o.Timeout < 0 || o.Poll < 0 || o.MaxAttempts < 0:
+		return nil, fmt.Errorf("%w: Timeout, Poll and MaxAttempts can't be negative", ErrInvalidInput)
 	}
-	if o.Timeout <= 0 {
+	o.Clock = clock.Or(o.Clock)
+	if o.Timeout == 0 {
 		o.Timeout = time.Hour
 	}
-	if o.Poll <= 0 {
-		o.Poll = time.Minute
+	if o.Poll == 0 {
+		o.Poll = 30 * time.Second
 	}
-	if o.Clock == nil {
-		o.Clock = wallClock{}
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = defaultMaxAttempts
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Verifier{rds: client, opts: o, log: o.Logger}, nil
+	return &Verifier{rds: newCalls(client, o.Clock, o.MaxAttempts, o.ClientOptions), target: target, db: db, opts: o, log: o.Logger}, nil
+}
+
+// NewVerifierFromConfig returns a Verifier over rds.NewFromConfig(cfg).
+func NewVerifierFromConfig(cfg aws.Config, target VerifyTarget, db Database, optFns ...func(*VerifyOptions)) (*Verifier, error) {
+	return NewVerifier(rds.NewFromConfig(cfg), target, db, optFns...)
 }
 
 func (v *Verifier) progress(format string, args ...any) {
@@ -185,76 +326,147 @@ func (v *Verifier) progress(format string, args ...any) {
 	}
 }
 
-// Start picks the snapshot and starts the restore (step 1). Repeating it is harmless.
-func (v *Verifier) Start(ctx context.Context) (VerifyState, error) {
-	now := v.opts.Clock.Now().UTC()
-	st := VerifyState{Snapshot: v.opts.SnapshotID, Started: now.Format(time.RFC3339)}
-	if st.Snapshot == "" {
-		snaps, err := ours(ctx, v.rds)
-		if err != nil {
-			return st, err
-		}
-		var newest *types.DBSnapshot
-		for i := range snaps {
-			s := &snaps[i]
-			if aws.ToString(s.DBInstanceIdentifier) == v.opts.SourceInstance && aws.ToString(s.Status) == "available" &&
-				(newest == nil || aws.ToTime(s.SnapshotCreateTime).After(aws.ToTime(newest.SnapshotCreateTime))) {
-				newest = s
-			}
-		}
-		if newest == nil {
-			return st, fmt.Errorf("dr: no available DR snapshot of %s to verify", v.opts.SourceInstance)
-		}
-		st.Snapshot = aws.ToString(newest.DBSnapshotIdentifier)
+// TemporaryInstanceID is the identifier of the temporary instance of a run: "verify-" and
+// the run itself when that makes a valid identifier of at most 63 characters (a Step
+// Functions execution name is usually a UUID), else "verify-" and a hash of the run. The
+// same run always gives the same instance, so a step whose answer was lost, or a Cleanup
+// that only knows the run, finds it.
+func TemporaryInstanceID(run string) string {
+	id := "verify-" + strings.ToLower(run)
+	if len(id) <= 63 && ValidIdentifier(id) == nil {
+		return id
 	}
-	// Unique per start (a previous run's instance may still be deleting); the state carries it
-	// to the later steps. Instance identifiers are at most 63 characters.
-	name := "verify-" + now.Format("20060102150405") + "-" + st.Snapshot
-	st.Instance = strings.TrimRight(name[:min(63, len(name))], "-")
-	if err := ValidIdentifier(st.Instance); err != nil {
+	sum := sha256.Sum256([]byte(run))
+	return "verify-" + hex.EncodeToString(sum[:8])
+}
+
+// newRun is the run id of a blocking Verify or Sanitize: the time and a random part, so two
+// runs never share an instance.
+func (v *Verifier) newRun() string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return v.opts.Clock.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// Start picks the snapshot (the newest available DR snapshot of the source instance by
+// original creation time, unless one is given) and starts the restore into the run's
+// temporary instance (step 1). Repeating it for the same run attaches to the instance the
+// first attempt made, even when that attempt's answer was lost; an instance with that
+// identifier that another run (or anybody else) made is refused with ErrForeignResource.
+func (v *Verifier) Start(ctx context.Context, run string) (VerifyState, error) {
+	now := v.opts.Clock.Now().UTC()
+	st := VerifyState{Run: run, Snapshot: v.target.SnapshotID, Started: now.Format(time.RFC3339), Cluster: v.target.cluster()}
+	st.Report = v.newReport(run, now)
+	if strings.TrimSpace(run) == "" {
+		return st, fmt.Errorf("%w: a run id (the Step Functions execution name) is required", ErrInvalidInput)
+	}
+	st.Instance = TemporaryInstanceID(run)
+	st.Report.Instance = st.Instance
+	fail := func(err error) (VerifyState, error) {
+		st.Report.Steps = append(st.Report.Steps, StepResult{Name: "restore", Detail: errtext.Strip("dr", err.Error())})
 		return st, err
 	}
-	st.Report = Report{Snapshot: st.Snapshot, Instance: st.Instance, Started: now}
-	_, err := v.rds.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{
+	if st.Snapshot == "" {
+		newest, err := v.newest(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		st.Snapshot = newest.id
+	}
+	st.Report.Snapshot = st.Snapshot
+	if st.Cluster {
+		if err := v.startCluster(ctx, &st); err != nil {
+			return fail(err)
+		}
+		st.Report.Steps = append(st.Report.Steps, StepResult{Name: "restore", OK: true, Detail: "restoring " + st.Snapshot + " into cluster " + st.Instance + " with instance " + st.Instance})
+		v.progress("restoring %s into temporary cluster %s and its instance", st.Snapshot, st.Instance)
+		return st, nil
+	}
+	_, err := v.rds.c.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{
 		DBInstanceIdentifier: aws.String(st.Instance), DBSnapshotIdentifier: aws.String(st.Snapshot),
-		DBInstanceClass: aws.String(v.opts.InstanceClass), DBSubnetGroupName: optionalString(v.opts.SubnetGroup),
+		DBInstanceClass: aws.String(v.target.InstanceClass), DBSubnetGroupName: optionalString(v.opts.SubnetGroup),
 		VpcSecurityGroupIds: v.opts.SecurityGroups, PubliclyAccessible: aws.Bool(false), DeletionProtection: aws.Bool(false),
-		Tags: []types.Tag{{Key: aws.String(TagDR), Value: aws.String("verify")}, {Key: aws.String(TagSource), Value: aws.String(st.Snapshot)}},
-	})
-	if code(err) == "DBInstanceAlreadyExists" {
-		// A repeated start: fine while that instance is ours and not on its way out.
-		out, derr := v.rds.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(st.Instance)})
-		if derr == nil && len(out.DBInstances) > 0 && aws.ToString(out.DBInstances[0].DBInstanceStatus) == "deleting" {
-			err = fmt.Errorf("instance %s exists and is being deleted (a previous run): try again in a few minutes", st.Instance)
-		} else {
+		Tags: []types.Tag{tag(TagDR, "verify"), tag(TagSource, st.Snapshot), tag(TagRun, run)},
+	}, v.rds.opts...)
+	if instanceExists(err) {
+		// A repeated start (the first answer was lost, or the step was retried): attach to
+		// the instance when this run made it.
+		inst, found, derr := v.describeInstance(ctx, st.Instance)
+		switch {
+		case derr != nil:
+			err = derr
+		case !found:
+			err = fmt.Errorf("%w: %s was being deleted: try again", ErrNotReady, st.Instance)
+		case tagValue(inst.TagList, TagRun) != run:
+			err = fmt.Errorf("%w: DB instance %s exists and was not made by run %q (its %s tag is %q): it is neither used nor deleted",
+				ErrForeignResource, st.Instance, run, TagRun, tagValue(inst.TagList, TagRun))
+		case aws.ToString(inst.DBInstanceStatus) == "deleting":
+			err = fmt.Errorf("%w: %s is being deleted: try again in a few minutes", ErrNotReady, st.Instance)
+		default:
 			err = nil
+			if s := tagValue(inst.TagList, TagSource); s != "" {
+				st.Snapshot, st.Report.Snapshot = s, s // what the first attempt restored
+			}
 		}
 	}
 	if err != nil {
-		st.Report.Steps = append(st.Report.Steps, StepResult{Name: "restore", Detail: err.Error()})
-		return st, fmt.Errorf("dr: restoring %s into %s: %w", st.Snapshot, st.Instance, err)
+		return fail(errtext.Wrap("dr", "restoring "+st.Snapshot+" into "+st.Instance, err))
 	}
 	st.Report.Steps = append(st.Report.Steps, StepResult{Name: "restore", OK: true, Detail: "restoring " + st.Snapshot + " into " + st.Instance})
 	v.progress("restoring %s into temporary instance %s", st.Snapshot, st.Instance)
 	return st, nil
 }
 
-func optionalString(s string) *string {
-	if s == "" {
-		return nil
+// newest is the newest available DR DB snapshot of the source instance.
+func (v *Verifier) newest(ctx context.Context) (snap, error) {
+	m, err := v.rds.listManual(ctx)
+	if err != nil {
+		return snap{}, err
 	}
-	return aws.String(s)
+	var list []snap
+	for _, s := range m.ours {
+		if s.cluster == v.target.cluster() && s.db == v.target.database() && s.status == "available" {
+			list = append(list, s)
+		}
+	}
+	if len(list) == 0 {
+		return snap{}, fmt.Errorf("%w of %s to verify", ErrNoSnapshot, v.target.database())
+	}
+	sortNewestFirst(list)
+	return list[0], nil
+}
+
+func (v *Verifier) describeInstance(ctx context.Context, id string) (types.DBInstance, bool, error) {
+	out, err := v.rds.c.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)}, v.rds.opts...)
+	switch {
+	case instanceNotFound(err):
+		return types.DBInstance{}, false, nil
+	case err != nil:
+		return types.DBInstance{}, false, errtext.Wrap("dr", "describing "+id, err)
+	case len(out.DBInstances) == 0:
+		return types.DBInstance{}, false, nil
+	}
+	return out.DBInstances[0], true, nil
 }
 
 // Ready checks once whether the instance is available (step 2): ErrNotReady while it is
-// still being created.
+// still being created, a *RestoreFailedError (ErrRestoreFailed) in a terminal state.
 func (v *Verifier) Ready(ctx context.Context, st *VerifyState) (host string, port int32, err error) {
-	out, err := v.rds.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(st.Instance)})
-	if err != nil {
-		return "", 0, fmt.Errorf("dr: describing %s: %w", st.Instance, err)
+	if st.Cluster {
+		return v.readyCluster(ctx, st)
 	}
-	inst := out.DBInstances[0]
-	if s := aws.ToString(inst.DBInstanceStatus); s != "available" || inst.Endpoint == nil {
+	inst, found, err := v.describeInstance(ctx, st.Instance)
+	switch {
+	case err != nil:
+		return "", 0, err
+	case !found:
+		return "", 0, fmt.Errorf("dr: the temporary instance %s is gone", st.Instance)
+	}
+	s := aws.ToString(inst.DBInstanceStatus)
+	switch {
+	case IsTerminal(s):
+		return "", 0, &RestoreFailedError{Instance: st.Instance, State: s}
+	case s != "available" || inst.Endpoint == nil:
 		return "", 0, fmt.Errorf("%w: %s is %s", ErrNotReady, st.Instance, s)
 	}
 	return aws.ToString(inst.Endpoint.Address), aws.ToInt32(inst.Endpoint.Port), nil
@@ -263,9 +475,9 @@ func (v *Verifier) Ready(ctx context.Context, st *VerifyState) (host string, por
 // Check runs the SQL checks against the available instance (step 3) and records them in
 // the report.
 func (v *Verifier) Check(ctx context.Context, st *VerifyState, host string, port int32) {
-	db, err := sql.Open(v.opts.Driver, v.opts.DSN(host, port))
+	db, err := v.open(ctx, host, port)
 	if err != nil {
-		st.Report.Steps = append(st.Report.Steps, StepResult{Name: "connect", Detail: err.Error()})
+		st.Report.Steps = append(st.Report.Steps, StepResult{Name: "connect", Detail: errtext.Strip("dr", err.Error())})
 		return
 	}
 	defer db.Close()
@@ -316,34 +528,127 @@ func (v *Verifier) Check(ctx context.Context, st *VerifyState, host string, port
 	}
 }
 
-// Cleanup deletes the temporary instance (final step; reached from every failure). It
-// skips the final snapshot; an instance already gone is fine.
+// Cleanup deletes the run's temporary instance (final step; reached from every failure). It
+// needs only the run: when an earlier step's answer was lost and the state holds no
+// instance, the instance is found by the identifier the run implies. It deletes only an
+// instance whose shipshape:run tag names this run; an instance already gone is fine; one RDS
+// can't delete yet (still creating, modifying) gives ErrNotReady (try again).
 func (v *Verifier) Cleanup(ctx context.Context, st *VerifyState) error {
+	if st.Instance == "" && st.Run != "" {
+		st.Instance = TemporaryInstanceID(st.Run)
+		st.Report.Instance = st.Instance
+	}
 	if st.Instance == "" {
 		st.Report.Cleanup = "nothing to delete"
 		return nil
 	}
-	_, err := v.rds.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(st.Instance), SkipFinalSnapshot: aws.Bool(true)})
+	if v.target.cluster() {
+		st.Cluster = true
+		return v.cleanupCluster(ctx, st)
+	}
+	return v.cleanupInstance(ctx, st)
+}
+
+// cleanupInstance deletes the run's temporary DB instance.
+func (v *Verifier) cleanupInstance(ctx context.Context, st *VerifyState) error {
+	inst, found, err := v.describeInstance(ctx, st.Instance)
+	switch {
+	case err != nil:
+		st.Report.Cleanup = "FAILED to look up " + st.Instance + ": " + errtext.Strip("dr", err.Error())
+		return err
+	case !found:
+		st.Report.Cleanup = st.Instance + " was already gone (or never made)"
+		return nil
+	case tagValue(inst.TagList, TagDR) != v.role() || (st.Run != "" && tagValue(inst.TagList, TagRun) != st.Run):
+		st.Report.Cleanup = "left " + st.Instance + " alone: not made by this run"
+		return nil
+	case aws.ToString(inst.DBInstanceStatus) == "deleting":
+		st.Report.Cleanup = st.Instance + " is being deleted"
+		return nil
+	}
+	in := &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(st.Instance), SkipFinalSnapshot: aws.Bool(true)}
+	if !st.Cluster {
+		in.DeleteAutomatedBackups = aws.Bool(true) // an Aurora instance has none of its own
+	}
+	_, err = v.rds.c.DeleteDBInstance(ctx, in, v.rds.opts...)
 	switch {
 	case err == nil:
 		st.Report.Cleanup = "deleted " + st.Instance
-	case code(err) == "DBInstanceNotFound":
+	case instanceNotFound(err):
 		st.Report.Cleanup = st.Instance + " was already gone"
+	case instanceBusy(err):
+		st.Report.Cleanup = "waiting to delete " + st.Instance + " (RDS is busy with it)"
+		return fmt.Errorf("%w: deleting temporary instance %s: %w", ErrNotReady, st.Instance, err)
 	default:
 		st.Report.Cleanup = "FAILED to delete " + st.Instance + ": " + err.Error()
-		return fmt.Errorf("dr: deleting temporary instance %s: %w", st.Instance, err)
+		return errtext.Wrap("dr", "deleting temporary instance "+st.Instance, err)
 	}
 	v.progress("%s", st.Report.Cleanup)
 	return nil
 }
 
+// Step runs one named step of a verification on a serialisable state, for a state machine
+// (AWS Step Functions) that drives the waiting: "start" restores, "ready" answers
+// ErrNotReady until the instance is available (ErrRestoreFailed in a terminal state,
+// ErrTimedOut once VerifyOptions.Timeout has passed since start), "check" runs the SQL
+// checks, "cleanup" deletes the instance and finishes the report. run is the execution's
+// name ($$.Execution.Name): every step gets it, so cleanup finds the instance even when
+// start's answer was lost. Every failure path of the state machine must lead to "cleanup";
+// ErrorType names the errors for its Retry and Catch rules.
+func (v *Verifier) Step(ctx context.Context, step, run string, st VerifyState) (VerifyState, error) {
+	if st.Run == "" {
+		st.Run, st.Report.Run = run, run
+	}
+	if run != "" && st.Run != run {
+		return st, fmt.Errorf("%w: the state is of run %q, not %q", ErrInvalidInput, st.Run, run)
+	}
+	switch step {
+	case "start":
+		return v.Start(ctx, run)
+	case "ready":
+		host, port, err := v.Ready(ctx, &st)
+		if errors.Is(err, ErrNotReady) {
+			if started, perr := time.Parse(time.RFC3339, st.Started); perr == nil && v.opts.Clock.Now().Sub(started) >= v.opts.Timeout {
+				err = fmt.Errorf("%w: %s not available %s after the restore started: %v", ErrTimedOut, st.Instance, v.opts.Timeout, errtext.Strip("dr", err.Error()))
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, ErrNotReady) {
+				st.Report.Steps = append(st.Report.Steps, StepResult{Name: "wait", Detail: errtext.Strip("dr", err.Error())})
+			}
+			return st, err
+		}
+		st.Host, st.Port = host, port
+		st.Report.Steps = append(st.Report.Steps, StepResult{Name: "wait", OK: true, Detail: st.Instance + " available"})
+		return st, nil
+	case "check":
+		v.Check(ctx, &st, st.Host, st.Port)
+		return st, nil
+	case "cleanup":
+		st.recordCaught()
+		err := v.Cleanup(ctx, &st)
+		st.Report.Finished = v.opts.Clock.Now().UTC()
+		st.Report.OK = err == nil && allOK(st.Report.Steps) && len(st.Report.Steps) >= 3
+		return st, err
+	}
+	return st, fmt.Errorf("%w: unknown step %q (start, ready, check or cleanup)", ErrInvalidInput, step)
+}
+
 // finish runs the cleanup that must happen however a blocking run ended (the temporary
-// instance, then more, if given), on a context that outlives ctx's cancellation by up to 5
-// minutes, and completes the report. A cleanup error is returned when err is nil.
+// instance, then more, if given), on a context that outlives ctx's cancellation by up to 15
+// minutes, waiting while RDS can't delete yet, and completes the report. A cleanup error is
+// returned when err is nil.
 func (v *Verifier) finish(ctx context.Context, st *VerifyState, err error, more func(context.Context) error) (Report, error) {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Minute)
 	defer cancel()
+	deadline := v.opts.Clock.Now().Add(15 * time.Minute)
 	cerr := v.Cleanup(cctx, st)
+	for errors.Is(cerr, ErrNotReady) && v.opts.Clock.Now().Before(deadline) {
+		if serr := v.opts.Clock.Sleep(cctx, min(v.opts.Poll, deadline.Sub(v.opts.Clock.Now()))); serr != nil {
+			break
+		}
+		cerr = v.Cleanup(cctx, st)
+	}
 	if more != nil {
 		cerr = errors.Join(cerr, more(cctx))
 	}
@@ -355,24 +660,89 @@ func (v *Verifier) finish(ctx context.Context, st *VerifyState, err error, more 
 	return st.Report, err
 }
 
-// Verify runs the whole verification blocking: restore, wait (with progress), checks, and
-// ALWAYS the cleanup, also when a step failed or ctx was cancelled (cleanup then runs on a
-// context of its own, bounded to 5 minutes). The report says what failed; the error is
-// about operations that could not run, not about failed checks.
+// Verify runs the whole verification blocking: restore, wait (with progress; it ends at
+// Timeout, or at once in a terminal state), checks, and ALWAYS the cleanup, also when a step
+// failed or ctx was cancelled (cleanup then runs on a context of its own). The report says
+// what failed; the error is about operations that could not run, not about failed checks.
 func (v *Verifier) Verify(ctx context.Context) (report Report, err error) {
-	st, err := v.Start(ctx)
+	st, err := v.Start(ctx, v.newRun())
 	defer func() { report, err = v.finish(ctx, &st, err, nil) }()
 	if err != nil {
 		return st.Report, err
 	}
-	host, port, werr := v.waitFor(ctx, func() (string, int32, error) { return v.Ready(ctx, &st) })
-	if werr != nil {
-		st.Report.Steps = append(st.Report.Steps, StepResult{Name: "wait", Detail: werr.Error()})
-		return st.Report, werr
+	host, port, err := v.waitReady(ctx, &st)
+	if err != nil {
+		return st.Report, err
 	}
-	st.Report.Steps = append(st.Report.Steps, StepResult{Name: "wait", OK: true, Detail: st.Instance + " available"})
 	v.Check(ctx, &st, host, port)
 	return st.Report, nil
+}
+
+// waitReady waits for the temporary instance and records the wait step.
+func (v *Verifier) waitReady(ctx context.Context, st *VerifyState) (host string, port int32, err error) {
+	err = v.waitFor(ctx, "the restore of "+st.Instance, func() error {
+		var rerr error
+		host, port, rerr = v.Ready(ctx, st)
+		return rerr
+	})
+	if err != nil {
+		st.Report.Steps = append(st.Report.Steps, StepResult{Name: "wait", Detail: errtext.Strip("dr", err.Error())})
+		return "", 0, err
+	}
+	st.Report.Steps = append(st.Report.Steps, StepResult{Name: "wait", OK: true, Detail: st.Instance + " available"})
+	return host, port, nil
+}
+
+// waitFor polls check until it stops answering ErrNotReady, and never past Timeout: each
+// sleep is clipped to what is left, and the last check is at the deadline.
+func (v *Verifier) waitFor(ctx context.Context, what string, check func() error) error {
+	c := v.opts.Clock
+	deadline := c.Now().Add(v.opts.Timeout)
+	for round := 1; ; round++ {
+		err := check()
+		if !errors.Is(err, ErrNotReady) {
+			return err
+		}
+		left := deadline.Sub(c.Now())
+		if left <= 0 {
+			return fmt.Errorf("%w: %s after %s: %s", ErrTimedOut, what, v.opts.Timeout, errtext.Strip("dr", err.Error()))
+		}
+		v.progress("waiting (round %d, %s left): %s", round, left.Round(time.Second), errtext.Strip("dr", err.Error()))
+		if serr := c.Sleep(ctx, min(v.opts.Poll, left)); serr != nil {
+			return serr
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// newReport starts the report of a run.
+func (v *Verifier) newReport(run string, now time.Time) Report {
+	kind := "instance"
+	if v.target.cluster() {
+		kind = "cluster"
+	}
+	return Report{Database: v.target.database(), Kind: kind, Region: v.opts.Region, Run: run, Started: now}
+}
+
+// open connects to the restored database, with the credentials when Database has them.
+func (v *Verifier) open(ctx context.Context, host string, port int32) (*sql.DB, error) {
+	dsn := v.db.DSN(host, port)
+	if v.db.Credentials != nil {
+		user, password, err := v.db.Credentials(ctx)
+		if err != nil {
+			return nil, errtext.Wrap("dr", "database credentials", err)
+		}
+		u := url.UserPassword(user, password).String() // "user:password", each escaped
+		name, pass, _ := strings.Cut(u, ":")
+		dsn = strings.ReplaceAll(strings.ReplaceAll(dsn, "{user}", name), "{password}", pass)
+	}
+	return sql.Open(v.db.Driver, dsn)
 }
 
 func allOK(steps []StepResult) bool {

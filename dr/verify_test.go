@@ -30,16 +30,13 @@ func verifyBed(t *testing.T, host string, port int32) *drtest.RDS {
 }
 
 func verifier(t *testing.T, f *drtest.RDS, dsn func(string, int32) string, checks dr.Checks, optFns ...func(*dr.VerifyOptions)) *dr.Verifier {
-	v, err := dr.NewVerifier(f, append([]func(*dr.VerifyOptions){func(o *dr.VerifyOptions) {
-		o.SourceInstance = "orders-db"
-		o.InstanceClass = "db.t4g.medium"
-		o.SubnetGroup = "private"
-		o.SecurityGroups = []string{"sg-verify"}
-		o.Driver = "pgx"
-		o.DSN = dsn
-		o.Checks = checks
-		o.Clock = f.Clock()
-	}}, optFns...)...)
+	v, err := dr.NewVerifier(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: dsn},
+		append([]func(*dr.VerifyOptions){func(o *dr.VerifyOptions) {
+			o.SubnetGroup = "private"
+			o.SecurityGroups = []string{"sg-verify"}
+			o.Checks = checks
+			o.Clock = f.Clock()
+		}}, optFns...)...)
 	require.NoError(t, err)
 	return v
 }
@@ -100,8 +97,8 @@ func TestIntegrationVerifyAgainstPostgres(t *testing.T) {
 		assert.True(t, rep.OK, string(rep.JSON()))
 		assert.Equal(t, "orders-db-202611230300-dr", rep.Snapshot, "the newest DR snapshot")
 		assert.Empty(t, f.Instances(), "the temporary instance is deleted")
-		assert.Contains(t, rep.Cleanup, "deleted verify-20261123090000-orders-db-202611230300-dr")
-		assert.Contains(t, lines[1], "waiting", "progress while RDS restores")
+		assert.Regexp(t, `^deleted verify-20261123-090000-[0-9a-f]{6}$`, rep.Cleanup)
+		assert.Contains(t, lines[1], "waiting (round 1, 1h0m0s left)", "progress while RDS restores")
 	})
 	t.Run("a failing check is reported, the instance still deleted", func(t *testing.T) {
 		f := verifyBed(t, host, port)
@@ -129,7 +126,7 @@ func TestVerifyAlwaysCleansUp(t *testing.T) {
 		f := verifyBed(t, "127.0.0.1", 1)
 		f.RestoreTime = 3 * time.Hour
 		rep, err := verifier(t, f, func(string, int32) string { return "" }, dr.Checks{}, func(o *dr.VerifyOptions) { o.Timeout = time.Hour }).Verify(context.Background())
-		require.ErrorIs(t, err, dr.ErrNotReady)
+		require.ErrorIs(t, err, dr.ErrTimedOut)
 		assert.False(t, rep.OK)
 		assert.Empty(t, f.Instances(), "deleted although the wait failed")
 	})
@@ -154,24 +151,26 @@ func TestVerifyAlwaysCleansUp(t *testing.T) {
 	t.Run("the temporary instance is private and where it was asked", func(t *testing.T) {
 		f := verifyBed(t, "127.0.0.1", 1)
 		v := verifier(t, f, func(string, int32) string { return "" }, dr.Checks{})
-		st, err := v.Start(context.Background())
+		st, err := v.Start(context.Background(), "run-1")
 		require.NoError(t, err)
+		assert.Equal(t, "verify-run-1", st.Instance, "derived from the run")
 		public, subnet, sgs, ok := f.Instance(st.Instance)
 		require.True(t, ok)
 		assert.False(t, public)
 		assert.Equal(t, "private", subnet)
 		assert.Equal(t, []string{"sg-verify"}, sgs)
-		again, err := v.Start(context.Background())
-		require.NoError(t, err, "a repeated start in the same second finds its instance")
+		again, err := v.Start(context.Background(), "run-1")
+		require.NoError(t, err, "a repeated start of the run attaches to its instance")
 		assert.Equal(t, st.Instance, again.Instance)
+		assert.Equal(t, 1, len(f.Instances()))
 		_, _, err = v.Ready(context.Background(), &st)
 		require.ErrorIs(t, err, dr.ErrNotReady, "the distinct error Step Functions retries on")
 		require.NoError(t, v.Cleanup(context.Background(), &st))
-		_, err = v.Start(context.Background())
-		require.ErrorContains(t, err, "is being deleted (a previous run)", "never mistaken for its own instance")
+		_, err = v.Start(context.Background(), "run-1")
+		require.ErrorIs(t, err, dr.ErrNotReady, "an instance being deleted is never reused")
 		require.NoError(t, v.Cleanup(context.Background(), &st), "cleanup twice is fine")
 	})
-	_, err := dr.NewVerifier(drtest.New(nil))
+	_, err := dr.NewVerifier(drtest.New(nil), dr.VerifyTarget{}, dr.Database{})
 	require.ErrorIs(t, err, dr.ErrInvalidInput)
 }
 
@@ -184,12 +183,11 @@ func TestIntegrationSanitizeAgainstPostgres(t *testing.T) {
 	_, err = src.CopyAutomated(context.Background(), "rds:orders-db-2026-11-24-03-00")
 	require.NoError(t, err)
 	f.Clock().Advance(15 * time.Minute) // the encrypted DR copy is available, and the newest
-	v := verifier(t, f, dsn, dr.Checks{})
-	id, rep, err := v.Sanitize(context.Background(), dr.SanitizeOptions{
+	id, rep, err := sanitizer(t, f, dsn, dr.SanitizeOptions{
 		Statements: []string{`UPDATE customers SET name = 'customer ' || id`, `DELETE FROM orders WHERE total > 30`},
 		KMSKeyID:   "arn:aws:kms:us-east-1:111111111111:key/dev-shared",
 		ShareWith:  []string{"444444444444"},
-	})
+	}).Sanitize(context.Background())
 	require.NoError(t, err, string(rep.JSON()))
 	assert.True(t, rep.OK)
 	assert.Equal(t, "sanitized-orders-db-202611240300-dr", id)
@@ -211,11 +209,18 @@ func TestIntegrationSanitizeAgainstPostgres(t *testing.T) {
 
 	// A failing statement rolls back, snapshots nothing, and still cleans up.
 	f2 := verifyBed(t, host, port)
-	_, rep, err = verifier(t, f2, dsn, dr.Checks{}).Sanitize(context.Background(), dr.SanitizeOptions{Statements: []string{`UPDATE customers SET name = 'x'`, `UPDATE no_such_table SET x = 1`}})
+	_, rep, err = sanitizer(t, f2, dsn, dr.SanitizeOptions{Statements: []string{`UPDATE customers SET name = 'x'`, `UPDATE no_such_table SET x = 1`}}).Sanitize(context.Background())
 	require.ErrorContains(t, err, "statement 2")
 	assert.False(t, rep.OK)
 	assert.Empty(t, f2.Instances())
 	require.NoError(t, db.QueryRow(`SELECT string_agg(name, ',' ORDER BY id) FROM customers`).Scan(&names))
 	assert.Equal(t, "customer 1,customer 2,customer 3", names, "rolled back")
 	assert.Len(t, f2.IDs(), 2, "no snapshot taken")
+}
+
+func sanitizer(t *testing.T, f *drtest.RDS, dsn func(string, int32) string, o dr.SanitizeOptions, optFns ...func(*dr.VerifyOptions)) *dr.Sanitizer {
+	s, err := dr.NewSanitizer(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: dsn}, o,
+		append([]func(*dr.VerifyOptions){func(o *dr.VerifyOptions) { o.SubnetGroup = "private"; o.Clock = f.Clock() }}, optFns...)...)
+	require.NoError(t, err)
+	return s
 }

@@ -3,192 +3,227 @@ package dr_test
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/drtest"
 )
 
-const rdsNS = "http://rds.amazonaws.com/doc/2014-10-31/"
-
-// rdsWire answers in RDS's query/XML protocol: 250 tagged manual DB snapshots paged 100 at
-// a time, 3 tagged manual DB cluster snapshots, and copies of either kind failing with the
-// error given.
-type rdsWire struct {
-	mu        sync.Mutex
-	actions   []string
-	markers   map[string]bool // Marker values of DescribeDBSnapshots listings
-	copyError string          // error code for CopyDBSnapshot
-	throttle  int             // answer this many requests with Throttling first
-
-	deletedClusters []string // DeleteDBClusterSnapshot identifiers
-}
-
-func (w *rdsWire) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		http.Error(rw, err.Error(), http.StatusBadRequest)
-		return
-	}
-	action := r.PostForm.Get("Action")
-	w.mu.Lock()
-	w.actions = append(w.actions, action)
-	throttled := w.throttle > 0
-	if throttled {
-		w.throttle--
-	}
-	w.mu.Unlock()
-	rw.Header().Set("Content-Type", "text/xml")
-	fail := func(code, msg string) {
-		rw.WriteHeader(http.StatusBadRequest)
-		fmt.Fprintf(rw, `<ErrorResponse xmlns="%s"><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>0</RequestId></ErrorResponse>`, rdsNS, code, msg)
-	}
-	if throttled {
-		fail("Throttling", "Rate exceeded")
-		return
-	}
-	switch action {
-	case "DescribeDBSnapshots":
-		if id := r.PostForm.Get("DBSnapshotIdentifier"); id != "" {
-			fmt.Fprintf(rw, `<DescribeDBSnapshotsResponse xmlns="%s"><DescribeDBSnapshotsResult><DBSnapshots><DBSnapshot>`+
-				`<DBSnapshotIdentifier>%s</DBSnapshotIdentifier><DBSnapshotArn>arn:aws:rds:us-east-1:111111111111:snapshot:%s</DBSnapshotArn>`+
-				`<DBInstanceIdentifier>orders-db</DBInstanceIdentifier><Status>available</Status><SnapshotType>automated</SnapshotType>`+
-				`<SnapshotCreateTime>2026-11-23T03:00:00Z</SnapshotCreateTime><Encrypted>false</Encrypted></DBSnapshot></DBSnapshots>`+
-				`</DescribeDBSnapshotsResult><ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></DescribeDBSnapshotsResponse>`, rdsNS, id, id)
-			return
-		}
-		w.mu.Lock()
-		if w.markers == nil {
-			w.markers = map[string]bool{}
-		}
-		w.markers[r.PostForm.Get("Marker")] = true
-		w.mu.Unlock()
-		start, _ := strconv.Atoi(r.PostForm.Get("Marker"))
-		var b strings.Builder
-		for i := start; i < min(start+100, 250); i++ {
-			fmt.Fprintf(&b, `<DBSnapshot><DBSnapshotIdentifier>orders-db-%03d-dr</DBSnapshotIdentifier><DBInstanceIdentifier>orders-db</DBInstanceIdentifier>`+
-				`<Status>available</Status><SnapshotType>manual</SnapshotType><SnapshotCreateTime>%s</SnapshotCreateTime>`+
-				`<TagList><Tag><Key>shipshape:dr</Key><Value>true</Value></Tag></TagList></DBSnapshot>`, i, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i)*time.Hour).Format(time.RFC3339))
-		}
-		marker := ""
-		if start+100 < 250 {
-			marker = "<Marker>" + strconv.Itoa(start+100) + "</Marker>"
-		}
-		fmt.Fprintf(rw, `<DescribeDBSnapshotsResponse xmlns="%s"><DescribeDBSnapshotsResult>%s<DBSnapshots>%s</DBSnapshots></DescribeDBSnapshotsResult>`+
-			`<ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></DescribeDBSnapshotsResponse>`, rdsNS, marker, b.String())
-	case "DescribeDBClusterSnapshots":
-		if id := r.PostForm.Get("DBClusterSnapshotIdentifier"); id != "" {
-			fmt.Fprintf(rw, `<DescribeDBClusterSnapshotsResponse xmlns="%s"><DescribeDBClusterSnapshotsResult><DBClusterSnapshots><DBClusterSnapshot>`+
-				`<DBClusterSnapshotIdentifier>%s</DBClusterSnapshotIdentifier><DBClusterSnapshotArn>arn:aws:rds:us-east-1:111111111111:cluster-snapshot:%s</DBClusterSnapshotArn>`+
-				`<DBClusterIdentifier>ledger</DBClusterIdentifier><Status>available</Status><SnapshotType>automated</SnapshotType>`+
-				`<SnapshotCreateTime>2026-11-23T03:00:00Z</SnapshotCreateTime><StorageEncrypted>false</StorageEncrypted></DBClusterSnapshot></DBClusterSnapshots>`+
-				`</DescribeDBClusterSnapshotsResult><ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></DescribeDBClusterSnapshotsResponse>`, rdsNS, id, id)
-			return
-		}
-		var b strings.Builder
-		for i, day := range []int{20, 25, 30} { // ours, one page
-			fmt.Fprintf(&b, `<DBClusterSnapshot><DBClusterSnapshotIdentifier>ledger-%d-dr</DBClusterSnapshotIdentifier><DBClusterIdentifier>ledger</DBClusterIdentifier>`+
-				`<DBClusterSnapshotArn>arn:aws:rds:us-east-1:111111111111:cluster-snapshot:ledger-%d-dr</DBClusterSnapshotArn>`+
-				`<Status>available</Status><SnapshotType>manual</SnapshotType><SnapshotCreateTime>2026-01-%02dT00:00:00Z</SnapshotCreateTime>`+
-				`<TagList><Tag><Key>shipshape:dr</Key><Value>true</Value></Tag></TagList></DBClusterSnapshot>`, i, i, day)
-		}
-		fmt.Fprintf(rw, `<DescribeDBClusterSnapshotsResponse xmlns="%s"><DescribeDBClusterSnapshotsResult><DBClusterSnapshots>%s</DBClusterSnapshots></DescribeDBClusterSnapshotsResult>`+
-			`<ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></DescribeDBClusterSnapshotsResponse>`, rdsNS, b.String())
-	case "CopyDBSnapshot", "CopyDBClusterSnapshot":
-		fail(w.copyError, "refused by the wire test")
-	case "DeleteDBClusterSnapshot":
-		w.mu.Lock()
-		w.deletedClusters = append(w.deletedClusters, r.PostForm.Get("DBClusterSnapshotIdentifier"))
-		w.mu.Unlock()
-		fmt.Fprintf(rw, `<DeleteDBClusterSnapshotResponse xmlns="%s"><DeleteDBClusterSnapshotResult><DBClusterSnapshot><DBClusterSnapshotIdentifier>%s</DBClusterSnapshotIdentifier></DBClusterSnapshot></DeleteDBClusterSnapshotResult><ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></DeleteDBClusterSnapshotResponse>`,
-			rdsNS, r.PostForm.Get("DBClusterSnapshotIdentifier"))
-	case "DeleteDBSnapshot":
-		fmt.Fprintf(rw, `<DeleteDBSnapshotResponse xmlns="%s"><DeleteDBSnapshotResult><DBSnapshot><DBSnapshotIdentifier>%s</DBSnapshotIdentifier></DBSnapshot></DeleteDBSnapshotResult><ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></DeleteDBSnapshotResponse>`,
-			rdsNS, r.PostForm.Get("DBSnapshotIdentifier"))
-	default:
-		fail("InvalidAction", action)
-	}
-}
-
-func (w *rdsWire) count(action string) int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	n := 0
-	for _, a := range w.actions {
-		if a == action {
-			n++
-		}
-	}
-	return n
-}
-
-func wireSource(t *testing.T, w *rdsWire) *dr.Source {
-	srv := httptest.NewServer(w)
+// wire is the real SDK client against a WireServer over f. The dr types set their own
+// retryer (on f's fake clock, so backoff takes no time) on every call.
+func wire(t *testing.T, f *drtest.RDS) (*rds.Client, *drtest.WireServer) {
+	srv := drtest.NewWireServer(f)
 	t.Cleanup(srv.Close)
-	client := rds.New(rds.Options{BaseEndpoint: aws.String(srv.URL), Region: "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDWIRE", "wire", ""),
-		HTTPClient:  &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
-		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = 10
-			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
-		})})
-	s, err := dr.NewSource(client, func(o *dr.SourceOptions) {
-		o.Now = func() time.Time { return time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC) }
-	})
-	require.NoError(t, err)
-	return s
+	return srv.Client(), srv
 }
 
 func TestWireErrorsAndPagination(t *testing.T) {
-	w := &rdsWire{copyError: "DBSnapshotAlreadyExists"}
-	s := wireSource(t, w)
-	sum, err := s.CopyAutomated(context.Background(), "rds:orders-db-2026-11-23-03-00")
+	f := drtest.New(nil)
+	for i := range 250 {
+		f.AddManual(fmt.Sprintf("orders-db-%03d-dr", i), "orders-db", created.Add(-time.Duration(i)*time.Hour), map[string]string{dr.TagDR: "true"})
+	}
+	auto := f.AddAutomated("orders-db", created.Add(time.Hour), "")
+	f.ManualQuota = 1000
+	client, srv := wire(t, f)
+	s, err := dr.NewSource(client, func(o *dr.SourceOptions) { o.Clock = f.Clock() })
+	require.NoError(t, err)
+
+	sum, err := s.CopyAutomated(context.Background(), auto)
+	require.NoError(t, err)
+	require.Len(t, sum.Copied, 1, "%+v", sum)
+	sum, err = s.CopyAutomated(context.Background(), auto)
 	require.NoError(t, err)
 	assert.Equal(t, "already copied", sum.Skipped[0].Reason, "DBSnapshotAlreadyExists from the wire means done")
 
-	w.copyError = "SnapshotQuotaExceeded"
-	_, err = s.CopyAutomated(context.Background(), "rds:orders-db-2026-11-23-03-00")
+	f.ManualQuota = 251
+	f.Fail(drtest.OpAccount, drtest.APIError("AccessDenied", "not allowed"), 0) // the quota can't be read: RDS refuses
+	_, err = s.CopyAutomated(context.Background(), f.AddAutomated("orders-db", created.Add(2*time.Hour), ""))
 	require.ErrorIs(t, err, dr.ErrQuota)
 	var quota *types.SnapshotQuotaExceededFault
 	require.ErrorAs(t, err, &quota, "the SDK's modeled error stays reachable")
 
-	w.throttle = 2 // the SDK's retryer recognises the Throttling body
+	f.Fail(drtest.OpDescribe, drtest.APIError("Throttling", "Rate exceeded"), 2) // retried by the SDK's retryer
+	before := srv.Count("DescribeDBSnapshots")
 	sum, err = s.Retain(context.Background(), dr.Retention{Keep: 200})
 	require.NoError(t, err)
-	assert.Len(t, sum.Deleted, 50, "250 of ours, keep 200")
-	assert.Equal(t, map[string]bool{"": true, "100": true, "200": true}, w.markers, "ceil(250/100) pages, following the Marker")
-	assert.Equal(t, 0, w.throttle, "both Throttling answers were consumed and retried by the SDK")
-	assert.Equal(t, 50, w.count("DeleteDBSnapshot"))
+	assert.Len(t, sum.Deleted, 51, "251 of ours, keep 200")
+	assert.Equal(t, 2+3, srv.Count("DescribeDBSnapshots")-before, "two throttled, then ceil(251/100) pages following the Marker")
+	assert.Equal(t, 51, srv.Count("DeleteDBSnapshot"))
+	assert.Len(t, f.IDs(), 200+2)
 }
 
 func TestWireClusterSnapshots(t *testing.T) {
-	w := &rdsWire{copyError: "DBClusterSnapshotAlreadyExistsFault"}
-	s := wireSource(t, w)
-	sum, err := s.CopyAutomatedCluster(context.Background(), "rds:ledger-2026-11-23-03-00")
+	f := drtest.New(nil)
+	auto := f.AddAutomatedCluster("ledger", created, "")
+	for i, day := range []int{20, 21, 22} {
+		f.AddManualCluster(fmt.Sprintf("ledger-%d-dr", i), "ledger", time.Date(2026, 11, day, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
+	}
+	client, srv := wire(t, f)
+	s, err := dr.NewSource(client, func(o *dr.SourceOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)
-	require.Len(t, sum.Skipped, 1)
+	sum, err := s.CopyAutomatedCluster(context.Background(), auto)
+	require.NoError(t, err)
+	require.Len(t, sum.Copied, 1)
+	sum, err = s.CopyAutomatedCluster(context.Background(), auto)
+	require.NoError(t, err)
 	assert.Equal(t, "already copied", sum.Skipped[0].Reason, "the cluster already-exists code from the wire means done too")
-	assert.Equal(t, 1, w.count("CopyDBClusterSnapshot"))
+	assert.Equal(t, 2, srv.Count("CopyDBClusterSnapshot"))
 
-	w.copyError = "SnapshotQuotaExceeded"
-	_, err = s.CopyAutomatedCluster(context.Background(), "rds:ledger-2026-11-23-03-00")
-	require.ErrorIs(t, err, dr.ErrQuota)
-
+	f.Clock().Advance(15 * time.Minute)
 	sum, err = s.Retain(context.Background(), dr.Retention{Keep: 2})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"ledger-0-dr"}, w.deletedClusters, "the oldest of the cluster's three, by DeleteDBClusterSnapshot")
-	assert.Equal(t, 248, w.count("DeleteDBSnapshot"), "instance snapshots are trimmed separately")
+	assert.Contains(t, sum.Deleted, dr.Item{ID: "cluster:ledger-1-dr", Reason: "beyond the newest 2"})
 	assert.Contains(t, sum.Deleted, dr.Item{ID: "cluster:ledger-0-dr", Reason: "beyond the newest 2"})
+	assert.Equal(t, 2, srv.Count("DeleteDBClusterSnapshot"))
+}
+
+// TestRequestsPerLogicalCallUnderThrottling: the SDK's retryer is the only retry layer, so a
+// call that is throttled every time goes out exactly MaxAttempts times (5 by default), for
+// every dr type.
+func TestRequestsPerLogicalCallUnderThrottling(t *testing.T) {
+	for _, maxAttempts := range []int{0, 2} {
+		want := maxAttempts
+		if want == 0 {
+			want = 5
+		}
+		t.Run(fmt.Sprint("MaxAttempts ", maxAttempts), func(t *testing.T) {
+			f := drtest.New(nil)
+			client, srv := wire(t, f)
+			f.Fail(drtest.OpDescribe, drtest.APIError("Throttling", "Rate exceeded"), 0)
+			start := f.Clock().Now()
+
+			s, err := dr.NewSource(client, func(o *dr.SourceOptions) { o.Clock, o.MaxAttempts = f.Clock(), maxAttempts })
+			require.NoError(t, err)
+			_, err = s.Retain(context.Background(), dr.Retention{Keep: 1})
+			require.ErrorContains(t, err, "Throttling")
+			assert.Equal(t, want, srv.Count("DescribeDBSnapshots"), "Source")
+			assert.True(t, f.Clock().Now().After(start), "the backoff ran on the fake clock")
+
+			rec, err := dr.NewRecovery(client, client, origin, func(o *dr.RecoveryOptions) { o.Clock, o.MaxAttempts = f.Clock(), maxAttempts })
+			require.NoError(t, err)
+			_, err = rec.CopyShared(context.Background())
+			require.ErrorContains(t, err, "Throttling")
+			assert.Equal(t, 2*want, srv.Count("DescribeDBSnapshots"), "Recovery")
+
+			v, err := dr.NewVerifier(client, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: func(string, int32) string { return "" }},
+				func(o *dr.VerifyOptions) { o.Clock, o.MaxAttempts = f.Clock(), maxAttempts })
+			require.NoError(t, err)
+			_, err = v.Verify(context.Background())
+			require.ErrorContains(t, err, "Throttling")
+			assert.Equal(t, 3*want, srv.Count("DescribeDBSnapshots"), "Verifier")
+		})
+	}
+}
+
+// TestWireVerify: the restore, a lost answer retried by the SDK (RDS made the instance; the
+// retry is told it exists and attaches to it because its run tag matches), a terminal
+// state, and the cleanup, all through the real client.
+func TestWireVerify(t *testing.T) {
+	f := verifyBed(t, "127.0.0.1", 1)
+	client, srv := wire(t, f)
+	f.LoseAnswers(drtest.OpRestore, 1)
+	f.RestoreOutcome = "incompatible-restore"
+	v, err := dr.NewVerifier(client, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
+		dr.Database{Driver: "pgx", DSN: func(string, int32) string { return "" }}, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+	require.NoError(t, err)
+	start := f.Clock().Now()
+	rep, err := v.Verify(context.Background())
+	require.ErrorIs(t, err, dr.ErrRestoreFailed)
+	var failed *dr.RestoreFailedError
+	require.ErrorAs(t, err, &failed)
+	assert.Equal(t, "incompatible-restore", failed.State)
+	assert.Equal(t, 2, srv.Count("RestoreDBInstanceFromDBSnapshot"), "the lost answer was retried once by the SDK")
+	assert.Equal(t, 1, srv.Count("DeleteDBInstance"))
+	assert.Empty(t, f.Instances(), "cleaned up")
+	assert.Less(t, f.Clock().Now().Sub(start), 30*time.Minute, "failed at the terminal state, not at the 1 h timeout")
+	assert.False(t, rep.OK)
+	assert.Contains(t, string(rep.JSON()), "incompatible-restore")
+}
+
+// TestWireSweepNewestAndQuota: the sweep, the quota read (DescribeAccountAttributes) and
+// OriginalSnapshotCreateTime as the real client reads them from RDS's XML.
+func TestWireSweepNewestAndQuota(t *testing.T) {
+	f := drtest.New(nil)
+	f.ManualQuota = 4
+	f.AddManual("by-hand", "other", created, nil)
+	f.AddManual("orders-db-before-upgrade", "orders-db", created.Add(-72*time.Hour), nil)
+	for i := range 3 {
+		f.AddAutomated("orders-db", created.Add(-time.Duration(i)*time.Hour), "")
+	}
+	client, srv := wire(t, f)
+	s, err := dr.NewSource(client, func(o *dr.SourceOptions) { o.Clock = f.Clock() })
+	require.NoError(t, err)
+	sum, err := s.Scheduled(context.Background(), dr.Retention{Keep: 7})
+	require.ErrorIs(t, err, dr.ErrQuota, "2 manual + 2 copies = 4 of 4: the third refused")
+	assert.Len(t, sum.Copied, 2)
+	assert.Contains(t, sum.Warnings[0], "ManualSnapshots quota at 4 of 4")
+	assert.Equal(t, 1, srv.Count("DescribeAccountAttributes"))
+
+	// An older snapshot copied late: Verify still picks the newest data.
+	f.ManualQuota = 100
+	_, err = f.CopyDBSnapshot(context.Background(), copyInput("orders-db-before-upgrade", "orders-db-202611200300-dr"))
+	require.NoError(t, err)
+	_, err = f.AddTagsToResource(context.Background(), &rds.AddTagsToResourceInput{ResourceName: aws.String("arn:aws:rds:us-east-1:111111111111:snapshot:orders-db-202611200300-dr"),
+		Tags: []types.Tag{{Key: aws.String(dr.TagDR), Value: aws.String("true")}}})
+	require.NoError(t, err)
+	f.Clock().Advance(15 * time.Minute)
+	v, err := dr.NewVerifier(client, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: noDB},
+		func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+	require.NoError(t, err)
+	st, err := v.Start(context.Background(), "wire-1")
+	require.NoError(t, err)
+	assert.Equal(t, "orders-db-202611230300-dr", st.Snapshot)
+}
+
+// TestWireTwoHop: the fallback through two real clients; the source region of the second
+// hop reaches the fake through the presigned URL the SDK makes, as RDS reads it.
+func TestWireTwoHop(t *testing.T) {
+	_, _, shared, west := sharedSnapshot(t)
+	west.RefuseSingleStep = true
+	sharedClient, _ := wire(t, shared)
+	westClient, westSrv := wire(t, west)
+	rec, err := dr.NewRecovery(sharedClient, westClient, origin, func(o *dr.RecoveryOptions) { o.Clock = west.Clock() })
+	require.NoError(t, err)
+	for range 3 {
+		_, err := rec.CopyShared(context.Background())
+		require.NoError(t, err)
+		west.Clock().Advance(15 * time.Minute)
+	}
+	assert.Equal(t, []string{"db-202611230300-dr"}, west.IDs())
+	assert.Empty(t, shared.IDs(), "staging copy made and deleted")
+	assert.Equal(t, 2, westSrv.Count("CopyDBSnapshot"), "the refused single step, then hop 2")
+}
+
+// TestWireAurora: the cluster restore, its instance, the states and the cleanup order
+// through the real client; a lost CreateDBInstance answer is retried by the SDK and attached.
+func TestWireAurora(t *testing.T) {
+	f := auroraBed("127.0.0.1", 1)
+	client, srv := wire(t, f)
+	f.LoseAnswers(drtest.OpCreateInstance, 1)
+	v, err := dr.NewVerifier(client, dr.VerifyTarget{SourceCluster: "ledger", InstanceClass: "db.r6g.large"}, dr.Database{Driver: "pgx", DSN: noDB},
+		func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+	require.NoError(t, err)
+	rep, err := v.Verify(context.Background())
+	require.NoError(t, err, "the checks failed (no database), the run did not")
+	assert.False(t, rep.OK)
+	assert.Equal(t, "ledger-202611230300-dr", rep.Snapshot)
+	assert.Equal(t, 2, srv.Count("CreateDBInstance"), "the lost answer, retried by the SDK, attached")
+	assert.Equal(t, 1, srv.Count("RestoreDBClusterFromSnapshot"))
+	var order []string
+	for _, a := range srv.Actions() {
+		if a == "DeleteDBInstance" || a == "DeleteDBCluster" {
+			order = append(order, a)
+		}
+	}
+	assert.Equal(t, []string{"DeleteDBInstance", "DeleteDBCluster"}, order)
+	assert.Empty(t, f.Clusters())
+	assert.Empty(t, f.Instances())
 }

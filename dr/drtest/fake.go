@@ -1,10 +1,12 @@
-// Package drtest is a stateful fake of the RDS snapshot calls package dr uses, for one
-// account and region or a World of several (shared snapshots, copies across accounts and
-// regions): automated and manual DB snapshots and Aurora DB cluster snapshots (a separate
-// namespace with the cluster error types), copies that walk creating ->
-// available over fake time, KMS key ids with RDS's rule that snapshots under the default
-// aws/rds key can't be shared, the restore attribute (at most 20 accounts), tags, the
-// manual-snapshot quota, pagination, fault injection and call counts.
+// Package drtest is a stateful fake of the RDS calls package dr uses, for one account and
+// region or a World of several (shared snapshots, copies across accounts and regions):
+// automated and manual DB snapshots and Aurora DB cluster snapshots (a separate namespace
+// with the cluster error types), copies that walk creating -> available over fake time, KMS
+// key ids with RDS's rule that snapshots under the default aws/rds key can't be shared, the
+// restore attribute (at most 20 accounts), tags, the manual-snapshot quotas
+// (DescribeAccountAttributes), restored instances that become available or stop in a
+// terminal state, pagination, fault injection and call counts. KMS is a fake of
+// kms:DescribeKey; WireServer serves an RDS fake in RDS's own wire protocol.
 package drtest
 
 import (
@@ -25,7 +27,25 @@ import (
 	"github.com/shipshape-dev/shipshape/internal/fakeclock"
 )
 
-var _ dr.RDSAPI = (*RDS)(nil)
+var (
+	_ dr.RDSAPI    = (*RDS)(nil)
+	_ dr.Clock     = Clock(nil)
+	_ Clock        = (*fakeclock.Clock)(nil)
+	_ clockAdvance = Clock(nil)
+)
+
+type clockAdvance interface{ Advance(time.Duration) }
+
+// Clock is a fake clock: Sleep returns at once and moves the time forward, and so do the SDK
+// retryer's waits of a dr type that uses it (its Options.Clock). It is safe for concurrent use.
+type Clock interface {
+	Now() time.Time
+	Sleep(ctx context.Context, d time.Duration) error
+	Advance(d time.Duration)
+}
+
+// NewClock returns a fake clock at 2026-11-23 09:00 UTC.
+func NewClock() Clock { return fakeclock.New() }
 
 // Operation names for Fail and Calls.
 const (
@@ -39,6 +59,7 @@ const (
 	OpDescribeDB      = "DescribeDBInstances"
 	OpDeleteDB        = "DeleteDBInstance"
 	OpCreateSnapshot  = "CreateDBSnapshot"
+	OpAccount         = "DescribeAccountAttributes"
 
 	OpDescribeClusterSnapshots = "DescribeDBClusterSnapshots"
 	OpCopyCluster              = "CopyDBClusterSnapshot"
@@ -68,6 +89,19 @@ type instance struct {
 	tags           []types.Tag
 	securityGroups []string
 	instanceClass  string
+	outcome        string // the status after readyAt
+	cluster        string // the Aurora cluster it belongs to, if any
+}
+
+// status is the instance's RDS status now. Needs the lock.
+func (f *RDS) instanceStatus(in *instance) string {
+	switch {
+	case in.deleting:
+		return "deleting"
+	case f.clock.Now().Before(in.readyAt):
+		return "creating"
+	}
+	return in.outcome
 }
 
 type snapshot struct {
@@ -97,27 +131,54 @@ type RDS struct {
 	// Endpoint gives the address a restored instance answers on (the test points it at a real
 	// database). Default: <id>.fake.rds.amazonaws.com:5432.
 	Endpoint func(instanceID string) (host string, port int32)
+	// RestoreOutcome is the status a restored instance reaches after RestoreTime: "available"
+	// (default), or a terminal state such as "incompatible-restore" that it never leaves.
+	RestoreOutcome string
+	// RefuseSingleStep makes a copy whose source is in another account AND another region
+	// fail with InvalidParameterCombination, as RDS does where that single-step copy is not
+	// available (older engines and regions): the two-hop path is needed.
+	RefuseSingleStep bool
 
-	clock *fakeclock.Clock
+	clock Clock
 	world *World // nil when standalone
 
 	mu        *sync.Mutex // the world's lock when in a world
 	snapshots map[string]*snapshot
 	instances map[string]*instance
+	clusters  map[string]*dbCluster
+	lost      map[string]int // operations whose answers are lost after they worked
+}
+
+// LoseAnswers makes the next times calls of op (OpRestore, OpCopy, OpCopyCluster,
+// OpCreateSnapshot, OpDeleteDB) do their work and then fail with InternalFailure, as when a
+// connection breaks after RDS acted: the caller can't tell that the call worked.
+func (f *RDS) LoseAnswers(op string, times int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lost[op] += times
+}
+
+// answerLost reports (and counts down) a lost answer for op. Needs the lock.
+func (f *RDS) answerLost(op string) error {
+	if f.lost[op] == 0 {
+		return nil
+	}
+	f.lost[op]--
+	return fakeapi.Error("InternalFailure", "the connection broke after "+op+" worked", "InternalFailure")
 }
 
 // World holds the fakes of several accounts and regions, which see each other's shared
 // snapshots and copy across accounts and regions. One lock guards the whole world.
 type World struct {
-	clock *fakeclock.Clock
+	clock Clock
 	mu    sync.Mutex
 	rds   map[[2]string]*RDS
 }
 
 // NewWorld returns an empty world on clock (nil: a new one).
-func NewWorld(clock *fakeclock.Clock) *World {
+func NewWorld(clock Clock) *World {
 	if clock == nil {
-		clock = fakeclock.New()
+		clock = NewClock()
 	}
 	return &World{clock: clock, rds: map[[2]string]*RDS{}}
 }
@@ -139,17 +200,30 @@ func (w *World) RDS(account, region string) *RDS {
 }
 
 // New returns an empty fake for account 111111111111 in us-east-1 on clock (nil: new one).
-func New(clock *fakeclock.Clock) *RDS {
+func New(clock Clock) *RDS {
 	if clock == nil {
-		clock = fakeclock.New()
+		clock = NewClock()
 	}
-	return &RDS{Account: "111111111111", Region: "us-east-1", DefaultKey: "arn:aws:kms:us-east-1:111111111111:key/default-aws-rds",
-		CopyTime: 10 * time.Minute, ManualQuota: 100, RestoreTime: 20 * time.Minute, clock: clock, snapshots: map[string]*snapshot{},
-		instances: map[string]*instance{}, mu: &sync.Mutex{}}
+	f := &RDS{Account: "111111111111", Region: "us-east-1", DefaultKey: "arn:aws:kms:us-east-1:111111111111:key/default-aws-rds",
+		clock: clock, mu: &sync.Mutex{}}
+	f.Reset()
+	return f
+}
+
+// Reset removes every snapshot, instance, fault and recorded call and restores the
+// defaults of the settings (CopyTime, ManualQuota, RestoreTime, RestoreOutcome,
+// RefuseSingleStep, Endpoint); the account, region, default key and clock stay.
+func (f *RDS) Reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Script.Reset()
+	f.CopyTime, f.ManualQuota, f.RestoreTime, f.RestoreOutcome = 10*time.Minute, 100, 20*time.Minute, "available"
+	f.RefuseSingleStep, f.Endpoint = false, nil
+	f.snapshots, f.instances, f.clusters, f.lost = map[string]*snapshot{}, map[string]*instance{}, map[string]*dbCluster{}, map[string]int{}
 }
 
 // Clock returns the fake's clock.
-func (f *RDS) Clock() *fakeclock.Clock { return f.clock }
+func (f *RDS) Clock() Clock { return f.clock }
 
 func (f *RDS) arn(s *snapshot) string {
 	if s.cluster {
@@ -200,6 +274,34 @@ func (f *RDS) AddManual(id, instance string, created time.Time, tags map[string]
 	f.snapshots[id] = s
 }
 
+// DescribeAccountAttributes returns the manual snapshot quotas: ManualSnapshots and
+// ManualClusterSnapshots, each ManualQuota at most, with the manual snapshots of the kind.
+func (f *RDS) DescribeAccountAttributes(ctx context.Context, in *rds.DescribeAccountAttributesInput, _ ...func(*rds.Options)) (*rds.DescribeAccountAttributesOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.Enter(OpAccount, in); err != nil {
+		return nil, err
+	}
+	var used [2]int64
+	for _, s := range f.snapshots {
+		if s.kind == "manual" {
+			if s.cluster {
+				used[1]++
+			} else {
+				used[0]++
+			}
+		}
+	}
+	return &rds.DescribeAccountAttributesOutput{AccountQuotas: []types.AccountQuota{
+		{AccountQuotaName: aws.String("DBInstances"), Used: aws.Int64(int64(len(f.instances))), Max: aws.Int64(40)},
+		{AccountQuotaName: aws.String("ManualSnapshots"), Used: aws.Int64(used[0]), Max: aws.Int64(int64(f.ManualQuota))},
+		{AccountQuotaName: aws.String("ManualClusterSnapshots"), Used: aws.Int64(used[1]), Max: aws.Int64(int64(f.ManualQuota))},
+	}}, nil
+}
+
 // IDs returns the DB snapshot ids, sorted.
 func (f *RDS) IDs() []string { return f.ids(false) }
 
@@ -230,6 +332,16 @@ func (f *RDS) SharedWith(id string) []string {
 	return nil
 }
 
+// SetKMSKey makes a snapshot ("cluster/<id>" for a DB cluster snapshot) encrypted with key
+// ("" for unencrypted).
+func (f *RDS) SetKMSKey(id, key string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s := f.snapshots[id]; s != nil {
+		s.kmsKey = key
+	}
+}
+
 // KMSKey returns the key a snapshot is encrypted with ("" if not encrypted; "cluster/<id>"
 // for a DB cluster snapshot).
 func (f *RDS) KMSKey(id string) string {
@@ -253,6 +365,14 @@ func APIError(code, message string) error {
 		return &types.InsufficientDBInstanceCapacityFault{Message: aws.String(message)}
 	case "SnapshotQuotaExceeded":
 		return &types.SnapshotQuotaExceededFault{Message: aws.String(message)}
+	case "DBSnapshotAlreadyExists":
+		return &types.DBSnapshotAlreadyExistsFault{Message: aws.String(message)}
+	case "DBInstanceAlreadyExists":
+		return &types.DBInstanceAlreadyExistsFault{Message: aws.String(message)}
+	case "InvalidDBInstanceState":
+		return &types.InvalidDBInstanceStateFault{Message: aws.String(message)}
+	case "KMSKeyNotAccessibleFault":
+		return &types.KMSKeyNotAccessibleFault{Message: aws.String(message)}
 	}
 	return fakeapi.Error(code, message, "InternalFailure", "ServiceUnavailable")
 }
@@ -319,9 +439,6 @@ func (f *RDS) describeSnapshots(ctx context.Context, cluster bool, in *rds.Descr
 		}
 		return &rds.DescribeDBSnapshotsOutput{DBSnapshots: []types.DBSnapshot{f.describe(s)}}, nil
 	}
-	if aws.ToString(in.SnapshotType) == "shared" {
-		return f.describeShared(cluster)
-	}
 	size := int(aws.ToInt32(in.MaxRecords))
 	if size == 0 {
 		size = 100
@@ -329,19 +446,28 @@ func (f *RDS) describeSnapshots(ctx context.Context, cluster bool, in *rds.Descr
 	if size < 20 || size > 100 {
 		return nil, fakeapi.Error("InvalidParameterValue", "MaxRecords must be between 20 and 100")
 	}
-	var ids []string
-	for k, s := range f.snapshots {
-		if s.cluster == cluster && (in.SnapshotType == nil || s.kind == aws.ToString(in.SnapshotType)) {
-			ids = append(ids, k)
+	// Own snapshots of the type asked for ("": automated and manual), then, with
+	// IncludeShared or type "shared", the ones other accounts share with this one.
+	typ := aws.ToString(in.SnapshotType)
+	var all []types.DBSnapshot
+	if typ != "shared" {
+		var ids []string
+		for k, s := range f.snapshots {
+			if s.cluster == cluster && (typ == "" || s.kind == typ) {
+				ids = append(ids, k)
+			}
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			all = append(all, f.describe(f.snapshots[id]))
 		}
 	}
-	sort.Strings(ids)
-	start, _ := strconv.Atoi(aws.ToString(in.Marker))
-	out := &rds.DescribeDBSnapshotsOutput{}
-	for _, id := range ids[min(start, len(ids)):min(start+size, len(ids))] {
-		out.DBSnapshots = append(out.DBSnapshots, f.describe(f.snapshots[id]))
+	if typ == "shared" || (typ == "" && aws.ToBool(in.IncludeShared)) {
+		all = append(all, f.describeShared(cluster)...)
 	}
-	if start+size < len(ids) {
+	start, _ := strconv.Atoi(aws.ToString(in.Marker))
+	out := &rds.DescribeDBSnapshotsOutput{DBSnapshots: all[min(start, len(all)):min(start+size, len(all))]}
+	if start+size < len(all) {
 		out.Marker = aws.String(strconv.Itoa(start + size))
 	}
 	return out, nil
@@ -349,10 +475,10 @@ func (f *RDS) describeSnapshots(ctx context.Context, cluster bool, in *rds.Descr
 
 // describeShared lists the manual snapshots of other accounts in this region that are shared
 // with this account (SnapshotType "shared"), as RDS does with IncludeShared. Needs the lock.
-func (f *RDS) describeShared(cluster bool) (*rds.DescribeDBSnapshotsOutput, error) {
-	out := &rds.DescribeDBSnapshotsOutput{}
+func (f *RDS) describeShared(cluster bool) []types.DBSnapshot {
+	var out []types.DBSnapshot
 	if f.world == nil {
-		return out, nil
+		return out
 	}
 	var owners []*RDS
 	for k, o := range f.world.rds {
@@ -379,12 +505,12 @@ func (f *RDS) describeShared(cluster bool) (*rds.DescribeDBSnapshotsOutput, erro
 					// A shared snapshot is listed under its ARN, not its bare id (package dr
 					// accepts either).
 					d.DBSnapshotIdentifier = d.DBSnapshotArn
-					out.DBSnapshots = append(out.DBSnapshots, d)
+					out = append(out, d)
 				}
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 // source finds the snapshot a copy names (id here, or ARN anywhere in the world). Needs the lock.
@@ -435,6 +561,9 @@ func (f *RDS) copySnapshot(ctx context.Context, cluster bool, in *rds.CopyDBSnap
 		return nil, notFound(cluster, src)
 	}
 	crossAccount, crossRegion := owner.Account != f.Account, owner.Region != f.Region
+	if crossAccount && crossRegion && f.RefuseSingleStep {
+		return nil, fakeapi.Error("InvalidParameterCombination", "copying a snapshot of another account from another region in one step is not supported for this snapshot")
+	}
 	if crossAccount {
 		shared := false
 		for _, a := range s.restore {
@@ -504,6 +633,9 @@ func (f *RDS) copySnapshot(ctx context.Context, cluster bool, in *rds.CopyDBSnap
 	c := &snapshot{cluster: cluster, id: target, instance: s.instance, kind: "manual", kmsKey: kms, created: created, original: original, readyAt: f.clock.Now().Add(f.CopyTime),
 		tags: append([]types.Tag(nil), in.Tags...), crossRegion: crossRegion}
 	f.snapshots[key(cluster, target)] = c
+	if err := f.answerLost(op(cluster, OpCopy)); err != nil {
+		return nil, err
+	}
 	d := f.describe(c)
 	return &rds.CopyDBSnapshotOutput{DBSnapshot: &d}, nil
 }
@@ -692,20 +824,17 @@ func (f *RDS) RestoreDBInstanceFromDBSnapshot(ctx context.Context, in *rds.Resto
 	}
 	f.instances[id] = &instance{id: id, snapshot: s.id, kmsKey: s.kmsKey, readyAt: f.clock.Now().Add(f.RestoreTime), host: host, port: port,
 		public: aws.ToBool(in.PubliclyAccessible), subnetGroup: aws.ToString(in.DBSubnetGroupName), tags: in.Tags,
-		securityGroups: in.VpcSecurityGroupIds, instanceClass: aws.ToString(in.DBInstanceClass)}
+		securityGroups: in.VpcSecurityGroupIds, instanceClass: aws.ToString(in.DBInstanceClass), outcome: f.RestoreOutcome}
+	if err := f.answerLost(OpRestore); err != nil {
+		return nil, err
+	}
 	return &rds.RestoreDBInstanceFromDBSnapshotOutput{DBInstance: f.describeInstance(f.instances[id])}, nil
 }
 
 func (f *RDS) describeInstance(in *instance) *types.DBInstance {
-	status := "available"
-	switch {
-	case in.deleting:
-		status = "deleting"
-	case f.clock.Now().Before(in.readyAt):
-		status = "creating"
-	}
+	status := f.instanceStatus(in)
 	d := &types.DBInstance{DBInstanceIdentifier: aws.String(in.id), DBInstanceStatus: aws.String(status), TagList: in.tags,
-		PubliclyAccessible: aws.Bool(in.public), DBInstanceClass: aws.String(in.instanceClass)}
+		PubliclyAccessible: aws.Bool(in.public), DBInstanceClass: aws.String(in.instanceClass), DBClusterIdentifier: optional(in.cluster)}
 	if status == "available" {
 		d.Endpoint = &types.Endpoint{Address: aws.String(in.host), Port: aws.Int32(in.port)}
 	}
@@ -750,6 +879,9 @@ func (f *RDS) DeleteDBInstance(ctx context.Context, in *rds.DeleteDBInstanceInpu
 		return nil, fakeapi.Error("InvalidParameterCombination", "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is set")
 	}
 	inst.deleting = true
+	if err := f.answerLost(OpDeleteDB); err != nil {
+		return nil, err
+	}
 	return &rds.DeleteDBInstanceOutput{DBInstance: f.describeInstance(inst)}, nil
 }
 
@@ -769,7 +901,7 @@ func (f *RDS) CreateDBSnapshot(ctx context.Context, in *rds.CreateDBSnapshotInpu
 	switch {
 	case inst == nil || inst.deleting:
 		return nil, &types.DBInstanceNotFoundFault{Message: aws.String("DBInstance not found.")}
-	case f.clock.Now().Before(inst.readyAt):
+	case f.instanceStatus(inst) != "available":
 		return nil, &types.InvalidDBInstanceStateFault{Message: aws.String("the instance is not available")}
 	case f.snapshots[id] != nil:
 		return nil, &types.DBSnapshotAlreadyExistsFault{Message: aws.String("snapshot " + id + " already exists")}
@@ -780,6 +912,9 @@ func (f *RDS) CreateDBSnapshot(ctx context.Context, in *rds.CreateDBSnapshotInpu
 	s := &snapshot{id: id, instance: inst.id, kind: "manual", kmsKey: inst.kmsKey, created: f.clock.Now(), readyAt: f.clock.Now().Add(f.CopyTime),
 		tags: append([]types.Tag(nil), in.Tags...)}
 	f.snapshots[id] = s
+	if err := f.answerLost(OpCreateSnapshot); err != nil {
+		return nil, err
+	}
 	d := f.describe(s)
 	return &rds.CreateDBSnapshotOutput{DBSnapshot: &d}, nil
 }

@@ -2,9 +2,15 @@
 // its schedule it copies the snapshots shared by the production account(s) into the recovery
 // region and applies retention there. It logs a summary of every run.
 //
+// Where RDS refuses to copy a snapshot of another account from another region in one step,
+// the run copies in two hops (a staging copy in the source region, deleted once the final
+// copy is available).
+//
 // Environment: DR_SOURCE_ACCOUNTS (comma-separated), DR_SOURCE_REGION, DR_KMS_KEY_ID (a key
-// in this region, for encrypted snapshots), DR_MAX_COPIES (default 5, at most 20), DR_KEEP
-// (default 7), DR_MAX_AGE (optional).
+// in this region, for encrypted snapshots), DR_STAGING_KMS_KEY_ID (a key of this account in
+// the source region, for the two-hop path of encrypted snapshots), DR_COPY_PATH (empty: one
+// step, two hops when refused; "two-hop": always two), DR_MAX_COPIES (default 5, at most 20),
+// DR_KEEP (default 7; copies in progress count), DR_MAX_AGE (optional).
 package main
 
 import (
@@ -42,9 +48,9 @@ func newHandler(sharedRegion, local dr.RDSAPI, getenv func(string) string, logge
 			accounts = append(accounts, a)
 		}
 	}
-	rec, err := dr.NewRecovery(sharedRegion, local, func(o *dr.RecoveryOptions) {
-		o.SourceAccounts, o.SourceRegion = accounts, getenv("DR_SOURCE_REGION")
-		o.KMSKeyID, o.MaxCopies, o.Logger = getenv("DR_KMS_KEY_ID"), maxCopies, logger
+	rec, err := dr.NewRecovery(sharedRegion, local, dr.Origin{Accounts: accounts, Region: getenv("DR_SOURCE_REGION")}, func(o *dr.RecoveryOptions) {
+		o.KMSKeyID, o.StagingKMSKeyID, o.MaxCopies, o.Logger = getenv("DR_KMS_KEY_ID"), getenv("DR_STAGING_KMS_KEY_ID"), maxCopies, logger
+		o.CopyPath = dr.CopyPath(getenv("DR_COPY_PATH"))
 	})
 	if err != nil {
 		return nil, err

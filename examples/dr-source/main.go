@@ -1,11 +1,17 @@
 // Command dr-source is the production-account Lambda of the DR pipeline (template.yaml): on
 // an RDS "automated snapshot created" event it copies the snapshot to a DR snapshot
-// (re-encrypted with a customer-managed key); on its schedule it shares finished copies with
-// the recovery account(s) and applies retention. It logs a summary of every run.
+// (re-encrypted with a customer-managed key); on its schedule it runs a reconcile sweep
+// (every automated snapshot of a protected database that is newer than its newest DR copy and
+// has none is copied: RDS events are best effort), shares finished copies with the recovery
+// account(s) and applies retention. It logs a summary of every run (JSON: copied, shared,
+// deleted, skipped, each a list of {id, reason}, and warnings, e.g. a manual snapshot quota
+// at 80 % or more).
 //
 // Environment: DR_KMS_KEY_ID (customer-managed key), DR_SHARE_WITH (account ids,
-// comma-separated), DR_KEEP (DR snapshots kept per instance, default 7), DR_MAX_AGE (e.g.
-// 720h; optional).
+// comma-separated), DR_DATABASES (the protected DB instances and clusters, comma-separated,
+// "cluster:<id>" for Aurora; default every one with automated snapshots), DR_KEEP (DR
+// snapshots kept per instance or cluster, default 7; copies still in progress count, and the
+// newest available copy is always kept), DR_MAX_AGE (e.g. 720h; optional).
 package main
 
 import (
@@ -17,6 +23,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
 	"github.com/shipshape-dev/shipshape/dr"
@@ -32,7 +39,7 @@ func splitList(s string) []string {
 	return out
 }
 
-func newHandler(client dr.RDSAPI, getenv func(string) string, logger *slog.Logger) (func(context.Context, json.RawMessage) (dr.Summary, error), error) {
+func newHandler(client dr.RDSAPI, keys dr.KMSAPI, getenv func(string) string, logger *slog.Logger) (func(context.Context, json.RawMessage) (dr.Summary, error), error) {
 	ret, err := dr.ParseRetention(getenv("DR_KEEP"), getenv("DR_MAX_AGE"))
 	if err != nil {
 		return nil, err
@@ -40,6 +47,8 @@ func newHandler(client dr.RDSAPI, getenv func(string) string, logger *slog.Logge
 	src, err := dr.NewSource(client, func(o *dr.SourceOptions) {
 		o.KMSKeyID = getenv("DR_KMS_KEY_ID")
 		o.ShareWith = splitList(getenv("DR_SHARE_WITH"))
+		o.Databases = splitList(getenv("DR_DATABASES"))
+		o.KMS = keys
 		o.Logger = logger
 	})
 	if err != nil {
@@ -75,7 +84,7 @@ func main() {
 		logger.Error("AWS configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	h, err := newHandler(rds.NewFromConfig(cfg), os.Getenv, logger)
+	h, err := newHandler(rds.NewFromConfig(cfg), kms.NewFromConfig(cfg), os.Getenv, logger)
 	if err != nil {
 		logger.Error("configuration", "error", err.Error())
 		os.Exit(2)

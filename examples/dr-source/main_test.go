@@ -19,7 +19,7 @@ func TestEventThenSchedule(t *testing.T) {
 	f := drtest.New(nil)
 	f.AddAutomated("orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), f.DefaultKey)
 	env := map[string]string{"DR_KMS_KEY_ID": "arn:aws:kms:us-east-1:111111111111:key/dr", "DR_SHARE_WITH": "222222222222", "DR_KEEP": "3"}
-	h, err := newHandler(f, func(k string) string { return env[k] }, slog.New(slog.DiscardHandler))
+	h, err := newHandler(f, drtest.NewKMS(f), func(k string) string { return env[k] }, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	event := json.RawMessage(`{"detail-type":"RDS DB Snapshot Event","source":"aws.rds","detail":{"EventID":"RDS-EVENT-0091",
 		"Message":"Automated snapshot created","SourceIdentifier":"rds:orders-db-2026-11-23-03-00","SourceArn":"arn:aws:rds:us-east-1:111111111111:snapshot:rds:orders-db-2026-11-23-03-00"}}`)
@@ -42,7 +42,7 @@ func TestEventThenSchedule(t *testing.T) {
 
 	for k, v := range map[string]string{"DR_KEEP": "0", "DR_MAX_AGE": "soon", "DR_SHARE_WITH": "12"} {
 		bad := map[string]string{k: v}
-		_, err := newHandler(f, func(key string) string { return bad[key] }, slog.New(slog.DiscardHandler))
+		_, err := newHandler(f, drtest.NewKMS(f), func(key string) string { return bad[key] }, slog.New(slog.DiscardHandler))
 		require.Error(t, err, k)
 	}
 }

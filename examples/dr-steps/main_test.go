@@ -3,11 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
-	"reflect"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
@@ -27,7 +28,8 @@ type asl struct {
 			ErrorEquals []string `json:"ErrorEquals"`
 			Next        string   `json:"Next"`
 		} `json:"Catch"`
-		Retry []struct {
+		Parameters map[string]any `json:"Parameters"`
+		Retry      []struct {
 			ErrorEquals     []string `json:"ErrorEquals"`
 			IntervalSeconds int      `json:"IntervalSeconds"`
 			BackoffRate     float64  `json:"BackoffRate"`
@@ -87,7 +89,7 @@ func TestStateMachineAlwaysReachesCleanup(t *testing.T) {
 		assert.True(t, all[name], "state %s is unreachable", name)
 	}
 	for name, s := range m.States {
-		if s.Type != "Task" || name == "Cleanup" {
+		if s.Type != "Task" || name == "Cleanup" || name == "Report" {
 			continue
 		}
 		caught := false
@@ -99,10 +101,44 @@ func TestStateMachineAlwaysReachesCleanup(t *testing.T) {
 	}
 	ready := m.States["Ready"]
 	require.NotEmpty(t, ready.Retry)
-	assert.Equal(t, []string{"NotReady"}, ready.Retry[0].ErrorEquals)
+	assert.Equal(t, []string{"NotReady"}, ready.Retry[0].ErrorEquals, "only NotReady is waited on: TimedOut, RestoreFailed and the rest go to Cleanup")
 	assert.Equal(t, 60, ready.Retry[0].IntervalSeconds)
 	assert.Equal(t, 1.0, ready.Retry[0].BackoffRate)
-	assert.GreaterOrEqual(t, ready.Retry[0].MaxAttempts*ready.Retry[0].IntervalSeconds, 3600, "an hour of restore at least")
+	assert.GreaterOrEqual(t, ready.Retry[0].MaxAttempts*ready.Retry[0].IntervalSeconds, 3600+3600,
+		"longer than the default DR_TIMEOUT, so the Lambda's TimedOut (not the retry count) ends the wait")
+	for name, s := range m.States {
+		if s.Type == "Task" {
+			assert.Equal(t, "$$.Execution.Name", s.Parameters["run.$"], "%s gets the execution name: cleanup must find the instance without the earlier answers", name)
+			assert.Equal(t, "$$.Execution.Input.region", s.Parameters["region.$"], "%s runs in the execution's region", name)
+		}
+	}
+	assert.Equal(t, []string{"Report"}, edges["Cleanup"], "the report is written after the cleanup")
+	require.Len(t, m.States["Report"].Catch, 1)
+	assert.Equal(t, "Outcome", m.States["Report"].Catch[0].Next, "a report that can't be delivered does not hide the outcome")
+
+	var fan struct {
+		States map[string]struct {
+			Type          string         `json:"Type"`
+			ItemsPath     string         `json:"ItemsPath"`
+			ItemSelector  map[string]any `json:"ItemSelector"`
+			ItemProcessor struct {
+				States map[string]struct {
+					Resource   string         `json:"Resource"`
+					Parameters map[string]any `json:"Parameters"`
+				} `json:"States"`
+			} `json:"ItemProcessor"`
+		} `json:"States"`
+	}
+	raw, err = os.ReadFile("fanout.asl.json")
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &fan))
+	each := fan.States["EachRegion"]
+	assert.Equal(t, "Map", each.Type)
+	assert.Equal(t, "$.regions", each.ItemsPath, "one execution per region in the schedule's input")
+	start := each.ItemProcessor.States["StartVerification"]
+	assert.Equal(t, "arn:aws:states:::states:startExecution", start.Resource, "not .sync: each region's execution runs and fails on its own")
+	assert.Equal(t, map[string]any{"region.$": "$.region"}, start.Parameters["Input"])
+	assert.Contains(t, string(tmpl), "'{\"regions\": [\"${List}\"]}'")
 }
 
 // TestStepsThroughTheHandler drives the handler as the state machine would, against the fake.
@@ -110,31 +146,181 @@ func TestStepsThroughTheHandler(t *testing.T) {
 	f := drtest.New(nil)
 	f.AddManual("orders-db-202611230300-dr", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
 	f.Endpoint = func(string) (string, int32) { return "127.0.0.1", 1 } // no database there: the check fails
-	env := map[string]string{"DR_SOURCE_INSTANCE": "orders-db", "DR_INSTANCE_CLASS": "db.t4g.medium", "DR_DSN": "postgres://x@{host}:{port}/db?connect_timeout=1", "DR_CHECKS": `{"MinTables":1}`}
-	opts, err := optionsFromEnv(func(k string) string { return env[k] })
-	require.NoError(t, err)
-	v, err := dr.NewVerifier(f, opts, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
-	require.NoError(t, err)
-	h := newHandler(v)
+	h := handler(t, f, env)
 	ctx := context.Background()
+	const run = "5e0b9a57-1d3c-4a51-9f0e-3c2d1b0a9f8e"
 
-	st, err := h(ctx, request{Step: "start"})
+	st, err := h(ctx, dr.StepRequest{Step: "start", Run: run})
 	require.NoError(t, err)
-	st, err = h(ctx, request{Step: "ready", State: st})
+	st, err = h(ctx, dr.StepRequest{Step: "ready", Run: run, State: st})
 	require.Error(t, err)
-	assert.Equal(t, "NotReady", reflect.TypeOf(err).Elem().Name(), "the errorType the state machine retries on")
+	assert.Equal(t, "NotReady", errorType(err), "the errorType the state machine retries on")
 	f.Clock().Advance(30 * time.Minute)
-	st, err = h(ctx, request{Step: "ready", State: st})
+	st, err = h(ctx, dr.StepRequest{Step: "ready", Run: run, State: st})
 	require.NoError(t, err)
-	st, err = h(ctx, request{Step: "check", State: st})
+	st, err = h(ctx, dr.StepRequest{Step: "check", Run: run, State: st})
 	require.NoError(t, err)
-	st, err = h(ctx, request{Step: "cleanup", State: st})
+	st, err = h(ctx, dr.StepRequest{Step: "cleanup", Run: run, State: st})
 	require.NoError(t, err)
 	assert.False(t, st.Report.OK, "the database was unreachable")
 	assert.Empty(t, f.Instances(), "deleted")
 
-	_, err = optionsFromEnv(func(k string) string { return map[string]string{"DR_DSN": "no placeholder"}[k] })
-	require.Error(t, err)
-	_, err = h(ctx, request{Step: "dance"})
-	require.ErrorIs(t, err, dr.ErrInvalidInput)
+	_, err = h(ctx, dr.StepRequest{Step: "dance", Run: run})
+	assert.Equal(t, "InvalidInput", errorType(err))
+}
+
+var env = map[string]string{"DR_SOURCE_INSTANCE": "orders-db", "DR_INSTANCE_CLASS": "db.t4g.medium", "DR_DSN": "postgres://x@{host}:{port}/db?connect_timeout=1",
+	"DR_CHECKS": `{"MinTables":1}`, "DR_TIMEOUT": "45m"}
+
+func handler(t *testing.T, f *drtest.RDS, env map[string]string) func(context.Context, dr.StepRequest) (dr.VerifyState, error) {
+	s, err := dr.StepSettingsFromEnv(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(string) dr.RDSAPI { return f }}, false, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+	require.NoError(t, err)
+	return newHandler(r)
+}
+
+func errorType(err error) string {
+	var e messages.InvokeResponse_Error
+	if errors.As(err, &e) {
+		return e.Type
+	}
+	return "(not an InvokeResponse_Error)"
+}
+
+// TestLostAnswersAndTerminalStates: what the state machine sees when things go wrong; in
+// every case its Cleanup (run name only, as after a Catch) leaves nothing behind.
+func TestLostAnswersAndTerminalStates(t *testing.T) {
+	ctx := context.Background()
+	t.Run("the restore's answer is lost", func(t *testing.T) {
+		f := bed()
+		h := handler(t, f, env)
+		f.LoseAnswers(drtest.OpRestore, 1)
+		_, err := h(ctx, dr.StepRequest{Step: "start", Run: "exec-1"})
+		assert.Equal(t, "Failed", errorType(err))
+		require.Len(t, f.Instances(), 1, "RDS made the instance")
+		st, err := h(ctx, dr.StepRequest{Step: "cleanup", Run: "exec-1"}) // the Catch passes no state
+		require.NoError(t, err)
+		assert.Empty(t, f.Instances(), "found by the execution name and deleted")
+		assert.False(t, st.Report.OK)
+	})
+	t.Run("terminal state", func(t *testing.T) {
+		f := bed()
+		f.RestoreOutcome = "incompatible-restore"
+		h := handler(t, f, env)
+		st, err := h(ctx, dr.StepRequest{Step: "start", Run: "exec-2"})
+		require.NoError(t, err)
+		f.Clock().Advance(30 * time.Minute)
+		_, err = h(ctx, dr.StepRequest{Step: "ready", Run: "exec-2", State: st})
+		assert.Equal(t, "RestoreFailed", errorType(err), "not NotReady: the machine stops waiting at once")
+		_, err = h(ctx, dr.StepRequest{Step: "cleanup", Run: "exec-2", State: st})
+		require.NoError(t, err)
+		assert.Empty(t, f.Instances())
+	})
+	t.Run("DR_TIMEOUT passes", func(t *testing.T) {
+		f := bed()
+		f.RestoreTime = 3 * time.Hour
+		h := handler(t, f, env)
+		st, err := h(ctx, dr.StepRequest{Step: "start", Run: "exec-3"})
+		require.NoError(t, err)
+		f.Clock().Advance(44 * time.Minute)
+		_, err = h(ctx, dr.StepRequest{Step: "ready", Run: "exec-3", State: st})
+		assert.Equal(t, "NotReady", errorType(err))
+		f.Clock().Advance(time.Minute)
+		_, err = h(ctx, dr.StepRequest{Step: "ready", Run: "exec-3", State: st})
+		assert.Equal(t, "TimedOut", errorType(err))
+	})
+	t.Run("an instance of another run", func(t *testing.T) {
+		f := bed()
+		h := handler(t, f, env)
+		_, err := h(ctx, dr.StepRequest{Step: "start", Run: "exec-4"})
+		require.NoError(t, err)
+		_, err = h(ctx, dr.StepRequest{Step: "start", Run: "EXEC-4"}) // the same identifier, another execution
+		assert.Equal(t, "ForeignResource", errorType(err))
+		st, err := h(ctx, dr.StepRequest{Step: "cleanup", Run: "EXEC-4"})
+		require.NoError(t, err)
+		assert.Equal(t, "left verify-exec-4 alone: not made by this run", st.Report.Cleanup)
+		assert.Equal(t, []string{"verify-exec-4"}, f.Instances(), "not ours to delete")
+	})
+}
+
+func bed() *drtest.RDS {
+	f := drtest.New(nil)
+	f.AddManual("orders-db-202611230300-dr", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
+	return f
+}
+
+func TestBadEnvironment(t *testing.T) {
+	for name, bad := range map[string]map[string]string{
+		"DR_DSN":            {"DR_DSN": "no placeholder"},
+		"DR_CHECKS":         {"DR_DSN": "{host}", "DR_CHECKS": `{"MinTable": 1}`},
+		"DR_TIMEOUT":        {"DR_DSN": "{host}", "DR_TIMEOUT": "soon"},
+		"DR_REGIONS":        {"DR_DSN": "{host}", "DR_REGIONS": `{"eu-west-1": {"Subnets": "x"}}`},
+		"DR_DB_SECRET_ARN":  {"DR_DSN": "{host}", "DR_DB_SECRET_ARN": "prod/db"},
+		"DR_SOURCE_CLUSTER": {"DR_DSN": "{host}", "DR_SOURCE_INSTANCE": "a", "DR_SOURCE_CLUSTER": "b"},
+	} {
+		_, err := dr.StepSettingsFromEnv(func(k string) string { return bad[k] })
+		require.ErrorContains(t, err, name)
+	}
+}
+
+// TestSeveralRegionsAndTheReport: one deployment verifies the DR copies in two regions (one
+// execution each, the region in its input); a failure is reported to SNS through its wire
+// protocol; a region not configured is refused.
+func TestSeveralRegionsAndTheReport(t *testing.T) {
+	w := drtest.NewWorld(nil)
+	west, central := w.RDS("222222222222", "eu-west-1"), w.RDS("222222222222", "eu-central-1")
+	for _, f := range []*drtest.RDS{west, central} {
+		f.AddManual("orders-db-202611230300-dr", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
+		f.Endpoint = func(string) (string, int32) { return "127.0.0.1", 1 }
+	}
+	central.RestoreOutcome = "storage-full"
+	const topic = "arn:aws:sns:eu-west-1:222222222222:dr"
+	notices := drtest.NewSNS(topic)
+	srv := drtest.NewSNSWireServer(notices)
+	t.Cleanup(srv.Close)
+	regional := map[string]string{"DR_SOURCE_INSTANCE": "orders-db", "DR_INSTANCE_CLASS": "db.t4g.medium", "DR_DSN": "postgres://x@{host}:{port}/db?connect_timeout=1",
+		"DR_REGIONS":       `{"eu-west-1": {"SubnetGroup": "private", "SecurityGroups": ["sg-w"]}, "eu-central-1": {"SubnetGroup": "private", "SecurityGroups": ["sg-c"]}}`,
+		"DR_SNS_TOPIC_ARN": topic}
+	s, err := dr.StepSettingsFromEnv(func(k string) string { return regional[k] })
+	require.NoError(t, err)
+	byRegion := map[string]*drtest.RDS{"eu-west-1": west, "eu-central-1": central}
+	r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(region string) dr.RDSAPI { return byRegion[region] }, SNS: srv.Client()}, false,
+		func(o *dr.VerifyOptions) { o.Clock = west.Clock() })
+	require.NoError(t, err)
+	h := newHandler(r)
+	ctx := context.Background()
+
+	for region, f := range byRegion {
+		run := "exec-" + region
+		st, err := h(ctx, dr.StepRequest{Step: "start", Run: run, Region: region})
+		require.NoError(t, err)
+		_, _, sgs, _ := f.Instance(st.Instance)
+		assert.Equal(t, []string{map[string]string{"eu-west-1": "sg-w", "eu-central-1": "sg-c"}[region]}, sgs, "the region's own settings")
+		w.RDS("222222222222", region).Clock().Advance(25 * time.Minute)
+		next, err := h(ctx, dr.StepRequest{Step: "ready", Run: run, Region: region, State: st})
+		if region == "eu-central-1" {
+			assert.Equal(t, "RestoreFailed", errorType(err))
+			cause, _ := json.Marshal(map[string]string{"errorMessage": err.Error(), "errorType": errorType(err)})
+			next = st // the Catch passes the Ready step's input, with the error at $.error
+			next.Error = &dr.CaughtError{Error: errorType(err), Cause: string(cause)}
+		} else {
+			require.NoError(t, err)
+		}
+		st, err = h(ctx, dr.StepRequest{Step: "cleanup", Run: run, Region: region, State: next})
+		require.NoError(t, err)
+		st, err = h(ctx, dr.StepRequest{Step: "report", Run: run, Region: region, State: st})
+		require.NoError(t, err)
+		assert.Empty(t, f.Instances())
+		assert.Equal(t, region, st.Report.Region)
+	}
+	msgs := notices.Messages()
+	require.Len(t, msgs, 2, "both failed (nothing listens on the fake endpoint in eu-west-1)")
+	bodies := map[string]string{}
+	for _, m := range msgs {
+		bodies[m.Subject] = m.Body
+	}
+	assert.Contains(t, bodies["shipshape dr: verification of orders-db FAILED in eu-central-1"], "is storage-full", "the failed step names the terminal state")
+	_, err = h(ctx, dr.StepRequest{Step: "start", Run: "x", Region: "us-east-1"})
+	assert.Equal(t, "InvalidInput", errorType(err))
 }

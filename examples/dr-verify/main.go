@@ -1,13 +1,31 @@
 // Command dr-verify proves that a DR snapshot restores: it restores the newest DR snapshot of
-// an instance (or a given one) into a private temporary instance, runs SQL checks, prints
-// progress and a JSON report, and always deletes the temporary instance.
+// a DB instance or an Aurora cluster (or a given one) into a private temporary instance (for
+// Aurora, a cluster and its instance), runs SQL checks, prints progress and a JSON report,
+// optionally writes the report to S3 and notifies an SNS topic when it failed, and always
+// deletes what it made.
 //
-//	DR_DB_PASSWORD=... dr-verify -instance orders-db -class db.t4g.medium -subnet-group private \
-//	    -security-groups sg-0123 -dsn 'postgres://verify:${DR_DB_PASSWORD}@{host}:{port}/orders' \
-//	    -min-tables 10 -min-rows orders=1000
+//	dr-verify -instance orders-db -class db.t4g.medium -subnet-group private -security-groups sg-0123 \
+//	    -secret-arn arn:aws:secretsmanager:eu-west-1:111111111111:secret:rds!db-... \
+//	    -dsn 'postgres://{user}:{password}@{host}:{port}/orders?sslmode=require' \
+//	    -min-tables 10 -min-rows orders=1000 -report-bucket dr-reports -sns-topic arn:aws:sns:...
 //
-// Exit codes: 0 every check passed, 3 a check failed (see the report), 1 operational error,
-// 2 usage error.
+// The wait for the restore ends at -timeout (polling every -poll, the last poll at the
+// deadline) or at once when the restore reaches a terminal state (incompatible-restore,
+// storage-full, ...); the temporary instance is deleted on every path, also on Ctrl-C.
+//
+// The JSON report on stdout (and in -report FILE) has the fields: snapshot (the DR snapshot
+// restored), instance (the temporary instance), run (this run's id, also the instance's
+// shipshape:run tag), started and finished (RFC 3339, UTC), ok (every step passed and the
+// cleanup succeeded), steps (each with name, ok and detail: restore, wait, connect, server
+// version, table count, rows TABLE, and each -query by name) and cleanup (what was deleted,
+// or why not). The DSN is never printed.
+//
+// The password of a restored database is the snapshot's: keep it in Secrets Manager
+// (-secret-arn: the RDS-managed master user secret, or a secret with username and password)
+// and use {user} and {password} in -dsn; or ${VAR} reads the environment.
+//
+// Exit codes: 0 every check passed, 3 a check failed (see the report), 1 operational error
+// (including a restore that failed or timed out), 2 usage error.
 package main
 
 import (
@@ -17,13 +35,15 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/shipshape-dev/shipshape/dr"
@@ -35,15 +55,22 @@ type multi []string
 func (m *multi) String() string     { return strings.Join(*m, ",") }
 func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
-// newRDS builds the RDS client; tests replace it.
-type newRDS func(ctx context.Context) (dr.RDSAPI, error)
+// clients are the AWS clients a run needs; newClients builds them, tests replace it.
+type clients struct {
+	rds dr.RDSAPI
+	sm  dr.SecretsManagerAPI
+	s3  dr.S3API
+	sns dr.SNSAPI
+}
 
-func fromEnvironment(ctx context.Context) (dr.RDSAPI, error) {
+type newClients func(ctx context.Context) (clients, error)
+
+func fromEnvironment(ctx context.Context) (clients, error) {
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		return nil, err
+		return clients{}, err
 	}
-	return rds.NewFromConfig(cfg), nil
+	return clients{rds: rds.NewFromConfig(cfg), sm: secretsmanager.NewFromConfig(cfg), s3: s3.NewFromConfig(cfg), sns: sns.NewFromConfig(cfg)}, nil
 }
 
 func main() {
@@ -52,10 +79,16 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, fromEnvironment, nil))
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newRDS, optFn func(*dr.VerifyOptions)) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newClients, optFn func(*dr.VerifyOptions)) int {
 	fs := flag.NewFlagSet("dr-verify", flag.ContinueOnError)
 	instance := fs.String("instance", "", "verify the newest DR snapshot of this DB instance")
-	snapshot := fs.String("snapshot", "", "verify this snapshot")
+	cluster := fs.String("cluster", "", "verify the newest DR cluster snapshot of this Aurora cluster")
+	snapshot := fs.String("snapshot", "", "verify this snapshot (a DB cluster snapshot with -cluster-snapshot)")
+	clusterSnapshot := fs.Bool("cluster-snapshot", false, "-snapshot names a DB cluster snapshot (Aurora)")
+	secretARN := fs.String("secret-arn", "", "Secrets Manager secret with username and password for {user} and {password} in -dsn")
+	bucket := fs.String("report-bucket", "", "also write the JSON report to this S3 bucket")
+	prefix := fs.String("report-prefix", "dr-reports", "key prefix of the report in -report-bucket")
+	topic := fs.String("sns-topic", "", "SNS topic ARN told when the verification fails")
 	class := fs.String("class", "", "instance class of the temporary instance, e.g. db.t4g.medium")
 	subnet := fs.String("subnet-group", "", "DB subnet group of the temporary instance")
 	sgs := fs.String("security-groups", "", "VPC security group ids, comma-separated")
@@ -65,86 +98,106 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newRDS
 	var minRows, queries multi
 	fs.Var(&minRows, "min-rows", "TABLE=N: at least N rows (repeatable)")
 	fs.Var(&queries, "query", "NAME|SQL|WANT: a query whose single value must be WANT (repeatable)")
-	timeout := fs.Duration("timeout", time.Hour, "how long to wait for the restore")
+	timeout := fs.Duration("timeout", time.Hour, "how long to wait for the restore (the wait ends at this deadline)")
+	poll := fs.Duration("poll", 30*time.Second, "time between status checks while waiting")
 	reportFile := fs.String("report", "", "also write the JSON report to this file")
 	if code, done := cli.Parse(fs, args, stderr, func(w io.Writer) {
-		fmt.Fprint(w, "Usage: dr-verify (-instance NAME | -snapshot ID) -class CLASS -dsn TEMPLATE [checks]\n\n"+
-			"Restores a DR snapshot into a private temporary instance, runs the checks, prints a JSON report,\n"+
-			"and always deletes the instance. In -dsn, {host} and {port} are the restored endpoint and\n"+
-			"${VAR} is read from the environment (keep passwords out of the command line).\n"+
-			"Exit codes: 0 all checks passed, 3 a check failed, 1 operational error, 2 usage error.\n\nFlags:\n")
+		fmt.Fprint(w, "Usage: dr-verify (-instance NAME | -cluster NAME | -snapshot ID [-cluster-snapshot]) -class CLASS -dsn TEMPLATE [checks]\n\n"+
+			"Restores a DR snapshot into a private temporary instance (Aurora: a cluster and its instance),\n"+
+			"runs the checks, prints a JSON report (also to -report FILE and -report-bucket), notifies\n"+
+			"-sns-topic when it fails, and always deletes what it made. In -dsn, {host} and {port} are the\n"+
+			"restored endpoint, {user} and {password} come from -secret-arn, and ${VAR} from the environment\n"+
+			"(keep passwords out of the command line).\n"+
+			"The wait ends at -timeout, or at once in a terminal restore state; the instance is deleted on every path.\n"+
+			"Exit codes: 0 all checks passed, 3 a check failed, 1 operational error (a restore that failed or\n"+
+			"timed out included), 2 usage error.\n\nFlags:\n")
 		fs.SetOutput(w)
 		fs.PrintDefaults()
 	}); done {
 		return code
 	}
 	usageErr := func(format string, a ...any) int { return cli.Usage(stderr, "dr-verify", format, a...) }
-	checks := dr.Checks{ServerVersionPrefix: *versionPrefix, MinTables: *minTables, MinRows: map[string]int64{}}
-	for _, r := range minRows {
-		table, n, ok := strings.Cut(r, "=")
-		count, err := strconv.ParseInt(n, 10, 64)
-		if !ok || strings.TrimSpace(table) == "" || err != nil || count < 0 {
-			return usageErr("-min-rows %q: want TABLE=N with N 0 or more", r)
-		}
-		if _, dup := checks.MinRows[table]; dup {
-			return usageErr("-min-rows: table %q is given twice", table)
-		}
-		checks.MinRows[table] = count
-	}
-	for _, q := range queries {
-		parts := strings.SplitN(q, "|", 3)
-		if len(parts) != 3 || strings.TrimSpace(parts[0]) == "" || strings.TrimSpace(parts[1]) == "" {
-			return usageErr("-query %q: want NAME|SQL|WANT", q)
-		}
-		checks.Queries = append(checks.Queries, dr.QueryCheck{Name: parts[0], SQL: parts[1], Want: parts[2]})
+	checks, err := dr.ChecksFromFlags(*versionPrefix, *minTables, minRows, queries)
+	if err != nil {
+		return usageErr("%v", err)
 	}
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
-	case *instance != "" && *snapshot != "":
-		return usageErr("give -instance or -snapshot, not both")
-	case *instance == "" && *snapshot == "":
-		return usageErr("give -instance (its newest DR snapshot) or -snapshot")
+	case count(*instance, *cluster, *snapshot) > 1:
+		return usageErr("give one of -instance, -cluster and -snapshot")
+	case count(*instance, *cluster, *snapshot) == 0:
+		return usageErr("give -instance or -cluster (its newest DR snapshot) or -snapshot")
+	case cli.IsSet(fs, "report-prefix") && *bucket == "":
+		return usageErr("-report-prefix goes with -report-bucket")
+	case *clusterSnapshot && *snapshot == "":
+		return usageErr("-cluster-snapshot goes with -snapshot")
+	case *secretARN != "" && !strings.HasPrefix(*secretARN, "arn:"):
+		return usageErr("-secret-arn %q: want a Secrets Manager secret ARN", *secretARN)
+	case *secretARN == "" && (strings.Contains(*dsn, "{user}") || strings.Contains(*dsn, "{password}")):
+		return usageErr("-dsn uses {user} or {password}: give -secret-arn")
 	case *class == "":
 		return usageErr("-class is required, e.g. db.t4g.medium")
-	case *minTables < 0:
-		return usageErr("-min-tables %d: want 0 or more", *minTables)
 	case *dsn == "" || !strings.Contains(*dsn, "{host}"):
 		return usageErr("-dsn is required and must contain {host} (and usually {port})")
 	}
-	if err := cli.Duration("timeout", *timeout); err != nil {
-		return usageErr("%v", err)
+	for name, d := range map[string]time.Duration{"timeout": *timeout, "poll": *poll} {
+		if err := cli.Duration(name, d); err != nil {
+			return usageErr("%v", err)
+		}
 	}
-	client, err := mk(ctx)
+	buildDSN, err := dr.DSNTemplate(*dsn, os.Getenv)
+	if err != nil {
+		return usageErr("-dsn: %v", err)
+	}
+	c, err := mk(ctx)
 	if err != nil {
 		return cli.Fail(stderr, "dr-verify", fmt.Errorf("AWS configuration: %w", err))
+	}
+	reporter, err := dr.NewReporter(func(o *dr.ReporterOptions) {
+		if *bucket != "" {
+			o.S3, o.Bucket, o.Prefix = c.s3, *bucket, *prefix
+		}
+		if *topic != "" {
+			o.SNS, o.TopicARN = c.sns, *topic
+		}
+	})
+	if err != nil {
+		return usageErr("-report-bucket/-sns-topic: %v", err)
+	}
+	db := dr.Database{Driver: "pgx", DSN: buildDSN}
+	if *secretARN != "" {
+		db.Credentials = dr.SecretCredentials(c.sm, *secretARN)
 	}
 	var groups []string
 	if *sgs != "" {
 		groups = strings.Split(*sgs, ",")
 	}
-	v, err := dr.NewVerifier(client, func(o *dr.VerifyOptions) {
-		o.SnapshotID, o.SourceInstance = *snapshot, *instance
-		o.InstanceClass, o.SubnetGroup, o.SecurityGroups = *class, *subnet, groups
-		o.Driver = "pgx"
-		o.DSN = func(host string, port int32) string {
-			s := strings.ReplaceAll(*dsn, "{host}", host)
-			s = strings.ReplaceAll(s, "{port}", strconv.Itoa(int(port)))
-			return os.ExpandEnv(s)
-		}
-		o.Checks = checks
-		o.Timeout = *timeout
-		o.Progress = func(line string) {
-			fmt.Fprintf(stderr, "%s dr-verify: %s\n", time.Now().UTC().Format(time.RFC3339), line)
-		}
-		if optFn != nil {
-			optFn(o)
-		}
-	})
+	v, err := dr.NewVerifier(c.rds, dr.VerifyTarget{SnapshotID: *snapshot, Cluster: *clusterSnapshot, SourceInstance: *instance, SourceCluster: *cluster, InstanceClass: *class},
+		db, func(o *dr.VerifyOptions) {
+			o.SubnetGroup, o.SecurityGroups = *subnet, groups
+			o.Checks = checks
+			o.Timeout, o.Poll = *timeout, *poll
+			o.Progress = func(line string) {
+				fmt.Fprintf(stderr, "%s dr-verify: %s\n", time.Now().UTC().Format(time.RFC3339), line)
+			}
+			if optFn != nil {
+				optFn(o)
+			}
+		})
 	if err != nil {
 		return usageErr("%v", err)
 	}
 	rep, err := v.Verify(ctx)
+	if *bucket != "" || *topic != "" {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		loc, derr := reporter.Deliver(dctx, rep)
+		cancel()
+		rep.Location = loc
+		if derr != nil {
+			fmt.Fprintln(stderr, cli.Message("dr-verify", derr))
+		}
+	}
 	out := append(rep.JSON(), '\n')
 	_, _ = stdout.Write(out)
 	if *reportFile != "" {
@@ -160,4 +213,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newRDS
 		return 3
 	}
 	return 0
+}
+
+// count is how many of values are set.
+func count(values ...string) int {
+	n := 0
+	for _, v := range values {
+		if v != "" {
+			n++
+		}
+	}
+	return n
 }

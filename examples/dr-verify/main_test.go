@@ -7,9 +7,11 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -19,14 +21,15 @@ import (
 	"github.com/shipshape-dev/shipshape/internal/testbed"
 )
 
-func fakeRDS(host string, port int32) (*drtest.RDS, newRDS) {
+func fakeRDS(host string, port int32) (*drtest.RDS, newClients) {
 	f := drtest.New(nil)
 	f.AddManual("orders-db-202611230300-dr", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
+	f.AddManualCluster("ledger-202611230300-dr", "ledger", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
 	f.Endpoint = func(string) (string, int32) { return host, port }
-	return f, func(context.Context) (dr.RDSAPI, error) { return f, nil }
+	return f, func(context.Context) (clients, error) { return clients{rds: f}, nil }
 }
 
-func runCLI(mk newRDS, clock func(*dr.VerifyOptions), args ...string) (int, string, string) {
+func runCLI(mk newClients, clock func(*dr.VerifyOptions), args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), args, &out, &errOut, mk, clock)
 	return code, out.String(), errOut.String()
@@ -43,6 +46,16 @@ func TestUsageErrors(t *testing.T) {
 		{Args: []string{"-instance", "x", "-class", "c", "-dsn", "postgres://localhost/db"}, Flag: "-dsn"},
 		{Args: with("-timeout", "0s"), Flag: "-timeout"},
 		{Args: with("-timeout", "-1s"), Flag: "-timeout"},
+		{Args: with("-poll", "0s"), Flag: "-poll"},
+		{Args: with("-poll", "soon"), Flag: "-poll"},
+		{Args: with("-class", "t4g.medium"), Flag: "class"},
+		{Args: with("-cluster", "ledger"), Flag: "-cluster"},
+		{Args: with("-cluster-snapshot"), Flag: "-cluster-snapshot"},
+		{Args: with("-secret-arn", "prod/db"), Flag: "-secret-arn"},
+		{Args: []string{"-instance", "x", "-class", "db.t4g.medium", "-dsn", "postgres://{user}:{password}@{host}/db"}, Flag: "-secret-arn"},
+		{Args: with("-report-bucket", "s3://reports"), Flag: "-report-bucket"},
+		{Args: with("-report-prefix", "x"), Flag: "-report-bucket"},
+		{Args: with("-sns-topic", "alerts"), Flag: "-sns-topic"},
 		{Args: with("-min-rows", "orders=-1"), Flag: "-min-rows"},
 		{Args: with("-min-rows", "orders"), Flag: "-min-rows"},
 		{Args: with("-min-rows", "orders=1", "-min-rows", "orders=2"), Flag: "-min-rows"},
@@ -81,4 +94,56 @@ func TestIntegrationVerifyCLI(t *testing.T) {
 	assert.Equal(t, 3, code)
 	assert.Contains(t, stderr, "a check failed")
 	assert.Empty(t, f.Instances())
+}
+
+// TestTimeoutAndTerminalState: -timeout bounds the wait (5 s, not the 60 s -poll) and a
+// terminal restore state ends it at once; both exit 1 and delete the instance.
+func TestTimeoutAndTerminalState(t *testing.T) {
+	f, mk := fakeRDS("127.0.0.1", 1)
+	fast := func(o *dr.VerifyOptions) { o.Clock = f.Clock() }
+	args := []string{"-instance", "orders-db", "-class", "db.t4g.medium", "-dsn", "postgres://x@{host}:{port}/db"}
+	start := f.Clock().Now()
+	code, stdout, stderr := runCLI(mk, fast, append(args, "-timeout", "5s", "-poll", "60s")...)
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, "timed out waiting")
+	assert.Equal(t, 5*time.Second, f.Clock().Now().Sub(start))
+	assert.Contains(t, stdout, `"cleanup": "deleted verify-`)
+	assert.Empty(t, f.Instances())
+
+	f.RestoreOutcome = "incompatible-parameters"
+	code, _, stderr = runCLI(mk, fast, args...)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "is incompatible-parameters")
+	assert.Equal(t, 1, strings.Count(stderr, "dr: "), "the package named once: %s", stderr)
+	assert.Empty(t, f.Instances())
+}
+
+type memS3 struct{ keys []string }
+
+func (m *memS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	m.keys = append(m.keys, *in.Bucket+"/"+*in.Key)
+	return &s3.PutObjectOutput{}, nil
+}
+
+// TestAuroraReportAndNotice: -cluster verifies the newest DR cluster snapshot; a failure is
+// written to the bucket and announced on the topic, and the exit code says so.
+func TestAuroraReportAndNotice(t *testing.T) {
+	f, _ := fakeRDS("127.0.0.1", 1)
+	f.RestoreOutcome = "incompatible-network"
+	const topic = "arn:aws:sns:us-east-1:111111111111:dr"
+	notices, bucket := drtest.NewSNS(topic), &memS3{}
+	mk := func(context.Context) (clients, error) { return clients{rds: f, s3: bucket, sns: notices}, nil }
+	code, stdout, stderr := runCLI(mk, func(o *dr.VerifyOptions) { o.Clock = f.Clock() }, "-cluster", "ledger", "-class", "db.r6g.large",
+		"-dsn", "postgres://x@{host}:{port}/db", "-report-bucket", "reports", "-sns-topic", topic)
+	assert.Equal(t, 1, code, stderr)
+	var rep dr.Report
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
+	assert.Equal(t, "cluster", rep.Kind)
+	assert.Equal(t, "ledger-202611230300-dr", rep.Snapshot)
+	assert.Equal(t, []string{"reports/dr-reports/ledger/2026-11-23T09-00-00Z.json"}, bucket.keys)
+	assert.Equal(t, "s3://reports/dr-reports/ledger/2026-11-23T09-00-00Z.json", rep.Location)
+	require.Len(t, notices.Messages(), 1)
+	assert.Contains(t, notices.Messages()[0].Body, "incompatible-network")
+	assert.Empty(t, f.Instances())
+	assert.Empty(t, f.Clusters())
 }

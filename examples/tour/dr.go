@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -16,7 +18,7 @@ import (
 )
 
 func init() {
-	chapters = append(chapters, chapter{order: 6, name: "dr: an automated RDS snapshot copied, shared, and copied into the recovery region", run: tourDR})
+	chapters = append(chapters, chapter{order: 6, name: "dr: automated RDS snapshots copied (a lost event recovered by the sweep), shared, copied into the recovery region, verified (DB instance and Aurora), sanitized", run: tourDR})
 }
 
 func tourDR(ctx context.Context, say func(string, ...any)) error {
@@ -32,7 +34,8 @@ func tourDR(ctx context.Context, say func(string, ...any)) error {
 	}
 	say("4 daily automated snapshots of orders-db, encrypted with the default aws/rds key")
 
-	plain, err := dr.NewSource(prod, func(o *dr.SourceOptions) { o.ShareWith = []string{"222222222222"} })
+	keys := drtest.NewKMS(prod) // kms:DescribeKey knows aws/rds as AWS managed
+	plain, err := dr.NewSource(prod, func(o *dr.SourceOptions) { o.ShareWith, o.KMS = []string{"222222222222"}, keys })
 	if err != nil {
 		return err
 	}
@@ -46,12 +49,12 @@ func tourDR(ctx context.Context, say func(string, ...any)) error {
 	src, err := dr.NewSource(prod, func(o *dr.SourceOptions) {
 		o.KMSKeyID = "arn:aws:kms:eu-west-1:111111111111:key/dr-shared"
 		o.ShareWith = []string{"222222222222"}
-		o.Now = clock.Now
+		o.Clock = clock
 	})
 	if err != nil {
 		return err
 	}
-	for day := 3; day >= 0; day-- {
+	for day := 3; day >= 1; day-- { // the newest snapshot's event is lost (RDS events are best effort)
 		id := "rds:orders-db-" + clock.Now().Add(-time.Duration(day)*24*time.Hour).UTC().Format("2006-01-02-15-04")
 		sum, err := src.CopyAutomated(ctx, id)
 		if err != nil {
@@ -59,11 +62,19 @@ func tourDR(ctx context.Context, say func(string, ...any)) error {
 		}
 		say("RDS event for %s -> copied to %s (re-encrypted with the customer-managed key)", id, sum.Copied[0].ID)
 	}
+	say("the event for %s never arrives", newest)
+	swept, err := src.Scheduled(ctx, dr.Retention{Keep: 7})
+	if err != nil {
+		return err
+	}
+	for _, c := range swept.Copied {
+		say("scheduled reconcile sweep: %s, %s", c.ID, c.Reason)
+	}
 	again, err := src.CopyAutomated(ctx, newest)
 	if err != nil {
 		return err
 	}
-	say("the same event delivered again: %s", again.Skipped[0].Reason)
+	say("the lost event delivered late after all: %s", again.Skipped[0].Reason)
 
 	ledger := prod.AddAutomatedCluster("ledger", clock.Now(), prod.DefaultKey)
 	aurora, err := src.CopyEvent(ctx, dr.SnapshotEvent{SnapshotID: ledger, Cluster: true})
@@ -79,12 +90,10 @@ func tourDR(ctx context.Context, say func(string, ...any)) error {
 	}
 	say("scheduled share run (RDS has no 'copy finished' event): shared %d with the recovery account (DB and cluster snapshots)", len(shared.Shared))
 
-	rec, err := dr.NewRecovery(recoveryShared, recoveryLocal, func(o *dr.RecoveryOptions) {
-		o.SourceAccounts = []string{"111111111111"}
-		o.SourceRegion = "eu-west-1"
+	rec, err := dr.NewRecovery(recoveryShared, recoveryLocal, dr.Origin{Accounts: []string{"111111111111"}, Region: "eu-west-1"}, func(o *dr.RecoveryOptions) {
 		o.KMSKeyID = "arn:aws:kms:eu-central-1:222222222222:key/recovery"
 		o.MaxCopies = 3
-		o.Now = clock.Now
+		o.Clock = clock
 	})
 	if err != nil {
 		return err
@@ -107,7 +116,82 @@ func tourDR(ctx context.Context, say func(string, ...any)) error {
 		return err
 	}
 	say("retention (keep 2) in production deleted %d of our copies; automated snapshots and anything untagged untouched", len(trimmed.Deleted))
+
+	// A restore that can never succeed: the wait ends at once, and the instance is deleted.
+	prod.RestoreOutcome = "incompatible-restore"
+	v, err := dr.NewVerifier(prod, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
+		dr.Database{Driver: "pgx", DSN: func(string, int32) string { return "" }}, func(o *dr.VerifyOptions) { o.Clock = clock })
+	if err != nil {
+		return err
+	}
+	start := clock.Now()
+	rep, err := v.Verify(ctx)
+	if !errors.Is(err, dr.ErrRestoreFailed) {
+		return fmt.Errorf("want a failed restore, got %v", err)
+	}
+	say("verify when RDS ends in a terminal state: %s after %s (not the 1 h timeout); cleanup: %s; instances left: %d",
+		dr.ErrorType(err), clock.Now().Sub(start), rep.Cleanup, len(prod.Instances()))
+	prod.RestoreOutcome = "available"
+
+	// Aurora: the cluster snapshot restores into a temporary cluster plus one instance, and
+	// cleanup deletes the instance, then the cluster (here as the state machine runs it).
+	auroraV, err := dr.NewVerifier(prod, dr.VerifyTarget{SourceCluster: "ledger", InstanceClass: "db.r6g.large"},
+		dr.Database{Driver: "pgx", DSN: func(string, int32) string { return "" }}, func(o *dr.VerifyOptions) { o.Clock = clock })
+	if err != nil {
+		return err
+	}
+	st, err := auroraV.Step(ctx, "start", "tour-aurora", dr.VerifyState{})
+	if err != nil {
+		return err
+	}
+	say("Aurora verify, step start: %s", st.Report.Steps[0].Detail)
+	clock.Advance(25 * time.Minute)
+	if st, err = auroraV.Step(ctx, "ready", "tour-aurora", st); err != nil {
+		return err
+	}
+	say("Aurora verify, step ready: cluster and instance available at %s:%d", st.Host, st.Port)
+	if st, err = auroraV.Step(ctx, "cleanup", "tour-aurora", st); err != nil {
+		return err
+	}
+	say("Aurora verify, step cleanup: %s; clusters left: %d", st.Report.Cleanup, len(prod.Clusters()))
+	if err := tourRehearsal(ctx, say, recoveryLocal); err != nil {
+		return err
+	}
 	return tourVerify(ctx, say, prod)
+}
+
+// tourRehearsal rehearses the failover in the recovery region: the newest DR copy restored
+// under a temporary name, a temporary CNAME, the checks, the recovery point and time, and
+// everything deleted. The checks pass only with a database (SHIPSHAPE_PG_DSN).
+func tourRehearsal(ctx context.Context, say func(string, ...any), recovery *drtest.RDS) error {
+	dns := drtest.NewRoute53(recovery.Clock())
+	dns.AddZone("Z0RECOVERY", "internal.example.com")
+	dsn := os.Getenv("SHIPSHAPE_PG_DSN")
+	db := dr.Database{Driver: "pgx", DSN: func(string, int32) string { return dsn }}
+	if dsn == "" {
+		db.DSN = func(string, int32) string { return "postgres://nobody@127.0.0.1:1/none?connect_timeout=1" }
+	} else if u, err := url.Parse(dsn); err == nil {
+		host, portText, _ := net.SplitHostPort(u.Host)
+		port, _ := strconv.Atoi(portText)
+		recovery.Endpoint = func(string) (string, int32) { return host, int32(port) }
+		defer func() { recovery.Endpoint = nil }()
+	}
+	r, err := dr.NewRestorer(recovery, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "orders-db", InstanceClass: "db.r6g.large"}, func(o *dr.FailoverOptions) {
+		o.Clock, o.Route53 = recovery.Clock(), dns
+		o.DNS = &dr.DNSRecord{ZoneID: "Z0RECOVERY", Name: "orders-db.internal.example.com"}
+	})
+	if err != nil {
+		return err
+	}
+	rep, err := r.Rehearse(ctx, db, dr.Checks{})
+	if err != nil {
+		return err
+	}
+	say("failover rehearsal in eu-central-1: restored %s as %s, record %s", rep.Snapshot, rep.Target, rep.Record)
+	say("  recovery point %s (the data is %s old), recovery time %s (restore and DNS); checks ok=%v",
+		rep.RecoveryPoint.UTC().Format(time.RFC3339), rep.DataLoss, rep.RecoveryTime, rep.OK)
+	say("  cleanup: %s; instances left: %d, records left: %v", rep.Cleanup, len(recovery.Instances()), dns.Names("Z0RECOVERY"))
+	return nil
 }
 
 // tourVerify runs a verification when a PostgreSQL DSN is in SHIPSHAPE_PG_DSN (as under
@@ -131,15 +215,12 @@ func tourVerify(ctx context.Context, say func(string, ...any), prod *drtest.RDS)
 		return err
 	}
 	prod.Endpoint = func(string) (string, int32) { return host, int32(port) }
-	v, err := dr.NewVerifier(prod, func(o *dr.VerifyOptions) {
-		o.SourceInstance = "orders-db"
-		o.InstanceClass = "db.t4g.medium"
-		o.Driver = "pgx"
-		o.DSN = func(string, int32) string { return dsn }
-		o.Checks = dr.Checks{ServerVersionPrefix: "15.", Queries: []dr.QueryCheck{{Name: "arithmetic", SQL: "SELECT 6*7", Want: "42"}}}
-		o.Clock = prod.Clock()
-		o.Progress = func(line string) { say("  verify: %s", line) }
-	})
+	v, err := dr.NewVerifier(prod, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
+		dr.Database{Driver: "pgx", DSN: func(string, int32) string { return dsn }}, func(o *dr.VerifyOptions) {
+			o.Checks = dr.Checks{ServerVersionPrefix: "15.", Queries: []dr.QueryCheck{{Name: "arithmetic", SQL: "SELECT 6*7", Want: "42"}}}
+			o.Clock, o.Poll = prod.Clock(), 5*time.Minute
+			o.Progress = func(line string) { say("  verify: %s", line) }
+		})
 	if err != nil {
 		return err
 	}
@@ -148,5 +229,51 @@ func tourVerify(ctx context.Context, say func(string, ...any), prod *drtest.RDS)
 		return err
 	}
 	say("verify report: ok=%v, %d steps, cleanup: %s", rep.OK, len(rep.Steps), rep.Cleanup)
+	return tourSanitize(ctx, say, prod, u)
+}
+
+// tourSanitize makes a sanitized copy from a scratch database of its own (the fake restore
+// answers on it), then drops it.
+func tourSanitize(ctx context.Context, say func(string, ...any), prod *drtest.RDS, u *url.URL) error {
+	admin, err := sql.Open("pgx", u.String())
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	name := fmt.Sprintf("tour_sanitize_%d", time.Now().UnixNano())
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		return err
+	}
+	defer func() {
+		_, _ = admin.ExecContext(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	}()
+	scratch := *u
+	scratch.Path = "/" + name
+	db, err := sql.Open("pgx", scratch.String())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE customers (id serial PRIMARY KEY, email text); INSERT INTO customers (email) VALUES ('ada@real.example'), ('alan@real.example')`); err != nil {
+		return err
+	}
+	s, err := dr.NewSanitizer(prod, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
+		dr.Database{Driver: "pgx", DSN: func(string, int32) string { return scratch.String() }},
+		dr.SanitizeOptions{Statements: []string{`UPDATE customers SET email = 'user' || id || '@example.com'`},
+			KMSKeyID: "arn:aws:kms:eu-west-1:111111111111:key/dev-shared", ShareWith: []string{"444444444444"}},
+		func(o *dr.VerifyOptions) { o.Clock = prod.Clock() })
+	if err != nil {
+		return err
+	}
+	id, rep, err := s.Sanitize(ctx)
+	if err != nil {
+		return err
+	}
+	var emails string
+	if err := db.QueryRowContext(ctx, `SELECT string_agg(email, ', ' ORDER BY id) FROM customers`).Scan(&emails); err != nil {
+		return err
+	}
+	say("sanitized copy %s (emails now: %s), re-encrypted with %s, shared with %v; cleanup: %s",
+		id, emails, prod.KMSKey(id), prod.SharedWith(id), rep.Cleanup)
 	return nil
 }

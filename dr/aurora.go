@@ -1,0 +1,179 @@
+package dr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+
+	"github.com/shipshape-dev/shipshape/internal/errtext"
+)
+
+// Aurora: a DB cluster snapshot restores into a cluster (RestoreDBClusterFromSnapshot), which
+// serves nothing until an instance is added to it (CreateDBInstance). The temporary cluster
+// and its instance share the run's identifier (the two are separate namespaces in RDS) and
+// its tags; cleanup deletes the instance, then the cluster, skipping the final snapshot.
+
+func clusterNotFound(err error) bool { return errors.As(err, new(*types.DBClusterNotFoundFault)) }
+
+func clusterExists(err error) bool { return errors.As(err, new(*types.DBClusterAlreadyExistsFault)) }
+
+func clusterBusy(err error) bool { return errors.As(err, new(*types.InvalidDBClusterStateFault)) }
+
+func (v *Verifier) describeCluster(ctx context.Context, id string) (types.DBCluster, bool, error) {
+	out, err := v.rds.c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id)}, v.rds.opts...)
+	switch {
+	case clusterNotFound(err):
+		return types.DBCluster{}, false, nil
+	case err != nil:
+		return types.DBCluster{}, false, errtext.Wrap("dr", "describing cluster "+id, err)
+	case len(out.DBClusters) == 0:
+		return types.DBCluster{}, false, nil
+	}
+	return out.DBClusters[0], true, nil
+}
+
+// owned checks that a resource found under the run's identifier was made by the run.
+func owned(kind, id, run string, tags []types.Tag) error {
+	if tagValue(tags, TagRun) != run {
+		return fmt.Errorf("%w: %s %s exists and was not made by run %q (its %s tag is %q): it is neither used nor deleted",
+			ErrForeignResource, kind, id, run, TagRun, tagValue(tags, TagRun))
+	}
+	return nil
+}
+
+// startCluster restores the cluster and adds its instance; repeating it for the same run
+// attaches to what the first attempt made.
+func (v *Verifier) startCluster(ctx context.Context, st *VerifyState) error {
+	tags := []types.Tag{tag(TagDR, "verify"), tag(TagSource, st.Snapshot), tag(TagRun, st.Run)}
+	engine := v.target.Engine
+	if engine == "" {
+		out, err := v.rds.c.DescribeDBClusterSnapshots(ctx, &rds.DescribeDBClusterSnapshotsInput{DBClusterSnapshotIdentifier: aws.String(st.Snapshot)}, v.rds.opts...)
+		if err != nil {
+			return errtext.Wrap("dr", "describing cluster snapshot "+st.Snapshot, err)
+		}
+		if len(out.DBClusterSnapshots) == 0 || aws.ToString(out.DBClusterSnapshots[0].Engine) == "" {
+			return fmt.Errorf("%w: cluster snapshot %s names no engine: set VerifyTarget.Engine", ErrInvalidInput, st.Snapshot)
+		}
+		engine = aws.ToString(out.DBClusterSnapshots[0].Engine)
+	}
+	_, err := v.rds.c.RestoreDBClusterFromSnapshot(ctx, &rds.RestoreDBClusterFromSnapshotInput{
+		DBClusterIdentifier: aws.String(st.Instance), SnapshotIdentifier: aws.String(st.Snapshot), Engine: aws.String(engine),
+		DBSubnetGroupName: optionalString(v.opts.SubnetGroup), VpcSecurityGroupIds: v.opts.SecurityGroups, DeletionProtection: aws.Bool(false),
+		Tags: tags,
+	}, v.rds.opts...)
+	if clusterExists(err) {
+		c, found, derr := v.describeCluster(ctx, st.Instance)
+		switch {
+		case derr != nil:
+			err = derr
+		case !found:
+			err = fmt.Errorf("%w: cluster %s was being deleted: try again", ErrNotReady, st.Instance)
+		case owned("DB cluster", st.Instance, st.Run, c.TagList) != nil:
+			err = owned("DB cluster", st.Instance, st.Run, c.TagList)
+		case aws.ToString(c.Status) == "deleting":
+			err = fmt.Errorf("%w: cluster %s is being deleted: try again in a few minutes", ErrNotReady, st.Instance)
+		default:
+			err = nil
+			if s := tagValue(c.TagList, TagSource); s != "" {
+				st.Snapshot, st.Report.Snapshot = s, s
+			}
+		}
+	}
+	if err != nil {
+		return errtext.Wrap("dr", "restoring "+st.Snapshot+" into cluster "+st.Instance, err)
+	}
+	_, err = v.rds.c.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String(st.Instance),
+		DBClusterIdentifier: aws.String(st.Instance), DBInstanceClass: aws.String(v.target.InstanceClass), Engine: aws.String(engine),
+		PubliclyAccessible: aws.Bool(false), Tags: tags}, v.rds.opts...)
+	if instanceExists(err) {
+		inst, found, derr := v.describeInstance(ctx, st.Instance)
+		switch {
+		case derr != nil:
+			err = derr
+		case !found:
+			err = fmt.Errorf("%w: instance %s was being deleted: try again", ErrNotReady, st.Instance)
+		default:
+			err = owned("DB instance", st.Instance, st.Run, inst.TagList)
+		}
+	}
+	if err != nil {
+		return errtext.Wrap("dr", "adding instance "+st.Instance+" to cluster "+st.Instance, err)
+	}
+	return nil
+}
+
+// readyCluster: the cluster and its instance must both be available; the checks connect to
+// the cluster endpoint.
+func (v *Verifier) readyCluster(ctx context.Context, st *VerifyState) (string, int32, error) {
+	c, found, err := v.describeCluster(ctx, st.Instance)
+	switch {
+	case err != nil:
+		return "", 0, err
+	case !found:
+		return "", 0, fmt.Errorf("dr: the temporary cluster %s is gone", st.Instance)
+	}
+	cs := aws.ToString(c.Status)
+	if IsTerminal(cs) {
+		return "", 0, &RestoreFailedError{Instance: "cluster " + st.Instance, State: cs}
+	}
+	inst, found, err := v.describeInstance(ctx, st.Instance)
+	switch {
+	case err != nil:
+		return "", 0, err
+	case !found:
+		return "", 0, fmt.Errorf("dr: the temporary cluster %s has no instance %s", st.Instance, st.Instance)
+	}
+	is := aws.ToString(inst.DBInstanceStatus)
+	switch {
+	case IsTerminal(is):
+		return "", 0, &RestoreFailedError{Instance: st.Instance, State: is}
+	case cs != "available" || c.Endpoint == nil:
+		return "", 0, fmt.Errorf("%w: cluster %s is %s", ErrNotReady, st.Instance, cs)
+	case is != "available":
+		return "", 0, fmt.Errorf("%w: instance %s of cluster %s is %s", ErrNotReady, st.Instance, st.Instance, is)
+	}
+	return aws.ToString(c.Endpoint), aws.ToInt32(c.Port), nil
+}
+
+// cleanupCluster deletes the run's instance, then its cluster (RDS refuses to delete a
+// cluster with an instance not being deleted: ErrNotReady until it is).
+func (v *Verifier) cleanupCluster(ctx context.Context, st *VerifyState) error {
+	if err := v.cleanupInstance(ctx, st); err != nil {
+		return err
+	}
+	did := st.Report.Cleanup
+	c, found, err := v.describeCluster(ctx, st.Instance)
+	switch {
+	case err != nil:
+		st.Report.Cleanup = did + "; FAILED to look up cluster " + st.Instance + ": " + errtext.Strip("dr", err.Error())
+		return err
+	case !found:
+		st.Report.Cleanup = did + "; cluster " + st.Instance + " was already gone (or never made)"
+		return nil
+	case tagValue(c.TagList, TagDR) != v.role() || (st.Run != "" && tagValue(c.TagList, TagRun) != st.Run):
+		st.Report.Cleanup = did + "; left cluster " + st.Instance + " alone: not made by this run"
+		return nil
+	case aws.ToString(c.Status) == "deleting":
+		st.Report.Cleanup = did + "; cluster " + st.Instance + " is being deleted"
+		return nil
+	}
+	_, err = v.rds.c.DeleteDBCluster(ctx, &rds.DeleteDBClusterInput{DBClusterIdentifier: aws.String(st.Instance), SkipFinalSnapshot: aws.Bool(true)}, v.rds.opts...)
+	switch {
+	case err == nil:
+		st.Report.Cleanup = did + "; deleted cluster " + st.Instance
+	case clusterNotFound(err):
+		st.Report.Cleanup = did + "; cluster " + st.Instance + " was already gone"
+	case clusterBusy(err):
+		st.Report.Cleanup = did + "; waiting to delete cluster " + st.Instance + " (its instance is not deleting yet)"
+		return fmt.Errorf("%w: deleting temporary cluster %s: %w", ErrNotReady, st.Instance, err)
+	default:
+		st.Report.Cleanup = did + "; FAILED to delete cluster " + st.Instance + ": " + err.Error()
+		return errtext.Wrap("dr", "deleting temporary cluster "+st.Instance, err)
+	}
+	v.progress("%s", st.Report.Cleanup)
+	return nil
+}

@@ -1,0 +1,172 @@
+package dr
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// RegionSettings are where a temporary instance goes in one region.
+type RegionSettings struct {
+	SubnetGroup    string   `json:"SubnetGroup"`
+	SecurityGroups []string `json:"SecurityGroups"`
+}
+
+// StepSettings configure the Step Functions Lambdas (examples/dr-steps, examples/dr-sanitize)
+// from their environment; see StepSettingsFromEnv for the variables.
+type StepSettings struct {
+	Target VerifyTarget
+	// DSN is the connection string template (DSNTemplate); SecretARN, when set, is the
+	// Secrets Manager secret with the user and password ({user}, {password}).
+	DSN       string
+	SecretARN string
+	Checks    Checks
+	Timeout   time.Duration
+	// Regions are the regions to run in, each with its subnet group and security groups.
+	// One entry, "", means the Lambda's own region.
+	Regions map[string]RegionSettings
+	// Report destinations (optional).
+	ReportBucket, ReportPrefix, TopicARN string
+	// Sanitize is read only by SanitizeSettingsFromEnv.
+	Sanitize SanitizeOptions
+}
+
+// RegionNames are the configured regions, sorted ("" when only the Lambda's own).
+func (s StepSettings) RegionNames() []string {
+	var out []string
+	for r := range s.Regions {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SplitList reads a comma-separated setting, trimmed, empty items dropped.
+func SplitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// StepSettingsFromEnv reads the settings of the verification Lambda:
+//
+//	DR_SOURCE_INSTANCE or DR_SOURCE_CLUSTER   what to verify (the newest DR copy of it)
+//	DR_INSTANCE_CLASS                         class of the temporary instance
+//	DR_DSN                                    template with {host}, {port}, {user}, {password}, ${VAR}
+//	DR_DB_SECRET_ARN                          secret with username and password (optional)
+//	DR_CHECKS                                 JSON of Checks (optional)
+//	DR_TIMEOUT                                how long a restore may take (default 1h)
+//	DR_SUBNET_GROUP, DR_SECURITY_GROUPS       where the instance goes (this region)
+//	DR_REGIONS                                JSON {"eu-west-1": {"SubnetGroup": ..., "SecurityGroups": [...]}, ...}
+//	                                          to verify in several regions (instead of the two above)
+//	DR_REPORT_BUCKET, DR_REPORT_PREFIX        where reports go (optional)
+//	DR_SNS_TOPIC_ARN                          who hears of failures (optional)
+//
+// Errors name the variable.
+func StepSettingsFromEnv(getenv func(string) string) (StepSettings, error) {
+	var s StepSettings
+	var err error
+	s.Target = VerifyTarget{SourceInstance: getenv("DR_SOURCE_INSTANCE"), SourceCluster: getenv("DR_SOURCE_CLUSTER"), InstanceClass: getenv("DR_INSTANCE_CLASS")}
+	if s.Target.SourceInstance != "" && s.Target.SourceCluster != "" {
+		return s, fmt.Errorf("%w: DR_SOURCE_INSTANCE and DR_SOURCE_CLUSTER: set one", ErrInvalidInput)
+	}
+	if s.Checks, err = ParseChecks(getenv("DR_CHECKS")); err != nil {
+		return s, fmt.Errorf("DR_CHECKS: %w", err)
+	}
+	s.DSN = getenv("DR_DSN")
+	if _, err := DSNTemplate(s.DSN, getenv); err != nil {
+		return s, fmt.Errorf("DR_DSN: %w", err)
+	}
+	s.SecretARN = getenv("DR_DB_SECRET_ARN")
+	if s.SecretARN != "" && (!strings.HasPrefix(s.SecretARN, "arn:") || !strings.Contains(s.SecretARN, ":secretsmanager:")) {
+		return s, fmt.Errorf("%w: DR_DB_SECRET_ARN %q: want a Secrets Manager secret ARN", ErrInvalidInput, s.SecretARN)
+	}
+	if t := getenv("DR_TIMEOUT"); t != "" {
+		if s.Timeout, err = time.ParseDuration(t); err != nil || s.Timeout <= 0 {
+			return s, fmt.Errorf("%w: DR_TIMEOUT %q: want a positive duration such as 1h", ErrInvalidInput, t)
+		}
+	}
+	s.Regions = map[string]RegionSettings{}
+	if r := getenv("DR_REGIONS"); strings.TrimSpace(r) != "" {
+		dec := json.NewDecoder(strings.NewReader(r))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&s.Regions); err != nil || len(s.Regions) == 0 {
+			return s, fmt.Errorf("%w: DR_REGIONS: want JSON {\"eu-west-1\": {\"SubnetGroup\": \"...\", \"SecurityGroups\": [\"sg-...\"]}}", ErrInvalidInput)
+		}
+		for name := range s.Regions {
+			if !validRegion(name) {
+				return s, fmt.Errorf("%w: DR_REGIONS: %q is not a region name", ErrInvalidInput, name)
+			}
+		}
+	} else {
+		s.Regions[""] = RegionSettings{SubnetGroup: getenv("DR_SUBNET_GROUP"), SecurityGroups: SplitList(getenv("DR_SECURITY_GROUPS"))}
+	}
+	s.ReportBucket, s.ReportPrefix, s.TopicARN = getenv("DR_REPORT_BUCKET"), getenv("DR_REPORT_PREFIX"), getenv("DR_SNS_TOPIC_ARN")
+	return s, nil
+}
+
+// SanitizeSettingsFromEnv reads StepSettingsFromEnv's variables and the sanitizing ones:
+// DR_STATEMENTS (a JSON list of SQL statements), DR_SANITIZED_SNAPSHOT_ID (optional),
+// DR_TARGET_KMS_KEY_ID (the key the development accounts may use), DR_SHARE_WITH (account
+// ids, comma-separated).
+func SanitizeSettingsFromEnv(getenv func(string) string) (StepSettings, error) {
+	s, err := StepSettingsFromEnv(getenv)
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal([]byte(getenv("DR_STATEMENTS")), &s.Sanitize.Statements); err != nil || len(s.Sanitize.Statements) == 0 {
+		return s, fmt.Errorf("%w: DR_STATEMENTS: want a JSON list of SQL statements, e.g. [\"UPDATE customers SET email = 'x'\"]", ErrInvalidInput)
+	}
+	s.Sanitize.SnapshotID, s.Sanitize.KMSKeyID = getenv("DR_SANITIZED_SNAPSHOT_ID"), getenv("DR_TARGET_KMS_KEY_ID")
+	s.Sanitize.ShareWith = SplitList(getenv("DR_SHARE_WITH"))
+	return s, nil
+}
+
+// validRegion accepts names like eu-west-1, us-gov-west-1, ap-southeast-4.
+func validRegion(r string) bool {
+	parts := strings.Split(r, "-")
+	if len(parts) < 3 {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" || strings.Trim(p, "abcdefghijklmnopqrstuvwxyz0123456789") != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// ChecksFromFlags builds Checks from the binaries' check flags: -version-prefix, -min-tables,
+// -min-rows TABLE=N (repeatable) and -query NAME|SQL|WANT (repeatable). Errors name the flag.
+func ChecksFromFlags(versionPrefix string, minTables int, minRows, queries []string) (Checks, error) {
+	c := Checks{ServerVersionPrefix: versionPrefix, MinTables: minTables, MinRows: map[string]int64{}}
+	if minTables < 0 {
+		return c, fmt.Errorf("%w: -min-tables %d: want 0 or more", ErrInvalidInput, minTables)
+	}
+	for _, r := range minRows {
+		table, n, ok := strings.Cut(r, "=")
+		var count int64
+		_, err := fmt.Sscan(n, &count)
+		if !ok || strings.TrimSpace(table) == "" || err != nil || count < 0 || strings.TrimSpace(n) != fmt.Sprint(count) {
+			return c, fmt.Errorf("%w: -min-rows %q: want TABLE=N with N 0 or more", ErrInvalidInput, r)
+		}
+		if _, dup := c.MinRows[table]; dup {
+			return c, fmt.Errorf("%w: -min-rows: table %q is given twice", ErrInvalidInput, table)
+		}
+		c.MinRows[table] = count
+	}
+	for _, q := range queries {
+		parts := strings.SplitN(q, "|", 3)
+		if len(parts) != 3 || strings.TrimSpace(parts[0]) == "" || strings.TrimSpace(parts[1]) == "" {
+			return c, fmt.Errorf("%w: -query %q: want NAME|SQL|WANT", ErrInvalidInput, q)
+		}
+		c.Queries = append(c.Queries, QueryCheck{Name: parts[0], SQL: parts[1], Want: parts[2]})
+	}
+	return c, nil
+}

@@ -1,0 +1,566 @@
+package dr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
+
+	"github.com/shipshape-dev/shipshape/internal/awsretry"
+	"github.com/shipshape-dev/shipshape/internal/clock"
+	"github.com/shipshape-dev/shipshape/internal/errtext"
+)
+
+// Route53API is the part of the Route 53 client Failover uses. *route53.Client satisfies
+// it, and so does drtest.Route53.
+type Route53API interface {
+	ChangeResourceRecordSets(ctx context.Context, params *route53.ChangeResourceRecordSetsInput, optFns ...func(*route53.Options)) (*route53.ChangeResourceRecordSetsOutput, error)
+	ListResourceRecordSets(ctx context.Context, params *route53.ListResourceRecordSetsInput, optFns ...func(*route53.Options)) (*route53.ListResourceRecordSetsOutput, error)
+	GetChange(ctx context.Context, params *route53.GetChangeInput, optFns ...func(*route53.Options)) (*route53.GetChangeOutput, error)
+}
+
+var _ Route53API = (*route53.Client)(nil)
+
+// Tags of a failover's resources.
+const (
+	// TagRestoredAt is when a failover restored the instance (RFC 3339).
+	TagRestoredAt = "shipshape:restored-at"
+)
+
+// FailoverTarget is what a failover restores and under which identifier: the newest
+// available DR copy of SourceInstance (a DB instance) or SourceCluster (an Aurora cluster) in
+// this account and region, or SnapshotID (a DB cluster snapshot when Cluster is set), into
+// TargetID with InstanceClass. Required.
+type FailoverTarget struct {
+	SourceInstance string
+	SourceCluster  string
+	SnapshotID     string
+	Cluster        bool
+	TargetID       string
+	InstanceClass  string
+}
+
+func (t FailoverTarget) cluster() bool { return t.SourceCluster != "" || t.Cluster }
+
+// DNSRecord is the CNAME applications use: UPSERT to the new endpoint once it is available.
+type DNSRecord struct {
+	ZoneID string // the hosted zone (private or public), e.g. Z0123456789ABC
+	Name   string // e.g. orders-db.internal.example.com
+	TTL    int64  // default 60 s
+}
+
+// FailoverOptions are the optional settings of a Restorer. A zero value means the default.
+type FailoverOptions struct {
+	// Where and how the restored database runs. Defaults: the account's default subnet group
+	// and security group, the engine's default parameter and option groups, single-AZ.
+	SubnetGroup           string
+	SecurityGroups        []string
+	ParameterGroup        string // DB parameter group (of the instance; of the Aurora instance)
+	ClusterParameterGroup string // Aurora: DB cluster parameter group
+	OptionGroup           string
+	MultiAZ               bool
+	// NoDeletionProtection restores without deletion protection. Default: protected (a
+	// failover's database is production now).
+	NoDeletionProtection bool
+	// Engine of a restored Aurora cluster. Default: the snapshot's.
+	Engine string
+	// DNS, with Route53, switches a CNAME to the new endpoint once it is available.
+	DNS     *DNSRecord
+	Route53 Route53API
+	// Timeout bounds the wait for the restore and for the DNS change. Default: 2 hours.
+	Timeout time.Duration
+	// Poll is the time between status checks. Default: 30 s.
+	Poll time.Duration
+	// Progress, when set, receives a line per step and per wait round.
+	Progress func(string)
+	// MaxAttempts per RDS or Route 53 call (the SDK's standard retryer). Default: 5.
+	MaxAttempts          int
+	ClientOptions        []func(*rds.Options)
+	Route53ClientOptions []func(*route53.Options)
+	// Clock times the waits, the recovery figures and the retry backoff. Default: the wall clock.
+	Clock Clock
+	// Logger receives Debug lines. Default: discard.
+	Logger *slog.Logger
+}
+
+// Restorer restores the latest DR copy in the recovery region and switches DNS to it: the
+// failover itself, or a rehearsal of it that always cleans up. It is safe for concurrent use.
+type Restorer struct {
+	rds     calls
+	r53     Route53API
+	r53Opts []func(*route53.Options)
+	target  FailoverTarget
+	o       FailoverOptions
+	w       *Verifier // waits, progress, checks
+}
+
+// NewRestorer returns a Restorer. The error, wrapping ErrInvalidInput, is for settings that
+// can't work; NewRestorer makes no call.
+func NewRestorer(client RDSAPI, target FailoverTarget, optFns ...func(*FailoverOptions)) (*Restorer, error) {
+	var o FailoverOptions
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	switch {
+	case client == nil:
+		return nil, fmt.Errorf("%w: no RDS client", ErrInvalidInput)
+	case btoi(target.SnapshotID != "")+btoi(target.SourceInstance != "")+btoi(target.SourceCluster != "") != 1:
+		return nil, fmt.Errorf("%w: give one of: the snapshot, the source instance or the source cluster whose newest DR copy to restore", ErrInvalidInput)
+	case target.SnapshotID != "" && ValidIdentifier(target.SnapshotID) != nil:
+		return nil, ValidIdentifier(target.SnapshotID)
+	case !validName(target.TargetID):
+		return nil, fmt.Errorf("%w: target identifier %q: want 1 to 63 letters, digits and hyphens, starting with a letter", ErrInvalidInput, target.TargetID)
+	case target.InstanceClass == "" || !strings.HasPrefix(target.InstanceClass, "db."):
+		return nil, fmt.Errorf("%w: the instance class of the restored database is required (e.g. db.r6g.large), not %q", ErrInvalidInput, target.InstanceClass)
+	case o.Timeout < 0 || o.Poll < 0 || o.MaxAttempts < 0:
+		return nil, fmt.Errorf("%w: Timeout, Poll and MaxAttempts can't be negative", ErrInvalidInput)
+	case target.cluster() && o.MultiAZ:
+		return nil, fmt.Errorf("%w: Multi-AZ is an instance setting: an Aurora cluster gets more instances instead", ErrInvalidInput)
+	case !target.cluster() && o.ClusterParameterGroup != "":
+		return nil, fmt.Errorf("%w: a cluster parameter group is for Aurora clusters", ErrInvalidInput)
+	}
+	if o.DNS != nil {
+		switch {
+		case o.Route53 == nil:
+			return nil, fmt.Errorf("%w: a DNS switch needs a Route 53 client", ErrInvalidInput)
+		case o.DNS.ZoneID == "" || o.DNS.Name == "" || strings.ContainsAny(o.DNS.Name, " /") || !strings.Contains(o.DNS.Name, "."):
+			return nil, fmt.Errorf("%w: the DNS record needs a hosted zone id and a fully qualified name, not %q in %q", ErrInvalidInput, o.DNS.Name, o.DNS.ZoneID)
+		case o.DNS.TTL < 0 || o.DNS.TTL > 172800:
+			return nil, fmt.Errorf("%w: TTL %d: want 0 (default 60) to 172800 seconds", ErrInvalidInput, o.DNS.TTL)
+		}
+		d := *o.DNS
+		d.Name = strings.TrimSuffix(strings.ToLower(d.Name), ".")
+		if d.TTL == 0 {
+			d.TTL = 60
+		}
+		o.DNS = &d
+	}
+	o.Clock = clock.Or(o.Clock)
+	if o.Timeout == 0 {
+		o.Timeout = 2 * time.Hour
+	}
+	if o.Poll == 0 {
+		o.Poll = 30 * time.Second
+	}
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = defaultMaxAttempts
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	retryer := awsretry.New(awsretry.Options{Clock: o.Clock, MaxAttempts: o.MaxAttempts})
+	r := &Restorer{rds: newCalls(client, o.Clock, o.MaxAttempts, o.ClientOptions), r53: o.Route53, target: target, o: o,
+		r53Opts: append([]func(*route53.Options){func(ro *route53.Options) { ro.Retryer = retryer }}, o.Route53ClientOptions...)}
+	r.w = &Verifier{rds: r.rds, target: VerifyTarget{SourceInstance: target.SourceInstance, SourceCluster: target.SourceCluster,
+		SnapshotID: target.SnapshotID, Cluster: target.Cluster, InstanceClass: target.InstanceClass, Engine: o.Engine},
+		opts: VerifyOptions{Timeout: o.Timeout, Poll: o.Poll, Progress: o.Progress, Clock: o.Clock, SubnetGroup: o.SubnetGroup, SecurityGroups: o.SecurityGroups},
+		log:  o.Logger}
+	return r, nil
+}
+
+// NewRestorerFromConfig returns a Restorer over rds.NewFromConfig(cfg), with a Route 53
+// client from cfg when a DNS record is given.
+func NewRestorerFromConfig(cfg aws.Config, target FailoverTarget, optFns ...func(*FailoverOptions)) (*Restorer, error) {
+	return NewRestorer(rds.NewFromConfig(cfg), target, append(optFns, func(o *FailoverOptions) {
+		if o.DNS != nil && o.Route53 == nil {
+			o.Route53 = route53.NewFromConfig(cfg)
+		}
+	})...)
+}
+
+// Plan is what a failover will do, found with read-only calls (the dry run).
+type Plan struct {
+	Kind         string        `json:"kind"`          // instance or cluster
+	Snapshot     string        `json:"snapshot"`      // the DR copy to restore
+	SnapshotTime time.Time     `json:"snapshot_time"` // when its data was taken (the recovery point)
+	DataAge      time.Duration `json:"data_age_ns"`   // how old that data is now
+	Target       string        `json:"target"`
+	// Existing is what already has the target's identifier: "" (nothing: it will be
+	// created), or "ours: <status>" (an earlier run: it is attached to).
+	Existing string   `json:"existing,omitempty"`
+	Creates  []string `json:"creates,omitempty"`
+	// DNS is the change to be made, PreviousValue the record's value now ("" when absent).
+	DNS           string `json:"dns,omitempty"`
+	PreviousValue string `json:"previous_value,omitempty"`
+}
+
+// FailoverResult is what a failover did.
+type FailoverResult struct {
+	Plan
+	Endpoint string `json:"endpoint"`
+	Port     int32  `json:"port"`
+	Attached bool   `json:"attached"` // an earlier run's restore was found and waited for
+	// RecoveryPoint is the restored data's time; DataLoss how much older than the start of
+	// the failover it is (the recovery point objective met); RecoveryTime from the start of
+	// the failover to the database being available (and DNS switched).
+	RecoveryPoint time.Time     `json:"recovery_point"`
+	DataLoss      time.Duration `json:"data_loss_ns"`
+	RecoveryTime  time.Duration `json:"recovery_time_ns"`
+	DNSChanged    bool          `json:"dns_changed"`
+	// Rollback is the command that puts the previous DNS value back.
+	Rollback string `json:"rollback,omitempty"`
+}
+
+func (r *Restorer) progress(format string, args ...any) {
+	if r.o.Progress != nil {
+		r.o.Progress(fmt.Sprintf(format, args...))
+	}
+}
+
+// Plan finds the snapshot, what holds the target's identifier and the record's value now,
+// with read-only calls only.
+func (r *Restorer) Plan(ctx context.Context) (Plan, error) {
+	return r.plan(ctx, r.target.TargetID, r.o.DNS, "restored", "")
+}
+
+func (r *Restorer) plan(ctx context.Context, target string, dns *DNSRecord, role, run string) (Plan, error) {
+	p := Plan{Kind: "instance", Target: target}
+	if r.target.cluster() {
+		p.Kind = "cluster"
+	}
+	s, err := r.snapshot(ctx)
+	if err != nil {
+		return p, err
+	}
+	p.Snapshot, p.SnapshotTime = s.id, s.created
+	p.DataAge = r.o.Clock.Now().Sub(s.created)
+	existing, err := r.existing(ctx, target, role, run)
+	if err != nil {
+		return p, err
+	}
+	p.Existing = existing
+	if existing == "" {
+		if p.Kind == "cluster" {
+			p.Creates = append(p.Creates, fmt.Sprintf("DB cluster %s from %s (subnet group %q, deletion protection %v)", target, s.id, r.o.SubnetGroup, r.protected(role)),
+				fmt.Sprintf("DB instance %s (%s) in it", target, r.target.InstanceClass))
+		} else {
+			p.Creates = append(p.Creates, fmt.Sprintf("DB instance %s (%s) from %s (subnet group %q, Multi-AZ %v, deletion protection %v)",
+				target, r.target.InstanceClass, s.id, r.o.SubnetGroup, r.o.MultiAZ, r.protected(role)))
+		}
+	}
+	if dns != nil {
+		prev, err := r.current(ctx, dns)
+		if err != nil {
+			return p, err
+		}
+		p.PreviousValue = prev
+		p.DNS = fmt.Sprintf("UPSERT CNAME %s -> the new endpoint, TTL %d (zone %s; now: %s)", dns.Name, dns.TTL, dns.ZoneID, orNone(prev))
+	}
+	return p, nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no record"
+	}
+	return s
+}
+
+func (r *Restorer) protected(role string) bool {
+	return role == "restored" && !r.o.NoDeletionProtection
+}
+
+// snapshot is the DR copy to restore: the given one, or the newest available by original
+// creation time.
+func (r *Restorer) snapshot(ctx context.Context) (snap, error) {
+	if r.target.SnapshotID != "" {
+		s, found, err := r.rds.describeSnap(ctx, r.target.cluster(), r.target.SnapshotID, "")
+		switch {
+		case err != nil:
+			return snap{}, errtext.Wrap("dr", "describing "+r.target.SnapshotID, err)
+		case !found || s.status != "available":
+			return snap{}, fmt.Errorf("%w: %s is not an available snapshot here", ErrNoSnapshot, r.target.SnapshotID)
+		}
+		return s, nil
+	}
+	return r.w.newest(ctx)
+}
+
+// existing says what holds the target identifier: "" nothing, "ours: <status>" a restore of
+// this package (a failover, or this rehearsal's run), else ErrForeignResource.
+func (r *Restorer) existing(ctx context.Context, target, role, run string) (string, error) {
+	var tags []types.Tag
+	status := ""
+	if r.target.cluster() {
+		c, found, err := r.w.describeCluster(ctx, target)
+		if err != nil || !found {
+			return "", err
+		}
+		tags, status = c.TagList, aws.ToString(c.Status)
+	} else {
+		inst, found, err := r.w.describeInstance(ctx, target)
+		if err != nil || !found {
+			return "", err
+		}
+		tags, status = inst.TagList, aws.ToString(inst.DBInstanceStatus)
+	}
+	if tagValue(tags, TagDR) != role || (run != "" && tagValue(tags, TagRun) != run) {
+		return "", fmt.Errorf("%w: %s exists and was not restored by this package (%s=%q): refusing to use it; choose another target identifier",
+			ErrForeignResource, target, TagDR, tagValue(tags, TagDR))
+	}
+	if status == "deleting" {
+		return "", fmt.Errorf("%w: %s is being deleted: wait for it, or choose another target identifier", ErrNotReady, target)
+	}
+	return "ours: " + status, nil
+}
+
+// current reads the record's value now ("" when there is none).
+func (r *Restorer) current(ctx context.Context, dns *DNSRecord) (string, error) {
+	out, err := r.r53.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{HostedZoneId: aws.String(dns.ZoneID),
+		StartRecordName: aws.String(dns.Name), StartRecordType: r53types.RRTypeCname, MaxItems: aws.Int32(1)}, r.r53Opts...)
+	if err != nil {
+		return "", errtext.Wrap("dr", "reading "+dns.Name+" in zone "+dns.ZoneID, err)
+	}
+	for _, rr := range out.ResourceRecordSets {
+		if strings.TrimSuffix(strings.ToLower(aws.ToString(rr.Name)), ".") == dns.Name && rr.Type == r53types.RRTypeCname && len(rr.ResourceRecords) > 0 {
+			return aws.ToString(rr.ResourceRecords[0].Value), nil
+		}
+	}
+	return "", nil
+}
+
+// Failover restores the newest DR copy (or attaches to the restore an earlier run started),
+// waits for it (bounded by Timeout; a terminal state fails at once), tags it
+// shipshape:dr=restored with the source snapshot and the time, and then, only then,
+// switches the DNS record to it. It returns the endpoint and the recovery figures. What it
+// restored is left in place whatever happens: it is the production database now, or the
+// evidence of why it is not.
+func (r *Restorer) Failover(ctx context.Context) (FailoverResult, error) {
+	return r.failover(ctx, r.target.TargetID, r.o.DNS, "restored", "")
+}
+
+func (r *Restorer) failover(ctx context.Context, target string, dns *DNSRecord, role, run string) (FailoverResult, error) {
+	start := r.o.Clock.Now()
+	p, err := r.plan(ctx, target, dns, role, run)
+	res := FailoverResult{Plan: p, RecoveryPoint: p.SnapshotTime, DataLoss: start.Sub(p.SnapshotTime)}
+	if err != nil {
+		return res, err
+	}
+	st := VerifyState{Run: run, Snapshot: p.Snapshot, Instance: target, Cluster: r.target.cluster()}
+	if p.Existing == "" {
+		r.progress("restoring %s (data of %s, %s old) into %s", p.Snapshot, p.SnapshotTime.UTC().Format(time.RFC3339), p.DataAge.Round(time.Minute), target)
+		if err := r.restore(ctx, &st, role); err != nil {
+			return res, err
+		}
+	} else {
+		res.Attached = true
+		r.progress("%s exists (%s): attaching to it", target, p.Existing)
+	}
+	host, port, err := r.w.waitReady(ctx, &st)
+	if err != nil {
+		return res, err
+	}
+	res.Endpoint, res.Port = host, port
+	r.progress("%s is available at %s:%d", target, host, port)
+	if dns != nil {
+		if err := r.switchDNS(ctx, dns, host); err != nil {
+			return res, err
+		}
+		res.DNSChanged = true
+		res.Rollback = rollback(dns, p.PreviousValue)
+	}
+	res.RecoveryTime = r.o.Clock.Now().Sub(start)
+	return res, nil
+}
+
+// restore starts the restore; an identifier taken meanwhile (a lost answer) is checked.
+func (r *Restorer) restore(ctx context.Context, st *VerifyState, role string) error {
+	tags := []types.Tag{tag(TagDR, role), tag(TagSource, st.Snapshot), tag(TagRestoredAt, r.o.Clock.Now().UTC().Format(time.RFC3339))}
+	if st.Run != "" {
+		tags = append(tags, tag(TagRun, st.Run))
+	}
+	protect := aws.Bool(r.protected(role))
+	if st.Cluster {
+		engine := r.o.Engine
+		if engine == "" {
+			out, err := r.rds.c.DescribeDBClusterSnapshots(ctx, &rds.DescribeDBClusterSnapshotsInput{DBClusterSnapshotIdentifier: aws.String(st.Snapshot)}, r.rds.opts...)
+			if err != nil {
+				return errtext.Wrap("dr", "describing cluster snapshot "+st.Snapshot, err)
+			}
+			if len(out.DBClusterSnapshots) > 0 {
+				engine = aws.ToString(out.DBClusterSnapshots[0].Engine)
+			}
+		}
+		_, err := r.rds.c.RestoreDBClusterFromSnapshot(ctx, &rds.RestoreDBClusterFromSnapshotInput{DBClusterIdentifier: aws.String(st.Instance),
+			SnapshotIdentifier: aws.String(st.Snapshot), Engine: aws.String(engine), DBSubnetGroupName: optionalString(r.o.SubnetGroup),
+			VpcSecurityGroupIds: r.o.SecurityGroups, DBClusterParameterGroupName: optionalString(r.o.ClusterParameterGroup),
+			OptionGroupName: optionalString(r.o.OptionGroup), DeletionProtection: protect, Tags: tags}, r.rds.opts...)
+		if clusterExists(err) {
+			_, err = r.existing(ctx, st.Instance, role, st.Run)
+		}
+		if err != nil {
+			return errtext.Wrap("dr", "restoring "+st.Snapshot+" into cluster "+st.Instance, err)
+		}
+		_, err = r.rds.c.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String(st.Instance), DBClusterIdentifier: aws.String(st.Instance),
+			DBInstanceClass: aws.String(r.target.InstanceClass), Engine: aws.String(engine), DBParameterGroupName: optionalString(r.o.ParameterGroup),
+			PubliclyAccessible: aws.Bool(false), Tags: tags}, r.rds.opts...)
+		if instanceExists(err) {
+			inst, found, derr := r.w.describeInstance(ctx, st.Instance)
+			switch {
+			case derr != nil:
+				err = derr
+			case found && tagValue(inst.TagList, TagDR) == role:
+				err = nil
+			default:
+				err = fmt.Errorf("%w: DB instance %s exists and was not made by this package", ErrForeignResource, st.Instance)
+			}
+		}
+		return errtext.Wrap("dr", "adding instance "+st.Instance+" to cluster "+st.Instance, err)
+	}
+	_, err := r.rds.c.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String(st.Instance),
+		DBSnapshotIdentifier: aws.String(st.Snapshot), DBInstanceClass: aws.String(r.target.InstanceClass), DBSubnetGroupName: optionalString(r.o.SubnetGroup),
+		VpcSecurityGroupIds: r.o.SecurityGroups, DBParameterGroupName: optionalString(r.o.ParameterGroup), OptionGroupName: optionalString(r.o.OptionGroup),
+		MultiAZ: aws.Bool(r.o.MultiAZ), PubliclyAccessible: aws.Bool(false), DeletionProtection: protect, Tags: tags}, r.rds.opts...)
+	if instanceExists(err) {
+		_, err = r.existing(ctx, st.Instance, role, st.Run)
+	}
+	return errtext.Wrap("dr", "restoring "+st.Snapshot+" into "+st.Instance, err)
+}
+
+// switchDNS UPSERTs the CNAME and waits until Route 53 has it everywhere (INSYNC).
+func (r *Restorer) switchDNS(ctx context.Context, dns *DNSRecord, endpoint string) error {
+	out, err := r.r53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(dns.ZoneID),
+		ChangeBatch: &r53types.ChangeBatch{Comment: aws.String("shipshape dr failover"), Changes: []r53types.Change{{Action: r53types.ChangeActionUpsert,
+			ResourceRecordSet: &r53types.ResourceRecordSet{Name: aws.String(dns.Name), Type: r53types.RRTypeCname, TTL: aws.Int64(dns.TTL),
+				ResourceRecords: []r53types.ResourceRecord{{Value: aws.String(endpoint)}}}}}}}, r.r53Opts...)
+	if err != nil {
+		return errtext.Wrap("dr", "switching "+dns.Name+" to "+endpoint, err)
+	}
+	r.progress("DNS: %s -> %s (TTL %d), waiting for Route 53 to apply it", dns.Name, endpoint, dns.TTL)
+	return r.waitChange(ctx, out.ChangeInfo)
+}
+
+func (r *Restorer) waitChange(ctx context.Context, info *r53types.ChangeInfo) error {
+	if info == nil || info.Status == r53types.ChangeStatusInsync {
+		return nil
+	}
+	id := aws.ToString(info.Id)
+	return r.w.waitFor(ctx, "the Route 53 change "+id, func() error {
+		out, err := r.r53.GetChange(ctx, &route53.GetChangeInput{Id: aws.String(id)}, r.r53Opts...)
+		switch {
+		case err != nil:
+			return errtext.Wrap("dr", "reading the Route 53 change "+id, err)
+		case out.ChangeInfo == nil || out.ChangeInfo.Status != r53types.ChangeStatusInsync:
+			return fmt.Errorf("%w: the Route 53 change %s is pending", ErrNotReady, id)
+		}
+		return nil
+	})
+}
+
+// rollback is the command that restores a record's previous value.
+func rollback(dns *DNSRecord, previous string) string {
+	if previous == "" {
+		return fmt.Sprintf("aws route53 change-resource-record-sets --hosted-zone-id %s --change-batch "+
+			`'{"Changes":[{"Action":"DELETE","ResourceRecordSet":{"Name":"%s","Type":"CNAME","TTL":%d,"ResourceRecords":[{"Value":"<the new endpoint>"}]}}]}'`+
+			" (there was no record before)", dns.ZoneID, dns.Name, dns.TTL)
+	}
+	return fmt.Sprintf("aws route53 change-resource-record-sets --hosted-zone-id %s --change-batch "+
+		`'{"Changes":[{"Action":"UPSERT","ResourceRecordSet":{"Name":"%s","Type":"CNAME","TTL":%d,"ResourceRecords":[{"Value":"%s"}]}}]}'`,
+		dns.ZoneID, dns.Name, dns.TTL, previous)
+}
+
+// Rehearsal is what a rehearsal measured and found.
+type Rehearsal struct {
+	FailoverResult
+	Run    string       `json:"run"`
+	Record string       `json:"record,omitempty"` // the temporary record
+	Steps  []StepResult `json:"steps"`            // the checks, as Verify reports them
+	OK     bool         `json:"ok"`               // the failover worked, every check passed and everything was deleted
+	// Cleanup says what was deleted: the temporary record, the instance, the cluster.
+	Cleanup string `json:"cleanup"`
+}
+
+// Rehearse runs the whole failover under a temporary identifier ("rehearsal-<run>") and,
+// with DNS, a temporary record ("rehearsal-<run>.<the record's name>", never the real one),
+// runs the checks against the restored database, reports the measured recovery point and
+// recovery time, and ALWAYS deletes what it made (the record, the instance, the cluster),
+// also when a step failed or ctx was cancelled (cleanup then runs on a context of its own).
+// The error is about steps that could not run; failed checks are in the report.
+func (r *Restorer) Rehearse(ctx context.Context, db Database, checks Checks) (rep Rehearsal, err error) {
+	if db.Driver == "" || db.DSN == nil {
+		return rep, fmt.Errorf("%w: a rehearsal needs the database driver and DSN to run its checks", ErrInvalidInput)
+	}
+	run := r.w.newRun()
+	target := "rehearsal-" + strings.ToLower(run)
+	var dns *DNSRecord
+	if r.o.DNS != nil {
+		d := *r.o.DNS
+		d.Name = target + "." + r.o.DNS.Name
+		dns = &d
+		rep.Record = d.Name
+	}
+	rep.Run = run
+	st := VerifyState{Run: run, Instance: target, Cluster: r.target.cluster()}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Minute)
+		defer cancel()
+		cerr := r.cleanupRehearsal(cctx, &rep, &st, dns)
+		rep.OK = err == nil && cerr == nil && allOK(rep.Steps)
+		if err == nil {
+			err = cerr
+		}
+	}()
+	res, err := r.failover(ctx, target, dns, "rehearsal", run)
+	rep.FailoverResult = res
+	if err != nil {
+		rep.Steps = append(rep.Steps, StepResult{Name: "failover", Detail: errtext.Strip("dr", err.Error())})
+		return rep, err
+	}
+	rep.Steps = append(rep.Steps, StepResult{Name: "failover", OK: true, Detail: fmt.Sprintf("%s available at %s:%d after %s", target, res.Endpoint, res.Port, res.RecoveryTime)})
+	checker := &Verifier{db: db, opts: VerifyOptions{Checks: checks, Progress: r.o.Progress}}
+	st.Report.Steps = nil
+	checker.Check(ctx, &st, res.Endpoint, res.Port)
+	rep.Steps = append(rep.Steps, st.Report.Steps...)
+	return rep, nil
+}
+
+// cleanupRehearsal deletes the temporary record (with the value it has: Route 53 deletes only
+// an exact match), then the instance and the cluster, waiting while RDS can't delete yet.
+func (r *Restorer) cleanupRehearsal(ctx context.Context, rep *Rehearsal, st *VerifyState, dns *DNSRecord) error {
+	var done []string
+	var errs []error
+	if dns != nil {
+		value, err := r.current(ctx, dns)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case value == "":
+			done = append(done, "no record "+dns.Name+" to delete")
+		default:
+			_, err = r.r53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(dns.ZoneID),
+				ChangeBatch: &r53types.ChangeBatch{Changes: []r53types.Change{{Action: r53types.ChangeActionDelete,
+					ResourceRecordSet: &r53types.ResourceRecordSet{Name: aws.String(dns.Name), Type: r53types.RRTypeCname, TTL: aws.Int64(dns.TTL),
+						ResourceRecords: []r53types.ResourceRecord{{Value: aws.String(value)}}}}}}}, r.r53Opts...)
+			if err != nil {
+				errs = append(errs, errtext.Wrap("dr", "deleting the temporary record "+dns.Name, err))
+			} else {
+				done = append(done, "deleted record "+dns.Name)
+			}
+		}
+	}
+	// The Verifier's cleanup, for rehearsal resources of this run.
+	v := &Verifier{rds: r.rds, target: r.w.target, opts: r.w.opts, log: r.w.log}
+	deadline := r.o.Clock.Now().Add(15 * time.Minute)
+	err := v.cleanupAs(ctx, st, "rehearsal")
+	for errors.Is(err, ErrNotReady) && r.o.Clock.Now().Before(deadline) {
+		if serr := r.o.Clock.Sleep(ctx, min(r.o.Poll, deadline.Sub(r.o.Clock.Now()))); serr != nil {
+			break
+		}
+		err = v.cleanupAs(ctx, st, "rehearsal")
+	}
+	if err != nil {
+		errs = append(errs, err)
+	}
+	done = append(done, st.Report.Cleanup)
+	rep.Cleanup = strings.Join(done, "; ")
+	r.progress("rehearsal cleanup: %s", rep.Cleanup)
+	return errors.Join(errs...)
+}

@@ -1,0 +1,166 @@
+package dr_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/internal/testbed"
+	"github.com/shipshape-dev/shipshape/secretsenv/secretsenvtest"
+)
+
+const topic = "arn:aws:sns:us-east-1:111111111111:dr-alerts"
+
+func failedReport() dr.Report {
+	return dr.Report{Database: "orders-db", Kind: "instance", Region: "eu-west-1", Snapshot: "orders-db-202611230300-dr", Instance: "verify-x", Run: "x",
+		Started: created, Finished: created.Add(30 * time.Minute), Cleanup: "deleted verify-x",
+		Steps: []dr.StepResult{{Name: "restore", OK: true}, {Name: "wait", OK: true}, {Name: "rows orders", Detail: "5 rows (want at least 10)"}}}
+}
+
+// TestIntegrationReportToS3: the report lands in the test bed's real S3 server under
+// prefix/region/database/started.json; a failed one is announced through the SNS wire fake.
+func TestIntegrationReportToS3(t *testing.T) {
+	s3c := testbed.S3Client(t)
+	bucket := fmt.Sprintf("dr-reports-%d", time.Now().UnixNano())
+	_, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+	require.NoError(t, err)
+	notices := drtest.NewSNS(topic)
+	srv := drtest.NewSNSWireServer(notices)
+	t.Cleanup(srv.Close)
+	r, err := dr.NewReporter(func(o *dr.ReporterOptions) {
+		o.S3, o.Bucket, o.Prefix = s3c, bucket, "/verify/"
+		o.SNS, o.TopicARN = srv.Client(), topic
+	})
+	require.NoError(t, err)
+	rep := failedReport()
+	loc, err := r.Deliver(context.Background(), rep)
+	require.NoError(t, err)
+	assert.Equal(t, "s3://"+bucket+"/verify/eu-west-1/orders-db/2026-11-23T03-00-00Z.json", loc)
+	obj, err := s3c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("verify/eu-west-1/orders-db/2026-11-23T03-00-00Z.json")})
+	require.NoError(t, err)
+	body, err := io.ReadAll(obj.Body)
+	require.NoError(t, err)
+	var back dr.Report
+	require.NoError(t, json.Unmarshal(body, &back))
+	assert.Equal(t, loc, back.Location)
+	assert.Equal(t, rep.Steps, back.Steps)
+
+	msgs := notices.Messages()
+	require.Len(t, msgs, 1)
+	assert.Equal(t, "shipshape dr: verification of orders-db FAILED in eu-west-1", msgs[0].Subject)
+	assert.Contains(t, msgs[0].Body, "Failed step: rows orders: 5 rows (want at least 10)")
+	assert.Contains(t, msgs[0].Body, "Report: "+loc)
+	assert.Contains(t, msgs[0].Body, "Snapshot: orders-db-202611230300-dr")
+
+	rep.Steps[2].OK = true
+	rep.OK = true
+	_, err = r.Deliver(context.Background(), rep)
+	require.NoError(t, err)
+	assert.Len(t, notices.Messages(), 1, "a passing report notifies nobody")
+}
+
+// failingS3 refuses every upload.
+type failingS3 struct{}
+
+func (failingS3) PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	return nil, drtest.APIError("AccessDenied", "Access Denied")
+}
+
+func TestReportNoticeWhenTheUploadFails(t *testing.T) {
+	notices := drtest.NewSNS(topic)
+	srv := drtest.NewSNSWireServer(notices)
+	t.Cleanup(srv.Close)
+	r, err := dr.NewReporter(func(o *dr.ReporterOptions) {
+		o.S3, o.Bucket, o.SNS, o.TopicARN = failingS3{}, "reports", srv.Client(), topic
+	})
+	require.NoError(t, err)
+	loc, err := r.Deliver(context.Background(), failedReport())
+	require.ErrorContains(t, err, "dr: writing the report to s3://reports/eu-west-1/orders-db/")
+	assert.Empty(t, loc)
+	msgs := notices.Messages()
+	require.Len(t, msgs, 1, "the failure is still announced")
+	assert.Contains(t, msgs[0].Body, "Report: not uploaded (writing the report to s3://reports/")
+
+	r, err = dr.NewReporter(func(o *dr.ReporterOptions) {
+		o.SNS, o.TopicARN = srv.Client(), "arn:aws:sns:us-east-1:111111111111:gone"
+	})
+	require.NoError(t, err)
+	_, err = r.Deliver(context.Background(), failedReport())
+	require.ErrorContains(t, err, "NotFound", "the SNS error code as the real client reads it")
+
+	for _, bad := range []func(*dr.ReporterOptions){
+		func(o *dr.ReporterOptions) { o.Bucket = "reports" },
+		func(o *dr.ReporterOptions) { o.S3, o.Bucket = failingS3{}, "s3://reports" },
+		func(o *dr.ReporterOptions) { o.Prefix = "x" },
+		func(o *dr.ReporterOptions) { o.SNS, o.TopicARN = notices, "dr-alerts" },
+		func(o *dr.ReporterOptions) { o.TopicARN = topic },
+	} {
+		_, err := dr.NewReporter(bad)
+		require.ErrorIs(t, err, dr.ErrInvalidInput)
+	}
+	long := failedReport()
+	long.Database = strings.Repeat("d", 120)
+	subject, _ := dr.Notice(long, "", nil)
+	assert.LessOrEqual(t, len(subject), 100, "SNS refuses longer subjects")
+}
+
+// TestIntegrationSecretCredentials: the checks connect as a user whose password is only in a
+// Secrets Manager secret, read through the real client from the secretsenvtest wire server.
+func TestIntegrationSecretCredentials(t *testing.T) {
+	host, port, dsn := seeded(t)
+	admin, err := sql.Open("pgx", dsn(host, port))
+	require.NoError(t, err)
+	defer admin.Close()
+	role := fmt.Sprintf("verify_%d", time.Now().UnixNano())
+	password := "p@ss:w/rd %?&" // every character a URL must escape
+	_, err = admin.Exec(fmt.Sprintf(`CREATE ROLE %s LOGIN PASSWORD '%s'`, role, password))
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = admin.Exec("DROP OWNED BY " + role + "; DROP ROLE IF EXISTS " + role) })
+	_, err = admin.Exec("GRANT SELECT ON ALL TABLES IN SCHEMA public TO " + role)
+	require.NoError(t, err)
+
+	sm := secretsenvtest.NewSecretsManager()
+	sm.PutString("rds!db-orders", fmt.Sprintf(`{"username": %q, "password": %q}`, role, password))
+	arn := sm.ARN("rds!db-orders")
+	srv := secretsenvtest.NewWireServer(sm)
+	t.Cleanup(srv.Close)
+	client := secretsmanager.New(secretsmanager.Options{BaseEndpoint: aws.String(srv.URL), Region: "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "")})
+
+	f := verifyBed(t, host, port)
+	withCreds := func(host string, port int32) string {
+		return strings.Replace(dsn(host, port), "postgres@", "{user}:{password}@", 1)
+	}
+	v, err := dr.NewVerifier(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
+		dr.Database{Driver: "pgx", DSN: withCreds, Credentials: dr.SecretCredentials(client, arn)},
+		func(o *dr.VerifyOptions) {
+			o.Clock = f.Clock()
+			o.Checks = dr.Checks{MinRows: map[string]int64{"orders": 5}, Queries: []dr.QueryCheck{{Name: "connected as", SQL: "SELECT current_user", Want: role}}}
+		})
+	require.NoError(t, err)
+	rep, err := v.Verify(context.Background())
+	require.NoError(t, err)
+	assert.True(t, rep.OK, string(rep.JSON()))
+	// The test bed trusts local connections, so this proves the user comes from the secret
+	// and that the DSN survives the password's characters (URL-escaped), not the password.
+	assert.NotContains(t, string(rep.JSON()), password, "the password is never reported")
+
+	sm.PutString("not-json", "hunter2")
+	_, _, err = dr.SecretCredentials(client, sm.ARN("not-json"))(context.Background())
+	require.ErrorIs(t, err, dr.ErrInvalidInput)
+	assert.NotContains(t, err.Error(), "hunter2")
+}

@@ -1,0 +1,126 @@
+package dr
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// StepClients are the AWS clients a StepRunner uses. RDS is required; the others only when
+// the settings name a secret, a report bucket or a topic.
+type StepClients struct {
+	// RDS returns the RDS client of a region ("" for the default one).
+	RDS            func(region string) RDSAPI
+	SecretsManager SecretsManagerAPI
+	S3             S3API
+	SNS            SNSAPI
+}
+
+// StepRequest is one invocation of a state machine's Lambda: the step, the execution's name
+// as the run, the region (from the execution's input; "" for the Lambda's own), and the
+// state the machine passes along.
+type StepRequest struct {
+	Step   string      `json:"step"`
+	Run    string      `json:"run"`
+	Region string      `json:"region"`
+	State  VerifyState `json:"state"`
+}
+
+// StepRunner runs the steps of the verification state machine (examples/dr-steps) or of the
+// sanitizing one (examples/dr-sanitize) for the configured regions, plus a "report" step
+// that delivers the finished report (Reporter). It is safe for concurrent use.
+type StepRunner struct {
+	s        StepSettings
+	c        StepClients
+	sanitize bool
+	reporter *Reporter
+	optFns   []func(*VerifyOptions)
+
+	mu      sync.Mutex
+	runners map[string]stepper
+}
+
+type stepper interface {
+	Step(ctx context.Context, step, run string, st VerifyState) (VerifyState, error)
+}
+
+// NewStepRunner checks the settings (every region's Verifier or Sanitizer is built; no call
+// is made) and returns a StepRunner.
+func NewStepRunner(s StepSettings, c StepClients, sanitize bool, optFns ...func(*VerifyOptions)) (*StepRunner, error) {
+	if c.RDS == nil {
+		return nil, fmt.Errorf("%w: no RDS client", ErrInvalidInput)
+	}
+	if s.SecretARN != "" && c.SecretsManager == nil {
+		return nil, fmt.Errorf("%w: a database secret needs a Secrets Manager client", ErrInvalidInput)
+	}
+	rep, err := NewReporter(func(o *ReporterOptions) {
+		o.Bucket, o.Prefix, o.TopicARN = s.ReportBucket, s.ReportPrefix, s.TopicARN
+		if s.ReportBucket != "" {
+			o.S3 = c.S3
+		}
+		if s.TopicARN != "" {
+			o.SNS = c.SNS
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	r := &StepRunner{s: s, c: c, sanitize: sanitize, reporter: rep, optFns: optFns, runners: map[string]stepper{}}
+	for region := range s.Regions {
+		if _, err := r.runner(region); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// runner returns the region's Verifier or Sanitizer, made on first use.
+func (r *StepRunner) runner(region string) (stepper, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if x, ok := r.runners[region]; ok {
+		return x, nil
+	}
+	rs, ok := r.s.Regions[region]
+	if !ok {
+		return nil, fmt.Errorf("%w: region %q is not configured (DR_REGIONS has %v)", ErrInvalidInput, region, r.s.RegionNames())
+	}
+	dsn, err := DSNTemplate(r.s.DSN, nil)
+	if err != nil {
+		return nil, err
+	}
+	db := Database{Driver: "pgx", DSN: dsn}
+	if r.s.SecretARN != "" {
+		db.Credentials = SecretCredentials(r.c.SecretsManager, r.s.SecretARN)
+	}
+	opts := append([]func(*VerifyOptions){func(o *VerifyOptions) {
+		o.SubnetGroup, o.SecurityGroups, o.Checks, o.Timeout, o.Region = rs.SubnetGroup, rs.SecurityGroups, r.s.Checks, r.s.Timeout, region
+	}}, r.optFns...)
+	var x stepper
+	if r.sanitize {
+		x, err = NewSanitizer(r.c.RDS(region), r.s.Target, db, r.s.Sanitize, opts...)
+	} else {
+		x, err = NewVerifier(r.c.RDS(region), r.s.Target, db, opts...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.runners[region] = x
+	return x, nil
+}
+
+// Run runs one step. "report" delivers the state's report (to S3, and to SNS when it failed)
+// and records where it went.
+func (r *StepRunner) Run(ctx context.Context, req StepRequest) (VerifyState, error) {
+	x, err := r.runner(req.Region)
+	if err != nil {
+		return req.State, err
+	}
+	if req.Step == "report" {
+		st := req.State
+		loc, err := r.reporter.Deliver(ctx, st.Report)
+		st.Report.Location = loc
+		return st, err
+	}
+	return x.Step(ctx, req.Step, req.Run, req.State)
+}

@@ -1,0 +1,146 @@
+package dr_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/drtest"
+)
+
+var noDB = func(string, int32) string { return "" }
+
+// TestVerifyPicksNewestByOriginalTime: a copy gets a new SnapshotCreateTime; an older
+// snapshot copied late must not win over the newest data.
+func TestVerifyPicksNewestByOriginalTime(t *testing.T) {
+	f := verifyBed(t, "127.0.0.1", 1)
+	f.AddManual("orders-db-before-upgrade", "orders-db", created.Add(-72*time.Hour), nil)
+	_, err := f.CopyDBSnapshot(context.Background(), &rds.CopyDBSnapshotInput{SourceDBSnapshotIdentifier: aws.String("orders-db-before-upgrade"),
+		TargetDBSnapshotIdentifier: aws.String("orders-db-202611200300-dr"), Tags: []types.Tag{{Key: aws.String(dr.TagDR), Value: aws.String("true")}}})
+	require.NoError(t, err)
+	f.Clock().Advance(15 * time.Minute) // copied just now: the newest SnapshotCreateTime of all
+	st, err := verifier(t, f, noDB, dr.Checks{}).Start(context.Background(), "run-1")
+	require.NoError(t, err)
+	assert.Equal(t, "orders-db-202611230300-dr", st.Snapshot, "the newest data, by OriginalSnapshotCreateTime")
+}
+
+// TestWaitEndsAtTheDeadline: the poll interval is clipped to what is left.
+func TestWaitEndsAtTheDeadline(t *testing.T) {
+	f := verifyBed(t, "127.0.0.1", 1)
+	v := verifier(t, f, noDB, dr.Checks{}, func(o *dr.VerifyOptions) { o.Timeout, o.Poll = 5*time.Second, time.Minute })
+	start := f.Clock().Now()
+	rep, err := v.Verify(context.Background())
+	require.ErrorIs(t, err, dr.ErrTimedOut)
+	assert.Equal(t, 5*time.Second, f.Clock().Now().Sub(start), "5 s of fake time, not the 60 s poll")
+	assert.Empty(t, f.Instances(), "cleanup still ran")
+	assert.Contains(t, rep.Cleanup, "deleted verify-")
+}
+
+// TestTerminalStateFailsAtOnce: incompatible-restore and friends never become available.
+func TestTerminalStateFailsAtOnce(t *testing.T) {
+	for _, state := range []string{"incompatible-restore", "failed", "incompatible-parameters", "storage-full", "inaccessible-encryption-credentials"} {
+		t.Run(state, func(t *testing.T) {
+			f := verifyBed(t, "127.0.0.1", 1)
+			f.RestoreOutcome = state
+			start := f.Clock().Now()
+			rep, err := verifier(t, f, noDB, dr.Checks{}).Verify(context.Background())
+			var failed *dr.RestoreFailedError
+			require.ErrorAs(t, err, &failed)
+			assert.Equal(t, state, failed.State)
+			assert.Equal(t, "RestoreFailed", dr.ErrorType(err))
+			assert.LessOrEqual(t, f.Clock().Now().Sub(start), f.RestoreTime+30*time.Second, "at the first look after the restore ended, not at the 1 h timeout")
+			assert.Empty(t, f.Instances(), "cleaned up")
+			assert.Contains(t, rep.Steps[len(rep.Steps)-1].Detail, state)
+		})
+	}
+}
+
+// TestLostRestoreAnswerIsCleanedUp: RDS made the instance but the start step's answer was
+// lost (the Lambda timed out, the connection broke). The state machine's Catch hands cleanup
+// only the execution name: the instance is found by the identifier the run implies.
+func TestLostRestoreAnswerIsCleanedUp(t *testing.T) {
+	f := verifyBed(t, "127.0.0.1", 1)
+	v := verifier(t, f, noDB, dr.Checks{})
+	f.LoseAnswers(drtest.OpRestore, 1)
+	_, err := v.Step(context.Background(), "start", "0b7c3e1e-5f7b-4d0c-9c1e-3f2a1b0c9d8e", dr.VerifyState{})
+	require.Error(t, err)
+	require.Len(t, f.Instances(), 1, "RDS did make it")
+
+	st, err := v.Step(context.Background(), "cleanup", "0b7c3e1e-5f7b-4d0c-9c1e-3f2a1b0c9d8e", dr.VerifyState{})
+	require.NoError(t, err)
+	assert.Equal(t, "deleted verify-0b7c3e1e-5f7b-4d0c-9c1e-3f2a1b0c9d8e", st.Report.Cleanup)
+	assert.Empty(t, f.Instances())
+	assert.False(t, st.Report.OK)
+
+	// A retried start after a lost answer attaches instead of making a second instance.
+	f.LoseAnswers(drtest.OpRestore, 1)
+	_, err = v.Step(context.Background(), "start", "run-2", dr.VerifyState{})
+	require.Error(t, err)
+	st, err = v.Step(context.Background(), "start", "run-2", dr.VerifyState{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"verify-run-2"}, f.Instances())
+	assert.Equal(t, "orders-db-202611230300-dr", st.Snapshot)
+}
+
+// TestForeignInstanceRefused: an instance with the run's identifier that this run did not
+// make is neither used nor deleted.
+func TestForeignInstanceRefused(t *testing.T) {
+	f := verifyBed(t, "127.0.0.1", 1)
+	_, err := f.RestoreDBInstanceFromDBSnapshot(context.Background(), &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String("verify-run-9"),
+		DBSnapshotIdentifier: aws.String("orders-db-202611220300-dr"), Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("analytics")}}})
+	require.NoError(t, err)
+	v := verifier(t, f, noDB, dr.Checks{})
+	_, err = v.Step(context.Background(), "start", "run-9", dr.VerifyState{})
+	require.ErrorIs(t, err, dr.ErrForeignResource)
+	assert.Equal(t, "ForeignResource", dr.ErrorType(err))
+	st, err := v.Step(context.Background(), "cleanup", "run-9", dr.VerifyState{})
+	require.NoError(t, err)
+	assert.Equal(t, "left verify-run-9 alone: not made by this run", st.Report.Cleanup)
+	assert.Equal(t, []string{"verify-run-9"}, f.Instances())
+	assert.Zero(t, f.Calls(drtest.OpDeleteDB))
+}
+
+// TestStepsTimeOutAndTypes: the ready step stops answering NotReady once Timeout has passed
+// since the start, so the state machine's retries are bounded by the option too.
+func TestStepsTimeOutAndTypes(t *testing.T) {
+	f := verifyBed(t, "127.0.0.1", 1)
+	f.RestoreTime = 3 * time.Hour
+	v := verifier(t, f, noDB, dr.Checks{}, func(o *dr.VerifyOptions) { o.Timeout = time.Hour })
+	st, err := v.Step(context.Background(), "start", "run-3", dr.VerifyState{})
+	require.NoError(t, err)
+	_, err = v.Step(context.Background(), "ready", "run-3", st)
+	assert.Equal(t, "NotReady", dr.ErrorType(err))
+	f.Clock().Advance(time.Hour)
+	_, err = v.Step(context.Background(), "ready", "run-3", st)
+	assert.Equal(t, "TimedOut", dr.ErrorType(err))
+	_, err = v.Step(context.Background(), "ready", "another-run", st)
+	require.ErrorIs(t, err, dr.ErrInvalidInput, "a state is never used by another run")
+	_, err = v.Step(context.Background(), "start", "", dr.VerifyState{})
+	require.ErrorIs(t, err, dr.ErrInvalidInput)
+	for err, want := range map[error]string{dr.ErrNoSnapshot: "NoSnapshot", dr.ErrQuota: "Quota", errors.New("x"): "Failed", drtest.APIError("Throttling", "slow down"): "Throttled"} {
+		assert.Equal(t, want, dr.ErrorType(err))
+	}
+}
+
+func TestTemporaryInstanceID(t *testing.T) {
+	assert.Equal(t, "verify-0b7c3e1e-5f7b-4d0c-9c1e-3f2a1b0c9d8e", dr.TemporaryInstanceID("0B7C3E1E-5F7B-4D0C-9C1E-3F2A1B0C9D8E"))
+	for _, run := range []string{"nightly_run", "a--b", "run-", "x" + string(make([]byte, 60))} {
+		id := dr.TemporaryInstanceID(run)
+		require.NoError(t, dr.ValidIdentifier(id), run)
+		assert.LessOrEqual(t, len(id), 63)
+		assert.Equal(t, id, dr.TemporaryInstanceID(run), "deterministic")
+	}
+	assert.NotEqual(t, dr.TemporaryInstanceID("a_b"), dr.TemporaryInstanceID("a-b_"))
+}
+
+func copyInput(source, target string) *rds.CopyDBSnapshotInput {
+	return &rds.CopyDBSnapshotInput{SourceDBSnapshotIdentifier: aws.String(source), TargetDBSnapshotIdentifier: aws.String(target)}
+}

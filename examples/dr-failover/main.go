@@ -1,0 +1,242 @@
+// Command dr-failover is the failover itself: in the recovery account and region, it restores
+// the newest DR copy (by original creation time) of a DB instance or an Aurora cluster under
+// the identifier the applications will use, waits for it (bounded; a terminal restore state
+// fails at once), and then, only then, switches a Route 53 CNAME to it, printing the command
+// that switches it back. Run it again after a failure: it attaches to the restore in progress
+// instead of starting a second one, and it refuses a target identifier it did not make.
+//
+//	dr-failover -instance orders-db -target-id orders-db-dr -class db.r6g.large \
+//	    -subnet-group private -security-groups sg-0123 -parameter-group orders-pg15 \
+//	    -multi-az -zone-id Z0123456789ABC -record orders-db.internal.example.com -ttl 60
+//
+// -dry-run prints the plan (which snapshot, its age, what will be created, what DNS will
+// change) with read-only calls only. -rehearse runs the whole failover under a temporary
+// identifier and a temporary record ("rehearsal-<run>.<record>"), runs the checks against it
+// (-dsn, -secret-arn and the check flags, as dr-verify), reports the measured recovery point
+// and recovery time, and always deletes what it made: the game day, in one command.
+//
+// Output: the JSON result on stdout (the plan; then endpoint, port, attached,
+// recovery_point, data_loss_ns, recovery_time_ns, dns_changed, previous_value, rollback; a
+// rehearsal adds run, record, steps, ok, cleanup), progress on stderr. docs/dr.md is the
+// runbook, with the IAM policy.
+//
+// Exit codes: 0 restored and switched (a dry run: planned; a rehearsal: every check passed),
+// 3 a rehearsal's checks failed, 1 operational error, 2 usage error.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+
+	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/internal/cli"
+)
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+type clients struct {
+	rds     dr.RDSAPI
+	route53 dr.Route53API
+	sm      dr.SecretsManagerAPI
+}
+
+type newClients func(ctx context.Context) (clients, error)
+
+func fromEnvironment(ctx context.Context) (clients, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return clients{}, err
+	}
+	return clients{rds: rds.NewFromConfig(cfg), route53: route53.NewFromConfig(cfg), sm: secretsmanager.NewFromConfig(cfg)}, nil
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, fromEnvironment, nil))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newClients, optFn func(*dr.FailoverOptions)) int {
+	fs := flag.NewFlagSet("dr-failover", flag.ContinueOnError)
+	instance := fs.String("instance", "", "restore the newest DR copy of this DB instance")
+	cluster := fs.String("cluster", "", "restore the newest DR copy of this Aurora cluster")
+	snapshot := fs.String("snapshot", "", "restore this snapshot (a DB cluster snapshot with -cluster-snapshot)")
+	clusterSnapshot := fs.Bool("cluster-snapshot", false, "-snapshot names a DB cluster snapshot (Aurora)")
+	targetID := fs.String("target-id", "", "identifier of the restored instance (and cluster); not with -rehearse")
+	class := fs.String("class", "", "instance class, e.g. db.r6g.large")
+	subnet := fs.String("subnet-group", "", "DB subnet group")
+	sgs := fs.String("security-groups", "", "VPC security group ids, comma-separated")
+	paramGroup := fs.String("parameter-group", "", "DB parameter group")
+	clusterParamGroup := fs.String("cluster-parameter-group", "", "DB cluster parameter group (Aurora)")
+	optionGroup := fs.String("option-group", "", "option group")
+	multiAZ := fs.Bool("multi-az", false, "Multi-AZ (DB instances)")
+	noProtection := fs.Bool("no-deletion-protection", false, "restore without deletion protection (default: protected)")
+	zoneID := fs.String("zone-id", "", "Route 53 hosted zone id of the record to switch")
+	recordName := fs.String("record", "", "the CNAME the applications use, e.g. orders-db.internal.example.com")
+	ttl := fs.Int64("ttl", 60, "TTL of the switched record, seconds")
+	timeout := fs.Duration("timeout", 2*time.Hour, "how long to wait for the restore and the DNS change")
+	poll := fs.Duration("poll", 30*time.Second, "time between status checks while waiting")
+	dryRun := fs.Bool("dry-run", false, "print the plan; change nothing")
+	rehearse := fs.Bool("rehearse", false, "rehearse under a temporary identifier and record, run the checks, delete everything")
+	dsn := fs.String("dsn", "", "-rehearse: connection string template, e.g. postgres://{user}:{password}@{host}:{port}/db")
+	secretARN := fs.String("secret-arn", "", "-rehearse: Secrets Manager secret with username and password for {user} and {password}")
+	versionPrefix := fs.String("version-prefix", "", "-rehearse: the server version must start with this, e.g. 15.")
+	minTables := fs.Int("min-tables", 0, "-rehearse: at least this many tables in the public schema")
+	var minRows, queries multi
+	fs.Var(&minRows, "min-rows", "-rehearse: TABLE=N: at least N rows (repeatable)")
+	fs.Var(&queries, "query", "-rehearse: NAME|SQL|WANT: a query whose single value must be WANT (repeatable)")
+	if code, done := cli.Parse(fs, args, stderr, func(w io.Writer) {
+		fmt.Fprint(w, "Usage: dr-failover (-instance NAME | -cluster NAME | -snapshot ID) -target-id ID -class CLASS [-zone-id Z -record NAME] [-dry-run]\n"+
+			"       dr-failover (-instance NAME | -cluster NAME) -class CLASS -rehearse -dsn TEMPLATE [checks] [-zone-id Z -record NAME]\n\n"+
+			"Restores the newest DR copy in this account and region under -target-id, waits for it, and only then\n"+
+			"switches the -record CNAME to it (printing the command that switches it back). Run it again after a\n"+
+			"failure: it attaches to the restore in progress. -dry-run prints the plan and changes nothing.\n"+
+			"-rehearse does it all under a temporary identifier and record, runs the checks, reports the\n"+
+			"recovery point and recovery time, and always deletes what it made. Runbook: docs/dr.md.\n"+
+			"Exit codes: 0 restored and switched (dry run: planned; rehearsal: checks passed), 3 a rehearsal's\n"+
+			"checks failed, 1 operational error, 2 usage error.\n\nFlags:\n")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}); done {
+		return code
+	}
+	usageErr := func(format string, a ...any) int { return cli.Usage(stderr, "dr-failover", format, a...) }
+	n := 0
+	for _, v := range []string{*instance, *cluster, *snapshot} {
+		if v != "" {
+			n++
+		}
+	}
+	checks, cerr := dr.ChecksFromFlags(*versionPrefix, *minTables, minRows, queries)
+	rehearsalOnly := []string{"dsn", "secret-arn", "version-prefix", "min-tables", "min-rows", "query"}
+	switch {
+	case fs.NArg() > 0:
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	case n != 1:
+		return usageErr("give one of -instance, -cluster (its newest DR copy) and -snapshot")
+	case *clusterSnapshot && *snapshot == "":
+		return usageErr("-cluster-snapshot goes with -snapshot")
+	case *rehearse && *dryRun:
+		return usageErr("-rehearse and -dry-run: choose one")
+	case *rehearse && *targetID != "":
+		return usageErr("-target-id: a rehearsal uses a temporary identifier of its own")
+	case !*rehearse && *targetID == "":
+		return usageErr("-target-id is required: the identifier the restored database gets")
+	case (*zoneID == "") != (*recordName == ""):
+		return usageErr("-zone-id and -record go together")
+	case cli.IsSet(fs, "ttl") && *recordName == "":
+		return usageErr("-ttl goes with -record")
+	case *rehearse && *dsn == "":
+		return usageErr("-rehearse needs -dsn to run its checks")
+	case cerr != nil:
+		return usageErr("%v", cerr)
+	case *secretARN != "" && !strings.HasPrefix(*secretARN, "arn:"):
+		return usageErr("-secret-arn %q: want a Secrets Manager secret ARN", *secretARN)
+	case *secretARN == "" && (strings.Contains(*dsn, "{user}") || strings.Contains(*dsn, "{password}")):
+		return usageErr("-dsn uses {user} or {password}: give -secret-arn")
+	}
+	if !*rehearse {
+		for _, name := range rehearsalOnly {
+			if cli.IsSet(fs, name) {
+				return usageErr("-%s goes with -rehearse", name)
+			}
+		}
+	}
+	for name, d := range map[string]time.Duration{"timeout": *timeout, "poll": *poll} {
+		if err := cli.Duration(name, d); err != nil {
+			return usageErr("%v", err)
+		}
+	}
+	var buildDSN func(string, int32) string
+	if *rehearse {
+		var err error
+		if buildDSN, err = dr.DSNTemplate(*dsn, os.Getenv); err != nil {
+			return usageErr("-dsn: %v", err)
+		}
+	}
+	c, err := mk(ctx)
+	if err != nil {
+		return cli.Fail(stderr, "dr-failover", fmt.Errorf("AWS configuration: %w", err))
+	}
+	target := dr.FailoverTarget{SourceInstance: *instance, SourceCluster: *cluster, SnapshotID: *snapshot, Cluster: *clusterSnapshot,
+		TargetID: *targetID, InstanceClass: *class}
+	if *rehearse {
+		target.TargetID = "rehearsal" // checked for form only; the rehearsal picks its own
+	}
+	r, err := dr.NewRestorer(c.rds, target, func(o *dr.FailoverOptions) {
+		o.SubnetGroup, o.SecurityGroups = *subnet, dr.SplitList(*sgs)
+		o.ParameterGroup, o.ClusterParameterGroup, o.OptionGroup = *paramGroup, *clusterParamGroup, *optionGroup
+		o.MultiAZ, o.NoDeletionProtection = *multiAZ, *noProtection
+		if *recordName != "" {
+			o.Route53, o.DNS = c.route53, &dr.DNSRecord{ZoneID: *zoneID, Name: *recordName, TTL: *ttl}
+		}
+		o.Timeout, o.Poll = *timeout, *poll
+		o.Progress = func(line string) {
+			fmt.Fprintf(stderr, "%s dr-failover: %s\n", time.Now().UTC().Format(time.RFC3339), line)
+		}
+		if optFn != nil {
+			optFn(o)
+		}
+	})
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	emit := func(v any) {
+		b, _ := json.MarshalIndent(v, "", "  ")
+		_, _ = stdout.Write(append(b, '\n'))
+	}
+	switch {
+	case *dryRun:
+		p, err := r.Plan(ctx)
+		if err != nil {
+			return cli.Fail(stderr, "dr-failover", err)
+		}
+		emit(p)
+		fmt.Fprintf(stderr, "dr-failover: dry run: would restore %s (data %s old) into %s; nothing was changed\n", p.Snapshot, p.DataAge.Round(time.Minute), p.Target)
+		return 0
+	case *rehearse:
+		db := dr.Database{Driver: "pgx", DSN: buildDSN}
+		if *secretARN != "" {
+			db.Credentials = dr.SecretCredentials(c.sm, *secretARN)
+		}
+		rep, err := r.Rehearse(ctx, db, checks)
+		emit(rep)
+		fmt.Fprintf(stderr, "dr-failover: rehearsal: recovery point %s (data %s old), recovery time %s; cleanup: %s\n",
+			rep.RecoveryPoint.UTC().Format(time.RFC3339), rep.DataLoss.Round(time.Second), rep.RecoveryTime.Round(time.Second), rep.Cleanup)
+		switch {
+		case err != nil:
+			return cli.Fail(stderr, "dr-failover", err)
+		case !rep.OK:
+			fmt.Fprintln(stderr, "dr-failover: a rehearsal check failed; see the report")
+			return 3
+		}
+		return 0
+	}
+	res, err := r.Failover(ctx)
+	emit(res)
+	if err != nil {
+		return cli.Fail(stderr, "dr-failover", err)
+	}
+	fmt.Fprintf(stderr, "dr-failover: %s is available at %s:%d (data of %s)\n", res.Target, res.Endpoint, res.Port, res.RecoveryPoint.UTC().Format(time.RFC3339))
+	if res.DNSChanged {
+		fmt.Fprintf(stderr, "dr-failover: %s now points at it (it pointed at %s); to switch back:\n  %s\n", *recordName, res.PreviousValue, res.Rollback)
+	}
+	return 0
+}

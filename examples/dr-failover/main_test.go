@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/internal/clitest"
+	"github.com/shipshape-dev/shipshape/internal/testbed"
+)
+
+const (
+	zone   = "Z0RECOVERY"
+	record = "orders-db.internal.example.com"
+	oldDB  = "orders-db.abc.eu-west-1.rds.amazonaws.com"
+)
+
+func bed(t *testing.T, host string, port int32) (*drtest.RDS, *drtest.Route53, newClients) {
+	f := drtest.New(nil)
+	at := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+	f.AddManual("orders-db-202611230300-dr", "orders-db", at, map[string]string{dr.TagDR: "true"})
+	f.AddManualCluster("ledger-202611230300-dr", "ledger", at, map[string]string{dr.TagDR: "true"})
+	if host != "" {
+		f.Endpoint = func(string) (string, int32) { return host, port }
+	}
+	dns := drtest.NewRoute53(f.Clock())
+	dns.AddZone(zone, "internal.example.com")
+	_, err := dns.ChangeResourceRecordSets(context.Background(), &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(zone),
+		ChangeBatch: &r53types.ChangeBatch{Changes: []r53types.Change{{Action: r53types.ChangeActionUpsert, ResourceRecordSet: &r53types.ResourceRecordSet{
+			Name: aws.String(record), Type: r53types.RRTypeCname, TTL: aws.Int64(60), ResourceRecords: []r53types.ResourceRecord{{Value: aws.String(oldDB)}}}}}}})
+	require.NoError(t, err)
+	return f, dns, func(context.Context) (clients, error) { return clients{rds: f, route53: dns}, nil }
+}
+
+func runCLI(mk newClients, f *drtest.RDS, args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut, mk, func(o *dr.FailoverOptions) { o.Clock = f.Clock() })
+	return code, out.String(), errOut.String()
+}
+
+func TestUsageErrors(t *testing.T) {
+	ok := []string{"-instance", "orders-db", "-target-id", "orders-db-dr", "-class", "db.r6g.large"}
+	with := func(extra ...string) []string { return append(append([]string(nil), ok...), extra...) }
+	rehearse := []string{"-instance", "orders-db", "-class", "db.r6g.large", "-rehearse", "-dsn", "postgres://{host}:{port}/db"}
+	clitest.CheckUsage(t, []clitest.UsageCase{
+		{Args: []string{}, Flag: "-instance"},
+		{Args: with("-cluster", "ledger"), Flag: "-cluster"},
+		{Args: with("-cluster-snapshot"), Flag: "-cluster-snapshot"},
+		{Args: []string{"-instance", "orders-db", "-class", "db.r6g.large"}, Flag: "-target-id"},
+		{Args: with("-target-id", "bad--id"), Flag: "target"},
+		{Args: []string{"-instance", "orders-db", "-target-id", "x"}, Flag: "class"},
+		{Args: with("-zone-id", zone), Flag: "-record"},
+		{Args: with("-record", record), Flag: "-zone-id"},
+		{Args: with("-ttl", "30"), Flag: "-ttl"},
+		{Args: with("-zone-id", zone, "-record", record, "-ttl", "-5"), Flag: "TTL"},
+		{Args: with("-zone-id", zone, "-record", "db"), Flag: "db"},
+		{Args: with("-timeout", "0s"), Flag: "-timeout"},
+		{Args: with("-poll", "x"), Flag: "-poll"},
+		{Args: with("-dry-run", "-rehearse", "-dsn", "{host}"), Flag: "-rehearse"},
+		{Args: with("-rehearse", "-dsn", "{host}"), Flag: "-target-id"},
+		{Args: with("-min-tables", "3"), Flag: "-min-tables"},
+		{Args: with("-dsn", "{host}"), Flag: "-dsn"},
+		{Args: []string{"-instance", "orders-db", "-class", "db.r6g.large", "-rehearse"}, Flag: "-dsn"},
+		{Args: append(rehearse, "-min-rows", "orders"), Flag: "-min-rows"},
+		{Args: append(rehearse, "-query", "x"), Flag: "-query"},
+		{Args: append(rehearse, "-secret-arn", "prod/db"), Flag: "-secret-arn"},
+		{Args: []string{"-cluster", "ledger", "-class", "db.r6g.large", "-rehearse", "-dsn", "postgres://{user}@{host}/db"}, Flag: "-secret-arn"},
+		{Args: with("-cluster", "x", "-multi-az"), Flag: "-cluster"},
+		{Args: []string{"-cluster", "ledger", "-target-id", "l", "-class", "db.r6g.large", "-multi-az"}, Flag: "Multi-AZ"},
+		{Args: with("extra"), Flag: "extra"},
+		{Args: []string{"-nope"}, Flag: "-nope"},
+	}, func(args []string) (int, string) {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), args, &out, &errOut, fromEnvironment, nil)
+		return code, errOut.String()
+	})
+	var errOut bytes.Buffer
+	assert.Equal(t, 0, run(context.Background(), []string{"-h"}, &bytes.Buffer{}, &errOut, fromEnvironment, nil))
+	assert.Contains(t, errOut.String(), "Exit codes: 0 restored and switched")
+}
+
+func TestFailoverAndRerun(t *testing.T) {
+	f, dns, mk := bed(t, "", 0)
+	f.LoseAnswers(drtest.OpRestore, 1)
+	args := []string{"-instance", "orders-db", "-target-id", "orders-db-dr", "-class", "db.r6g.large", "-zone-id", zone, "-record", record, "-multi-az"}
+	code, _, stderr := runCLI(mk, f, args...)
+	require.Equal(t, 1, code, "the restore's answer was lost")
+	assert.Contains(t, stderr, "InternalFailure")
+	assert.Equal(t, oldDB, dns.Record(zone, record), "DNS untouched")
+	code, stdout, stderr := runCLI(mk, f, args...)
+	require.Equal(t, 0, code, stderr)
+	var res dr.FailoverResult
+	require.NoError(t, json.Unmarshal([]byte(stdout), &res))
+	assert.True(t, res.Attached, "the rerun attached to the restore RDS had started")
+	assert.Equal(t, "orders-db-dr.fake.rds.amazonaws.com", dns.Record(zone, record))
+	assert.Contains(t, stderr, "to switch back:")
+	assert.Contains(t, stderr, oldDB)
+	assert.Equal(t, []string{"orders-db-dr"}, f.Instances())
+}
+
+// TestDryRunMakesNoChange: the plan comes from reads only.
+func TestDryRunMakesNoChange(t *testing.T) {
+	f, dns, mk := bed(t, "", 0)
+	before := dns.Calls(drtest.OpChangeRecords)
+	code, stdout, stderr := runCLI(mk, f, "-cluster", "ledger", "-target-id", "ledger-dr", "-class", "db.r6g.large", "-zone-id", zone, "-record", record, "-dry-run")
+	require.Equal(t, 0, code, stderr)
+	var p dr.Plan
+	require.NoError(t, json.Unmarshal([]byte(stdout), &p))
+	assert.Equal(t, "ledger-202611230300-dr", p.Snapshot)
+	assert.Equal(t, "cluster", p.Kind)
+	assert.Equal(t, oldDB, p.PreviousValue)
+	assert.Len(t, p.Creates, 2, "the cluster and its instance")
+	for _, op := range []string{drtest.OpRestore, drtest.OpRestoreCluster, drtest.OpCreateInstance, drtest.OpAddTags} {
+		assert.Zero(t, f.Calls(op), op)
+	}
+	assert.Equal(t, before, dns.Calls(drtest.OpChangeRecords))
+	assert.Contains(t, stderr, "nothing was changed")
+}
+
+func TestIntegrationRehearsalCLI(t *testing.T) {
+	u, err := url.Parse(testbed.PostgresDSN(t))
+	require.NoError(t, err)
+	host, portText, err := net.SplitHostPort(u.Host)
+	require.NoError(t, err)
+	port, err := strconv.Atoi(portText)
+	require.NoError(t, err)
+	f, dns, mk := bed(t, host, int32(port))
+	t.Setenv("REHEARSAL_USER", u.User.Username())
+	dsn := "postgres://${REHEARSAL_USER}@{host}:{port}/postgres?sslmode=disable"
+	code, stdout, stderr := runCLI(mk, f, "-instance", "orders-db", "-class", "db.r6g.large", "-zone-id", zone, "-record", record,
+		"-rehearse", "-dsn", dsn, "-version-prefix", "15.", "-query", "answer|SELECT 6*7|42")
+	require.Equal(t, 0, code, stderr)
+	var rep dr.Rehearsal
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
+	assert.True(t, rep.OK)
+	assert.Equal(t, 20*time.Minute+30*time.Second, rep.RecoveryTime)
+	assert.Contains(t, stderr, "recovery time 20m30s")
+	assert.Empty(t, f.Instances())
+	assert.Equal(t, []string{record + "."}, dns.Names(zone))
+
+	code, _, stderr = runCLI(mk, f, "-instance", "orders-db", "-class", "db.r6g.large", "-rehearse", "-dsn", dsn, "-query", "answer|SELECT 6*7|41")
+	assert.Equal(t, 3, code, stderr)
+	assert.True(t, strings.Contains(stderr, "a rehearsal check failed"))
+	assert.Empty(t, f.Instances())
+}

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/internal/clitest"
+	"github.com/shipshape-dev/shipshape/internal/testbed"
+)
+
+const devKey = "arn:aws:kms:us-east-1:111111111111:key/dev"
+
+func bed(host string, port int32) (*drtest.RDS, newClients) {
+	f := drtest.New(nil)
+	at := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+	f.AddManual("orders-db-202611230300-dr", "orders-db", at, map[string]string{dr.TagDR: "true"})
+	f.SetKMSKey("orders-db-202611230300-dr", "arn:aws:kms:us-east-1:111111111111:key/prod")
+	f.AddManualCluster("ledger-202611230300-dr", "ledger", at, map[string]string{dr.TagDR: "true"})
+	f.SetKMSKey("cluster/ledger-202611230300-dr", "arn:aws:kms:us-east-1:111111111111:key/prod")
+	f.Endpoint = func(string) (string, int32) { return host, port }
+	return f, func(context.Context) (clients, error) { return clients{rds: f}, nil }
+}
+
+func runCLI(mk newClients, f *drtest.RDS, args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut, mk, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+	return code, out.String(), errOut.String()
+}
+
+func TestUsageErrors(t *testing.T) {
+	ok := []string{"-instance", "orders-db", "-class", "db.t4g.medium", "-dsn", "postgres://{host}:{port}/db", "-statement", "SELECT 1"}
+	with := func(extra ...string) []string { return append(append([]string(nil), ok...), extra...) }
+	clitest.CheckUsage(t, []clitest.UsageCase{
+		{Args: []string{}, Flag: "-instance"},
+		{Args: with("-cluster", "ledger"), Flag: "-cluster"},
+		{Args: with("-cluster-snapshot"), Flag: "-cluster-snapshot"},
+		{Args: []string{"-instance", "x", "-dsn", "{host}", "-statement", "x"}, Flag: "-class"},
+		{Args: []string{"-instance", "x", "-class", "db.t4g.medium", "-dsn", "{host}"}, Flag: "-statement"},
+		{Args: with("-statements-file", "/nonexistent.json"), Flag: "-statements-file"},
+		{Args: []string{"-instance", "x", "-class", "db.t4g.medium", "-statement", "x"}, Flag: "-dsn"},
+		{Args: with("-timeout", "0s"), Flag: "-timeout"},
+		{Args: with("-poll", "-1s"), Flag: "-poll"},
+		{Args: with("-share-with", "12345"), Flag: "12345"},
+		{Args: with("-snapshot-id", "bad--id"), Flag: "bad--id"},
+		{Args: with("-secret-arn", "prod/db"), Flag: "-secret-arn"},
+		{Args: []string{"-instance", "x", "-class", "db.t4g.medium", "-dsn", "postgres://{user}@{host}/db", "-statement", "x"}, Flag: "-secret-arn"},
+		{Args: with("-report-prefix", "x"), Flag: "-report-bucket"},
+		{Args: with("-sns-topic", "alerts"), Flag: "-sns-topic"},
+		{Args: with("extra"), Flag: "extra"},
+		{Args: []string{"-nope"}, Flag: "-nope"},
+	}, func(args []string) (int, string) {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), args, &out, &errOut, fromEnvironment, nil)
+		return code, errOut.String()
+	})
+	var errOut bytes.Buffer
+	assert.Equal(t, 0, run(context.Background(), []string{"-h"}, &bytes.Buffer{}, &errOut, fromEnvironment, nil))
+	assert.Contains(t, errOut.String(), "Exit codes: 0 sanitized, 3 a sanitizing statement failed")
+}
+
+func pg(t *testing.T) (host string, port int32, dsn string) {
+	base := testbed.PostgresDSN(t)
+	u, err := url.Parse(base)
+	require.NoError(t, err)
+	h, p, err := net.SplitHostPort(u.Host)
+	require.NoError(t, err)
+	n, err := strconv.Atoi(p)
+	require.NoError(t, err)
+	admin, err := sql.Open("pgx", base)
+	require.NoError(t, err)
+	defer admin.Close()
+	name := fmt.Sprintf("sanitize_%d", time.Now().UnixNano())
+	_, err = admin.Exec("CREATE DATABASE " + name)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if a, err := sql.Open("pgx", base); err == nil {
+			_, _ = a.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+			a.Close()
+		}
+	})
+	u.Path = "/" + name
+	db, err := sql.Open("pgx", u.String())
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.Exec(`CREATE TABLE customers (id serial PRIMARY KEY, email text); INSERT INTO customers (email) VALUES ('ada@real.example'), ('alan@real.example')`)
+	require.NoError(t, err)
+	u.Host = "HOSTPORT"
+	return h, int32(n), strings.Replace(u.String(), "HOSTPORT", "{host}:{port}", 1)
+}
+
+func TestIntegrationSanitizeCLI(t *testing.T) {
+	host, port, dsn := pg(t)
+	f, mk := bed(host, port)
+	stmts := filepath.Join(t.TempDir(), "stmts.json")
+	require.NoError(t, os.WriteFile(stmts, []byte(`["UPDATE customers SET email = 'user' || id || '@example.com'"]`), 0o600))
+	code, stdout, stderr := runCLI(mk, f, "-instance", "orders-db", "-class", "db.t4g.medium", "-dsn", dsn, "-statements-file", stmts,
+		"-kms-key", devKey, "-share-with", "444444444444")
+	require.Equal(t, 0, code, stderr)
+	var rep dr.Report
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
+	assert.Equal(t, "sanitized-orders-db-202611230300-dr", rep.Result)
+	assert.Equal(t, []string{"444444444444"}, f.SharedWith(rep.Result))
+	assert.Equal(t, devKey, f.KMSKey(rep.Result))
+	assert.NotContains(t, f.IDs(), rep.Result+"-raw")
+	assert.Empty(t, f.Instances())
+
+	code, _, stderr = runCLI(mk, f, "-cluster", "ledger", "-class", "db.r6g.large", "-dsn", dsn, "-statement", "UPDATE nowhere SET x = 1", "-kms-key", devKey)
+	assert.Equal(t, 3, code, stderr)
+	assert.Contains(t, stderr, "statement 1")
+	assert.Empty(t, f.Clusters(), "cleaned up")
+	assert.NotContains(t, f.ClusterIDs(), "sanitized-ledger-202611230300-dr", "nothing snapshotted")
+}
+
+// TestUnreachableDatabaseIsAnError: exit 1, not 3 (no statement ran), and cleanup ran.
+func TestUnreachableDatabaseIsAnError(t *testing.T) {
+	f, mk := bed("127.0.0.1", 1)
+	code, _, stderr := runCLI(mk, f, "-instance", "orders-db", "-class", "db.t4g.medium", "-dsn", "postgres://x@{host}:{port}/db?connect_timeout=1", "-statement", "SELECT 1")
+	assert.Equal(t, 1, code, stderr)
+	assert.Empty(t, f.Instances())
+}
+
+type state struct {
+	Type     string `json:"Type"`
+	Next     string `json:"Next"`
+	Default  string `json:"Default"`
+	Resource string `json:"Resource"`
+	Catch    []struct {
+		ErrorEquals []string
+		Next        string
+	} `json:"Catch"`
+	Choices    []struct{ Variable, Next string } `json:"Choices"`
+	Parameters map[string]any                    `json:"Parameters"`
+}
+
+// TestStateMachineEveryPathReachesCleanup: every task before Cleanup catches States.ALL into
+// it; the statement loop ends only on $.done; each task gets the execution name.
+func TestStateMachineEveryPathReachesCleanup(t *testing.T) {
+	raw, err := os.ReadFile("statemachine.asl.json")
+	require.NoError(t, err)
+	var m struct {
+		StartAt string           `json:"StartAt"`
+		States  map[string]state `json:"States"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &m))
+	after := map[string]bool{"Cleanup": true, "Report": true, "Outcome": true, "Sanitized": true, "NotSanitized": true}
+	seen := map[string]bool{}
+	var walk func(string)
+	walk = func(name string) {
+		if seen[name] {
+			return
+		}
+		seen[name] = true
+		s, ok := m.States[name]
+		require.True(t, ok, "missing state %s", name)
+		if s.Type == "Task" && !after[name] {
+			require.Len(t, s.Catch, 1, name)
+			assert.Equal(t, []string{"States.ALL"}, s.Catch[0].ErrorEquals, name)
+			assert.Equal(t, "Cleanup", s.Catch[0].Next, name)
+		}
+		if s.Type == "Task" {
+			assert.Equal(t, "$$.Execution.Name", s.Parameters["run.$"], name)
+		}
+		for _, n := range []string{s.Next, s.Default} {
+			if n != "" {
+				walk(n)
+			}
+		}
+		for _, c := range s.Catch {
+			walk(c.Next)
+		}
+		for _, c := range s.Choices {
+			walk(c.Next)
+		}
+	}
+	walk(m.StartAt)
+	assert.Len(t, seen, len(m.States), "every state is reachable")
+	loop := m.States["MoreStatements"]
+	assert.Equal(t, "Statement", loop.Default)
+	assert.Equal(t, "$.done", loop.Choices[0].Variable)
+	assert.Equal(t, "Snapshot", loop.Choices[0].Next)
+	assert.Equal(t, "Report", m.States["Cleanup"].Next)
+}
+
+// TestIntegrationStepsThroughTheHandler drives the Lambda as the state machine does, on an
+// Aurora cluster: every statement a step, then snapshot, re-encrypt, share, cleanup, report.
+func TestIntegrationStepsThroughTheHandler(t *testing.T) {
+	host, port, dsn := pg(t)
+	f, _ := bed(host, port)
+	env := map[string]string{"DR_SOURCE_CLUSTER": "ledger", "DR_INSTANCE_CLASS": "db.r6g.large", "DR_DSN": dsn,
+		"DR_STATEMENTS":        `["UPDATE customers SET email = 'user' || id || '@example.com'", "DELETE FROM customers WHERE id > 1"]`,
+		"DR_TARGET_KMS_KEY_ID": devKey, "DR_SHARE_WITH": "444444444444"}
+	s, err := dr.SanitizeSettingsFromEnv(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(string) dr.RDSAPI { return f }}, true, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+	require.NoError(t, err)
+	h := newHandler(r)
+	ctx := context.Background()
+	st, err := h(ctx, dr.StepRequest{Step: "start", Run: "weekly-1"})
+	require.NoError(t, err)
+	wait := func(step string) {
+		for range 100 {
+			next, err := h(ctx, dr.StepRequest{Step: step, Run: "weekly-1", State: st})
+			if err == nil {
+				st = next
+				return
+			}
+			require.Contains(t, err.Error(), "not ready", step)
+			f.Clock().Advance(time.Minute)
+		}
+		t.Fatalf("%s never ready", step)
+	}
+	wait("ready")
+	for !st.Done {
+		st, err = h(ctx, dr.StepRequest{Step: "statement", Run: "weekly-1", State: st})
+		require.NoError(t, err)
+	}
+	for _, step := range []string{"snapshot", "snapshot-ready", "reencrypt", "reencrypt-ready", "share", "cleanup", "report"} {
+		wait(step)
+	}
+	assert.True(t, st.Report.OK, string(st.Report.JSON()))
+	assert.Equal(t, []string{"444444444444"}, f.SharedWith("cluster/sanitized-ledger-202611230300-dr"))
+	assert.Empty(t, f.Clusters())
+	assert.Empty(t, f.Instances())
+	assert.Equal(t, []string{"ledger-202611230300-dr", "sanitized-ledger-202611230300-dr"}, f.ClusterIDs(), "the intermediate is gone")
+}
+
+// TestTemplatesGrantKMSNarrowly: in every dr template, kms:CreateGrant is allowed only for
+// grants to AWS resources (RDS), and the sanitize template names its keys and its secret.
+func TestTemplatesGrantKMSNarrowly(t *testing.T) {
+	files, err := filepath.Glob("../dr-*/template.yaml")
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(files), 4)
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		require.NoError(t, err)
+		lines := strings.Split(string(raw), "\n")
+		for i, l := range lines {
+			if !strings.Contains(l, "kms:CreateGrant") {
+				continue
+			}
+			block := strings.Join(lines[i:min(i+8, len(lines))], "\n")
+			assert.Contains(t, block, `kms:GrantIsForAWSResource: "true"`, "%s:%d", file, i+1)
+			assert.NotContains(t, block, `Resource: "*"`, "%s:%d", file, i+1)
+		}
+	}
+	raw, err := os.ReadFile("template.yaml")
+	require.NoError(t, err)
+	tmpl := string(raw)
+	assert.Contains(t, tmpl, "Resource: !Ref DbSecretArn", "GetSecretValue on that one secret only")
+	assert.Contains(t, tmpl, "NoEcho: true")
+	assert.Contains(t, tmpl, "aws:ResourceTag/shipshape:dr: sanitize-intermediate", "only the intermediate snapshot may be deleted")
+}
