@@ -249,8 +249,10 @@ func merge(versions, markers []Version) []Version {
 		return versions
 	}
 	out := make([]Version, 0, len(versions)+len(markers))
-	// The latest entry first (some S3 implementations give markers odd LastModified values),
-	// then newest first.
+	// The latest entry first (some S3 implementations give noncurrent entries odd
+	// LastModified values), then newest first. S3's API lists markers apart from versions,
+	// so a marker and a version of the same second can't be ordered for sure: the marker is
+	// taken as the newer (a write and then a delete within a second being the usual case).
 	sort.SliceStable(markers, func(i, j int) bool {
 		if markers[i].IsLatest != markers[j].IsLatest {
 			return markers[i].IsLatest
@@ -266,7 +268,10 @@ func merge(versions, markers []Version) []Version {
 		case i == len(versions):
 			out = append(out, markers[j])
 			j++
-		case markers[j].IsLatest || markers[j].LastModified.After(versions[i].LastModified):
+		case versions[i].IsLatest:
+			out = append(out, versions[i])
+			i++
+		case markers[j].IsLatest || !markers[j].LastModified.Before(versions[i].LastModified):
 			out = append(out, markers[j])
 			j++
 		default:

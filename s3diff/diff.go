@@ -262,6 +262,9 @@ func (r *Result) name(to bool) string {
 	if file != "" {
 		return "file " + file
 	}
+	if v.VersionID == "" {
+		return "nothing"
+	}
 	if v.ETag != "" {
 		return v.VersionID + " (ETag " + v.ETag + ")"
 	}
@@ -286,7 +289,10 @@ func (c *Client) missing(bucket, key, id string, markers []Version) error {
 
 // body reads one side: the local file, or the S3 version.
 func (c *Client) body(ctx context.Context, bucket string, v Version, file string) (string, error) {
-	if file == "" {
+	switch {
+	case file == "" && v.VersionID == "": // the missing side of an added or deleted key (DiffChange)
+		return "", nil
+	case file == "":
 		return c.get(ctx, bucket, v)
 	}
 	f, err := os.Open(file)
@@ -363,10 +369,13 @@ func (r *Result) writeUnified(w textWriter) {
 
 func (r *Result) unifiedHeader() string {
 	side := func(mark, prefix, file string, v Version) string {
-		if file != "" {
+		switch {
+		case file != "":
 			return mark + " " + file + "\n"
+		case v.VersionID == "": // the missing side of an added or deleted key
+			return mark + " /dev/null\n"
 		}
-		return mark + " " + prefix + r.Key + "\t" + v.VersionID + "\n"
+		return mark + " " + gitPath(prefix+r.Key) + "\t" + v.VersionID + "\n"
 	}
 	return side("---", "a/", r.FromFile, r.From) + side("+++", "b/", r.ToFile, r.To)
 }

@@ -86,6 +86,19 @@
 // two Retain calls on the same key at once may both try to delete the same versions, which
 // S3 treats as success.
 //
+// # A whole prefix
+//
+// RetainPrefix applies retention to every key under a prefix in one ListObjectVersions pass:
+// each key is planned as soon as the listing has moved past it, with the rules of Retain,
+// and the deletions of many keys share DeleteObjects batches, so a pass costs ceil(V/1000)
+// listings and ceil(D/1000) deletions, in memory that does not grow with the number of keys.
+// An interrupted pass says where to resume (PrefixRetainResult.StartAfter). Changes lists the
+// keys changed after a time in the same kind of pass, and DiffChange diffs each one
+// (WriteGitDiff writes git's headers). For more than one machine can do, Handler.HandleBatch
+// answers S3 Batch Operations (one task per key of an inventory report), and LifecycleRule
+// writes the lifecycle configuration that has S3 expire old versions itself. The user guide
+// is docs/s3diff.md.
+//
 // # Errors
 //
 // A version too large to diff, or binary, is a Result (StatusTooLarge, StatusBinary), not an

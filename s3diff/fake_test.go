@@ -10,8 +10,9 @@ import (
 )
 
 type fakeStore struct {
-	s    *s3difftest.Bucket
-	name string
+	s     *s3difftest.Bucket
+	name  string
+	clock s3difftest.Clock // nil: the wall clock
 }
 
 func (f *fakeStore) api() s3diff.S3API { return f.s }
@@ -28,6 +29,15 @@ func newFakeStore(t *testing.T) store {
 	name := fmt.Sprintf("fake-%d", bucketSeq.Add(1))
 	s.CreateBucket(name)
 	return &fakeStore{s: s, name: name}
+}
+
+// newFakeStoreOnAClock is newFakeStore whose LastModified comes from a fake clock.
+func newFakeStoreOnAClock(t *testing.T) *fakeStore {
+	clock := s3difftest.NewClock()
+	s := s3difftest.New(func(o *s3difftest.Options) { o.Clock = clock })
+	name := fmt.Sprintf("fake-%d", bucketSeq.Add(1))
+	s.CreateBucket(name)
+	return &fakeStore{s: s, name: name, clock: clock}
 }
 
 func TestBehaviourOnTheFake(t *testing.T) { runSuite(t, newFakeStore) }

@@ -28,9 +28,13 @@ func newWireStore(t *testing.T) store {
 	f := newFakeStore(t).(*fakeStore)
 	srv := s3difftest.NewWireServer(f.s)
 	t.Cleanup(srv.Close)
-	client := s3.New(s3.Options{BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", UsePathStyle: true,
+	return &wireStore{fakeStore: *f, client: wireClient(srv.URL), srv: srv}
+}
+
+// wireClient is a real SDK client for a wire server.
+func wireClient(url string) *s3.Client {
+	return s3.New(s3.Options{BaseEndpoint: aws.String(url), Region: "us-east-1", UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDWIRE", "wire", "")})
-	return &wireStore{fakeStore: *f, client: client, srv: srv}
 }
 
 // TestBehaviourThroughTheWire runs the behaviour suite with the real SDK client against the

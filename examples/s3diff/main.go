@@ -5,6 +5,7 @@
 //	s3diff diff     -from-file OLD -to-file NEW [...]   (two local files: no S3 access)
 //	s3diff retain   -bucket B -key K -keep N [-dry-run]
 //	s3diff retain   -bucket B -prefix P -keep N [-dry-run] [-start-after KEY] [-concurrency N]
+//	s3diff changes  -bucket B -prefix P -since TIME [-diff | -json]
 //	s3diff lifecycle-rule -keep N [-prefix P] [-days D]
 //
 // stdout carries only the result (a unified diff pipes straight into patch); logs go to
@@ -41,6 +42,7 @@ const usage = `Usage:
   s3diff diff     -from-file OLD -to-file NEW [-format ...] [-context N] [-max-bytes N]
   s3diff retain   -bucket B -key K -keep N [-dry-run]
   s3diff retain   -bucket B -prefix P -keep N [-dry-run] [-start-after KEY] [-concurrency N]
+  s3diff changes  -bucket B -prefix P -since TIME [-diff [-context N] [-max-bytes N] | -json]
   s3diff lifecycle-rule -keep N [-prefix P] [-days D] [-id ID]
 
 versions  lists the versions and delete markers of exactly K, newest first
@@ -54,6 +56,10 @@ retain    keeps the newest N versions of K and deletes older versions and delete
           With -prefix: every key under P in one listing pass, deletions batched across
           keys; prints "key<TAB>version id" per deletion, progress on stderr, and the
           -start-after to resume with when interrupted
+changes   lists the keys under P with versions or delete markers newer than TIME (2026-11-24T09:00:00Z,
+          2026-11-24, 36h, 7d): kind (added, modified, deleted, gone), key, new entries, the
+          version before and the latest; with -diff, one patch from the tree as it was at TIME
+          to now, each file headed as git diff does:  s3diff changes ... -diff | git apply
 lifecycle-rule  prints the lifecycle configuration that has S3 expire all but about N
           versions itself (asynchronous, no dry run; see docs/s3diff.md)
 
@@ -112,8 +118,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 		contextLines, keep                 *int
 		maxBytes                           *int64
 		dryRun                             *bool
-		prefix, startAfter                 *string
+		prefix, startAfter, since          *string
 		concurrency                        *int
+		withDiff                           *bool
 	)
 	switch cmd {
 	case "versions":
@@ -132,8 +139,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 		prefix = fs.String("prefix", "", "every key under this prefix instead of one -key (-prefix '' is the whole bucket)")
 		startAfter = fs.String("start-after", "", "with -prefix: resume after this key (printed by an interrupted run)")
 		concurrency = fs.Int("concurrency", 4, "with -prefix: DeleteObjects calls in flight (1 to 64)")
+	case "changes":
+		prefix = fs.String("prefix", "", "the keys under this prefix (required; -prefix '' is the whole bucket)")
+		since = fs.String("since", "", "list changes after this time: 2026-11-24T09:00:00Z, 2026-11-24 (UTC) or an age such as 36h or 7d (required)")
+		withDiff = fs.Bool("diff", false, "print the diffs as one patch (git diff headers) instead of the list")
+		asJSON = fs.Bool("json", false, "print the list as a JSON array")
+		contextLines = fs.Int("context", 3, "with -diff: lines of context around each change")
+		maxBytes = fs.Int64("max-bytes", 64<<20, "with -diff: largest version to diff, in bytes; larger ones are left out and the exit code is 3")
 	default:
-		return usageError(stderr, "unknown command %q: versions, diff, retain or lifecycle-rule", cmd)
+		return usageError(stderr, "unknown command %q: versions, diff, retain, changes or lifecycle-rule", cmd)
 	}
 	if code, done := shcli.Parse(fs, args[1:], stderr, func(w io.Writer) {
 		fmt.Fprint(w, usage, "\nFlags of ", cmd, ":\n")
@@ -143,7 +157,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 		return code
 	}
 	local := cmd == "diff" && *fromFile != "" && *toFile != ""
-	byPrefix := cmd == "retain" && shcli.IsSet(fs, "prefix")
+	byPrefix := (cmd == "retain" || cmd == "changes") && shcli.IsSet(fs, "prefix")
+	var sinceTime time.Time
+	if cmd == "changes" && *since != "" {
+		var err error
+		if sinceTime, err = parseSince(*since, time.Now()); err != nil {
+			return usageError(stderr, "%v", err)
+		}
+	}
 	switch {
 	case fs.NArg() > 0:
 		return usageError(stderr, "unexpected argument %q (flags go after the command)", fs.Arg(0))
@@ -155,13 +176,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 		}
 		return usageError(stderr, "-bucket is required")
 	case byPrefix && *key != "":
-		return usageError(stderr, "-key and -prefix both say what to prune; give one")
+		return usageError(stderr, "-key and -prefix both say which keys; give one")
 	case cmd == "retain" && !byPrefix && (shcli.IsSet(fs, "start-after") || shcli.IsSet(fs, "concurrency")):
 		return usageError(stderr, "-start-after and -concurrency go with -prefix")
-	case byPrefix && *startAfter != "" && !strings.HasPrefix(*startAfter, *prefix):
+	case cmd == "retain" && byPrefix && *startAfter != "" && !strings.HasPrefix(*startAfter, *prefix):
 		return usageError(stderr, "-start-after %q is not under -prefix %q", *startAfter, *prefix)
-	case byPrefix && (*concurrency < 1 || *concurrency > 64):
+	case cmd == "retain" && byPrefix && (*concurrency < 1 || *concurrency > 64):
 		return usageError(stderr, "-concurrency must be 1 to 64 (got %d)", *concurrency)
+	case cmd == "changes" && !byPrefix:
+		return usageError(stderr, "-prefix is required (-prefix '' for the whole bucket)")
+	case cmd == "changes" && *since == "":
+		return usageError(stderr, "-since is required (a time, a date or an age such as 7d)")
+	case cmd == "changes" && *withDiff && *asJSON:
+		return usageError(stderr, "-diff and -json are two outputs; give one")
+	case cmd == "changes" && (*maxBytes <= 0 || *maxBytes > 1<<31-1):
+		return usageError(stderr, "-max-bytes must be 1 to 2147483647, not %d", *maxBytes)
+	case cmd == "changes" && *contextLines < 0:
+		return usageError(stderr, "-context must be 0 or more")
 	case !local && !byPrefix && *key == "" && cmd == "retain":
 		return usageError(stderr, "-key or -prefix is required (the exact object key, or every key under a prefix)")
 	case !local && !byPrefix && *key == "":
@@ -235,6 +266,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 				fmt.Fprintf(stderr, "s3diff: not diffed: the versions differ but at least one is binary (NUL bytes or invalid UTF-8) (exit %d)\n", exitBinary)
 				return exitBinary
 			}
+		}
+	case "changes":
+		var code int
+		if code, err = changes(ctx, client, *bucket, *prefix, sinceTime, *withDiff, *asJSON, stdout, stderr); err == nil && code != 0 {
+			return code
 		}
 	case "retain":
 		if byPrefix {

@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -119,4 +121,84 @@ func lifecycleRule(args []string, stdout, stderr io.Writer) int {
 		return shcli.Fail(stderr, "s3diff", err)
 	}
 	return shcli.ExitOK
+}
+
+// parseSince reads -since: an RFC 3339 time, a date (midnight UTC), or an age such as 36h,
+// 90m or 7d before now.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n > 0 {
+			return now.AddDate(0, 0, -n), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("-since %q: want a time (2026-11-24T09:00:00Z), a date (2026-11-24, midnight UTC) or an age (36h, 7d)", s)
+}
+
+// changes runs `s3diff changes`: the changed keys (a table, or JSON), or with -diff their
+// diffs as one patch that `git apply` or `patch -p1` applies to the tree as it was at since.
+// It returns the exit code for keys that could not be diffed (3 too large, 4 binary).
+func changes(ctx context.Context, c *s3diff.Client, bucket, prefix string, since time.Time, withDiff, asJSON bool, stdout, stderr io.Writer) (int, error) {
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	var list []s3diff.Change
+	code, counts := shcli.ExitOK, map[s3diff.ChangeKind]int{}
+	err := c.Changes(ctx, bucket, prefix, since, func(ch s3diff.Change) error {
+		counts[ch.Kind]++
+		switch {
+		case asJSON:
+			list = append(list, ch)
+			return nil
+		case !withDiff:
+			before := "-"
+			if ch.Before != nil {
+				before = ch.Before.VersionID
+			}
+			_, err := fmt.Fprintf(out, "%s\t%s\t%d\t%s\t%s\n", ch.Kind, ch.Key, ch.Entries, before, ch.After.VersionID)
+			return err
+		case ch.Kind == s3diff.ChangeGone:
+			fmt.Fprintf(stderr, "s3diff: %s: created and deleted since %s; nothing to diff\n", ch.Key, since.Format(time.RFC3339))
+			return nil
+		}
+		r, err := c.DiffChange(ctx, bucket, ch)
+		if err != nil {
+			return err
+		}
+		switch r.Status {
+		case s3diff.StatusTooLarge:
+			fmt.Fprintf(stderr, "s3diff: %s: not diffed: %s\n", ch.Key, r.Summary)
+			code = max(code, exitTooLarge)
+		case s3diff.StatusBinary:
+			fmt.Fprintf(stderr, "s3diff: %s: not diffed: %s\n", ch.Key, r.Summary)
+			if code != exitTooLarge {
+				code = exitBinary
+			}
+		}
+		return r.WriteGitDiff(out)
+	})
+	if err != nil {
+		return shcli.ExitError, err
+	}
+	if asJSON {
+		if list == nil {
+			list = []s3diff.Change{}
+		}
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(list); err != nil {
+			return shcli.ExitError, err
+		}
+	}
+	fmt.Fprintf(stderr, "s3diff: s3://%s/%s since %s: %d added, %d modified, %d deleted, %d created and deleted again\n", bucket, prefix,
+		since.UTC().Format(time.RFC3339), counts[s3diff.ChangeAdded], counts[s3diff.ChangeModified], counts[s3diff.ChangeDeleted], counts[s3diff.ChangeGone])
+	return code, out.Flush()
 }

@@ -191,3 +191,84 @@ func TestIntegrationRetainPrefixOnVersity(t *testing.T) {
 	assert.Len(t, out.Versions, 1000, "one version per key (a page of them)")
 	assert.True(t, aws.ToBool(out.IsTruncated))
 }
+
+func TestChanges(t *testing.T) {
+	clock := s3difftest.NewClock()
+	b := s3difftest.New(func(o *s3difftest.Options) { o.Clock = clock })
+	b.CreateBucket("bucket")
+	b.Put("bucket", "cfg/app.yaml", []byte("replicas: 2\nimage: v1\n"))
+	b.Put("bucket", "cfg/old.yaml", []byte("gone soon\n"))
+	b.Put("bucket", "cfg/same.yaml", []byte("same\n"))
+	clock.Advance(time.Hour)
+	since := clock.Now().UTC().Format(time.RFC3339)
+	clock.Advance(time.Hour)
+	b.Put("bucket", "cfg/app.yaml", []byte("replicas: 3\nimage: v1\n"))
+	b.Delete("bucket", "cfg/old.yaml")
+	b.Put("bucket", "cfg/new.yaml", []byte("fresh\n"))
+
+	code, stdout, stderr := cli(t, withFake(b), "changes", "-bucket", "bucket", "-prefix", "cfg/", "-since", since)
+	require.Equal(t, 0, code, stderr)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	require.Len(t, lines, 3, stdout)
+	assert.True(t, strings.HasPrefix(lines[0], "modified\tcfg/app.yaml\t1\t"))
+	assert.True(t, strings.HasPrefix(lines[1], "added\tcfg/new.yaml\t1\t-\t"))
+	assert.True(t, strings.HasPrefix(lines[2], "deleted\tcfg/old.yaml\t1\t"))
+	assert.Contains(t, stderr, "1 added, 1 modified, 1 deleted")
+
+	code, stdout, stderr = cli(t, withFake(b), "changes", "-bucket", "bucket", "-prefix", "cfg/", "-since", since, "-diff")
+	require.Equal(t, 0, code, stderr)
+	dir := t.TempDir()
+	for k, v := range map[string]string{"cfg/app.yaml": "replicas: 2\nimage: v1\n", "cfg/old.yaml": "gone soon\n", "cfg/same.yaml": "same\n"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "cfg"), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, k), []byte(v), 0o644))
+	}
+	apply := exec.Command("git", "apply", "-")
+	apply.Dir, apply.Stdin = dir, strings.NewReader(stdout)
+	out, err := apply.CombinedOutput()
+	require.NoError(t, err, "%s\n%s", out, stdout)
+	got, err := os.ReadFile(filepath.Join(dir, "cfg/app.yaml"))
+	require.NoError(t, err)
+	assert.Equal(t, "replicas: 3\nimage: v1\n", string(got))
+	_, err = os.Stat(filepath.Join(dir, "cfg/old.yaml"))
+	assert.True(t, os.IsNotExist(err), "the deleted key is removed")
+	got, err = os.ReadFile(filepath.Join(dir, "cfg/new.yaml"))
+	require.NoError(t, err)
+	assert.Equal(t, "fresh\n", string(got))
+
+	code, stdout, _ = cli(t, withFake(b), "changes", "-bucket", "bucket", "-prefix", "cfg/", "-since", since, "-json")
+	require.Equal(t, 0, code)
+	var list []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(stdout), &list))
+	assert.Len(t, list, 3)
+
+	// A binary change is left out of the patch, said on stderr, and the exit code is 4.
+	b.Put("bucket", "cfg/logo.png", []byte("\x89PNG\x00a"))
+	b.Put("bucket", "cfg/logo.png", []byte("\x89PNG\x00b"))
+	code, stdout, stderr = cli(t, withFake(b), "changes", "-bucket", "bucket", "-prefix", "cfg/", "-since", since, "-diff")
+	assert.Equal(t, 4, code, stderr)
+	assert.NotContains(t, stdout, "logo.png")
+	assert.Contains(t, stderr, "cfg/logo.png: not diffed")
+
+	code, _, _ = cli(t, withFake(b), "changes", "-bucket", "bucket", "-prefix", "cfg/", "-since", clock.Now().Add(time.Hour).Format(time.RFC3339))
+	assert.Equal(t, 0, code, "nothing changed after the future")
+}
+
+func TestParseSince(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"2026-11-24T09:00:00Z":      time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC),
+		"2026-11-24T09:00:00+01:00": time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC),
+		"2026-11-24":                time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC),
+		"36h":                       now.Add(-36 * time.Hour),
+		"7d":                        now.AddDate(0, 0, -7),
+		" 90m ":                     now.Add(-90 * time.Minute),
+	} {
+		got, err := parseSince(in, now)
+		require.NoError(t, err, in)
+		assert.True(t, want.Equal(got), "%s: %s", in, got)
+	}
+	for _, bad := range []string{"", "yesterday", "-5h", "0d", "7 days", "2026-13-01", "0s"} {
+		_, err := parseSince(bad, now)
+		assert.Error(t, err, bad)
+	}
+}
