@@ -21,6 +21,7 @@ testbed: ## start the real local servers (S3, IMDS, PostgreSQL) until Ctrl-C; pr
 
 bench: ## benchmarks (figures go into docs/PERFORMANCE.md)
 	scripts/testbed run -- env SHIPSHAPE_INTEGRATION=1 go test -run '^$$' -bench . -benchmem -count=1 ./...
+	scripts/testbed run --only s3 -- env SHIPSHAPE_INTEGRATION=1 S3DIFF_BENCH_SCALE=1 go test -run '^$$' -bench RetainPrefix -benchtime 1x -timeout 30m ./examples/s3diff/ # s3diff retain -prefix at 10,000 and 100,000 keys
 	go run ./bench/s3diff # s3diff CLI vs GNU diff; S3DIFF_BENCH_SIZES=1,10,100 adds the 100 MB rows
 
 lint: ## gofmt -l (must print nothing), go vet, staticcheck
