@@ -1,11 +1,11 @@
 package imds_test
 
 import (
-	"bytes"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/shipshape-dev/shipshape/internal/testbed"
 
 	"github.com/stretchr/testify/require"
 
@@ -17,29 +17,11 @@ import (
 // only with Advance, and a watcher's Sleep waits for it.
 func newClock() imdstest.Clock { return imdstest.NewClock() }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type bed struct {
 	srv    *imdstest.Server
 	client *imds.Client
 	clock  imdstest.Clock
-	logs   *syncBuffer
+	logs   *testbed.SyncBuffer
 }
 
 // newBed starts an imdstest server and a client pointed at it, sharing a fake clock. The
@@ -49,7 +31,7 @@ func newBed(t *testing.T, optFns ...func(*imds.Options)) *bed {
 	clk := newClock()
 	srv := imdstest.NewServer(func(o *imdstest.Options) { o.Clock = clk })
 	t.Cleanup(srv.Close)
-	logs := &syncBuffer{}
+	logs := &testbed.SyncBuffer{}
 	opts := []func(*imds.Options){func(o *imds.Options) {
 		o.Endpoint = srv.URL
 		o.Clock = clk

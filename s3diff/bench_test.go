@@ -20,7 +20,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -292,14 +291,7 @@ func BenchmarkRetain10000Versions(b *testing.B) {
 	var lists, deletes, deleted int
 	for b.Loop() {
 		b.StopTimer()
-		bucket := "retain-bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-		if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := client.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(bucket),
-			VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}}); err != nil {
-			b.Fatal(err)
-		}
+		bucket := testbed.VersionedBucket(b, client, "retain-bench")
 		putMany(b, client, bucket, "hot.txt", 10000)
 		counter.mu.Lock()
 		counter.n = map[string]int{}

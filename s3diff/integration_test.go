@@ -5,11 +5,9 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shipshape-dev/shipshape/internal/testbed"
@@ -43,16 +41,7 @@ func (v *versityStore) del(t *testing.T, key string) string {
 
 func newVersityStore(t *testing.T) store {
 	client := testbed.S3Client(t)
-	name := fmt.Sprintf("s3diff-%d-%d", time.Now().UnixNano(), bucketSeq.Add(1))
-	ctx := context.Background()
-	_, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)})
-	require.NoError(t, err)
-	_, err = client.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
-		Bucket:                  aws.String(name),
-		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled},
-	})
-	require.NoError(t, err)
-	return &versityStore{client: client, name: name}
+	return &versityStore{client: client, name: testbed.VersionedBucket(t, client, fmt.Sprintf("s3diff-%d", bucketSeq.Add(1)))}
 }
 
 // TestIntegrationVersity runs the behaviour suite against a real S3 implementation.

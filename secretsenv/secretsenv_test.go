@@ -1,15 +1,15 @@
 package secretsenv_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/shipshape-dev/shipshape/internal/testbed"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -33,13 +33,13 @@ type bed struct {
 	srv    *secretsenvtest.WireServer
 	client *secretsmanager.Client
 	clock  secretsenvtest.Clock
-	logs   *syncBuffer
+	logs   *testbed.SyncBuffer
 }
 
 func newBed(t testing.TB) *bed {
 	sm := secretsenvtest.NewSecretsManager()
 	client, srv := realClient(t, sm)
-	return &bed{t: t, sm: sm, srv: srv, client: client, clock: secretsenvtest.NewClock(), logs: &syncBuffer{}}
+	return &bed{t: t, sm: sm, srv: srv, client: client, clock: secretsenvtest.NewClock(), logs: &testbed.SyncBuffer{}}
 }
 
 func (b *bed) loader(optFns ...func(*secretsenv.Options)) *secretsenv.Loader {
@@ -51,24 +51,6 @@ func (b *bed) loader(optFns ...func(*secretsenv.Options)) *secretsenv.Loader {
 	l, err := secretsenv.New(b.client, append([]func(*secretsenv.Options){base}, optFns...)...)
 	require.NoError(b.t, err)
 	return l
-}
-
-// syncBuffer is a bytes.Buffer safe for the loader's concurrent log lines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // throttled is the error Secrets Manager answers when a caller is over its rate.

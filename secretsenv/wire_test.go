@@ -8,6 +8,8 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/shipshape-dev/shipshape/internal/testbed"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -159,7 +161,7 @@ func TestWireBatchDeniedFallsBack(t *testing.T) {
 	fake.Fail(secretsenvtest.OpBatchGetSecretValue, secretsenvtest.APIError("AccessDeniedException",
 		"User is not authorized to perform: secretsmanager:BatchGetSecretValue"), 0)
 	client, srv := realClient(t, fake)
-	logs := &syncBuffer{}
+	logs := &testbed.SyncBuffer{}
 	l, err := secretsenv.New(client, func(o *secretsenv.Options) {
 		o.Environ, o.Batch = []string{}, true
 		o.Logger = slog.New(slog.NewTextHandler(logs, nil))

@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"net/url"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -28,12 +26,7 @@ func TestIntegrationBatchOperationsInTheEmulator(t *testing.T) {
 	ep := testbed.S3(t)
 	client := testbed.S3Client(t)
 	ctx := context.Background()
-	bucket := fmt.Sprintf("s3diff-batch-%d", time.Now().UnixNano())
-	_, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
-	require.NoError(t, err)
-	_, err = client.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(bucket),
-		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
-	require.NoError(t, err)
+	bucket := testbed.VersionedBucket(t, client, "s3diff-batch")
 	keys := []string{"cfg/app one.json", "cfg/c++.txt", "cfg/ü.yaml"}
 	newest := map[string]string{}
 	for _, k := range keys {
@@ -44,9 +37,7 @@ func TestIntegrationBatchOperationsInTheEmulator(t *testing.T) {
 		}
 	}
 
-	fn := testbed.StartLambda(t, ".", "AWS_REGION="+ep.Region, "AWS_ACCESS_KEY_ID="+ep.AccessKey, "AWS_SECRET_ACCESS_KEY="+ep.SecretKey,
-		"AWS_ENDPOINT_URL_S3="+ep.URL, "S3_USE_PATH_STYLE=true", "KEEP_VERSIONS=3",
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	fn := testbed.StartLambda(t, ".", append(ep.Env(), "S3_USE_PATH_STYLE=true", "KEEP_VERSIONS=3")...)
 	ev := events.S3BatchJobEventV2{InvocationSchemaVersion: "2.0", InvocationID: "aW52b2NhdGlvbi0x",
 		Job: events.S3BatchJobV2{ID: "job-1", UserArguments: map[string]string{"keep": "1"}}}
 	for i, k := range keys {

@@ -10,11 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -104,23 +102,10 @@ func patch(t *testing.T, old, diff string) string {
 // TestIntegrationCLIAgainstVersity runs the binary's real configuration path (standard AWS
 // environment, -path-style) against the test bed's S3.
 func TestIntegrationCLIAgainstVersity(t *testing.T) {
-	ep := testbed.S3(t)
-	t.Setenv("AWS_ENDPOINT_URL_S3", ep.URL)
-	t.Setenv("AWS_ACCESS_KEY_ID", ep.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", ep.SecretKey)
-	t.Setenv("AWS_REGION", ep.Region)
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-
+	testbed.S3(t).SetEnv(t)
 	client := testbed.S3Client(t)
 	ctx := context.Background()
-	bucket := fmt.Sprintf("cli-%d", time.Now().UnixNano())
-	_, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
-	require.NoError(t, err)
-	_, err = client.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(bucket),
-		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
-	require.NoError(t, err)
+	bucket := testbed.VersionedBucket(t, client, "cli")
 	for _, body := range []string{"one\n", "one\ntwo\n", "one\ntwo\nthree\n"} {
 		_, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("a b+c.txt"), Body: strings.NewReader(body)})
 		require.NoError(t, err)

@@ -28,7 +28,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/shipshape-dev/shipshape/internal/benchproc"
@@ -295,14 +294,7 @@ func BenchmarkRetainPrefixOnVersity(b *testing.B) {
 	ep := testbed.S3(b)
 	client := sdkClient(ep.URL, ep.AccessKey, ep.SecretKey)
 	ctx := context.Background()
-	bucket := fmt.Sprintf("bench-prefix-%d", time.Now().UnixNano())
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := client.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(bucket),
-		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}}); err != nil {
-		b.Fatal(err)
-	}
+	bucket := testbed.VersionedBucket(b, client, "bench-prefix")
 	var g errgroup.Group
 	g.SetLimit(8)
 	for i := range keys {

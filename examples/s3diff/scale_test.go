@@ -16,7 +16,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -152,20 +151,10 @@ func TestIntegrationLifecycleRuleWithTheAWSCLI(t *testing.T) {
 // reports: ceil(V/1000) listings (see below for Versity's pages) and ceil(D/1000) deletions.
 // (make bench does 10,000 keys.)
 func TestIntegrationRetainPrefixOnVersity(t *testing.T) {
-	ep := testbed.S3(t)
-	for k, v := range map[string]string{"AWS_ENDPOINT_URL_S3": ep.URL, "AWS_ACCESS_KEY_ID": ep.AccessKey, "AWS_SECRET_ACCESS_KEY": ep.SecretKey,
-		"AWS_REGION": ep.Region, "AWS_PROFILE": "", "AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"),
-		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none")} {
-		t.Setenv(k, v)
-	}
+	testbed.S3(t).SetEnv(t)
 	client := testbed.S3Client(t)
 	ctx := context.Background()
-	bucket := fmt.Sprintf("cli-prefix-%d", time.Now().UnixNano())
-	_, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
-	require.NoError(t, err)
-	_, err = client.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(bucket),
-		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
-	require.NoError(t, err)
+	bucket := testbed.VersionedBucket(t, client, "cli-prefix")
 	versions, deletions := 0, 0
 	for i := range 1500 {
 		n := 1 + i%3

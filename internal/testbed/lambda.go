@@ -18,7 +18,7 @@ import (
 // Lambda is a function's bootstrap running in the Lambda Runtime Interface Emulator.
 type Lambda struct {
 	url  string
-	logs *lockedBuffer
+	logs *SyncBuffer
 }
 
 // StartLambda builds the Lambda function in the package folder dir (as `make lambda` does,
@@ -39,7 +39,7 @@ func StartLambda(t testing.TB, dir string, env ...string) *Lambda {
 	cmd := exec.Command(rie, "--runtime-interface-emulator-address", invoke, "--runtime-api-address", runtimeAPI, bootstrap)
 	cmd.Dir = bin
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
-	l := &Lambda{url: fmt.Sprintf("http://%s/2015-03-31/functions/function/invocations", invoke), logs: &lockedBuffer{}}
+	l := &Lambda{url: fmt.Sprintf("http://%s/2015-03-31/functions/function/invocations", invoke), logs: &SyncBuffer{}}
 	cmd.Stdout, cmd.Stderr = l.logs, l.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting the emulator: %v", err)
@@ -83,19 +83,20 @@ func freeAddr(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-// lockedBuffer collects a process's output while the test may read it.
-type lockedBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for concurrent writes and reads: a log sink, or a
+// process's output read while the process still writes it.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *SyncBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *SyncBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()

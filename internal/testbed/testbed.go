@@ -8,12 +8,17 @@
 package testbed
 
 import (
+	"context"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // IntegrationEnv is the variable that turns a missing test bed from a skip into a failure.
@@ -104,4 +109,37 @@ func Dotenv(t testing.TB) DotenvReaders {
 func LambdaRIE(t testing.TB) string {
 	t.Helper()
 	return need(t, "Lambda Runtime Interface Emulator", "SHIPSHAPE_LAMBDA_RIE")[0]
+}
+
+// VersionedBucket creates a bucket with versioning enabled on the test bed's S3 server, named
+// prefix followed by a unique suffix, and returns its name.
+func VersionedBucket(t testing.TB, client *s3.Client, prefix string) string {
+	t.Helper()
+	ctx := context.Background()
+	name := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano())
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		t.Fatalf("creating bucket %s: %v", name, err)
+	}
+	if _, err := client.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(name),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}}); err != nil {
+		t.Fatalf("enabling versioning on %s: %v", name, err)
+	}
+	return name
+}
+
+// Env is the standard AWS environment that points a binary at this S3 server and nothing
+// else (no profile, no config or credentials files).
+func (e S3Endpoint) Env() []string {
+	return []string{"AWS_ENDPOINT_URL_S3=" + e.URL, "AWS_ACCESS_KEY_ID=" + e.AccessKey, "AWS_SECRET_ACCESS_KEY=" + e.SecretKey,
+		"AWS_REGION=" + e.Region, "AWS_PROFILE=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null"}
+}
+
+// SetEnv sets Env in the test's own environment (t.Setenv), for a binary's run function
+// called in process.
+func (e S3Endpoint) SetEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range e.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
 }
