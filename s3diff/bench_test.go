@@ -6,7 +6,6 @@ package s3diff_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -14,11 +13,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,36 +22,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/shipshape-dev/shipshape/internal/benchproc"
 	"github.com/shipshape-dev/shipshape/internal/testbed"
 	"github.com/shipshape-dev/shipshape/s3diff"
 	"github.com/shipshape-dev/shipshape/s3diff/s3difftest"
 )
 
-const (
-	helperEnv   = "S3DIFF_BENCH_DIFF_FILES" // old and new file, ':'-separated: diff them and exit
-	launcherEnv = "S3DIFF_BENCH_LAUNCH"     // a command as a JSON array: run it, print its peak RSS
-)
+// helperEnv makes this test binary diff two files (old and new, ':'-separated) and exit.
+const helperEnv = "S3DIFF_BENCH_DIFF_FILES"
 
-// TestMain lets the benchmark re-run this test binary as a plain "diff two files" process
-// and as a small launcher that measures a child's peak RSS. The launcher matters: a child
-// forked from the big benchmark process would inherit its high-water mark.
+// TestMain lets the benchmark re-run this test binary as a plain "diff two files" process,
+// and as benchproc's launcher, which measures a child's peak RSS.
 func TestMain(m *testing.M) {
-	if command := os.Getenv(launcherEnv); command != "" {
-		var args []string
-		if err := json.Unmarshal([]byte(command), &args); err != nil || len(args) == 0 {
-			fmt.Fprintln(os.Stderr, "bad", launcherEnv, err)
-			os.Exit(3)
-		}
-		cmd := exec.Command(args[0], args[1:]...)
-		cmd.Env = slices.DeleteFunc(os.Environ(), func(e string) bool { return strings.HasPrefix(e, launcherEnv+"=") })
-		err := cmd.Run()
-		if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() != 1) {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(3)
-		}
-		fmt.Println(int64(maxRSS(cmd.ProcessState) * 1024))
-		os.Exit(0)
-	}
+	benchproc.Main()
 	if files := os.Getenv(helperEnv); files != "" {
 		if err := diffFiles(filepath.SplitList(files)); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -116,23 +95,16 @@ func diffFiles(files []string) error {
 	return err
 }
 
-// launch runs command through the launcher and returns its wall time and peak RSS in MiB.
+// launch runs command as a process of its own and returns its peak RSS in MiB.
 func launch(b *testing.B, env []string, command ...string) float64 {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	encoded, err := json.Marshal(command)
+	res, err := benchproc.Run(env, command...)
 	if err != nil {
 		b.Fatal(err)
 	}
-	cmd.Env = append(append(os.Environ(), env...), launcherEnv+"="+string(encoded))
-	out, err := cmd.Output()
-	if err != nil {
-		b.Fatalf("%v: %s", err, out)
+	if res.ExitCode > 1 { // diff exits 1 when the files differ
+		b.Fatalf("%v: exit %d: %s", command, res.ExitCode, res.Stderr)
 	}
-	kib, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return kib / 1024
+	return res.PeakRSSMiB()
 }
 
 var (
@@ -182,13 +154,6 @@ func bigInputs(b *testing.B) (string, string, string, string) {
 		}
 	})
 	return oldText, newText, oldPath, newPath
-}
-
-func maxRSS(ps *os.ProcessState) float64 {
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		return float64(ru.Maxrss) / 1024 // KiB -> MiB
-	}
-	return 0
 }
 
 // BenchmarkDiff10MB: two ~10 MB versions, 1% of lines changed. "shipshape" is the diff
