@@ -3,6 +3,7 @@ package s3diff_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -341,7 +342,15 @@ func TestAttackPrefixStrangeDeleteAnswers(t *testing.T) {
 				deleted += len(m.start[k]) - len(m.ids(k))
 			}
 			assert.Equal(t, deleted, res.Deleted, "%s: Deleted counts only confirmed versions", name)
-			assert.Equal(t, 1, res.Failed, name)
+			if strings.Contains(tc.name, "delete marker was created") {
+				// The pass stops there (TestAttackPrefixMarkerCreatedStopsTheRun): what was
+				// not sent yet is not deleted either.
+				assert.GreaterOrEqual(t, res.Failed, 1, name)
+				require.NotEmpty(t, res.Failures, name)
+				assert.Equal(t, s3diff.CodeMarkerCreated, res.Failures[0].Code, name)
+			} else {
+				assert.Equal(t, 1, res.Failed, name)
+			}
 			resumeAndFinish(t, m, keys, 1, res, name)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -29,6 +30,10 @@ const (
 	// run would delete.
 	BatchArgDryRun = "dryRun"
 )
+
+// batchAnswerMargin is how long before the invocation's deadline HandleBatch stops working
+// (at most a fifth of the time left), so that its answer still goes out.
+const batchAnswerMargin = 3 * time.Second
 
 // IsBatchEvent reports whether payload is an S3 Batch Operations invocation (it carries
 // invocationSchemaVersion and tasks), which HandleBatch answers, rather than an event
@@ -53,7 +58,9 @@ func IsBatchEvent(payload []byte) bool {
 // one key in an invocation share one run. A redelivered task runs again and finds nothing
 // more to delete. The job's user arguments may set "keep" and "dryRun"; any other argument
 // fails every task, so that a misspelt "Keep" never runs with the function's default.
-// Results left out of the response count as PermanentFailure (treatMissingKeysAs).
+// Results left out of the response count as PermanentFailure (treatMissingKeysAs). When ctx
+// has a deadline (Lambda's timeout), the work stops a little before it (3 s, or a fifth of
+// the time left) so that the answer goes out: unfinished tasks are TemporaryFailure.
 func (h *Handler) HandleBatch(ctx context.Context, ev events.S3BatchJobEventV2) events.S3BatchJobResponse {
 	resp := events.S3BatchJobResponse{
 		InvocationSchemaVersion: ev.InvocationSchemaVersion,
@@ -61,6 +68,14 @@ func (h *Handler) HandleBatch(ctx context.Context, ev events.S3BatchJobEventV2) 
 		InvocationID:            ev.InvocationID,
 		Results:                 make([]events.S3BatchJobResult, 0, len(ev.Tasks)),
 	}
+	// The response must reach Batch Operations before Lambda's hard timeout: the work stops a
+	// little earlier, and what it did not finish is a TemporaryFailure.
+	work, cancel := ctx, context.CancelFunc(func() {})
+	if deadline, ok := ctx.Deadline(); ok {
+		margin := min(batchAnswerMargin, time.Until(deadline)/5)
+		work, cancel = context.WithDeadline(ctx, deadline.Add(-margin))
+	}
+	defer cancel()
 	keep, dryRun, argErr := h.batchArgs(ev)
 	done := map[[2]string]events.S3BatchJobResult{}
 	for _, task := range ev.Tasks {
@@ -84,7 +99,7 @@ func (h *Handler) HandleBatch(ctx context.Context, ev events.S3BatchJobEventV2) 
 			resp.Results = append(resp.Results, r)
 			continue
 		}
-		r.ResultCode, r.ResultString = h.batchTask(ctx, task.S3Bucket, key, keep, dryRun)
+		r.ResultCode, r.ResultString = h.batchTask(work, task.S3Bucket, key, keep, dryRun)
 		h.log.Info("s3diff: batch task", "job", ev.Job.ID, "task", task.TaskID, "bucket", task.S3Bucket, "key", key,
 			"result", r.ResultCode, "detail", r.ResultString)
 		done[[2]string{task.S3Bucket, key}] = r
@@ -159,7 +174,11 @@ func batchRetryable(ctx context.Context, err error, res *RetainResult) bool {
 		return false
 	case errors.Is(err, ErrDeleteFailed) && res != nil:
 		for _, f := range res.Failed {
-			if f.Code != CodeNotConfirmed && !awserr.Retryable(f.Code) {
+			code := f.Code
+			if code == CodeNotConfirmed {
+				code = f.Reported
+			}
+			if code != "" && !awserr.Retryable(code) {
 				return false
 			}
 		}

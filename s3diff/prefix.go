@@ -2,6 +2,7 @@ package s3diff
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -205,6 +206,9 @@ func (c *Client) walkKeys(ctx context.Context, bucket, prefix, startAfter string
 		if err != nil {
 			return errtext.Wrap("s3diff", fmt.Sprintf("listing versions under s3://%s/%s (page %d)", bucket, prefix, pages), err)
 		}
+		if out == nil {
+			return fmt.Errorf("%w: ListObjectVersions page %d of s3://%s/%s is empty (no answer and no error)", ErrMalformedResponse, pages, bucket, prefix)
+		}
 		entries, err := pageEntries(out, bucket, pages)
 		if err != nil {
 			return err
@@ -359,6 +363,13 @@ func (r *prefixRun) flush() {
 		sb.done = len(failures) == 0 && err == nil
 		r.mu.Unlock()
 		r.progress()
+		for _, f := range failures {
+			if err == nil && f.Code == CodeMarkerCreated {
+				// The server does not honour version ids: every further delete would hide an
+				// object. Stop the pass.
+				err = fmt.Errorf("%w: %s version %s: %s; the pass stopped so that nothing more is hidden", ErrDeleteFailed, f.Version.Key, f.Version.VersionID, f.Message)
+			}
+		}
 		return err
 	})
 }
@@ -398,7 +409,18 @@ func (r *prefixRun) finish(listErr, groupErr error) (*PrefixRetainResult, error)
 	if err == nil {
 		err = groupErr
 	}
-	if err == nil && res.Failed > 0 {
+	if err == nil && len(r.batch) > 0 { // the batch was not sent because ctx ended
+		err = r.ctx.Err()
+		if err == nil {
+			err = fmt.Errorf("s3diff: %d planned versions under s3://%s/%s were not sent", len(r.batch), res.Bucket, res.Prefix)
+		}
+	}
+	if errors.Is(listErr, ErrMalformedResponse) {
+		// Keys planned from a listing that turned out malformed may have been planned from
+		// part of their versions: nothing of it counts as done.
+		resume, incomplete = "", true
+	}
+	if err == nil && res.Failed > 0 && len(res.Failures) > 0 {
 		f := res.Failures[0]
 		err = fmt.Errorf("%w: %d of %d planned versions under s3://%s/%s (first: %s version %s: %s %s)", ErrDeleteFailed,
 			res.Failed, res.Planned, res.Bucket, res.Prefix, f.Version.Key, f.Version.VersionID, f.Code, f.Message)

@@ -26,6 +26,9 @@ type DeleteFailure struct {
 	Version Version
 	Code    string
 	Message string
+	// Reported is, for CodeNotConfirmed, the code of an error S3 reported for the version's
+	// key without naming a version id (such errors are never retried), or "".
+	Reported string
 }
 
 // RetainResult says what Retain kept, deleted (or, in a dry run, would delete) and failed
@@ -99,6 +102,11 @@ func (c *Client) deleteVersions(ctx context.Context, bucket string, versions []V
 		var retry []Version
 		for start := 0; start < len(pending); start += maxDeleteBatch {
 			batch := pending[start:min(start+maxDeleteBatch, len(pending))]
+			if err := ctx.Err(); err != nil { // no call on a context that has ended
+				notDone := append(append([]Version(nil), retry...), pending[start:]...)
+				failures = append(failures, failuresOf(notDone, "", "not sent: "+err.Error())...)
+				return done, failures, calls, errtext.Wrap("s3diff", what, err)
+			}
 			out, err := c.deleteBatch(ctx, bucket, batch)
 			calls++
 			if err != nil {
@@ -271,6 +279,7 @@ func (c *Client) deleteBatch(ctx context.Context, bucket string, batch []Version
 		}
 		f := DeleteFailure{Version: v, Code: CodeNotConfirmed, Message: "S3 neither listed the version as deleted nor reported an error for it"}
 		if u, ok := unmatched[v.Key]; ok {
+			f.Reported = u.Code
 			f.Message = fmt.Sprintf("S3 reported %s (%s) for the key without this version id; not retried, since a retry could delete without a version id", u.Code, u.Message)
 		}
 		r.failed = append(r.failed, f)

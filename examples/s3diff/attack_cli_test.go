@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -196,9 +197,18 @@ func TestAttackRetainPrefixOutputLines(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
 	assert.Len(t, lines, len(keys), "one line per deleted version:\n%s", stdout)
+	var got []string
 	for _, l := range lines {
 		assert.Equal(t, 1, strings.Count(l, "\t"), "one tab per line: %q", l)
+		k, _, _ := strings.Cut(l, "\t")
+		if strings.HasPrefix(k, `"`) { // a key with a control character comes Go-quoted
+			var err error
+			k, err = strconv.Unquote(k)
+			require.NoError(t, err, l)
+		}
+		got = append(got, k)
 	}
+	assert.ElementsMatch(t, keys, got, "every key reads back exactly")
 }
 
 // TestAttackRetainPrefixDryRunAndExitCodes: a dry run deletes nothing, exits 0 and says

@@ -54,8 +54,9 @@ diff      diffs -to (default: the newest version) against -from (default: the on
 retain    keeps the newest N versions of K and deletes older versions and delete markers;
           the latest entry is never deleted; -dry-run prints the version ids it would delete.
           With -prefix: every key under P in one listing pass, deletions batched across
-          keys; prints "key<TAB>version id" per deletion, progress on stderr, and the
-          -start-after to resume with when interrupted
+          keys; prints "key<TAB>version id" per deletion (a key with a control character
+          Go-quoted), progress on stderr, and the -start-after to resume with when
+          interrupted. An empty -prefix (the whole bucket) needs -whole-bucket as well
 changes   lists the keys under P with versions or delete markers newer than TIME (2026-11-24T09:00:00Z,
           2026-11-24, 36h, 7d): kind (added, modified, deleted, gone), key, new entries, the
           version before and the latest; with -diff, one patch from the tree as it was at TIME
@@ -120,7 +121,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 		dryRun                             *bool
 		prefix, startAfter, since          *string
 		concurrency                        *int
-		withDiff                           *bool
+		withDiff, wholeBucket              *bool
 	)
 	switch cmd {
 	case "versions":
@@ -136,7 +137,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 	case "retain":
 		keep = fs.Int("keep", 0, "how many of the newest versions to keep (at least 1; required)")
 		dryRun = fs.Bool("dry-run", false, "print the version ids that would be deleted, delete nothing")
-		prefix = fs.String("prefix", "", "every key under this prefix instead of one -key (-prefix '' is the whole bucket)")
+		prefix = fs.String("prefix", "", "every key under this prefix instead of one -key (an empty prefix needs -whole-bucket)")
+		wholeBucket = fs.Bool("whole-bucket", false, "with -prefix '': yes, every key of the bucket")
 		startAfter = fs.String("start-after", "", "with -prefix: resume after this key (printed by an interrupted run)")
 		concurrency = fs.Int("concurrency", 4, "with -prefix: DeleteObjects calls in flight (1 to 64)")
 	case "changes":
@@ -179,6 +181,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 		return usageError(stderr, "-key and -prefix both say which keys; give one")
 	case cmd == "retain" && !byPrefix && (shcli.IsSet(fs, "start-after") || shcli.IsSet(fs, "concurrency")):
 		return usageError(stderr, "-start-after and -concurrency go with -prefix")
+	case cmd == "retain" && byPrefix && *prefix == "" && !*wholeBucket:
+		return usageError(stderr, "-prefix is empty: that is every key of the bucket; add -whole-bucket if you mean it (an unset shell variable gives an empty -prefix too)")
+	case cmd == "retain" && shcli.IsSet(fs, "whole-bucket") && (!byPrefix || *prefix != ""):
+		return usageError(stderr, "-whole-bucket goes with -prefix '' only")
 	case cmd == "retain" && byPrefix && *startAfter != "" && !strings.HasPrefix(*startAfter, *prefix):
 		return usageError(stderr, "-start-after %q is not under -prefix %q", *startAfter, *prefix)
 	case cmd == "retain" && byPrefix && (*concurrency < 1 || *concurrency > 64):

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	shcli "github.com/shipshape-dev/shipshape/internal/cli"
 	"github.com/shipshape-dev/shipshape/s3diff"
@@ -33,7 +34,7 @@ func retainPrefix(ctx context.Context, c *s3diff.Client, bucket, prefix string, 
 	opts.OnDelete = func(v s3diff.Version) {
 		mu.Lock()
 		defer mu.Unlock()
-		fmt.Fprintf(out, "%s\t%s\n", v.Key, v.VersionID)
+		fmt.Fprintf(out, "%s\t%s\n", lineKey(v.Key), v.VersionID)
 	}
 	opts.OnProgress = func(p s3diff.PrefixProgress) {
 		mu.Lock()
@@ -73,6 +74,15 @@ func retainPrefix(ctx context.Context, c *s3diff.Client, bucket, prefix string, 
 		}
 	}
 	return err
+}
+
+// lineKey is a key as one field of a line: as it is, or Go-quoted ("...") when it holds a
+// control character (a tab or a newline would break the line).
+func lineKey(k string) string {
+	if strings.ContainsFunc(k, unicode.IsControl) || strings.HasPrefix(k, `"`) {
+		return strconv.Quote(k)
+	}
+	return k
 }
 
 // shellQuote quotes s for a POSIX shell.
@@ -163,7 +173,7 @@ func changes(ctx context.Context, c *s3diff.Client, bucket, prefix string, since
 			if ch.Before != nil {
 				before = ch.Before.VersionID
 			}
-			_, err := fmt.Fprintf(out, "%s\t%s\t%d\t%s\t%s\n", ch.Kind, ch.Key, ch.Entries, before, ch.After.VersionID)
+			_, err := fmt.Fprintf(out, "%s\t%s\t%d\t%s\t%s\n", ch.Kind, lineKey(ch.Key), ch.Entries, before, ch.After.VersionID)
 			return err
 		case ch.Kind == s3diff.ChangeGone:
 			fmt.Fprintf(stderr, "s3diff: %s: created and deleted since %s; nothing to diff\n", ch.Key, since.Format(time.RFC3339))
