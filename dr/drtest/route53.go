@@ -111,23 +111,29 @@ func (f *Route53) Names(zoneID string) []string {
 
 func zoneID(id *string) string { return strings.TrimPrefix(aws.ToString(id), "/hostedzone/") }
 
+// zone is the hosted zone id names ("Z0123" or "/hostedzone/Z0123"). Needs the lock.
+func (f *Route53) zone(id *string) (*zone, error) {
+	z := f.zones[zoneID(id)]
+	if z == nil {
+		return nil, &r53.NoSuchHostedZone{Message: aws.String("No hosted zone found with ID: " + zoneID(id))}
+	}
+	return z, nil
+}
+
 func invalidBatch(msg string) error {
 	return &r53.InvalidChangeBatch{Message: aws.String(msg), Messages: []string{msg}}
 }
 
 // ChangeResourceRecordSets applies a batch atomically (all or nothing).
 func (f *Route53) ChangeResourceRecordSets(ctx context.Context, in *route53.ChangeResourceRecordSetsInput, _ ...func(*route53.Options)) (*route53.ChangeResourceRecordSetsOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := f.Enter(OpChangeRecords, in); err != nil {
+	if err := f.Call(ctx, OpChangeRecords, in); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	z := f.zones[zoneID(in.HostedZoneId)]
-	if z == nil {
-		return nil, &r53.NoSuchHostedZone{Message: aws.String("No hosted zone found with ID: " + zoneID(in.HostedZoneId))}
+	z, err := f.zone(in.HostedZoneId)
+	if err != nil {
+		return nil, err
 	}
 	if in.ChangeBatch == nil || len(in.ChangeBatch.Changes) == 0 {
 		return nil, invalidBatch("the change batch is empty")
@@ -198,17 +204,14 @@ func (f *Route53) info(id string) *r53.ChangeInfo {
 
 // ListResourceRecordSets lists a zone's records in name and type order from a start.
 func (f *Route53) ListResourceRecordSets(ctx context.Context, in *route53.ListResourceRecordSetsInput, _ ...func(*route53.Options)) (*route53.ListResourceRecordSetsOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := f.Enter(OpListRecords, in); err != nil {
+	if err := f.Call(ctx, OpListRecords, in); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	z := f.zones[zoneID(in.HostedZoneId)]
-	if z == nil {
-		return nil, &r53.NoSuchHostedZone{Message: aws.String("No hosted zone found with ID: " + zoneID(in.HostedZoneId))}
+	z, err := f.zone(in.HostedZoneId)
+	if err != nil {
+		return nil, err
 	}
 	var keys []string
 	for k := range z.records {
@@ -241,10 +244,7 @@ func (f *Route53) ListResourceRecordSets(ctx context.Context, in *route53.ListRe
 
 // GetChange says whether a change is PENDING or INSYNC.
 func (f *Route53) GetChange(ctx context.Context, in *route53.GetChangeInput, _ ...func(*route53.Options)) (*route53.GetChangeOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := f.Enter(OpGetChange, in); err != nil {
+	if err := f.Call(ctx, OpGetChange, in); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()

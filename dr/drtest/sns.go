@@ -66,10 +66,7 @@ func (f *SNS) Messages() []Message {
 
 // Publish accepts a message for a known topic.
 func (f *SNS) Publish(ctx context.Context, in *sns.PublishInput, _ ...func(*sns.Options)) (*sns.PublishOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := f.Enter(OpPublish, in); err != nil {
+	if err := f.Call(ctx, OpPublish, in); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()

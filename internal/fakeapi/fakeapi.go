@@ -6,6 +6,7 @@
 package fakeapi
 
 import (
+	"context"
 	"sync"
 
 	"github.com/aws/smithy-go"
@@ -57,6 +58,15 @@ func (s *Script) Enter(op string, input any) error {
 		}
 	}
 	return f.err
+}
+
+// Call starts a call of op in a fake's method: ctx's error when ctx has ended (the call is
+// not recorded then, as the SDK makes no request), else Enter's.
+func (s *Script) Call(ctx context.Context, op string, input any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.Enter(op, input)
 }
 
 // Calls returns how many times op was called.

@@ -1,6 +1,7 @@
 package fakeapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
@@ -12,6 +13,20 @@ import (
 
 	"github.com/shipshape-dev/shipshape/internal/fakeapi"
 )
+
+// TestCall: an ended context is the call's error and the call is not recorded; otherwise
+// Call is Enter.
+func TestCall(t *testing.T) {
+	var s fakeapi.Script
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.ErrorIs(t, s.Call(ctx, "Op", "in"), context.Canceled)
+	assert.Zero(t, s.Calls("Op"))
+	s.Fail("Op", fakeapi.Error("Throttling", "slow down"), 1)
+	assert.Error(t, s.Call(context.Background(), "Op", "in"))
+	assert.NoError(t, s.Call(context.Background(), "Op", "in"))
+	assert.Equal(t, []any{"in", "in"}, s.Inputs("Op"))
+}
 
 func TestScript(t *testing.T) {
 	var s fakeapi.Script
