@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strconv"
 	"strings"
@@ -266,34 +265,25 @@ const r53NS = "https://route53.amazonaws.com/doc/2013-04-01/"
 // &maxitems=, GET /2013-04-01/change/{Id}; errors as <ErrorResponse> or <InvalidChangeBatch>),
 // for a real *route53.Client or a binary given AWS_ENDPOINT_URL_ROUTE_53=URL.
 type Route53WireServer struct {
-	*httptest.Server
+	*fakeapi.WireServer
 	fake *Route53
-
-	mu       sync.Mutex
-	requests []string
 }
 
 // NewRoute53WireServer starts a Route53WireServer in front of fake; Close it when done.
 func NewRoute53WireServer(fake *Route53) *Route53WireServer {
 	w := &Route53WireServer{fake: fake}
-	w.Server = httptest.NewServer(http.HandlerFunc(w.serve))
+	w.WireServer = fakeapi.NewWireServer(w.serve)
 	return w
 }
 
 // Client returns a real SDK client for the server (static credentials).
 func (w *Route53WireServer) Client(optFns ...func(*route53.Options)) *route53.Client {
-	return route53.New(route53.Options{BaseEndpoint: aws.String(w.URL), Region: "us-east-1", HTTPClient: &http.Client{Transport: ownBody{http.DefaultTransport}},
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "AKIDDRTEST", SecretAccessKey: "drtest"}, nil
-		})}, optFns...)
+	return route53.New(route53.Options{BaseEndpoint: aws.String(w.URL), Region: "us-east-1", HTTPClient: fakeapi.HTTPClient(),
+		Credentials: fakeapi.Credentials()}, optFns...)
 }
 
 // Requests returns "METHOD path" of every request received, in order.
-func (w *Route53WireServer) Requests() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]string(nil), w.requests...)
-}
+func (w *Route53WireServer) Requests() []string { return w.WireServer.Requests() }
 
 type xmlRecord struct {
 	Name            string   `xml:"Name"`
@@ -325,9 +315,7 @@ func changeInfoXML(c *r53.ChangeInfo) string {
 }
 
 func (w *Route53WireServer) serve(rw http.ResponseWriter, r *http.Request) {
-	w.mu.Lock()
-	w.requests = append(w.requests, r.Method+" "+r.URL.Path)
-	w.mu.Unlock()
+	w.Record(r.Method + " " + r.URL.Path)
 	path := strings.TrimPrefix(r.URL.Path, "/2013-04-01")
 	ctx := r.Context()
 	var body string

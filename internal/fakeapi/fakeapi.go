@@ -1,8 +1,10 @@
 // Package fakeapi is the call log and fault script that the packages' stateful fakes share
 // (every <pkg>test): each fake embeds a Script, which records its calls and their inputs and
 // injects scripted errors ("fail the next 3 calls of ListTasks with ThrottlingException").
-// WriteJSONError answers for a fake over the AWS JSON 1.1 protocol (the draintest and
-// secretsenvtest wire servers).
+// Each wire server (a fake answering a real SDK client in the service's own protocol) embeds
+// a WireServer, its running server and request log; its SDK clients sign with Credentials
+// and send with HTTPClient. WriteJSONError answers for a fake over the AWS JSON 1.1 protocol
+// (the draintest and secretsenvtest wire servers).
 package fakeapi
 
 import (

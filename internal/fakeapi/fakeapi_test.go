@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/shipshape-dev/shipshape/internal/fakeapi"
 )
@@ -89,4 +92,27 @@ func TestScriptRecordsInputs(t *testing.T) {
 	s.Reset()
 	assert.Empty(t, s.Inputs("Op"))
 	assert.Zero(t, s.Total())
+}
+
+// TestWireServer: the handler's lines are the log, in order, as copies; HTTPClient sends a
+// body the server reads whole.
+func TestWireServer(t *testing.T) {
+	var w *fakeapi.WireServer
+	w = fakeapi.NewWireServer(func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Record(r.Method + " " + r.URL.Path + " " + string(body))
+	})
+	defer w.Close()
+	for _, body := range []string{"a", "bb"} {
+		resp, err := fakeapi.HTTPClient().Post(w.URL+"/x", "text/plain", strings.NewReader(body))
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	got := w.Requests()
+	assert.Equal(t, []string{"POST /x a", "POST /x bb"}, got)
+	got[0] = "changed"
+	assert.Equal(t, "POST /x a", w.Requests()[0], "Requests returns a copy")
+	creds, err := fakeapi.Credentials().Retrieve(context.Background())
+	require.NoError(t, err)
+	assert.NotEmpty(t, creds.AccessKeyID)
 }
