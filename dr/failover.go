@@ -114,7 +114,7 @@ func NewRestorer(client RDSAPI, target FailoverTarget, optFns ...func(*FailoverO
 	}
 	switch {
 	case !validName(target.TargetID):
-		return nil, fmt.Errorf("%w: target identifier %q: want 1 to 63 letters, digits and hyphens, starting with a letter", ErrInvalidInput, target.TargetID)
+		return nil, fmt.Errorf("%w: target identifier %q: want %s", ErrInvalidInput, target.TargetID, nameRule)
 	case target.InstanceClass == "" || !strings.HasPrefix(target.InstanceClass, "db."):
 		return nil, fmt.Errorf("%w: the instance class of the restored database is required (e.g. db.r6g.large), not %q", ErrInvalidInput, target.InstanceClass)
 	case o.Timeout < 0 || o.Poll < 0 || o.MaxAttempts < 0:

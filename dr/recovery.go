@@ -93,6 +93,8 @@ func NewRecovery(sharedRegion, recoveryRegion RDSAPI, from Origin, optFns ...fun
 		return nil, fmt.Errorf("%w: the recovery side needs an RDS client in the source region and one in the recovery region", ErrInvalidInput)
 	case len(from.Accounts) == 0 || from.Region == "":
 		return nil, fmt.Errorf("%w: the recovery side needs the source accounts and the source region (Origin)", ErrInvalidInput)
+	case !validRegion(from.Region):
+		return nil, fmt.Errorf("%w: source region %q is not a region name (e.g. eu-west-1; not an availability zone or an ARN)", ErrInvalidInput, from.Region)
 	case o.MaxCopies < 0 || o.MaxAttempts < 0:
 		return nil, fmt.Errorf("%w: MaxCopies and MaxAttempts can't be negative", ErrInvalidInput)
 	case o.MaxCopies > 20:

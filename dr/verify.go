@@ -48,16 +48,15 @@ type QueryCheck struct {
 	Want string `json:"want"`
 }
 
-// ParseChecks reads Checks from JSON (DR_CHECKS). Unknown fields are an error, so a typo
-// can't silently drop a check; "" means no checks beyond connecting.
+// ParseChecks reads Checks from JSON (DR_CHECKS). Unknown fields are an error, and so is text
+// after the JSON object, so neither a typo nor a misplaced brace can silently drop a check; ""
+// means no checks beyond connecting.
 func ParseChecks(text string) (Checks, error) {
 	var c Checks
 	if strings.TrimSpace(text) == "" {
 		return c, nil
 	}
-	dec := json.NewDecoder(strings.NewReader(text))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
+	if err := decodeStrict(text, &c); err != nil {
 		return c, fmt.Errorf("%w: checks are not JSON of dr.Checks (ServerVersionPrefix, MinTables, MinRows, Queries): %v", ErrInvalidInput, err)
 	}
 	if c.MinTables < 0 {
@@ -285,10 +284,6 @@ func NewVerifier(client RDSAPI, target VerifyTarget, db Database, optFns ...func
 		return nil, err
 	}
 	switch {
-	case target.SourceInstance != "" && !validName(target.SourceInstance):
-		return nil, fmt.Errorf("%w: source instance %q is not a DB instance identifier", ErrInvalidInput, target.SourceInstance)
-	case target.SourceCluster != "" && !validName(target.SourceCluster):
-		return nil, fmt.Errorf("%w: source cluster %q is not a DB cluster identifier", ErrInvalidInput, target.SourceCluster)
 	case target.InstanceClass == "" || !strings.HasPrefix(target.InstanceClass, "db."):
 		return nil, fmt.Errorf("%w: the instance class of the temporary instance is required (e.g. db.t4g.medium), not %q", ErrInvalidInput, target.InstanceClass)
 	case db.Driver == "" || db.DSN == nil:
@@ -306,8 +301,9 @@ func NewVerifier(client RDSAPI, target VerifyTarget, db Database, optFns ...func
 	return &Verifier{rds: newCalls(client, o.Clock, o.MaxAttempts, o.ClientOptions), target: target, db: db, opts: o, log: o.Logger}, nil
 }
 
-// checkSource checks what a restore starts from: a client, and exactly one of a snapshot id
-// (a valid one), a source instance and a source cluster, which oneOf lists for the error.
+// checkSource checks what a restore starts from: a client, and exactly one of a snapshot id, a
+// source instance and a source cluster (oneOf lists them for the error), each a valid RDS
+// identifier.
 func checkSource(client RDSAPI, snapshotID, instance, cluster, oneOf string) error {
 	switch {
 	case client == nil:
@@ -316,9 +312,16 @@ func checkSource(client RDSAPI, snapshotID, instance, cluster, oneOf string) err
 		return fmt.Errorf("%w: give one of: %s", ErrInvalidInput, oneOf)
 	case snapshotID != "" && ValidIdentifier(snapshotID) != nil:
 		return ValidIdentifier(snapshotID)
+	case instance != "" && !validName(instance):
+		return fmt.Errorf("%w: source instance %q is not a DB instance identifier (%s)", ErrInvalidInput, instance, nameRule)
+	case cluster != "" && !validName(cluster):
+		return fmt.Errorf("%w: source cluster %q is not a DB cluster identifier (%s)", ErrInvalidInput, cluster, nameRule)
 	}
 	return nil
 }
+
+// nameRule is RDS's rule for DB instance and cluster identifiers, for errors.
+const nameRule = "1 to 63 letters, digits and hyphens, starting with a letter, no two hyphens in a row, not ending with a hyphen"
 
 // NewVerifierFromConfig returns a Verifier over rds.NewFromConfig(cfg).
 func NewVerifierFromConfig(cfg aws.Config, target VerifyTarget, db Database, optFns ...func(*VerifyOptions)) (*Verifier, error) {
