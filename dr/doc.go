@@ -31,10 +31,12 @@
 // (SecretCredentials), a JSON report, and ALWAYS delete what it made; also as steps Start,
 // Ready, Check and Cleanup for Step Functions, where the temporary names derive from the
 // execution name so that Cleanup finds them even when a step's answer was lost, and nothing
-// another run made is used or deleted). Reporter writes reports to S3 and notifies SNS when one
+// another run made is used or deleted; a state without a run deletes nothing). Reporter writes reports to S3 and notifies SNS when one
 // failed; StepRunner runs the state machines' steps for several regions. Sanitizer makes a
 // sanitized copy for development accounts (restore, the statements, snapshot, re-encrypt,
-// share, tag, always delete what is temporary; as steps, each statement exactly once).
+// share, tag, always delete what is temporary; as steps, each statement exactly once, also
+// when a step is delivered twice at once, and nothing snapshotted or shared before every
+// statement ran).
 // Restorer is the failover: the newest DR copy restored under the identifier the applications
 // use (Plan shows it first with reads only), waited for, tagged, and only then a Route 53
 // CNAME switched; Rehearse does it all under temporary names, runs the checks, measures the

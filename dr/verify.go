@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -78,6 +79,11 @@ func ParseChecks(text string) (Checks, error) {
 // DSNTemplate turns a connection string template into Database.DSN: {host} and {port} are
 // the restored endpoint, ${VAR} (or $VAR) is read with getenv when the DSN is built, so a
 // password stays out of flags and templates. The template must contain {host}.
+//
+// In a URL template (postgres://verify:${DB_PASSWORD}@{host}:{port}/orders), a value read
+// into the user information (between :// and @{host}) is percent-encoded where it would not
+// parse as it is: a password with '@', '%', '/', '#', '?' or a space works as it is, and one
+// that is already percent-encoded is left alone.
 func DSNTemplate(template string, getenv func(string) string) (func(host string, port int32) string, error) {
 	if !strings.Contains(template, "{host}") {
 		return nil, fmt.Errorf("%w: the DSN template must contain {host} (and usually {port}), e.g. postgres://verify:${DB_PASSWORD}@{host}:{port}/orders", ErrInvalidInput)
@@ -85,11 +91,48 @@ func DSNTemplate(template string, getenv func(string) string) (func(host string,
 	if getenv == nil {
 		getenv = os.Getenv
 	}
+	// head is the scheme and "://" of a URL template with user information, userinfo that
+	// information, rest the "@{host}..." after it; a template of another form is all rest.
+	head, userinfo, rest := "", "", template
+	if i, j := strings.Index(template, "://"), strings.LastIndex(template, "@{host}"); i > 0 && j > i && validScheme(template[:i]) {
+		head, userinfo, rest = template[:i+3], template[i+3:j], template[j:]
+	}
 	return func(host string, port int32) string {
-		s := strings.ReplaceAll(template, "{host}", host)
-		s = strings.ReplaceAll(s, "{port}", strconv.Itoa(int(port)))
-		return os.Expand(s, getenv)
+		s := head + os.Expand(userinfo, func(k string) string { return escapeUserinfo(getenv(k)) }) + os.Expand(rest, getenv)
+		s = strings.ReplaceAll(s, "{host}", host)
+		return strings.ReplaceAll(s, "{port}", strconv.Itoa(int(port)))
 	}, nil
+}
+
+func validScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isLetter(c) && (i == 0 || !(c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// escapeUserinfo percent-encodes what can't stand as it is in a URL's user information:
+// everything but RFC 3986's unreserved characters, sub-delimiters, ':' and %XX escapes. '@'
+// is encoded too: libpq and pgx end the user information at the first '@'. What is encoded
+// decodes to the same value, and a value already percent-encoded is left as it is.
+func escapeUserinfo(v string) string {
+	isHex := func(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '%' && i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2]):
+			b.WriteByte(c)
+		case isLetter(c) || c >= '0' && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=:", c) >= 0:
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 // VerifyTarget is what a Verifier restores: the newest available DR snapshot of
@@ -505,7 +548,7 @@ func (v *Verifier) kept(st *VerifyState, cluster bool, r resource) string {
 	switch {
 	case !r.found:
 		return n + " was already gone (or never made)"
-	case tagValue(r.tags, TagDR) != v.role() || (st.Run != "" && tagValue(r.tags, TagRun) != st.Run):
+	case tagValue(r.tags, TagDR) != v.role() || st.Run == "" || tagValue(r.tags, TagRun) != st.Run:
 		return "left " + n + " alone: not made by this run"
 	case r.status == "deleting":
 		return n + " is being deleted"
@@ -545,10 +588,6 @@ func (v *Verifier) Check(ctx context.Context, st *VerifyState, host string, port
 		return
 	}
 	defer db.Close()
-	if err := db.PingContext(ctx); err != nil {
-		st.Report.Steps = append(st.Report.Steps, StepResult{Name: "connect", Detail: err.Error()})
-		return
-	}
 	st.Report.Steps = append(st.Report.Steps, StepResult{Name: "connect", OK: true, Detail: fmt.Sprintf("%s:%d", host, port)})
 	add := func(name string, ok bool, format string, args ...any) {
 		st.Report.Steps = append(st.Report.Steps, StepResult{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)})
@@ -595,10 +634,16 @@ func (v *Verifier) Check(ctx context.Context, st *VerifyState, host string, port
 // Cleanup deletes the run's temporary instance (final step; reached from every failure). It
 // needs only the run: when an earlier step's answer was lost and the state holds no
 // instance, the instance is found by the identifier the run implies. It deletes only an
-// instance whose shipshape:run tag names this run; an instance already gone is fine; one RDS
-// can't delete yet (still creating, modifying) gives ErrNotReady (try again).
+// instance whose shipshape:run tag names this run: a state without a run deletes nothing
+// (the report's cleanup line says so); an instance already gone is fine; one RDS can't
+// delete yet (still creating, modifying) gives ErrNotReady (try again).
 func (v *Verifier) Cleanup(ctx context.Context, st *VerifyState) error {
-	if st.Instance == "" && st.Run != "" {
+	switch {
+	case strings.TrimSpace(st.Run) == "" && st.Instance != "":
+		// Without the run, what this run made can't be told from what another run made.
+		st.Report.Cleanup = "left " + name(v.target.cluster() || st.Cluster, st.Instance) + " alone: the state names no run (the execution name), so it can't be told from another run's"
+		return nil
+	case st.Instance == "" && st.Run != "":
 		st.Instance = TemporaryInstanceID(st.Run)
 		st.Report.Instance = st.Instance
 	}
@@ -691,6 +736,7 @@ func (v *Verifier) Step(ctx context.Context, step, run string, st VerifyState) (
 		v.Check(ctx, &st, st.Host, st.Port)
 		return st, nil
 	case "cleanup":
+		v.completeReport(&st)
 		st.recordCaught()
 		err := v.Cleanup(ctx, &st)
 		st.Report.Finished = v.opts.Clock.Now().UTC()
@@ -787,6 +833,27 @@ func btoi(b bool) int {
 	return 0
 }
 
+// completeReport fills what a report needs to be delivered and told apart when the state
+// holds no report (a Catch after a failed start passes the execution's input): the database,
+// kind and region, the run, and the start (the state's, else now).
+func (v *Verifier) completeReport(st *VerifyState) {
+	if st.Report.Database != "" {
+		return
+	}
+	started, err := time.Parse(time.RFC3339, st.Started)
+	if err != nil {
+		started = v.opts.Clock.Now().UTC()
+	}
+	if !st.Report.Started.IsZero() {
+		started = st.Report.Started
+	}
+	r := v.newReport(st.Run, started)
+	st.Report.Database, st.Report.Kind, st.Report.Region, st.Report.Started = r.Database, r.Kind, r.Region, r.Started
+	if st.Report.Run == "" {
+		st.Report.Run = st.Run
+	}
+}
+
 // newReport starts the report of a run.
 func (v *Verifier) newReport(run string, now time.Time) Report {
 	kind := "instance"
@@ -796,9 +863,12 @@ func (v *Verifier) newReport(run string, now time.Time) Report {
 	return Report{Database: v.target.database(), Kind: kind, Region: v.opts.Region, Run: run, Started: now}
 }
 
-// open connects to the restored database, with the credentials when Database has them.
+// open connects to the restored database, with the credentials when Database has them, and
+// checks the connection. Its error never holds the DSN or a password: drivers quote the DSN
+// in their errors, redacting the password only as far as they can parse it.
 func (v *Verifier) open(ctx context.Context, host string, port int32) (*sql.DB, error) {
 	dsn := v.db.DSN(host, port)
+	secrets := []string{dsn}
 	if v.db.Credentials != nil {
 		user, password, err := v.db.Credentials(ctx)
 		if err != nil {
@@ -806,9 +876,64 @@ func (v *Verifier) open(ctx context.Context, host string, port int32) (*sql.DB, 
 		}
 		u := url.UserPassword(user, password).String() // "user:password", each escaped
 		name, pass, _ := strings.Cut(u, ":")
+		secrets = append(secrets, password, pass)
 		dsn = strings.ReplaceAll(strings.ReplaceAll(dsn, "{user}", name), "{password}", pass)
+		secrets = append(secrets, dsn)
 	}
-	return sql.Open(v.db.Driver, dsn)
+	secrets = append(secrets, dsnPasswords(dsn, host)...)
+	db, err := sql.Open(v.db.Driver, dsn)
+	if err == nil {
+		if err = db.PingContext(ctx); err != nil {
+			db.Close()
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dr: connecting to %s:%d: %s", host, port, redact(err.Error(), secrets))
+	}
+	return db, nil
+}
+
+// kvPassword finds the password of a key=value connection string.
+var kvPassword = regexp.MustCompile(`password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s]+)`)
+
+// dsnPasswords are the password of a URL connection string to host (as written, decoded,
+// and the parts around each '@' in it that a parser ending the user information at the first
+// '@' shows as a host name) and the passwords of a key=value one.
+func dsnPasswords(dsn, host string) []string {
+	var out []string
+	if i, j := strings.Index(dsn, "://"), strings.LastIndex(dsn, "@"+host); i >= 0 && j > i+3 {
+		if _, p, ok := strings.Cut(dsn[i+3:j], ":"); ok {
+			out = append(out, p)
+			if d, err := url.PathUnescape(p); err == nil {
+				out = append(out, d)
+			}
+			for k := 0; k < len(p); k++ {
+				if p[k] == '@' {
+					for _, piece := range []string{p[:k], p[k+1:]} {
+						if len(piece) >= 4 { // shorter ones would garble the message, not hide much
+							out = append(out, piece)
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, m := range kvPassword.FindAllStringSubmatch(dsn, -1) {
+		out = append(out, m[1], strings.Trim(m[1], "'"))
+	}
+	return out
+}
+
+// redact replaces every secret (longest first) in msg.
+func redact(msg string, secrets []string) string {
+	sorted := append([]string(nil), secrets...)
+	sort.Slice(sorted, func(i, j int) bool { return len(sorted[i]) > len(sorted[j]) })
+	for _, s := range sorted {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "xxxxx")
+		}
+	}
+	return msg
 }
 
 func allOK(steps []StepResult) bool {
