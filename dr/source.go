@@ -26,6 +26,9 @@ type SourceOptions struct {
 	// KMSKeyID re-encrypts every encrypted copy with this customer managed key (one the
 	// recovery account may use). Default: none; then copies keep the snapshot's key, and an
 	// encrypted snapshot under the AWS managed aws/rds key can't be shared (ErrNeedsCustomerKey).
+	// With ShareWith, the key itself must not be AWS managed: alias/aws/rds is refused by
+	// NewSource, and with a KMS client the key is checked (kms:DescribeKey) before the first
+	// copy under it (ErrNeedsCustomerKey).
 	KMSKeyID string
 	// ShareWith are the recovery account ids (at most 20, RDS's limit per snapshot).
 	ShareWith []string
@@ -33,8 +36,9 @@ type SourceOptions struct {
 	// "cluster:ledger"). Default: every one that has automated snapshots.
 	Databases []string
 	// KMS tells an AWS managed key from a customer managed one (kms:DescribeKey), needed when
-	// a snapshot to share is encrypted with a key other than KMSKeyID. NewSourceFromConfig
-	// sets it. Default: none; such a snapshot is then an error that says so.
+	// a snapshot to share is encrypted with a key other than KMSKeyID; when set, KMSKeyID is
+	// checked too. NewSourceFromConfig sets it. Default: none; such a snapshot is then an error
+	// that says so, and KMSKeyID is taken to be customer managed.
 	KMS KMSAPI
 	// MaxAttempts is how many times one RDS or KMS call is sent in all when it is throttled
 	// or fails on the server or the network, by the SDK's standard retryer; nothing else
@@ -85,6 +89,9 @@ func NewSource(client RDSAPI, optFns ...func(*SourceOptions)) (*Source, error) {
 		if !validAccount(a) {
 			return nil, fmt.Errorf("%w: %q is not a 12-digit AWS account id", ErrInvalidInput, a)
 		}
+	}
+	if len(o.ShareWith) > 0 && (o.KMSKeyID == "alias/aws/rds" || strings.HasSuffix(o.KMSKeyID, ":alias/aws/rds")) {
+		return nil, configuredKeyManaged(o.KMSKeyID)
 	}
 	wanted, err := databaseSet(o.Databases)
 	if err != nil {
@@ -311,6 +318,17 @@ func (s *Source) copyOne(ctx context.Context, a snap, b *budget, sum *Summary) e
 // (ErrNeedsCustomerKey).
 func (s *Source) copyKey(ctx context.Context, a snap) (key, why string, err error) {
 	switch {
+	case s.opts.KMSKeyID != "" && len(s.opts.ShareWith) > 0 && s.kms != nil:
+		// The configured key is checked too: aws/rds configured by mistake ("the RDS key")
+		// would make copies RDS never shares.
+		managed, err := s.awsManaged(ctx, s.opts.KMSKeyID, "the configured key")
+		if err != nil {
+			return "", "", err
+		}
+		if managed {
+			return "", "", configuredKeyManaged(s.opts.KMSKeyID)
+		}
+		return s.opts.KMSKeyID, ", re-encrypted with " + s.opts.KMSKeyID, nil
 	case s.opts.KMSKeyID != "":
 		return s.opts.KMSKeyID, ", re-encrypted with " + s.opts.KMSKeyID, nil
 	case len(s.opts.ShareWith) == 0:
@@ -324,6 +342,11 @@ func (s *Source) copyKey(ctx context.Context, a snap) (key, why string, err erro
 		return "", "", needsCustomerKey(a)
 	}
 	return "", ", kept under its customer managed key " + a.kmsKey, nil
+}
+
+func configuredKeyManaged(key string) error {
+	return fmt.Errorf("%w: the configured key %s (SourceOptions.KMSKeyID, DR_KMS_KEY_ID) is an AWS managed key (aws/rds; kms:DescribeKey: KeyManager AWS), "+
+		"and RDS never shares a snapshot encrypted with it: configure a customer managed key the recovery account may use", ErrNeedsCustomerKey, key)
 }
 
 func needsCustomerKey(a snap) error {
@@ -474,7 +497,7 @@ func (s *Source) share(ctx context.Context, snaps []snap) (Summary, error) {
 			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "already shared"})
 			continue
 		}
-		if sn.encrypted && sn.kmsKey != s.opts.KMSKeyID {
+		if sn.encrypted && (sn.kmsKey != s.opts.KMSKeyID || s.kms != nil) {
 			managed, err := s.awsManaged(ctx, sn.kmsKey, id)
 			if err != nil {
 				return sum, err
