@@ -17,7 +17,8 @@
 // progress, in one step or, where RDS refuses that, in two hops through a staging copy in the
 // source region; Recovery.Scheduled with retention) handle DB snapshots and Aurora DB cluster
 // snapshots alike. Summaries name cluster snapshots "cluster:<id>", and retention groups per
-// source instance or cluster.
+// source database: an instance or cluster of one source account (the account is read from the
+// copy's shipshape:source ARN, so two production accounts' orders-db are two databases).
 //
 // "Newest" means the newest data everywhere: OriginalSnapshotCreateTime, which a copy keeps
 // (RDS resets SnapshotCreateTime on every copy). Neither side copies a snapshot older than
@@ -64,11 +65,12 @@
 //		dr.Database{Driver: "pgx", DSN: dsn}, func(o *dr.VerifyOptions) { o.Checks = checks })
 //	report, err := v.Verify(ctx)
 //
-// Copies get a deterministic id (CopyID: instance, snapshot time, "-dr") and the tags
-// shipshape:dr=true and shipshape:source=<source ARN>, so every operation can be repeated
-// after a crash half way: an existing copy counts as done, sharing reads the restore
-// attribute first, retention deletes only tagged snapshots and always keeps the newest
-// available one of each instance or cluster (Retention.Keep counts copies still in progress).
+// Copies get a deterministic id (CopyID: instance, snapshot time, "-dr"; on the recovery side
+// with several source accounts, "-<account>" after it) and the tags shipshape:dr=true and
+// shipshape:source=<source ARN>, so every operation can be repeated after a crash half way:
+// an existing copy counts as done, sharing reads the restore attribute first, retention
+// deletes only tagged snapshots and always keeps the newest available one of each source
+// database (Retention.Keep counts copies still in progress).
 // A snapshot that carries a copy's id but not the tag is never touched and is reported. Each
 // call returns a Summary of what it copied, shared, deleted and skipped, with reasons, and
 // warnings.

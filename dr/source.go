@@ -27,8 +27,9 @@ type SourceOptions struct {
 	// recovery account may use). Default: none; then copies keep the snapshot's key, and an
 	// encrypted snapshot under the AWS managed aws/rds key can't be shared (ErrNeedsCustomerKey).
 	// With ShareWith, the key itself must not be AWS managed: alias/aws/rds is refused by
-	// NewSource, and with a KMS client the key is checked (kms:DescribeKey) before the first
-	// copy under it (ErrNeedsCustomerKey).
+	// NewSource, and with a KMS client the key is checked (kms:DescribeKey, once) before
+	// copying under it or sharing a copy under it (ErrNeedsCustomerKey; a DescribeKey that
+	// fails is a warning, and the key is taken to be customer managed).
 	KMSKeyID string
 	// ShareWith are the recovery account ids (at most 20, RDS's limit per snapshot).
 	ShareWith []string
@@ -274,7 +275,7 @@ func (s *Source) copyOne(ctx context.Context, a snap, b *budget, sum *Summary) e
 	req := copyRequest{cluster: a.cluster, source: a.arn, target: target, tags: []types.Tag{tag(TagDR, "true"), tag(TagSource, a.arn)}}
 	reason := "copy of " + name
 	if a.encrypted {
-		key, why, err := s.copyKey(ctx, a)
+		key, why, err := s.copyKey(ctx, a, sum)
 		if err != nil {
 			return err
 		}
@@ -316,19 +317,10 @@ func (s *Source) copyOne(ctx context.Context, a snap, b *budget, sum *Summary) e
 // copyKey decides the key of an encrypted snapshot's copy: KMSKeyID when configured; else
 // the snapshot's own key, unless sharing is configured and that is the AWS managed key
 // (ErrNeedsCustomerKey).
-func (s *Source) copyKey(ctx context.Context, a snap) (key, why string, err error) {
+func (s *Source) copyKey(ctx context.Context, a snap, sum *Summary) (key, why string, err error) {
 	switch {
-	case s.opts.KMSKeyID != "" && len(s.opts.ShareWith) > 0 && s.kms != nil:
-		// The configured key is checked too: aws/rds configured by mistake ("the RDS key")
-		// would make copies RDS never shares.
-		managed, err := s.awsManaged(ctx, s.opts.KMSKeyID, "the configured key")
-		if err != nil {
-			return "", "", err
-		}
-		if managed {
-			return "", "", configuredKeyManaged(s.opts.KMSKeyID)
-		}
-		return s.opts.KMSKeyID, ", re-encrypted with " + s.opts.KMSKeyID, nil
+	case s.opts.KMSKeyID != "" && len(s.opts.ShareWith) > 0 && s.configuredKeyManaged(ctx, sum):
+		return "", "", configuredKeyManaged(s.opts.KMSKeyID)
 	case s.opts.KMSKeyID != "":
 		return s.opts.KMSKeyID, ", re-encrypted with " + s.opts.KMSKeyID, nil
 	case len(s.opts.ShareWith) == 0:
@@ -342,6 +334,22 @@ func (s *Source) copyKey(ctx context.Context, a snap) (key, why string, err erro
 		return "", "", needsCustomerKey(a)
 	}
 	return "", ", kept under its customer managed key " + a.kmsKey, nil
+}
+
+// configuredKeyManaged reports whether KMS says that KMSKeyID is an AWS managed key (aws/rds
+// configured by mistake: "the RDS key"), whose copies RDS never shares. Only a definite answer
+// counts: without a KMS client, or when DescribeKey fails (no permission for it), the key is
+// taken to be customer managed, as the option says, and the failure is a warning.
+func (s *Source) configuredKeyManaged(ctx context.Context, sum *Summary) bool {
+	if s.kms == nil {
+		return false
+	}
+	managed, err := s.awsManaged(ctx, s.opts.KMSKeyID, "the configured KMSKeyID")
+	if err != nil {
+		s.warn(sum, "could not tell whether the configured key is customer managed ("+errtext.Strip("dr", err.Error())+"): taking it to be")
+		return false
+	}
+	return managed
 }
 
 func configuredKeyManaged(key string) error {
@@ -497,7 +505,12 @@ func (s *Source) share(ctx context.Context, snaps []snap) (Summary, error) {
 			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "already shared"})
 			continue
 		}
-		if sn.encrypted && (sn.kmsKey != s.opts.KMSKeyID || s.kms != nil) {
+		if sn.encrypted && sn.kmsKey == s.opts.KMSKeyID && s.configuredKeyManaged(ctx, &sum) {
+			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "under the configured key " + sn.kmsKey + ", an AWS managed key: can't be shared"})
+			keyErrs = append(keyErrs, configuredKeyManaged(sn.kmsKey))
+			continue
+		}
+		if sn.encrypted && sn.kmsKey != s.opts.KMSKeyID {
 			managed, err := s.awsManaged(ctx, sn.kmsKey, id)
 			if err != nil {
 				return sum, err
@@ -537,16 +550,18 @@ func (s *Source) share(ctx context.Context, snaps []snap) (Summary, error) {
 
 // Retention says which DR snapshots to keep.
 type Retention struct {
-	// Keep is how many of the newest DR snapshots to keep per source instance or cluster
-	// (0: no limit). Copies still in progress count: they take the newest places.
+	// Keep is how many of the newest DR snapshots to keep per source database, an instance
+	// or cluster of one source account (0: no limit). Copies still in progress count: they
+	// take the newest places.
 	Keep int
 	// MaxAge deletes DR snapshots whose data is older than this (0: no limit).
 	MaxAge time.Duration
 }
 
 // Retain deletes DR snapshots (DB and cluster snapshots) beyond Retention, per source
-// instance or cluster. It only ever deletes snapshots tagged shipshape:dr=true, and always
-// keeps the newest available one of each, whatever the limits say.
+// database (an instance or cluster of one source account). It only ever deletes snapshots
+// tagged shipshape:dr=true, and always keeps the newest available one of each, whatever the
+// limits say.
 func (s *Source) Retain(ctx context.Context, r Retention) (Summary, error) {
 	return retain(ctx, s.rds, s.opts.Clock.Now(), r)
 }
@@ -578,10 +593,10 @@ func retainList(ctx context.Context, c calls, now time.Time, r Retention, snaps 
 	byDB := map[string][]snap{}
 	var groups []string
 	for _, sn := range snaps {
-		if byDB[sn.group()] == nil {
-			groups = append(groups, sn.group())
+		if byDB[sn.database()] == nil {
+			groups = append(groups, sn.database())
 		}
-		byDB[sn.group()] = append(byDB[sn.group()], sn)
+		byDB[sn.database()] = append(byDB[sn.database()], sn)
 	}
 	sort.Strings(groups)
 	for _, g := range groups {

@@ -115,6 +115,17 @@ func TestConfiguredKeyMustNotBeAWSManaged(t *testing.T) {
 	assert.Equal(t, []dr.Item{{ID: "orders-db-202611220300-dr", Reason: "with " + recovery}}, sum.Shared, "the others are still shared")
 	assert.Empty(t, f.SharedWith("billing-202611220300-dr"))
 	assert.Equal(t, 1, f.Calls(drtest.OpModifyAttribute), "the copy under aws/rds is never offered to RDS")
+
+	// KMS can't answer (no kms:DescribeKey permission on it): the key is taken to be customer
+	// managed, as before the check, and the run says so.
+	f = drtest.New(nil)
+	auto = f.AddAutomated("orders-db", created, cmk)
+	s = source(t, f, func(o *dr.SourceOptions) { o.KMSKeyID, o.ShareWith, o.KMS = cmk, []string{recovery}, drtest.NewKMS() })
+	sum, err = s.CopyAutomated(ctx, auto)
+	require.NoError(t, err)
+	require.Len(t, sum.Copied, 1)
+	require.Len(t, sum.Warnings, 1)
+	assert.Contains(t, sum.Warnings[0], "could not tell whether the configured key is customer managed")
 }
 
 func TestCopyNotReadyAndQuota(t *testing.T) {
