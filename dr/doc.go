@@ -40,7 +40,9 @@
 // statement ran).
 // Restorer is the failover: the newest DR copy restored under the identifier the applications
 // use (Plan shows it first with reads only), waited for, tagged, and only then a Route 53
-// CNAME switched; Rehearse does it all under temporary names, runs the checks, measures the
+// CNAME switched (a rerun attaches only to a restore of the same database, adds an Aurora
+// cluster's missing instance, reports what the restore holds, and rolls back to the record's
+// value before the first run); Rehearse does it all under temporary names, runs the checks, measures the
 // recovery point and recovery time, and always cleans up.
 //
 // Binaries: examples/dr-source and examples/dr-recovery (the Lambdas of the pipeline, with

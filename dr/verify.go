@@ -418,7 +418,7 @@ func (v *Verifier) Start(ctx context.Context, run string) (VerifyState, error) {
 		return st, err
 	}
 	if st.Snapshot == "" {
-		newest, err := v.newest(ctx)
+		newest, err := v.newest(ctx, "to verify")
 		if err != nil {
 			return fail(err)
 		}
@@ -450,8 +450,9 @@ func (v *Verifier) Start(ctx context.Context, run string) (VerifyState, error) {
 	return st, nil
 }
 
-// newest is the newest available DR DB snapshot of the source instance.
-func (v *Verifier) newest(ctx context.Context) (snap, error) {
+// newest is the newest available DR snapshot of the source instance or cluster; why says
+// what it is for, and what to check, in the error when there is none.
+func (v *Verifier) newest(ctx context.Context, why string) (snap, error) {
 	m, err := v.rds.listManual(ctx)
 	if err != nil {
 		return snap{}, err
@@ -463,7 +464,7 @@ func (v *Verifier) newest(ctx context.Context) (snap, error) {
 		}
 	}
 	if len(list) == 0 {
-		return snap{}, fmt.Errorf("%w of %s to verify", ErrNoSnapshot, v.target.database())
+		return snap{}, fmt.Errorf("%w of %s %s", ErrNoSnapshot, v.target.database(), why)
 	}
 	sortNewestFirst(list)
 	return list[0], nil
@@ -495,13 +496,14 @@ type resource struct {
 	found  bool
 	status string
 	tags   []types.Tag
+	engine string // of a cluster
 }
 
 // lookup describes the DB cluster (cluster) or the DB instance id.
 func (v *Verifier) lookup(ctx context.Context, cluster bool, id string) (resource, error) {
 	if cluster {
 		c, found, err := v.describeCluster(ctx, id)
-		return resource{found: found, status: aws.ToString(c.Status), tags: c.TagList}, err
+		return resource{found: found, status: aws.ToString(c.Status), tags: c.TagList, engine: aws.ToString(c.Engine)}, err
 	}
 	inst, found, err := v.describeInstance(ctx, id)
 	return resource{found: found, status: aws.ToString(inst.DBInstanceStatus), tags: inst.TagList}, err
