@@ -309,7 +309,7 @@ func (s *Sanitizer) cleanupIntermediate(ctx context.Context, st *VerifyState) er
 	case derr != nil:
 		derr = errtext.Wrap("dr", "describing intermediate snapshot "+taken, derr)
 	case !found:
-	case tagValue(existing.tags, TagRun) != st.Run:
+	case strings.TrimSpace(st.Run) == "" || tagValue(existing.tags, TagRun) != st.Run:
 		st.Report.Cleanup += "; left snapshot " + taken + " alone: not made by this run"
 	case existing.status != "available":
 		derr = fmt.Errorf("%w: intermediate snapshot %s is %s", ErrNotReady, taken, existing.status)

@@ -167,6 +167,16 @@ func TestCleanupWithoutARunDeletesNothing(t *testing.T) {
 	out, err := v.Step(ctx, "cleanup", "run-5", mine)
 	require.NoError(t, err)
 	assert.Equal(t, "deleted "+mine.Instance, out.Report.Cleanup, "with its run it is deleted")
+
+	// The sanitizer's intermediate snapshot: one without a run tag (a person's, by that name)
+	// is not taken for the run's when the state names no run.
+	f.AddManual("sanitized-orders-db-202611230300-dr-raw", "orders-db", created, map[string]string{dr.TagDR: "sanitize-intermediate"})
+	s := sanitizer(t, f, noDB, dr.SanitizeOptions{Statements: []string{"SELECT 1"}, KMSKeyID: "arn:aws:kms:us-east-1:111111111111:key/dev"})
+	out, err = s.Step(ctx, "cleanup", "", dr.VerifyState{Snapshot: "orders-db-202611230300-dr"})
+	require.NoError(t, err)
+	assert.Contains(t, out.Report.Cleanup, "left snapshot sanitized-orders-db-202611230300-dr-raw alone")
+	assert.Contains(t, f.IDs(), "sanitized-orders-db-202611230300-dr-raw")
+	assert.Zero(t, f.Calls(drtest.OpDelete))
 }
 
 type keysS3 struct{ keys []string }
