@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -28,9 +29,10 @@ func (v *Verifier) describeCluster(ctx context.Context, id string) (types.DBClus
 	return first(out, err, func(o *rds.DescribeDBClustersOutput) []types.DBCluster { return o.DBClusters }, clusterNotFound, "describing cluster "+id)
 }
 
-// owned checks that a resource found under the run's identifier was made by the run.
+// owned checks that a resource found under the run's identifier was made by the run (never
+// without a run: an untagged resource would pass).
 func owned(kind, id, run string, tags []types.Tag) error {
-	if tagValue(tags, TagRun) != run {
+	if strings.TrimSpace(run) == "" || tagValue(tags, TagRun) != run {
 		return fmt.Errorf("%w: %s %s exists and was not made by run %q (its %s tag is %q): it is neither used nor deleted",
 			ErrForeignResource, kind, id, run, TagRun, tagValue(tags, TagRun))
 	}

@@ -17,7 +17,8 @@
 // progress, in one step or, where RDS refuses that, in two hops through a staging copy in the
 // source region; Recovery.Scheduled with retention) handle DB snapshots and Aurora DB cluster
 // snapshots alike. Summaries name cluster snapshots "cluster:<id>", and retention groups per
-// source instance or cluster.
+// source database: an instance or cluster of one source account (the account is read from the
+// copy's shipshape:source ARN, so two production accounts' orders-db are two databases).
 //
 // "Newest" means the newest data everywhere: OriginalSnapshotCreateTime, which a copy keeps
 // (RDS resets SnapshotCreateTime on every copy). Neither side copies a snapshot older than
@@ -31,13 +32,17 @@
 // (SecretCredentials), a JSON report, and ALWAYS delete what it made; also as steps Start,
 // Ready, Check and Cleanup for Step Functions, where the temporary names derive from the
 // execution name so that Cleanup finds them even when a step's answer was lost, and nothing
-// another run made is used or deleted). Reporter writes reports to S3 and notifies SNS when one
+// another run made is used or deleted; a state without a run deletes nothing). Reporter writes reports to S3 and notifies SNS when one
 // failed; StepRunner runs the state machines' steps for several regions. Sanitizer makes a
 // sanitized copy for development accounts (restore, the statements, snapshot, re-encrypt,
-// share, tag, always delete what is temporary; as steps, each statement exactly once).
+// share, tag, always delete what is temporary; as steps, each statement exactly once, also
+// when a step is delivered twice at once, and nothing snapshotted or shared before every
+// statement ran).
 // Restorer is the failover: the newest DR copy restored under the identifier the applications
 // use (Plan shows it first with reads only), waited for, tagged, and only then a Route 53
-// CNAME switched; Rehearse does it all under temporary names, runs the checks, measures the
+// CNAME switched (a rerun attaches only to a restore of the same database, adds an Aurora
+// cluster's missing instance, reports what the restore holds, and rolls back to the record's
+// value before the first run); Rehearse does it all under temporary names, runs the checks, measures the
 // recovery point and recovery time, and always cleans up.
 //
 // Binaries: examples/dr-source and examples/dr-recovery (the Lambdas of the pipeline, with
@@ -62,11 +67,12 @@
 //		dr.Database{Driver: "pgx", DSN: dsn}, func(o *dr.VerifyOptions) { o.Checks = checks })
 //	report, err := v.Verify(ctx)
 //
-// Copies get a deterministic id (CopyID: instance, snapshot time, "-dr") and the tags
-// shipshape:dr=true and shipshape:source=<source ARN>, so every operation can be repeated
-// after a crash half way: an existing copy counts as done, sharing reads the restore
-// attribute first, retention deletes only tagged snapshots and always keeps the newest
-// available one of each instance or cluster (Retention.Keep counts copies still in progress).
+// Copies get a deterministic id (CopyID: instance, snapshot time, "-dr"; on the recovery side
+// with several source accounts, "-<account>" after it) and the tags shipshape:dr=true and
+// shipshape:source=<source ARN>, so every operation can be repeated after a crash half way:
+// an existing copy counts as done, sharing reads the restore attribute first, retention
+// deletes only tagged snapshots and always keeps the newest available one of each source
+// database (Retention.Keep counts copies still in progress).
 // A snapshot that carries a copy's id but not the tag is never touched and is reported. Each
 // call returns a Summary of what it copied, shared, deleted and skipped, with reasons, and
 // warnings.

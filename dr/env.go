@@ -3,6 +3,7 @@ package dr
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
@@ -94,10 +95,8 @@ func StepSettingsFromEnv(getenv func(string) string) (StepSettings, error) {
 	}
 	s.Regions = map[string]RegionSettings{}
 	if r := getenv("DR_REGIONS"); strings.TrimSpace(r) != "" {
-		dec := json.NewDecoder(strings.NewReader(r))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&s.Regions); err != nil || len(s.Regions) == 0 {
-			return s, fmt.Errorf("%w: DR_REGIONS: want JSON {\"eu-west-1\": {\"SubnetGroup\": \"...\", \"SecurityGroups\": [\"sg-...\"]}}", ErrInvalidInput)
+		if err := decodeStrict(r, &s.Regions); err != nil || len(s.Regions) == 0 {
+			return s, fmt.Errorf("%w: DR_REGIONS: want one JSON object {\"eu-west-1\": {\"SubnetGroup\": \"...\", \"SecurityGroups\": [\"sg-...\"]}} and nothing after it", ErrInvalidInput)
 		}
 		for name := range s.Regions {
 			if !validRegion(name) {
@@ -128,22 +127,44 @@ func SanitizeSettingsFromEnv(getenv func(string) string) (StepSettings, error) {
 	return s, nil
 }
 
-// validRegion accepts names like eu-west-1, us-gov-west-1, ap-southeast-4.
+// validRegion accepts region names like eu-west-1, us-gov-west-1, ap-southeast-4: lowercase
+// words and a number, joined by hyphens. An availability zone (eu-west-1a) is not a region.
 func validRegion(r string) bool {
 	parts := strings.Split(r, "-")
 	if len(parts) < 3 {
 		return false
 	}
-	for _, p := range parts {
-		if p == "" || strings.Trim(p, "abcdefghijklmnopqrstuvwxyz0123456789") != "" {
+	for i, p := range parts {
+		allowed := "abcdefghijklmnopqrstuvwxyz"
+		if i == len(parts)-1 {
+			allowed = "0123456789"
+		}
+		if p == "" || strings.Trim(p, allowed) != "" {
 			return false
 		}
 	}
 	return true
 }
 
+// decodeStrict reads exactly one JSON value from text into v: unknown fields are an error, and
+// so is anything but white space after the value (a misplaced brace would otherwise end the
+// value early and silently drop what follows).
+func decodeStrict(text string, v any) error {
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if err := dec.Decode(new(json.RawMessage)); err != io.EOF {
+		return fmt.Errorf("unexpected text after the JSON value at offset %d", dec.InputOffset())
+	}
+	return nil
+}
+
 // ChecksFromFlags builds Checks from the binaries' check flags: -version-prefix, -min-tables,
-// -min-rows TABLE=N (repeatable) and -query NAME|SQL|WANT (repeatable). Errors name the flag.
+// -min-rows TABLE=N (repeatable) and -query NAME|SQL|WANT (repeatable; NAME ends at the first
+// |, WANT starts after the last |, so the SQL may contain ||, and NAME and WANT can't contain
+// |). Errors name the flag.
 func ChecksFromFlags(versionPrefix string, minTables int, minRows, queries []string) (Checks, error) {
 	c := Checks{ServerVersionPrefix: versionPrefix, MinTables: minTables, MinRows: map[string]int64{}}
 	if minTables < 0 {
@@ -162,11 +183,14 @@ func ChecksFromFlags(versionPrefix string, minTables int, minRows, queries []str
 		c.MinRows[table] = count
 	}
 	for _, q := range queries {
-		parts := strings.SplitN(q, "|", 3)
-		if len(parts) != 3 || strings.TrimSpace(parts[0]) == "" || strings.TrimSpace(parts[1]) == "" {
-			return c, fmt.Errorf("%w: -query %q: want NAME|SQL|WANT", ErrInvalidInput, q)
+		// NAME ends at the first |, WANT starts after the last |: the SQL in between may use
+		// PostgreSQL's || operator.
+		name, rest, ok1 := strings.Cut(q, "|")
+		i := strings.LastIndex(rest, "|")
+		if !ok1 || i < 0 || strings.TrimSpace(name) == "" || strings.TrimSpace(rest[:i]) == "" {
+			return c, fmt.Errorf("%w: -query %q: want NAME|SQL|WANT (NAME up to the first |, WANT after the last |)", ErrInvalidInput, q)
 		}
-		c.Queries = append(c.Queries, QueryCheck{Name: parts[0], SQL: parts[1], Want: parts[2]})
+		c.Queries = append(c.Queries, QueryCheck{Name: name, SQL: rest[:i], Want: rest[i+1:]})
 	}
 	return c, nil
 }

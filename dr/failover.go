@@ -1,12 +1,14 @@
 package dr
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -28,10 +30,22 @@ type Route53API interface {
 
 var _ Route53API = (*route53.Client)(nil)
 
-// Tags of a failover's resources.
+// Tags of a failover's resources, besides TagDR (restored, or rehearsal), TagSource (the
+// snapshot restored) and, on a rehearsal's, TagRun.
 const (
 	// TagRestoredAt is when a failover restored the instance (RFC 3339).
 	TagRestoredAt = "shipshape:restored-at"
+	// TagSourceDatabase is the source DB instance or cluster whose DR copy was restored, and
+	// TagRecoveryPoint when that copy's data was taken (RFC 3339): a rerun attaches only to a
+	// restore of its own database, and reports what the restore holds, even when the copy
+	// is gone since.
+	TagSourceDatabase = "shipshape:source-db"
+	TagRecoveryPoint  = "shipshape:recovery-point"
+	// TagDNSRecord is the record a failover switches and TagDNSPrevious the value it had
+	// before the failover ("" when there was none), kept from the first run: a rerun after
+	// the switch still prints the rollback to the value before the failover.
+	TagDNSRecord   = "shipshape:dns-record"
+	TagDNSPrevious = "shipshape:dns-previous"
 )
 
 // FailoverTarget is what a failover restores and under which identifier: the newest
@@ -48,6 +62,9 @@ type FailoverTarget struct {
 }
 
 func (t FailoverTarget) cluster() bool { return t.SourceCluster != "" || t.Cluster }
+
+// database is the source instance or cluster ("" when only a snapshot is given).
+func (t FailoverTarget) database() string { return cmp.Or(t.SourceInstance, t.SourceCluster) }
 
 // DNSRecord is the CNAME applications use: UPSERT to the new endpoint once it is available.
 type DNSRecord struct {
@@ -114,7 +131,7 @@ func NewRestorer(client RDSAPI, target FailoverTarget, optFns ...func(*FailoverO
 	}
 	switch {
 	case !validName(target.TargetID):
-		return nil, fmt.Errorf("%w: target identifier %q: want 1 to 63 letters, digits and hyphens, starting with a letter", ErrInvalidInput, target.TargetID)
+		return nil, fmt.Errorf("%w: target identifier %q: want %s", ErrInvalidInput, target.TargetID, nameRule)
 	case target.InstanceClass == "" || !strings.HasPrefix(target.InstanceClass, "db."):
 		return nil, fmt.Errorf("%w: the instance class of the restored database is required (e.g. db.r6g.large), not %q", ErrInvalidInput, target.InstanceClass)
 	case o.Timeout < 0 || o.Poll < 0 || o.MaxAttempts < 0:
@@ -170,15 +187,17 @@ func NewRestorerFromConfig(cfg aws.Config, target FailoverTarget, optFns ...func
 // Plan is what a failover will do, found with read-only calls (the dry run).
 type Plan struct {
 	Kind         string        `json:"kind"`          // instance or cluster
-	Snapshot     string        `json:"snapshot"`      // the DR copy to restore
-	SnapshotTime time.Time     `json:"snapshot_time"` // when its data was taken (the recovery point)
-	DataAge      time.Duration `json:"data_age_ns"`   // how old that data is now
+	Snapshot     string        `json:"snapshot"`      // the DR copy to restore (or that the attached restore holds)
+	SnapshotTime time.Time     `json:"snapshot_time"` // when its data was taken (the recovery point); zero when unknown
+	DataAge      time.Duration `json:"data_age_ns"`   // how old that data is now (0 when unknown)
 	Target       string        `json:"target"`
 	// Existing is what already has the target's identifier: "" (nothing: it will be
 	// created), or "ours: <status>" (an earlier run: it is attached to).
 	Existing string   `json:"existing,omitempty"`
 	Creates  []string `json:"creates,omitempty"`
-	// DNS is the change to be made, PreviousValue the record's value now ("" when absent).
+	// DNS is the change to be made, PreviousValue the record's value before the failover
+	// ("" when absent): its value now, or, when an earlier run's restore is attached to, the
+	// value that run found before it switched the record.
 	DNS           string `json:"dns,omitempty"`
 	PreviousValue string `json:"previous_value,omitempty"`
 }
@@ -190,8 +209,9 @@ type FailoverResult struct {
 	Port     int32  `json:"port"`
 	Attached bool   `json:"attached"` // an earlier run's restore was found and waited for
 	// RecoveryPoint is the restored data's time; DataLoss how much older than the start of
-	// the failover it is (the recovery point objective met); RecoveryTime from the start of
-	// the failover to the database being available (and DNS switched).
+	// the failover it is (the recovery point objective met); both zero when no snapshot was
+	// found. RecoveryTime from the start of the failover to the database being available
+	// (and DNS switched).
 	RecoveryPoint time.Time     `json:"recovery_point"`
 	DataLoss      time.Duration `json:"data_loss_ns"`
 	RecoveryTime  time.Duration `json:"recovery_time_ns"`
@@ -206,29 +226,41 @@ func (r *Restorer) progress(format string, args ...any) {
 	}
 }
 
-// Plan finds the snapshot, what holds the target's identifier and the record's value now,
-// with read-only calls only.
+// Plan finds the snapshot (or, when an earlier run's restore holds the target identifier,
+// what that restore holds, and what a rerun adds to it), and the record's value now and
+// before the failover, with read-only calls only.
 func (r *Restorer) Plan(ctx context.Context) (Plan, error) {
-	return r.plan(ctx, r.target.TargetID, r.o.DNS, "restored", "")
+	p, _, err := r.plan(ctx, r.target.TargetID, r.o.DNS, "restored", "")
+	return p, err
 }
 
-func (r *Restorer) plan(ctx context.Context, target string, dns *DNSRecord, role, run string) (Plan, error) {
+// planned is what plan found beyond the Plan: the DR copy to restore (or restored), and an
+// earlier run's restore under the target identifier, to attach to.
+type planned struct {
+	from            snap
+	attach          *resource
+	missingInstance bool // an Aurora cluster the earlier run restored, without its instance
+}
+
+func (r *Restorer) plan(ctx context.Context, target string, dns *DNSRecord, role, run string) (Plan, planned, error) {
 	p := Plan{Kind: "instance", Target: target}
+	var pl planned
 	if r.target.cluster() {
 		p.Kind = "cluster"
 	}
-	s, err := r.snapshot(ctx)
-	if err != nil {
-		return p, err
+	s, serr := r.snapshot(ctx)
+	if serr != nil && !errors.Is(serr, ErrNoSnapshot) {
+		return p, pl, serr
 	}
-	p.Snapshot, p.SnapshotTime = s.id, s.created
-	p.DataAge = r.o.Clock.Now().Sub(s.created)
-	existing, err := r.existing(ctx, target, role, run)
+	res, err := r.existing(ctx, target, role, run)
 	if err != nil {
-		return p, err
+		return p, pl, err
 	}
-	p.Existing = existing
-	if existing == "" {
+	if !res.found {
+		if serr != nil {
+			return p, pl, serr
+		}
+		pl.from = s
 		if p.Kind == "cluster" {
 			p.Creates = append(p.Creates, fmt.Sprintf("DB cluster %s from %s (subnet group %q, deletion protection %v)", target, s.id, r.o.SubnetGroup, r.protected(role)),
 				fmt.Sprintf("DB instance %s (%s) in it", target, r.target.InstanceClass))
@@ -236,16 +268,48 @@ func (r *Restorer) plan(ctx context.Context, target string, dns *DNSRecord, role
 			p.Creates = append(p.Creates, fmt.Sprintf("DB instance %s (%s) from %s (subnet group %q, Multi-AZ %v, deletion protection %v)",
 				target, r.target.InstanceClass, s.id, r.o.SubnetGroup, r.o.MultiAZ, r.protected(role)))
 		}
+	} else {
+		// An earlier run's restore: what it holds, not the newest copy now, is what the
+		// failover gives; and it must be of this database.
+		want := r.target.database()
+		if want == "" && serr == nil {
+			want = s.db
+		}
+		if pl.from, err = r.restoredFrom(ctx, target, res, want); err != nil {
+			return p, pl, err
+		}
+		p.Existing, pl.attach = "ours: "+res.status, &res
+		if p.Kind == "cluster" {
+			_, found, err := r.w.describeInstance(ctx, target)
+			if err != nil {
+				return p, pl, err
+			}
+			if !found {
+				pl.missingInstance = true
+				p.Creates = append(p.Creates, fmt.Sprintf("DB instance %s (%s) in cluster %s, which an earlier run restored without it", target, r.target.InstanceClass, target))
+			}
+		}
+	}
+	p.Snapshot, p.SnapshotTime = pl.from.id, pl.from.created
+	if !p.SnapshotTime.IsZero() {
+		p.DataAge = r.o.Clock.Now().Sub(p.SnapshotTime)
 	}
 	if dns != nil {
-		prev, err := r.current(ctx, dns)
+		now, err := r.current(ctx, dns)
 		if err != nil {
-			return p, err
+			return p, pl, err
 		}
-		p.PreviousValue = prev
-		p.DNS = fmt.Sprintf("UPSERT CNAME %s -> the new endpoint, TTL %d (zone %s; now: %s)", dns.Name, dns.TTL, dns.ZoneID, orNone(prev))
+		p.PreviousValue = now
+		if pl.attach != nil && tagValue(res.tags, TagDNSRecord) == dns.Name && hasTag(res.tags, TagDNSPrevious) {
+			p.PreviousValue = tagValue(res.tags, TagDNSPrevious) // the earlier run switched it already, maybe
+		}
+		before := ""
+		if p.PreviousValue != now {
+			before = "; before this failover: " + orNone(p.PreviousValue)
+		}
+		p.DNS = fmt.Sprintf("UPSERT CNAME %s -> the new endpoint, TTL %d (zone %s; now: %s%s)", dns.Name, dns.TTL, dns.ZoneID, orNone(now), before)
 	}
-	return p, nil
+	return p, pl, nil
 }
 
 func orNone(s string) string {
@@ -253,6 +317,15 @@ func orNone(s string) string {
 		return "no record"
 	}
 	return s
+}
+
+func hasTag(tags []types.Tag, key string) bool {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Restorer) protected(role string) bool {
@@ -272,24 +345,66 @@ func (r *Restorer) snapshot(ctx context.Context) (snap, error) {
 		}
 		return s, nil
 	}
-	return r.w.newest(ctx)
+	return r.w.newest(ctx, "to restore here: check that the recovery side (dr-recovery) copies it into this account and region, and that a copy is available")
 }
 
-// existing says what holds the target identifier: "" nothing, "ours: <status>" a restore of
-// this package (a failover, or this rehearsal's run), else ErrForeignResource.
-func (r *Restorer) existing(ctx context.Context, target, role, run string) (string, error) {
+// existing looks up what holds the target identifier: nothing (not found), a restore of this
+// package (a failover, or this rehearsal's run), else ErrForeignResource.
+func (r *Restorer) existing(ctx context.Context, target, role, run string) (resource, error) {
 	res, err := r.w.lookup(ctx, r.target.cluster(), target)
 	if err != nil || !res.found {
-		return "", err
+		return res, err
 	}
 	if tagValue(res.tags, TagDR) != role || (run != "" && tagValue(res.tags, TagRun) != run) {
-		return "", fmt.Errorf("%w: %s exists and was not restored by this package (%s=%q): refusing to use it; choose another target identifier",
+		return res, fmt.Errorf("%w: %s exists and was not restored by this package (%s=%q): refusing to use it; choose another target identifier",
 			ErrForeignResource, target, TagDR, tagValue(res.tags, TagDR))
 	}
 	if res.status == "deleting" {
-		return "", fmt.Errorf("%w: %s is being deleted: wait for it, or choose another target identifier", ErrNotReady, target)
+		return res, fmt.Errorf("%w: %s is being deleted: wait for it, or choose another target identifier", ErrNotReady, target)
 	}
-	return "ours: " + res.status, nil
+	return res, nil
+}
+
+// restoredFrom reads which DR copy an earlier run restored into target: from its tags, or,
+// for a restore tagged before they existed, from the copy itself. A restore of another
+// database than want (the source database; "" when only the snapshot id is known, which must
+// then match) is refused: attaching to it would point the record at the wrong data.
+func (r *Restorer) restoredFrom(ctx context.Context, target string, res resource, want string) (snap, error) {
+	from := snap{cluster: r.target.cluster(), id: tagValue(res.tags, TagSource), db: tagValue(res.tags, TagSourceDatabase)}
+	from.created, _ = time.Parse(time.RFC3339, tagValue(res.tags, TagRecoveryPoint))
+	if from.id != "" && (from.db == "" || from.created.IsZero()) {
+		s, found, err := r.rds.describeSnap(ctx, from.cluster, from.id, "")
+		if err != nil {
+			return from, errtext.Wrap("dr", "describing "+from.id+", the snapshot "+target+" was restored from", err)
+		}
+		if found {
+			from.db = cmp.Or(from.db, s.db)
+			if from.created.IsZero() {
+				from.created = s.created
+			}
+		}
+	}
+	n := name(from.cluster, target)
+	switch {
+	case want == "" && from.id == r.target.SnapshotID:
+	case want == "":
+		return from, fmt.Errorf("%w: %s holds a restore of %s, not of %s: refusing to attach to it (the record would point at other data); choose another target identifier",
+			ErrForeignResource, n, orUnknown(from.id), r.target.SnapshotID)
+	case from.db == "":
+		return from, fmt.Errorf("%w: %s was restored by a failover, but of which database can't be told (it has no %s tag, and its snapshot %s is gone): "+
+			"refusing to attach to it; check it and tag it %s=%s to attach, or choose another target identifier", ErrForeignResource, n, TagSourceDatabase, orUnknown(from.id), TagSourceDatabase, want)
+	case from.db != want:
+		return from, fmt.Errorf("%w: %s holds a restore of %s (from %s), not of %s: refusing to attach to it (the record would point at another database); choose another target identifier",
+			ErrForeignResource, n, from.db, orUnknown(from.id), want)
+	}
+	return from, nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unknown snapshot"
+	}
+	return s
 }
 
 // current reads the record's value now ("" when there is none).
@@ -307,32 +422,44 @@ func (r *Restorer) current(ctx context.Context, dns *DNSRecord) (string, error) 
 	return "", nil
 }
 
-// Failover restores the newest DR copy (or attaches to the restore an earlier run started),
-// waits for it (bounded by Timeout; a terminal state fails at once), tags it
-// shipshape:dr=restored with the source snapshot and the time, and then, only then,
-// switches the DNS record to it. It returns the endpoint and the recovery figures. What it
-// restored is left in place whatever happens: it is the production database now, or the
-// evidence of why it is not.
+// Failover restores the newest DR copy (or attaches to the restore an earlier run started,
+// adding the instance an Aurora cluster lacks), waits for it (bounded by Timeout; a terminal
+// state fails at once), and then, only then, switches the DNS record to it. The restore is
+// tagged shipshape:dr=restored with the source snapshot and database, the recovery point,
+// the time, and the record's value before the failover, so that a rerun attaches only to a
+// restore of this database and reports what it holds, and its rollback puts back the value
+// before the first run switched it. It returns the endpoint and the recovery figures (no
+// recovery point or data loss when no snapshot was found). What it restored is left in place
+// whatever happens: it is the production database now, or the evidence of why it is not.
 func (r *Restorer) Failover(ctx context.Context) (FailoverResult, error) {
 	return r.failover(ctx, r.target.TargetID, r.o.DNS, "restored", "")
 }
 
 func (r *Restorer) failover(ctx context.Context, target string, dns *DNSRecord, role, run string) (FailoverResult, error) {
 	start := r.o.Clock.Now()
-	p, err := r.plan(ctx, target, dns, role, run)
-	res := FailoverResult{Plan: p, RecoveryPoint: p.SnapshotTime, DataLoss: start.Sub(p.SnapshotTime)}
+	p, pl, err := r.plan(ctx, target, dns, role, run)
+	res := FailoverResult{Plan: p, RecoveryPoint: p.SnapshotTime}
+	if !p.SnapshotTime.IsZero() {
+		res.DataLoss = start.Sub(p.SnapshotTime)
+	}
 	if err != nil {
 		return res, err
 	}
 	st := VerifyState{Run: run, Snapshot: p.Snapshot, Instance: target, Cluster: r.target.cluster()}
-	if p.Existing == "" {
+	if pl.attach == nil {
 		r.progress("restoring %s (data of %s, %s old) into %s", p.Snapshot, p.SnapshotTime.UTC().Format(time.RFC3339), p.DataAge.Round(time.Minute), target)
-		if err := r.restore(ctx, &st, role); err != nil {
+		if err := r.restore(ctx, &st, role, r.restoreTags(role, run, pl.from, dns, p.PreviousValue)); err != nil {
 			return res, err
 		}
 	} else {
 		res.Attached = true
-		r.progress("%s exists (%s): attaching to it", target, p.Existing)
+		r.progress("%s exists (%s, restored from %s): attaching to it", target, p.Existing, p.Snapshot)
+		if pl.missingInstance {
+			r.progress("cluster %s has no instance (the earlier run could not add it): adding %s", target, target)
+			if err := r.addInstance(ctx, &st, role, pl.attach.engine, ownTags(pl.attach.tags)); err != nil {
+				return res, err
+			}
+		}
 	}
 	host, port, err := r.w.waitReady(ctx, &st)
 	if err != nil {
@@ -345,19 +472,61 @@ func (r *Restorer) failover(ctx context.Context, target string, dns *DNSRecord, 
 			return res, err
 		}
 		res.DNSChanged = true
-		res.Rollback = rollback(dns, p.PreviousValue)
+		res.Rollback = rollback(dns, p.PreviousValue, host)
 	}
 	res.RecoveryTime = r.o.Clock.Now().Sub(start)
 	return res, nil
 }
 
-// restore starts the restore; an identifier taken meanwhile (a lost answer) is checked.
-func (r *Restorer) restore(ctx context.Context, st *VerifyState, role string) error {
-	tags := []types.Tag{tag(TagDR, role), tag(TagSource, st.Snapshot), tag(TagRestoredAt, r.o.Clock.Now().UTC().Format(time.RFC3339))}
-	if st.Run != "" {
-		tags = append(tags, tag(TagRun, st.Run))
+// restoreTags are the tags of a failover's or rehearsal's restore (see Failover); the DNS
+// ones only where RDS can hold the values.
+func (r *Restorer) restoreTags(role, run string, from snap, dns *DNSRecord, previous string) []types.Tag {
+	tags := []types.Tag{tag(TagDR, role), tag(TagSource, from.id), tag(TagSourceDatabase, from.db),
+		tag(TagRecoveryPoint, from.created.UTC().Format(time.RFC3339)), tag(TagRestoredAt, r.o.Clock.Now().UTC().Format(time.RFC3339))}
+	if run != "" {
+		tags = append(tags, tag(TagRun, run))
 	}
+	if dns != nil && tagValueOK(dns.Name) && tagValueOK(previous) {
+		tags = append(tags, tag(TagDNSRecord, dns.Name), tag(TagDNSPrevious, previous))
+	}
+	return tags
+}
+
+// tagValueOK is RDS's rule for tag values: at most 256 letters, digits, white space and
+// _.:/=+-@, not starting with aws: or rds:.
+func tagValueOK(v string) bool {
+	if len(v) > 256 || strings.HasPrefix(v, "aws:") || strings.HasPrefix(v, "rds:") {
+		return false
+	}
+	for _, c := range v {
+		if !unicode.IsLetter(c) && !unicode.IsDigit(c) && !unicode.IsSpace(c) && !strings.ContainsRune("_.:/=+-@", c) {
+			return false
+		}
+	}
+	return true
+}
+
+// ownTags are the package's tags among tags (the ones a user may set again: not aws:...).
+func ownTags(tags []types.Tag) []types.Tag {
+	var out []types.Tag
+	for _, t := range tags {
+		if strings.HasPrefix(aws.ToString(t.Key), "shipshape:") {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// restore starts the restore; an identifier taken meanwhile (a lost answer) is checked.
+func (r *Restorer) restore(ctx context.Context, st *VerifyState, role string, tags []types.Tag) error {
 	protect := aws.Bool(r.protected(role))
+	taken := func() error {
+		res, err := r.existing(ctx, st.Instance, role, st.Run)
+		if err == nil {
+			_, err = r.restoredFrom(ctx, st.Instance, res, tagValue(tags, TagSourceDatabase))
+		}
+		return err
+	}
 	if st.Cluster {
 		engine := r.o.Engine
 		if engine == "" {
@@ -374,35 +543,44 @@ func (r *Restorer) restore(ctx context.Context, st *VerifyState, role string) er
 			VpcSecurityGroupIds: r.o.SecurityGroups, DBClusterParameterGroupName: optionalString(r.o.ClusterParameterGroup),
 			OptionGroupName: optionalString(r.o.OptionGroup), DeletionProtection: protect, Tags: tags}, r.rds.opts...)
 		if clusterExists(err) {
-			_, err = r.existing(ctx, st.Instance, role, st.Run)
+			err = taken()
 		}
 		if err != nil {
 			return errtext.Wrap("dr", "restoring "+st.Snapshot+" into cluster "+st.Instance, err)
 		}
-		_, err = r.rds.c.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String(st.Instance), DBClusterIdentifier: aws.String(st.Instance),
-			DBInstanceClass: aws.String(r.target.InstanceClass), Engine: aws.String(engine), DBParameterGroupName: optionalString(r.o.ParameterGroup),
-			PubliclyAccessible: aws.Bool(false), Tags: tags}, r.rds.opts...)
-		if instanceExists(err) {
-			inst, found, derr := r.w.describeInstance(ctx, st.Instance)
-			switch {
-			case derr != nil:
-				err = derr
-			case found && tagValue(inst.TagList, TagDR) == role:
-				err = nil
-			default:
-				err = fmt.Errorf("%w: DB instance %s exists and was not made by this package", ErrForeignResource, st.Instance)
-			}
-		}
-		return errtext.Wrap("dr", "adding instance "+st.Instance+" to cluster "+st.Instance, err)
+		return r.addInstance(ctx, st, role, engine, tags)
 	}
 	_, err := r.rds.c.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String(st.Instance),
 		DBSnapshotIdentifier: aws.String(st.Snapshot), DBInstanceClass: aws.String(r.target.InstanceClass), DBSubnetGroupName: optionalString(r.o.SubnetGroup),
 		VpcSecurityGroupIds: r.o.SecurityGroups, DBParameterGroupName: optionalString(r.o.ParameterGroup), OptionGroupName: optionalString(r.o.OptionGroup),
 		MultiAZ: aws.Bool(r.o.MultiAZ), PubliclyAccessible: aws.Bool(false), DeletionProtection: protect, Tags: tags}, r.rds.opts...)
 	if instanceExists(err) {
-		_, err = r.existing(ctx, st.Instance, role, st.Run)
+		err = taken()
 	}
 	return errtext.Wrap("dr", "restoring "+st.Snapshot+" into "+st.Instance, err)
+}
+
+// addInstance adds the instance of a restored Aurora cluster (a cluster serves nothing
+// without one); one of the package's with that identifier counts as added.
+func (r *Restorer) addInstance(ctx context.Context, st *VerifyState, role, engine string, tags []types.Tag) error {
+	if engine == "" {
+		engine = r.o.Engine
+	}
+	_, err := r.rds.c.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String(st.Instance), DBClusterIdentifier: aws.String(st.Instance),
+		DBInstanceClass: aws.String(r.target.InstanceClass), Engine: aws.String(engine), DBParameterGroupName: optionalString(r.o.ParameterGroup),
+		PubliclyAccessible: aws.Bool(false), Tags: tags}, r.rds.opts...)
+	if instanceExists(err) {
+		inst, found, derr := r.w.describeInstance(ctx, st.Instance)
+		switch {
+		case derr != nil:
+			err = derr
+		case found && tagValue(inst.TagList, TagDR) == role:
+			err = nil
+		default:
+			err = fmt.Errorf("%w: DB instance %s exists and was not made by this package", ErrForeignResource, st.Instance)
+		}
+	}
+	return errtext.Wrap("dr", "adding instance "+st.Instance+" to cluster "+st.Instance, err)
 }
 
 // switchDNS UPSERTs the CNAME and waits until Route 53 has it everywhere (INSYNC).
@@ -435,12 +613,14 @@ func (r *Restorer) waitChange(ctx context.Context, info *r53types.ChangeInfo) er
 	})
 }
 
-// rollback is the command that restores a record's previous value.
-func rollback(dns *DNSRecord, previous string) string {
+// rollback is the command that restores a record's previous value: an UPSERT of it, or,
+// when there was no record, a DELETE of the record as the failover made it (Route 53 deletes
+// only an exact match).
+func rollback(dns *DNSRecord, previous, endpoint string) string {
 	if previous == "" {
 		return fmt.Sprintf("aws route53 change-resource-record-sets --hosted-zone-id %s --change-batch "+
-			`'{"Changes":[{"Action":"DELETE","ResourceRecordSet":{"Name":"%s","Type":"CNAME","TTL":%d,"ResourceRecords":[{"Value":"<the new endpoint>"}]}}]}'`+
-			" (there was no record before)", dns.ZoneID, dns.Name, dns.TTL)
+			`'{"Changes":[{"Action":"DELETE","ResourceRecordSet":{"Name":"%s","Type":"CNAME","TTL":%d,"ResourceRecords":[{"Value":"%s"}]}}]}'`+
+			" (there was no record before)", dns.ZoneID, dns.Name, dns.TTL, endpoint)
 	}
 	return fmt.Sprintf("aws route53 change-resource-record-sets --hosted-zone-id %s --change-batch "+
 		`'{"Changes":[{"Action":"UPSERT","ResourceRecordSet":{"Name":"%s","Type":"CNAME","TTL":%d,"ResourceRecords":[{"Value":"%s"}]}}]}'`,

@@ -339,3 +339,103 @@ func TestIntegrationRehearsalAgainstPostgres(t *testing.T) {
 		assert.Equal(t, oldDB, dns.Record(zone, record), "the real record is never touched")
 	}
 }
+
+// TestFailoverRestoreIsTaggedForReruns: the restore carries what a rerun needs: the source
+// database, the recovery point, and the record's value before the failover (so that a rerun
+// after the switch still rolls back to it, and a dry run then shows both values).
+func TestFailoverRestoreIsTaggedForReruns(t *testing.T) {
+	f, dns := recoveryBed(t)
+	r := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"})
+	dns.Fail(drtest.OpGetChange, drtest.APIError("Throttling", "slow down"), 10)
+	_, err := r.Failover(context.Background())
+	require.Error(t, err, "the wait for the change failed; the record was switched")
+	tags := map[string]string{}
+	for _, tg := range f.Inputs(drtest.OpRestore)[0].(*rds.RestoreDBInstanceFromDBSnapshotInput).Tags {
+		tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+	}
+	assert.Equal(t, "orders-db", tags[dr.TagSourceDatabase])
+	assert.Equal(t, "2026-11-23T03:00:00Z", tags[dr.TagRecoveryPoint])
+	assert.Equal(t, record, tags[dr.TagDNSRecord])
+	assert.Equal(t, oldDB, tags[dr.TagDNSPrevious])
+
+	p, err := r.Plan(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "ours: available", p.Existing)
+	assert.Equal(t, oldDB, p.PreviousValue, "the value before the failover, not the one the first run set")
+	assert.Contains(t, p.DNS, "now: orders-db-dr.fake.rds.amazonaws.com; before this failover: "+oldDB)
+	assert.Empty(t, p.Creates)
+
+	// The same target switching another record: the kept value is not that record's.
+	other := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"}, func(o *dr.FailoverOptions) {
+		o.DNS = &dr.DNSRecord{ZoneID: zone, Name: "reports.internal.example.com"}
+	})
+	p, err = other.Plan(context.Background())
+	require.NoError(t, err)
+	assert.Empty(t, p.PreviousValue, "reports has no record")
+}
+
+// TestFailoverAttachesToARestoreTaggedBeforeTheSourceDatabaseTag: a restore made before the
+// restores carried shipshape:source-db is attached to when its snapshot shows it is of this
+// database, and reports that snapshot's time; when the snapshot is gone, which database it
+// holds can't be told, and it is refused with what to do.
+func TestFailoverAttachesToARestoreTaggedBeforeTheSourceDatabaseTag(t *testing.T) {
+	f, dns := recoveryBed(t)
+	ctx := context.Background()
+	_, err := f.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String("orders-db-dr"),
+		DBSnapshotIdentifier: aws.String("orders-db-202611210300-dr"), Tags: []types.Tag{
+			{Key: aws.String(dr.TagDR), Value: aws.String("restored")}, {Key: aws.String(dr.TagSource), Value: aws.String("orders-db-202611210300-dr")}}})
+	require.NoError(t, err)
+	r := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"})
+	p, err := r.Plan(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "orders-db-202611210300-dr", p.Snapshot, "what the restore holds")
+	assert.Equal(t, created.Add(-48*time.Hour), p.SnapshotTime)
+
+	_, err = f.DeleteDBSnapshot(ctx, &rds.DeleteDBSnapshotInput{DBSnapshotIdentifier: aws.String("orders-db-202611210300-dr")})
+	require.NoError(t, err)
+	_, err = r.Failover(ctx)
+	require.ErrorIs(t, err, dr.ErrForeignResource)
+	assert.Contains(t, err.Error(), "tag it "+dr.TagSourceDatabase+"=orders-db to attach")
+	assert.Equal(t, oldDB, dns.Record(zone, record))
+}
+
+// TestFailoverOfASnapshotAttachesOnlyToItsDatabase: with -snapshot, a restore under the
+// target of another database is refused, one of the same database is attached to.
+func TestFailoverOfASnapshotAttachesOnlyToItsDatabase(t *testing.T) {
+	f, dns := recoveryBed(t)
+	ctx := context.Background()
+	_, err := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"}).Failover(ctx)
+	require.NoError(t, err)
+	f.AddManual("billing-202611230300-dr", "billing", created, map[string]string{dr.TagDR: "true"})
+	_, err = restorer(t, f, dns, dr.FailoverTarget{SnapshotID: "billing-202611230300-dr"}).Plan(ctx)
+	require.ErrorIs(t, err, dr.ErrForeignResource)
+	assert.Contains(t, err.Error(), "holds a restore of orders-db (from orders-db-202611230300-dr), not of billing")
+	res, err := restorer(t, f, dns, dr.FailoverTarget{SnapshotID: "orders-db-202611210300-dr"}).Failover(ctx)
+	require.NoError(t, err)
+	assert.True(t, res.Attached)
+	assert.Equal(t, "orders-db-202611230300-dr", res.Snapshot, "what the attached restore holds")
+}
+
+// TestAuroraDryRunListsTheMissingInstance: after a failover whose CreateDBInstance failed, the
+// dry run says the rerun adds the cluster's instance.
+func TestAuroraDryRunListsTheMissingInstance(t *testing.T) {
+	f, dns := recoveryBed(t)
+	f.Fail(drtest.OpCreateInstance, drtest.APIError("InsufficientDBInstanceCapacity", "no capacity right now"), 1)
+	r := restorer(t, f, dns, dr.FailoverTarget{SourceCluster: "ledger", TargetID: "ledger-dr"})
+	_, err := r.Failover(context.Background())
+	require.Error(t, err)
+	p, err := r.Plan(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"DB instance ledger-dr (db.r6g.large) in cluster ledger-dr, which an earlier run restored without it"}, p.Creates)
+	assert.Equal(t, 1, f.Calls(drtest.OpCreateInstance), "the dry run added nothing")
+	res, err := r.Failover(context.Background())
+	require.NoError(t, err)
+	tags := map[string]string{}
+	for _, tg := range f.Inputs(drtest.OpCreateInstance)[1].(*rds.CreateDBInstanceInput).Tags {
+		tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+	}
+	assert.Equal(t, "restored", tags[dr.TagDR], "the instance carries the cluster's tags")
+	assert.Equal(t, "ledger", tags[dr.TagSourceDatabase])
+	assert.Equal(t, "aurora-postgresql", aws.ToString(f.Inputs(drtest.OpCreateInstance)[1].(*rds.CreateDBInstanceInput).Engine), "the cluster's engine")
+	assert.Equal(t, created, res.RecoveryPoint)
+}

@@ -93,6 +93,8 @@ func NewRecovery(sharedRegion, recoveryRegion RDSAPI, from Origin, optFns ...fun
 		return nil, fmt.Errorf("%w: the recovery side needs an RDS client in the source region and one in the recovery region", ErrInvalidInput)
 	case len(from.Accounts) == 0 || from.Region == "":
 		return nil, fmt.Errorf("%w: the recovery side needs the source accounts and the source region (Origin)", ErrInvalidInput)
+	case !validRegion(from.Region):
+		return nil, fmt.Errorf("%w: source region %q is not a region name (e.g. eu-west-1; not an availability zone or an ARN)", ErrInvalidInput, from.Region)
 	case o.MaxCopies < 0 || o.MaxAttempts < 0:
 		return nil, fmt.Errorf("%w: MaxCopies and MaxAttempts can't be negative", ErrInvalidInput)
 	case o.MaxCopies > 20:
@@ -131,7 +133,11 @@ func accountOf(arn string) string {
 // CopyShared copies every available snapshot shared by the source accounts that has no copy
 // yet (copies are recognised by their shipshape:source tag) and is not older than the newest
 // copy of its database (those were trimmed by retention), at most MaxCopies in progress at
-// a time; the rest wait for the next run. Copies keep the source's deterministic id.
+// a time; the rest wait for the next run. Copies keep the source's deterministic id; with
+// several source accounts, "-" and the account follow it
+// ("orders-db-202611230300-dr-111111111111"): two accounts' databases may share a name, and
+// their snapshots of one minute an id. "Its database" is the source instance or cluster of
+// the snapshot's account.
 func (r *Recovery) CopyShared(ctx context.Context) (Summary, error) {
 	m, err := r.local.listManual(ctx)
 	if err != nil {
@@ -160,7 +166,7 @@ func (r *Recovery) Scheduled(ctx context.Context, ret Retention) (Summary, error
 // copyRun is the state of one copy run.
 type copyRun struct {
 	copied     map[string]snap      // source ARN -> our copy in this region
-	newest     map[string]time.Time // per source DB, the newest copy here
+	newest     map[string]time.Time // per source DB (database()), the newest copy here
 	staged     map[string]snap      // source ARN -> staging copy in the source region
 	inProgress int
 	clusters   int
@@ -172,8 +178,8 @@ func (r *Recovery) copyShared(ctx context.Context, copies []snap) (Summary, erro
 	var sum Summary
 	run := copyRun{copied: map[string]snap{}, newest: map[string]time.Time{}, staged: map[string]snap{}, twoHop: r.opts.CopyPath == CopyTwoHop}
 	for _, c := range copies {
-		if t, err := time.Parse(time.RFC3339, tagValue(c.tags, TagSourceCreated)); err == nil && t.After(run.newest[c.group()]) {
-			run.newest[c.group()] = t
+		if t, err := time.Parse(time.RFC3339, tagValue(c.tags, TagSourceCreated)); err == nil && t.After(run.newest[c.database()]) {
+			run.newest[c.database()] = t
 		}
 		if src := tagValue(c.tags, TagSource); src != "" {
 			run.copied[src] = c
@@ -215,7 +221,7 @@ func (r *Recovery) copyShared(ctx context.Context, copies []snap) (Summary, erro
 	// wanted: older than the newest copy) are deleted; ones still copying wait.
 	for src, st := range run.staged {
 		final, done := run.copied[src]
-		obsolete := !done && !st.created.After(run.newest[st.group()]) && !run.newest[st.group()].IsZero()
+		obsolete := !done && !st.created.After(run.newest[st.database()]) && !run.newest[st.database()].IsZero()
 		if st.status != "available" || !(done && final.status == "available" || obsolete) {
 			continue
 		}
@@ -234,10 +240,10 @@ func (r *Recovery) copyOne(ctx context.Context, run *copyRun, sn snap, sum *Summ
 	case run.copied[arn].id != "":
 		sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "already copied"})
 		return nil
-	case sn.created.Before(run.newest[sn.group()]):
+	case sn.created.Before(run.newest[sn.database()]):
 		// Older than a copy we hold: retention trimmed it (or will); copying it again
 		// would start a copy-trim loop that pays a cross-region transfer every run.
-		sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "older than the newest copy of " + sn.db})
+		sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "older than the newest copy of " + sn.db + " of account " + sn.origin()})
 		return nil
 	case sn.status != "available":
 		sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "not available yet"})
@@ -277,7 +283,7 @@ func (r *Recovery) copyOne(ctx context.Context, run *copyRun, sn snap, sum *Summ
 
 // finalCopy is the copy into this region of source (the shared snapshot, or its staging copy).
 func (r *Recovery) finalCopy(sn snap, source string) copyRequest {
-	req := copyRequest{cluster: sn.cluster, source: source, target: sn.id, sourceRegion: r.from.Region,
+	req := copyRequest{cluster: sn.cluster, source: source, target: r.copyID(sn), sourceRegion: r.from.Region,
 		tags: []types.Tag{tag(TagDR, "true"), tag(TagSource, sn.arn), tag(TagSourceCreated, sn.created.UTC().Format(time.RFC3339))}}
 	if sn.encrypted {
 		req.kmsKey = r.opts.KMSKeyID
@@ -303,8 +309,23 @@ func (r *Recovery) started(run *copyRun, sn snap, arn string, sum *Summary, reas
 	if sn.cluster {
 		run.clusters++
 	}
-	run.copied[arn] = snap{id: sn.id, status: "creating"}
-	sum.Copied = append(sum.Copied, Item{ID: sn.name(), Reason: reason})
+	run.copied[arn] = snap{id: r.copyID(sn), status: "creating"}
+	sum.Copied = append(sum.Copied, Item{ID: snap{cluster: sn.cluster, id: r.copyID(sn)}.name(), Reason: reason})
+}
+
+// copyID is the id of a shared snapshot's copy in this region: the snapshot's own id (the
+// source side's CopyID), and with several source accounts "-" and the account after it: two
+// accounts' databases may share a name, and their snapshots of the same minute an id.
+func (r *Recovery) copyID(sn snap) string {
+	if len(r.from.Accounts) < 2 {
+		return sn.id
+	}
+	suffix := "-" + accountOf(sn.arn)
+	base := sn.id
+	if len(base)+len(suffix) > 255 {
+		base = strings.TrimRight(base[:255-len(suffix)], "-")
+	}
+	return base + suffix
 }
 
 // stagingID is the id of a snapshot's staging copy in the source region.
@@ -318,7 +339,7 @@ func stagingID(id string) string {
 
 // firstHop copies a shared snapshot into the recovery account within the source region.
 func (r *Recovery) firstHop(ctx context.Context, run *copyRun, sn snap, sum *Summary) error {
-	st := snap{cluster: sn.cluster, id: stagingID(sn.id)}
+	st := snap{cluster: sn.cluster, id: stagingID(r.copyID(sn))}
 	req := copyRequest{cluster: sn.cluster, source: sn.arn, target: st.id,
 		tags: []types.Tag{tag(TagDR, "staging"), tag(TagSource, sn.arn), tag(TagSourceCreated, sn.created.UTC().Format(time.RFC3339))}}
 	if sn.encrypted {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -71,7 +72,8 @@ type Reporter struct {
 }
 
 // NewReporter returns a Reporter. The error, wrapping ErrInvalidInput, is for settings that
-// can't work (a bucket without an S3 client, a topic that is not an SNS ARN); no call is made.
+// can't work (a bucket without an S3 client or that is not a bucket name by S3's naming rules,
+// a topic that is not an SNS ARN); no call is made.
 func NewReporter(optFns ...func(*ReporterOptions)) (*Reporter, error) {
 	var o ReporterOptions
 	for _, fn := range optFns {
@@ -82,8 +84,9 @@ func NewReporter(optFns ...func(*ReporterOptions)) (*Reporter, error) {
 		return nil, fmt.Errorf("%w: a report bucket needs an S3 client", ErrInvalidInput)
 	case o.Bucket == "" && o.Prefix != "":
 		return nil, fmt.Errorf("%w: a report prefix needs a bucket", ErrInvalidInput)
-	case strings.Contains(o.Bucket, "/") || (o.Bucket != "" && len(o.Bucket) < 3):
-		return nil, fmt.Errorf("%w: report bucket %q: want a bucket name (no s3://, no slash)", ErrInvalidInput, o.Bucket)
+	case o.Bucket != "" && !validBucket(o.Bucket):
+		return nil, fmt.Errorf("%w: report bucket %q: want a bucket name (3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit; no s3://, no ARN, no slash)",
+			ErrInvalidInput, o.Bucket)
 	case o.TopicARN != "" && o.SNS == nil:
 		return nil, fmt.Errorf("%w: a topic needs an SNS client", ErrInvalidInput)
 	case o.TopicARN != "" && (!strings.HasPrefix(o.TopicARN, "arn:") || !strings.Contains(o.TopicARN, ":sns:") || strings.Count(o.TopicARN, ":") != 5):
@@ -96,6 +99,25 @@ func NewReporter(optFns ...func(*ReporterOptions)) (*Reporter, error) {
 	retryer := awsretry.New(awsretry.Options{Clock: o.Clock, MaxAttempts: o.MaxAttempts})
 	return &Reporter{o: o, s3Opts: []func(*s3.Options){func(so *s3.Options) { so.Retryer = retryer }},
 		snsOpts: []func(*sns.Options){func(so *sns.Options) { so.Retryer = retryer }}}, nil
+}
+
+// validBucket checks S3's rules for bucket names: 3 to 63 characters, lowercase letters,
+// digits, dots and hyphens, starting and ending with a letter or digit, no two dots in a row,
+// not formatted as an IP address.
+func validBucket(b string) bool {
+	if len(b) < 3 || len(b) > 63 || strings.Contains(b, "..") || net.ParseIP(b) != nil {
+		return false
+	}
+	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+	if !alnum(b[0]) || !alnum(b[len(b)-1]) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		if c := b[i]; !alnum(c) && c != '.' && c != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // NewReporterFromConfig returns a Reporter with S3 and SNS clients from cfg where a bucket or

@@ -2,8 +2,10 @@ package dr
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -95,7 +97,11 @@ func (s *Sanitizer) names(st *VerifyState) (taken, final string) {
 const progressTable = "shipshape_sanitize_progress"
 
 // statement runs statement st.Next in its own transaction, exactly once: the progress table
-// row is written in the same transaction, and a repeated step finds it.
+// row is written in the same transaction, and a repeated step finds it. The same step
+// delivered twice at once runs it once too: the later delivery waits for the earlier one's
+// locks (on the progress row, or the rows the statement changes) and then fails on the
+// progress table's key (or the statement's own); finding the row committed, it reports the
+// statement as run, as a repeated step does.
 func (s *Sanitizer) statement(ctx context.Context, st *VerifyState) error {
 	if st.Next >= len(s.o.Statements) {
 		st.Done = true
@@ -106,30 +112,26 @@ func (s *Sanitizer) statement(ctx context.Context, st *VerifyState) error {
 		return err
 	}
 	defer db.Close()
-	if _, err := db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+progressTable+" (step integer PRIMARY KEY)"); err != nil {
+	create := func() error {
+		_, err := db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+progressTable+" (step integer PRIMARY KEY)")
+		return err
+	}
+	// Deliveries creating the table at once: the later ones fail on the catalog (a unique
+	// violation, or the table or its row type existing already) once the first committed;
+	// IF NOT EXISTS then finds the table.
+	if err := create(); err != nil && (!sqlState(err, "23505", "42P07", "42710") || create() != nil) {
 		return fmt.Errorf("dr: preparing the progress table: %w", err)
 	}
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("dr: statement %d: %w", st.Next+1, err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	var ran int
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+progressTable+" WHERE step = $1", st.Next).Scan(&ran); err != nil {
-		return fmt.Errorf("dr: statement %d: reading progress: %w", st.Next+1, err)
-	}
 	detail := "ran"
-	if ran == 0 {
-		if _, err := tx.ExecContext(ctx, s.o.Statements[st.Next]); err != nil {
-			return fmt.Errorf("dr: statement %d: %w", st.Next+1, err)
+	ran, err := s.runStatement(ctx, db, st.Next)
+	switch {
+	case err != nil:
+		// Did another delivery commit it meanwhile (or this one, its answer lost)?
+		if done, rerr := s.recorded(ctx, db, st.Next); rerr != nil || !done {
+			return err
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO "+progressTable+" (step) VALUES ($1)", st.Next); err != nil {
-			return fmt.Errorf("dr: statement %d: recording progress: %w", st.Next+1, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("dr: statement %d: %w", st.Next+1, err)
-		}
-	} else {
+		detail = "had run already (another delivery of this step ran it at the same time)"
+	case !ran:
 		detail = "had run already (a repeated step)"
 	}
 	st.Report.Steps = append(st.Report.Steps, StepResult{Name: fmt.Sprintf("statement %d", st.Next+1), OK: true, Detail: detail})
@@ -137,6 +139,47 @@ func (s *Sanitizer) statement(ctx context.Context, st *VerifyState) error {
 	st.Next++
 	st.Done = st.Next >= len(s.o.Statements)
 	return nil
+}
+
+// runStatement runs statement i and records it, in one transaction, unless it is recorded
+// already (ran is then false).
+func (s *Sanitizer) runStatement(ctx context.Context, db *sql.DB, i int) (ran bool, _ error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("dr: statement %d: %w", i+1, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+progressTable+" WHERE step = $1", i).Scan(&n); err != nil {
+		return false, fmt.Errorf("dr: statement %d: reading progress: %w", i+1, err)
+	}
+	if n > 0 {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, s.o.Statements[i]); err != nil {
+		return false, fmt.Errorf("dr: statement %d: %w", i+1, err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO "+progressTable+" (step) VALUES ($1)", i); err != nil {
+		return false, fmt.Errorf("dr: statement %d: recording progress: %w", i+1, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("dr: statement %d: %w", i+1, err)
+	}
+	return true, nil
+}
+
+// recorded reads whether statement i is recorded as run (committed).
+func (s *Sanitizer) recorded(ctx context.Context, db *sql.DB, i int) (bool, error) {
+	var n int
+	err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+progressTable+" WHERE step = $1", i).Scan(&n)
+	return n > 0, err
+}
+
+// sqlState reports whether err is a database error with one of the SQLSTATE codes (drivers
+// such as pgx and lib/pq give them with a SQLState method).
+func sqlState(err error, codes ...string) bool {
+	var e interface{ SQLState() string }
+	return errors.As(err, &e) && slices.Contains(codes, e.SQLState())
 }
 
 // runAll runs every statement in one transaction (the blocking form).
@@ -266,7 +309,7 @@ func (s *Sanitizer) cleanupIntermediate(ctx context.Context, st *VerifyState) er
 	case derr != nil:
 		derr = errtext.Wrap("dr", "describing intermediate snapshot "+taken, derr)
 	case !found:
-	case tagValue(existing.tags, TagRun) != st.Run:
+	case strings.TrimSpace(st.Run) == "" || tagValue(existing.tags, TagRun) != st.Run:
 		st.Report.Cleanup += "; left snapshot " + taken + " alone: not made by this run"
 	case existing.status != "available":
 		derr = fmt.Errorf("%w: intermediate snapshot %s is %s", ErrNotReady, taken, existing.status)
@@ -358,9 +401,10 @@ func (s *Sanitizer) waitCleanup(ctx context.Context, fn func() error) error {
 // "ready" (ErrNotReady while restoring), "statement" (runs the next statement exactly once;
 // the state's "done" turns true after the last), "snapshot", "snapshot-ready" (ErrNotReady),
 // "reencrypt", "reencrypt-ready" (ErrNotReady), "share", and "cleanup" (the instance, the
-// cluster, the intermediate snapshot; reached from every failure). run is the execution's
-// name: every step gets it, so cleanup finds what the execution made even when a step's
-// answer was lost.
+// cluster, the intermediate snapshot; reached from every failure). "snapshot", "reencrypt"
+// and "share" refuse (ErrInvalidInput) unless every statement has run: nothing unsanitized is
+// snapshotted or shared. run is the execution's name: every step gets it, so cleanup finds
+// what the execution made even when a step's answer was lost.
 func (s *Sanitizer) Step(ctx context.Context, step, run string, st VerifyState) (VerifyState, error) {
 	if err := st.ofRun(run); err != nil {
 		return st, err
@@ -374,6 +418,14 @@ func (s *Sanitizer) Step(ctx context.Context, step, run string, st VerifyState) 
 			st.Report.Steps = append(st.Report.Steps, StepResult{Name: name, OK: true, Detail: detail})
 		}
 		return st, err
+	}
+	switch step {
+	case "snapshot", "reencrypt", "share":
+		// What is snapshotted, re-encrypted and shared must be the sanitized data.
+		if !st.Done || st.Next < len(s.o.Statements) {
+			return record(step, fmt.Errorf("%w: %s before every sanitizing statement ran (statement %d of %d is next): run the statement step until the state's done is true",
+				ErrInvalidInput, step, min(st.Next, len(s.o.Statements)-1)+1, len(s.o.Statements)), "")
+		}
 	}
 	switch step {
 	case "start", "ready", "check":
@@ -406,6 +458,7 @@ func (s *Sanitizer) Step(ctx context.Context, step, run string, st VerifyState) 
 		err := s.share(ctx, &st)
 		return record("share", err, fmt.Sprintf("%s shared with %v", st.Final, s.o.ShareWith))
 	case "cleanup":
+		s.completeReport(&st)
 		st.recordCaught()
 		err := s.cleanup(ctx, &st)
 		st.Report.Finished = s.opts.Clock.Now().UTC()

@@ -96,13 +96,27 @@ func (s snap) name() string {
 	return s.id
 }
 
-// group is the retention group: one source DB instance or cluster.
+// group is one DB instance or cluster by name (SourceOptions.Databases).
 func (s snap) group() string {
 	if s.cluster {
 		return "cluster/" + s.db
 	}
 	return "instance/" + s.db
 }
+
+// origin is the account whose database the snapshot's data comes from: the account of its
+// shipshape:source ARN (a DR copy, a staging copy), else of its own ARN (a snapshot of this
+// account, or one shared with it).
+func (s snap) origin() string {
+	if a := accountOf(tagValue(s.tags, TagSource)); a != "" {
+		return a
+	}
+	return accountOf(s.arn)
+}
+
+// database is the retention group and the unit of "the newest copy": one source DB instance
+// or cluster of one account (two production accounts may each have an orders-db).
+func (s snap) database() string { return s.group() + "@" + s.origin() }
 
 // listSnaps pages through the DB snapshots and then the DB cluster snapshots of one type
 // ("manual", "automated"; "" with shared: every snapshot of the account and the ones shared

@@ -26,6 +26,10 @@ type SourceOptions struct {
 	// KMSKeyID re-encrypts every encrypted copy with this customer managed key (one the
 	// recovery account may use). Default: none; then copies keep the snapshot's key, and an
 	// encrypted snapshot under the AWS managed aws/rds key can't be shared (ErrNeedsCustomerKey).
+	// With ShareWith, the key itself must not be AWS managed: alias/aws/rds is refused by
+	// NewSource, and with a KMS client the key is checked (kms:DescribeKey, once) before
+	// copying under it or sharing a copy under it (ErrNeedsCustomerKey; a DescribeKey that
+	// fails is a warning, and the key is taken to be customer managed).
 	KMSKeyID string
 	// ShareWith are the recovery account ids (at most 20, RDS's limit per snapshot).
 	ShareWith []string
@@ -33,8 +37,9 @@ type SourceOptions struct {
 	// "cluster:ledger"). Default: every one that has automated snapshots.
 	Databases []string
 	// KMS tells an AWS managed key from a customer managed one (kms:DescribeKey), needed when
-	// a snapshot to share is encrypted with a key other than KMSKeyID. NewSourceFromConfig
-	// sets it. Default: none; such a snapshot is then an error that says so.
+	// a snapshot to share is encrypted with a key other than KMSKeyID; when set, KMSKeyID is
+	// checked too. NewSourceFromConfig sets it. Default: none; such a snapshot is then an error
+	// that says so, and KMSKeyID is taken to be customer managed.
 	KMS KMSAPI
 	// MaxAttempts is how many times one RDS or KMS call is sent in all when it is throttled
 	// or fails on the server or the network, by the SDK's standard retryer; nothing else
@@ -85,6 +90,9 @@ func NewSource(client RDSAPI, optFns ...func(*SourceOptions)) (*Source, error) {
 		if !validAccount(a) {
 			return nil, fmt.Errorf("%w: %q is not a 12-digit AWS account id", ErrInvalidInput, a)
 		}
+	}
+	if len(o.ShareWith) > 0 && (o.KMSKeyID == "alias/aws/rds" || strings.HasSuffix(o.KMSKeyID, ":alias/aws/rds")) {
+		return nil, configuredKeyManaged(o.KMSKeyID)
 	}
 	wanted, err := databaseSet(o.Databases)
 	if err != nil {
@@ -267,7 +275,7 @@ func (s *Source) copyOne(ctx context.Context, a snap, b *budget, sum *Summary) e
 	req := copyRequest{cluster: a.cluster, source: a.arn, target: target, tags: []types.Tag{tag(TagDR, "true"), tag(TagSource, a.arn)}}
 	reason := "copy of " + name
 	if a.encrypted {
-		key, why, err := s.copyKey(ctx, a)
+		key, why, err := s.copyKey(ctx, a, sum)
 		if err != nil {
 			return err
 		}
@@ -309,8 +317,10 @@ func (s *Source) copyOne(ctx context.Context, a snap, b *budget, sum *Summary) e
 // copyKey decides the key of an encrypted snapshot's copy: KMSKeyID when configured; else
 // the snapshot's own key, unless sharing is configured and that is the AWS managed key
 // (ErrNeedsCustomerKey).
-func (s *Source) copyKey(ctx context.Context, a snap) (key, why string, err error) {
+func (s *Source) copyKey(ctx context.Context, a snap, sum *Summary) (key, why string, err error) {
 	switch {
+	case s.opts.KMSKeyID != "" && len(s.opts.ShareWith) > 0 && s.configuredKeyManaged(ctx, sum):
+		return "", "", configuredKeyManaged(s.opts.KMSKeyID)
 	case s.opts.KMSKeyID != "":
 		return s.opts.KMSKeyID, ", re-encrypted with " + s.opts.KMSKeyID, nil
 	case len(s.opts.ShareWith) == 0:
@@ -324,6 +334,27 @@ func (s *Source) copyKey(ctx context.Context, a snap) (key, why string, err erro
 		return "", "", needsCustomerKey(a)
 	}
 	return "", ", kept under its customer managed key " + a.kmsKey, nil
+}
+
+// configuredKeyManaged reports whether KMS says that KMSKeyID is an AWS managed key (aws/rds
+// configured by mistake: "the RDS key"), whose copies RDS never shares. Only a definite answer
+// counts: without a KMS client, or when DescribeKey fails (no permission for it), the key is
+// taken to be customer managed, as the option says, and the failure is a warning.
+func (s *Source) configuredKeyManaged(ctx context.Context, sum *Summary) bool {
+	if s.kms == nil {
+		return false
+	}
+	managed, err := s.awsManaged(ctx, s.opts.KMSKeyID, "the configured KMSKeyID")
+	if err != nil {
+		s.warn(sum, "could not tell whether the configured key is customer managed ("+errtext.Strip("dr", err.Error())+"): taking it to be")
+		return false
+	}
+	return managed
+}
+
+func configuredKeyManaged(key string) error {
+	return fmt.Errorf("%w: the configured key %s (SourceOptions.KMSKeyID, DR_KMS_KEY_ID) is an AWS managed key (aws/rds; kms:DescribeKey: KeyManager AWS), "+
+		"and RDS never shares a snapshot encrypted with it: configure a customer managed key the recovery account may use", ErrNeedsCustomerKey, key)
 }
 
 func needsCustomerKey(a snap) error {
@@ -474,6 +505,11 @@ func (s *Source) share(ctx context.Context, snaps []snap) (Summary, error) {
 			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "already shared"})
 			continue
 		}
+		if sn.encrypted && sn.kmsKey == s.opts.KMSKeyID && s.configuredKeyManaged(ctx, &sum) {
+			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "under the configured key " + sn.kmsKey + ", an AWS managed key: can't be shared"})
+			keyErrs = append(keyErrs, configuredKeyManaged(sn.kmsKey))
+			continue
+		}
 		if sn.encrypted && sn.kmsKey != s.opts.KMSKeyID {
 			managed, err := s.awsManaged(ctx, sn.kmsKey, id)
 			if err != nil {
@@ -514,16 +550,18 @@ func (s *Source) share(ctx context.Context, snaps []snap) (Summary, error) {
 
 // Retention says which DR snapshots to keep.
 type Retention struct {
-	// Keep is how many of the newest DR snapshots to keep per source instance or cluster
-	// (0: no limit). Copies still in progress count: they take the newest places.
+	// Keep is how many of the newest DR snapshots to keep per source database, an instance
+	// or cluster of one source account (0: no limit). Copies still in progress count: they
+	// take the newest places.
 	Keep int
 	// MaxAge deletes DR snapshots whose data is older than this (0: no limit).
 	MaxAge time.Duration
 }
 
 // Retain deletes DR snapshots (DB and cluster snapshots) beyond Retention, per source
-// instance or cluster. It only ever deletes snapshots tagged shipshape:dr=true, and always
-// keeps the newest available one of each, whatever the limits say.
+// database (an instance or cluster of one source account). It only ever deletes snapshots
+// tagged shipshape:dr=true, and always keeps the newest available one of each, whatever the
+// limits say.
 func (s *Source) Retain(ctx context.Context, r Retention) (Summary, error) {
 	return retain(ctx, s.rds, s.opts.Clock.Now(), r)
 }
@@ -555,10 +593,10 @@ func retainList(ctx context.Context, c calls, now time.Time, r Retention, snaps 
 	byDB := map[string][]snap{}
 	var groups []string
 	for _, sn := range snaps {
-		if byDB[sn.group()] == nil {
-			groups = append(groups, sn.group())
+		if byDB[sn.database()] == nil {
+			groups = append(groups, sn.database())
 		}
-		byDB[sn.group()] = append(byDB[sn.group()], sn)
+		byDB[sn.database()] = append(byDB[sn.database()], sn)
 	}
 	sort.Strings(groups)
 	for _, g := range groups {

@@ -81,6 +81,53 @@ func TestEncryptionRules(t *testing.T) {
 	})
 }
 
+// TestConfiguredKeyMustNotBeAWSManaged: with sharing configured, KMSKeyID set to the aws/rds
+// key ("the RDS key", an easy mistake) is refused: by name in NewSource, by kms:DescribeKey
+// before the first copy under it; a copy made under it earlier is never offered to RDS, and
+// the other copies are still shared.
+func TestConfiguredKeyMustNotBeAWSManaged(t *testing.T) {
+	for _, alias := range []string{"alias/aws/rds", "arn:aws:kms:us-east-1:111111111111:alias/aws/rds"} {
+		f := drtest.New(nil)
+		_, err := dr.NewSource(f, func(o *dr.SourceOptions) { o.KMSKeyID, o.ShareWith = alias, []string{recovery} })
+		require.ErrorIs(t, err, dr.ErrNeedsCustomerKey, alias)
+		assert.Contains(t, err.Error(), "configure a customer managed key")
+		assert.Zero(t, f.Total())
+	}
+
+	f := drtest.New(nil)
+	ctx := context.Background()
+	keys := drtest.NewKMS(f)
+	keys.AddKey(cmk, "CUSTOMER")
+	// Copies of earlier runs: one under the aws/rds key, one under a customer managed key.
+	f.AddManual("billing-202611220300-dr", "billing", created.Add(-24*time.Hour), map[string]string{dr.TagDR: "true"})
+	f.SetKMSKey("billing-202611220300-dr", f.DefaultKey)
+	f.AddManual("orders-db-202611220300-dr", "orders-db", created.Add(-24*time.Hour), map[string]string{dr.TagDR: "true"})
+	f.SetKMSKey("orders-db-202611220300-dr", cmk)
+	auto := f.AddAutomated("orders-db", created, cmk)
+	s := source(t, f, func(o *dr.SourceOptions) { o.KMSKeyID, o.ShareWith, o.KMS = f.DefaultKey, []string{recovery}, keys })
+	_, err := s.CopyAutomated(ctx, auto)
+	require.ErrorIs(t, err, dr.ErrNeedsCustomerKey)
+	assert.Contains(t, err.Error(), "the configured key "+f.DefaultKey)
+	assert.Zero(t, f.Calls(drtest.OpCopy), "nothing copied under a key RDS never shares")
+
+	sum, err := s.ShareAvailable(ctx)
+	require.ErrorIs(t, err, dr.ErrNeedsCustomerKey, "the copy under aws/rds is reported")
+	assert.Equal(t, []dr.Item{{ID: "orders-db-202611220300-dr", Reason: "with " + recovery}}, sum.Shared, "the others are still shared")
+	assert.Empty(t, f.SharedWith("billing-202611220300-dr"))
+	assert.Equal(t, 1, f.Calls(drtest.OpModifyAttribute), "the copy under aws/rds is never offered to RDS")
+
+	// KMS can't answer (no kms:DescribeKey permission on it): the key is taken to be customer
+	// managed, as before the check, and the run says so.
+	f = drtest.New(nil)
+	auto = f.AddAutomated("orders-db", created, cmk)
+	s = source(t, f, func(o *dr.SourceOptions) { o.KMSKeyID, o.ShareWith, o.KMS = cmk, []string{recovery}, drtest.NewKMS() })
+	sum, err = s.CopyAutomated(ctx, auto)
+	require.NoError(t, err)
+	require.Len(t, sum.Copied, 1)
+	require.Len(t, sum.Warnings, 1)
+	assert.Contains(t, sum.Warnings[0], "could not tell whether the configured key is customer managed")
+}
+
 func TestCopyNotReadyAndQuota(t *testing.T) {
 	f := drtest.New(nil)
 	f.ManualQuota = 1

@@ -3,12 +3,15 @@ package dr_test
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -143,4 +146,88 @@ func TestTemporaryInstanceID(t *testing.T) {
 
 func copyInput(source, target string) *rds.CopyDBSnapshotInput {
 	return &rds.CopyDBSnapshotInput{SourceDBSnapshotIdentifier: aws.String(source), TargetDBSnapshotIdentifier: aws.String(target)}
+}
+
+// TestCleanupWithoutARunDeletesNothing: a state that names no run (a hand-made call, a state
+// machine that lost $$.Execution.Name) can't tell this run's instance from another's: Cleanup
+// deletes nothing, says why, and does not fail (it is the step every failure leads to).
+func TestCleanupWithoutARunDeletesNothing(t *testing.T) {
+	f := verifyBed(t, "127.0.0.1", 1)
+	v := verifier(t, f, noDB, dr.Checks{})
+	ctx := context.Background()
+	mine, err := v.Step(ctx, "start", "run-5", dr.VerifyState{})
+	require.NoError(t, err)
+	for _, st := range []dr.VerifyState{{Instance: mine.Instance}, {Instance: mine.Instance, Report: dr.Report{Run: "run-5"}}} {
+		out, err := v.Step(ctx, "cleanup", "", st)
+		require.NoError(t, err)
+		assert.Contains(t, out.Report.Cleanup, "left "+mine.Instance+" alone: the state names no run")
+		assert.False(t, out.Report.OK)
+	}
+	assert.Zero(t, f.Calls(drtest.OpDeleteDB))
+	out, err := v.Step(ctx, "cleanup", "run-5", mine)
+	require.NoError(t, err)
+	assert.Equal(t, "deleted "+mine.Instance, out.Report.Cleanup, "with its run it is deleted")
+
+	// The sanitizer's intermediate snapshot: one without a run tag (a person's, by that name)
+	// is not taken for the run's when the state names no run.
+	f.AddManual("sanitized-orders-db-202611230300-dr-raw", "orders-db", created, map[string]string{dr.TagDR: "sanitize-intermediate"})
+	s := sanitizer(t, f, noDB, dr.SanitizeOptions{Statements: []string{"SELECT 1"}, KMSKeyID: "arn:aws:kms:us-east-1:111111111111:key/dev"})
+	out, err = s.Step(ctx, "cleanup", "", dr.VerifyState{Snapshot: "orders-db-202611230300-dr"})
+	require.NoError(t, err)
+	assert.Contains(t, out.Report.Cleanup, "left snapshot sanitized-orders-db-202611230300-dr-raw alone")
+	assert.Contains(t, f.IDs(), "sanitized-orders-db-202611230300-dr-raw")
+	assert.Zero(t, f.Calls(drtest.OpDelete))
+}
+
+type keysS3 struct{ keys []string }
+
+func (s *keysS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	s.keys = append(s.keys, aws.ToString(in.Key))
+	return &s3.PutObjectOutput{}, nil
+}
+
+// TestReportAfterAFailedStartNamesItsDatabase: after Start failed, a state machine's Catch
+// hands Cleanup the execution's input with $.error and no report. The report Cleanup finishes
+// still names the database, kind, region, run and a start time, so that the report key of two
+// such executions differs and the alert says which database failed.
+func TestReportAfterAFailedStartNamesItsDatabase(t *testing.T) {
+	f := drtest.New(nil) // no DR copy: start fails with NoSnapshot
+	notices := drtest.NewSNS(topic)
+	bucket := &keysS3{}
+	s := dr.StepSettings{Target: dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, DSN: "postgres://{host}/db",
+		Regions: map[string]dr.RegionSettings{"eu-west-1": {}}, ReportBucket: "dr-reports", TopicARN: topic}
+	for _, sanitize := range []bool{false, true} {
+		if sanitize {
+			s.Sanitize.Statements = []string{"UPDATE customers SET email = 'x'"}
+		}
+		r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(string) dr.RDSAPI { return f }, S3: bucket, SNS: notices}, sanitize,
+			func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+		require.NoError(t, err)
+		ctx := context.Background()
+		for _, run := range []string{"exec-day-1", "exec-day-2"} {
+			_, err := r.Run(ctx, dr.StepRequest{Step: "start", Run: run, Region: "eu-west-1"})
+			require.ErrorIs(t, err, dr.ErrNoSnapshot)
+			caught := dr.VerifyState{Error: &dr.CaughtError{Error: "NoSnapshot", Cause: `{"errorMessage":"no snapshot"}`}}
+			st, err := r.Run(ctx, dr.StepRequest{Step: "cleanup", Run: run, Region: "eu-west-1", State: caught})
+			require.NoError(t, err)
+			assert.Equal(t, "orders-db", st.Report.Database)
+			assert.Equal(t, "instance", st.Report.Kind)
+			assert.Equal(t, "eu-west-1", st.Report.Region)
+			assert.Equal(t, run, st.Report.Run)
+			assert.Equal(t, f.Clock().Now().UTC(), st.Report.Started)
+			assert.False(t, st.Report.OK)
+			_, err = r.Run(ctx, dr.StepRequest{Step: "report", Run: run, Region: "eu-west-1", State: st})
+			require.NoError(t, err)
+			f.Clock().Advance(24 * time.Hour)
+		}
+	}
+	require.Len(t, bucket.keys, 4)
+	assert.Len(t, slices.Compact(slices.Sorted(slices.Values(bucket.keys))), 4, "no report overwrote another: %v", bucket.keys)
+	for _, k := range bucket.keys {
+		assert.True(t, strings.HasPrefix(k, "eu-west-1/orders-db/"), k)
+	}
+	require.Len(t, notices.Messages(), 4)
+	for _, m := range notices.Messages() {
+		assert.Contains(t, m.Subject, "of orders-db FAILED in eu-west-1")
+	}
 }

@@ -114,3 +114,40 @@ func TestTwoHopEncryptedNeedsStagingKey(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, westKey, west.KMSKey("db-202611230300-dr"), "the final copy under the recovery region's key")
 }
+
+// TestTwoAccountsDatabasesOfTheSameName: two production accounts each share a snapshot of
+// their own orders-db, taken in the same minute (the same source-side id). On both paths the
+// recovery side holds a copy of each (with several source accounts the account is in the
+// copy's id, and in the staging copy's), retention keeps the newest of each account's
+// database, and the staging copies are deleted once their own final copy is available.
+func TestTwoAccountsDatabasesOfTheSameName(t *testing.T) {
+	const prodB = "333333333333"
+	for _, path := range []dr.CopyPath{dr.CopyAuto, dr.CopyTwoHop} {
+		t.Run(string(path)+"path", func(t *testing.T) {
+			w := drtest.NewWorld(nil)
+			ctx := context.Background()
+			for _, acct := range []string{prodAccount, prodB} {
+				prod := w.RDS(acct, "us-east-1")
+				// An older copy (trimmed later) and the newest one, the same minute in both accounts.
+				prod.AddManual("orders-db-202611220300-dr", "orders-db", created.Add(-24*time.Hour), map[string]string{dr.TagDR: "true"})
+				prod.AddManual("orders-db-202611230300-dr", "orders-db", created, map[string]string{dr.TagDR: "true"})
+				src, err := dr.NewSource(prod, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery} })
+				require.NoError(t, err)
+				_, err = src.ShareAvailable(ctx)
+				require.NoError(t, err)
+			}
+			shared, west := w.RDS(recovery, "us-east-1"), w.RDS(recovery, "us-west-2")
+			rec, err := dr.NewRecovery(shared, west, dr.Origin{Accounts: []string{prodAccount, prodB}, Region: "us-east-1"},
+				func(o *dr.RecoveryOptions) { o.CopyPath = path })
+			require.NoError(t, err)
+			for range 4 {
+				_, err := rec.Scheduled(ctx, dr.Retention{Keep: 1})
+				require.NoError(t, err)
+				west.Clock().Advance(15 * time.Minute)
+			}
+			assert.Equal(t, []string{"orders-db-202611230300-dr-111111111111", "orders-db-202611230300-dr-333333333333"}, west.IDs(),
+				"the newest copy of each account's orders-db")
+			assert.Empty(t, shared.IDs(), "no staging copy left")
+		})
+	}
+}

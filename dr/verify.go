@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,16 +49,15 @@ type QueryCheck struct {
 	Want string `json:"want"`
 }
 
-// ParseChecks reads Checks from JSON (DR_CHECKS). Unknown fields are an error, so a typo
-// can't silently drop a check; "" means no checks beyond connecting.
+// ParseChecks reads Checks from JSON (DR_CHECKS). Unknown fields are an error, and so is text
+// after the JSON object, so neither a typo nor a misplaced brace can silently drop a check; ""
+// means no checks beyond connecting.
 func ParseChecks(text string) (Checks, error) {
 	var c Checks
 	if strings.TrimSpace(text) == "" {
 		return c, nil
 	}
-	dec := json.NewDecoder(strings.NewReader(text))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
+	if err := decodeStrict(text, &c); err != nil {
 		return c, fmt.Errorf("%w: checks are not JSON of dr.Checks (ServerVersionPrefix, MinTables, MinRows, Queries): %v", ErrInvalidInput, err)
 	}
 	if c.MinTables < 0 {
@@ -79,6 +79,11 @@ func ParseChecks(text string) (Checks, error) {
 // DSNTemplate turns a connection string template into Database.DSN: {host} and {port} are
 // the restored endpoint, ${VAR} (or $VAR) is read with getenv when the DSN is built, so a
 // password stays out of flags and templates. The template must contain {host}.
+//
+// In a URL template (postgres://verify:${DB_PASSWORD}@{host}:{port}/orders), a value read
+// into the user information (between :// and @{host}) is percent-encoded where it would not
+// parse as it is: a password with '@', '%', '/', '#', '?' or a space works as it is, and one
+// that is already percent-encoded is left alone.
 func DSNTemplate(template string, getenv func(string) string) (func(host string, port int32) string, error) {
 	if !strings.Contains(template, "{host}") {
 		return nil, fmt.Errorf("%w: the DSN template must contain {host} (and usually {port}), e.g. postgres://verify:${DB_PASSWORD}@{host}:{port}/orders", ErrInvalidInput)
@@ -86,11 +91,48 @@ func DSNTemplate(template string, getenv func(string) string) (func(host string,
 	if getenv == nil {
 		getenv = os.Getenv
 	}
+	// head is the scheme and "://" of a URL template with user information, userinfo that
+	// information, rest the "@{host}..." after it; a template of another form is all rest.
+	head, userinfo, rest := "", "", template
+	if i, j := strings.Index(template, "://"), strings.LastIndex(template, "@{host}"); i > 0 && j > i && validScheme(template[:i]) {
+		head, userinfo, rest = template[:i+3], template[i+3:j], template[j:]
+	}
 	return func(host string, port int32) string {
-		s := strings.ReplaceAll(template, "{host}", host)
-		s = strings.ReplaceAll(s, "{port}", strconv.Itoa(int(port)))
-		return os.Expand(s, getenv)
+		s := head + os.Expand(userinfo, func(k string) string { return escapeUserinfo(getenv(k)) }) + os.Expand(rest, getenv)
+		s = strings.ReplaceAll(s, "{host}", host)
+		return strings.ReplaceAll(s, "{port}", strconv.Itoa(int(port)))
 	}, nil
+}
+
+func validScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isLetter(c) && (i == 0 || !(c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// escapeUserinfo percent-encodes what can't stand as it is in a URL's user information:
+// everything but RFC 3986's unreserved characters, sub-delimiters, ':' and %XX escapes. '@'
+// is encoded too: libpq and pgx end the user information at the first '@'. What is encoded
+// decodes to the same value, and a value already percent-encoded is left as it is.
+func escapeUserinfo(v string) string {
+	isHex := func(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '%' && i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2]):
+			b.WriteByte(c)
+		case isLetter(c) || c >= '0' && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=:", c) >= 0:
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 // VerifyTarget is what a Verifier restores: the newest available DR snapshot of
@@ -285,10 +327,6 @@ func NewVerifier(client RDSAPI, target VerifyTarget, db Database, optFns ...func
 		return nil, err
 	}
 	switch {
-	case target.SourceInstance != "" && !validName(target.SourceInstance):
-		return nil, fmt.Errorf("%w: source instance %q is not a DB instance identifier", ErrInvalidInput, target.SourceInstance)
-	case target.SourceCluster != "" && !validName(target.SourceCluster):
-		return nil, fmt.Errorf("%w: source cluster %q is not a DB cluster identifier", ErrInvalidInput, target.SourceCluster)
 	case target.InstanceClass == "" || !strings.HasPrefix(target.InstanceClass, "db."):
 		return nil, fmt.Errorf("%w: the instance class of the temporary instance is required (e.g. db.t4g.medium), not %q", ErrInvalidInput, target.InstanceClass)
 	case db.Driver == "" || db.DSN == nil:
@@ -306,8 +344,9 @@ func NewVerifier(client RDSAPI, target VerifyTarget, db Database, optFns ...func
 	return &Verifier{rds: newCalls(client, o.Clock, o.MaxAttempts, o.ClientOptions), target: target, db: db, opts: o, log: o.Logger}, nil
 }
 
-// checkSource checks what a restore starts from: a client, and exactly one of a snapshot id
-// (a valid one), a source instance and a source cluster, which oneOf lists for the error.
+// checkSource checks what a restore starts from: a client, and exactly one of a snapshot id, a
+// source instance and a source cluster (oneOf lists them for the error), each a valid RDS
+// identifier.
 func checkSource(client RDSAPI, snapshotID, instance, cluster, oneOf string) error {
 	switch {
 	case client == nil:
@@ -316,9 +355,16 @@ func checkSource(client RDSAPI, snapshotID, instance, cluster, oneOf string) err
 		return fmt.Errorf("%w: give one of: %s", ErrInvalidInput, oneOf)
 	case snapshotID != "" && ValidIdentifier(snapshotID) != nil:
 		return ValidIdentifier(snapshotID)
+	case instance != "" && !validName(instance):
+		return fmt.Errorf("%w: source instance %q is not a DB instance identifier (%s)", ErrInvalidInput, instance, nameRule)
+	case cluster != "" && !validName(cluster):
+		return fmt.Errorf("%w: source cluster %q is not a DB cluster identifier (%s)", ErrInvalidInput, cluster, nameRule)
 	}
 	return nil
 }
+
+// nameRule is RDS's rule for DB instance and cluster identifiers, for errors.
+const nameRule = "1 to 63 letters, digits and hyphens, starting with a letter, no two hyphens in a row, not ending with a hyphen"
 
 // NewVerifierFromConfig returns a Verifier over rds.NewFromConfig(cfg).
 func NewVerifierFromConfig(cfg aws.Config, target VerifyTarget, db Database, optFns ...func(*VerifyOptions)) (*Verifier, error) {
@@ -372,7 +418,7 @@ func (v *Verifier) Start(ctx context.Context, run string) (VerifyState, error) {
 		return st, err
 	}
 	if st.Snapshot == "" {
-		newest, err := v.newest(ctx)
+		newest, err := v.newest(ctx, "to verify")
 		if err != nil {
 			return fail(err)
 		}
@@ -404,8 +450,9 @@ func (v *Verifier) Start(ctx context.Context, run string) (VerifyState, error) {
 	return st, nil
 }
 
-// newest is the newest available DR DB snapshot of the source instance.
-func (v *Verifier) newest(ctx context.Context) (snap, error) {
+// newest is the newest available DR snapshot of the source instance or cluster; why says
+// what it is for, and what to check, in the error when there is none.
+func (v *Verifier) newest(ctx context.Context, why string) (snap, error) {
 	m, err := v.rds.listManual(ctx)
 	if err != nil {
 		return snap{}, err
@@ -417,7 +464,7 @@ func (v *Verifier) newest(ctx context.Context) (snap, error) {
 		}
 	}
 	if len(list) == 0 {
-		return snap{}, fmt.Errorf("%w of %s to verify", ErrNoSnapshot, v.target.database())
+		return snap{}, fmt.Errorf("%w of %s %s", ErrNoSnapshot, v.target.database(), why)
 	}
 	sortNewestFirst(list)
 	return list[0], nil
@@ -449,13 +496,14 @@ type resource struct {
 	found  bool
 	status string
 	tags   []types.Tag
+	engine string // of a cluster
 }
 
 // lookup describes the DB cluster (cluster) or the DB instance id.
 func (v *Verifier) lookup(ctx context.Context, cluster bool, id string) (resource, error) {
 	if cluster {
 		c, found, err := v.describeCluster(ctx, id)
-		return resource{found: found, status: aws.ToString(c.Status), tags: c.TagList}, err
+		return resource{found: found, status: aws.ToString(c.Status), tags: c.TagList, engine: aws.ToString(c.Engine)}, err
 	}
 	inst, found, err := v.describeInstance(ctx, id)
 	return resource{found: found, status: aws.ToString(inst.DBInstanceStatus), tags: inst.TagList}, err
@@ -502,7 +550,7 @@ func (v *Verifier) kept(st *VerifyState, cluster bool, r resource) string {
 	switch {
 	case !r.found:
 		return n + " was already gone (or never made)"
-	case tagValue(r.tags, TagDR) != v.role() || (st.Run != "" && tagValue(r.tags, TagRun) != st.Run):
+	case tagValue(r.tags, TagDR) != v.role() || st.Run == "" || tagValue(r.tags, TagRun) != st.Run:
 		return "left " + n + " alone: not made by this run"
 	case r.status == "deleting":
 		return n + " is being deleted"
@@ -542,10 +590,6 @@ func (v *Verifier) Check(ctx context.Context, st *VerifyState, host string, port
 		return
 	}
 	defer db.Close()
-	if err := db.PingContext(ctx); err != nil {
-		st.Report.Steps = append(st.Report.Steps, StepResult{Name: "connect", Detail: err.Error()})
-		return
-	}
 	st.Report.Steps = append(st.Report.Steps, StepResult{Name: "connect", OK: true, Detail: fmt.Sprintf("%s:%d", host, port)})
 	add := func(name string, ok bool, format string, args ...any) {
 		st.Report.Steps = append(st.Report.Steps, StepResult{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)})
@@ -592,10 +636,16 @@ func (v *Verifier) Check(ctx context.Context, st *VerifyState, host string, port
 // Cleanup deletes the run's temporary instance (final step; reached from every failure). It
 // needs only the run: when an earlier step's answer was lost and the state holds no
 // instance, the instance is found by the identifier the run implies. It deletes only an
-// instance whose shipshape:run tag names this run; an instance already gone is fine; one RDS
-// can't delete yet (still creating, modifying) gives ErrNotReady (try again).
+// instance whose shipshape:run tag names this run: a state without a run deletes nothing
+// (the report's cleanup line says so); an instance already gone is fine; one RDS can't
+// delete yet (still creating, modifying) gives ErrNotReady (try again).
 func (v *Verifier) Cleanup(ctx context.Context, st *VerifyState) error {
-	if st.Instance == "" && st.Run != "" {
+	switch {
+	case strings.TrimSpace(st.Run) == "" && st.Instance != "":
+		// Without the run, what this run made can't be told from what another run made.
+		st.Report.Cleanup = "left " + name(v.target.cluster() || st.Cluster, st.Instance) + " alone: the state names no run (the execution name), so it can't be told from another run's"
+		return nil
+	case st.Instance == "" && st.Run != "":
 		st.Instance = TemporaryInstanceID(st.Run)
 		st.Report.Instance = st.Instance
 	}
@@ -688,6 +738,7 @@ func (v *Verifier) Step(ctx context.Context, step, run string, st VerifyState) (
 		v.Check(ctx, &st, st.Host, st.Port)
 		return st, nil
 	case "cleanup":
+		v.completeReport(&st)
 		st.recordCaught()
 		err := v.Cleanup(ctx, &st)
 		st.Report.Finished = v.opts.Clock.Now().UTC()
@@ -784,6 +835,27 @@ func btoi(b bool) int {
 	return 0
 }
 
+// completeReport fills what a report needs to be delivered and told apart when the state
+// holds no report (a Catch after a failed start passes the execution's input): the database,
+// kind and region, the run, and the start (the state's, else now).
+func (v *Verifier) completeReport(st *VerifyState) {
+	if st.Report.Database != "" {
+		return
+	}
+	started, err := time.Parse(time.RFC3339, st.Started)
+	if err != nil {
+		started = v.opts.Clock.Now().UTC()
+	}
+	if !st.Report.Started.IsZero() {
+		started = st.Report.Started
+	}
+	r := v.newReport(st.Run, started)
+	st.Report.Database, st.Report.Kind, st.Report.Region, st.Report.Started = r.Database, r.Kind, r.Region, r.Started
+	if st.Report.Run == "" {
+		st.Report.Run = st.Run
+	}
+}
+
 // newReport starts the report of a run.
 func (v *Verifier) newReport(run string, now time.Time) Report {
 	kind := "instance"
@@ -793,9 +865,12 @@ func (v *Verifier) newReport(run string, now time.Time) Report {
 	return Report{Database: v.target.database(), Kind: kind, Region: v.opts.Region, Run: run, Started: now}
 }
 
-// open connects to the restored database, with the credentials when Database has them.
+// open connects to the restored database, with the credentials when Database has them, and
+// checks the connection. Its error never holds the DSN or a password: drivers quote the DSN
+// in their errors, redacting the password only as far as they can parse it.
 func (v *Verifier) open(ctx context.Context, host string, port int32) (*sql.DB, error) {
 	dsn := v.db.DSN(host, port)
+	secrets := []string{dsn}
 	if v.db.Credentials != nil {
 		user, password, err := v.db.Credentials(ctx)
 		if err != nil {
@@ -803,9 +878,64 @@ func (v *Verifier) open(ctx context.Context, host string, port int32) (*sql.DB, 
 		}
 		u := url.UserPassword(user, password).String() // "user:password", each escaped
 		name, pass, _ := strings.Cut(u, ":")
+		secrets = append(secrets, password, pass)
 		dsn = strings.ReplaceAll(strings.ReplaceAll(dsn, "{user}", name), "{password}", pass)
+		secrets = append(secrets, dsn)
 	}
-	return sql.Open(v.db.Driver, dsn)
+	secrets = append(secrets, dsnPasswords(dsn, host)...)
+	db, err := sql.Open(v.db.Driver, dsn)
+	if err == nil {
+		if err = db.PingContext(ctx); err != nil {
+			db.Close()
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dr: connecting to %s:%d: %s", host, port, redact(err.Error(), secrets))
+	}
+	return db, nil
+}
+
+// kvPassword finds the password of a key=value connection string.
+var kvPassword = regexp.MustCompile(`password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s]+)`)
+
+// dsnPasswords are the password of a URL connection string to host (as written, decoded,
+// and the parts around each '@' in it that a parser ending the user information at the first
+// '@' shows as a host name) and the passwords of a key=value one.
+func dsnPasswords(dsn, host string) []string {
+	var out []string
+	if i, j := strings.Index(dsn, "://"), strings.LastIndex(dsn, "@"+host); i >= 0 && j > i+3 {
+		if _, p, ok := strings.Cut(dsn[i+3:j], ":"); ok {
+			out = append(out, p)
+			if d, err := url.PathUnescape(p); err == nil {
+				out = append(out, d)
+			}
+			for k := 0; k < len(p); k++ {
+				if p[k] == '@' {
+					for _, piece := range []string{p[:k], p[k+1:]} {
+						if len(piece) >= 4 { // shorter ones would garble the message, not hide much
+							out = append(out, piece)
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, m := range kvPassword.FindAllStringSubmatch(dsn, -1) {
+		out = append(out, m[1], strings.Trim(m[1], "'"))
+	}
+	return out
+}
+
+// redact replaces every secret (longest first) in msg.
+func redact(msg string, secrets []string) string {
+	sorted := append([]string(nil), secrets...)
+	sort.Slice(sorted, func(i, j int) bool { return len(sorted[i]) > len(sorted[j]) })
+	for _, s := range sorted {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "xxxxx")
+		}
+	}
+	return msg
 }
 
 func allOK(steps []StepResult) bool {

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -204,4 +206,59 @@ func sanitizer(t *testing.T, f *drtest.RDS, dsn func(string, int32) string, o dr
 		append([]func(*dr.VerifyOptions){func(o *dr.VerifyOptions) { o.SubnetGroup = "private"; o.Clock = f.Clock() }}, optFns...)...)
 	require.NoError(t, err)
 	return s
+}
+
+// TestDSNTemplateEncodesTheUserInformation: a ${VAR} read into a URL's user information is
+// percent-encoded where it would not parse as it is (libpq and pgx end the user information
+// at the first '@'), so the driver gets the password as it is; a value that parsed before,
+// one already percent-encoded, and anything outside the user information are left alone.
+func TestDSNTemplateEncodesTheUserInformation(t *testing.T) {
+	for _, c := range []struct{ template, value, want, password string }{
+		{"postgres://verify:${P}@{host}:{port}/orders", "p@ss%zz/#? x", "postgres://verify:p%40ss%25zz%2F%23%3F%20x@db.example:5432/orders", "p@ss%zz/#? x"},
+		{"postgres://verify:${P}@{host}:{port}/orders", "p%40ss", "postgres://verify:p%40ss@db.example:5432/orders", "p@ss"},
+		{"postgres://verify:${P}@{host}:{port}/orders", "a:b!$&*", "postgres://verify:a:b!$&*@db.example:5432/orders", "a:b!$&*"},
+		{"postgres://${P}@{host}:{port}/orders", "verify:secret", "postgres://verify:secret@db.example:5432/orders", "secret"},
+		{"postgresql://verify:$P@{host}/orders?application_name=${P}", "p@ss", "postgresql://verify:p%40ss@db.example/orders?application_name=p@ss", "p@ss"},
+		{"host={host} port={port} user=verify password=${P}", "p@ss%zz", "host=db.example port=5432 user=verify password=p@ss%zz", "p@ss%zz"},
+	} {
+		build, err := dr.DSNTemplate(c.template, func(string) string { return c.value })
+		require.NoError(t, err)
+		dsn := build("db.example", 5432)
+		assert.Equal(t, c.want, dsn, c.template)
+		cfg, err := pgconn.ParseConfig(dsn)
+		require.NoError(t, err, dsn)
+		assert.Equal(t, c.password, cfg.Password, dsn)
+		assert.Equal(t, "db.example", cfg.Host, dsn)
+	}
+}
+
+// TestConnectErrorsNeverCarryThePassword: whatever DSN the caller's function builds, and
+// however the driver quotes it in its error, the report and the progress lines hold neither
+// the DSN nor the password (nor the parts of it a parser took for a host name).
+func TestConnectErrorsNeverCarryThePassword(t *testing.T) {
+	const secret = "S3CR3T-V4LU3"
+	for _, dsn := range []func(string, int32) string{
+		func(h string, p int32) string {
+			return fmt.Sprintf("postgres://verify:p@ss%%zz%s@%s:%d/orders?connect_timeout=1", secret, h, p)
+		},
+		func(h string, p int32) string {
+			return fmt.Sprintf("postgres://verify:%s/x@%s:%d/orders?connect_timeout=1", secret, h, p)
+		},
+		func(h string, p int32) string {
+			return fmt.Sprintf("host=%s port=%d user=verify password=%s connect_timeout=1 sslmode=bogus", h, p, secret)
+		},
+		func(h string, p int32) string {
+			return fmt.Sprintf("host=%s port=%d user=verify password='%s x' connect_timeout=1 sslmode=bogus", h, p, secret)
+		},
+	} {
+		f := verifyBed(t, "127.0.0.1", 1)
+		var progress []string
+		v := verifier(t, f, dsn, dr.Checks{MinTables: 1}, func(o *dr.VerifyOptions) { o.Progress = func(s string) { progress = append(progress, s) } })
+		rep, err := v.Verify(context.Background())
+		require.NoError(t, err)
+		require.NotNil(t, rep.Failed())
+		assert.Equal(t, "connect", rep.Failed().Name)
+		assert.NotContains(t, string(rep.JSON()), secret, dsn("127.0.0.1", 1))
+		assert.NotContains(t, strings.Join(progress, "\n"), secret)
+	}
 }
