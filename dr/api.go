@@ -2,6 +2,7 @@ package dr
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -58,3 +59,15 @@ type Clock = clock.Clock
 // defaultMaxAttempts is how many times one RDS or KMS call is sent in all, by the SDK's
 // standard retryer, unless the options say otherwise.
 const defaultMaxAttempts = 5
+
+// defaults fills the settings the options of every type share, where they are zero: the wall
+// clock, defaultMaxAttempts, and a logger that discards.
+func defaults(c *Clock, maxAttempts *int, logger **slog.Logger) {
+	*c = clock.Or(*c)
+	if *maxAttempts == 0 {
+		*maxAttempts = defaultMaxAttempts
+	}
+	if *logger == nil {
+		*logger = slog.New(slog.DiscardHandler)
+	}
+}

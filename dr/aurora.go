@@ -25,15 +25,7 @@ func clusterBusy(err error) bool { return errors.As(err, new(*types.InvalidDBClu
 
 func (v *Verifier) describeCluster(ctx context.Context, id string) (types.DBCluster, bool, error) {
 	out, err := v.rds.c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id)}, v.rds.opts...)
-	switch {
-	case clusterNotFound(err):
-		return types.DBCluster{}, false, nil
-	case err != nil:
-		return types.DBCluster{}, false, errtext.Wrap("dr", "describing cluster "+id, err)
-	case len(out.DBClusters) == 0:
-		return types.DBCluster{}, false, nil
-	}
-	return out.DBClusters[0], true, nil
+	return first(out, err, func(o *rds.DescribeDBClustersOutput) []types.DBCluster { return o.DBClusters }, clusterNotFound, "describing cluster "+id)
 }
 
 // owned checks that a resource found under the run's identifier was made by the run.
@@ -66,22 +58,7 @@ func (v *Verifier) startCluster(ctx context.Context, st *VerifyState) error {
 		Tags: tags,
 	}, v.rds.opts...)
 	if clusterExists(err) {
-		c, found, derr := v.describeCluster(ctx, st.Instance)
-		switch {
-		case derr != nil:
-			err = derr
-		case !found:
-			err = fmt.Errorf("%w: cluster %s was being deleted: try again", ErrNotReady, st.Instance)
-		case owned("DB cluster", st.Instance, st.Run, c.TagList) != nil:
-			err = owned("DB cluster", st.Instance, st.Run, c.TagList)
-		case aws.ToString(c.Status) == "deleting":
-			err = fmt.Errorf("%w: cluster %s is being deleted: try again in a few minutes", ErrNotReady, st.Instance)
-		default:
-			err = nil
-			if s := tagValue(c.TagList, TagSource); s != "" {
-				st.Snapshot, st.Report.Snapshot = s, s
-			}
-		}
+		err = v.attach(ctx, st, true)
 	}
 	if err != nil {
 		return errtext.Wrap("dr", "restoring "+st.Snapshot+" into cluster "+st.Instance, err)
@@ -146,19 +123,13 @@ func (v *Verifier) cleanupCluster(ctx context.Context, st *VerifyState) error {
 		return err
 	}
 	did := st.Report.Cleanup
-	c, found, err := v.describeCluster(ctx, st.Instance)
-	switch {
-	case err != nil:
+	r, err := v.lookup(ctx, true, st.Instance)
+	if err != nil {
 		st.Report.Cleanup = did + "; FAILED to look up cluster " + st.Instance + ": " + errtext.Strip("dr", err.Error())
 		return err
-	case !found:
-		st.Report.Cleanup = did + "; cluster " + st.Instance + " was already gone (or never made)"
-		return nil
-	case tagValue(c.TagList, TagDR) != v.role() || (st.Run != "" && tagValue(c.TagList, TagRun) != st.Run):
-		st.Report.Cleanup = did + "; left cluster " + st.Instance + " alone: not made by this run"
-		return nil
-	case aws.ToString(c.Status) == "deleting":
-		st.Report.Cleanup = did + "; cluster " + st.Instance + " is being deleted"
+	}
+	if line := v.kept(st, true, r); line != "" {
+		st.Report.Cleanup = did + "; " + line
 		return nil
 	}
 	_, err = v.rds.c.DeleteDBCluster(ctx, &rds.DeleteDBClusterInput{DBClusterIdentifier: aws.String(st.Instance), SkipFinalSnapshot: aws.Bool(true)}, v.rds.opts...)

@@ -15,7 +15,6 @@ import (
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
 	"github.com/shipshape-dev/shipshape/internal/awsretry"
-	"github.com/shipshape-dev/shipshape/internal/clock"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
@@ -109,13 +108,11 @@ func NewRestorer(client RDSAPI, target FailoverTarget, optFns ...func(*FailoverO
 	for _, fn := range optFns {
 		fn(&o)
 	}
+	if err := checkSource(client, target.SnapshotID, target.SourceInstance, target.SourceCluster,
+		"the snapshot, the source instance or the source cluster whose newest DR copy to restore"); err != nil {
+		return nil, err
+	}
 	switch {
-	case client == nil:
-		return nil, fmt.Errorf("%w: no RDS client", ErrInvalidInput)
-	case btoi(target.SnapshotID != "")+btoi(target.SourceInstance != "")+btoi(target.SourceCluster != "") != 1:
-		return nil, fmt.Errorf("%w: give one of: the snapshot, the source instance or the source cluster whose newest DR copy to restore", ErrInvalidInput)
-	case target.SnapshotID != "" && ValidIdentifier(target.SnapshotID) != nil:
-		return nil, ValidIdentifier(target.SnapshotID)
 	case !validName(target.TargetID):
 		return nil, fmt.Errorf("%w: target identifier %q: want 1 to 63 letters, digits and hyphens, starting with a letter", ErrInvalidInput, target.TargetID)
 	case target.InstanceClass == "" || !strings.HasPrefix(target.InstanceClass, "db."):
@@ -143,18 +140,12 @@ func NewRestorer(client RDSAPI, target FailoverTarget, optFns ...func(*FailoverO
 		}
 		o.DNS = &d
 	}
-	o.Clock = clock.Or(o.Clock)
+	defaults(&o.Clock, &o.MaxAttempts, &o.Logger)
 	if o.Timeout == 0 {
 		o.Timeout = 2 * time.Hour
 	}
 	if o.Poll == 0 {
 		o.Poll = 30 * time.Second
-	}
-	if o.MaxAttempts == 0 {
-		o.MaxAttempts = defaultMaxAttempts
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	retryer := awsretry.New(awsretry.Options{Clock: o.Clock, MaxAttempts: o.MaxAttempts})
 	r := &Restorer{rds: newCalls(client, o.Clock, o.MaxAttempts, o.ClientOptions), r53: o.Route53, target: target, o: o,
@@ -287,29 +278,18 @@ func (r *Restorer) snapshot(ctx context.Context) (snap, error) {
 // existing says what holds the target identifier: "" nothing, "ours: <status>" a restore of
 // this package (a failover, or this rehearsal's run), else ErrForeignResource.
 func (r *Restorer) existing(ctx context.Context, target, role, run string) (string, error) {
-	var tags []types.Tag
-	status := ""
-	if r.target.cluster() {
-		c, found, err := r.w.describeCluster(ctx, target)
-		if err != nil || !found {
-			return "", err
-		}
-		tags, status = c.TagList, aws.ToString(c.Status)
-	} else {
-		inst, found, err := r.w.describeInstance(ctx, target)
-		if err != nil || !found {
-			return "", err
-		}
-		tags, status = inst.TagList, aws.ToString(inst.DBInstanceStatus)
+	res, err := r.w.lookup(ctx, r.target.cluster(), target)
+	if err != nil || !res.found {
+		return "", err
 	}
-	if tagValue(tags, TagDR) != role || (run != "" && tagValue(tags, TagRun) != run) {
+	if tagValue(res.tags, TagDR) != role || (run != "" && tagValue(res.tags, TagRun) != run) {
 		return "", fmt.Errorf("%w: %s exists and was not restored by this package (%s=%q): refusing to use it; choose another target identifier",
-			ErrForeignResource, target, TagDR, tagValue(tags, TagDR))
+			ErrForeignResource, target, TagDR, tagValue(res.tags, TagDR))
 	}
-	if status == "deleting" {
+	if res.status == "deleting" {
 		return "", fmt.Errorf("%w: %s is being deleted: wait for it, or choose another target identifier", ErrNotReady, target)
 	}
-	return "ours: " + status, nil
+	return "ours: " + res.status, nil
 }
 
 // current reads the record's value now ("" when there is none).

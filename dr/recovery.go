@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
-	"github.com/shipshape-dev/shipshape/internal/clock"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
@@ -106,15 +105,9 @@ func NewRecovery(sharedRegion, recoveryRegion RDSAPI, from Origin, optFns ...fun
 			return nil, fmt.Errorf("%w: source account %q is not a 12-digit AWS account id", ErrInvalidInput, a)
 		}
 	}
-	o.Clock = clock.Or(o.Clock)
+	defaults(&o.Clock, &o.MaxAttempts, &o.Logger)
 	if o.MaxCopies == 0 {
 		o.MaxCopies = 5
-	}
-	if o.MaxAttempts == 0 {
-		o.MaxAttempts = defaultMaxAttempts
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Recovery{shared: newCalls(sharedRegion, o.Clock, o.MaxAttempts, o.ClientOptions),
 		local: newCalls(recoveryRegion, o.Clock, o.MaxAttempts, o.ClientOptions), from: from, opts: o, log: o.Logger}, nil

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/shipshape-dev/shipshape/internal/awsretry"
-	"github.com/shipshape-dev/shipshape/internal/clock"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
@@ -93,13 +92,7 @@ func NewReporter(optFns ...func(*ReporterOptions)) (*Reporter, error) {
 		return nil, fmt.Errorf("%w: MaxAttempts can't be negative", ErrInvalidInput)
 	}
 	o.Prefix = strings.Trim(o.Prefix, "/")
-	o.Clock = clock.Or(o.Clock)
-	if o.MaxAttempts == 0 {
-		o.MaxAttempts = defaultMaxAttempts
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	defaults(&o.Clock, &o.MaxAttempts, &o.Logger)
 	retryer := awsretry.New(awsretry.Options{Clock: o.Clock, MaxAttempts: o.MaxAttempts})
 	return &Reporter{o: o, s3Opts: []func(*s3.Options){func(so *s3.Options) { so.Retryer = retryer }},
 		snsOpts: []func(*sns.Options){func(so *sns.Options) { so.Retryer = retryer }}}, nil

@@ -362,11 +362,8 @@ func (s *Sanitizer) waitCleanup(ctx context.Context, fn func() error) error {
 // name: every step gets it, so cleanup finds what the execution made even when a step's
 // answer was lost.
 func (s *Sanitizer) Step(ctx context.Context, step, run string, st VerifyState) (VerifyState, error) {
-	if st.Run == "" {
-		st.Run, st.Report.Run = run, run
-	}
-	if run != "" && st.Run != run {
-		return st, fmt.Errorf("%w: the state is of run %q, not %q", ErrInvalidInput, st.Run, run)
+	if err := st.ofRun(run); err != nil {
+		return st, err
 	}
 	record := func(name string, err error, detail string) (VerifyState, error) {
 		switch {

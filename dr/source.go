@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
 	"github.com/shipshape-dev/shipshape/internal/awsretry"
-	"github.com/shipshape-dev/shipshape/internal/clock"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
@@ -91,13 +90,7 @@ func NewSource(client RDSAPI, optFns ...func(*SourceOptions)) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.Clock = clock.Or(o.Clock)
-	if o.MaxAttempts == 0 {
-		o.MaxAttempts = defaultMaxAttempts
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	defaults(&o.Clock, &o.MaxAttempts, &o.Logger)
 	retryer := awsretry.New(awsretry.Options{Clock: o.Clock, MaxAttempts: o.MaxAttempts})
 	s := &Source{rds: newCalls(client, o.Clock, o.MaxAttempts, o.ClientOptions), kms: o.KMS, opts: o, log: o.Logger,
 		wanted: wanted, awsOwned: map[string]bool{},

@@ -21,7 +21,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
-	"github.com/shipshape-dev/shipshape/internal/clock"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
@@ -281,13 +280,11 @@ func NewVerifier(client RDSAPI, target VerifyTarget, db Database, optFns ...func
 	for _, fn := range optFns {
 		fn(&o)
 	}
+	if err := checkSource(client, target.SnapshotID, target.SourceInstance, target.SourceCluster,
+		"the snapshot to verify, the source instance or the source cluster whose newest DR snapshot to verify"); err != nil {
+		return nil, err
+	}
 	switch {
-	case client == nil:
-		return nil, fmt.Errorf("%w: no RDS client", ErrInvalidInput)
-	case btoi(target.SnapshotID != "")+btoi(target.SourceInstance != "")+btoi(target.SourceCluster != "") != 1:
-		return nil, fmt.Errorf("%w: give one of: the snapshot to verify, the source instance or the source cluster whose newest DR snapshot to verify", ErrInvalidInput)
-	case target.SnapshotID != "" && ValidIdentifier(target.SnapshotID) != nil:
-		return nil, ValidIdentifier(target.SnapshotID)
 	case target.SourceInstance != "" && !validName(target.SourceInstance):
 		return nil, fmt.Errorf("%w: source instance %q is not a DB instance identifier", ErrInvalidInput, target.SourceInstance)
 	case target.SourceCluster != "" && !validName(target.SourceCluster):
@@ -299,20 +296,28 @@ func NewVerifier(client RDSAPI, target VerifyTarget, db Database, optFns ...func
 	case o.Timeout < 0 || o.Poll < 0 || o.MaxAttempts < 0:
 		return nil, fmt.Errorf("%w: Timeout, Poll and MaxAttempts can't be negative", ErrInvalidInput)
 	}
-	o.Clock = clock.Or(o.Clock)
+	defaults(&o.Clock, &o.MaxAttempts, &o.Logger)
 	if o.Timeout == 0 {
 		o.Timeout = time.Hour
 	}
 	if o.Poll == 0 {
 		o.Poll = 30 * time.Second
 	}
-	if o.MaxAttempts == 0 {
-		o.MaxAttempts = defaultMaxAttempts
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
 	return &Verifier{rds: newCalls(client, o.Clock, o.MaxAttempts, o.ClientOptions), target: target, db: db, opts: o, log: o.Logger}, nil
+}
+
+// checkSource checks what a restore starts from: a client, and exactly one of a snapshot id
+// (a valid one), a source instance and a source cluster, which oneOf lists for the error.
+func checkSource(client RDSAPI, snapshotID, instance, cluster, oneOf string) error {
+	switch {
+	case client == nil:
+		return fmt.Errorf("%w: no RDS client", ErrInvalidInput)
+	case btoi(snapshotID != "")+btoi(instance != "")+btoi(cluster != "") != 1:
+		return fmt.Errorf("%w: give one of: %s", ErrInvalidInput, oneOf)
+	case snapshotID != "" && ValidIdentifier(snapshotID) != nil:
+		return ValidIdentifier(snapshotID)
+	}
+	return nil
 }
 
 // NewVerifierFromConfig returns a Verifier over rds.NewFromConfig(cfg).
@@ -389,25 +394,7 @@ func (v *Verifier) Start(ctx context.Context, run string) (VerifyState, error) {
 		Tags: []types.Tag{tag(TagDR, "verify"), tag(TagSource, st.Snapshot), tag(TagRun, run)},
 	}, v.rds.opts...)
 	if instanceExists(err) {
-		// A repeated start (the first answer was lost, or the step was retried): attach to
-		// the instance when this run made it.
-		inst, found, derr := v.describeInstance(ctx, st.Instance)
-		switch {
-		case derr != nil:
-			err = derr
-		case !found:
-			err = fmt.Errorf("%w: %s was being deleted: try again", ErrNotReady, st.Instance)
-		case tagValue(inst.TagList, TagRun) != run:
-			err = fmt.Errorf("%w: DB instance %s exists and was not made by run %q (its %s tag is %q): it is neither used nor deleted",
-				ErrForeignResource, st.Instance, run, TagRun, tagValue(inst.TagList, TagRun))
-		case aws.ToString(inst.DBInstanceStatus) == "deleting":
-			err = fmt.Errorf("%w: %s is being deleted: try again in a few minutes", ErrNotReady, st.Instance)
-		default:
-			err = nil
-			if s := tagValue(inst.TagList, TagSource); s != "" {
-				st.Snapshot, st.Report.Snapshot = s, s // what the first attempt restored
-			}
-		}
+		err = v.attach(ctx, &st, false)
 	}
 	if err != nil {
 		return fail(errtext.Wrap("dr", "restoring "+st.Snapshot+" into "+st.Instance, err))
@@ -438,15 +425,89 @@ func (v *Verifier) newest(ctx context.Context) (snap, error) {
 
 func (v *Verifier) describeInstance(ctx context.Context, id string) (types.DBInstance, bool, error) {
 	out, err := v.rds.c.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)}, v.rds.opts...)
+	return first(out, err, func(o *rds.DescribeDBInstancesOutput) []types.DBInstance { return o.DBInstances }, instanceNotFound, "describing "+id)
+}
+
+// first is what a Describe call by identifier found: found is false when RDS says there is
+// no such resource (notFound) or lists none; doing names the call in the error.
+func first[Out, T any](out *Out, err error, list func(*Out) []T, notFound func(error) bool, doing string) (item T, found bool, _ error) {
 	switch {
-	case instanceNotFound(err):
-		return types.DBInstance{}, false, nil
+	case notFound(err):
+		return item, false, nil
 	case err != nil:
-		return types.DBInstance{}, false, errtext.Wrap("dr", "describing "+id, err)
-	case len(out.DBInstances) == 0:
-		return types.DBInstance{}, false, nil
+		return item, false, errtext.Wrap("dr", doing, err)
 	}
-	return out.DBInstances[0], true, nil
+	if l := list(out); len(l) > 0 {
+		return l[0], true, nil
+	}
+	return item, false, nil
+}
+
+// resource is a DB instance or an Aurora cluster as the steps that restore, attach to and
+// delete them see it.
+type resource struct {
+	found  bool
+	status string
+	tags   []types.Tag
+}
+
+// lookup describes the DB cluster (cluster) or the DB instance id.
+func (v *Verifier) lookup(ctx context.Context, cluster bool, id string) (resource, error) {
+	if cluster {
+		c, found, err := v.describeCluster(ctx, id)
+		return resource{found: found, status: aws.ToString(c.Status), tags: c.TagList}, err
+	}
+	inst, found, err := v.describeInstance(ctx, id)
+	return resource{found: found, status: aws.ToString(inst.DBInstanceStatus), tags: inst.TagList}, err
+}
+
+// name is how reports and errors call the run's instance or cluster.
+func name(cluster bool, id string) string {
+	if cluster {
+		return "cluster " + id
+	}
+	return id
+}
+
+// attach is a repeated start (the first answer was lost, or the step was retried) that
+// found the run's identifier taken: it attaches to the instance or cluster when this run
+// made it and it is not being deleted, and records the snapshot the first attempt restored.
+func (v *Verifier) attach(ctx context.Context, st *VerifyState, cluster bool) error {
+	r, err := v.lookup(ctx, cluster, st.Instance)
+	noun := "DB instance"
+	if cluster {
+		noun = "DB cluster"
+	}
+	switch {
+	case err != nil:
+		return err
+	case !r.found:
+		return fmt.Errorf("%w: %s was being deleted: try again", ErrNotReady, name(cluster, st.Instance))
+	case owned(noun, st.Instance, st.Run, r.tags) != nil:
+		return owned(noun, st.Instance, st.Run, r.tags)
+	case r.status == "deleting":
+		return fmt.Errorf("%w: %s is being deleted: try again in a few minutes", ErrNotReady, name(cluster, st.Instance))
+	}
+	if s := tagValue(r.tags, TagSource); s != "" {
+		st.Snapshot, st.Report.Snapshot = s, s
+	}
+	return nil
+}
+
+// kept is the report's line when cleanup leaves the run's instance or cluster alone (it
+// is gone, it is not this run's, or it is being deleted already), "" when it is to be
+// deleted.
+func (v *Verifier) kept(st *VerifyState, cluster bool, r resource) string {
+	n := name(cluster, st.Instance)
+	switch {
+	case !r.found:
+		return n + " was already gone (or never made)"
+	case tagValue(r.tags, TagDR) != v.role() || (st.Run != "" && tagValue(r.tags, TagRun) != st.Run):
+		return "left " + n + " alone: not made by this run"
+	case r.status == "deleting":
+		return n + " is being deleted"
+	}
+	return ""
 }
 
 // Ready checks once whether the instance is available (step 2): ErrNotReady while it is
@@ -551,19 +612,13 @@ func (v *Verifier) Cleanup(ctx context.Context, st *VerifyState) error {
 
 // cleanupInstance deletes the run's temporary DB instance.
 func (v *Verifier) cleanupInstance(ctx context.Context, st *VerifyState) error {
-	inst, found, err := v.describeInstance(ctx, st.Instance)
-	switch {
-	case err != nil:
+	r, err := v.lookup(ctx, false, st.Instance)
+	if err != nil {
 		st.Report.Cleanup = "FAILED to look up " + st.Instance + ": " + errtext.Strip("dr", err.Error())
 		return err
-	case !found:
-		st.Report.Cleanup = st.Instance + " was already gone (or never made)"
-		return nil
-	case tagValue(inst.TagList, TagDR) != v.role() || (st.Run != "" && tagValue(inst.TagList, TagRun) != st.Run):
-		st.Report.Cleanup = "left " + st.Instance + " alone: not made by this run"
-		return nil
-	case aws.ToString(inst.DBInstanceStatus) == "deleting":
-		st.Report.Cleanup = st.Instance + " is being deleted"
+	}
+	if line := v.kept(st, false, r); line != "" {
+		st.Report.Cleanup = line
 		return nil
 	}
 	in := &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(st.Instance), SkipFinalSnapshot: aws.Bool(true)}
@@ -587,6 +642,17 @@ func (v *Verifier) cleanupInstance(ctx context.Context, st *VerifyState) error {
 	return nil
 }
 
+// ofRun takes the run of a step: a new state gets it; a state of another run is an error.
+func (st *VerifyState) ofRun(run string) error {
+	if st.Run == "" {
+		st.Run, st.Report.Run = run, run
+	}
+	if run != "" && st.Run != run {
+		return fmt.Errorf("%w: the state is of run %q, not %q", ErrInvalidInput, st.Run, run)
+	}
+	return nil
+}
+
 // Step runs one named step of a verification on a serialisable state, for a state machine
 // (AWS Step Functions) that drives the waiting: "start" restores, "ready" answers
 // ErrNotReady until the instance is available (ErrRestoreFailed in a terminal state,
@@ -596,11 +662,8 @@ func (v *Verifier) cleanupInstance(ctx context.Context, st *VerifyState) error {
 // start's answer was lost. Every failure path of the state machine must lead to "cleanup";
 // ErrorType names the errors for its Retry and Catch rules.
 func (v *Verifier) Step(ctx context.Context, step, run string, st VerifyState) (VerifyState, error) {
-	if st.Run == "" {
-		st.Run, st.Report.Run = run, run
-	}
-	if run != "" && st.Run != run {
-		return st, fmt.Errorf("%w: the state is of run %q, not %q", ErrInvalidInput, st.Run, run)
+	if err := st.ofRun(run); err != nil {
+		return st, err
 	}
 	switch step {
 	case "start":

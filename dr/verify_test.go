@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"net"
-	"net/url"
 	"strconv"
 	"testing"
 	"time"
@@ -44,32 +43,14 @@ func verifier(t *testing.T, f *drtest.RDS, dsn func(string, int32) string, check
 // seeded creates a fresh database on the test bed's PostgreSQL with two tables and returns a
 // DSN builder for it.
 func seeded(t *testing.T) (host string, port int32, dsn func(string, int32) string) {
-	base := testbed.PostgresDSN(t)
-	u, err := url.Parse(base)
-	require.NoError(t, err)
-	h, p, err := net.SplitHostPort(u.Host)
-	require.NoError(t, err)
-	pn, err := strconv.Atoi(p)
-	require.NoError(t, err)
-	admin, err := sql.Open("pgx", base)
-	require.NoError(t, err)
-	defer admin.Close()
-	name := fmt.Sprintf("verify_%d", time.Now().UnixNano())
-	_, err = admin.Exec("CREATE DATABASE " + name)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		if a, err := sql.Open("pgx", base); err == nil {
-			_, _ = a.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-			a.Close()
-		}
-	})
+	pg := testbed.PostgresServer(t)
+	u := pg.Database(t, "verify")
 	dsn = func(host string, port int32) string {
 		d := *u
 		d.Host = net.JoinHostPort(host, strconv.Itoa(int(port)))
-		d.Path = "/" + name
 		return d.String()
 	}
-	db, err := sql.Open("pgx", dsn(h, int32(pn)))
+	db, err := sql.Open("pgx", u.String())
 	require.NoError(t, err)
 	defer db.Close()
 	for _, stmt := range []string{
@@ -81,7 +62,7 @@ func seeded(t *testing.T) (host string, port int32, dsn func(string, int32) stri
 		_, err := db.Exec(stmt)
 		require.NoError(t, err, stmt)
 	}
-	return h, int32(pn), dsn
+	return pg.Host, pg.Port, dsn
 }
 
 func TestIntegrationVerifyAgainstPostgres(t *testing.T) {

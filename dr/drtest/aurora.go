@@ -3,7 +3,6 @@ package drtest
 import (
 	"context"
 	"sort"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -25,27 +24,8 @@ const (
 // dbCluster is a restored Aurora cluster: "creating" for RestoreTime, then RestoreOutcome;
 // its endpoint answers only while it has an available instance (checked by the caller).
 type dbCluster struct {
-	id, snapshot   string
-	engine, kmsKey string
-	readyAt        time.Time
-	deleting       bool
-	host           string
-	port           int32
-	subnetGroup    string
-	securityGroups []string
-	tags           []types.Tag
-	outcome        string
-}
-
-// clusterStatus is the cluster's RDS status now. Needs the lock.
-func (f *RDS) clusterStatus(c *dbCluster) string {
-	switch {
-	case c.deleting:
-		return "deleting"
-	case f.clock.Now().Before(c.readyAt):
-		return "creating"
-	}
-	return c.outcome
+	restored
+	engine string
 }
 
 func (f *RDS) members(clusterID string) []types.DBClusterMember {
@@ -64,7 +44,7 @@ func (f *RDS) members(clusterID string) []types.DBClusterMember {
 }
 
 func (f *RDS) describeCluster(c *dbCluster) types.DBCluster {
-	status := f.clusterStatus(c)
+	status := c.status(f.clock.Now())
 	d := types.DBCluster{DBClusterIdentifier: aws.String(c.id), Status: aws.String(status), Engine: aws.String(c.engine),
 		TagList: append([]types.Tag(nil), c.tags...), DBClusterMembers: f.members(c.id), StorageEncrypted: aws.Bool(c.kmsKey != ""),
 		KmsKeyId: optional(c.kmsKey), DBSubnetGroup: optional(c.subnetGroup), DeletionProtection: aws.Bool(false),
@@ -82,25 +62,15 @@ func (f *RDS) describeCluster(c *dbCluster) types.DBCluster {
 func (f *RDS) Clusters() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var ids []string
-	for id, c := range f.clusters {
-		if !c.deleting {
-			ids = append(ids, id)
-		}
-	}
-	sort.Strings(ids)
-	return ids
+	return liveIDs(f.clusters)
 }
 
 // RestoreDBClusterFromSnapshot creates an Aurora cluster from a DB cluster snapshot (by id
 // or ARN), "creating" for RestoreTime. It has no instance until CreateDBInstance adds one.
 func (f *RDS) RestoreDBClusterFromSnapshot(ctx context.Context, in *rds.RestoreDBClusterFromSnapshotInput, _ ...func(*rds.Options)) (*rds.RestoreDBClusterFromSnapshotOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(OpRestoreCluster, in); err != nil {
+	if err := f.Call(ctx, OpRestoreCluster, in); err != nil {
 		return nil, err
 	}
 	id := aws.ToString(in.DBClusterIdentifier)
@@ -120,13 +90,9 @@ func (f *RDS) RestoreDBClusterFromSnapshot(ctx context.Context, in *rds.RestoreD
 	if f.status(s) != "available" {
 		return nil, &types.InvalidDBClusterSnapshotStateFault{Message: aws.String("the snapshot is not available")}
 	}
-	host, port := id+".cluster-fake.rds.amazonaws.com", int32(5432)
-	if f.Endpoint != nil {
-		host, port = f.Endpoint(id)
-	}
-	f.clusters[id] = &dbCluster{id: id, snapshot: s.id, engine: aws.ToString(in.Engine), kmsKey: s.kmsKey, readyAt: f.clock.Now().Add(f.RestoreTime),
-		host: host, port: port, subnetGroup: aws.ToString(in.DBSubnetGroupName), securityGroups: in.VpcSecurityGroupIds,
-		tags: append([]types.Tag(nil), in.Tags...), outcome: f.RestoreOutcome}
+	r := f.restoring(id, "cluster-fake.rds.amazonaws.com", in.Tags)
+	r.snapshot, r.kmsKey, r.subnetGroup, r.securityGroups = s.id, s.kmsKey, aws.ToString(in.DBSubnetGroupName), in.VpcSecurityGroupIds
+	f.clusters[id] = &dbCluster{restored: r, engine: aws.ToString(in.Engine)}
 	if err := f.answerLost(OpRestoreCluster); err != nil {
 		return nil, err
 	}
@@ -136,12 +102,9 @@ func (f *RDS) RestoreDBClusterFromSnapshot(ctx context.Context, in *rds.RestoreD
 
 // DescribeDBClusters describes one cluster.
 func (f *RDS) DescribeDBClusters(ctx context.Context, in *rds.DescribeDBClustersInput, _ ...func(*rds.Options)) (*rds.DescribeDBClustersOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(OpDescribeClusters, in); err != nil {
+	if err := f.Call(ctx, OpDescribeClusters, in); err != nil {
 		return nil, err
 	}
 	c := f.clusters[aws.ToString(in.DBClusterIdentifier)]
@@ -158,12 +121,9 @@ func (f *RDS) DescribeDBClusters(ctx context.Context, in *rds.DescribeDBClusters
 // DeleteDBCluster deletes a cluster whose instances are all being deleted, as RDS requires;
 // without SkipFinalSnapshot it needs a final snapshot id.
 func (f *RDS) DeleteDBCluster(ctx context.Context, in *rds.DeleteDBClusterInput, _ ...func(*rds.Options)) (*rds.DeleteDBClusterOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(OpDeleteDBCluster, in); err != nil {
+	if err := f.Call(ctx, OpDeleteDBCluster, in); err != nil {
 		return nil, err
 	}
 	c := f.clusters[aws.ToString(in.DBClusterIdentifier)]
@@ -189,12 +149,9 @@ func (f *RDS) DeleteDBCluster(ctx context.Context, in *rds.DeleteDBClusterInput,
 // CreateDBInstance adds an instance to an Aurora cluster (the only kind the fake makes),
 // "creating" for RestoreTime, then RestoreOutcome.
 func (f *RDS) CreateDBInstance(ctx context.Context, in *rds.CreateDBInstanceInput, _ ...func(*rds.Options)) (*rds.CreateDBInstanceOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(OpCreateInstance, in); err != nil {
+	if err := f.Call(ctx, OpCreateInstance, in); err != nil {
 		return nil, err
 	}
 	id, clusterID := aws.ToString(in.DBInstanceIdentifier), aws.ToString(in.DBClusterIdentifier)
@@ -207,9 +164,9 @@ func (f *RDS) CreateDBInstance(ctx context.Context, in *rds.CreateDBInstanceInpu
 	case f.instances[id] != nil:
 		return nil, &types.DBInstanceAlreadyExistsFault{Message: aws.String("DB instance already exists")}
 	}
-	f.instances[id] = &instance{id: id, cluster: clusterID, kmsKey: c.kmsKey, readyAt: f.clock.Now().Add(f.RestoreTime), host: c.host, port: c.port,
-		public: aws.ToBool(in.PubliclyAccessible), subnetGroup: c.subnetGroup, tags: append([]types.Tag(nil), in.Tags...),
-		securityGroups: c.securityGroups, instanceClass: aws.ToString(in.DBInstanceClass), outcome: f.RestoreOutcome}
+	f.instances[id] = &instance{restored: restored{id: id, kmsKey: c.kmsKey, readyAt: f.clock.Now().Add(f.RestoreTime), host: c.host, port: c.port,
+		subnetGroup: c.subnetGroup, securityGroups: c.securityGroups, tags: append([]types.Tag(nil), in.Tags...), outcome: f.RestoreOutcome},
+		public: aws.ToBool(in.PubliclyAccessible), instanceClass: aws.ToString(in.DBInstanceClass), cluster: clusterID}
 	if err := f.answerLost(OpCreateInstance); err != nil {
 		return nil, err
 	}
@@ -219,12 +176,9 @@ func (f *RDS) CreateDBInstance(ctx context.Context, in *rds.CreateDBInstanceInpu
 // CreateDBClusterSnapshot snapshots an available cluster into a manual DB cluster snapshot
 // ("creating" for CopyTime), encrypted as the cluster is.
 func (f *RDS) CreateDBClusterSnapshot(ctx context.Context, in *rds.CreateDBClusterSnapshotInput, _ ...func(*rds.Options)) (*rds.CreateDBClusterSnapshotOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(OpCreateClusterSnapshot, in); err != nil {
+	if err := f.Call(ctx, OpCreateClusterSnapshot, in); err != nil {
 		return nil, err
 	}
 	c := f.clusters[aws.ToString(in.DBClusterIdentifier)]
@@ -232,18 +186,13 @@ func (f *RDS) CreateDBClusterSnapshot(ctx context.Context, in *rds.CreateDBClust
 	switch {
 	case c == nil || c.deleting:
 		return nil, &types.DBClusterNotFoundFault{Message: aws.String("DBCluster not found.")}
-	case f.clusterStatus(c) != "available":
+	case c.status(f.clock.Now()) != "available":
 		return nil, &types.InvalidDBClusterStateFault{Message: aws.String("the cluster is not available")}
 	case f.snapshots[key(true, id)] != nil:
 		return nil, &types.DBClusterSnapshotAlreadyExistsFault{Message: aws.String("DB cluster snapshot " + id + " already exists.")}
 	}
-	if err := dr.ValidIdentifier(id); err != nil {
-		return nil, fakeapi.Error("InvalidParameterValue", err.Error())
-	}
-	s := &snapshot{cluster: true, id: id, instance: c.id, kind: "manual", kmsKey: c.kmsKey, created: f.clock.Now(), readyAt: f.clock.Now().Add(f.CopyTime),
-		tags: append([]types.Tag(nil), in.Tags...)}
-	f.snapshots[key(true, id)] = s
-	if err := f.answerLost(OpCreateClusterSnapshot); err != nil {
+	s, err := f.createSnapshot(OpCreateClusterSnapshot, true, &c.restored, id, in.Tags)
+	if err != nil {
 		return nil, err
 	}
 	d := clusterOf(f.describe(s))

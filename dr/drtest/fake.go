@@ -77,31 +77,76 @@ func key(cluster bool, id string) string {
 	return id
 }
 
-type instance struct {
+// restored is what a restored DB instance and a restored Aurora cluster have in common:
+// "creating" until readyAt, then outcome, "deleting" once deleted; an endpoint that answers
+// while it is available.
+type restored struct {
 	id, snapshot   string
 	kmsKey         string
 	readyAt        time.Time
 	deleting       bool
 	host           string
 	port           int32
-	public         bool
 	subnetGroup    string
-	tags           []types.Tag
 	securityGroups []string
-	instanceClass  string
-	outcome        string // the status after readyAt
-	cluster        string // the Aurora cluster it belongs to, if any
+	tags           []types.Tag
+	outcome        string // the status after readyAt: "available" or a terminal state
 }
 
-// status is the instance's RDS status now. Needs the lock.
-func (f *RDS) instanceStatus(in *instance) string {
+// status is the RDS status at now.
+func (r *restored) status(now time.Time) string {
 	switch {
-	case in.deleting:
+	case r.deleting:
 		return "deleting"
-	case f.clock.Now().Before(in.readyAt):
+	case now.Before(r.readyAt):
 		return "creating"
 	}
-	return in.outcome
+	return r.outcome
+}
+
+func (r *restored) live() bool { return !r.deleting }
+
+// liveIDs returns the ids of what exists and is not being deleted, sorted.
+func liveIDs[T interface{ live() bool }](m map[string]T) []string {
+	var ids []string
+	for id, r := range m {
+		if r.live() {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// restoring is a resource RDS starts to restore now: "creating" for RestoreTime, then
+// RestoreOutcome, at the Endpoint (default: <id>.<domain>:5432), with a copy of tags.
+func (f *RDS) restoring(id, domain string, tags []types.Tag) restored {
+	host, port := id+"."+domain, int32(5432)
+	if f.Endpoint != nil {
+		host, port = f.Endpoint(id)
+	}
+	return restored{id: id, readyAt: f.clock.Now().Add(f.RestoreTime), host: host, port: port,
+		tags: append([]types.Tag(nil), tags...), outcome: f.RestoreOutcome}
+}
+
+// createSnapshot adds the manual snapshot id of a restored instance or cluster,
+// "creating" for CopyTime and encrypted as it is; op is the call, whose answer may be lost.
+// Needs the lock.
+func (f *RDS) createSnapshot(op string, cluster bool, from *restored, id string, tags []types.Tag) (*snapshot, error) {
+	if err := dr.ValidIdentifier(id); err != nil {
+		return nil, fakeapi.Error("InvalidParameterValue", err.Error())
+	}
+	s := &snapshot{cluster: cluster, id: id, instance: from.id, kind: "manual", kmsKey: from.kmsKey, created: f.clock.Now(), readyAt: f.clock.Now().Add(f.CopyTime),
+		tags: append([]types.Tag(nil), tags...)}
+	f.snapshots[key(cluster, id)] = s
+	return s, f.answerLost(op)
+}
+
+type instance struct {
+	restored
+	public        bool
+	instanceClass string
+	cluster       string // the Aurora cluster it belongs to, if any
 }
 
 type snapshot struct {
@@ -277,12 +322,9 @@ func (f *RDS) AddManual(id, instance string, created time.Time, tags map[string]
 // DescribeAccountAttributes returns the manual snapshot quotas: ManualSnapshots and
 // ManualClusterSnapshots, each ManualQuota at most, with the manual snapshots of the kind.
 func (f *RDS) DescribeAccountAttributes(ctx context.Context, in *rds.DescribeAccountAttributesInput, _ ...func(*rds.Options)) (*rds.DescribeAccountAttributesOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(OpAccount, in); err != nil {
+	if err := f.Call(ctx, OpAccount, in); err != nil {
 		return nil, err
 	}
 	var used [2]int64
@@ -424,12 +466,9 @@ func (f *RDS) DescribeDBSnapshots(ctx context.Context, in *rds.DescribeDBSnapsho
 }
 
 func (f *RDS) describeSnapshots(ctx context.Context, cluster bool, in *rds.DescribeDBSnapshotsInput) (*rds.DescribeDBSnapshotsOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(op(cluster, OpDescribe), in); err != nil {
+	if err := f.Call(ctx, op(cluster, OpDescribe), in); err != nil {
 		return nil, err
 	}
 	if id := aws.ToString(in.DBSnapshotIdentifier); id != "" {
@@ -547,12 +586,9 @@ func (f *RDS) CopyDBSnapshot(ctx context.Context, in *rds.CopyDBSnapshotInput, _
 }
 
 func (f *RDS) copySnapshot(ctx context.Context, cluster bool, in *rds.CopyDBSnapshotInput) (*rds.CopyDBSnapshotOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(op(cluster, OpCopy), in); err != nil {
+	if err := f.Call(ctx, op(cluster, OpCopy), in); err != nil {
 		return nil, err
 	}
 	src := aws.ToString(in.SourceDBSnapshotIdentifier)
@@ -646,12 +682,9 @@ func (f *RDS) DescribeDBSnapshotAttributes(ctx context.Context, in *rds.Describe
 }
 
 func (f *RDS) describeAttributes(ctx context.Context, cluster bool, in *rds.DescribeDBSnapshotAttributesInput) (*rds.DescribeDBSnapshotAttributesOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(op(cluster, OpDescribeAttrs), in); err != nil {
+	if err := f.Call(ctx, op(cluster, OpDescribeAttrs), in); err != nil {
 		return nil, err
 	}
 	s := f.snapshots[key(cluster, aws.ToString(in.DBSnapshotIdentifier))]
@@ -671,12 +704,9 @@ func (f *RDS) ModifyDBSnapshotAttribute(ctx context.Context, in *rds.ModifyDBSna
 }
 
 func (f *RDS) modifyAttribute(ctx context.Context, cluster bool, in *rds.ModifyDBSnapshotAttributeInput) (*rds.ModifyDBSnapshotAttributeOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(op(cluster, OpModifyAttribute), in); err != nil {
+	if err := f.Call(ctx, op(cluster, OpModifyAttribute), in); err != nil {
 		return nil, err
 	}
 	s := f.snapshots[key(cluster, aws.ToString(in.DBSnapshotIdentifier))]
@@ -719,12 +749,9 @@ func (f *RDS) DeleteDBSnapshot(ctx context.Context, in *rds.DeleteDBSnapshotInpu
 }
 
 func (f *RDS) deleteSnapshot(ctx context.Context, cluster bool, in *rds.DeleteDBSnapshotInput) (*rds.DeleteDBSnapshotOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(op(cluster, OpDelete), in); err != nil {
+	if err := f.Call(ctx, op(cluster, OpDelete), in); err != nil {
 		return nil, err
 	}
 	id := aws.ToString(in.DBSnapshotIdentifier)
@@ -742,12 +769,9 @@ func (f *RDS) deleteSnapshot(ctx context.Context, cluster bool, in *rds.DeleteDB
 
 // AddTagsToResource adds or replaces tags on a snapshot (by ARN).
 func (f *RDS) AddTagsToResource(ctx context.Context, in *rds.AddTagsToResourceInput, _ ...func(*rds.Options)) (*rds.AddTagsToResourceOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(OpAddTags, in); err != nil {
+	if err := f.Call(ctx, OpAddTags, in); err != nil {
 		return nil, err
 	}
 	arn := aws.ToString(in.ResourceName)
@@ -774,14 +798,7 @@ func (f *RDS) AddTagsToResource(ctx context.Context, in *rds.AddTagsToResourceIn
 func (f *RDS) Instances() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var ids []string
-	for id, in := range f.instances {
-		if !in.deleting {
-			ids = append(ids, id)
-		}
-	}
-	sort.Strings(ids)
-	return ids
+	return liveIDs(f.instances)
 }
 
 // Instance describes a restored instance for assertions: whether it is publicly accessible,
@@ -799,12 +816,9 @@ func (f *RDS) Instance(id string) (public bool, subnetGroup string, securityGrou
 // RestoreDBInstanceFromDBSnapshot creates an instance from a snapshot, "creating" for
 // RestoreTime.
 func (f *RDS) RestoreDBInstanceFromDBSnapshot(ctx context.Context, in *rds.RestoreDBInstanceFromDBSnapshotInput, _ ...func(*rds.Options)) (*rds.RestoreDBInstanceFromDBSnapshotOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(OpRestore, in); err != nil {
+	if err := f.Call(ctx, OpRestore, in); err != nil {
 		return nil, err
 	}
 	id := aws.ToString(in.DBInstanceIdentifier)
@@ -818,13 +832,9 @@ func (f *RDS) RestoreDBInstanceFromDBSnapshot(ctx context.Context, in *rds.Resto
 	if f.status(s) != "available" {
 		return nil, &types.InvalidDBSnapshotStateFault{Message: aws.String("the snapshot is not available")}
 	}
-	host, port := id+".fake.rds.amazonaws.com", int32(5432)
-	if f.Endpoint != nil {
-		host, port = f.Endpoint(id)
-	}
-	f.instances[id] = &instance{id: id, snapshot: s.id, kmsKey: s.kmsKey, readyAt: f.clock.Now().Add(f.RestoreTime), host: host, port: port,
-		public: aws.ToBool(in.PubliclyAccessible), subnetGroup: aws.ToString(in.DBSubnetGroupName), tags: in.Tags,
-		securityGroups: in.VpcSecurityGroupIds, instanceClass: aws.ToString(in.DBInstanceClass), outcome: f.RestoreOutcome}
+	r := f.restoring(id, "fake.rds.amazonaws.com", in.Tags)
+	r.snapshot, r.kmsKey, r.subnetGroup, r.securityGroups = s.id, s.kmsKey, aws.ToString(in.DBSubnetGroupName), in.VpcSecurityGroupIds
+	f.instances[id] = &instance{restored: r, public: aws.ToBool(in.PubliclyAccessible), instanceClass: aws.ToString(in.DBInstanceClass)}
 	if err := f.answerLost(OpRestore); err != nil {
 		return nil, err
 	}
@@ -832,7 +842,7 @@ func (f *RDS) RestoreDBInstanceFromDBSnapshot(ctx context.Context, in *rds.Resto
 }
 
 func (f *RDS) describeInstance(in *instance) *types.DBInstance {
-	status := f.instanceStatus(in)
+	status := in.status(f.clock.Now())
 	d := &types.DBInstance{DBInstanceIdentifier: aws.String(in.id), DBInstanceStatus: aws.String(status), TagList: in.tags,
 		PubliclyAccessible: aws.Bool(in.public), DBInstanceClass: aws.String(in.instanceClass), DBClusterIdentifier: optional(in.cluster)}
 	if status == "available" {
@@ -843,12 +853,9 @@ func (f *RDS) describeInstance(in *instance) *types.DBInstance {
 
 // DescribeDBInstances describes one instance.
 func (f *RDS) DescribeDBInstances(ctx context.Context, in *rds.DescribeDBInstancesInput, _ ...func(*rds.Options)) (*rds.DescribeDBInstancesOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(OpDescribeDB, in); err != nil {
+	if err := f.Call(ctx, OpDescribeDB, in); err != nil {
 		return nil, err
 	}
 	inst := f.instances[aws.ToString(in.DBInstanceIdentifier)]
@@ -863,12 +870,9 @@ func (f *RDS) DescribeDBInstances(ctx context.Context, in *rds.DescribeDBInstanc
 
 // DeleteDBInstance deletes an instance; without SkipFinalSnapshot it needs a final snapshot id.
 func (f *RDS) DeleteDBInstance(ctx context.Context, in *rds.DeleteDBInstanceInput, _ ...func(*rds.Options)) (*rds.DeleteDBInstanceOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(OpDeleteDB, in); err != nil {
+	if err := f.Call(ctx, OpDeleteDB, in); err != nil {
 		return nil, err
 	}
 	inst := f.instances[aws.ToString(in.DBInstanceIdentifier)]
@@ -888,12 +892,9 @@ func (f *RDS) DeleteDBInstance(ctx context.Context, in *rds.DeleteDBInstanceInpu
 // CreateDBSnapshot snapshots an available instance into a manual snapshot ("creating" for
 // CopyTime), encrypted as the instance is.
 func (f *RDS) CreateDBSnapshot(ctx context.Context, in *rds.CreateDBSnapshotInput, _ ...func(*rds.Options)) (*rds.CreateDBSnapshotOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(OpCreateSnapshot, in); err != nil {
+	if err := f.Call(ctx, OpCreateSnapshot, in); err != nil {
 		return nil, err
 	}
 	inst := f.instances[aws.ToString(in.DBInstanceIdentifier)]
@@ -901,18 +902,13 @@ func (f *RDS) CreateDBSnapshot(ctx context.Context, in *rds.CreateDBSnapshotInpu
 	switch {
 	case inst == nil || inst.deleting:
 		return nil, &types.DBInstanceNotFoundFault{Message: aws.String("DBInstance not found.")}
-	case f.instanceStatus(inst) != "available":
+	case inst.status(f.clock.Now()) != "available":
 		return nil, &types.InvalidDBInstanceStateFault{Message: aws.String("the instance is not available")}
 	case f.snapshots[id] != nil:
 		return nil, &types.DBSnapshotAlreadyExistsFault{Message: aws.String("snapshot " + id + " already exists")}
 	}
-	if err := dr.ValidIdentifier(id); err != nil {
-		return nil, fakeapi.Error("InvalidParameterValue", err.Error())
-	}
-	s := &snapshot{id: id, instance: inst.id, kind: "manual", kmsKey: inst.kmsKey, created: f.clock.Now(), readyAt: f.clock.Now().Add(f.CopyTime),
-		tags: append([]types.Tag(nil), in.Tags...)}
-	f.snapshots[id] = s
-	if err := f.answerLost(OpCreateSnapshot); err != nil {
+	s, err := f.createSnapshot(OpCreateSnapshot, false, &inst.restored, id, in.Tags)
+	if err != nil {
 		return nil, err
 	}
 	d := f.describe(s)

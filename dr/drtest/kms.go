@@ -53,10 +53,7 @@ func (k *KMS) Reset() {
 
 // DescribeKey describes a key by its ARN.
 func (k *KMS) DescribeKey(ctx context.Context, in *kms.DescribeKeyInput, _ ...func(*kms.Options)) (*kms.DescribeKeyOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := k.Enter(OpDescribeKey, in); err != nil {
+	if err := k.Call(ctx, OpDescribeKey, in); err != nil {
 		return nil, err
 	}
 	k.mu.Lock()

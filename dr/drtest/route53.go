@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strconv"
 	"strings"
@@ -111,23 +110,29 @@ func (f *Route53) Names(zoneID string) []string {
 
 func zoneID(id *string) string { return strings.TrimPrefix(aws.ToString(id), "/hostedzone/") }
 
+// zone is the hosted zone id names ("Z0123" or "/hostedzone/Z0123"). Needs the lock.
+func (f *Route53) zone(id *string) (*zone, error) {
+	z := f.zones[zoneID(id)]
+	if z == nil {
+		return nil, &r53.NoSuchHostedZone{Message: aws.String("No hosted zone found with ID: " + zoneID(id))}
+	}
+	return z, nil
+}
+
 func invalidBatch(msg string) error {
 	return &r53.InvalidChangeBatch{Message: aws.String(msg), Messages: []string{msg}}
 }
 
 // ChangeResourceRecordSets applies a batch atomically (all or nothing).
 func (f *Route53) ChangeResourceRecordSets(ctx context.Context, in *route53.ChangeResourceRecordSetsInput, _ ...func(*route53.Options)) (*route53.ChangeResourceRecordSetsOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := f.Enter(OpChangeRecords, in); err != nil {
+	if err := f.Call(ctx, OpChangeRecords, in); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	z := f.zones[zoneID(in.HostedZoneId)]
-	if z == nil {
-		return nil, &r53.NoSuchHostedZone{Message: aws.String("No hosted zone found with ID: " + zoneID(in.HostedZoneId))}
+	z, err := f.zone(in.HostedZoneId)
+	if err != nil {
+		return nil, err
 	}
 	if in.ChangeBatch == nil || len(in.ChangeBatch.Changes) == 0 {
 		return nil, invalidBatch("the change batch is empty")
@@ -198,17 +203,14 @@ func (f *Route53) info(id string) *r53.ChangeInfo {
 
 // ListResourceRecordSets lists a zone's records in name and type order from a start.
 func (f *Route53) ListResourceRecordSets(ctx context.Context, in *route53.ListResourceRecordSetsInput, _ ...func(*route53.Options)) (*route53.ListResourceRecordSetsOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := f.Enter(OpListRecords, in); err != nil {
+	if err := f.Call(ctx, OpListRecords, in); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	z := f.zones[zoneID(in.HostedZoneId)]
-	if z == nil {
-		return nil, &r53.NoSuchHostedZone{Message: aws.String("No hosted zone found with ID: " + zoneID(in.HostedZoneId))}
+	z, err := f.zone(in.HostedZoneId)
+	if err != nil {
+		return nil, err
 	}
 	var keys []string
 	for k := range z.records {
@@ -241,10 +243,7 @@ func (f *Route53) ListResourceRecordSets(ctx context.Context, in *route53.ListRe
 
 // GetChange says whether a change is PENDING or INSYNC.
 func (f *Route53) GetChange(ctx context.Context, in *route53.GetChangeInput, _ ...func(*route53.Options)) (*route53.GetChangeOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := f.Enter(OpGetChange, in); err != nil {
+	if err := f.Call(ctx, OpGetChange, in); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
@@ -266,34 +265,25 @@ const r53NS = "https://route53.amazonaws.com/doc/2013-04-01/"
 // &maxitems=, GET /2013-04-01/change/{Id}; errors as <ErrorResponse> or <InvalidChangeBatch>),
 // for a real *route53.Client or a binary given AWS_ENDPOINT_URL_ROUTE_53=URL.
 type Route53WireServer struct {
-	*httptest.Server
+	*fakeapi.WireServer
 	fake *Route53
-
-	mu       sync.Mutex
-	requests []string
 }
 
 // NewRoute53WireServer starts a Route53WireServer in front of fake; Close it when done.
 func NewRoute53WireServer(fake *Route53) *Route53WireServer {
 	w := &Route53WireServer{fake: fake}
-	w.Server = httptest.NewServer(http.HandlerFunc(w.serve))
+	w.WireServer = fakeapi.NewWireServer(w.serve)
 	return w
 }
 
 // Client returns a real SDK client for the server (static credentials).
 func (w *Route53WireServer) Client(optFns ...func(*route53.Options)) *route53.Client {
-	return route53.New(route53.Options{BaseEndpoint: aws.String(w.URL), Region: "us-east-1", HTTPClient: &http.Client{Transport: ownBody{http.DefaultTransport}},
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "AKIDDRTEST", SecretAccessKey: "drtest"}, nil
-		})}, optFns...)
+	return route53.New(route53.Options{BaseEndpoint: aws.String(w.URL), Region: "us-east-1", HTTPClient: fakeapi.HTTPClient(),
+		Credentials: fakeapi.Credentials()}, optFns...)
 }
 
 // Requests returns "METHOD path" of every request received, in order.
-func (w *Route53WireServer) Requests() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]string(nil), w.requests...)
-}
+func (w *Route53WireServer) Requests() []string { return w.WireServer.Requests() }
 
 type xmlRecord struct {
 	Name            string   `xml:"Name"`
@@ -325,9 +315,7 @@ func changeInfoXML(c *r53.ChangeInfo) string {
 }
 
 func (w *Route53WireServer) serve(rw http.ResponseWriter, r *http.Request) {
-	w.mu.Lock()
-	w.requests = append(w.requests, r.Method+" "+r.URL.Path)
-	w.mu.Unlock()
+	w.Record(r.Method + " " + r.URL.Path)
 	path := strings.TrimPrefix(r.URL.Path, "/2013-04-01")
 	ctx := r.Context()
 	var body string

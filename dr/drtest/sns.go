@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,10 +65,7 @@ func (f *SNS) Messages() []Message {
 
 // Publish accepts a message for a known topic.
 func (f *SNS) Publish(ctx context.Context, in *sns.PublishInput, _ ...func(*sns.Options)) (*sns.PublishOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := f.Enter(OpPublish, in); err != nil {
+	if err := f.Call(ctx, OpPublish, in); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
@@ -91,25 +87,23 @@ const snsNS = "http://sns.amazonaws.com/doc/2010-03-31/"
 
 // SNSWireServer serves an SNS fake in SNS's own wire protocol (the query protocol: a
 // form-encoded Action=Publish, an XML answer), for a real *sns.Client or a binary given
-// AWS_ENDPOINT_URL_SNS=URL.
+// AWS_ENDPOINT_URL_SNS=URL. Requests returns the Action of every request received, in order.
 type SNSWireServer struct {
-	*httptest.Server
+	*fakeapi.WireServer
 	fake *SNS
 }
 
 // NewSNSWireServer starts an SNSWireServer in front of fake; Close it when done.
 func NewSNSWireServer(fake *SNS) *SNSWireServer {
 	w := &SNSWireServer{fake: fake}
-	w.Server = httptest.NewServer(http.HandlerFunc(w.serve))
+	w.WireServer = fakeapi.NewWireServer(w.serve)
 	return w
 }
 
 // Client returns a real SDK client for the server (region us-east-1, static credentials).
 func (w *SNSWireServer) Client(optFns ...func(*sns.Options)) *sns.Client {
-	return sns.New(sns.Options{BaseEndpoint: aws.String(w.URL), Region: "us-east-1", HTTPClient: &http.Client{Transport: ownBody{http.DefaultTransport}},
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "AKIDDRTEST", SecretAccessKey: "drtest"}, nil
-		})}, optFns...)
+	return sns.New(sns.Options{BaseEndpoint: aws.String(w.URL), Region: "us-east-1", HTTPClient: fakeapi.HTTPClient(),
+		Credentials: fakeapi.Credentials()}, optFns...)
 }
 
 func (w *SNSWireServer) serve(rw http.ResponseWriter, r *http.Request) {
@@ -118,7 +112,9 @@ func (w *SNSWireServer) serve(rw http.ResponseWriter, r *http.Request) {
 		rw.WriteHeader(status)
 		fmt.Fprintf(rw, `<ErrorResponse xmlns="%s"><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>0</RequestId></ErrorResponse>`, snsNS, esc(code), esc(msg))
 	}
-	if err := r.ParseForm(); err != nil || r.PostForm.Get("Action") != "Publish" {
+	err := r.ParseForm()
+	w.Record(r.PostForm.Get("Action"))
+	if err != nil || r.PostForm.Get("Action") != "Publish" {
 		fail(http.StatusBadRequest, "InvalidAction", "only Publish is served")
 		return
 	}

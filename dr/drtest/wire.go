@@ -1,25 +1,23 @@
 package drtest
 
 import (
-	"bytes"
 	"context"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/smithy-go"
+
+	"github.com/shipshape-dev/shipshape/internal/fakeapi"
 )
 
 const rdsNS = "http://rds.amazonaws.com/doc/2014-10-31/"
@@ -30,42 +28,27 @@ const rdsNS = "http://rds.amazonaws.com/doc/2014-10-31/"
 // that a real *rds.Client, or a binary given AWS_ENDPOINT_URL_RDS=URL, can be tested
 // against it: error codes, pagination markers and retries as the SDK sees them.
 type WireServer struct {
-	*httptest.Server
+	*fakeapi.WireServer
 	fake *RDS
-
-	mu      sync.Mutex
-	actions []string
 }
 
 // NewWireServer starts a WireServer in front of fake; Close it when done.
 func NewWireServer(fake *RDS) *WireServer {
 	w := &WireServer{fake: fake}
-	w.Server = httptest.NewServer(http.HandlerFunc(w.serve))
+	w.WireServer = fakeapi.NewWireServer(w.serve)
 	return w
 }
 
 // Client returns a real SDK client for the server (the fake's region, static credentials).
-// The dr types set their own retryer on every call; optFns adjust the client further.
-//
-// Its transport hands net/http a copy of each request body: the SDK closes the body it
-// built as soon as the response headers arrive, and a local server answers so fast that
-// net/http may still be finishing the write then; it closes the connection and a large
-// answer (a page of 100 snapshots) fails half read, a retry that real RDS, much slower to
-// answer, never causes. Request counts are exact with it.
+// The dr types set their own retryer on every call; optFns adjust the client further. Its
+// HTTP client is fakeapi.HTTPClient, with which request counts are exact.
 func (w *WireServer) Client(optFns ...func(*rds.Options)) *rds.Client {
-	return rds.New(rds.Options{BaseEndpoint: aws.String(w.URL), Region: w.fake.Region,
-		HTTPClient: &http.Client{Transport: ownBody{http.DefaultTransport}},
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "AKIDDRTEST", SecretAccessKey: "drtest"}, nil
-		})}, optFns...)
+	return rds.New(rds.Options{BaseEndpoint: aws.String(w.URL), Region: w.fake.Region, HTTPClient: fakeapi.HTTPClient(),
+		Credentials: fakeapi.Credentials()}, optFns...)
 }
 
 // Actions returns the Action of every request received, in order.
-func (w *WireServer) Actions() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]string(nil), w.actions...)
-}
+func (w *WireServer) Actions() []string { return w.Requests() }
 
 // Count returns how many requests of action were received.
 func (w *WireServer) Count(action string) int {
@@ -76,22 +59,6 @@ func (w *WireServer) Count(action string) int {
 		}
 	}
 	return n
-}
-
-type ownBody struct{ next http.RoundTripper }
-
-func (o ownBody) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		data, err := io.ReadAll(r.Body)
-		_ = r.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		r = r.Clone(r.Context())
-		r.Body = io.NopCloser(bytes.NewReader(data))
-		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-	}
-	return o.next.RoundTrip(r)
 }
 
 type handler func(ctx context.Context, form url.Values) (any, error)
@@ -159,23 +126,21 @@ func presignedRegion(presigned *string) *string {
 
 func (w *WireServer) serve(rw http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil || r.Method != http.MethodPost {
-		writeXMLError(rw, http.StatusBadRequest, "Sender", "InvalidRequest", "expected a form-encoded POST")
+		fakeapi.WriteQueryError(rw, http.StatusBadRequest, rdsNS, "Sender", "InvalidRequest", "expected a form-encoded POST")
 		return
 	}
 	action := r.PostForm.Get("Action")
-	w.mu.Lock()
-	w.actions = append(w.actions, action)
-	w.mu.Unlock()
+	w.Record(action)
 	h, ok := w.handlers()[action]
 	if !ok {
-		writeXMLError(rw, http.StatusBadRequest, "Sender", "InvalidAction", "unsupported action "+action)
+		fakeapi.WriteQueryError(rw, http.StatusBadRequest, rdsNS, "Sender", "InvalidAction", "unsupported action "+action)
 		return
 	}
 	out, err := h(r.Context(), r.PostForm)
 	if err != nil {
 		var apiErr smithy.APIError
 		if !errors.As(err, &apiErr) {
-			writeXMLError(rw, http.StatusInternalServerError, "Receiver", "InternalFailure", err.Error())
+			fakeapi.WriteQueryError(rw, http.StatusInternalServerError, rdsNS, "Receiver", "InternalFailure", err.Error())
 			return
 		}
 		status, kind := http.StatusBadRequest, "Sender"
@@ -185,7 +150,7 @@ func (w *WireServer) serve(rw http.ResponseWriter, r *http.Request) {
 		case strings.HasSuffix(apiErr.ErrorCode(), "NotFound") || strings.HasSuffix(apiErr.ErrorCode(), "NotFoundFault"):
 			status = http.StatusNotFound
 		}
-		writeXMLError(rw, status, kind, apiErr.ErrorCode(), apiErr.ErrorMessage())
+		fakeapi.WriteQueryError(rw, status, rdsNS, kind, apiErr.ErrorCode(), apiErr.ErrorMessage())
 		return
 	}
 	var b strings.Builder
@@ -337,17 +302,6 @@ func encodeXML(b *strings.Builder, name string, v reflect.Value) {
 	}
 }
 
-func esc(s string) string {
-	var b strings.Builder
-	_ = xml.EscapeText(&b, []byte(s))
-	return b.String()
-}
-
 func asAPIError(err error, target *smithy.APIError) bool { return errors.As(err, target) }
 
-func writeXMLError(rw http.ResponseWriter, status int, kind, code, message string) {
-	rw.Header().Set("Content-Type", "text/xml")
-	rw.WriteHeader(status)
-	fmt.Fprintf(rw, `<ErrorResponse xmlns="%s"><Error><Type>%s</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>`,
-		rdsNS, kind, esc(code), esc(message))
-}
+func esc(s string) string { return fakeapi.EscapeXML(s) }

@@ -234,10 +234,7 @@ func (f *ECS) InstanceStatus(arn string) string {
 }
 
 func (f *ECS) enter(ctx context.Context, op string, input any, cluster *string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := f.Enter(op, input); err != nil {
+	if err := f.Call(ctx, op, input); err != nil {
 		return err
 	}
 	if cluster != nil && !f.clusters[aws.ToString(cluster)] {

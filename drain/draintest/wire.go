@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -21,26 +19,19 @@ import (
 // errors as {"__type": code, "message": ...}), so that a real *ecs.Client, or a binary given
 // AWS_ENDPOINT_URL_ECS=URL, can be tested against it.
 type WireServer struct {
-	*httptest.Server
+	*fakeapi.WireServer
 	fake *ECS
-
-	mu     sync.Mutex
-	bodies []string
 }
 
 // NewWireServer starts a WireServer in front of fake; Close it when done.
 func NewWireServer(fake *ECS) *WireServer {
 	w := &WireServer{fake: fake}
-	w.Server = httptest.NewServer(http.HandlerFunc(w.serve))
+	w.WireServer = fakeapi.NewWireServer(w.serve)
 	return w
 }
 
 // Requests returns "Operation body" for every request received, in order.
-func (w *WireServer) Requests() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]string(nil), w.bodies...)
-}
+func (w *WireServer) Requests() []string { return w.WireServer.Requests() }
 
 func call[In any, Out any](body []byte, fn func(context.Context, *In, ...func(*ecs.Options)) (*Out, error)) (any, error) {
 	var in In
@@ -53,9 +44,7 @@ func call[In any, Out any](body []byte, fn func(context.Context, *In, ...func(*e
 func (w *WireServer) serve(rw http.ResponseWriter, r *http.Request) {
 	op, _ := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "AmazonEC2ContainerServiceV20141113.")
 	body, _ := io.ReadAll(r.Body)
-	w.mu.Lock()
-	w.bodies = append(w.bodies, op+" "+string(body))
-	w.mu.Unlock()
+	w.Record(op + " " + string(body))
 	var out any
 	var err error
 	switch op {

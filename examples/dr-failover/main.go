@@ -31,49 +31,35 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/internal/cli"
+	"github.com/shipshape-dev/shipshape/internal/drcli"
 )
 
-type multi []string
-
-func (m *multi) String() string     { return strings.Join(*m, ",") }
-func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
-
-type clients struct {
-	rds     dr.RDSAPI
-	route53 dr.Route53API
-	sm      dr.SecretsManagerAPI
+func main() {
+	drcli.Main(func(ctx context.Context) int {
+		return run(ctx, os.Args[1:], os.Stdout, os.Stderr, fromEnvironment, nil)
+	})
 }
 
-type newClients func(ctx context.Context) (clients, error)
-
-func fromEnvironment(ctx context.Context) (clients, error) {
+// fromEnvironment is drcli's clients and Route 53's, which only this binary uses.
+func fromEnvironment(ctx context.Context) (drcli.Clients, error) {
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		return clients{}, err
+		return drcli.Clients{}, err
 	}
-	return clients{rds: rds.NewFromConfig(cfg), route53: route53.NewFromConfig(cfg), sm: secretsmanager.NewFromConfig(cfg)}, nil
+	c := drcli.ClientsFrom(cfg)
+	c.Route53 = route53.NewFromConfig(cfg)
+	return c, nil
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, fromEnvironment, nil))
-}
-
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newClients, optFn func(*dr.FailoverOptions)) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.NewClients, optFn func(*dr.FailoverOptions)) int {
 	fs := flag.NewFlagSet("dr-failover", flag.ContinueOnError)
 	instance := fs.String("instance", "", "restore the newest DR copy of this DB instance")
 	cluster := fs.String("cluster", "", "restore the newest DR copy of this Aurora cluster")
@@ -97,39 +83,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newCli
 	rehearse := fs.Bool("rehearse", false, "rehearse under a temporary identifier and record, run the checks, delete everything")
 	dsn := fs.String("dsn", "", "-rehearse: connection string template, e.g. postgres://{user}:{password}@{host}:{port}/db")
 	secretARN := fs.String("secret-arn", "", "-rehearse: Secrets Manager secret with username and password for {user} and {password}")
-	versionPrefix := fs.String("version-prefix", "", "-rehearse: the server version must start with this, e.g. 15.")
-	minTables := fs.Int("min-tables", 0, "-rehearse: at least this many tables in the public schema")
-	var minRows, queries multi
-	fs.Var(&minRows, "min-rows", "-rehearse: TABLE=N: at least N rows (repeatable)")
-	fs.Var(&queries, "query", "-rehearse: NAME|SQL|WANT: a query whose single value must be WANT (repeatable)")
-	if code, done := cli.Parse(fs, args, stderr, func(w io.Writer) {
-		fmt.Fprint(w, "Usage: dr-failover (-instance NAME | -cluster NAME | -snapshot ID) -target-id ID -class CLASS [-zone-id Z -record NAME] [-dry-run]\n"+
-			"       dr-failover (-instance NAME | -cluster NAME) -class CLASS -rehearse -dsn TEMPLATE [checks] [-zone-id Z -record NAME]\n\n"+
-			"Restores the newest DR copy in this account and region under -target-id, waits for it, and only then\n"+
-			"switches the -record CNAME to it (printing the command that switches it back). Run it again after a\n"+
-			"failure: it attaches to the restore in progress. -dry-run prints the plan and changes nothing.\n"+
-			"-rehearse does it all under a temporary identifier and record, runs the checks, reports the\n"+
-			"recovery point and recovery time, and always deletes what it made. Runbook: docs/dr.md.\n"+
-			"Exit codes: 0 restored and switched (dry run: planned; rehearsal: checks passed), 3 a rehearsal's\n"+
-			"checks failed, 1 operational error, 2 usage error.\n\nFlags:\n")
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-	}); done {
+	var checkFlags drcli.CheckFlags
+	checkFlags.Flags(fs, "-rehearse: ")
+	if code, done := cli.Parse(fs, args, stderr, cli.Help(fs, "Usage: dr-failover (-instance NAME | -cluster NAME | -snapshot ID) -target-id ID -class CLASS [-zone-id Z -record NAME] [-dry-run]\n"+
+		"       dr-failover (-instance NAME | -cluster NAME) -class CLASS -rehearse -dsn TEMPLATE [checks] [-zone-id Z -record NAME]\n\n"+
+		"Restores the newest DR copy in this account and region under -target-id, waits for it, and only then\n"+
+		"switches the -record CNAME to it (printing the command that switches it back). Run it again after a\n"+
+		"failure: it attaches to the restore in progress. -dry-run prints the plan and changes nothing.\n"+
+		"-rehearse does it all under a temporary identifier and record, runs the checks, reports the\n"+
+		"recovery point and recovery time, and always deletes what it made. Runbook: docs/dr.md.\n"+
+		"Exit codes: 0 restored and switched (dry run: planned; rehearsal: checks passed), 3 a rehearsal's\n"+
+		"checks failed, 1 operational error, 2 usage error.\n\nFlags:\n")); done {
 		return code
 	}
 	usageErr := func(format string, a ...any) int { return cli.Usage(stderr, "dr-failover", format, a...) }
-	n := 0
-	for _, v := range []string{*instance, *cluster, *snapshot} {
-		if v != "" {
-			n++
-		}
-	}
-	checks, cerr := dr.ChecksFromFlags(*versionPrefix, *minTables, minRows, queries)
+	checks, cerr := checkFlags.Checks()
 	rehearsalOnly := []string{"dsn", "secret-arn", "version-prefix", "min-tables", "min-rows", "query"}
+	secretErr := drcli.CheckSecret(*secretARN, *dsn)
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
-	case n != 1:
+	case drcli.Count(*instance, *cluster, *snapshot) != 1:
 		return usageErr("give one of -instance, -cluster (its newest DR copy) and -snapshot")
 	case *clusterSnapshot && *snapshot == "":
 		return usageErr("-cluster-snapshot goes with -snapshot")
@@ -147,10 +121,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newCli
 		return usageErr("-rehearse needs -dsn to run its checks")
 	case cerr != nil:
 		return usageErr("%v", cerr)
-	case *secretARN != "" && !strings.HasPrefix(*secretARN, "arn:"):
-		return usageErr("-secret-arn %q: want a Secrets Manager secret ARN", *secretARN)
-	case *secretARN == "" && (strings.Contains(*dsn, "{user}") || strings.Contains(*dsn, "{password}")):
-		return usageErr("-dsn uses {user} or {password}: give -secret-arn")
+	case secretErr != nil:
+		return usageErr("%v", secretErr)
 	}
 	if !*rehearse {
 		for _, name := range rehearsalOnly {
@@ -159,10 +131,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newCli
 			}
 		}
 	}
-	for name, d := range map[string]time.Duration{"timeout": *timeout, "poll": *poll} {
-		if err := cli.Duration(name, d); err != nil {
-			return usageErr("%v", err)
-		}
+	if err := drcli.CheckWaits(*timeout, *poll); err != nil {
+		return usageErr("%v", err)
 	}
 	var buildDSN func(string, int32) string
 	if *rehearse {
@@ -180,17 +150,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newCli
 	if *rehearse {
 		target.TargetID = "rehearsal" // checked for form only; the rehearsal picks its own
 	}
-	r, err := dr.NewRestorer(c.rds, target, func(o *dr.FailoverOptions) {
+	r, err := dr.NewRestorer(c.RDS, target, func(o *dr.FailoverOptions) {
 		o.SubnetGroup, o.SecurityGroups = *subnet, dr.SplitList(*sgs)
 		o.ParameterGroup, o.ClusterParameterGroup, o.OptionGroup = *paramGroup, *clusterParamGroup, *optionGroup
 		o.MultiAZ, o.NoDeletionProtection = *multiAZ, *noProtection
 		if *recordName != "" {
-			o.Route53, o.DNS = c.route53, &dr.DNSRecord{ZoneID: *zoneID, Name: *recordName, TTL: *ttl}
+			o.Route53, o.DNS = c.Route53, &dr.DNSRecord{ZoneID: *zoneID, Name: *recordName, TTL: *ttl}
 		}
 		o.Timeout, o.Poll = *timeout, *poll
-		o.Progress = func(line string) {
-			fmt.Fprintf(stderr, "%s dr-failover: %s\n", time.Now().UTC().Format(time.RFC3339), line)
-		}
+		o.Progress = drcli.Progress(stderr, "dr-failover")
 		if optFn != nil {
 			optFn(o)
 		}
@@ -212,11 +180,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newCli
 		fmt.Fprintf(stderr, "dr-failover: dry run: would restore %s (data %s old) into %s; nothing was changed\n", p.Snapshot, p.DataAge.Round(time.Minute), p.Target)
 		return 0
 	case *rehearse:
-		db := dr.Database{Driver: "pgx", DSN: buildDSN}
-		if *secretARN != "" {
-			db.Credentials = dr.SecretCredentials(c.sm, *secretARN)
-		}
-		rep, err := r.Rehearse(ctx, db, checks)
+		rep, err := r.Rehearse(ctx, drcli.Database(buildDSN, c.SecretsManager, *secretARN), checks)
 		emit(rep)
 		fmt.Fprintf(stderr, "dr-failover: rehearsal: recovery point %s (data %s old), recovery time %s; cleanup: %s\n",
 			rep.RecoveryPoint.UTC().Format(time.RFC3339), rep.DataLoss.Round(time.Second), rep.RecoveryTime.Round(time.Second), rep.Cleanup)

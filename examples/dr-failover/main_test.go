@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
-	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +17,7 @@ import (
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
 	"github.com/shipshape-dev/shipshape/internal/clitest"
+	"github.com/shipshape-dev/shipshape/internal/drcli"
 	"github.com/shipshape-dev/shipshape/internal/testbed"
 )
 
@@ -29,7 +27,7 @@ const (
 	oldDB  = "orders-db.abc.eu-west-1.rds.amazonaws.com"
 )
 
-func bed(t *testing.T, host string, port int32) (*drtest.RDS, *drtest.Route53, newClients) {
+func bed(t *testing.T, host string, port int32) (*drtest.RDS, *drtest.Route53, drcli.NewClients) {
 	f := drtest.New(nil)
 	at := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
 	f.AddManual("orders-db-202611230300-dr", "orders-db", at, map[string]string{dr.TagDR: "true"})
@@ -43,10 +41,10 @@ func bed(t *testing.T, host string, port int32) (*drtest.RDS, *drtest.Route53, n
 		ChangeBatch: &r53types.ChangeBatch{Changes: []r53types.Change{{Action: r53types.ChangeActionUpsert, ResourceRecordSet: &r53types.ResourceRecordSet{
 			Name: aws.String(record), Type: r53types.RRTypeCname, TTL: aws.Int64(60), ResourceRecords: []r53types.ResourceRecord{{Value: aws.String(oldDB)}}}}}}})
 	require.NoError(t, err)
-	return f, dns, func(context.Context) (clients, error) { return clients{rds: f, route53: dns}, nil }
+	return f, dns, func(context.Context) (drcli.Clients, error) { return drcli.Clients{RDS: f, Route53: dns}, nil }
 }
 
-func runCLI(mk newClients, f *drtest.RDS, args ...string) (int, string, string) {
+func runCLI(mk drcli.NewClients, f *drtest.RDS, args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), args, &out, &errOut, mk, func(o *dr.FailoverOptions) { o.Clock = f.Clock() })
 	return code, out.String(), errOut.String()
@@ -132,14 +130,9 @@ func TestDryRunMakesNoChange(t *testing.T) {
 }
 
 func TestIntegrationRehearsalCLI(t *testing.T) {
-	u, err := url.Parse(testbed.PostgresDSN(t))
-	require.NoError(t, err)
-	host, portText, err := net.SplitHostPort(u.Host)
-	require.NoError(t, err)
-	port, err := strconv.Atoi(portText)
-	require.NoError(t, err)
-	f, dns, mk := bed(t, host, int32(port))
-	t.Setenv("REHEARSAL_USER", u.User.Username())
+	pg := testbed.PostgresServer(t)
+	f, dns, mk := bed(t, pg.Host, pg.Port)
+	t.Setenv("REHEARSAL_USER", pg.URL.User.Username())
 	dsn := "postgres://${REHEARSAL_USER}@{host}:{port}/postgres?sslmode=disable"
 	code, stdout, stderr := runCLI(mk, f, "-instance", "orders-db", "-class", "db.r6g.large", "-zone-id", zone, "-record", record,
 		"-rehearse", "-dsn", dsn, "-version-prefix", "15.", "-query", "answer|SELECT 6*7|42")

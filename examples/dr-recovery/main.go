@@ -20,7 +20,6 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -42,13 +41,7 @@ func newHandler(sharedRegion, local dr.RDSAPI, getenv func(string) string, logge
 		}
 		maxCopies = n
 	}
-	var accounts []string
-	for _, a := range strings.Split(getenv("DR_SOURCE_ACCOUNTS"), ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			accounts = append(accounts, a)
-		}
-	}
-	rec, err := dr.NewRecovery(sharedRegion, local, dr.Origin{Accounts: accounts, Region: getenv("DR_SOURCE_REGION")}, func(o *dr.RecoveryOptions) {
+	rec, err := dr.NewRecovery(sharedRegion, local, dr.Origin{Accounts: dr.SplitList(getenv("DR_SOURCE_ACCOUNTS")), Region: getenv("DR_SOURCE_REGION")}, func(o *dr.RecoveryOptions) {
 		o.KMSKeyID, o.StagingKMSKeyID, o.MaxCopies, o.Logger = getenv("DR_KMS_KEY_ID"), getenv("DR_STAGING_KMS_KEY_ID"), maxCopies, logger
 		o.CopyPath = dr.CopyPath(getenv("DR_COPY_PATH"))
 	})

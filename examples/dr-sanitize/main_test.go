@@ -5,12 +5,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,12 +17,14 @@ import (
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
 	"github.com/shipshape-dev/shipshape/internal/clitest"
+	"github.com/shipshape-dev/shipshape/internal/drcli"
+	"github.com/shipshape-dev/shipshape/internal/drstep"
 	"github.com/shipshape-dev/shipshape/internal/testbed"
 )
 
 const devKey = "arn:aws:kms:us-east-1:111111111111:key/dev"
 
-func bed(host string, port int32) (*drtest.RDS, newClients) {
+func bed(host string, port int32) (*drtest.RDS, drcli.NewClients) {
 	f := drtest.New(nil)
 	at := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
 	f.AddManual("orders-db-202611230300-dr", "orders-db", at, map[string]string{dr.TagDR: "true"})
@@ -34,10 +32,10 @@ func bed(host string, port int32) (*drtest.RDS, newClients) {
 	f.AddManualCluster("ledger-202611230300-dr", "ledger", at, map[string]string{dr.TagDR: "true"})
 	f.SetKMSKey("cluster/ledger-202611230300-dr", "arn:aws:kms:us-east-1:111111111111:key/prod")
 	f.Endpoint = func(string) (string, int32) { return host, port }
-	return f, func(context.Context) (clients, error) { return clients{rds: f}, nil }
+	return f, func(context.Context) (drcli.Clients, error) { return drcli.Clients{RDS: f}, nil }
 }
 
-func runCLI(mk newClients, f *drtest.RDS, args ...string) (int, string, string) {
+func runCLI(mk drcli.NewClients, f *drtest.RDS, args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), args, &out, &errOut, mk, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 	return code, out.String(), errOut.String()
@@ -66,42 +64,24 @@ func TestUsageErrors(t *testing.T) {
 		{Args: []string{"-nope"}, Flag: "-nope"},
 	}, func(args []string) (int, string) {
 		var out, errOut bytes.Buffer
-		code := run(context.Background(), args, &out, &errOut, fromEnvironment, nil)
+		code := run(context.Background(), args, &out, &errOut, drcli.FromEnvironment, nil)
 		return code, errOut.String()
 	})
 	var errOut bytes.Buffer
-	assert.Equal(t, 0, run(context.Background(), []string{"-h"}, &bytes.Buffer{}, &errOut, fromEnvironment, nil))
+	assert.Equal(t, 0, run(context.Background(), []string{"-h"}, &bytes.Buffer{}, &errOut, drcli.FromEnvironment, nil))
 	assert.Contains(t, errOut.String(), "Exit codes: 0 sanitized, 3 a sanitizing statement failed")
 }
 
 func pg(t *testing.T) (host string, port int32, dsn string) {
-	base := testbed.PostgresDSN(t)
-	u, err := url.Parse(base)
-	require.NoError(t, err)
-	h, p, err := net.SplitHostPort(u.Host)
-	require.NoError(t, err)
-	n, err := strconv.Atoi(p)
-	require.NoError(t, err)
-	admin, err := sql.Open("pgx", base)
-	require.NoError(t, err)
-	defer admin.Close()
-	name := fmt.Sprintf("sanitize_%d", time.Now().UnixNano())
-	_, err = admin.Exec("CREATE DATABASE " + name)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		if a, err := sql.Open("pgx", base); err == nil {
-			_, _ = a.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-			a.Close()
-		}
-	})
-	u.Path = "/" + name
+	pg := testbed.PostgresServer(t)
+	u := pg.Database(t, "sanitize")
 	db, err := sql.Open("pgx", u.String())
 	require.NoError(t, err)
 	defer db.Close()
 	_, err = db.Exec(`CREATE TABLE customers (id serial PRIMARY KEY, email text); INSERT INTO customers (email) VALUES ('ada@real.example'), ('alan@real.example')`)
 	require.NoError(t, err)
 	u.Host = "HOSTPORT"
-	return h, int32(n), strings.Replace(u.String(), "HOSTPORT", "{host}:{port}", 1)
+	return pg.Host, pg.Port, strings.Replace(u.String(), "HOSTPORT", "{host}:{port}", 1)
 }
 
 func TestIntegrationSanitizeCLI(t *testing.T) {
@@ -209,7 +189,7 @@ func TestIntegrationStepsThroughTheHandler(t *testing.T) {
 	require.NoError(t, err)
 	r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(string) dr.RDSAPI { return f }}, true, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)
-	h := newHandler(r)
+	h := drstep.Handler(r)
 	ctx := context.Background()
 	st, err := h(ctx, dr.StepRequest{Step: "start", Run: "weekly-1"})
 	require.NoError(t, err)

@@ -19,7 +19,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -29,16 +28,6 @@ import (
 	"github.com/shipshape-dev/shipshape/dr"
 )
 
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 func newHandler(client dr.RDSAPI, keys dr.KMSAPI, getenv func(string) string, logger *slog.Logger) (func(context.Context, json.RawMessage) (dr.Summary, error), error) {
 	ret, err := dr.ParseRetention(getenv("DR_KEEP"), getenv("DR_MAX_AGE"))
 	if err != nil {
@@ -46,8 +35,8 @@ func newHandler(client dr.RDSAPI, keys dr.KMSAPI, getenv func(string) string, lo
 	}
 	src, err := dr.NewSource(client, func(o *dr.SourceOptions) {
 		o.KMSKeyID = getenv("DR_KMS_KEY_ID")
-		o.ShareWith = splitList(getenv("DR_SHARE_WITH"))
-		o.Databases = splitList(getenv("DR_DATABASES"))
+		o.ShareWith = dr.SplitList(getenv("DR_SHARE_WITH"))
+		o.Databases = dr.SplitList(getenv("DR_DATABASES"))
 		o.KMS = keys
 		o.Logger = logger
 	})

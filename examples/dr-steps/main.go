@@ -33,81 +33,12 @@
 package main
 
 import (
-	"context"
-	"log/slog"
-	"os"
-	"strings"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambda/messages"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/rds"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/internal/drstep"
 )
 
-// newHandler runs a step; a failure is returned with the error type the state machine routes
-// on (Lambda reports InvokeResponse_Error's Type as the errorType).
-func newHandler(r *dr.StepRunner) func(context.Context, dr.StepRequest) (dr.VerifyState, error) {
-	return func(ctx context.Context, req dr.StepRequest) (dr.VerifyState, error) {
-		st, err := r.Run(ctx, req)
-		if err != nil {
-			return st, messages.InvokeResponse_Error{Type: dr.ErrorType(err), Message: err.Error()}
-		}
-		return st, nil
-	}
-}
-
-// clientsFrom makes the AWS clients from cfg: RDS per region, Secrets Manager in the
-// secret's region.
-func clientsFrom(cfg aws.Config, s dr.StepSettings) dr.StepClients {
-	c := dr.StepClients{RDS: func(region string) dr.RDSAPI {
-		return rds.NewFromConfig(cfg, func(o *rds.Options) {
-			if region != "" {
-				o.Region = region
-			}
-		})
-	}}
-	if s.SecretARN != "" {
-		c.SecretsManager = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
-			if parts := strings.Split(s.SecretARN, ":"); len(parts) > 3 && parts[3] != "" {
-				o.Region = parts[3]
-			}
-		})
-	}
-	if s.ReportBucket != "" {
-		c.S3 = s3.NewFromConfig(cfg)
-	}
-	if s.TopicARN != "" {
-		c.SNS = sns.NewFromConfig(cfg)
-	}
-	return c
-}
-
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	s, err := dr.StepSettingsFromEnv(os.Getenv)
-	if err != nil {
-		logger.Error("configuration", "error", err.Error())
-		os.Exit(2)
-	}
-	cfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		logger.Error("AWS configuration", "error", err.Error())
-		os.Exit(1)
-	}
-	r, err := dr.NewStepRunner(s, clientsFrom(cfg, s), false, func(o *dr.VerifyOptions) {
-		o.Logger = logger
-		o.Progress = func(line string) { logger.Info(line) }
-	})
-	if err != nil {
-		logger.Error("configuration", "error", err.Error())
-		os.Exit(2)
-	}
-	lambda.Start(newHandler(r))
+	drstep.Main(dr.StepSettingsFromEnv, false)
 }

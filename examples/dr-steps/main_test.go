@@ -15,6 +15,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/internal/drstep"
 )
 
 type asl struct {
@@ -177,7 +178,7 @@ func handler(t *testing.T, f *drtest.RDS, env map[string]string) func(context.Co
 	require.NoError(t, err)
 	r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(string) dr.RDSAPI { return f }}, false, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)
-	return newHandler(r)
+	return drstep.Handler(r)
 }
 
 func errorType(err error) string {
@@ -288,7 +289,7 @@ func TestSeveralRegionsAndTheReport(t *testing.T) {
 	r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(region string) dr.RDSAPI { return byRegion[region] }, SNS: srv.Client()}, false,
 		func(o *dr.VerifyOptions) { o.Clock = west.Clock() })
 	require.NoError(t, err)
-	h := newHandler(r)
+	h := drstep.Handler(r)
 	ctx := context.Background()
 
 	for region, f := range byRegion {

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
-	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,18 +15,19 @@ import (
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
 	"github.com/shipshape-dev/shipshape/internal/clitest"
+	"github.com/shipshape-dev/shipshape/internal/drcli"
 	"github.com/shipshape-dev/shipshape/internal/testbed"
 )
 
-func fakeRDS(host string, port int32) (*drtest.RDS, newClients) {
+func fakeRDS(host string, port int32) (*drtest.RDS, drcli.NewClients) {
 	f := drtest.New(nil)
 	f.AddManual("orders-db-202611230300-dr", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
 	f.AddManualCluster("ledger-202611230300-dr", "ledger", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
 	f.Endpoint = func(string) (string, int32) { return host, port }
-	return f, func(context.Context) (clients, error) { return clients{rds: f}, nil }
+	return f, func(context.Context) (drcli.Clients, error) { return drcli.Clients{RDS: f}, nil }
 }
 
-func runCLI(mk newClients, clock func(*dr.VerifyOptions), args ...string) (int, string, string) {
+func runCLI(mk drcli.NewClients, clock func(*dr.VerifyOptions), args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), args, &out, &errOut, mk, clock)
 	return code, out.String(), errOut.String()
@@ -64,21 +62,16 @@ func TestUsageErrors(t *testing.T) {
 		{Args: with("extra"), Flag: "extra"},
 		{Args: []string{"-nope"}, Flag: "-nope"},
 	}, func(args []string) (int, string) {
-		code, _, stderr := runCLI(fromEnvironment, nil, args...)
+		code, _, stderr := runCLI(drcli.FromEnvironment, nil, args...)
 		return code, stderr
 	})
 }
 
 func TestIntegrationVerifyCLI(t *testing.T) {
-	u, err := url.Parse(testbed.PostgresDSN(t))
-	require.NoError(t, err)
-	host, portText, err := net.SplitHostPort(u.Host)
-	require.NoError(t, err)
-	port, err := strconv.Atoi(portText)
-	require.NoError(t, err)
-	f, mk := fakeRDS(host, int32(port))
+	pg := testbed.PostgresServer(t)
+	f, mk := fakeRDS(pg.Host, pg.Port)
 	fast := func(o *dr.VerifyOptions) { o.Clock = f.Clock() }
-	t.Setenv("VERIFY_USER", u.User.Username())
+	t.Setenv("VERIFY_USER", pg.URL.User.Username())
 	dsn := "postgres://${VERIFY_USER}@{host}:{port}/postgres?sslmode=disable"
 
 	code, stdout, stderr := runCLI(mk, fast, "-instance", "orders-db", "-class", "db.t4g.medium", "-dsn", dsn,
@@ -132,7 +125,9 @@ func TestAuroraReportAndNotice(t *testing.T) {
 	f.RestoreOutcome = "incompatible-network"
 	const topic = "arn:aws:sns:us-east-1:111111111111:dr"
 	notices, bucket := drtest.NewSNS(topic), &memS3{}
-	mk := func(context.Context) (clients, error) { return clients{rds: f, s3: bucket, sns: notices}, nil }
+	mk := func(context.Context) (drcli.Clients, error) {
+		return drcli.Clients{RDS: f, S3: bucket, SNS: notices}, nil
+	}
 	code, stdout, stderr := runCLI(mk, func(o *dr.VerifyOptions) { o.Clock = f.Clock() }, "-cluster", "ledger", "-class", "db.r6g.large",
 		"-dsn", "postgres://x@{host}:{port}/db", "-report-bucket", "reports", "-sns-topic", topic)
 	assert.Equal(t, 1, code, stderr)

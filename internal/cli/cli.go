@@ -35,6 +35,15 @@ func Parse(fs *flag.FlagSet, args []string, stderr io.Writer, usage func(io.Writ
 	return 0, false
 }
 
+// Help is a usage function for Parse: text, then the flags with their defaults.
+func Help(fs *flag.FlagSet, text string) func(io.Writer) {
+	return func(w io.Writer) {
+		fmt.Fprint(w, text)
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
+}
+
 // Usage prints "prog: message (see prog -h)" on one line and returns ExitUsage.
 func Usage(stderr io.Writer, prog, format string, args ...any) int {
 	msg := strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", " ")

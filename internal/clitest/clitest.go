@@ -5,18 +5,16 @@ package clitest
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/shipshape-dev/shipshape/internal/fakeapi"
 )
 
-// Recorder is a local HTTP server that answers 500 to everything and remembers each request.
+// Recorder is a local HTTP server that answers 500 to everything and remembers each request:
+// its Requests are "GET /path?query", its URL is where the environment points.
 type Recorder struct {
-	URL string
-
-	mu       sync.Mutex
-	requests []string
+	*fakeapi.WireServer
 }
 
 // NewRecorder starts a Recorder and points the standard AWS SDK environment at it for the
@@ -26,17 +24,14 @@ type Recorder struct {
 func NewRecorder(t *testing.T) *Recorder {
 	t.Helper()
 	r := &Recorder{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.mu.Lock()
-		r.requests = append(r.requests, req.Method+" "+req.URL.String())
-		r.mu.Unlock()
+	r.WireServer = fakeapi.NewWireServer(func(w http.ResponseWriter, req *http.Request) {
+		r.Record(req.Method + " " + req.URL.String())
 		http.Error(w, "clitest.Recorder: no request was expected", http.StatusInternalServerError)
-	}))
-	t.Cleanup(srv.Close)
-	r.URL = srv.URL
+	})
+	t.Cleanup(r.Close)
 	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL":                  srv.URL,
-		"AWS_EC2_METADATA_SERVICE_ENDPOINT": srv.URL + "/",
+		"AWS_ENDPOINT_URL":                  r.URL,
+		"AWS_EC2_METADATA_SERVICE_ENDPOINT": r.URL + "/",
 		"AWS_REGION":                        "us-east-1",
 		"AWS_ACCESS_KEY_ID":                 "AKIDCLITEST",
 		"AWS_SECRET_ACCESS_KEY":             "clitest-secret",
@@ -48,13 +43,6 @@ func NewRecorder(t *testing.T) *Recorder {
 		t.Setenv(k, v)
 	}
 	return r
-}
-
-// Requests returns the requests seen so far ("GET /path?query").
-func (r *Recorder) Requests() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.requests...)
 }
 
 // UsageCase is one bad invocation of a binary.

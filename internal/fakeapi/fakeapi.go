@@ -1,11 +1,14 @@
 // Package fakeapi is the call log and fault script that the packages' stateful fakes share
 // (every <pkg>test): each fake embeds a Script, which records its calls and their inputs and
 // injects scripted errors ("fail the next 3 calls of ListTasks with ThrottlingException").
-// WriteJSONError answers for a fake over the AWS JSON 1.1 protocol (the draintest and
-// secretsenvtest wire servers).
+// Each wire server (a fake answering a real SDK client in the service's own protocol) embeds
+// a WireServer, its running server and request log; its SDK clients sign with Credentials
+// and send with HTTPClient. WriteJSONError answers for a fake over the AWS JSON 1.1 protocol
+// (the draintest and secretsenvtest wire servers).
 package fakeapi
 
 import (
+	"context"
 	"sync"
 
 	"github.com/aws/smithy-go"
@@ -57,6 +60,15 @@ func (s *Script) Enter(op string, input any) error {
 		}
 	}
 	return f.err
+}
+
+// Call starts a call of op in a fake's method: ctx's error when ctx has ended (the call is
+// not recorded then, as the SDK makes no request), else Enter's.
+func (s *Script) Call(ctx context.Context, op string, input any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.Enter(op, input)
 }
 
 // Calls returns how many times op was called.

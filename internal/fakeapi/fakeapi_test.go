@@ -1,17 +1,35 @@
 package fakeapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/shipshape-dev/shipshape/internal/fakeapi"
 )
+
+// TestCall: an ended context is the call's error and the call is not recorded; otherwise
+// Call is Enter.
+func TestCall(t *testing.T) {
+	var s fakeapi.Script
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.ErrorIs(t, s.Call(ctx, "Op", "in"), context.Canceled)
+	assert.Zero(t, s.Calls("Op"))
+	s.Fail("Op", fakeapi.Error("Throttling", "slow down"), 1)
+	assert.Error(t, s.Call(context.Background(), "Op", "in"))
+	assert.NoError(t, s.Call(context.Background(), "Op", "in"))
+	assert.Equal(t, []any{"in", "in"}, s.Inputs("Op"))
+}
 
 func TestScript(t *testing.T) {
 	var s fakeapi.Script
@@ -74,4 +92,27 @@ func TestScriptRecordsInputs(t *testing.T) {
 	s.Reset()
 	assert.Empty(t, s.Inputs("Op"))
 	assert.Zero(t, s.Total())
+}
+
+// TestWireServer: the handler's lines are the log, in order, as copies; HTTPClient sends a
+// body the server reads whole.
+func TestWireServer(t *testing.T) {
+	var w *fakeapi.WireServer
+	w = fakeapi.NewWireServer(func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Record(r.Method + " " + r.URL.Path + " " + string(body))
+	})
+	defer w.Close()
+	for _, body := range []string{"a", "bb"} {
+		resp, err := fakeapi.HTTPClient().Post(w.URL+"/x", "text/plain", strings.NewReader(body))
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	got := w.Requests()
+	assert.Equal(t, []string{"POST /x a", "POST /x bb"}, got)
+	got[0] = "changed"
+	assert.Equal(t, "POST /x a", w.Requests()[0], "Requests returns a copy")
+	creds, err := fakeapi.Credentials().Retrieve(context.Background())
+	require.NoError(t, err)
+	assert.NotEmpty(t, creds.AccessKeyID)
 }

@@ -84,12 +84,6 @@ func IMDSMock(t testing.TB) IMDS {
 	return IMDS{URL: v[0], AccessKeyID: v[1]}
 }
 
-// PostgresDSN returns a connection string for the test bed's PostgreSQL superuser.
-func PostgresDSN(t testing.TB) string {
-	t.Helper()
-	return need(t, "PostgreSQL", "SHIPSHAPE_PG_DSN")[0]
-}
-
 // DotenvReaders are real third-party dotenv readers: Python is an interpreter that imports
 // python-dotenv, NodePath a node_modules folder holding the npm dotenv package (Node itself
 // brings util.parseEnv).

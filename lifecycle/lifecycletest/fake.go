@@ -317,12 +317,9 @@ func (f *AutoScaling) findAction(group, hook, instanceID, token string) (*instan
 
 // CompleteLifecycleAction completes a pending action with CONTINUE or ABANDON.
 func (f *AutoScaling) CompleteLifecycleAction(ctx context.Context, in *autoscaling.CompleteLifecycleActionInput, _ ...func(*autoscaling.Options)) (*autoscaling.CompleteLifecycleActionOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(OpComplete, in); err != nil {
+	if err := f.Call(ctx, OpComplete, in); err != nil {
 		return nil, err
 	}
 	result := lifecycle.Result(aws.ToString(in.LifecycleActionResult))
@@ -341,12 +338,9 @@ func (f *AutoScaling) CompleteLifecycleAction(ctx context.Context, in *autoscali
 // RecordLifecycleActionHeartbeat pushes the action's heartbeat deadline HeartbeatTimeout
 // further, never past its global timeout.
 func (f *AutoScaling) RecordLifecycleActionHeartbeat(ctx context.Context, in *autoscaling.RecordLifecycleActionHeartbeatInput, _ ...func(*autoscaling.Options)) (*autoscaling.RecordLifecycleActionHeartbeatOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(OpHeartbeat, in); err != nil {
+	if err := f.Call(ctx, OpHeartbeat, in); err != nil {
 		return nil, err
 	}
 	_, a, err := f.findAction(aws.ToString(in.AutoScalingGroupName), aws.ToString(in.LifecycleHookName), aws.ToString(in.InstanceId), aws.ToString(in.LifecycleActionToken))
@@ -359,12 +353,9 @@ func (f *AutoScaling) RecordLifecycleActionHeartbeat(ctx context.Context, in *au
 
 // DescribeLifecycleHooks lists a group's hooks (all, or the named ones).
 func (f *AutoScaling) DescribeLifecycleHooks(ctx context.Context, in *autoscaling.DescribeLifecycleHooksInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeLifecycleHooksOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(OpDescribeHooks, in); err != nil {
+	if err := f.Call(ctx, OpDescribeHooks, in); err != nil {
 		return nil, err
 	}
 	group := aws.ToString(in.AutoScalingGroupName)
@@ -398,12 +389,9 @@ func contains(list []string, s string) bool {
 
 // DescribeAutoScalingInstances describes the named instances that are in a group.
 func (f *AutoScaling) DescribeAutoScalingInstances(ctx context.Context, in *autoscaling.DescribeAutoScalingInstancesInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingInstancesOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(OpDescribeInstance, in); err != nil {
+	if err := f.Call(ctx, OpDescribeInstance, in); err != nil {
 		return nil, err
 	}
 	out := &autoscaling.DescribeAutoScalingInstancesOutput{AutoScalingInstances: []types.AutoScalingInstanceDetails{}}
@@ -425,12 +413,9 @@ func (f *AutoScaling) DescribeAutoScalingInstances(ctx context.Context, in *auto
 // stop it. An instance that is not InService (already terminating, unknown) is a
 // ValidationError.
 func (f *AutoScaling) TerminateInstanceInAutoScalingGroup(ctx context.Context, in *autoscaling.TerminateInstanceInAutoScalingGroupInput, _ ...func(*autoscaling.Options)) (*autoscaling.TerminateInstanceInAutoScalingGroupOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(OpTerminate, in); err != nil {
+	if err := f.Call(ctx, OpTerminate, in); err != nil {
 		return nil, err
 	}
 	if in.ShouldDecrementDesiredCapacity == nil {
@@ -457,12 +442,9 @@ func (f *AutoScaling) TerminateInstanceInAutoScalingGroup(ctx context.Context, i
 
 // SetInstanceProtection sets or clears scale-in protection of instances of a group.
 func (f *AutoScaling) SetInstanceProtection(ctx context.Context, in *autoscaling.SetInstanceProtectionInput, _ ...func(*autoscaling.Options)) (*autoscaling.SetInstanceProtectionOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(OpProtect, in); err != nil {
+	if err := f.Call(ctx, OpProtect, in); err != nil {
 		return nil, err
 	}
 	group := aws.ToString(in.AutoScalingGroupName)

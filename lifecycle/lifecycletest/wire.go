@@ -2,18 +2,17 @@ package lifecycletest
 
 import (
 	"context"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/smithy-go"
+
+	"github.com/shipshape-dev/shipshape/internal/fakeapi"
 )
 
 const xmlns = "http://autoscaling.amazonaws.com/doc/2011-01-01/"
@@ -23,26 +22,19 @@ const xmlns = "http://autoscaling.amazonaws.com/doc/2011-01-01/"
 // <ErrorResponse><Error><Code>...), so that a real *autoscaling.Client, or a binary given
 // AWS_ENDPOINT_URL_AUTO_SCALING=URL, can be tested against it.
 type WireServer struct {
-	*httptest.Server
+	*fakeapi.WireServer
 	fake *AutoScaling
-
-	mu      sync.Mutex
-	actions []string
 }
 
 // NewWireServer starts a WireServer in front of fake; Close it when done.
 func NewWireServer(fake *AutoScaling) *WireServer {
 	w := &WireServer{fake: fake}
-	w.Server = httptest.NewServer(http.HandlerFunc(w.serve))
+	w.WireServer = fakeapi.NewWireServer(w.serve)
 	return w
 }
 
 // Actions returns the Action of every request received, in order.
-func (w *WireServer) Actions() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]string(nil), w.actions...)
-}
+func (w *WireServer) Actions() []string { return w.Requests() }
 
 // members reads the list parameter name.member.N in order.
 func members(r *http.Request, name string) []string {
@@ -74,13 +66,11 @@ func optional(r *http.Request, name string) *string {
 
 func (w *WireServer) serve(rw http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil || r.Method != http.MethodPost {
-		writeXMLError(rw, http.StatusBadRequest, "Sender", "InvalidRequest", "expected a form-encoded POST")
+		fakeapi.WriteQueryError(rw, http.StatusBadRequest, xmlns, "Sender", "InvalidRequest", "expected a form-encoded POST")
 		return
 	}
 	action := r.PostForm.Get("Action")
-	w.mu.Lock()
-	w.actions = append(w.actions, action)
-	w.mu.Unlock()
+	w.Record(action)
 	ctx := context.Background()
 	var result string
 	var err error
@@ -146,20 +136,20 @@ func (w *WireServer) serve(rw http.ResponseWriter, r *http.Request) {
 		}
 		_, err = w.fake.SetInstanceProtection(ctx, in)
 	default:
-		writeXMLError(rw, http.StatusBadRequest, "Sender", "InvalidAction", "unsupported action "+action)
+		fakeapi.WriteQueryError(rw, http.StatusBadRequest, xmlns, "Sender", "InvalidAction", "unsupported action "+action)
 		return
 	}
 	if err != nil {
 		var apiErr smithy.APIError
 		if !errors.As(err, &apiErr) {
-			writeXMLError(rw, http.StatusInternalServerError, "Receiver", "InternalFailure", err.Error())
+			fakeapi.WriteQueryError(rw, http.StatusInternalServerError, xmlns, "Receiver", "InternalFailure", err.Error())
 			return
 		}
 		status, kind := http.StatusBadRequest, "Sender"
 		if apiErr.ErrorFault() == smithy.FaultServer {
 			status, kind = http.StatusServiceUnavailable, "Receiver"
 		}
-		writeXMLError(rw, status, kind, apiErr.ErrorCode(), apiErr.ErrorMessage())
+		fakeapi.WriteQueryError(rw, status, xmlns, kind, apiErr.ErrorCode(), apiErr.ErrorMessage())
 		return
 	}
 	rw.Header().Set("Content-Type", "text/xml")
@@ -167,15 +157,4 @@ func (w *WireServer) serve(rw http.ResponseWriter, r *http.Request) {
 		action, xmlns, action, result, action, action)
 }
 
-func esc(s string) string {
-	var b strings.Builder
-	_ = xml.EscapeText(&b, []byte(s))
-	return b.String()
-}
-
-func writeXMLError(rw http.ResponseWriter, status int, kind, code, message string) {
-	rw.Header().Set("Content-Type", "text/xml")
-	rw.WriteHeader(status)
-	fmt.Fprintf(rw, `<ErrorResponse xmlns="%s"><Error><Type>%s</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>`,
-		xmlns, kind, esc(code), esc(message))
-}
+func esc(s string) string { return fakeapi.EscapeXML(s) }

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/shipshape-dev/shipshape/internal/awserr"
+	"github.com/shipshape-dev/shipshape/internal/fakeapi"
 )
 
 // WireServer serves a Bucket over HTTP in S3's own REST/XML protocol, path-style
@@ -25,26 +24,19 @@ import (
 // BaseEndpoint=URL and UsePathStyle, or a binary given AWS_ENDPOINT_URL_S3=URL and
 // path-style addressing, can be tested against it, faults and all.
 type WireServer struct {
-	*httptest.Server
+	*fakeapi.WireServer
 	fake *Bucket
-
-	mu       sync.Mutex
-	requests []string
 }
 
 // NewWireServer starts a WireServer in front of fake; Close it when done.
 func NewWireServer(fake *Bucket) *WireServer {
 	w := &WireServer{fake: fake}
-	w.Server = httptest.NewServer(http.HandlerFunc(w.serve))
+	w.WireServer = fakeapi.NewWireServer(w.serve)
 	return w
 }
 
 // Requests returns "METHOD /path?query" of every request received, in order.
-func (w *WireServer) Requests() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]string(nil), w.requests...)
-}
+func (w *WireServer) Requests() []string { return w.WireServer.Requests() }
 
 const s3XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
 
@@ -103,9 +95,7 @@ type wireDeleteResult struct {
 }
 
 func (w *WireServer) serve(rw http.ResponseWriter, r *http.Request) {
-	w.mu.Lock()
-	w.requests = append(w.requests, r.Method+" "+r.URL.RequestURI())
-	w.mu.Unlock()
+	w.Record(r.Method + " " + r.URL.RequestURI())
 	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	q := r.URL.Query()
 	switch {

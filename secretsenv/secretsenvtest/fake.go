@@ -356,12 +356,9 @@ func (f *STS) Deny(roleARN string) {
 
 // AssumeRole returns fresh credentials for the role.
 func (f *STS) AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, _ ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Enter(OpAssumeRole, in); err != nil {
+	if err := f.Call(ctx, OpAssumeRole, in); err != nil {
 		return nil, err
 	}
 	if f.denied[aws.ToString(in.RoleArn)] {

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -20,26 +18,19 @@ import (
 // {"__type": code, "message": ...}), so that a real *secretsmanager.Client, or a binary
 // given AWS_ENDPOINT_URL_SECRETS_MANAGER=URL, can be tested against it.
 type WireServer struct {
-	*httptest.Server
+	*fakeapi.WireServer
 	fake *SecretsManager
-
-	mu      sync.Mutex
-	targets []string
 }
 
 // NewWireServer starts a WireServer in front of fake; Close it when done.
 func NewWireServer(fake *SecretsManager) *WireServer {
 	w := &WireServer{fake: fake}
-	w.Server = httptest.NewServer(http.HandlerFunc(w.serve))
+	w.WireServer = fakeapi.NewWireServer(w.serve)
 	return w
 }
 
 // Targets returns the X-Amz-Target of every request received, in order.
-func (w *WireServer) Targets() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]string(nil), w.targets...)
-}
+func (w *WireServer) Targets() []string { return w.Requests() }
 
 type wireSecretValue struct {
 	ARN           string   `json:"ARN,omitempty"`
@@ -53,9 +44,7 @@ type wireSecretValue struct {
 
 func (w *WireServer) serve(rw http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
-	w.mu.Lock()
-	w.targets = append(w.targets, target)
-	w.mu.Unlock()
+	w.Record(target)
 	if r.Method != http.MethodPost || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-amz-json-1.1") {
 		writeError(rw, http.StatusBadRequest, "SerializationException", "expected POST with application/x-amz-json-1.1")
 		return

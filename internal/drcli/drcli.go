@@ -1,0 +1,193 @@
+// Package drcli is what the dr command-line binaries (dr-verify, dr-sanitize, dr-failover)
+// share beyond internal/cli: the AWS clients of a run, the checks of the flags they have in
+// common, and the JSON report's flags and delivery. Each binary keeps its own flags, help
+// text, order of checks and exit codes; what is here has the same text and behaviour in all
+// of them. The state machines' Lambda functions share internal/drstep.
+package drcli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/internal/cli"
+)
+
+// Multi is a repeatable string flag (-statement, -min-rows, -query): each use adds a value.
+type Multi []string
+
+func (m *Multi) String() string     { return strings.Join(*m, ",") }
+func (m *Multi) Set(v string) error { *m = append(*m, v); return nil }
+
+// Clients are the AWS clients a run may use; a binary's run takes a NewClients, which tests
+// replace with one that returns fakes.
+type Clients struct {
+	RDS            dr.RDSAPI
+	SecretsManager dr.SecretsManagerAPI
+	S3             dr.S3API
+	SNS            dr.SNSAPI
+	Route53        dr.Route53API
+}
+
+// NewClients makes the clients of a run, after its flags are checked.
+type NewClients func(ctx context.Context) (Clients, error)
+
+// FromEnvironment makes the clients from the standard AWS SDK environment
+// (config.LoadDefaultConfig). Making a client makes no request.
+func FromEnvironment(ctx context.Context) (Clients, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return Clients{}, err
+	}
+	return ClientsFrom(cfg), nil
+}
+
+// ClientsFrom makes the RDS, Secrets Manager, S3 and SNS clients from cfg. A binary that
+// needs Route 53 (dr-failover) adds it, so that the others do not link its client.
+func ClientsFrom(cfg aws.Config) Clients {
+	return Clients{RDS: rds.NewFromConfig(cfg), SecretsManager: secretsmanager.NewFromConfig(cfg), S3: s3.NewFromConfig(cfg), SNS: sns.NewFromConfig(cfg)}
+}
+
+// Main runs run on a context that ends at Ctrl-C or SIGTERM (so that what the run made is
+// still deleted) and exits with the code run returns.
+func Main(run func(ctx context.Context) int) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx)
+	stop()
+	os.Exit(code)
+}
+
+// Count is how many of values are set (for "give one of -instance, -cluster and -snapshot").
+func Count(values ...string) int {
+	n := 0
+	for _, v := range values {
+		if v != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// CheckSecret checks -secret-arn against the -dsn template: a secret is named by its ARN,
+// and {user} or {password} in the template need one.
+func CheckSecret(secretARN, dsn string) error {
+	switch {
+	case secretARN != "" && !strings.HasPrefix(secretARN, "arn:"):
+		return fmt.Errorf("-secret-arn %q: want a Secrets Manager secret ARN", secretARN)
+	case secretARN == "" && (strings.Contains(dsn, "{user}") || strings.Contains(dsn, "{password}")):
+		return errors.New("-dsn uses {user} or {password}: give -secret-arn")
+	}
+	return nil
+}
+
+// CheckWaits checks -timeout and then -poll: both must be positive.
+func CheckWaits(timeout, poll time.Duration) error {
+	if err := cli.Duration("timeout", timeout); err != nil {
+		return err
+	}
+	return cli.Duration("poll", poll)
+}
+
+// Database is the database of a -dsn template (built by dr.DSNTemplate) with the
+// credentials of -secret-arn when it is given.
+func Database(dsn func(host string, port int32) string, sm dr.SecretsManagerAPI, secretARN string) dr.Database {
+	db := dr.Database{Driver: "pgx", DSN: dsn}
+	if secretARN != "" {
+		db.Credentials = dr.SecretCredentials(sm, secretARN)
+	}
+	return db
+}
+
+// Progress prints each progress line on w as "<UTC time, RFC 3339> prog: line".
+func Progress(w io.Writer, prog string) func(line string) {
+	return func(line string) {
+		fmt.Fprintf(w, "%s %s: %s\n", time.Now().UTC().Format(time.RFC3339), prog, line)
+	}
+}
+
+// Report holds the flags of a run's JSON report: -report, -report-bucket, -report-prefix
+// and -sns-topic.
+type Report struct {
+	File, Bucket, Prefix, Topic string
+}
+
+// Flags defines the report's flags on fs; run names what fails in -sns-topic's help
+// ("verification").
+func (r *Report) Flags(fs *flag.FlagSet, run string) {
+	fs.StringVar(&r.Bucket, "report-bucket", "", "also write the JSON report to this S3 bucket")
+	fs.StringVar(&r.Prefix, "report-prefix", "dr-reports", "key prefix of the report in -report-bucket")
+	fs.StringVar(&r.Topic, "sns-topic", "", "SNS topic ARN told when the "+run+" fails")
+	fs.StringVar(&r.File, "report", "", "also write the JSON report to this file")
+}
+
+// Reporter returns the dr.Reporter of -report-bucket and -sns-topic, with c's S3 and SNS
+// clients; its error is a usage error.
+func (r *Report) Reporter(c Clients) (*dr.Reporter, error) {
+	return dr.NewReporter(func(o *dr.ReporterOptions) {
+		if r.Bucket != "" {
+			o.S3, o.Bucket, o.Prefix = c.S3, r.Bucket, r.Prefix
+		}
+		if r.Topic != "" {
+			o.SNS, o.TopicARN = c.SNS, r.Topic
+		}
+	})
+}
+
+// Write delivers rep with reporter when -report-bucket or -sns-topic is given (within a
+// minute, also when ctx has ended) and records where in rep.Location, then prints rep on
+// stdout and writes it to -report FILE. What fails here is said on stderr and does not
+// change the run's outcome.
+func (r *Report) Write(ctx context.Context, prog string, reporter *dr.Reporter, rep *dr.Report, stdout, stderr io.Writer) {
+	if r.Bucket != "" || r.Topic != "" {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		loc, err := reporter.Deliver(dctx, *rep)
+		cancel()
+		rep.Location = loc
+		if err != nil {
+			fmt.Fprintln(stderr, cli.Message(prog, err))
+		}
+	}
+	out := append(rep.JSON(), '\n')
+	_, _ = stdout.Write(out)
+	if r.File != "" {
+		if err := os.WriteFile(r.File, out, 0o644); err != nil {
+			fmt.Fprintln(stderr, prog+": writing the report:", err)
+		}
+	}
+}
+
+// CheckFlags are the flags of the SQL checks (dr-verify; dr-failover -rehearse):
+// -version-prefix, -min-tables, -min-rows and -query.
+type CheckFlags struct {
+	VersionPrefix    string
+	MinTables        int
+	MinRows, Queries Multi
+}
+
+// Flags defines the flags on fs, each help text after prefix ("-rehearse: " or "").
+func (c *CheckFlags) Flags(fs *flag.FlagSet, prefix string) {
+	fs.StringVar(&c.VersionPrefix, "version-prefix", "", prefix+"the server version must start with this, e.g. 15.")
+	fs.IntVar(&c.MinTables, "min-tables", 0, prefix+"at least this many tables in the public schema")
+	fs.Var(&c.MinRows, "min-rows", prefix+"TABLE=N: at least N rows (repeatable)")
+	fs.Var(&c.Queries, "query", prefix+"NAME|SQL|WANT: a query whose single value must be WANT (repeatable)")
+}
+
+// Checks are the checks the flags ask for (dr.ChecksFromFlags); the error names the flag.
+func (c *CheckFlags) Checks() (dr.Checks, error) {
+	return dr.ChecksFromFlags(c.VersionPrefix, c.MinTables, c.MinRows, c.Queries)
+}

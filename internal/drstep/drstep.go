@@ -1,0 +1,90 @@
+// Package drstep is the main of the dr state machines' Lambda functions (examples/dr-steps
+// for the verification, examples/dr-sanitize for the sanitizing one): settings from the
+// environment, AWS clients, and a handler that runs one step per invocation. It is apart
+// from drcli so that the command-line binaries do not link the Lambda runtime.
+package drstep
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/shipshape-dev/shipshape/dr"
+)
+
+// Handler is the Lambda handler of a state machine's function: it runs a step; a
+// failure is returned with the error type the state machine routes on (Lambda reports
+// InvokeResponse_Error's Type as the errorType).
+func Handler(r *dr.StepRunner) func(context.Context, dr.StepRequest) (dr.VerifyState, error) {
+	return func(ctx context.Context, req dr.StepRequest) (dr.VerifyState, error) {
+		st, err := r.Run(ctx, req)
+		if err != nil {
+			return st, messages.InvokeResponse_Error{Type: dr.ErrorType(err), Message: err.Error()}
+		}
+		return st, nil
+	}
+}
+
+// Clients makes the AWS clients of a StepRunner from cfg: RDS per region, Secrets
+// Manager in the secret's region, S3 and SNS only when the settings name a report bucket or
+// a topic.
+func Clients(cfg aws.Config, s dr.StepSettings) dr.StepClients {
+	c := dr.StepClients{RDS: func(region string) dr.RDSAPI {
+		return rds.NewFromConfig(cfg, func(o *rds.Options) {
+			if region != "" {
+				o.Region = region
+			}
+		})
+	}}
+	if s.SecretARN != "" {
+		c.SecretsManager = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
+			if parts := strings.Split(s.SecretARN, ":"); len(parts) > 3 && parts[3] != "" {
+				o.Region = parts[3]
+			}
+		})
+	}
+	if s.ReportBucket != "" {
+		c.S3 = s3.NewFromConfig(cfg)
+	}
+	if s.TopicARN != "" {
+		c.SNS = sns.NewFromConfig(cfg)
+	}
+	return c
+}
+
+// Main is the main of a state machine's Lambda function: it reads the settings with
+// fromEnv (exit 2 when they are wrong), loads the AWS configuration (exit 1 when it fails),
+// and serves Handler, logging JSON on stdout. sanitize chooses the sanitizing state
+// machine's steps (dr.NewStepRunner).
+func Main(fromEnv func(getenv func(string) string) (dr.StepSettings, error), sanitize bool) {
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	s, err := fromEnv(os.Getenv)
+	if err != nil {
+		logger.Error("configuration", "error", err.Error())
+		os.Exit(2)
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		logger.Error("AWS configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	r, err := dr.NewStepRunner(s, Clients(cfg, s), sanitize, func(o *dr.VerifyOptions) {
+		o.Logger = logger
+		o.Progress = func(line string) { logger.Info(line) }
+	})
+	if err != nil {
+		logger.Error("configuration", "error", err.Error())
+		os.Exit(2)
+	}
+	lambda.Start(Handler(r))
+}
