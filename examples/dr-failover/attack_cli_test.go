@@ -19,6 +19,7 @@ import (
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
 	"github.com/shipshape-dev/shipshape/internal/clitest"
+	"github.com/shipshape-dev/shipshape/internal/drcli"
 )
 
 func TestAttackUsageErrors(t *testing.T) {
@@ -36,7 +37,9 @@ func TestAttackUsageErrors(t *testing.T) {
 			// retry backoff on every case); a usage error makes no call to any of them.
 			f, dns, _ := bed(t, "", 0)
 			sm := &atkSecrets{}
-			mk := func(context.Context) (clients, error) { return clients{rds: f, route53: dns, sm: sm}, nil }
+			mk := func(context.Context) (drcli.Clients, error) {
+				return drcli.Clients{RDS: f, Route53: dns, SecretsManager: sm}, nil
+			}
 			rdsBefore, dnsBefore := f.Total(), dns.Total()
 			code, _, stderr := runCLI(mk, f, c.Args...)
 			assert.Zero(t, sm.calls, "Secrets Manager calls made by a usage error")

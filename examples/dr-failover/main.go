@@ -76,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	noProtection := fs.Bool("no-deletion-protection", false, "restore without deletion protection (default: protected)")
 	zoneID := fs.String("zone-id", "", "Route 53 hosted zone id of the record to switch")
 	recordName := fs.String("record", "", "the CNAME the applications use, e.g. orders-db.internal.example.com")
-	ttl := fs.Int64("ttl", 60, "TTL of the switched record, seconds")
+	ttl := fs.Int64("ttl", 60, "TTL of the switched record, 1 to 172800 seconds (0 is refused)")
 	timeout := fs.Duration("timeout", 2*time.Hour, "how long to wait for the restore and the DNS change")
 	poll := fs.Duration("poll", 30*time.Second, "time between status checks while waiting")
 	dryRun := fs.Bool("dry-run", false, "print the plan; change nothing")
@@ -99,12 +99,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	usageErr := func(format string, a ...any) int { return cli.Usage(stderr, "dr-failover", format, a...) }
 	checks, cerr := checkFlags.Checks()
 	rehearsalOnly := []string{"dsn", "secret-arn", "version-prefix", "min-tables", "min-rows", "query"}
-	secretErr := drcli.CheckSecret(*secretARN, *dsn)
+	secretErr, sourceErr := drcli.CheckSecret(*secretARN, *dsn), drcli.CheckSource(*instance, *cluster)
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	case drcli.Count(*instance, *cluster, *snapshot) != 1:
 		return usageErr("give one of -instance, -cluster (its newest DR copy) and -snapshot")
+	case sourceErr != nil:
+		return usageErr("%v", sourceErr)
 	case *clusterSnapshot && *snapshot == "":
 		return usageErr("-cluster-snapshot goes with -snapshot")
 	case *rehearse && *dryRun:
@@ -117,6 +119,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		return usageErr("-zone-id and -record go together")
 	case cli.IsSet(fs, "ttl") && *recordName == "":
 		return usageErr("-ttl goes with -record")
+	case *ttl < 1 || *ttl > 172800:
+		return usageErr("-ttl %d: want a TTL of 1 to 172800 seconds", *ttl)
 	case *rehearse && *dsn == "":
 		return usageErr("-rehearse needs -dsn to run its checks")
 	case cerr != nil:

@@ -9,7 +9,7 @@
 // Environment: DR_SOURCE_ACCOUNTS (comma-separated), DR_SOURCE_REGION, DR_KMS_KEY_ID (a key
 // in this region, for encrypted snapshots), DR_STAGING_KMS_KEY_ID (a key of this account in
 // the source region, for the two-hop path of encrypted snapshots), DR_COPY_PATH (empty: one
-// step, two hops when refused; "two-hop": always two), DR_MAX_COPIES (default 5, at most 20),
+// step, two hops when refused; "two-hop": always two), DR_MAX_COPIES (1 to 20, default 5),
 // DR_KEEP (default 7; copies in progress count), DR_MAX_AGE (optional).
 package main
 
@@ -36,7 +36,7 @@ func newHandler(sharedRegion, local dr.RDSAPI, getenv func(string) string, logge
 	maxCopies := 0
 	if v := getenv("DR_MAX_COPIES"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil {
+		if err != nil || n < 1 || n > 20 { // 0 would be dr.RecoveryOptions' default (5), not what was asked
 			return nil, fmt.Errorf("DR_MAX_COPIES=%q: want a number from 1 to 20", v)
 		}
 		maxCopies = n

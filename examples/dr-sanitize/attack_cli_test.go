@@ -23,6 +23,7 @@ import (
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
 	"github.com/shipshape-dev/shipshape/internal/clitest"
+	"github.com/shipshape-dev/shipshape/internal/drcli"
 )
 
 type atkAWS struct{ secrets, puts int }
@@ -52,8 +53,8 @@ func TestAttackUsageErrors(t *testing.T) {
 			f, _ := bed("127.0.0.1", 1)
 			other := &atkAWS{}
 			notices := drtest.NewSNS()
-			mk := func(context.Context) (clients, error) {
-				return clients{rds: f, sm: other, s3: other, sns: notices}, nil
+			mk := func(context.Context) (drcli.Clients, error) {
+				return drcli.Clients{RDS: f, SecretsManager: other, S3: other, SNS: notices}, nil
 			}
 			code, _, stderr := runCLI(mk, f, c.Args...)
 			short := stderr

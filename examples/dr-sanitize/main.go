@@ -11,16 +11,17 @@
 //	dr-sanitize -instance orders-db -class db.t4g.medium -subnet-group private -security-groups sg-0123 \
 //	    -secret-arn arn:aws:secretsmanager:...:secret:rds!db-... -dsn 'postgres://{user}:{password}@{host}:{port}/orders' \
 //	    -statement "UPDATE customers SET email = 'user' || id || '@example.com'" \
-//	    -kms-key arn:aws:kms:...:key/dev-shared -share-with 444444444444
+//	    -kms-key alias/dev-shared -share-with 444444444444
 //
 // As a Lambda (when AWS_LAMBDA_RUNTIME_API is set: template.yaml deploys it behind
 // statemachine.asl.json), it runs one step per invocation; each statement is its own step,
 // in its own transaction, exactly once (a progress table in the restored database records it
 // in the same transaction, and is dropped before the snapshot), so the work can take longer
 // than a Lambda's 15 minutes as long as each statement fits in one; every failure path
-// reaches cleanup. Its environment is dr.SanitizeSettingsFromEnv's (the DR_ variables of
-// dr-steps, plus DR_STATEMENTS, DR_SANITIZED_SNAPSHOT_ID, DR_TARGET_KMS_KEY_ID,
-// DR_SHARE_WITH).
+// reaches cleanup, and cleanup reaches the report, also when it still fails. Its
+// environment is dr.SanitizeSettingsFromEnv's (the DR_ variables of dr-steps, DR_TIMEOUT at
+// most 12h, plus DR_STATEMENTS, DR_SANITIZED_SNAPSHOT_ID, DR_TARGET_KMS_KEY_ID (a key id, key
+// ARN, alias/NAME or alias ARN), DR_SHARE_WITH).
 //
 // Exit codes: 0 sanitized (and shared), 3 a sanitizing statement failed (nothing was
 // snapshotted or shared), 1 operational error, 2 usage error.
@@ -38,6 +39,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/internal/awsid"
 	"github.com/shipshape-dev/shipshape/internal/cli"
 	"github.com/shipshape-dev/shipshape/internal/drcli"
 	"github.com/shipshape-dev/shipshape/internal/drstep"
@@ -63,7 +65,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	fs.Var(&statements, "statement", "a sanitizing SQL statement (repeatable; run in order, in one transaction)")
 	statementsFile := fs.String("statements-file", "", "a JSON list of sanitizing SQL statements")
 	snapshotID := fs.String("snapshot-id", "", "id of the sanitized snapshot (default: sanitized-<source snapshot>)")
-	kmsKey := fs.String("kms-key", "", "re-encrypt the result with this KMS key (one the development accounts may use)")
+	kmsKey := fs.String("kms-key", "", "re-encrypt the result with this KMS key (one the development accounts may use): key id, key ARN, alias/NAME or alias ARN")
 	shareWith := fs.String("share-with", "", "development account ids to share the result with, comma-separated")
 	if code, done := cli.Parse(fs, args, stderr, cli.Help(fs, "Usage: dr-sanitize (-instance NAME | -cluster NAME | -snapshot ID [-cluster-snapshot]) -class CLASS -dsn TEMPLATE\n"+
 		"       (-statement SQL ... | -statements-file FILE) [-kms-key KEY] [-share-with ACCOUNTS]\n\n"+
@@ -89,12 +91,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		}
 		statements = append(statements, list...)
 	}
-	secretErr := drcli.CheckSecret(f.SecretARN, f.DSN)
+	secretErr, sourceErr := drcli.CheckSecret(f.SecretARN, f.DSN), drcli.CheckSource(f.Instance, f.Cluster)
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	case drcli.Count(f.Instance, f.Cluster, f.Snapshot) != 1:
 		return usageErr("give one of -instance, -cluster (its newest DR snapshot) and -snapshot")
+	case sourceErr != nil:
+		return usageErr("%v", sourceErr)
 	case f.ClusterSnapshot && f.Snapshot == "":
 		return usageErr("-cluster-snapshot goes with -snapshot")
 	case f.Class == "":
@@ -103,6 +107,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		return usageErr("give the sanitizing statements: -statement SQL (repeatable) or -statements-file FILE")
 	case secretErr != nil:
 		return usageErr("%v", secretErr)
+	case *kmsKey != "" && awsid.KMSKey(*kmsKey) != nil:
+		return usageErr("-kms-key: %v", awsid.KMSKey(*kmsKey))
 	case cli.IsSet(fs, "report-prefix") && f.Report.Bucket == "":
 		return usageErr("-report-prefix goes with -report-bucket")
 	}

@@ -5,14 +5,17 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
@@ -22,7 +25,8 @@ import (
 	"github.com/shipshape-dev/shipshape/internal/testbed"
 )
 
-const devKey = "arn:aws:kms:us-east-1:111111111111:key/dev"
+// devKey is a key the development accounts may use, in the shape -kms-key checks.
+const devKey = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 func bed(host string, port int32) (*drtest.RDS, drcli.NewClients) {
 	f := drtest.New(nil)
@@ -59,6 +63,10 @@ func TestUsageErrors(t *testing.T) {
 		{Args: with("-secret-arn", "prod/db"), Flag: "-secret-arn"},
 		{Args: []string{"-instance", "x", "-class", "db.t4g.medium", "-dsn", "postgres://{user}@{host}/db", "-statement", "x"}, Flag: "-secret-arn"},
 		{Args: with("-report-prefix", "x"), Flag: "-report-bucket"},
+		{Args: with("-report-bucket", "dr reports"), Flag: "-report-bucket"},
+		{Args: with("-kms-key", "dev-shared"), Flag: "-kms-key"},
+		{Args: with("-kms-key", "arn:aws:kms:us-east-1:111111111111:key/dev shared"), Flag: "-kms-key"},
+		{Args: []string{"-instance", "orders_db", "-class", "db.t4g.medium", "-dsn", "postgres://{host}/db", "-statement", "x"}, Flag: "-instance"},
 		{Args: with("-sns-topic", "alerts"), Flag: "-sns-topic"},
 		{Args: with("extra"), Flag: "extra"},
 		{Args: []string{"-nope"}, Flag: "-nope"},
@@ -122,6 +130,7 @@ type state struct {
 	Resource string `json:"Resource"`
 	Catch    []struct {
 		ErrorEquals []string
+		ResultPath  string
 		Next        string
 	} `json:"Catch"`
 	Choices    []struct{ Variable, Next string } `json:"Choices"`
@@ -175,6 +184,69 @@ func TestStateMachineEveryPathReachesCleanup(t *testing.T) {
 	assert.Equal(t, "$.done", loop.Choices[0].Variable)
 	assert.Equal(t, "Snapshot", loop.Choices[0].Next)
 	assert.Equal(t, "Report", m.States["Cleanup"].Next)
+	// A cleanup that still fails after its retries is reported too (not OK), its error in a
+	// field of its own: the state, and an earlier step's $.error, stay as they were.
+	require.Len(t, m.States["Cleanup"].Catch, 1)
+	assert.Equal(t, []string{"States.ALL"}, m.States["Cleanup"].Catch[0].ErrorEquals)
+	assert.Equal(t, "$.cleanupError", m.States["Cleanup"].Catch[0].ResultPath)
+	assert.Equal(t, "Report", m.States["Cleanup"].Catch[0].Next)
+}
+
+// TestRestoreTimeoutFitsTheWait: Ready retries NotReady for longer than the longest
+// DR_TIMEOUT the Lambda accepts (drstep.MaxTimeout), so that the Lambda's TimedOut ends the
+// wait, not the retry count; a longer DR_TIMEOUT is refused when the Lambda starts; and the
+// template's RestoreTimeout allows only what the Lambda accepts.
+func TestRestoreTimeoutFitsTheWait(t *testing.T) {
+	raw, err := os.ReadFile("statemachine.asl.json")
+	require.NoError(t, err)
+	var m struct {
+		States map[string]struct {
+			Retry []struct {
+				ErrorEquals     []string `json:"ErrorEquals"`
+				IntervalSeconds int      `json:"IntervalSeconds"`
+				MaxAttempts     int      `json:"MaxAttempts"`
+			} `json:"Retry"`
+		} `json:"States"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &m))
+	retry := m.States["Ready"].Retry[0]
+	require.Equal(t, []string{"NotReady"}, retry.ErrorEquals)
+	budget := time.Duration(retry.MaxAttempts*retry.IntervalSeconds) * time.Second
+	assert.GreaterOrEqual(t, budget, drstep.MaxTimeout+10*time.Minute, "Ready's retries outlast the longest DR_TIMEOUT")
+	settings := func(timeout string) error {
+		env := map[string]string{"DR_SOURCE_INSTANCE": "orders-db", "DR_INSTANCE_CLASS": "db.t4g.medium", "DR_DSN": "postgres://{host}/db",
+			"DR_STATEMENTS": `["SELECT 1"]`, "DR_TIMEOUT": timeout}
+		_, err := drstep.Settings(dr.SanitizeSettingsFromEnv, func(k string) string { return env[k] })
+		return err
+	}
+	assert.ErrorContains(t, settings((drstep.MaxTimeout + time.Second).String()), "DR_TIMEOUT")
+
+	raw, err = os.ReadFile("template.yaml")
+	require.NoError(t, err)
+	var tmpl struct {
+		Parameters map[string]struct {
+			Default        string `yaml:"Default"`
+			AllowedPattern string `yaml:"AllowedPattern"`
+		} `yaml:"Parameters"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &tmpl))
+	param := tmpl.Parameters["RestoreTimeout"]
+	allowed := regexp.MustCompile(param.AllowedPattern)
+	for _, v := range []string{param.Default, "12h", "720m", "90m"} {
+		assert.True(t, allowed.MatchString(v), "RestoreTimeout %s", v)
+	}
+	for n := 0; n <= 1000; n++ {
+		for _, unit := range []string{"h", "m", "s"} {
+			v := fmt.Sprint(n, unit)
+			if !allowed.MatchString(v) {
+				continue
+			}
+			d, err := time.ParseDuration(v)
+			require.NoError(t, err)
+			assert.LessOrEqual(t, d, drstep.MaxTimeout, "RestoreTimeout allows %s", v)
+			assert.NoError(t, settings(v), "RestoreTimeout allows %s, the Lambda must too", v)
+		}
+	}
 }
 
 // TestIntegrationStepsThroughTheHandler drives the Lambda as the state machine does, on an

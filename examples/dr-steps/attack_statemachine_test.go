@@ -19,6 +19,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/internal/drstep"
 )
 
 func atkMachine(t *testing.T) asl {
@@ -112,7 +113,7 @@ func TestAttackAReportAfterAFailedStartNamesItsDatabase(t *testing.T) {
 	r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(string) dr.RDSAPI { return f }, S3: bucket, SNS: notices}, false,
 		func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)
-	h := newHandler(r)
+	h := drstep.Handler(r)
 	for _, run := range []string{"exec-day-1", "exec-day-2"} {
 		_, err := h(ctx, dr.StepRequest{Step: "start", Run: run})
 		require.Equal(t, "NoSnapshot", errorType(err))

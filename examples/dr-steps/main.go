@@ -14,16 +14,18 @@
 // NotReady (RDS is busy: Ready retries it every 60 s), TimedOut (DR_TIMEOUT passed since the
 // restore started), RestoreFailed (a terminal state such as incompatible-restore),
 // ForeignResource, NoSnapshot, Quota, InvalidInput, Throttled, Failed. Every failure path
-// leads to the Cleanup step.
+// leads to the Cleanup step, and Cleanup to Report, also when it still fails after its
+// retries (its error at $.cleanupError; the report is not OK).
 //
 // Environment (dr.StepSettingsFromEnv): DR_SOURCE_INSTANCE or DR_SOURCE_CLUSTER,
 // DR_INSTANCE_CLASS, DR_DSN (with {host}, {port}, {user}, {password} and ${VAR}),
 // DR_DB_SECRET_ARN (the secret with username and password, e.g. the RDS-managed master user
 // secret), DR_CHECKS (JSON of dr.Checks: ServerVersionPrefix string, MinTables number,
 // MinRows object of table name to least rows, Queries list of {name, sql, want}; unknown
-// fields are an error), DR_TIMEOUT (default 1h), DR_SUBNET_GROUP and DR_SECURITY_GROUPS, or
-// DR_REGIONS (JSON: region to {SubnetGroup, SecurityGroups}) for several regions,
-// DR_REPORT_BUCKET, DR_REPORT_PREFIX, DR_SNS_TOPIC_ARN.
+// fields are an error), DR_TIMEOUT (default 1h, at most 12h: the Ready state's retries last
+// 12 h 30 min, so DR_TIMEOUT ends the wait; a longer one is refused), DR_SUBNET_GROUP and
+// DR_SECURITY_GROUPS, or DR_REGIONS (JSON: region to {SubnetGroup, SecurityGroups}) for
+// several regions, DR_REPORT_BUCKET, DR_REPORT_PREFIX, DR_SNS_TOPIC_ARN.
 //
 // Input of each invocation: {"step": "start|ready|check|cleanup|report", "run": "<execution
 // name>", "region": "<region or empty>", "state": {...}}. Output: the state, whose "report"

@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"regexp"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
@@ -27,6 +30,7 @@ type asl struct {
 		End     bool   `json:"End"`
 		Catch   []struct {
 			ErrorEquals []string `json:"ErrorEquals"`
+			ResultPath  string   `json:"ResultPath"`
 			Next        string   `json:"Next"`
 		} `json:"Catch"`
 		Parameters map[string]any `json:"Parameters"`
@@ -113,7 +117,10 @@ func TestStateMachineAlwaysReachesCleanup(t *testing.T) {
 			assert.Equal(t, "$$.Execution.Input.region", s.Parameters["region.$"], "%s runs in the execution's region", name)
 		}
 	}
-	assert.Equal(t, []string{"Report"}, edges["Cleanup"], "the report is written after the cleanup")
+	require.NotEmpty(t, edges["Cleanup"])
+	for _, next := range edges["Cleanup"] { // Next, and the Catch of a cleanup that kept failing
+		assert.Equal(t, "Report", next, "the report is written after the cleanup, also when it failed")
+	}
 	require.Len(t, m.States["Report"].Catch, 1)
 	assert.Equal(t, "Outcome", m.States["Report"].Catch[0].Next, "a report that can't be delivered does not hide the outcome")
 
@@ -140,6 +147,129 @@ func TestStateMachineAlwaysReachesCleanup(t *testing.T) {
 	assert.Equal(t, "arn:aws:states:::states:startExecution", start.Resource, "not .sync: each region's execution runs and fails on its own")
 	assert.Equal(t, map[string]any{"region.$": "$.region"}, start.Parameters["Input"])
 	assert.Contains(t, string(tmpl), "'{\"regions\": [\"${List}\"]}'")
+}
+
+func readASL(t *testing.T) asl {
+	raw, err := os.ReadFile("statemachine.asl.json")
+	require.NoError(t, err)
+	var m asl
+	require.NoError(t, json.Unmarshal(raw, &m))
+	return m
+}
+
+// TestRestoreTimeoutFitsTheWait: Ready retries NotReady for longer than the longest
+// DR_TIMEOUT the Lambda accepts (drstep.MaxTimeout), so that the Lambda's TimedOut ends the
+// wait, not the retry count; a longer DR_TIMEOUT is refused when the Lambda starts; and the
+// template's RestoreTimeout allows only what the Lambda accepts.
+func TestRestoreTimeoutFitsTheWait(t *testing.T) {
+	retry := readASL(t).States["Ready"].Retry[0]
+	require.Equal(t, []string{"NotReady"}, retry.ErrorEquals)
+	budget := time.Duration(retry.MaxAttempts*retry.IntervalSeconds) * time.Second
+	assert.GreaterOrEqual(t, budget, drstep.MaxTimeout+10*time.Minute, "Ready's retries outlast the longest DR_TIMEOUT")
+	settings := func(timeout string) error {
+		e := map[string]string{"DR_TIMEOUT": timeout}
+		for k, v := range env {
+			if k != "DR_TIMEOUT" {
+				e[k] = v
+			}
+		}
+		_, err := drstep.Settings(dr.StepSettingsFromEnv, func(k string) string { return e[k] })
+		return err
+	}
+	assert.ErrorContains(t, settings((drstep.MaxTimeout + time.Second).String()), "DR_TIMEOUT")
+
+	raw, err := os.ReadFile("template.yaml")
+	require.NoError(t, err)
+	var tmpl struct {
+		Parameters map[string]struct {
+			Default        string `yaml:"Default"`
+			AllowedPattern string `yaml:"AllowedPattern"`
+		} `yaml:"Parameters"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &tmpl))
+	param := tmpl.Parameters["RestoreTimeout"]
+	allowed := regexp.MustCompile(param.AllowedPattern)
+	for _, v := range []string{param.Default, "12h", "720m", "90m"} {
+		assert.True(t, allowed.MatchString(v), "RestoreTimeout %s", v)
+	}
+	for n := 0; n <= 1000; n++ {
+		for _, unit := range []string{"h", "m", "s"} {
+			v := fmt.Sprint(n, unit)
+			if !allowed.MatchString(v) {
+				continue
+			}
+			d, err := time.ParseDuration(v)
+			require.NoError(t, err)
+			assert.LessOrEqual(t, d, drstep.MaxTimeout, "RestoreTimeout allows %s", v)
+			assert.NoError(t, settings(v), "RestoreTimeout allows %s, the Lambda must too", v)
+		}
+	}
+}
+
+type bucketS3 struct{ keys []string }
+
+func (b *bucketS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	b.keys = append(b.keys, *in.Key)
+	return &s3.PutObjectOutput{}, nil
+}
+
+// TestAFailedCleanupIsStillReported: a Cleanup that still fails after its retries may leave
+// the temporary instance behind, so its Catch goes on to Report with Cleanup's input and the
+// error in a field of its own (the state, and an earlier step's $.error, stay as they
+// were). Report, decoding that input as the Lambda runtime does, writes the report and
+// alerts: the report is not OK, since only a cleanup that ran marks it OK.
+func TestAFailedCleanupIsStillReported(t *testing.T) {
+	m := readASL(t)
+	var resultPath string
+	for _, c := range m.States["Cleanup"].Catch {
+		if c.Next == "Report" {
+			resultPath = c.ResultPath
+		}
+	}
+	require.Equal(t, "$.cleanupError", resultPath)
+	assert.Equal(t, "Outcome", m.States["Report"].Next)
+
+	ctx := context.Background()
+	f := bed()
+	const topic = "arn:aws:sns:us-east-1:111111111111:dr"
+	notices, bucket := drtest.NewSNS(topic), &bucketS3{}
+	e := map[string]string{"DR_REPORT_BUCKET": "dr-reports", "DR_SNS_TOPIC_ARN": topic}
+	for k, v := range env {
+		e[k] = v
+	}
+	s, err := drstep.Settings(dr.StepSettingsFromEnv, func(k string) string { return e[k] })
+	require.NoError(t, err)
+	r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(string) dr.RDSAPI { return f }, S3: bucket, SNS: notices}, false,
+		func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+	require.NoError(t, err)
+	h := drstep.Handler(r)
+	const run = "exec-cleanup-failed"
+	st, err := h(ctx, dr.StepRequest{Step: "start", Run: run})
+	require.NoError(t, err)
+	f.Clock().Advance(30 * time.Minute)
+	st, err = h(ctx, dr.StepRequest{Step: "ready", Run: run, State: st})
+	require.NoError(t, err)
+	st.Report.Steps = append(st.Report.Steps, dr.StepResult{Name: "table count", OK: true, Detail: "12 tables"}) // every check passed
+
+	// Cleanup's input with its error at $.cleanupError, as Report's Parameters pass it.
+	raw, err := json.Marshal(st)
+	require.NoError(t, err)
+	var state map[string]any
+	require.NoError(t, json.Unmarshal(raw, &state))
+	state["cleanupError"] = map[string]string{"Error": "States.TaskFailed", "Cause": `{"errorMessage":"deleting verify-exec-cleanup-failed: AccessDenied"}`}
+	raw, err = json.Marshal(map[string]any{"step": "report", "run": run, "region": "", "state": state})
+	require.NoError(t, err)
+	var req dr.StepRequest
+	require.NoError(t, json.Unmarshal(raw, &req))
+
+	out, err := h(ctx, req)
+	require.NoError(t, err)
+	assert.False(t, out.Report.OK, "Outcome: NotVerified")
+	require.Len(t, bucket.keys, 1, "the report is written")
+	assert.Equal(t, "s3://dr-reports/"+bucket.keys[0], out.Report.Location)
+	require.Len(t, notices.Messages(), 1, "and alerted")
+	assert.Contains(t, notices.Messages()[0].Subject, "verification of orders-db FAILED")
+	assert.Contains(t, notices.Messages()[0].Body, "the cleanup")
 }
 
 // TestStepsThroughTheHandler drives the handler as the state machine would, against the fake.

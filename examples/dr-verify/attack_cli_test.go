@@ -18,6 +18,7 @@ import (
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
 	"github.com/shipshape-dev/shipshape/internal/clitest"
+	"github.com/shipshape-dev/shipshape/internal/drcli"
 )
 
 // atkAWS counts the calls a run makes to the AWS clients other than RDS.
@@ -39,8 +40,8 @@ func atkRefused(t *testing.T, c clitest.UsageCase) {
 	f, _ := fakeRDS("127.0.0.1", 1)
 	other := &atkAWS{}
 	notices := drtest.NewSNS("arn:aws:sns:us-east-1:111111111111:dr")
-	mk := func(context.Context) (clients, error) {
-		return clients{rds: f, sm: other, s3: other, sns: notices}, nil
+	mk := func(context.Context) (drcli.Clients, error) {
+		return drcli.Clients{RDS: f, SecretsManager: other, S3: other, SNS: notices}, nil
 	}
 	code, _, stderr := runCLI(mk, func(o *dr.VerifyOptions) { o.Clock = f.Clock() }, c.Args...)
 	short := stderr

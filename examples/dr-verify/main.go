@@ -73,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	secretErr := drcli.CheckSecret(f.SecretARN, f.DSN)
+	secretErr, sourceErr := drcli.CheckSecret(f.SecretARN, f.DSN), drcli.CheckSource(f.Instance, f.Cluster)
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
@@ -81,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		return usageErr("give one of -instance, -cluster and -snapshot")
 	case drcli.Count(f.Instance, f.Cluster, f.Snapshot) == 0:
 		return usageErr("give -instance or -cluster (its newest DR snapshot) or -snapshot")
+	case sourceErr != nil:
+		return usageErr("%v", sourceErr)
 	case cli.IsSet(fs, "report-prefix") && f.Report.Bucket == "":
 		return usageErr("-report-prefix goes with -report-bucket")
 	case f.ClusterSnapshot && f.Snapshot == "":
@@ -96,12 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	if done {
 		return code
 	}
-	var groups []string
-	if f.SecurityGroups != "" {
-		groups = strings.Split(f.SecurityGroups, ",")
-	}
 	v, err := dr.NewVerifier(p.Clients.RDS, f.Target(), p.Database, func(o *dr.VerifyOptions) {
-		o.SubnetGroup, o.SecurityGroups = f.SubnetGroup, groups
+		o.SubnetGroup, o.SecurityGroups = f.SubnetGroup, dr.SplitList(f.SecurityGroups)
 		o.Checks = checks
 		o.Timeout, o.Poll = f.Timeout, f.Poll
 		o.Progress = drcli.Progress(stderr, "dr-verify")

@@ -5,6 +5,7 @@ package awsid
 import (
 	"fmt"
 	"regexp"
+	"strings"
 )
 
 var (
@@ -13,6 +14,21 @@ var (
 	// roleName: IAM role names are 1 to 64 of letters, digits and +=,.@_- (no slash: a path
 	// is not part of the name).
 	roleName = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+
+	// arnHead is "arn:PARTITION:SERVICE:REGION:ACCOUNT:" for a regional service, with %s
+	// the service.
+	arnHead = `^arn:aws[a-z-]*:%s:[a-z]+(-[a-z]+)+-[0-9]+:[0-9]{12}:`
+	// secretARN: a secret's ARN, complete (name and the six random characters) or partial
+	// (the name only); the name is letters, digits and /_+=.@- ("!" in RDS-managed secrets).
+	secretARN = regexp.MustCompile(fmt.Sprintf(arnHead, "secretsmanager") + `secret:[\w/+=.@!-]+$`)
+	// kmsKeyID: a key id (a UUID) or a multi-Region key id; kmsAlias: an alias name.
+	kmsKeyID = `([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})`
+	kmsAlias = `alias/[\w/-]{1,250}`
+	kmsKey   = regexp.MustCompile(`^(` + kmsKeyID + `|` + kmsAlias + `)$|` + fmt.Sprintf(arnHead, "kms") + `(key/` + kmsKeyID + `|` + kmsAlias + `)$`)
+	// bucket: 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending
+	// with a letter or digit.
+	bucket = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	ipv4   = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$`)
 )
 
 // InstanceID checks an EC2 instance id: "i-" and 8 or 17 lower-case hex digits.
@@ -35,6 +51,35 @@ func AccountID(id string) error {
 func RoleName(name string) error {
 	if !roleName.MatchString(name) {
 		return fmt.Errorf("%q is not an IAM role name (1 to 64 letters, digits and +=,.@_-; no slash)", name)
+	}
+	return nil
+}
+
+// SecretARN checks a Secrets Manager secret ARN,
+// arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME (complete or partial).
+func SecretARN(arn string) error {
+	if !secretARN.MatchString(arn) {
+		return fmt.Errorf("%q is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)", arn)
+	}
+	return nil
+}
+
+// KMSKey checks a KMS key in one of the forms AWS APIs take for a KmsKeyId: a key id, a key
+// ARN, an alias name (alias/NAME) or an alias ARN.
+func KMSKey(key string) error {
+	if !kmsKey.MatchString(key) {
+		return fmt.Errorf("%q is not a KMS key: want a key id, a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), an alias (alias/NAME) or an alias ARN", key)
+	}
+	return nil
+}
+
+// BucketName checks an S3 bucket name: 3 to 63 lower-case letters, digits, dots and hyphens,
+// starting and ending with a letter or digit, no two dots in a row, not an IP address. A
+// name, not an ARN or an s3:// URL. (The names S3 reserves for its own kinds of bucket, such
+// as access point aliases, pass: they can stand where a bucket name does.)
+func BucketName(name string) error {
+	if !bucket.MatchString(name) || strings.Contains(name, "..") || ipv4.MatchString(name) {
+		return fmt.Errorf("%q is not an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens; no s3:// or ARN)", name)
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/internal/awsid"
 	"github.com/shipshape-dev/shipshape/internal/cli"
 )
 
@@ -83,11 +84,23 @@ func Count(values ...string) int {
 	return n
 }
 
-// CheckSecret checks -secret-arn against the -dsn template: a secret is named by its ARN,
-// and {user} or {password} in the template need one.
+// CheckSource checks -instance and -cluster (either may be empty): each names a DB
+// instance or DB cluster by its identifier, 1 to 63 letters, digits and hyphens, starting
+// with a letter, with no two hyphens in a row and no hyphen at the end.
+func CheckSource(instance, cluster string) error {
+	for _, f := range []struct{ flag, id, what string }{{"instance", instance, "DB instance"}, {"cluster", cluster, "DB cluster"}} {
+		if f.id != "" && (len(f.id) > 63 || dr.ValidIdentifier(f.id) != nil) {
+			return fmt.Errorf("-%s %q: not a %s identifier (1 to 63 letters, digits and hyphens, starting with a letter; no two hyphens in a row, none at the end)", f.flag, f.id, f.what)
+		}
+	}
+	return nil
+}
+
+// CheckSecret checks -secret-arn against the -dsn template: a secret is named by its
+// Secrets Manager ARN, and {user} or {password} in the template need one.
 func CheckSecret(secretARN, dsn string) error {
 	switch {
-	case secretARN != "" && !strings.HasPrefix(secretARN, "arn:"):
+	case secretARN != "" && awsid.SecretARN(secretARN) != nil:
 		return fmt.Errorf("-secret-arn %q: want a Secrets Manager secret ARN", secretARN)
 	case secretARN == "" && (strings.Contains(dsn, "{user}") || strings.Contains(dsn, "{password}")):
 		return errors.New("-dsn uses {user} or {password}: give -secret-arn")
@@ -133,6 +146,17 @@ func (r *Report) Flags(fs *flag.FlagSet, run string) {
 	fs.StringVar(&r.Prefix, "report-prefix", "dr-reports", "key prefix of the report in -report-bucket")
 	fs.StringVar(&r.Topic, "sns-topic", "", "SNS topic ARN told when the "+run+" fails")
 	fs.StringVar(&r.File, "report", "", "also write the JSON report to this file")
+}
+
+// Check checks -report-bucket: a bucket name (not an s3:// URL or an ARN), so that a typo is
+// found before the run, not when its report is uploaded.
+func (r *Report) Check() error {
+	if r.Bucket != "" {
+		if err := awsid.BucketName(r.Bucket); err != nil {
+			return fmt.Errorf("-report-bucket: %w", err)
+		}
+	}
+	return nil
 }
 
 // Reporter returns the dr.Reporter of -report-bucket and -sns-topic, with c's S3 and SNS

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,8 +19,19 @@ import (
 func TestChecks(t *testing.T) {
 	assert.Equal(t, 2, Count("a", "", "b"))
 	assert.NoError(t, CheckSecret("", "postgres://{host}/db"))
-	assert.NoError(t, CheckSecret("arn:aws:secretsmanager:eu-west-1:1:secret:x", "postgres://{user}@{host}/db"))
+	assert.NoError(t, CheckSecret("arn:aws:secretsmanager:eu-west-1:111111111111:secret:x", "postgres://{user}@{host}/db"))
 	assert.EqualError(t, CheckSecret("prod/db", ""), `-secret-arn "prod/db": want a Secrets Manager secret ARN`)
+	assert.ErrorContains(t, CheckSecret("arn:aws:s3:::orders-db-master", ""), "-secret-arn", "an ARN of another service")
+	assert.NoError(t, CheckSource("orders-db", ""))
+	assert.NoError(t, CheckSource("", "ledger"))
+	assert.NoError(t, CheckSource("", ""))
+	for _, bad := range []string{"orders db", "orders_db", "1orders", "orders-", "orders--db", "o" + strings.Repeat("x", 63)} {
+		assert.ErrorContains(t, CheckSource(bad, ""), "-instance", bad)
+	}
+	assert.ErrorContains(t, CheckSource("orders-db", "ledger/prod"), "-cluster")
+	assert.NoError(t, (&Report{Bucket: "dr-reports"}).Check())
+	assert.NoError(t, (&Report{}).Check())
+	assert.ErrorContains(t, (&Report{Bucket: "arn:aws:s3:::dr-reports"}).Check(), "-report-bucket")
 	assert.EqualError(t, CheckSecret("", "postgres://u:{password}@{host}/db"), "-dsn uses {user} or {password}: give -secret-arn")
 	assert.NoError(t, CheckWaits(time.Hour, time.Second))
 	assert.ErrorContains(t, CheckWaits(0, 0), "-timeout", "timeout is checked first")

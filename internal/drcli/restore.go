@@ -64,10 +64,10 @@ type Prepared struct {
 }
 
 // Prepare does what follows a binary's own checks, in this order: it checks -timeout and
-// -poll and the -dsn template (usage errors, before any client exists), makes the clients
-// with mk, and the reporter of the report's flags (a usage error too; it makes no request).
-// When one fails, it prints the one line (cli.Usage; cli.Fail for the AWS configuration)
-// and returns done with the exit code.
+// -poll, the -dsn template and -report-bucket (usage errors, before any client exists),
+// makes the clients with mk, and the reporter of the report's flags (a usage error too; it
+// makes no request). When one fails, it prints the one line (cli.Usage; cli.Fail for the
+// AWS configuration) and returns done with the exit code.
 func (f *Restore) Prepare(ctx context.Context, prog string, stderr io.Writer, mk NewClients) (p Prepared, code int, done bool) {
 	if err := CheckWaits(f.Timeout, f.Poll); err != nil {
 		return p, cli.Usage(stderr, prog, "%v", err), true
@@ -75,6 +75,9 @@ func (f *Restore) Prepare(ctx context.Context, prog string, stderr io.Writer, mk
 	dsn, err := dr.DSNTemplate(f.DSN, os.Getenv)
 	if err != nil {
 		return p, cli.Usage(stderr, prog, "-dsn: %v", err), true
+	}
+	if err := f.Report.Check(); err != nil {
+		return p, cli.Usage(stderr, prog, "%v", err), true
 	}
 	if p.Clients, err = mk(ctx); err != nil {
 		return p, cli.Fail(stderr, prog, fmt.Errorf("AWS configuration: %w", err)), true

@@ -6,9 +6,11 @@ package drstep
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
@@ -20,7 +22,31 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/internal/awsid"
 )
+
+// MaxTimeout is the longest DR_TIMEOUT the state machines wait for a restore: their Ready
+// state retries NotReady every 60 s, 750 times (12 h 30 min), so that the Lambda's
+// TimedOut, at DR_TIMEOUT, ends the wait rather than the retry count. The templates'
+// RestoreTimeout parameter allows no more; tests keep the three in step.
+const MaxTimeout = 12 * time.Hour
+
+// Settings reads a state machine's settings with fromEnv (dr.StepSettingsFromEnv or
+// dr.SanitizeSettingsFromEnv) and checks what the state machine adds: DR_TIMEOUT at most
+// MaxTimeout, and DR_TARGET_KMS_KEY_ID in one of the forms RDS takes. Errors name the
+// variable.
+func Settings(fromEnv func(getenv func(string) string) (dr.StepSettings, error), getenv func(string) string) (dr.StepSettings, error) {
+	s, err := fromEnv(getenv)
+	switch {
+	case err != nil:
+		return s, err
+	case s.Timeout > MaxTimeout:
+		return s, fmt.Errorf("%w: DR_TIMEOUT %s: at most %s, the longest the state machine waits for a restore", dr.ErrInvalidInput, s.Timeout, MaxTimeout)
+	case s.Sanitize.KMSKeyID != "" && awsid.KMSKey(s.Sanitize.KMSKeyID) != nil:
+		return s, fmt.Errorf("%w: DR_TARGET_KMS_KEY_ID: %v", dr.ErrInvalidInput, awsid.KMSKey(s.Sanitize.KMSKeyID))
+	}
+	return s, nil
+}
 
 // Handler is the Lambda handler of a state machine's function: it runs a step; a
 // failure is returned with the error type the state machine routes on (Lambda reports
@@ -63,12 +89,12 @@ func Clients(cfg aws.Config, s dr.StepSettings) dr.StepClients {
 }
 
 // Main is the main of a state machine's Lambda function: it reads the settings with
-// fromEnv (exit 2 when they are wrong), loads the AWS configuration (exit 1 when it fails),
-// and serves Handler, logging JSON on stdout. sanitize chooses the sanitizing state
-// machine's steps (dr.NewStepRunner).
+// Settings and fromEnv (exit 2 when they are wrong), loads the AWS configuration (exit 1
+// when it fails), and serves Handler, logging JSON on stdout. sanitize chooses the
+// sanitizing state machine's steps (dr.NewStepRunner).
 func Main(fromEnv func(getenv func(string) string) (dr.StepSettings, error), sanitize bool) {
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	s, err := fromEnv(os.Getenv)
+	s, err := Settings(fromEnv, os.Getenv)
 	if err != nil {
 		logger.Error("configuration", "error", err.Error())
 		os.Exit(2)
