@@ -186,8 +186,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	case *rehearse:
 		rep, err := r.Rehearse(ctx, drcli.Database(buildDSN, c.SecretsManager, *secretARN), checks)
 		emit(rep)
-		fmt.Fprintf(stderr, "dr-failover: rehearsal: recovery point %s (data %s old), recovery time %s; cleanup: %s\n",
-			rep.RecoveryPoint.UTC().Format(time.RFC3339), rep.DataLoss.Round(time.Second), rep.RecoveryTime.Round(time.Second), rep.Cleanup)
+		if rep.RecoveryPoint.IsZero() { // nothing was restored: no recovery point to speak of
+			fmt.Fprintf(stderr, "dr-failover: rehearsal: nothing restored; cleanup: %s\n", rep.Cleanup)
+		} else {
+			fmt.Fprintf(stderr, "dr-failover: rehearsal: recovery point %s (data %s old), recovery time %s; cleanup: %s\n",
+				rep.RecoveryPoint.UTC().Format(time.RFC3339), rep.DataLoss.Round(time.Second), rep.RecoveryTime.Round(time.Second), rep.Cleanup)
+		}
 		switch {
 		case err != nil:
 			return cli.Fail(stderr, "dr-failover", err)

@@ -155,3 +155,14 @@ func TestIntegrationRehearsalCLI(t *testing.T) {
 	assert.True(t, strings.Contains(stderr, "a rehearsal check failed"))
 	assert.Empty(t, f.Instances())
 }
+
+// A rehearsal that finds no DR copy says nothing was restored, never a recovery point of
+// year 1 with 292 years of data loss.
+func TestRehearsalWithNothingToRestore(t *testing.T) {
+	f, _, mk := bed(t, "", 0)
+	code, _, stderr := runCLI(mk, f, "-instance", "billing", "-class", "db.r6g.large", "-rehearse", "-dsn", "postgres://{host}:{port}/db")
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, "rehearsal: nothing restored")
+	assert.NotContains(t, stderr, "0001-01-01")
+	assert.Zero(t, f.Calls(drtest.OpRestore))
+}
