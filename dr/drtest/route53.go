@@ -273,6 +273,7 @@ type Route53WireServer struct {
 func NewRoute53WireServer(fake *Route53) *Route53WireServer {
 	w := &Route53WireServer{fake: fake}
 	w.WireServer = fakeapi.NewWireServer(w.serve)
+	w.Start()
 	return w
 }
 

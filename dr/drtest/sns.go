@@ -97,6 +97,7 @@ type SNSWireServer struct {
 func NewSNSWireServer(fake *SNS) *SNSWireServer {
 	w := &SNSWireServer{fake: fake}
 	w.WireServer = fakeapi.NewWireServer(w.serve)
+	w.Start()
 	return w
 }
 

@@ -36,6 +36,7 @@ type WireServer struct {
 func NewWireServer(fake *RDS) *WireServer {
 	w := &WireServer{fake: fake}
 	w.WireServer = fakeapi.NewWireServer(w.serve)
+	w.Start()
 	return w
 }
 

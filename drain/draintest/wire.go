@@ -27,6 +27,7 @@ type WireServer struct {
 func NewWireServer(fake *ECS) *WireServer {
 	w := &WireServer{fake: fake}
 	w.WireServer = fakeapi.NewWireServer(w.serve)
+	w.Start()
 	return w
 }
 

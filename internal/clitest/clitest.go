@@ -28,6 +28,7 @@ func NewRecorder(t *testing.T) *Recorder {
 		r.Record(req.Method + " " + req.URL.String())
 		http.Error(w, "clitest.Recorder: no request was expected", http.StatusInternalServerError)
 	})
+	r.Start()
 	t.Cleanup(r.Close)
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL":                  r.URL,

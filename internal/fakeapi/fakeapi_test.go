@@ -102,6 +102,7 @@ func TestWireServer(t *testing.T) {
 		body, _ := io.ReadAll(r.Body)
 		w.Record(r.Method + " " + r.URL.Path + " " + string(body))
 	})
+	w.Start()
 	defer w.Close()
 	for _, body := range []string{"a", "bb"} {
 		resp, err := fakeapi.HTTPClient().Post(w.URL+"/x", "text/plain", strings.NewReader(body))

@@ -30,6 +30,7 @@ type WireServer struct {
 func NewWireServer(fake *AutoScaling) *WireServer {
 	w := &WireServer{fake: fake}
 	w.WireServer = fakeapi.NewWireServer(w.serve)
+	w.Start()
 	return w
 }
 

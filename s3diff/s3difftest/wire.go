@@ -32,6 +32,7 @@ type WireServer struct {
 func NewWireServer(fake *Bucket) *WireServer {
 	w := &WireServer{fake: fake}
 	w.WireServer = fakeapi.NewWireServer(w.serve)
+	w.Start()
 	return w
 }
 

@@ -26,6 +26,7 @@ type WireServer struct {
 func NewWireServer(fake *SecretsManager) *WireServer {
 	w := &WireServer{fake: fake}
 	w.WireServer = fakeapi.NewWireServer(w.serve)
+	w.Start()
 	return w
 }
 
