@@ -68,7 +68,7 @@ func retainPrefix(ctx context.Context, c *s3diff.Client, bucket, prefix string, 
 	}
 	if !res.Complete {
 		if res.StartAfter == "" {
-			fmt.Fprintln(stderr, "s3diff: stopped before any key was done: run the same command again")
+			fmt.Fprintln(stderr, "s3diff: stopped with no key known to be done: run the same command again (it starts over)")
 		} else {
 			fmt.Fprintf(stderr, "s3diff: stopped; every key up to %q is done: resume with -start-after %s\n", res.StartAfter, shellQuote(res.StartAfter))
 		}
