@@ -47,7 +47,7 @@ func (c *Client) Changes(ctx context.Context, bucket, prefix string, since time.
 	case fn == nil:
 		return invalid("Changes needs a function to hand the changes to")
 	}
-	return c.walkKeys(ctx, bucket, prefix, "", keyWalk{key: func(key string, versions, markers []Version) error {
+	_, err := c.walkKeys(ctx, bucket, prefix, "", keyWalk{key: func(key string, versions, markers []Version) error {
 		entries := merge(versions, markers) // latest first, then newest first
 		if !anyAfter(entries, since) {
 			return nil
@@ -74,6 +74,7 @@ func (c *Client) Changes(ctx context.Context, bucket, prefix string, since time.
 		}
 		return fn(ch)
 	}})
+	return err
 }
 
 func anyAfter(entries []Version, since time.Time) bool {

@@ -2,6 +2,7 @@ package s3diff
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/shipshape-dev/shipshape/internal/awsretry"
 	"github.com/shipshape-dev/shipshape/internal/clock"
-	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
 // Options are the optional settings of a Client. A zero value means the default.
@@ -172,68 +172,35 @@ func (c *Client) Versions(ctx context.Context, bucket, key string) ([]Version, e
 }
 
 // list returns the object versions (S3 order) and delete markers of exactly key, and the
-// number of pages read.
+// number of pages read. It is the prefix walk over key, stopped at the first key it
+// completes: the exact key sorts before every other key that starts with it ("a" before
+// "a.bak" and "a/b"), so that key is it, or key has no entries at all.
 func (c *Client) list(ctx context.Context, bucket, key string) (versions, markers []Version, pages int, err error) {
 	if err := checkBucketKey(bucket, key); err != nil {
 		return nil, nil, 0, err
 	}
-	in := &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: aws.String(key), MaxKeys: aws.Int32(c.opts.PageSize)}
-	seen := map[string]bool{} // some servers repeat the marker entry on the next page: count it once
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, nil, pages, errtext.Wrap("s3diff", fmt.Sprintf("listing versions of s3://%s/%s", bucket, key), err)
-		}
-		out, err := c.s3.ListObjectVersions(ctx, in, c.callOpts...)
-		if err != nil {
-			return nil, nil, pages, fmt.Errorf("s3diff: listing versions of s3://%s/%s (page %d): %w", bucket, key, pages+1, err)
-		}
-		pages++
-		passed := false
-		for _, v := range out.Versions {
-			switch k := aws.ToString(v.Key); {
-			case k == key && aws.ToString(v.VersionId) == "":
-				return nil, nil, pages, malformedListing(bucket, key, pages, "a version")
-			case k == key && seen[aws.ToString(v.VersionId)]:
-			case k == key:
-				seen[aws.ToString(v.VersionId)] = true
-				versions = append(versions, Version{
-					Key: k, VersionID: aws.ToString(v.VersionId), LastModified: aws.ToTime(v.LastModified),
-					Size: aws.ToInt64(v.Size), ETag: aws.ToString(v.ETag), IsLatest: aws.ToBool(v.IsLatest),
-				})
-			case k > key:
-				passed = true
+	pages, err = c.walkKeys(ctx, bucket, key, "", keyWalk{
+		what: fmt.Sprintf("versions of s3://%s/%s", bucket, key),
+		key: func(k string, vs, ms []Version) error {
+			if k == key {
+				versions, markers = vs, ms
 			}
-		}
-		for _, m := range out.DeleteMarkers {
-			switch k := aws.ToString(m.Key); {
-			case k == key && aws.ToString(m.VersionId) == "":
-				return nil, nil, pages, malformedListing(bucket, key, pages, "a delete marker")
-			case k == key && seen[aws.ToString(m.VersionId)]:
-			case k == key:
-				seen[aws.ToString(m.VersionId)] = true
-				markers = append(markers, Version{
-					Key: k, VersionID: aws.ToString(m.VersionId), LastModified: aws.ToTime(m.LastModified),
-					IsLatest: aws.ToBool(m.IsLatest), DeleteMarker: true,
-				})
-			case k > key:
-				passed = true
-			}
-		}
-		c.log.Debug("s3diff: listed a page of versions", "bucket", bucket, "key", key, "page", pages,
-			"versions", len(versions), "delete_markers", len(markers))
-		if passed || !aws.ToBool(out.IsTruncated) {
-			return versions, markers, pages, nil
-		}
-		nextKey, nextVersion := aws.ToString(out.NextKeyMarker), aws.ToString(out.NextVersionIdMarker)
-		if nextKey == "" || nextKey > key {
-			return versions, markers, pages, nil
-		}
-		if nextKey == aws.ToString(in.KeyMarker) && nextVersion == aws.ToString(in.VersionIdMarker) {
-			return nil, nil, pages, fmt.Errorf("s3diff: listing versions of s3://%s/%s: the server returned the same markers twice (%q, %q); refusing to loop", bucket, key, nextKey, nextVersion)
-		}
-		in.KeyMarker, in.VersionIdMarker = aws.String(nextKey), aws.String(nextVersion)
+			return errWalkDone
+		},
+	})
+	if errors.Is(err, errWalkDone) {
+		err = nil
 	}
+	if err != nil {
+		return nil, nil, pages, err
+	}
+	c.log.Debug("s3diff: listed the versions of a key", "bucket", bucket, "key", key, "pages", pages,
+		"versions", len(versions), "delete_markers", len(markers))
+	return versions, markers, pages, nil
 }
+
+// errWalkDone ends a walkKeys early on purpose.
+var errWalkDone = errors.New("s3diff: walk done")
 
 // malformedListing is the error for a listed entry without a version id. Acting on it could
 // mean a delete without a version id (which adds a delete marker and hides the object) or a

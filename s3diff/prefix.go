@@ -144,7 +144,7 @@ type sentBatch struct {
 
 // list streams the listing and plans each key once it is complete.
 func (r *prefixRun) list(prefix string, keep int) error {
-	return r.c.walkKeys(r.ctx, r.bucket, prefix, r.o.StartAfter, keyWalk{
+	_, err := r.c.walkKeys(r.ctx, r.bucket, prefix, r.o.StartAfter, keyWalk{
 		stop: func() bool { return r.gctx.Err() != nil }, // a delete batch failed: the error comes from the group
 		page: func(listed int) {
 			r.mu.Lock()
@@ -158,10 +158,13 @@ func (r *prefixRun) list(prefix string, keep int) error {
 			return r.planned(key, deleted)
 		},
 	})
+	return err
 }
 
 // keyWalk is what walkKeys does along the way.
 type keyWalk struct {
+	// what names the listing in errors. Default: "versions under s3://bucket/prefix".
+	what string
 	// stop, when set, is asked before each page; true ends the walk without an error.
 	stop func() bool
 	// page, when set, is told after each page how many new entries it listed.
@@ -177,7 +180,10 @@ type keyWalk struct {
 // across a page boundary (some servers repeat the marker entry) counts once; an entry
 // without a version id, or a truncated page without new markers, stops the walk with
 // ErrMalformedResponse.
-func (c *Client) walkKeys(ctx context.Context, bucket, prefix, startAfter string, w keyWalk) error {
+func (c *Client) walkKeys(ctx context.Context, bucket, prefix, startAfter string, w keyWalk) (pages int, err error) {
+	if w.what == "" {
+		w.what = fmt.Sprintf("versions under s3://%s/%s", bucket, prefix)
+	}
 	in := &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: aws.String(prefix), MaxKeys: aws.Int32(c.opts.PageSize)}
 	if startAfter != "" {
 		in.KeyMarker = aws.String(startAfter)
@@ -195,34 +201,35 @@ func (c *Client) walkKeys(ctx context.Context, bucket, prefix, startAfter string
 		clear(seen)
 		return err
 	}
-	for pages := 1; ; pages++ {
+	for {
 		if err := ctx.Err(); err != nil {
-			return err
+			return pages, errtext.Wrap("s3diff", "listing "+w.what, err)
 		}
 		if w.stop != nil && w.stop() {
-			return nil
+			return pages, nil
 		}
 		out, err := c.s3.ListObjectVersions(ctx, in, c.callOpts...)
+		pages++
 		if err != nil {
-			return errtext.Wrap("s3diff", fmt.Sprintf("listing versions under s3://%s/%s (page %d)", bucket, prefix, pages), err)
+			return pages, errtext.Wrap("s3diff", fmt.Sprintf("listing %s (page %d)", w.what, pages), err)
 		}
 		if out == nil {
-			return fmt.Errorf("%w: ListObjectVersions page %d of s3://%s/%s is empty (no answer and no error)", ErrMalformedResponse, pages, bucket, prefix)
+			return pages, fmt.Errorf("%w: ListObjectVersions page %d of s3://%s/%s is empty (no answer and no error)", ErrMalformedResponse, pages, bucket, prefix)
 		}
 		entries, err := pageEntries(out, bucket, pages)
 		if err != nil {
-			return err
+			return pages, err
 		}
 		listed := 0
 		for _, e := range entries {
 			if e.Key != key {
 				if err := complete(); err != nil {
-					return err
+					return pages, err
 				}
 				// Acting on a key outside the prefix, or on part of a key already planned, could
 				// delete what the plan never saw whole: refuse the answer instead.
 				if !strings.HasPrefix(e.Key, prefix) || (done != "" && e.Key <= done) {
-					return fmt.Errorf("%w: ListObjectVersions page %d of s3://%s/%s lists %q, which is outside the prefix or not after %q; keys must come once each, in ascending order",
+					return pages, fmt.Errorf("%w: ListObjectVersions page %d of s3://%s/%s lists %q, which is outside the prefix or not after %q; keys must come once each, in ascending order",
 						ErrMalformedResponse, pages, bucket, prefix, e.Key, done)
 				}
 				key = e.Key
@@ -243,11 +250,11 @@ func (c *Client) walkKeys(ctx context.Context, bucket, prefix, startAfter string
 			w.page(listed)
 		}
 		if !aws.ToBool(out.IsTruncated) {
-			return complete()
+			return pages, complete()
 		}
 		nextKey, nextVersion := aws.ToString(out.NextKeyMarker), aws.ToString(out.NextVersionIdMarker)
 		if nextKey == "" || (nextKey == aws.ToString(in.KeyMarker) && nextVersion == aws.ToString(in.VersionIdMarker)) {
-			return fmt.Errorf("%w: ListObjectVersions page %d of s3://%s/%s is truncated but gives no new markers (%q, %q); refusing to loop",
+			return pages, fmt.Errorf("%w: ListObjectVersions page %d of s3://%s/%s is truncated but gives no new markers (%q, %q); refusing to loop",
 				ErrMalformedResponse, pages, bucket, prefix, nextKey, nextVersion)
 		}
 		in.KeyMarker, in.VersionIdMarker = aws.String(nextKey), aws.String(nextVersion)
