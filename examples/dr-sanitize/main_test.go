@@ -5,23 +5,21 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
 	"github.com/shipshape-dev/shipshape/internal/clitest"
 	"github.com/shipshape-dev/shipshape/internal/drcli"
 	"github.com/shipshape-dev/shipshape/internal/drstep"
+	"github.com/shipshape-dev/shipshape/internal/drsteptest"
 	"github.com/shipshape-dev/shipshape/internal/testbed"
 )
 
@@ -197,56 +195,15 @@ func TestStateMachineEveryPathReachesCleanup(t *testing.T) {
 // wait, not the retry count; a longer DR_TIMEOUT is refused when the Lambda starts; and the
 // template's RestoreTimeout allows only what the Lambda accepts.
 func TestRestoreTimeoutFitsTheWait(t *testing.T) {
-	raw, err := os.ReadFile("statemachine.asl.json")
-	require.NoError(t, err)
-	var m struct {
-		States map[string]struct {
-			Retry []struct {
-				ErrorEquals     []string `json:"ErrorEquals"`
-				IntervalSeconds int      `json:"IntervalSeconds"`
-				MaxAttempts     int      `json:"MaxAttempts"`
-			} `json:"Retry"`
-		} `json:"States"`
-	}
-	require.NoError(t, json.Unmarshal(raw, &m))
-	retry := m.States["Ready"].Retry[0]
-	require.Equal(t, []string{"NotReady"}, retry.ErrorEquals)
-	budget := time.Duration(retry.MaxAttempts*retry.IntervalSeconds) * time.Second
-	assert.GreaterOrEqual(t, budget, drstep.MaxTimeout+10*time.Minute, "Ready's retries outlast the longest DR_TIMEOUT")
 	settings := func(timeout string) error {
 		env := map[string]string{"DR_SOURCE_INSTANCE": "orders-db", "DR_INSTANCE_CLASS": "db.t4g.medium", "DR_DSN": "postgres://{host}/db",
 			"DR_STATEMENTS": `["SELECT 1"]`, "DR_TIMEOUT": timeout}
 		_, err := drstep.Settings(dr.SanitizeSettingsFromEnv, func(k string) string { return env[k] })
 		return err
 	}
-	assert.ErrorContains(t, settings((drstep.MaxTimeout + time.Second).String()), "DR_TIMEOUT")
-
-	raw, err = os.ReadFile("template.yaml")
-	require.NoError(t, err)
-	var tmpl struct {
-		Parameters map[string]struct {
-			Default        string `yaml:"Default"`
-			AllowedPattern string `yaml:"AllowedPattern"`
-		} `yaml:"Parameters"`
-	}
-	require.NoError(t, yaml.Unmarshal(raw, &tmpl))
-	param := tmpl.Parameters["RestoreTimeout"]
-	allowed := regexp.MustCompile(param.AllowedPattern)
-	for _, v := range []string{param.Default, "12h", "720m", "90m"} {
-		assert.True(t, allowed.MatchString(v), "RestoreTimeout %s", v)
-	}
-	for n := 0; n <= 1000; n++ {
-		for _, unit := range []string{"h", "m", "s"} {
-			v := fmt.Sprint(n, unit)
-			if !allowed.MatchString(v) {
-				continue
-			}
-			d, err := time.ParseDuration(v)
-			require.NoError(t, err)
-			assert.LessOrEqual(t, d, drstep.MaxTimeout, "RestoreTimeout allows %s", v)
-			assert.NoError(t, settings(v), "RestoreTimeout allows %s, the Lambda must too", v)
-		}
-	}
+	require.NoError(t, drsteptest.CheckTimeouts("statemachine.asl.json", "template.yaml", settings))
+	assert.Error(t, drsteptest.CheckTimeouts("statemachine.asl.json", "template.yaml", func(string) error { return nil }),
+		"a Lambda that took any DR_TIMEOUT would be caught")
 }
 
 // TestIntegrationStepsThroughTheHandler drives the Lambda as the state machine does, on an
