@@ -78,10 +78,16 @@ func (h *Handler) HandleBatch(ctx context.Context, ev events.S3BatchJobEventV2) 
 	defer cancel()
 	keep, dryRun, argErr := h.batchArgs(ev)
 	done := map[[2]string]events.S3BatchJobResult{}
+	var halt error // an answer S3 would never give: no further task runs against this server
 	for _, task := range ev.Tasks {
 		r := events.S3BatchJobResult{TaskID: task.TaskID}
-		if argErr != nil {
+		switch {
+		case argErr != nil:
 			r.ResultCode, r.ResultString = BatchPermanentFailure, argErr.Error()
+			resp.Results = append(resp.Results, r)
+			continue
+		case halt != nil:
+			r.ResultCode, r.ResultString = BatchPermanentFailure, fmt.Sprintf("task %s not run: an earlier task got an answer that can't be trusted (%v)", task.TaskID, halt)
 			resp.Results = append(resp.Results, r)
 			continue
 		}
@@ -99,7 +105,11 @@ func (h *Handler) HandleBatch(ctx context.Context, ev events.S3BatchJobEventV2) 
 			resp.Results = append(resp.Results, r)
 			continue
 		}
-		r.ResultCode, r.ResultString = h.batchTask(work, task.S3Bucket, key, keep, dryRun)
+		var taskErr error
+		r.ResultCode, r.ResultString, taskErr = h.batchTask(work, task.S3Bucket, key, keep, dryRun)
+		if errors.Is(taskErr, ErrMalformedResponse) {
+			halt = taskErr
+		}
 		h.log.Info("s3diff: batch task", "job", ev.Job.ID, "task", task.TaskID, "bucket", task.S3Bucket, "key", key,
 			"result", r.ResultCode, "detail", r.ResultString)
 		done[[2]string{task.S3Bucket, key}] = r
@@ -144,10 +154,11 @@ func (h *Handler) batchArgs(ev events.S3BatchJobEventV2) (keep int, dryRun bool,
 	return keep, dryRun, nil
 }
 
-// batchTask runs retention for one key and says how it went, in Batch Operations' terms.
-func (h *Handler) batchTask(ctx context.Context, bucket, key string, keep int, dryRun bool) (code, detail string) {
+// batchTask runs retention for one key and says how it went, in Batch Operations' terms,
+// with Retain's error.
+func (h *Handler) batchTask(ctx context.Context, bucket, key string, keep int, dryRun bool) (code, detail string, err error) {
 	if (h.opts.Prefix != "" && !strings.HasPrefix(key, h.opts.Prefix)) || (h.opts.Suffix != "" && !strings.HasSuffix(key, h.opts.Suffix)) {
-		return BatchSucceeded, "skipped: the key does not match the function's KEY_PREFIX/KEY_SUFFIX"
+		return BatchSucceeded, "skipped: the key does not match the function's KEY_PREFIX/KEY_SUFFIX", nil
 	}
 	res, err := h.client.Retain(ctx, bucket, key, keep, func(o *RetainOptions) { o.DryRun = dryRun })
 	if err != nil {
@@ -155,15 +166,19 @@ func (h *Handler) batchTask(ctx context.Context, bucket, key string, keep int, d
 		if batchRetryable(ctx, err, res) {
 			code = BatchTemporaryFailure
 		}
-		return code, err.Error()
+		detail := err.Error()
+		if res != nil && len(res.Deleted) > 0 {
+			detail = fmt.Sprintf("deleted %d, then: %s", len(res.Deleted), detail)
+		}
+		return code, detail, err
 	}
 	switch {
 	case len(res.Kept) == 0 && len(res.Deleted) == 0:
-		return BatchSucceeded, "no versions listed: nothing to do (deleted since the manifest was made?)"
+		return BatchSucceeded, "no versions listed: nothing to do (deleted since the manifest was made?)", nil
 	case dryRun:
-		return BatchSucceeded, fmt.Sprintf("dry run: would keep %d, would delete %d", len(res.Kept), len(res.Deleted))
+		return BatchSucceeded, fmt.Sprintf("dry run: would keep %d, would delete %d", len(res.Kept), len(res.Deleted)), nil
 	}
-	return BatchSucceeded, fmt.Sprintf("kept %d, deleted %d", len(res.Kept), len(res.Deleted))
+	return BatchSucceeded, fmt.Sprintf("kept %d, deleted %d", len(res.Kept), len(res.Deleted)), nil
 }
 
 // batchRetryable reports whether another try of the task can do better: throttling, server
@@ -175,8 +190,11 @@ func batchRetryable(ctx context.Context, err error, res *RetainResult) bool {
 	case errors.Is(err, ErrDeleteFailed) && res != nil:
 		for _, f := range res.Failed {
 			code := f.Code
-			if code == CodeNotConfirmed {
+			switch code {
+			case CodeNotConfirmed:
 				code = f.Reported
+			case CodeStopped, CodeOutcomeUnknown, "RequestFailed":
+				continue // another try lists the key afresh and does better
 			}
 			if code != "" && !awserr.Retryable(code) {
 				return false

@@ -40,8 +40,8 @@ type Change struct {
 // returned.
 func (c *Client) Changes(ctx context.Context, bucket, prefix string, since time.Time, fn func(Change) error) error {
 	switch {
-	case strings.TrimSpace(bucket) == "" || len(bucket) < 3:
-		return invalid("bucket name %q must be 3 to 255 characters", bucket)
+	case ValidBucketName(bucket) != nil:
+		return ValidBucketName(bucket)
 	case since.IsZero():
 		return invalid("no time to list the changes since")
 	case fn == nil:

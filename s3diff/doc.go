@@ -70,7 +70,11 @@
 // a delete without a version id (on a versioned bucket that adds a delete marker and hides
 // the object): a listing entry without one stops it before any deletion, and a per-key error
 // without one is reported, never retried. A version counts as deleted only when S3 lists it
-// under Deleted. It keeps the
+// under Deleted, by an answer that cannot have created a delete marker (another marker id
+// than the one deleted, or DeleteMarker set for an object version, means the object may now
+// be hidden: that answer stops the run). A call whose answer was lost (cancelled in flight,
+// retries used up) is settled by listing the key again before the run returns, so the result
+// is what a fresh listing shows. It keeps the
 // newest N object versions plus the latest entry (a delete marker that hides the object is
 // kept, since deleting it would bring the object back), and deletes older versions and all
 // other delete markers. Keep below 1 is ErrInvalidKeep, never "delete everything".
@@ -92,7 +96,8 @@
 // each key is planned as soon as the listing has moved past it, with the rules of Retain,
 // and the deletions of many keys share DeleteObjects batches, so a pass costs ceil(V/1000)
 // listings and ceil(D/1000) deletions, in memory that does not grow with the number of keys.
-// An interrupted pass says where to resume (PrefixRetainResult.StartAfter). Changes lists the
+// An interrupted pass settles the calls it had in flight, reports every version that is gone
+// (OnDelete) and says where to resume (PrefixRetainResult.StartAfter). Changes lists the
 // keys changed after a time in the same kind of pass, and DiffChange diffs each one
 // (WriteGitDiff writes git's headers). For more than one machine can do, Handler.HandleBatch
 // answers S3 Batch Operations (one task per key of an inventory report), and LifecycleRule
@@ -104,7 +109,11 @@
 // A version too large to diff, or binary, is a Result (StatusTooLarge, StatusBinary), not an
 // error. Sentinels: ErrInvalidKeep, ErrInvalidInput, ErrMalformedResponse, ErrNoVersions,
 // ErrNoPredecessor, ErrVersionNotFound, ErrDeleteFailed (RetainResult.Failed lists the
-// versions, with S3's code and message, or NotConfirmed / DeleteMarkerCreated). Whole S3
+// versions, with S3's code and message, or NotConfirmed, DeleteMarkerCreated, Stopped,
+// OutcomeUnknown). Every listing is checked as it comes (listing.go): entries with a key and
+// a version id, keys once each and ascending, exactly one latest entry per key, markers that
+// never come back; anything else is ErrMalformedResponse before the key is acted on. A delete
+// answer that can't be trusted is both ErrDeleteFailed and ErrMalformedResponse. Whole S3
 // calls are retried by the AWS SDK's retryer alone (Options.MaxAttempts, 3); per-version
 // DeleteObjects errors that name their version and are retryable (SlowDown, InternalError)
 // are tried again up to Options.DeleteAttempts times. S3 API errors are wrapped with %w, so

@@ -41,18 +41,52 @@ const (
 	// CodeMarkerCreated: the server answered a delete by version id by creating a delete
 	// marker, which hides the object. The message names the marker to delete to restore it.
 	CodeMarkerCreated = "DeleteMarkerCreated"
+	// CodeStopped: the run stopped (cancelled, its deadline, or an earlier answer that can't
+	// be trusted) before the version was deleted: it was never sent, or its call was cut off
+	// and a fresh listing shows the version still there. Nothing failed; run again.
+	CodeStopped = "Stopped"
+	// CodeOutcomeUnknown: the answer to the DeleteObjects call was lost and the listing that
+	// should have told whether the version is gone could not be made. List the key to see.
+	CodeOutcomeUnknown = "OutcomeUnknown"
 )
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalidInput, fmt.Sprintf(format, args...))
 }
 
-func checkBucketKey(bucket, key string) error {
+// ValidBucketName checks that name can be an S3 bucket name: 3 to 255 characters (63 for
+// buckets made since 2018; older us-east-1 buckets and some S3-compatible servers allow
+// more), only letters, digits, dots, hyphens and underscores, starting and ending with a
+// letter or digit. It catches what can never name a bucket (an s3:// URL, a path, a space)
+// before any request; the error wraps ErrInvalidInput.
+func ValidBucketName(name string) error {
 	switch {
-	case strings.TrimSpace(bucket) == "":
+	case name == "" || strings.TrimSpace(name) == "":
 		return invalid("the bucket name is empty")
-	case len(bucket) < 3 || len(bucket) > 255:
-		return invalid("bucket name %q must be 3 to 255 characters", bucket)
+	case strings.HasPrefix(strings.ToLower(name), "s3://"):
+		return invalid("bucket name %q is a URL: give the bucket's name alone (%q)", name, strings.SplitN(name[5:], "/", 2)[0])
+	case strings.Contains(name, "/"):
+		return invalid("bucket name %q holds a '/': give the bucket's name alone, and the key or prefix in its own setting", name)
+	case len(name) < 3 || len(name) > 255:
+		return invalid("bucket name %q must be 3 to 255 characters", name)
+	}
+	for i, c := range name {
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		switch {
+		case !alnum && c != '.' && c != '-' && c != '_':
+			return invalid("bucket name %q holds %q: bucket names are letters, digits, dots and hyphens", name, string(c))
+		case !alnum && (i == 0 || i == len(name)-1):
+			return invalid("bucket name %q must start and end with a letter or digit", name)
+		}
+	}
+	return nil
+}
+
+func checkBucketKey(bucket, key string) error {
+	if err := ValidBucketName(bucket); err != nil {
+		return err
+	}
+	switch {
 	case key == "":
 		return invalid("the object key is empty")
 	case len(key) > 1024:

@@ -175,6 +175,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) ([]Outcome, error)
 	}
 	var outcomes []Outcome
 	var errs []error
+	var halt error // a delete answer that can't be trusted: no further retention in this call
 	for _, ev := range evs {
 		o := Outcome{Event: ev}
 		switch {
@@ -204,9 +205,15 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) ([]Outcome, error)
 		if o.Skipped != "" {
 			h.log.Info("s3diff: nothing to diff", "bucket", ev.Bucket, "key", ev.Key, "version", ev.VersionID, "reason", o.Skipped)
 		}
-		if h.opts.Keep > 0 {
+		switch {
+		case h.opts.Keep > 0 && halt != nil:
+			errs = append(errs, errtext.Wrap("s3diff", fmt.Sprintf("retention of s3://%s/%s not run, since an earlier delete answer can't be trusted", ev.Bucket, ev.Key), ErrMalformedResponse))
+		case h.opts.Keep > 0:
 			rr, err := h.client.Retain(ctx, ev.Bucket, ev.Key, h.opts.Keep)
 			o.Retained = rr
+			if errors.Is(err, ErrMalformedResponse) {
+				halt = err // no further deletion against a server that answers so
+			}
 			if err != nil {
 				errs = append(errs, errtext.Wrap("s3diff", fmt.Sprintf("retention of s3://%s/%s", ev.Bucket, ev.Key), err))
 			} else {

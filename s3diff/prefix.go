@@ -8,11 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/sync/errgroup"
-
-	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
 // PrefixRetainOptions are the optional settings of RetainPrefix.
@@ -38,8 +34,16 @@ type PrefixProgress struct {
 	Keys     int `json:"keys"`     // keys fully listed and planned
 	Versions int `json:"versions"` // versions and delete markers listed
 	Planned  int `json:"planned"`  // to delete (in a dry run: would delete)
-	Deleted  int `json:"deleted"`  // confirmed by S3
-	Failed   int `json:"failed"`
+	Deleted  int `json:"deleted"`  // confirmed by S3's answer, or by the listing that settled a lost one
+	// Failed counts planned versions S3 refused, or whose answer can't be trusted, or that a
+	// failed call left in place.
+	Failed int `json:"failed"`
+	// Stopped counts planned versions not deleted because the run stopped first (never sent,
+	// or sent in a call cut off by the stop and still listed afterwards): nothing failed.
+	Stopped int `json:"stopped"`
+	// Unknown counts versions whose DeleteObjects answer was lost and that no listing could
+	// check: they may or may not be gone.
+	Unknown int `json:"unknown"`
 	// ListPages and DeleteCalls count the requests made.
 	ListPages   int `json:"listPages"`
 	DeleteCalls int `json:"deleteCalls"`
@@ -62,8 +66,8 @@ type PrefixRetainResult struct {
 	Bucket, Prefix string
 	Keep           int
 	DryRun         bool
-	// Failures lists the first maxReportedFailures versions that were not deleted (Failed
-	// counts them all).
+	// Failures lists the first maxReportedFailures versions that failed or whose outcome is
+	// unknown (Failed and Unknown count them all; stopped ones are counted only).
 	Failures []DeleteFailure `json:"failures,omitempty"`
 	// StartAfter is where to resume when the run did not finish (cancelled, a call failed,
 	// versions not deleted): every key up to it is done. Empty when the run finished.
@@ -85,9 +89,20 @@ const maxReportedFailures = 1000
 // versions and D deletions (plus retries of per-version errors). Memory does not grow with
 // the number of keys: one key's versions and the batches in flight.
 //
-// A listing entry without a version id stops the run (ErrMalformedResponse). When the run
-// stops early (ctx ends, a call fails, versions are not deleted), the result's StartAfter
-// says where to resume; the error wraps ErrDeleteFailed when only deletions failed.
+// A listing that can't be trusted (an entry without a version id, keys out of order, a key
+// without exactly one latest entry, markers that loop) stops the run (ErrMalformedResponse),
+// and so does a DeleteObjects answer that may have created a delete marker or lists what was
+// not asked for (ErrDeleteFailed and ErrMalformedResponse). When the run stops early (ctx
+// ends, a call fails, versions are not deleted), the result's StartAfter says where to
+// resume: every key up to it is done; the error wraps ErrDeleteFailed when only deletions
+// failed.
+//
+// The record is exact, also when the run is interrupted: a DeleteObjects call whose answer
+// was lost (cancelled in flight, retries used up) is settled by listing its keys again, on
+// a context that outlives ctx briefly (never its deadline), so OnDelete is called for every
+// version that is gone, Deleted counts them, and what was not deleted is Failed, Stopped or,
+// when even that listing fails, Unknown. When ctx has a deadline, the work stops a little
+// before it (a fifth of the time left, at most 30 s) to leave time for that.
 func (c *Client) RetainPrefix(ctx context.Context, bucket, prefix string, keep int, optFns ...func(*PrefixRetainOptions)) (*PrefixRetainResult, error) {
 	var o PrefixRetainOptions
 	for _, fn := range optFns {
@@ -96,8 +111,8 @@ func (c *Client) RetainPrefix(ctx context.Context, bucket, prefix string, keep i
 	switch {
 	case keep < 1:
 		return nil, fmt.Errorf("%w: got %d", ErrInvalidKeep, keep)
-	case strings.TrimSpace(bucket) == "" || len(bucket) < 3:
-		return nil, invalid("bucket name %q must be 3 to 255 characters", bucket)
+	case ValidBucketName(bucket) != nil:
+		return nil, ValidBucketName(bucket)
 	case o.Concurrency < 0:
 		return nil, invalid("Concurrency %d is negative", o.Concurrency)
 	case o.StartAfter != "" && !strings.HasPrefix(o.StartAfter, prefix):
@@ -106,7 +121,9 @@ func (c *Client) RetainPrefix(ctx context.Context, bucket, prefix string, keep i
 	if o.Concurrency == 0 {
 		o.Concurrency = 4
 	}
-	r := &prefixRun{c: c, o: o, ctx: ctx, bucket: bucket, start: c.opts.Clock.Now(),
+	ctx, cancel, settleCtx := phases(ctx)
+	defer cancel()
+	r := &prefixRun{c: c, o: o, ctx: ctx, settleCtx: settleCtx, bucket: bucket, start: c.opts.Clock.Now(),
 		res: &PrefixRetainResult{Bucket: bucket, Prefix: prefix, Keep: keep, DryRun: o.DryRun}}
 	r.res.LastKey = o.StartAfter // where a resumed run resumes from if it stops at once
 	r.group, r.gctx = errgroup.WithContext(ctx)
@@ -116,21 +133,24 @@ func (c *Client) RetainPrefix(ctx context.Context, bucket, prefix string, keep i
 		r.flush()
 	}
 	groupErr := r.group.Wait()
+	r.settleLost()
 	return r.finish(listErr, groupErr)
 }
 
 // prefixRun is the state of one RetainPrefix pass.
 type prefixRun struct {
-	c      *Client
-	o      PrefixRetainOptions
-	ctx    context.Context
-	bucket string
-	start  time.Time
-	group  *errgroup.Group
-	gctx   context.Context
+	c         *Client
+	o         PrefixRetainOptions
+	ctx       context.Context
+	settleCtx func() (context.Context, context.CancelFunc)
+	bucket    string
+	start     time.Time
+	group     *errgroup.Group
+	gctx      context.Context
 
 	batch        []Version
 	batchPrevKey string // the last key planned before the batch's first key
+	listed       bool   // the listing reached its end
 
 	mu      sync.Mutex
 	res     *PrefixRetainResult
@@ -139,13 +159,22 @@ type prefixRun struct {
 
 type sentBatch struct {
 	prevKey string
-	done    bool // every version of it confirmed deleted
+	done    bool // every version of it known to be deleted
+	failed  bool // some version of it refused, untrusted or not sent
+	// lost are the versions of a call whose answer was lost, settled by settleLost once
+	// no call of this run is in flight any more.
+	lost    []Version
+	lostErr error
 }
 
 // list streams the listing and plans each key once it is complete.
 func (r *prefixRun) list(prefix string, keep int) error {
+	stopped := false
 	_, err := r.c.walkKeys(r.ctx, r.bucket, prefix, r.o.StartAfter, keyWalk{
-		stop: func() bool { return r.gctx.Err() != nil }, // a delete batch failed: the error comes from the group
+		stop: func() bool { // a delete batch failed: the error comes from the group
+			stopped = r.gctx.Err() != nil
+			return stopped
+		},
 		page: func(listed int) {
 			r.mu.Lock()
 			r.res.ListPages++
@@ -158,141 +187,8 @@ func (r *prefixRun) list(prefix string, keep int) error {
 			return r.planned(key, deleted)
 		},
 	})
+	r.listed = err == nil && !stopped
 	return err
-}
-
-// keyWalk is what walkKeys does along the way.
-type keyWalk struct {
-	// what names the listing in errors. Default: "versions under s3://bucket/prefix".
-	what string
-	// stop, when set, is asked before each page; true ends the walk without an error.
-	stop func() bool
-	// page, when set, is told after each page how many new entries it listed.
-	page func(listed int)
-	// key gets each key's complete listing (versions in S3's order, then delete markers),
-	// keys ascending.
-	key func(key string, versions, markers []Version) error
-}
-
-// walkKeys streams ListObjectVersions over prefix, after startAfter when set, and hands
-// each key to w.key as soon as the listing has moved past it: S3 lists keys in ascending
-// order, each key's entries together. Memory holds one key's entries. An entry listed twice
-// across a page boundary (some servers repeat the marker entry) counts once; an entry
-// without a version id, or a truncated page without new markers, stops the walk with
-// ErrMalformedResponse.
-func (c *Client) walkKeys(ctx context.Context, bucket, prefix, startAfter string, w keyWalk) (pages int, err error) {
-	if w.what == "" {
-		w.what = fmt.Sprintf("versions under s3://%s/%s", bucket, prefix)
-	}
-	in := &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: aws.String(prefix), MaxKeys: aws.Int32(c.opts.PageSize)}
-	if startAfter != "" {
-		in.KeyMarker = aws.String(startAfter)
-	}
-	var key string // the key being gathered
-	var versions, markers []Version
-	seen := map[string]bool{} // version ids of key
-	done := startAfter        // keys up to this one are complete: a listing must not go back
-	complete := func() error {
-		if key == "" {
-			return nil
-		}
-		err := w.key(key, versions, markers)
-		done, key, versions, markers = key, "", nil, nil
-		clear(seen)
-		return err
-	}
-	for {
-		if err := ctx.Err(); err != nil {
-			return pages, errtext.Wrap("s3diff", "listing "+w.what, err)
-		}
-		if w.stop != nil && w.stop() {
-			return pages, nil
-		}
-		out, err := c.s3.ListObjectVersions(ctx, in, c.callOpts...)
-		pages++
-		if err != nil {
-			return pages, errtext.Wrap("s3diff", fmt.Sprintf("listing %s (page %d)", w.what, pages), err)
-		}
-		if out == nil {
-			return pages, fmt.Errorf("%w: ListObjectVersions page %d of s3://%s/%s is empty (no answer and no error)", ErrMalformedResponse, pages, bucket, prefix)
-		}
-		entries, err := pageEntries(out, bucket, pages)
-		if err != nil {
-			return pages, err
-		}
-		listed := 0
-		for _, e := range entries {
-			if e.Key != key {
-				if err := complete(); err != nil {
-					return pages, err
-				}
-				// Acting on a key outside the prefix, or on part of a key already planned, could
-				// delete what the plan never saw whole: refuse the answer instead.
-				if !strings.HasPrefix(e.Key, prefix) || (done != "" && e.Key <= done) {
-					return pages, fmt.Errorf("%w: ListObjectVersions page %d of s3://%s/%s lists %q, which is outside the prefix or not after %q; keys must come once each, in ascending order",
-						ErrMalformedResponse, pages, bucket, prefix, e.Key, done)
-				}
-				key = e.Key
-			}
-			if seen[e.VersionID] {
-				c.log.Debug("s3diff: the server listed a version twice; counted once", "bucket", bucket, "key", e.Key, "version_id", e.VersionID)
-				continue
-			}
-			seen[e.VersionID] = true
-			listed++
-			if e.DeleteMarker {
-				markers = append(markers, e)
-			} else {
-				versions = append(versions, e)
-			}
-		}
-		if w.page != nil {
-			w.page(listed)
-		}
-		if !aws.ToBool(out.IsTruncated) {
-			return pages, complete()
-		}
-		nextKey, nextVersion := aws.ToString(out.NextKeyMarker), aws.ToString(out.NextVersionIdMarker)
-		if nextKey == "" || (nextKey == aws.ToString(in.KeyMarker) && nextVersion == aws.ToString(in.VersionIdMarker)) {
-			return pages, fmt.Errorf("%w: ListObjectVersions page %d of s3://%s/%s is truncated but gives no new markers (%q, %q); refusing to loop",
-				ErrMalformedResponse, pages, bucket, prefix, nextKey, nextVersion)
-		}
-		in.KeyMarker, in.VersionIdMarker = aws.String(nextKey), aws.String(nextVersion)
-	}
-}
-
-// pageEntries turns a page into versions of S3's two lists, keys ascending, each key's
-// versions in S3's order followed by its delete markers. Entries without a key or a version
-// id make the page malformed: nothing of it is acted on.
-func pageEntries(out *s3.ListObjectVersionsOutput, bucket string, page int) ([]Version, error) {
-	var vs, ms []Version
-	for _, v := range out.Versions {
-		if aws.ToString(v.Key) == "" || aws.ToString(v.VersionId) == "" {
-			return nil, malformedListing(bucket, aws.ToString(v.Key), page, "a version")
-		}
-		vs = append(vs, Version{Key: aws.ToString(v.Key), VersionID: aws.ToString(v.VersionId), LastModified: aws.ToTime(v.LastModified),
-			Size: aws.ToInt64(v.Size), ETag: aws.ToString(v.ETag), IsLatest: aws.ToBool(v.IsLatest)})
-	}
-	for _, m := range out.DeleteMarkers {
-		if aws.ToString(m.Key) == "" || aws.ToString(m.VersionId) == "" {
-			return nil, malformedListing(bucket, aws.ToString(m.Key), page, "a delete marker")
-		}
-		ms = append(ms, Version{Key: aws.ToString(m.Key), VersionID: aws.ToString(m.VersionId), LastModified: aws.ToTime(m.LastModified),
-			IsLatest: aws.ToBool(m.IsLatest), DeleteMarker: true})
-	}
-	// Both lists are in key order: merge them by key, a key's versions first.
-	out2 := make([]Version, 0, len(vs)+len(ms))
-	i, j := 0, 0
-	for i < len(vs) || j < len(ms) {
-		if j == len(ms) || (i < len(vs) && vs[i].Key <= ms[j].Key) {
-			out2 = append(out2, vs[i])
-			i++
-		} else {
-			out2 = append(out2, ms[j])
-			j++
-		}
-	}
-	return out2, nil
 }
 
 // planned takes the deletions planned for one complete key into the batches.
@@ -340,45 +236,77 @@ func (r *prefixRun) flush() {
 	r.mu.Unlock()
 	r.group.Go(func() error {
 		what := fmt.Sprintf("deleting old versions under s3://%s", r.bucket)
-		done, failures, calls, err := r.c.deleteVersions(r.gctx, r.bucket, batch, what)
-		confirmed := map[[2]string]bool{}
-		for _, v := range done {
-			confirmed[[2]string{v.Key, v.VersionID}] = true
-			if r.o.OnDelete != nil {
-				r.o.OnDelete(v)
-			}
-		}
-		reported := map[[2]string]bool{}
-		for _, f := range failures {
-			reported[[2]string{f.Version.Key, f.Version.VersionID}] = true
-		}
-		for _, v := range batch { // neither confirmed nor refused: not known to be deleted
-			k := [2]string{v.Key, v.VersionID}
-			if !confirmed[k] && !reported[k] {
-				failures = append(failures, DeleteFailure{Version: v, Code: CodeNotConfirmed, Message: "not confirmed by S3"})
-			}
-		}
+		run := r.c.deleteVersions(r.gctx, r.bucket, batch, what)
+		failures := append(run.failures, stoppedFailures(run.stopped, run.err)...)
+		r.record(run.done, failures)
 		r.mu.Lock()
-		r.res.DeleteCalls += calls
-		r.res.Deleted += len(done)
-		r.res.Failed += len(failures)
-		for _, f := range failures {
-			if len(r.res.Failures) < maxReportedFailures {
-				r.res.Failures = append(r.res.Failures, f)
-			}
-		}
-		sb.done = len(failures) == 0 && err == nil
+		r.res.DeleteCalls += run.calls
+		sb.lost, sb.lostErr = run.unknown, run.lostErr
+		sb.failed = len(failures) > 0 || errors.Is(run.err, ErrMalformedResponse)
+		sb.done = !sb.failed && len(run.unknown) == 0
 		r.mu.Unlock()
 		r.progress()
-		for _, f := range failures {
-			if err == nil && f.Code == CodeMarkerCreated {
-				// The server does not honour version ids: every further delete would hide an
-				// object. Stop the pass.
-				err = fmt.Errorf("%w: %s version %s: %s; the pass stopped so that nothing more is hidden", ErrDeleteFailed, f.Version.Key, f.Version.VersionID, f.Message)
-			}
+		if sb.done {
+			return nil
 		}
-		return err
+		// Refusals by S3 let the pass go on (the result says so); a lost answer, an answer
+		// that can't be trusted or the end of ctx stop it.
+		return run.err
 	})
+}
+
+// record counts what a batch deleted and what it did not, and hands the deletions to
+// OnDelete.
+func (r *prefixRun) record(done []Version, failures []DeleteFailure) {
+	if r.o.OnDelete != nil {
+		for _, v := range done {
+			r.o.OnDelete(v)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.res.Deleted += len(done)
+	for _, f := range failures {
+		switch f.Code {
+		case CodeStopped:
+			r.res.Stopped++
+			continue
+		case CodeOutcomeUnknown:
+			r.res.Unknown++
+		default:
+			r.res.Failed++
+		}
+		if len(r.res.Failures) < maxReportedFailures {
+			r.res.Failures = append(r.res.Failures, f)
+		}
+	}
+}
+
+// settleLost lists again the keys of every batch whose answer was lost, once no call of the
+// run is in flight (a listing that runs beside the run's own deletions could be thrown by
+// them), on a context that outlives a cancelled run briefly and never its deadline.
+func (r *prefixRun) settleLost() {
+	var lost []*sentBatch
+	for _, b := range r.batches {
+		if len(b.lost) > 0 {
+			lost = append(lost, b)
+		}
+	}
+	if len(lost) == 0 {
+		return
+	}
+	ctx, cancel := r.settleCtx()
+	defer cancel()
+	for _, b := range lost {
+		s := r.c.settle(ctx, r.bucket, r.res.Prefix, b.prevKey, b.lost)
+		failures := lostFailures(s, b.lostErr)
+		r.record(s.gone, failures)
+		r.mu.Lock()
+		r.res.ListPages += s.pages
+		b.done = !b.failed && len(failures) == 0
+		r.mu.Unlock()
+	}
+	r.progress()
 }
 
 func (r *prefixRun) progress() {
@@ -409,17 +337,22 @@ func (r *prefixRun) finish(listErr, groupErr error) (*PrefixRetainResult, error)
 		if !incomplete {
 			resume = r.batchPrevKey
 		}
-		res.Failed += len(r.batch)
+		res.Stopped += len(r.batch)
+		incomplete = true
+	}
+	if !r.listed {
 		incomplete = true
 	}
 	err := listErr
-	if err == nil {
+	if err == nil && incomplete {
+		// A lost answer that the listing settled in full leaves nothing undone: then the
+		// error that stopped the group is not the run's.
 		err = groupErr
 	}
-	if err == nil && len(r.batch) > 0 { // the batch was not sent because ctx ended
+	if err == nil && incomplete && res.Failed+res.Unknown == 0 { // nothing failed: the run was stopped
 		err = r.ctx.Err()
 		if err == nil {
-			err = fmt.Errorf("s3diff: %d planned versions under s3://%s/%s were not sent", len(r.batch), res.Bucket, res.Prefix)
+			err = fmt.Errorf("s3diff: the pass over s3://%s/%s stopped before its end (%d planned versions not sent)", res.Bucket, res.Prefix, res.Stopped)
 		}
 	}
 	if errors.Is(listErr, ErrMalformedResponse) {
@@ -427,10 +360,10 @@ func (r *prefixRun) finish(listErr, groupErr error) (*PrefixRetainResult, error)
 		// part of their versions: nothing of it counts as done.
 		resume, incomplete = "", true
 	}
-	if err == nil && res.Failed > 0 && len(res.Failures) > 0 {
+	if err == nil && res.Failed+res.Unknown > 0 && len(res.Failures) > 0 {
 		f := res.Failures[0]
 		err = fmt.Errorf("%w: %d of %d planned versions under s3://%s/%s (first: %s version %s: %s %s)", ErrDeleteFailed,
-			res.Failed, res.Planned, res.Bucket, res.Prefix, f.Version.Key, f.Version.VersionID, f.Code, f.Message)
+			res.Failed+res.Unknown, res.Planned, res.Bucket, res.Prefix, f.Version.Key, f.Version.VersionID, f.Code, f.Message)
 	}
 	res.Complete = err == nil && !incomplete
 	if !res.Complete {
