@@ -177,6 +177,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 			return usageError(stderr, "-bucket is required (unless both -from-file and -to-file are given)")
 		}
 		return usageError(stderr, "-bucket is required")
+	case !local && s3diff.ValidBucketName(*bucket) != nil:
+		return usageError(stderr, "-bucket: %s", strings.TrimPrefix(s3diff.ValidBucketName(*bucket).Error(), "s3diff: invalid input: "))
+	case !local && len(*key) > 1024:
+		return usageError(stderr, "-key is %d bytes; S3 keys are at most 1024", len(*key))
 	case byPrefix && *key != "":
 		return usageError(stderr, "-key and -prefix both say which keys; give one")
 	case cmd == "retain" && !byPrefix && (shcli.IsSet(fs, "start-after") || shcli.IsSet(fs, "concurrency")):

@@ -22,7 +22,9 @@ const progressEvery = 5 * time.Second
 
 // retainPrefix runs `s3diff retain -prefix`: one line per deleted (or, in a dry run, doomed)
 // version on stdout, progress every few seconds and a summary on stderr, and the flag to
-// resume with when the run stops early.
+// resume with when the run stops early. On Ctrl-C the library settles the calls in flight
+// (a fresh listing says what they deleted) before it returns, so stdout and the summary
+// hold every version that is gone; stdout is flushed before the process exits.
 func retainPrefix(ctx context.Context, c *s3diff.Client, bucket, prefix string, keep int, opts s3diff.PrefixRetainOptions, stdout, stderr io.Writer) error {
 	out := bufio.NewWriter(stdout)
 	var mu sync.Mutex // OnDelete and OnProgress may be called from several goroutines
@@ -44,8 +46,12 @@ func retainPrefix(ctx context.Context, c *s3diff.Client, bucket, prefix string, 
 		}
 		last = time.Now()
 		_ = out.Flush()
-		fmt.Fprintf(stderr, "s3diff: %d keys, %d versions listed, %d to delete, %d %s, %.0f keys/s, at %q\n",
-			p.Keys, p.Versions, p.Planned, p.Deleted, verb, p.KeysPerSecond(), p.LastKey)
+		done := fmt.Sprintf("%d planned, %d deleted", p.Planned, p.Deleted)
+		if opts.DryRun {
+			done = fmt.Sprintf("%d would be deleted", p.Planned)
+		}
+		fmt.Fprintf(stderr, "s3diff: %d keys, %d versions listed, %s, %.0f keys/s, at %q\n",
+			p.Keys, p.Versions, done, p.KeysPerSecond(), p.LastKey)
 	}
 	res, err := c.RetainPrefix(ctx, bucket, prefix, keep, func(o *s3diff.PrefixRetainOptions) { *o = opts })
 	mu.Lock()
@@ -60,8 +66,15 @@ func retainPrefix(ctx context.Context, c *s3diff.Client, bucket, prefix string, 
 	if opts.DryRun {
 		deleted = res.Planned
 	}
-	fmt.Fprintf(stderr, "s3diff: s3://%s/%s keep %d: %d keys, %d versions listed, %s %d, failed %d; %d list and %d delete calls in %s (%.0f keys/s)\n",
-		bucket, prefix, keep, res.Keys, res.Versions, verb, deleted, res.Failed, res.ListPages, res.DeleteCalls,
+	notDone := fmt.Sprintf("failed %d", res.Failed)
+	if res.Stopped > 0 {
+		notDone += fmt.Sprintf(", not deleted because the run stopped %d", res.Stopped)
+	}
+	if res.Unknown > 0 {
+		notDone += fmt.Sprintf(", outcome unknown %d (list those keys to see)", res.Unknown)
+	}
+	fmt.Fprintf(stderr, "s3diff: s3://%s/%s keep %d: %d keys, %d versions listed, %s %d, %s; %d list and %d delete calls in %s (%.0f keys/s)\n",
+		bucket, prefix, keep, res.Keys, res.Versions, verb, deleted, notDone, res.ListPages, res.DeleteCalls,
 		res.Elapsed.Round(time.Millisecond), res.KeysPerSecond())
 	for _, f := range res.Failures {
 		fmt.Fprintf(stderr, "s3diff: not deleted: %s version %s: %s %s\n", f.Version.Key, f.Version.VersionID, f.Code, f.Message)
