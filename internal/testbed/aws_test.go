@@ -105,3 +105,37 @@ func TestIntegrationScriptUpPrintsALocalAWS(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, string(out), "no test bed is running")
 }
+
+// TestIntegrationAWSProxyInjectsFaults: the proxy the state machine and binary tests put in
+// front of moto refuses, loses and rewrites what it is told to, in the JSON protocol as in
+// the query protocol, and counts every operation.
+func TestIntegrationAWSProxyInjectsFaults(t *testing.T) {
+	ep := testbed.AWS(t)
+	ctx := context.Background()
+	proxy := testbed.NewAWSProxy(t, ep.URL)
+	cfg := ep.WithURL(proxy.URL).Config()
+	cfg.RetryMaxAttempts = 1
+	sm := secretsmanager.NewFromConfig(cfg)
+	name := "proxy/" + time.Now().Format("150405.000000000")
+
+	proxy.Refuse("CreateSecret", 1, 400, "ThrottlingException", "Rate exceeded")
+	_, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String("v1")})
+	require.ErrorContains(t, err, "ThrottlingException")
+
+	proxy.LoseAnswer("CreateSecret", 1)
+	_, err = sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String("v1")})
+	require.ErrorContains(t, err, "InternalFailure")
+	direct := secretsmanager.NewFromConfig(ep.Config())
+	_, err = direct.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
+	require.NoError(t, err, "the call took effect although its answer was lost")
+
+	proxy.Rewrite("GetSecretValue", func(b []byte) []byte { return []byte(strings.ReplaceAll(string(b), "v1", "v2")) })
+	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
+	require.NoError(t, err)
+	assert.Equal(t, "v2", aws.ToString(out.SecretString))
+	assert.Equal(t, 2, proxy.Calls("CreateSecret"))
+
+	proxy.Refuse("GetCallerIdentity", 0, 403, "AccessDenied", "no")
+	_, err = sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	require.ErrorContains(t, err, "AccessDenied", "the query protocol's error shape")
+}
