@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	recordName := fs.String("record", "", "the CNAME the applications use, e.g. orders-db.internal.example.com")
 	ttl := fs.Int64("ttl", 60, "TTL of the switched record, 1 to 172800 seconds (0 is refused)")
 	timeout := fs.Duration("timeout", 2*time.Hour, "how long to wait for the restore and the DNS change")
-	poll := fs.Duration("poll", 30*time.Second, "time between status checks while waiting")
+	poll := fs.Duration("poll", 30*time.Second, "time between status checks while waiting (at least 1s)")
 	dryRun := fs.Bool("dry-run", false, "print the plan; change nothing")
 	rehearse := fs.Bool("rehearse", false, "rehearse under a temporary identifier and record, run the checks, delete everything")
 	dsn := fs.String("dsn", "", "-rehearse: connection string template, e.g. postgres://{user}:{password}@{host}:{port}/db")
@@ -138,9 +138,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	if err := drcli.CheckWaits(*timeout, *poll); err != nil {
 		return usageErr("%v", err)
 	}
+	securityGroups, err := drcli.CheckPlacement(*subnet, *sgs)
+	if err != nil {
+		return usageErr("%v", err)
+	}
 	var buildDSN func(string, int32) string
 	if *rehearse {
-		var err error
 		if buildDSN, err = dr.DSNTemplate(*dsn, os.Getenv); err != nil {
 			return usageErr("-dsn: %v", err)
 		}
@@ -155,7 +158,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		target.TargetID = "rehearsal" // checked for form only; the rehearsal picks its own
 	}
 	r, err := dr.NewRestorer(c.RDS, target, func(o *dr.FailoverOptions) {
-		o.SubnetGroup, o.SecurityGroups = *subnet, dr.SplitList(*sgs)
+		o.SubnetGroup, o.SecurityGroups = *subnet, securityGroups
 		o.ParameterGroup, o.ClusterParameterGroup, o.OptionGroup = *paramGroup, *clusterParamGroup, *optionGroup
 		o.MultiAZ, o.NoDeletionProtection = *multiAZ, *noProtection
 		if *recordName != "" {

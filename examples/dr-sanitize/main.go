@@ -119,7 +119,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	s, err := dr.NewSanitizer(p.Clients.RDS, f.Target(), p.Database,
 		dr.SanitizeOptions{Statements: statements, SnapshotID: *snapshotID, KMSKeyID: *kmsKey, ShareWith: dr.SplitList(*shareWith)},
 		func(o *dr.VerifyOptions) {
-			o.SubnetGroup, o.SecurityGroups = f.SubnetGroup, dr.SplitList(f.SecurityGroups)
+			o.SubnetGroup, o.SecurityGroups = f.SubnetGroup, p.SecurityGroups
 			o.Timeout, o.Poll = f.Timeout, f.Poll
 			o.Progress = drcli.Progress(stderr, "dr-sanitize")
 			if optFn != nil {

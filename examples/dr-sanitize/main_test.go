@@ -66,6 +66,12 @@ func TestUsageErrors(t *testing.T) {
 		{Args: with("-kms-key", "arn:aws:kms:us-east-1:111111111111:key/dev shared"), Flag: "-kms-key"},
 		{Args: []string{"-instance", "orders_db", "-class", "db.t4g.medium", "-dsn", "postgres://{host}/db", "-statement", "x"}, Flag: "-instance"},
 		{Args: with("-sns-topic", "alerts"), Flag: "-sns-topic"},
+		// Found before the restore, not after the whole run.
+		{Args: with("-report", "/nonexistent-dir/report.json"), Flag: "-report"},
+		{Args: with("-report", os.TempDir()), Flag: "-report"},
+		{Args: with("-poll", "1ns"), Flag: "-poll"},
+		{Args: with("-security-groups", "sg-1,,sg 2"), Flag: "-security-groups"},
+		{Args: with("-subnet-group", "bad group!"), Flag: "-subnet-group"},
 		{Args: with("extra"), Flag: "extra"},
 		{Args: []string{"-nope"}, Flag: "-nope"},
 	}, func(args []string) (int, string) {

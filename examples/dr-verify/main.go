@@ -99,7 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		return code
 	}
 	v, err := dr.NewVerifier(p.Clients.RDS, f.Target(), p.Database, func(o *dr.VerifyOptions) {
-		o.SubnetGroup, o.SecurityGroups = f.SubnetGroup, dr.SplitList(f.SecurityGroups)
+		o.SubnetGroup, o.SecurityGroups = f.SubnetGroup, p.SecurityGroups
 		o.Checks = checks
 		o.Timeout, o.Poll = f.Timeout, f.Poll
 		o.Progress = drcli.Progress(stderr, "dr-verify")

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -108,12 +109,46 @@ func CheckSecret(secretARN, dsn string) error {
 	return nil
 }
 
-// CheckWaits checks -timeout and then -poll: both must be positive.
+// MinPoll is the shortest -poll the binaries take: every poll is an RDS (or Route 53) read,
+// and a shorter one would only spend the account's API rate.
+const MinPoll = time.Second
+
+// CheckWaits checks -timeout and then -poll: both must be positive, and -poll at least
+// MinPoll.
 func CheckWaits(timeout, poll time.Duration) error {
 	if err := cli.Duration("timeout", timeout); err != nil {
 		return err
 	}
-	return cli.Duration("poll", poll)
+	if err := cli.Duration("poll", poll); err != nil {
+		return err
+	}
+	if poll < MinPoll {
+		return fmt.Errorf("-poll %s: want %s or more (each poll is an API call)", poll, MinPoll)
+	}
+	return nil
+}
+
+// CheckPlacement checks -subnet-group (a DB subnet group name, or empty for the account's
+// default) and -security-groups (comma-separated security group ids, or empty), and returns
+// the security groups. An empty item ("sg-1,,sg-2") is refused, not dropped: it is a typo
+// that may have eaten a group.
+func CheckPlacement(subnetGroup, securityGroups string) ([]string, error) {
+	if subnetGroup != "" {
+		if err := awsid.SubnetGroupName(subnetGroup); err != nil {
+			return nil, fmt.Errorf("-subnet-group: %w", err)
+		}
+	}
+	if securityGroups == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, sg := range strings.Split(securityGroups, ",") {
+		if err := awsid.SecurityGroupID(strings.TrimSpace(sg)); err != nil {
+			return nil, fmt.Errorf("-security-groups %q: %w", securityGroups, err)
+		}
+		out = append(out, strings.TrimSpace(sg))
+	}
+	return out, nil
 }
 
 // Database is the database of a -dsn template (built by dr.DSNTemplate) with the
@@ -148,12 +183,22 @@ func (r *Report) Flags(fs *flag.FlagSet, run string) {
 	fs.StringVar(&r.File, "report", "", "also write the JSON report to this file")
 }
 
-// Check checks -report-bucket: a bucket name (not an s3:// URL or an ARN), so that a typo is
-// found before the run, not when its report is uploaded.
+// Check checks -report-bucket (a bucket name, not an s3:// URL or an ARN) and -report (a
+// file in a directory that exists, not a directory), so that a typo is found before the run,
+// not when its report is written.
 func (r *Report) Check() error {
 	if r.Bucket != "" {
 		if err := awsid.BucketName(r.Bucket); err != nil {
 			return fmt.Errorf("-report-bucket: %w", err)
+		}
+	}
+	if r.File != "" {
+		if fi, err := os.Stat(r.File); err == nil && fi.IsDir() {
+			return fmt.Errorf("-report %s: is a directory; want a file name", r.File)
+		}
+		dir := filepath.Dir(r.File)
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return fmt.Errorf("-report %s: the directory %s does not exist", r.File, dir)
 		}
 	}
 	return nil

@@ -47,7 +47,7 @@ func (f *Restore) Flags(fs *flag.FlagSet, h RestoreHelp) {
 	fs.StringVar(&f.DSN, "dsn", "", h.DSN)
 	fs.StringVar(&f.SecretARN, "secret-arn", "", "Secrets Manager secret with username and password for {user} and {password} in -dsn")
 	fs.DurationVar(&f.Timeout, "timeout", time.Hour, h.Timeout)
-	fs.DurationVar(&f.Poll, "poll", 30*time.Second, "time between status checks while waiting")
+	fs.DurationVar(&f.Poll, "poll", 30*time.Second, "time between status checks while waiting (at least 1s)")
 	f.Report.Flags(fs, h.Run)
 }
 
@@ -58,13 +58,15 @@ func (f *Restore) Target() dr.VerifyTarget {
 
 // Prepared is what a run has once its flags are checked.
 type Prepared struct {
-	Clients  Clients
-	Database dr.Database // of -dsn and -secret-arn
-	Reporter *dr.Reporter
+	Clients        Clients
+	SecurityGroups []string // of -security-groups, checked
+	Database       dr.Database // of -dsn and -secret-arn
+	Reporter       *dr.Reporter
 }
 
 // Prepare does what follows a binary's own checks, in this order: it checks -timeout and
-// -poll, the -dsn template and -report-bucket (usage errors, before any client exists),
+// -poll, -subnet-group and -security-groups, the -dsn template, -report-bucket and -report
+// (usage errors, before any client exists),
 // makes the clients with mk, and the reporter of the report's flags (a usage error too; it
 // makes no request). When one fails, it prints the one line (cli.Usage; cli.Fail for the
 // AWS configuration) and returns done with the exit code.
@@ -72,6 +74,11 @@ func (f *Restore) Prepare(ctx context.Context, prog string, stderr io.Writer, mk
 	if err := CheckWaits(f.Timeout, f.Poll); err != nil {
 		return p, cli.Usage(stderr, prog, "%v", err), true
 	}
+	sgs, err := CheckPlacement(f.SubnetGroup, f.SecurityGroups)
+	if err != nil {
+		return p, cli.Usage(stderr, prog, "%v", err), true
+	}
+	p.SecurityGroups = sgs
 	dsn, err := dr.DSNTemplate(f.DSN, os.Getenv)
 	if err != nil {
 		return p, cli.Usage(stderr, prog, "-dsn: %v", err), true
