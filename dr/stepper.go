@@ -42,6 +42,7 @@ type StepRunner struct {
 
 type stepper interface {
 	Step(ctx context.Context, step, run string, st VerifyState) (VerifyState, error)
+	finishReport(st *VerifyState)
 }
 
 // NewStepRunner checks the settings (every region's Verifier or Sanitizer is built; no call
@@ -110,7 +111,8 @@ func (r *StepRunner) runner(region string) (stepper, error) {
 }
 
 // Run runs one step. "report" delivers the state's report (to S3, and to SNS when it failed)
-// and records where it went.
+// and records where it went; a cleanup that failed after the state machine's retries (the
+// state's cleanupError) is recorded in the report's cleanup field first.
 func (r *StepRunner) Run(ctx context.Context, req StepRequest) (VerifyState, error) {
 	x, err := r.runner(req.Region)
 	if err != nil {
@@ -118,6 +120,10 @@ func (r *StepRunner) Run(ctx context.Context, req StepRequest) (VerifyState, err
 	}
 	if req.Step == "report" {
 		st := req.State
+		if err := st.ofRun(req.Run); err != nil {
+			return st, err
+		}
+		x.finishReport(&st)
 		loc, err := r.reporter.Deliver(ctx, st.Report)
 		st.Report.Location = loc
 		return st, err

@@ -231,3 +231,44 @@ func TestReportAfterAFailedStartNamesItsDatabase(t *testing.T) {
 		assert.Contains(t, m.Subject, "of orders-db FAILED in eu-west-1")
 	}
 }
+
+// TestReportStepRecordsACleanupThatKeptFailing: when Cleanup fails after the state
+// machine's retries, its Catch passes Cleanup's input to Report with the error at
+// $.cleanupError. The report the Report step delivers (both state machines) says so in its
+// cleanup field, with what to delete, is not OK, and still names its database: the leak is
+// in the report and the alert, not only in the execution's history.
+func TestReportStepRecordsACleanupThatKeptFailing(t *testing.T) {
+	f := drtest.New(nil)
+	notices := drtest.NewSNS(topic)
+	s := dr.StepSettings{Target: dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, DSN: "postgres://{host}/db",
+		Regions: map[string]dr.RegionSettings{"": {}}, TopicARN: topic}
+	for _, sanitize := range []bool{false, true} {
+		if sanitize {
+			s.Sanitize.Statements = []string{"UPDATE customers SET email = 'x'"}
+		}
+		r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(string) dr.RDSAPI { return f }, SNS: notices}, sanitize,
+			func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+		require.NoError(t, err)
+		// Start failed (caught at $.error), then Cleanup failed every time (caught at
+		// $.cleanupError): the state is still the execution's input plus the two errors.
+		st := dr.VerifyState{Error: &dr.CaughtError{Error: "Throttled", Cause: `{"errorMessage":"dr: listing manual DB snapshots: Throttling"}`},
+			CleanupError: &dr.CaughtError{Error: "Failed", Cause: `{"errorMessage":"dr: deleting temporary instance verify-exec-1: AccessDenied"}`}}
+		out, err := r.Run(context.Background(), dr.StepRequest{Step: "report", Run: "exec-1", State: st})
+		require.NoError(t, err)
+		rep := out.Report
+		assert.False(t, rep.OK)
+		assert.Contains(t, rep.Cleanup, "FAILED")
+		assert.Contains(t, rep.Cleanup, "AccessDenied")
+		assert.Contains(t, rep.Cleanup, dr.TagRun+"=exec-1")
+		assert.Equal(t, "orders-db", rep.Database)
+		assert.Equal(t, "exec-1", rep.Run)
+		if assert.NotNil(t, rep.Failed()) {
+			assert.Contains(t, rep.Failed().Detail, "Throttling", "the error that sent the execution to Cleanup")
+		}
+		assert.Nil(t, out.CleanupError, "recorded once")
+	}
+	require.Len(t, notices.Messages(), 2)
+	for _, m := range notices.Messages() {
+		assert.Contains(t, m.Body, "AccessDenied")
+	}
+}

@@ -266,6 +266,10 @@ type VerifyState struct {
 	// Error is what a state machine's Catch adds (ResultPath "$.error") when a step failed;
 	// cleanup records it in the report.
 	Error *CaughtError `json:"error,omitempty"`
+	// CleanupError is what the Cleanup state's Catch adds (ResultPath "$.cleanupError") when
+	// cleanup still failed after its retries; the report step records it in the report's
+	// cleanup field (the report is then not OK).
+	CleanupError *CaughtError `json:"cleanupError,omitempty"`
 }
 
 // CaughtError is a Step Functions error caught by a Catch: the error type and the cause (for
@@ -280,15 +284,43 @@ func (st *VerifyState) recordCaught() {
 	if st.Error == nil {
 		return
 	}
-	msg := st.Error.Cause
+	st.Report.Steps = append(st.Report.Steps, StepResult{Name: "error", Detail: st.Error.text()})
+	st.Error = nil
+}
+
+// text is the caught error as a line: its type and the Lambda's error message.
+func (e *CaughtError) text() string {
+	msg := e.Cause
 	var lambdaErr struct {
 		ErrorMessage string `json:"errorMessage"`
 	}
 	if json.Unmarshal([]byte(msg), &lambdaErr) == nil && lambdaErr.ErrorMessage != "" {
 		msg = lambdaErr.ErrorMessage
 	}
-	st.Report.Steps = append(st.Report.Steps, StepResult{Name: "error", Detail: st.Error.Error + ": " + errtext.Strip("dr", msg)})
-	st.Error = nil
+	return e.Error + ": " + errtext.Strip("dr", msg)
+}
+
+// finishReport makes the state's report ready to deliver (the state machine's Report step):
+// a report the cleanup step never completed (its answers were all failures, so the state is
+// cleanup's input) gets its database, run and start, the error an earlier step's Catch
+// caught, and, from the Cleanup state's Catch, why cleanup failed in its cleanup field and
+// what may be left behind. Such a report is never OK.
+func (v *Verifier) finishReport(st *VerifyState) {
+	v.completeReport(st)
+	st.recordCaught()
+	if st.CleanupError == nil {
+		return
+	}
+	left := "what it made may be left behind: delete what is tagged " + TagRun + "=" + st.Run
+	if strings.TrimSpace(st.Run) == "" {
+		left = "what it made may be left behind"
+	}
+	st.Report.Cleanup = "FAILED after the state machine's retries: " + st.CleanupError.text() + "; " + left
+	st.Report.OK = false
+	if st.Report.Finished.IsZero() {
+		st.Report.Finished = v.opts.Clock.Now().UTC()
+	}
+	st.CleanupError = nil
 }
 
 // Verifier restores DR snapshots into temporary instances and checks them. It is safe for

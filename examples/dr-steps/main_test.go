@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"testing"
 	"time"
@@ -176,10 +177,15 @@ func TestRestoreTimeoutFitsTheWait(t *testing.T) {
 		"a Lambda that took any DR_TIMEOUT would be caught")
 }
 
-type bucketS3 struct{ keys []string }
+type bucketS3 struct {
+	keys   []string
+	bodies [][]byte
+}
 
 func (b *bucketS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
 	b.keys = append(b.keys, *in.Key)
+	body, _ := io.ReadAll(in.Body)
+	b.bodies = append(b.bodies, body)
 	return &s3.PutObjectOutput{}, nil
 }
 
@@ -187,7 +193,9 @@ func (b *bucketS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func
 // the temporary instance behind, so its Catch goes on to Report with Cleanup's input and the
 // error in a field of its own (the state, and an earlier step's $.error, stay as they
 // were). Report, decoding that input as the Lambda runtime does, writes the report and
-// alerts: the report is not OK, since only a cleanup that ran marks it OK.
+// alerts: the report is not OK, since only a cleanup that ran marks it OK, and its cleanup
+// field says why the cleanup failed and what to delete (not only $.cleanupError in the
+// execution).
 func TestAFailedCleanupIsStillReported(t *testing.T) {
 	m := readASL(t)
 	var resultPath string
@@ -237,9 +245,22 @@ func TestAFailedCleanupIsStillReported(t *testing.T) {
 	assert.False(t, out.Report.OK, "Outcome: NotVerified")
 	require.Len(t, bucket.keys, 1, "the report is written")
 	assert.Equal(t, "s3://dr-reports/"+bucket.keys[0], out.Report.Location)
+	for _, cleanup := range []string{out.Report.Cleanup, decodeReport(t, bucket.bodies[0]).Cleanup} {
+		assert.Contains(t, cleanup, "FAILED")
+		assert.Contains(t, cleanup, "AccessDenied", "why the cleanup failed")
+		assert.Contains(t, cleanup, dr.TagRun+"="+run, "what to delete by hand")
+	}
+	assert.False(t, out.Report.Finished.IsZero())
 	require.Len(t, notices.Messages(), 1, "and alerted")
 	assert.Contains(t, notices.Messages()[0].Subject, "verification of orders-db FAILED")
 	assert.Contains(t, notices.Messages()[0].Body, "the cleanup")
+	assert.Contains(t, notices.Messages()[0].Body, "AccessDenied")
+}
+
+func decodeReport(t *testing.T, body []byte) dr.Report {
+	var rep dr.Report
+	require.NoError(t, json.Unmarshal(body, &rep))
+	return rep
 }
 
 // TestStepsThroughTheHandler drives the handler as the state machine would, against the fake.
