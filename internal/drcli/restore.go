@@ -59,7 +59,7 @@ func (f *Restore) Target() dr.VerifyTarget {
 // Prepared is what a run has once its flags are checked.
 type Prepared struct {
 	Clients        Clients
-	SecurityGroups []string // of -security-groups, checked
+	SecurityGroups []string    // of -security-groups, checked
 	Database       dr.Database // of -dsn and -secret-arn
 	Reporter       *dr.Reporter
 }
