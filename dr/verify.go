@@ -317,9 +317,6 @@ func (v *Verifier) finishReport(st *VerifyState) {
 	}
 	st.Report.Cleanup = "FAILED after the state machine's retries: " + st.CleanupError.text() + "; " + left
 	st.Report.OK = false
-	if st.Report.Finished.IsZero() {
-		st.Report.Finished = v.opts.Clock.Now().UTC()
-	}
 	st.CleanupError = nil
 }
 

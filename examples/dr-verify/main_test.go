@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -126,6 +127,11 @@ func (m *memS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s
 	return &s3.PutObjectOutput{}, nil
 }
 
+// GetObject finds nothing: every put here is of a new key.
+func (*memS3) GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	return nil, &s3types.NoSuchKey{}
+}
+
 // TestAuroraReportAndNotice: -cluster verifies the newest DR cluster snapshot; a failure is
 // written to the bucket and announced on the topic, and the exit code says so.
 func TestAuroraReportAndNotice(t *testing.T) {
@@ -143,8 +149,8 @@ func TestAuroraReportAndNotice(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
 	assert.Equal(t, "cluster", rep.Kind)
 	assert.Equal(t, "ledger-202611230300-dr", rep.Snapshot)
-	assert.Equal(t, []string{"reports/dr-reports/ledger/2026-11-23T09-00-00Z.json"}, bucket.keys)
-	assert.Equal(t, "s3://reports/dr-reports/ledger/2026-11-23T09-00-00Z.json", rep.Location)
+	assert.Equal(t, []string{"reports/dr-reports/ledger/2026-11-23T09-00-00Z_" + rep.Run + ".json"}, bucket.keys, "keyed by the run")
+	assert.Equal(t, "s3://reports/dr-reports/ledger/2026-11-23T09-00-00Z_"+rep.Run+".json", rep.Location)
 	require.Len(t, notices.Messages(), 1)
 	assert.Contains(t, notices.Messages()[0].Body, "incompatible-network")
 	assert.Empty(t, f.Instances())
