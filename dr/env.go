@@ -58,6 +58,8 @@ func SplitList(s string) []string {
 // StepSettingsFromEnv reads the settings of the verification Lambda:
 //
 //	DR_SOURCE_INSTANCE or DR_SOURCE_CLUSTER   what to verify (the newest DR copy of it)
+//	DR_SOURCE_ACCOUNT                         whose database of that name (12 digits; needed
+//	                                          when several source accounts have one)
 //	DR_INSTANCE_CLASS                         class of the temporary instance
 //	DR_DSN                                    template with {host}, {port}, {user}, {password}, ${VAR}
 //	DR_DB_SECRET_ARN                          secret with username and password (optional)
@@ -76,6 +78,9 @@ func StepSettingsFromEnv(getenv func(string) string) (StepSettings, error) {
 	s.Target = VerifyTarget{SourceInstance: getenv("DR_SOURCE_INSTANCE"), SourceCluster: getenv("DR_SOURCE_CLUSTER"), InstanceClass: getenv("DR_INSTANCE_CLASS")}
 	if s.Target.SourceInstance != "" && s.Target.SourceCluster != "" {
 		return s, fmt.Errorf("%w: DR_SOURCE_INSTANCE and DR_SOURCE_CLUSTER: set one", ErrInvalidInput)
+	}
+	if s.Target.SourceAccount = getenv("DR_SOURCE_ACCOUNT"); s.Target.SourceAccount != "" && !validAccount(s.Target.SourceAccount) {
+		return s, fmt.Errorf("%w: DR_SOURCE_ACCOUNT %q: want a 12-digit AWS account id", ErrInvalidInput, s.Target.SourceAccount)
 	}
 	if s.Checks, err = ParseChecks(getenv("DR_CHECKS")); err != nil {
 		return s, fmt.Errorf("DR_CHECKS: %w", err)

@@ -55,10 +55,15 @@ const (
 type FailoverTarget struct {
 	SourceInstance string
 	SourceCluster  string
-	SnapshotID     string
-	Cluster        bool
-	TargetID       string
-	InstanceClass  string
+	// SourceAccount is the account whose SourceInstance or SourceCluster is meant (12
+	// digits), when several source accounts each have a database of that name. Default:
+	// none; then a name whose copies come from more than one account is an
+	// *AmbiguousSourceError before anything is restored.
+	SourceAccount string
+	SnapshotID    string
+	Cluster       bool
+	TargetID      string
+	InstanceClass string
 }
 
 func (t FailoverTarget) cluster() bool { return t.SourceCluster != "" || t.Cluster }
@@ -129,6 +134,9 @@ func NewRestorer(client RDSAPI, target FailoverTarget, optFns ...func(*FailoverO
 		"the snapshot, the source instance or the source cluster whose newest DR copy to restore"); err != nil {
 		return nil, err
 	}
+	if err := checkAccount(target.SourceAccount, target.SnapshotID); err != nil {
+		return nil, err
+	}
 	switch {
 	case !validName(target.TargetID):
 		return nil, fmt.Errorf("%w: target identifier %q: want %s", ErrInvalidInput, target.TargetID, nameRule)
@@ -167,7 +175,7 @@ func NewRestorer(client RDSAPI, target FailoverTarget, optFns ...func(*FailoverO
 	retryer := awsretry.New(awsretry.Options{Clock: o.Clock, MaxAttempts: o.MaxAttempts})
 	r := &Restorer{rds: newCalls(client, o.Clock, o.MaxAttempts, o.ClientOptions), r53: o.Route53, target: target, o: o,
 		r53Opts: append([]func(*route53.Options){func(ro *route53.Options) { ro.Retryer = retryer }}, o.Route53ClientOptions...)}
-	r.w = &Verifier{rds: r.rds, target: VerifyTarget{SourceInstance: target.SourceInstance, SourceCluster: target.SourceCluster,
+	r.w = &Verifier{rds: r.rds, target: VerifyTarget{SourceInstance: target.SourceInstance, SourceCluster: target.SourceCluster, SourceAccount: target.SourceAccount,
 		SnapshotID: target.SnapshotID, Cluster: target.Cluster, InstanceClass: target.InstanceClass, Engine: o.Engine},
 		opts: VerifyOptions{Timeout: o.Timeout, Poll: o.Poll, Progress: o.Progress, Clock: o.Clock, SubnetGroup: o.SubnetGroup, SecurityGroups: o.SecurityGroups},
 		log:  o.Logger}
@@ -186,11 +194,12 @@ func NewRestorerFromConfig(cfg aws.Config, target FailoverTarget, optFns ...func
 
 // Plan is what a failover will do, found with read-only calls (the dry run).
 type Plan struct {
-	Kind         string        `json:"kind"`          // instance or cluster
-	Snapshot     string        `json:"snapshot"`      // the DR copy to restore (or that the attached restore holds)
-	SnapshotTime time.Time     `json:"snapshot_time"` // when its data was taken (the recovery point); zero when unknown
-	DataAge      time.Duration `json:"data_age_ns"`   // how old that data is now (0 when unknown)
-	Target       string        `json:"target"`
+	Kind          string        `json:"kind"`                     // instance or cluster
+	SourceAccount string        `json:"source_account,omitempty"` // whose database the snapshot holds, when known
+	Snapshot      string        `json:"snapshot"`                 // the DR copy to restore (or that the attached restore holds)
+	SnapshotTime  time.Time     `json:"snapshot_time"`            // when its data was taken (the recovery point); zero when unknown
+	DataAge       time.Duration `json:"data_age_ns"`              // how old that data is now (0 when unknown)
+	Target        string        `json:"target"`
 	// Existing is what already has the target's identifier: "" (nothing: it will be
 	// created), or "ours: <status>" (an earlier run: it is attached to).
 	Existing string   `json:"existing,omitempty"`
@@ -271,11 +280,14 @@ func (r *Restorer) plan(ctx context.Context, target string, dns *DNSRecord, role
 	} else {
 		// An earlier run's restore: what it holds, not the newest copy now, is what the
 		// failover gives; and it must be of this database.
-		want := r.target.database()
+		want, wantAccount := r.target.database(), r.target.SourceAccount
 		if want == "" && serr == nil {
 			want = s.db
 		}
-		if pl.from, err = r.restoredFrom(ctx, target, res, want); err != nil {
+		if wantAccount == "" && serr == nil {
+			wantAccount = s.origin()
+		}
+		if pl.from, err = r.restoredFrom(ctx, target, res, want, wantAccount); err != nil {
 			return p, pl, err
 		}
 		p.Existing, pl.attach = "ours: "+res.status, &res
@@ -290,7 +302,7 @@ func (r *Restorer) plan(ctx context.Context, target string, dns *DNSRecord, role
 			}
 		}
 	}
-	p.Snapshot, p.SnapshotTime = pl.from.id, pl.from.created
+	p.Snapshot, p.SnapshotTime, p.SourceAccount = pl.from.id, pl.from.created, pl.from.origin()
 	if !p.SnapshotTime.IsZero() {
 		p.DataAge = r.o.Clock.Now().Sub(p.SnapshotTime)
 	}
@@ -368,11 +380,13 @@ func (r *Restorer) existing(ctx context.Context, target, role, run string) (reso
 // restoredFrom reads which DR copy an earlier run restored into target: from its tags, or,
 // for a restore tagged before they existed, from the copy itself. A restore of another
 // database than want (the source database; "" when only the snapshot id is known, which must
-// then match) is refused: attaching to it would point the record at the wrong data.
-func (r *Restorer) restoredFrom(ctx context.Context, target string, res resource, want string) (snap, error) {
+// then match), or of another source account than wantAccount (when both are known), is
+// refused: attaching to it would point the record at the wrong data.
+func (r *Restorer) restoredFrom(ctx context.Context, target string, res resource, want, wantAccount string) (snap, error) {
 	from := snap{cluster: r.target.cluster(), id: tagValue(res.tags, TagSource), db: tagValue(res.tags, TagSourceDatabase)}
 	from.created, _ = time.Parse(time.RFC3339, tagValue(res.tags, TagRecoveryPoint))
-	if from.id != "" && (from.db == "" || from.created.IsZero()) {
+	account := tagValue(res.tags, TagSourceAccount)
+	if from.id != "" && (from.db == "" || from.created.IsZero() || account == "") {
 		s, found, err := r.rds.describeSnap(ctx, from.cluster, from.id, "")
 		if err != nil {
 			return from, errtext.Wrap("dr", "describing "+from.id+", the snapshot "+target+" was restored from", err)
@@ -382,10 +396,18 @@ func (r *Restorer) restoredFrom(ctx context.Context, target string, res resource
 			if from.created.IsZero() {
 				from.created = s.created
 			}
+			from.tags, from.arn = s.tags, s.arn
+			account = cmp.Or(account, s.origin())
 		}
+	}
+	if account != "" {
+		from.tags = append(from.tags, tag(TagSourceAccount, account))
 	}
 	n := name(from.cluster, target)
 	switch {
+	case want != "" && wantAccount != "" && account != "" && account != wantAccount:
+		return from, fmt.Errorf("%w: %s holds a restore of %s of account %s (from %s), not of account %s: refusing to attach to it (the record would point at another account's database); choose another target identifier",
+			ErrForeignResource, n, cmp.Or(from.db, want), account, orUnknown(from.id), wantAccount)
 	case want == "" && from.id == r.target.SnapshotID:
 	case want == "":
 		return from, fmt.Errorf("%w: %s holds a restore of %s, not of %s: refusing to attach to it (the record would point at other data); choose another target identifier",
@@ -483,6 +505,9 @@ func (r *Restorer) failover(ctx context.Context, target string, dns *DNSRecord, 
 func (r *Restorer) restoreTags(role, run string, from snap, dns *DNSRecord, previous string) []types.Tag {
 	tags := []types.Tag{tag(TagDR, role), tag(TagSource, from.id), tag(TagSourceDatabase, from.db),
 		tag(TagRecoveryPoint, from.created.UTC().Format(time.RFC3339)), tag(TagRestoredAt, r.o.Clock.Now().UTC().Format(time.RFC3339))}
+	if a := from.origin(); validAccount(a) {
+		tags = append(tags, tag(TagSourceAccount, a))
+	}
 	if run != "" {
 		tags = append(tags, tag(TagRun, run))
 	}
@@ -523,7 +548,7 @@ func (r *Restorer) restore(ctx context.Context, st *VerifyState, role string, ta
 	taken := func() error {
 		res, err := r.existing(ctx, st.Instance, role, st.Run)
 		if err == nil {
-			_, err = r.restoredFrom(ctx, st.Instance, res, tagValue(tags, TagSourceDatabase))
+			_, err = r.restoredFrom(ctx, st.Instance, res, tagValue(tags, TagSourceDatabase), tagValue(tags, TagSourceAccount))
 		}
 		return err
 	}

@@ -439,3 +439,36 @@ func TestAuroraDryRunListsTheMissingInstance(t *testing.T) {
 	assert.Equal(t, "aurora-postgresql", aws.ToString(f.Inputs(drtest.OpCreateInstance)[1].(*rds.CreateDBInstanceInput).Engine), "the cluster's engine")
 	assert.Equal(t, created, res.RecoveryPoint)
 }
+
+// TestFailoverPicksTheChosenAccountsCopy: the failover restores the newest copy of the
+// chosen account's orders-db and records the account on the restore; without a choice,
+// the plan, the failover and a rehearsal refuse with reads only (no restore, no DNS change);
+// a rerun for the other account finds the restore of the first and refuses to attach to it.
+func TestFailoverPicksTheChosenAccountsCopy(t *testing.T) {
+	ctx := context.Background()
+	f, dns := recoveryBed(t)
+	twoAccountsCopies(f) // the bed's own copies are of the fake's account, 111111111111 (prodA)
+	r := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"})
+	_, err := r.Plan(ctx)
+	var ambiguous *dr.AmbiguousSourceError
+	require.ErrorAs(t, err, &ambiguous)
+	assert.Equal(t, []string{prodA, prodB}, ambiguous.Accounts)
+	_, err = r.Failover(ctx)
+	require.ErrorIs(t, err, dr.ErrAmbiguousSource)
+	_, err = r.Rehearse(ctx, dr.Database{Driver: "pgx", DSN: noDB}, dr.Checks{})
+	require.ErrorIs(t, err, dr.ErrAmbiguousSource)
+	assert.Zero(t, f.Calls(drtest.OpRestore))
+	assert.Equal(t, 1, dns.Calls(drtest.OpChangeRecords), "only the bed's own record change")
+
+	res, err := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db", SourceAccount: prodB}).Failover(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "orders-db-202611230400-dr-333333333333", res.Snapshot)
+	assert.Equal(t, prodB, res.SourceAccount)
+	in := f.Inputs(drtest.OpRestore)[0].(*rds.RestoreDBInstanceFromDBSnapshotInput)
+	assert.Contains(t, in.Tags, types.Tag{Key: aws.String(dr.TagSourceAccount), Value: aws.String(prodB)})
+
+	_, err = restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db", SourceAccount: prodA}).Failover(ctx)
+	require.ErrorIs(t, err, dr.ErrForeignResource, "orders-db-dr holds account 333333333333's orders-db")
+	assert.Contains(t, err.Error(), "of account "+prodB)
+	assert.Equal(t, 1, f.Calls(drtest.OpRestore))
+}

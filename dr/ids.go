@@ -24,6 +24,11 @@ const (
 	// from the run, so a step whose answer was lost can still find, and only ever delete,
 	// what its own run created.
 	TagRun = "shipshape:run"
+	// TagSourceAccount is on every copy (the source side's DR copies, the recovery side's
+	// copies and staging copies) and on the restores made from them: the account whose
+	// database the data comes from. Two source accounts may each have a database of one name;
+	// a copy made before this tag existed takes its account from its shipshape:source ARN.
+	TagSourceAccount = "shipshape:source-account"
 )
 
 // ValidIdentifier checks RDS's rules for snapshot identifiers: 1 to 255 letters, digits and

@@ -284,7 +284,7 @@ func (r *Recovery) copyOne(ctx context.Context, run *copyRun, sn snap, sum *Summ
 // finalCopy is the copy into this region of source (the shared snapshot, or its staging copy).
 func (r *Recovery) finalCopy(sn snap, source string) copyRequest {
 	req := copyRequest{cluster: sn.cluster, source: source, target: r.copyID(sn), sourceRegion: r.from.Region,
-		tags: []types.Tag{tag(TagDR, "true"), tag(TagSource, sn.arn), tag(TagSourceCreated, sn.created.UTC().Format(time.RFC3339))}}
+		tags: []types.Tag{tag(TagDR, "true"), tag(TagSource, sn.arn), tag(TagSourceAccount, accountOf(sn.arn)), tag(TagSourceCreated, sn.created.UTC().Format(time.RFC3339))}}
 	if sn.encrypted {
 		req.kmsKey = r.opts.KMSKeyID
 	}
@@ -341,7 +341,7 @@ func stagingID(id string) string {
 func (r *Recovery) firstHop(ctx context.Context, run *copyRun, sn snap, sum *Summary) error {
 	st := snap{cluster: sn.cluster, id: stagingID(r.copyID(sn))}
 	req := copyRequest{cluster: sn.cluster, source: sn.arn, target: st.id,
-		tags: []types.Tag{tag(TagDR, "staging"), tag(TagSource, sn.arn), tag(TagSourceCreated, sn.created.UTC().Format(time.RFC3339))}}
+		tags: []types.Tag{tag(TagDR, "staging"), tag(TagSource, sn.arn), tag(TagSourceAccount, accountOf(sn.arn)), tag(TagSourceCreated, sn.created.UTC().Format(time.RFC3339))}}
 	if sn.encrypted {
 		if r.opts.StagingKMSKeyID == "" {
 			return fmt.Errorf("%w: %s is encrypted and must be copied in two hops: the staging copy in %s needs RecoveryOptions.StagingKMSKeyID (DR_STAGING_KMS_KEY_ID), a key of this account in %s",

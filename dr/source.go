@@ -272,7 +272,7 @@ func (s *Source) copyOne(ctx context.Context, a snap, b *budget, sum *Summary) e
 		return err
 	}
 	done := snap{cluster: a.cluster, id: target}
-	req := copyRequest{cluster: a.cluster, source: a.arn, target: target, tags: []types.Tag{tag(TagDR, "true"), tag(TagSource, a.arn)}}
+	req := copyRequest{cluster: a.cluster, source: a.arn, target: target, tags: []types.Tag{tag(TagDR, "true"), tag(TagSource, a.arn), tag(TagSourceAccount, accountOf(a.arn))}}
 	reason := "copy of " + name
 	if a.encrypted {
 		key, why, err := s.copyKey(ctx, a, sum)

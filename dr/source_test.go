@@ -54,6 +54,7 @@ func TestCopyAutomatedIsIdempotent(t *testing.T) {
 	assert.Empty(t, again.Copied)
 	assert.Equal(t, "already copied", again.Skipped[0].Reason)
 	assert.Equal(t, []string{"orders-db-202611230300-dr", auto}, f.IDs())
+	assert.Equal(t, f.Account, f.Tags("orders-db-202611230300-dr")[dr.TagSourceAccount], "the copy records its source account")
 }
 
 func TestEncryptionRules(t *testing.T) {

@@ -278,3 +278,63 @@ func TestReportStepRecordsACleanupThatKeptFailing(t *testing.T) {
 		assert.Contains(t, m.Body, "AccessDenied")
 	}
 }
+
+// Two source accounts, each with an orders-db: prodA's copy predates the source-account tag
+// (its account is in its shipshape:source ARN), prodB's is newer and carries the tag.
+const (
+	prodA = "111111111111"
+	prodB = "333333333333"
+)
+
+func twoAccountsCopies(f *drtest.RDS) {
+	f.AddManual("orders-db-202611230300-dr-111111111111", "orders-db", created, map[string]string{dr.TagDR: "true",
+		dr.TagSource: "arn:aws:rds:us-east-1:" + prodA + ":snapshot:orders-db-202611230300-dr"})
+	f.AddManual("orders-db-202611230400-dr-333333333333", "orders-db", created.Add(time.Hour), map[string]string{dr.TagDR: "true",
+		dr.TagSource: "arn:aws:rds:us-east-1:" + prodB + ":snapshot:orders-db-202611230400-dr", dr.TagSourceAccount: prodB})
+}
+
+// TestVerifyPicksTheChosenAccountsCopy: with two source accounts' orders-db in the recovery
+// account, Verify and Sanitize restore the newest copy of the chosen account's database,
+// not the newest of the name; without a choice they refuse (AmbiguousSourceError naming both
+// accounts, error type AmbiguousSource) before anything is restored.
+func TestVerifyPicksTheChosenAccountsCopy(t *testing.T) {
+	ctx := context.Background()
+	for _, sanitize := range []bool{false, true} {
+		f := drtest.New(nil)
+		twoAccountsCopies(f)
+		start := func(account string) (dr.VerifyState, error) {
+			target := dr.VerifyTarget{SourceInstance: "orders-db", SourceAccount: account, InstanceClass: "db.t4g.medium"}
+			if sanitize {
+				s, err := dr.NewSanitizer(f, target, dr.Database{Driver: "pgx", DSN: noDB}, dr.SanitizeOptions{Statements: []string{"SELECT 1"}},
+					func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+				require.NoError(t, err)
+				return s.Step(ctx, "start", "run-"+account, dr.VerifyState{})
+			}
+			v, err := dr.NewVerifier(f, target, dr.Database{Driver: "pgx", DSN: noDB}, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+			require.NoError(t, err)
+			return v.Start(ctx, "run-"+account)
+		}
+		_, err := start("")
+		var ambiguous *dr.AmbiguousSourceError
+		require.ErrorAs(t, err, &ambiguous)
+		assert.Equal(t, []string{prodA, prodB}, ambiguous.Accounts)
+		assert.Equal(t, "AmbiguousSource", dr.ErrorType(err))
+		assert.Contains(t, err.Error(), prodA+", "+prodB)
+		assert.Zero(t, f.Calls(drtest.OpRestore), "nothing restored")
+
+		st, err := start(prodA)
+		require.NoError(t, err)
+		assert.Equal(t, "orders-db-202611230300-dr-111111111111", st.Snapshot, "the chosen account's newest, not the newest of the name")
+		assert.Equal(t, prodA, st.Report.Account)
+		st, err = start(prodB)
+		require.NoError(t, err)
+		assert.Equal(t, "orders-db-202611230400-dr-333333333333", st.Snapshot)
+
+		_, err = start("444444444444")
+		require.ErrorIs(t, err, dr.ErrNoSnapshot)
+		assert.Contains(t, err.Error(), "orders-db of account 444444444444")
+	}
+	_, err := dr.NewVerifier(drtest.New(nil), dr.VerifyTarget{SourceInstance: "orders-db", SourceAccount: "1234", InstanceClass: "db.t4g.medium"},
+		dr.Database{Driver: "pgx", DSN: noDB})
+	require.ErrorIs(t, err, dr.ErrInvalidInput)
+}

@@ -147,6 +147,9 @@ func TestTwoAccountsDatabasesOfTheSameName(t *testing.T) {
 			}
 			assert.Equal(t, []string{"orders-db-202611230300-dr-111111111111", "orders-db-202611230300-dr-333333333333"}, west.IDs(),
 				"the newest copy of each account's orders-db")
+			for _, acct := range []string{prodAccount, prodB} {
+				assert.Equal(t, acct, west.Tags("orders-db-202611230300-dr-" + acct)[dr.TagSourceAccount], "each copy records its source account")
+			}
 			assert.Empty(t, shared.IDs(), "no staging copy left")
 		})
 	}

@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -145,9 +147,14 @@ func escapeUserinfo(v string) string {
 type VerifyTarget struct {
 	SourceInstance string
 	SourceCluster  string
-	SnapshotID     string
-	Cluster        bool
-	InstanceClass  string // e.g. db.t4g.medium, db.r6g.large for Aurora
+	// SourceAccount is the account whose SourceInstance or SourceCluster is meant (12
+	// digits), when several source accounts each have a database of that name. Default:
+	// none; then a name whose copies come from more than one account is an
+	// *AmbiguousSourceError before anything is restored.
+	SourceAccount string
+	SnapshotID    string
+	Cluster       bool
+	InstanceClass string // e.g. db.t4g.medium, db.r6g.large for Aurora
 	// Engine of the restored Aurora cluster. Default: the snapshot's (aurora-postgresql).
 	Engine string
 }
@@ -215,19 +222,20 @@ type StepResult struct {
 // Report is the outcome of Verify, as JSON for humans and dashboards (the report dr-verify
 // prints and dr-steps returns as the execution's output).
 type Report struct {
-	Database string       `json:"database"`           // the source DB instance or Aurora cluster
-	Kind     string       `json:"kind"`               // "instance" or "cluster" (Aurora)
-	Region   string       `json:"region,omitempty"`   // where it ran, when known
-	Snapshot string       `json:"snapshot"`           // the DR snapshot restored
-	Instance string       `json:"instance"`           // the temporary instance
-	Run      string       `json:"run"`                // the run (execution name) that made it
-	Started  time.Time    `json:"started"`            // RFC 3339, UTC
-	Finished time.Time    `json:"finished"`           // RFC 3339, UTC; zero until cleanup ran
-	OK       bool         `json:"ok"`                 // every step passed and cleanup succeeded
-	Steps    []StepResult `json:"steps"`              // in order
-	Cleanup  string       `json:"cleanup"`            // what cleanup did ("deleted verify-..."), or why it failed
-	Result   string       `json:"result,omitempty"`   // Sanitize: the sanitized snapshot
-	Location string       `json:"location,omitempty"` // where Reporter.Deliver wrote it (s3://...)
+	Database string       `json:"database"`                 // the source DB instance or Aurora cluster
+	Account  string       `json:"source_account,omitempty"` // the source account whose database it is, when known
+	Kind     string       `json:"kind"`                     // "instance" or "cluster" (Aurora)
+	Region   string       `json:"region,omitempty"`         // where it ran, when known
+	Snapshot string       `json:"snapshot"`                 // the DR snapshot restored
+	Instance string       `json:"instance"`                 // the temporary instance
+	Run      string       `json:"run"`                      // the run (execution name) that made it
+	Started  time.Time    `json:"started"`                  // RFC 3339, UTC
+	Finished time.Time    `json:"finished"`                 // RFC 3339, UTC; zero until cleanup ran
+	OK       bool         `json:"ok"`                       // every step passed and cleanup succeeded
+	Steps    []StepResult `json:"steps"`                    // in order
+	Cleanup  string       `json:"cleanup"`                  // what cleanup did ("deleted verify-..."), or why it failed
+	Result   string       `json:"result,omitempty"`         // Sanitize: the sanitized snapshot
+	Location string       `json:"location,omitempty"`       // where Reporter.Deliver wrote it (s3://...)
 }
 
 // Failed is the first step that did not pass, "" when none.
@@ -355,6 +363,9 @@ func NewVerifier(client RDSAPI, target VerifyTarget, db Database, optFns ...func
 		"the snapshot to verify, the source instance or the source cluster whose newest DR snapshot to verify"); err != nil {
 		return nil, err
 	}
+	if err := checkAccount(target.SourceAccount, target.SnapshotID); err != nil {
+		return nil, err
+	}
 	switch {
 	case target.InstanceClass == "" || !strings.HasPrefix(target.InstanceClass, "db."):
 		return nil, fmt.Errorf("%w: the instance class of the temporary instance is required (e.g. db.t4g.medium), not %q", ErrInvalidInput, target.InstanceClass)
@@ -388,6 +399,20 @@ func checkSource(client RDSAPI, snapshotID, instance, cluster, oneOf string) err
 		return fmt.Errorf("%w: source instance %q is not a DB instance identifier (%s)", ErrInvalidInput, instance, nameRule)
 	case cluster != "" && !validName(cluster):
 		return fmt.Errorf("%w: source cluster %q is not a DB cluster identifier (%s)", ErrInvalidInput, cluster, nameRule)
+	}
+	return nil
+}
+
+// checkAccount checks a source account setting: 12 digits, and only with a source database
+// (a snapshot id names one snapshot of one account already).
+func checkAccount(account, snapshotID string) error {
+	switch {
+	case account == "":
+		return nil
+	case !validAccount(account):
+		return fmt.Errorf("%w: source account %q is not a 12-digit AWS account id", ErrInvalidInput, account)
+	case snapshotID != "":
+		return fmt.Errorf("%w: a source account goes with a source instance or cluster, not with a snapshot id", ErrInvalidInput)
 	}
 	return nil
 }
@@ -452,6 +477,7 @@ func (v *Verifier) Start(ctx context.Context, run string) (VerifyState, error) {
 			return fail(err)
 		}
 		st.Snapshot = newest.id
+		st.Report.Account = newest.origin()
 	}
 	st.Report.Snapshot = st.Snapshot
 	if st.Cluster {
@@ -479,21 +505,35 @@ func (v *Verifier) Start(ctx context.Context, run string) (VerifyState, error) {
 	return st, nil
 }
 
-// newest is the newest available DR snapshot of the source instance or cluster; why says
-// what it is for, and what to check, in the error when there is none.
+// newest is the newest available DR snapshot of the source instance or cluster of the
+// source account (VerifyTarget.SourceAccount; without it, of the one account whose database
+// has that name: copies from several accounts are an *AmbiguousSourceError); why says what
+// it is for, and what to check, in the error when there is none.
 func (v *Verifier) newest(ctx context.Context, why string) (snap, error) {
 	m, err := v.rds.listManual(ctx)
 	if err != nil {
 		return snap{}, err
 	}
 	var list []snap
+	accounts := map[string]bool{}
 	for _, s := range m.ours {
-		if s.cluster == v.target.cluster() && s.db == v.target.database() && s.status == "available" {
+		if s.cluster != v.target.cluster() || s.db != v.target.database() {
+			continue
+		}
+		accounts[s.origin()] = true
+		if s.status == "available" && (v.target.SourceAccount == "" || s.origin() == v.target.SourceAccount) {
 			list = append(list, s)
 		}
 	}
+	if v.target.SourceAccount == "" && len(accounts) > 1 {
+		return snap{}, &AmbiguousSourceError{Database: v.target.database(), Cluster: v.target.cluster(), Accounts: slices.Sorted(maps.Keys(accounts))}
+	}
 	if len(list) == 0 {
-		return snap{}, fmt.Errorf("%w of %s %s", ErrNoSnapshot, v.target.database(), why)
+		of := v.target.database()
+		if v.target.SourceAccount != "" {
+			of += " of account " + v.target.SourceAccount
+		}
+		return snap{}, fmt.Errorf("%w of %s %s", ErrNoSnapshot, of, why)
 	}
 	sortNewestFirst(list)
 	return list[0], nil
@@ -879,7 +919,7 @@ func (v *Verifier) completeReport(st *VerifyState) {
 		started = st.Report.Started
 	}
 	r := v.newReport(st.Run, started)
-	st.Report.Database, st.Report.Kind, st.Report.Region, st.Report.Started = r.Database, r.Kind, r.Region, r.Started
+	st.Report.Database, st.Report.Account, st.Report.Kind, st.Report.Region, st.Report.Started = r.Database, r.Account, r.Kind, r.Region, r.Started
 	if st.Report.Run == "" {
 		st.Report.Run = st.Run
 	}
@@ -891,7 +931,7 @@ func (v *Verifier) newReport(run string, now time.Time) Report {
 	if v.target.cluster() {
 		kind = "cluster"
 	}
-	return Report{Database: v.target.database(), Kind: kind, Region: v.opts.Region, Run: run, Started: now}
+	return Report{Database: v.target.database(), Account: v.target.SourceAccount, Kind: kind, Region: v.opts.Region, Run: run, Started: now}
 }
 
 // open connects to the restored database, with the credentials when Database has them, and

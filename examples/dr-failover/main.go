@@ -20,8 +20,14 @@
 // rehearsal adds run, record, steps, ok, cleanup), progress on stderr. docs/dr.md is the
 // runbook, with the IAM policy.
 //
+// With several source accounts each holding a database of the same name, -source-account
+// (12 digits) chooses whose newest DR copy is restored; without it such a name is refused
+// with reads only, before anything is restored or switched.
+//
 // Exit codes: 0 restored and switched (a dry run: planned; a rehearsal: every check passed),
-// 3 a rehearsal's checks failed, 1 operational error, 2 usage error.
+// 3 a rehearsal's checks failed, 1 operational error, 2 usage error, 4 the name has DR
+// copies from several source accounts and -source-account was not given
+// (dr.AmbiguousSourceError; nothing was changed).
 package main
 
 import (
@@ -63,6 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	fs := flag.NewFlagSet("dr-failover", flag.ContinueOnError)
 	instance := fs.String("instance", "", "restore the newest DR copy of this DB instance")
 	cluster := fs.String("cluster", "", "restore the newest DR copy of this Aurora cluster")
+	sourceAccount := fs.String("source-account", "", drcli.SourceAccountHelp)
 	snapshot := fs.String("snapshot", "", "restore this snapshot (a DB cluster snapshot with -cluster-snapshot)")
 	clusterSnapshot := fs.Bool("cluster-snapshot", false, "-snapshot names a DB cluster snapshot (Aurora)")
 	targetID := fs.String("target-id", "", "identifier of the restored instance (and cluster); not with -rehearse")
@@ -92,8 +99,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		"failure: it attaches to the restore in progress. -dry-run prints the plan and changes nothing.\n"+
 		"-rehearse does it all under a temporary identifier and record, runs the checks, reports the\n"+
 		"recovery point and recovery time, and always deletes what it made. Runbook: docs/dr.md.\n"+
+		"With several source accounts holding a database of the same name, -source-account chooses whose.\n"+
 		"Exit codes: 0 restored and switched (dry run: planned; rehearsal: checks passed), 3 a rehearsal's\n"+
-		"checks failed, 1 operational error, 2 usage error.\n\nFlags:\n")); done {
+		"checks failed, 1 operational error, 2 usage error, 4 the name has DR copies from several source\n"+
+		"accounts and no -source-account was given (nothing was changed).\n\nFlags:\n")); done {
 		return code
 	}
 	usageErr := func(format string, a ...any) int { return cli.Usage(stderr, "dr-failover", format, a...) }
@@ -107,6 +116,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		return usageErr("give one of -instance, -cluster (its newest DR copy) and -snapshot")
 	case sourceErr != nil:
 		return usageErr("%v", sourceErr)
+	case drcli.CheckSourceAccount(*sourceAccount, *instance, *cluster) != nil:
+		return usageErr("%v", drcli.CheckSourceAccount(*sourceAccount, *instance, *cluster))
 	case *clusterSnapshot && *snapshot == "":
 		return usageErr("-cluster-snapshot goes with -snapshot")
 	case *rehearse && *dryRun:
@@ -152,7 +163,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	if err != nil {
 		return cli.Fail(stderr, "dr-failover", fmt.Errorf("AWS configuration: %w", err))
 	}
-	target := dr.FailoverTarget{SourceInstance: *instance, SourceCluster: *cluster, SnapshotID: *snapshot, Cluster: *clusterSnapshot,
+	target := dr.FailoverTarget{SourceInstance: *instance, SourceCluster: *cluster, SourceAccount: *sourceAccount, SnapshotID: *snapshot, Cluster: *clusterSnapshot,
 		TargetID: *targetID, InstanceClass: *class}
 	if *rehearse {
 		target.TargetID = "rehearsal" // checked for form only; the rehearsal picks its own
@@ -181,7 +192,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	case *dryRun:
 		p, err := r.Plan(ctx)
 		if err != nil {
-			return cli.Fail(stderr, "dr-failover", err)
+			return drcli.Fail(stderr, "dr-failover", err)
 		}
 		emit(p)
 		fmt.Fprintf(stderr, "dr-failover: dry run: would restore %s (data %s old) into %s; nothing was changed\n", p.Snapshot, p.DataAge.Round(time.Minute), p.Target)
@@ -197,7 +208,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		}
 		switch {
 		case err != nil:
-			return cli.Fail(stderr, "dr-failover", err)
+			return drcli.Fail(stderr, "dr-failover", err)
 		case !rep.OK:
 			fmt.Fprintln(stderr, "dr-failover: a rehearsal check failed; see the report")
 			return 3
@@ -207,7 +218,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	res, err := r.Failover(ctx)
 	emit(res)
 	if err != nil {
-		return cli.Fail(stderr, "dr-failover", err)
+		return drcli.Fail(stderr, "dr-failover", err)
 	}
 	fmt.Fprintf(stderr, "dr-failover: %s is available at %s:%d (data of %s)\n", res.Target, res.Endpoint, res.Port, res.RecoveryPoint.UTC().Format(time.RFC3339))
 	if res.DNSChanged {

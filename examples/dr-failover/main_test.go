@@ -73,6 +73,9 @@ func TestUsageErrors(t *testing.T) {
 		{Args: with("-timeout", "0s"), Flag: "-timeout"},
 		{Args: with("-poll", "x"), Flag: "-poll"},
 		{Args: with("-poll", "1ns"), Flag: "-poll"},
+		{Args: with("-source-account", "11111111111"), Flag: "-source-account"},
+		{Args: with("-source-account", "arn:aws:iam::111111111111:root"), Flag: "-source-account"},
+		{Args: []string{"-snapshot", "orders-db-1", "-target-id", "x", "-class", "db.r6g.large", "-source-account", "111111111111"}, Flag: "-source-account"},
 		{Args: with("-security-groups", "sg-1,,sg 2"), Flag: "-security-groups"},
 		{Args: with("-security-groups", "sg-0123456789abcdef0,"), Flag: "-security-groups"},
 		{Args: with("-subnet-group", "bad group!"), Flag: "-subnet-group"},
@@ -169,4 +172,28 @@ func TestRehearsalWithNothingToRestore(t *testing.T) {
 	assert.Contains(t, stderr, "rehearsal: nothing restored")
 	assert.NotContains(t, stderr, "0001-01-01")
 	assert.Zero(t, f.Calls(drtest.OpRestore))
+}
+
+// TestAmbiguousSourceExitsWithItsOwnCode: two source accounts each have an orders-db here;
+// without -source-account neither the dry run nor the failover changes anything, and both
+// exit 4 naming the accounts; with it, the chosen account's copy is restored.
+func TestAmbiguousSourceExitsWithItsOwnCode(t *testing.T) {
+	f, dns, mk := bed(t, "", 0)
+	f.AddManual("orders-db-202611230400-dr-333333333333", "orders-db", time.Date(2026, 11, 23, 4, 0, 0, 0, time.UTC),
+		map[string]string{dr.TagDR: "true", dr.TagSourceAccount: "333333333333"})
+	args := []string{"-instance", "orders-db", "-target-id", "orders-db-dr", "-class", "db.r6g.large", "-zone-id", zone, "-record", record}
+	for _, extra := range [][]string{{"-dry-run"}, nil} {
+		code, _, stderr := runCLI(mk, f, append(args, extra...)...)
+		assert.Equal(t, drcli.ExitAmbiguousSource, code, stderr)
+		assert.Contains(t, stderr, "111111111111, 333333333333")
+	}
+	assert.Zero(t, f.Calls(drtest.OpRestore))
+	assert.Zero(t, dns.Calls(drtest.OpChangeRecords)-1, "only the bed's record")
+
+	code, stdout, stderr := runCLI(mk, f, append(args, "-source-account", "333333333333")...)
+	require.Equal(t, 0, code, stderr)
+	var res dr.FailoverResult
+	require.NoError(t, json.Unmarshal([]byte(stdout), &res))
+	assert.Equal(t, "orders-db-202611230400-dr-333333333333", res.Snapshot)
+	assert.Equal(t, "333333333333", res.SourceAccount)
 }

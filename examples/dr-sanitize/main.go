@@ -23,8 +23,14 @@
 // most 12h, plus DR_STATEMENTS, DR_SANITIZED_SNAPSHOT_ID, DR_TARGET_KMS_KEY_ID (a key id, key
 // ARN, alias/NAME or alias ARN), DR_SHARE_WITH).
 //
+// With several source accounts each holding a database of the same name, -source-account
+// (DR_SOURCE_ACCOUNT in the Lambda) chooses whose newest DR copy is sanitized; without it
+// such a name is refused before anything is restored (the Lambda: error type
+// AmbiguousSource).
+//
 // Exit codes: 0 sanitized (and shared), 3 a sanitizing statement failed (nothing was
-// snapshotted or shared), 1 operational error, 2 usage error.
+// snapshotted or shared), 1 operational error, 2 usage error, 4 the name has DR copies from
+// several source accounts and -source-account was not given (nothing was restored).
 package main
 
 import (
@@ -75,8 +81,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		"sanitized snapshot), and always deletes the temporary instance, cluster and intermediate snapshot.\n"+
 		"In -dsn, {host} and {port} are the restored endpoint, {user} and {password} come from -secret-arn,\n"+
 		"and ${VAR} from the environment.\n"+
+		"With several source accounts holding a database of the same name, -source-account chooses whose.\n"+
 		"Exit codes: 0 sanitized, 3 a sanitizing statement failed (nothing shared), 1 operational error,\n"+
-		"2 usage error.\n\nFlags:\n")); done {
+		"2 usage error, 4 the name has DR copies from several source accounts and no -source-account was\n"+
+		"given (nothing was restored).\n\nFlags:\n")); done {
 		return code
 	}
 	usageErr := func(format string, a ...any) int { return cli.Usage(stderr, "dr-sanitize", format, a...) }
@@ -99,6 +107,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		return usageErr("give one of -instance, -cluster (its newest DR snapshot) and -snapshot")
 	case sourceErr != nil:
 		return usageErr("%v", sourceErr)
+	case drcli.CheckSourceAccount(f.SourceAccount, f.Instance, f.Cluster) != nil:
+		return usageErr("%v", drcli.CheckSourceAccount(f.SourceAccount, f.Instance, f.Cluster))
 	case f.ClusterSnapshot && f.Snapshot == "":
 		return usageErr("-cluster-snapshot goes with -snapshot")
 	case f.Class == "":
@@ -136,7 +146,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		return 3
 	}
 	if err != nil {
-		return cli.Fail(stderr, "dr-sanitize", err)
+		return drcli.Fail(stderr, "dr-sanitize", err)
 	}
 	if !rep.OK {
 		return cli.Fail(stderr, "dr-sanitize", fmt.Errorf("the sanitization did not complete: see the report"))

@@ -70,6 +70,9 @@ func TestUsageErrors(t *testing.T) {
 		{Args: with("-report", "/nonexistent-dir/report.json"), Flag: "-report"},
 		{Args: with("-report", os.TempDir()), Flag: "-report"},
 		{Args: with("-poll", "1ns"), Flag: "-poll"},
+		{Args: with("-source-account", "11111111111"), Flag: "-source-account"},
+		{Args: with("-source-account", "arn:aws:iam::111111111111:root"), Flag: "-source-account"},
+		{Args: []string{"-snapshot", "orders-db-1", "-class", "db.t4g.medium", "-dsn", "{host}", "-statement", "x", "-source-account", "111111111111"}, Flag: "-source-account"},
 		{Args: with("-security-groups", "sg-1,,sg 2"), Flag: "-security-groups"},
 		{Args: with("-subnet-group", "bad group!"), Flag: "-subnet-group"},
 		{Args: with("extra"), Flag: "extra"},
@@ -280,4 +283,17 @@ func TestTemplatesGrantKMSNarrowly(t *testing.T) {
 	assert.Contains(t, tmpl, "Resource: !Ref DbSecretArn", "GetSecretValue on that one secret only")
 	assert.Contains(t, tmpl, "NoEcho: true")
 	assert.Contains(t, tmpl, "aws:ResourceTag/shipshape:dr: sanitize-intermediate", "only the intermediate snapshot may be deleted")
+}
+
+// TestAmbiguousSourceExitsWithItsOwnCode: two source accounts each have an orders-db here;
+// without -source-account nothing is restored and the command exits 4 naming both accounts.
+func TestAmbiguousSourceExitsWithItsOwnCode(t *testing.T) {
+	f, mk := bed("127.0.0.1", 1)
+	f.AddManual("orders-db-202611230400-dr-333333333333", "orders-db", time.Date(2026, 11, 23, 4, 0, 0, 0, time.UTC),
+		map[string]string{dr.TagDR: "true", dr.TagSourceAccount: "333333333333"})
+	code, _, stderr := runCLI(mk, f, "-instance", "orders-db", "-class", "db.t4g.medium", "-dsn", "postgres://x@{host}:{port}/db?connect_timeout=1",
+		"-statement", "UPDATE customers SET email = 'x'")
+	assert.Equal(t, drcli.ExitAmbiguousSource, code, stderr)
+	assert.Contains(t, stderr, "111111111111, 333333333333")
+	assert.Zero(t, f.Calls(drtest.OpRestore))
 }

@@ -386,6 +386,7 @@ func TestBadEnvironment(t *testing.T) {
 		"DR_REGIONS":        {"DR_DSN": "{host}", "DR_REGIONS": `{"eu-west-1": {"Subnets": "x"}}`},
 		"DR_DB_SECRET_ARN":  {"DR_DSN": "{host}", "DR_DB_SECRET_ARN": "prod/db"},
 		"DR_SOURCE_CLUSTER": {"DR_DSN": "{host}", "DR_SOURCE_INSTANCE": "a", "DR_SOURCE_CLUSTER": "b"},
+		"DR_SOURCE_ACCOUNT": {"DR_DSN": "{host}", "DR_SOURCE_INSTANCE": "a", "DR_SOURCE_ACCOUNT": "1111-2222-3333"},
 	} {
 		_, err := dr.StepSettingsFromEnv(func(k string) string { return bad[k] })
 		require.ErrorContains(t, err, name)
@@ -451,4 +452,36 @@ func TestSeveralRegionsAndTheReport(t *testing.T) {
 	assert.Contains(t, bodies["shipshape dr: verification of orders-db FAILED in eu-central-1"], "is storage-full", "the failed step names the terminal state")
 	_, err = h(ctx, dr.StepRequest{Step: "start", Run: "x", Region: "us-east-1"})
 	assert.Equal(t, "InvalidInput", errorType(err))
+}
+
+// TestStepsFailWithAmbiguousSource: two source accounts each have an orders-db here. Without
+// DR_SOURCE_ACCOUNT the Start step fails with the error type AmbiguousSource (which no Retry
+// of the state machine repeats: it goes to Cleanup and Report) before anything is restored;
+// with it, the chosen account's newest copy is restored.
+func TestStepsFailWithAmbiguousSource(t *testing.T) {
+	ctx := context.Background()
+	f := drtest.New(nil)
+	at := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+	f.AddManual("orders-db-202611230300-dr-111111111111", "orders-db", at, map[string]string{dr.TagDR: "true", dr.TagSourceAccount: "111111111111"})
+	f.AddManual("orders-db-202611230400-dr-333333333333", "orders-db", at.Add(time.Hour), map[string]string{dr.TagDR: "true", dr.TagSourceAccount: "333333333333"})
+	_, err := handler(t, f, env)(ctx, dr.StepRequest{Step: "start", Run: "exec-1"})
+	assert.Equal(t, "AmbiguousSource", errorType(err))
+	assert.Contains(t, err.Error(), "111111111111, 333333333333")
+	assert.Zero(t, f.Calls(drtest.OpRestore))
+	for name, state := range readASL(t).States {
+		for _, r := range state.Retry {
+			assert.NotContains(t, r.ErrorEquals, "AmbiguousSource", "retrying can't choose the account")
+			if name != "Cleanup" { // the Start step's error does not reach Cleanup's own retries
+				assert.NotContains(t, r.ErrorEquals, "States.ALL", "%s: a retry of everything would repeat it", name)
+			}
+		}
+	}
+
+	chosen := map[string]string{"DR_SOURCE_ACCOUNT": "111111111111"}
+	for k, v := range env {
+		chosen[k] = v
+	}
+	st, err := handler(t, f, chosen)(ctx, dr.StepRequest{Step: "start", Run: "exec-2"})
+	require.NoError(t, err)
+	assert.Equal(t, "orders-db-202611230300-dr-111111111111", st.Snapshot)
 }

@@ -48,6 +48,9 @@ func TestUsageErrors(t *testing.T) {
 		{Args: with("-poll", "0s"), Flag: "-poll"},
 		{Args: with("-poll", "soon"), Flag: "-poll"},
 		{Args: with("-poll", "1ns"), Flag: "-poll"},
+		{Args: with("-source-account", "11111111111"), Flag: "-source-account"},
+		{Args: with("-source-account", "arn:aws:iam::111111111111:root"), Flag: "-source-account"},
+		{Args: []string{"-snapshot", "orders-db-1", "-class", "db.t4g.medium", "-dsn", "{host}", "-source-account", "111111111111"}, Flag: "-source-account"},
 		{Args: with("-security-groups", "sg-1,,sg 2"), Flag: "-security-groups"},
 		{Args: with("-subnet-group", "bad group!"), Flag: "-subnet-group"},
 		{Args: with("-report", "/nonexistent-dir/report.json"), Flag: "-report"},
@@ -155,4 +158,26 @@ func TestAuroraReportAndNotice(t *testing.T) {
 	assert.Contains(t, notices.Messages()[0].Body, "incompatible-network")
 	assert.Empty(t, f.Instances())
 	assert.Empty(t, f.Clusters())
+}
+
+// TestAmbiguousSourceExitsWithItsOwnCode: two source accounts each have an orders-db here;
+// without -source-account the command restores nothing and exits 4 naming both accounts;
+// with it, the chosen account's copy is verified.
+func TestAmbiguousSourceExitsWithItsOwnCode(t *testing.T) {
+	f, mk := fakeRDS("127.0.0.1", 1)
+	f.AddManual("orders-db-202611230400-dr-333333333333", "orders-db", time.Date(2026, 11, 23, 4, 0, 0, 0, time.UTC),
+		map[string]string{dr.TagDR: "true", dr.TagSourceAccount: "333333333333"})
+	clock := func(o *dr.VerifyOptions) { o.Clock = f.Clock() }
+	args := []string{"-instance", "orders-db", "-class", "db.t4g.medium", "-dsn", "postgres://x@{host}:{port}/db?connect_timeout=1"}
+	code, _, stderr := runCLI(mk, clock, args...)
+	assert.Equal(t, drcli.ExitAmbiguousSource, code, stderr)
+	assert.Contains(t, stderr, "111111111111, 333333333333")
+	assert.Contains(t, stderr, "-source-account")
+	assert.Zero(t, f.Calls(drtest.OpRestore))
+
+	code, stdout, stderr := runCLI(mk, clock, append(args, "-source-account", "333333333333")...)
+	assert.Equal(t, 3, code, "restored and checked (the check fails: no database there); stderr:\n%s", stderr)
+	var rep dr.Report
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
+	assert.Equal(t, "orders-db-202611230400-dr-333333333333", rep.Snapshot)
 }

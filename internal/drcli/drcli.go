@@ -97,6 +97,37 @@ func CheckSource(instance, cluster string) error {
 	return nil
 }
 
+// SourceAccountHelp is the help of -source-account.
+const SourceAccountHelp = "the source account (12 digits) whose -instance or -cluster is meant; needed when several source accounts have a database of that name"
+
+// ExitAmbiguousSource is the exit code of the dr binaries when the source database's name
+// has DR copies from more than one source account and -source-account was not given
+// (dr.ErrAmbiguousSource): found with read calls only, before anything was changed.
+const ExitAmbiguousSource = 4
+
+// Fail prints err on one line and returns its exit code: ExitAmbiguousSource for
+// dr.ErrAmbiguousSource, else 1 (cli.Fail).
+func Fail(stderr io.Writer, prog string, err error) int {
+	if errors.Is(err, dr.ErrAmbiguousSource) {
+		fmt.Fprintln(stderr, cli.Message(prog, err))
+		return ExitAmbiguousSource
+	}
+	return cli.Fail(stderr, prog, err)
+}
+
+// CheckSourceAccount checks -source-account: 12 digits, and only with -instance or -cluster.
+func CheckSourceAccount(account, instance, cluster string) error {
+	switch {
+	case account == "":
+		return nil
+	case awsid.AccountID(account) != nil:
+		return fmt.Errorf("-source-account: %w", awsid.AccountID(account))
+	case instance == "" && cluster == "":
+		return errors.New("-source-account goes with -instance or -cluster (a -snapshot is of one account already)")
+	}
+	return nil
+}
+
 // CheckSecret checks -secret-arn against the -dsn template: a secret is named by its
 // Secrets Manager ARN, and {user} or {password} in the template need one.
 func CheckSecret(secretARN, dsn string) error {

@@ -20,6 +20,7 @@ import (
 // come last in both.
 type Restore struct {
 	Instance, Cluster, Snapshot        string
+	SourceAccount                      string
 	ClusterSnapshot                    bool
 	Class, SubnetGroup, SecurityGroups string
 	DSN, SecretARN                     string
@@ -40,6 +41,7 @@ func (f *Restore) Flags(fs *flag.FlagSet, h RestoreHelp) {
 	fs.StringVar(&f.Instance, "instance", "", h.Verb+" the newest DR snapshot of this DB instance")
 	fs.StringVar(&f.Cluster, "cluster", "", h.Verb+" the newest DR cluster snapshot of this Aurora cluster")
 	fs.StringVar(&f.Snapshot, "snapshot", "", h.Verb+" this snapshot (a DB cluster snapshot with -cluster-snapshot)")
+	fs.StringVar(&f.SourceAccount, "source-account", "", SourceAccountHelp)
 	fs.BoolVar(&f.ClusterSnapshot, "cluster-snapshot", false, "-snapshot names a DB cluster snapshot (Aurora)")
 	fs.StringVar(&f.Class, "class", "", "instance class of the temporary instance, e.g. db.t4g.medium")
 	fs.StringVar(&f.SubnetGroup, "subnet-group", "", "DB subnet group of the temporary instance")
@@ -53,7 +55,8 @@ func (f *Restore) Flags(fs *flag.FlagSet, h RestoreHelp) {
 
 // Target is what the flags name to restore.
 func (f *Restore) Target() dr.VerifyTarget {
-	return dr.VerifyTarget{SnapshotID: f.Snapshot, Cluster: f.ClusterSnapshot, SourceInstance: f.Instance, SourceCluster: f.Cluster, InstanceClass: f.Class}
+	return dr.VerifyTarget{SnapshotID: f.Snapshot, Cluster: f.ClusterSnapshot, SourceInstance: f.Instance, SourceCluster: f.Cluster,
+		SourceAccount: f.SourceAccount, InstanceClass: f.Class}
 }
 
 // Prepared is what a run has once its flags are checked.
