@@ -48,6 +48,17 @@ const (
 	TagDNSPrevious = "shipshape:dns-previous"
 )
 
+// reservedKind reports whether an identifier starts with the prefix of a kind of name the
+// functions make (a failover target there could be tagged and deleted by them).
+func reservedKind(id string) bool {
+	for _, p := range []string{PrefixCopy, PrefixVerify, PrefixRehearsal, PrefixSanitized} {
+		if strings.HasPrefix(id, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // FailoverTarget is what a failover restores and under which identifier: the newest
 // available DR copy of SourceInstance (a DB instance) or SourceCluster (an Aurora cluster) in
 // this account and region, or SnapshotID (a DB cluster snapshot when Cluster is set), into
@@ -140,6 +151,9 @@ func NewRestorer(client RDSAPI, target FailoverTarget, optFns ...func(*FailoverO
 	switch {
 	case !validName(target.TargetID):
 		return nil, fmt.Errorf("%w: target identifier %q: want %s", ErrInvalidInput, target.TargetID, nameRule)
+	case !Owned(target.TargetID) || reservedKind(target.TargetID):
+		return nil, fmt.Errorf("%w: target identifier %q: it must start with %q (the IAM policy lets a failover create and tag only such names; the applications use the DNS record) "+
+			"and not with %q, %q, %q or %q (the names of the other functions)", ErrInvalidInput, target.TargetID, NamePrefix, PrefixCopy, PrefixVerify, PrefixRehearsal, PrefixSanitized)
 	case target.InstanceClass == "" || !strings.HasPrefix(target.InstanceClass, "db."):
 		return nil, fmt.Errorf("%w: the instance class of the restored database is required (e.g. db.r6g.large), not %q", ErrInvalidInput, target.InstanceClass)
 	case o.Timeout < 0 || o.Poll < 0 || o.MaxAttempts < 0:
@@ -663,8 +677,9 @@ type Rehearsal struct {
 	Cleanup string `json:"cleanup"`
 }
 
-// Rehearse runs the whole failover under a temporary identifier ("rehearsal-<run>") and,
-// with DNS, a temporary record ("rehearsal-<run>.<the record's name>", never the real one),
+// Rehearse runs the whole failover under a temporary identifier ("shipshape-rehearsal-<run>")
+// and, with DNS, a temporary record ("shipshape-rehearsal-<run>.<the record's name>", never
+// the real one),
 // runs the checks against the restored database, reports the measured recovery point and
 // recovery time, and ALWAYS deletes what it made (the record, the instance, the cluster),
 // also when a step failed or ctx was cancelled (cleanup then runs on a context of its own).
@@ -674,7 +689,7 @@ func (r *Restorer) Rehearse(ctx context.Context, db Database, checks Checks) (re
 		return rep, fmt.Errorf("%w: a rehearsal needs the database driver and DSN to run its checks", ErrInvalidInput)
 	}
 	run := r.w.newRun()
-	target := "rehearsal-" + strings.ToLower(run)
+	target := runID(PrefixRehearsal, run)
 	var dns *DNSRecord
 	if r.o.DNS != nil {
 		d := *r.o.DNS

@@ -27,8 +27,8 @@ import (
 const topic = "arn:aws:sns:us-east-1:111111111111:dr-alerts"
 
 func failedReport() dr.Report {
-	return dr.Report{Database: "orders-db", Kind: "instance", Region: "eu-west-1", Snapshot: "orders-db-202611230300-dr", Instance: "verify-x", Run: "x",
-		Started: created, Finished: created.Add(30 * time.Minute), Cleanup: "deleted verify-x",
+	return dr.Report{Database: "orders-db", Kind: "instance", Region: "eu-west-1", Snapshot: "shipshape-dr-orders-db-202611230300", Instance: "shipshape-verify-x", Run: "x",
+		Started: created, Finished: created.Add(30 * time.Minute), Cleanup: "deleted shipshape-verify-x",
 		Steps: []dr.StepResult{{Name: "restore", OK: true}, {Name: "wait", OK: true}, {Name: "rows orders", Detail: "5 rows (want at least 10)"}}}
 }
 
@@ -65,7 +65,7 @@ func TestIntegrationReportToS3(t *testing.T) {
 	assert.Equal(t, "shipshape dr: verification of orders-db FAILED in eu-west-1", msgs[0].Subject)
 	assert.Contains(t, msgs[0].Body, "Failed step: rows orders: 5 rows (want at least 10)")
 	assert.Contains(t, msgs[0].Body, "Report: "+loc)
-	assert.Contains(t, msgs[0].Body, "Snapshot: orders-db-202611230300-dr")
+	assert.Contains(t, msgs[0].Body, "Snapshot: shipshape-dr-orders-db-202611230300")
 
 	rep.Steps[2].OK = true
 	rep.OK = true

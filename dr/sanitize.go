@@ -25,7 +25,11 @@ type SanitizeOptions struct {
 	// records each one in the same transaction), so each must finish within one step (a
 	// Lambda's 15 minutes): split a longer one into batches.
 	Statements []string
-	// SnapshotID of the result. Default: "sanitized-" + the source snapshot id.
+	// SnapshotID of the result; it must start with PrefixSanitized ("shipshape-sanitized-").
+	// Default: PrefixSanitized and the source snapshot's name without its kind
+	// ("shipshape-sanitized-orders-db-202611230300" of the DR copy
+	// "shipshape-dr-orders-db-202611230300"): the same DR copy always gives the same name, so
+	// a later run for it adopts what an earlier one left.
 	SnapshotID string
 	// KMSKeyID re-encrypts the result with a key the development accounts may use (needed to
 	// share an encrypted snapshot); the unencrypted-again intermediate is deleted.
@@ -57,6 +61,9 @@ func NewSanitizer(client RDSAPI, target VerifyTarget, db Database, o SanitizeOpt
 		return nil, fmt.Errorf("%w: no sanitizing statements", ErrInvalidInput)
 	case o.SnapshotID != "" && ValidIdentifier(o.SnapshotID) != nil:
 		return nil, ValidIdentifier(o.SnapshotID)
+	case o.SnapshotID != "" && (!strings.HasPrefix(o.SnapshotID, PrefixSanitized) || len(o.SnapshotID) > 251):
+		return nil, fmt.Errorf("%w: sanitized snapshot id %q: it must start with %q (the IAM policy lets the sanitizing function tag, share and delete only such snapshots) and have at most 251 characters (room for the intermediate's \"-raw\")",
+			ErrInvalidInput, o.SnapshotID, PrefixSanitized)
 	case len(o.ShareWith) > 20:
 		return nil, fmt.Errorf("%w: a snapshot can be shared with at most 20 accounts, not %d", ErrInvalidInput, len(o.ShareWith))
 	}
@@ -78,17 +85,15 @@ func NewSanitizer(client RDSAPI, target VerifyTarget, db Database, o SanitizeOpt
 func (s *Sanitizer) names(st *VerifyState) (taken, final string) {
 	final = s.o.SnapshotID
 	if final == "" {
-		final = "sanitized-" + strings.TrimPrefix(bareID(aws.String(st.Snapshot)), "rds:")
-		if len(final) > 255 {
-			final = strings.TrimRight(final[:255], "-")
+		// Room for "-raw" after it.
+		final, _ = fitID(PrefixSanitized, legacyCopyName(strings.TrimPrefix(bareID(aws.String(st.Snapshot)), "rds:")), "")
+		if len(final) > 251 {
+			final = strings.TrimRight(final[:251], "-")
 		}
 	}
 	taken = final
 	if s.o.KMSKeyID != "" {
 		taken = final + "-raw"
-		if len(taken) > 255 {
-			taken = strings.TrimRight(final[:251], "-") + "-raw"
-		}
 	}
 	return taken, final
 }

@@ -80,8 +80,8 @@ func TestSanitizeStepsRefuseToSnapshotOrShareUnsanitizedData(t *testing.T) {
 	s := sanitizer(t, f, noDB, dr.SanitizeOptions{Statements: []string{"UPDATE a SET b = 1", "UPDATE c SET d = 1"},
 		KMSKeyID: "arn:aws:kms:us-east-1:111111111111:key/dev", ShareWith: []string{"444444444444"}})
 	for _, st := range []dr.VerifyState{
-		{Run: "r1", Instance: "verify-r1", Snapshot: "orders-db-202611230300-dr", Next: 1},
-		{Run: "r1", Instance: "verify-r1", Snapshot: "orders-db-202611230300-dr", Next: 0, Done: true}, // a hand-edited state
+		{Run: "r1", Instance: "shipshape-verify-r1", Snapshot: "shipshape-dr-orders-db-202611230300", Next: 1},
+		{Run: "r1", Instance: "shipshape-verify-r1", Snapshot: "shipshape-dr-orders-db-202611230300", Next: 0, Done: true}, // a hand-edited state
 	} {
 		for _, step := range []string{"snapshot", "reencrypt", "share"} {
 			before := f.Total()

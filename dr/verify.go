@@ -431,18 +431,24 @@ func (v *Verifier) progress(format string, args ...any) {
 	}
 }
 
-// TemporaryInstanceID is the identifier of the temporary instance of a run: "verify-" and
-// the run itself when that makes a valid identifier of at most 63 characters (a Step
-// Functions execution name is usually a UUID), else "verify-" and a hash of the run. The
-// same run always gives the same instance, so a step whose answer was lost, or a Cleanup
-// that only knows the run, finds it.
+// TemporaryInstanceID is the identifier of the temporary instance of a run: PrefixVerify
+// ("shipshape-verify-") and the run itself when that makes a valid identifier of at most 63
+// characters (a Step Functions execution name is usually a UUID), else PrefixVerify and a
+// hash of the run. The same run always gives the same instance, so a step whose answer was
+// lost, or a Cleanup that only knows the run, finds it.
 func TemporaryInstanceID(run string) string {
-	id := "verify-" + strings.ToLower(run)
+	return runID(PrefixVerify, run)
+}
+
+// runID is prefix and the run when that makes a valid identifier of at most 63 characters,
+// else prefix and a hash of the run.
+func runID(prefix, run string) string {
+	id := prefix + strings.ToLower(run)
 	if len(id) <= 63 && ValidIdentifier(id) == nil {
 		return id
 	}
 	sum := sha256.Sum256([]byte(run))
-	return "verify-" + hex.EncodeToString(sum[:8])
+	return prefix + hex.EncodeToString(sum[:8])
 }
 
 // newRun is the run id of a blocking Verify or Sanitize: the time and a random part, so two

@@ -5,7 +5,7 @@
 // that switches it back. Run it again after a failure: it attaches to the restore in progress
 // instead of starting a second one, and it refuses a target identifier it did not make.
 //
-//	dr-failover -instance orders-db -target-id orders-db-dr -class db.r6g.large \
+//	dr-failover -instance orders-db -target-id shipshape-orders-db -class db.r6g.large \
 //	    -subnet-group private -security-groups sg-0123 -parameter-group orders-pg15 \
 //	    -multi-az -zone-id Z0123456789ABC -record orders-db.internal.example.com -ttl 60
 //
@@ -37,6 +37,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -65,6 +66,17 @@ func fromEnvironment(ctx context.Context) (drcli.Clients, error) {
 	return c, nil
 }
 
+// reserved reports whether id starts with the prefix of a kind of name the other dr functions
+// make (and may tag and delete).
+func reserved(id string) bool {
+	for _, p := range []string{dr.PrefixCopy, dr.PrefixVerify, dr.PrefixRehearsal, dr.PrefixSanitized} {
+		if strings.HasPrefix(id, p) {
+			return true
+		}
+	}
+	return false
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.NewClients, optFn func(*dr.FailoverOptions)) int {
 	fs := flag.NewFlagSet("dr-failover", flag.ContinueOnError)
 	instance := fs.String("instance", "", "restore the newest DR copy of this DB instance")
@@ -72,7 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	sourceAccount := fs.String("source-account", "", drcli.SourceAccountHelp)
 	snapshot := fs.String("snapshot", "", "restore this snapshot (a DB cluster snapshot with -cluster-snapshot)")
 	clusterSnapshot := fs.Bool("cluster-snapshot", false, "-snapshot names a DB cluster snapshot (Aurora)")
-	targetID := fs.String("target-id", "", "identifier of the restored instance (and cluster); not with -rehearse")
+	targetID := fs.String("target-id", "", "identifier of the restored instance (and cluster), starting with shipshape- (e.g. shipshape-orders-db); not with -rehearse")
 	class := fs.String("class", "", "instance class, e.g. db.r6g.large")
 	subnet := fs.String("subnet-group", "", "DB subnet group")
 	sgs := fs.String("security-groups", "", "VPC security group ids, comma-separated")
@@ -94,7 +106,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	checkFlags.Flags(fs, "-rehearse: ")
 	if code, done := cli.Parse(fs, args, stderr, cli.Help(fs, "Usage: dr-failover (-instance NAME | -cluster NAME | -snapshot ID) -target-id ID -class CLASS [-zone-id Z -record NAME] [-dry-run]\n"+
 		"       dr-failover (-instance NAME | -cluster NAME) -class CLASS -rehearse -dsn TEMPLATE [checks] [-zone-id Z -record NAME]\n\n"+
-		"Restores the newest DR copy in this account and region under -target-id, waits for it, and only then\n"+
+		"Restores the newest DR copy in this account and region under -target-id (a name starting with\n"+
+		"shipshape-: the only names its IAM policy may create and tag), waits for it, and only then\n"+
 		"switches the -record CNAME to it (printing the command that switches it back). Run it again after a\n"+
 		"failure: it attaches to the restore in progress. -dry-run prints the plan and changes nothing.\n"+
 		"-rehearse does it all under a temporary identifier and record, runs the checks, reports the\n"+
@@ -126,6 +139,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		return usageErr("-target-id: a rehearsal uses a temporary identifier of its own")
 	case !*rehearse && *targetID == "":
 		return usageErr("-target-id is required: the identifier the restored database gets")
+	case !*rehearse && (!dr.Owned(*targetID) || reserved(*targetID)):
+		return usageErr("-target-id %q: want a name that starts with %s (the only names the IAM policy lets a failover create and tag; the applications use the -record CNAME), "+
+			"and not with %s, %s, %s or %s", *targetID, dr.NamePrefix, dr.PrefixCopy, dr.PrefixVerify, dr.PrefixRehearsal, dr.PrefixSanitized)
 	case (*zoneID == "") != (*recordName == ""):
 		return usageErr("-zone-id and -record go together")
 	case cli.IsSet(fs, "ttl") && *recordName == "":
@@ -166,7 +182,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	target := dr.FailoverTarget{SourceInstance: *instance, SourceCluster: *cluster, SourceAccount: *sourceAccount, SnapshotID: *snapshot, Cluster: *clusterSnapshot,
 		TargetID: *targetID, InstanceClass: *class}
 	if *rehearse {
-		target.TargetID = "rehearsal" // checked for form only; the rehearsal picks its own
+		target.TargetID = "shipshape-rehearsal" // checked for form only; the rehearsal picks its own
 	}
 	r, err := dr.NewRestorer(c.RDS, target, func(o *dr.FailoverOptions) {
 		o.SubnetGroup, o.SecurityGroups = *subnet, securityGroups

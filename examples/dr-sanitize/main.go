@@ -70,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	var statements drcli.Multi
 	fs.Var(&statements, "statement", "a sanitizing SQL statement (repeatable; run in order, in one transaction)")
 	statementsFile := fs.String("statements-file", "", "a JSON list of sanitizing SQL statements")
-	snapshotID := fs.String("snapshot-id", "", "id of the sanitized snapshot (default: sanitized-<source snapshot>)")
+	snapshotID := fs.String("snapshot-id", "", "id of the sanitized snapshot, starting with shipshape-sanitized- (default: shipshape-sanitized-<the DR copy's database and time>)")
 	kmsKey := fs.String("kms-key", "", "re-encrypt the result with this KMS key (one the development accounts may use): key id, key ARN, alias/NAME or alias ARN")
 	shareWith := fs.String("share-with", "", "development account ids to share the result with, comma-separated")
 	if code, done := cli.Parse(fs, args, stderr, cli.Help(fs, "Usage: dr-sanitize (-instance NAME | -cluster NAME | -snapshot ID [-cluster-snapshot]) -class CLASS -dsn TEMPLATE\n"+
@@ -117,6 +117,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		return usageErr("give the sanitizing statements: -statement SQL (repeatable) or -statements-file FILE")
 	case secretErr != nil:
 		return usageErr("%v", secretErr)
+	case *snapshotID != "" && (!strings.HasPrefix(*snapshotID, dr.PrefixSanitized) || dr.ValidIdentifier(*snapshotID) != nil || len(*snapshotID) > 251):
+		return usageErr("-snapshot-id %q: want an RDS snapshot identifier of at most 251 characters that starts with %s (the only snapshots the sanitizing function may tag, share and delete)",
+			*snapshotID, dr.PrefixSanitized)
 	case *kmsKey != "" && awsid.KMSKey(*kmsKey) != nil:
 		return usageErr("-kms-key: %v", awsid.KMSKey(*kmsKey))
 	case cli.IsSet(fs, "report-prefix") && f.Report.Bucket == "":

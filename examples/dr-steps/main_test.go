@@ -240,7 +240,7 @@ func TestAFailedCleanupIsStillReported(t *testing.T) {
 	require.NoError(t, err)
 	var state map[string]any
 	require.NoError(t, json.Unmarshal(raw, &state))
-	state["cleanupError"] = map[string]string{"Error": "States.TaskFailed", "Cause": `{"errorMessage":"deleting verify-exec-cleanup-failed: AccessDenied"}`}
+	state["cleanupError"] = map[string]string{"Error": "States.TaskFailed", "Cause": `{"errorMessage":"deleting shipshape-verify-exec-cleanup-failed: AccessDenied"}`}
 	raw, err = json.Marshal(map[string]any{"step": "report", "run": run, "region": "", "state": state})
 	require.NoError(t, err)
 	var req dr.StepRequest
@@ -272,7 +272,7 @@ func decodeReport(t *testing.T, body []byte) dr.Report {
 // TestStepsThroughTheHandler drives the handler as the state machine would, against the fake.
 func TestStepsThroughTheHandler(t *testing.T) {
 	f := drtest.New(nil)
-	f.AddManual("orders-db-202611230300-dr", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
+	f.AddManual("shipshape-dr-orders-db-202611230300", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
 	f.Endpoint = func(string) (string, int32) { return "127.0.0.1", 1 } // no database there: the check fails
 	h := handler(t, f, env)
 	ctx := context.Background()
@@ -367,14 +367,14 @@ func TestLostAnswersAndTerminalStates(t *testing.T) {
 		assert.Equal(t, "ForeignResource", errorType(err))
 		st, err := h(ctx, dr.StepRequest{Step: "cleanup", Run: "EXEC-4"})
 		require.NoError(t, err)
-		assert.Equal(t, "left verify-exec-4 alone: not made by this run", st.Report.Cleanup)
-		assert.Equal(t, []string{"verify-exec-4"}, f.Instances(), "not ours to delete")
+		assert.Equal(t, "left shipshape-verify-exec-4 alone: not made by this run", st.Report.Cleanup)
+		assert.Equal(t, []string{"shipshape-verify-exec-4"}, f.Instances(), "not ours to delete")
 	})
 }
 
 func bed() *drtest.RDS {
 	f := drtest.New(nil)
-	f.AddManual("orders-db-202611230300-dr", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
+	f.AddManual("shipshape-dr-orders-db-202611230300", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
 	return f
 }
 
@@ -400,7 +400,7 @@ func TestSeveralRegionsAndTheReport(t *testing.T) {
 	w := drtest.NewWorld(nil)
 	west, central := w.RDS("222222222222", "eu-west-1"), w.RDS("222222222222", "eu-central-1")
 	for _, f := range []*drtest.RDS{west, central} {
-		f.AddManual("orders-db-202611230300-dr", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
+		f.AddManual("shipshape-dr-orders-db-202611230300", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
 		f.Endpoint = func(string) (string, int32) { return "127.0.0.1", 1 }
 	}
 	central.RestoreOutcome = "storage-full"
@@ -462,8 +462,8 @@ func TestStepsFailWithAmbiguousSource(t *testing.T) {
 	ctx := context.Background()
 	f := drtest.New(nil)
 	at := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
-	f.AddManual("orders-db-202611230300-dr-111111111111", "orders-db", at, map[string]string{dr.TagDR: "true", dr.TagSourceAccount: "111111111111"})
-	f.AddManual("orders-db-202611230400-dr-333333333333", "orders-db", at.Add(time.Hour), map[string]string{dr.TagDR: "true", dr.TagSourceAccount: "333333333333"})
+	f.AddManual("shipshape-dr-orders-db-202611230300-111111111111", "orders-db", at, map[string]string{dr.TagDR: "true", dr.TagSourceAccount: "111111111111"})
+	f.AddManual("shipshape-dr-orders-db-202611230400-333333333333", "orders-db", at.Add(time.Hour), map[string]string{dr.TagDR: "true", dr.TagSourceAccount: "333333333333"})
 	_, err := handler(t, f, env)(ctx, dr.StepRequest{Step: "start", Run: "exec-1"})
 	assert.Equal(t, "AmbiguousSource", errorType(err))
 	assert.Contains(t, err.Error(), "111111111111, 333333333333")
@@ -483,5 +483,5 @@ func TestStepsFailWithAmbiguousSource(t *testing.T) {
 	}
 	st, err := handler(t, f, chosen)(ctx, dr.StepRequest{Step: "start", Run: "exec-2"})
 	require.NoError(t, err)
-	assert.Equal(t, "orders-db-202611230300-dr-111111111111", st.Snapshot)
+	assert.Equal(t, "shipshape-dr-orders-db-202611230300-111111111111", st.Snapshot)
 }

@@ -22,8 +22,8 @@ import (
 
 func fakeRDS(host string, port int32) (*drtest.RDS, drcli.NewClients) {
 	f := drtest.New(nil)
-	f.AddManual("orders-db-202611230300-dr", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
-	f.AddManualCluster("ledger-202611230300-dr", "ledger", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
+	f.AddManual("shipshape-dr-orders-db-202611230300", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
+	f.AddManualCluster("shipshape-dr-ledger-202611230300", "ledger", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
 	f.Endpoint = func(string) (string, int32) { return host, port }
 	return f, func(context.Context) (drcli.Clients, error) { return drcli.Clients{RDS: f}, nil }
 }
@@ -112,7 +112,7 @@ func TestTimeoutAndTerminalState(t *testing.T) {
 	assert.Equal(t, 1, code, stderr)
 	assert.Contains(t, stderr, "timed out waiting")
 	assert.Equal(t, 5*time.Second, f.Clock().Now().Sub(start))
-	assert.Contains(t, stdout, `"cleanup": "deleted verify-`)
+	assert.Contains(t, stdout, `"cleanup": "deleted shipshape-verify-`)
 	assert.Empty(t, f.Instances())
 
 	f.RestoreOutcome = "incompatible-parameters"
@@ -151,7 +151,7 @@ func TestAuroraReportAndNotice(t *testing.T) {
 	var rep dr.Report
 	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
 	assert.Equal(t, "cluster", rep.Kind)
-	assert.Equal(t, "ledger-202611230300-dr", rep.Snapshot)
+	assert.Equal(t, "shipshape-dr-ledger-202611230300", rep.Snapshot)
 	assert.Equal(t, []string{"reports/dr-reports/ledger/2026-11-23T09-00-00Z_" + rep.Run + ".json"}, bucket.keys, "keyed by the run")
 	assert.Equal(t, "s3://reports/dr-reports/ledger/2026-11-23T09-00-00Z_"+rep.Run+".json", rep.Location)
 	require.Len(t, notices.Messages(), 1)
@@ -165,7 +165,7 @@ func TestAuroraReportAndNotice(t *testing.T) {
 // with it, the chosen account's copy is verified.
 func TestAmbiguousSourceExitsWithItsOwnCode(t *testing.T) {
 	f, mk := fakeRDS("127.0.0.1", 1)
-	f.AddManual("orders-db-202611230400-dr-333333333333", "orders-db", time.Date(2026, 11, 23, 4, 0, 0, 0, time.UTC),
+	f.AddManual("shipshape-dr-orders-db-202611230400-333333333333", "orders-db", time.Date(2026, 11, 23, 4, 0, 0, 0, time.UTC),
 		map[string]string{dr.TagDR: "true", dr.TagSourceAccount: "333333333333"})
 	clock := func(o *dr.VerifyOptions) { o.Clock = f.Clock() }
 	args := []string{"-instance", "orders-db", "-class", "db.t4g.medium", "-dsn", "postgres://x@{host}:{port}/db?connect_timeout=1"}
@@ -179,5 +179,5 @@ func TestAmbiguousSourceExitsWithItsOwnCode(t *testing.T) {
 	assert.Equal(t, 3, code, "restored and checked (the check fails: no database there); stderr:\n%s", stderr)
 	var rep dr.Report
 	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
-	assert.Equal(t, "orders-db-202611230400-dr-333333333333", rep.Snapshot)
+	assert.Equal(t, "shipshape-dr-orders-db-202611230400-333333333333", rep.Snapshot)
 }
