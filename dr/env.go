@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -116,9 +117,10 @@ func StepSettingsFromEnv(getenv func(string) string) (StepSettings, error) {
 }
 
 // SanitizeSettingsFromEnv reads StepSettingsFromEnv's variables and the sanitizing ones:
-// DR_STATEMENTS (a JSON list of SQL statements), DR_SANITIZED_SNAPSHOT_ID (optional),
-// DR_TARGET_KMS_KEY_ID (the key the development accounts may use), DR_SHARE_WITH (account
-// ids, comma-separated).
+// DR_STATEMENTS (a JSON list of SQL statements), DR_SANITIZED_SNAPSHOT_ID (optional, it
+// starts with shipshape-sanitized-), DR_TARGET_KMS_KEY_ID (the key the development accounts
+// may use), DR_SHARE_WITH (account ids, comma-separated), DR_SANITIZED_KEEP (sanitized
+// snapshots kept per source database and account, default 4).
 func SanitizeSettingsFromEnv(getenv func(string) string) (StepSettings, error) {
 	s, err := StepSettingsFromEnv(getenv)
 	if err != nil {
@@ -129,6 +131,13 @@ func SanitizeSettingsFromEnv(getenv func(string) string) (StepSettings, error) {
 	}
 	s.Sanitize.SnapshotID, s.Sanitize.KMSKeyID = getenv("DR_SANITIZED_SNAPSHOT_ID"), getenv("DR_TARGET_KMS_KEY_ID")
 	s.Sanitize.ShareWith = SplitList(getenv("DR_SHARE_WITH"))
+	if k := getenv("DR_SANITIZED_KEEP"); k != "" {
+		n, err := strconv.Atoi(k)
+		if err != nil || n < 1 {
+			return s, fmt.Errorf("%w: DR_SANITIZED_KEEP %q: want a whole number, 1 or more (default %d)", ErrInvalidInput, k, DefaultSanitizedKeep)
+		}
+		s.Sanitize.Keep = n
+	}
 	return s, nil
 }
 

@@ -14,6 +14,9 @@ type StepClients struct {
 	SecretsManager SecretsManagerAPI
 	S3             S3API
 	SNS            SNSAPI
+	// KMS tells an AWS managed key from a customer managed one before a sanitized copy that
+	// is to be shared is made (SanitizeOptions.KMS). Optional.
+	KMS KMSAPI
 }
 
 // StepRequest is one invocation of a state machine's Lambda: the step, the execution's name
@@ -99,7 +102,11 @@ func (r *StepRunner) runner(region string) (stepper, error) {
 	}}, r.optFns...)
 	var x stepper
 	if r.sanitize {
-		x, err = NewSanitizer(r.c.RDS(region), r.s.Target, db, r.s.Sanitize, opts...)
+		o := r.s.Sanitize
+		if o.KMS == nil {
+			o.KMS = r.c.KMS
+		}
+		x, err = NewSanitizer(r.c.RDS(region), r.s.Target, db, o, opts...)
 	} else {
 		x, err = NewVerifier(r.c.RDS(region), r.s.Target, db, opts...)
 	}

@@ -136,7 +136,7 @@ func TestStepsTimeOutAndTypes(t *testing.T) {
 
 func TestTemporaryInstanceID(t *testing.T) {
 	assert.Equal(t, "shipshape-verify-0b7c3e1e-5f7b-4d0c-9c1e-3f2a1b0c9d8e", dr.TemporaryInstanceID("0B7C3E1E-5F7B-4D0C-9C1E-3F2A1B0C9D8E"))
-	for _, run := range []string{"nightly_run", "a--b", "run-", "x" + string(make([]byte, 60))} {
+	for _, run := range []string{"nightly_run", "a--b", "run-", "x" + string(make([]byte, 60)), strings.Repeat("e", 80), "0b7c3e1e-5f7b-4d0c-9c1e-3f2a1b0c9d8e-retry"} {
 		id := dr.TemporaryInstanceID(run)
 		require.NoError(t, dr.ValidIdentifier(id), run)
 		assert.LessOrEqual(t, len(id), 63)

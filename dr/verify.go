@@ -271,6 +271,9 @@ type VerifyState struct {
 	Done  bool   `json:"done,omitempty"`
 	Taken string `json:"taken,omitempty"`
 	Final string `json:"final,omitempty"`
+	// Adopted are the sanitized snapshots of the same DR copy and statements that an earlier
+	// run left and this one took over (a rerun finishes them instead of failing on them).
+	Adopted []string `json:"adopted,omitempty"`
 	// Error is what a state machine's Catch adds (ResultPath "$.error") when a step failed;
 	// cleanup records it in the report.
 	Error *CaughtError `json:"error,omitempty"`
@@ -331,12 +334,15 @@ func (v *Verifier) finishReport(st *VerifyState) {
 // Verifier restores DR snapshots into temporary instances and checks them. It is safe for
 // concurrent use.
 type Verifier struct {
-	rds     calls
-	target  VerifyTarget
-	db      Database
-	opts    VerifyOptions
-	log     *slog.Logger
-	tagRole string // the shipshape:dr value of what it may delete; "" is "verify"
+	// beforeRestore, when set, is asked about the snapshot Start is about to restore, before
+	// anything is made (the Sanitizer refuses an AWS managed key when sharing).
+	beforeRestore func(ctx context.Context, sn snap) error
+	rds           calls
+	target        VerifyTarget
+	db            Database
+	opts          VerifyOptions
+	log           *slog.Logger
+	tagRole       string // the shipshape:dr value of what it may delete; "" is "verify"
 }
 
 func (v *Verifier) role() string {
@@ -484,6 +490,21 @@ func (v *Verifier) Start(ctx context.Context, run string) (VerifyState, error) {
 		}
 		st.Snapshot = newest.id
 		st.Report.Account = newest.origin()
+		if v.beforeRestore != nil {
+			if err := v.beforeRestore(ctx, newest); err != nil {
+				return fail(err)
+			}
+		}
+	} else if v.beforeRestore != nil {
+		sn, found, err := v.rds.describeSnap(ctx, st.Cluster, st.Snapshot, "")
+		switch {
+		case err != nil:
+			return fail(errtext.Wrap("dr", "describing "+st.Snapshot, err))
+		case found:
+			if err := v.beforeRestore(ctx, sn); err != nil {
+				return fail(err)
+			}
+		}
 	}
 	st.Report.Snapshot = st.Snapshot
 	if st.Cluster {

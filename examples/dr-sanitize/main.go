@@ -73,6 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	snapshotID := fs.String("snapshot-id", "", "id of the sanitized snapshot, starting with shipshape-sanitized- (default: shipshape-sanitized-<the DR copy's database and time>)")
 	kmsKey := fs.String("kms-key", "", "re-encrypt the result with this KMS key (one the development accounts may use): key id, key ARN, alias/NAME or alias ARN")
 	shareWith := fs.String("share-with", "", "development account ids to share the result with, comma-separated")
+	keep := fs.Int("keep", dr.DefaultSanitizedKeep, "sanitized snapshots to keep per source database and account (the newest always stays; only shipshape-sanitized-* snapshots tagged shipshape:dr=sanitized are deleted)")
 	if code, done := cli.Parse(fs, args, stderr, cli.Help(fs, "Usage: dr-sanitize (-instance NAME | -cluster NAME | -snapshot ID [-cluster-snapshot]) -class CLASS -dsn TEMPLATE\n"+
 		"       (-statement SQL ... | -statements-file FILE) [-kms-key KEY] [-share-with ACCOUNTS]\n\n"+
 		"Restores a DR snapshot into a private temporary instance (Aurora: a cluster and its instance), runs\n"+
@@ -124,13 +125,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		return usageErr("-kms-key: %v", awsid.KMSKey(*kmsKey))
 	case cli.IsSet(fs, "report-prefix") && f.Report.Bucket == "":
 		return usageErr("-report-prefix goes with -report-bucket")
+	case *keep < 1:
+		return usageErr("-keep %d: want 1 or more", *keep)
+	case *kmsKey == "alias/aws/rds" || strings.HasSuffix(*kmsKey, ":alias/aws/rds"):
+		if *shareWith != "" {
+			return usageErr("-kms-key %s: the AWS managed key can't be shared (RDS never shares a snapshot under it): give a customer managed key the development accounts may use", *kmsKey)
+		}
 	}
 	p, code, done := f.Prepare(ctx, "dr-sanitize", stderr, mk)
 	if done {
 		return code
 	}
 	s, err := dr.NewSanitizer(p.Clients.RDS, f.Target(), p.Database,
-		dr.SanitizeOptions{Statements: statements, SnapshotID: *snapshotID, KMSKeyID: *kmsKey, ShareWith: dr.SplitList(*shareWith)},
+		dr.SanitizeOptions{Statements: statements, SnapshotID: *snapshotID, KMSKeyID: *kmsKey, ShareWith: dr.SplitList(*shareWith), Keep: *keep, KMS: p.Clients.KMS},
 		func(o *dr.VerifyOptions) {
 			o.SubnetGroup, o.SecurityGroups = f.SubnetGroup, p.SecurityGroups
 			o.Timeout, o.Poll = f.Timeout, f.Poll

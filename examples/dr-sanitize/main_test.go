@@ -72,6 +72,8 @@ func TestUsageErrors(t *testing.T) {
 		{Args: with("-poll", "1ns"), Flag: "-poll"},
 		// Only names the sanitizing function may touch (its IAM grant is by name).
 		{Args: with("-snapshot-id", "payroll-drill"), Flag: "-snapshot-id"},
+		{Args: with("-keep", "0"), Flag: "-keep"},
+		{Args: with("-kms-key", "alias/aws/rds", "-share-with", "444444444444"), Flag: "-kms-key"},
 		{Args: with("-snapshot-id", "shipshape-dr-orders-db-202611230300"), Flag: "-snapshot-id"},
 		{Args: with("-source-account", "11111111111"), Flag: "-source-account"},
 		{Args: with("-source-account", "arn:aws:iam::111111111111:root"), Flag: "-source-account"},

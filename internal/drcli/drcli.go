@@ -20,6 +20,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -44,6 +45,7 @@ type Clients struct {
 	S3             dr.S3API
 	SNS            dr.SNSAPI
 	Route53        dr.Route53API
+	KMS            dr.KMSAPI // tells an AWS managed key from a customer managed one (dr-sanitize)
 }
 
 // NewClients makes the clients of a run, after its flags are checked.
@@ -59,10 +61,11 @@ func FromEnvironment(ctx context.Context) (Clients, error) {
 	return ClientsFrom(cfg), nil
 }
 
-// ClientsFrom makes the RDS, Secrets Manager, S3 and SNS clients from cfg. A binary that
+// ClientsFrom makes the RDS, Secrets Manager, S3, SNS and KMS clients from cfg. A binary that
 // needs Route 53 (dr-failover) adds it, so that the others do not link its client.
 func ClientsFrom(cfg aws.Config) Clients {
-	return Clients{RDS: rds.NewFromConfig(cfg), SecretsManager: secretsmanager.NewFromConfig(cfg), S3: s3.NewFromConfig(cfg), SNS: sns.NewFromConfig(cfg)}
+	return Clients{RDS: rds.NewFromConfig(cfg), SecretsManager: secretsmanager.NewFromConfig(cfg), S3: s3.NewFromConfig(cfg), SNS: sns.NewFromConfig(cfg),
+		KMS: kms.NewFromConfig(cfg)}
 }
 
 // Main runs run on a context that ends at Ctrl-C or SIGTERM (so that what the run made is
