@@ -262,3 +262,23 @@ func TestConnectErrorsNeverCarryThePassword(t *testing.T) {
 		assert.NotContains(t, strings.Join(progress, "\n"), secret)
 	}
 }
+
+// TestIntegrationSanitizeNeverLeaksAfterAFailedShare: the blocking form against the test
+// bed's PostgreSQL: the statements run, the sanitized snapshot is made, the share is refused;
+// the run fails and leaves no sanitized snapshot (nor the intermediate, nor the instance).
+func TestIntegrationSanitizeNeverLeaksAfterAFailedShare(t *testing.T) {
+	host, port, dsn := seeded(t)
+	f := verifyBed(t, host, port)
+	f.SetKMSKey("shipshape-dr-orders-db-202611230300", "arn:aws:kms:us-east-1:111111111111:key/recovery")
+	f.Fail(drtest.OpModifyAttribute, drtest.APIError("AccessDenied", "not authorized to perform rds:ModifyDBSnapshotAttribute"), 0)
+	id, rep, err := sanitizer(t, f, dsn, dr.SanitizeOptions{Statements: []string{`UPDATE customers SET name = 'customer ' || id`},
+		KMSKeyID: "arn:aws:kms:us-east-1:111111111111:key/dev-shared", ShareWith: []string{"444444444444"}}).Sanitize(context.Background())
+	require.ErrorContains(t, err, "AccessDenied")
+	assert.Empty(t, id)
+	assert.False(t, rep.OK)
+	for _, left := range f.IDs() {
+		assert.False(t, strings.HasPrefix(left, dr.PrefixSanitized), "left behind: %s (cleanup: %s)", left, rep.Cleanup)
+	}
+	assert.Empty(t, f.Instances())
+	assert.Contains(t, rep.Cleanup, "deleted unshared sanitized snapshot")
+}
