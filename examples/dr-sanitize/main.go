@@ -5,6 +5,12 @@
 // may use, shares it with them, tags it shipshape:dr=sanitized, and always deletes the
 // temporary instance, cluster and intermediate snapshot.
 //
+// The sanitized snapshot is named shipshape-sanitized-<database>-<time> of the DR copy (or
+// -snapshot-id, which must start with shipshape-sanitized-: the only snapshots its IAM policy
+// may tag, share and delete). A run that fails after making it deletes it; a run for the
+// same DR copy and statements adopts what an earlier run left; after sharing, sanitized
+// snapshots beyond -keep (default 4) per source database and account are deleted.
+//
 // As a command, it runs the statements in one transaction and prints progress and the JSON
 // report (its "result" is the sanitized snapshot):
 //
@@ -21,7 +27,7 @@
 // reaches cleanup, and cleanup reaches the report, also when it still fails. Its
 // environment is dr.SanitizeSettingsFromEnv's (the DR_ variables of dr-steps, DR_TIMEOUT at
 // most 12h, plus DR_STATEMENTS, DR_SANITIZED_SNAPSHOT_ID, DR_TARGET_KMS_KEY_ID (a key id, key
-// ARN, alias/NAME or alias ARN), DR_SHARE_WITH).
+// ARN, alias/NAME or alias ARN), DR_SHARE_WITH, DR_SANITIZED_KEEP, DR_SOURCE_ACCOUNT).
 //
 // With several source accounts each holding a database of the same name, -source-account
 // (DR_SOURCE_ACCOUNT in the Lambda) chooses whose newest DR copy is sanitized; without it
