@@ -42,14 +42,14 @@ func TestAttackFailoverRerunAfterDNSWaitKeepsTheRollback(t *testing.T) {
 	r := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"})
 	_, err := r.Failover(context.Background())
 	require.Error(t, err, "the wait for the DNS change failed")
-	require.Equal(t, "orders-db-dr.fake.rds.amazonaws.com", dns.Record(zone, record), "the UPSERT itself went through")
+	require.Equal(t, "shipshape-orders-db.fake.rds.amazonaws.com", dns.Record(zone, record), "the UPSERT itself went through")
 
 	res, err := r.Failover(context.Background())
 	require.NoError(t, err)
 	assert.True(t, res.Attached)
 	assert.Contains(t, res.Rollback, `"Value":"`+oldDB+`"`,
 		"the rollback printed by the rerun must put back the value before the failover (%s), got: %s", oldDB, res.Rollback)
-	assert.NotContains(t, res.Rollback, `"Value":"orders-db-dr.fake.rds.amazonaws.com"`, "a rollback to the new endpoint switches nothing back")
+	assert.NotContains(t, res.Rollback, `"Value":"shipshape-orders-db.fake.rds.amazonaws.com"`, "a rollback to the new endpoint switches nothing back")
 }
 
 // TestAttackAuroraFailoverRerunAfterTheInstanceCallFailed: the cluster was restored but
@@ -59,17 +59,17 @@ func TestAttackFailoverRerunAfterDNSWaitKeepsTheRollback(t *testing.T) {
 func TestAttackAuroraFailoverRerunAfterTheInstanceCallFailed(t *testing.T) {
 	f, dns := recoveryBed(t)
 	f.Fail(drtest.OpCreateInstance, drtest.APIError("InsufficientDBInstanceCapacity", "no capacity right now"), 1)
-	r := restorer(t, f, dns, dr.FailoverTarget{SourceCluster: "ledger", TargetID: "ledger-dr"})
+	r := restorer(t, f, dns, dr.FailoverTarget{SourceCluster: "ledger", TargetID: "shipshape-ledger"})
 	_, err := r.Failover(context.Background())
 	require.ErrorContains(t, err, "InsufficientDBInstanceCapacity")
-	require.Equal(t, []string{"ledger-dr"}, f.Clusters(), "the cluster exists, without its instance")
+	require.Equal(t, []string{"shipshape-ledger"}, f.Clusters(), "the cluster exists, without its instance")
 	assert.Equal(t, oldDB, dns.Record(zone, record), "DNS untouched")
 
 	res, err := r.Failover(context.Background())
 	require.NoError(t, err, "the rerun must add the missing instance and finish the failover")
 	assert.True(t, res.Attached)
-	assert.Equal(t, []string{"ledger-dr"}, f.Instances(), "the instance was added on the rerun")
-	assert.Equal(t, "ledger-dr.cluster-fake.rds.amazonaws.com", dns.Record(zone, record))
+	assert.Equal(t, []string{"shipshape-ledger"}, f.Instances(), "the instance was added on the rerun")
+	assert.Equal(t, "shipshape-ledger.cluster-fake.rds.amazonaws.com", dns.Record(zone, record))
 	assert.Equal(t, 1, f.Calls(drtest.OpRestoreCluster), "no second cluster")
 }
 
@@ -86,13 +86,13 @@ func TestAttackFailoverAttachedReportsWhatItRestored(t *testing.T) {
 	require.Error(t, err)
 	// A newer copy lands meanwhile.
 	newer := created.Add(24 * time.Hour)
-	f.AddManual("orders-db-202611240300-dr", "orders-db", newer, map[string]string{dr.TagDR: "true"})
+	f.AddManual("shipshape-dr-orders-db-202611240300", "orders-db", newer, map[string]string{dr.TagDR: "true"})
 
 	res, err := r.Failover(context.Background())
 	require.NoError(t, err)
 	require.True(t, res.Attached)
 	assert.Equal(t, 1, f.Calls(drtest.OpRestore), "no second restore")
-	assert.Equal(t, "orders-db-202611230300-dr", res.Snapshot, "the snapshot the attached instance was restored from")
+	assert.Equal(t, "shipshape-dr-orders-db-202611230300", res.Snapshot, "the snapshot the attached instance was restored from")
 	assert.Equal(t, created, res.RecoveryPoint, "the recovery point is the restored data's time, not the newer copy's")
 }
 
@@ -103,10 +103,10 @@ func TestAttackFailoverAttachedReportsWhatItRestored(t *testing.T) {
 // another database is not this failover's.
 func TestAttackFailoverRefusesARestoreOfAnotherDatabase(t *testing.T) {
 	f, dns := recoveryBed(t)
-	f.AddManual("billing-202611230300-dr", "billing", created, map[string]string{dr.TagDR: "true"})
+	f.AddManual("shipshape-dr-billing-202611230300", "billing", created, map[string]string{dr.TagDR: "true"})
 	_, err := f.RestoreDBInstanceFromDBSnapshot(context.Background(), &rds.RestoreDBInstanceFromDBSnapshotInput{
-		DBInstanceIdentifier: aws.String("orders-db-dr"), DBSnapshotIdentifier: aws.String("billing-202611230300-dr"),
-		Tags: atkTags(dr.TagDR, "restored", dr.TagSource, "billing-202611230300-dr", dr.TagRestoredAt, "2026-11-20T00:00:00Z")})
+		DBInstanceIdentifier: aws.String("shipshape-orders-db"), DBSnapshotIdentifier: aws.String("shipshape-dr-billing-202611230300"),
+		Tags: atkTags(dr.TagDR, "restored", dr.TagSource, "shipshape-dr-billing-202611230300", dr.TagRestoredAt, "2026-11-20T00:00:00Z")})
 	require.NoError(t, err)
 	f.Clock().Advance(time.Hour)
 
@@ -130,7 +130,7 @@ func TestAttackRestorerRefusesMalformedSources(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := drtest.New(nil)
-			target.TargetID, target.InstanceClass = "orders-db-dr", "db.r6g.large"
+			target.TargetID, target.InstanceClass = "shipshape-orders-db", "db.r6g.large"
 			_, err := dr.NewRestorer(f, target)
 			require.ErrorIs(t, err, dr.ErrInvalidInput)
 			assert.Zero(t, f.Total(), "no call")
@@ -153,13 +153,13 @@ func TestAttackRehearsalNeverTouchesTheRealIdentifierOrRecord(t *testing.T) {
 		return "postgres://x@127.0.0.1:1/db?connect_timeout=1"
 	}}, dr.Checks{})
 	require.NoError(t, err)
-	assert.NotEqual(t, "orders-db-dr", rep.Target)
-	assert.True(t, strings.HasPrefix(rep.Target, "rehearsal-"), rep.Target)
-	assert.Equal(t, []string{"orders-db-dr"}, f.Instances(), "the production instance stays; the rehearsal's is gone")
+	assert.NotEqual(t, "shipshape-orders-db", rep.Target)
+	assert.True(t, strings.HasPrefix(rep.Target, "shipshape-rehearsal-"), rep.Target)
+	assert.Equal(t, []string{"shipshape-orders-db"}, f.Instances(), "the production instance stays; the rehearsal's is gone")
 	assert.Equal(t, live, dns.Record(zone, record), "the real record is untouched")
 	assert.Equal(t, []string{record + "."}, dns.Names(zone))
 	for _, in := range f.Inputs(drtest.OpDeleteDB) {
-		assert.NotEqual(t, "orders-db-dr", aws.ToString(in.(*rds.DeleteDBInstanceInput).DBInstanceIdentifier))
+		assert.NotEqual(t, "shipshape-orders-db", aws.ToString(in.(*rds.DeleteDBInstanceInput).DBInstanceIdentifier))
 	}
 }
 
@@ -191,7 +191,7 @@ func TestAttackRehearsalCancelledDuringDNSWaitCleansUp(t *testing.T) {
 func TestAttackDryRunOnAForeignTargetChangesNothing(t *testing.T) {
 	f, dns := recoveryBed(t)
 	_, err := f.RestoreDBInstanceFromDBSnapshot(context.Background(), &rds.RestoreDBInstanceFromDBSnapshotInput{
-		DBInstanceIdentifier: aws.String("orders-db-dr"), DBSnapshotIdentifier: aws.String("orders-db-old")})
+		DBInstanceIdentifier: aws.String("shipshape-orders-db"), DBSnapshotIdentifier: aws.String("orders-db-old")})
 	require.NoError(t, err)
 	restoresBefore, writesBefore := f.Calls(drtest.OpRestore), dns.Calls(drtest.OpChangeRecords)
 	_, err = restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"}).Plan(context.Background())
@@ -212,21 +212,21 @@ func TestAttackFailoverNeverPicksACopyInProgressOrAnotherDatabase(t *testing.T) 
 	// A newer copy still copying.
 	f.AddManual("orders-db-src", "orders-db", later, nil)
 	_, err := f.CopyDBSnapshot(ctx, &rds.CopyDBSnapshotInput{SourceDBSnapshotIdentifier: aws.String("orders-db-src"),
-		TargetDBSnapshotIdentifier: aws.String("orders-db-202611230900-dr"), Tags: atkTags(dr.TagDR, "true")})
+		TargetDBSnapshotIdentifier: aws.String("shipshape-dr-orders-db-202611230900"), Tags: atkTags(dr.TagDR, "true")})
 	require.NoError(t, err)
 	// A newer copy of orders-db-archive (this name is a prefix of it) and of "orders".
-	f.AddManual("orders-db-archive-202611231000-dr", "orders-db-archive", later.Add(time.Hour), map[string]string{dr.TagDR: "true"})
-	f.AddManual("orders-202611231000-dr", "orders", later.Add(time.Hour), map[string]string{dr.TagDR: "true"})
+	f.AddManual("shipshape-dr-orders-db-archive-202611231000", "orders-db-archive", later.Add(time.Hour), map[string]string{dr.TagDR: "true"})
+	f.AddManual("shipshape-dr-orders-202611231000", "orders", later.Add(time.Hour), map[string]string{dr.TagDR: "true"})
 	// A newer manual snapshot of orders-db that is not a DR copy, and a sanitized one.
 	f.AddManual("orders-db-manual", "orders-db", later.Add(2*time.Hour), nil)
-	f.AddManual("sanitized-orders-db-x", "orders-db", later.Add(2*time.Hour), map[string]string{dr.TagDR: "sanitized"})
+	f.AddManual("shipshape-sanitized-orders-db-x", "orders-db", later.Add(2*time.Hour), map[string]string{dr.TagDR: "sanitized"})
 
 	p, err := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"}).Plan(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, "orders-db-202611230300-dr", p.Snapshot)
+	assert.Equal(t, "shipshape-dr-orders-db-202611230300", p.Snapshot)
 	p, err = restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders"}).Plan(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, "orders-202611231000-dr", p.Snapshot)
+	assert.Equal(t, "shipshape-dr-orders-202611231000", p.Snapshot)
 }
 
 // TestAttackFailoverTimeoutIsADeadline: a restore that never finishes ends at -timeout (the

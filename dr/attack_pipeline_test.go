@@ -133,18 +133,18 @@ func TestAttackProtectedDatabasesAreExact(t *testing.T) {
 	f := drtest.New(nil)
 	f.AddAutomated("orders", created, "")
 	f.AddAutomated("orders-db", created, "")
-	f.AddManual("orders-db-202611200300-dr", "orders-db", created.Add(-72*time.Hour), map[string]string{dr.TagDR: "true"})
-	f.AddManual("orders-202611200300-dr", "orders", created.Add(-72*time.Hour), map[string]string{dr.TagDR: "true"})
+	f.AddManual("shipshape-dr-orders-db-202611200300", "orders-db", created.Add(-72*time.Hour), map[string]string{dr.TagDR: "true"})
+	f.AddManual("shipshape-dr-orders-202611200300", "orders", created.Add(-72*time.Hour), map[string]string{dr.TagDR: "true"})
 	src, err := dr.NewSource(f, func(o *dr.SourceOptions) { o.Databases = []string{"orders"}; o.Clock = f.Clock() })
 	require.NoError(t, err)
 	sum, err := src.Scheduled(context.Background(), dr.Retention{Keep: 1})
 	require.NoError(t, err)
 	require.Len(t, sum.Copied, 1)
-	assert.Equal(t, "orders-202611230300-dr", sum.Copied[0].ID)
+	assert.Equal(t, "shipshape-dr-orders-202611230300", sum.Copied[0].ID)
 	for _, d := range sum.Deleted {
 		assert.NotContains(t, d.ID, "orders-db", "retention of the copies of another database")
 	}
-	assert.Contains(t, f.IDs(), "orders-db-202611200300-dr")
+	assert.Contains(t, f.IDs(), "shipshape-dr-orders-db-202611200300")
 }
 
 // TestAttackRetentionAlwaysKeepsTheNewestAvailable: whatever Keep and MaxAge say, and with
@@ -209,7 +209,7 @@ func TestAttackConfiguredKeyThatIsAWSManaged(t *testing.T) {
 // snapshot there is no recovery point: it must not claim 292 years of data loss.
 func TestAttackFailedFailoverReportsNoFakeDataLoss(t *testing.T) {
 	f := drtest.New(nil)
-	r, err := dr.NewRestorer(f, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "orders-db-dr", InstanceClass: "db.r6g.large"},
+	r, err := dr.NewRestorer(f, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-orders-db", InstanceClass: "db.r6g.large"},
 		func(o *dr.FailoverOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)
 	res, err := r.Failover(context.Background())
@@ -238,7 +238,7 @@ func TestAttackQueryFlagWithTheConcatenationOperator(t *testing.T) {
 // match): the endpoint is known, a placeholder makes the command fail as printed.
 func TestAttackRollbackWithoutAPreviousRecordRuns(t *testing.T) {
 	f, dns := recoveryBed(t)
-	r, err := dr.NewRestorer(f, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "orders-db-dr", InstanceClass: "db.r6g.large"},
+	r, err := dr.NewRestorer(f, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-orders-db", InstanceClass: "db.r6g.large"},
 		func(o *dr.FailoverOptions) {
 			o.Clock, o.Route53, o.DNS = f.Clock(), dns, &dr.DNSRecord{ZoneID: zone, Name: "new-app.internal.example.com"}
 		})

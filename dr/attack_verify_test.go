@@ -106,17 +106,17 @@ func TestAttackCleanupNeverDeletesAForeignInstanceNamedInTheState(t *testing.T) 
 	f := verifyBed(t, "127.0.0.1", 1)
 	ctx := context.Background()
 	_, err := f.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String("orders-db"),
-		DBSnapshotIdentifier: aws.String("orders-db-202611230300-dr")})
+		DBSnapshotIdentifier: aws.String("shipshape-dr-orders-db-202611230300")})
 	require.NoError(t, err)
-	_, err = f.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String("orders-db-dr"),
-		DBSnapshotIdentifier: aws.String("orders-db-202611230300-dr"), Tags: atkTags(dr.TagDR, "restored")})
+	_, err = f.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String("shipshape-orders-db"),
+		DBSnapshotIdentifier: aws.String("shipshape-dr-orders-db-202611230300"), Tags: atkTags(dr.TagDR, "restored")})
 	require.NoError(t, err)
 	v := verifier(t, f, func(string, int32) string { return "" }, dr.Checks{})
-	for _, id := range []string{"orders-db", "orders-db-dr"} {
+	for _, id := range []string{"orders-db", "shipshape-orders-db"} {
 		_, err := v.Step(ctx, "cleanup", "exec-1", dr.VerifyState{Run: "exec-1", Instance: id})
 		require.NoError(t, err)
 	}
-	assert.Equal(t, []string{"orders-db", "orders-db-dr"}, f.Instances())
+	assert.Equal(t, []string{"orders-db", "shipshape-orders-db"}, f.Instances())
 	assert.Zero(t, f.Calls(drtest.OpDeleteDB))
 }
 
@@ -128,14 +128,14 @@ func TestAttackVerifyNeverRestoresACopyInProgressOrOfAnotherDatabase(t *testing.
 	later := created.Add(12 * time.Hour)
 	f.AddManual("orders-db-src", "orders-db", later, nil)
 	_, err := f.CopyDBSnapshot(ctx, &rds.CopyDBSnapshotInput{SourceDBSnapshotIdentifier: aws.String("orders-db-src"),
-		TargetDBSnapshotIdentifier: aws.String("orders-db-202611231500-dr"), Tags: atkTags(dr.TagDR, "true")})
+		TargetDBSnapshotIdentifier: aws.String("shipshape-dr-orders-db-202611231500"), Tags: atkTags(dr.TagDR, "true")})
 	require.NoError(t, err)
-	f.AddManual("orders-db-2-202611231600-dr", "orders-db-2", later.Add(time.Hour), map[string]string{dr.TagDR: "true"})
+	f.AddManual("shipshape-dr-orders-db-2-202611231600", "orders-db-2", later.Add(time.Hour), map[string]string{dr.TagDR: "true"})
 	f.AddManual("orders-db-x", "orders-db", later.Add(time.Hour), map[string]string{dr.TagDR: "staging"})
 	v := verifier(t, f, func(string, int32) string { return "" }, dr.Checks{})
 	st, err := v.Start(ctx, "exec-newest")
 	require.NoError(t, err)
-	assert.Equal(t, "orders-db-202611230300-dr", st.Snapshot)
+	assert.Equal(t, "shipshape-dr-orders-db-202611230300", st.Snapshot)
 }
 
 // TestAttackSanitizeSnapshotStepRefusesBeforeEveryStatementRan: Sanitize's steps run "each
@@ -180,7 +180,7 @@ func TestAttackNoticeSubjectIsWhatSNSAccepts(t *testing.T) {
 	notices := drtest.NewSNS(topic)
 	r, err := dr.NewReporter(func(o *dr.ReporterOptions) { o.SNS, o.TopicARN = notices, topic })
 	require.NoError(t, err)
-	rep := dr.Report{Database: "o" + strings.Repeat("r", 62), Region: "ap-southeast-4", Result: "sanitized-x", Started: created,
+	rep := dr.Report{Database: "o" + strings.Repeat("r", 62), Region: "ap-southeast-4", Result: "shipshape-sanitized-x", Started: created,
 		Steps: []dr.StepResult{{Name: "statement 1", Detail: "line one\nline two"}}}
 	_, err = r.Deliver(context.Background(), rep)
 	require.NoError(t, err)

@@ -17,9 +17,9 @@ import (
 // the same name, which must never be picked), restores answering on host:port.
 func auroraBed(host string, port int32) *drtest.RDS {
 	f := drtest.New(nil)
-	f.AddManualCluster("ledger-202611230300-dr", "ledger", created, map[string]string{dr.TagDR: "true"})
-	f.AddManualCluster("ledger-202611220300-dr", "ledger", created.Add(-24*time.Hour), map[string]string{dr.TagDR: "true"})
-	f.AddManual("ledger-202611240300-dr", "ledger", created.Add(24*time.Hour), map[string]string{dr.TagDR: "true"})
+	f.AddManualCluster("shipshape-dr-ledger-202611230300", "ledger", created, map[string]string{dr.TagDR: "true"})
+	f.AddManualCluster("shipshape-dr-ledger-202611220300", "ledger", created.Add(-24*time.Hour), map[string]string{dr.TagDR: "true"})
+	f.AddManual("shipshape-dr-ledger-202611240300", "ledger", created.Add(24*time.Hour), map[string]string{dr.TagDR: "true"})
 	f.Endpoint = func(string) (string, int32) { return host, port }
 	return f
 }
@@ -37,13 +37,13 @@ func TestIntegrationAuroraVerifyAgainstPostgres(t *testing.T) {
 	rep, err := auroraVerifier(t, f, dsn, dr.Checks{MinTables: 2, MinRows: map[string]int64{"orders": 5}}).Verify(context.Background())
 	require.NoError(t, err)
 	assert.True(t, rep.OK, string(rep.JSON()))
-	assert.Equal(t, "ledger-202611230300-dr", rep.Snapshot, "the newest DR cluster snapshot, not the instance snapshot of the same name")
+	assert.Equal(t, "shipshape-dr-ledger-202611230300", rep.Snapshot, "the newest DR cluster snapshot, not the instance snapshot of the same name")
 	assert.Equal(t, "cluster", rep.Kind)
 	assert.Equal(t, "ledger", rep.Database)
 	assert.Empty(t, f.Instances())
 	assert.Empty(t, f.Clusters())
-	assert.Contains(t, rep.Cleanup, "deleted verify-")
-	assert.Contains(t, rep.Cleanup, "; deleted cluster verify-")
+	assert.Contains(t, rep.Cleanup, "deleted shipshape-verify-")
+	assert.Contains(t, rep.Cleanup, "; deleted cluster shipshape-verify-")
 	deletes := f.Calls(drtest.OpDeleteDB) + f.Calls(drtest.OpDeleteDBCluster)
 	assert.Equal(t, 2, deletes, "the instance, then the cluster")
 }
@@ -54,7 +54,7 @@ func TestAuroraAlwaysCleansUp(t *testing.T) {
 		f.RestoreOutcome = "incompatible-restore"
 		_, err := auroraVerifier(t, f, noDB, dr.Checks{}).Verify(context.Background())
 		require.ErrorIs(t, err, dr.ErrRestoreFailed)
-		assert.Contains(t, err.Error(), "cluster verify-")
+		assert.Contains(t, err.Error(), "cluster shipshape-verify-")
 		assert.Empty(t, f.Instances())
 		assert.Empty(t, f.Clusters())
 	})
@@ -67,13 +67,13 @@ func TestAuroraAlwaysCleansUp(t *testing.T) {
 		st, err := v.Step(context.Background(), "start", "exec-a", dr.VerifyState{})
 		require.NoError(t, err, "a repeated start attaches to the cluster and the instance")
 		assert.True(t, st.Cluster)
-		assert.Equal(t, []string{"verify-exec-a"}, f.Clusters())
-		assert.Equal(t, []string{"verify-exec-a"}, f.Instances())
+		assert.Equal(t, []string{"shipshape-verify-exec-a"}, f.Clusters())
+		assert.Equal(t, []string{"shipshape-verify-exec-a"}, f.Instances())
 		st, err = v.Step(context.Background(), "cleanup", "exec-a", dr.VerifyState{})
 		require.NoError(t, err)
 		assert.Empty(t, f.Instances())
 		assert.Empty(t, f.Clusters(), "the instance is deleting, so the cluster may go")
-		assert.Equal(t, "deleted verify-exec-a; deleted cluster verify-exec-a", st.Report.Cleanup)
+		assert.Equal(t, "deleted shipshape-verify-exec-a; deleted cluster shipshape-verify-exec-a", st.Report.Cleanup)
 	})
 	t.Run("the cluster can't go before its instance", func(t *testing.T) {
 		f := auroraBed("127.0.0.1", 1)
@@ -83,7 +83,7 @@ func TestAuroraAlwaysCleansUp(t *testing.T) {
 		f.Fail(drtest.OpDeleteDB, drtest.APIError("InvalidDBInstanceState", "busy"), 1)
 		_, err = v.Step(context.Background(), "cleanup", "exec-b", dr.VerifyState{})
 		assert.Equal(t, "NotReady", dr.ErrorType(err), "the state machine retries cleanup")
-		assert.Equal(t, []string{"verify-exec-b"}, f.Clusters())
+		assert.Equal(t, []string{"shipshape-verify-exec-b"}, f.Clusters())
 		_, err = v.Step(context.Background(), "cleanup", "exec-b", dr.VerifyState{})
 		require.NoError(t, err)
 		assert.Empty(t, f.Clusters())
@@ -97,9 +97,9 @@ func TestAuroraAlwaysCleansUp(t *testing.T) {
 		require.ErrorIs(t, err, dr.ErrForeignResource)
 		st, err := v.Step(context.Background(), "cleanup", "EXEC-C", dr.VerifyState{})
 		require.NoError(t, err)
-		assert.Contains(t, st.Report.Cleanup, "left verify-exec-c alone")
-		assert.Contains(t, st.Report.Cleanup, "left cluster verify-exec-c alone")
-		assert.Equal(t, []string{"verify-exec-c"}, f.Clusters())
+		assert.Contains(t, st.Report.Cleanup, "left shipshape-verify-exec-c alone")
+		assert.Contains(t, st.Report.Cleanup, "left cluster shipshape-verify-exec-c alone")
+		assert.Equal(t, []string{"shipshape-verify-exec-c"}, f.Clusters())
 	})
 }
 
@@ -110,7 +110,7 @@ func TestAuroraAlwaysCleansUp(t *testing.T) {
 func TestIntegrationSanitizeSteps(t *testing.T) {
 	host, port, dsn := seeded(t)
 	f := auroraBed(host, port)
-	f.SetKMSKey("cluster/ledger-202611230300-dr", "arn:aws:kms:us-east-1:111111111111:key/prod")
+	f.SetKMSKey("cluster/shipshape-dr-ledger-202611230300", "arn:aws:kms:us-east-1:111111111111:key/prod")
 	s, err := dr.NewSanitizer(f, dr.VerifyTarget{SourceCluster: "ledger", InstanceClass: "db.r6g.large"}, dr.Database{Driver: "pgx", DSN: dsn},
 		dr.SanitizeOptions{Statements: []string{`UPDATE customers SET name = name || '!'`, `DELETE FROM orders WHERE total > 30`},
 			KMSKeyID: "arn:aws:kms:us-east-1:111111111111:key/dev", ShareWith: []string{"444444444444"}},
@@ -143,10 +143,10 @@ func TestIntegrationSanitizeSteps(t *testing.T) {
 		require.NoError(t, err, step)
 	}
 	assert.True(t, st.Report.OK, string(st.Report.JSON()))
-	assert.Equal(t, "sanitized-ledger-202611230300-dr", st.Report.Result)
-	assert.Equal(t, []string{"444444444444"}, f.SharedWith("cluster/sanitized-ledger-202611230300-dr"))
-	assert.Equal(t, "arn:aws:kms:us-east-1:111111111111:key/dev", f.KMSKey("cluster/sanitized-ledger-202611230300-dr"))
-	assert.NotContains(t, f.ClusterIDs(), "sanitized-ledger-202611230300-dr-raw", "the intermediate is deleted")
+	assert.Equal(t, "shipshape-sanitized-ledger-202611230300", st.Report.Result)
+	assert.Equal(t, []string{"444444444444"}, f.SharedWith("cluster/shipshape-sanitized-ledger-202611230300"))
+	assert.Equal(t, "arn:aws:kms:us-east-1:111111111111:key/dev", f.KMSKey("cluster/shipshape-sanitized-ledger-202611230300"))
+	assert.NotContains(t, f.ClusterIDs(), "shipshape-sanitized-ledger-202611230300-raw", "the intermediate is deleted")
 	assert.Empty(t, f.Clusters())
 	assert.Empty(t, f.Instances())
 
@@ -182,7 +182,7 @@ func TestSanitizeStepsAlwaysCleanUp(t *testing.T) {
 	out, err := s.Step(ctx, "cleanup", "r1", st)
 	require.NoError(t, err)
 	assert.Empty(t, f.Instances())
-	assert.NotContains(t, f.IDs(), "sanitized-orders-db-202611230300-dr-raw", "the snapshot whose answer was lost is found and deleted")
+	assert.NotContains(t, f.IDs(), "shipshape-sanitized-orders-db-202611230300-raw", "the snapshot whose answer was lost is found and deleted")
 	assert.Contains(t, out.Report.Cleanup, "deleted intermediate snapshot")
 	assert.False(t, out.Report.OK)
 }

@@ -116,7 +116,7 @@ func seedShared(f *drtest.RDS) {
 		if i >= 5 {
 			tagsFor[dr.TagSharedWith] = recovery // shared by an earlier run
 		}
-		f.AddManual(fmt.Sprintf("db-%03d-dr", i), "db", created.Add(-time.Duration(i)*time.Hour), tagsFor)
+		f.AddManual(fmt.Sprintf("shipshape-dr-db-%03d", i), "db", created.Add(-time.Duration(i)*time.Hour), tagsFor)
 	}
 }
 
@@ -135,7 +135,7 @@ func BenchmarkFailoverCalls(b *testing.B) {
 		}
 		dns := drtest.NewRoute53(f.Clock())
 		dns.AddZone("Z1", "internal.example.com")
-		r, err := dr.NewRestorer(f, dr.FailoverTarget{SourceInstance: "db07", TargetID: "db07-dr", InstanceClass: "db.r6g.large"}, func(o *dr.FailoverOptions) {
+		r, err := dr.NewRestorer(f, dr.FailoverTarget{SourceInstance: "db07", TargetID: "shipshape-db07", InstanceClass: "db.r6g.large"}, func(o *dr.FailoverOptions) {
 			o.Clock, o.Route53, o.DNS = f.Clock(), dns, &dr.DNSRecord{ZoneID: "Z1", Name: "db07.internal.example.com"}
 		})
 		if err != nil {

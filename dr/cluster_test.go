@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -27,10 +29,10 @@ func TestAuroraClusterEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	sum, err := src.CopyEvent(ctx, dr.SnapshotEvent{SnapshotID: auto, Cluster: true})
 	require.NoError(t, err)
-	assert.Equal(t, []dr.Item{{ID: "cluster:ledger-202611230300-dr", Reason: "copy of cluster:" + auto + ", re-encrypted with " + cmk}}, sum.Copied)
-	assert.Equal(t, []string{"ledger-202611230300-dr", auto}, prod.ClusterIDs())
+	assert.Equal(t, []dr.Item{{ID: "cluster:shipshape-dr-ledger-202611230300", Reason: "copy of cluster:" + auto + ", re-encrypted with " + cmk}}, sum.Copied)
+	assert.Equal(t, []string{auto, "shipshape-dr-ledger-202611230300"}, prod.ClusterIDs())
 	assert.Equal(t, []string{"rds:ledger-2026-11-23-03-00"}, prod.IDs(), "no DB snapshot was made for the cluster")
-	assert.Equal(t, cmk, prod.KMSKey("cluster/ledger-202611230300-dr"), "re-encrypted with the shareable key")
+	assert.Equal(t, cmk, prod.KMSKey("cluster/shipshape-dr-ledger-202611230300"), "re-encrypted with the shareable key")
 	assert.Equal(t, 1, prod.Calls(drtest.OpCopyCluster))
 	assert.Zero(t, prod.Calls(drtest.OpCopy))
 
@@ -46,8 +48,8 @@ func TestAuroraClusterEndToEnd(t *testing.T) {
 	prod.Clock().Advance(15 * time.Minute)
 	sum, err = src.ShareAvailable(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []dr.Item{{ID: "cluster:ledger-202611230300-dr", Reason: "with " + recovery + ", " + second}}, sum.Shared)
-	assert.Equal(t, []string{recovery, second}, prod.SharedWith("cluster/ledger-202611230300-dr"))
+	assert.Equal(t, []dr.Item{{ID: "cluster:shipshape-dr-ledger-202611230300", Reason: "with " + recovery + ", " + second}}, sum.Shared)
+	assert.Equal(t, []string{recovery, second}, prod.SharedWith("cluster/shipshape-dr-ledger-202611230300"))
 	sum, err = src.ShareAvailable(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, sum.Shared)
@@ -60,9 +62,9 @@ func TestAuroraClusterEndToEnd(t *testing.T) {
 	sum, err = rec.CopyShared(ctx)
 	require.NoError(t, err)
 	require.Len(t, sum.Copied, 1)
-	assert.Equal(t, "cluster:ledger-202611230300-dr", sum.Copied[0].ID)
-	assert.Equal(t, []string{"ledger-202611230300-dr"}, west.ClusterIDs())
-	assert.Equal(t, westKey, west.KMSKey("cluster/ledger-202611230300-dr"))
+	assert.Equal(t, "cluster:shipshape-dr-ledger-202611230300", sum.Copied[0].ID)
+	assert.Equal(t, []string{"shipshape-dr-ledger-202611230300"}, west.ClusterIDs())
+	assert.Equal(t, westKey, west.KMSKey("cluster/shipshape-dr-ledger-202611230300"))
 	west.Clock().Advance(15 * time.Minute)
 	sum, err = rec.CopyShared(ctx)
 	require.NoError(t, err)
@@ -95,16 +97,16 @@ func TestAuroraRetentionOnlyOurs(t *testing.T) {
 	f := drtest.New(nil)
 	now := f.Clock().Now()
 	for i, age := range []time.Duration{0, 24 * time.Hour, 48 * time.Hour} {
-		f.AddManualCluster("ledger-"+string(rune('a'+i))+"-dr", "ledger", now.Add(-age), map[string]string{dr.TagDR: "true"})
+		f.AddManualCluster("shipshape-dr-ledger-"+string(rune('a'+i)), "ledger", now.Add(-age), map[string]string{dr.TagDR: "true"})
 	}
 	f.AddManualCluster("ledger-by-hand", "ledger", now.Add(-72*time.Hour), nil)
-	f.AddManual("ledger-instance-dr", "ledger", now.Add(-72*time.Hour), map[string]string{dr.TagDR: "true"})
+	f.AddManual("shipshape-dr-ledger-instance", "ledger", now.Add(-72*time.Hour), map[string]string{dr.TagDR: "true"})
 	sum, err := source(t, f).Retain(context.Background(), dr.Retention{Keep: 1})
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []string{"cluster:ledger-b-dr", "cluster:ledger-c-dr"}, []string{sum.Deleted[0].ID, sum.Deleted[1].ID})
-	assert.Len(t, sum.Deleted, 2)
-	assert.Equal(t, []string{"ledger-a-dr", "ledger-by-hand"}, f.ClusterIDs(), "untagged cluster snapshot untouched")
-	assert.Equal(t, []string{"ledger-instance-dr"}, f.IDs(), "the instance of the same name is its own group")
+	require.Len(t, sum.Deleted, 2)
+	assert.ElementsMatch(t, []string{"cluster:shipshape-dr-ledger-b", "cluster:shipshape-dr-ledger-c"}, []string{sum.Deleted[0].ID, sum.Deleted[1].ID})
+	assert.Equal(t, []string{"ledger-by-hand", "shipshape-dr-ledger-a"}, f.ClusterIDs(), "untagged cluster snapshot untouched")
+	assert.Equal(t, []string{"shipshape-dr-ledger-instance"}, f.IDs(), "the instance of the same name is its own group")
 }
 
 // RDS allows 5 cross-region DB cluster snapshot copies in progress (20 for DB snapshots):
@@ -113,7 +115,7 @@ func TestAuroraCrossRegionCopyLimit(t *testing.T) {
 	_, prod, shared, west := world()
 	ctx := context.Background()
 	for i := range 7 {
-		prod.AddManualCluster(fmt.Sprintf("ledger%d-dr", i), fmt.Sprintf("ledger%d", i), created, map[string]string{dr.TagDR: "true"})
+		prod.AddManualCluster(fmt.Sprintf("shipshape-dr-ledger%d", i), fmt.Sprintf("ledger%d", i), created, map[string]string{dr.TagDR: "true"})
 	}
 	src, err := dr.NewSource(prod, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery} })
 	require.NoError(t, err)
@@ -130,7 +132,7 @@ func TestAuroraCrossRegionCopyLimit(t *testing.T) {
 	assert.Len(t, sum.Copied, 5)
 	require.Len(t, sum.Skipped, 2)
 	assert.Contains(t, sum.Skipped[0].Reason, "cluster snapshot copies in progress")
-	assert.Equal(t, "ledger0-dr", west.ClusterIDs()[0], "copies keep the bare id, not the ARN the shared listing gives")
+	assert.Equal(t, "shipshape-dr-ledger0", west.ClusterIDs()[0], "copies keep the bare id, not the ARN the shared listing gives")
 
 	west.Clock().Advance(15 * time.Minute)
 	sum, err = rec.CopyShared(ctx)
@@ -140,18 +142,19 @@ func TestAuroraCrossRegionCopyLimit(t *testing.T) {
 }
 
 // A listing of shared snapshots names them by ARN (the fake does so too); everything the
-// package reports and creates uses the bare id, "rds:" prefixes included.
+// package reports and creates uses the bare id, "rds:" prefixes included. A shared copy
+// named before the shipshape- prefix ("orders-db-1-dr") is copied under the prefixed name,
+// which the recovery side's IAM policy lets it tag and delete.
 func TestSharedSnapshotIDsFromARNs(t *testing.T) {
 	_, prod, shared, west := world()
 	prod.AddManual("orders-db-1-dr", "orders-db", created, map[string]string{dr.TagDR: "true"})
-	src, err := dr.NewSource(prod, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery} })
-	require.NoError(t, err)
-	_, err = src.ShareAvailable(context.Background())
+	_, err := prod.ModifyDBSnapshotAttribute(context.Background(), &rds.ModifyDBSnapshotAttributeInput{DBSnapshotIdentifier: aws.String("orders-db-1-dr"),
+		AttributeName: aws.String("restore"), ValuesToAdd: []string{recovery}}) // shared before the prefix
 	require.NoError(t, err)
 	rec, err := dr.NewRecovery(shared, west, origin)
 	require.NoError(t, err)
 	sum, err := rec.CopyShared(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, []dr.Item{{ID: "orders-db-1-dr", Reason: "from arn:aws:rds:us-east-1:" + prodAccount + ":snapshot:orders-db-1-dr"}}, sum.Copied)
-	assert.Equal(t, []string{"orders-db-1-dr"}, west.IDs())
+	assert.Equal(t, []dr.Item{{ID: "shipshape-dr-orders-db-1", Reason: "from arn:aws:rds:us-east-1:" + prodAccount + ":snapshot:orders-db-1-dr"}}, sum.Copied)
+	assert.Equal(t, []string{"shipshape-dr-orders-db-1"}, west.IDs())
 }

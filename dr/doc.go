@@ -67,13 +67,28 @@
 //		dr.Database{Driver: "pgx", DSN: dsn}, func(o *dr.VerifyOptions) { o.Checks = checks })
 //	report, err := v.Verify(ctx)
 //
-// Copies get a deterministic id (CopyID: instance, snapshot time, "-dr"; on the recovery side
-// with several source accounts, "-<account>" after it) and the tags shipshape:dr=true and
-// shipshape:source=<source ARN>, so every operation can be repeated after a crash half way:
+// Copies get a deterministic id (CopyID: "shipshape-dr-", instance, snapshot time; on the
+// recovery side with several source accounts, "-<account>" after it) and the tags
+// shipshape:dr=true, shipshape:source=<source ARN> and shipshape:source-account, so every
+// operation can be repeated after a crash half way:
 // an existing copy counts as done, sharing reads the restore attribute first, retention
 // deletes only tagged snapshots and always keeps the newest available one of each source
 // database (Retention.Keep counts copies still in progress).
-// A snapshot that carries a copy's id but not the tag is never touched and is reported. Each
+// A snapshot that carries a copy's id but not the tag is never touched and is reported.
+//
+// Everything the package creates, tags, shares or deletes in RDS is named with NamePrefix,
+// one prefix per kind (PrefixCopy, PrefixVerify, PrefixSanitized, PrefixRehearsal; a
+// failover's target must start with NamePrefix too): RDS has no IAM condition key that names
+// the call that created a resource, so the templates limit those actions by name. Copies
+// named before the prefix are still restored, but never tagged, shared or deleted (Owned).
+//
+// A source database is a name of an account: two source accounts may each have an
+// orders-db. Verifier, Sanitizer and Restorer restore the newest copy of
+// VerifyTarget.SourceAccount's (FailoverTarget.SourceAccount's) database, and refuse a name
+// with copies from several accounts when none is given (*AmbiguousSourceError), before any
+// change.
+//
+// Each
 // call returns a Summary of what it copied, shared, deleted and skipped, with reasons, and
 // warnings.
 //
@@ -85,7 +100,9 @@
 // Every error reads "dr: ..." (the package named once). Sentinels: ErrNotReady (RDS still
 // busy: try again), ErrTimedOut, ErrRestoreFailed (*RestoreFailedError names the terminal
 // state), ErrNeedsCustomerKey (names the key and why), ErrQuota (names the quota and the
-// retention setting that frees room), ErrNoSnapshot, ErrForeignResource, ErrInvalidInput;
+// retention setting that frees room), ErrNoSnapshot, ErrForeignResource, ErrAmbiguousSource
+// (*AmbiguousSourceError names the accounts), ErrReportExists (*ReportExistsError names the
+// key), ErrInvalidInput;
 // ErrorType turns them into names a state machine routes on. The SDK's modeled errors stay
 // reachable with errors.As.
 //

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -58,6 +59,8 @@ func SplitList(s string) []string {
 // StepSettingsFromEnv reads the settings of the verification Lambda:
 //
 //	DR_SOURCE_INSTANCE or DR_SOURCE_CLUSTER   what to verify (the newest DR copy of it)
+//	DR_SOURCE_ACCOUNT                         whose database of that name (12 digits; needed
+//	                                          when several source accounts have one)
 //	DR_INSTANCE_CLASS                         class of the temporary instance
 //	DR_DSN                                    template with {host}, {port}, {user}, {password}, ${VAR}
 //	DR_DB_SECRET_ARN                          secret with username and password (optional)
@@ -76,6 +79,9 @@ func StepSettingsFromEnv(getenv func(string) string) (StepSettings, error) {
 	s.Target = VerifyTarget{SourceInstance: getenv("DR_SOURCE_INSTANCE"), SourceCluster: getenv("DR_SOURCE_CLUSTER"), InstanceClass: getenv("DR_INSTANCE_CLASS")}
 	if s.Target.SourceInstance != "" && s.Target.SourceCluster != "" {
 		return s, fmt.Errorf("%w: DR_SOURCE_INSTANCE and DR_SOURCE_CLUSTER: set one", ErrInvalidInput)
+	}
+	if s.Target.SourceAccount = getenv("DR_SOURCE_ACCOUNT"); s.Target.SourceAccount != "" && !validAccount(s.Target.SourceAccount) {
+		return s, fmt.Errorf("%w: DR_SOURCE_ACCOUNT %q: want a 12-digit AWS account id", ErrInvalidInput, s.Target.SourceAccount)
 	}
 	if s.Checks, err = ParseChecks(getenv("DR_CHECKS")); err != nil {
 		return s, fmt.Errorf("DR_CHECKS: %w", err)
@@ -111,9 +117,10 @@ func StepSettingsFromEnv(getenv func(string) string) (StepSettings, error) {
 }
 
 // SanitizeSettingsFromEnv reads StepSettingsFromEnv's variables and the sanitizing ones:
-// DR_STATEMENTS (a JSON list of SQL statements), DR_SANITIZED_SNAPSHOT_ID (optional),
-// DR_TARGET_KMS_KEY_ID (the key the development accounts may use), DR_SHARE_WITH (account
-// ids, comma-separated).
+// DR_STATEMENTS (a JSON list of SQL statements), DR_SANITIZED_SNAPSHOT_ID (optional, it
+// starts with shipshape-sanitized-), DR_TARGET_KMS_KEY_ID (the key the development accounts
+// may use), DR_SHARE_WITH (account ids, comma-separated), DR_SANITIZED_KEEP (sanitized
+// snapshots kept per source database and account, default 4).
 func SanitizeSettingsFromEnv(getenv func(string) string) (StepSettings, error) {
 	s, err := StepSettingsFromEnv(getenv)
 	if err != nil {
@@ -124,6 +131,13 @@ func SanitizeSettingsFromEnv(getenv func(string) string) (StepSettings, error) {
 	}
 	s.Sanitize.SnapshotID, s.Sanitize.KMSKeyID = getenv("DR_SANITIZED_SNAPSHOT_ID"), getenv("DR_TARGET_KMS_KEY_ID")
 	s.Sanitize.ShareWith = SplitList(getenv("DR_SHARE_WITH"))
+	if k := getenv("DR_SANITIZED_KEEP"); k != "" {
+		n, err := strconv.Atoi(k)
+		if err != nil || n < 1 {
+			return s, fmt.Errorf("%w: DR_SANITIZED_KEEP %q: want a whole number, 1 or more (default %d)", ErrInvalidInput, k, DefaultSanitizedKeep)
+		}
+		s.Sanitize.Keep = n
+	}
 	return s, nil
 }
 

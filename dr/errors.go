@@ -3,6 +3,7 @@ package dr
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
@@ -44,6 +45,33 @@ var (
 	ErrForeignResource = errors.New("dr: a resource with this identifier exists and is not ours")
 )
 
+// ErrAmbiguousSource: the source database named (an instance or cluster name) has DR copies
+// from more than one source account here, and no source account was chosen: restoring the
+// newest of them could restore another account's database. *AmbiguousSourceError names the
+// accounts. Nothing was changed.
+var ErrAmbiguousSource = errors.New("dr: the source database's name exists under more than one source account")
+
+// AmbiguousSourceError is a source database whose name has DR copies from several source
+// accounts, when no SourceAccount was given. Choose one (SourceAccount, -source-account,
+// DR_SOURCE_ACCOUNT).
+type AmbiguousSourceError struct {
+	Database string   // the source DB instance or cluster name
+	Cluster  bool     // an Aurora cluster
+	Accounts []string // the source accounts holding copies of a database of that name, sorted
+}
+
+func (e *AmbiguousSourceError) Error() string {
+	kind := "DB instance"
+	if e.Cluster {
+		kind = "DB cluster"
+	}
+	return fmt.Sprintf("dr: the %s %s has DR copies from %d source accounts (%s): choose one with the source account setting (-source-account, DR_SOURCE_ACCOUNT); nothing was changed",
+		kind, e.Database, len(e.Accounts), strings.Join(e.Accounts, ", "))
+}
+
+// Unwrap makes errors.Is(err, ErrAmbiguousSource) true.
+func (e *AmbiguousSourceError) Unwrap() error { return ErrAmbiguousSource }
+
 // RestoreFailedError is a restore that reached a terminal state: waiting longer can't help.
 type RestoreFailedError struct {
 	Instance string // the temporary or target DB instance (or cluster)
@@ -70,7 +98,8 @@ func IsTerminal(status string) bool { return terminalStates[status] }
 
 // ErrorType names the kind of a failure of this package, for a state machine to route on
 // (examples/dr-steps reports it as the Lambda error type): NotReady, TimedOut, RestoreFailed,
-// ForeignResource, NoSnapshot, Quota, NeedsCustomerKey, InvalidInput, Throttled, or Failed.
+// ForeignResource, NoSnapshot, Quota, NeedsCustomerKey, AmbiguousSource, InvalidInput,
+// Throttled, or Failed.
 func ErrorType(err error) string {
 	switch {
 	case err == nil:
@@ -89,6 +118,8 @@ func ErrorType(err error) string {
 		return "Quota"
 	case errors.Is(err, ErrNeedsCustomerKey):
 		return "NeedsCustomerKey"
+	case errors.Is(err, ErrAmbiguousSource):
+		return "AmbiguousSource"
 	case errors.Is(err, ErrInvalidInput):
 		return "InvalidInput"
 	case awserr.Throttling(err):

@@ -113,23 +113,23 @@ func TestErrorsNameThePackageOnce(t *testing.T) {
 			return err
 		},
 		"failover foreign": func(f *drtest.RDS) error {
-			_, err := f.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String("orders-db-dr"),
-				DBSnapshotIdentifier: aws.String("orders-db-202611220300-dr")})
+			_, err := f.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String("shipshape-orders-db"),
+				DBSnapshotIdentifier: aws.String("shipshape-dr-orders-db-202611220300")})
 			require.NoError(t, err)
-			r, err := dr.NewRestorer(f, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "orders-db-dr", InstanceClass: "db.r6g.large"}, func(o *dr.FailoverOptions) { o.Clock = f.Clock() })
+			r, err := dr.NewRestorer(f, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-orders-db", InstanceClass: "db.r6g.large"}, func(o *dr.FailoverOptions) { o.Clock = f.Clock() })
 			require.NoError(t, err)
 			_, err = r.Failover(ctx)
 			return err
 		},
 		"failover terminal": func(f *drtest.RDS) error {
 			f.RestoreOutcome = "failed"
-			r, err := dr.NewRestorer(f, dr.FailoverTarget{SourceCluster: "orders-db", TargetID: "x", InstanceClass: "db.r6g.large"}, func(o *dr.FailoverOptions) { o.Clock = f.Clock() })
+			r, err := dr.NewRestorer(f, dr.FailoverTarget{SourceCluster: "orders-db", TargetID: "shipshape-x", InstanceClass: "db.r6g.large"}, func(o *dr.FailoverOptions) { o.Clock = f.Clock() })
 			require.NoError(t, err)
 			_, err = r.Rehearse(ctx, dr.Database{Driver: "pgx", DSN: noDB}, dr.Checks{})
 			return err
 		},
 		"failover options": func(f *drtest.RDS) error {
-			_, err := dr.NewRestorer(f, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "x", InstanceClass: "db.r6g.large"},
+			_, err := dr.NewRestorer(f, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-x", InstanceClass: "db.r6g.large"},
 				func(o *dr.FailoverOptions) { o.DNS = &dr.DNSRecord{ZoneID: "Z", Name: "db.example.com"} })
 			return err
 		},
@@ -146,13 +146,13 @@ func TestErrorsNameThePackageOnce(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := drtest.New(nil)
 			f.AddAutomated("orders-db", created, "")
-			f.AddManual("orders-db-202611230300-dr", "orders-db", created, map[string]string{dr.TagDR: "true"})
-			f.AddManual("orders-db-202611220300-dr", "orders-db", created.Add(-24*time.Hour), map[string]string{dr.TagDR: "true"})
+			f.AddManual("shipshape-dr-orders-db-202611230300", "orders-db", created, map[string]string{dr.TagDR: "true"})
+			f.AddManual("shipshape-dr-orders-db-202611220300", "orders-db", created.Add(-24*time.Hour), map[string]string{dr.TagDR: "true"})
 			err := produce(f)
 			require.Error(t, err)
 			// errors.Join of several failures (a scheduled run's steps) gives one line each.
 			for _, msg := range strings.Split(err.Error(), "\n") {
-				// Counted where "dr: " starts a word: snapshot ids end in "-dr" ("orders-db-202611230300-dr: ...").
+				// Counted where "dr: " starts a word: snapshot ids end in "-dr" ("shipshape-dr-orders-db-202611230300: ...").
 				assert.Equal(t, 1, errtext.Count(" dr", " "+msg), "%s", msg)
 				assert.True(t, strings.HasPrefix(msg, "dr: "), "%s", msg)
 			}

@@ -37,15 +37,15 @@ func ExampleSource_Scheduled() {
 	}
 	fmt.Println("sweep:", sum.Copied[0].ID)
 	// Output:
-	// event: orders-db-202611220900-dr
-	// sweep: orders-db-202611230900-dr
+	// event: shipshape-dr-orders-db-202611220900
+	// sweep: shipshape-dr-orders-db-202611230900
 }
 
 // Verify restores the newest DR snapshot into a temporary instance and always deletes it; a
 // restore that ends in a terminal state fails at once.
 func ExampleVerifier_Verify() {
 	rdsFake := drtest.New(nil)
-	rdsFake.AddManual("orders-db-202611230300-dr", "orders-db", rdsFake.Clock().Now().Add(-6*time.Hour), map[string]string{dr.TagDR: "true"})
+	rdsFake.AddManual("shipshape-dr-orders-db-202611230300", "orders-db", rdsFake.Clock().Now().Add(-6*time.Hour), map[string]string{dr.TagDR: "true"})
 	rdsFake.RestoreOutcome = "incompatible-restore"
 	v, err := dr.NewVerifier(rdsFake, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
 		dr.Database{Driver: "pgx", DSN: func(host string, port int32) string { return "" }},

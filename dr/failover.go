@@ -48,6 +48,17 @@ const (
 	TagDNSPrevious = "shipshape:dns-previous"
 )
 
+// reservedKind reports whether an identifier starts with the prefix of a kind of name the
+// functions make (a failover target there could be tagged and deleted by them).
+func reservedKind(id string) bool {
+	for _, p := range []string{PrefixCopy, PrefixVerify, PrefixRehearsal, PrefixSanitized} {
+		if strings.HasPrefix(id, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // FailoverTarget is what a failover restores and under which identifier: the newest
 // available DR copy of SourceInstance (a DB instance) or SourceCluster (an Aurora cluster) in
 // this account and region, or SnapshotID (a DB cluster snapshot when Cluster is set), into
@@ -55,10 +66,15 @@ const (
 type FailoverTarget struct {
 	SourceInstance string
 	SourceCluster  string
-	SnapshotID     string
-	Cluster        bool
-	TargetID       string
-	InstanceClass  string
+	// SourceAccount is the account whose SourceInstance or SourceCluster is meant (12
+	// digits), when several source accounts each have a database of that name. Default:
+	// none; then a name whose copies come from more than one account is an
+	// *AmbiguousSourceError before anything is restored.
+	SourceAccount string
+	SnapshotID    string
+	Cluster       bool
+	TargetID      string
+	InstanceClass string
 }
 
 func (t FailoverTarget) cluster() bool { return t.SourceCluster != "" || t.Cluster }
@@ -129,9 +145,15 @@ func NewRestorer(client RDSAPI, target FailoverTarget, optFns ...func(*FailoverO
 		"the snapshot, the source instance or the source cluster whose newest DR copy to restore"); err != nil {
 		return nil, err
 	}
+	if err := checkAccount(target.SourceAccount, target.SnapshotID); err != nil {
+		return nil, err
+	}
 	switch {
 	case !validName(target.TargetID):
 		return nil, fmt.Errorf("%w: target identifier %q: want %s", ErrInvalidInput, target.TargetID, nameRule)
+	case !Owned(target.TargetID) || reservedKind(target.TargetID):
+		return nil, fmt.Errorf("%w: target identifier %q: it must start with %q (the IAM policy lets a failover create and tag only such names; the applications use the DNS record) "+
+			"and not with %q, %q, %q or %q (the names of the other functions)", ErrInvalidInput, target.TargetID, NamePrefix, PrefixCopy, PrefixVerify, PrefixRehearsal, PrefixSanitized)
 	case target.InstanceClass == "" || !strings.HasPrefix(target.InstanceClass, "db."):
 		return nil, fmt.Errorf("%w: the instance class of the restored database is required (e.g. db.r6g.large), not %q", ErrInvalidInput, target.InstanceClass)
 	case o.Timeout < 0 || o.Poll < 0 || o.MaxAttempts < 0:
@@ -167,7 +189,7 @@ func NewRestorer(client RDSAPI, target FailoverTarget, optFns ...func(*FailoverO
 	retryer := awsretry.New(awsretry.Options{Clock: o.Clock, MaxAttempts: o.MaxAttempts})
 	r := &Restorer{rds: newCalls(client, o.Clock, o.MaxAttempts, o.ClientOptions), r53: o.Route53, target: target, o: o,
 		r53Opts: append([]func(*route53.Options){func(ro *route53.Options) { ro.Retryer = retryer }}, o.Route53ClientOptions...)}
-	r.w = &Verifier{rds: r.rds, target: VerifyTarget{SourceInstance: target.SourceInstance, SourceCluster: target.SourceCluster,
+	r.w = &Verifier{rds: r.rds, target: VerifyTarget{SourceInstance: target.SourceInstance, SourceCluster: target.SourceCluster, SourceAccount: target.SourceAccount,
 		SnapshotID: target.SnapshotID, Cluster: target.Cluster, InstanceClass: target.InstanceClass, Engine: o.Engine},
 		opts: VerifyOptions{Timeout: o.Timeout, Poll: o.Poll, Progress: o.Progress, Clock: o.Clock, SubnetGroup: o.SubnetGroup, SecurityGroups: o.SecurityGroups},
 		log:  o.Logger}
@@ -186,11 +208,12 @@ func NewRestorerFromConfig(cfg aws.Config, target FailoverTarget, optFns ...func
 
 // Plan is what a failover will do, found with read-only calls (the dry run).
 type Plan struct {
-	Kind         string        `json:"kind"`          // instance or cluster
-	Snapshot     string        `json:"snapshot"`      // the DR copy to restore (or that the attached restore holds)
-	SnapshotTime time.Time     `json:"snapshot_time"` // when its data was taken (the recovery point); zero when unknown
-	DataAge      time.Duration `json:"data_age_ns"`   // how old that data is now (0 when unknown)
-	Target       string        `json:"target"`
+	Kind          string        `json:"kind"`                     // instance or cluster
+	SourceAccount string        `json:"source_account,omitempty"` // whose database the snapshot holds, when known
+	Snapshot      string        `json:"snapshot"`                 // the DR copy to restore (or that the attached restore holds)
+	SnapshotTime  time.Time     `json:"snapshot_time"`            // when its data was taken (the recovery point); zero when unknown
+	DataAge       time.Duration `json:"data_age_ns"`              // how old that data is now (0 when unknown)
+	Target        string        `json:"target"`
 	// Existing is what already has the target's identifier: "" (nothing: it will be
 	// created), or "ours: <status>" (an earlier run: it is attached to).
 	Existing string   `json:"existing,omitempty"`
@@ -271,11 +294,14 @@ func (r *Restorer) plan(ctx context.Context, target string, dns *DNSRecord, role
 	} else {
 		// An earlier run's restore: what it holds, not the newest copy now, is what the
 		// failover gives; and it must be of this database.
-		want := r.target.database()
+		want, wantAccount := r.target.database(), r.target.SourceAccount
 		if want == "" && serr == nil {
 			want = s.db
 		}
-		if pl.from, err = r.restoredFrom(ctx, target, res, want); err != nil {
+		if wantAccount == "" && serr == nil {
+			wantAccount = s.origin()
+		}
+		if pl.from, err = r.restoredFrom(ctx, target, res, want, wantAccount); err != nil {
 			return p, pl, err
 		}
 		p.Existing, pl.attach = "ours: "+res.status, &res
@@ -290,7 +316,7 @@ func (r *Restorer) plan(ctx context.Context, target string, dns *DNSRecord, role
 			}
 		}
 	}
-	p.Snapshot, p.SnapshotTime = pl.from.id, pl.from.created
+	p.Snapshot, p.SnapshotTime, p.SourceAccount = pl.from.id, pl.from.created, pl.from.origin()
 	if !p.SnapshotTime.IsZero() {
 		p.DataAge = r.o.Clock.Now().Sub(p.SnapshotTime)
 	}
@@ -368,11 +394,13 @@ func (r *Restorer) existing(ctx context.Context, target, role, run string) (reso
 // restoredFrom reads which DR copy an earlier run restored into target: from its tags, or,
 // for a restore tagged before they existed, from the copy itself. A restore of another
 // database than want (the source database; "" when only the snapshot id is known, which must
-// then match) is refused: attaching to it would point the record at the wrong data.
-func (r *Restorer) restoredFrom(ctx context.Context, target string, res resource, want string) (snap, error) {
+// then match), or of another source account than wantAccount (when both are known), is
+// refused: attaching to it would point the record at the wrong data.
+func (r *Restorer) restoredFrom(ctx context.Context, target string, res resource, want, wantAccount string) (snap, error) {
 	from := snap{cluster: r.target.cluster(), id: tagValue(res.tags, TagSource), db: tagValue(res.tags, TagSourceDatabase)}
 	from.created, _ = time.Parse(time.RFC3339, tagValue(res.tags, TagRecoveryPoint))
-	if from.id != "" && (from.db == "" || from.created.IsZero()) {
+	account := tagValue(res.tags, TagSourceAccount)
+	if from.id != "" && (from.db == "" || from.created.IsZero() || account == "") {
 		s, found, err := r.rds.describeSnap(ctx, from.cluster, from.id, "")
 		if err != nil {
 			return from, errtext.Wrap("dr", "describing "+from.id+", the snapshot "+target+" was restored from", err)
@@ -382,10 +410,18 @@ func (r *Restorer) restoredFrom(ctx context.Context, target string, res resource
 			if from.created.IsZero() {
 				from.created = s.created
 			}
+			from.tags, from.arn = s.tags, s.arn
+			account = cmp.Or(account, s.origin())
 		}
+	}
+	if account != "" {
+		from.tags = append(from.tags, tag(TagSourceAccount, account))
 	}
 	n := name(from.cluster, target)
 	switch {
+	case want != "" && wantAccount != "" && account != "" && account != wantAccount:
+		return from, fmt.Errorf("%w: %s holds a restore of %s of account %s (from %s), not of account %s: refusing to attach to it (the record would point at another account's database); choose another target identifier",
+			ErrForeignResource, n, cmp.Or(from.db, want), account, orUnknown(from.id), wantAccount)
 	case want == "" && from.id == r.target.SnapshotID:
 	case want == "":
 		return from, fmt.Errorf("%w: %s holds a restore of %s, not of %s: refusing to attach to it (the record would point at other data); choose another target identifier",
@@ -483,6 +519,9 @@ func (r *Restorer) failover(ctx context.Context, target string, dns *DNSRecord, 
 func (r *Restorer) restoreTags(role, run string, from snap, dns *DNSRecord, previous string) []types.Tag {
 	tags := []types.Tag{tag(TagDR, role), tag(TagSource, from.id), tag(TagSourceDatabase, from.db),
 		tag(TagRecoveryPoint, from.created.UTC().Format(time.RFC3339)), tag(TagRestoredAt, r.o.Clock.Now().UTC().Format(time.RFC3339))}
+	if a := from.origin(); validAccount(a) {
+		tags = append(tags, tag(TagSourceAccount, a))
+	}
 	if run != "" {
 		tags = append(tags, tag(TagRun, run))
 	}
@@ -523,7 +562,7 @@ func (r *Restorer) restore(ctx context.Context, st *VerifyState, role string, ta
 	taken := func() error {
 		res, err := r.existing(ctx, st.Instance, role, st.Run)
 		if err == nil {
-			_, err = r.restoredFrom(ctx, st.Instance, res, tagValue(tags, TagSourceDatabase))
+			_, err = r.restoredFrom(ctx, st.Instance, res, tagValue(tags, TagSourceDatabase), tagValue(tags, TagSourceAccount))
 		}
 		return err
 	}
@@ -638,8 +677,9 @@ type Rehearsal struct {
 	Cleanup string `json:"cleanup"`
 }
 
-// Rehearse runs the whole failover under a temporary identifier ("rehearsal-<run>") and,
-// with DNS, a temporary record ("rehearsal-<run>.<the record's name>", never the real one),
+// Rehearse runs the whole failover under a temporary identifier ("shipshape-rehearsal-<run>")
+// and, with DNS, a temporary record ("shipshape-rehearsal-<run>.<the record's name>", never
+// the real one),
 // runs the checks against the restored database, reports the measured recovery point and
 // recovery time, and ALWAYS deletes what it made (the record, the instance, the cluster),
 // also when a step failed or ctx was cancelled (cleanup then runs on a context of its own).
@@ -649,7 +689,7 @@ func (r *Restorer) Rehearse(ctx context.Context, db Database, checks Checks) (re
 		return rep, fmt.Errorf("%w: a rehearsal needs the database driver and DSN to run its checks", ErrInvalidInput)
 	}
 	run := r.w.newRun()
-	target := "rehearsal-" + strings.ToLower(run)
+	target := runID(PrefixRehearsal, run)
 	var dns *DNSRecord
 	if r.o.DNS != nil {
 		d := *r.o.DNS

@@ -30,12 +30,12 @@ const (
 func recoveryBed(t *testing.T) (*drtest.RDS, *drtest.Route53) {
 	f := drtest.New(nil)
 	f.Region = "eu-central-1"
-	f.AddManual("orders-db-202611230300-dr", "orders-db", created, map[string]string{dr.TagDR: "true"})
+	f.AddManual("shipshape-dr-orders-db-202611230300", "orders-db", created, map[string]string{dr.TagDR: "true"})
 	f.AddManual("orders-db-old", "orders-db", created.Add(-48*time.Hour), nil)
 	_, err := f.CopyDBSnapshot(context.Background(), &rds.CopyDBSnapshotInput{SourceDBSnapshotIdentifier: aws.String("orders-db-old"),
-		TargetDBSnapshotIdentifier: aws.String("orders-db-202611210300-dr"), Tags: []types.Tag{{Key: aws.String(dr.TagDR), Value: aws.String("true")}}})
+		TargetDBSnapshotIdentifier: aws.String("shipshape-dr-orders-db-202611210300"), Tags: []types.Tag{{Key: aws.String(dr.TagDR), Value: aws.String("true")}}})
 	require.NoError(t, err)
-	f.AddManualCluster("ledger-202611230300-dr", "ledger", created, map[string]string{dr.TagDR: "true"})
+	f.AddManualCluster("shipshape-dr-ledger-202611230300", "ledger", created, map[string]string{dr.TagDR: "true"})
 	f.Clock().Advance(15 * time.Minute)
 	dns := drtest.NewRoute53(f.Clock())
 	dns.AddZone(zone, "internal.example.com")
@@ -52,7 +52,7 @@ func upsert(name, value string) *route53.ChangeResourceRecordSetsInput {
 
 func restorer(t *testing.T, f *drtest.RDS, dns dr.Route53API, target dr.FailoverTarget, optFns ...func(*dr.FailoverOptions)) *dr.Restorer {
 	if target.TargetID == "" {
-		target.TargetID = "orders-db-dr"
+		target.TargetID = "shipshape-orders-db"
 	}
 	if target.InstanceClass == "" {
 		target.InstanceClass = "db.r6g.large"
@@ -77,11 +77,11 @@ func TestFailoverRestoresTheNewestAndSwitchesDNS(t *testing.T) {
 	start := f.Clock().Now()
 	res, err := r.Failover(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, "orders-db-202611230300-dr", res.Snapshot, "the newest data, not the latest copy")
+	assert.Equal(t, "shipshape-dr-orders-db-202611230300", res.Snapshot, "the newest data, not the latest copy")
 	assert.Equal(t, created, res.RecoveryPoint)
 	assert.Equal(t, start.Sub(created), res.DataLoss)
 	assert.Equal(t, 20*time.Minute+30*time.Second, res.RecoveryTime, "the restore (20 min, seen on the 30 s polls) and the DNS change (30 s)")
-	assert.Equal(t, "orders-db-dr.fake.rds.amazonaws.com", dns.Record(zone, record), "switched")
+	assert.Equal(t, "shipshape-orders-db.fake.rds.amazonaws.com", dns.Record(zone, record), "switched")
 	assert.Equal(t, oldDB, res.PreviousValue)
 	assert.Contains(t, res.Rollback, `"Value":"`+oldDB+`"`, "one command to roll back")
 	assert.False(t, res.Attached)
@@ -95,7 +95,7 @@ func TestFailoverRestoresTheNewestAndSwitchesDNS(t *testing.T) {
 		tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
 	}
 	assert.Equal(t, "restored", tags[dr.TagDR])
-	assert.Equal(t, "orders-db-202611230300-dr", tags[dr.TagSource])
+	assert.Equal(t, "shipshape-dr-orders-db-202611230300", tags[dr.TagSource])
 	assert.NotEmpty(t, tags[dr.TagRestoredAt])
 }
 
@@ -121,7 +121,7 @@ func TestDNSOnlyAfterAvailable(t *testing.T) {
 	_, err = restorer(t, f2, dns2, dr.FailoverTarget{SourceInstance: "orders-db"}).Failover(context.Background())
 	require.ErrorIs(t, err, dr.ErrRestoreFailed)
 	assert.Equal(t, oldDB, dns2.Record(zone, record))
-	assert.Equal(t, []string{"orders-db-dr"}, f2.Instances())
+	assert.Equal(t, []string{"shipshape-orders-db"}, f2.Instances())
 }
 
 // TestFailoverRerunAttaches: the restore's answer was lost; running the failover again
@@ -138,7 +138,7 @@ func TestFailoverRerunAttaches(t *testing.T) {
 	assert.True(t, res.Attached)
 	assert.Equal(t, "ours: creating", res.Existing)
 	assert.Equal(t, 1, f.Calls(drtest.OpRestore), "no second restore")
-	assert.Equal(t, []string{"orders-db-dr"}, f.Instances())
+	assert.Equal(t, []string{"shipshape-orders-db"}, f.Instances())
 	again, err := r.Failover(context.Background())
 	require.NoError(t, err, "and once more: idempotent")
 	assert.True(t, again.Attached)
@@ -146,7 +146,7 @@ func TestFailoverRerunAttaches(t *testing.T) {
 
 func TestFailoverRefusesAForeignInstance(t *testing.T) {
 	f, dns := recoveryBed(t)
-	_, err := f.RestoreDBInstanceFromDBSnapshot(context.Background(), &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String("orders-db-dr"),
+	_, err := f.RestoreDBInstanceFromDBSnapshot(context.Background(), &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String("shipshape-orders-db"),
 		DBSnapshotIdentifier: aws.String("orders-db-old")})
 	require.NoError(t, err)
 	_, err = restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"}).Failover(context.Background())
@@ -157,14 +157,14 @@ func TestFailoverRefusesAForeignInstance(t *testing.T) {
 
 func TestFailoverAurora(t *testing.T) {
 	f, dns := recoveryBed(t)
-	res, err := restorer(t, f, dns, dr.FailoverTarget{SourceCluster: "ledger", TargetID: "ledger-dr"}, func(o *dr.FailoverOptions) {
+	res, err := restorer(t, f, dns, dr.FailoverTarget{SourceCluster: "ledger", TargetID: "shipshape-ledger"}, func(o *dr.FailoverOptions) {
 		o.ClusterParameterGroup, o.ParameterGroup = "ledger-cluster-params", "ledger-params"
 	}).Failover(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, "cluster", res.Kind)
-	assert.Equal(t, "ledger-dr.cluster-fake.rds.amazonaws.com", res.Endpoint, "the cluster endpoint")
+	assert.Equal(t, "shipshape-ledger.cluster-fake.rds.amazonaws.com", res.Endpoint, "the cluster endpoint")
 	assert.Equal(t, res.Endpoint, dns.Record(zone, record))
-	assert.Equal(t, []string{"ledger-dr"}, f.Clusters())
+	assert.Equal(t, []string{"shipshape-ledger"}, f.Clusters())
 	in := f.Inputs(drtest.OpRestoreCluster)[0].(*rds.RestoreDBClusterFromSnapshotInput)
 	assert.Equal(t, "ledger-cluster-params", aws.ToString(in.DBClusterParameterGroupName))
 	assert.Equal(t, "aurora-postgresql", aws.ToString(in.Engine), "the snapshot's engine")
@@ -177,10 +177,10 @@ func TestDryRunChangesNothing(t *testing.T) {
 	writesBefore := dns.Calls(drtest.OpChangeRecords)
 	p, err := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"}).Plan(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, "orders-db-202611230300-dr", p.Snapshot)
+	assert.Equal(t, "shipshape-dr-orders-db-202611230300", p.Snapshot)
 	assert.Equal(t, f.Clock().Now().Sub(created), p.DataAge)
 	require.Len(t, p.Creates, 1)
-	assert.Contains(t, p.Creates[0], "DB instance orders-db-dr (db.r6g.large) from orders-db-202611230300-dr")
+	assert.Contains(t, p.Creates[0], "DB instance shipshape-orders-db (db.r6g.large) from shipshape-dr-orders-db-202611230300")
 	assert.Contains(t, p.DNS, "UPSERT CNAME "+record)
 	assert.Equal(t, oldDB, p.PreviousValue)
 	for _, op := range []string{drtest.OpRestore, drtest.OpRestoreCluster, drtest.OpCreateInstance, drtest.OpDeleteDB, drtest.OpAddTags} {
@@ -297,14 +297,14 @@ func TestWireFailover(t *testing.T) {
 	rdsClient, rdsSrv := wire(t, f)
 	r53srv := drtest.NewRoute53WireServer(dns)
 	t.Cleanup(r53srv.Close)
-	r, err := dr.NewRestorer(rdsClient, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "orders-db-dr", InstanceClass: "db.r6g.large"},
+	r, err := dr.NewRestorer(rdsClient, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-orders-db", InstanceClass: "db.r6g.large"},
 		func(o *dr.FailoverOptions) {
 			o.Clock, o.Route53, o.DNS = f.Clock(), r53srv.Client(), &dr.DNSRecord{ZoneID: zone, Name: record, TTL: 30}
 		})
 	require.NoError(t, err)
 	res, err := r.Failover(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, "orders-db-202611230300-dr", res.Snapshot, "OriginalSnapshotCreateTime read from the XML")
+	assert.Equal(t, "shipshape-dr-orders-db-202611230300", res.Snapshot, "OriginalSnapshotCreateTime read from the XML")
 	assert.Equal(t, res.Endpoint, dns.Record(zone, record))
 	assert.Equal(t, 1, rdsSrv.Count("RestoreDBInstanceFromDBSnapshot"))
 	var changes int
@@ -332,7 +332,7 @@ func TestIntegrationRehearsalAgainstPostgres(t *testing.T) {
 		assert.Equal(t, created, rep.RecoveryPoint)
 		assert.Equal(t, start.Sub(created), rep.DataLoss, "recovery point: the snapshot's data, 6 h 15 min before the failover")
 		assert.Equal(t, 20*time.Minute+30*time.Second, rep.RecoveryTime)
-		assert.True(t, strings.HasPrefix(rep.Record, "rehearsal-"), rep.Record)
+		assert.True(t, strings.HasPrefix(rep.Record, "shipshape-rehearsal-"), rep.Record)
 		assert.Contains(t, rep.Cleanup, "deleted record "+rep.Record)
 		assert.Empty(t, f.Instances())
 		assert.Empty(t, f.Clusters())
@@ -362,7 +362,7 @@ func TestFailoverRestoreIsTaggedForReruns(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "ours: available", p.Existing)
 	assert.Equal(t, oldDB, p.PreviousValue, "the value before the failover, not the one the first run set")
-	assert.Contains(t, p.DNS, "now: orders-db-dr.fake.rds.amazonaws.com; before this failover: "+oldDB)
+	assert.Contains(t, p.DNS, "now: shipshape-orders-db.fake.rds.amazonaws.com; before this failover: "+oldDB)
 	assert.Empty(t, p.Creates)
 
 	// The same target switching another record: the kept value is not that record's.
@@ -381,17 +381,17 @@ func TestFailoverRestoreIsTaggedForReruns(t *testing.T) {
 func TestFailoverAttachesToARestoreTaggedBeforeTheSourceDatabaseTag(t *testing.T) {
 	f, dns := recoveryBed(t)
 	ctx := context.Background()
-	_, err := f.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String("orders-db-dr"),
-		DBSnapshotIdentifier: aws.String("orders-db-202611210300-dr"), Tags: []types.Tag{
-			{Key: aws.String(dr.TagDR), Value: aws.String("restored")}, {Key: aws.String(dr.TagSource), Value: aws.String("orders-db-202611210300-dr")}}})
+	_, err := f.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String("shipshape-orders-db"),
+		DBSnapshotIdentifier: aws.String("shipshape-dr-orders-db-202611210300"), Tags: []types.Tag{
+			{Key: aws.String(dr.TagDR), Value: aws.String("restored")}, {Key: aws.String(dr.TagSource), Value: aws.String("shipshape-dr-orders-db-202611210300")}}})
 	require.NoError(t, err)
 	r := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"})
 	p, err := r.Plan(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, "orders-db-202611210300-dr", p.Snapshot, "what the restore holds")
+	assert.Equal(t, "shipshape-dr-orders-db-202611210300", p.Snapshot, "what the restore holds")
 	assert.Equal(t, created.Add(-48*time.Hour), p.SnapshotTime)
 
-	_, err = f.DeleteDBSnapshot(ctx, &rds.DeleteDBSnapshotInput{DBSnapshotIdentifier: aws.String("orders-db-202611210300-dr")})
+	_, err = f.DeleteDBSnapshot(ctx, &rds.DeleteDBSnapshotInput{DBSnapshotIdentifier: aws.String("shipshape-dr-orders-db-202611210300")})
 	require.NoError(t, err)
 	_, err = r.Failover(ctx)
 	require.ErrorIs(t, err, dr.ErrForeignResource)
@@ -406,14 +406,14 @@ func TestFailoverOfASnapshotAttachesOnlyToItsDatabase(t *testing.T) {
 	ctx := context.Background()
 	_, err := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"}).Failover(ctx)
 	require.NoError(t, err)
-	f.AddManual("billing-202611230300-dr", "billing", created, map[string]string{dr.TagDR: "true"})
-	_, err = restorer(t, f, dns, dr.FailoverTarget{SnapshotID: "billing-202611230300-dr"}).Plan(ctx)
+	f.AddManual("shipshape-dr-billing-202611230300", "billing", created, map[string]string{dr.TagDR: "true"})
+	_, err = restorer(t, f, dns, dr.FailoverTarget{SnapshotID: "shipshape-dr-billing-202611230300"}).Plan(ctx)
 	require.ErrorIs(t, err, dr.ErrForeignResource)
-	assert.Contains(t, err.Error(), "holds a restore of orders-db (from orders-db-202611230300-dr), not of billing")
-	res, err := restorer(t, f, dns, dr.FailoverTarget{SnapshotID: "orders-db-202611210300-dr"}).Failover(ctx)
+	assert.Contains(t, err.Error(), "holds a restore of orders-db (from shipshape-dr-orders-db-202611230300), not of billing")
+	res, err := restorer(t, f, dns, dr.FailoverTarget{SnapshotID: "shipshape-dr-orders-db-202611210300"}).Failover(ctx)
 	require.NoError(t, err)
 	assert.True(t, res.Attached)
-	assert.Equal(t, "orders-db-202611230300-dr", res.Snapshot, "what the attached restore holds")
+	assert.Equal(t, "shipshape-dr-orders-db-202611230300", res.Snapshot, "what the attached restore holds")
 }
 
 // TestAuroraDryRunListsTheMissingInstance: after a failover whose CreateDBInstance failed, the
@@ -421,12 +421,12 @@ func TestFailoverOfASnapshotAttachesOnlyToItsDatabase(t *testing.T) {
 func TestAuroraDryRunListsTheMissingInstance(t *testing.T) {
 	f, dns := recoveryBed(t)
 	f.Fail(drtest.OpCreateInstance, drtest.APIError("InsufficientDBInstanceCapacity", "no capacity right now"), 1)
-	r := restorer(t, f, dns, dr.FailoverTarget{SourceCluster: "ledger", TargetID: "ledger-dr"})
+	r := restorer(t, f, dns, dr.FailoverTarget{SourceCluster: "ledger", TargetID: "shipshape-ledger"})
 	_, err := r.Failover(context.Background())
 	require.Error(t, err)
 	p, err := r.Plan(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, []string{"DB instance ledger-dr (db.r6g.large) in cluster ledger-dr, which an earlier run restored without it"}, p.Creates)
+	assert.Equal(t, []string{"DB instance shipshape-ledger (db.r6g.large) in cluster shipshape-ledger, which an earlier run restored without it"}, p.Creates)
 	assert.Equal(t, 1, f.Calls(drtest.OpCreateInstance), "the dry run added nothing")
 	res, err := r.Failover(context.Background())
 	require.NoError(t, err)
@@ -438,4 +438,37 @@ func TestAuroraDryRunListsTheMissingInstance(t *testing.T) {
 	assert.Equal(t, "ledger", tags[dr.TagSourceDatabase])
 	assert.Equal(t, "aurora-postgresql", aws.ToString(f.Inputs(drtest.OpCreateInstance)[1].(*rds.CreateDBInstanceInput).Engine), "the cluster's engine")
 	assert.Equal(t, created, res.RecoveryPoint)
+}
+
+// TestFailoverPicksTheChosenAccountsCopy: the failover restores the newest copy of the
+// chosen account's orders-db and records the account on the restore; without a choice,
+// the plan, the failover and a rehearsal refuse with reads only (no restore, no DNS change);
+// a rerun for the other account finds the restore of the first and refuses to attach to it.
+func TestFailoverPicksTheChosenAccountsCopy(t *testing.T) {
+	ctx := context.Background()
+	f, dns := recoveryBed(t)
+	twoAccountsCopies(f) // the bed's own copies are of the fake's account, 111111111111 (prodA)
+	r := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"})
+	_, err := r.Plan(ctx)
+	var ambiguous *dr.AmbiguousSourceError
+	require.ErrorAs(t, err, &ambiguous)
+	assert.Equal(t, []string{prodA, prodB}, ambiguous.Accounts)
+	_, err = r.Failover(ctx)
+	require.ErrorIs(t, err, dr.ErrAmbiguousSource)
+	_, err = r.Rehearse(ctx, dr.Database{Driver: "pgx", DSN: noDB}, dr.Checks{})
+	require.ErrorIs(t, err, dr.ErrAmbiguousSource)
+	assert.Zero(t, f.Calls(drtest.OpRestore))
+	assert.Equal(t, 1, dns.Calls(drtest.OpChangeRecords), "only the bed's own record change")
+
+	res, err := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db", SourceAccount: prodB}).Failover(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "shipshape-dr-orders-db-202611230400-333333333333", res.Snapshot)
+	assert.Equal(t, prodB, res.SourceAccount)
+	in := f.Inputs(drtest.OpRestore)[0].(*rds.RestoreDBInstanceFromDBSnapshotInput)
+	assert.Contains(t, in.Tags, types.Tag{Key: aws.String(dr.TagSourceAccount), Value: aws.String(prodB)})
+
+	_, err = restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db", SourceAccount: prodA}).Failover(ctx)
+	require.ErrorIs(t, err, dr.ErrForeignResource, "shipshape-orders-db holds account 333333333333's orders-db")
+	assert.Contains(t, err.Error(), "of account "+prodB)
+	assert.Equal(t, 1, f.Calls(drtest.OpRestore))
 }

@@ -24,7 +24,39 @@ const (
 	// from the run, so a step whose answer was lost can still find, and only ever delete,
 	// what its own run created.
 	TagRun = "shipshape:run"
+	// TagSourceAccount is on every copy (the source side's DR copies, the recovery side's
+	// copies and staging copies) and on the restores made from them: the account whose
+	// database the data comes from. Two source accounts may each have a database of one name;
+	// a copy made before this tag existed takes its account from its shipshape:source ARN.
+	TagSourceAccount = "shipshape:source-account"
 )
+
+// NamePrefix starts the name of everything the package creates, tags, shares or deletes in
+// RDS: RDS has no IAM condition key that names the call that created a resource (a tag
+// condition is met by anyone who may tag), so the templates' IAM statements that delete,
+// share or tag are limited by name, to this prefix (narrower still: one kind's prefix below).
+// A suffix would not do: "-dr" also ends an operator's "payroll-dr".
+const NamePrefix = "shipshape-"
+
+// The kinds of names, each its own prefix, so that one function's IAM grant can't reach
+// another kind (the sanitizing function may share shipshape-sanitized-*, never a DR copy).
+const (
+	// PrefixCopy starts DR copies and their staging copies: "shipshape-dr-orders-db-202611230300".
+	PrefixCopy = NamePrefix + "dr-"
+	// PrefixVerify starts the temporary instances and clusters of Verify and Sanitize.
+	PrefixVerify = NamePrefix + "verify-"
+	// PrefixRehearsal starts a failover rehearsal's instance, cluster and DNS record.
+	PrefixRehearsal = NamePrefix + "rehearsal-"
+	// PrefixSanitized starts the sanitized snapshots (and their intermediate "-raw" ones).
+	PrefixSanitized = NamePrefix + "sanitized-"
+)
+
+// Owned reports whether an RDS identifier carries NamePrefix: one the package made (or, for
+// a failover target, was told to make), which the templates let its functions tag, share or
+// delete. A DR copy made before the prefix existed ("orders-db-202611230300-dr") is not: it
+// is still restored, but never tagged, shared or deleted again (docs/dr.md says how to
+// retire such copies).
+func Owned(id string) bool { return strings.HasPrefix(id, NamePrefix) }
 
 // ValidIdentifier checks RDS's rules for snapshot identifiers: 1 to 255 letters, digits and
 // hyphens, starting with a letter, no two hyphens in a row, not ending with a hyphen.
@@ -50,18 +82,34 @@ func ValidIdentifier(id string) error {
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
-// CopyID is the deterministic identifier of the DR copy of a snapshot: the source instance,
-// the snapshot's creation time to the minute, and "-dr", e.g. "orders-db-202611230300-dr".
-// The same snapshot always gives the same id, which makes copying idempotent.
+// CopyID is the deterministic identifier of the DR copy of a snapshot: PrefixCopy, the
+// source instance and the snapshot's creation time to the minute, e.g.
+// "shipshape-dr-orders-db-202611230300". The same snapshot always gives the same id, which
+// makes copying idempotent; the id fits RDS's 255 characters whatever the instance's name.
 func CopyID(instance string, created time.Time) (string, error) {
 	base := strings.Trim(strings.ToLower(instance), "-")
 	for strings.Contains(base, "--") {
 		base = strings.ReplaceAll(base, "--", "-")
 	}
-	suffix := "-" + created.UTC().Format("200601021504") + "-dr"
-	if len(base)+len(suffix) > 255 {
-		base = strings.TrimRight(base[:255-len(suffix)], "-")
+	return fitID(PrefixCopy, base, "-"+created.UTC().Format("200601021504"))
+}
+
+// fitID is prefix+middle+suffix, the middle shortened (and a hyphen it would then end with
+// dropped) so that the whole fits RDS's 255 characters; it must be a valid identifier.
+func fitID(prefix, middle, suffix string) (string, error) {
+	if room := 255 - len(prefix) - len(suffix); len(middle) > room {
+		middle = strings.TrimRight(middle[:max(room, 0)], "-")
 	}
-	id := base + suffix
+	id := prefix + middle + suffix
 	return id, ValidIdentifier(id)
+}
+
+// legacyCopyName is the middle of a DR copy's id without its kind: "orders-db-202611230300"
+// of "shipshape-dr-orders-db-202611230300", and of a copy named before the prefix,
+// "orders-db-202611230300-dr".
+func legacyCopyName(id string) string {
+	if strings.HasPrefix(id, PrefixCopy) {
+		return strings.TrimPrefix(id, PrefixCopy)
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(id, NamePrefix), "-dr")
 }

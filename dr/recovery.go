@@ -225,6 +225,11 @@ func (r *Recovery) copyShared(ctx context.Context, copies []snap) (Summary, erro
 		if st.status != "available" || !(done && final.status == "available" || obsolete) {
 			continue
 		}
+		if !Owned(st.id) {
+			sum.Skipped = append(sum.Skipped, Item{ID: st.name(), Reason: "staging copy in " + r.from.Region + " no longer needed, but named before the " + NamePrefix +
+				" prefix, which is all the function may delete: delete it by hand"})
+			continue
+		}
 		if err := r.shared.deleteSnap(ctx, st); err != nil {
 			return sum, errtext.Wrap("dr", "deleting the staging copy "+st.name()+" in "+r.from.Region, err)
 		}
@@ -284,7 +289,7 @@ func (r *Recovery) copyOne(ctx context.Context, run *copyRun, sn snap, sum *Summ
 // finalCopy is the copy into this region of source (the shared snapshot, or its staging copy).
 func (r *Recovery) finalCopy(sn snap, source string) copyRequest {
 	req := copyRequest{cluster: sn.cluster, source: source, target: r.copyID(sn), sourceRegion: r.from.Region,
-		tags: []types.Tag{tag(TagDR, "true"), tag(TagSource, sn.arn), tag(TagSourceCreated, sn.created.UTC().Format(time.RFC3339))}}
+		tags: []types.Tag{tag(TagDR, "true"), tag(TagSource, sn.arn), tag(TagSourceAccount, accountOf(sn.arn)), tag(TagSourceCreated, sn.created.UTC().Format(time.RFC3339))}}
 	if sn.encrypted {
 		req.kmsKey = r.opts.KMSKeyID
 	}
@@ -313,35 +318,31 @@ func (r *Recovery) started(run *copyRun, sn snap, arn string, sum *Summary, reas
 	sum.Copied = append(sum.Copied, Item{ID: snap{cluster: sn.cluster, id: r.copyID(sn)}.name(), Reason: reason})
 }
 
-// copyID is the id of a shared snapshot's copy in this region: the snapshot's own id (the
-// source side's CopyID), and with several source accounts "-" and the account after it: two
-// accounts' databases may share a name, and their snapshots of the same minute an id.
+// copyID is the id of a shared snapshot's copy in this region: the source side's CopyID
+// (a shared copy named before the prefix, "orders-db-202611230300-dr", gets the prefixed form
+// "shipshape-dr-orders-db-202611230300"), and with several source accounts "-" and the
+// account after it: two accounts' databases may share a name, and their snapshots of the
+// same minute an id.
 func (r *Recovery) copyID(sn snap) string {
-	if len(r.from.Accounts) < 2 {
-		return sn.id
+	suffix := ""
+	if len(r.from.Accounts) > 1 {
+		suffix = "-" + accountOf(sn.arn)
 	}
-	suffix := "-" + accountOf(sn.arn)
-	base := sn.id
-	if len(base)+len(suffix) > 255 {
-		base = strings.TrimRight(base[:255-len(suffix)], "-")
-	}
-	return base + suffix
+	id, _ := fitID(PrefixCopy, legacyCopyName(sn.id), suffix)
+	return id
 }
 
 // stagingID is the id of a snapshot's staging copy in the source region.
 func stagingID(id string) string {
-	const suffix = "-staging"
-	if len(id)+len(suffix) > 255 {
-		id = strings.TrimRight(id[:255-len(suffix)], "-")
-	}
-	return id + suffix
+	out, _ := fitID(PrefixCopy, strings.TrimPrefix(id, PrefixCopy), "-staging")
+	return out
 }
 
 // firstHop copies a shared snapshot into the recovery account within the source region.
 func (r *Recovery) firstHop(ctx context.Context, run *copyRun, sn snap, sum *Summary) error {
 	st := snap{cluster: sn.cluster, id: stagingID(r.copyID(sn))}
 	req := copyRequest{cluster: sn.cluster, source: sn.arn, target: st.id,
-		tags: []types.Tag{tag(TagDR, "staging"), tag(TagSource, sn.arn), tag(TagSourceCreated, sn.created.UTC().Format(time.RFC3339))}}
+		tags: []types.Tag{tag(TagDR, "staging"), tag(TagSource, sn.arn), tag(TagSourceAccount, accountOf(sn.arn)), tag(TagSourceCreated, sn.created.UTC().Format(time.RFC3339))}}
 	if sn.encrypted {
 		if r.opts.StagingKMSKeyID == "" {
 			return fmt.Errorf("%w: %s is encrypted and must be copied in two hops: the staging copy in %s needs RecoveryOptions.StagingKMSKeyID (DR_STAGING_KMS_KEY_ID), a key of this account in %s",

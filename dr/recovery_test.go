@@ -64,7 +64,7 @@ func TestEndToEndIntoTheRecoveryRegion(t *testing.T) {
 	assert.Len(t, sum.Copied, 1, "the third one now")
 	assert.Len(t, sum.Skipped, 2)
 	assert.Equal(t, "already copied", sum.Skipped[0].Reason)
-	assert.Equal(t, westKey, west.KMSKey("db0-202611230300-dr"), "re-encrypted with the recovery region's key")
+	assert.Equal(t, westKey, west.KMSKey("shipshape-dr-db0-202611230300"), "re-encrypted with the recovery region's key")
 	assert.Len(t, west.IDs(), 3)
 
 	// Crash-safe: a run repeated from scratch copies nothing twice.
@@ -153,7 +153,7 @@ func TestDefaultKeySnapshotsCanNeverBeShared(t *testing.T) {
 	require.ErrorIs(t, err, dr.ErrNeedsCustomerKey)
 	assert.Contains(t, err.Error(), prod.DefaultKey+", an AWS managed key")
 	assert.Equal(t, 0, prod.Calls(drtest.OpModifyAttribute)-len(sum.Shared), "never offered to RDS")
-	assert.Equal(t, []dr.Item{{ID: "other-202611230300-dr", Reason: "with " + recovery}}, sum.Shared, "the one under a customer managed key is shared")
+	assert.Equal(t, []dr.Item{{ID: "shipshape-dr-other-202611230300", Reason: "with " + recovery}}, sum.Shared, "the one under a customer managed key is shared")
 	_, err = sharing.ShareAvailable(ctx)
 	require.ErrorIs(t, err, dr.ErrNeedsCustomerKey)
 	assert.Equal(t, 2, keys.Calls(drtest.OpDescribeKey), "kms:DescribeKey once per key, cached")
@@ -164,7 +164,7 @@ func TestDefaultKeySnapshotsCanNeverBeShared(t *testing.T) {
 func TestDeferredCopiesAreNotMistakenForTrimmed(t *testing.T) {
 	_, prod, shared, west := world()
 	for i := range 4 {
-		prod.AddManual(fmt.Sprintf("db-2026112%d0300-dr", i), "db", created.Add(time.Duration(i-4)*24*time.Hour), map[string]string{dr.TagDR: "true"})
+		prod.AddManual(fmt.Sprintf("shipshape-dr-db-2026112%d0300", i), "db", created.Add(time.Duration(i-4)*24*time.Hour), map[string]string{dr.TagDR: "true"})
 	}
 	src, err := dr.NewSource(prod, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery} })
 	require.NoError(t, err)

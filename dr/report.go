@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,13 +17,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/shipshape-dev/shipshape/internal/awserr"
 	"github.com/shipshape-dev/shipshape/internal/awsretry"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
-// S3API is the part of the S3 client a Reporter uses. *s3.Client satisfies it.
+// S3API is the part of the S3 client a Reporter uses: PutObject (conditional: a report is
+// never overwritten) and GetObject (to tell a report this run already wrote, its answer
+// lost, from another one). *s3.Client satisfies it, and so does drtest.S3.
 type S3API interface {
 	PutObject(ctx context.Context, params *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	GetObject(ctx context.Context, params *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 }
 
 // SNSAPI is the part of the SNS client a Reporter uses. *sns.Client satisfies it, and so
@@ -44,8 +50,10 @@ var (
 
 // ReporterOptions say where reports go. Both destinations are optional.
 type ReporterOptions struct {
-	// S3 and Bucket: every report is written to s3://Bucket/Prefix/[Region/]<database>/<started>.json
-	// (started as 2006-01-02T15-04-05Z). Default: no upload.
+	// S3 and Bucket: every report is written to
+	// s3://Bucket/Prefix/[Region/]<database>/<started>_<run>.json (started as
+	// 2006-01-02T15-04-05Z, the run path-escaped), once: the put is conditional
+	// (If-None-Match: *), so no report ever overwrites another. Default: no upload.
 	S3     S3API
 	Bucket string
 	Prefix string
@@ -133,7 +141,8 @@ func NewReporterFromConfig(cfg aws.Config, optFns ...func(*ReporterOptions)) (*R
 	})...)
 }
 
-// Key is where a report goes in the bucket.
+// Key is where a report goes in the bucket: its run makes it unique (two runs of one
+// database that start in the same second have two keys), its start time sorts a listing.
 func (r *Reporter) Key(rep Report) string {
 	parts := []string{}
 	if r.o.Prefix != "" {
@@ -146,23 +155,72 @@ func (r *Reporter) Key(rep Report) string {
 	if db == "" {
 		db = "unknown"
 	}
-	parts = append(parts, db, rep.Started.UTC().Format("2006-01-02T15-04-05Z")+".json")
+	parts = append(parts, db, rep.Started.UTC().Format("2006-01-02T15-04-05Z")+"_"+url.PathEscape(rep.Run)+".json")
 	return strings.Join(parts, "/")
 }
 
-// Deliver writes the report to S3 (when configured) and, when it is not OK, publishes a
-// notice to SNS (when configured), also when the upload failed. It returns the report's
-// location ("" without a bucket) and the joined errors of the two.
+// ErrReportExists: the key of a report holds another report already (the put is
+// conditional, so it was not overwritten). *ReportExistsError names the key.
+var ErrReportExists = errors.New("dr: a different report exists under this report's key")
+
+// ReportExistsError is a report that was not written because its key holds another one.
+type ReportExistsError struct {
+	Location string // s3://bucket/key
+}
+
+func (e *ReportExistsError) Error() string {
+	return fmt.Sprintf("dr: the report was not written: %s exists and holds another report, which is never overwritten (is the run id reused?); this run's report is in the execution's output and on stdout", e.Location)
+}
+
+// Unwrap makes errors.Is(err, ErrReportExists) true.
+func (e *ReportExistsError) Unwrap() error { return ErrReportExists }
+
+// put writes body under key unless the key exists (If-None-Match: *). A key that exists with
+// the same bytes is this report, written by an earlier attempt whose answer was lost (S3 then
+// answers 412 to the SDK's retry, or to a rerun of the step): that is success. A key that
+// exists with other bytes is a *ReportExistsError.
+func (r *Reporter) put(ctx context.Context, key string, body []byte) error {
+	_, err := r.o.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(r.o.Bucket), Key: aws.String(key), Body: bytes.NewReader(body),
+		ContentType: aws.String("application/json"), IfNoneMatch: aws.String("*")}, r.s3Opts...)
+	if err == nil || !awserr.Is(err, "PreconditionFailed", "ConditionalRequestConflict") {
+		return err
+	}
+	out, gerr := r.o.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(r.o.Bucket), Key: aws.String(key)}, r.s3Opts...)
+	if gerr != nil {
+		return errtext.Join("dr", fmt.Errorf("the report key exists (%s), and reading it back failed", awserr.Code(err)), gerr)
+	}
+	defer out.Body.Close()
+	have, rerr := io.ReadAll(io.LimitReader(out.Body, int64(len(body))+1))
+	switch {
+	case rerr != nil:
+		return errtext.Join("dr", fmt.Errorf("the report key exists (%s), and reading it back failed", awserr.Code(err)), rerr)
+	case !bytes.Equal(have, body):
+		return &ReportExistsError{Location: "s3://" + r.o.Bucket + "/" + key}
+	}
+	r.o.Logger.Debug("dr: the report was written already (an earlier attempt's answer was lost)", "key", key)
+	return nil
+}
+
+// Deliver writes the report to S3 (when configured; under its run's key, never over another
+// object: a key that holds another report is a *ReportExistsError, one that holds this very
+// report, written by an attempt whose answer was lost, is success) and, when it is not OK,
+// publishes a notice to SNS (when configured), also when the upload failed. It returns the
+// report's location ("" without a bucket or when it was not written) and the joined errors
+// of the two.
 func (r *Reporter) Deliver(ctx context.Context, rep Report) (string, error) {
 	var errs []error
 	location := ""
-	if r.o.Bucket != "" {
+	switch {
+	case r.o.Bucket != "" && strings.TrimSpace(rep.Run) == "":
+		errs = append(errs, fmt.Errorf("%w: the report names no run, and reports are keyed by their run: not written to s3://%s", ErrInvalidInput, r.o.Bucket))
+	case r.o.Bucket != "":
 		key := r.Key(rep)
 		rep.Location = "s3://" + r.o.Bucket + "/" + key
 		body, _ := json.MarshalIndent(rep, "", "  ")
-		_, err := r.o.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(r.o.Bucket), Key: aws.String(key), Body: bytes.NewReader(body),
-			ContentType: aws.String("application/json")}, r.s3Opts...)
-		if err != nil {
+		var exists *ReportExistsError
+		if err := r.put(ctx, key, body); errors.As(err, &exists) {
+			errs = append(errs, err) // it names the key
+		} else if err != nil {
 			errs = append(errs, errtext.Wrap("dr", "writing the report to "+rep.Location, err))
 		} else {
 			location = rep.Location

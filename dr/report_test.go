@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -26,8 +27,8 @@ import (
 const topic = "arn:aws:sns:us-east-1:111111111111:dr-alerts"
 
 func failedReport() dr.Report {
-	return dr.Report{Database: "orders-db", Kind: "instance", Region: "eu-west-1", Snapshot: "orders-db-202611230300-dr", Instance: "verify-x", Run: "x",
-		Started: created, Finished: created.Add(30 * time.Minute), Cleanup: "deleted verify-x",
+	return dr.Report{Database: "orders-db", Kind: "instance", Region: "eu-west-1", Snapshot: "shipshape-dr-orders-db-202611230300", Instance: "shipshape-verify-x", Run: "x",
+		Started: created, Finished: created.Add(30 * time.Minute), Cleanup: "deleted shipshape-verify-x",
 		Steps: []dr.StepResult{{Name: "restore", OK: true}, {Name: "wait", OK: true}, {Name: "rows orders", Detail: "5 rows (want at least 10)"}}}
 }
 
@@ -49,8 +50,8 @@ func TestIntegrationReportToS3(t *testing.T) {
 	rep := failedReport()
 	loc, err := r.Deliver(context.Background(), rep)
 	require.NoError(t, err)
-	assert.Equal(t, "s3://"+bucket+"/verify/eu-west-1/orders-db/2026-11-23T03-00-00Z.json", loc)
-	obj, err := s3c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("verify/eu-west-1/orders-db/2026-11-23T03-00-00Z.json")})
+	assert.Equal(t, "s3://"+bucket+"/verify/eu-west-1/orders-db/2026-11-23T03-00-00Z_x.json", loc)
+	obj, err := s3c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("verify/eu-west-1/orders-db/2026-11-23T03-00-00Z_x.json")})
 	require.NoError(t, err)
 	body, err := io.ReadAll(obj.Body)
 	require.NoError(t, err)
@@ -64,10 +65,11 @@ func TestIntegrationReportToS3(t *testing.T) {
 	assert.Equal(t, "shipshape dr: verification of orders-db FAILED in eu-west-1", msgs[0].Subject)
 	assert.Contains(t, msgs[0].Body, "Failed step: rows orders: 5 rows (want at least 10)")
 	assert.Contains(t, msgs[0].Body, "Report: "+loc)
-	assert.Contains(t, msgs[0].Body, "Snapshot: orders-db-202611230300-dr")
+	assert.Contains(t, msgs[0].Body, "Snapshot: shipshape-dr-orders-db-202611230300")
 
 	rep.Steps[2].OK = true
 	rep.OK = true
+	rep.Run = "y"
 	_, err = r.Deliver(context.Background(), rep)
 	require.NoError(t, err)
 	assert.Len(t, notices.Messages(), 1, "a passing report notifies nobody")
@@ -78,6 +80,11 @@ type failingS3 struct{}
 
 func (failingS3) PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
 	return nil, drtest.APIError("AccessDenied", "Access Denied")
+}
+
+// GetObject finds nothing: every put here is of a new key.
+func (failingS3) GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	return nil, &s3types.NoSuchKey{}
 }
 
 func TestReportNoticeWhenTheUploadFails(t *testing.T) {
@@ -163,4 +170,166 @@ func TestIntegrationSecretCredentials(t *testing.T) {
 	_, _, err = dr.SecretCredentials(client, sm.ARN("not-json"))(context.Background())
 	require.ErrorIs(t, err, dr.ErrInvalidInput)
 	assert.NotContains(t, err.Error(), "hunter2")
+}
+
+// reportS3 is the S3 a reports test runs against: the fake itself, the fake behind its
+// wire server through a real SDK client (whose retryer resends a put whose answer was lost),
+// or, for the integration run, the test bed's real S3 server (Versity).
+type reportS3 struct {
+	name   string
+	client dr.S3API
+	bucket string
+	get    func(key string) []byte
+	// lose makes the next put's answer get lost after the object was stored (nil: the
+	// server can't be made to).
+	lose func()
+}
+
+func reportBackends(t *testing.T) []reportS3 {
+	fake := drtest.NewS3("dr-reports")
+	wireFake := drtest.NewS3("dr-reports")
+	srv := drtest.NewS3WireServer(wireFake)
+	t.Cleanup(srv.Close)
+	return []reportS3{
+		{name: "fake", client: fake, bucket: "dr-reports", get: func(k string) []byte { return fake.Object("dr-reports", k) },
+			lose: func() { fake.LoseAnswers(drtest.OpPutObject, 1) }},
+		{name: "wire", client: srv.Client(), bucket: "dr-reports", get: func(k string) []byte { return wireFake.Object("dr-reports", k) },
+			lose: func() { wireFake.LoseAnswers(drtest.OpPutObject, 1) }},
+	}
+}
+
+// versityReports is the test bed's S3 server (Versity S3 Gateway) as a reports backend.
+func versityReports(t *testing.T) reportS3 {
+	s3c := testbed.S3Client(t)
+	bucket := fmt.Sprintf("dr-reports-%d", time.Now().UnixNano())
+	_, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+	require.NoError(t, err)
+	return reportS3{name: "versity", client: s3c, bucket: bucket, get: func(k string) []byte {
+		obj, err := s3c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(k)})
+		if err != nil {
+			return nil
+		}
+		defer obj.Body.Close()
+		b, _ := io.ReadAll(obj.Body)
+		return b
+	}}
+}
+
+func reporterOn(t *testing.T, b reportS3) *dr.Reporter {
+	r, err := dr.NewReporter(func(o *dr.ReporterOptions) { o.S3, o.Bucket, o.Prefix = b.client, b.bucket, "verify" })
+	require.NoError(t, err)
+	return r
+}
+
+// TestReportsOfTwoRunsInTheSameSecondAreBothKept: two runs of one database that start in the
+// same second (a retried schedule, two regions' executions under one prefix) write two
+// reports; neither overwrites the other (the key names the run), on the fake, through the
+// real SDK client on the wire server, and on Versity.
+func TestReportsOfTwoRunsInTheSameSecondAreBothKept(t *testing.T) {
+	for _, b := range reportBackends(t) {
+		t.Run(b.name, func(t *testing.T) { checkBothKept(t, b) })
+	}
+}
+
+func checkBothKept(t *testing.T, b reportS3) {
+	r := reporterOn(t, b)
+	failed, passed := failedReport(), failedReport()
+	failed.Run, passed.Run = "exec-a", "exec-b"
+	passed.OK, passed.Steps = true, passed.Steps[:2]
+	locA, err := r.Deliver(context.Background(), failed)
+	require.NoError(t, err)
+	locB, err := r.Deliver(context.Background(), passed)
+	require.NoError(t, err)
+	assert.NotEqual(t, locA, locB)
+	for loc, run := range map[string]string{locA: "exec-a", locB: "exec-b"} {
+		var back dr.Report
+		require.NoError(t, json.Unmarshal(b.get(strings.TrimPrefix(loc, "s3://"+b.bucket+"/")), &back), loc)
+		assert.Equal(t, run, back.Run, "the report under %s is its run's", loc)
+	}
+	noRun := failedReport()
+	noRun.Run = ""
+	_, err = r.Deliver(context.Background(), noRun)
+	require.ErrorIs(t, err, dr.ErrInvalidInput, "a report without a run has no key of its own")
+}
+
+// TestReportWrittenOnceAfterALostAnswer: S3 stored the report, then the answer was lost.
+// The SDK's retry (wire), or the step delivered again (fake), finds the key taken (412): the
+// object there is this very report, so the delivery succeeds and names its location.
+func TestReportWrittenOnceAfterALostAnswer(t *testing.T) {
+	for _, b := range reportBackends(t) {
+		if b.lose == nil {
+			continue
+		}
+		t.Run(b.name, func(t *testing.T) {
+			r := reporterOn(t, b)
+			rep := failedReport()
+			b.lose()
+			loc, err := r.Deliver(context.Background(), rep)
+			if b.name == "fake" { // no retryer in front of the fake: the step is run again
+				require.Error(t, err)
+				loc, err = r.Deliver(context.Background(), rep)
+			}
+			require.NoError(t, err)
+			assert.Equal(t, "s3://dr-reports/verify/eu-west-1/orders-db/2026-11-23T03-00-00Z_x.json", loc)
+		})
+	}
+}
+
+// TestReportNeverOverwritesAnotherReport: a key that holds another report (a reused run id)
+// is never overwritten: the put is conditional (If-None-Match: *), and the 412 with other
+// content is an error naming the key. (Versity 1.8.0 honours If-None-Match: * on PutObject
+// and answers 412 PreconditionFailed as S3 does: TestIntegrationVersityReportsKeyedByRun.)
+func TestReportNeverOverwritesAnotherReport(t *testing.T) {
+	for _, b := range reportBackends(t) {
+		t.Run(b.name, func(t *testing.T) { checkNeverOverwrites(t, b) })
+	}
+}
+
+func checkNeverOverwrites(t *testing.T, b reportS3) {
+	r := reporterOn(t, b)
+	first := failedReport()
+	loc, err := r.Deliver(context.Background(), first)
+	require.NoError(t, err)
+	key := strings.TrimPrefix(loc, "s3://"+b.bucket+"/")
+	before := b.get(key)
+	second := failedReport()
+	second.Steps = second.Steps[:1] // same run, other content
+	_, err = r.Deliver(context.Background(), second)
+	var exists *dr.ReportExistsError
+	require.ErrorAs(t, err, &exists)
+	require.ErrorIs(t, err, dr.ErrReportExists)
+	assert.Equal(t, loc, exists.Location)
+	assert.Contains(t, err.Error(), key, "the error names the key")
+	assert.Equal(t, before, b.get(key), "the first report is still there")
+}
+
+// TestIntegrationVersityReportsKeyedByRun: the report rules on the test bed's real S3 server
+// (Versity S3 Gateway 1.8.0): two runs of one second keep two reports; Versity honours
+// If-None-Match: * on PutObject (412 PreconditionFailed when the key exists), so another
+// report under a taken key is refused and the first kept; and a report put again with the
+// same content (a step retried after its answer was lost) succeeds.
+func TestIntegrationVersityReportsKeyedByRun(t *testing.T) {
+	b := versityReports(t)
+	checkBothKept(t, b)
+	checkNeverOverwrites(t, b)
+	r := reporterOn(t, b)
+	rep := failedReport()
+	rep.Run = "exec-again"
+	loc, err := r.Deliver(context.Background(), rep)
+	require.NoError(t, err)
+	again, err := r.Deliver(context.Background(), rep)
+	require.NoError(t, err, "the same report delivered twice (a step retried after its answer was lost)")
+	assert.Equal(t, loc, again)
+}
+
+// TestReportPutIsConditional: every report put carries If-None-Match: *.
+func TestReportPutIsConditional(t *testing.T) {
+	fake := drtest.NewS3("dr-reports")
+	r, err := dr.NewReporter(func(o *dr.ReporterOptions) { o.S3, o.Bucket = fake, "dr-reports" })
+	require.NoError(t, err)
+	_, err = r.Deliver(context.Background(), failedReport())
+	require.NoError(t, err)
+	ins := fake.Inputs(drtest.OpPutObject)
+	require.Len(t, ins, 1)
+	assert.Equal(t, "*", aws.ToString(ins[0].(*s3.PutObjectInput).IfNoneMatch))
 }

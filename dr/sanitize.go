@@ -1,15 +1,23 @@
 package dr
 
 import (
+	"cmp"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
@@ -25,14 +33,38 @@ type SanitizeOptions struct {
 	// records each one in the same transaction), so each must finish within one step (a
 	// Lambda's 15 minutes): split a longer one into batches.
 	Statements []string
-	// SnapshotID of the result. Default: "sanitized-" + the source snapshot id.
+	// SnapshotID of the result; it must start with PrefixSanitized ("shipshape-sanitized-").
+	// Default: PrefixSanitized and the source snapshot's name without its kind
+	// ("shipshape-sanitized-orders-db-202611230300" of the DR copy
+	// "shipshape-dr-orders-db-202611230300"): the same DR copy always gives the same name, so
+	// a later run for it adopts what an earlier one left.
 	SnapshotID string
 	// KMSKeyID re-encrypts the result with a key the development accounts may use (needed to
 	// share an encrypted snapshot); the unencrypted-again intermediate is deleted.
 	KMSKeyID string
-	// ShareWith are the development accounts to share the result with (at most 20).
+	// ShareWith are the development accounts to share the result with (at most 20). With
+	// sharing, the key of the result must be customer managed (RDS never shares a snapshot
+	// under the AWS managed aws/rds key): alias/aws/rds is refused by NewSanitizer, and with
+	// KMS the key is checked before anything is restored (ErrNeedsCustomerKey).
 	ShareWith []string
+	// Keep is how many sanitized snapshots (tagged shipshape:dr=sanitized, named
+	// PrefixSanitized) to keep per source database and source account, newest data first,
+	// once a run has shared its result; the newest is always kept, and no other snapshot is
+	// ever deleted. Default: 4 (a month of weekly runs). Environment: DR_SANITIZED_KEEP.
+	Keep int
+	// KMS tells an AWS managed key from a customer managed one (kms:DescribeKey): with
+	// ShareWith, the key the result will be under (KMSKeyID, else the DR copy's) is checked
+	// before the restore. Default: none; then only alias/aws/rds is refused, up front, and a
+	// DescribeKey that fails is a warning (the key is taken to be customer managed).
+	KMS KMSAPI
 }
+
+// DefaultSanitizedKeep is SanitizeOptions.Keep's default.
+const DefaultSanitizedKeep = 4
+
+// TagStatements is on the sanitized snapshots: a hash of the sanitizing statements they were
+// made with, so that a later run adopts a leftover only when it was sanitized the same way.
+const TagStatements = "shipshape:statements"
 
 // Sanitizer makes sanitized copies of DR snapshots for development accounts: restore (a DB
 // instance, or an Aurora cluster and its instance), run the sanitizing statements, snapshot,
@@ -40,7 +72,8 @@ type SanitizeOptions struct {
 // temporary instance, cluster and intermediate snapshot. It is safe for concurrent use.
 type Sanitizer struct {
 	*Verifier
-	o SanitizeOptions
+	o    SanitizeOptions
+	hash string // statementsHash of the statements
 }
 
 // NewSanitizer returns a Sanitizer; its Verifier restores and connects as NewVerifier's does.
@@ -57,8 +90,19 @@ func NewSanitizer(client RDSAPI, target VerifyTarget, db Database, o SanitizeOpt
 		return nil, fmt.Errorf("%w: no sanitizing statements", ErrInvalidInput)
 	case o.SnapshotID != "" && ValidIdentifier(o.SnapshotID) != nil:
 		return nil, ValidIdentifier(o.SnapshotID)
+	case o.SnapshotID != "" && (!strings.HasPrefix(o.SnapshotID, PrefixSanitized) || len(o.SnapshotID) > 251):
+		return nil, fmt.Errorf("%w: sanitized snapshot id %q: it must start with %q (the IAM policy lets the sanitizing function tag, share and delete only such snapshots) and have at most 251 characters (room for the intermediate's \"-raw\")",
+			ErrInvalidInput, o.SnapshotID, PrefixSanitized)
 	case len(o.ShareWith) > 20:
 		return nil, fmt.Errorf("%w: a snapshot can be shared with at most 20 accounts, not %d", ErrInvalidInput, len(o.ShareWith))
+	case o.Keep < 0:
+		return nil, fmt.Errorf("%w: Keep %d: want 1 or more sanitized snapshots per database (0: the default, %d)", ErrInvalidInput, o.Keep, DefaultSanitizedKeep)
+	case len(o.ShareWith) > 0 && (o.KMSKeyID == "alias/aws/rds" || strings.HasSuffix(o.KMSKeyID, ":alias/aws/rds")):
+		return nil, fmt.Errorf("%w: the sanitized copy is to be shared, but its key %s is the AWS managed aws/rds key, which RDS never shares: "+
+			"set the re-encryption key (KMSKeyID, -kms-key, DR_TARGET_KMS_KEY_ID) to a customer managed key the development accounts may use", ErrNeedsCustomerKey, o.KMSKeyID)
+	}
+	if o.Keep == 0 {
+		o.Keep = DefaultSanitizedKeep
 	}
 	for _, a := range o.ShareWith {
 		if !validAccount(a) {
@@ -70,7 +114,43 @@ func NewSanitizer(client RDSAPI, target VerifyTarget, db Database, o SanitizeOpt
 	if err != nil {
 		return nil, err
 	}
-	return &Sanitizer{Verifier: v, o: o}, nil
+	sz := &Sanitizer{Verifier: v, o: o, hash: statementsHash(stmts)}
+	if len(o.ShareWith) > 0 {
+		v.beforeRestore = sz.checkShareableKey
+	}
+	return sz, nil
+}
+
+// statementsHash identifies a list of statements (TagStatements).
+func statementsHash(stmts []string) string {
+	b, _ := json.Marshal(stmts)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:12])
+}
+
+// checkShareableKey refuses, before the restore, to make a sanitized copy that is to be
+// shared under an AWS managed key: KMSKeyID, else the DR copy's own key.
+func (s *Sanitizer) checkShareableKey(ctx context.Context, sn snap) error {
+	key := s.o.KMSKeyID
+	if key == "" {
+		if !sn.encrypted {
+			return nil
+		}
+		key = sn.kmsKey
+	}
+	if s.o.KMS == nil {
+		return nil
+	}
+	out, err := s.o.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(key)})
+	if err != nil {
+		s.log.Warn("dr: could not tell whether the sanitized copy's key is customer managed: taking it to be", "key", key, "error", err.Error())
+		return nil
+	}
+	if out.KeyMetadata != nil && out.KeyMetadata.KeyManager == kmstypes.KeyManagerTypeAws {
+		return fmt.Errorf("%w: the sanitized copy of %s is to be shared, but would be under %s, an AWS managed key (kms:DescribeKey: KeyManager AWS), which RDS never shares: "+
+			"set the re-encryption key (KMSKeyID, -kms-key, DR_TARGET_KMS_KEY_ID) to a customer managed key the development accounts may use", ErrNeedsCustomerKey, sn.name(), key)
+	}
+	return nil
 }
 
 // names are the snapshots of a run: the final one, and the one taken from the instance
@@ -78,17 +158,15 @@ func NewSanitizer(client RDSAPI, target VerifyTarget, db Database, o SanitizeOpt
 func (s *Sanitizer) names(st *VerifyState) (taken, final string) {
 	final = s.o.SnapshotID
 	if final == "" {
-		final = "sanitized-" + strings.TrimPrefix(bareID(aws.String(st.Snapshot)), "rds:")
-		if len(final) > 255 {
-			final = strings.TrimRight(final[:255], "-")
+		// Room for "-raw" after it.
+		final, _ = fitID(PrefixSanitized, legacyCopyName(strings.TrimPrefix(bareID(aws.String(st.Snapshot)), "rds:")), "")
+		if len(final) > 251 {
+			final = strings.TrimRight(final[:251], "-")
 		}
 	}
 	taken = final
 	if s.o.KMSKeyID != "" {
 		taken = final + "-raw"
-		if len(taken) > 255 {
-			taken = strings.TrimRight(final[:251], "-") + "-raw"
-		}
 	}
 	return taken, final
 }
@@ -202,12 +280,32 @@ func (s *Sanitizer) runAll(ctx context.Context, host string, port int32) error {
 	return tx.Commit()
 }
 
-func (s *Sanitizer) tags(st *VerifyState, what string) []types.Tag {
-	return []types.Tag{tag(TagDR, what), tag(TagSource, st.Snapshot), tag(TagRun, st.Run)}
+// tags are the tags of a sanitized (or intermediate) snapshot: its kind, the DR copy it was
+// made from and that copy's database, account and data time (for retention), the run, and
+// the statements' hash (for a later run's adoption).
+func (s *Sanitizer) tags(ctx context.Context, st *VerifyState, what string) ([]types.Tag, error) {
+	tags := []types.Tag{tag(TagDR, what), tag(TagSource, st.Snapshot), tag(TagRun, st.Run), tag(TagStatements, s.hash)}
+	src, found, err := s.rds.describeSnap(ctx, st.Cluster, st.Snapshot, "")
+	if err != nil {
+		return nil, errtext.Wrap("dr", "describing "+st.Snapshot+", the DR copy sanitized", err)
+	}
+	db := s.target.database()
+	if found {
+		db = cmp.Or(src.db, db)
+		if a := src.origin(); validAccount(a) {
+			tags = append(tags, tag(TagSourceAccount, a))
+		}
+		tags = append(tags, tag(TagSourceCreated, src.created.UTC().Format(time.RFC3339)))
+	}
+	if db != "" {
+		tags = append(tags, tag(TagSourceDatabase, db))
+	}
+	return tags, nil
 }
 
 // snapshot takes the snapshot of the sanitized instance or cluster (after dropping the
-// progress table). Repeating it finds the snapshot this run took.
+// progress table). Repeating it finds the snapshot this run took; a snapshot of that name
+// an earlier run of the same DR copy and statements left is adopted.
 func (s *Sanitizer) snapshot(ctx context.Context, st *VerifyState) error {
 	taken, final := s.names(st)
 	st.Taken, st.Final = taken, final
@@ -225,30 +323,54 @@ func (s *Sanitizer) snapshot(ctx context.Context, st *VerifyState) error {
 	if taken != final {
 		what = "sanitize-intermediate"
 	}
-	var err error
+	tags, err := s.tags(ctx, st, what)
+	if err != nil {
+		return err
+	}
 	if st.Cluster {
 		_, err = s.rds.c.CreateDBClusterSnapshot(ctx, &rds.CreateDBClusterSnapshotInput{DBClusterIdentifier: aws.String(st.Instance),
-			DBClusterSnapshotIdentifier: aws.String(taken), Tags: s.tags(st, what)}, s.rds.opts...)
+			DBClusterSnapshotIdentifier: aws.String(taken), Tags: tags}, s.rds.opts...)
 	} else {
 		_, err = s.rds.c.CreateDBSnapshot(ctx, &rds.CreateDBSnapshotInput{DBInstanceIdentifier: aws.String(st.Instance),
-			DBSnapshotIdentifier: aws.String(taken), Tags: s.tags(st, what)}, s.rds.opts...)
+			DBSnapshotIdentifier: aws.String(taken), Tags: tags}, s.rds.opts...)
 	}
 	if snapshotExists(err) {
-		err = s.ours(ctx, st, taken)
+		err = s.ours(ctx, st, taken, what)
 	}
 	return errtext.Wrap("dr", "snapshotting "+st.Instance+" into "+taken, err)
 }
 
-// ours checks that an existing snapshot was made by this run.
-func (s *Sanitizer) ours(ctx context.Context, st *VerifyState, id string) error {
+// ours checks that an existing snapshot of the run's name is this run's, or adopts it: a
+// snapshot of the kind (what) that an earlier run made of the same DR copy with the same
+// statements is sanitized data this run would make again; it is recorded in st.Adopted and
+// finished. One of the same DR copy made with other statements (or before they were
+// recorded) is stale: it is deleted (ErrNotReady until it is gone, then the step makes it
+// anew). Anything else is ErrForeignResource.
+func (s *Sanitizer) ours(ctx context.Context, st *VerifyState, id, what string) error {
 	existing, found, err := s.rds.describeSnap(ctx, st.Cluster, id, "")
 	switch {
 	case err != nil:
 		return err
 	case !found:
 		return fmt.Errorf("%w: snapshot %s is being deleted", ErrNotReady, id)
+	case owned("snapshot", id, st.Run, existing.tags) == nil:
+		return nil
+	case strings.TrimSpace(st.Run) == "" || !strings.HasPrefix(id, PrefixSanitized) || tagValue(existing.tags, TagDR) != what ||
+		tagValue(existing.tags, TagSource) != st.Snapshot:
+		return owned("snapshot", id, st.Run, existing.tags)
+	case tagValue(existing.tags, TagStatements) == s.hash:
+		if !slices.Contains(st.Adopted, id) {
+			st.Adopted = append(st.Adopted, id)
+		}
+		s.progress("adopting %s, which run %s left (the same DR copy and statements)", id, tagValue(existing.tags, TagRun))
+		return nil
+	case existing.status != "available":
+		return fmt.Errorf("%w: %s, left by run %s with other statements, is %s: it is replaced once it can be deleted", ErrNotReady, id, tagValue(existing.tags, TagRun), existing.status)
 	}
-	return owned("snapshot", id, st.Run, existing.tags)
+	if err := s.rds.deleteSnap(ctx, existing); err != nil {
+		return errtext.Wrap("dr", "deleting "+id+", left by run "+tagValue(existing.tags, TagRun)+" with other statements", err)
+	}
+	return fmt.Errorf("%w: deleted %s, left by run %s with other statements: it is made anew once RDS has deleted it", ErrNotReady, id, tagValue(existing.tags, TagRun))
 }
 
 func (s *Sanitizer) snapshotReady(ctx context.Context, st *VerifyState, id string) error {
@@ -271,9 +393,13 @@ func (s *Sanitizer) reencrypt(ctx context.Context, st *VerifyState) error {
 	if st.Taken == st.Final {
 		return nil
 	}
-	err := s.rds.copySnap(ctx, copyRequest{cluster: st.Cluster, source: st.Taken, target: st.Final, kmsKey: s.o.KMSKeyID, tags: s.tags(st, "sanitized")})
+	tags, err := s.tags(ctx, st, "sanitized")
+	if err != nil {
+		return err
+	}
+	err = s.rds.copySnap(ctx, copyRequest{cluster: st.Cluster, source: st.Taken, target: st.Final, kmsKey: s.o.KMSKeyID, tags: tags})
 	if snapshotExists(err) {
-		err = s.ours(ctx, st, st.Final)
+		err = s.ours(ctx, st, st.Final, "sanitized")
 	}
 	return errtext.Wrap("dr", "re-encrypting "+st.Taken+" into "+st.Final+" under "+s.o.KMSKeyID, err)
 }
@@ -290,12 +416,52 @@ func (s *Sanitizer) share(ctx context.Context, st *VerifyState) error {
 	return nil
 }
 
-// cleanup deletes the temporary instance (and cluster) and this run's intermediate snapshot.
+// cleanup deletes the temporary instance (and cluster) and the run's intermediate snapshot;
+// a run that did not share its result deletes the sanitized snapshot it made (one it adopted
+// is left for the next run of the DR copy to finish), and one that did applies the
+// sanitized snapshots' retention (SanitizeOptions.Keep).
 func (s *Sanitizer) cleanup(ctx context.Context, st *VerifyState) error {
-	return errors.Join(s.Cleanup(ctx, st), s.cleanupIntermediate(ctx, st))
+	errs := []error{s.Cleanup(ctx, st), s.cleanupIntermediate(ctx, st)}
+	if st.Report.Result == "" {
+		errs = append(errs, s.cleanupUnshared(ctx, st))
+	} else {
+		errs = append(errs, s.retainSanitized(ctx, st))
+	}
+	return errors.Join(errs...)
 }
 
-// cleanupIntermediate deletes this run's intermediate snapshot, once it is available.
+// leftover deletes the run's snapshot id of kind what once it is available: one this run
+// made (its run tag), or, when adopted is true, one it adopted. keep says why one is left.
+func (s *Sanitizer) leftover(ctx context.Context, st *VerifyState, id, what, label string, adopted bool) error {
+	existing, found, err := s.rds.describeSnap(ctx, st.Cluster || s.target.cluster(), id, "")
+	mine := found && strings.TrimSpace(st.Run) != "" && tagValue(existing.tags, TagRun) == st.Run
+	switch {
+	case err != nil:
+		return errtext.Wrap("dr", "describing "+label+" "+id, err)
+	case !found:
+		return nil
+	case !mine && !(adopted && slices.Contains(st.Adopted, id) && tagValue(existing.tags, TagDR) == what):
+		if slices.Contains(st.Adopted, id) {
+			st.Report.Cleanup += "; left " + label + " " + id + " (an earlier run's, adopted) for the next run of " + st.Snapshot + " to finish"
+		} else {
+			st.Report.Cleanup += "; left snapshot " + id + " alone: not made by this run"
+		}
+		return nil
+	case tagValue(existing.tags, TagDR) != what || !strings.HasPrefix(id, PrefixSanitized):
+		st.Report.Cleanup += "; left snapshot " + id + " alone: not a " + what + " snapshot"
+		return nil
+	case existing.status != "available":
+		return fmt.Errorf("%w: %s %s is %s", ErrNotReady, label, id, existing.status)
+	}
+	if err := s.rds.deleteSnap(ctx, existing); err != nil {
+		return errtext.Wrap("dr", "deleting "+label+" "+id, err)
+	}
+	st.Report.Cleanup += "; deleted " + label + " " + id
+	return nil
+}
+
+// cleanupIntermediate deletes the run's intermediate snapshot (made or adopted), once it is
+// available.
 func (s *Sanitizer) cleanupIntermediate(ctx context.Context, st *VerifyState) error {
 	if st.Snapshot == "" {
 		return nil
@@ -304,23 +470,68 @@ func (s *Sanitizer) cleanupIntermediate(ctx context.Context, st *VerifyState) er
 	if taken == final {
 		return nil
 	}
-	existing, found, derr := s.rds.describeSnap(ctx, st.Cluster || s.target.cluster(), taken, "")
-	switch {
-	case derr != nil:
-		derr = errtext.Wrap("dr", "describing intermediate snapshot "+taken, derr)
-	case !found:
-	case strings.TrimSpace(st.Run) == "" || tagValue(existing.tags, TagRun) != st.Run:
-		st.Report.Cleanup += "; left snapshot " + taken + " alone: not made by this run"
-	case existing.status != "available":
-		derr = fmt.Errorf("%w: intermediate snapshot %s is %s", ErrNotReady, taken, existing.status)
-	default:
-		if derr = s.rds.deleteSnap(ctx, existing); derr == nil {
-			st.Report.Cleanup += "; deleted intermediate snapshot " + taken
-		} else {
-			derr = errtext.Wrap("dr", "deleting intermediate snapshot "+taken, derr)
+	return s.leftover(ctx, st, taken, "sanitize-intermediate", "intermediate snapshot", true)
+}
+
+// cleanupUnshared deletes the sanitized snapshot a run that did not share it made, so that
+// a failed run leaves nothing billed behind; one it adopted stays for the next run.
+func (s *Sanitizer) cleanupUnshared(ctx context.Context, st *VerifyState) error {
+	if st.Snapshot == "" {
+		return nil
+	}
+	_, final := s.names(st)
+	return s.leftover(ctx, st, final, "sanitized", "unshared sanitized snapshot", false)
+}
+
+// retainSanitized deletes sanitized snapshots beyond Keep per source database and source
+// account, newest data first: only snapshots named PrefixSanitized and tagged
+// shipshape:dr=sanitized, available ones, never the newest of a database, never the one this
+// run made.
+func (s *Sanitizer) retainSanitized(ctx context.Context, st *VerifyState) error {
+	_, final := s.names(st)
+	groups := map[string][]snap{}
+	var order []string
+	err := s.rds.listSnaps(ctx, "manual", false, func(sn snap) {
+		if !strings.HasPrefix(sn.id, PrefixSanitized) || tagValue(sn.tags, TagDR) != "sanitized" {
+			return
+		}
+		if t, err := time.Parse(time.RFC3339, tagValue(sn.tags, TagSourceCreated)); err == nil {
+			sn.created = t // the data's time, not the snapshot's
+		}
+		db := cmp.Or(tagValue(sn.tags, TagSourceDatabase), sn.db)
+		g := sn.group()[:strings.Index(sn.group(), "/")+1] + db + "@" + sn.origin()
+		if groups[g] == nil {
+			order = append(order, g)
+		}
+		groups[g] = append(groups[g], sn)
+	})
+	if err != nil {
+		return err
+	}
+	sort.Strings(order)
+	var deleted []string
+	for _, g := range order {
+		list := groups[g]
+		sortNewestFirst(list)
+		kept := 0
+		for _, sn := range list {
+			switch {
+			case sn.status != "available" || sn.id == final || kept < s.o.Keep:
+				if sn.status == "available" {
+					kept++
+				}
+			default:
+				if err := s.rds.deleteSnap(ctx, sn); err != nil {
+					return errtext.Wrap("dr", "deleting "+sn.name()+", a sanitized snapshot beyond the newest "+strconv.Itoa(s.o.Keep), err)
+				}
+				deleted = append(deleted, sn.name())
+			}
 		}
 	}
-	return derr
+	if len(deleted) > 0 {
+		st.Report.Cleanup += fmt.Sprintf("; deleted %d sanitized snapshot(s) beyond the newest %d of their database: %s", len(deleted), s.o.Keep, strings.Join(deleted, ", "))
+	}
+	return nil
 }
 
 // Sanitize runs the whole sanitization blocking (the statements in one transaction) and
@@ -330,8 +541,20 @@ func (s *Sanitizer) Sanitize(ctx context.Context) (snapshotID string, report Rep
 	st, err := s.Start(ctx, s.newRun())
 	defer func() {
 		report, err = s.finish(ctx, &st, err, func(cctx context.Context) error {
-			return s.waitCleanup(cctx, func() error { return s.cleanupIntermediate(cctx, &st) })
+			return errors.Join(s.waitCleanup(cctx, func() error { return s.cleanupIntermediate(cctx, &st) }),
+				s.waitCleanup(cctx, func() error {
+					if st.Report.Result == "" {
+						return s.cleanupUnshared(cctx, &st)
+					}
+					return nil
+				}))
 		})
+		if err == nil && report.OK {
+			if rerr := s.retainSanitized(context.WithoutCancel(ctx), &st); rerr != nil {
+				err, st.Report.OK = rerr, false
+			}
+			report = st.Report
+		}
 		if err != nil || !report.OK {
 			snapshotID = ""
 		}

@@ -104,10 +104,14 @@ func (s snap) group() string {
 	return "instance/" + s.db
 }
 
-// origin is the account whose database the snapshot's data comes from: the account of its
+// origin is the account whose database the snapshot's data comes from: its
+// shipshape:source-account tag, else (a copy made before that tag) the account of its
 // shipshape:source ARN (a DR copy, a staging copy), else of its own ARN (a snapshot of this
 // account, or one shared with it).
 func (s snap) origin() string {
+	if a := tagValue(s.tags, TagSourceAccount); validAccount(a) {
+		return a
+	}
 	if a := accountOf(tagValue(s.tags, TagSource)); a != "" {
 		return a
 	}

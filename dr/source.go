@@ -272,7 +272,7 @@ func (s *Source) copyOne(ctx context.Context, a snap, b *budget, sum *Summary) e
 		return err
 	}
 	done := snap{cluster: a.cluster, id: target}
-	req := copyRequest{cluster: a.cluster, source: a.arn, target: target, tags: []types.Tag{tag(TagDR, "true"), tag(TagSource, a.arn)}}
+	req := copyRequest{cluster: a.cluster, source: a.arn, target: target, tags: []types.Tag{tag(TagDR, "true"), tag(TagSource, a.arn), tag(TagSourceAccount, accountOf(a.arn))}}
 	reason := "copy of " + name
 	if a.encrypted {
 		key, why, err := s.copyKey(ctx, a, sum)
@@ -505,6 +505,12 @@ func (s *Source) share(ctx context.Context, snaps []snap) (Summary, error) {
 			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "already shared"})
 			continue
 		}
+		if !Owned(sn.id) {
+			// Named before the prefix: the template's IAM lets the function neither share nor tag it.
+			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "named before the " + NamePrefix + " prefix, which is all the function may share: " +
+				"share it by hand if the recovery account lacks it (docs/dr.md, copies made before the prefix)"})
+			continue
+		}
 		if sn.encrypted && sn.kmsKey == s.opts.KMSKeyID && s.configuredKeyManaged(ctx, &sum) {
 			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "under the configured key " + sn.kmsKey + ", an AWS managed key: can't be shared"})
 			keyErrs = append(keyErrs, configuredKeyManaged(sn.kmsKey))
@@ -560,8 +566,9 @@ type Retention struct {
 
 // Retain deletes DR snapshots (DB and cluster snapshots) beyond Retention, per source
 // database (an instance or cluster of one source account). It only ever deletes snapshots
-// tagged shipshape:dr=true, and always keeps the newest available one of each, whatever the
-// limits say.
+// tagged shipshape:dr=true and named with NamePrefix (older copies count for the ranking but
+// are reported, not deleted), and always keeps the newest available one of each, whatever
+// the limits say.
 func (s *Source) Retain(ctx context.Context, r Retention) (Summary, error) {
 	return retain(ctx, s.rds, s.opts.Clock.Now(), r)
 }
@@ -613,6 +620,10 @@ func retainList(ctx context.Context, c calls, now time.Time, r Retention, snaps 
 				sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "not available (" + sn.status + ")"})
 			case !keptAvailable:
 				keptAvailable = true // the newest available one always stays
+			case (tooMany || tooOld) && !Owned(sn.id):
+				// Named before the prefix: the templates' IAM lets no function delete it.
+				sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "beyond the retention, but named before the " + NamePrefix +
+					" prefix, which is all the functions may delete: delete it by hand once you no longer need it (docs/dr.md, copies made before the prefix)"})
 			case tooMany || tooOld:
 				if err := c.deleteSnap(ctx, sn); err != nil {
 					return sum, errtext.Wrap("dr", "deleting "+id, err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -31,7 +32,7 @@ func source(t *testing.T, f *drtest.RDS, optFns ...func(*dr.SourceOptions)) *dr.
 func TestCopyID(t *testing.T) {
 	id, err := dr.CopyID("orders-db", created)
 	require.NoError(t, err)
-	assert.Equal(t, "orders-db-202611230300-dr", id)
+	assert.Equal(t, "shipshape-dr-orders-db-202611230300", id)
 	id, err = dr.CopyID(strings.Repeat("a", 300), created)
 	require.NoError(t, err)
 	assert.Len(t, id, 255)
@@ -46,14 +47,15 @@ func TestCopyAutomatedIsIdempotent(t *testing.T) {
 	s := source(t, f)
 	sum, err := s.CopyAutomated(context.Background(), auto)
 	require.NoError(t, err)
-	assert.Equal(t, []dr.Item{{ID: "orders-db-202611230300-dr", Reason: "copy of rds:orders-db-2026-11-23-03-00"}}, sum.Copied)
+	assert.Equal(t, []dr.Item{{ID: "shipshape-dr-orders-db-202611230300", Reason: "copy of rds:orders-db-2026-11-23-03-00"}}, sum.Copied)
 
 	// The event is delivered again, or the run is repeated after a crash: nothing new.
 	again, err := s.CopyAutomated(context.Background(), strings.TrimPrefix(auto, "rds:"))
 	require.NoError(t, err)
 	assert.Empty(t, again.Copied)
 	assert.Equal(t, "already copied", again.Skipped[0].Reason)
-	assert.Equal(t, []string{"orders-db-202611230300-dr", auto}, f.IDs())
+	assert.Equal(t, []string{auto, "shipshape-dr-orders-db-202611230300"}, f.IDs())
+	assert.Equal(t, f.Account, f.Tags("shipshape-dr-orders-db-202611230300")[dr.TagSourceAccount], "the copy records its source account")
 }
 
 func TestEncryptionRules(t *testing.T) {
@@ -72,12 +74,12 @@ func TestEncryptionRules(t *testing.T) {
 		s := source(t, f, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery}; o.KMSKeyID = cmk })
 		_, err := s.CopyAutomated(context.Background(), auto)
 		require.NoError(t, err)
-		assert.Equal(t, cmk, f.KMSKey("orders-db-202611230300-dr"))
+		assert.Equal(t, cmk, f.KMSKey("shipshape-dr-orders-db-202611230300"))
 		f.Clock().Advance(15 * time.Minute) // the copy completes
 		sum, err := s.ShareAvailable(context.Background())
 		require.NoError(t, err)
 		assert.Len(t, sum.Shared, 1)
-		assert.Equal(t, []string{recovery}, f.SharedWith("orders-db-202611230300-dr"))
+		assert.Equal(t, []string{recovery}, f.SharedWith("shipshape-dr-orders-db-202611230300"))
 	})
 }
 
@@ -99,10 +101,10 @@ func TestConfiguredKeyMustNotBeAWSManaged(t *testing.T) {
 	keys := drtest.NewKMS(f)
 	keys.AddKey(cmk, "CUSTOMER")
 	// Copies of earlier runs: one under the aws/rds key, one under a customer managed key.
-	f.AddManual("billing-202611220300-dr", "billing", created.Add(-24*time.Hour), map[string]string{dr.TagDR: "true"})
-	f.SetKMSKey("billing-202611220300-dr", f.DefaultKey)
-	f.AddManual("orders-db-202611220300-dr", "orders-db", created.Add(-24*time.Hour), map[string]string{dr.TagDR: "true"})
-	f.SetKMSKey("orders-db-202611220300-dr", cmk)
+	f.AddManual("shipshape-dr-billing-202611220300", "billing", created.Add(-24*time.Hour), map[string]string{dr.TagDR: "true"})
+	f.SetKMSKey("shipshape-dr-billing-202611220300", f.DefaultKey)
+	f.AddManual("shipshape-dr-orders-db-202611220300", "orders-db", created.Add(-24*time.Hour), map[string]string{dr.TagDR: "true"})
+	f.SetKMSKey("shipshape-dr-orders-db-202611220300", cmk)
 	auto := f.AddAutomated("orders-db", created, cmk)
 	s := source(t, f, func(o *dr.SourceOptions) { o.KMSKeyID, o.ShareWith, o.KMS = f.DefaultKey, []string{recovery}, keys })
 	_, err := s.CopyAutomated(ctx, auto)
@@ -112,8 +114,8 @@ func TestConfiguredKeyMustNotBeAWSManaged(t *testing.T) {
 
 	sum, err := s.ShareAvailable(ctx)
 	require.ErrorIs(t, err, dr.ErrNeedsCustomerKey, "the copy under aws/rds is reported")
-	assert.Equal(t, []dr.Item{{ID: "orders-db-202611220300-dr", Reason: "with " + recovery}}, sum.Shared, "the others are still shared")
-	assert.Empty(t, f.SharedWith("billing-202611220300-dr"))
+	assert.Equal(t, []dr.Item{{ID: "shipshape-dr-orders-db-202611220300", Reason: "with " + recovery}}, sum.Shared, "the others are still shared")
+	assert.Empty(t, f.SharedWith("shipshape-dr-billing-202611220300"))
 	assert.Equal(t, 1, f.Calls(drtest.OpModifyAttribute), "the copy under aws/rds is never offered to RDS")
 
 	// KMS can't answer (no kms:DescribeKey permission on it): the key is taken to be customer
@@ -161,22 +163,22 @@ func TestShareWithTwoAccountsAfterACrash(t *testing.T) {
 	require.Error(t, err)
 	sum, err = s.ShareAvailable(context.Background()) // the next scheduled run finishes it
 	require.NoError(t, err)
-	assert.Equal(t, []dr.Item{{ID: "orders-db-202611230300-dr", Reason: "with " + recovery + ", " + second}}, sum.Shared)
+	assert.Equal(t, []dr.Item{{ID: "shipshape-dr-orders-db-202611230300", Reason: "with " + recovery + ", " + second}}, sum.Shared)
 	sum, err = s.ShareAvailable(context.Background())
 	require.NoError(t, err)
 	assert.Empty(t, sum.Shared)
 	assert.Equal(t, "already shared", sum.Skipped[0].Reason)
-	assert.Equal(t, []string{recovery, second}, f.SharedWith("orders-db-202611230300-dr"))
+	assert.Equal(t, []string{recovery, second}, f.SharedWith("shipshape-dr-orders-db-202611230300"))
 }
 
 func TestRetentionTouchesOnlyOurSnapshots(t *testing.T) {
 	f := drtest.New(nil)
 	ours := map[string]string{dr.TagDR: "true"}
 	for i := range 6 {
-		f.AddManual(fmt.Sprintf("orders-db-2026112%d0300-dr", i), "orders-db", created.AddDate(0, 0, -i), ours)
+		f.AddManual(fmt.Sprintf("shipshape-dr-orders-db-2026112%d0300", i), "orders-db", created.AddDate(0, 0, -i), ours)
 	}
-	f.AddManual("billing-db-202601010000-dr", "billing-db", created.AddDate(-1, 0, 0), ours) // old, but billing's only one
-	f.AddManual("before-migration", "orders-db", created.AddDate(-1, 0, 0), nil)             // not ours
+	f.AddManual("shipshape-dr-billing-db-202601010000", "billing-db", created.AddDate(-1, 0, 0), ours) // old, but billing's only one
+	f.AddManual("before-migration", "orders-db", created.AddDate(-1, 0, 0), nil)                       // not ours
 	f.AddManual("tagged-false", "orders-db", created.AddDate(-1, 0, 0), map[string]string{dr.TagDR: "false"})
 	f.AddAutomated("orders-db", created, "")
 
@@ -187,10 +189,10 @@ func TestRetentionTouchesOnlyOurSnapshots(t *testing.T) {
 	for _, d := range sum.Deleted {
 		deleted = append(deleted, d.ID)
 	}
-	assert.ElementsMatch(t, []string{"orders-db-202611230300-dr", "orders-db-202611240300-dr", "orders-db-202611250300-dr"}, deleted,
+	assert.ElementsMatch(t, []string{"shipshape-dr-orders-db-202611230300", "shipshape-dr-orders-db-202611240300", "shipshape-dr-orders-db-202611250300"}, deleted,
 		"6 orders-db copies (newest: ...200300), keep 3")
 	ids := strings.Join(f.IDs(), " ")
-	for _, keep := range []string{"before-migration", "tagged-false", "billing-db-202601010000-dr", "rds:orders-db"} {
+	for _, keep := range []string{"before-migration", "tagged-false", "shipshape-dr-billing-db-202601010000", "rds:orders-db"} {
 		assert.Contains(t, ids, keep, "never touched")
 	}
 	_, err = s.Retain(context.Background(), dr.Retention{})
@@ -228,7 +230,7 @@ func TestParseRetention(t *testing.T) {
 func TestScheduledListsOnce(t *testing.T) {
 	f := drtest.New(nil)
 	for i := range 150 {
-		f.AddManual(fmt.Sprintf("db-%03d-dr", i), "db", created.Add(-time.Duration(i)*time.Hour), map[string]string{dr.TagDR: "true"})
+		f.AddManual(fmt.Sprintf("shipshape-dr-db-%03d", i), "db", created.Add(-time.Duration(i)*time.Hour), map[string]string{dr.TagDR: "true"})
 	}
 	f.AddManual("by-hand", "db", created.Add(-999*time.Hour), nil)
 	s := source(t, f, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery} })
@@ -249,7 +251,7 @@ func TestScheduledListsOnce(t *testing.T) {
 func TestRecoveryScheduled(t *testing.T) {
 	_, prod, shared, west := world()
 	for i := range 3 {
-		prod.AddManual(fmt.Sprintf("db-%d-dr", i), "db", created.Add(time.Duration(i)*time.Hour), map[string]string{dr.TagDR: "true"})
+		prod.AddManual(fmt.Sprintf("shipshape-dr-db-%d", i), "db", created.Add(time.Duration(i)*time.Hour), map[string]string{dr.TagDR: "true"})
 	}
 	src, err := dr.NewSource(prod, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery} })
 	require.NoError(t, err)
@@ -268,7 +270,7 @@ func TestRecoveryScheduled(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, sum.Copied)
 	assert.Len(t, sum.Deleted, 2)
-	assert.Equal(t, []string{"db-2-dr"}, west.IDs(), "the newest copy stays")
+	assert.Equal(t, []string{"shipshape-dr-db-2"}, west.IDs(), "the newest copy stays")
 	assert.Equal(t, 2, west.Calls(drtest.OpDescribe), "one listing of the copies per run")
 
 	// The trimmed ones are still shared, but never copied again (a copy-trim loop would pay a
@@ -276,5 +278,36 @@ func TestRecoveryScheduled(t *testing.T) {
 	sum, err = rec.Scheduled(context.Background(), dr.Retention{Keep: 1})
 	require.NoError(t, err)
 	assert.Empty(t, sum.Copied)
-	assert.Equal(t, []string{"db-2-dr"}, west.IDs())
+	assert.Equal(t, []string{"shipshape-dr-db-2"}, west.IDs())
+}
+
+// TestCopiesNamedBeforeThePrefixAreLeftToTheOperator: once the IAM policies allow deleting,
+// sharing and tagging only shipshape- names, a DR copy named before (orders-db-...-dr) can't
+// be touched by the functions: retention ranks it with the others (so the newest is still
+// kept) but reports it instead of deleting it, and sharing skips it with a reason; neither
+// sends a call RDS would refuse, so the run goes on.
+func TestCopiesNamedBeforeThePrefixAreLeftToTheOperator(t *testing.T) {
+	f := drtest.New(nil)
+	ours := map[string]string{dr.TagDR: "true"}
+	f.AddManual("orders-db-202611200300-dr", "orders-db", created.AddDate(0, 0, -3), ours)
+	f.AddManual("orders-db-202611210300-dr", "orders-db", created.AddDate(0, 0, -2), ours)
+	f.AddManual("shipshape-dr-orders-db-202611230300", "orders-db", created, ours)
+	s := source(t, f, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery}; o.Clock = atTime(created) })
+	sum, err := s.Scheduled(context.Background(), dr.Retention{Keep: 1})
+	require.NoError(t, err)
+	assert.Empty(t, sum.Deleted)
+	assert.Zero(t, f.Calls(drtest.OpDelete), "no delete of a name the policy does not allow")
+	skipped := map[string]string{}
+	for _, it := range sum.Skipped {
+		skipped[it.ID] = it.Reason
+	}
+	for _, old := range []string{"orders-db-202611200300-dr", "orders-db-202611210300-dr"} {
+		assert.Contains(t, skipped[old], "named before the shipshape- prefix", old)
+		assert.Empty(t, f.SharedWith(old), "not shared")
+	}
+	assert.Equal(t, []string{recovery}, f.SharedWith("shipshape-dr-orders-db-202611230300"))
+	for _, in := range f.Inputs(drtest.OpAddTags) {
+		assert.Contains(t, *in.(*rds.AddTagsToResourceInput).ResourceName, ":snapshot:shipshape-", "tags only its own names")
+	}
+	assert.Len(t, f.IDs(), 3)
 }

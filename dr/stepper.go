@@ -14,6 +14,9 @@ type StepClients struct {
 	SecretsManager SecretsManagerAPI
 	S3             S3API
 	SNS            SNSAPI
+	// KMS tells an AWS managed key from a customer managed one before a sanitized copy that
+	// is to be shared is made (SanitizeOptions.KMS). Optional.
+	KMS KMSAPI
 }
 
 // StepRequest is one invocation of a state machine's Lambda: the step, the execution's name
@@ -42,6 +45,7 @@ type StepRunner struct {
 
 type stepper interface {
 	Step(ctx context.Context, step, run string, st VerifyState) (VerifyState, error)
+	finishReport(st *VerifyState)
 }
 
 // NewStepRunner checks the settings (every region's Verifier or Sanitizer is built; no call
@@ -98,7 +102,11 @@ func (r *StepRunner) runner(region string) (stepper, error) {
 	}}, r.optFns...)
 	var x stepper
 	if r.sanitize {
-		x, err = NewSanitizer(r.c.RDS(region), r.s.Target, db, r.s.Sanitize, opts...)
+		o := r.s.Sanitize
+		if o.KMS == nil {
+			o.KMS = r.c.KMS
+		}
+		x, err = NewSanitizer(r.c.RDS(region), r.s.Target, db, o, opts...)
 	} else {
 		x, err = NewVerifier(r.c.RDS(region), r.s.Target, db, opts...)
 	}
@@ -110,7 +118,8 @@ func (r *StepRunner) runner(region string) (stepper, error) {
 }
 
 // Run runs one step. "report" delivers the state's report (to S3, and to SNS when it failed)
-// and records where it went.
+// and records where it went; a cleanup that failed after the state machine's retries (the
+// state's cleanupError) is recorded in the report's cleanup field first.
 func (r *StepRunner) Run(ctx context.Context, req StepRequest) (VerifyState, error) {
 	x, err := r.runner(req.Region)
 	if err != nil {
@@ -118,6 +127,10 @@ func (r *StepRunner) Run(ctx context.Context, req StepRequest) (VerifyState, err
 	}
 	if req.Step == "report" {
 		st := req.State
+		if err := st.ofRun(req.Run); err != nil {
+			return st, err
+		}
+		x.finishReport(&st)
 		loc, err := r.reporter.Deliver(ctx, st.Report)
 		st.Report.Location = loc
 		return st, err

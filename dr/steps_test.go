@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -27,12 +28,12 @@ func TestVerifyPicksNewestByOriginalTime(t *testing.T) {
 	f := verifyBed(t, "127.0.0.1", 1)
 	f.AddManual("orders-db-before-upgrade", "orders-db", created.Add(-72*time.Hour), nil)
 	_, err := f.CopyDBSnapshot(context.Background(), &rds.CopyDBSnapshotInput{SourceDBSnapshotIdentifier: aws.String("orders-db-before-upgrade"),
-		TargetDBSnapshotIdentifier: aws.String("orders-db-202611200300-dr"), Tags: []types.Tag{{Key: aws.String(dr.TagDR), Value: aws.String("true")}}})
+		TargetDBSnapshotIdentifier: aws.String("shipshape-dr-orders-db-202611200300"), Tags: []types.Tag{{Key: aws.String(dr.TagDR), Value: aws.String("true")}}})
 	require.NoError(t, err)
 	f.Clock().Advance(15 * time.Minute) // copied just now: the newest SnapshotCreateTime of all
 	st, err := verifier(t, f, noDB, dr.Checks{}).Start(context.Background(), "run-1")
 	require.NoError(t, err)
-	assert.Equal(t, "orders-db-202611230300-dr", st.Snapshot, "the newest data, by OriginalSnapshotCreateTime")
+	assert.Equal(t, "shipshape-dr-orders-db-202611230300", st.Snapshot, "the newest data, by OriginalSnapshotCreateTime")
 }
 
 // TestWaitEndsAtTheDeadline: the poll interval is clipped to what is left.
@@ -44,7 +45,7 @@ func TestWaitEndsAtTheDeadline(t *testing.T) {
 	require.ErrorIs(t, err, dr.ErrTimedOut)
 	assert.Equal(t, 5*time.Second, f.Clock().Now().Sub(start), "5 s of fake time, not the 60 s poll")
 	assert.Empty(t, f.Instances(), "cleanup still ran")
-	assert.Contains(t, rep.Cleanup, "deleted verify-")
+	assert.Contains(t, rep.Cleanup, "deleted shipshape-verify-")
 }
 
 // TestTerminalStateFailsAtOnce: incompatible-restore and friends never become available.
@@ -79,7 +80,7 @@ func TestLostRestoreAnswerIsCleanedUp(t *testing.T) {
 
 	st, err := v.Step(context.Background(), "cleanup", "0b7c3e1e-5f7b-4d0c-9c1e-3f2a1b0c9d8e", dr.VerifyState{})
 	require.NoError(t, err)
-	assert.Equal(t, "deleted verify-0b7c3e1e-5f7b-4d0c-9c1e-3f2a1b0c9d8e", st.Report.Cleanup)
+	assert.Equal(t, "deleted shipshape-verify-0b7c3e1e-5f7b-4d0c-9c1e-3f2a1b0c9d8e", st.Report.Cleanup)
 	assert.Empty(t, f.Instances())
 	assert.False(t, st.Report.OK)
 
@@ -89,16 +90,16 @@ func TestLostRestoreAnswerIsCleanedUp(t *testing.T) {
 	require.Error(t, err)
 	st, err = v.Step(context.Background(), "start", "run-2", dr.VerifyState{})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"verify-run-2"}, f.Instances())
-	assert.Equal(t, "orders-db-202611230300-dr", st.Snapshot)
+	assert.Equal(t, []string{"shipshape-verify-run-2"}, f.Instances())
+	assert.Equal(t, "shipshape-dr-orders-db-202611230300", st.Snapshot)
 }
 
 // TestForeignInstanceRefused: an instance with the run's identifier that this run did not
 // make is neither used nor deleted.
 func TestForeignInstanceRefused(t *testing.T) {
 	f := verifyBed(t, "127.0.0.1", 1)
-	_, err := f.RestoreDBInstanceFromDBSnapshot(context.Background(), &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String("verify-run-9"),
-		DBSnapshotIdentifier: aws.String("orders-db-202611220300-dr"), Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("analytics")}}})
+	_, err := f.RestoreDBInstanceFromDBSnapshot(context.Background(), &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String("shipshape-verify-run-9"),
+		DBSnapshotIdentifier: aws.String("shipshape-dr-orders-db-202611220300"), Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("analytics")}}})
 	require.NoError(t, err)
 	v := verifier(t, f, noDB, dr.Checks{})
 	_, err = v.Step(context.Background(), "start", "run-9", dr.VerifyState{})
@@ -106,8 +107,8 @@ func TestForeignInstanceRefused(t *testing.T) {
 	assert.Equal(t, "ForeignResource", dr.ErrorType(err))
 	st, err := v.Step(context.Background(), "cleanup", "run-9", dr.VerifyState{})
 	require.NoError(t, err)
-	assert.Equal(t, "left verify-run-9 alone: not made by this run", st.Report.Cleanup)
-	assert.Equal(t, []string{"verify-run-9"}, f.Instances())
+	assert.Equal(t, "left shipshape-verify-run-9 alone: not made by this run", st.Report.Cleanup)
+	assert.Equal(t, []string{"shipshape-verify-run-9"}, f.Instances())
 	assert.Zero(t, f.Calls(drtest.OpDeleteDB))
 }
 
@@ -134,8 +135,8 @@ func TestStepsTimeOutAndTypes(t *testing.T) {
 }
 
 func TestTemporaryInstanceID(t *testing.T) {
-	assert.Equal(t, "verify-0b7c3e1e-5f7b-4d0c-9c1e-3f2a1b0c9d8e", dr.TemporaryInstanceID("0B7C3E1E-5F7B-4D0C-9C1E-3F2A1B0C9D8E"))
-	for _, run := range []string{"nightly_run", "a--b", "run-", "x" + string(make([]byte, 60))} {
+	assert.Equal(t, "shipshape-verify-0b7c3e1e-5f7b-4d0c-9c1e-3f2a1b0c9d8e", dr.TemporaryInstanceID("0B7C3E1E-5F7B-4D0C-9C1E-3F2A1B0C9D8E"))
+	for _, run := range []string{"nightly_run", "a--b", "run-", "x" + string(make([]byte, 60)), strings.Repeat("e", 80), "0b7c3e1e-5f7b-4d0c-9c1e-3f2a1b0c9d8e-retry"} {
 		id := dr.TemporaryInstanceID(run)
 		require.NoError(t, dr.ValidIdentifier(id), run)
 		assert.LessOrEqual(t, len(id), 63)
@@ -170,12 +171,12 @@ func TestCleanupWithoutARunDeletesNothing(t *testing.T) {
 
 	// The sanitizer's intermediate snapshot: one without a run tag (a person's, by that name)
 	// is not taken for the run's when the state names no run.
-	f.AddManual("sanitized-orders-db-202611230300-dr-raw", "orders-db", created, map[string]string{dr.TagDR: "sanitize-intermediate"})
+	f.AddManual("shipshape-sanitized-orders-db-202611230300-raw", "orders-db", created, map[string]string{dr.TagDR: "sanitize-intermediate"})
 	s := sanitizer(t, f, noDB, dr.SanitizeOptions{Statements: []string{"SELECT 1"}, KMSKeyID: "arn:aws:kms:us-east-1:111111111111:key/dev"})
-	out, err = s.Step(ctx, "cleanup", "", dr.VerifyState{Snapshot: "orders-db-202611230300-dr"})
+	out, err = s.Step(ctx, "cleanup", "", dr.VerifyState{Snapshot: "shipshape-dr-orders-db-202611230300"})
 	require.NoError(t, err)
-	assert.Contains(t, out.Report.Cleanup, "left snapshot sanitized-orders-db-202611230300-dr-raw alone")
-	assert.Contains(t, f.IDs(), "sanitized-orders-db-202611230300-dr-raw")
+	assert.Contains(t, out.Report.Cleanup, "left snapshot shipshape-sanitized-orders-db-202611230300-raw alone")
+	assert.Contains(t, f.IDs(), "shipshape-sanitized-orders-db-202611230300-raw")
 	assert.Zero(t, f.Calls(drtest.OpDelete))
 }
 
@@ -184,6 +185,11 @@ type keysS3 struct{ keys []string }
 func (s *keysS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
 	s.keys = append(s.keys, aws.ToString(in.Key))
 	return &s3.PutObjectOutput{}, nil
+}
+
+// GetObject finds nothing: every put here is of a new key.
+func (*keysS3) GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	return nil, &s3types.NoSuchKey{}
 }
 
 // TestReportAfterAFailedStartNamesItsDatabase: after Start failed, a state machine's Catch
@@ -230,4 +236,105 @@ func TestReportAfterAFailedStartNamesItsDatabase(t *testing.T) {
 	for _, m := range notices.Messages() {
 		assert.Contains(t, m.Subject, "of orders-db FAILED in eu-west-1")
 	}
+}
+
+// TestReportStepRecordsACleanupThatKeptFailing: when Cleanup fails after the state
+// machine's retries, its Catch passes Cleanup's input to Report with the error at
+// $.cleanupError. The report the Report step delivers (both state machines) says so in its
+// cleanup field, with what to delete, is not OK, and still names its database: the leak is
+// in the report and the alert, not only in the execution's history.
+func TestReportStepRecordsACleanupThatKeptFailing(t *testing.T) {
+	f := drtest.New(nil)
+	notices := drtest.NewSNS(topic)
+	s := dr.StepSettings{Target: dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, DSN: "postgres://{host}/db",
+		Regions: map[string]dr.RegionSettings{"": {}}, TopicARN: topic}
+	for _, sanitize := range []bool{false, true} {
+		if sanitize {
+			s.Sanitize.Statements = []string{"UPDATE customers SET email = 'x'"}
+		}
+		r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(string) dr.RDSAPI { return f }, SNS: notices}, sanitize,
+			func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+		require.NoError(t, err)
+		// Start failed (caught at $.error), then Cleanup failed every time (caught at
+		// $.cleanupError): the state is still the execution's input plus the two errors.
+		st := dr.VerifyState{Error: &dr.CaughtError{Error: "Throttled", Cause: `{"errorMessage":"dr: listing manual DB snapshots: Throttling"}`},
+			CleanupError: &dr.CaughtError{Error: "Failed", Cause: `{"errorMessage":"dr: deleting temporary instance shipshape-verify-exec-1: AccessDenied"}`}}
+		out, err := r.Run(context.Background(), dr.StepRequest{Step: "report", Run: "exec-1", State: st})
+		require.NoError(t, err)
+		rep := out.Report
+		assert.False(t, rep.OK)
+		assert.Contains(t, rep.Cleanup, "FAILED")
+		assert.Contains(t, rep.Cleanup, "AccessDenied")
+		assert.Contains(t, rep.Cleanup, dr.TagRun+"=exec-1")
+		assert.Equal(t, "orders-db", rep.Database)
+		assert.Equal(t, "exec-1", rep.Run)
+		if assert.NotNil(t, rep.Failed()) {
+			assert.Contains(t, rep.Failed().Detail, "Throttling", "the error that sent the execution to Cleanup")
+		}
+		assert.Nil(t, out.CleanupError, "recorded once")
+	}
+	require.Len(t, notices.Messages(), 2)
+	for _, m := range notices.Messages() {
+		assert.Contains(t, m.Body, "AccessDenied")
+	}
+}
+
+// Two source accounts, each with an orders-db: prodA's copy predates the source-account tag
+// (its account is in its shipshape:source ARN), prodB's is newer and carries the tag.
+const (
+	prodA = "111111111111"
+	prodB = "333333333333"
+)
+
+func twoAccountsCopies(f *drtest.RDS) {
+	f.AddManual("shipshape-dr-orders-db-202611230300-111111111111", "orders-db", created, map[string]string{dr.TagDR: "true",
+		dr.TagSource: "arn:aws:rds:us-east-1:" + prodA + ":snapshot:shipshape-dr-orders-db-202611230300"})
+	f.AddManual("shipshape-dr-orders-db-202611230400-333333333333", "orders-db", created.Add(time.Hour), map[string]string{dr.TagDR: "true",
+		dr.TagSource: "arn:aws:rds:us-east-1:" + prodB + ":snapshot:shipshape-dr-orders-db-202611230400", dr.TagSourceAccount: prodB})
+}
+
+// TestVerifyPicksTheChosenAccountsCopy: with two source accounts' orders-db in the recovery
+// account, Verify and Sanitize restore the newest copy of the chosen account's database,
+// not the newest of the name; without a choice they refuse (AmbiguousSourceError naming both
+// accounts, error type AmbiguousSource) before anything is restored.
+func TestVerifyPicksTheChosenAccountsCopy(t *testing.T) {
+	ctx := context.Background()
+	for _, sanitize := range []bool{false, true} {
+		f := drtest.New(nil)
+		twoAccountsCopies(f)
+		start := func(account string) (dr.VerifyState, error) {
+			target := dr.VerifyTarget{SourceInstance: "orders-db", SourceAccount: account, InstanceClass: "db.t4g.medium"}
+			if sanitize {
+				s, err := dr.NewSanitizer(f, target, dr.Database{Driver: "pgx", DSN: noDB}, dr.SanitizeOptions{Statements: []string{"SELECT 1"}},
+					func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+				require.NoError(t, err)
+				return s.Step(ctx, "start", "run-"+account, dr.VerifyState{})
+			}
+			v, err := dr.NewVerifier(f, target, dr.Database{Driver: "pgx", DSN: noDB}, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+			require.NoError(t, err)
+			return v.Start(ctx, "run-"+account)
+		}
+		_, err := start("")
+		var ambiguous *dr.AmbiguousSourceError
+		require.ErrorAs(t, err, &ambiguous)
+		assert.Equal(t, []string{prodA, prodB}, ambiguous.Accounts)
+		assert.Equal(t, "AmbiguousSource", dr.ErrorType(err))
+		assert.Contains(t, err.Error(), prodA+", "+prodB)
+		assert.Zero(t, f.Calls(drtest.OpRestore), "nothing restored")
+
+		st, err := start(prodA)
+		require.NoError(t, err)
+		assert.Equal(t, "shipshape-dr-orders-db-202611230300-111111111111", st.Snapshot, "the chosen account's newest, not the newest of the name")
+		assert.Equal(t, prodA, st.Report.Account)
+		st, err = start(prodB)
+		require.NoError(t, err)
+		assert.Equal(t, "shipshape-dr-orders-db-202611230400-333333333333", st.Snapshot)
+
+		_, err = start("444444444444")
+		require.ErrorIs(t, err, dr.ErrNoSnapshot)
+		assert.Contains(t, err.Error(), "orders-db of account 444444444444")
+	}
+	_, err := dr.NewVerifier(drtest.New(nil), dr.VerifyTarget{SourceInstance: "orders-db", SourceAccount: "1234", InstanceClass: "db.t4g.medium"},
+		dr.Database{Driver: "pgx", DSN: noDB})
+	require.ErrorIs(t, err, dr.ErrInvalidInput)
 }

@@ -40,7 +40,7 @@ func TestLostEventRecoveredBySweep(t *testing.T) {
 		copied = append(copied, c.ID)
 		assert.Contains(t, c.Reason, "sweep")
 	}
-	assert.Equal(t, []string{"orders-db-202611230300-dr", "billing-db-202611230300-dr", "billing-db-202611220300-dr", "billing-db-202611210300-dr"}, copied,
+	assert.Equal(t, []string{"shipshape-dr-orders-db-202611230300", "shipshape-dr-billing-db-202611230300", "shipshape-dr-billing-db-202611220300", "shipshape-dr-billing-db-202611210300"}, copied,
 		"the newest of orders-db (its event was lost) and all of billing-db (no copy yet), newest first")
 
 	late, err := s.CopyAutomated(ctx, "rds:orders-db-2026-11-23-03-00") // the lost event arrives after all
@@ -61,12 +61,12 @@ func TestSweepLeavesForeignSnapshotsAndProtectedOnly(t *testing.T) {
 	f := drtest.New(nil)
 	f.AddAutomated("orders-db", created, "")
 	f.AddAutomated("scratch-db", created, "")
-	f.AddManual("orders-db-202611230300-dr", "orders-db", created, nil) // somebody's snapshot with our id
+	f.AddManual("shipshape-dr-orders-db-202611230300", "orders-db", created, nil) // somebody's snapshot with our id
 	s := source(t, f, func(o *dr.SourceOptions) { o.Databases = []string{"orders-db", "cluster:ledger"} })
 	sum, err := s.Scheduled(context.Background(), dr.Retention{Keep: 7})
 	require.NoError(t, err)
 	assert.Empty(t, sum.Copied, "scratch-db is not protected; orders-db's id is taken")
-	assert.Equal(t, []dr.Item{{ID: "orders-db-202611230300-dr", Reason: "a snapshot with this id exists and is not ours: check it"}}, sum.Skipped)
+	assert.Equal(t, []dr.Item{{ID: "shipshape-dr-orders-db-202611230300", Reason: "a snapshot with this id exists and is not ours: check it"}}, sum.Skipped)
 
 	ev, err := s.CopyAutomated(context.Background(), "rds:scratch-db-2026-11-23-03-00")
 	require.NoError(t, err)

@@ -17,7 +17,7 @@ const stagingKey = "arn:aws:kms:us-east-1:222222222222:key/staging"
 // sharedSnapshot: prod shares a DR snapshot with the recovery account.
 func sharedSnapshot(t *testing.T) (w *drtest.World, prod, shared, west *drtest.RDS) {
 	w, prod, shared, west = world()
-	prod.AddManual("db-202611230300-dr", "db", created, map[string]string{dr.TagDR: "true"})
+	prod.AddManual("shipshape-dr-db-202611230300", "db", created, map[string]string{dr.TagDR: "true"})
 	src, err := dr.NewSource(prod, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery} })
 	require.NoError(t, err)
 	_, err = src.ShareAvailable(context.Background())
@@ -31,7 +31,7 @@ func TestSingleStepCopyByDefault(t *testing.T) {
 	require.NoError(t, err)
 	sum, err := rec.CopyShared(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, []string{"db-202611230300-dr"}, west.IDs(), "one step across account and region")
+	assert.Equal(t, []string{"shipshape-dr-db-202611230300"}, west.IDs(), "one step across account and region")
 	assert.Empty(t, shared.IDs(), "no staging copy")
 	assert.Empty(t, sum.Warnings)
 }
@@ -49,7 +49,7 @@ func TestTwoHopFallback(t *testing.T) {
 			ctx := context.Background()
 			sum, err := rec.CopyShared(ctx)
 			require.NoError(t, err, "%+v", sum)
-			assert.Equal(t, []string{"db-202611230300-dr-staging"}, shared.IDs(), "hop 1: a staging copy in the source region")
+			assert.Equal(t, []string{"shipshape-dr-db-202611230300-staging"}, shared.IDs(), "hop 1: a staging copy in the source region")
 			assert.Empty(t, west.IDs())
 			if path == dr.CopyAuto {
 				require.Len(t, sum.Warnings, 1)
@@ -62,21 +62,21 @@ func TestTwoHopFallback(t *testing.T) {
 			sum, err = rec.CopyShared(ctx) // redelivered schedule: the staging copy is still copying
 			require.NoError(t, err)
 			assert.Contains(t, sum.Skipped[0].Reason, "staging copy in us-east-1 still creating")
-			assert.Equal(t, []string{"db-202611230300-dr-staging"}, shared.IDs(), "hop 1 not repeated")
+			assert.Equal(t, []string{"shipshape-dr-db-202611230300-staging"}, shared.IDs(), "hop 1 not repeated")
 
 			w.RDS(recovery, "us-east-1").Clock().Advance(15 * time.Minute)
 			sum, err = rec.CopyShared(ctx)
 			require.NoError(t, err)
 			require.Len(t, sum.Copied, 1)
 			assert.Contains(t, sum.Copied[0].Reason, "hop 2")
-			assert.Equal(t, []string{"db-202611230300-dr"}, west.IDs())
-			assert.Equal(t, []string{"db-202611230300-dr-staging"}, shared.IDs(), "kept until the final copy is available")
+			assert.Equal(t, []string{"shipshape-dr-db-202611230300"}, west.IDs())
+			assert.Equal(t, []string{"shipshape-dr-db-202611230300-staging"}, shared.IDs(), "kept until the final copy is available")
 
 			west.Clock().Advance(15 * time.Minute)
 			sum, err = rec.CopyShared(ctx)
 			require.NoError(t, err)
 			assert.Empty(t, sum.Copied)
-			assert.Equal(t, "db-202611230300-dr-staging", sum.Deleted[0].ID)
+			assert.Equal(t, "shipshape-dr-db-202611230300-staging", sum.Deleted[0].ID)
 			assert.Empty(t, shared.IDs(), "the staging copy is cleaned up")
 			sum, err = rec.CopyShared(ctx)
 			require.NoError(t, err)
@@ -108,11 +108,11 @@ func TestTwoHopEncryptedNeedsStagingKey(t *testing.T) {
 	require.NoError(t, err)
 	_, err = rec.CopyShared(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, stagingKey, shared.KMSKey("db-202611230300-dr-staging"))
+	assert.Equal(t, stagingKey, shared.KMSKey("shipshape-dr-db-202611230300-staging"))
 	shared.Clock().Advance(15 * time.Minute)
 	_, err = rec.CopyShared(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, westKey, west.KMSKey("db-202611230300-dr"), "the final copy under the recovery region's key")
+	assert.Equal(t, westKey, west.KMSKey("shipshape-dr-db-202611230300"), "the final copy under the recovery region's key")
 }
 
 // TestTwoAccountsDatabasesOfTheSameName: two production accounts each share a snapshot of
@@ -129,8 +129,8 @@ func TestTwoAccountsDatabasesOfTheSameName(t *testing.T) {
 			for _, acct := range []string{prodAccount, prodB} {
 				prod := w.RDS(acct, "us-east-1")
 				// An older copy (trimmed later) and the newest one, the same minute in both accounts.
-				prod.AddManual("orders-db-202611220300-dr", "orders-db", created.Add(-24*time.Hour), map[string]string{dr.TagDR: "true"})
-				prod.AddManual("orders-db-202611230300-dr", "orders-db", created, map[string]string{dr.TagDR: "true"})
+				prod.AddManual("shipshape-dr-orders-db-202611220300", "orders-db", created.Add(-24*time.Hour), map[string]string{dr.TagDR: "true"})
+				prod.AddManual("shipshape-dr-orders-db-202611230300", "orders-db", created, map[string]string{dr.TagDR: "true"})
 				src, err := dr.NewSource(prod, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery} })
 				require.NoError(t, err)
 				_, err = src.ShareAvailable(ctx)
@@ -145,8 +145,11 @@ func TestTwoAccountsDatabasesOfTheSameName(t *testing.T) {
 				require.NoError(t, err)
 				west.Clock().Advance(15 * time.Minute)
 			}
-			assert.Equal(t, []string{"orders-db-202611230300-dr-111111111111", "orders-db-202611230300-dr-333333333333"}, west.IDs(),
+			assert.Equal(t, []string{"shipshape-dr-orders-db-202611230300-111111111111", "shipshape-dr-orders-db-202611230300-333333333333"}, west.IDs(),
 				"the newest copy of each account's orders-db")
+			for _, acct := range []string{prodAccount, prodB} {
+				assert.Equal(t, acct, west.Tags("shipshape-dr-orders-db-202611230300-" + acct)[dr.TagSourceAccount], "each copy records its source account")
+			}
 			assert.Empty(t, shared.IDs(), "no staging copy left")
 		})
 	}

@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -145,9 +147,14 @@ func escapeUserinfo(v string) string {
 type VerifyTarget struct {
 	SourceInstance string
 	SourceCluster  string
-	SnapshotID     string
-	Cluster        bool
-	InstanceClass  string // e.g. db.t4g.medium, db.r6g.large for Aurora
+	// SourceAccount is the account whose SourceInstance or SourceCluster is meant (12
+	// digits), when several source accounts each have a database of that name. Default:
+	// none; then a name whose copies come from more than one account is an
+	// *AmbiguousSourceError before anything is restored.
+	SourceAccount string
+	SnapshotID    string
+	Cluster       bool
+	InstanceClass string // e.g. db.t4g.medium, db.r6g.large for Aurora
 	// Engine of the restored Aurora cluster. Default: the snapshot's (aurora-postgresql).
 	Engine string
 }
@@ -215,19 +222,20 @@ type StepResult struct {
 // Report is the outcome of Verify, as JSON for humans and dashboards (the report dr-verify
 // prints and dr-steps returns as the execution's output).
 type Report struct {
-	Database string       `json:"database"`           // the source DB instance or Aurora cluster
-	Kind     string       `json:"kind"`               // "instance" or "cluster" (Aurora)
-	Region   string       `json:"region,omitempty"`   // where it ran, when known
-	Snapshot string       `json:"snapshot"`           // the DR snapshot restored
-	Instance string       `json:"instance"`           // the temporary instance
-	Run      string       `json:"run"`                // the run (execution name) that made it
-	Started  time.Time    `json:"started"`            // RFC 3339, UTC
-	Finished time.Time    `json:"finished"`           // RFC 3339, UTC; zero until cleanup ran
-	OK       bool         `json:"ok"`                 // every step passed and cleanup succeeded
-	Steps    []StepResult `json:"steps"`              // in order
-	Cleanup  string       `json:"cleanup"`            // what cleanup did ("deleted verify-..."), or why it failed
-	Result   string       `json:"result,omitempty"`   // Sanitize: the sanitized snapshot
-	Location string       `json:"location,omitempty"` // where Reporter.Deliver wrote it (s3://...)
+	Database string       `json:"database"`                 // the source DB instance or Aurora cluster
+	Account  string       `json:"source_account,omitempty"` // the source account whose database it is, when known
+	Kind     string       `json:"kind"`                     // "instance" or "cluster" (Aurora)
+	Region   string       `json:"region,omitempty"`         // where it ran, when known
+	Snapshot string       `json:"snapshot"`                 // the DR snapshot restored
+	Instance string       `json:"instance"`                 // the temporary instance
+	Run      string       `json:"run"`                      // the run (execution name) that made it
+	Started  time.Time    `json:"started"`                  // RFC 3339, UTC
+	Finished time.Time    `json:"finished"`                 // RFC 3339, UTC; zero until cleanup ran
+	OK       bool         `json:"ok"`                       // every step passed and cleanup succeeded
+	Steps    []StepResult `json:"steps"`                    // in order
+	Cleanup  string       `json:"cleanup"`                  // what cleanup did ("deleted verify-..."), or why it failed
+	Result   string       `json:"result,omitempty"`         // Sanitize: the sanitized snapshot
+	Location string       `json:"location,omitempty"`       // where Reporter.Deliver wrote it (s3://...)
 }
 
 // Failed is the first step that did not pass, "" when none.
@@ -263,9 +271,16 @@ type VerifyState struct {
 	Done  bool   `json:"done,omitempty"`
 	Taken string `json:"taken,omitempty"`
 	Final string `json:"final,omitempty"`
+	// Adopted are the sanitized snapshots of the same DR copy and statements that an earlier
+	// run left and this one took over (a rerun finishes them instead of failing on them).
+	Adopted []string `json:"adopted,omitempty"`
 	// Error is what a state machine's Catch adds (ResultPath "$.error") when a step failed;
 	// cleanup records it in the report.
 	Error *CaughtError `json:"error,omitempty"`
+	// CleanupError is what the Cleanup state's Catch adds (ResultPath "$.cleanupError") when
+	// cleanup still failed after its retries; the report step records it in the report's
+	// cleanup field (the report is then not OK).
+	CleanupError *CaughtError `json:"cleanupError,omitempty"`
 }
 
 // CaughtError is a Step Functions error caught by a Catch: the error type and the cause (for
@@ -280,26 +295,54 @@ func (st *VerifyState) recordCaught() {
 	if st.Error == nil {
 		return
 	}
-	msg := st.Error.Cause
+	st.Report.Steps = append(st.Report.Steps, StepResult{Name: "error", Detail: st.Error.text()})
+	st.Error = nil
+}
+
+// text is the caught error as a line: its type and the Lambda's error message.
+func (e *CaughtError) text() string {
+	msg := e.Cause
 	var lambdaErr struct {
 		ErrorMessage string `json:"errorMessage"`
 	}
 	if json.Unmarshal([]byte(msg), &lambdaErr) == nil && lambdaErr.ErrorMessage != "" {
 		msg = lambdaErr.ErrorMessage
 	}
-	st.Report.Steps = append(st.Report.Steps, StepResult{Name: "error", Detail: st.Error.Error + ": " + errtext.Strip("dr", msg)})
-	st.Error = nil
+	return e.Error + ": " + errtext.Strip("dr", msg)
+}
+
+// finishReport makes the state's report ready to deliver (the state machine's Report step):
+// a report the cleanup step never completed (its answers were all failures, so the state is
+// cleanup's input) gets its database, run and start, the error an earlier step's Catch
+// caught, and, from the Cleanup state's Catch, why cleanup failed in its cleanup field and
+// what may be left behind. Such a report is never OK.
+func (v *Verifier) finishReport(st *VerifyState) {
+	v.completeReport(st)
+	st.recordCaught()
+	if st.CleanupError == nil {
+		return
+	}
+	left := "what it made may be left behind: delete what is tagged " + TagRun + "=" + st.Run
+	if strings.TrimSpace(st.Run) == "" {
+		left = "what it made may be left behind"
+	}
+	st.Report.Cleanup = "FAILED after the state machine's retries: " + st.CleanupError.text() + "; " + left
+	st.Report.OK = false
+	st.CleanupError = nil
 }
 
 // Verifier restores DR snapshots into temporary instances and checks them. It is safe for
 // concurrent use.
 type Verifier struct {
-	rds     calls
-	target  VerifyTarget
-	db      Database
-	opts    VerifyOptions
-	log     *slog.Logger
-	tagRole string // the shipshape:dr value of what it may delete; "" is "verify"
+	// beforeRestore, when set, is asked about the snapshot Start is about to restore, before
+	// anything is made (the Sanitizer refuses an AWS managed key when sharing).
+	beforeRestore func(ctx context.Context, sn snap) error
+	rds           calls
+	target        VerifyTarget
+	db            Database
+	opts          VerifyOptions
+	log           *slog.Logger
+	tagRole       string // the shipshape:dr value of what it may delete; "" is "verify"
 }
 
 func (v *Verifier) role() string {
@@ -324,6 +367,9 @@ func NewVerifier(client RDSAPI, target VerifyTarget, db Database, optFns ...func
 	}
 	if err := checkSource(client, target.SnapshotID, target.SourceInstance, target.SourceCluster,
 		"the snapshot to verify, the source instance or the source cluster whose newest DR snapshot to verify"); err != nil {
+		return nil, err
+	}
+	if err := checkAccount(target.SourceAccount, target.SnapshotID); err != nil {
 		return nil, err
 	}
 	switch {
@@ -363,6 +409,20 @@ func checkSource(client RDSAPI, snapshotID, instance, cluster, oneOf string) err
 	return nil
 }
 
+// checkAccount checks a source account setting: 12 digits, and only with a source database
+// (a snapshot id names one snapshot of one account already).
+func checkAccount(account, snapshotID string) error {
+	switch {
+	case account == "":
+		return nil
+	case !validAccount(account):
+		return fmt.Errorf("%w: source account %q is not a 12-digit AWS account id", ErrInvalidInput, account)
+	case snapshotID != "":
+		return fmt.Errorf("%w: a source account goes with a source instance or cluster, not with a snapshot id", ErrInvalidInput)
+	}
+	return nil
+}
+
 // nameRule is RDS's rule for DB instance and cluster identifiers, for errors.
 const nameRule = "1 to 63 letters, digits and hyphens, starting with a letter, no two hyphens in a row, not ending with a hyphen"
 
@@ -377,18 +437,24 @@ func (v *Verifier) progress(format string, args ...any) {
 	}
 }
 
-// TemporaryInstanceID is the identifier of the temporary instance of a run: "verify-" and
-// the run itself when that makes a valid identifier of at most 63 characters (a Step
-// Functions execution name is usually a UUID), else "verify-" and a hash of the run. The
-// same run always gives the same instance, so a step whose answer was lost, or a Cleanup
-// that only knows the run, finds it.
+// TemporaryInstanceID is the identifier of the temporary instance of a run: PrefixVerify
+// ("shipshape-verify-") and the run itself when that makes a valid identifier of at most 63
+// characters (a Step Functions execution name is usually a UUID), else PrefixVerify and a
+// hash of the run. The same run always gives the same instance, so a step whose answer was
+// lost, or a Cleanup that only knows the run, finds it.
 func TemporaryInstanceID(run string) string {
-	id := "verify-" + strings.ToLower(run)
+	return runID(PrefixVerify, run)
+}
+
+// runID is prefix and the run when that makes a valid identifier of at most 63 characters,
+// else prefix and a hash of the run.
+func runID(prefix, run string) string {
+	id := prefix + strings.ToLower(run)
 	if len(id) <= 63 && ValidIdentifier(id) == nil {
 		return id
 	}
 	sum := sha256.Sum256([]byte(run))
-	return "verify-" + hex.EncodeToString(sum[:8])
+	return prefix + hex.EncodeToString(sum[:8])
 }
 
 // newRun is the run id of a blocking Verify or Sanitize: the time and a random part, so two
@@ -423,6 +489,22 @@ func (v *Verifier) Start(ctx context.Context, run string) (VerifyState, error) {
 			return fail(err)
 		}
 		st.Snapshot = newest.id
+		st.Report.Account = newest.origin()
+		if v.beforeRestore != nil {
+			if err := v.beforeRestore(ctx, newest); err != nil {
+				return fail(err)
+			}
+		}
+	} else if v.beforeRestore != nil {
+		sn, found, err := v.rds.describeSnap(ctx, st.Cluster, st.Snapshot, "")
+		switch {
+		case err != nil:
+			return fail(errtext.Wrap("dr", "describing "+st.Snapshot, err))
+		case found:
+			if err := v.beforeRestore(ctx, sn); err != nil {
+				return fail(err)
+			}
+		}
 	}
 	st.Report.Snapshot = st.Snapshot
 	if st.Cluster {
@@ -450,21 +532,35 @@ func (v *Verifier) Start(ctx context.Context, run string) (VerifyState, error) {
 	return st, nil
 }
 
-// newest is the newest available DR snapshot of the source instance or cluster; why says
-// what it is for, and what to check, in the error when there is none.
+// newest is the newest available DR snapshot of the source instance or cluster of the
+// source account (VerifyTarget.SourceAccount; without it, of the one account whose database
+// has that name: copies from several accounts are an *AmbiguousSourceError); why says what
+// it is for, and what to check, in the error when there is none.
 func (v *Verifier) newest(ctx context.Context, why string) (snap, error) {
 	m, err := v.rds.listManual(ctx)
 	if err != nil {
 		return snap{}, err
 	}
 	var list []snap
+	accounts := map[string]bool{}
 	for _, s := range m.ours {
-		if s.cluster == v.target.cluster() && s.db == v.target.database() && s.status == "available" {
+		if s.cluster != v.target.cluster() || s.db != v.target.database() {
+			continue
+		}
+		accounts[s.origin()] = true
+		if s.status == "available" && (v.target.SourceAccount == "" || s.origin() == v.target.SourceAccount) {
 			list = append(list, s)
 		}
 	}
+	if v.target.SourceAccount == "" && len(accounts) > 1 {
+		return snap{}, &AmbiguousSourceError{Database: v.target.database(), Cluster: v.target.cluster(), Accounts: slices.Sorted(maps.Keys(accounts))}
+	}
 	if len(list) == 0 {
-		return snap{}, fmt.Errorf("%w of %s %s", ErrNoSnapshot, v.target.database(), why)
+		of := v.target.database()
+		if v.target.SourceAccount != "" {
+			of += " of account " + v.target.SourceAccount
+		}
+		return snap{}, fmt.Errorf("%w of %s %s", ErrNoSnapshot, of, why)
 	}
 	sortNewestFirst(list)
 	return list[0], nil
@@ -850,7 +946,7 @@ func (v *Verifier) completeReport(st *VerifyState) {
 		started = st.Report.Started
 	}
 	r := v.newReport(st.Run, started)
-	st.Report.Database, st.Report.Kind, st.Report.Region, st.Report.Started = r.Database, r.Kind, r.Region, r.Started
+	st.Report.Database, st.Report.Account, st.Report.Kind, st.Report.Region, st.Report.Started = r.Database, r.Account, r.Kind, r.Region, r.Started
 	if st.Report.Run == "" {
 		st.Report.Run = st.Run
 	}
@@ -862,7 +958,7 @@ func (v *Verifier) newReport(run string, now time.Time) Report {
 	if v.target.cluster() {
 		kind = "cluster"
 	}
-	return Report{Database: v.target.database(), Kind: kind, Region: v.opts.Region, Run: run, Started: now}
+	return Report{Database: v.target.database(), Account: v.target.SourceAccount, Kind: kind, Region: v.opts.Region, Run: run, Started: now}
 }
 
 // open connects to the restored database, with the credentials when Database has them, and

@@ -24,8 +24,8 @@ import (
 // host:port (a real PostgreSQL in the integration tests).
 func verifyBed(t *testing.T, host string, port int32) *drtest.RDS {
 	f := drtest.New(nil)
-	f.AddManual("orders-db-202611230300-dr", "orders-db", created, map[string]string{dr.TagDR: "true"})
-	f.AddManual("orders-db-202611220300-dr", "orders-db", created.Add(-24*time.Hour), map[string]string{dr.TagDR: "true"})
+	f.AddManual("shipshape-dr-orders-db-202611230300", "orders-db", created, map[string]string{dr.TagDR: "true"})
+	f.AddManual("shipshape-dr-orders-db-202611220300", "orders-db", created.Add(-24*time.Hour), map[string]string{dr.TagDR: "true"})
 	f.Endpoint = func(string) (string, int32) { return host, port }
 	return f
 }
@@ -78,9 +78,9 @@ func TestIntegrationVerifyAgainstPostgres(t *testing.T) {
 		rep, err := verifier(t, f, dsn, good, func(o *dr.VerifyOptions) { o.Progress = func(s string) { lines = append(lines, s) } }).Verify(context.Background())
 		require.NoError(t, err)
 		assert.True(t, rep.OK, string(rep.JSON()))
-		assert.Equal(t, "orders-db-202611230300-dr", rep.Snapshot, "the newest DR snapshot")
+		assert.Equal(t, "shipshape-dr-orders-db-202611230300", rep.Snapshot, "the newest DR snapshot")
 		assert.Empty(t, f.Instances(), "the temporary instance is deleted")
-		assert.Regexp(t, `^deleted verify-20261123-090000-[0-9a-f]{6}$`, rep.Cleanup)
+		assert.Regexp(t, `^deleted shipshape-verify-20261123-090000-[0-9a-f]{6}$`, rep.Cleanup)
 		assert.Contains(t, lines[1], "waiting (round 1, 1h0m0s left)", "progress while RDS restores")
 	})
 	t.Run("a failing check is reported, the instance still deleted", func(t *testing.T) {
@@ -136,7 +136,7 @@ func TestVerifyAlwaysCleansUp(t *testing.T) {
 		v := verifier(t, f, func(string, int32) string { return "" }, dr.Checks{})
 		st, err := v.Start(context.Background(), "run-1")
 		require.NoError(t, err)
-		assert.Equal(t, "verify-run-1", st.Instance, "derived from the run")
+		assert.Equal(t, "shipshape-verify-run-1", st.Instance, "derived from the run")
 		public, subnet, sgs, ok := f.Instance(st.Instance)
 		require.True(t, ok)
 		assert.False(t, public)
@@ -173,7 +173,7 @@ func TestIntegrationSanitizeAgainstPostgres(t *testing.T) {
 	}).Sanitize(context.Background())
 	require.NoError(t, err, string(rep.JSON()))
 	assert.True(t, rep.OK)
-	assert.Equal(t, "sanitized-orders-db-202611240300-dr", id)
+	assert.Equal(t, "shipshape-sanitized-orders-db-202611240300", id)
 	assert.Equal(t, []string{"444444444444"}, f.SharedWith(id))
 	assert.Equal(t, "arn:aws:kms:us-east-1:111111111111:key/dev-shared", f.KMSKey(id), "re-encrypted with the shareable key")
 	assert.NotContains(t, f.IDs(), id+"-raw", "the intermediate snapshot is deleted")
@@ -261,4 +261,24 @@ func TestConnectErrorsNeverCarryThePassword(t *testing.T) {
 		assert.NotContains(t, string(rep.JSON()), secret, dsn("127.0.0.1", 1))
 		assert.NotContains(t, strings.Join(progress, "\n"), secret)
 	}
+}
+
+// TestIntegrationSanitizeNeverLeaksAfterAFailedShare: the blocking form against the test
+// bed's PostgreSQL: the statements run, the sanitized snapshot is made, the share is refused;
+// the run fails and leaves no sanitized snapshot (nor the intermediate, nor the instance).
+func TestIntegrationSanitizeNeverLeaksAfterAFailedShare(t *testing.T) {
+	host, port, dsn := seeded(t)
+	f := verifyBed(t, host, port)
+	f.SetKMSKey("shipshape-dr-orders-db-202611230300", "arn:aws:kms:us-east-1:111111111111:key/recovery")
+	f.Fail(drtest.OpModifyAttribute, drtest.APIError("AccessDenied", "not authorized to perform rds:ModifyDBSnapshotAttribute"), 0)
+	id, rep, err := sanitizer(t, f, dsn, dr.SanitizeOptions{Statements: []string{`UPDATE customers SET name = 'customer ' || id`},
+		KMSKeyID: "arn:aws:kms:us-east-1:111111111111:key/dev-shared", ShareWith: []string{"444444444444"}}).Sanitize(context.Background())
+	require.ErrorContains(t, err, "AccessDenied")
+	assert.Empty(t, id)
+	assert.False(t, rep.OK)
+	for _, left := range f.IDs() {
+		assert.False(t, strings.HasPrefix(left, dr.PrefixSanitized), "left behind: %s (cleanup: %s)", left, rep.Cleanup)
+	}
+	assert.Empty(t, f.Instances())
+	assert.Contains(t, rep.Cleanup, "deleted unshared sanitized snapshot")
 }

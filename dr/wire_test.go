@@ -28,7 +28,7 @@ func wire(t *testing.T, f *drtest.RDS) (*rds.Client, *drtest.WireServer) {
 func TestWireErrorsAndPagination(t *testing.T) {
 	f := drtest.New(nil)
 	for i := range 250 {
-		f.AddManual(fmt.Sprintf("orders-db-%03d-dr", i), "orders-db", created.Add(-time.Duration(i)*time.Hour), map[string]string{dr.TagDR: "true"})
+		f.AddManual(fmt.Sprintf("shipshape-dr-orders-db-%03d", i), "orders-db", created.Add(-time.Duration(i)*time.Hour), map[string]string{dr.TagDR: "true"})
 	}
 	auto := f.AddAutomated("orders-db", created.Add(time.Hour), "")
 	f.ManualQuota = 1000
@@ -64,7 +64,7 @@ func TestWireClusterSnapshots(t *testing.T) {
 	f := drtest.New(nil)
 	auto := f.AddAutomatedCluster("ledger", created, "")
 	for i, day := range []int{20, 21, 22} {
-		f.AddManualCluster(fmt.Sprintf("ledger-%d-dr", i), "ledger", time.Date(2026, 11, day, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
+		f.AddManualCluster(fmt.Sprintf("shipshape-dr-ledger-%d", i), "ledger", time.Date(2026, 11, day, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
 	}
 	client, srv := wire(t, f)
 	s, err := dr.NewSource(client, func(o *dr.SourceOptions) { o.Clock = f.Clock() })
@@ -80,8 +80,8 @@ func TestWireClusterSnapshots(t *testing.T) {
 	f.Clock().Advance(15 * time.Minute)
 	sum, err = s.Retain(context.Background(), dr.Retention{Keep: 2})
 	require.NoError(t, err)
-	assert.Contains(t, sum.Deleted, dr.Item{ID: "cluster:ledger-1-dr", Reason: "beyond the newest 2"})
-	assert.Contains(t, sum.Deleted, dr.Item{ID: "cluster:ledger-0-dr", Reason: "beyond the newest 2"})
+	assert.Contains(t, sum.Deleted, dr.Item{ID: "cluster:shipshape-dr-ledger-1", Reason: "beyond the newest 2"})
+	assert.Contains(t, sum.Deleted, dr.Item{ID: "cluster:shipshape-dr-ledger-0", Reason: "beyond the newest 2"})
 	assert.Equal(t, 2, srv.Count("DeleteDBClusterSnapshot"))
 }
 
@@ -169,9 +169,9 @@ func TestWireSweepNewestAndQuota(t *testing.T) {
 
 	// An older snapshot copied late: Verify still picks the newest data.
 	f.ManualQuota = 100
-	_, err = f.CopyDBSnapshot(context.Background(), copyInput("orders-db-before-upgrade", "orders-db-202611200300-dr"))
+	_, err = f.CopyDBSnapshot(context.Background(), copyInput("orders-db-before-upgrade", "shipshape-dr-orders-db-202611200300"))
 	require.NoError(t, err)
-	_, err = f.AddTagsToResource(context.Background(), &rds.AddTagsToResourceInput{ResourceName: aws.String("arn:aws:rds:us-east-1:111111111111:snapshot:orders-db-202611200300-dr"),
+	_, err = f.AddTagsToResource(context.Background(), &rds.AddTagsToResourceInput{ResourceName: aws.String("arn:aws:rds:us-east-1:111111111111:snapshot:shipshape-dr-orders-db-202611200300"),
 		Tags: []types.Tag{{Key: aws.String(dr.TagDR), Value: aws.String("true")}}})
 	require.NoError(t, err)
 	f.Clock().Advance(15 * time.Minute)
@@ -180,7 +180,7 @@ func TestWireSweepNewestAndQuota(t *testing.T) {
 	require.NoError(t, err)
 	st, err := v.Start(context.Background(), "wire-1")
 	require.NoError(t, err)
-	assert.Equal(t, "orders-db-202611230300-dr", st.Snapshot)
+	assert.Equal(t, "shipshape-dr-orders-db-202611230300", st.Snapshot)
 }
 
 // TestWireTwoHop: the fallback through two real clients; the source region of the second
@@ -197,7 +197,7 @@ func TestWireTwoHop(t *testing.T) {
 		require.NoError(t, err)
 		west.Clock().Advance(15 * time.Minute)
 	}
-	assert.Equal(t, []string{"db-202611230300-dr"}, west.IDs())
+	assert.Equal(t, []string{"shipshape-dr-db-202611230300"}, west.IDs())
 	assert.Empty(t, shared.IDs(), "staging copy made and deleted")
 	assert.Equal(t, 2, westSrv.Count("CopyDBSnapshot"), "the refused single step, then hop 2")
 }
@@ -214,7 +214,7 @@ func TestWireAurora(t *testing.T) {
 	rep, err := v.Verify(context.Background())
 	require.NoError(t, err, "the checks failed (no database), the run did not")
 	assert.False(t, rep.OK)
-	assert.Equal(t, "ledger-202611230300-dr", rep.Snapshot)
+	assert.Equal(t, "shipshape-dr-ledger-202611230300", rep.Snapshot)
 	assert.Equal(t, 2, srv.Count("CreateDBInstance"), "the lost answer, retried by the SDK, attached")
 	assert.Equal(t, 1, srv.Count("RestoreDBClusterFromSnapshot"))
 	var order []string

@@ -13,7 +13,7 @@ import (
 // the fake in RDS's own protocol.
 func ExampleWireServer() {
 	rdsFake := drtest.New(nil)
-	rdsFake.AddManual("orders-db-202611230300-dr", "orders-db", rdsFake.Clock().Now(), map[string]string{dr.TagDR: "true"})
+	rdsFake.AddManual("shipshape-dr-orders-db-202611230300", "orders-db", rdsFake.Clock().Now(), map[string]string{dr.TagDR: "true"})
 	srv := drtest.NewWireServer(rdsFake)
 	defer srv.Close()
 	src, err := dr.NewSource(srv.Client(), func(o *dr.SourceOptions) { o.Clock = rdsFake.Clock() })

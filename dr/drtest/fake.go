@@ -374,6 +374,22 @@ func (f *RDS) SharedWith(id string) []string {
 	return nil
 }
 
+// Tags returns a snapshot's tags as a map ("cluster/<id>" for a DB cluster snapshot; nil when
+// there is no such snapshot).
+func (f *RDS) Tags(id string) map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.snapshots[id]
+	if s == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, t := range s.tags {
+		out[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return out
+}
+
 // SetKMSKey makes a snapshot ("cluster/<id>" for a DB cluster snapshot) encrypted with key
 // ("" for unencrypted).
 func (f *RDS) SetKMSKey(id, key string) {

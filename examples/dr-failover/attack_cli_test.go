@@ -26,9 +26,9 @@ func TestAttackUsageErrors(t *testing.T) {
 	rehearse := []string{"-class", "db.r6g.large", "-rehearse", "-dsn", "postgres://{user}:{password}@{host}:{port}/db"}
 	for _, c := range []clitest.UsageCase{
 		// A source that is not an RDS identifier must not reach a listing of every snapshot.
-		{Args: []string{"-instance", "orders db", "-target-id", "orders-db-dr", "-class", "db.r6g.large"}, Flag: "instance"},
-		{Args: []string{"-instance", "orders_db", "-target-id", "orders-db-dr", "-class", "db.r6g.large", "-dry-run"}, Flag: "instance"},
-		{Args: []string{"-cluster", "ledger--prod", "-target-id", "ledger-dr", "-class", "db.r6g.large"}, Flag: "cluster"},
+		{Args: []string{"-instance", "orders db", "-target-id", "shipshape-orders-db", "-class", "db.r6g.large"}, Flag: "instance"},
+		{Args: []string{"-instance", "orders_db", "-target-id", "shipshape-orders-db", "-class", "db.r6g.large", "-dry-run"}, Flag: "instance"},
+		{Args: []string{"-cluster", "ledger--prod", "-target-id", "shipshape-ledger", "-class", "db.r6g.large"}, Flag: "cluster"},
 		// A secret ARN of another service (StepSettingsFromEnv refuses it; the command must too).
 		{Args: append([]string{"-instance", "orders-db", "-secret-arn", "arn:aws:s3:::orders-db-master"}, rehearse...), Flag: "-secret-arn"},
 	} {
@@ -69,7 +69,7 @@ func (s *atkSecrets) GetSecretValue(context.Context, *secretsmanager.GetSecretVa
 func TestAttackRerunAfterTheDNSWaitPrintsTheRealRollback(t *testing.T) {
 	f, dns, mk := bed(t, "", 0)
 	dns.Fail(drtest.OpGetChange, &r53types.NoSuchChange{Message: aws.String("lost")}, 1)
-	args := []string{"-instance", "orders-db", "-target-id", "orders-db-dr", "-class", "db.r6g.large", "-zone-id", zone, "-record", record}
+	args := []string{"-instance", "orders-db", "-target-id", "shipshape-orders-db", "-class", "db.r6g.large", "-zone-id", zone, "-record", record}
 	code, _, stderr := runCLI(mk, f, args...)
 	require.Equal(t, 1, code, stderr)
 	code, stdout, stderr := runCLI(mk, f, args...)
@@ -84,7 +84,7 @@ func TestAttackRerunAfterTheDNSWaitPrintsTheRealRollback(t *testing.T) {
 // either used or refused, not silently replaced by 60.
 func TestAttackExplicitTTLZeroIsNotSilentlyChanged(t *testing.T) {
 	f, _, mk := bed(t, "", 0)
-	code, stdout, stderr := runCLI(mk, f, "-instance", "orders-db", "-target-id", "orders-db-dr", "-class", "db.r6g.large",
+	code, stdout, stderr := runCLI(mk, f, "-instance", "orders-db", "-target-id", "shipshape-orders-db", "-class", "db.r6g.large",
 		"-zone-id", zone, "-record", record, "-ttl", "0", "-dry-run")
 	if code == 2 {
 		return

@@ -5,7 +5,7 @@
 // that switches it back. Run it again after a failure: it attaches to the restore in progress
 // instead of starting a second one, and it refuses a target identifier it did not make.
 //
-//	dr-failover -instance orders-db -target-id orders-db-dr -class db.r6g.large \
+//	dr-failover -instance orders-db -target-id shipshape-orders-db -class db.r6g.large \
 //	    -subnet-group private -security-groups sg-0123 -parameter-group orders-pg15 \
 //	    -multi-az -zone-id Z0123456789ABC -record orders-db.internal.example.com -ttl 60
 //
@@ -20,8 +20,14 @@
 // rehearsal adds run, record, steps, ok, cleanup), progress on stderr. docs/dr.md is the
 // runbook, with the IAM policy.
 //
+// With several source accounts each holding a database of the same name, -source-account
+// (12 digits) chooses whose newest DR copy is restored; without it such a name is refused
+// with reads only, before anything is restored or switched.
+//
 // Exit codes: 0 restored and switched (a dry run: planned; a rehearsal: every check passed),
-// 3 a rehearsal's checks failed, 1 operational error, 2 usage error.
+// 3 a rehearsal's checks failed, 1 operational error, 2 usage error, 4 the name has DR
+// copies from several source accounts and -source-account was not given
+// (dr.AmbiguousSourceError; nothing was changed).
 package main
 
 import (
@@ -31,6 +37,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -59,13 +66,25 @@ func fromEnvironment(ctx context.Context) (drcli.Clients, error) {
 	return c, nil
 }
 
+// reserved reports whether id starts with the prefix of a kind of name the other dr functions
+// make (and may tag and delete).
+func reserved(id string) bool {
+	for _, p := range []string{dr.PrefixCopy, dr.PrefixVerify, dr.PrefixRehearsal, dr.PrefixSanitized} {
+		if strings.HasPrefix(id, p) {
+			return true
+		}
+	}
+	return false
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.NewClients, optFn func(*dr.FailoverOptions)) int {
 	fs := flag.NewFlagSet("dr-failover", flag.ContinueOnError)
 	instance := fs.String("instance", "", "restore the newest DR copy of this DB instance")
 	cluster := fs.String("cluster", "", "restore the newest DR copy of this Aurora cluster")
+	sourceAccount := fs.String("source-account", "", drcli.SourceAccountHelp)
 	snapshot := fs.String("snapshot", "", "restore this snapshot (a DB cluster snapshot with -cluster-snapshot)")
 	clusterSnapshot := fs.Bool("cluster-snapshot", false, "-snapshot names a DB cluster snapshot (Aurora)")
-	targetID := fs.String("target-id", "", "identifier of the restored instance (and cluster); not with -rehearse")
+	targetID := fs.String("target-id", "", "identifier of the restored instance (and cluster), starting with shipshape- (e.g. shipshape-orders-db); not with -rehearse")
 	class := fs.String("class", "", "instance class, e.g. db.r6g.large")
 	subnet := fs.String("subnet-group", "", "DB subnet group")
 	sgs := fs.String("security-groups", "", "VPC security group ids, comma-separated")
@@ -78,7 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	recordName := fs.String("record", "", "the CNAME the applications use, e.g. orders-db.internal.example.com")
 	ttl := fs.Int64("ttl", 60, "TTL of the switched record, 1 to 172800 seconds (0 is refused)")
 	timeout := fs.Duration("timeout", 2*time.Hour, "how long to wait for the restore and the DNS change")
-	poll := fs.Duration("poll", 30*time.Second, "time between status checks while waiting")
+	poll := fs.Duration("poll", 30*time.Second, "time between status checks while waiting (at least 1s)")
 	dryRun := fs.Bool("dry-run", false, "print the plan; change nothing")
 	rehearse := fs.Bool("rehearse", false, "rehearse under a temporary identifier and record, run the checks, delete everything")
 	dsn := fs.String("dsn", "", "-rehearse: connection string template, e.g. postgres://{user}:{password}@{host}:{port}/db")
@@ -87,13 +106,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	checkFlags.Flags(fs, "-rehearse: ")
 	if code, done := cli.Parse(fs, args, stderr, cli.Help(fs, "Usage: dr-failover (-instance NAME | -cluster NAME | -snapshot ID) -target-id ID -class CLASS [-zone-id Z -record NAME] [-dry-run]\n"+
 		"       dr-failover (-instance NAME | -cluster NAME) -class CLASS -rehearse -dsn TEMPLATE [checks] [-zone-id Z -record NAME]\n\n"+
-		"Restores the newest DR copy in this account and region under -target-id, waits for it, and only then\n"+
+		"Restores the newest DR copy in this account and region under -target-id (a name starting with\n"+
+		"shipshape-: the only names its IAM policy may create and tag), waits for it, and only then\n"+
 		"switches the -record CNAME to it (printing the command that switches it back). Run it again after a\n"+
 		"failure: it attaches to the restore in progress. -dry-run prints the plan and changes nothing.\n"+
 		"-rehearse does it all under a temporary identifier and record, runs the checks, reports the\n"+
 		"recovery point and recovery time, and always deletes what it made. Runbook: docs/dr.md.\n"+
+		"With several source accounts holding a database of the same name, -source-account chooses whose.\n"+
 		"Exit codes: 0 restored and switched (dry run: planned; rehearsal: checks passed), 3 a rehearsal's\n"+
-		"checks failed, 1 operational error, 2 usage error.\n\nFlags:\n")); done {
+		"checks failed, 1 operational error, 2 usage error, 4 the name has DR copies from several source\n"+
+		"accounts and no -source-account was given (nothing was changed).\n\nFlags:\n")); done {
 		return code
 	}
 	usageErr := func(format string, a ...any) int { return cli.Usage(stderr, "dr-failover", format, a...) }
@@ -107,6 +129,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		return usageErr("give one of -instance, -cluster (its newest DR copy) and -snapshot")
 	case sourceErr != nil:
 		return usageErr("%v", sourceErr)
+	case drcli.CheckSourceAccount(*sourceAccount, *instance, *cluster) != nil:
+		return usageErr("%v", drcli.CheckSourceAccount(*sourceAccount, *instance, *cluster))
 	case *clusterSnapshot && *snapshot == "":
 		return usageErr("-cluster-snapshot goes with -snapshot")
 	case *rehearse && *dryRun:
@@ -115,6 +139,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		return usageErr("-target-id: a rehearsal uses a temporary identifier of its own")
 	case !*rehearse && *targetID == "":
 		return usageErr("-target-id is required: the identifier the restored database gets")
+	case !*rehearse && (!dr.Owned(*targetID) || reserved(*targetID)):
+		return usageErr("-target-id %q: want a name that starts with %s (the only names the IAM policy lets a failover create and tag; the applications use the -record CNAME), "+
+			"and not with %s, %s, %s or %s", *targetID, dr.NamePrefix, dr.PrefixCopy, dr.PrefixVerify, dr.PrefixRehearsal, dr.PrefixSanitized)
 	case (*zoneID == "") != (*recordName == ""):
 		return usageErr("-zone-id and -record go together")
 	case cli.IsSet(fs, "ttl") && *recordName == "":
@@ -138,9 +165,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	if err := drcli.CheckWaits(*timeout, *poll); err != nil {
 		return usageErr("%v", err)
 	}
+	securityGroups, err := drcli.CheckPlacement(*subnet, *sgs)
+	if err != nil {
+		return usageErr("%v", err)
+	}
 	var buildDSN func(string, int32) string
 	if *rehearse {
-		var err error
 		if buildDSN, err = dr.DSNTemplate(*dsn, os.Getenv); err != nil {
 			return usageErr("-dsn: %v", err)
 		}
@@ -149,13 +179,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	if err != nil {
 		return cli.Fail(stderr, "dr-failover", fmt.Errorf("AWS configuration: %w", err))
 	}
-	target := dr.FailoverTarget{SourceInstance: *instance, SourceCluster: *cluster, SnapshotID: *snapshot, Cluster: *clusterSnapshot,
+	target := dr.FailoverTarget{SourceInstance: *instance, SourceCluster: *cluster, SourceAccount: *sourceAccount, SnapshotID: *snapshot, Cluster: *clusterSnapshot,
 		TargetID: *targetID, InstanceClass: *class}
 	if *rehearse {
-		target.TargetID = "rehearsal" // checked for form only; the rehearsal picks its own
+		target.TargetID = "shipshape-rehearsal" // checked for form only; the rehearsal picks its own
 	}
 	r, err := dr.NewRestorer(c.RDS, target, func(o *dr.FailoverOptions) {
-		o.SubnetGroup, o.SecurityGroups = *subnet, dr.SplitList(*sgs)
+		o.SubnetGroup, o.SecurityGroups = *subnet, securityGroups
 		o.ParameterGroup, o.ClusterParameterGroup, o.OptionGroup = *paramGroup, *clusterParamGroup, *optionGroup
 		o.MultiAZ, o.NoDeletionProtection = *multiAZ, *noProtection
 		if *recordName != "" {
@@ -178,7 +208,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	case *dryRun:
 		p, err := r.Plan(ctx)
 		if err != nil {
-			return cli.Fail(stderr, "dr-failover", err)
+			return drcli.Fail(stderr, "dr-failover", err)
 		}
 		emit(p)
 		fmt.Fprintf(stderr, "dr-failover: dry run: would restore %s (data %s old) into %s; nothing was changed\n", p.Snapshot, p.DataAge.Round(time.Minute), p.Target)
@@ -194,7 +224,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		}
 		switch {
 		case err != nil:
-			return cli.Fail(stderr, "dr-failover", err)
+			return drcli.Fail(stderr, "dr-failover", err)
 		case !rep.OK:
 			fmt.Fprintln(stderr, "dr-failover: a rehearsal check failed; see the report")
 			return 3
@@ -204,7 +234,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	res, err := r.Failover(ctx)
 	emit(res)
 	if err != nil {
-		return cli.Fail(stderr, "dr-failover", err)
+		return drcli.Fail(stderr, "dr-failover", err)
 	}
 	fmt.Fprintf(stderr, "dr-failover: %s is available at %s:%d (data of %s)\n", res.Target, res.Endpoint, res.Port, res.RecoveryPoint.UTC().Format(time.RFC3339))
 	if res.DNSChanged {

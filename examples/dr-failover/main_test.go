@@ -30,8 +30,8 @@ const (
 func bed(t *testing.T, host string, port int32) (*drtest.RDS, *drtest.Route53, drcli.NewClients) {
 	f := drtest.New(nil)
 	at := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
-	f.AddManual("orders-db-202611230300-dr", "orders-db", at, map[string]string{dr.TagDR: "true"})
-	f.AddManualCluster("ledger-202611230300-dr", "ledger", at, map[string]string{dr.TagDR: "true"})
+	f.AddManual("shipshape-dr-orders-db-202611230300", "orders-db", at, map[string]string{dr.TagDR: "true"})
+	f.AddManualCluster("shipshape-dr-ledger-202611230300", "ledger", at, map[string]string{dr.TagDR: "true"})
 	if host != "" {
 		f.Endpoint = func(string) (string, int32) { return host, port }
 	}
@@ -51,7 +51,7 @@ func runCLI(mk drcli.NewClients, f *drtest.RDS, args ...string) (int, string, st
 }
 
 func TestUsageErrors(t *testing.T) {
-	ok := []string{"-instance", "orders-db", "-target-id", "orders-db-dr", "-class", "db.r6g.large"}
+	ok := []string{"-instance", "orders-db", "-target-id", "shipshape-orders-db", "-class", "db.r6g.large"}
 	with := func(extra ...string) []string { return append(append([]string(nil), ok...), extra...) }
 	rehearse := []string{"-instance", "orders-db", "-class", "db.r6g.large", "-rehearse", "-dsn", "postgres://{host}:{port}/db"}
 	clitest.CheckUsage(t, []clitest.UsageCase{
@@ -60,18 +60,29 @@ func TestUsageErrors(t *testing.T) {
 		{Args: with("-cluster-snapshot"), Flag: "-cluster-snapshot"},
 		{Args: []string{"-instance", "orders-db", "-class", "db.r6g.large"}, Flag: "-target-id"},
 		{Args: with("-target-id", "bad--id"), Flag: "target"},
-		{Args: []string{"-instance", "orders-db", "-target-id", "x"}, Flag: "class"},
+		{Args: []string{"-instance", "orders-db", "-target-id", "shipshape-x"}, Flag: "class"},
 		{Args: with("-zone-id", zone), Flag: "-record"},
 		{Args: with("-record", record), Flag: "-zone-id"},
 		{Args: with("-ttl", "30"), Flag: "-ttl"},
 		{Args: with("-zone-id", zone, "-record", record, "-ttl", "-5"), Flag: "TTL"},
 		{Args: with("-zone-id", zone, "-record", record, "-ttl", "0"), Flag: "-ttl"},
 		{Args: with("-zone-id", zone, "-record", record, "-ttl", "172801"), Flag: "-ttl"},
-		{Args: []string{"-instance", "1orders", "-target-id", "orders-db-dr", "-class", "db.r6g.large"}, Flag: "-instance"},
-		{Args: []string{"-cluster", "ledger/prod", "-target-id", "ledger-dr", "-class", "db.r6g.large", "-dry-run"}, Flag: "-cluster"},
+		{Args: []string{"-instance", "1orders", "-target-id", "shipshape-orders-db", "-class", "db.r6g.large"}, Flag: "-instance"},
+		{Args: []string{"-cluster", "ledger/prod", "-target-id", "shipshape-ledger", "-class", "db.r6g.large", "-dry-run"}, Flag: "-cluster"},
 		{Args: with("-zone-id", zone, "-record", "db"), Flag: "db"},
 		{Args: with("-timeout", "0s"), Flag: "-timeout"},
 		{Args: with("-poll", "x"), Flag: "-poll"},
+		{Args: with("-poll", "1ns"), Flag: "-poll"},
+		// Only names the failover's IAM policy lets it create and tag; never another function's kind.
+		{Args: with("-target-id", "orders-db"), Flag: "-target-id"},
+		{Args: with("-target-id", "shipshape-verify-orders"), Flag: "-target-id"},
+		{Args: with("-target-id", "shipshape-dr-orders-db-202611230300"), Flag: "-target-id"},
+		{Args: with("-source-account", "11111111111"), Flag: "-source-account"},
+		{Args: with("-source-account", "arn:aws:iam::111111111111:root"), Flag: "-source-account"},
+		{Args: []string{"-snapshot", "orders-db-1", "-target-id", "shipshape-x", "-class", "db.r6g.large", "-source-account", "111111111111"}, Flag: "-source-account"},
+		{Args: with("-security-groups", "sg-1,,sg 2"), Flag: "-security-groups"},
+		{Args: with("-security-groups", "sg-0123456789abcdef0,"), Flag: "-security-groups"},
+		{Args: with("-subnet-group", "bad group!"), Flag: "-subnet-group"},
 		{Args: with("-dry-run", "-rehearse", "-dsn", "{host}"), Flag: "-rehearse"},
 		{Args: with("-rehearse", "-dsn", "{host}"), Flag: "-target-id"},
 		{Args: with("-min-tables", "3"), Flag: "-min-tables"},
@@ -83,7 +94,7 @@ func TestUsageErrors(t *testing.T) {
 		{Args: append(rehearse, "-secret-arn", "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"), Flag: "-secret-arn"},
 		{Args: []string{"-cluster", "ledger", "-class", "db.r6g.large", "-rehearse", "-dsn", "postgres://{user}@{host}/db"}, Flag: "-secret-arn"},
 		{Args: with("-cluster", "x", "-multi-az"), Flag: "-cluster"},
-		{Args: []string{"-cluster", "ledger", "-target-id", "l", "-class", "db.r6g.large", "-multi-az"}, Flag: "Multi-AZ"},
+		{Args: []string{"-cluster", "ledger", "-target-id", "shipshape-l", "-class", "db.r6g.large", "-multi-az"}, Flag: "Multi-AZ"},
 		{Args: with("extra"), Flag: "extra"},
 		{Args: []string{"-nope"}, Flag: "-nope"},
 	}, func(args []string) (int, string) {
@@ -99,7 +110,7 @@ func TestUsageErrors(t *testing.T) {
 func TestFailoverAndRerun(t *testing.T) {
 	f, dns, mk := bed(t, "", 0)
 	f.LoseAnswers(drtest.OpRestore, 1)
-	args := []string{"-instance", "orders-db", "-target-id", "orders-db-dr", "-class", "db.r6g.large", "-zone-id", zone, "-record", record, "-multi-az"}
+	args := []string{"-instance", "orders-db", "-target-id", "shipshape-orders-db", "-class", "db.r6g.large", "-zone-id", zone, "-record", record, "-multi-az"}
 	code, _, stderr := runCLI(mk, f, args...)
 	require.Equal(t, 1, code, "the restore's answer was lost")
 	assert.Contains(t, stderr, "InternalFailure")
@@ -109,21 +120,21 @@ func TestFailoverAndRerun(t *testing.T) {
 	var res dr.FailoverResult
 	require.NoError(t, json.Unmarshal([]byte(stdout), &res))
 	assert.True(t, res.Attached, "the rerun attached to the restore RDS had started")
-	assert.Equal(t, "orders-db-dr.fake.rds.amazonaws.com", dns.Record(zone, record))
+	assert.Equal(t, "shipshape-orders-db.fake.rds.amazonaws.com", dns.Record(zone, record))
 	assert.Contains(t, stderr, "to switch back:")
 	assert.Contains(t, stderr, oldDB)
-	assert.Equal(t, []string{"orders-db-dr"}, f.Instances())
+	assert.Equal(t, []string{"shipshape-orders-db"}, f.Instances())
 }
 
 // TestDryRunMakesNoChange: the plan comes from reads only.
 func TestDryRunMakesNoChange(t *testing.T) {
 	f, dns, mk := bed(t, "", 0)
 	before := dns.Calls(drtest.OpChangeRecords)
-	code, stdout, stderr := runCLI(mk, f, "-cluster", "ledger", "-target-id", "ledger-dr", "-class", "db.r6g.large", "-zone-id", zone, "-record", record, "-dry-run")
+	code, stdout, stderr := runCLI(mk, f, "-cluster", "ledger", "-target-id", "shipshape-ledger", "-class", "db.r6g.large", "-zone-id", zone, "-record", record, "-dry-run")
 	require.Equal(t, 0, code, stderr)
 	var p dr.Plan
 	require.NoError(t, json.Unmarshal([]byte(stdout), &p))
-	assert.Equal(t, "ledger-202611230300-dr", p.Snapshot)
+	assert.Equal(t, "shipshape-dr-ledger-202611230300", p.Snapshot)
 	assert.Equal(t, "cluster", p.Kind)
 	assert.Equal(t, oldDB, p.PreviousValue)
 	assert.Len(t, p.Creates, 2, "the cluster and its instance")
@@ -165,4 +176,28 @@ func TestRehearsalWithNothingToRestore(t *testing.T) {
 	assert.Contains(t, stderr, "rehearsal: nothing restored")
 	assert.NotContains(t, stderr, "0001-01-01")
 	assert.Zero(t, f.Calls(drtest.OpRestore))
+}
+
+// TestAmbiguousSourceExitsWithItsOwnCode: two source accounts each have an orders-db here;
+// without -source-account neither the dry run nor the failover changes anything, and both
+// exit 4 naming the accounts; with it, the chosen account's copy is restored.
+func TestAmbiguousSourceExitsWithItsOwnCode(t *testing.T) {
+	f, dns, mk := bed(t, "", 0)
+	f.AddManual("shipshape-dr-orders-db-202611230400-333333333333", "orders-db", time.Date(2026, 11, 23, 4, 0, 0, 0, time.UTC),
+		map[string]string{dr.TagDR: "true", dr.TagSourceAccount: "333333333333"})
+	args := []string{"-instance", "orders-db", "-target-id", "shipshape-orders-db", "-class", "db.r6g.large", "-zone-id", zone, "-record", record}
+	for _, extra := range [][]string{{"-dry-run"}, nil} {
+		code, _, stderr := runCLI(mk, f, append(args, extra...)...)
+		assert.Equal(t, drcli.ExitAmbiguousSource, code, stderr)
+		assert.Contains(t, stderr, "111111111111, 333333333333")
+	}
+	assert.Zero(t, f.Calls(drtest.OpRestore))
+	assert.Zero(t, dns.Calls(drtest.OpChangeRecords)-1, "only the bed's record")
+
+	code, stdout, stderr := runCLI(mk, f, append(args, "-source-account", "333333333333")...)
+	require.Equal(t, 0, code, stderr)
+	var res dr.FailoverResult
+	require.NoError(t, json.Unmarshal([]byte(stdout), &res))
+	assert.Equal(t, "shipshape-dr-orders-db-202611230400-333333333333", res.Snapshot)
+	assert.Equal(t, "333333333333", res.SourceAccount)
 }

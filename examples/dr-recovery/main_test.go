@@ -34,7 +34,7 @@ func TestScheduledCopy(t *testing.T) {
 	sum, err := h(context.Background(), json.RawMessage(`{"detail-type":"Scheduled Event","source":"aws.events"}`))
 	require.NoError(t, err)
 	assert.Len(t, sum.Copied, 1)
-	assert.Equal(t, []string{"orders-db-202611230300-dr"}, w.RDS("222222222222", "us-west-2").IDs())
+	assert.Equal(t, []string{"shipshape-dr-orders-db-202611230300"}, w.RDS("222222222222", "us-west-2").IDs())
 
 	_, err = newHandler(nil, nil, func(string) string { return "" }, slog.New(slog.DiscardHandler))
 	require.Error(t, err, "no source accounts")

@@ -5,6 +5,12 @@
 // may use, shares it with them, tags it shipshape:dr=sanitized, and always deletes the
 // temporary instance, cluster and intermediate snapshot.
 //
+// The sanitized snapshot is named shipshape-sanitized-<database>-<time> of the DR copy (or
+// -snapshot-id, which must start with shipshape-sanitized-: the only snapshots its IAM policy
+// may tag, share and delete). A run that fails after making it deletes it; a run for the
+// same DR copy and statements adopts what an earlier run left; after sharing, sanitized
+// snapshots beyond -keep (default 4) per source database and account are deleted.
+//
 // As a command, it runs the statements in one transaction and prints progress and the JSON
 // report (its "result" is the sanitized snapshot):
 //
@@ -21,10 +27,16 @@
 // reaches cleanup, and cleanup reaches the report, also when it still fails. Its
 // environment is dr.SanitizeSettingsFromEnv's (the DR_ variables of dr-steps, DR_TIMEOUT at
 // most 12h, plus DR_STATEMENTS, DR_SANITIZED_SNAPSHOT_ID, DR_TARGET_KMS_KEY_ID (a key id, key
-// ARN, alias/NAME or alias ARN), DR_SHARE_WITH).
+// ARN, alias/NAME or alias ARN), DR_SHARE_WITH, DR_SANITIZED_KEEP, DR_SOURCE_ACCOUNT).
+//
+// With several source accounts each holding a database of the same name, -source-account
+// (DR_SOURCE_ACCOUNT in the Lambda) chooses whose newest DR copy is sanitized; without it
+// such a name is refused before anything is restored (the Lambda: error type
+// AmbiguousSource).
 //
 // Exit codes: 0 sanitized (and shared), 3 a sanitizing statement failed (nothing was
-// snapshotted or shared), 1 operational error, 2 usage error.
+// snapshotted or shared), 1 operational error, 2 usage error, 4 the name has DR copies from
+// several source accounts and -source-account was not given (nothing was restored).
 package main
 
 import (
@@ -64,9 +76,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	var statements drcli.Multi
 	fs.Var(&statements, "statement", "a sanitizing SQL statement (repeatable; run in order, in one transaction)")
 	statementsFile := fs.String("statements-file", "", "a JSON list of sanitizing SQL statements")
-	snapshotID := fs.String("snapshot-id", "", "id of the sanitized snapshot (default: sanitized-<source snapshot>)")
+	snapshotID := fs.String("snapshot-id", "", "id of the sanitized snapshot, starting with shipshape-sanitized- (default: shipshape-sanitized-<the DR copy's database and time>)")
 	kmsKey := fs.String("kms-key", "", "re-encrypt the result with this KMS key (one the development accounts may use): key id, key ARN, alias/NAME or alias ARN")
 	shareWith := fs.String("share-with", "", "development account ids to share the result with, comma-separated")
+	keep := fs.Int("keep", dr.DefaultSanitizedKeep, "sanitized snapshots to keep per source database and account (the newest always stays; only shipshape-sanitized-* snapshots tagged shipshape:dr=sanitized are deleted)")
 	if code, done := cli.Parse(fs, args, stderr, cli.Help(fs, "Usage: dr-sanitize (-instance NAME | -cluster NAME | -snapshot ID [-cluster-snapshot]) -class CLASS -dsn TEMPLATE\n"+
 		"       (-statement SQL ... | -statements-file FILE) [-kms-key KEY] [-share-with ACCOUNTS]\n\n"+
 		"Restores a DR snapshot into a private temporary instance (Aurora: a cluster and its instance), runs\n"+
@@ -75,8 +88,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		"sanitized snapshot), and always deletes the temporary instance, cluster and intermediate snapshot.\n"+
 		"In -dsn, {host} and {port} are the restored endpoint, {user} and {password} come from -secret-arn,\n"+
 		"and ${VAR} from the environment.\n"+
+		"With several source accounts holding a database of the same name, -source-account chooses whose.\n"+
 		"Exit codes: 0 sanitized, 3 a sanitizing statement failed (nothing shared), 1 operational error,\n"+
-		"2 usage error.\n\nFlags:\n")); done {
+		"2 usage error, 4 the name has DR copies from several source accounts and no -source-account was\n"+
+		"given (nothing was restored).\n\nFlags:\n")); done {
 		return code
 	}
 	usageErr := func(format string, a ...any) int { return cli.Usage(stderr, "dr-sanitize", format, a...) }
@@ -99,6 +114,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		return usageErr("give one of -instance, -cluster (its newest DR snapshot) and -snapshot")
 	case sourceErr != nil:
 		return usageErr("%v", sourceErr)
+	case drcli.CheckSourceAccount(f.SourceAccount, f.Instance, f.Cluster) != nil:
+		return usageErr("%v", drcli.CheckSourceAccount(f.SourceAccount, f.Instance, f.Cluster))
 	case f.ClusterSnapshot && f.Snapshot == "":
 		return usageErr("-cluster-snapshot goes with -snapshot")
 	case f.Class == "":
@@ -107,19 +124,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		return usageErr("give the sanitizing statements: -statement SQL (repeatable) or -statements-file FILE")
 	case secretErr != nil:
 		return usageErr("%v", secretErr)
+	case *snapshotID != "" && (!strings.HasPrefix(*snapshotID, dr.PrefixSanitized) || dr.ValidIdentifier(*snapshotID) != nil || len(*snapshotID) > 251):
+		return usageErr("-snapshot-id %q: want an RDS snapshot identifier of at most 251 characters that starts with %s (the only snapshots the sanitizing function may tag, share and delete)",
+			*snapshotID, dr.PrefixSanitized)
 	case *kmsKey != "" && awsid.KMSKey(*kmsKey) != nil:
 		return usageErr("-kms-key: %v", awsid.KMSKey(*kmsKey))
 	case cli.IsSet(fs, "report-prefix") && f.Report.Bucket == "":
 		return usageErr("-report-prefix goes with -report-bucket")
+	case *keep < 1:
+		return usageErr("-keep %d: want 1 or more", *keep)
+	case *kmsKey == "alias/aws/rds" || strings.HasSuffix(*kmsKey, ":alias/aws/rds"):
+		if *shareWith != "" {
+			return usageErr("-kms-key %s: the AWS managed key can't be shared (RDS never shares a snapshot under it): give a customer managed key the development accounts may use", *kmsKey)
+		}
 	}
 	p, code, done := f.Prepare(ctx, "dr-sanitize", stderr, mk)
 	if done {
 		return code
 	}
 	s, err := dr.NewSanitizer(p.Clients.RDS, f.Target(), p.Database,
-		dr.SanitizeOptions{Statements: statements, SnapshotID: *snapshotID, KMSKeyID: *kmsKey, ShareWith: dr.SplitList(*shareWith)},
+		dr.SanitizeOptions{Statements: statements, SnapshotID: *snapshotID, KMSKeyID: *kmsKey, ShareWith: dr.SplitList(*shareWith), Keep: *keep, KMS: p.Clients.KMS},
 		func(o *dr.VerifyOptions) {
-			o.SubnetGroup, o.SecurityGroups = f.SubnetGroup, dr.SplitList(f.SecurityGroups)
+			o.SubnetGroup, o.SecurityGroups = f.SubnetGroup, p.SecurityGroups
 			o.Timeout, o.Poll = f.Timeout, f.Poll
 			o.Progress = drcli.Progress(stderr, "dr-sanitize")
 			if optFn != nil {
@@ -136,7 +162,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		return 3
 	}
 	if err != nil {
-		return cli.Fail(stderr, "dr-sanitize", err)
+		return drcli.Fail(stderr, "dr-sanitize", err)
 	}
 	if !rep.OK {
 		return cli.Fail(stderr, "dr-sanitize", fmt.Errorf("the sanitization did not complete: see the report"))

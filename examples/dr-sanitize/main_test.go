@@ -29,10 +29,10 @@ const devKey = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1
 func bed(host string, port int32) (*drtest.RDS, drcli.NewClients) {
 	f := drtest.New(nil)
 	at := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
-	f.AddManual("orders-db-202611230300-dr", "orders-db", at, map[string]string{dr.TagDR: "true"})
-	f.SetKMSKey("orders-db-202611230300-dr", "arn:aws:kms:us-east-1:111111111111:key/prod")
-	f.AddManualCluster("ledger-202611230300-dr", "ledger", at, map[string]string{dr.TagDR: "true"})
-	f.SetKMSKey("cluster/ledger-202611230300-dr", "arn:aws:kms:us-east-1:111111111111:key/prod")
+	f.AddManual("shipshape-dr-orders-db-202611230300", "orders-db", at, map[string]string{dr.TagDR: "true"})
+	f.SetKMSKey("shipshape-dr-orders-db-202611230300", "arn:aws:kms:us-east-1:111111111111:key/prod")
+	f.AddManualCluster("shipshape-dr-ledger-202611230300", "ledger", at, map[string]string{dr.TagDR: "true"})
+	f.SetKMSKey("cluster/shipshape-dr-ledger-202611230300", "arn:aws:kms:us-east-1:111111111111:key/prod")
 	f.Endpoint = func(string) (string, int32) { return host, port }
 	return f, func(context.Context) (drcli.Clients, error) { return drcli.Clients{RDS: f}, nil }
 }
@@ -66,6 +66,20 @@ func TestUsageErrors(t *testing.T) {
 		{Args: with("-kms-key", "arn:aws:kms:us-east-1:111111111111:key/dev shared"), Flag: "-kms-key"},
 		{Args: []string{"-instance", "orders_db", "-class", "db.t4g.medium", "-dsn", "postgres://{host}/db", "-statement", "x"}, Flag: "-instance"},
 		{Args: with("-sns-topic", "alerts"), Flag: "-sns-topic"},
+		// Found before the restore, not after the whole run.
+		{Args: with("-report", "/nonexistent-dir/report.json"), Flag: "-report"},
+		{Args: with("-report", os.TempDir()), Flag: "-report"},
+		{Args: with("-poll", "1ns"), Flag: "-poll"},
+		// Only names the sanitizing function may touch (its IAM grant is by name).
+		{Args: with("-snapshot-id", "payroll-drill"), Flag: "-snapshot-id"},
+		{Args: with("-keep", "0"), Flag: "-keep"},
+		{Args: with("-kms-key", "alias/aws/rds", "-share-with", "444444444444"), Flag: "-kms-key"},
+		{Args: with("-snapshot-id", "shipshape-dr-orders-db-202611230300"), Flag: "-snapshot-id"},
+		{Args: with("-source-account", "11111111111"), Flag: "-source-account"},
+		{Args: with("-source-account", "arn:aws:iam::111111111111:root"), Flag: "-source-account"},
+		{Args: []string{"-snapshot", "orders-db-1", "-class", "db.t4g.medium", "-dsn", "{host}", "-statement", "x", "-source-account", "111111111111"}, Flag: "-source-account"},
+		{Args: with("-security-groups", "sg-1,,sg 2"), Flag: "-security-groups"},
+		{Args: with("-subnet-group", "bad group!"), Flag: "-subnet-group"},
 		{Args: with("extra"), Flag: "extra"},
 		{Args: []string{"-nope"}, Flag: "-nope"},
 	}, func(args []string) (int, string) {
@@ -100,7 +114,7 @@ func TestIntegrationSanitizeCLI(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	var rep dr.Report
 	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
-	assert.Equal(t, "sanitized-orders-db-202611230300-dr", rep.Result)
+	assert.Equal(t, "shipshape-sanitized-orders-db-202611230300", rep.Result)
 	assert.Equal(t, []string{"444444444444"}, f.SharedWith(rep.Result))
 	assert.Equal(t, devKey, f.KMSKey(rep.Result))
 	assert.NotContains(t, f.IDs(), rep.Result+"-raw")
@@ -110,7 +124,7 @@ func TestIntegrationSanitizeCLI(t *testing.T) {
 	assert.Equal(t, 3, code, stderr)
 	assert.Contains(t, stderr, "statement 1")
 	assert.Empty(t, f.Clusters(), "cleaned up")
-	assert.NotContains(t, f.ClusterIDs(), "sanitized-ledger-202611230300-dr", "nothing snapshotted")
+	assert.NotContains(t, f.ClusterIDs(), "shipshape-sanitized-ledger-202611230300", "nothing snapshotted")
 }
 
 // TestUnreachableDatabaseIsAnError: exit 1, not 3 (no statement ran), and cleanup ran.
@@ -243,10 +257,10 @@ func TestIntegrationStepsThroughTheHandler(t *testing.T) {
 		wait(step)
 	}
 	assert.True(t, st.Report.OK, string(st.Report.JSON()))
-	assert.Equal(t, []string{"444444444444"}, f.SharedWith("cluster/sanitized-ledger-202611230300-dr"))
+	assert.Equal(t, []string{"444444444444"}, f.SharedWith("cluster/shipshape-sanitized-ledger-202611230300"))
 	assert.Empty(t, f.Clusters())
 	assert.Empty(t, f.Instances())
-	assert.Equal(t, []string{"ledger-202611230300-dr", "sanitized-ledger-202611230300-dr"}, f.ClusterIDs(), "the intermediate is gone")
+	assert.Equal(t, []string{"shipshape-dr-ledger-202611230300", "shipshape-sanitized-ledger-202611230300"}, f.ClusterIDs(), "the intermediate is gone")
 }
 
 // TestTemplatesGrantKMSNarrowly: in every dr template, kms:CreateGrant is allowed only for
@@ -273,5 +287,18 @@ func TestTemplatesGrantKMSNarrowly(t *testing.T) {
 	tmpl := string(raw)
 	assert.Contains(t, tmpl, "Resource: !Ref DbSecretArn", "GetSecretValue on that one secret only")
 	assert.Contains(t, tmpl, "NoEcho: true")
-	assert.Contains(t, tmpl, "aws:ResourceTag/shipshape:dr: sanitize-intermediate", "only the intermediate snapshot may be deleted")
+	assert.Contains(t, tmpl, "aws:ResourceTag/shipshape:dr: [sanitize-intermediate, sanitized]", "only its intermediate and sanitized snapshots may be deleted")
+}
+
+// TestAmbiguousSourceExitsWithItsOwnCode: two source accounts each have an orders-db here;
+// without -source-account nothing is restored and the command exits 4 naming both accounts.
+func TestAmbiguousSourceExitsWithItsOwnCode(t *testing.T) {
+	f, mk := bed("127.0.0.1", 1)
+	f.AddManual("shipshape-dr-orders-db-202611230400-333333333333", "orders-db", time.Date(2026, 11, 23, 4, 0, 0, 0, time.UTC),
+		map[string]string{dr.TagDR: "true", dr.TagSourceAccount: "333333333333"})
+	code, _, stderr := runCLI(mk, f, "-instance", "orders-db", "-class", "db.t4g.medium", "-dsn", "postgres://x@{host}:{port}/db?connect_timeout=1",
+		"-statement", "UPDATE customers SET email = 'x'")
+	assert.Equal(t, drcli.ExitAmbiguousSource, code, stderr)
+	assert.Contains(t, stderr, "111111111111, 333333333333")
+	assert.Zero(t, f.Calls(drtest.OpRestore))
 }

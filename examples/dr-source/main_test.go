@@ -30,15 +30,15 @@ func TestEventThenSchedule(t *testing.T) {
 	sum, err = h(context.Background(), json.RawMessage(`{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}`))
 	require.NoError(t, err)
 	assert.Len(t, sum.Shared, 1)
-	assert.Equal(t, []string{"222222222222"}, f.SharedWith("orders-db-202611230300-dr"))
+	assert.Equal(t, []string{"222222222222"}, f.SharedWith("shipshape-dr-orders-db-202611230300"))
 
 	// An Aurora cluster's automated snapshot takes the cluster calls.
 	f.AddAutomatedCluster("ledger", time.Date(2026, 11, 23, 4, 0, 0, 0, time.UTC), "")
 	sum, err = h(context.Background(), json.RawMessage(`{"detail-type":"RDS DB Cluster Snapshot Event","source":"aws.rds","detail":{"EventID":"RDS-EVENT-0169",
 		"SourceType":"CLUSTER_SNAPSHOT","SourceIdentifier":"rds:ledger-2026-11-23-04-00","SourceArn":"arn:aws:rds:us-east-1:111111111111:cluster-snapshot:rds:ledger-2026-11-23-04-00"}}`))
 	require.NoError(t, err)
-	assert.Equal(t, "cluster:ledger-202611230400-dr", sum.Copied[0].ID)
-	assert.Contains(t, f.ClusterIDs(), "ledger-202611230400-dr")
+	assert.Equal(t, "cluster:shipshape-dr-ledger-202611230400", sum.Copied[0].ID)
+	assert.Contains(t, f.ClusterIDs(), "shipshape-dr-ledger-202611230400")
 
 	for k, v := range map[string]string{"DR_KEEP": "0", "DR_MAX_AGE": "soon", "DR_SHARE_WITH": "12"} {
 		bad := map[string]string{k: v}
@@ -54,8 +54,8 @@ func TestTemplateDeletesOnlyTaggedSnapshots(t *testing.T) {
 	require.NoError(t, yaml.Unmarshal(raw, &doc), "valid YAML")
 	s := string(raw)
 	assert.Contains(t, s, "Action: [rds:DeleteDBSnapshot, rds:DeleteDBClusterSnapshot]\n              Resource:\n"+
-		"                - !Sub arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:snapshot:*\n"+
-		"                - !Sub arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:cluster-snapshot:*\n"+
+		"                - !Sub arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:snapshot:shipshape-dr-*\n"+
+		"                - !Sub arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:cluster-snapshot:shipshape-dr-*\n"+
 		"              Condition:\n                StringEquals:\n                  aws:ResourceTag/shipshape:dr: \"true\"")
 	for _, action := range []string{"DescribeDBSnapshots", "DescribeDBClusterSnapshots", "DescribeDBSnapshotAttributes", "DescribeDBClusterSnapshotAttributes",
 		"CopyDBSnapshot", "CopyDBClusterSnapshot", "ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute", "AddTagsToResource"} {

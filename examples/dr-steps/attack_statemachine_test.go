@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -90,6 +91,11 @@ type atkS3 struct{ keys []string }
 func (s *atkS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
 	s.keys = append(s.keys, aws.ToString(in.Key))
 	return &s3.PutObjectOutput{}, nil
+}
+
+// GetObject finds nothing: every put here is of a new key.
+func (*atkS3) GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	return nil, &s3types.NoSuchKey{}
 }
 
 // TestAttackAReportAfterAFailedStartNamesItsDatabase: the Catch after a failed Start hands

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
@@ -176,18 +178,30 @@ func TestRestoreTimeoutFitsTheWait(t *testing.T) {
 		"a Lambda that took any DR_TIMEOUT would be caught")
 }
 
-type bucketS3 struct{ keys []string }
+type bucketS3 struct {
+	keys   []string
+	bodies [][]byte
+}
 
 func (b *bucketS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
 	b.keys = append(b.keys, *in.Key)
+	body, _ := io.ReadAll(in.Body)
+	b.bodies = append(b.bodies, body)
 	return &s3.PutObjectOutput{}, nil
+}
+
+// GetObject finds nothing: every put here is of a new key.
+func (*bucketS3) GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	return nil, &s3types.NoSuchKey{}
 }
 
 // TestAFailedCleanupIsStillReported: a Cleanup that still fails after its retries may leave
 // the temporary instance behind, so its Catch goes on to Report with Cleanup's input and the
 // error in a field of its own (the state, and an earlier step's $.error, stay as they
 // were). Report, decoding that input as the Lambda runtime does, writes the report and
-// alerts: the report is not OK, since only a cleanup that ran marks it OK.
+// alerts: the report is not OK, since only a cleanup that ran marks it OK, and its cleanup
+// field says why the cleanup failed and what to delete (not only $.cleanupError in the
+// execution).
 func TestAFailedCleanupIsStillReported(t *testing.T) {
 	m := readASL(t)
 	var resultPath string
@@ -226,7 +240,7 @@ func TestAFailedCleanupIsStillReported(t *testing.T) {
 	require.NoError(t, err)
 	var state map[string]any
 	require.NoError(t, json.Unmarshal(raw, &state))
-	state["cleanupError"] = map[string]string{"Error": "States.TaskFailed", "Cause": `{"errorMessage":"deleting verify-exec-cleanup-failed: AccessDenied"}`}
+	state["cleanupError"] = map[string]string{"Error": "States.TaskFailed", "Cause": `{"errorMessage":"deleting shipshape-verify-exec-cleanup-failed: AccessDenied"}`}
 	raw, err = json.Marshal(map[string]any{"step": "report", "run": run, "region": "", "state": state})
 	require.NoError(t, err)
 	var req dr.StepRequest
@@ -237,15 +251,28 @@ func TestAFailedCleanupIsStillReported(t *testing.T) {
 	assert.False(t, out.Report.OK, "Outcome: NotVerified")
 	require.Len(t, bucket.keys, 1, "the report is written")
 	assert.Equal(t, "s3://dr-reports/"+bucket.keys[0], out.Report.Location)
+	for _, cleanup := range []string{out.Report.Cleanup, decodeReport(t, bucket.bodies[0]).Cleanup} {
+		assert.Contains(t, cleanup, "FAILED")
+		assert.Contains(t, cleanup, "AccessDenied", "why the cleanup failed")
+		assert.Contains(t, cleanup, dr.TagRun+"="+run, "what to delete by hand")
+	}
+	assert.True(t, out.Report.Finished.IsZero(), "finished means cleanup ran; and a retried report step writes the same bytes")
 	require.Len(t, notices.Messages(), 1, "and alerted")
 	assert.Contains(t, notices.Messages()[0].Subject, "verification of orders-db FAILED")
 	assert.Contains(t, notices.Messages()[0].Body, "the cleanup")
+	assert.Contains(t, notices.Messages()[0].Body, "AccessDenied")
+}
+
+func decodeReport(t *testing.T, body []byte) dr.Report {
+	var rep dr.Report
+	require.NoError(t, json.Unmarshal(body, &rep))
+	return rep
 }
 
 // TestStepsThroughTheHandler drives the handler as the state machine would, against the fake.
 func TestStepsThroughTheHandler(t *testing.T) {
 	f := drtest.New(nil)
-	f.AddManual("orders-db-202611230300-dr", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
+	f.AddManual("shipshape-dr-orders-db-202611230300", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
 	f.Endpoint = func(string) (string, int32) { return "127.0.0.1", 1 } // no database there: the check fails
 	h := handler(t, f, env)
 	ctx := context.Background()
@@ -340,14 +367,14 @@ func TestLostAnswersAndTerminalStates(t *testing.T) {
 		assert.Equal(t, "ForeignResource", errorType(err))
 		st, err := h(ctx, dr.StepRequest{Step: "cleanup", Run: "EXEC-4"})
 		require.NoError(t, err)
-		assert.Equal(t, "left verify-exec-4 alone: not made by this run", st.Report.Cleanup)
-		assert.Equal(t, []string{"verify-exec-4"}, f.Instances(), "not ours to delete")
+		assert.Equal(t, "left shipshape-verify-exec-4 alone: not made by this run", st.Report.Cleanup)
+		assert.Equal(t, []string{"shipshape-verify-exec-4"}, f.Instances(), "not ours to delete")
 	})
 }
 
 func bed() *drtest.RDS {
 	f := drtest.New(nil)
-	f.AddManual("orders-db-202611230300-dr", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
+	f.AddManual("shipshape-dr-orders-db-202611230300", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
 	return f
 }
 
@@ -359,6 +386,7 @@ func TestBadEnvironment(t *testing.T) {
 		"DR_REGIONS":        {"DR_DSN": "{host}", "DR_REGIONS": `{"eu-west-1": {"Subnets": "x"}}`},
 		"DR_DB_SECRET_ARN":  {"DR_DSN": "{host}", "DR_DB_SECRET_ARN": "prod/db"},
 		"DR_SOURCE_CLUSTER": {"DR_DSN": "{host}", "DR_SOURCE_INSTANCE": "a", "DR_SOURCE_CLUSTER": "b"},
+		"DR_SOURCE_ACCOUNT": {"DR_DSN": "{host}", "DR_SOURCE_INSTANCE": "a", "DR_SOURCE_ACCOUNT": "1111-2222-3333"},
 	} {
 		_, err := dr.StepSettingsFromEnv(func(k string) string { return bad[k] })
 		require.ErrorContains(t, err, name)
@@ -372,7 +400,7 @@ func TestSeveralRegionsAndTheReport(t *testing.T) {
 	w := drtest.NewWorld(nil)
 	west, central := w.RDS("222222222222", "eu-west-1"), w.RDS("222222222222", "eu-central-1")
 	for _, f := range []*drtest.RDS{west, central} {
-		f.AddManual("orders-db-202611230300-dr", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
+		f.AddManual("shipshape-dr-orders-db-202611230300", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
 		f.Endpoint = func(string) (string, int32) { return "127.0.0.1", 1 }
 	}
 	central.RestoreOutcome = "storage-full"
@@ -424,4 +452,36 @@ func TestSeveralRegionsAndTheReport(t *testing.T) {
 	assert.Contains(t, bodies["shipshape dr: verification of orders-db FAILED in eu-central-1"], "is storage-full", "the failed step names the terminal state")
 	_, err = h(ctx, dr.StepRequest{Step: "start", Run: "x", Region: "us-east-1"})
 	assert.Equal(t, "InvalidInput", errorType(err))
+}
+
+// TestStepsFailWithAmbiguousSource: two source accounts each have an orders-db here. Without
+// DR_SOURCE_ACCOUNT the Start step fails with the error type AmbiguousSource (which no Retry
+// of the state machine repeats: it goes to Cleanup and Report) before anything is restored;
+// with it, the chosen account's newest copy is restored.
+func TestStepsFailWithAmbiguousSource(t *testing.T) {
+	ctx := context.Background()
+	f := drtest.New(nil)
+	at := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+	f.AddManual("shipshape-dr-orders-db-202611230300-111111111111", "orders-db", at, map[string]string{dr.TagDR: "true", dr.TagSourceAccount: "111111111111"})
+	f.AddManual("shipshape-dr-orders-db-202611230400-333333333333", "orders-db", at.Add(time.Hour), map[string]string{dr.TagDR: "true", dr.TagSourceAccount: "333333333333"})
+	_, err := handler(t, f, env)(ctx, dr.StepRequest{Step: "start", Run: "exec-1"})
+	assert.Equal(t, "AmbiguousSource", errorType(err))
+	assert.Contains(t, err.Error(), "111111111111, 333333333333")
+	assert.Zero(t, f.Calls(drtest.OpRestore))
+	for name, state := range readASL(t).States {
+		for _, r := range state.Retry {
+			assert.NotContains(t, r.ErrorEquals, "AmbiguousSource", "retrying can't choose the account")
+			if name != "Cleanup" { // the Start step's error does not reach Cleanup's own retries
+				assert.NotContains(t, r.ErrorEquals, "States.ALL", "%s: a retry of everything would repeat it", name)
+			}
+		}
+	}
+
+	chosen := map[string]string{"DR_SOURCE_ACCOUNT": "111111111111"}
+	for k, v := range env {
+		chosen[k] = v
+	}
+	st, err := handler(t, f, chosen)(ctx, dr.StepRequest{Step: "start", Run: "exec-2"})
+	require.NoError(t, err)
+	assert.Equal(t, "shipshape-dr-orders-db-202611230300-111111111111", st.Snapshot)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/stretchr/testify/assert"
 
@@ -32,6 +33,11 @@ func (a *atkAWS) GetSecretValue(context.Context, *secretsmanager.GetSecretValueI
 func (a *atkAWS) PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
 	a.puts++
 	return &s3.PutObjectOutput{}, nil
+}
+
+// GetObject finds nothing: every put here is of a new key.
+func (*atkAWS) GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	return nil, &s3types.NoSuchKey{}
 }
 
 // atkRefused runs the command against fakes and asserts a usage error: exit 2, one line

@@ -24,8 +24,14 @@
 // (-secret-arn: the RDS-managed master user secret, or a secret with username and password)
 // and use {user} and {password} in -dsn; or ${VAR} reads the environment.
 //
+// With several source accounts each holding a database of the same name, -source-account
+// (12 digits) chooses whose newest DR copy is verified; without it such a name is refused
+// before anything is restored.
+//
 // Exit codes: 0 every check passed, 3 a check failed (see the report), 1 operational error
-// (including a restore that failed or timed out), 2 usage error.
+// (including a restore that failed or timed out), 2 usage error, 4 the name has DR copies
+// from several source accounts and -source-account was not given (dr.AmbiguousSourceError;
+// nothing was restored).
 package main
 
 import (
@@ -64,8 +70,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		"restored endpoint, {user} and {password} come from -secret-arn, and ${VAR} from the environment\n"+
 		"(keep passwords out of the command line).\n"+
 		"The wait ends at -timeout, or at once in a terminal restore state; the instance is deleted on every path.\n"+
+		"With several source accounts holding a database of the same name, -source-account chooses whose.\n"+
 		"Exit codes: 0 all checks passed, 3 a check failed, 1 operational error (a restore that failed or\n"+
-		"timed out included), 2 usage error.\n\nFlags:\n")); done {
+		"timed out included), 2 usage error, 4 the name has DR copies from several source accounts and no\n"+
+		"-source-account was given (nothing was restored).\n\nFlags:\n")); done {
 		return code
 	}
 	usageErr := func(format string, a ...any) int { return cli.Usage(stderr, "dr-verify", format, a...) }
@@ -83,6 +91,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		return usageErr("give -instance or -cluster (its newest DR snapshot) or -snapshot")
 	case sourceErr != nil:
 		return usageErr("%v", sourceErr)
+	case drcli.CheckSourceAccount(f.SourceAccount, f.Instance, f.Cluster) != nil:
+		return usageErr("%v", drcli.CheckSourceAccount(f.SourceAccount, f.Instance, f.Cluster))
 	case cli.IsSet(fs, "report-prefix") && f.Report.Bucket == "":
 		return usageErr("-report-prefix goes with -report-bucket")
 	case f.ClusterSnapshot && f.Snapshot == "":
@@ -99,7 +109,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		return code
 	}
 	v, err := dr.NewVerifier(p.Clients.RDS, f.Target(), p.Database, func(o *dr.VerifyOptions) {
-		o.SubnetGroup, o.SecurityGroups = f.SubnetGroup, dr.SplitList(f.SecurityGroups)
+		o.SubnetGroup, o.SecurityGroups = f.SubnetGroup, p.SecurityGroups
 		o.Checks = checks
 		o.Timeout, o.Poll = f.Timeout, f.Poll
 		o.Progress = drcli.Progress(stderr, "dr-verify")
@@ -114,7 +124,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	f.Report.Write(ctx, "dr-verify", p.Reporter, &rep, stdout, stderr)
 	switch {
 	case err != nil:
-		return cli.Fail(stderr, "dr-verify", err)
+		return drcli.Fail(stderr, "dr-verify", err)
 	case !rep.OK:
 		fmt.Fprintln(stderr, "dr-verify: a check failed; see the report")
 		return 3

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -21,8 +22,8 @@ import (
 
 func fakeRDS(host string, port int32) (*drtest.RDS, drcli.NewClients) {
 	f := drtest.New(nil)
-	f.AddManual("orders-db-202611230300-dr", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
-	f.AddManualCluster("ledger-202611230300-dr", "ledger", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
+	f.AddManual("shipshape-dr-orders-db-202611230300", "orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
+	f.AddManualCluster("shipshape-dr-ledger-202611230300", "ledger", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), map[string]string{dr.TagDR: "true"})
 	f.Endpoint = func(string) (string, int32) { return host, port }
 	return f, func(context.Context) (drcli.Clients, error) { return drcli.Clients{RDS: f}, nil }
 }
@@ -46,6 +47,13 @@ func TestUsageErrors(t *testing.T) {
 		{Args: with("-timeout", "-1s"), Flag: "-timeout"},
 		{Args: with("-poll", "0s"), Flag: "-poll"},
 		{Args: with("-poll", "soon"), Flag: "-poll"},
+		{Args: with("-poll", "1ns"), Flag: "-poll"},
+		{Args: with("-source-account", "11111111111"), Flag: "-source-account"},
+		{Args: with("-source-account", "arn:aws:iam::111111111111:root"), Flag: "-source-account"},
+		{Args: []string{"-snapshot", "orders-db-1", "-class", "db.t4g.medium", "-dsn", "{host}", "-source-account", "111111111111"}, Flag: "-source-account"},
+		{Args: with("-security-groups", "sg-1,,sg 2"), Flag: "-security-groups"},
+		{Args: with("-subnet-group", "bad group!"), Flag: "-subnet-group"},
+		{Args: with("-report", "/nonexistent-dir/report.json"), Flag: "-report"},
 		{Args: with("-class", "t4g.medium"), Flag: "class"},
 		{Args: with("-cluster", "ledger"), Flag: "-cluster"},
 		{Args: with("-cluster-snapshot"), Flag: "-cluster-snapshot"},
@@ -104,7 +112,7 @@ func TestTimeoutAndTerminalState(t *testing.T) {
 	assert.Equal(t, 1, code, stderr)
 	assert.Contains(t, stderr, "timed out waiting")
 	assert.Equal(t, 5*time.Second, f.Clock().Now().Sub(start))
-	assert.Contains(t, stdout, `"cleanup": "deleted verify-`)
+	assert.Contains(t, stdout, `"cleanup": "deleted shipshape-verify-`)
 	assert.Empty(t, f.Instances())
 
 	f.RestoreOutcome = "incompatible-parameters"
@@ -120,6 +128,11 @@ type memS3 struct{ keys []string }
 func (m *memS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
 	m.keys = append(m.keys, *in.Bucket+"/"+*in.Key)
 	return &s3.PutObjectOutput{}, nil
+}
+
+// GetObject finds nothing: every put here is of a new key.
+func (*memS3) GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	return nil, &s3types.NoSuchKey{}
 }
 
 // TestAuroraReportAndNotice: -cluster verifies the newest DR cluster snapshot; a failure is
@@ -138,11 +151,33 @@ func TestAuroraReportAndNotice(t *testing.T) {
 	var rep dr.Report
 	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
 	assert.Equal(t, "cluster", rep.Kind)
-	assert.Equal(t, "ledger-202611230300-dr", rep.Snapshot)
-	assert.Equal(t, []string{"reports/dr-reports/ledger/2026-11-23T09-00-00Z.json"}, bucket.keys)
-	assert.Equal(t, "s3://reports/dr-reports/ledger/2026-11-23T09-00-00Z.json", rep.Location)
+	assert.Equal(t, "shipshape-dr-ledger-202611230300", rep.Snapshot)
+	assert.Equal(t, []string{"reports/dr-reports/ledger/2026-11-23T09-00-00Z_" + rep.Run + ".json"}, bucket.keys, "keyed by the run")
+	assert.Equal(t, "s3://reports/dr-reports/ledger/2026-11-23T09-00-00Z_"+rep.Run+".json", rep.Location)
 	require.Len(t, notices.Messages(), 1)
 	assert.Contains(t, notices.Messages()[0].Body, "incompatible-network")
 	assert.Empty(t, f.Instances())
 	assert.Empty(t, f.Clusters())
+}
+
+// TestAmbiguousSourceExitsWithItsOwnCode: two source accounts each have an orders-db here;
+// without -source-account the command restores nothing and exits 4 naming both accounts;
+// with it, the chosen account's copy is verified.
+func TestAmbiguousSourceExitsWithItsOwnCode(t *testing.T) {
+	f, mk := fakeRDS("127.0.0.1", 1)
+	f.AddManual("shipshape-dr-orders-db-202611230400-333333333333", "orders-db", time.Date(2026, 11, 23, 4, 0, 0, 0, time.UTC),
+		map[string]string{dr.TagDR: "true", dr.TagSourceAccount: "333333333333"})
+	clock := func(o *dr.VerifyOptions) { o.Clock = f.Clock() }
+	args := []string{"-instance", "orders-db", "-class", "db.t4g.medium", "-dsn", "postgres://x@{host}:{port}/db?connect_timeout=1"}
+	code, _, stderr := runCLI(mk, clock, args...)
+	assert.Equal(t, drcli.ExitAmbiguousSource, code, stderr)
+	assert.Contains(t, stderr, "111111111111, 333333333333")
+	assert.Contains(t, stderr, "-source-account")
+	assert.Zero(t, f.Calls(drtest.OpRestore))
+
+	code, stdout, stderr := runCLI(mk, clock, append(args, "-source-account", "333333333333")...)
+	assert.Equal(t, 3, code, "restored and checked (the check fails: no database there); stderr:\n%s", stderr)
+	var rep dr.Report
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
+	assert.Equal(t, "shipshape-dr-orders-db-202611230400-333333333333", rep.Snapshot)
 }

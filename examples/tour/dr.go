@@ -176,7 +176,7 @@ func tourRehearsal(ctx context.Context, say func(string, ...any), recovery *drte
 		recovery.Endpoint = func(string) (string, int32) { return host, int32(port) }
 		defer func() { recovery.Endpoint = nil }()
 	}
-	r, err := dr.NewRestorer(recovery, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "orders-db", InstanceClass: "db.r6g.large"}, func(o *dr.FailoverOptions) {
+	r, err := dr.NewRestorer(recovery, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-orders-db", InstanceClass: "db.r6g.large"}, func(o *dr.FailoverOptions) {
 		o.Clock, o.Route53 = recovery.Clock(), dns
 		o.DNS = &dr.DNSRecord{ZoneID: "Z0RECOVERY", Name: "orders-db.internal.example.com"}
 	})

@@ -29,6 +29,11 @@ var (
 	// with a letter or digit.
 	bucket = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	ipv4   = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$`)
+	// securityGroup: a VPC security group id, "sg-" and 8 or 17 lower-case hex digits.
+	securityGroup = regexp.MustCompile(`^sg-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	// subnetGroup: RDS's rule for DB subnet group names, 1 to 255 letters, digits, periods,
+	// underscores, spaces and hyphens.
+	subnetGroup = regexp.MustCompile(`^[A-Za-z0-9._ -]{1,255}$`)
 )
 
 // InstanceID checks an EC2 instance id: "i-" and 8 or 17 lower-case hex digits.
@@ -80,6 +85,23 @@ func KMSKey(key string) error {
 func BucketName(name string) error {
 	if !bucket.MatchString(name) || strings.Contains(name, "..") || ipv4.MatchString(name) {
 		return fmt.Errorf("%q is not an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens; no s3:// or ARN)", name)
+	}
+	return nil
+}
+
+// SecurityGroupID checks a VPC security group id: "sg-" and 8 or 17 lower-case hex digits.
+func SecurityGroupID(id string) error {
+	if !securityGroup.MatchString(id) {
+		return fmt.Errorf("%q is not a VPC security group id (sg- and 8 or 17 hex digits, e.g. sg-0123456789abcdef0)", id)
+	}
+	return nil
+}
+
+// SubnetGroupName checks an RDS DB subnet group name: 1 to 255 letters, digits, periods,
+// underscores, spaces and hyphens (not an ARN, not a subnet id list).
+func SubnetGroupName(name string) error {
+	if !subnetGroup.MatchString(name) {
+		return fmt.Errorf("%q is not a DB subnet group name (1 to 255 letters, digits, periods, underscores, spaces and hyphens)", name)
 	}
 	return nil
 }

@@ -11,6 +11,15 @@ func TestShapes(t *testing.T) {
 		in    string
 		ok    bool
 	}{
+		{SecurityGroupID, "sg-0123456789abcdef0", true},
+		{SecurityGroupID, "sg-01234567", true},
+		{SecurityGroupID, "sg-1", false},
+		{SecurityGroupID, "sg 2", false},
+		{SecurityGroupID, "", false},
+		{SubnetGroupName, "private", true},
+		{SubnetGroupName, "private subnets_1.a-b", true},
+		{SubnetGroupName, "bad group!", false},
+		{SubnetGroupName, "", false},
 		{InstanceID, "i-0123456789abcdef0", true},
 		{InstanceID, "i-01234567", true},
 		{InstanceID, "bogus", false},

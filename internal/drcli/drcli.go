@@ -13,12 +13,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -43,6 +45,7 @@ type Clients struct {
 	S3             dr.S3API
 	SNS            dr.SNSAPI
 	Route53        dr.Route53API
+	KMS            dr.KMSAPI // tells an AWS managed key from a customer managed one (dr-sanitize)
 }
 
 // NewClients makes the clients of a run, after its flags are checked.
@@ -58,10 +61,11 @@ func FromEnvironment(ctx context.Context) (Clients, error) {
 	return ClientsFrom(cfg), nil
 }
 
-// ClientsFrom makes the RDS, Secrets Manager, S3 and SNS clients from cfg. A binary that
+// ClientsFrom makes the RDS, Secrets Manager, S3, SNS and KMS clients from cfg. A binary that
 // needs Route 53 (dr-failover) adds it, so that the others do not link its client.
 func ClientsFrom(cfg aws.Config) Clients {
-	return Clients{RDS: rds.NewFromConfig(cfg), SecretsManager: secretsmanager.NewFromConfig(cfg), S3: s3.NewFromConfig(cfg), SNS: sns.NewFromConfig(cfg)}
+	return Clients{RDS: rds.NewFromConfig(cfg), SecretsManager: secretsmanager.NewFromConfig(cfg), S3: s3.NewFromConfig(cfg), SNS: sns.NewFromConfig(cfg),
+		KMS: kms.NewFromConfig(cfg)}
 }
 
 // Main runs run on a context that ends at Ctrl-C or SIGTERM (so that what the run made is
@@ -96,6 +100,37 @@ func CheckSource(instance, cluster string) error {
 	return nil
 }
 
+// SourceAccountHelp is the help of -source-account.
+const SourceAccountHelp = "the source account (12 digits) whose -instance or -cluster is meant; needed when several source accounts have a database of that name"
+
+// ExitAmbiguousSource is the exit code of the dr binaries when the source database's name
+// has DR copies from more than one source account and -source-account was not given
+// (dr.ErrAmbiguousSource): found with read calls only, before anything was changed.
+const ExitAmbiguousSource = 4
+
+// Fail prints err on one line and returns its exit code: ExitAmbiguousSource for
+// dr.ErrAmbiguousSource, else 1 (cli.Fail).
+func Fail(stderr io.Writer, prog string, err error) int {
+	if errors.Is(err, dr.ErrAmbiguousSource) {
+		fmt.Fprintln(stderr, cli.Message(prog, err))
+		return ExitAmbiguousSource
+	}
+	return cli.Fail(stderr, prog, err)
+}
+
+// CheckSourceAccount checks -source-account: 12 digits, and only with -instance or -cluster.
+func CheckSourceAccount(account, instance, cluster string) error {
+	switch {
+	case account == "":
+		return nil
+	case awsid.AccountID(account) != nil:
+		return fmt.Errorf("-source-account: %w", awsid.AccountID(account))
+	case instance == "" && cluster == "":
+		return errors.New("-source-account goes with -instance or -cluster (a -snapshot is of one account already)")
+	}
+	return nil
+}
+
 // CheckSecret checks -secret-arn against the -dsn template: a secret is named by its
 // Secrets Manager ARN, and {user} or {password} in the template need one.
 func CheckSecret(secretARN, dsn string) error {
@@ -108,12 +143,46 @@ func CheckSecret(secretARN, dsn string) error {
 	return nil
 }
 
-// CheckWaits checks -timeout and then -poll: both must be positive.
+// MinPoll is the shortest -poll the binaries take: every poll is an RDS (or Route 53) read,
+// and a shorter one would only spend the account's API rate.
+const MinPoll = time.Second
+
+// CheckWaits checks -timeout and then -poll: both must be positive, and -poll at least
+// MinPoll.
 func CheckWaits(timeout, poll time.Duration) error {
 	if err := cli.Duration("timeout", timeout); err != nil {
 		return err
 	}
-	return cli.Duration("poll", poll)
+	if err := cli.Duration("poll", poll); err != nil {
+		return err
+	}
+	if poll < MinPoll {
+		return fmt.Errorf("-poll %s: want %s or more (each poll is an API call)", poll, MinPoll)
+	}
+	return nil
+}
+
+// CheckPlacement checks -subnet-group (a DB subnet group name, or empty for the account's
+// default) and -security-groups (comma-separated security group ids, or empty), and returns
+// the security groups. An empty item ("sg-1,,sg-2") is refused, not dropped: it is a typo
+// that may have eaten a group.
+func CheckPlacement(subnetGroup, securityGroups string) ([]string, error) {
+	if subnetGroup != "" {
+		if err := awsid.SubnetGroupName(subnetGroup); err != nil {
+			return nil, fmt.Errorf("-subnet-group: %w", err)
+		}
+	}
+	if securityGroups == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, sg := range strings.Split(securityGroups, ",") {
+		if err := awsid.SecurityGroupID(strings.TrimSpace(sg)); err != nil {
+			return nil, fmt.Errorf("-security-groups %q: %w", securityGroups, err)
+		}
+		out = append(out, strings.TrimSpace(sg))
+	}
+	return out, nil
 }
 
 // Database is the database of a -dsn template (built by dr.DSNTemplate) with the
@@ -148,12 +217,22 @@ func (r *Report) Flags(fs *flag.FlagSet, run string) {
 	fs.StringVar(&r.File, "report", "", "also write the JSON report to this file")
 }
 
-// Check checks -report-bucket: a bucket name (not an s3:// URL or an ARN), so that a typo is
-// found before the run, not when its report is uploaded.
+// Check checks -report-bucket (a bucket name, not an s3:// URL or an ARN) and -report (a
+// file in a directory that exists, not a directory), so that a typo is found before the run,
+// not when its report is written.
 func (r *Report) Check() error {
 	if r.Bucket != "" {
 		if err := awsid.BucketName(r.Bucket); err != nil {
 			return fmt.Errorf("-report-bucket: %w", err)
+		}
+	}
+	if r.File != "" {
+		if fi, err := os.Stat(r.File); err == nil && fi.IsDir() {
+			return fmt.Errorf("-report %s: is a directory; want a file name", r.File)
+		}
+		dir := filepath.Dir(r.File)
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return fmt.Errorf("-report %s: the directory %s does not exist", r.File, dir)
 		}
 	}
 	return nil

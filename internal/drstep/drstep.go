@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -81,6 +82,9 @@ func Clients(cfg aws.Config, s dr.StepSettings) dr.StepClients {
 	}
 	if s.ReportBucket != "" {
 		c.S3 = s3.NewFromConfig(cfg)
+	}
+	if len(s.Sanitize.ShareWith) > 0 {
+		c.KMS = kms.NewFromConfig(cfg)
 	}
 	if s.TopicARN != "" {
 		c.SNS = sns.NewFromConfig(cfg)
