@@ -34,6 +34,8 @@ type rule struct {
 	refuse  *apiFault
 	lose    bool
 	rewrite func([]byte) []byte
+	request func(url.Values) // query protocol: edits the request's form before it is passed on
+	answer  []byte           // answered without passing the call on
 }
 
 type apiFault struct {
@@ -74,6 +76,20 @@ func (p *AWSProxy) Rewrite(op string, edit func(body []byte) []byte) {
 	p.add(op, &rule{rewrite: edit})
 }
 
+// RewriteRequest edits the form of every query-protocol call of op before it is passed on:
+// a test's workaround for a fault of the local AWS itself (the binary's request is recorded
+// as it was sent). moto does not check signatures, so the edited request still goes through.
+func (p *AWSProxy) RewriteRequest(op string, edit func(form url.Values)) {
+	p.add(op, &rule{request: edit})
+}
+
+// Answer answers every call of op with body (status 200, XML) without passing it on: the
+// documented answer of an operation the local AWS does not implement (moto has no RDS
+// DescribeAccountAttributes, for one).
+func (p *AWSProxy) Answer(op string, body string) {
+	p.add(op, &rule{answer: []byte(body)})
+}
+
 // Clear removes every rule for op.
 func (p *AWSProxy) Clear(op string) {
 	p.mu.Lock()
@@ -107,22 +123,30 @@ func (p *AWSProxy) add(op string, r *rule) {
 	p.rules[op] = append(p.rules[op], r)
 }
 
-// take returns the rule to apply to this call of op, using one of its times.
-func (p *AWSProxy) take(op string) *rule {
+// take returns the rules that apply to this call of op, using one of each one's times. A
+// refusal or an answer ends the list: what comes after it does not apply to this call.
+func (p *AWSProxy) take(op string) []*rule {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.ops = append(p.ops, op)
-	rules := p.rules[op]
-	for i, r := range rules {
+	var out, keep []*rule
+	for _, r := range p.rules[op] {
+		stop := len(out) > 0 && (out[len(out)-1].refuse != nil || out[len(out)-1].answer != nil)
+		if stop {
+			keep = append(keep, r)
+			continue
+		}
+		out = append(out, r)
 		if r.times > 0 {
 			r.times--
 			if r.times == 0 {
-				p.rules[op] = append(rules[:i:i], rules[i+1:]...)
+				continue
 			}
 		}
-		return r
+		keep = append(keep, r)
 	}
-	return nil
+	p.rules[op] = keep
+	return out
 }
 
 // operation names a request: X-Amz-Target's operation (JSON protocol), the Action field
@@ -158,11 +182,29 @@ func (p *AWSProxy) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op, proto := operation(r, body)
-	rl := p.take(op)
-	if rl != nil && rl.refuse != nil {
-		writeFault(w, proto, *rl.refuse)
-		return
+	rules := p.take(op)
+	lose := false
+	for _, rl := range rules {
+		switch {
+		case rl.refuse != nil:
+			writeFault(w, proto, *rl.refuse)
+			return
+		case rl.answer != nil:
+			w.Header().Set("Content-Type", "text/xml")
+			w.Header().Set("Content-Length", strconv.Itoa(len(rl.answer)))
+			_, _ = w.Write(rl.answer)
+			return
+		case rl.request != nil && proto == protoQuery:
+			if form, err := url.ParseQuery(string(body)); err == nil {
+				rl.request(form)
+				body = []byte(form.Encode())
+			}
+		case rl.lose:
+			lose = true
+		}
 	}
+	r.ContentLength = int64(len(body))
+	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	rec := httptest.NewRecorder()
 	proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
 		pr.SetURL(p.targetU)
@@ -170,14 +212,16 @@ func (p *AWSProxy) serve(w http.ResponseWriter, r *http.Request) {
 	}}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	proxy.ServeHTTP(rec, r)
-	if rl != nil && rl.lose {
+	if lose {
 		writeFault(w, proto, apiFault{status: http.StatusInternalServerError, code: "InternalFailure",
 			message: "the test bed's proxy lost the answer after the call took effect"})
 		return
 	}
 	out := rec.Body.Bytes()
-	if rl != nil && rl.rewrite != nil {
-		out = rl.rewrite(out)
+	for _, rl := range rules {
+		if rl.rewrite != nil {
+			out = rl.rewrite(out)
+		}
 	}
 	for k, v := range rec.Header() {
 		w.Header()[k] = v
