@@ -25,6 +25,7 @@ type AWSProxy struct {
 
 	mu      sync.Mutex
 	ops     []string
+	forms   map[string][]url.Values // query-protocol requests by operation, as the client sent them
 	rules   map[string][]*rule
 	targetU *url.URL
 }
@@ -50,7 +51,7 @@ func NewAWSProxy(t testing.TB, target string) *AWSProxy {
 	if err != nil {
 		t.Fatalf("AWS proxy target %q: %v", target, err)
 	}
-	p := &AWSProxy{rules: map[string][]*rule{}, targetU: u}
+	p := &AWSProxy{rules: map[string][]*rule{}, forms: map[string][]url.Values{}, targetU: u}
 	srv := httptest.NewServer(http.HandlerFunc(p.serve))
 	t.Cleanup(srv.Close)
 	p.URL = srv.URL
@@ -108,6 +109,14 @@ func (p *AWSProxy) Calls(op string) int {
 		}
 	}
 	return n
+}
+
+// Forms returns the query-protocol requests of op (RDS, STS, SNS, Auto Scaling...) as the
+// client sent them, in order.
+func (p *AWSProxy) Forms(op string) []url.Values {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]url.Values(nil), p.forms[op]...)
 }
 
 // Ops lists the operations in the order they came.
@@ -182,6 +191,13 @@ func (p *AWSProxy) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op, proto := operation(r, body)
+	if proto == protoQuery {
+		if form, err := url.ParseQuery(string(body)); err == nil {
+			p.mu.Lock()
+			p.forms[op] = append(p.forms[op], form)
+			p.mu.Unlock()
+		}
+	}
 	rules := p.take(op)
 	lose := false
 	for _, rl := range rules {
