@@ -87,6 +87,9 @@ func (r *StepRunner) runner(region string) (stepper, error) {
 	}
 	rs, ok := r.s.Regions[region]
 	if !ok {
+		if _, own := r.s.Regions[""]; own && len(r.s.Regions) == 1 {
+			return nil, fmt.Errorf("%w: region %q: without DR_REGIONS the function works in its own region only, which the execution input names as \"region\": \"\" (as the template's schedule does); set DR_REGIONS to work in %s", ErrInvalidInput, region, region)
+		}
 		return nil, fmt.Errorf("%w: region %q is not configured (DR_REGIONS has %v)", ErrInvalidInput, region, r.s.RegionNames())
 	}
 	dsn, err := DSNTemplate(r.s.DSN, nil)

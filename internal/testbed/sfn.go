@@ -62,6 +62,8 @@ type ExecutionEvent struct {
 	} `json:"state"`
 	Error string `json:"Error"`
 	Cause string `json:"Cause"`
+	// Status is, for a ChildExecution (a state machine that a Task started), how it ended.
+	Status string `json:"status"`
 }
 
 // Entered lists, in order, the states execution entered (with its child executions'

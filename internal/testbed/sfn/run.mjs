@@ -37,7 +37,17 @@ function states(def, out = { tasks: {}, waits: [], retries: [] }) {
   return out;
 }
 
-async function invokeLambda(url, input) {
+// The Runtime Interface Emulator runs one invocation at a time (Lambda would start more
+// instances): invocations of one function wait for each other.
+const queues = new Map();
+function invokeLambda(url, input) {
+  const prev = queues.get(url) || Promise.resolve();
+  const next = prev.catch(() => {}).then(() => invokeOnce(url, input));
+  queues.set(url, next);
+  return next;
+}
+
+async function invokeOnce(url, input) {
   const res = await fetch(url, { method: 'POST', body: JSON.stringify(input) });
   const text = await res.text();
   let body;
@@ -62,7 +72,7 @@ async function execute(arn, input, name, log) {
       handlers[state] = async (taskInput) => {
         const child = `${name}-child-${++executions}`;
         const sub = await execute(taskInput.StateMachineArn, taskInput.Input, child, log);
-        log.push({ type: 'ChildExecution', name: child, status: sub.status });
+        log.push({ execution: child, type: 'ChildExecution', status: sub.status });
         return { ExecutionArn: `${taskInput.StateMachineArn.replace(':stateMachine:', ':execution:')}:${child}`, StartDate: new Date().toISOString() };
       };
     }
