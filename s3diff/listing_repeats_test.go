@@ -146,7 +146,7 @@ func TestALatestMarkerDatedBeforeTheVersionsIsNeverDeleted(t *testing.T) {
 	}
 }
 
-// TestRetainPrefixResumesAfterStartAfterOnlyWhenTheServerHonoursIt: a server that ignores
+// TestRetainPrefixResumeWithAServerThatIgnoresTheKeyMarker: a server that ignores
 // KeyMarker lists from the start again; keys up to StartAfter are skipped by the contract,
 // so they are either left alone or the run refuses the listing, never half pruned with a
 // resume point that lies.
