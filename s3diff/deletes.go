@@ -314,19 +314,30 @@ func (c *Client) settle(ctx context.Context, bucket, prefix, startAfter string, 
 		err = nil
 	}
 	s := settled{pages: pages}
+	if errors.Is(err, ErrMalformedResponse) {
+		// A listing that turned out malformed proves nothing, not even about the keys it
+		// listed before it went wrong.
+		listed = nil
+	}
 	for _, v := range versions {
 		ids, ok := listed[v.Key]
 		switch {
-		case !ok && err != nil:
+		case !ok:
+			// The run never deletes a key's latest entry, so a listing that does not show the
+			// key at all contradicts what the run knows (or stopped before it): nothing is
+			// known of it.
 			s.unknown = append(s.unknown, v)
 		case ids[v.VersionID]:
 			s.present = append(s.present, v)
-		default: // the key was listed without it, or (listing complete) not at all
+		default: // the key was listed whole, without it
 			s.gone = append(s.gone, v)
 		}
 	}
 	if len(s.unknown) > 0 {
 		s.err = err
+		if s.err == nil {
+			s.err = fmt.Errorf("the listing did not show %d of the keys concerned, whose latest entries the run never deletes", len(s.unknown))
+		}
 	}
 	c.log.Debug("s3diff: settled a lost DeleteObjects answer", "bucket", bucket, "gone", len(s.gone),
 		"present", len(s.present), "unknown", len(s.unknown))

@@ -98,13 +98,15 @@ func (c *Client) walkKeys(ctx context.Context, bucket, prefix, startAfter string
 		listed := 0
 		for _, e := range entries {
 			if e.Key != key {
+				// Acting on a key outside the prefix, or on part of a key already planned, could
+				// delete what the plan never saw whole: refuse the answer instead, before the key
+				// gathered so far is handed on (a key that comes back out of order says that key
+				// may not be whole either).
+				if last := max(done, key); !strings.HasPrefix(e.Key, prefix) || (last != "" && e.Key <= last) {
+					return pages, malformed("it lists %q, which is outside the prefix or not after %q; keys must come once each, in ascending order", e.Key, last)
+				}
 				if err := complete(); err != nil {
 					return pages, err
-				}
-				// Acting on a key outside the prefix, or on part of a key already planned, could
-				// delete what the plan never saw whole: refuse the answer instead.
-				if !strings.HasPrefix(e.Key, prefix) || (done != "" && e.Key <= done) {
-					return pages, malformed("it lists %q, which is outside the prefix or not after %q; keys must come once each, in ascending order", e.Key, done)
 				}
 				key = e.Key
 			}

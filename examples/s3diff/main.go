@@ -26,6 +26,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -181,6 +182,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 		return usageError(stderr, "-bucket: %s", strings.TrimPrefix(s3diff.ValidBucketName(*bucket).Error(), "s3diff: invalid input: "))
 	case !local && len(*key) > 1024:
 		return usageError(stderr, "-key is %d bytes; S3 keys are at most 1024", len(*key))
+	case !local && !utf8.ValidString(*key):
+		return usageError(stderr, "-key %q is not UTF-8; S3 keys are", *key)
+	case prefix != nil && (len(*prefix) > 1024 || !utf8.ValidString(*prefix)):
+		return usageError(stderr, "-prefix must be UTF-8 and at most 1024 bytes (an S3 key's limit); got %d bytes", len(*prefix))
+	case startAfter != nil && (len(*startAfter) > 1024 || !utf8.ValidString(*startAfter)):
+		return usageError(stderr, "-start-after must be UTF-8 and at most 1024 bytes (an S3 key's limit); got %d bytes", len(*startAfter))
 	case byPrefix && *key != "":
 		return usageError(stderr, "-key and -prefix both say which keys; give one")
 	case cmd == "retain" && !byPrefix && (shcli.IsSet(fs, "start-after") || shcli.IsSet(fs, "concurrency")):

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	shcli "github.com/shipshape-dev/shipshape/internal/cli"
 	"github.com/shipshape-dev/shipshape/s3diff"
@@ -135,10 +136,14 @@ func lifecycleRule(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "-keep must be 1 to %d (got %d): S3 keeps at most 100 noncurrent versions; for more use retain -prefix", s3diff.MaxLifecycleKeep, *keep)
 	case *days < 1:
 		return usageError(stderr, "-days must be at least 1 (got %d)", *days)
+	case len(*id) > 255:
+		return usageError(stderr, "-id is %d characters; a lifecycle rule's ID is at most 255", len(*id))
+	case len(*prefix) > 1024 || !utf8.ValidString(*prefix):
+		return usageError(stderr, "-prefix must be UTF-8 and at most 1024 bytes (an S3 key's limit); got %d bytes", len(*prefix))
 	}
 	rule, err := s3diff.LifecycleRule(*keep, func(o *s3diff.LifecycleRuleOptions) { o.Prefix, o.Days, o.ID = *prefix, *days, *id })
 	if err != nil {
-		return usageError(stderr, "%v", err)
+		return usageError(stderr, "%s", strings.TrimPrefix(err.Error(), "s3diff: "))
 	}
 	if _, err := stdout.Write(rule.JSON()); err != nil {
 		return shcli.Fail(stderr, "s3diff", err)
