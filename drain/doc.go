@@ -27,6 +27,15 @@
 //
 // # Rules
 //
+// Nothing is drained on ECS's word alone: the container instance Find returns is described
+// before it is set DRAINING, and one that runs on another EC2 instance than the one asked
+// for (an ECS implementation that ignores ListContainerInstances' filter answers with any
+// instance of the cluster) is refused with a *WrongInstanceError naming both, the drain
+// ended at once and the hook untouched. When the lookup lists several container instances,
+// Find describes them (one call, at most 100) and takes the one on the EC2 instance; of
+// several registrations of one EC2 instance (ECS can register an instance twice), the only
+// one whose agent is connected, else an *AmbiguousInstanceError.
+//
 // An instance already DRAINING is handled like any other (never "done at once"). Tasks not in
 // a service, which DRAINING never stops, follow Options.Standalone (wait, stop after a grace
 // period, or ignore); tasks of DAEMON services, which ECS stops last, are ignored by default.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +76,23 @@ func TestTimeoutAndErrors(t *testing.T) {
 		code, _, _ := drainCmd(clock, args...)
 		assert.Equal(t, 2, code, "%v", args)
 	}
+}
+
+// An ECS endpoint that ignores ListContainerInstances' filter (moto 5.2.1) answers with a
+// container instance of another EC2 instance: ecs-drain names both and drains nothing.
+func TestDrainRefusesTheContainerInstanceOfAnotherEC2Instance(t *testing.T) {
+	fake, _, clock := bed(t)
+	fake.CreateCluster("small")
+	other := fake.AddInstance("small", "i-0fedcba9876543210")
+	task := fake.RunTask(other, "", 0)
+	fake.IgnoreFilter(true)
+	code, stdout, stderr := drainCmd(clock, "-cluster", "small", "-instance", "i-0123456789abcdef0")
+	assert.Equal(t, 1, code, stdout)
+	assert.Contains(t, stderr, "runs on EC2 instance i-0fedcba9876543210, not on i-0123456789abcdef0")
+	assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %s", stderr)
+	assert.Equal(t, "ACTIVE", fake.InstanceStatus(other), "the other instance is not drained")
+	assert.Equal(t, "RUNNING", fake.TaskStatus(task))
+	assert.Zero(t, fake.Calls(draintest.OpUpdateState))
 }
 
 func TestSelfFindsInstanceAndCluster(t *testing.T) {
