@@ -23,7 +23,9 @@
 // Auto Scaling target lifecycle state Terminated (the termination hooks are found,
 // heartbeated and completed), or, opted in, a rebalance recommendation. Replace does a
 // planned replacement: scale-in protection off, drain, TerminateInstanceInAutoScalingGroup
-// without decrementing the desired capacity; it terminates nothing unless the drain finished.
+// without decrementing the desired capacity; it terminates nothing unless the drain finished,
+// and then says what it left: ReplaceResult.ProtectionRestored (a protection it could not
+// turn back on is a *ProtectionError with the command to run by hand) and LeftDraining.
 //
 // # Rules
 //

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
 var (
@@ -21,6 +23,10 @@ var (
 	// instance and no single one has its agent connected. Returned as an
 	// *AmbiguousInstanceError.
 	ErrAmbiguousInstance = errors.New("drain: several container instances run on the EC2 instance")
+	// ErrProtectionNotRestored: Replace turned the instance's scale-in protection off, did
+	// not terminate the instance, and could not turn the protection back on. Returned as a
+	// *ProtectionError, which names the command to run by hand.
+	ErrProtectionNotRestored = errors.New("drain: the scale-in protection could not be turned back on")
 )
 
 // WrongInstanceError: the container instance ECS returned for an EC2 instance runs on
@@ -84,3 +90,32 @@ func (e *AmbiguousInstanceError) Error() string {
 
 // Unwrap makes errors.Is(err, ErrAmbiguousInstance) true.
 func (e *AmbiguousInstanceError) Unwrap() error { return ErrAmbiguousInstance }
+
+// ProtectionError: Replace turned the scale-in protection of InstanceID off, did not
+// terminate it, and could not turn the protection back on (nor read it back as on): the
+// group may now pick the instance in a scale-in. Command is what to run by hand. It matches
+// ErrProtectionNotRestored and Err with errors.Is and errors.As.
+type ProtectionError struct {
+	Group, InstanceID string
+	// Err is why: the failed SetInstanceProtection, and the failed read-back when there was one.
+	Err error
+}
+
+func (e *ProtectionError) Error() string {
+	why := "no reason given"
+	if e.Err != nil {
+		why = errtext.Strip("drain", e.Err.Error())
+	}
+	return fmt.Sprintf("drain: the scale-in protection of %s in group %s is off, or may be, and could not be turned back on (%s); "+
+		"turn it on by hand: %s", e.InstanceID, e.Group, why, e.Command(""))
+}
+
+// Unwrap makes the error match ErrProtectionNotRestored and Err.
+func (e *ProtectionError) Unwrap() []error { return []error{ErrProtectionNotRestored, e.Err} }
+
+// Command is the AWS CLI command that turns the protection back on; region "" leaves
+// --region out.
+func (e *ProtectionError) Command(region string) string {
+	return cliCommand(region, "aws", "autoscaling", "set-instance-protection", "--auto-scaling-group-name", e.Group,
+		"--instance-ids", e.InstanceID, "--protected-from-scale-in")
+}

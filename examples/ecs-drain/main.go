@@ -33,6 +33,14 @@ import (
 	"github.com/shipshape-dev/shipshape/lifecycle"
 )
 
+// Exit codes (2, a usage error, is cli.Usage's).
+const (
+	exitOK            = 0
+	exitError         = 1
+	exitTimeout       = 3
+	exitProtectionOff = 4
+)
+
 const usage = `Usage:
   ecs-drain [-cluster NAME[,NAME...]] (-instance i-... | -self) [flags]   drain one instance now
   ecs-drain -watch [-on-rebalance] [flags]                              on the instance: drain it when it is leaving
@@ -53,10 +61,15 @@ task on it has stopped (tasks that are DEACTIVATING, STOPPING or DEPROVISIONING 
 -replace turns the instance's scale-in protection off, drains it, then calls
   TerminateInstanceInAutoScalingGroup with ShouldDecrementDesiredCapacity=false (the group
   launches a replacement) and completes its termination hooks. Nothing is terminated unless
-  the drain finished; the protection is put back then.
+  the drain finished; the protection is put back then. What a replacement that did not
+  terminate left is printed with the command that undoes it: a protection it could not
+  turn back on (exit 4), a container instance left DRAINING (takes no new tasks: run
+  -replace again, or set it ACTIVE).
 
 Exit codes: 0 drained (and, with -replace, terminated), 1 error, 2 usage error, 3 -timeout
-or the Spot interruption time passed with tasks left (-replace: not terminated).
+or the Spot interruption time passed with tasks left (-replace: not terminated, protection
+back on), 4 -replace did not terminate and could not turn the scale-in protection back on
+(do it by hand: the command is printed).
 Environment: the standard AWS SDK variables (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL_ECS,
 AWS_ENDPOINT_URL_AUTO_SCALING, ...; on the instance the region defaults to the instance's)
 and AWS_EC2_METADATA_SERVICE_ENDPOINT.
@@ -151,28 +164,84 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, optFn fun
 	if f.replace {
 		say("replacing %s (%s) in cluster %s: drain at most %s, then terminate with a replacement", f.instance, in.ContainerInstanceARN, in.Cluster, f.timeout)
 		res, err := d.Replace(ctx, autoscaling.NewFromConfig(cfg), in, drain.ReplaceOptions{MaxDrain: f.timeout, OnProgress: progress, OnEvent: events})
-		switch {
-		case errors.Is(err, drain.ErrTimeout):
-			say("timeout: %s; NOT terminated (scale-in protection restored: %v)", res.Drain.Last, res.WasProtected)
-			return 3
-		case err != nil:
-			return fail(err)
-		}
-		say("drained in %d steps; terminated in group %s (activity %s), a replacement is launching; %d termination hook(s) completed",
-			res.Drain.Steps, res.Group, res.Activity, res.HooksCompleted)
-		return 0
+		return reportReplace(say, stderr, cfg.Region, res, err)
 	}
 	say("draining %s (%s) in cluster %s, at most %s", f.instance, in.ContainerInstanceARN, in.Cluster, f.timeout)
 	res, err := d.Drain(ctx, in, drain.DrainOptions{MaxDrain: f.timeout, OnProgress: progress})
 	switch {
 	case errors.Is(err, drain.ErrTimeout):
 		say("timeout: %s", res.Last)
-		return 3
+		return exitTimeout
 	case err != nil:
 		return fail(err)
 	}
 	say("done after %d steps", res.Steps)
-	return 0
+	return exitOK
+}
+
+// reportReplace prints what -replace did and, when it did not terminate, what it left (the
+// scale-in protection, a container instance DRAINING) with the commands that undo it; it
+// returns the exit code.
+func reportReplace(say func(string, ...any), stderr io.Writer, region string, res drain.ReplaceResult, err error) int {
+	var perr *drain.ProtectionError
+	switch {
+	case res.Terminated && err != nil:
+		return cli.Fail(stderr, "ecs-drain", err) // terminated, but the hooks were not completed: the error says so
+	case res.Terminated:
+		activity := res.Activity
+		if activity == "" {
+			activity = "unknown: the termination's answer was lost, the group shows it terminating"
+		}
+		say("drained in %d steps; terminated in group %s (activity %s), a replacement is launching; %d termination hook(s) completed",
+			res.Drain.Steps, res.Group, activity, res.HooksCompleted)
+		return exitOK
+	}
+	code := exitError
+	errors.As(err, &perr)
+	switch rest := withoutProtection(err); {
+	case errors.Is(rest, drain.ErrTimeout):
+		say("timeout: %s; NOT terminated", res.Drain.Last)
+		code = exitTimeout
+	case rest != nil:
+		cli.Fail(stderr, "ecs-drain", rest)
+	}
+	switch {
+	case perr != nil:
+		code = exitProtectionOff
+		fmt.Fprintf(stderr, "ecs-drain: the scale-in protection of %s in group %s is OFF (or may be): turning it back on failed: %v\n",
+			perr.InstanceID, perr.Group, perr.Err)
+		fmt.Fprintf(stderr, "ecs-drain: do it by hand: %s\n", perr.Command(region))
+	case res.ProtectionRestored:
+		say("the scale-in protection of %s is on again", res.Instance.EC2InstanceID)
+	}
+	if res.LeftDraining {
+		fmt.Fprintf(stderr, "ecs-drain: container instance %s of %s in cluster %s is left DRAINING: it takes no new tasks. Run ecs-drain -replace again "+
+			"to finish the replacement, or put it back in service: %s\n", res.Instance.ContainerInstanceARN, res.Instance.EC2InstanceID,
+			res.Instance.Cluster, res.ActivateCommand(region))
+	}
+	return code
+}
+
+// withoutProtection is err without the *drain.ProtectionError that Replace joins to the error
+// that stopped it (nil when that is all there is).
+func withoutProtection(err error) error {
+	if _, ok := err.(*drain.ProtectionError); ok {
+		return nil
+	}
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return err
+	}
+	var rest []error
+	for _, e := range j.Unwrap() {
+		if _, isP := e.(*drain.ProtectionError); !isP {
+			rest = append(rest, e)
+		}
+	}
+	if len(rest) == len(j.Unwrap()) {
+		return err // not the join Replace made
+	}
+	return errors.Join(rest...)
 }
 
 // watch is -watch: wait for the instance to be leaving, drain it, exit.
@@ -201,13 +270,13 @@ func watch(ctx context.Context, f flags, d *drain.Drainer, md *imds.Client, asg 
 	switch {
 	case errors.Is(err, drain.ErrSpotDeadline):
 		say("Spot interruption time reached: %s could not be stopped in time", res.Last)
-		return 3
+		return exitTimeout
 	case errors.Is(err, drain.ErrTimeout):
 		say("timeout: %s", res.Last)
-		return 3
+		return exitTimeout
 	case errors.Is(err, context.Canceled):
 		say("stopped before the instance was leaving; nothing was changed")
-		return 0
+		return exitOK
 	case err != nil:
 		return cli.Fail(stderr, "ecs-drain", err)
 	}
@@ -216,7 +285,7 @@ func watch(ctx context.Context, f flags, d *drain.Drainer, md *imds.Client, asg 
 	} else {
 		say("drained in %d steps", res.Steps)
 	}
-	return 0
+	return exitOK
 }
 
 // parse reads and checks the command line; done means exit with code.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -103,8 +106,47 @@ func TestReplaceDrainsThenTerminates(t *testing.T) {
 	var o2 drain.Options
 	clockOpt2(&o2)
 	_, asg2, _ := onInstance(t, o2.Clock)
-	code, stdout, _ = drainCmd(clockOpt2, "-replace", "-cluster", "prod", "-instance", "i-0123456789abcdef0", "-timeout", "2m")
+	code, stdout, stderr = drainCmd(clockOpt2, "-replace", "-cluster", "prod", "-instance", "i-0123456789abcdef0", "-timeout", "2m")
 	assert.Equal(t, 3, code)
 	assert.Contains(t, stdout, "NOT terminated")
 	assert.Equal(t, "InService", asg2.State("i-0123456789abcdef0"))
+	assert.Contains(t, stderr, "container instance "+arn2+" of i-0123456789abcdef0 in cluster prod is left DRAINING")
+	assert.Contains(t, stderr, "aws ecs update-container-instances-state --cluster prod --container-instances "+arn2+" --status ACTIVE --region us-east-1")
+}
+
+// A replacement that did not terminate and could not turn the scale-in protection back on
+// says so, with the command to run by hand, and exits 4: never "restored".
+func TestReplaceThatCannotRestoreTheProtectionSaysSoAndExits4(t *testing.T) {
+	fake, arn, clockOpt := bed(t)
+	fake.RunTask(arn, "", 0) // standalone: the drain never finishes
+	var o drain.Options
+	clockOpt(&o)
+	_, asg, _ := onInstance(t, o.Clock)
+	_, err := asg.SetInstanceProtection(context.Background(), &autoscaling.SetInstanceProtectionInput{AutoScalingGroupName: aws.String("ecs"),
+		InstanceIds: []string{"i-0123456789abcdef0"}, ProtectedFromScaleIn: aws.Bool(true)})
+	require.NoError(t, err)
+	asg.Fail(lifecycletest.OpProtect, nil, 1)                                                                                                   // turning it off works...
+	asg.Fail(lifecycletest.OpProtect, lifecycletest.APIError("AccessDenied", "not authorized to perform autoscaling:SetInstanceProtection"), 0) // ...back on does not
+
+	code, stdout, stderr := drainCmd(clockOpt, "-replace", "-cluster", "prod", "-instance", "i-0123456789abcdef0", "-timeout", "2m")
+	assert.Equal(t, 4, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	assert.False(t, asg.Protected("i-0123456789abcdef0"))
+	assert.Contains(t, stdout, "NOT terminated")
+	assert.NotContains(t, stdout+stderr, "restored: true")
+	assert.NotContains(t, stdout, "on again")
+	assert.Contains(t, stderr, "the scale-in protection of i-0123456789abcdef0 in group ecs is OFF (or may be): turning it back on failed:")
+	assert.Contains(t, stderr, "AccessDenied")
+	assert.Contains(t, stderr, "ecs-drain: do it by hand: aws autoscaling set-instance-protection --auto-scaling-group-name ecs "+
+		"--instance-ids i-0123456789abcdef0 --protected-from-scale-in --region us-east-1\n")
+	assert.Contains(t, stderr, "container instance "+arn+" of i-0123456789abcdef0 in cluster prod is left DRAINING")
+
+	_, stderr = drainCmdHelp(t)
+	assert.Contains(t, stderr, "4 -replace did not terminate and could not turn the scale-in protection back on")
+}
+
+// drainCmdHelp is ecs-drain -h.
+func drainCmdHelp(t *testing.T) (int, string) {
+	code, _, stderr := drainCmd(nil, "-h")
+	require.Equal(t, 0, code)
+	return code, stderr
 }
