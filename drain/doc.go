@@ -19,7 +19,9 @@
 //
 // On the instance, Watch waits for instance metadata to say the instance is leaving and
 // drains it: a Spot interruption notice (the drain is bounded by the notice's time, two
-// minutes later; what could not stop by then is logged and ErrSpotDeadline returned), the
+// minutes later, or by MaxDrain when that is earlier; what could not stop by then is logged
+// and ErrSpotDeadline returned; a time more than MaxSpotNotice ahead is logged as suspicious
+// and bounded by MaxDrain and MaxSpotNotice), the
 // Auto Scaling target lifecycle state Terminated (the termination hooks are found,
 // heartbeated and completed), or, opted in, a rebalance recommendation. Replace does a
 // planned replacement: scale-in protection off, drain, TerminateInstanceInAutoScalingGroup

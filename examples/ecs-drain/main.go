@@ -50,8 +50,10 @@ Draining sets the container instance on that EC2 instance to DRAINING and waits 
 task on it has stopped (tasks that are DEACTIVATING, STOPPING or DEPROVISIONING still count).
 
 -watch runs until instance metadata says this instance is leaving, then drains it and exits:
-  a Spot interruption notice: the drain lasts until the notice's time (two minutes), not
-    -timeout; what could not stop by then is logged (exit 3);
+  a Spot interruption notice: the drain lasts until the notice's instance-action time (two
+    minutes) or -timeout, whichever comes first; what could not stop by then is logged
+    (exit 3). A time more than 15 minutes ahead is not what Spot sends: it is logged as
+    SUSPICIOUS and the drain lasts at most -timeout and at most 15 minutes;
   the Auto Scaling target lifecycle state Terminated: the group's termination hooks are
     heartbeated and completed with CONTINUE when the drain ends or -timeout passes;
   with -on-rebalance, an EC2 rebalance recommendation (advisory, earlier than Spot's).
@@ -301,7 +303,7 @@ func parse(args []string, stderr io.Writer) (f flags, clusterList []string, code
 	fs.StringVar(&f.ecsConfig, "ecs-config", drain.DefaultAgentConfigPath, "with -watch: the ECS agent's config, to check ECS_CONTAINER_STOP_TIMEOUT (\"\" to skip)")
 	fs.DurationVar(&f.poll, "poll", 5*time.Second, "with -watch: how often to read instance metadata")
 	fs.BoolVar(&f.replace, "replace", false, "planned replacement: protection off, drain, terminate with a replacement")
-	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "maximum drain time (a Spot drain ends at the notice's time instead)")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "maximum drain time (a Spot drain ends at the notice's time when that comes first)")
 	fs.DurationVar(&f.interval, "interval", 10*time.Second, "time between steps")
 	standalone := fs.String("standalone", "wait", "tasks not in a service: wait, stop (after -standalone-grace) or ignore")
 	fs.DurationVar(&f.grace, "standalone-grace", 5*time.Minute, "with -standalone stop: how long to let them finish first (0: at once)")

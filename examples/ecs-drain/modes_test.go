@@ -73,6 +73,40 @@ func TestWatchReportsWhatTheSpotDeadlineLeft(t *testing.T) {
 	assert.Contains(t, stdout, "Spot interruption time reached: 1 task(s) left: 1 RUNNING could not be stopped in time")
 }
 
+// -watch: the drain ends at the earlier of the Spot instance-action time and -timeout, and a
+// time more than 15 minutes ahead is called suspicious and bounded.
+func TestWatchSpotDeadlineIsTheEarlierOfTheNoticeAndTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name, timeout string
+		notice        time.Duration
+		want          []string
+		took          time.Duration
+	}{
+		{"-timeout first", "30s", 2 * time.Minute, []string{"timeout: 1 task(s) left: 1 RUNNING"}, 30 * time.Second},
+		{"suspicious", "30m", 2 * time.Hour, []string{"SUSPICIOUS: 2h0m0s ahead where Spot gives 2 minutes; draining at most 15m0s",
+			"timeout: 1 task(s) left: 1 RUNNING"}, 15 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake, arn, clockOpt := bed(t)
+			var o drain.Options
+			clockOpt(&o)
+			fake.RunTask(arn, "web", 3*time.Hour)
+			md, _, agent := onInstance(t, o.Clock)
+			start := o.Clock.Now()
+			md.SetSpotAction(imds.SpotAction{Action: imds.SpotTerminate, Time: start.Add(tc.notice)})
+			code, stdout, stderr := drainCmd(clockOpt, "-watch", "-poll", "1s", "-timeout", tc.timeout, "-agent-metadata", agent, "-ecs-config", "")
+			assert.Equal(t, 3, code, stderr)
+			for _, w := range tc.want {
+				assert.Contains(t, stdout, w)
+			}
+			assert.NotContains(t, stdout, "Spot interruption time reached", "the Spot time did not come")
+			took := o.Clock.Now().Sub(start)
+			assert.LessOrEqual(t, took, tc.took)
+			assert.Greater(t, took, tc.took-20*time.Second)
+		})
+	}
+}
+
 func TestWatchCompletesTheTerminationHook(t *testing.T) {
 	fake, arn, clockOpt := bed(t)
 	var o drain.Options
