@@ -228,11 +228,11 @@ func (d *Drainer) terminationHooks(ctx context.Context, md *imds.Client, instanc
 	if err != nil {
 		return nil, errtext.Wrap("drain", "describing "+instanceID+" in Auto Scaling", err)
 	}
-	if len(out.AutoScalingInstances) == 0 {
+	inst, ok := asgInstance(out, instanceID)
+	if !ok {
 		d.log.Info("drain: the instance is in no Auto Scaling group: no hook to complete", "instance", instanceID)
 		return nil, nil
 	}
-	inst := out.AutoScalingInstances[0]
 	if state := aws.ToString(inst.LifecycleState); state != "Terminating:Wait" {
 		d.log.Info("drain: Auto Scaling is not holding the instance in a termination hook", "instance", instanceID, "state", state)
 		return nil, nil

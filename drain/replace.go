@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/shipshape-dev/shipshape/internal/errtext"
@@ -80,10 +81,10 @@ func (d *Drainer) Replace(ctx context.Context, asg AutoScalingAPI, in Instance, 
 	if err != nil {
 		return res, errtext.Wrap("drain", "describing "+in.EC2InstanceID+" in Auto Scaling", err)
 	}
-	if len(out.AutoScalingInstances) == 0 {
+	inst, ok := asgInstance(out, in.EC2InstanceID)
+	if !ok {
 		return res, fmt.Errorf("%w: %s is in no Auto Scaling group; nothing would replace it", ErrInvalidInput, in.EC2InstanceID)
 	}
-	inst := out.AutoScalingInstances[0]
 	res.Group, res.WasProtected = aws.ToString(inst.AutoScalingGroupName), aws.ToBool(inst.ProtectedFromScaleIn)
 	if state := aws.ToString(inst.LifecycleState); state != "InService" {
 		return res, fmt.Errorf("%w: %s is %s in group %s, not InService: leave it to what is already happening", ErrInvalidInput, in.EC2InstanceID, state, res.Group)
@@ -169,7 +170,7 @@ func (d *Drainer) restoreProtection(ctx context.Context, asg AutoScalingAPI, ins
 	switch {
 	case rerr != nil:
 		return errors.Join(perr, errtext.Wrap("drain", "reading it back", rerr))
-	case len(out.AutoScalingInstances) == 1 && aws.ToBool(out.AutoScalingInstances[0].ProtectedFromScaleIn):
+	case isProtected(out, instanceID):
 		d.log.Warn("drain: turning scale-in protection back on failed, but it is on", "instance", instanceID, "error", perr.Error())
 		return nil
 	}
@@ -182,10 +183,27 @@ func (d *Drainer) terminating(ctx context.Context, asg AutoScalingAPI, instanceI
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	out, err := asg.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: []string{instanceID}}, d.asgCallOpts()...)
-	if err != nil || len(out.AutoScalingInstances) != 1 {
+	if err != nil {
 		return false
 	}
-	return strings.HasPrefix(aws.ToString(out.AutoScalingInstances[0].LifecycleState), "Terminating")
+	inst, ok := asgInstance(out, instanceID)
+	return ok && strings.HasPrefix(aws.ToString(inst.LifecycleState), "Terminating")
+}
+
+// asgInstance is the entry of instanceID in a DescribeAutoScalingInstances answer: an entry
+// of another instance is never taken for it.
+func asgInstance(out *autoscaling.DescribeAutoScalingInstancesOutput, instanceID string) (types.AutoScalingInstanceDetails, bool) {
+	for _, in := range out.AutoScalingInstances {
+		if aws.ToString(in.InstanceId) == instanceID {
+			return in, true
+		}
+	}
+	return types.AutoScalingInstanceDetails{}, false
+}
+
+func isProtected(out *autoscaling.DescribeAutoScalingInstancesOutput, instanceID string) bool {
+	inst, ok := asgInstance(out, instanceID)
+	return ok && aws.ToBool(inst.ProtectedFromScaleIn)
 }
 
 // status reads the container instance's status ("" when ECS no longer knows it).

@@ -151,6 +151,26 @@ func TestReplaceWhoseTerminationAnswerWasLost(t *testing.T) {
 	assert.False(t, res.LeftDraining)
 }
 
+// otherInstance answers DescribeAutoScalingInstances with another instance's details.
+type otherInstance struct{ *lifecycletest.AutoScaling }
+
+func (o otherInstance) DescribeAutoScalingInstances(ctx context.Context, in *autoscaling.DescribeAutoScalingInstancesInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingInstancesOutput, error) {
+	return o.AutoScaling.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: []string{"i-00000002"}}, optFns...)
+}
+
+// An Auto Scaling answer about another instance is never taken for the one replaced.
+func TestReplaceTakesOnlyTheAnswerAboutItsInstance(t *testing.T) {
+	c := newCluster(t)
+	c.inService(t)
+	c.asg.Launch("ecs", "i-00000002")
+	d := c.drainer()
+	_, err := d.Replace(context.Background(), otherInstance{c.asg}, c.instance(t, d), drain.ReplaceOptions{})
+	require.ErrorIs(t, err, drain.ErrInvalidInput)
+	assert.Contains(t, err.Error(), "i-00000001 is in no Auto Scaling group")
+	assert.Zero(t, c.asg.Calls(lifecycletest.OpTerminate))
+	assert.Equal(t, 1, c.asg.Calls(lifecycletest.OpProtect), "the test's own call only")
+}
+
 func TestReplaceRefusesAnInstanceNotInService(t *testing.T) {
 	c := newCluster(t)
 	d := c.drainer()

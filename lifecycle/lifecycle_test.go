@@ -316,6 +316,45 @@ func TestDiscoveryThroughIMDS(t *testing.T) {
 	require.ErrorIs(t, err, lifecycle.ErrNotInGroup)
 }
 
+// An instance id given without a group, with instance metadata disabled or unreachable:
+// the group comes from Auto Scaling (DescribeAutoScalingInstances), through the fake and
+// through the real client over the wire server; an instance in no group is ErrNotInGroup,
+// named.
+func TestDiscoverFindsTheGroupThroughAutoScalingWithoutMetadata(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close() // nothing listens there any more
+	for _, md := range []struct {
+		name string
+		opt  func(*imds.Options)
+	}{
+		{"metadata disabled", func(o *imds.Options) { o.Disabled = true }},
+		{"metadata unreachable", func(o *imds.Options) { o.Endpoint = closed.URL }},
+	} {
+		for _, via := range []string{"fake", "wire"} {
+			t.Run(md.name+" "+via, func(t *testing.T) {
+				e := newEnv(t)
+				client, err := imds.New(md.opt, func(o *imds.Options) { o.Getenv = func(string) string { return "" } })
+				require.NoError(t, err)
+				var api lifecycle.AutoScalingAPI = e.client
+				if via == "fake" {
+					api = e.asg
+				}
+				g, err := lifecycle.New(api, func(o *lifecycle.Options) { o.Clock = e.clock })
+				require.NoError(t, err)
+				tgt, err := g.Discover(context.Background(), client, lifecycle.DiscoverOptions{InstanceID: "i-1"})
+				require.NoError(t, err)
+				assert.Equal(t, "web", tgt.Group)
+				assert.Equal(t, "launch", tgt.Hooks[0].Name)
+				assert.Equal(t, 1, e.asg.Calls(lifecycletest.OpDescribeInstance))
+
+				_, err = g.Discover(context.Background(), client, lifecycle.DiscoverOptions{InstanceID: "i-0fffffffffffffff0"})
+				require.ErrorIs(t, err, lifecycle.ErrNotInGroup)
+				assert.Contains(t, err.Error(), "no instance i-0fffffffffffffff0 in any group")
+			})
+		}
+	}
+}
+
 func TestWarmPoolResume(t *testing.T) {
 	e := newEnv(t)
 	srv := imdstest.NewServer()
