@@ -462,6 +462,36 @@ func TestProbeConstructorsRefuseTypos(t *testing.T) {
 	assert.ErrorIs(t, err, lifecycle.ErrInvalidInput)
 }
 
+// A health URL that can never be fetched is refused before anything touches the lifecycle
+// action (it used to be probed for the whole timeout, then ABANDON: the instance terminated
+// for a typo); an HTTPProbe built by hand with one fails for good at once.
+func TestHealthURLsThatCanNeverWorkAreRefused(t *testing.T) {
+	for url, why := range map[string]string{
+		"http://127.0.0.1:99999/health": `port "99999" is not a number from 1 to 65535`,
+		"http://127.0.0.1:65536/health": `port "65536" is not a number from 1 to 65535`,
+		"http://127.0.0.1:0/health":     `port "0" is not a number from 1 to 65535`,
+		"http://:8080/health":           "has no host",
+		"http:///health":                "has no host",
+		"http://user@:80/":              "has no host",
+		"ftp://127.0.0.1/health":        "is not an http(s) URL",
+		"127.0.0.1:8080/health":         "is not",
+		"localhost:8080":                "is not an http(s) URL",
+		"http://127.0.0.1:-1/":          "is not a URL",
+		"http://local host/":            "is not a URL",
+		"":                              "is not an http(s) URL",
+	} {
+		_, err := lifecycle.NewHTTPProbe(url, "200", time.Second)
+		require.ErrorIs(t, err, lifecycle.ErrInvalidInput, "%q", url)
+		assert.Contains(t, err.Error(), why, "%q", url)
+		err = (&lifecycle.HTTPProbe{URL: url}).Check(context.Background())
+		assert.ErrorIs(t, err, lifecycle.ErrPermanent, "%q", url)
+	}
+	for _, url := range []string{"http://127.0.0.1:8080/health", "https://[::1]:443/", "http://localhost/", "http://127.0.0.1:65535/", "HTTP://app.internal:1/"} {
+		_, err := lifecycle.NewHTTPProbe(url, "200", time.Second)
+		assert.NoError(t, err, "%q", url)
+	}
+}
+
 func TestCommandProbeThatCannotStartIsPermanent(t *testing.T) {
 	ctx := context.Background()
 	notFound, err := lifecycle.NewCommandProbe("no-such-command-anywhere", time.Second)

@@ -117,6 +117,12 @@ func TestUsageErrors(t *testing.T) {
 	clitest.CheckUsage(t, []clitest.UsageCase{
 		{Args: []string{}, Flag: "-health-url"},
 		{Args: []string{"-health-url", "localhost:8080"}, Flag: "-health-url"},
+		{Args: []string{"-health-url", "http://127.0.0.1:99999/health"}, Flag: "-health-url"},
+		{Args: []string{"-health-url", "http://127.0.0.1:0/health"}, Flag: "-health-url"},
+		{Args: []string{"-health-url", "http://:8080/health"}, Flag: "-health-url"},
+		{Args: []string{"-health-url", "http:///health"}, Flag: "-health-url"},
+		{Args: []string{"-health-url", "ftp://127.0.0.1/health"}, Flag: "-health-url"},
+		{Args: []string{"-health-url", "http://127.0.0.1:-1/"}, Flag: "-health-url"},
 		{Args: []string{"-health-url", "http://127.0.0.1:8080/", "-health-status", "2xx"}, Flag: "-health-status"},
 		{Args: []string{"-cmd", "true", "-health-status", "200"}, Flag: "-health-status"},
 		{Args: []string{"-tcp", "localhost8080"}, Flag: "-tcp"},
