@@ -33,6 +33,9 @@ import (
 	"github.com/shipshape-dev/shipshape/lifecycle"
 )
 
+// minInterval is the shortest -interval and -poll.
+const minInterval = time.Second
+
 // Exit codes (2, a usage error, is cli.Usage's).
 const (
 	exitOK            = 0
@@ -299,12 +302,12 @@ func parse(args []string, stderr io.Writer) (f flags, clusterList []string, code
 	fs.BoolVar(&f.self, "self", false, "drain this instance (instance id from IMDS)")
 	fs.BoolVar(&f.watch, "watch", false, "keep running on the instance; drain it when it is leaving (Spot, scale-in)")
 	fs.BoolVar(&f.onRebalance, "on-rebalance", false, "with -watch: drain on an EC2 rebalance recommendation too")
-	fs.BoolVar(&f.completeHooks, "complete-hooks", true, "with -watch: heartbeat and complete the termination hooks (needs Auto Scaling permissions)")
+	fs.BoolVar(&f.completeHooks, "complete-hooks", true, "with -watch: heartbeat and complete the termination hooks (needs Auto Scaling permissions;\n-replace always completes them)")
 	fs.StringVar(&f.ecsConfig, "ecs-config", drain.DefaultAgentConfigPath, "with -watch: the ECS agent's config, to check ECS_CONTAINER_STOP_TIMEOUT (\"\" to skip)")
-	fs.DurationVar(&f.poll, "poll", 5*time.Second, "with -watch: how often to read instance metadata")
+	fs.DurationVar(&f.poll, "poll", 5*time.Second, "with -watch: how often to read instance metadata (at least 1s)")
 	fs.BoolVar(&f.replace, "replace", false, "planned replacement: protection off, drain, terminate with a replacement")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "maximum drain time (a Spot drain ends at the notice's time when that comes first)")
-	fs.DurationVar(&f.interval, "interval", 10*time.Second, "time between steps")
+	fs.DurationVar(&f.interval, "interval", 10*time.Second, "time between steps (at least 1s)")
 	standalone := fs.String("standalone", "wait", "tasks not in a service: wait, stop (after -standalone-grace) or ignore")
 	fs.DurationVar(&f.grace, "standalone-grace", 5*time.Minute, "with -standalone stop: how long to let them finish first (0: at once)")
 	daemon := fs.String("daemon", "ignore", "tasks of DAEMON services (ECS stops them last): ignore or wait")
@@ -340,6 +343,20 @@ func parse(args []string, stderr io.Writer) (f flags, clusterList []string, code
 		return usageErr("-on-rebalance is for -watch")
 	case f.grace < 0:
 		return usageErr("-standalone-grace %s is negative: want 0 (stop at once) or more", f.grace)
+	// Flags of another mode would be silently ignored: refused instead.
+	case f.replace && cli.IsSet(fs, "complete-hooks") && !f.completeHooks:
+		return usageErr("-complete-hooks=false can't be used with -replace: a replacement completes the termination hooks once the " +
+			"instance is empty (leave the flag out)")
+	case !f.watch && !f.replace && cli.IsSet(fs, "complete-hooks"):
+		return usageErr("-complete-hooks is for -watch: a drain of one instance completes no hook")
+	case !f.watch && cli.IsSet(fs, "poll"):
+		return usageErr("-poll is for -watch (how often instance metadata is read)")
+	case !f.watch && cli.IsSet(fs, "ecs-config"):
+		return usageErr("-ecs-config is for -watch (it checks ECS_CONTAINER_STOP_TIMEOUT against a Spot interruption)")
+	case clusterList != nil && cli.IsSet(fs, "agent-metadata"):
+		return usageErr("-agent-metadata is read only to find the cluster when -cluster is not given: leave one of them out")
+	case *standalone != string(drain.Stop) && cli.IsSet(fs, "standalone-grace"):
+		return usageErr("-standalone-grace is for -standalone stop (other policies never stop a task)")
 	}
 	var err error
 	if f.standalone, err = drain.ParsePolicy(*standalone); err != nil {
@@ -355,6 +372,13 @@ func parse(args []string, stderr io.Writer) (f flags, clusterList []string, code
 		if err := cli.Duration(d.name, d.v); err != nil {
 			return usageErr("%v", err)
 		}
+	}
+	switch {
+	case f.interval < minInterval:
+		return usageErr("-interval %s is too short: want at least %s (each step makes 2 to 4 ECS calls, and DescribeContainerInstances "+
+			"and DescribeTasks share a rate limit of about 20 per second)", f.interval, minInterval)
+	case f.poll < minInterval:
+		return usageErr("-poll %s is too short: want at least %s (a Spot notice comes two minutes ahead; every 5 s is plenty)", f.poll, minInterval)
 	}
 	if f.grace == 0 {
 		f.grace = time.Nanosecond // the package reads 0 as its default (5 minutes); the flag means "at once"

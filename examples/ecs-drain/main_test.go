@@ -134,6 +134,22 @@ func TestUsageErrors(t *testing.T) {
 		{Args: []string{"-cluster", "prod", "-instance", id, "-timeout", "0s"}, Flag: "-timeout"},
 		{Args: []string{"-cluster", "prod", "-instance", id, "-interval", "-5s"}, Flag: "-interval"},
 		{Args: []string{"-cluster", "prod", "-instance", id, "extra"}, Flag: "extra"},
+		// flags of another mode, silently ignored before
+		{Args: []string{"-replace", "-cluster", "prod", "-instance", id, "-complete-hooks=false"}, Flag: "-complete-hooks"},
+		{Args: []string{"-cluster", "prod", "-instance", id, "-complete-hooks=false"}, Flag: "-complete-hooks"},
+		{Args: []string{"-cluster", "prod", "-instance", id, "-complete-hooks"}, Flag: "-complete-hooks"},
+		{Args: []string{"-cluster", "prod", "-instance", id, "-poll", "10s"}, Flag: "-poll"},
+		{Args: []string{"-replace", "-cluster", "prod", "-instance", id, "-poll", "10s"}, Flag: "-poll"},
+		{Args: []string{"-self", "-poll", "10s"}, Flag: "-poll"},
+		{Args: []string{"-cluster", "prod", "-instance", id, "-ecs-config", "/etc/ecs/ecs.config"}, Flag: "-ecs-config"},
+		{Args: []string{"-replace", "-cluster", "prod", "-instance", id, "-ecs-config", ""}, Flag: "-ecs-config"},
+		{Args: []string{"-watch", "-cluster", "prod", "-agent-metadata", "http://localhost:51678/v1/metadata"}, Flag: "-agent-metadata"},
+		{Args: []string{"-cluster", "prod", "-instance", id, "-standalone-grace", "1m"}, Flag: "-standalone-grace"},
+		{Args: []string{"-cluster", "prod", "-instance", id, "-standalone", "ignore", "-standalone-grace", "0s"}, Flag: "-standalone-grace"},
+		// durations too short to be sane
+		{Args: []string{"-cluster", "prod", "-instance", id, "-interval", "1ns"}, Flag: "-interval"},
+		{Args: []string{"-cluster", "prod", "-instance", id, "-interval", "999ms"}, Flag: "-interval"},
+		{Args: []string{"-watch", "-poll", "1ns"}, Flag: "-poll"},
 		{Args: []string{"-nope"}, Flag: "-nope"},
 	}, func(args []string) (int, string) {
 		code, _, stderr := drainCmd(nil, args...)

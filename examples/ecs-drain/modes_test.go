@@ -53,7 +53,7 @@ func TestWatchDrainsOnASpotNotice(t *testing.T) {
 	config := filepath.Join(t.TempDir(), "ecs.config")
 	require.NoError(t, os.WriteFile(config, []byte("ECS_CONTAINER_STOP_TIMEOUT=5m\n"), 0o644))
 
-	code, stdout, stderr := drainCmd(clockOpt, "-watch", "-poll", "10ms", "-agent-metadata", agent, "-ecs-config", config)
+	code, stdout, stderr := drainCmd(clockOpt, "-watch", "-poll", "1s", "-agent-metadata", agent, "-ecs-config", config)
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "WARNING: ECS_CONTAINER_STOP_TIMEOUT is 5m0s")
 	assert.Contains(t, stdout, "Spot interruption notice: terminate at")
@@ -68,7 +68,7 @@ func TestWatchReportsWhatTheSpotDeadlineLeft(t *testing.T) {
 	fake.RunTask(arn, "web", 10*time.Minute)
 	md, _, agent := onInstance(t, o.Clock)
 	md.SetSpotAction(imds.SpotAction{Action: imds.SpotTerminate, Time: o.Clock.Now().Add(2 * time.Minute)})
-	code, stdout, _ := drainCmd(clockOpt, "-watch", "-poll", "10ms", "-agent-metadata", agent, "-ecs-config", "")
+	code, stdout, _ := drainCmd(clockOpt, "-watch", "-poll", "1s", "-agent-metadata", agent, "-ecs-config", "")
 	assert.Equal(t, 3, code)
 	assert.Contains(t, stdout, "Spot interruption time reached: 1 task(s) left: 1 RUNNING could not be stopped in time")
 }
@@ -115,7 +115,7 @@ func TestWatchCompletesTheTerminationHook(t *testing.T) {
 	md, asg, agent := onInstance(t, o.Clock)
 	asg.ScaleIn("ecs", "i-0123456789abcdef0")
 	md.SetLifecycleState(imds.LifecycleTerminated)
-	code, stdout, stderr := drainCmd(clockOpt, "-watch", "-poll", "10ms", "-agent-metadata", agent, "-ecs-config", "")
+	code, stdout, stderr := drainCmd(clockOpt, "-watch", "-poll", "1s", "-agent-metadata", agent, "-ecs-config", "")
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "the termination hook completed with CONTINUE")
 	assert.Equal(t, "Terminated", asg.State("i-0123456789abcdef0"))
