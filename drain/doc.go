@@ -54,6 +54,15 @@
 // drain time); neither has a hook to complete. Test notifications and launch transitions
 // are ignored.
 //
+// # Errors
+//
+// ErrInvalidInput (bad options or input, before any call), ErrNotInCluster, ErrTimeout
+// (MaxDrain passed with tasks left) and ErrSpotDeadline (the Spot notice's time came; it
+// wraps ErrTimeout), ErrWrongInstance (*WrongInstanceError) and ErrAmbiguousInstance
+// (*AmbiguousInstanceError): nothing was drained, ErrProtectionNotRestored
+// (*ProtectionError, from Replace, with the command to run by hand). The SDK's error stays
+// reachable with errors.As.
+//
 // # Concurrency
 //
 // Drainer and Handler are safe for concurrent use. A State belongs to one drain.

@@ -37,9 +37,10 @@ type ReplaceResult struct {
 	// WasProtected: the instance was protected from scale-in (protection was turned off
 	// before the termination; on a path that did not terminate, turned back on).
 	WasProtected bool
-	// ProtectionRestored: the instance was not terminated and its scale-in protection,
-	// which Replace turned off, is on again. WasProtected && !Terminated &&
-	// !ProtectionRestored means it may be left off: the error is then a *ProtectionError.
+	// ProtectionRestored: Replace turned the scale-in protection off (or tried to), did not
+	// terminate the instance, and the protection is on again (turned back on, or read back
+	// as on). When it is not, the error includes a *ProtectionError
+	// (errors.Is(err, ErrProtectionNotRestored)): the protection is off, or may be.
 	ProtectionRestored bool
 	// Terminated: TerminateInstanceInAutoScalingGroup was called (the group launches a
 	// replacement: the desired capacity is not decremented), or its answer was lost and the
