@@ -205,9 +205,24 @@ const maxDescribe = 100
 
 // pick chooses, among the container instances a filtered listing returned, the one on
 // ec2InstanceID (see Find).
-func (d *Drainer) pick(ctx context.Context, cluster, ec2InstanceID string, arns []string) (Instance, error) {
+func (d *Drainer) pick(ctx context.Context, cluster, ec2InstanceID string, listedARNs []string) (Instance, error) {
+	var arns []string // without repeats: an ARN listed twice is one container instance
+	listed := make(map[string]bool, len(listedARNs))
+	for _, a := range listedARNs {
+		if !listed[a] {
+			listed[a] = true
+			arns = append(arns, a)
+		}
+	}
+	if len(arns) == 1 {
+		return Instance{Cluster: cluster, ContainerInstanceARN: arns[0], EC2InstanceID: ec2InstanceID}, nil // Step checks it
+	}
 	if len(arns) > maxDescribe {
 		arns = arns[:maxDescribe] // a listing this long was not filtered: the check below refuses it unless the instance is among them
+	}
+	asked := make(map[string]bool, len(arns))
+	for _, a := range arns {
+		asked[a] = true
 	}
 	d.log.Warn("drain: the lookup of one EC2 instance listed several container instances; checking which runs on it",
 		"instance", ec2InstanceID, "cluster", cluster, "listed", len(arns))
@@ -215,16 +230,12 @@ func (d *Drainer) pick(ctx context.Context, cluster, ec2InstanceID string, arns 
 	if err != nil {
 		return Instance{}, fmt.Errorf("drain: describing the %d container instances listed for %s in cluster %s: %w", len(arns), ec2InstanceID, cluster, err)
 	}
-	listed := make(map[string]bool, len(arns))
-	for _, a := range arns {
-		listed[a] = true
-	}
 	var on, connected []string
 	var others []string
 	seen := map[string]bool{}
 	for _, ci := range desc.ContainerInstances {
 		arn := aws.ToString(ci.ContainerInstanceArn)
-		if !listed[arn] {
+		if !asked[arn] {
 			continue // not asked about: an answer about it proves nothing
 		}
 		if id := aws.ToString(ci.Ec2InstanceId); id != ec2InstanceID {

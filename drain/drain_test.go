@@ -391,6 +391,20 @@ func TestFindPicksTheContainerInstanceOnTheEC2InstanceWhenTheFilterIsIgnored(t *
 			c.ecs.AddInstance("other", "i-0000000a")
 			_, err = d.Find(context.Background(), "i-0000000a", "prod", "other")
 			require.ErrorIs(t, err, drain.ErrWrongInstance, "an endpoint that ignores the filter is not trusted to say 'not here'")
+
+			// A whole cluster listed: one describe of at most 100, never a scan of every page.
+			c.ecs.CreateCluster("big")
+			for i := range 150 {
+				c.ecs.AddInstance("big", fmt.Sprintf("i-2%07x", i))
+			}
+			describes := c.ecs.Calls(draintest.OpDescribeContainerInstances)
+			_, err = d.Find(context.Background(), "i-2000008f", "big") // the 144th: not on the first page
+			require.ErrorAs(t, err, &wrong)
+			assert.Len(t, wrong.Found, 100)
+			assert.Contains(t, err.Error(), "and 97 more")
+			assert.Equal(t, describes+1, c.ecs.Calls(draintest.OpDescribeContainerInstances))
+			inputs := c.ecs.Inputs(draintest.OpDescribeContainerInstances)
+			assert.Len(t, inputs[len(inputs)-1].(*ecs.DescribeContainerInstancesInput).ContainerInstances, 100)
 		})
 	}
 }
