@@ -51,6 +51,8 @@ const usage = `Usage:
 
 Draining sets the container instance on that EC2 instance to DRAINING and waits until every
 task on it has stopped (tasks that are DEACTIVATING, STOPPING or DEPROVISIONING still count).
+A container instance that ECS says runs on another EC2 instance (an ECS endpoint that ignores
+the lookup's filter) is never touched: exit 1, naming both.
 
 -watch runs until instance metadata says this instance is leaving, then drains it and exits:
   a Spot interruption notice: the drain lasts until the notice's instance-action time (two
