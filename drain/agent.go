@@ -18,6 +18,13 @@ import (
 // instance; EC2 reclaims it then whatever runs. It wraps ErrTimeout.
 var ErrSpotDeadline = fmt.Errorf("drain: the Spot interruption time came with tasks still running: %w", ErrTimeout)
 
+// MaxSpotNotice is the furthest ahead a Spot instance-action time is believed. EC2 gives a
+// two-minute warning; a time further ahead than this is not what EC2 sends (a skewed clock,
+// a mock, a lying metadata server) and is logged as suspicious. The drain is then bounded by
+// the smaller of MaxDrain and MaxSpotNotice, never by the time it names: the instance may be
+// reclaimed two minutes after the notice, and a termination hook must not be held on its word.
+const MaxSpotNotice = 15 * time.Minute
+
 // WatchOptions configure Drainer.Watch.
 type WatchOptions struct {
 	// OnRebalance drains on an EC2 rebalance recommendation too. Recommendations are
@@ -30,9 +37,13 @@ type WatchOptions struct {
 	// end. Without it, the hooks are left to whoever else completes them (the drain Lambda)
 	// or to their timeout.
 	AutoScaling lifecycle.AutoScalingAPI
-	// MaxDrain bounds a drain started by a termination or a rebalance recommendation.
-	// Default: 30 minutes. A drain started by a Spot interruption notice is bounded by the
-	// notice's time instead (two minutes after the notice).
+	// MaxDrain bounds every drain, counted from the trigger. Default: 30 minutes. A drain
+	// started by a Spot interruption notice ends at the earlier of the notice's
+	// instance-action time (two minutes after the notice) and MaxDrain; a time more than
+	// MaxSpotNotice ahead is suspicious and bounded by min(MaxDrain, MaxSpotNotice). Only
+	// the Spot instance-action time is a deadline: a rebalance recommendation's noticeTime
+	// is when it was sent, and a scheduled maintenance event's NotBefore (days ahead; not
+	// watched) is not one either.
 	MaxDrain time.Duration
 	// OnTrigger, when set, is told what started the drain, before it starts.
 	OnTrigger func(Trigger)
@@ -48,8 +59,15 @@ type Trigger struct {
 	Kind Kind
 	// Reason is one human line, e.g. "Spot interruption notice: terminate at 12:04:05".
 	Reason string
-	// Deadline is when EC2 reclaims the instance (Spot), or zero.
+	// Deadline is when EC2 reclaims the instance as the Spot notice says (its
+	// instance-action time), or zero.
 	Deadline time.Time
+	// DrainBy is when the drain gives up: MaxDrain after the trigger, or, for Spot, the
+	// earlier of that and Deadline (a Deadline more than MaxSpotNotice ahead: the earlier of
+	// MaxDrain and MaxSpotNotice after the trigger).
+	DrainBy time.Time
+	// Suspicious: the Spot Deadline was more than MaxSpotNotice ahead; it was not believed.
+	Suspicious bool
 }
 
 // Watch runs on the instance. It watches instance metadata (the Spot instance-action, the
@@ -57,8 +75,10 @@ type Trigger struct {
 // until one says the instance is leaving, then drains this instance (its id from IMDS, its
 // container instance looked up in clusters) and returns how the drain ended:
 //
-//   - Spot interruption notice: the drain is bounded by the notice's time; tasks still on the
-//     instance then are logged and ErrSpotDeadline returned.
+//   - Spot interruption notice: the drain is bounded by the notice's time (or MaxDrain when
+//     that comes first, ErrTimeout then); tasks still on the instance at the notice's time
+//     are logged and ErrSpotDeadline returned. A notice time more than MaxSpotNotice ahead is
+//     logged as suspicious and not believed (Trigger.Suspicious).
 //   - target lifecycle state Terminated (scale-in, or a Spot interruption of a group's
 //     instance): with WatchOptions.AutoScaling, the termination hooks are found,
 //     heartbeated and completed with CONTINUE when the drain ends (or MaxDrain passes).
@@ -84,6 +104,7 @@ func (d *Drainer) Watch(ctx context.Context, md *imds.Client, clusters []string,
 	if err != nil {
 		return Result{}, err
 	}
+	d.drainBy(&trig, o.MaxDrain)
 	if o.OnTrigger != nil {
 		o.OnTrigger(trig)
 	}
@@ -96,11 +117,8 @@ func (d *Drainer) Watch(ctx context.Context, md *imds.Client, clusters []string,
 	if err != nil {
 		return Result{}, err
 	}
-	do := DrainOptions{MaxDrain: o.MaxDrain, OnProgress: o.OnProgress, OnEvent: o.OnEvent}
-	if trig.Kind == KindSpot {
-		// Bounded by the notice's time, at least one step (DRAINING) even when it is late.
-		do.MaxDrain = max(trig.Deadline.Sub(d.opts.Clock.Now()), time.Nanosecond)
-	}
+	// Bounded by DrainBy; at least one step (DRAINING) even when it has passed.
+	do := DrainOptions{MaxDrain: max(trig.DrainBy.Sub(d.opts.Clock.Now()), time.Nanosecond), OnProgress: o.OnProgress, OnEvent: o.OnEvent}
 	if o.AutoScaling != nil && trig.Kind != KindRebalance {
 		hook, err := d.terminationHooks(ctx, md, id, o.AutoScaling)
 		switch {
@@ -112,11 +130,38 @@ func (d *Drainer) Watch(ctx context.Context, md *imds.Client, clusters []string,
 	}
 	res, err := d.Drain(ctx, in, do)
 	if trig.Kind == KindSpot && errors.Is(err, ErrTimeout) {
+		if !trig.DrainBy.Equal(trig.Deadline) {
+			return res, fmt.Errorf("%w: %s at %s, before the Spot interruption time %s (%s)", ErrTimeout, res.Last,
+				trig.DrainBy.UTC().Format(time.RFC3339), trig.Deadline.UTC().Format(time.RFC3339), trig.Reason)
+		}
 		d.log.Error("drain: SPOT INTERRUPTION TIME REACHED with tasks still on the instance; EC2 reclaims it now",
 			"instance", id, "left", res.Last.String(), "deadline", trig.Deadline)
 		return res, errtext.Join("drain", ErrSpotDeadline, errors.New(res.Last.String()))
 	}
 	return res, err
+}
+
+// drainBy sets the trigger's DrainBy: MaxDrain from now, or for Spot the earlier of that and
+// the notice's time, which is not believed more than MaxSpotNotice ahead.
+func (d *Drainer) drainBy(t *Trigger, maxDrain time.Duration) {
+	now := d.opts.Clock.Now()
+	t.DrainBy = now.Add(maxDrain)
+	if t.Kind != KindSpot {
+		return
+	}
+	switch ahead := t.Deadline.Sub(now); {
+	case ahead > MaxSpotNotice:
+		bound := min(maxDrain, MaxSpotNotice)
+		t.Suspicious, t.DrainBy = true, now.Add(bound)
+		t.Reason += fmt.Sprintf(" (SUSPICIOUS: %s ahead where Spot gives 2 minutes; draining at most %s)", ahead.Round(time.Second), bound)
+		d.log.Warn("drain: SUSPICIOUS Spot interruption time: further ahead than any Spot notice; not believed",
+			"instance_action_time", t.Deadline, "ahead", ahead.Round(time.Second), "max_spot_notice", MaxSpotNotice, "draining_at_most", bound)
+	case ahead < 0:
+		t.DrainBy = t.Deadline
+		d.log.Warn("drain: the Spot interruption time has passed already; one step only", "instance_action_time", t.Deadline)
+	case t.Deadline.Before(t.DrainBy):
+		t.DrainBy = t.Deadline
+	}
 }
 
 // waitForTrigger runs the watchers until one reports the instance leaving.
@@ -183,11 +228,11 @@ func (d *Drainer) terminationHooks(ctx context.Context, md *imds.Client, instanc
 	if err != nil {
 		return nil, errtext.Wrap("drain", "describing "+instanceID+" in Auto Scaling", err)
 	}
-	if len(out.AutoScalingInstances) == 0 {
+	inst, ok := asgInstance(out, instanceID)
+	if !ok {
 		d.log.Info("drain: the instance is in no Auto Scaling group: no hook to complete", "instance", instanceID)
 		return nil, nil
 	}
-	inst := out.AutoScalingInstances[0]
 	if state := aws.ToString(inst.LifecycleState); state != "Terminating:Wait" {
 		d.log.Info("drain: Auto Scaling is not holding the instance in a termination hook", "instance", instanceID, "state", state)
 		return nil, nil

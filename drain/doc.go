@@ -19,13 +19,26 @@
 //
 // On the instance, Watch waits for instance metadata to say the instance is leaving and
 // drains it: a Spot interruption notice (the drain is bounded by the notice's time, two
-// minutes later; what could not stop by then is logged and ErrSpotDeadline returned), the
+// minutes later, or by MaxDrain when that is earlier; what could not stop by then is logged
+// and ErrSpotDeadline returned; a time more than MaxSpotNotice ahead is logged as suspicious
+// and bounded by MaxDrain and MaxSpotNotice), the
 // Auto Scaling target lifecycle state Terminated (the termination hooks are found,
 // heartbeated and completed), or, opted in, a rebalance recommendation. Replace does a
 // planned replacement: scale-in protection off, drain, TerminateInstanceInAutoScalingGroup
-// without decrementing the desired capacity; it terminates nothing unless the drain finished.
+// without decrementing the desired capacity; it terminates nothing unless the drain finished,
+// and then says what it left: ReplaceResult.ProtectionRestored (a protection it could not
+// turn back on is a *ProtectionError with the command to run by hand) and LeftDraining.
 //
 // # Rules
+//
+// Nothing is drained on ECS's word alone: the container instance Find returns is described
+// before it is set DRAINING, and one that runs on another EC2 instance than the one asked
+// for (an ECS implementation that ignores ListContainerInstances' filter answers with any
+// instance of the cluster) is refused with a *WrongInstanceError naming both, the drain
+// ended at once and the hook untouched. When the lookup lists several container instances,
+// Find describes them (one call, at most 100) and takes the one on the EC2 instance; of
+// several registrations of one EC2 instance (ECS can register an instance twice), the only
+// one whose agent is connected, else an *AmbiguousInstanceError.
 //
 // An instance already DRAINING is handled like any other (never "done at once"). Tasks not in
 // a service, which DRAINING never stops, follow Options.Standalone (wait, stop after a grace
@@ -40,6 +53,15 @@
 // SpotWarning after the notice) and rebalance recommendations (drained within the maximum
 // drain time); neither has a hook to complete. Test notifications and launch transitions
 // are ignored.
+//
+// # Errors
+//
+// ErrInvalidInput (bad options or input, before any call), ErrNotInCluster, ErrTimeout
+// (MaxDrain passed with tasks left) and ErrSpotDeadline (the Spot notice's time came; it
+// wraps ErrTimeout), ErrWrongInstance (*WrongInstanceError) and ErrAmbiguousInstance
+// (*AmbiguousInstanceError): nothing was drained, ErrProtectionNotRestored
+// (*ProtectionError, from Replace, with the command to run by hand). The SDK's error stays
+// reachable with errors.As.
 //
 // # Concurrency
 //

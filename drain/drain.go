@@ -154,6 +154,15 @@ type Instance struct {
 // Find looks up the container instance running on an EC2 instance with one filtered
 // ListContainerInstances call per cluster tried (never a cluster scan). With several
 // clusters (a short configured list), they are tried in order.
+//
+// The answer is not taken on trust. One container instance listed is checked by Step, which
+// describes it before anything changes it: one that runs on another EC2 instance is refused
+// there (*WrongInstanceError). Several listed (ECS can register one EC2 instance twice; an
+// ECS implementation that ignores the filter lists the whole cluster) are described, in one
+// call of at most 100, and the one on ec2InstanceID is taken; of several on it, the only one
+// whose agent is connected. None on it is a *WrongInstanceError, several without a single
+// connected one an *AmbiguousInstanceError: nothing is drained then, and the next cluster
+// is not tried (an endpoint that ignores the filter can't be trusted to say "not here").
 func (d *Drainer) Find(ctx context.Context, ec2InstanceID string, clusters ...string) (Instance, error) {
 	if err := awsid.InstanceID(ec2InstanceID); err != nil {
 		return Instance{}, fmt.Errorf("%w: %v", ErrInvalidInput, err)
@@ -177,8 +186,11 @@ func (d *Drainer) Find(ctx context.Context, ec2InstanceID string, clusters ...st
 		if err != nil {
 			return Instance{}, fmt.Errorf("drain: looking up %s in cluster %s: %w", ec2InstanceID, cluster, err)
 		}
-		if len(out.ContainerInstanceArns) > 0 {
-			return Instance{Cluster: cluster, ContainerInstanceARN: out.ContainerInstanceArns[0], EC2InstanceID: ec2InstanceID}, nil
+		switch arns := out.ContainerInstanceArns; {
+		case len(arns) == 1 && out.NextToken == nil:
+			return Instance{Cluster: cluster, ContainerInstanceARN: arns[0], EC2InstanceID: ec2InstanceID}, nil
+		case len(arns) > 0:
+			return d.pick(ctx, cluster, ec2InstanceID, arns)
 		}
 	}
 	msg := fmt.Sprintf("%s in %s", ec2InstanceID, strings.Join(clusters, ", "))
@@ -186,6 +198,74 @@ func (d *Drainer) Find(ctx context.Context, ec2InstanceID string, clusters ...st
 		msg += fmt.Sprintf(" (cluster(s) not found: %s)", strings.Join(missing, ", "))
 	}
 	return Instance{}, fmt.Errorf("%w: %s", ErrNotInCluster, msg)
+}
+
+// maxDescribe is how many container instances one DescribeContainerInstances call takes.
+const maxDescribe = 100
+
+// pick chooses, among the container instances a filtered listing returned, the one on
+// ec2InstanceID (see Find).
+func (d *Drainer) pick(ctx context.Context, cluster, ec2InstanceID string, listedARNs []string) (Instance, error) {
+	var arns []string // without repeats: an ARN listed twice is one container instance
+	listed := make(map[string]bool, len(listedARNs))
+	for _, a := range listedARNs {
+		if !listed[a] {
+			listed[a] = true
+			arns = append(arns, a)
+		}
+	}
+	if len(arns) == 1 {
+		return Instance{Cluster: cluster, ContainerInstanceARN: arns[0], EC2InstanceID: ec2InstanceID}, nil // Step checks it
+	}
+	if len(arns) > maxDescribe {
+		arns = arns[:maxDescribe] // a listing this long was not filtered: the check below refuses it unless the instance is among them
+	}
+	asked := make(map[string]bool, len(arns))
+	for _, a := range arns {
+		asked[a] = true
+	}
+	d.log.Warn("drain: the lookup of one EC2 instance listed several container instances; checking which runs on it",
+		"instance", ec2InstanceID, "cluster", cluster, "listed", len(arns))
+	desc, err := d.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(cluster), ContainerInstances: arns}, d.callOpts...)
+	if err != nil {
+		return Instance{}, fmt.Errorf("drain: describing the %d container instances listed for %s in cluster %s: %w", len(arns), ec2InstanceID, cluster, err)
+	}
+	var on, connected []string
+	var others []string
+	seen := map[string]bool{}
+	for _, ci := range desc.ContainerInstances {
+		arn := aws.ToString(ci.ContainerInstanceArn)
+		if !asked[arn] {
+			continue // not asked about: an answer about it proves nothing
+		}
+		if id := aws.ToString(ci.Ec2InstanceId); id != ec2InstanceID {
+			if !seen[id] {
+				seen[id] = true
+				others = append(others, id)
+			}
+			continue
+		}
+		on = append(on, arn)
+		if ci.AgentConnected && aws.ToString(ci.Status) != "INACTIVE" {
+			connected = append(connected, arn)
+		}
+	}
+	switch {
+	case len(on) == 0:
+		return Instance{}, &WrongInstanceError{Cluster: cluster, Asked: ec2InstanceID, Found: others}
+	case len(others) > 0:
+		d.log.Warn("drain: ECS ignored the ec2InstanceId filter of ListContainerInstances; kept only the container instance on the EC2 instance",
+			"instance", ec2InstanceID, "cluster", cluster, "others", len(others))
+	}
+	switch {
+	case len(on) == 1:
+		return Instance{Cluster: cluster, ContainerInstanceARN: on[0], EC2InstanceID: ec2InstanceID}, nil
+	case len(connected) == 1:
+		d.log.Warn("drain: several container instances run on the EC2 instance; draining the one whose agent is connected",
+			"instance", ec2InstanceID, "cluster", cluster, "container_instance", connected[0], "registrations", len(on))
+		return Instance{Cluster: cluster, ContainerInstanceARN: connected[0], EC2InstanceID: ec2InstanceID}, nil
+	}
+	return Instance{}, &AmbiguousInstanceError{Cluster: cluster, EC2InstanceID: ec2InstanceID, ContainerInstanceARNs: on}
 }
 
 // CleanClusters reads a list of cluster names as users write it ("prod, staging", trailing
@@ -362,8 +442,14 @@ func (d *Drainer) Step(ctx context.Context, in Instance, st *State) (Progress, e
 }
 
 // ensureDraining describes the container instance and sets it DRAINING unless it already
-// is; gone is true when it no longer exists or is INACTIVE (terminated, deregistered).
+// is; gone is true when it no longer exists or is INACTIVE (terminated, deregistered). A
+// container instance that ECS says runs on another EC2 instance than in.EC2InstanceID is
+// never touched: *WrongInstanceError.
 func (d *Drainer) ensureDraining(ctx context.Context, in Instance) (gone bool, err error) {
+	if in.EC2InstanceID == "" || in.ContainerInstanceARN == "" {
+		return false, fmt.Errorf("%w: the Instance needs its ContainerInstanceARN and its EC2InstanceID (Find fills both): "+
+			"the EC2 instance is checked before anything is drained", ErrInvalidInput)
+	}
 	desc, err := d.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(in.Cluster), ContainerInstances: []string{in.ContainerInstanceARN}}, d.callOpts...)
 	if err != nil {
 		if errors.As(err, new(*types.ClusterNotFoundException)) {
@@ -374,7 +460,23 @@ func (d *Drainer) ensureDraining(ctx context.Context, in Instance) (gone bool, e
 	if len(desc.ContainerInstances) == 0 {
 		return true, nil // failures: MISSING
 	}
-	switch status := aws.ToString(desc.ContainerInstances[0].Status); status {
+	var ci *types.ContainerInstance
+	var named []string
+	for i := range desc.ContainerInstances {
+		c := &desc.ContainerInstances[i]
+		if arn := aws.ToString(c.ContainerInstanceArn); arn == in.ContainerInstanceARN || strings.HasSuffix(arn, "/"+in.ContainerInstanceARN) {
+			ci = c
+			break
+		}
+		named = append(named, aws.ToString(c.Ec2InstanceId))
+	}
+	if ci == nil {
+		return false, &WrongInstanceError{Cluster: in.Cluster, Asked: in.EC2InstanceID, Found: named, ContainerInstanceARN: in.ContainerInstanceARN}
+	}
+	if got := aws.ToString(ci.Ec2InstanceId); got != in.EC2InstanceID {
+		return false, &WrongInstanceError{Cluster: in.Cluster, Asked: in.EC2InstanceID, Found: []string{got}, ContainerInstanceARN: in.ContainerInstanceARN}
+	}
+	switch status := aws.ToString(ci.Status); status {
 	case "INACTIVE", "DEREGISTERING":
 		return true, nil
 	case "DRAINING":

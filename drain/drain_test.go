@@ -306,6 +306,130 @@ func TestFindTriesEveryListedCluster(t *testing.T) {
 	}
 }
 
+// drainerVia is a Drainer that reaches the fake through via: the fake itself, or the real SDK
+// client over the wire server.
+func (c *cluster) drainerVia(via string, optFns ...func(*drain.Options)) *drain.Drainer {
+	var api drain.ECSAPI = c.client
+	if via == "fake" {
+		api = c.ecs
+	}
+	d, err := drain.New(api, append([]func(*drain.Options){func(o *drain.Options) { o.Clock = c.clock }}, optFns...)...)
+	require.NoError(c.t, err)
+	return d
+}
+
+// An ECS that ignores ListContainerInstances' filter (moto 5.2.1 does) answers the lookup of
+// i-1 with whatever the cluster holds. With one container instance of another EC2 instance,
+// the drain must refuse it, naming both instances, and drain nothing: not the other
+// instance, and no hook completed as if i-1 were empty.
+func TestDrainRefusesAContainerInstanceOfAnotherEC2Instance(t *testing.T) {
+	for _, via := range []string{"fake", "wire"} {
+		t.Run(via, func(t *testing.T) {
+			c := newCluster(t)
+			c.ecs.CreateCluster("small")
+			other := c.ecs.AddInstance("small", "i-00000002")
+			c.ecs.RunTask(other, "", 0)
+			c.ecs.IgnoreFilter(true)
+			hook := c.terminating()
+			d := c.drainerVia(via)
+
+			in, err := d.Find(context.Background(), "i-00000001", "small")
+			require.NoError(t, err, "one container instance listed: Find takes it; the step checks it")
+			_, err = d.Step(context.Background(), in, nil)
+			var wrong *drain.WrongInstanceError
+			require.ErrorAs(t, err, &wrong)
+			require.ErrorIs(t, err, drain.ErrWrongInstance)
+			assert.Equal(t, "i-00000001", wrong.Asked)
+			assert.Equal(t, []string{"i-00000002"}, wrong.Found)
+			assert.Equal(t, other, wrong.ContainerInstanceARN)
+			assert.Contains(t, err.Error(), "runs on EC2 instance i-00000002, not on i-00000001")
+
+			res, err := d.Drain(context.Background(), in, drain.DrainOptions{AutoScaling: c.asg, Hook: hook})
+			require.ErrorIs(t, err, drain.ErrWrongInstance, "the drain ends at once, not at MaxDrain")
+			assert.Nil(t, res.Hook, "nothing decided")
+			assert.Equal(t, 1, res.Steps, "ended at its first step")
+			_, err = d.Drain(context.Background(), in, drain.DrainOptions{})
+			require.ErrorIs(t, err, drain.ErrWrongInstance, "without a hook too")
+
+			assert.Zero(t, c.ecs.Calls(draintest.OpUpdateState), "nothing set DRAINING")
+			assert.Equal(t, "ACTIVE", c.ecs.InstanceStatus(other))
+			assert.Zero(t, c.asg.Calls(lifecycletest.OpComplete), "no hook completed as if i-1 were empty")
+			assert.Equal(t, "Terminating:Wait", c.asg.State("i-00000001"))
+		})
+	}
+}
+
+// Several container instances listed for one EC2 instance: described in one call, and only
+// the one on the EC2 instance asked for is drained; none on it is refused.
+func TestFindPicksTheContainerInstanceOnTheEC2InstanceWhenTheFilterIsIgnored(t *testing.T) {
+	for _, via := range []string{"fake", "wire"} {
+		t.Run(via, func(t *testing.T) {
+			c := newCluster(t)
+			c.ecs.RunTask(c.arn, "web", 0)
+			c.ecs.IgnoreFilter(true)
+			d := c.drainerVia(via)
+			in, err := d.Find(context.Background(), "i-00000001", "prod")
+			require.NoError(t, err)
+			assert.Equal(t, drain.Instance{Cluster: "prod", ContainerInstanceARN: c.arn, EC2InstanceID: "i-00000001"}, in)
+			assert.Equal(t, 1, c.ecs.Calls(draintest.OpDescribeContainerInstances), "the three listed, described in one call")
+			res, err := d.Drain(context.Background(), in, drain.DrainOptions{})
+			require.NoError(t, err)
+			assert.True(t, res.Last.Done)
+			for _, ci := range c.ecs.Inputs(draintest.OpUpdateState) {
+				assert.Equal(t, []string{c.arn}, ci.(*ecs.UpdateContainerInstancesStateInput).ContainerInstances, "only i-1's container instance")
+			}
+
+			before := c.ecs.Calls(draintest.OpUpdateState)
+			_, err = d.Find(context.Background(), "i-0000000a", "prod")
+			var wrong *drain.WrongInstanceError
+			require.ErrorAs(t, err, &wrong, "listed three, none on i-a")
+			assert.Equal(t, []string{"i-00000001", "i-00000002", "i-00000003"}, wrong.Found)
+			assert.Contains(t, err.Error(), "not on i-0000000a")
+			assert.Equal(t, before, c.ecs.Calls(draintest.OpUpdateState))
+
+			c.ecs.CreateCluster("other")
+			c.ecs.AddInstance("other", "i-0000000a")
+			_, err = d.Find(context.Background(), "i-0000000a", "prod", "other")
+			require.ErrorIs(t, err, drain.ErrWrongInstance, "an endpoint that ignores the filter is not trusted to say 'not here'")
+
+			// A whole cluster listed: one describe of at most 100, never a scan of every page.
+			c.ecs.CreateCluster("big")
+			for i := range 150 {
+				c.ecs.AddInstance("big", fmt.Sprintf("i-2%07x", i))
+			}
+			describes := c.ecs.Calls(draintest.OpDescribeContainerInstances)
+			_, err = d.Find(context.Background(), "i-2000008f", "big") // the 144th: not on the first page
+			require.ErrorAs(t, err, &wrong)
+			assert.Len(t, wrong.Found, 100)
+			assert.Contains(t, err.Error(), "and 97 more")
+			assert.Equal(t, describes+1, c.ecs.Calls(draintest.OpDescribeContainerInstances))
+			inputs := c.ecs.Inputs(draintest.OpDescribeContainerInstances)
+			assert.Len(t, inputs[len(inputs)-1].(*ecs.DescribeContainerInstancesInput).ContainerInstances, 100)
+		})
+	}
+}
+
+// ECS itself can list two container instances on one EC2 instance (RegisterContainerInstance
+// is not idempotent: an agent that lost its state registers again). The drain takes the one
+// whose agent is connected, and refuses to guess when that is not exactly one.
+func TestFindOfAnEC2InstanceRegisteredTwice(t *testing.T) {
+	c := newCluster(t)
+	stale := c.ecs.AddInstance("prod", "i-00000001")
+	c.ecs.SetAgentConnected(stale, false)
+	d := c.drainer()
+	in, err := d.Find(context.Background(), "i-00000001", "prod")
+	require.NoError(t, err)
+	assert.Equal(t, c.arn, in.ContainerInstanceARN, "the registration whose agent is connected")
+
+	c.ecs.SetAgentConnected(stale, true)
+	_, err = d.Find(context.Background(), "i-00000001", "prod")
+	var ambiguous *drain.AmbiguousInstanceError
+	require.ErrorAs(t, err, &ambiguous)
+	require.ErrorIs(t, err, drain.ErrAmbiguousInstance)
+	assert.ElementsMatch(t, []string{c.arn, stale}, ambiguous.ContainerInstanceARNs)
+	assert.Zero(t, c.ecs.Calls(draintest.OpUpdateState))
+}
+
 // TestRequestsPerLogicalCallUnderThrottling: the SDK's retryer is the only retry layer, so a
 // call that is throttled every time goes out exactly MaxAttempts times (5 by default), not
 // five times the SDK's own three as before.

@@ -1,6 +1,12 @@
 package drain
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/shipshape-dev/shipshape/internal/errtext"
+)
 
 var (
 	// ErrNotInCluster: no container instance of the cluster runs on that EC2 instance.
@@ -10,4 +16,106 @@ var (
 	ErrTimeout = errors.New("drain: maximum drain time reached with tasks still running")
 	// ErrInvalidInput: bad configuration or event.
 	ErrInvalidInput = errors.New("drain: invalid input")
+	// ErrWrongInstance: ECS answered with a container instance of another EC2 instance than
+	// the one asked for; nothing was set DRAINING. Returned as a *WrongInstanceError.
+	ErrWrongInstance = errors.New("drain: ECS named a container instance of another EC2 instance")
+	// ErrAmbiguousInstance: several container instances of the cluster run on the EC2
+	// instance and no single one has its agent connected. Returned as an
+	// *AmbiguousInstanceError.
+	ErrAmbiguousInstance = errors.New("drain: several container instances run on the EC2 instance")
+	// ErrProtectionNotRestored: Replace turned the instance's scale-in protection off, did
+	// not terminate the instance, and could not turn the protection back on. Returned as a
+	// *ProtectionError, which names the command to run by hand.
+	ErrProtectionNotRestored = errors.New("drain: the scale-in protection could not be turned back on")
 )
+
+// WrongInstanceError: the container instance ECS returned for an EC2 instance runs on
+// another EC2 instance (or ECS named none). A real ECS never answers so; an implementation
+// that ignores ListContainerInstances' filter and lists the whole cluster does. Nothing was
+// set DRAINING: draining it would empty someone else's instance while the one leaving keeps
+// its tasks. It matches ErrWrongInstance with errors.Is.
+type WrongInstanceError struct {
+	Cluster string
+	// Asked is the EC2 instance to drain.
+	Asked string
+	// Found are the EC2 instance ids ECS gave instead, in its order, without repeats (""
+	// for an answer that named none).
+	Found []string
+	// ContainerInstanceARN is the container instance refused, when the check was on one
+	// (Step); empty when Find refused a whole listing.
+	ContainerInstanceARN string
+}
+
+func (e *WrongInstanceError) Error() string {
+	found := make([]string, 0, 4)
+	for i, id := range e.Found {
+		if i == 3 {
+			found = append(found, fmt.Sprintf("and %d more", len(e.Found)-3))
+			break
+		}
+		if id == "" {
+			id = "(none)"
+		}
+		found = append(found, id)
+	}
+	what := "the lookup of " + e.Asked
+	if e.ContainerInstanceARN != "" {
+		what = "container instance " + e.ContainerInstanceARN + ", found for " + e.Asked + ","
+	}
+	return fmt.Sprintf("drain: in cluster %s, ECS says %s runs on EC2 instance %s, not on %s (does this ECS endpoint ignore "+
+		"ListContainerInstances' ec2InstanceId filter?); nothing was set DRAINING", e.Cluster, what, strings.Join(found, ", "), e.Asked)
+}
+
+// Unwrap makes errors.Is(err, ErrWrongInstance) true.
+func (e *WrongInstanceError) Unwrap() error { return ErrWrongInstance }
+
+// AmbiguousInstanceError: ECS lists several container instances on one EC2 instance (its
+// RegisterContainerInstance is not idempotent: an agent that lost its state registers
+// again, and the old registration stays until deregistered), and not exactly one of them has
+// its agent connected. Draining the wrong one would find no task and report the instance
+// empty while its tasks still run, so nothing was set DRAINING. It matches
+// ErrAmbiguousInstance with errors.Is.
+type AmbiguousInstanceError struct {
+	Cluster       string
+	EC2InstanceID string
+	// ContainerInstanceARNs are the container instances on EC2InstanceID.
+	ContainerInstanceARNs []string
+}
+
+func (e *AmbiguousInstanceError) Error() string {
+	return fmt.Sprintf("drain: in cluster %s, %d container instances run on EC2 instance %s (%s) and not exactly one has its "+
+		"agent connected; deregister the stale registration and run again; nothing was set DRAINING",
+		e.Cluster, len(e.ContainerInstanceARNs), e.EC2InstanceID, strings.Join(e.ContainerInstanceARNs, ", "))
+}
+
+// Unwrap makes errors.Is(err, ErrAmbiguousInstance) true.
+func (e *AmbiguousInstanceError) Unwrap() error { return ErrAmbiguousInstance }
+
+// ProtectionError: Replace turned the scale-in protection of InstanceID off, did not
+// terminate it, and could not turn the protection back on (nor read it back as on): the
+// group may now pick the instance in a scale-in. Command is what to run by hand. It matches
+// ErrProtectionNotRestored and Err with errors.Is and errors.As.
+type ProtectionError struct {
+	Group, InstanceID string
+	// Err is why: the failed SetInstanceProtection, and the failed read-back when there was one.
+	Err error
+}
+
+func (e *ProtectionError) Error() string {
+	why := "no reason given"
+	if e.Err != nil {
+		why = errtext.Strip("drain", e.Err.Error())
+	}
+	return fmt.Sprintf("drain: the scale-in protection of %s in group %s is off, or may be, and could not be turned back on (%s); "+
+		"turn it on by hand: %s", e.InstanceID, e.Group, why, e.Command(""))
+}
+
+// Unwrap makes the error match ErrProtectionNotRestored and Err.
+func (e *ProtectionError) Unwrap() []error { return []error{ErrProtectionNotRestored, e.Err} }
+
+// Command is the AWS CLI command that turns the protection back on; region "" leaves
+// --region out.
+func (e *ProtectionError) Command(region string) string {
+	return cliCommand(region, "aws", "autoscaling", "set-instance-protection", "--auto-scaling-group-name", e.Group,
+		"--instance-ids", e.InstanceID, "--protected-from-scale-in")
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shipshape-dev/shipshape/drain"
+	"github.com/shipshape-dev/shipshape/drain/draintest"
 	"github.com/shipshape-dev/shipshape/lifecycle"
 	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
 )
@@ -174,6 +175,33 @@ func TestLambdaUnknownInstance(t *testing.T) {
 
 	_, err = drain.NewHandler(c.drainer(), c.asg, nil)
 	require.ErrorIs(t, err, drain.ErrInvalidInput)
+}
+
+// The drain Lambda against an ECS that ignores the lookup's filter: the termination of an
+// instance in no container instance of the cluster is not taken out on the one instance the
+// cluster has; the message goes back to the queue (and, redelivered, to the dead-letter
+// queue and its alarm) and the hook is neither heartbeated nor completed.
+func TestLambdaRefusesAContainerInstanceOfAnotherEC2Instance(t *testing.T) {
+	c := newCluster(t)
+	c.ecs.CreateCluster("small")
+	other := c.ecs.AddInstance("small", "i-00000002")
+	c.ecs.RunTask(other, "web", 0)
+	c.ecs.IgnoreFilter(true)
+	c.terminating()
+	var logs bytes.Buffer
+	h, err := drain.NewHandler(c.drainer(), c.asg, []string{"small"}, func(o *drain.HandlerOptions) { o.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
+	require.NoError(t, err)
+	for range 3 {
+		resp, err := h.Handle(context.Background(), sqsEvent(t, termination(t, c.clock.Now())))
+		require.NoError(t, err)
+		assert.Len(t, resp.BatchItemFailures, 1, "not done: back to the queue")
+		c.clock.Advance(30 * time.Second)
+	}
+	assert.Equal(t, "ACTIVE", c.ecs.InstanceStatus(other))
+	assert.Zero(t, c.ecs.Calls(draintest.OpUpdateState))
+	assert.Zero(t, c.asg.Calls(lifecycletest.OpComplete))
+	assert.Zero(t, c.asg.Calls(lifecycletest.OpHeartbeat))
+	assert.Contains(t, logs.String(), "runs on EC2 instance i-00000002, not on i-00000001")
 }
 
 // ec2Event is an EventBridge event from EC2 (aws-lambda-go's type, as EventBridge sends it).

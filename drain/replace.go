@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 	"github.com/shipshape-dev/shipshape/lifecycle"
@@ -24,21 +27,41 @@ type ReplaceOptions struct {
 	OnEvent    func(lifecycle.Event)
 }
 
-// ReplaceResult says what Replace did.
+// ReplaceResult says what Replace did, and what it left when it did not terminate.
 type ReplaceResult struct {
-	Drain Result
+	// Instance is the container instance replaced.
+	Instance Instance
+	Drain    Result
 	// Group is the instance's Auto Scaling group.
 	Group string
 	// WasProtected: the instance was protected from scale-in (protection was turned off
-	// before the termination; on a failure before it, turned back on).
+	// before the termination; on a path that did not terminate, turned back on).
 	WasProtected bool
+	// ProtectionRestored: Replace turned the scale-in protection off (or tried to), did not
+	// terminate the instance, and the protection is on again (turned back on, or read back
+	// as on). When it is not, the error includes a *ProtectionError
+	// (errors.Is(err, ErrProtectionNotRestored)): the protection is off, or may be.
+	ProtectionRestored bool
 	// Terminated: TerminateInstanceInAutoScalingGroup was called (the group launches a
-	// replacement: the desired capacity is not decremented).
+	// replacement: the desired capacity is not decremented), or its answer was lost and the
+	// group shows the instance terminating.
 	Terminated bool
-	// Activity is the termination's scaling activity id.
+	// Activity is the termination's scaling activity id ("" when its answer was lost).
 	Activity string
 	// HooksCompleted counts termination hooks completed with CONTINUE after the termination.
 	HooksCompleted int
+	// LeftDraining: the instance was not terminated and its container instance is DRAINING
+	// (read after the drain ended; also true when it could not be read after a step that may
+	// have set it): it takes no new tasks until Replace is run again and finishes, or it is
+	// set ACTIVE (ActivateCommand).
+	LeftDraining bool
+}
+
+// ActivateCommand is the AWS CLI command that puts the container instance back in service
+// (ACTIVE), for an instance LeftDraining that is to stay; region "" leaves --region out.
+func (r ReplaceResult) ActivateCommand(region string) string {
+	return cliCommand(region, "aws", "ecs", "update-container-instances-state", "--cluster", r.Instance.Cluster,
+		"--container-instances", r.Instance.ContainerInstanceARN, "--status", "ACTIVE")
 }
 
 // Replace does a planned replacement of one instance of an Auto Scaling group, the order an
@@ -47,8 +70,11 @@ type ReplaceResult struct {
 // launches a replacement, and complete the group's termination hooks with CONTINUE (the
 // instance is empty already). The instance must be InService in a group. Nothing is
 // terminated unless the drain finished: on ErrTimeout, an error or a cancellation before
-// the termination, a protection it turned off is turned back on.
+// the termination, a protection it turned off is turned back on (on a context that outlives
+// the caller's, for one minute); when that fails too, the error includes a *ProtectionError.
+// The result says what was left: ProtectionRestored, LeftDraining.
 func (d *Drainer) Replace(ctx context.Context, asg AutoScalingAPI, in Instance, o ReplaceOptions) (res ReplaceResult, err error) {
+	res.Instance = in
 	if asg == nil {
 		return res, fmt.Errorf("%w: Replace needs an Auto Scaling client", ErrInvalidInput)
 	}
@@ -56,10 +82,10 @@ func (d *Drainer) Replace(ctx context.Context, asg AutoScalingAPI, in Instance, 
 	if err != nil {
 		return res, errtext.Wrap("drain", "describing "+in.EC2InstanceID+" in Auto Scaling", err)
 	}
-	if len(out.AutoScalingInstances) == 0 {
+	inst, ok := asgInstance(out, in.EC2InstanceID)
+	if !ok {
 		return res, fmt.Errorf("%w: %s is in no Auto Scaling group; nothing would replace it", ErrInvalidInput, in.EC2InstanceID)
 	}
-	inst := out.AutoScalingInstances[0]
 	res.Group, res.WasProtected = aws.ToString(inst.AutoScalingGroupName), aws.ToBool(inst.ProtectedFromScaleIn)
 	if state := aws.ToString(inst.LifecycleState); state != "InService" {
 		return res, fmt.Errorf("%w: %s is %s in group %s, not InService: leave it to what is already happening", ErrInvalidInput, in.EC2InstanceID, state, res.Group)
@@ -69,21 +95,33 @@ func (d *Drainer) Replace(ctx context.Context, asg AutoScalingAPI, in Instance, 
 			InstanceIds: []string{in.EC2InstanceID}, ProtectedFromScaleIn: aws.Bool(on)}, d.asgCallOpts()...)
 		return err
 	}
+	defer func() {
+		if res.Terminated {
+			return
+		}
+		// Whatever happened, say what is left, on a context that outlives a cancelled caller.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if res.WasProtected {
+			if perr := d.restoreProtection(cctx, asg, in.EC2InstanceID, protect); perr != nil {
+				err = errors.Join(err, &ProtectionError{Group: res.Group, InstanceID: in.EC2InstanceID, Err: perr})
+			} else {
+				res.ProtectionRestored = true
+			}
+		}
+		if res.Drain.Steps > 0 {
+			status, serr := d.status(cctx, in)
+			if serr != nil {
+				d.log.Warn("drain: could not read the container instance after the drain; it may be DRAINING", "container_instance", in.ContainerInstanceARN, "error", serr.Error())
+			}
+			res.LeftDraining = serr != nil || status == "DRAINING"
+		}
+	}()
 	if res.WasProtected {
+		// The defer above turns it back on also when this call fails: its answer may be lost.
 		if err := protect(ctx, false); err != nil {
 			return res, errtext.Wrap("drain", "turning scale-in protection off", err)
 		}
-		defer func() {
-			if res.Terminated {
-				return
-			}
-			// Put the protection back on any path that did not terminate, even cancelled.
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			defer cancel()
-			if perr := protect(cctx, true); perr != nil {
-				err = errors.Join(err, errtext.Wrap("drain", "turning scale-in protection back on (do it by hand)", perr))
-			}
-		}()
 	}
 	res.Drain, err = d.Drain(ctx, in, DrainOptions{MaxDrain: o.MaxDrain, OnProgress: o.OnProgress, OnEvent: o.OnEvent})
 	if err != nil {
@@ -91,13 +129,16 @@ func (d *Drainer) Replace(ctx context.Context, asg AutoScalingAPI, in Instance, 
 	}
 	term, err := asg.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
 		InstanceId: aws.String(in.EC2InstanceID), ShouldDecrementDesiredCapacity: aws.Bool(false)}, d.asgCallOpts()...)
-	if err != nil {
+	switch {
+	case err != nil && d.terminating(context.WithoutCancel(ctx), asg, in.EC2InstanceID):
+		d.log.Warn("drain: the termination call failed, but the group shows the instance terminating (its answer was lost)",
+			"instance", in.EC2InstanceID, "error", err.Error())
+	case err != nil:
 		return res, errtext.Wrap("drain", "terminating "+in.EC2InstanceID+" in group "+res.Group, err)
-	}
-	res.Terminated = true
-	if term.Activity != nil {
+	case term.Activity != nil:
 		res.Activity = aws.ToString(term.Activity.ActivityId)
 	}
+	res.Terminated = true
 	gate, err := lifecycle.New(asg, func(g *lifecycle.Options) { g.Clock, g.Logger, g.OnEvent = d.opts.Clock, d.log, o.OnEvent })
 	if err != nil {
 		return res, err
@@ -106,15 +147,91 @@ func (d *Drainer) Replace(ctx context.Context, asg AutoScalingAPI, in Instance, 
 	if errors.Is(err, lifecycle.ErrNoHook) {
 		return res, nil
 	}
+	if err == nil {
+		var done lifecycle.Outcome
+		if done, err = gate.Complete(ctx, hooks, lifecycle.Continue, "drained before the termination"); err == nil {
+			if !done.NoActiveAction {
+				res.HooksCompleted = len(hooks.Hooks)
+			}
+			return res, nil
+		}
+	}
+	return res, errtext.Wrap("drain", "terminated "+in.EC2InstanceID+" (the group launches a replacement), but its termination hooks "+
+		"were not completed (they end at their heartbeat timeout with their default result)", err)
+}
+
+// restoreProtection turns the scale-in protection back on; when that fails, it reads it back,
+// and only a protection read as on counts as restored.
+func (d *Drainer) restoreProtection(ctx context.Context, asg AutoScalingAPI, instanceID string, protect func(context.Context, bool) error) error {
+	perr := protect(ctx, true)
+	if perr == nil {
+		return nil
+	}
+	out, rerr := asg.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: []string{instanceID}}, d.asgCallOpts()...)
+	switch {
+	case rerr != nil:
+		return errors.Join(perr, errtext.Wrap("drain", "reading it back", rerr))
+	case isProtected(out, instanceID):
+		d.log.Warn("drain: turning scale-in protection back on failed, but it is on", "instance", instanceID, "error", perr.Error())
+		return nil
+	}
+	return perr
+}
+
+// terminating reads whether the group shows the instance terminating (after a termination
+// call whose answer may have been lost).
+func (d *Drainer) terminating(ctx context.Context, asg AutoScalingAPI, instanceID string) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	out, err := asg.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: []string{instanceID}}, d.asgCallOpts()...)
 	if err != nil {
-		return res, err
+		return false
 	}
-	done, err := gate.Complete(ctx, hooks, lifecycle.Continue, "drained before the termination")
+	inst, ok := asgInstance(out, instanceID)
+	return ok && strings.HasPrefix(aws.ToString(inst.LifecycleState), "Terminating")
+}
+
+// asgInstance is the entry of instanceID in a DescribeAutoScalingInstances answer: an entry
+// of another instance is never taken for it.
+func asgInstance(out *autoscaling.DescribeAutoScalingInstancesOutput, instanceID string) (types.AutoScalingInstanceDetails, bool) {
+	for _, in := range out.AutoScalingInstances {
+		if aws.ToString(in.InstanceId) == instanceID {
+			return in, true
+		}
+	}
+	return types.AutoScalingInstanceDetails{}, false
+}
+
+func isProtected(out *autoscaling.DescribeAutoScalingInstancesOutput, instanceID string) bool {
+	inst, ok := asgInstance(out, instanceID)
+	return ok && aws.ToBool(inst.ProtectedFromScaleIn)
+}
+
+// status reads the container instance's status ("" when ECS no longer knows it).
+func (d *Drainer) status(ctx context.Context, in Instance) (string, error) {
+	desc, err := d.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(in.Cluster), ContainerInstances: []string{in.ContainerInstanceARN}}, d.callOpts...)
 	if err != nil {
-		return res, err
+		return "", fmt.Errorf("drain: describing container instance %s: %w", in.ContainerInstanceARN, err)
 	}
-	if !done.NoActiveAction {
-		res.HooksCompleted = len(hooks.Hooks)
+	for _, ci := range desc.ContainerInstances {
+		if arn := aws.ToString(ci.ContainerInstanceArn); arn == in.ContainerInstanceARN || strings.HasSuffix(arn, "/"+in.ContainerInstanceARN) {
+			return aws.ToString(ci.Status), nil
+		}
 	}
-	return res, nil
+	return "", nil
+}
+
+// cliCommand joins a command line, quoting for a POSIX shell what needs it.
+func cliCommand(region string, args ...string) string {
+	if region != "" {
+		args = append(args, "--region", region)
+	}
+	for i, a := range args {
+		if a == "" || strings.ContainsFunc(a, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@,+", r))
+		}) {
+			args[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(args, " ")
 }

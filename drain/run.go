@@ -44,6 +44,13 @@ type drainProbe struct {
 	last     Progress
 	steps    int
 	progress func(Progress)
+	abort    context.CancelCauseFunc
+}
+
+// stopsTheDrain: an error that no later step can cure. The drain ends at once with it, the
+// hook untouched: the instance asked for was not drained, so nothing may say it was.
+func stopsTheDrain(err error) bool {
+	return errors.Is(err, ErrWrongInstance) || errors.Is(err, ErrAmbiguousInstance) || errors.Is(err, ErrInvalidInput)
 }
 
 func (p *drainProbe) String() string { return "the drain of " + p.in.EC2InstanceID }
@@ -52,6 +59,9 @@ func (p *drainProbe) Check(ctx context.Context) error {
 	prog, err := p.d.Step(ctx, p.in, p.st)
 	p.steps++
 	if err != nil {
+		if p.abort != nil && stopsTheDrain(err) {
+			p.abort(err) // the gate returns without completing the hook
+		}
 		return err
 	}
 	p.last = prog
@@ -67,7 +77,9 @@ func (p *drainProbe) Check(ctx context.Context) error {
 // Drain empties the container instance: it steps until every task holding the drain has
 // stopped, polling every Options.PollInterval, and (with a hook) heartbeats the lifecycle
 // action meanwhile and completes it with CONTINUE at the end. It returns ErrTimeout when
-// MaxDrain passed first (the hook is completed all the same).
+// MaxDrain passed first (the hook is completed all the same). A step that finds the
+// container instance on another EC2 instance (*WrongInstanceError) ends the drain at once
+// with that error, the hook untouched; other failed steps are tried again at the next poll.
 func (d *Drainer) Drain(ctx context.Context, in Instance, o DrainOptions) (Result, error) {
 	if o.MaxDrain <= 0 {
 		o.MaxDrain = 30 * time.Minute
@@ -86,8 +98,15 @@ func (d *Drainer) Drain(ctx context.Context, in Instance, o DrainOptions) (Resul
 		if err != nil {
 			return Result{}, err
 		}
-		out, err := gate.Run(ctx, *o.Hook, probe)
+		rctx, abort := context.WithCancelCause(ctx)
+		defer abort(nil)
+		probe.abort = abort
+		out, err := gate.Run(rctx, *o.Hook, probe)
 		res := Result{Last: probe.last, Hook: &out, Steps: probe.steps}
+		if cause := context.Cause(rctx); err != nil && ctx.Err() == nil && cause != nil && stopsTheDrain(cause) {
+			res.Hook = nil // nothing was decided
+			return res, cause
+		}
 		if err != nil {
 			return res, err
 		}
@@ -108,6 +127,9 @@ func (d *Drainer) Drain(ctx context.Context, in Instance, o DrainOptions) (Resul
 		}
 		if ctx.Err() != nil {
 			return Result{Last: probe.last, Steps: probe.steps}, ctx.Err()
+		}
+		if stopsTheDrain(err) {
+			return Result{Last: probe.last, Steps: probe.steps}, err
 		}
 		if !probe.last.Done && probe.last.ByStatus == nil {
 			d.log.Warn("drain: step failed; trying again", "error", err.Error())

@@ -56,8 +56,10 @@ type DiscoverOptions struct {
 
 // Discover finds what a launching instance waits in, with no CloudFormation lookup: the
 // instance id from IMDS; the group from the instance tag aws:autoscaling:groupName when tags
-// are enabled in metadata, else from one DescribeAutoScalingInstances call; the launch hooks
-// and their timeouts from DescribeLifecycleHooks.
+// are enabled in metadata, else (tags not enabled, no such tag, or metadata disabled,
+// unreachable or failing: md may be nil when the instance id is given) from one
+// DescribeAutoScalingInstances call; the launch hooks and their timeouts from
+// DescribeLifecycleHooks. An instance Auto Scaling knows in no group is ErrNotInGroup.
 func (g *Gate) Discover(ctx context.Context, md *imds.Client, o DiscoverOptions) (Target, error) {
 	t := Target{Group: o.Group, InstanceID: o.InstanceID}
 	if o.Transition != "" && o.Transition != LaunchTransition && o.Transition != TerminateTransition {
@@ -78,7 +80,9 @@ func (g *Gate) Discover(ctx context.Context, md *imds.Client, o DiscoverOptions)
 		case err == nil && found:
 			t.Group = name
 		case err != nil && !errors.Is(err, imds.ErrTagsNotEnabled):
-			return t, fmt.Errorf("lifecycle: reading tag %s from IMDS: %w", groupNameTag, err)
+			// Metadata disabled, unreachable or failing (the instance id may have been given):
+			// Auto Scaling knows the group as well.
+			g.log.Warn("lifecycle: could not read the group tag from instance metadata; asking Auto Scaling", "tag", groupNameTag, "error", err.Error())
 		}
 	}
 	if t.Group == "" {
@@ -86,10 +90,16 @@ func (g *Gate) Discover(ctx context.Context, md *imds.Client, o DiscoverOptions)
 		if err != nil {
 			return t, fmt.Errorf("lifecycle: DescribeAutoScalingInstances for %s: %w", t.InstanceID, err)
 		}
-		if len(out.AutoScalingInstances) == 0 {
-			return t, fmt.Errorf("%w: %s", ErrNotInGroup, t.InstanceID)
+		for _, in := range out.AutoScalingInstances {
+			if aws.ToString(in.InstanceId) == t.InstanceID {
+				t.Group = aws.ToString(in.AutoScalingGroupName)
+				break
+			}
 		}
-		t.Group = aws.ToString(out.AutoScalingInstances[0].AutoScalingGroupName)
+		if t.Group == "" {
+			return t, fmt.Errorf("%w: Auto Scaling knows no instance %s in any group of this region (DescribeAutoScalingInstances); "+
+				"check the instance id and the region, or name the group", ErrNotInGroup, t.InstanceID)
+		}
 	}
 	in := &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: aws.String(t.Group), LifecycleHookNames: o.Hooks}
 	hooks, err := g.asg.DescribeLifecycleHooks(ctx, in, g.callOpts...)

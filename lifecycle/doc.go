@@ -16,9 +16,10 @@
 //	// already completed or expired (not an error, never retried).
 //
 // Discovery needs no CloudFormation lookup: the instance id comes from IMDS, the group from
-// the instance tag aws:autoscaling:groupName when tags are enabled in metadata (else one
-// DescribeAutoScalingInstances call), the launch hooks and their timeouts from
-// DescribeLifecycleHooks. Every launch hook is completed, unless names are given.
+// the instance tag aws:autoscaling:groupName when tags are enabled in metadata (else, and
+// when metadata is disabled, unreachable or failing, one DescribeAutoScalingInstances call:
+// with the instance id given, no metadata is needed at all), the launch hooks and their
+// timeouts from DescribeLifecycleHooks. Every launch hook is completed, unless names are given.
 //
 // For instances resumed from a warm pool, where user data does not run again, run
 // GateOnInService from a service: it watches the IMDS target lifecycle state and runs the

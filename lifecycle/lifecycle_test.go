@@ -316,6 +316,45 @@ func TestDiscoveryThroughIMDS(t *testing.T) {
 	require.ErrorIs(t, err, lifecycle.ErrNotInGroup)
 }
 
+// An instance id given without a group, with instance metadata disabled or unreachable:
+// the group comes from Auto Scaling (DescribeAutoScalingInstances), through the fake and
+// through the real client over the wire server; an instance in no group is ErrNotInGroup,
+// named.
+func TestDiscoverFindsTheGroupThroughAutoScalingWithoutMetadata(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close() // nothing listens there any more
+	for _, md := range []struct {
+		name string
+		opt  func(*imds.Options)
+	}{
+		{"metadata disabled", func(o *imds.Options) { o.Disabled = true }},
+		{"metadata unreachable", func(o *imds.Options) { o.Endpoint = closed.URL }},
+	} {
+		for _, via := range []string{"fake", "wire"} {
+			t.Run(md.name+" "+via, func(t *testing.T) {
+				e := newEnv(t)
+				client, err := imds.New(md.opt, func(o *imds.Options) { o.Getenv = func(string) string { return "" } })
+				require.NoError(t, err)
+				var api lifecycle.AutoScalingAPI = e.client
+				if via == "fake" {
+					api = e.asg
+				}
+				g, err := lifecycle.New(api, func(o *lifecycle.Options) { o.Clock = e.clock })
+				require.NoError(t, err)
+				tgt, err := g.Discover(context.Background(), client, lifecycle.DiscoverOptions{InstanceID: "i-1"})
+				require.NoError(t, err)
+				assert.Equal(t, "web", tgt.Group)
+				assert.Equal(t, "launch", tgt.Hooks[0].Name)
+				assert.Equal(t, 1, e.asg.Calls(lifecycletest.OpDescribeInstance))
+
+				_, err = g.Discover(context.Background(), client, lifecycle.DiscoverOptions{InstanceID: "i-0fffffffffffffff0"})
+				require.ErrorIs(t, err, lifecycle.ErrNotInGroup)
+				assert.Contains(t, err.Error(), "no instance i-0fffffffffffffff0 in any group")
+			})
+		}
+	}
+}
+
 func TestWarmPoolResume(t *testing.T) {
 	e := newEnv(t)
 	srv := imdstest.NewServer()
@@ -421,6 +460,36 @@ func TestProbeConstructorsRefuseTypos(t *testing.T) {
 	}
 	_, err := lifecycle.NewHTTPProbe("http://127.0.0.1/", "200", -time.Second)
 	assert.ErrorIs(t, err, lifecycle.ErrInvalidInput)
+}
+
+// A health URL that can never be fetched is refused before anything touches the lifecycle
+// action (it used to be probed for the whole timeout, then ABANDON: the instance terminated
+// for a typo); an HTTPProbe built by hand with one fails for good at once.
+func TestHealthURLsThatCanNeverWorkAreRefused(t *testing.T) {
+	for url, why := range map[string]string{
+		"http://127.0.0.1:99999/health": `port "99999" is not a number from 1 to 65535`,
+		"http://127.0.0.1:65536/health": `port "65536" is not a number from 1 to 65535`,
+		"http://127.0.0.1:0/health":     `port "0" is not a number from 1 to 65535`,
+		"http://:8080/health":           "has no host",
+		"http:///health":                "has no host",
+		"http://user@:80/":              "has no host",
+		"ftp://127.0.0.1/health":        "is not an http(s) URL",
+		"127.0.0.1:8080/health":         "is not",
+		"localhost:8080":                "is not an http(s) URL",
+		"http://127.0.0.1:-1/":          "is not a URL",
+		"http://local host/":            "is not a URL",
+		"":                              "is not an http(s) URL",
+	} {
+		_, err := lifecycle.NewHTTPProbe(url, "200", time.Second)
+		require.ErrorIs(t, err, lifecycle.ErrInvalidInput, "%q", url)
+		assert.Contains(t, err.Error(), why, "%q", url)
+		err = (&lifecycle.HTTPProbe{URL: url}).Check(context.Background())
+		assert.ErrorIs(t, err, lifecycle.ErrPermanent, "%q", url)
+	}
+	for _, url := range []string{"http://127.0.0.1:8080/health", "https://[::1]:443/", "http://localhost/", "http://127.0.0.1:65535/", "HTTP://app.internal:1/"} {
+		_, err := lifecycle.NewHTTPProbe(url, "200", time.Second)
+		assert.NoError(t, err, "%q", url)
+	}
 }
 
 func TestCommandProbeThatCannotStartIsPermanent(t *testing.T) {

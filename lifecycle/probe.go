@@ -35,11 +35,13 @@ type HTTPProbe struct {
 	Client   *http.Client  // default: one without proxy and without following redirects
 }
 
-// NewHTTPProbe checks the URL and the status list ("200", "200-299", "200,204").
+// NewHTTPProbe checks the URL and the status list ("200", "200-299", "200,204"). A URL that
+// can never be fetched (not http or https, no host, a port outside 1 to 65535) is an input
+// error, so a typo is never probed for the whole timeout and then taken for an application
+// that never got ready.
 func NewHTTPProbe(rawURL, statuses string, timeout time.Duration) (*HTTPProbe, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%w: health URL %q is not an http(s) URL like http://127.0.0.1:8080/health", ErrInvalidInput, rawURL)
+	if err := checkHealthURL(rawURL); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidInput, err)
 	}
 	codes, err := parseStatuses(statuses)
 	if err != nil {
@@ -49,6 +51,26 @@ func NewHTTPProbe(rawURL, statuses string, timeout time.Duration) (*HTTPProbe, e
 		return nil, fmt.Errorf("%w: probe timeout %s is negative", ErrInvalidInput, timeout)
 	}
 	return &HTTPProbe{URL: rawURL, Statuses: codes, Timeout: timeout}, nil
+}
+
+// checkHealthURL says what makes rawURL impossible to fetch, if anything.
+func checkHealthURL(rawURL string) error {
+	const like = "like http://127.0.0.1:8080/health"
+	u, err := url.Parse(rawURL)
+	switch {
+	case err != nil:
+		return fmt.Errorf("health URL %q is not a URL %s: %v", rawURL, like, errors.Unwrap(err))
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("health URL %q is not an http(s) URL %s", rawURL, like)
+	case u.Hostname() == "":
+		return fmt.Errorf("health URL %q has no host: want one %s", rawURL, like)
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("health URL %q: port %q is not a number from 1 to 65535", rawURL, port)
+		}
+	}
+	return nil
 }
 
 // parseStatuses reads ALB's matcher syntax: "200", "200,202", "200-299".
@@ -89,6 +111,9 @@ func (p *HTTPProbe) Check(ctx context.Context) error {
 			Transport:     &http.Transport{Proxy: nil, DisableKeepAlives: true},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
+	}
+	if err := checkHealthURL(p.URL); err != nil {
+		return fmt.Errorf("%w: %v", ErrPermanent, err) // an HTTPProbe built without NewHTTPProbe
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

@@ -3,7 +3,9 @@
 // standalone tasks, and tasks that walk RUNNING -> DEACTIVATING -> STOPPING ->
 // DEPROVISIONING -> STOPPED over fake time once their instance drains (replica tasks first,
 // daemon tasks after them; standalone tasks only when stopped with StopTask), with
-// pagination, throttling injection and call counting.
+// pagination, throttling injection, call counting, and an ECS that ignores
+// ListContainerInstances' filter (IgnoreFilter, as moto 5.2.1 does) or lists one EC2
+// instance twice (SetAgentConnected for the stale registration).
 package draintest
 
 import (
@@ -73,6 +75,7 @@ type task struct {
 
 type containerInstance struct {
 	arn, cluster, ec2ID, status string
+	disconnected                bool // agentConnected false
 	drainedAt                   time.Time
 }
 
@@ -87,12 +90,13 @@ type ECS struct {
 	// PageSize of ListTasks and ListContainerInstances. Default: 100.
 	PageSize int
 
-	mu        sync.Mutex
-	clusters  map[string]bool
-	instances map[string]*containerInstance // by ARN
-	services  map[string]map[string]bool    // cluster -> service -> daemon
-	tasks     map[string]*task
-	seq       int
+	mu           sync.Mutex
+	ignoreFilter bool
+	clusters     map[string]bool
+	instances    map[string]*containerInstance // by ARN
+	services     map[string]map[string]bool    // cluster -> service -> daemon
+	tasks        map[string]*task
+	seq          int
 }
 
 // New returns an empty fake on clock (nil: a new one).
@@ -112,6 +116,26 @@ func (f *ECS) Reset() {
 	f.Script.Reset()
 	f.clusters, f.instances = map[string]bool{}, map[string]*containerInstance{}
 	f.services, f.tasks, f.seq = map[string]map[string]bool{}, map[string]*task{}, 0
+	f.ignoreFilter = false
+}
+
+// IgnoreFilter is fault injection: while on, ListContainerInstances answers every container
+// instance of the cluster whatever its filter says, as moto 5.2.1 does. Reset turns it off.
+func (f *ECS) IgnoreFilter(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ignoreFilter = on
+}
+
+// SetAgentConnected sets a container instance's agentConnected (true when added). ECS can
+// list two container instances on one EC2 instance (an agent that lost its state registers
+// again); the stale one's agent is disconnected.
+func (f *ECS) SetAgentConnected(arn string, connected bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if ci := f.instances[arn]; ci != nil {
+		ci.disconnected = !connected
+	}
 }
 
 // Clock returns the fake's clock.
@@ -259,7 +283,8 @@ func page[T any](items []T, token *string, size int) ([]T, *string) {
 	return items[start:end], next
 }
 
-// ListContainerInstances supports exactly the filter "ec2InstanceId == i-..." (and none).
+// ListContainerInstances supports exactly the filter "ec2InstanceId == i-..." (and none),
+// unless told to IgnoreFilter.
 func (f *ECS) ListContainerInstances(ctx context.Context, in *ecs.ListContainerInstancesInput, _ ...func(*ecs.Options)) (*ecs.ListContainerInstancesOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -273,6 +298,9 @@ func (f *ECS) ListContainerInstances(ctx context.Context, in *ecs.ListContainerI
 			return nil, &types.InvalidParameterException{Message: aws.String("draintest supports only the filter ec2InstanceId == i-...")}
 		}
 		want = strings.TrimSpace(id)
+	}
+	if f.ignoreFilter {
+		want = ""
 	}
 	var arns []string
 	for _, ci := range f.instances {
@@ -306,7 +334,7 @@ func (f *ECS) DescribeContainerInstances(ctx context.Context, in *ecs.DescribeCo
 			}
 		}
 		out.ContainerInstances = append(out.ContainerInstances, types.ContainerInstance{ContainerInstanceArn: aws.String(arn),
-			Ec2InstanceId: aws.String(ci.ec2ID), Status: aws.String(ci.status), RunningTasksCount: int32(running)})
+			Ec2InstanceId: aws.String(ci.ec2ID), Status: aws.String(ci.status), RunningTasksCount: int32(running), AgentConnected: !ci.disconnected})
 	}
 	return out, nil
 }

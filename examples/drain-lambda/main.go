@@ -7,7 +7,7 @@
 // Environment:
 //
 //	ECS_CLUSTERS     cluster names to look instances up in, comma-separated (required)
-//	MAX_DRAIN        maximum drain time, e.g. 30m; past it the hook completes with CONTINUE
+//	MAX_DRAIN        maximum drain time, at least 1m, e.g. 30m; past it the hook completes with CONTINUE
 //	STANDALONE       tasks not in a service: wait (default), stop or ignore
 //	STANDALONE_GRACE with STANDALONE=stop, how long to let them finish first (default 5m)
 package main
@@ -44,8 +44,9 @@ func settingsFromEnv(getenv func(string) string) (settings, error) {
 		return s, fmt.Errorf("ECS_CLUSTERS=%q: name the cluster(s) to drain instances of, comma-separated: %w", getenv("ECS_CLUSTERS"), err)
 	}
 	if v := getenv("MAX_DRAIN"); v != "" {
-		if s.maxDrain, err = time.ParseDuration(v); err != nil || s.maxDrain <= 0 {
-			return s, fmt.Errorf("MAX_DRAIN=%q: want a duration like 30m", v)
+		if s.maxDrain, err = time.ParseDuration(v); err != nil || s.maxDrain < time.Minute {
+			return s, fmt.Errorf("MAX_DRAIN=%q: want a duration of at least 1m, like 30m (shorter, every drain would end at its "+
+				"first step and complete the hook with tasks still running)", v)
 		}
 	}
 	if v := getenv("STANDALONE"); v != "" {
@@ -56,6 +57,9 @@ func settingsFromEnv(getenv func(string) string) (settings, error) {
 	if v := getenv("STANDALONE_GRACE"); v != "" {
 		if s.grace, err = time.ParseDuration(v); err != nil || s.grace <= 0 {
 			return s, fmt.Errorf("STANDALONE_GRACE=%q: want a duration like 5m", v)
+		}
+		if s.standalone != drain.Stop {
+			return s, fmt.Errorf("STANDALONE_GRACE=%q is for STANDALONE=stop (other policies never stop a task)", v)
 		}
 	}
 	return s, nil

@@ -31,6 +31,21 @@ func TestSettings(t *testing.T) {
 	}
 }
 
+// Settings that can never work are refused at start (exit 2), not found out per drain.
+func TestSettingsThatCanNeverWorkAreRefused(t *testing.T) {
+	for _, kv := range []map[string]string{
+		{"ECS_CLUSTERS": "a", "MAX_DRAIN": "1ns"},       // every drain would end at its first step
+		{"ECS_CLUSTERS": "a", "MAX_DRAIN": "59s"},       // shorter than one SQS redelivery
+		{"ECS_CLUSTERS": "a", "STANDALONE_GRACE": "1m"}, // ignored: the default policy waits
+		{"ECS_CLUSTERS": "a", "STANDALONE": "ignore", "STANDALONE_GRACE": "1m"},
+	} {
+		_, err := settingsFromEnv(env(kv))
+		assert.Error(t, err, "%v", kv)
+	}
+	_, err := settingsFromEnv(env(map[string]string{"ECS_CLUSTERS": "a", "MAX_DRAIN": "1m", "STANDALONE": "stop", "STANDALONE_GRACE": "1m"}))
+	assert.NoError(t, err)
+}
+
 func TestHandlerDrainsThroughTheQueue(t *testing.T) {
 	clock := lifecycletest.NewClock()
 	ecs := draintest.New(clock)

@@ -33,6 +33,17 @@ import (
 	"github.com/shipshape-dev/shipshape/lifecycle"
 )
 
+// minInterval is the shortest -interval and -poll.
+const minInterval = time.Second
+
+// Exit codes (2, a usage error, is cli.Usage's).
+const (
+	exitOK            = 0
+	exitError         = 1
+	exitTimeout       = 3
+	exitProtectionOff = 4
+)
+
 const usage = `Usage:
   ecs-drain [-cluster NAME[,NAME...]] (-instance i-... | -self) [flags]   drain one instance now
   ecs-drain -watch [-on-rebalance] [flags]                              on the instance: drain it when it is leaving
@@ -40,10 +51,14 @@ const usage = `Usage:
 
 Draining sets the container instance on that EC2 instance to DRAINING and waits until every
 task on it has stopped (tasks that are DEACTIVATING, STOPPING or DEPROVISIONING still count).
+A container instance that ECS says runs on another EC2 instance (an ECS endpoint that ignores
+the lookup's filter) is never touched: exit 1, naming both.
 
 -watch runs until instance metadata says this instance is leaving, then drains it and exits:
-  a Spot interruption notice: the drain lasts until the notice's time (two minutes), not
-    -timeout; what could not stop by then is logged (exit 3);
+  a Spot interruption notice: the drain lasts until the notice's instance-action time (two
+    minutes) or -timeout, whichever comes first; what could not stop by then is logged
+    (exit 3). A time more than 15 minutes ahead is not what Spot sends: it is logged as
+    SUSPICIOUS and the drain lasts at most -timeout and at most 15 minutes;
   the Auto Scaling target lifecycle state Terminated: the group's termination hooks are
     heartbeated and completed with CONTINUE when the drain ends or -timeout passes;
   with -on-rebalance, an EC2 rebalance recommendation (advisory, earlier than Spot's).
@@ -53,10 +68,15 @@ task on it has stopped (tasks that are DEACTIVATING, STOPPING or DEPROVISIONING 
 -replace turns the instance's scale-in protection off, drains it, then calls
   TerminateInstanceInAutoScalingGroup with ShouldDecrementDesiredCapacity=false (the group
   launches a replacement) and completes its termination hooks. Nothing is terminated unless
-  the drain finished; the protection is put back then.
+  the drain finished; the protection is put back then. What a replacement that did not
+  terminate left is printed with the command that undoes it: a protection it could not
+  turn back on (exit 4), a container instance left DRAINING (takes no new tasks: run
+  -replace again, or set it ACTIVE).
 
 Exit codes: 0 drained (and, with -replace, terminated), 1 error, 2 usage error, 3 -timeout
-or the Spot interruption time passed with tasks left (-replace: not terminated).
+or the Spot interruption time passed with tasks left (-replace: not terminated, protection
+back on), 4 -replace did not terminate and could not turn the scale-in protection back on
+(do it by hand: the command is printed).
 Environment: the standard AWS SDK variables (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL_ECS,
 AWS_ENDPOINT_URL_AUTO_SCALING, ...; on the instance the region defaults to the instance's)
 and AWS_EC2_METADATA_SERVICE_ENDPOINT.
@@ -151,28 +171,84 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, optFn fun
 	if f.replace {
 		say("replacing %s (%s) in cluster %s: drain at most %s, then terminate with a replacement", f.instance, in.ContainerInstanceARN, in.Cluster, f.timeout)
 		res, err := d.Replace(ctx, autoscaling.NewFromConfig(cfg), in, drain.ReplaceOptions{MaxDrain: f.timeout, OnProgress: progress, OnEvent: events})
-		switch {
-		case errors.Is(err, drain.ErrTimeout):
-			say("timeout: %s; NOT terminated (scale-in protection restored: %v)", res.Drain.Last, res.WasProtected)
-			return 3
-		case err != nil:
-			return fail(err)
-		}
-		say("drained in %d steps; terminated in group %s (activity %s), a replacement is launching; %d termination hook(s) completed",
-			res.Drain.Steps, res.Group, res.Activity, res.HooksCompleted)
-		return 0
+		return reportReplace(say, stderr, cfg.Region, res, err)
 	}
 	say("draining %s (%s) in cluster %s, at most %s", f.instance, in.ContainerInstanceARN, in.Cluster, f.timeout)
 	res, err := d.Drain(ctx, in, drain.DrainOptions{MaxDrain: f.timeout, OnProgress: progress})
 	switch {
 	case errors.Is(err, drain.ErrTimeout):
 		say("timeout: %s", res.Last)
-		return 3
+		return exitTimeout
 	case err != nil:
 		return fail(err)
 	}
 	say("done after %d steps", res.Steps)
-	return 0
+	return exitOK
+}
+
+// reportReplace prints what -replace did and, when it did not terminate, what it left (the
+// scale-in protection, a container instance DRAINING) with the commands that undo it; it
+// returns the exit code.
+func reportReplace(say func(string, ...any), stderr io.Writer, region string, res drain.ReplaceResult, err error) int {
+	var perr *drain.ProtectionError
+	switch {
+	case res.Terminated && err != nil:
+		return cli.Fail(stderr, "ecs-drain", err) // terminated, but the hooks were not completed: the error says so
+	case res.Terminated:
+		activity := res.Activity
+		if activity == "" {
+			activity = "unknown: the termination's answer was lost, the group shows it terminating"
+		}
+		say("drained in %d steps; terminated in group %s (activity %s), a replacement is launching; %d termination hook(s) completed",
+			res.Drain.Steps, res.Group, activity, res.HooksCompleted)
+		return exitOK
+	}
+	code := exitError
+	errors.As(err, &perr)
+	switch rest := withoutProtection(err); {
+	case errors.Is(rest, drain.ErrTimeout):
+		say("timeout: %s; NOT terminated", res.Drain.Last)
+		code = exitTimeout
+	case rest != nil:
+		cli.Fail(stderr, "ecs-drain", rest)
+	}
+	switch {
+	case perr != nil:
+		code = exitProtectionOff
+		fmt.Fprintf(stderr, "ecs-drain: the scale-in protection of %s in group %s is OFF (or may be): turning it back on failed: %v\n",
+			perr.InstanceID, perr.Group, perr.Err)
+		fmt.Fprintf(stderr, "ecs-drain: do it by hand: %s\n", perr.Command(region))
+	case res.ProtectionRestored:
+		say("the scale-in protection of %s is on again", res.Instance.EC2InstanceID)
+	}
+	if res.LeftDraining {
+		fmt.Fprintf(stderr, "ecs-drain: container instance %s of %s in cluster %s is left DRAINING: it takes no new tasks. Run ecs-drain -replace again "+
+			"to finish the replacement, or put it back in service: %s\n", res.Instance.ContainerInstanceARN, res.Instance.EC2InstanceID,
+			res.Instance.Cluster, res.ActivateCommand(region))
+	}
+	return code
+}
+
+// withoutProtection is err without the *drain.ProtectionError that Replace joins to the error
+// that stopped it (nil when that is all there is).
+func withoutProtection(err error) error {
+	if _, ok := err.(*drain.ProtectionError); ok {
+		return nil
+	}
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return err
+	}
+	var rest []error
+	for _, e := range j.Unwrap() {
+		if _, isP := e.(*drain.ProtectionError); !isP {
+			rest = append(rest, e)
+		}
+	}
+	if len(rest) == len(j.Unwrap()) {
+		return err // not the join Replace made
+	}
+	return errors.Join(rest...)
 }
 
 // watch is -watch: wait for the instance to be leaving, drain it, exit.
@@ -201,13 +277,13 @@ func watch(ctx context.Context, f flags, d *drain.Drainer, md *imds.Client, asg 
 	switch {
 	case errors.Is(err, drain.ErrSpotDeadline):
 		say("Spot interruption time reached: %s could not be stopped in time", res.Last)
-		return 3
+		return exitTimeout
 	case errors.Is(err, drain.ErrTimeout):
 		say("timeout: %s", res.Last)
-		return 3
+		return exitTimeout
 	case errors.Is(err, context.Canceled):
 		say("stopped before the instance was leaving; nothing was changed")
-		return 0
+		return exitOK
 	case err != nil:
 		return cli.Fail(stderr, "ecs-drain", err)
 	}
@@ -216,7 +292,7 @@ func watch(ctx context.Context, f flags, d *drain.Drainer, md *imds.Client, asg 
 	} else {
 		say("drained in %d steps", res.Steps)
 	}
-	return 0
+	return exitOK
 }
 
 // parse reads and checks the command line; done means exit with code.
@@ -228,12 +304,12 @@ func parse(args []string, stderr io.Writer) (f flags, clusterList []string, code
 	fs.BoolVar(&f.self, "self", false, "drain this instance (instance id from IMDS)")
 	fs.BoolVar(&f.watch, "watch", false, "keep running on the instance; drain it when it is leaving (Spot, scale-in)")
 	fs.BoolVar(&f.onRebalance, "on-rebalance", false, "with -watch: drain on an EC2 rebalance recommendation too")
-	fs.BoolVar(&f.completeHooks, "complete-hooks", true, "with -watch: heartbeat and complete the termination hooks (needs Auto Scaling permissions)")
+	fs.BoolVar(&f.completeHooks, "complete-hooks", true, "with -watch: heartbeat and complete the termination hooks (needs Auto Scaling permissions;\n-replace always completes them)")
 	fs.StringVar(&f.ecsConfig, "ecs-config", drain.DefaultAgentConfigPath, "with -watch: the ECS agent's config, to check ECS_CONTAINER_STOP_TIMEOUT (\"\" to skip)")
-	fs.DurationVar(&f.poll, "poll", 5*time.Second, "with -watch: how often to read instance metadata")
+	fs.DurationVar(&f.poll, "poll", 5*time.Second, "with -watch: how often to read instance metadata (at least 1s)")
 	fs.BoolVar(&f.replace, "replace", false, "planned replacement: protection off, drain, terminate with a replacement")
-	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "maximum drain time (a Spot drain ends at the notice's time instead)")
-	fs.DurationVar(&f.interval, "interval", 10*time.Second, "time between steps")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "maximum drain time (a Spot drain ends at the notice's time when that comes first)")
+	fs.DurationVar(&f.interval, "interval", 10*time.Second, "time between steps (at least 1s)")
 	standalone := fs.String("standalone", "wait", "tasks not in a service: wait, stop (after -standalone-grace) or ignore")
 	fs.DurationVar(&f.grace, "standalone-grace", 5*time.Minute, "with -standalone stop: how long to let them finish first (0: at once)")
 	daemon := fs.String("daemon", "ignore", "tasks of DAEMON services (ECS stops them last): ignore or wait")
@@ -269,6 +345,20 @@ func parse(args []string, stderr io.Writer) (f flags, clusterList []string, code
 		return usageErr("-on-rebalance is for -watch")
 	case f.grace < 0:
 		return usageErr("-standalone-grace %s is negative: want 0 (stop at once) or more", f.grace)
+	// Flags of another mode would be silently ignored: refused instead.
+	case f.replace && cli.IsSet(fs, "complete-hooks") && !f.completeHooks:
+		return usageErr("-complete-hooks=false can't be used with -replace: a replacement completes the termination hooks once the " +
+			"instance is empty (leave the flag out)")
+	case !f.watch && !f.replace && cli.IsSet(fs, "complete-hooks"):
+		return usageErr("-complete-hooks is for -watch: a drain of one instance completes no hook")
+	case !f.watch && cli.IsSet(fs, "poll"):
+		return usageErr("-poll is for -watch (how often instance metadata is read)")
+	case !f.watch && cli.IsSet(fs, "ecs-config"):
+		return usageErr("-ecs-config is for -watch (it checks ECS_CONTAINER_STOP_TIMEOUT against a Spot interruption)")
+	case clusterList != nil && cli.IsSet(fs, "agent-metadata"):
+		return usageErr("-agent-metadata is read only to find the cluster when -cluster is not given: leave one of them out")
+	case *standalone != string(drain.Stop) && cli.IsSet(fs, "standalone-grace"):
+		return usageErr("-standalone-grace is for -standalone stop (other policies never stop a task)")
 	}
 	var err error
 	if f.standalone, err = drain.ParsePolicy(*standalone); err != nil {
@@ -284,6 +374,13 @@ func parse(args []string, stderr io.Writer) (f flags, clusterList []string, code
 		if err := cli.Duration(d.name, d.v); err != nil {
 			return usageErr("%v", err)
 		}
+	}
+	switch {
+	case f.interval < minInterval:
+		return usageErr("-interval %s is too short: want at least %s (each step makes 2 to 4 ECS calls, and DescribeContainerInstances "+
+			"and DescribeTasks share a rate limit of about 20 per second)", f.interval, minInterval)
+	case f.poll < minInterval:
+		return usageErr("-poll %s is too short: want at least %s (a Spot notice comes two minutes ahead; every 5 s is plenty)", f.poll, minInterval)
 	}
 	if f.grace == 0 {
 		f.grace = time.Nanosecond // the package reads 0 as its default (5 minutes); the flag means "at once"

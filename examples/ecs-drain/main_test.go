@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,6 +78,23 @@ func TestTimeoutAndErrors(t *testing.T) {
 	}
 }
 
+// An ECS endpoint that ignores ListContainerInstances' filter (moto 5.2.1) answers with a
+// container instance of another EC2 instance: ecs-drain names both and drains nothing.
+func TestDrainRefusesTheContainerInstanceOfAnotherEC2Instance(t *testing.T) {
+	fake, _, clock := bed(t)
+	fake.CreateCluster("small")
+	other := fake.AddInstance("small", "i-0fedcba9876543210")
+	task := fake.RunTask(other, "", 0)
+	fake.IgnoreFilter(true)
+	code, stdout, stderr := drainCmd(clock, "-cluster", "small", "-instance", "i-0123456789abcdef0")
+	assert.Equal(t, 1, code, stdout)
+	assert.Contains(t, stderr, "runs on EC2 instance i-0fedcba9876543210, not on i-0123456789abcdef0")
+	assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %s", stderr)
+	assert.Equal(t, "ACTIVE", fake.InstanceStatus(other), "the other instance is not drained")
+	assert.Equal(t, "RUNNING", fake.TaskStatus(task))
+	assert.Zero(t, fake.Calls(draintest.OpUpdateState))
+}
+
 func TestSelfFindsInstanceAndCluster(t *testing.T) {
 	fake, arn, clock := bed(t)
 	task := fake.RunTask(arn, "web", 0)
@@ -116,6 +134,22 @@ func TestUsageErrors(t *testing.T) {
 		{Args: []string{"-cluster", "prod", "-instance", id, "-timeout", "0s"}, Flag: "-timeout"},
 		{Args: []string{"-cluster", "prod", "-instance", id, "-interval", "-5s"}, Flag: "-interval"},
 		{Args: []string{"-cluster", "prod", "-instance", id, "extra"}, Flag: "extra"},
+		// flags of another mode, silently ignored before
+		{Args: []string{"-replace", "-cluster", "prod", "-instance", id, "-complete-hooks=false"}, Flag: "-complete-hooks"},
+		{Args: []string{"-cluster", "prod", "-instance", id, "-complete-hooks=false"}, Flag: "-complete-hooks"},
+		{Args: []string{"-cluster", "prod", "-instance", id, "-complete-hooks"}, Flag: "-complete-hooks"},
+		{Args: []string{"-cluster", "prod", "-instance", id, "-poll", "10s"}, Flag: "-poll"},
+		{Args: []string{"-replace", "-cluster", "prod", "-instance", id, "-poll", "10s"}, Flag: "-poll"},
+		{Args: []string{"-self", "-poll", "10s"}, Flag: "-poll"},
+		{Args: []string{"-cluster", "prod", "-instance", id, "-ecs-config", "/etc/ecs/ecs.config"}, Flag: "-ecs-config"},
+		{Args: []string{"-replace", "-cluster", "prod", "-instance", id, "-ecs-config", ""}, Flag: "-ecs-config"},
+		{Args: []string{"-watch", "-cluster", "prod", "-agent-metadata", "http://localhost:51678/v1/metadata"}, Flag: "-agent-metadata"},
+		{Args: []string{"-cluster", "prod", "-instance", id, "-standalone-grace", "1m"}, Flag: "-standalone-grace"},
+		{Args: []string{"-cluster", "prod", "-instance", id, "-standalone", "ignore", "-standalone-grace", "0s"}, Flag: "-standalone-grace"},
+		// durations too short to be sane
+		{Args: []string{"-cluster", "prod", "-instance", id, "-interval", "1ns"}, Flag: "-interval"},
+		{Args: []string{"-cluster", "prod", "-instance", id, "-interval", "999ms"}, Flag: "-interval"},
+		{Args: []string{"-watch", "-poll", "1ns"}, Flag: "-poll"},
 		{Args: []string{"-nope"}, Flag: "-nope"},
 	}, func(args []string) (int, string) {
 		code, _, stderr := drainCmd(nil, args...)

@@ -44,7 +44,9 @@ const usage = `Usage: lifecycle-gate [flags]
 Holds this instance's Auto Scaling launch lifecycle action (heartbeating it) until the probes
 pass, then completes it with CONTINUE; if they never pass before -timeout, or a probe can never
 pass, completes it with -result-on-failure (ABANDON: the group replaces the instance at once).
-The group and hooks are discovered from instance metadata and the Auto Scaling API.
+The group and hooks are discovered from instance metadata and the Auto Scaling API; with
+-instance-id, metadata may be disabled or unreachable (the group then comes from Auto
+Scaling's DescribeAutoScalingInstances; give AWS_REGION).
 
 Example (end of user data):
   lifecycle-gate -health-url http://127.0.0.1:8080/health -timeout 15m

@@ -82,12 +82,47 @@ func TestNoActiveAction(t *testing.T) {
 	assert.Contains(t, stdout, "no active lifecycle action")
 }
 
+// -instance-id without -group, with instance metadata disabled or unreachable: the group
+// comes from Auto Scaling, and an instance in no group is a clear error.
+func TestInstanceIDWithoutGroupNeedsNoMetadata(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	for name, env := range map[string]map[string]string{
+		"disabled":    {"AWS_EC2_METADATA_DISABLED": "true"},
+		"unreachable": {"AWS_EC2_METADATA_SERVICE_ENDPOINT": closed.URL},
+	} {
+		t.Run(name, func(t *testing.T) {
+			fake := bed(t)
+			t.Setenv("AWS_REGION", "us-east-1")
+			for k, v := range env {
+				t.Setenv(k, v)
+			}
+			code, stdout, stderr := gate("-instance-id", "i-0123456789abcdef0", "-cmd", "true", "-interval", "1ms", "-healthy-threshold", "1")
+			require.Equal(t, exitContinue, code, stderr)
+			assert.Contains(t, stdout, "instance i-0123456789abcdef0 in group web")
+			assert.Equal(t, "InService", fake.State("i-0123456789abcdef0"))
+			assert.Equal(t, 1, fake.Calls(lifecycletest.OpDescribeInstance))
+
+			code, _, stderr = gate("-instance-id", "i-0fffffffffffffff0", "-cmd", "true")
+			assert.Equal(t, exitError, code)
+			assert.Contains(t, stderr, "Auto Scaling knows no instance i-0fffffffffffffff0 in any group")
+			assert.Equal(t, 1, fake.Calls(lifecycletest.OpComplete), "the first instance's completion only: nothing for the unknown one")
+		})
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	exe := filepath.Join(t.TempDir(), "check.sh")
 	require.NoError(t, os.WriteFile(exe, []byte("#!/bin/sh\nexit 0\n"), 0o644)) // not executable
 	clitest.CheckUsage(t, []clitest.UsageCase{
 		{Args: []string{}, Flag: "-health-url"},
 		{Args: []string{"-health-url", "localhost:8080"}, Flag: "-health-url"},
+		{Args: []string{"-health-url", "http://127.0.0.1:99999/health"}, Flag: "-health-url"},
+		{Args: []string{"-health-url", "http://127.0.0.1:0/health"}, Flag: "-health-url"},
+		{Args: []string{"-health-url", "http://:8080/health"}, Flag: "-health-url"},
+		{Args: []string{"-health-url", "http:///health"}, Flag: "-health-url"},
+		{Args: []string{"-health-url", "ftp://127.0.0.1/health"}, Flag: "-health-url"},
+		{Args: []string{"-health-url", "http://127.0.0.1:-1/"}, Flag: "-health-url"},
 		{Args: []string{"-health-url", "http://127.0.0.1:8080/", "-health-status", "2xx"}, Flag: "-health-status"},
 		{Args: []string{"-cmd", "true", "-health-status", "200"}, Flag: "-health-status"},
 		{Args: []string{"-tcp", "localhost8080"}, Flag: "-tcp"},

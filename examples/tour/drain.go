@@ -27,9 +27,12 @@ func tourDrain(ctx context.Context, say func(string, ...any)) error {
 	ecs.CreateCluster("prod")
 	ecs.AddService("prod", "web", false)
 	ecs.AddService("prod", "log-agent", true)
-	var victim string
+	var victim, first string
 	for i, id := range []string{"i-00000aaa", "i-00000bbb", "i-00000ccc"} {
 		arn := ecs.AddInstance("prod", id)
+		if i == 0 {
+			first = arn
+		}
 		for j := range 4 {
 			ecs.RunTask(arn, "web", time.Duration(j)*45*time.Second)
 		}
@@ -72,7 +75,7 @@ func tourDrain(ctx context.Context, say func(string, ...any)) error {
 	if err := tourDrainLambda(ctx, say, clock, ecs, asg); err != nil {
 		return err
 	}
-	return tourDrainSpot(ctx, say, clock, ecs)
+	return tourDrainSpot(ctx, say, clock, ecs, first)
 }
 
 // tourDrainLambda: the same scale-in handled by the drain Lambda, re-driven by its SQS queue.
@@ -116,7 +119,7 @@ func tourDrainLambda(ctx context.Context, say func(string, ...any), clock draint
 }
 
 // tourDrainSpot: a Spot interruption notice on i-0aaa, seen by ecs-drain -watch on the instance.
-func tourDrainSpot(ctx context.Context, say func(string, ...any), clock draintest.Clock, ecs *draintest.ECS) error {
+func tourDrainSpot(ctx context.Context, say func(string, ...any), clock draintest.Clock, ecs *draintest.ECS, stale string) error {
 	mdClock := imdstest.NewClock()
 	srv := imdstest.NewServer(func(o *imdstest.Options) { o.Clock = mdClock })
 	defer srv.Close()
@@ -125,7 +128,8 @@ func tourDrainSpot(ctx context.Context, say func(string, ...any), clock draintes
 	if err != nil {
 		return err
 	}
-	arn := ecs.AddInstance("prod", "i-00000aaa") // registered again: a fresh container instance
+	arn := ecs.AddInstance("prod", "i-00000aaa") // registered again (its agent lost its state): a fresh container instance
+	ecs.SetAgentConnected(stale, false)          // the old registration's agent is gone; the drain takes the connected one
 	ecs.RunTask(arn, "web", 20*time.Second)
 	slow := ecs.RunTask(arn, "web", 5*time.Minute) // will not make it
 	d, err := drain.New(ecs, func(o *drain.Options) { o.Clock = clock })
