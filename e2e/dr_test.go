@@ -36,6 +36,8 @@ func database(t *testing.T, c *rds.Client, id string) rdstypes.DBSnapshot {
 	return out.DBSnapshots[0]
 }
 
+func rdsClient(cfg aws.Config) *rds.Client { return rds.NewFromConfig(cfg) }
+
 func customerKey(t *testing.T, cfg aws.Config) string {
 	t.Helper()
 	out, err := kms.NewFromConfig(cfg).CreateKey(context.Background(), &kms.CreateKeyInput{Description: aws.String("shipshape e2e DR key")})

@@ -79,7 +79,7 @@ func (e AWSEndpoint) Env(region string, creds aws.Credentials) []string {
 		creds = aws.Credentials{AccessKeyID: e.AccessKey, SecretAccessKey: e.SecretKey}
 	}
 	env := []string{"AWS_ENDPOINT_URL=" + e.URL, "AWS_ACCESS_KEY_ID=" + creds.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY=" + creds.SecretAccessKey, "AWS_REGION=" + region,
+		"AWS_SECRET_ACCESS_KEY=" + creds.SecretAccessKey, "AWS_REGION=" + region, "AWS_DEFAULT_REGION=" + region,
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true"}
 	if creds.SessionToken != "" {
 		env = append(env, "AWS_SESSION_TOKEN="+creds.SessionToken)
