@@ -267,8 +267,10 @@ type VerifyState struct {
 	Report   Report `json:"report"`
 	// Sanitize's progress: the next statement, whether all ran, the snapshot taken and the
 	// final (re-encrypted) one.
-	Next  int    `json:"next,omitempty"`
-	Done  bool   `json:"done,omitempty"`
+	Next int `json:"next,omitempty"`
+	// Done is always in the state (never omitted): the sanitize state machine's Choice reads
+	// it, and Step Functions fails an execution whose Choice reads a path that is not there.
+	Done  bool   `json:"done"`
 	Taken string `json:"taken,omitempty"`
 	Final string `json:"final,omitempty"`
 	// Adopted are the sanitized snapshots of the same DR copy and statements that an earlier

@@ -99,19 +99,20 @@ func (w *drWorld) report(t *testing.T, run string) map[string]any {
 	return rep
 }
 
-// leftovers lists the run's temporary instances and snapshots still on moto.
-func (w *drWorld) leftovers(t *testing.T) []string {
+// leftovers lists the run's temporary instances and snapshots still on moto (their names
+// carry the run).
+func (w *drWorld) leftovers(t *testing.T, run string) []string {
 	t.Helper()
 	var left []string
 	insts, err := w.rds.DescribeDBInstances(context.Background(), &rds.DescribeDBInstancesInput{})
 	require.NoError(t, err)
 	for _, i := range insts.DBInstances {
-		if id := aws.ToString(i.DBInstanceIdentifier); strings.HasPrefix(id, "shipshape-verify-") {
+		if id := aws.ToString(i.DBInstanceIdentifier); strings.HasPrefix(id, "shipshape-") && strings.Contains(id, run) {
 			left = append(left, id)
 		}
 	}
 	for id, s := range drSnapshots(t, w.rds, "shipshape-sanitized-") {
-		if tagsOf(s)["shipshape:dr"] == "sanitize-intermediate" {
+		if tagsOf(s)["shipshape:dr"] == "sanitize-intermediate" && strings.Contains(id, run) {
 			left = append(left, id)
 		}
 	}
@@ -177,7 +178,7 @@ func TestVerifyStateMachineAgainstMoto(t *testing.T) {
 		}, then: func(t *testing.T, w *drWorld, rep map[string]any) {
 			assert.NotEmpty(t, rep["cleanup"], "the report says what was left and how to delete it")
 			w.proxy.Clear("DeleteDBInstance")
-			for _, id := range w.leftovers(t) { // tidy the shared local AWS by hand, as the report says
+			for _, id := range w.leftovers(t, fmt.Sprint(rep["run"])) { // tidy the shared local AWS by hand, as the report says
 				_, err := w.rds.DeleteDBInstance(context.Background(), &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(id), SkipFinalSnapshot: aws.Bool(true)})
 				require.NoError(t, err)
 			}
@@ -211,7 +212,7 @@ func TestVerifyStateMachineAgainstMoto(t *testing.T) {
 			if tc.then != nil {
 				tc.then(t, w, rep)
 			}
-			assert.Empty(t, w.leftovers(t), "nothing left behind")
+			assert.Empty(t, w.leftovers(t, run), "nothing left behind")
 		})
 	}
 }
@@ -235,4 +236,93 @@ func TestVerifyFanoutRunsOneExecutionPerRegion(t *testing.T) {
 	for child, status := range children {
 		assert.Equal(t, "SUCCEEDED", status, child)
 	}
+}
+
+const (
+	sanitizeFunction = "arn:aws:lambda:us-east-1:222222222222:function:shipshape-dr-sanitize"
+	sanitizeArn      = "arn:aws:states:us-east-1:222222222222:stateMachine:shipshape-dr-sanitize"
+)
+
+func TestSanitizeStateMachineAgainstMoto(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		statements string
+		faults     func(p *testbed.AWSProxy)
+		sanitized  bool
+		emails     []string // what the statements leave in PostgreSQL
+	}{
+		{name: "every statement, each its own step, then snapshot, re-encrypt, share",
+			statements: `["update customers set email = 'user' || id || '@example.invalid'", "delete from customers where id = 2"]`,
+			sanitized:  true, emails: []string{"user1@example.invalid"}},
+		{name: "a failing statement: nothing is snapshotted or shared",
+			statements: `["update customers set email = 'x'", "update no_such_table set a = 1"]`,
+			emails:     []string{"x", "x"}},
+		{name: "a failed share: the sanitized snapshot is not left billed behind",
+			statements: `["update customers set email = 'y'"]`,
+			faults: func(p *testbed.AWSProxy) {
+				p.Refuse("ModifyDBSnapshotAttribute", 0, 400, "InvalidParameterValue", "injected: the account can't be shared with")
+			},
+			emails: []string{"y", "y"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newDRWorld(t)
+			devKey := customerKey(t, w.cfg)
+			fn := testbed.StartLambda(t, "../examples/dr-sanitize", w.env("DR_STATEMENTS="+tc.statements, "DR_TARGET_KMS_KEY_ID="+devKey,
+				"DR_SHARE_WITH=333333333333")...)
+			m := testbed.Machines{Definitions: map[string]json.RawMessage{
+				sanitizeArn: testbed.Definition(t, "../examples/dr-sanitize/statemachine.asl.json", map[string]string{"SanitizeFunctionArn": sanitizeFunction}),
+			}, Lambdas: map[string]*testbed.Lambda{sanitizeFunction: fn}}
+			if tc.faults != nil {
+				tc.faults(w.proxy)
+			}
+			run := unique("sanitize")
+			ex := testbed.RunStateMachine(t, m, sanitizeArn, run, map[string]any{"region": ""})
+			mustReachCleanupThenReport(t, ex, run)
+			rep := w.report(t, run)
+
+			var emails []string
+			rows, err := pgConn(t, w.pgURL).Query(context.Background(), "select email from customers order by id")
+			require.NoError(t, err)
+			for rows.Next() {
+				var e string
+				require.NoError(t, rows.Scan(&e))
+				emails = append(emails, e)
+			}
+			assert.Equal(t, tc.emails, emails, "the statements that ran, and only they")
+
+			shared := map[string]bool{}
+			for id, s := range drSnapshots(t, w.rds, "shipshape-sanitized-"+w.db) {
+				if tagsOf(s)["shipshape:dr"] != "sanitized" {
+					continue
+				}
+				attrs, err := w.rds.DescribeDBSnapshotAttributes(context.Background(), &rds.DescribeDBSnapshotAttributesInput{DBSnapshotIdentifier: aws.String(id)})
+				require.NoError(t, err)
+				shared[id] = len(attrs.DBSnapshotAttributesResult.DBSnapshotAttributes) > 0 && len(attrs.DBSnapshotAttributesResult.DBSnapshotAttributes[0].AttributeValues) > 0
+			}
+			if tc.sanitized {
+				assert.Equal(t, "SUCCEEDED", ex.Status, "%v\n%s", ex.Entered(run), fn.Logs())
+				assert.Equal(t, true, rep["ok"])
+				require.Len(t, shared, 1, "one sanitized snapshot")
+				for id, ok := range shared {
+					assert.True(t, ok, "%s is shared", id)
+				}
+				assert.Equal(t, 2, count(ex.Entered(run), "Statement"), "each statement its own step")
+			} else {
+				assert.Equal(t, "FAILED", ex.Status, "%v", ex.Entered(run))
+				assert.Equal(t, false, rep["ok"])
+				assert.Empty(t, shared, "no sanitized snapshot left, shared or not: %v\n%s", shared, fn.Logs())
+			}
+			assert.Empty(t, w.leftovers(t, run), "nothing temporary left behind")
+		})
+	}
+}
+
+func count(list []string, s string) int {
+	n := 0
+	for _, v := range list {
+		if v == s {
+			n++
+		}
+	}
+	return n
 }

@@ -145,8 +145,14 @@ type state struct {
 		ResultPath  string
 		Next        string
 	} `json:"Catch"`
-	Choices    []struct{ Variable, Next string } `json:"Choices"`
-	Parameters map[string]any                    `json:"Parameters"`
+	Choices []struct {
+		Variable, Next string
+		And            []struct {
+			Variable  string
+			IsPresent *bool
+		}
+	} `json:"Choices"`
+	Parameters map[string]any `json:"Parameters"`
 }
 
 // TestStateMachineEveryPathReachesCleanup: every task before Cleanup catches States.ALL into
@@ -193,7 +199,11 @@ func TestStateMachineEveryPathReachesCleanup(t *testing.T) {
 	assert.Len(t, seen, len(m.States), "every state is reachable")
 	loop := m.States["MoreStatements"]
 	assert.Equal(t, "Statement", loop.Default)
-	assert.Equal(t, "$.done", loop.Choices[0].Variable)
+	// A Choice on a path that is not there fails the execution with States.Runtime (before
+	// Cleanup can run): the rule asks IsPresent first.
+	require.Len(t, loop.Choices[0].And, 2)
+	assert.Equal(t, "$.done", loop.Choices[0].And[0].Variable)
+	assert.True(t, *loop.Choices[0].And[0].IsPresent)
 	assert.Equal(t, "Snapshot", loop.Choices[0].Next)
 	assert.Equal(t, "Report", m.States["Cleanup"].Next)
 	// A cleanup that still fails after its retries is reported too (not OK), its error in a
