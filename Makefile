@@ -11,7 +11,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  make %-8s %s\n", $$1, $$2 }'
 
 test: lint templates ## everything: gofmt, vet, staticcheck, cfn-lint, then all tests (-race) with the real local servers
-	scripts/testbed run -- env SHIPSHAPE_INTEGRATION=1 scripts/gotest -race -count=1 -timeout 5m ./...
+	scripts/testbed run -- env SHIPSHAPE_INTEGRATION=1 scripts/gotest -race -count=1 -timeout 15m ./...
 
 demo: ## the tour: every capability end to end, in process, against the fakes
 	go run ./examples/tour
