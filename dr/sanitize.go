@@ -681,7 +681,7 @@ func (s *Sanitizer) Step(ctx context.Context, step, run string, st VerifyState) 
 		err := s.share(ctx, &st)
 		return record("share", err, fmt.Sprintf("%s shared with %v", st.Final, s.o.ShareWith))
 	case "cleanup":
-		s.completeReport(&st)
+		s.completeReport(&st, s.opts.Clock.Now().UTC())
 		st.recordCaught()
 		err := s.cleanup(ctx, &st)
 		st.Report.Finished = s.opts.Clock.Now().UTC()

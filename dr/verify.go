@@ -313,11 +313,14 @@ func (e *CaughtError) text() string {
 
 // finishReport makes the state's report ready to deliver (the state machine's Report step):
 // a report the cleanup step never completed (its answers were all failures, so the state is
-// cleanup's input) gets its database, run and start, the error an earlier step's Catch
+// cleanup's input) gets its database and run (its start only from the state: without one it
+// has none, and is keyed by its run alone), the error an earlier step's Catch
 // caught, and, from the Cleanup state's Catch, why cleanup failed in its cleanup field and
 // what may be left behind. Such a report is never OK.
 func (v *Verifier) finishReport(st *VerifyState) {
-	v.completeReport(st)
+	// No start time is made up here: every delivery of the step would make up another one,
+	// and the report's key and bytes must be the same each time (Reporter.Key).
+	v.completeReport(st, time.Time{})
 	st.recordCaught()
 	if st.CleanupError == nil {
 		return
@@ -834,7 +837,7 @@ func (v *Verifier) Step(ctx context.Context, step, run string, st VerifyState) (
 		v.Check(ctx, &st, st.Host, st.Port)
 		return st, nil
 	case "cleanup":
-		v.completeReport(&st)
+		v.completeReport(&st, v.opts.Clock.Now().UTC())
 		st.recordCaught()
 		err := v.Cleanup(ctx, &st)
 		st.Report.Finished = v.opts.Clock.Now().UTC()
@@ -933,14 +936,15 @@ func btoi(b bool) int {
 
 // completeReport fills what a report needs to be delivered and told apart when the state
 // holds no report (a Catch after a failed start passes the execution's input): the database,
-// kind and region, the run, and the start (the state's, else now).
-func (v *Verifier) completeReport(st *VerifyState) {
+// kind and region, the run, and the start (the state's, else otherwise: the Cleanup step's
+// time, which the state then carries to the Report step; zero for none).
+func (v *Verifier) completeReport(st *VerifyState, otherwise time.Time) {
 	if st.Report.Database != "" {
 		return
 	}
 	started, err := time.Parse(time.RFC3339, st.Started)
 	if err != nil {
-		started = v.opts.Clock.Now().UTC()
+		started = otherwise
 	}
 	if !st.Report.Started.IsZero() {
 		started = st.Report.Started

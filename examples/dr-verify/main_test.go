@@ -152,7 +152,8 @@ func TestAuroraReportAndNotice(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
 	assert.Equal(t, "cluster", rep.Kind)
 	assert.Equal(t, "shipshape-dr-ledger-202611230300", rep.Snapshot)
-	assert.Equal(t, []string{"reports/dr-reports/ledger/2026-11-23T09-00-00Z_" + rep.Run + ".json"}, bucket.keys, "keyed by the run")
+	key := "reports/dr-reports/ledger/2026-11-23T09-00-00Z_" + rep.Run
+	assert.Equal(t, []string{key + ".json", key + ".alerted"}, bucket.keys, "keyed by the run; then the record of its alert")
 	assert.Equal(t, "s3://reports/dr-reports/ledger/2026-11-23T09-00-00Z_"+rep.Run+".json", rep.Location)
 	require.Len(t, notices.Messages(), 1)
 	assert.Contains(t, notices.Messages()[0].Body, "incompatible-network")
