@@ -49,10 +49,11 @@ const (
 )
 
 // reservedKind reports whether an identifier starts with the prefix of a kind of name the
-// functions make (a failover target there could be tagged and deleted by them).
+// functions make (a failover target there could be tagged and deleted by them), in any case
+// (RDS stores identifiers in lower case).
 func reservedKind(id string) bool {
-	for _, p := range []string{PrefixCopy, PrefixVerify, PrefixRehearsal, PrefixSanitized} {
-		if strings.HasPrefix(id, p) {
+	for _, p := range Kinds() {
+		if strings.HasPrefix(strings.ToLower(id), p) {
 			return true
 		}
 	}
@@ -153,7 +154,7 @@ func NewRestorer(client RDSAPI, target FailoverTarget, optFns ...func(*FailoverO
 		return nil, fmt.Errorf("%w: target identifier %q: want %s", ErrInvalidInput, target.TargetID, nameRule)
 	case !Owned(target.TargetID) || reservedKind(target.TargetID):
 		return nil, fmt.Errorf("%w: target identifier %q: it must start with %q (the IAM policy lets a failover create and tag only such names; the applications use the DNS record) "+
-			"and not with %q, %q, %q or %q (the names of the other functions)", ErrInvalidInput, target.TargetID, NamePrefix, PrefixCopy, PrefixVerify, PrefixRehearsal, PrefixSanitized)
+			"and not with %s (the names of the other functions)", ErrInvalidInput, target.TargetID, NamePrefix, strings.Join(Kinds(), ", "))
 	case target.InstanceClass == "" || !strings.HasPrefix(target.InstanceClass, "db."):
 		return nil, fmt.Errorf("%w: the instance class of the restored database is required (e.g. db.r6g.large), not %q", ErrInvalidInput, target.InstanceClass)
 	case o.Timeout < 0 || o.Poll < 0 || o.MaxAttempts < 0:

@@ -88,8 +88,8 @@ func NewSanitizer(client RDSAPI, target VerifyTarget, db Database, o SanitizeOpt
 	switch {
 	case len(stmts) == 0:
 		return nil, fmt.Errorf("%w: no sanitizing statements", ErrInvalidInput)
-	case o.SnapshotID != "" && ValidIdentifier(o.SnapshotID) != nil:
-		return nil, ValidIdentifier(o.SnapshotID)
+	case o.SnapshotID != "" && ValidInputIdentifier(o.SnapshotID) != nil:
+		return nil, ValidInputIdentifier(o.SnapshotID)
 	case o.SnapshotID != "" && (!strings.HasPrefix(o.SnapshotID, PrefixSanitized) || len(o.SnapshotID) > 251):
 		return nil, fmt.Errorf("%w: sanitized snapshot id %q: it must start with %q (the IAM policy lets the sanitizing function tag, share and delete only such snapshots) and have at most 251 characters (room for the intermediate's \"-raw\")",
 			ErrInvalidInput, o.SnapshotID, PrefixSanitized)

@@ -402,8 +402,8 @@ func checkSource(client RDSAPI, snapshotID, instance, cluster, oneOf string) err
 		return fmt.Errorf("%w: no RDS client", ErrInvalidInput)
 	case btoi(snapshotID != "")+btoi(instance != "")+btoi(cluster != "") != 1:
 		return fmt.Errorf("%w: give one of: %s", ErrInvalidInput, oneOf)
-	case snapshotID != "" && ValidIdentifier(snapshotID) != nil:
-		return ValidIdentifier(snapshotID)
+	case snapshotID != "" && ValidInputIdentifier(snapshotID) != nil:
+		return ValidInputIdentifier(snapshotID)
 	case instance != "" && !validName(instance):
 		return fmt.Errorf("%w: source instance %q is not a DB instance identifier (%s)", ErrInvalidInput, instance, nameRule)
 	case cluster != "" && !validName(cluster):
@@ -427,7 +427,7 @@ func checkAccount(account, snapshotID string) error {
 }
 
 // nameRule is RDS's rule for DB instance and cluster identifiers, for errors.
-const nameRule = "1 to 63 letters, digits and hyphens, starting with a letter, no two hyphens in a row, not ending with a hyphen"
+const nameRule = "1 to 63 lower-case letters, digits and hyphens (RDS stores identifiers in lower case), starting with a letter, no two hyphens in a row, not ending with a hyphen"
 
 // NewVerifierFromConfig returns a Verifier over rds.NewFromConfig(cfg).
 func NewVerifierFromConfig(cfg aws.Config, target VerifyTarget, db Database, optFns ...func(*VerifyOptions)) (*Verifier, error) {

@@ -63,6 +63,10 @@ func TestUsageErrors(t *testing.T) {
 		{Args: with("-report-bucket", "DR_Reports"), Flag: "-report-bucket"},
 		{Args: []string{"-instance", "orders-", "-class", "db.t4g.medium", "-dsn", "postgres://{host}/db"}, Flag: "-instance"},
 		{Args: []string{"-cluster", "ledger--prod", "-class", "db.t4g.medium", "-dsn", "postgres://{host}/db"}, Flag: "-cluster"},
+		// RDS stores identifiers in lower case (dr.ValidInputIdentifier).
+		{Args: []string{"-instance", "Orders-db", "-class", "db.t4g.medium", "-dsn", "postgres://{host}/db"}, Flag: "-instance"},
+		{Args: []string{"-cluster", "LEDGER", "-class", "db.t4g.medium", "-dsn", "postgres://{host}/db"}, Flag: "-cluster"},
+		{Args: []string{"-snapshot", "shipshape-DR-orders-db-202611230300", "-class", "db.t4g.medium", "-dsn", "postgres://{host}/db"}, Flag: "-snapshot"},
 		{Args: with("-secret-arn", "arn:aws:secretsmanager:eu-west-1:111111111111:orders-db"), Flag: "-secret-arn"},
 		{Args: with("-report-prefix", "x"), Flag: "-report-bucket"},
 		{Args: with("-sns-topic", "alerts"), Flag: "-sns-topic"},
