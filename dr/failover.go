@@ -690,7 +690,7 @@ func (r *Restorer) Rehearse(ctx context.Context, db Database, checks Checks) (re
 		return rep, fmt.Errorf("%w: a rehearsal needs the database driver and DSN to run its checks", ErrInvalidInput)
 	}
 	run := r.w.newRun()
-	target := runID(PrefixRehearsal, run)
+	target := runID(rehearsing.prefix, run)
 	var dns *DNSRecord
 	if r.o.DNS != nil {
 		d := *r.o.DNS
@@ -709,7 +709,7 @@ func (r *Restorer) Rehearse(ctx context.Context, db Database, checks Checks) (re
 			err = cerr
 		}
 	}()
-	res, err := r.failover(ctx, target, dns, "rehearsal", run)
+	res, err := r.failover(ctx, target, dns, rehearsing.tag, run)
 	rep.FailoverResult = res
 	if err != nil {
 		rep.Steps = append(rep.Steps, StepResult{Name: "failover", Detail: errtext.Strip("dr", err.Error())})
@@ -748,14 +748,14 @@ func (r *Restorer) cleanupRehearsal(ctx context.Context, rep *Rehearsal, st *Ver
 		}
 	}
 	// The Verifier's cleanup, for rehearsal resources of this run.
-	v := &Verifier{rds: r.rds, target: r.w.target, opts: r.w.opts, log: r.w.log}
+	v := &Verifier{rds: r.rds, target: r.w.target, opts: r.w.opts, log: r.w.log, kind: rehearsing}
 	deadline := r.o.Clock.Now().Add(15 * time.Minute)
-	err := v.cleanupAs(ctx, st, "rehearsal")
+	err := v.Cleanup(ctx, st)
 	for errors.Is(err, ErrNotReady) && r.o.Clock.Now().Before(deadline) {
 		if serr := r.o.Clock.Sleep(ctx, min(r.o.Poll, deadline.Sub(r.o.Clock.Now()))); serr != nil {
 			break
 		}
-		err = v.cleanupAs(ctx, st, "rehearsal")
+		err = v.Cleanup(ctx, st)
 	}
 	if err != nil {
 		errs = append(errs, err)

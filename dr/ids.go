@@ -43,8 +43,14 @@ const NamePrefix = "shipshape-"
 const (
 	// PrefixCopy starts DR copies and their staging copies: "shipshape-dr-orders-db-202611230300".
 	PrefixCopy = NamePrefix + "dr-"
-	// PrefixVerify starts the temporary instances and clusters of Verify and Sanitize.
+	// PrefixVerify starts the temporary instances and clusters of Verify (dr-steps, dr-verify).
 	PrefixVerify = NamePrefix + "verify-"
+	// PrefixSanitize starts the temporary instances and clusters of Sanitize (dr-sanitize):
+	// a prefix of their own, so that neither the verifying nor the sanitizing function may
+	// tag or delete the other's running instance. Under IAM's "*" it matches no other kind:
+	// "shipshape-sanitize-*" is not matched by "shipshape-sanitized-..." (a "d" where the
+	// pattern has "-"), nor the other way round.
+	PrefixSanitize = NamePrefix + "sanitize-"
 	// PrefixRehearsal starts a failover rehearsal's instance, cluster and DNS record.
 	PrefixRehearsal = NamePrefix + "rehearsal-"
 	// PrefixSanitized starts the sanitized snapshots (and their intermediate "-raw" ones).
@@ -55,7 +61,7 @@ const (
 // function (the IAM policies let each function tag and delete only its own kind): a failover
 // target must start with none of them.
 func Kinds() []string {
-	return []string{PrefixCopy, PrefixVerify, PrefixSanitized, PrefixRehearsal}
+	return []string{PrefixCopy, PrefixVerify, PrefixSanitize, PrefixSanitized, PrefixRehearsal}
 }
 
 // Owned reports whether an RDS identifier carries NamePrefix: one the package made (or, for

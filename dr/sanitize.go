@@ -114,6 +114,7 @@ func NewSanitizer(client RDSAPI, target VerifyTarget, db Database, o SanitizeOpt
 	if err != nil {
 		return nil, err
 	}
+	v.kind = sanitizing // shipshape-sanitize-<run>, tagged shipshape:dr=sanitize
 	sz := &Sanitizer{Verifier: v, o: o, hash: statementsHash(stmts)}
 	if len(o.ShareWith) > 0 {
 		v.beforeRestore = sz.checkShareableKey

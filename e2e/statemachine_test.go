@@ -106,7 +106,7 @@ func (w *drWorld) leftovers(t *testing.T) []string {
 	insts, err := w.rds.DescribeDBInstances(context.Background(), &rds.DescribeDBInstancesInput{})
 	require.NoError(t, err)
 	for _, i := range insts.DBInstances {
-		if id := aws.ToString(i.DBInstanceIdentifier); strings.HasPrefix(id, "shipshape-verify-") {
+		if id := aws.ToString(i.DBInstanceIdentifier); strings.HasPrefix(id, "shipshape-verify-") || strings.HasPrefix(id, "shipshape-sanitize-") {
 			left = append(left, id)
 		}
 	}

@@ -76,6 +76,7 @@ func TestUsageErrors(t *testing.T) {
 		// Only names the failover's IAM policy lets it create and tag; never another function's kind.
 		{Args: with("-target-id", "orders-db"), Flag: "-target-id"},
 		{Args: with("-target-id", "shipshape-verify-orders"), Flag: "-target-id"},
+		{Args: with("-target-id", "shipshape-sanitize-orders"), Flag: "-target-id"},
 		{Args: with("-target-id", "shipshape-dr-orders-db-202611230300"), Flag: "-target-id"},
 		// RDS stores identifiers in lower case (dr.ValidInputIdentifier); more in
 		// TestTargetIDNeverNamesAnotherFunctionsKind.

@@ -1,6 +1,7 @@
 // Command dr-sanitize makes a sanitized copy of production for development accounts: it
 // restores the newest DR snapshot of a DB instance or an Aurora cluster (or a given one) into
-// a private temporary instance (for Aurora, a cluster and its instance), runs the sanitizing
+// a private temporary instance (shipshape-sanitize-<run>; for Aurora, a cluster and its
+// instance, tagged shipshape:dr=sanitize: never a name the verification uses), runs the sanitizing
 // SQL statements, snapshots the result, re-encrypts it with a key the development accounts
 // may use, shares it with them, tags it shipshape:dr=sanitized, and always deletes the
 // temporary instance, cluster and intermediate snapshot.
