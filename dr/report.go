@@ -228,8 +228,9 @@ func (r *Reporter) put(ctx context.Context, key string, body []byte) error {
 // published once per report key: after publishing, Deliver records it in the bucket (the
 // report's key with ".alerted" for ".json", holding the SNS message id), and a later delivery
 // of the same report (the step delivered again after its answer was lost) that finds the
-// record publishes nothing. A record that can't be read or written only risks a second
-// notice, never none: it is logged (Warn), not returned. It returns the report's location (""
+// record publishes nothing (without a bucket there is no record: every delivery notifies).
+// A record that can't be read or written only risks a second notice, never none: it is
+// logged (Warn), not returned. It returns the report's location (""
 // without a bucket or when it was not written) and the joined errors of the upload and the
 // notice.
 func (r *Reporter) Deliver(ctx context.Context, rep Report) (string, error) {
