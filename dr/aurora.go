@@ -42,7 +42,7 @@ func owned(kind, id, run string, tags []types.Tag) error {
 // startCluster restores the cluster and adds its instance; repeating it for the same run
 // attaches to what the first attempt made.
 func (v *Verifier) startCluster(ctx context.Context, st *VerifyState) error {
-	tags := []types.Tag{tag(TagDR, "verify"), tag(TagSource, st.Snapshot), tag(TagRun, st.Run)}
+	tags := []types.Tag{tag(TagDR, v.own().tag), tag(TagSource, st.Snapshot), tag(TagRun, st.Run)}
 	engine := v.target.Engine
 	if engine == "" {
 		out, err := v.rds.c.DescribeDBClusterSnapshots(ctx, &rds.DescribeDBClusterSnapshotsInput{DBClusterSnapshotIdentifier: aws.String(st.Snapshot)}, v.rds.opts...)
@@ -76,7 +76,7 @@ func (v *Verifier) startCluster(ctx context.Context, st *VerifyState) error {
 		case !found:
 			err = fmt.Errorf("%w: instance %s was being deleted: try again", ErrNotReady, st.Instance)
 		default:
-			err = owned("DB instance", st.Instance, st.Run, inst.TagList)
+			err = v.mine("DB instance", st.Instance, st.Run, inst.TagList)
 		}
 	}
 	if err != nil {

@@ -101,6 +101,23 @@ func TestAuroraAlwaysCleansUp(t *testing.T) {
 		assert.Contains(t, st.Report.Cleanup, "left cluster shipshape-verify-exec-c alone")
 		assert.Equal(t, []string{"shipshape-verify-exec-c"}, f.Clusters())
 	})
+	t.Run("a sanitization's cluster is not a verification's", func(t *testing.T) {
+		f := auroraBed("127.0.0.1", 1)
+		v := auroraVerifier(t, f, noDB, dr.Checks{})
+		s, err := dr.NewSanitizer(f, dr.VerifyTarget{SourceCluster: "ledger", InstanceClass: "db.r6g.large"}, dr.Database{Driver: "pgx", DSN: noDB},
+			dr.SanitizeOptions{Statements: []string{"SELECT 1"}}, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+		require.NoError(t, err)
+		_, err = v.Step(context.Background(), "start", "exec-d", dr.VerifyState{})
+		require.NoError(t, err)
+		sst, err := s.Step(context.Background(), "start", "exec-d", dr.VerifyState{})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"shipshape-sanitize-exec-d", "shipshape-verify-exec-d"}, f.Clusters())
+		assert.Equal(t, []string{"shipshape-sanitize-exec-d", "shipshape-verify-exec-d"}, f.Instances())
+		_, err = s.Step(context.Background(), "cleanup", "exec-d", sst)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"shipshape-verify-exec-d"}, f.Clusters(), "the verification's cluster is left")
+		assert.Equal(t, []string{"shipshape-verify-exec-d"}, f.Instances())
+	})
 }
 
 // TestIntegrationSanitizeSteps: the Step Functions form against PostgreSQL, an Aurora

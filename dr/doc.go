@@ -77,10 +77,13 @@
 // A snapshot that carries a copy's id but not the tag is never touched and is reported.
 //
 // Everything the package creates, tags, shares or deletes in RDS is named with NamePrefix,
-// one prefix per kind (PrefixCopy, PrefixVerify, PrefixSanitized, PrefixRehearsal; a
-// failover's target must start with NamePrefix too): RDS has no IAM condition key that names
-// the call that created a resource, so the templates limit those actions by name. Copies
-// named before the prefix are still restored, but never tagged, shared or deleted (Owned).
+// one prefix per kind, each kind one function's (Kinds: PrefixCopy, PrefixVerify for the
+// Verifier's temporary instances, PrefixSanitize for the Sanitizer's, PrefixSanitized,
+// PrefixRehearsal; a failover's target must start with NamePrefix and with none of them):
+// RDS has no IAM condition key that names the call that created a resource, so the templates
+// limit those actions by name, and no two functions may reach the same names. Copies named
+// before the prefix are still restored, but never tagged, shared or deleted (Owned). An
+// identifier given as input must be in lower case, as RDS stores it (ValidInputIdentifier).
 //
 // A source database is a name of an account: two source accounts may each have an
 // orders-db. Verifier, Sanitizer and Restorer restore the newest copy of

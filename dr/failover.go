@@ -49,10 +49,11 @@ const (
 )
 
 // reservedKind reports whether an identifier starts with the prefix of a kind of name the
-// functions make (a failover target there could be tagged and deleted by them).
+// functions make (a failover target there could be tagged and deleted by them), in any case
+// (RDS stores identifiers in lower case).
 func reservedKind(id string) bool {
-	for _, p := range []string{PrefixCopy, PrefixVerify, PrefixRehearsal, PrefixSanitized} {
-		if strings.HasPrefix(id, p) {
+	for _, p := range Kinds() {
+		if strings.HasPrefix(strings.ToLower(id), p) {
 			return true
 		}
 	}
@@ -153,7 +154,7 @@ func NewRestorer(client RDSAPI, target FailoverTarget, optFns ...func(*FailoverO
 		return nil, fmt.Errorf("%w: target identifier %q: want %s", ErrInvalidInput, target.TargetID, nameRule)
 	case !Owned(target.TargetID) || reservedKind(target.TargetID):
 		return nil, fmt.Errorf("%w: target identifier %q: it must start with %q (the IAM policy lets a failover create and tag only such names; the applications use the DNS record) "+
-			"and not with %q, %q, %q or %q (the names of the other functions)", ErrInvalidInput, target.TargetID, NamePrefix, PrefixCopy, PrefixVerify, PrefixRehearsal, PrefixSanitized)
+			"and not with %s (the names of the other functions)", ErrInvalidInput, target.TargetID, NamePrefix, strings.Join(Kinds(), ", "))
 	case target.InstanceClass == "" || !strings.HasPrefix(target.InstanceClass, "db."):
 		return nil, fmt.Errorf("%w: the instance class of the restored database is required (e.g. db.r6g.large), not %q", ErrInvalidInput, target.InstanceClass)
 	case o.Timeout < 0 || o.Poll < 0 || o.MaxAttempts < 0:
@@ -689,7 +690,7 @@ func (r *Restorer) Rehearse(ctx context.Context, db Database, checks Checks) (re
 		return rep, fmt.Errorf("%w: a rehearsal needs the database driver and DSN to run its checks", ErrInvalidInput)
 	}
 	run := r.w.newRun()
-	target := runID(PrefixRehearsal, run)
+	target := runID(rehearsing.prefix, run)
 	var dns *DNSRecord
 	if r.o.DNS != nil {
 		d := *r.o.DNS
@@ -708,7 +709,7 @@ func (r *Restorer) Rehearse(ctx context.Context, db Database, checks Checks) (re
 			err = cerr
 		}
 	}()
-	res, err := r.failover(ctx, target, dns, "rehearsal", run)
+	res, err := r.failover(ctx, target, dns, rehearsing.tag, run)
 	rep.FailoverResult = res
 	if err != nil {
 		rep.Steps = append(rep.Steps, StepResult{Name: "failover", Detail: errtext.Strip("dr", err.Error())})
@@ -747,14 +748,14 @@ func (r *Restorer) cleanupRehearsal(ctx context.Context, rep *Rehearsal, st *Ver
 		}
 	}
 	// The Verifier's cleanup, for rehearsal resources of this run.
-	v := &Verifier{rds: r.rds, target: r.w.target, opts: r.w.opts, log: r.w.log}
+	v := &Verifier{rds: r.rds, target: r.w.target, opts: r.w.opts, log: r.w.log, kind: rehearsing}
 	deadline := r.o.Clock.Now().Add(15 * time.Minute)
-	err := v.cleanupAs(ctx, st, "rehearsal")
+	err := v.Cleanup(ctx, st)
 	for errors.Is(err, ErrNotReady) && r.o.Clock.Now().Before(deadline) {
 		if serr := r.o.Clock.Sleep(ctx, min(r.o.Poll, deadline.Sub(r.o.Clock.Now()))); serr != nil {
 			break
 		}
-		err = v.cleanupAs(ctx, st, "rehearsal")
+		err = v.Cleanup(ctx, st)
 	}
 	if err != nil {
 		errs = append(errs, err)

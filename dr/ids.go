@@ -43,13 +43,26 @@ const NamePrefix = "shipshape-"
 const (
 	// PrefixCopy starts DR copies and their staging copies: "shipshape-dr-orders-db-202611230300".
 	PrefixCopy = NamePrefix + "dr-"
-	// PrefixVerify starts the temporary instances and clusters of Verify and Sanitize.
+	// PrefixVerify starts the temporary instances and clusters of Verify (dr-steps, dr-verify).
 	PrefixVerify = NamePrefix + "verify-"
+	// PrefixSanitize starts the temporary instances and clusters of Sanitize (dr-sanitize):
+	// a prefix of their own, so that neither the verifying nor the sanitizing function may
+	// tag or delete the other's running instance. Under IAM's "*" it matches no other kind:
+	// "shipshape-sanitize-*" is not matched by "shipshape-sanitized-..." (a "d" where the
+	// pattern has "-"), nor the other way round.
+	PrefixSanitize = NamePrefix + "sanitize-"
 	// PrefixRehearsal starts a failover rehearsal's instance, cluster and DNS record.
 	PrefixRehearsal = NamePrefix + "rehearsal-"
 	// PrefixSanitized starts the sanitized snapshots (and their intermediate "-raw" ones).
 	PrefixSanitized = NamePrefix + "sanitized-"
 )
+
+// Kinds are the prefixes of the kinds of names the package makes, each the names of one
+// function (the IAM policies let each function tag and delete only its own kind): a failover
+// target must start with none of them.
+func Kinds() []string {
+	return []string{PrefixCopy, PrefixVerify, PrefixSanitize, PrefixSanitized, PrefixRehearsal}
+}
 
 // Owned reports whether an RDS identifier carries NamePrefix: one the package made (or, for
 // a failover target, was told to make), which the templates let its functions tag, share or
@@ -76,6 +89,23 @@ func ValidIdentifier(id string) error {
 		if c := id[i]; !isLetter(c) && !(c >= '0' && c <= '9') && c != '-' {
 			return bad("may hold only letters, digits and hyphens")
 		}
+	}
+	return nil
+}
+
+// ValidInputIdentifier is ValidIdentifier for an RDS identifier given as input (an option, a
+// setting, a flag), which must also be in lower case. RDS accepts upper case but stores and
+// answers every identifier in lower case, and the IAM policies name them so: a failover target
+// "shipshape-VERIFY-orders" would be created as db:shipshape-verify-orders, among the names
+// another function may tag and delete, and an id compared with RDS's answers (a source
+// database, a snapshot, a tag written from it) would never match. Refusing it names the
+// problem before any call.
+func ValidInputIdentifier(id string) error {
+	if err := ValidIdentifier(id); err != nil {
+		return err
+	}
+	if lower := strings.ToLower(id); id != lower {
+		return fmt.Errorf("%w: identifier %q has upper-case letters: RDS stores identifiers in lower case (%q), the IAM policies name them so, and so must it be written", ErrInvalidInput, id, lower)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
@@ -24,7 +25,8 @@ import (
 
 // S3API is the part of the S3 client a Reporter uses: PutObject (conditional: a report is
 // never overwritten) and GetObject (to tell a report this run already wrote, its answer
-// lost, from another one). *s3.Client satisfies it, and so does drtest.S3.
+// lost, from another one, and to find the record of a notice published already).
+// *s3.Client satisfies it, and so does drtest.S3.
 type S3API interface {
 	PutObject(ctx context.Context, params *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 	GetObject(ctx context.Context, params *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
@@ -52,8 +54,10 @@ var (
 type ReporterOptions struct {
 	// S3 and Bucket: every report is written to
 	// s3://Bucket/Prefix/[Region/]<database>/<started>_<run>.json (started as
-	// 2006-01-02T15-04-05Z, the run path-escaped), once: the put is conditional
-	// (If-None-Match: *), so no report ever overwrites another. Default: no upload.
+	// 2006-01-02T15-04-05Z, "started-unknown" for a report without a start time; the run
+	// path-escaped), once: the put is conditional (If-None-Match: *), so no report ever
+	// overwrites another. Beside a report that was notified, <...>_<run>.alerted records the
+	// notice (so a repeated delivery does not notify again). Default: no upload.
 	S3     S3API
 	Bucket string
 	Prefix string
@@ -142,7 +146,11 @@ func NewReporterFromConfig(cfg aws.Config, optFns ...func(*ReporterOptions)) (*R
 }
 
 // Key is where a report goes in the bucket: its run makes it unique (two runs of one
-// database that start in the same second have two keys), its start time sorts a listing.
+// database that start in the same second have two keys), its start time sorts a listing. A
+// report without a start time (a run whose Start step failed and whose Cleanup never
+// completed: nothing recorded when it started) is keyed by its run alone,
+// "<database>/started-unknown_<run>.json", never by the time it is delivered, so that every
+// delivery of it finds the same key.
 func (r *Reporter) Key(rep Report) string {
 	parts := []string{}
 	if r.o.Prefix != "" {
@@ -155,9 +163,21 @@ func (r *Reporter) Key(rep Report) string {
 	if db == "" {
 		db = "unknown"
 	}
-	parts = append(parts, db, rep.Started.UTC().Format("2006-01-02T15-04-05Z")+"_"+url.PathEscape(rep.Run)+".json")
+	started := unknownStart
+	if !rep.Started.IsZero() {
+		started = rep.Started.UTC().Format("2006-01-02T15-04-05Z")
+	}
+	parts = append(parts, db, started+"_"+url.PathEscape(rep.Run)+".json")
 	return strings.Join(parts, "/")
 }
+
+// unknownStart stands for the start time in the key of a report that has none; no start
+// time formats as it, so such a key never equals a started report's.
+const unknownStart = "started-unknown"
+
+// alertKey is the key of the record that the alert of the report under key was published:
+// the report's key with ".alerted" for ".json".
+func alertKey(key string) string { return strings.TrimSuffix(key, ".json") + ".alerted" }
 
 // ErrReportExists: the key of a report holds another report already (the put is
 // conditional, so it was not overwritten). *ReportExistsError names the key.
@@ -204,17 +224,23 @@ func (r *Reporter) put(ctx context.Context, key string, body []byte) error {
 // Deliver writes the report to S3 (when configured; under its run's key, never over another
 // object: a key that holds another report is a *ReportExistsError, one that holds this very
 // report, written by an attempt whose answer was lost, is success) and, when it is not OK,
-// publishes a notice to SNS (when configured), also when the upload failed. It returns the
-// report's location ("" without a bucket or when it was not written) and the joined errors
-// of the two.
+// publishes a notice to SNS (when configured), also when the upload failed. The notice is
+// published once per report key: after publishing, Deliver records it in the bucket (the
+// report's key with ".alerted" for ".json", holding the SNS message id), and a later delivery
+// of the same report (the step delivered again after its answer was lost) that finds the
+// record publishes nothing (without a bucket there is no record: every delivery notifies).
+// A record that can't be read or written only risks a second notice, never none: it is
+// logged (Warn), not returned. It returns the report's location (""
+// without a bucket or when it was not written) and the joined errors of the upload and the
+// notice.
 func (r *Reporter) Deliver(ctx context.Context, rep Report) (string, error) {
 	var errs []error
-	location := ""
+	location, key := "", ""
 	switch {
 	case r.o.Bucket != "" && strings.TrimSpace(rep.Run) == "":
 		errs = append(errs, fmt.Errorf("%w: the report names no run, and reports are keyed by their run: not written to s3://%s", ErrInvalidInput, r.o.Bucket))
 	case r.o.Bucket != "":
-		key := r.Key(rep)
+		key = r.Key(rep)
 		rep.Location = "s3://" + r.o.Bucket + "/" + key
 		body, _ := json.MarshalIndent(rep, "", "  ")
 		var exists *ReportExistsError
@@ -227,12 +253,50 @@ func (r *Reporter) Deliver(ctx context.Context, rep Report) (string, error) {
 		}
 	}
 	if r.o.TopicARN != "" && !rep.OK {
+		if key != "" && r.alerted(ctx, key) {
+			return location, errors.Join(errs...)
+		}
 		subject, body := Notice(rep, location, errors.Join(errs...))
-		if _, err := r.o.SNS.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(r.o.TopicARN), Subject: aws.String(subject), Message: aws.String(body)}, r.snsOpts...); err != nil {
+		out, err := r.o.SNS.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(r.o.TopicARN), Subject: aws.String(subject), Message: aws.String(body)}, r.snsOpts...)
+		if err != nil {
 			errs = append(errs, errtext.Wrap("dr", "notifying "+r.o.TopicARN, err))
+		} else if key != "" {
+			r.recordAlert(ctx, key, aws.ToString(out.MessageId))
 		}
 	}
 	return location, errors.Join(errs...)
+}
+
+// alerted reports whether the notice of the report under key was published already (its
+// record exists). A record that can't be read counts as absent: a second notice rather than
+// none. (S3 answers a missing key with 403 AccessDenied, not 404, to a role without
+// s3:ListBucket, which the templates do not grant: both mean no record.)
+func (r *Reporter) alerted(ctx context.Context, key string) bool {
+	out, err := r.o.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(r.o.Bucket), Key: aws.String(alertKey(key))}, r.s3Opts...)
+	switch {
+	case err == nil:
+		out.Body.Close()
+		r.o.Logger.Debug("dr: the notice of this report was published already (an earlier delivery's answer was lost)", "key", alertKey(key))
+		return true
+	case errors.As(err, new(*s3types.NoSuchKey)) || awserr.Is(err, "NoSuchKey", "NotFound", "AccessDenied", "Forbidden"):
+		r.o.Logger.Debug("dr: no record of this report's notice: publishing it", "key", alertKey(key), "answer", awserr.Code(err))
+	default:
+		r.o.Logger.Warn("dr: could not read whether this report's notice was published: publishing it (a second notice rather than none)",
+			"key", alertKey(key), "error", err.Error())
+	}
+	return false
+}
+
+// recordAlert records that the notice of the report under key was published (conditional
+// put: a record another delivery wrote is kept).
+func (r *Reporter) recordAlert(ctx context.Context, key, messageID string) {
+	_, err := r.o.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(r.o.Bucket), Key: aws.String(alertKey(key)),
+		Body: strings.NewReader("published to " + r.o.TopicARN + " as SNS message " + messageID + "\n"), ContentType: aws.String("text/plain"),
+		IfNoneMatch: aws.String("*")}, r.s3Opts...)
+	if err != nil && !awserr.Is(err, "PreconditionFailed", "ConditionalRequestConflict") {
+		r.o.Logger.Warn("dr: the report's notice was published, but recording that failed: a repeated delivery of this report would publish it again",
+			"key", alertKey(key), "error", err.Error())
+	}
 }
 
 // Notice is the SNS subject (at most 100 characters, as SNS allows) and body for a failed
@@ -265,7 +329,11 @@ func Notice(rep Report, location string, uploadErr error) (subject, body string)
 	case uploadErr != nil:
 		fmt.Fprintf(&b, "Report: not uploaded (%s)\n", errtext.Strip("dr", uploadErr.Error()))
 	}
-	fmt.Fprintf(&b, "Run: %s, started %s\n", rep.Run, rep.Started.UTC().Format("2006-01-02 15:04:05 UTC"))
+	started := "start time unknown (the start failed, and its cleanup never completed)"
+	if !rep.Started.IsZero() {
+		started = "started " + rep.Started.UTC().Format("2006-01-02 15:04:05 UTC")
+	}
+	fmt.Fprintf(&b, "Run: %s, %s\n", rep.Run, started)
 	return subject, b.String()
 }
 

@@ -36,9 +36,10 @@ func TestTheReportStepDeliveredTwiceFindsItsOwnReport(t *testing.T) {
 			f := drtest.New(nil)
 			f.AddManual("shipshape-dr-orders-db-202611230300", "orders-db", created, map[string]string{dr.TagDR: "true"})
 			store := drtest.NewS3("dr-reports")
+			notices := drtest.NewSNS(topic)
 			s := dr.StepSettings{Target: dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, DSN: "postgres://{host}/db",
-				Regions: map[string]dr.RegionSettings{"": {}}, ReportBucket: "dr-reports", ReportPrefix: "verify"}
-			r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(string) dr.RDSAPI { return f }, S3: store}, false,
+				Regions: map[string]dr.RegionSettings{"": {}}, ReportBucket: "dr-reports", ReportPrefix: "verify", TopicARN: topic}
+			r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(string) dr.RDSAPI { return f }, S3: store, SNS: notices}, false,
 				func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 			require.NoError(t, err)
 			st := state(f, r)
@@ -48,7 +49,8 @@ func TestTheReportStepDeliveredTwiceFindsItsOwnReport(t *testing.T) {
 			second, err := r.Run(context.Background(), dr.StepRequest{Step: "report", Run: "exec-1", State: st})
 			require.NoError(t, err, "the second delivery of the same step finds its own report")
 			assert.Equal(t, first.Report.Location, second.Report.Location)
-			assert.Len(t, store.Keys("dr-reports"), 1, "one report for one run: %v", store.Keys("dr-reports"))
+			assert.Len(t, reportKeys(store.Keys("dr-reports")), 1, "one report for one run: %v", store.Keys("dr-reports"))
+			assert.Len(t, notices.Messages(), 1, "one alert for one run")
 		})
 	}
 }

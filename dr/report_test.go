@@ -333,3 +333,123 @@ func TestReportPutIsConditional(t *testing.T) {
 	require.Len(t, ins, 1)
 	assert.Equal(t, "*", aws.ToString(ins[0].(*s3.PutObjectInput).IfNoneMatch))
 }
+
+// reportKeys are the reports among keys (not the records of their alerts).
+func reportKeys(keys []string) []string {
+	var out []string
+	for _, k := range keys {
+		if strings.HasSuffix(k, ".json") {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// TestAFailedReportIsAlertedOncePerRun: the report of a failed run delivered again (the step
+// retried after its answer was lost) finds its own report and the record of its alert
+// (<key>.alerted), and publishes nothing more; an alert whose publish failed is published by
+// the next delivery; a record that can't be read (S3 answers 403 for a missing key to a role
+// without s3:ListBucket) or written costs a second alert, never the alert. On the fake,
+// through the real SDK client on the wire server, and on Versity
+// (TestIntegrationVersityAlertsOnce).
+func TestAFailedReportIsAlertedOncePerRun(t *testing.T) {
+	for _, b := range reportBackends(t) {
+		t.Run(b.name, func(t *testing.T) { checkAlertedOnce(t, b) })
+	}
+}
+
+// recordFaults refuses reads (get) or writes (put) of the alerts' records, as S3 refuses a
+// role the permission.
+type recordFaults struct {
+	dr.S3API
+	get, put bool
+}
+
+func (r recordFaults) GetObject(ctx context.Context, in *s3.GetObjectInput, o ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	if r.get && strings.HasSuffix(aws.ToString(in.Key), ".alerted") {
+		return nil, drtest.APIError("AccessDenied", "Access Denied")
+	}
+	return r.S3API.GetObject(ctx, in, o...)
+}
+
+func (r recordFaults) PutObject(ctx context.Context, in *s3.PutObjectInput, o ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	if r.put && strings.HasSuffix(aws.ToString(in.Key), ".alerted") {
+		return nil, drtest.APIError("AccessDenied", "Access Denied")
+	}
+	return r.S3API.PutObject(ctx, in, o...)
+}
+
+func checkAlertedOnce(t *testing.T, b reportS3) {
+	ctx := context.Background()
+	notices := drtest.NewSNS(topic)
+	reporter := func(client dr.S3API) *dr.Reporter {
+		r, err := dr.NewReporter(func(o *dr.ReporterOptions) {
+			o.S3, o.Bucket, o.Prefix, o.SNS, o.TopicARN = client, b.bucket, "verify", notices, topic
+		})
+		require.NoError(t, err)
+		return r
+	}
+	r := reporter(b.client)
+	rep := failedReport()
+	rep.Run = "exec-twice"
+	loc, err := r.Deliver(ctx, rep)
+	require.NoError(t, err)
+	again, err := r.Deliver(ctx, rep)
+	require.NoError(t, err)
+	assert.Equal(t, loc, again)
+	require.Len(t, notices.Messages(), 1, "the same run's report delivered twice alerts once")
+	key := strings.TrimPrefix(loc, "s3://"+b.bucket+"/")
+	assert.Contains(t, string(b.get(strings.TrimSuffix(key, ".json")+".alerted")), "SNS message", "the alert is recorded beside the report")
+
+	// The first delivery's publish failed: the next one publishes.
+	rep.Run = "exec-publish-failed"
+	notices.Fail(drtest.OpPublish, drtest.APIError("InternalError", "SNS broke"), 1)
+	_, err = r.Deliver(ctx, rep)
+	require.Error(t, err)
+	_, err = r.Deliver(ctx, rep)
+	require.NoError(t, err)
+	msgs := notices.Messages()
+	require.Len(t, msgs, 2, "the alert whose publish failed is published by the next delivery")
+	assert.Contains(t, msgs[1].Body, "Run: exec-publish-failed")
+
+	// The record can't be read: alerted again rather than not at all.
+	rep.Run = "exec-record-unreadable"
+	_, err = r.Deliver(ctx, rep)
+	require.NoError(t, err)
+	_, err = reporter(recordFaults{S3API: b.client, get: true}).Deliver(ctx, rep)
+	require.NoError(t, err)
+	require.Len(t, notices.Messages(), 4)
+	// The record can't be written: the delivery still succeeds (the alert went out), and a
+	// repeated delivery alerts again.
+	rep.Run = "exec-record-unwritable"
+	unwritable := reporter(recordFaults{S3API: b.client, put: true})
+	_, err = unwritable.Deliver(ctx, rep)
+	require.NoError(t, err)
+	_, err = unwritable.Deliver(ctx, rep)
+	require.NoError(t, err)
+	require.Len(t, notices.Messages(), 6)
+}
+
+// TestIntegrationVersityAlertsOnce: the alert rule on the test bed's real S3 server.
+func TestIntegrationVersityAlertsOnce(t *testing.T) {
+	checkAlertedOnce(t, versityReports(t))
+}
+
+// TestAReportWithoutAStartIsKeyedByItsRun: a report that has no start time (its Start
+// failed and its Cleanup never completed) is keyed by its run alone, never by the time it is
+// delivered, and no started report's key can equal it; its alert says the start is unknown.
+func TestAReportWithoutAStartIsKeyedByItsRun(t *testing.T) {
+	r, err := dr.NewReporter(func(o *dr.ReporterOptions) {
+		o.S3, o.Bucket, o.Prefix = drtest.NewS3("dr-reports"), "dr-reports", "verify"
+	})
+	require.NoError(t, err)
+	rep := failedReport()
+	rep.Started, rep.Run = time.Time{}, "exec-1"
+	assert.Equal(t, "verify/eu-west-1/orders-db/started-unknown_exec-1.json", r.Key(rep))
+	started := rep
+	started.Started = created
+	assert.NotEqual(t, r.Key(rep), r.Key(started))
+	_, body := dr.Notice(rep, "", nil)
+	assert.Contains(t, body, "Run: exec-1, start time unknown")
+	assert.NotContains(t, body, "0001")
+}

@@ -88,8 +88,8 @@ func NewSanitizer(client RDSAPI, target VerifyTarget, db Database, o SanitizeOpt
 	switch {
 	case len(stmts) == 0:
 		return nil, fmt.Errorf("%w: no sanitizing statements", ErrInvalidInput)
-	case o.SnapshotID != "" && ValidIdentifier(o.SnapshotID) != nil:
-		return nil, ValidIdentifier(o.SnapshotID)
+	case o.SnapshotID != "" && ValidInputIdentifier(o.SnapshotID) != nil:
+		return nil, ValidInputIdentifier(o.SnapshotID)
 	case o.SnapshotID != "" && (!strings.HasPrefix(o.SnapshotID, PrefixSanitized) || len(o.SnapshotID) > 251):
 		return nil, fmt.Errorf("%w: sanitized snapshot id %q: it must start with %q (the IAM policy lets the sanitizing function tag, share and delete only such snapshots) and have at most 251 characters (room for the intermediate's \"-raw\")",
 			ErrInvalidInput, o.SnapshotID, PrefixSanitized)
@@ -114,6 +114,7 @@ func NewSanitizer(client RDSAPI, target VerifyTarget, db Database, o SanitizeOpt
 	if err != nil {
 		return nil, err
 	}
+	v.kind = sanitizing // shipshape-sanitize-<run>, tagged shipshape:dr=sanitize
 	sz := &Sanitizer{Verifier: v, o: o, hash: statementsHash(stmts)}
 	if len(o.ShareWith) > 0 {
 		v.beforeRestore = sz.checkShareableKey
@@ -681,7 +682,7 @@ func (s *Sanitizer) Step(ctx context.Context, step, run string, st VerifyState) 
 		err := s.share(ctx, &st)
 		return record("share", err, fmt.Sprintf("%s shared with %v", st.Final, s.o.ShareWith))
 	case "cleanup":
-		s.completeReport(&st)
+		s.completeReport(&st, s.opts.Clock.Now().UTC())
 		st.recordCaught()
 		err := s.cleanup(ctx, &st)
 		st.Report.Finished = s.opts.Clock.Now().UTC()

@@ -86,8 +86,8 @@ func TestSanitizeStepsRefuseToSnapshotOrShareUnsanitizedData(t *testing.T) {
 	s := sanitizer(t, f, noDB, dr.SanitizeOptions{Statements: []string{"UPDATE a SET b = 1", "UPDATE c SET d = 1"},
 		KMSKeyID: "arn:aws:kms:us-east-1:111111111111:key/dev", ShareWith: []string{"444444444444"}})
 	for _, st := range []dr.VerifyState{
-		{Run: "r1", Instance: "shipshape-verify-r1", Snapshot: "shipshape-dr-orders-db-202611230300", Next: 1},
-		{Run: "r1", Instance: "shipshape-verify-r1", Snapshot: "shipshape-dr-orders-db-202611230300", Next: 0, Done: true}, // a hand-edited state
+		{Run: "r1", Instance: "shipshape-sanitize-r1", Snapshot: "shipshape-dr-orders-db-202611230300", Next: 1},
+		{Run: "r1", Instance: "shipshape-sanitize-r1", Snapshot: "shipshape-dr-orders-db-202611230300", Next: 0, Done: true}, // a hand-edited state
 	} {
 		for _, step := range []string{"snapshot", "reencrypt", "share"} {
 			before := f.Total()
@@ -172,7 +172,7 @@ func TestSanitizeRerunForTheSameCopyAdoptsWhatTheLastRunLeft(t *testing.T) {
 	f := verifyBed(t, "127.0.0.1", 1)
 	opts := dr.SanitizeOptions{Statements: []string{"SELECT 1"}, KMSKeyID: devKey, ShareWith: []string{"444444444444"}}
 	sanitizeSteps(t, sanitizer(t, f, noDB, opts), f, "r1", "share") // r1 dies here: nothing cleaned up
-	_, err := f.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("shipshape-verify-r1"), SkipFinalSnapshot: aws.Bool(true)})
+	_, err := f.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("shipshape-sanitize-r1"), SkipFinalSnapshot: aws.Bool(true)})
 	require.NoError(t, err)
 
 	s := sanitizer(t, f, noDB, opts)
@@ -216,7 +216,7 @@ func TestSanitizeRerunForTheSameCopyAdoptsWhatTheLastRunLeft(t *testing.T) {
 func TestSanitizedSnapshotsKeepTheNewestPerSourceDatabase(t *testing.T) {
 	f := verifyBed(t, "127.0.0.1", 1)
 	sanitized := func(id, db, account string, dataTime time.Time) {
-		f.AddManual(id, "shipshape-verify-x", dataTime, map[string]string{dr.TagDR: "sanitized", dr.TagSourceDatabase: db,
+		f.AddManual(id, "shipshape-sanitize-x", dataTime, map[string]string{dr.TagDR: "sanitized", dr.TagSourceDatabase: db,
 			dr.TagSourceAccount: account, dr.TagSourceCreated: dataTime.Format(time.RFC3339)})
 	}
 	for i := 1; i <= 3; i++ {

@@ -130,8 +130,9 @@ func databaseSet(dbs []string) (map[string]bool, error) {
 	return set, nil
 }
 
-// validName is RDS's rule for DB instance and cluster identifiers (1 to 63 characters).
-func validName(id string) bool { return len(id) <= 63 && ValidIdentifier(id) == nil }
+// validName is RDS's rule for DB instance and cluster identifiers given as input (1 to 63
+// characters, in lower case as RDS stores them: ValidInputIdentifier).
+func validName(id string) bool { return len(id) <= 63 && ValidInputIdentifier(id) == nil }
 
 // Item is one snapshot a run did something with, or skipped, and why.
 type Item struct {

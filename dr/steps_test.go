@@ -3,6 +3,7 @@ package dr_test
 import (
 	"context"
 	"errors"
+	"path"
 	"slices"
 	"strings"
 	"testing"
@@ -112,6 +113,70 @@ func TestForeignInstanceRefused(t *testing.T) {
 	assert.Zero(t, f.Calls(drtest.OpDeleteDB))
 }
 
+// TestVerifyAndSanitizeNeverShareAnInstance: a verification and a sanitization of the same
+// execution name make two instances, each of its own kind (shipshape-verify-<run> tagged
+// shipshape:dr=verify, shipshape-sanitize-<run> tagged sanitize), and each deletes only its
+// own: the templates let each function's role tag and delete only its own prefix, and the
+// code refuses the other kind too. An instance under the sanitizing name tagged as another
+// kind is refused (ForeignResource) and left; a state naming a verification's instance (an
+// execution started before the sanitizing instances had a prefix of their own) deletes
+// nothing and says why.
+func TestVerifyAndSanitizeNeverShareAnInstance(t *testing.T) {
+	ctx := context.Background()
+	f := verifyBed(t, "127.0.0.1", 1)
+	v := verifier(t, f, noDB, dr.Checks{})
+	s := sanitizer(t, f, noDB, dr.SanitizeOptions{Statements: []string{"SELECT 1"}})
+	vst, err := v.Step(ctx, "start", "exec-1", dr.VerifyState{})
+	require.NoError(t, err)
+	sst, err := s.Step(ctx, "start", "exec-1", dr.VerifyState{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"shipshape-sanitize-exec-1", "shipshape-verify-exec-1"}, f.Instances())
+	assert.Equal(t, "verify", instanceTags(t, f, "shipshape-verify-exec-1")[dr.TagDR])
+	assert.Equal(t, "sanitize", instanceTags(t, f, "shipshape-sanitize-exec-1")[dr.TagDR])
+	f.Clock().Advance(25 * time.Minute)
+	sst, err = s.Step(ctx, "cleanup", "exec-1", sst)
+	require.NoError(t, err)
+	assert.Equal(t, "deleted shipshape-sanitize-exec-1", strings.Split(sst.Report.Cleanup, ";")[0])
+	assert.Equal(t, []string{"shipshape-verify-exec-1"}, f.Instances(), "the verification's instance is not the sanitization's to delete")
+	_, err = v.Step(ctx, "cleanup", "exec-1", vst)
+	require.NoError(t, err)
+	assert.Empty(t, f.Instances())
+
+	// Another kind's instance under the sanitizing name: refused, never used nor deleted.
+	_, err = f.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String("shipshape-sanitize-exec-2"),
+		DBSnapshotIdentifier: aws.String("shipshape-dr-orders-db-202611230300"),
+		Tags:                 []types.Tag{{Key: aws.String(dr.TagDR), Value: aws.String("verify")}, {Key: aws.String(dr.TagRun), Value: aws.String("exec-2")}}})
+	require.NoError(t, err)
+	_, err = s.Step(ctx, "start", "exec-2", dr.VerifyState{})
+	require.ErrorIs(t, err, dr.ErrForeignResource)
+	st, err := s.Step(ctx, "cleanup", "exec-2", dr.VerifyState{})
+	require.NoError(t, err)
+	assert.Contains(t, st.Report.Cleanup, "left shipshape-sanitize-exec-2 alone: not made by this run")
+
+	// A sanitization's state from before the upgrade names shipshape-verify-<run>.
+	_, err = f.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String("shipshape-verify-exec-3"),
+		DBSnapshotIdentifier: aws.String("shipshape-dr-orders-db-202611230300"),
+		Tags:                 []types.Tag{{Key: aws.String(dr.TagDR), Value: aws.String("verify")}, {Key: aws.String(dr.TagRun), Value: aws.String("exec-3")}}})
+	require.NoError(t, err)
+	st, err = s.Step(ctx, "cleanup", "exec-3", dr.VerifyState{Run: "exec-3", Instance: "shipshape-verify-exec-3", Snapshot: "shipshape-dr-orders-db-202611230300"})
+	require.NoError(t, err)
+	assert.Contains(t, st.Report.Cleanup, "left shipshape-verify-exec-3 alone: this run's would be shipshape-sanitize-exec-3")
+	assert.Equal(t, 2, f.Calls(drtest.OpDeleteDB), "only the two runs' own instances were deleted")
+	assert.Equal(t, []string{"shipshape-sanitize-exec-2", "shipshape-verify-exec-3"}, f.Instances())
+}
+
+// instanceTags are a DB instance's tags as the fake describes them.
+func instanceTags(t *testing.T, f *drtest.RDS, id string) map[string]string {
+	out, err := f.DescribeDBInstances(context.Background(), &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
+	require.NoError(t, err)
+	require.Len(t, out.DBInstances, 1)
+	tags := map[string]string{}
+	for _, tg := range out.DBInstances[0].TagList {
+		tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+	}
+	return tags
+}
+
 // TestStepsTimeOutAndTypes: the ready step stops answering NotReady once Timeout has passed
 // since the start, so the state machine's retries are bounded by the option too.
 func TestStepsTimeOutAndTypes(t *testing.T) {
@@ -143,6 +208,38 @@ func TestTemporaryInstanceID(t *testing.T) {
 		assert.Equal(t, id, dr.TemporaryInstanceID(run), "deterministic")
 	}
 	assert.NotEqual(t, dr.TemporaryInstanceID("a_b"), dr.TemporaryInstanceID("a-b_"))
+	assert.Equal(t, "shipshape-sanitize-0b7c3e1e-5f7b-4d0c-9c1e-3f2a1b0c9d8e", dr.SanitizeInstanceID("0B7C3E1E-5F7B-4D0C-9C1E-3F2A1B0C9D8E"))
+	for _, run := range []string{"0b7c3e1e-5f7b-4d0c-9c1e-3f2a1b0c9d8e", strings.Repeat("e", 44), strings.Repeat("e", 45), strings.Repeat("e", 80), "nightly_run"} {
+		id := dr.SanitizeInstanceID(run)
+		require.NoError(t, dr.ValidInputIdentifier(id), run)
+		assert.LessOrEqual(t, len(id), 63, "RDS's limit for instance and cluster identifiers")
+		assert.NotEqual(t, dr.TemporaryInstanceID(run), id)
+	}
+}
+
+// TestEachKindOfNameIsItsOwn: no kind's IAM pattern (<prefix>*) matches a name of another
+// kind, so a statement naming one kind never reaches another's resources. The temporary
+// instances of Sanitize ("shipshape-sanitize-") in particular are not matched by, and do
+// not match, the sanitized snapshots' pattern ("shipshape-sanitized-").
+func TestEachKindOfNameIsItsOwn(t *testing.T) {
+	kinds := dr.Kinds()
+	require.Len(t, kinds, 5)
+	for _, a := range kinds {
+		assert.True(t, strings.HasPrefix(a, dr.NamePrefix) && strings.HasSuffix(a, "-"), a)
+		for _, b := range kinds {
+			if a == b {
+				continue
+			}
+			name := a + "orders-db"
+			matched, err := path.Match(b+"*", name)
+			require.NoError(t, err)
+			assert.False(t, matched, "the pattern %s* matches %s", b, name)
+		}
+	}
+	matched, _ := path.Match(dr.PrefixSanitize+"*", "shipshape-sanitized-orders-db-202611230300")
+	assert.False(t, matched)
+	matched, _ = path.Match(dr.PrefixSanitized+"*", dr.SanitizeInstanceID("exec-1"))
+	assert.False(t, matched)
 }
 
 func copyInput(source, target string) *rds.CopyDBSnapshotInput {
@@ -227,8 +324,9 @@ func TestReportAfterAFailedStartNamesItsDatabase(t *testing.T) {
 			f.Clock().Advance(24 * time.Hour)
 		}
 	}
-	require.Len(t, bucket.keys, 4)
-	assert.Len(t, slices.Compact(slices.Sorted(slices.Values(bucket.keys))), 4, "no report overwrote another: %v", bucket.keys)
+	reports := reportKeys(bucket.keys) // and beside each, the record of its alert
+	require.Len(t, reports, 4)
+	assert.Len(t, slices.Compact(slices.Sorted(slices.Values(reports))), 4, "no report overwrote another: %v", bucket.keys)
 	for _, k := range bucket.keys {
 		assert.True(t, strings.HasPrefix(k, "eu-west-1/orders-db/"), k)
 	}

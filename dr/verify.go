@@ -315,11 +315,14 @@ func (e *CaughtError) text() string {
 
 // finishReport makes the state's report ready to deliver (the state machine's Report step):
 // a report the cleanup step never completed (its answers were all failures, so the state is
-// cleanup's input) gets its database, run and start, the error an earlier step's Catch
+// cleanup's input) gets its database and run (its start only from the state: without one it
+// has none, and is keyed by its run alone), the error an earlier step's Catch
 // caught, and, from the Cleanup state's Catch, why cleanup failed in its cleanup field and
 // what may be left behind. Such a report is never OK.
 func (v *Verifier) finishReport(st *VerifyState) {
-	v.completeReport(st)
+	// No start time is made up here: every delivery of the step would make up another one,
+	// and the report's key and bytes must be the same each time (Reporter.Key).
+	v.completeReport(st, time.Time{})
 	st.recordCaught()
 	if st.CleanupError == nil {
 		return
@@ -344,21 +347,44 @@ type Verifier struct {
 	db            Database
 	opts          VerifyOptions
 	log           *slog.Logger
-	tagRole       string // the shipshape:dr value of what it may delete; "" is "verify"
+	kind          kind // of the temporary instances it makes and deletes; zero: verifying
 }
 
-func (v *Verifier) role() string {
-	if v.tagRole != "" {
-		return v.tagRole
+// kind is a kind of temporary instance (and cluster): the prefix of its name and the
+// shipshape:dr tag it carries. Each function makes and deletes only its own kind, and its
+// IAM policy names only that prefix and tag, so that none may tag or delete another's.
+type kind struct{ prefix, tag string }
+
+var (
+	verifying  = kind{PrefixVerify, "verify"}
+	sanitizing = kind{PrefixSanitize, "sanitize"}
+	rehearsing = kind{PrefixRehearsal, "rehearsal"}
+)
+
+// own is v's kind: a Verifier's unless it was made for another (a Sanitizer's, a
+// rehearsal's cleanup).
+func (v *Verifier) own() kind {
+	if v.kind == (kind{}) {
+		return verifying
 	}
-	return "verify"
+	return v.kind
 }
 
-// cleanupAs is Cleanup for resources tagged shipshape:dr=role (a rehearsal's).
-func (v *Verifier) cleanupAs(ctx context.Context, st *VerifyState, role string) error {
-	v.tagRole = role
-	return v.Cleanup(ctx, st)
+// mine checks that a resource found under the run's identifier was made by the run
+// (owned) and is of v's kind: an instance another function tagged with the same run is
+// another function's.
+func (v *Verifier) mine(noun, id, run string, tags []types.Tag) error {
+	if err := owned(noun, id, run, tags); err != nil {
+		return err
+	}
+	if got := tagValue(tags, TagDR); got != v.own().tag {
+		return fmt.Errorf("%w: %s %s is tagged %s=%q, not %q: another function's, neither used nor deleted", ErrForeignResource, noun, id, TagDR, got, v.own().tag)
+	}
+	return nil
 }
+
+// instanceID is the identifier of a run's temporary instance (and cluster) of v's kind.
+func (v *Verifier) instanceID(run string) string { return runID(v.own().prefix, run) }
 
 // NewVerifier returns a Verifier. The error, wrapping ErrInvalidInput, is for settings that
 // can't work; NewVerifier makes no call.
@@ -401,8 +427,8 @@ func checkSource(client RDSAPI, snapshotID, instance, cluster, oneOf string) err
 		return fmt.Errorf("%w: no RDS client", ErrInvalidInput)
 	case btoi(snapshotID != "")+btoi(instance != "")+btoi(cluster != "") != 1:
 		return fmt.Errorf("%w: give one of: %s", ErrInvalidInput, oneOf)
-	case snapshotID != "" && ValidIdentifier(snapshotID) != nil:
-		return ValidIdentifier(snapshotID)
+	case snapshotID != "" && ValidInputIdentifier(snapshotID) != nil:
+		return ValidInputIdentifier(snapshotID)
 	case instance != "" && !validName(instance):
 		return fmt.Errorf("%w: source instance %q is not a DB instance identifier (%s)", ErrInvalidInput, instance, nameRule)
 	case cluster != "" && !validName(cluster):
@@ -426,7 +452,7 @@ func checkAccount(account, snapshotID string) error {
 }
 
 // nameRule is RDS's rule for DB instance and cluster identifiers, for errors.
-const nameRule = "1 to 63 letters, digits and hyphens, starting with a letter, no two hyphens in a row, not ending with a hyphen"
+const nameRule = "1 to 63 lower-case letters, digits and hyphens (RDS stores identifiers in lower case), starting with a letter, no two hyphens in a row, not ending with a hyphen"
 
 // NewVerifierFromConfig returns a Verifier over rds.NewFromConfig(cfg).
 func NewVerifierFromConfig(cfg aws.Config, target VerifyTarget, db Database, optFns ...func(*VerifyOptions)) (*Verifier, error) {
@@ -439,13 +465,19 @@ func (v *Verifier) progress(format string, args ...any) {
 	}
 }
 
-// TemporaryInstanceID is the identifier of the temporary instance of a run: PrefixVerify
-// ("shipshape-verify-") and the run itself when that makes a valid identifier of at most 63
-// characters (a Step Functions execution name is usually a UUID), else PrefixVerify and a
-// hash of the run. The same run always gives the same instance, so a step whose answer was
-// lost, or a Cleanup that only knows the run, finds it.
+// TemporaryInstanceID is the identifier of the temporary instance (and cluster) of a
+// verification run: PrefixVerify ("shipshape-verify-") and the run itself when that makes a
+// valid identifier of at most 63 characters (a Step Functions execution name is usually a
+// UUID), else PrefixVerify and a hash of the run. The same run always gives the same
+// instance, so a step whose answer was lost, or a Cleanup that only knows the run, finds it.
 func TemporaryInstanceID(run string) string {
 	return runID(PrefixVerify, run)
+}
+
+// SanitizeInstanceID is TemporaryInstanceID for a sanitization run: PrefixSanitize
+// ("shipshape-sanitize-") and the run, or a hash of it.
+func SanitizeInstanceID(run string) string {
+	return runID(PrefixSanitize, run)
 }
 
 // runID is prefix and the run when that makes a valid identifier of at most 63 characters,
@@ -479,7 +511,7 @@ func (v *Verifier) Start(ctx context.Context, run string) (VerifyState, error) {
 	if strings.TrimSpace(run) == "" {
 		return st, fmt.Errorf("%w: a run id (the Step Functions execution name) is required", ErrInvalidInput)
 	}
-	st.Instance = TemporaryInstanceID(run)
+	st.Instance = v.instanceID(run)
 	st.Report.Instance = st.Instance
 	fail := func(err error) (VerifyState, error) {
 		st.Report.Steps = append(st.Report.Steps, StepResult{Name: "restore", Detail: errtext.Strip("dr", err.Error())})
@@ -521,7 +553,7 @@ func (v *Verifier) Start(ctx context.Context, run string) (VerifyState, error) {
 		DBInstanceIdentifier: aws.String(st.Instance), DBSnapshotIdentifier: aws.String(st.Snapshot),
 		DBInstanceClass: aws.String(v.target.InstanceClass), DBSubnetGroupName: optionalString(v.opts.SubnetGroup),
 		VpcSecurityGroupIds: v.opts.SecurityGroups, PubliclyAccessible: aws.Bool(false), DeletionProtection: aws.Bool(false),
-		Tags: []types.Tag{tag(TagDR, "verify"), tag(TagSource, st.Snapshot), tag(TagRun, run)},
+		Tags: []types.Tag{tag(TagDR, v.own().tag), tag(TagSource, st.Snapshot), tag(TagRun, run)},
 	}, v.rds.opts...)
 	if instanceExists(err) {
 		err = v.attach(ctx, &st, false)
@@ -629,8 +661,8 @@ func (v *Verifier) attach(ctx context.Context, st *VerifyState, cluster bool) er
 		return err
 	case !r.found:
 		return fmt.Errorf("%w: %s was being deleted: try again", ErrNotReady, name(cluster, st.Instance))
-	case owned(noun, st.Instance, st.Run, r.tags) != nil:
-		return owned(noun, st.Instance, st.Run, r.tags)
+	case v.mine(noun, st.Instance, st.Run, r.tags) != nil:
+		return v.mine(noun, st.Instance, st.Run, r.tags)
 	case r.status == "deleting":
 		return fmt.Errorf("%w: %s is being deleted: try again in a few minutes", ErrNotReady, name(cluster, st.Instance))
 	}
@@ -648,7 +680,7 @@ func (v *Verifier) kept(st *VerifyState, cluster bool, r resource) string {
 	switch {
 	case !r.found:
 		return n + " was already gone (or never made)"
-	case tagValue(r.tags, TagDR) != v.role() || st.Run == "" || tagValue(r.tags, TagRun) != st.Run:
+	case tagValue(r.tags, TagDR) != v.own().tag || st.Run == "" || tagValue(r.tags, TagRun) != st.Run:
 		return "left " + n + " alone: not made by this run"
 	case r.status == "deleting":
 		return n + " is being deleted"
@@ -733,10 +765,12 @@ func (v *Verifier) Check(ctx context.Context, st *VerifyState, host string, port
 
 // Cleanup deletes the run's temporary instance (final step; reached from every failure). It
 // needs only the run: when an earlier step's answer was lost and the state holds no
-// instance, the instance is found by the identifier the run implies. It deletes only an
-// instance whose shipshape:run tag names this run: a state without a run deletes nothing
-// (the report's cleanup line says so); an instance already gone is fine; one RDS can't
-// delete yet (still creating, modifying) gives ErrNotReady (try again).
+// instance, the instance is found by the identifier the run implies. It deletes only the
+// instance named as the run implies (a Verifier's TemporaryInstanceID, a Sanitizer's
+// SanitizeInstanceID) whose shipshape:run tag names this run and whose shipshape:dr tag is
+// of its kind: a state without a run, or naming another instance, deletes nothing (the
+// report's cleanup line says so); an instance already gone is fine; one RDS can't delete yet
+// (still creating, modifying) gives ErrNotReady (try again).
 func (v *Verifier) Cleanup(ctx context.Context, st *VerifyState) error {
 	switch {
 	case strings.TrimSpace(st.Run) == "" && st.Instance != "":
@@ -744,8 +778,14 @@ func (v *Verifier) Cleanup(ctx context.Context, st *VerifyState) error {
 		st.Report.Cleanup = "left " + name(v.target.cluster() || st.Cluster, st.Instance) + " alone: the state names no run (the execution name), so it can't be told from another run's"
 		return nil
 	case st.Instance == "" && st.Run != "":
-		st.Instance = TemporaryInstanceID(st.Run)
+		st.Instance = v.instanceID(st.Run)
 		st.Report.Instance = st.Instance
+	case st.Instance != "" && st.Instance != v.instanceID(st.Run):
+		// Not the name this run's instance has: another function's kind (a sanitization
+		// started before its instances had a prefix of their own), or a state not of this run.
+		st.Report.Cleanup = "left " + name(v.target.cluster() || st.Cluster, st.Instance) + " alone: this run's would be " + v.instanceID(st.Run) +
+			" (an execution started before an upgrade may have left it: docs/dr.md, \"Temporary instances named before\")"
+		return nil
 	}
 	if st.Instance == "" {
 		st.Report.Cleanup = "nothing to delete"
@@ -836,7 +876,7 @@ func (v *Verifier) Step(ctx context.Context, step, run string, st VerifyState) (
 		v.Check(ctx, &st, st.Host, st.Port)
 		return st, nil
 	case "cleanup":
-		v.completeReport(&st)
+		v.completeReport(&st, v.opts.Clock.Now().UTC())
 		st.recordCaught()
 		err := v.Cleanup(ctx, &st)
 		st.Report.Finished = v.opts.Clock.Now().UTC()
@@ -935,14 +975,15 @@ func btoi(b bool) int {
 
 // completeReport fills what a report needs to be delivered and told apart when the state
 // holds no report (a Catch after a failed start passes the execution's input): the database,
-// kind and region, the run, and the start (the state's, else now).
-func (v *Verifier) completeReport(st *VerifyState) {
+// kind and region, the run, and the start (the state's, else otherwise: the Cleanup step's
+// time, which the state then carries to the Report step; zero for none).
+func (v *Verifier) completeReport(st *VerifyState, otherwise time.Time) {
 	if st.Report.Database != "" {
 		return
 	}
 	started, err := time.Parse(time.RFC3339, st.Started)
 	if err != nil {
-		started = v.opts.Clock.Now().UTC()
+		started = otherwise
 	}
 	if !st.Report.Started.IsZero() {
 		started = st.Report.Started

@@ -202,12 +202,14 @@ func TestDRSanitizeAgainstMoto(t *testing.T) {
 		"-poll", "1s", "-report-bucket", bucket)
 	require.Zero(t, r.code, "%s", r)
 	var rep struct {
-		OK     bool   `json:"ok"`
-		Result string `json:"result"`
-		Run    string `json:"run"`
+		OK       bool   `json:"ok"`
+		Result   string `json:"result"`
+		Run      string `json:"run"`
+		Instance string `json:"instance"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), "%s", r)
 	require.True(t, rep.OK)
+	assert.True(t, strings.HasPrefix(rep.Instance, "shipshape-sanitize-"), "the sanitizing function's own kind of temporary instance: %s", rep.Instance)
 
 	var emails []string
 	rows, err := conn.Query(context.Background(), "select email from customers order by id")
@@ -233,7 +235,8 @@ func TestDRSanitizeAgainstMoto(t *testing.T) {
 	insts, err := c.DescribeDBInstances(context.Background(), &rds.DescribeDBInstancesInput{})
 	require.NoError(t, err)
 	for _, i := range insts.DBInstances {
-		assert.False(t, strings.HasPrefix(aws.ToString(i.DBInstanceIdentifier), "shipshape-verify-"), "temporary instance %s left", aws.ToString(i.DBInstanceIdentifier))
+		id := aws.ToString(i.DBInstanceIdentifier)
+		assert.False(t, strings.HasPrefix(id, "shipshape-sanitize-") || strings.HasPrefix(id, "shipshape-verify-"), "temporary instance %s left", id)
 	}
 	objs, err := s3c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
 	require.NoError(t, err)

@@ -85,8 +85,8 @@ func (w *drWorld) report(t *testing.T, run string) map[string]any {
 	require.NoError(t, err)
 	var keys []string
 	for _, o := range objs.Contents {
-		if strings.Contains(aws.ToString(o.Key), run) {
-			keys = append(keys, aws.ToString(o.Key))
+		if k := aws.ToString(o.Key); strings.Contains(k, run) && strings.HasSuffix(k, ".json") { // not the record of its alert (.alerted)
+			keys = append(keys, k)
 		}
 	}
 	require.Len(t, keys, 1, "one report, keyed by the run")

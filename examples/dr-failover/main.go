@@ -66,11 +66,11 @@ func fromEnvironment(ctx context.Context) (drcli.Clients, error) {
 	return c, nil
 }
 
-// reserved reports whether id starts with the prefix of a kind of name the other dr functions
-// make (and may tag and delete).
+// reserved reports whether id starts, in any case, with the prefix of a kind of name the
+// other dr functions make (and may tag and delete).
 func reserved(id string) bool {
-	for _, p := range []string{dr.PrefixCopy, dr.PrefixVerify, dr.PrefixRehearsal, dr.PrefixSanitized} {
-		if strings.HasPrefix(id, p) {
+	for _, p := range dr.Kinds() {
+		if strings.HasPrefix(strings.ToLower(id), p) {
 			return true
 		}
 	}
@@ -84,7 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	sourceAccount := fs.String("source-account", "", drcli.SourceAccountHelp)
 	snapshot := fs.String("snapshot", "", "restore this snapshot (a DB cluster snapshot with -cluster-snapshot)")
 	clusterSnapshot := fs.Bool("cluster-snapshot", false, "-snapshot names a DB cluster snapshot (Aurora)")
-	targetID := fs.String("target-id", "", "identifier of the restored instance (and cluster), starting with shipshape- (e.g. shipshape-orders-db); not with -rehearse")
+	targetID := fs.String("target-id", "", "identifier of the restored instance (and cluster), in lower case, starting with shipshape- (e.g. shipshape-orders-db); not with -rehearse")
 	class := fs.String("class", "", "instance class, e.g. db.r6g.large")
 	subnet := fs.String("subnet-group", "", "DB subnet group")
 	sgs := fs.String("security-groups", "", "VPC security group ids, comma-separated")
@@ -121,7 +121,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	usageErr := func(format string, a ...any) int { return cli.Usage(stderr, "dr-failover", format, a...) }
 	checks, cerr := checkFlags.Checks()
 	rehearsalOnly := []string{"dsn", "secret-arn", "version-prefix", "min-tables", "min-rows", "query"}
-	secretErr, sourceErr := drcli.CheckSecret(*secretARN, *dsn), drcli.CheckSource(*instance, *cluster)
+	secretErr, sourceErr := drcli.CheckSecret(*secretARN, *dsn), drcli.CheckSource(*instance, *cluster, *snapshot)
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
@@ -139,9 +139,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		return usageErr("-target-id: a rehearsal uses a temporary identifier of its own")
 	case !*rehearse && *targetID == "":
 		return usageErr("-target-id is required: the identifier the restored database gets")
+	case !*rehearse && drcli.CheckIdentifier("-target-id", *targetID, 63) != nil:
+		return usageErr("%v", drcli.CheckIdentifier("-target-id", *targetID, 63))
 	case !*rehearse && (!dr.Owned(*targetID) || reserved(*targetID)):
 		return usageErr("-target-id %q: want a name that starts with %s (the only names the IAM policy lets a failover create and tag; the applications use the -record CNAME), "+
-			"and not with %s, %s, %s or %s", *targetID, dr.NamePrefix, dr.PrefixCopy, dr.PrefixVerify, dr.PrefixRehearsal, dr.PrefixSanitized)
+			"and not with %s (the names of the other functions)", *targetID, dr.NamePrefix, strings.Join(dr.Kinds(), ", "))
 	case (*zoneID == "") != (*recordName == ""):
 		return usageErr("-zone-id and -record go together")
 	case cli.IsSet(fs, "ttl") && *recordName == "":

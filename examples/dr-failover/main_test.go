@@ -76,7 +76,13 @@ func TestUsageErrors(t *testing.T) {
 		// Only names the failover's IAM policy lets it create and tag; never another function's kind.
 		{Args: with("-target-id", "orders-db"), Flag: "-target-id"},
 		{Args: with("-target-id", "shipshape-verify-orders"), Flag: "-target-id"},
+		{Args: with("-target-id", "shipshape-sanitize-orders"), Flag: "-target-id"},
 		{Args: with("-target-id", "shipshape-dr-orders-db-202611230300"), Flag: "-target-id"},
+		// RDS stores identifiers in lower case (dr.ValidInputIdentifier); more in
+		// TestTargetIDNeverNamesAnotherFunctionsKind.
+		{Args: with("-target-id", "shipshape-Orders-db"), Flag: "-target-id"},
+		{Args: []string{"-instance", "Orders-db", "-target-id", "shipshape-orders-db", "-class", "db.r6g.large"}, Flag: "-instance"},
+		{Args: []string{"-snapshot", "shipshape-DR-orders-db-202611230300", "-target-id", "shipshape-orders-db", "-class", "db.r6g.large"}, Flag: "-snapshot"},
 		{Args: with("-source-account", "11111111111"), Flag: "-source-account"},
 		{Args: with("-source-account", "arn:aws:iam::111111111111:root"), Flag: "-source-account"},
 		{Args: []string{"-snapshot", "orders-db-1", "-target-id", "shipshape-x", "-class", "db.r6g.large", "-source-account", "111111111111"}, Flag: "-source-account"},

@@ -1,6 +1,7 @@
 // Command dr-sanitize makes a sanitized copy of production for development accounts: it
 // restores the newest DR snapshot of a DB instance or an Aurora cluster (or a given one) into
-// a private temporary instance (for Aurora, a cluster and its instance), runs the sanitizing
+// a private temporary instance (shipshape-sanitize-<run>; for Aurora, a cluster and its
+// instance, tagged shipshape:dr=sanitize: never a name the verification uses), runs the sanitizing
 // SQL statements, snapshots the result, re-encrypts it with a key the development accounts
 // may use, shares it with them, tags it shipshape:dr=sanitized, and always deletes the
 // temporary instance, cluster and intermediate snapshot.
@@ -76,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	var statements drcli.Multi
 	fs.Var(&statements, "statement", "a sanitizing SQL statement (repeatable; run in order, in one transaction)")
 	statementsFile := fs.String("statements-file", "", "a JSON list of sanitizing SQL statements")
-	snapshotID := fs.String("snapshot-id", "", "id of the sanitized snapshot, starting with shipshape-sanitized- (default: shipshape-sanitized-<the DR copy's database and time>)")
+	snapshotID := fs.String("snapshot-id", "", "id of the sanitized snapshot, in lower case, starting with shipshape-sanitized- (default: shipshape-sanitized-<the DR copy's database and time>)")
 	kmsKey := fs.String("kms-key", "", "re-encrypt the result with this KMS key (one the development accounts may use): key id, key ARN, alias/NAME or alias ARN")
 	shareWith := fs.String("share-with", "", "development account ids to share the result with, comma-separated")
 	keep := fs.Int("keep", dr.DefaultSanitizedKeep, "sanitized snapshots to keep per source database and account (the newest always stays; only shipshape-sanitized-* snapshots tagged shipshape:dr=sanitized are deleted)")
@@ -106,7 +107,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		}
 		statements = append(statements, list...)
 	}
-	secretErr, sourceErr := drcli.CheckSecret(f.SecretARN, f.DSN), drcli.CheckSource(f.Instance, f.Cluster)
+	secretErr, sourceErr := drcli.CheckSecret(f.SecretARN, f.DSN), drcli.CheckSource(f.Instance, f.Cluster, f.Snapshot)
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
@@ -124,7 +125,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		return usageErr("give the sanitizing statements: -statement SQL (repeatable) or -statements-file FILE")
 	case secretErr != nil:
 		return usageErr("%v", secretErr)
-	case *snapshotID != "" && (!strings.HasPrefix(*snapshotID, dr.PrefixSanitized) || dr.ValidIdentifier(*snapshotID) != nil || len(*snapshotID) > 251):
+	case *snapshotID != "" && drcli.CheckIdentifier("-snapshot-id", *snapshotID, 251) != nil:
+		return usageErr("%v", drcli.CheckIdentifier("-snapshot-id", *snapshotID, 251))
+	case *snapshotID != "" && !strings.HasPrefix(*snapshotID, dr.PrefixSanitized):
 		return usageErr("-snapshot-id %q: want an RDS snapshot identifier of at most 251 characters that starts with %s (the only snapshots the sanitizing function may tag, share and delete)",
 			*snapshotID, dr.PrefixSanitized)
 	case *kmsKey != "" && awsid.KMSKey(*kmsKey) != nil:

@@ -75,6 +75,12 @@ func TestUsageErrors(t *testing.T) {
 		{Args: with("-keep", "0"), Flag: "-keep"},
 		{Args: with("-kms-key", "alias/aws/rds", "-share-with", "444444444444"), Flag: "-kms-key"},
 		{Args: with("-snapshot-id", "shipshape-dr-orders-db-202611230300"), Flag: "-snapshot-id"},
+		// RDS stores identifiers in lower case: upper case would name what RDS, the IAM policy
+		// and the comparisons with RDS's answers call otherwise.
+		{Args: with("-snapshot-id", "shipshape-sanitized-Orders"), Flag: "-snapshot-id"},
+		{Args: with("-snapshot-id", "shipshape-DR-orders-db-202611230300"), Flag: "-snapshot-id"},
+		{Args: []string{"-instance", "Orders-db", "-class", "db.t4g.medium", "-dsn", "postgres://{host}/db", "-statement", "x"}, Flag: "-instance"},
+		{Args: []string{"-snapshot", "shipshape-DR-orders-db-202611230300", "-class", "db.t4g.medium", "-dsn", "postgres://{host}/db", "-statement", "x"}, Flag: "-snapshot"},
 		{Args: with("-source-account", "11111111111"), Flag: "-source-account"},
 		{Args: with("-source-account", "arn:aws:iam::111111111111:root"), Flag: "-source-account"},
 		{Args: []string{"-snapshot", "orders-db-1", "-class", "db.t4g.medium", "-dsn", "{host}", "-statement", "x", "-source-account", "111111111111"}, Flag: "-source-account"},

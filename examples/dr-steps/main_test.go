@@ -249,7 +249,8 @@ func TestAFailedCleanupIsStillReported(t *testing.T) {
 	out, err := h(ctx, req)
 	require.NoError(t, err)
 	assert.False(t, out.Report.OK, "Outcome: NotVerified")
-	require.Len(t, bucket.keys, 1, "the report is written")
+	require.Len(t, bucket.keys, 2, "the report is written, then the record of its alert")
+	assert.Regexp(t, `\.alerted$`, bucket.keys[1])
 	assert.Equal(t, "s3://dr-reports/"+bucket.keys[0], out.Report.Location)
 	for _, cleanup := range []string{out.Report.Cleanup, decodeReport(t, bucket.bodies[0]).Cleanup} {
 		assert.Contains(t, cleanup, "FAILED")

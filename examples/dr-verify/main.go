@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	secretErr, sourceErr := drcli.CheckSecret(f.SecretARN, f.DSN), drcli.CheckSource(f.Instance, f.Cluster)
+	secretErr, sourceErr := drcli.CheckSecret(f.SecretARN, f.DSN), drcli.CheckSource(f.Instance, f.Cluster, f.Snapshot)
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))

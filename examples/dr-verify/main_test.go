@@ -63,6 +63,10 @@ func TestUsageErrors(t *testing.T) {
 		{Args: with("-report-bucket", "DR_Reports"), Flag: "-report-bucket"},
 		{Args: []string{"-instance", "orders-", "-class", "db.t4g.medium", "-dsn", "postgres://{host}/db"}, Flag: "-instance"},
 		{Args: []string{"-cluster", "ledger--prod", "-class", "db.t4g.medium", "-dsn", "postgres://{host}/db"}, Flag: "-cluster"},
+		// RDS stores identifiers in lower case (dr.ValidInputIdentifier).
+		{Args: []string{"-instance", "Orders-db", "-class", "db.t4g.medium", "-dsn", "postgres://{host}/db"}, Flag: "-instance"},
+		{Args: []string{"-cluster", "LEDGER", "-class", "db.t4g.medium", "-dsn", "postgres://{host}/db"}, Flag: "-cluster"},
+		{Args: []string{"-snapshot", "shipshape-DR-orders-db-202611230300", "-class", "db.t4g.medium", "-dsn", "postgres://{host}/db"}, Flag: "-snapshot"},
 		{Args: with("-secret-arn", "arn:aws:secretsmanager:eu-west-1:111111111111:orders-db"), Flag: "-secret-arn"},
 		{Args: with("-report-prefix", "x"), Flag: "-report-bucket"},
 		{Args: with("-sns-topic", "alerts"), Flag: "-sns-topic"},
@@ -152,7 +156,8 @@ func TestAuroraReportAndNotice(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
 	assert.Equal(t, "cluster", rep.Kind)
 	assert.Equal(t, "shipshape-dr-ledger-202611230300", rep.Snapshot)
-	assert.Equal(t, []string{"reports/dr-reports/ledger/2026-11-23T09-00-00Z_" + rep.Run + ".json"}, bucket.keys, "keyed by the run")
+	key := "reports/dr-reports/ledger/2026-11-23T09-00-00Z_" + rep.Run
+	assert.Equal(t, []string{key + ".json", key + ".alerted"}, bucket.keys, "keyed by the run; then the record of its alert")
 	assert.Equal(t, "s3://reports/dr-reports/ledger/2026-11-23T09-00-00Z_"+rep.Run+".json", rep.Location)
 	require.Len(t, notices.Messages(), 1)
 	assert.Contains(t, notices.Messages()[0].Body, "incompatible-network")

@@ -88,14 +88,35 @@ func Count(values ...string) int {
 	return n
 }
 
-// CheckSource checks -instance and -cluster (either may be empty): each names a DB
-// instance or DB cluster by its identifier, 1 to 63 letters, digits and hyphens, starting
-// with a letter, with no two hyphens in a row and no hyphen at the end.
-func CheckSource(instance, cluster string) error {
-	for _, f := range []struct{ flag, id, what string }{{"instance", instance, "DB instance"}, {"cluster", cluster, "DB cluster"}} {
-		if f.id != "" && (len(f.id) > 63 || dr.ValidIdentifier(f.id) != nil) {
-			return fmt.Errorf("-%s %q: not a %s identifier (1 to 63 letters, digits and hyphens, starting with a letter; no two hyphens in a row, none at the end)", f.flag, f.id, f.what)
+// CheckSource checks -instance, -cluster and -snapshot (any may be empty): each names a DB
+// instance, DB cluster or snapshot by its identifier, 1 to 63 (a snapshot: 255) lower-case
+// letters, digits and hyphens, starting with a letter, with no two hyphens in a row and no
+// hyphen at the end. Upper case is refused, not lowered: RDS stores and answers identifiers
+// in lower case, so what is typed is what RDS, the tags and the IAM policy will show
+// (dr.ValidInputIdentifier).
+func CheckSource(instance, cluster, snapshot string) error {
+	for _, f := range []struct {
+		flag, id string
+		max      int
+	}{{"-instance", instance, 63}, {"-cluster", cluster, 63}, {"-snapshot", snapshot, 255}} {
+		if f.id == "" {
+			continue
 		}
+		if err := CheckIdentifier(f.flag, f.id, f.max); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckIdentifier checks an RDS identifier given with flag: at most max characters, RDS's
+// rule, and lower case (dr.ValidInputIdentifier). The error names the flag on one line.
+func CheckIdentifier(flag, id string, max int) error {
+	switch {
+	case len(id) > max || dr.ValidIdentifier(id) != nil:
+		return fmt.Errorf("%s %q: want 1 to %d lower-case letters, digits and hyphens, starting with a letter; no two hyphens in a row, none at the end", flag, id, max)
+	case dr.ValidInputIdentifier(id) != nil:
+		return fmt.Errorf("%s %q: write it in lower case (%s): RDS stores identifiers in lower case, and the IAM policies name them so", flag, id, strings.ToLower(id))
 	}
 	return nil
 }

@@ -22,13 +22,17 @@ func TestChecks(t *testing.T) {
 	assert.NoError(t, CheckSecret("arn:aws:secretsmanager:eu-west-1:111111111111:secret:x", "postgres://{user}@{host}/db"))
 	assert.EqualError(t, CheckSecret("prod/db", ""), `-secret-arn "prod/db": want a Secrets Manager secret ARN`)
 	assert.ErrorContains(t, CheckSecret("arn:aws:s3:::orders-db-master", ""), "-secret-arn", "an ARN of another service")
-	assert.NoError(t, CheckSource("orders-db", ""))
-	assert.NoError(t, CheckSource("", "ledger"))
-	assert.NoError(t, CheckSource("", ""))
-	for _, bad := range []string{"orders db", "orders_db", "1orders", "orders-", "orders--db", "o" + strings.Repeat("x", 63)} {
-		assert.ErrorContains(t, CheckSource(bad, ""), "-instance", bad)
+	assert.NoError(t, CheckSource("orders-db", "", ""))
+	assert.NoError(t, CheckSource("", "ledger", ""))
+	assert.NoError(t, CheckSource("", "", "shipshape-dr-orders-db-202611230300"))
+	assert.NoError(t, CheckSource("", "", ""))
+	for _, bad := range []string{"orders db", "orders_db", "1orders", "orders-", "orders--db", "o" + strings.Repeat("x", 63), "Orders-db", "orders-DB"} {
+		assert.ErrorContains(t, CheckSource(bad, "", ""), "-instance", bad)
 	}
-	assert.ErrorContains(t, CheckSource("orders-db", "ledger/prod"), "-cluster")
+	assert.ErrorContains(t, CheckSource("orders-db", "ledger/prod", ""), "-cluster")
+	assert.ErrorContains(t, CheckSource("", "Ledger", ""), "-cluster")
+	assert.EqualError(t, CheckSource("", "", "shipshape-DR-orders-db-202611230300"),
+		`-snapshot "shipshape-DR-orders-db-202611230300": write it in lower case (shipshape-dr-orders-db-202611230300): RDS stores identifiers in lower case, and the IAM policies name them so`)
 	assert.NoError(t, (&Report{Bucket: "dr-reports"}).Check())
 	assert.NoError(t, (&Report{}).Check())
 	assert.ErrorContains(t, (&Report{Bucket: "arn:aws:s3:::dr-reports"}).Check(), "-report-bucket")

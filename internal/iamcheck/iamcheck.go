@@ -4,9 +4,12 @@
 // names the call that created a resource (aws:RequestTag and aws:TagKeys are met by a
 // standalone AddTagsToResource on someone else's snapshot too), so in RDS such an action must
 // be limited by name, to identifiers starting with Prefix; elsewhere a wildcard resource needs
-// a Condition. Its test parses every examples/*/template.yaml (YAML with CloudFormation tags)
-// and the policy in docs/dr.md, and shows with a table of bad statements that it can fail.
-// It imports no capability package.
+// a Condition. And no two functions that may share an account may do so on resources that may
+// be the same (Overlaps, Accounts): a function must not be able to tag, then delete, what
+// another created, and a tag condition can't tell them apart when both may tag the same names.
+// Its tests parse every examples/*/template.yaml (YAML with CloudFormation tags) and the
+// policy in docs/dr.md, and show with tables of bad statements that they can fail. It imports
+// no capability package.
 package iamcheck
 
 import (
@@ -26,7 +29,10 @@ const Prefix = "shipshape-"
 // Statement is one IAM policy statement, its values as text (CloudFormation functions
 // resolved as far as a check needs: !Sub to its template, !Ref to "${Name}").
 type Statement struct {
-	Where                 string // file, resource and Sid, for messages
+	Where string // file, resource and Sid, for messages
+	// Principal is who holds the statement: "file: logical id" of a template's function,
+	// state machine, role or policy, or the name of a policy document.
+	Principal             string
 	Effect                string
 	Action, NotAction     []string
 	Resource, NotResource []string
@@ -82,10 +88,8 @@ func Check(st Statement) []string {
 	if !strings.EqualFold(st.Effect, "Allow") {
 		return nil
 	}
-	for suffix, why := range Exceptions {
-		if strings.HasSuffix(st.Where, suffix) && why != "" {
-			return nil
-		}
+	if excepted(st) {
+		return nil
 	}
 	var bad []string
 	if len(st.NotAction) > 0 || len(st.NotResource) > 0 {
@@ -168,6 +172,131 @@ func resourceProblem(service, r string, hasCondition bool) string {
 		return "a wildcard resource without a condition"
 	}
 	return ""
+}
+
+// Overlaps returns, for every two principals of sts, each pair of their statements that let
+// both delete, share, tag, terminate or change DNS (Destructive) in one service on resources
+// that may be the same: then either may tag, and then delete, what the other created,
+// whatever tag conditions say (both may tag the same names, or both look for the same tag
+// value). RDS has no condition key that names the call that created a resource, so each
+// function must name resources of its own (a prefix per kind: shipshape-verify- for
+// dr-steps, shipshape-sanitize- for dr-sanitize). Resource patterns are compared as IAM
+// matches them ("*" and "?" wildcards; a ${...} placeholder matches anything, since a
+// parameter or the region may take any value). Give it the principals that may be deployed
+// in one account (Accounts). Exceptions are left out, as Check leaves them out.
+func Overlaps(sts []Statement) []string {
+	type grant struct {
+		st       Statement
+		service  string
+		resource string
+	}
+	var grants []grant
+	for _, st := range sts {
+		if !strings.EqualFold(st.Effect, "Allow") || excepted(st) {
+			continue
+		}
+		services := map[string]bool{}
+		for _, a := range st.Action {
+			if Destructive(a) {
+				service, _, _ := strings.Cut(strings.ToLower(a), ":")
+				services[service] = true
+			}
+		}
+		for service := range services {
+			for _, r := range st.Resource {
+				grants = append(grants, grant{st, service, r})
+			}
+		}
+	}
+	seen := map[string]bool{}
+	var bad []string
+	for i, a := range grants {
+		for _, b := range grants[i+1:] {
+			if a.st.Principal == b.st.Principal || (a.service != b.service && a.service != "*" && b.service != "*") ||
+				!resourcesMeet(a.resource, b.resource) {
+				continue
+			}
+			msg := fmt.Sprintf("%s (on %s) and %s (on %s) may both delete, share or tag %s resources that may be the same: each may reach what the other created",
+				a.st.Where, a.resource, b.st.Where, b.resource, a.service)
+			if !seen[msg] {
+				seen[msg] = true
+				bad = append(bad, msg)
+			}
+		}
+	}
+	sort.Strings(bad)
+	return bad
+}
+
+// Accounts are the templates (examples/<name>/template.yaml) and policies of the project that
+// may be deployed in one account, by account: the functions of one group must not overlap
+// (Overlaps). drain-lambda, s3diff-lambda and secretsenv may be deployed anywhere. dr-source
+// belongs to the production account and dr-recovery to the recovery account: they name the
+// same DR copies (shipshape-dr-) and must not share one account (docs/dr.md).
+var Accounts = map[string][]string{
+	"production": {"dr-source", "drain-lambda", "s3diff-lambda", "secretsenv"},
+	"recovery":   {"dr-recovery", "dr-steps", "dr-sanitize", FailoverPolicy, "drain-lambda", "s3diff-lambda", "secretsenv"},
+}
+
+// FailoverPolicy names the dr-failover policy printed in docs/dr.md in Accounts.
+const FailoverPolicy = "docs/dr.md dr-failover policy"
+
+// resourcesMeet reports whether some resource matches both resource patterns a and b, as
+// IAM matches an ARN: segment by segment (partition, service, region, account: a wildcard
+// does not reach into the next), then the resource part; every ${...} placeholder as "*".
+func resourcesMeet(a, b string) bool {
+	a, b = placeholder.ReplaceAllString(a, "*"), placeholder.ReplaceAllString(b, "*")
+	pa, pb := strings.SplitN(a, ":", 6), strings.SplitN(b, ":", 6)
+	if len(pa) != 6 || len(pb) != 6 || pa[0] != "arn" || pb[0] != "arn" {
+		return globsMeet(a, b) // "*", or not an ARN: as a whole
+	}
+	for i := 1; i < 6; i++ {
+		if !globsMeet(pa[i], pb[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// globsMeet reports whether some string matches both IAM patterns a and b ("*" any run of
+// characters, "?" any one character).
+func globsMeet(a, b string) bool {
+	memo := map[[2]int]bool{} // every step moves on in a or b: no cycles
+	var meet func(i, j int) bool
+	meet = func(i, j int) bool {
+		k := [2]int{i, j}
+		if r, ok := memo[k]; ok {
+			return r
+		}
+		r := false
+		switch {
+		case i == len(a) && j == len(b):
+			r = true
+		case i < len(a) && a[i] == '*' && meet(i+1, j):
+			r = true // a's star matches nothing more
+		case j < len(b) && b[j] == '*' && meet(i, j+1):
+			r = true
+		case i < len(a) && a[i] == '*' && j < len(b) && b[j] != '*':
+			r = meet(i, j+1) // a's star takes b's next character
+		case j < len(b) && b[j] == '*' && i < len(a) && a[i] != '*':
+			r = meet(i+1, j)
+		case i < len(a) && j < len(b) && a[i] != '*' && b[j] != '*':
+			r = (a[i] == b[j] || a[i] == '?' || b[j] == '?') && meet(i+1, j+1)
+		}
+		memo[k] = r
+		return r
+	}
+	return meet(0, 0)
+}
+
+// excepted reports whether st is one of the Exceptions.
+func excepted(st Statement) bool {
+	for suffix, why := range Exceptions {
+		if strings.HasSuffix(st.Where, suffix) && why != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // CheckAll checks statements and returns every problem, sorted.
@@ -268,13 +397,13 @@ func samTemplate(where, name string) ([]Statement, error) {
 	w := where + ": SAM " + name
 	switch name {
 	case "VPCAccessPolicy":
-		return []Statement{{Where: w, Effect: "Allow", Resource: []string{"*"},
+		return []Statement{{Where: w, Principal: where, Effect: "Allow", Resource: []string{"*"},
 			Action: []string{"ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DetachNetworkInterface"}}}, nil
 	case "LambdaInvokePolicy":
-		return []Statement{{Where: w, Effect: "Allow", Resource: []string{"arn:aws:lambda:${AWS::Region}:${AWS::AccountId}:function:${FunctionName}*"},
+		return []Statement{{Where: w, Principal: where, Effect: "Allow", Resource: []string{"arn:aws:lambda:${AWS::Region}:${AWS::AccountId}:function:${FunctionName}*"},
 			Action: []string{"lambda:InvokeFunction"}}}, nil
 	case "StepFunctionsExecutionPolicy":
-		return []Statement{{Where: w, Effect: "Allow", Resource: []string{"arn:aws:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${StateMachineName}"},
+		return []Statement{{Where: w, Principal: where, Effect: "Allow", Resource: []string{"arn:aws:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${StateMachineName}"},
 			Action: []string{"states:StartExecution"}}}, nil
 	}
 	return nil, fmt.Errorf("%s: a SAM policy template this check does not know: add what it grants to iamcheck", w)
@@ -298,7 +427,7 @@ func statements(where string, doc *yaml.Node) ([]Statement, error) {
 			if n.Kind != yaml.MappingNode {
 				continue // AWS::NoValue
 			}
-			st := Statement{Where: fmt.Sprintf("%s: statement %d", where, i+1), Effect: scalar(field(n, "Effect")),
+			st := Statement{Where: fmt.Sprintf("%s: statement %d", where, i+1), Principal: where, Effect: scalar(field(n, "Effect")),
 				Action: texts(field(n, "Action")), NotAction: texts(field(n, "NotAction")),
 				Resource: texts(field(n, "Resource")), NotResource: texts(field(n, "NotResource"))}
 			if sid := scalar(field(n, "Sid")); sid != "" {

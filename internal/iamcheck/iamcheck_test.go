@@ -129,3 +129,119 @@ func TestTheCheckRejectsEveryBadShape(t *testing.T) {
 		assert.Error(t, err, unreadable)
 	}
 }
+
+// TestNoTwoFunctionsOfOneAccountMayTouchTheSameResources: the general form of
+// TestNoFunctionMayDeleteAnotherFunctionsResources. Within each account (Accounts), no two
+// principals (functions, state machines, the dr-failover policy) may delete, share, tag,
+// terminate or change DNS on resources that may be the same: each names only resources of
+// its own kind. Every template is in an account.
+func TestNoTwoFunctionsOfOneAccountMayTouchTheSameResources(t *testing.T) {
+	files, err := filepath.Glob("../../examples/*/template.yaml")
+	require.NoError(t, err)
+	read := map[string][]Statement{FailoverPolicy: failoverPolicy(t)}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		require.NoError(t, err)
+		sts, err := FromTemplate(strings.TrimPrefix(f, "../../"), raw)
+		require.NoError(t, err)
+		read[filepath.Base(filepath.Dir(f))] = sts
+	}
+	placed, destructive := map[string]bool{}, map[string]bool{}
+	for account, names := range Accounts {
+		var all []Statement
+		for _, name := range names {
+			sts, ok := read[name]
+			require.True(t, ok, "%s: no template or policy %q", account, name)
+			placed[name] = true
+			all = append(all, sts...)
+			for _, st := range sts {
+				for _, a := range st.Action {
+					destructive[name] = destructive[name] || Destructive(a) && !excepted(st)
+				}
+			}
+		}
+		assert.Empty(t, Overlaps(all), account)
+	}
+	for name := range read {
+		assert.True(t, placed[name], "%s is in no account of iamcheck.Accounts", name)
+	}
+	// The check saw what matters (a parser that reads nothing passes too).
+	for _, name := range []string{"dr-source", "dr-recovery", "dr-steps", "dr-sanitize", FailoverPolicy, "drain-lambda", "s3diff-lambda"} {
+		assert.True(t, destructive[name], "no destructive statement of %s was read", name)
+	}
+}
+
+// TestOverlapsFindsEveryShape: the overlap rule fails on two functions that may tag or
+// delete the same resources, in each shape a pattern can take, and passes resources of
+// their own.
+func TestOverlapsFindsEveryShape(t *testing.T) {
+	const acct = "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}"
+	st := func(principal, action, resource string) Statement {
+		return Statement{Where: principal + ": statement 1", Principal: principal, Effect: "Allow", Action: []string{action}, Resource: []string{resource},
+			HasCondition: true}
+	}
+	for _, c := range []struct {
+		name    string
+		a, b    Statement
+		overlap bool
+	}{
+		{"both delete one prefix (the tag condition does not tell them apart)",
+			st("steps", "rds:DeleteDBInstance", acct+":db:shipshape-verify-*"), st("sanitize", "rds:DeleteDBInstance", acct+":db:shipshape-verify-*"), true},
+		{"one tags what the other deletes",
+			st("steps", "rds:AddTagsToResource", acct+":db:shipshape-verify-*"), st("sanitize", "rds:DeleteDBInstance", acct+":db:shipshape-verify-*"), true},
+		{"a wider pattern covers a narrower one",
+			st("a", "rds:AddTagsToResource", acct+":db:shipshape-*"), st("b", "rds:DeleteDBInstance", acct+":db:shipshape-verify-*"), true},
+		{"a pattern covers an exact name",
+			st("failover", "rds:AddTagsToResource", "arn:aws:rds:eu-central-1:222222222222:db:shipshape-rehearsal-x"), st("b", "rds:DeleteDBInstance", acct+":db:shipshape-rehearsal-*"), true},
+		{"a pattern from a parameter may be anything",
+			st("a", "rds:AddTagsToResource", acct+":db:${TargetId}"), st("b", "rds:DeleteDBInstance", acct+":db:shipshape-verify-*"), true},
+		{"a region wildcard meets a region",
+			st("a", "rds:DeleteDBInstance", "arn:aws:rds:*:222222222222:db:shipshape-verify-*"), st("b", "rds:AddTagsToResource", "arn:aws:rds:eu-west-1:222222222222:db:shipshape-verify-x"), true},
+		{"? is one character",
+			st("a", "rds:DeleteDBInstance", acct+":db:shipshape-verif?-*"), st("b", "rds:AddTagsToResource", acct+":db:shipshape-verify-x"), true},
+		{"an action wildcard",
+			st("a", "rds:*", acct+":db:shipshape-verify-*"), st("b", "rds:DeleteDBInstance", acct+":db:shipshape-*"), true},
+		{"every action on everything",
+			st("a", "*", "*"), st("b", "rds:DeleteDBSnapshot", acct+":snapshot:shipshape-dr-*"), true},
+
+		{"prefixes of their own", st("steps", "rds:DeleteDBInstance", acct+":db:shipshape-verify-*"), st("sanitize", "rds:DeleteDBInstance", acct+":db:shipshape-sanitize-*"), false},
+		{"sanitize- is not sanitized-", st("a", "rds:AddTagsToResource", acct+":snapshot:shipshape-sanitize-*"), st("b", "rds:DeleteDBSnapshot", acct+":snapshot:shipshape-sanitized-*"), false},
+		{"an instance is not a snapshot", st("a", "rds:DeleteDBInstance", acct+":db:shipshape-x-*"), st("b", "rds:DeleteDBSnapshot", acct+":snapshot:shipshape-x-*"), false},
+		{"two exact names", st("a", "rds:AddTagsToResource", acct+":db:shipshape-orders-db"), st("b", "rds:AddTagsToResource", acct+":db:shipshape-orders-db-2"), false},
+		{"two accounts", st("a", "rds:DeleteDBInstance", "arn:aws:rds:*:111111111111:db:shipshape-verify-*"), st("b", "rds:DeleteDBInstance", "arn:aws:rds:*:222222222222:db:shipshape-verify-*"), false},
+		{"two services", st("a", "ecs:StopTask", "*"), st("b", "rds:DeleteDBInstance", acct+":db:shipshape-verify-*"), false},
+		{"reads", st("a", "rds:DescribeDBInstances", "*"), st("b", "rds:DescribeDBInstances", "*"), false},
+		{"one function's own statements", st("a", "rds:AddTagsToResource", acct+":db:shipshape-verify-*"), st("a", "rds:DeleteDBInstance", acct+":db:shipshape-verify-*"), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := Overlaps([]Statement{c.a, c.b})
+			if c.overlap {
+				assert.NotEmpty(t, got, "the rule lets this through")
+			} else {
+				assert.Empty(t, got)
+			}
+		})
+	}
+	// The documented exception (Lambda's network interfaces) is left out, as Check leaves it.
+	vpc := func(principal string) Statement {
+		sts, err := samTemplate(principal, "VPCAccessPolicy")
+		require.NoError(t, err)
+		return sts[0]
+	}
+	assert.Empty(t, Overlaps([]Statement{vpc("steps"), vpc("sanitize")}))
+}
+
+func TestGlobsMeet(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		meet bool
+	}{
+		{"", "", true}, {"*", "", true}, {"*", "anything", true}, {"a*", "*b", true}, {"a*c", "ab*", true},
+		{"shipshape-verify-*", "shipshape-verify-x", true}, {"shipshape-*", "*-verify-*", true}, {"a?c", "abc", true}, {"*a*", "*b*", true},
+		{"shipshape-sanitize-*", "shipshape-sanitized-*", false}, {"a*", "b*", false}, {"*a", "*b", false}, {"abc", "abd", false},
+		{"a?c", "ac", false}, {"db:x*", "snapshot:x*", false},
+	} {
+		assert.Equal(t, c.meet, globsMeet(c.a, c.b), "%q %q", c.a, c.b)
+		assert.Equal(t, c.meet, globsMeet(c.b, c.a), "%q %q", c.b, c.a)
+	}
+}
