@@ -59,7 +59,8 @@ func binary(t testing.TB, name string) string {
 	bb := b.(*build)
 	bb.once.Do(func() {
 		bb.path = filepath.Join(binDir, name)
-		cmd := exec.Command("go", "build", "-o", bb.path, "./examples/"+name)
+		// -buildvcs=auto overrides a GOFLAGS=-buildvcs=false of the machine: -version names the revision.
+		cmd := exec.Command("go", "build", "-buildvcs=auto", "-o", bb.path, "./examples/"+name)
 		cmd.Dir = ".."
 		if out, err := cmd.CombinedOutput(); err != nil {
 			bb.err = fmt.Errorf("building examples/%s: %v\n%s", name, err, out)

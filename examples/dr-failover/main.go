@@ -40,24 +40,24 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/internal/awsconfig"
 	"github.com/shipshape-dev/shipshape/internal/cli"
 	"github.com/shipshape-dev/shipshape/internal/drcli"
 )
 
 func main() {
-	drcli.Main(func(ctx context.Context) int {
+	drcli.Main("dr-failover", "a restore already started goes on in RDS and the DNS was switched only if the lines above say so: run the same command again to attach to it (a rehearsal deleted what it made)", func(ctx context.Context) int {
 		return run(ctx, os.Args[1:], os.Stdout, os.Stderr, fromEnvironment, nil)
 	})
 }
 
 // fromEnvironment is drcli's clients and Route 53's, which only this binary uses.
 func fromEnvironment(ctx context.Context) (drcli.Clients, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := awsconfig.Load(ctx, nil)
 	if err != nil {
 		return drcli.Clients{}, err
 	}
@@ -179,7 +179,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	}
 	c, err := mk(ctx)
 	if err != nil {
-		return cli.Fail(stderr, "dr-failover", fmt.Errorf("AWS configuration: %w", err))
+		return drcli.AWSConfigError(stderr, "dr-failover", err)
 	}
 	target := dr.FailoverTarget{SourceInstance: *instance, SourceCluster: *cluster, SourceAccount: *sourceAccount, SnapshotID: *snapshot, Cluster: *clusterSnapshot,
 		TargetID: *targetID, InstanceClass: *class}

@@ -18,14 +18,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/internal/lambdamain"
 )
 
 func newHandler(sharedRegion, local dr.RDSAPI, getenv func(string) string, logger *slog.Logger) (func(context.Context, json.RawMessage) (dr.Summary, error), error) {
@@ -55,20 +54,29 @@ func newHandler(sharedRegion, local dr.RDSAPI, getenv func(string) string, logge
 	}, nil
 }
 
+// usage is what -h prints.
+const usage = `dr-recovery: the recovery-account Lambda of the DR pipeline (provided.al2023; template.yaml). On
+its schedule it copies the snapshots the production account(s) shared into this region
+(shipshape-dr-..., bounded copies in progress; in two hops through a staging copy where RDS
+refuses the single step) and applies retention to its own copies. It logs a JSON summary of
+every run.
+
+Environment:
+  DR_SOURCE_ACCOUNTS     production account ids, comma-separated (required)
+  DR_SOURCE_REGION       the region the snapshots are shared from (required)
+  DR_KMS_KEY_ID          a key in this region, for encrypted snapshots
+  DR_STAGING_KMS_KEY_ID  a key of this account in the source region, for the two-hop path
+  DR_COPY_PATH           empty: one step, two hops when refused (default); "two-hop": always two
+  DR_MAX_COPIES          copies in progress at once, 1 to 20 (default 5)
+  DR_KEEP                copies kept per source database (default 7; copies in progress count)
+  DR_MAX_AGE             delete own copies older than this, e.g. 720h (default: no age limit)
+  AWS_REGION and the standard AWS SDK environment (Lambda sets them)
+`
+
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		logger.Error("AWS configuration", "error", err.Error())
-		os.Exit(1)
-	}
-	sourceRegion := os.Getenv("DR_SOURCE_REGION")
-	shared := rds.NewFromConfig(cfg, func(o *rds.Options) { o.Region = sourceRegion })
-	h, err := newHandler(shared, rds.NewFromConfig(cfg), os.Getenv, logger)
-	if err != nil {
-		logger.Error("configuration", "error", err.Error())
-		os.Exit(2)
-	}
-	lambda.Start(h)
+	lambdamain.Main(lambdamain.Lambda{Name: "dr-recovery", Usage: usage,
+		Handler: func(_ context.Context, cfg aws.Config, getenv func(string) string, logger *slog.Logger) (any, error) {
+			shared := rds.NewFromConfig(cfg, func(o *rds.Options) { o.Region = getenv("DR_SOURCE_REGION") })
+			return newHandler(shared, rds.NewFromConfig(cfg), getenv, logger)
+		}})
 }

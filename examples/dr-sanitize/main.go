@@ -58,12 +58,36 @@ import (
 	"github.com/shipshape-dev/shipshape/internal/drstep"
 )
 
+// withLambda adds the Lambda's settings after the CLI's flags.
+func withLambda(help func(io.Writer)) func(io.Writer) {
+	return func(w io.Writer) {
+		help(w)
+		fmt.Fprint(w, lambdaUsage)
+	}
+}
+
+// lambdaUsage is what -h prints and what the Lambda's settings are: run outside Lambda,
+// the binary is the CLI, whose -h ends with it too.
+const lambdaUsage = `
+As the Lambda function of the sanitizing state machine (statemachine.asl.json, template.yaml:
+AWS_LAMBDA_RUNTIME_API set), each invocation runs one step ("start", "ready", "statement" (once
+per statement), "snapshot", "snapshot-ready", "reencrypt", "reencrypt-ready", "share", "cleanup",
+"report"), with the settings of dr-steps (dr-steps -h: DR_SOURCE_INSTANCE or DR_SOURCE_CLUSTER,
+DR_SOURCE_ACCOUNT, DR_INSTANCE_CLASS, DR_DSN, DR_DB_SECRET_ARN, DR_TIMEOUT, DR_SUBNET_GROUP,
+DR_SECURITY_GROUPS, DR_REGIONS, DR_REPORT_BUCKET, DR_REPORT_PREFIX, DR_SNS_TOPIC_ARN) and:
+  DR_STATEMENTS             JSON list of the sanitizing SQL statements (required)
+  DR_SANITIZED_SNAPSHOT_ID  id of the result, starting with shipshape-sanitized- (default: derived)
+  DR_TARGET_KMS_KEY_ID      the key the development accounts may use (default: the copy's key)
+  DR_SHARE_WITH             development account ids, comma-separated (default: none)
+  DR_SANITIZED_KEEP         sanitized snapshots kept per source database and account (default 4)
+`
+
 func main() {
 	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
-		drstep.Main(dr.SanitizeSettingsFromEnv, true) // one step of the sanitizing state machine per invocation
+		drstep.Main("dr-sanitize", lambdaUsage, dr.SanitizeSettingsFromEnv, true) // one step of the sanitizing state machine per invocation
 		return
 	}
-	drcli.Main(func(ctx context.Context) int {
+	drcli.Main("dr-sanitize", "the temporary instance it made was deleted and nothing was shared (the report above says so)", func(ctx context.Context) int {
 		return run(ctx, os.Args[1:], os.Stdout, os.Stderr, drcli.FromEnvironment, nil)
 	})
 }
@@ -81,7 +105,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	kmsKey := fs.String("kms-key", "", "re-encrypt the result with this KMS key (one the development accounts may use): key id, key ARN, alias/NAME or alias ARN")
 	shareWith := fs.String("share-with", "", "development account ids to share the result with, comma-separated")
 	keep := fs.Int("keep", dr.DefaultSanitizedKeep, "sanitized snapshots to keep per source database and account (the newest always stays; only shipshape-sanitized-* snapshots tagged shipshape:dr=sanitized are deleted)")
-	if code, done := cli.Parse(fs, args, stderr, cli.Help(fs, "Usage: dr-sanitize (-instance NAME | -cluster NAME | -snapshot ID [-cluster-snapshot]) -class CLASS -dsn TEMPLATE\n"+
+	if code, done := cli.Parse(fs, args, stderr, withLambda(cli.Help(fs, "Usage: dr-sanitize (-instance NAME | -cluster NAME | -snapshot ID [-cluster-snapshot]) -class CLASS -dsn TEMPLATE\n"+
 		"       (-statement SQL ... | -statements-file FILE) [-kms-key KEY] [-share-with ACCOUNTS]\n\n"+
 		"Restores a DR snapshot into a private temporary instance (Aurora: a cluster and its instance), runs\n"+
 		"the sanitizing statements in one transaction, snapshots the result, re-encrypts it with -kms-key,\n"+
@@ -92,7 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 		"With several source accounts holding a database of the same name, -source-account chooses whose.\n"+
 		"Exit codes: 0 sanitized, 3 a sanitizing statement failed (nothing shared), 1 operational error,\n"+
 		"2 usage error, 4 the name has DR copies from several source accounts and no -source-account was\n"+
-		"given (nothing was restored).\n\nFlags:\n")); done {
+		"given (nothing was restored).\n\nFlags:\n"))); done {
 		return code
 	}
 	usageErr := func(format string, a ...any) int { return cli.Usage(stderr, "dr-sanitize", format, a...) }

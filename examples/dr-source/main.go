@@ -18,14 +18,13 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/internal/lambdamain"
 )
 
 func newHandler(client dr.RDSAPI, keys dr.KMSAPI, getenv func(string) string, logger *slog.Logger) (func(context.Context, json.RawMessage) (dr.Summary, error), error) {
@@ -66,17 +65,29 @@ func newHandler(client dr.RDSAPI, keys dr.KMSAPI, getenv func(string) string, lo
 	}, nil
 }
 
+// usage is what -h prints.
+const usage = `dr-source: the production-account Lambda of the DR pipeline (provided.al2023; template.yaml).
+On an RDS "automated snapshot created" event it copies the snapshot to a DR snapshot
+(shipshape-dr-..., re-encrypted with a customer managed key); on its schedule it runs a reconcile
+sweep (every automated snapshot of a protected database newer than its newest DR copy and with
+none is copied: RDS events are best effort), shares finished copies with the recovery
+account(s), and applies retention to its own copies. It logs a JSON summary of every run.
+
+Environment:
+  DR_KMS_KEY_ID   the customer managed key encrypted copies are re-encrypted with (default: the
+                  snapshot's own key; never aws/rds when sharing: such snapshots can't be shared)
+  DR_SHARE_WITH   recovery account ids, comma-separated (default: none)
+  DR_DATABASES    protected DB instances and clusters ("cluster:<id>" for Aurora), comma-separated
+                  (default: every one with automated snapshots)
+  DR_KEEP         DR copies kept per database (default 7; copies in progress count, the newest
+                  available copy is always kept)
+  DR_MAX_AGE      delete own copies older than this, e.g. 720h (default: no age limit)
+  AWS_REGION and the standard AWS SDK environment (Lambda sets them)
+`
+
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		logger.Error("AWS configuration", "error", err.Error())
-		os.Exit(1)
-	}
-	h, err := newHandler(rds.NewFromConfig(cfg), kms.NewFromConfig(cfg), os.Getenv, logger)
-	if err != nil {
-		logger.Error("configuration", "error", err.Error())
-		os.Exit(2)
-	}
-	lambda.Start(h)
+	lambdamain.Main(lambdamain.Lambda{Name: "dr-source", Usage: usage,
+		Handler: func(_ context.Context, cfg aws.Config, getenv func(string) string, logger *slog.Logger) (any, error) {
+			return newHandler(rds.NewFromConfig(cfg), kms.NewFromConfig(cfg), getenv, logger)
+		}})
 }

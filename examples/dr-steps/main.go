@@ -41,6 +41,31 @@ import (
 	"github.com/shipshape-dev/shipshape/internal/drstep"
 )
 
+// usage is what -h prints.
+const usage = `dr-steps: the Lambda function behind the DR verification state machine (provided.al2023;
+statemachine.asl.json, started per region by fanout.asl.json; template.yaml). Each invocation runs
+one step (start, ready, check, cleanup, report) of restoring the newest DR copy into a temporary
+instance named after the execution, checking it with SQL, deleting it, and reporting to S3 and
+SNS. Input: {"step": ..., "run": <execution name>, "region": <region or "">, "state": {...}}.
+Failures come back with an error type the state machine routes on: NotReady, TimedOut,
+RestoreFailed, ForeignResource, NoSnapshot, AmbiguousSource, Quota, InvalidInput, Throttled, Failed.
+
+Environment:
+  DR_SOURCE_INSTANCE or DR_SOURCE_CLUSTER  what to verify: the newest DR copy of it (one is required)
+  DR_SOURCE_ACCOUNT   whose database of that name, 12 digits (needed when several source accounts have one)
+  DR_INSTANCE_CLASS   class of the temporary instance (required)
+  DR_DSN              connection string template with {host}, {port}, {user}, {password}, ${VAR} (required)
+  DR_DB_SECRET_ARN    secret with username and password for {user} and {password} (default: none)
+  DR_CHECKS           JSON of the checks: ServerVersionPrefix, MinTables, MinRows, Queries (default: none)
+  DR_TIMEOUT          how long a restore may take, at most 12h (default 1h)
+  DR_SUBNET_GROUP, DR_SECURITY_GROUPS  where the temporary instance goes (default: the default VPC)
+  DR_REGIONS          JSON {"eu-west-1": {"SubnetGroup": ..., "SecurityGroups": [...]}} to verify in
+                      several regions instead (default: this region only, input "region": "")
+  DR_REPORT_BUCKET, DR_REPORT_PREFIX   where reports go (default: none; prefix "dr-reports")
+  DR_SNS_TOPIC_ARN    who hears of failures (default: none)
+  AWS_REGION and the standard AWS SDK environment (Lambda sets them)
+`
+
 func main() {
-	drstep.Main(dr.StepSettingsFromEnv, false)
+	drstep.Main("dr-steps", usage, dr.StepSettingsFromEnv, false)
 }

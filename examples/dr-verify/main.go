@@ -50,7 +50,7 @@ import (
 )
 
 func main() {
-	drcli.Main(func(ctx context.Context) int {
+	drcli.Main("dr-verify", "the temporary instance it made was deleted (the report above says so); nothing was verified", func(ctx context.Context) int {
 		return run(ctx, os.Args[1:], os.Stdout, os.Stderr, drcli.FromEnvironment, nil)
 	})
 }

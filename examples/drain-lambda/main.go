@@ -17,16 +17,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/shipshape-dev/shipshape/drain"
+	"github.com/shipshape-dev/shipshape/internal/lambdamain"
 	"github.com/shipshape-dev/shipshape/lifecycle"
 )
 
@@ -79,22 +78,28 @@ func newHandler(ecsAPI drain.ECSAPI, asg lifecycle.AutoScalingAPI, s settings, l
 	}, nil
 }
 
+// usage is what -h prints.
+const usage = `drain-lambda: a Lambda function (provided.al2023) that drains ECS container instances before
+Auto Scaling or Spot takes them. It is fed by an SQS queue (template.yaml: EventBridge -> SQS ->
+Lambda): each invocation does one bounded step per message (Auto Scaling termination actions,
+Spot interruption warnings, rebalance recommendations) and hands unfinished drains back to the
+queue, to be delivered again after its visibility timeout.
+
+Environment:
+  ECS_CLUSTERS      cluster names to look instances up in, comma-separated (required)
+  MAX_DRAIN         maximum drain time, at least 1m (default 30m); past it the hook completes with CONTINUE
+  STANDALONE        tasks not in a service: wait (default), stop or ignore
+  STANDALONE_GRACE  with STANDALONE=stop, how long to let them finish first (default 5m)
+  AWS_REGION and the standard AWS SDK environment (Lambda sets them)
+`
+
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	s, err := settingsFromEnv(os.Getenv)
-	if err != nil {
-		logger.Error("configuration", "error", err.Error())
-		os.Exit(2)
-	}
-	cfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		logger.Error("AWS configuration", "error", err.Error())
-		os.Exit(1)
-	}
-	handler, err := newHandler(ecs.NewFromConfig(cfg), autoscaling.NewFromConfig(cfg), s, logger)
-	if err != nil {
-		logger.Error("configuration", "error", err.Error())
-		os.Exit(2)
-	}
-	lambda.Start(handler)
+	lambdamain.Main(lambdamain.Lambda{Name: "drain-lambda", Usage: usage,
+		Handler: func(_ context.Context, cfg aws.Config, getenv func(string) string, logger *slog.Logger) (any, error) {
+			s, err := settingsFromEnv(getenv)
+			if err != nil {
+				return nil, err
+			}
+			return newHandler(ecs.NewFromConfig(cfg), autoscaling.NewFromConfig(cfg), s, logger)
+		}})
 }

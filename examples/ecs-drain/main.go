@@ -16,18 +16,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/imds"
+	"github.com/shipshape-dev/shipshape/internal/awsconfig"
 	"github.com/shipshape-dev/shipshape/internal/awsid"
 	"github.com/shipshape-dev/shipshape/internal/cli"
 	"github.com/shipshape-dev/shipshape/lifecycle"
@@ -85,9 +82,26 @@ Flags:
 `
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil))
+	ctx, sig := cli.WithSignals(context.Background())
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil)
+	sig.Stop()
+	if watching(os.Args[1:]) && sig.Name() == "SIGTERM" {
+		os.Exit(code) // a watcher that is told to stop stops cleanly: 0 (systemd counts 143 as a failure)
+	}
+	os.Exit(sig.Code(code))
+}
+
+// watching reports whether the command line asks for -watch (checked again by parse).
+func watching(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "-watch" || a == "--watch" || a == "-watch=true" || a == "--watch=true" {
+			return true
+		}
+	}
+	return false
 }
 
 // flags is the command line.
@@ -102,22 +116,21 @@ type flags struct {
 
 // run is main with injectable outputs and drain options (the tests' fake clock).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, optFn func(*drain.Options)) int {
+	if cli.AskedVersion("ecs-drain", args, stdout) {
+		return exitOK
+	}
 	f, clusterList, code, done := parse(args, stderr)
 	if done {
 		return code
 	}
-	level := slog.LevelWarn
-	if f.verbose {
-		level = slog.LevelDebug
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger := cli.Logger("ecs-drain", stderr, f.verbose, !f.verbose)
 	fail := func(err error) int { return cli.Fail(stderr, "ecs-drain", err) }
 	say := func(format string, a ...any) {
 		fmt.Fprintf(stdout, "%s ecs-drain: %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, a...))
 	}
 
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
+	cfg, err := awsconfig.Load(ctx, logger)
+	if err != nil && !errors.Is(err, cli.ErrNoRegion) {
 		return fail(fmt.Errorf("AWS configuration: %w", err))
 	}
 	var md *imds.Client
@@ -125,9 +138,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, optFn fun
 		if md, err = imds.New(func(o *imds.Options) { o.Logger = logger }); err != nil {
 			return fail(err)
 		}
-		if cfg.Region == "" {
+		if cfg.Region == "" { // on an instance, its metadata says where it is
 			if cfg.Region, err = md.Region(ctx); err != nil {
-				return fail(fmt.Errorf("no AWS_REGION and no region from instance metadata: %w", err))
+				logger.Debug("no region from instance metadata", "error", err)
+				fmt.Fprintln(stderr, "ecs-drain:", cli.NoRegion)
+				return cli.ExitUsage
 			}
 		}
 	}
@@ -179,6 +194,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, optFn fun
 	case errors.Is(err, drain.ErrTimeout):
 		say("timeout: %s", res.Last)
 		return exitTimeout
+	case ctx.Err() != nil:
+		fmt.Fprintf(stderr, "ecs-drain: stopped before the drain finished: container instance %s stays DRAINING and its tasks go on stopping; "+
+			"run the same command again to wait for them, or put it back in service: aws ecs update-container-instances-state --cluster %s "+
+			"--container-instances %s --status ACTIVE --region %s\n", in.ContainerInstanceARN, in.Cluster, in.ContainerInstanceARN, cfg.Region)
+		return exitError
 	case err != nil:
 		return fail(err)
 	}

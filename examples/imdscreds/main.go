@@ -24,10 +24,20 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	// A finite job: a signal stops it with nothing printed (130 SIGINT, 143 SIGTERM).
+	ctx, sig := cli.WithSignals(context.Background())
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if name := sig.Name(); name != "" {
+		fmt.Fprintf(os.Stderr, "imdscreds: stopped by %s: nothing was printed\n", name)
+	}
+	sig.Stop()
+	os.Exit(sig.Code(code))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if cli.AskedVersion("imdscreds", args, stdout) {
+		return 0
+	}
 	fs := flag.NewFlagSet("imdscreds", flag.ContinueOnError)
 	format := fs.String("format", "process", "output: process (credential_process JSON) or env (shell export lines)")
 	whoami := fs.Bool("whoami", false, "print instance id, region, availability zone and role instead of credentials")
@@ -80,7 +90,7 @@ Flags:
 	if err != nil {
 		return usageErr("%v", err) // the AWS_EC2_METADATA_* environment is wrong
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
 	if *whoami {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os/exec"
 	"strings"
@@ -27,7 +28,7 @@ func start(t *testing.T) *imdstest.Server {
 func TestCredentialProcessOutput(t *testing.T) {
 	srv := start(t)
 	var out, errOut bytes.Buffer
-	require.Equal(t, 0, run(nil, &out, &errOut), errOut.String())
+	require.Equal(t, 0, run(context.Background(), nil, &out, &errOut), errOut.String())
 	var got struct {
 		Version                                                int
 		AccessKeyId, SecretAccessKey, SessionToken, Expiration string
@@ -48,7 +49,7 @@ func TestEnvOutputSurvivesTheShell(t *testing.T) {
 		Expiration: time.Now().Add(time.Hour).UTC().Truncate(time.Second)}
 	srv.SetCredentials(tricky)
 	var out, errOut bytes.Buffer
-	require.Equal(t, 0, run([]string{"-format", "env"}, &out, &errOut), errOut.String())
+	require.Equal(t, 0, run(context.Background(), []string{"-format", "env"}, &out, &errOut), errOut.String())
 
 	script := out.String() + `printf '%s\0%s\0%s\0' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$AWS_SESSION_TOKEN"`
 	got, err := exec.Command("sh", "-c", script).Output()
@@ -59,28 +60,28 @@ func TestEnvOutputSurvivesTheShell(t *testing.T) {
 func TestWhoami(t *testing.T) {
 	start(t)
 	var out, errOut bytes.Buffer
-	require.Equal(t, 0, run([]string{"-whoami"}, &out, &errOut))
+	require.Equal(t, 0, run(context.Background(), []string{"-whoami"}, &out, &errOut))
 	assert.Equal(t, "instance-id: i-0123456789abcdef0\nregion: us-east-1\navailability-zone: us-east-1a\nrole: shipshape-test-role\n", out.String())
 }
 
 func TestExitCodes(t *testing.T) {
 	srv := start(t)
 	var out, errOut bytes.Buffer
-	assert.Equal(t, 2, run([]string{"-format", "yaml"}, &out, &errOut))
-	assert.Equal(t, 2, run([]string{"-nope"}, &out, &errOut))
-	assert.Equal(t, 0, run([]string{"-h"}, &out, &errOut))
+	assert.Equal(t, 2, run(context.Background(), []string{"-format", "yaml"}, &out, &errOut))
+	assert.Equal(t, 2, run(context.Background(), []string{"-nope"}, &out, &errOut))
+	assert.Equal(t, 0, run(context.Background(), []string{"-h"}, &out, &errOut))
 	assert.Contains(t, errOut.String(), "credential_process")
 
 	srv.SetCredentials(imds.Credentials{AccessKeyID: "A", SecretAccessKey: "S", Token: "T", Expiration: time.Now().Add(-time.Minute)})
 	errOut.Reset()
 	out.Reset()
-	assert.Equal(t, 1, run(nil, &out, &errOut))
+	assert.Equal(t, 1, run(context.Background(), nil, &out, &errOut))
 	assert.Contains(t, errOut.String(), "already expired")
 	assert.Empty(t, out.String())
 
 	srv.Close()
 	errOut.Reset()
-	assert.Equal(t, 1, run(nil, &out, &errOut))
+	assert.Equal(t, 1, run(context.Background(), nil, &out, &errOut))
 	assert.Contains(t, errOut.String(), "unreachable")
 	assert.Equal(t, 1, strings.Count(errOut.String(), "\n"), "one line")
 }
@@ -99,7 +100,7 @@ func TestUsageErrors(t *testing.T) {
 		{Args: nil, Env: map[string]string{"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv5"}, Flag: "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"},
 	}, func(args []string) (int, string) {
 		var out, errOut bytes.Buffer
-		code := run(args, &out, &errOut)
+		code := run(context.Background(), args, &out, &errOut)
 		return code, errOut.String()
 	})
 }

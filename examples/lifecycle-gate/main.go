@@ -14,17 +14,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
 	"github.com/shipshape-dev/shipshape/imds"
+	"github.com/shipshape-dev/shipshape/internal/awsconfig"
 	"github.com/shipshape-dev/shipshape/internal/awsid"
 	"github.com/shipshape-dev/shipshape/internal/cli"
 	"github.com/shipshape-dev/shipshape/lifecycle"
@@ -65,12 +62,20 @@ func (m *multi) String() string     { return strings.Join(*m, ",") }
 func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	ctx, sig := cli.WithSignals(context.Background())
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if name := sig.Name(); name != "" {
+		fmt.Fprintf(os.Stderr, "lifecycle-gate: stopped by %s before a decision: the lifecycle action was not completed; "+
+			"Auto Scaling applies the hook's default result at its timeout, or run lifecycle-gate again\n", name)
+	}
+	sig.Stop()
+	os.Exit(sig.Code(code))
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if cli.AskedVersion("lifecycle-gate", args, stdout) {
+		return 0
+	}
 	fs := flag.NewFlagSet("lifecycle-gate", flag.ContinueOnError)
 	healthURL := fs.String("health-url", "", "HTTP health check URL (like an ALB target group's)")
 	healthStatus := fs.String("health-status", "200", "healthy HTTP codes: 200, 200,204 or 200-299")
@@ -124,22 +129,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	level := slog.LevelWarn
-	if *verbose {
-		level = slog.LevelDebug
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger := cli.Logger("lifecycle-gate", stderr, *verbose, !*verbose)
 	md, err := imds.New(func(o *imds.Options) { o.Logger = logger })
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
+	cfg, err := awsconfig.Load(ctx, logger)
+	if err != nil && !errors.Is(err, cli.ErrNoRegion) {
 		return cli.Fail(stderr, "lifecycle-gate", fmt.Errorf("AWS configuration: %w", err))
 	}
-	if cfg.Region == "" {
+	if cfg.Region == "" { // on an instance, its metadata says where it is
 		if cfg.Region, err = md.Region(ctx); err != nil {
-			return cli.Fail(stderr, "lifecycle-gate", fmt.Errorf("no AWS_REGION and no region from instance metadata: %w", err))
+			logger.Debug("no region from instance metadata", "error", err)
+			fmt.Fprintln(stderr, "lifecycle-gate:", cli.NoRegion)
+			return cli.ExitUsage
 		}
 	}
 	say := func(format string, a ...any) {

@@ -27,15 +27,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/shipshape-dev/shipshape/internal/lambdamain"
 	"github.com/shipshape-dev/shipshape/s3diff"
 )
 
@@ -105,24 +104,31 @@ func newHandler(s3api s3diff.S3API, s settings, logger *slog.Logger) (func(conte
 	}, nil
 }
 
+// usage is what -h prints.
+const usage = `s3diff-lambda: a Lambda function (provided.al2023) that logs the diff of every uploaded version
+of a versioned bucket against its predecessor, as JSON lines, and keeps only the newest
+KEEP_VERSIONS of each key. It takes S3 event notifications, EventBridge "Object Created" events,
+and S3 Batch Operations invocations (schema 2.0: it keeps the newest versions of each task's key
+and answers a result per task; the job's user arguments "keep" and "dryRun" override
+KEEP_VERSIONS). template.yaml deploys it; docs/s3diff.md has the Batch Operations job.
+
+Environment:
+  KEEP_VERSIONS      versions to keep per key; 0 or unset: no retention
+  KEY_SUFFIX         only keys ending so, e.g. .json (default: every key)
+  KEY_PREFIX         only keys starting so (default: every key)
+  DIFF_FORMAT        unified (default), word, or json (structural, for .json keys)
+  MAX_OBJECT_BYTES   largest version to diff, in bytes (default 67108864 = 64 MiB)
+  S3_USE_PATH_STYLE  true for S3-compatible endpoints that need path-style addressing (default false)
+  AWS_REGION and the standard AWS SDK environment (Lambda sets them)
+`
+
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	s, err := settingsFromEnv(os.Getenv)
-	if err != nil {
-		logger.Error("configuration", "error", err.Error())
-		os.Exit(2)
-	}
-	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		logger.Error("AWS configuration", "error", err.Error())
-		os.Exit(1)
-	}
-	api := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = s.pathStyle })
-	handler, err := newHandler(api, s, logger)
-	if err != nil {
-		logger.Error("configuration", "error", err.Error())
-		os.Exit(2)
-	}
-	lambda.Start(handler)
+	lambdamain.Main(lambdamain.Lambda{Name: "s3diff-lambda", Usage: usage,
+		Handler: func(_ context.Context, cfg aws.Config, getenv func(string) string, logger *slog.Logger) (any, error) {
+			s, err := settingsFromEnv(getenv)
+			if err != nil {
+				return nil, err
+			}
+			return newHandler(s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = s.pathStyle }), s, logger)
+		}})
 }

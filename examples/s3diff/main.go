@@ -18,20 +18,19 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/shipshape-dev/shipshape/internal/awsconfig"
 	shcli "github.com/shipshape-dev/shipshape/internal/cli"
 	"github.com/shipshape-dev/shipshape/s3diff"
 )
@@ -84,7 +83,7 @@ const (
 type newS3 func(ctx context.Context, pathStyle bool) (s3diff.S3API, error)
 
 func fromEnvironment(ctx context.Context, pathStyle bool) (s3diff.S3API, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := awsconfig.Load(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -92,12 +91,21 @@ func fromEnvironment(ctx context.Context, pathStyle bool) (s3diff.S3API, error) 
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, fromEnvironment))
+	ctx, sig := shcli.WithSignals(context.Background())
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, fromEnvironment)
+	if name := sig.Name(); name != "" {
+		// The command's own lines say what was done (retain -prefix: every version deleted,
+		// and where to resume); this one says that it stopped early.
+		fmt.Fprintf(os.Stderr, "s3diff: stopped by %s before the end: what is printed above was done, nothing else\n", name)
+	}
+	sig.Stop()
+	os.Exit(sig.Code(code))
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3) int {
+	if shcli.AskedVersion("s3diff", args, stdout) {
+		return 0
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, usage)
 		if len(args) == 0 {
@@ -122,7 +130,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 		dryRun                             *bool
 		prefix, startAfter, since          *string
 		concurrency                        *int
-		withDiff, wholeBucket              *bool
+		withDiff, wholeBucket, quiet       *bool
 	)
 	switch cmd {
 	case "versions":
@@ -142,6 +150,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 		wholeBucket = fs.Bool("whole-bucket", false, "with -prefix '': yes, every key of the bucket")
 		startAfter = fs.String("start-after", "", "with -prefix: resume after this key (printed by an interrupted run)")
 		concurrency = fs.Int("concurrency", 4, "with -prefix: DeleteObjects calls in flight (1 to 64)")
+		quiet = fs.Bool("q", false, "no progress and no summary on stderr, only warnings (the deleted versions still go to stdout)")
 	case "changes":
 		prefix = fs.String("prefix", "", "the keys under this prefix (required; -prefix '' is the whole bucket)")
 		since = fs.String("since", "", "list changes after this time: 2026-11-24T09:00:00Z, 2026-11-24 (UTC) or an age such as 36h or 7d (required)")
@@ -228,11 +237,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 		return usageError(stderr, "-keep must be at least 1 (got %d); the newest version is always kept", *keep)
 	}
 
-	level := slog.LevelInfo
-	if *verbose {
-		level = slog.LevelDebug
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger := shcli.Logger("s3diff", stderr, *verbose, quiet != nil && *quiet)
 	options := func(o *s3diff.Options) {
 		o.Logger = logger
 		if contextLines != nil {
@@ -248,6 +253,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 	var client *s3diff.Client
 	if !local { // two local files need no AWS configuration at all
 		api, err := mk(ctx, *pathStyle)
+		if errors.Is(err, shcli.ErrNoRegion) {
+			fmt.Fprintln(stderr, "s3diff:", shcli.NoRegion)
+			return shcli.ExitUsage
+		}
 		if err != nil {
 			fmt.Fprintln(stderr, "s3diff: AWS configuration:", err)
 			return 1
@@ -292,7 +301,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk newS3)
 	case "retain":
 		if byPrefix {
 			err = retainPrefix(ctx, client, *bucket, *prefix, *keep, s3diff.PrefixRetainOptions{
-				DryRun: *dryRun, StartAfter: *startAfter, Concurrency: *concurrency}, stdout, stderr)
+				DryRun: *dryRun, StartAfter: *startAfter, Concurrency: *concurrency}, *quiet, stdout, stderr)
 			break
 		}
 		err = retain(ctx, client, *bucket, *key, *keep, *dryRun, stdout, logger)
@@ -339,7 +348,10 @@ func versions(ctx context.Context, c *s3diff.Client, bucket, key string, asJSON 
 // printDiff writes r in format and returns its status.
 func printDiff(r *s3diff.Result, key, format string, w io.Writer, log *slog.Logger) (s3diff.Status, error) {
 	var err error
-	log.Info(r.Summary, "notes", strings.Join(r.Notes, "; "))
+	log.Info(r.Summary)
+	for _, n := range r.Notes {
+		log.Info("note: " + n)
+	}
 	switch format {
 	case "unified":
 		err = r.WriteUnified(w)
@@ -388,10 +400,10 @@ func retain(ctx context.Context, c *s3diff.Client, bucket, key string, keep int,
 		if dryRun {
 			verb = "would delete"
 		}
-		log.Info(fmt.Sprintf("%s %d version(s), kept %d", verb, len(res.Deleted), len(res.Kept)),
-			"failed", len(res.Failed), "list_pages", res.ListPages, "delete_calls", res.DeleteCalls)
+		log.Info(fmt.Sprintf("s3://%s/%s: %s %d version(s), kept %d, failed %d; %d list and %d delete calls",
+			bucket, key, verb, len(res.Deleted), len(res.Kept), len(res.Failed), res.ListPages, res.DeleteCalls))
 		for _, f := range res.Failed {
-			log.Warn("not deleted", "version", f.Version.VersionID, "code", f.Code, "message", f.Message)
+			log.Warn(fmt.Sprintf("not deleted: version %s: %s %s", f.Version.VersionID, f.Code, f.Message))
 		}
 	}
 	return err

@@ -26,8 +26,12 @@ const progressEvery = 5 * time.Second
 // resume with when the run stops early. On Ctrl-C the library settles the calls in flight
 // (a fresh listing says what they deleted) before it returns, so stdout and the summary
 // hold every version that is gone; stdout is flushed before the process exits.
-func retainPrefix(ctx context.Context, c *s3diff.Client, bucket, prefix string, keep int, opts s3diff.PrefixRetainOptions, stdout, stderr io.Writer) error {
+func retainPrefix(ctx context.Context, c *s3diff.Client, bucket, prefix string, keep int, opts s3diff.PrefixRetainOptions, quiet bool, stdout, stderr io.Writer) error {
 	out := bufio.NewWriter(stdout)
+	info := stderr // progress and the summary; -q keeps only what went wrong and where to resume
+	if quiet {
+		info = io.Discard
+	}
 	var mu sync.Mutex // OnDelete and OnProgress may be called from several goroutines
 	last := time.Now()
 	verb := "deleted"
@@ -51,7 +55,7 @@ func retainPrefix(ctx context.Context, c *s3diff.Client, bucket, prefix string, 
 		if opts.DryRun {
 			done = fmt.Sprintf("%d would be deleted", p.Planned)
 		}
-		fmt.Fprintf(stderr, "s3diff: %d keys, %d versions listed, %s, %.0f keys/s, at %q\n",
+		fmt.Fprintf(info, "s3diff: %d keys, %d versions listed, %s, %.0f keys/s, at %q\n",
 			p.Keys, p.Versions, done, p.KeysPerSecond(), p.LastKey)
 	}
 	res, err := c.RetainPrefix(ctx, bucket, prefix, keep, func(o *s3diff.PrefixRetainOptions) { *o = opts })
@@ -74,7 +78,7 @@ func retainPrefix(ctx context.Context, c *s3diff.Client, bucket, prefix string, 
 	if res.Unknown > 0 {
 		notDone += fmt.Sprintf(", outcome unknown %d (list those keys to see)", res.Unknown)
 	}
-	fmt.Fprintf(stderr, "s3diff: s3://%s/%s keep %d: %d keys, %d versions listed, %s %d, %s; %d list and %d delete calls in %s (%.0f keys/s)\n",
+	fmt.Fprintf(info, "s3diff: s3://%s/%s keep %d: %d keys, %d versions listed, %s %d, %s; %d list and %d delete calls in %s (%.0f keys/s)\n",
 		bucket, prefix, keep, res.Keys, res.Versions, verb, deleted, notDone, res.ListPages, res.DeleteCalls,
 		res.Elapsed.Round(time.Millisecond), res.KeysPerSecond())
 	for _, f := range res.Failures {

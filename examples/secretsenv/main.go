@@ -205,12 +205,23 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (cmd str
 }
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr, secretsenv.Exec))
+	// exec replaces this process with the command (its status is the exit code); print and
+	// wrap's loading are finite jobs: a signal ends them with nothing run and nothing printed.
+	ctx, sig := cli.WithSignals(context.Background())
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, secretsenv.Exec)
+	if name := sig.Name(); name != "" {
+		fmt.Fprintf(os.Stderr, "secretsenv: stopped by %s while loading the secrets: nothing was run or printed\n", name)
+	}
+	sig.Stop()
+	os.Exit(sig.Code(code))
 }
 
 type execFunc func(command string, args, env []string) error
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, execute execFunc) int {
+	if cli.AskedVersion("secretsenv", args, stdout) {
+		return 0
+	}
 	cmd, st, command, err := parse(args, getenv, stderr)
 	if err != nil {
 		return cli.Usage(stderr, "secretsenv", "%v", err)
@@ -221,13 +232,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return 0
 	}
-	level := slog.LevelWarn
-	if st.verbose {
-		level = slog.LevelDebug
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// Warnings and, with -v, debug lines: the program's own output must stay its own.
+	logger := cli.Logger("secretsenv", stderr, st.verbose, !st.verbose)
 
 	vars, loader, err := load(ctx, st, logger)
+	if errors.Is(err, cli.ErrNoRegion) {
+		fmt.Fprintln(stderr, "secretsenv:", cli.NoRegion)
+		return cli.ExitUsage
+	}
 	if err != nil {
 		return cli.Fail(stderr, "secretsenv", err)
 	}
@@ -254,7 +266,7 @@ func load(ctx context.Context, st settings, logger *slog.Logger) (map[string]str
 		return nil, nil, fmt.Errorf("AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
-		return nil, nil, errors.New("no AWS region: set AWS_REGION (Lambda sets it for you)")
+		return nil, nil, cli.ErrNoRegion
 	}
 	var smOpts []func(*secretsmanager.Options)
 	smOpts = append(smOpts, func(o *secretsmanager.Options) {

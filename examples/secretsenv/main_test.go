@@ -209,7 +209,7 @@ func TestFailuresRunNothing(t *testing.T) {
 			f.PutString("s", `{"A":"TOPSECRET"}`)
 			f.Fail(secretsenvtest.OpGetSecretValue, secretsenvtest.APIError("ThrottlingException", "Rate exceeded"), 0)
 		}, []string{"exec", "-timeout", "2s", "-secret", "s", "--"}, nil, 1, "throttled"},
-		{"no region", func(f *secretsenvtest.SecretsManager) { f.PutString("s", `{"A":"TOPSECRET"}`) }, []string{"exec", "-secret", "s", "--"}, []string{"AWS_REGION="}, 1, "AWS_REGION"},
+		{"no region", func(f *secretsenvtest.SecretsManager) { f.PutString("s", `{"A":"TOPSECRET"}`) }, []string{"exec", "-secret", "s", "--"}, []string{"AWS_REGION="}, 2, "set AWS_REGION (or use a profile with a region)"},
 		{"binary without the option", func(f *secretsenvtest.SecretsManager) { f.PutBinary("bin", []byte("TOPSECRET")) }, []string{"exec", "-secret", "bin,var=B", "--"}, nil, 1, "binary"},
 		{"unknown flag", nil, []string{"exec", "-nope", "--"}, nil, 2, "flag provided but not defined"},
 		{"no command", func(f *secretsenvtest.SecretsManager) { f.PutString("s", `{"A":"x"}`) }, []string{"exec", "-secret", "s"}, nil, 2, "needs a command"},

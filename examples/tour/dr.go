@@ -188,8 +188,12 @@ func tourRehearsal(ctx context.Context, say func(string, ...any), recovery *drte
 		return err
 	}
 	say("failover rehearsal in eu-central-1: restored %s as %s, record %s", rep.Snapshot, rep.Target, rep.Record)
-	say("  recovery point %s (the data is %s old), recovery time %s (restore and DNS); checks ok=%v",
-		rep.RecoveryPoint.UTC().Format(time.RFC3339), rep.DataLoss, rep.RecoveryTime, rep.OK)
+	checks := fmt.Sprintf("checks ok=%v", rep.OK)
+	if dsn == "" {
+		checks = "checks not run: no database is running (SHIPSHAPE_PG_DSN is unset); start one with the tour: scripts/testbed run --only pg -- make demo"
+	}
+	say("  recovery point %s (the data is %s old), recovery time %s (restore and DNS); %s",
+		rep.RecoveryPoint.UTC().Format(time.RFC3339), rep.DataLoss, rep.RecoveryTime, checks)
 	say("  cleanup: %s; instances left: %d, records left: %v", rep.Cleanup, len(recovery.Instances()), dns.Names("Z0RECOVERY"))
 	return nil
 }
@@ -199,7 +203,7 @@ func tourRehearsal(ctx context.Context, say func(string, ...any), recovery *drte
 func tourVerify(ctx context.Context, say func(string, ...any), prod *drtest.RDS) error {
 	dsn := os.Getenv("SHIPSHAPE_PG_DSN")
 	if dsn == "" {
-		say("verify (restore, SQL checks, always delete) needs a database: run `scripts/testbed run -- make demo` to see it")
+		say("verify (restore, SQL checks, always delete) needs a database, and none is running: start one with the tour: scripts/testbed run --only pg -- make demo")
 		return nil
 	}
 	u, err := url.Parse(dsn)

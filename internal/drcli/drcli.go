@@ -12,14 +12,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -27,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/internal/awsconfig"
 	"github.com/shipshape-dev/shipshape/internal/awsid"
 	"github.com/shipshape-dev/shipshape/internal/cli"
 )
@@ -51,10 +49,10 @@ type Clients struct {
 // NewClients makes the clients of a run, after its flags are checked.
 type NewClients func(ctx context.Context) (Clients, error)
 
-// FromEnvironment makes the clients from the standard AWS SDK environment
-// (config.LoadDefaultConfig). Making a client makes no request.
+// FromEnvironment makes the clients from the standard AWS SDK environment (awsconfig.Load:
+// cli.ErrNoRegion without a region). Making a client makes no request.
 func FromEnvironment(ctx context.Context) (Clients, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := awsconfig.Load(ctx, nil)
 	if err != nil {
 		return Clients{}, err
 	}
@@ -69,12 +67,30 @@ func ClientsFrom(cfg aws.Config) Clients {
 }
 
 // Main runs run on a context that ends at Ctrl-C or SIGTERM (so that what the run made is
-// still deleted) and exits with the code run returns.
-func Main(run func(ctx context.Context) int) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+// still deleted: its cleanup runs on a context of its own) and exits with the code run
+// returns, or 130 / 143 when a signal stopped it, after one line saying so and what it
+// left (undone). -version is answered before run.
+func Main(prog, undone string, run func(ctx context.Context) int) {
+	if cli.AskedVersion(prog, os.Args[1:], os.Stdout) {
+		os.Exit(cli.ExitOK)
+	}
+	ctx, sig := cli.WithSignals(context.Background())
 	code := run(ctx)
-	stop()
-	os.Exit(code)
+	if name := sig.Name(); name != "" {
+		fmt.Fprintf(os.Stderr, "%s: stopped by %s: %s\n", prog, name, undone)
+	}
+	sig.Stop()
+	os.Exit(sig.Code(code))
+}
+
+// AWSConfigError turns an error of a NewClients into the binary's exit: the one missing-region
+// message and exit 2, else an operational error.
+func AWSConfigError(stderr io.Writer, prog string, err error) int {
+	if errors.Is(err, cli.ErrNoRegion) {
+		fmt.Fprintf(stderr, "%s: %s\n", prog, cli.NoRegion)
+		return cli.ExitUsage
+	}
+	return cli.Fail(stderr, prog, fmt.Errorf("AWS configuration: %w", err))
 }
 
 // Count is how many of values are set (for "give one of -instance, -cluster and -snapshot").

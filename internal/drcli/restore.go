@@ -3,7 +3,6 @@ package drcli
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"time"
@@ -90,7 +89,7 @@ func (f *Restore) Prepare(ctx context.Context, prog string, stderr io.Writer, mk
 		return p, cli.Usage(stderr, prog, "%v", err), true
 	}
 	if p.Clients, err = mk(ctx); err != nil {
-		return p, cli.Fail(stderr, prog, fmt.Errorf("AWS configuration: %w", err)), true
+		return p, AWSConfigError(stderr, prog, err), true
 	}
 	if p.Reporter, err = f.Report.Reporter(p.Clients); err != nil {
 		return p, cli.Usage(stderr, prog, "-report-bucket/-sns-topic: %v", err), true

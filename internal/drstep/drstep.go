@@ -8,14 +8,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -24,6 +21,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/internal/awsid"
+	"github.com/shipshape-dev/shipshape/internal/lambdamain"
 )
 
 // MaxTimeout is the longest DR_TIMEOUT the state machines wait for a restore: their Ready
@@ -92,29 +90,24 @@ func Clients(cfg aws.Config, s dr.StepSettings) dr.StepClients {
 	return c
 }
 
-// Main is the main of a state machine's Lambda function: it reads the settings with
-// Settings and fromEnv (exit 2 when they are wrong), loads the AWS configuration (exit 1
-// when it fails), and serves Handler, logging JSON on stdout. sanitize chooses the
-// sanitizing state machine's steps (dr.NewStepRunner).
-func Main(fromEnv func(getenv func(string) string) (dr.StepSettings, error), sanitize bool) {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	s, err := Settings(fromEnv, os.Getenv)
-	if err != nil {
-		logger.Error("configuration", "error", err.Error())
-		os.Exit(2)
-	}
-	cfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		logger.Error("AWS configuration", "error", err.Error())
-		os.Exit(1)
-	}
-	r, err := dr.NewStepRunner(s, Clients(cfg, s), sanitize, func(o *dr.VerifyOptions) {
-		o.Logger = logger
-		o.Progress = func(line string) { logger.Info(line) }
-	})
-	if err != nil {
-		logger.Error("configuration", "error", err.Error())
-		os.Exit(2)
-	}
-	lambda.Start(Handler(r))
+// Main is the main of a state machine's Lambda function (cli.LambdaMain: -h, -version, the
+// region check): it reads the settings with Settings and fromEnv (exit 2 when they are wrong)
+// and serves Handler, logging JSON on stdout. sanitize chooses the sanitizing state
+// machine's steps (dr.NewStepRunner).
+func Main(name, usage string, fromEnv func(getenv func(string) string) (dr.StepSettings, error), sanitize bool) {
+	lambdamain.Main(lambdamain.Lambda{Name: name, Usage: usage,
+		Handler: func(_ context.Context, cfg aws.Config, getenv func(string) string, logger *slog.Logger) (any, error) {
+			s, err := Settings(fromEnv, getenv)
+			if err != nil {
+				return nil, err
+			}
+			r, err := dr.NewStepRunner(s, Clients(cfg, s), sanitize, func(o *dr.VerifyOptions) {
+				o.Logger = logger
+				o.Progress = func(line string) { logger.Info(line) }
+			})
+			if err != nil {
+				return nil, err
+			}
+			return Handler(r), nil
+		}})
 }
