@@ -23,7 +23,7 @@ import (
 func TestAListingThatRepeatsTheLatestEntryNeverDeletesIt(t *testing.T) {
 	// all is l/a's 5 versions (newest first, the first latest), l/b's, l/c's (a marker in
 	// the middle), l/d's.
-	attacks := []listingAttack{
+	lies := []listingLie{
 		{name: "the latest version's id again as an old delete marker of its key", lenient: true,
 			pages: func(all []pageEntry) func(int) (*s3.ListObjectVersionsOutput, error) {
 				return func(n int) (*s3.ListObjectVersionsOutput, error) {
@@ -93,7 +93,7 @@ func TestAListingThatRepeatsTheLatestEntryNeverDeletesIt(t *testing.T) {
 				}
 			}},
 	}
-	for _, la := range attacks {
+	for _, la := range lies {
 		for _, keep := range []int{1, 2, 5} {
 			t.Run(fmt.Sprintf("%s keep %d", la.name, keep), func(t *testing.T) {
 				runListingAttack(t, la, keep)

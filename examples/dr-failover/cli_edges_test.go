@@ -22,7 +22,7 @@ import (
 	"github.com/shipshape-dev/shipshape/internal/drcli"
 )
 
-func TestAttackUsageErrors(t *testing.T) {
+func TestUsageErrorsOfOddValues(t *testing.T) {
 	rehearse := []string{"-class", "db.r6g.large", "-rehearse", "-dsn", "postgres://{user}:{password}@{host}:{port}/db"}
 	for _, c := range []clitest.UsageCase{
 		// A source that is not an RDS identifier must not reach a listing of every snapshot.
@@ -63,10 +63,10 @@ func (s *atkSecrets) GetSecretValue(context.Context, *secretsmanager.GetSecretVa
 	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(`{"username":"u","password":"p"}`)}, nil
 }
 
-// TestAttackRerunAfterTheDNSWaitPrintsTheRealRollback: the runbook's "DNS failed after the
+// TestRerunAfterTheDNSWaitPrintsTheRealRollback: the runbook's "DNS failed after the
 // restore: rerun", then "Keep the last lines: they print ... the command that switches DNS
 // back". The rerun's "to switch back" must name the value before the failover.
-func TestAttackRerunAfterTheDNSWaitPrintsTheRealRollback(t *testing.T) {
+func TestRerunAfterTheDNSWaitPrintsTheRealRollback(t *testing.T) {
 	f, dns, mk := bed(t, "", 0)
 	dns.Fail(drtest.OpGetChange, &r53types.NoSuchChange{Message: aws.String("lost")}, 1)
 	args := []string{"-instance", "orders-db", "-target-id", "shipshape-orders-db", "-class", "db.r6g.large", "-zone-id", zone, "-record", record}
@@ -80,9 +80,9 @@ func TestAttackRerunAfterTheDNSWaitPrintsTheRealRollback(t *testing.T) {
 	assert.Contains(t, stderr, `"Value":"`+oldDB+`"`, "the printed rollback puts back the old value")
 }
 
-// TestAttackExplicitTTLZeroIsNotSilentlyChanged: "-ttl 0" is a valid Route 53 TTL; it is
+// TestExplicitTTLZeroIsNotSilentlyChanged: "-ttl 0" is a valid Route 53 TTL; it is
 // either used or refused, not silently replaced by 60.
-func TestAttackExplicitTTLZeroIsNotSilentlyChanged(t *testing.T) {
+func TestExplicitTTLZeroIsNotSilentlyChanged(t *testing.T) {
 	f, _, mk := bed(t, "", 0)
 	code, stdout, stderr := runCLI(mk, f, "-instance", "orders-db", "-target-id", "shipshape-orders-db", "-class", "db.r6g.large",
 		"-zone-id", zone, "-record", record, "-ttl", "0", "-dry-run")

@@ -44,9 +44,9 @@ func truthful(p []pageEntry, last bool) *s3.ListObjectVersionsOutput {
 	return buildPage(p, true, aws.String(e.key), aws.String(e.id))
 }
 
-// listingAttack runs RetainPrefix over "l/" with a listing the test makes up from the
+// listingLie runs RetainPrefix over "l/" with a listing the test makes up from the
 // bucket's true entries; the guard checks that nothing that must stay is deleted.
-type listingAttack struct {
+type listingLie struct {
 	name  string
 	pages func(all []pageEntry) func(n int) (*s3.ListObjectVersionsOutput, error)
 	// wantErr: the run must fail with ErrMalformedResponse (the answer is impossible).
@@ -55,7 +55,7 @@ type listingAttack struct {
 	lenient bool
 }
 
-func runListingAttack(t *testing.T, la listingAttack, keep int) {
+func runListingAttack(t *testing.T, la listingLie, keep int) {
 	t.Helper()
 	m := newModel(t)
 	keys := []string{"l/a", "l/b", "l/c", "l/d"}
@@ -102,8 +102,8 @@ func runListingAttack(t *testing.T, la listingAttack, keep int) {
 	}
 }
 
-func TestAttackListing(t *testing.T) {
-	attacks := []listingAttack{
+func TestListing(t *testing.T) {
+	lies := []listingLie{
 		{name: "truncated page without next markers", wantErr: true, pages: func(all []pageEntry) func(int) (*s3.ListObjectVersionsOutput, error) {
 			return func(n int) (*s3.ListObjectVersionsOutput, error) {
 				return buildPage(all[:7], true, nil, nil), nil
@@ -259,7 +259,7 @@ func TestAttackListing(t *testing.T) {
 			return func(n int) (*s3.ListObjectVersionsOutput, error) { return nil, nil }
 		}},
 	}
-	for _, la := range attacks {
+	for _, la := range lies {
 		for _, keep := range []int{1, 2} {
 			t.Run(fmt.Sprintf("%s keep %d", la.name, keep), func(t *testing.T) {
 				defer func() {
@@ -273,11 +273,11 @@ func TestAttackListing(t *testing.T) {
 	}
 }
 
-// TestAttackUploadsDuringThePass: after every listing page, a new version goes to the key
+// TestUploadsDuringThePass: after every listing page, a new version goes to the key
 // whose entries the listing has just returned (its listing has begun, so the upload is not
 // in this pass), to the first key, to a key not yet listed and to a new key; nothing that
 // was not listed is deleted, and no upload to a key the listing had already reached is.
-func TestAttackUploadsDuringThePass(t *testing.T) {
+func TestUploadsDuringThePass(t *testing.T) {
 	for _, pageSize := range []int32{1, 2, 3, 1000} {
 		m := newModel(t)
 		keys := []string{"u/a", "u/b", "u/c", "u/d", "u/e"}
@@ -311,10 +311,10 @@ func TestAttackUploadsDuringThePass(t *testing.T) {
 	}
 }
 
-// TestAttackVersionsOldestFirst: an S3-compatible server that lists each key's versions
+// TestVersionsOldestFirst: an S3-compatible server that lists each key's versions
 // oldest first, with IsLatest on the last one. The latest entry is never deleted, by Retain
 // or by RetainPrefix (which versions are kept is S3's order: not checked here).
-func TestAttackVersionsOldestFirst(t *testing.T) {
+func TestVersionsOldestFirst(t *testing.T) {
 	for _, pageSize := range []int{2, 1000} {
 		m := newModel(t)
 		keys := []string{"o/a", "o/b"}

@@ -14,9 +14,9 @@ import (
 	"github.com/shipshape-dev/shipshape/s3diff/s3difftest"
 )
 
-// TestAttackLambdaBatchSettings: the function's environment and the job's user arguments,
+// TestLambdaBatchSettings: the function's environment and the job's user arguments,
 // through the function's own handler and JSON as the runtime passes it.
-func TestAttackLambdaBatchSettings(t *testing.T) {
+func TestLambdaBatchSettings(t *testing.T) {
 	invoke := func(t *testing.T, envv map[string]string, args map[string]string, keys ...string) (events.S3BatchJobResponse, *s3difftest.Bucket) {
 		b := s3difftest.New()
 		b.CreateBucket("bucket")

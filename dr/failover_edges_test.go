@@ -31,12 +31,12 @@ func atkTags(kv ...string) []types.Tag {
 	return out
 }
 
-// TestAttackFailoverRerunAfterDNSWaitKeepsTheRollback: the runbook says "DNS failed after the
+// TestFailoverRerunAfterDNSWaitKeepsTheRollback: the runbook says "DNS failed after the
 // restore: rerun" and "Keep the last lines: they print the endpoint and the command that
 // switches DNS back". When the first run's UPSERT went through but waiting for INSYNC failed,
 // the rerun must still print a rollback to the value the record had BEFORE the failover, not
 // a "rollback" to the new endpoint.
-func TestAttackFailoverRerunAfterDNSWaitKeepsTheRollback(t *testing.T) {
+func TestFailoverRerunAfterDNSWaitKeepsTheRollback(t *testing.T) {
 	f, dns := recoveryBed(t)
 	dns.Fail(drtest.OpGetChange, &r53types.NoSuchChange{Message: aws.String("throttled away")}, 1)
 	r := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"})
@@ -52,11 +52,11 @@ func TestAttackFailoverRerunAfterDNSWaitKeepsTheRollback(t *testing.T) {
 	assert.NotContains(t, res.Rollback, `"Value":"shipshape-orders-db.fake.rds.amazonaws.com"`, "a rollback to the new endpoint switches nothing back")
 }
 
-// TestAttackAuroraFailoverRerunAfterTheInstanceCallFailed: the cluster was restored but
+// TestAuroraFailoverRerunAfterTheInstanceCallFailed: the cluster was restored but
 // CreateDBInstance failed (capacity, throttling, a lost Lambda). The runbook: "Rerun the same
 // command. It attaches to the restore RDS already started". A cluster serves nothing without
 // its instance, so the rerun must add it and finish, not fail on every rerun.
-func TestAttackAuroraFailoverRerunAfterTheInstanceCallFailed(t *testing.T) {
+func TestAuroraFailoverRerunAfterTheInstanceCallFailed(t *testing.T) {
 	f, dns := recoveryBed(t)
 	f.Fail(drtest.OpCreateInstance, drtest.APIError("InsufficientDBInstanceCapacity", "no capacity right now"), 1)
 	r := restorer(t, f, dns, dr.FailoverTarget{SourceCluster: "ledger", TargetID: "shipshape-ledger"})
@@ -73,12 +73,12 @@ func TestAttackAuroraFailoverRerunAfterTheInstanceCallFailed(t *testing.T) {
 	assert.Equal(t, 1, f.Calls(drtest.OpRestoreCluster), "no second cluster")
 }
 
-// TestAttackFailoverAttachedReportsWhatItRestored: a first run started restoring the newest
+// TestFailoverAttachedReportsWhatItRestored: a first run started restoring the newest
 // copy of that moment; a newer DR copy arrived before the rerun (the sweep runs every 15
 // minutes). The rerun attaches (it must: no second instance), but then the recovery point it
 // reports (the RPO the runbook tells you to record) must be the data of the instance it
 // attached to, not the data of a snapshot that was never restored.
-func TestAttackFailoverAttachedReportsWhatItRestored(t *testing.T) {
+func TestFailoverAttachedReportsWhatItRestored(t *testing.T) {
 	f, dns := recoveryBed(t)
 	r := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"})
 	f.LoseAnswers(drtest.OpRestore, 1)
@@ -96,12 +96,12 @@ func TestAttackFailoverAttachedReportsWhatItRestored(t *testing.T) {
 	assert.Equal(t, created, res.RecoveryPoint, "the recovery point is the restored data's time, not the newer copy's")
 }
 
-// TestAttackFailoverRefusesARestoreOfAnotherDatabase: the target identifier holds a
+// TestFailoverRefusesARestoreOfAnotherDatabase: the target identifier holds a
 // failover restore of ANOTHER database (an earlier failover of ledger-db under this id, or a
 // copy-paste of -target-id). Attaching to it would point the orders-db CNAME at the wrong
 // database. The guard is "a target that exists and is not ours is refused"; a restore of
 // another database is not this failover's.
-func TestAttackFailoverRefusesARestoreOfAnotherDatabase(t *testing.T) {
+func TestFailoverRefusesARestoreOfAnotherDatabase(t *testing.T) {
 	f, dns := recoveryBed(t)
 	f.AddManual("shipshape-dr-billing-202611230300", "billing", created, map[string]string{dr.TagDR: "true"})
 	_, err := f.RestoreDBInstanceFromDBSnapshot(context.Background(), &rds.RestoreDBInstanceFromDBSnapshotInput{
@@ -115,10 +115,10 @@ func TestAttackFailoverRefusesARestoreOfAnotherDatabase(t *testing.T) {
 	assert.Equal(t, oldDB, dns.Record(zone, record), "the orders-db CNAME must not be switched to billing's database")
 }
 
-// TestAttackRestorerRefusesMalformedSources: "bad input is refused before any call" and
+// TestRestorerRefusesMalformedSources: "bad input is refused before any call" and
 // NewRestorer's doc: "The error, wrapping ErrInvalidInput, is for settings that can't work".
 // NewVerifier checks the source identifiers; NewRestorer must too.
-func TestAttackRestorerRefusesMalformedSources(t *testing.T) {
+func TestRestorerRefusesMalformedSources(t *testing.T) {
 	for name, target := range map[string]dr.FailoverTarget{
 		"instance with a space":       {SourceInstance: "orders db"},
 		"instance with an underscore": {SourceInstance: "orders_db"},
@@ -138,10 +138,10 @@ func TestAttackRestorerRefusesMalformedSources(t *testing.T) {
 	}
 }
 
-// TestAttackRehearsalNeverTouchesTheRealIdentifierOrRecord: a rehearsal while the real
+// TestRehearsalNeverTouchesTheRealIdentifierOrRecord: a rehearsal while the real
 // failover's instance exists (it is production now) neither attaches to it, deletes it, nor
 // changes the real record.
-func TestAttackRehearsalNeverTouchesTheRealIdentifierOrRecord(t *testing.T) {
+func TestRehearsalNeverTouchesTheRealIdentifierOrRecord(t *testing.T) {
 	f, dns := recoveryBed(t)
 	res, err := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"}).Failover(context.Background())
 	require.NoError(t, err)
@@ -163,9 +163,9 @@ func TestAttackRehearsalNeverTouchesTheRealIdentifierOrRecord(t *testing.T) {
 	}
 }
 
-// TestAttackRehearsalCancelledDuringDNSWaitCleansUp: Ctrl-C while Route 53 applies the
+// TestRehearsalCancelledDuringDNSWaitCleansUp: Ctrl-C while Route 53 applies the
 // temporary record: the record, the instance are still deleted.
-func TestAttackRehearsalCancelledDuringDNSWaitCleansUp(t *testing.T) {
+func TestRehearsalCancelledDuringDNSWaitCleansUp(t *testing.T) {
 	f, dns := recoveryBed(t)
 	dns.ChangeTime = 10 * time.Minute
 	ctx, cancel := context.WithCancel(context.Background())
@@ -186,9 +186,9 @@ func TestAttackRehearsalCancelledDuringDNSWaitCleansUp(t *testing.T) {
 	assert.Equal(t, oldDB, dns.Record(zone, record))
 }
 
-// TestAttackDryRunOnAForeignTargetChangesNothing: a dry run that finds a foreign target
+// TestDryRunOnAForeignTargetChangesNothing: a dry run that finds a foreign target
 // reports it and changes nothing, whatever else fails.
-func TestAttackDryRunOnAForeignTargetChangesNothing(t *testing.T) {
+func TestDryRunOnAForeignTargetChangesNothing(t *testing.T) {
 	f, dns := recoveryBed(t)
 	_, err := f.RestoreDBInstanceFromDBSnapshot(context.Background(), &rds.RestoreDBInstanceFromDBSnapshotInput{
 		DBInstanceIdentifier: aws.String("shipshape-orders-db"), DBSnapshotIdentifier: aws.String("orders-db-old")})
@@ -201,11 +201,11 @@ func TestAttackDryRunOnAForeignTargetChangesNothing(t *testing.T) {
 	assert.Equal(t, writesBefore, dns.Calls(drtest.OpChangeRecords))
 }
 
-// TestAttackFailoverNeverPicksACopyInProgressOrAnotherDatabase: the newest DR copy by
+// TestFailoverNeverPicksACopyInProgressOrAnotherDatabase: the newest DR copy by
 // original creation time, available, of exactly this database: not a newer copy still in
 // progress, not a newer copy of a database whose name has this one as a prefix, not a newer
 // snapshot without the DR tag.
-func TestAttackFailoverNeverPicksACopyInProgressOrAnotherDatabase(t *testing.T) {
+func TestFailoverNeverPicksACopyInProgressOrAnotherDatabase(t *testing.T) {
 	f, dns := recoveryBed(t)
 	ctx := context.Background()
 	later := created.Add(6 * time.Hour)
@@ -229,9 +229,9 @@ func TestAttackFailoverNeverPicksACopyInProgressOrAnotherDatabase(t *testing.T) 
 	assert.Equal(t, "shipshape-dr-orders-202611231000", p.Snapshot)
 }
 
-// TestAttackFailoverTimeoutIsADeadline: a restore that never finishes ends at -timeout (the
+// TestFailoverTimeoutIsADeadline: a restore that never finishes ends at -timeout (the
 // last poll at the deadline), not at the next poll after it, and DNS is untouched.
-func TestAttackFailoverTimeoutIsADeadline(t *testing.T) {
+func TestFailoverTimeoutIsADeadline(t *testing.T) {
 	f, dns := recoveryBed(t)
 	f.RestoreTime = 10 * time.Hour
 	r := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"}, func(o *dr.FailoverOptions) {
@@ -246,10 +246,10 @@ func TestAttackFailoverTimeoutIsADeadline(t *testing.T) {
 	assert.False(t, errors.As(err, &rf))
 }
 
-// TestAttackConcurrentRehearsalsAndVerifications: Restorer and Verifier "are safe for
+// TestConcurrentRehearsalsAndVerifications: Restorer and Verifier "are safe for
 // concurrent use": two rehearsals and two verifications at once on the same values each
 // clean up what they made, and nothing else (run with -race).
-func TestAttackConcurrentRehearsalsAndVerifications(t *testing.T) {
+func TestConcurrentRehearsalsAndVerifications(t *testing.T) {
 	f, dns := recoveryBed(t)
 	r := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"})
 	v, err := dr.NewVerifier(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},

@@ -22,9 +22,9 @@ import (
 	"github.com/shipshape-dev/shipshape/s3diff/s3difftest"
 )
 
-// TestAttackRetainPrefixUsageTypos: a mistyped or missing argument is a usage error (exit 2)
+// TestRetainPrefixUsageTypos: a mistyped or missing argument is a usage error (exit 2)
 // with no S3 call, never a run with defaults.
-func TestAttackRetainPrefixUsageTypos(t *testing.T) {
+func TestRetainPrefixUsageTypos(t *testing.T) {
 	b := s3difftest.New()
 	b.CreateBucket("bucket")
 	for range 3 {
@@ -64,8 +64,8 @@ func TestAttackRetainPrefixUsageTypos(t *testing.T) {
 	assert.Len(t, b.VersionIDs("bucket", "logs/a"), 3)
 }
 
-// TestAttackLifecycleRuleUsageTypos: likewise for lifecycle-rule.
-func TestAttackLifecycleRuleUsageTypos(t *testing.T) {
+// TestLifecycleRuleUsageTypos: likewise for lifecycle-rule.
+func TestLifecycleRuleUsageTypos(t *testing.T) {
 	for _, args := range [][]string{
 		{"lifecycle-rule"},
 		{"lifecycle-rule", "-keep", "0"},
@@ -101,10 +101,10 @@ func (c *cancelAfterLastPage) ListObjectVersions(ctx context.Context, in *s3.Lis
 	return out, err
 }
 
-// TestAttackRetainPrefixCtrlCAfterTheListing: Ctrl-C after the whole prefix is listed but
+// TestRetainPrefixCtrlCAfterTheListing: Ctrl-C after the whole prefix is listed but
 // before the last deletions are sent: the command exits 1 with where to resume (or "run the
 // same command again"); it does not crash.
-func TestAttackRetainPrefixCtrlCAfterTheListing(t *testing.T) {
+func TestRetainPrefixCtrlCAfterTheListing(t *testing.T) {
 	b := s3difftest.New()
 	b.CreateBucket("bucket")
 	for i := range 20 {
@@ -135,10 +135,10 @@ func TestAttackRetainPrefixCtrlCAfterTheListing(t *testing.T) {
 	assert.True(t, strings.Contains(stderr.String(), "resume with -start-after") || strings.Contains(stderr.String(), "run the same command again"), stderr.String())
 }
 
-// TestAttackRetainPrefixResumeLoop: a run that fails somewhere, again and again, at random
+// TestRetainPrefixResumeLoop: a run that fails somewhere, again and again, at random
 // batches; following the printed resume flag each time ends with every key pruned and never
 // deletes a kept version.
-func TestAttackRetainPrefixResumeLoop(t *testing.T) {
+func TestRetainPrefixResumeLoop(t *testing.T) {
 	b := s3difftest.New()
 	b.CreateBucket("bucket")
 	newest := map[string]string{}
@@ -183,9 +183,9 @@ func TestAttackRetainPrefixResumeLoop(t *testing.T) {
 	}
 }
 
-// TestAttackRetainPrefixOutputLines: stdout is one line per deleted version, "key<TAB>version
+// TestRetainPrefixOutputLines: stdout is one line per deleted version, "key<TAB>version
 // id", whatever the key holds.
-func TestAttackRetainPrefixOutputLines(t *testing.T) {
+func TestRetainPrefixOutputLines(t *testing.T) {
 	b := s3difftest.New()
 	b.CreateBucket("bucket")
 	keys := []string{"o/plain", "o/with space", "o/tab\there", "o/new\nline", "o/ü", "o/back\\slash"}
@@ -211,9 +211,9 @@ func TestAttackRetainPrefixOutputLines(t *testing.T) {
 	assert.ElementsMatch(t, keys, got, "every key reads back exactly")
 }
 
-// TestAttackRetainPrefixDryRunAndExitCodes: a dry run deletes nothing, exits 0 and says
+// TestRetainPrefixDryRunAndExitCodes: a dry run deletes nothing, exits 0 and says
 // "would delete"; a bucket that does not exist exits 1.
-func TestAttackRetainPrefixDryRunAndExitCodes(t *testing.T) {
+func TestRetainPrefixDryRunAndExitCodes(t *testing.T) {
 	b := s3difftest.New()
 	b.CreateBucket("bucket")
 	for range 3 {
@@ -232,10 +232,10 @@ func TestAttackRetainPrefixDryRunAndExitCodes(t *testing.T) {
 	assert.Equal(t, 0, code, stderr)
 }
 
-// TestIntegrationAttackLifecycleJSONWithTheAWSCLI: every rule the binary prints passes the
+// TestIntegrationLifecycleJSONWithTheAWSCLI: every rule the binary prints passes the
 // AWS CLI's own validation of put-bucket-lifecycle-configuration (the CLI fails on the
 // connection afterwards, never on the parameters).
-func TestIntegrationAttackLifecycleJSONWithTheAWSCLI(t *testing.T) {
+func TestIntegrationLifecycleJSONWithTheAWSCLI(t *testing.T) {
 	aws := testbed.AWSCLI(t)
 	dir := t.TempDir()
 	for i, args := range [][]string{

@@ -22,12 +22,12 @@ import (
 
 const atkSecret = "TOPSECRET-9f3b"
 
-// TestAttackDSNPasswordFromTheEnvironmentNeverReported: dr.md: "Neither the DSN nor the
+// TestDSNPasswordFromTheEnvironmentNeverReported: dr.md: "Neither the DSN nor the
 // password is logged or reported"; Database: "The DSN and the password are never logged or
 // reported". dr-verify documents ${VAR} for the password ("or ${VAR} reads the
 // environment"). A password with characters that are special in a URL (here '@' and '%')
 // makes the driver's parse error quote the DSN: the report must not carry the password.
-func TestAttackDSNPasswordFromTheEnvironmentNeverReported(t *testing.T) {
+func TestDSNPasswordFromTheEnvironmentNeverReported(t *testing.T) {
 	f := verifyBed(t, "127.0.0.1", 1)
 	env := map[string]string{"DB_PASSWORD": "p@ss%zz" + atkSecret}
 	dsn, err := dr.DSNTemplate("postgres://verify:${DB_PASSWORD}@{host}:{port}/orders?connect_timeout=1", func(k string) string { return env[k] })
@@ -52,10 +52,10 @@ func (s atkSecrets) GetSecretValue(context.Context, *secretsmanager.GetSecretVal
 	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(s.value)}, nil
 }
 
-// TestAttackSecretCredentialsNeverReported: with {user} and {password} from Secrets Manager,
+// TestSecretCredentialsNeverReported: with {user} and {password} from Secrets Manager,
 // a password full of URL-special characters is escaped and never appears in the report, and
 // a secret that is not JSON with both fields gives an error without its value.
-func TestAttackSecretCredentialsNeverReported(t *testing.T) {
+func TestSecretCredentialsNeverReported(t *testing.T) {
 	f := verifyBed(t, "127.0.0.1", 1)
 	dsn, err := dr.DSNTemplate("postgres://{user}:{password}@{host}:{port}/orders?connect_timeout=1", nil)
 	require.NoError(t, err)
@@ -74,11 +74,11 @@ func TestAttackSecretCredentialsNeverReported(t *testing.T) {
 	}
 }
 
-// TestAttackCleanupWithoutARunDeletesNothingOfAnotherRun: Cleanup "deletes only an instance
+// TestCleanupWithoutARunDeletesNothingOfAnotherRun: Cleanup "deletes only an instance
 // whose shipshape:run tag names this run"; dr.md: Cleanup "deletes nothing that another
 // execution, or a person, made". A state without a run (a hand-made call, a state machine
 // that lost $$.Execution.Name) must not delete another run's verify instance.
-func TestAttackCleanupWithoutARunDeletesNothingOfAnotherRun(t *testing.T) {
+func TestCleanupWithoutARunDeletesNothingOfAnotherRun(t *testing.T) {
 	f := verifyBed(t, "127.0.0.1", 1)
 	v := verifier(t, f, func(string, int32) string { return "" }, dr.Checks{})
 	ctx := context.Background()
@@ -99,10 +99,10 @@ func TestAttackCleanupWithoutARunDeletesNothingOfAnotherRun(t *testing.T) {
 	assert.Equal(t, []string{other2.Instance}, f2.Instances(), "Step(cleanup) without a run deleted another run's instance: %s", st2.Report.Cleanup)
 }
 
-// TestAttackCleanupNeverDeletesAForeignInstanceNamedInTheState: a state whose instance was
+// TestCleanupNeverDeletesAForeignInstanceNamedInTheState: a state whose instance was
 // changed to a production instance (or a person's) is left alone: only what carries this
 // run's tags is deleted.
-func TestAttackCleanupNeverDeletesAForeignInstanceNamedInTheState(t *testing.T) {
+func TestCleanupNeverDeletesAForeignInstanceNamedInTheState(t *testing.T) {
 	f := verifyBed(t, "127.0.0.1", 1)
 	ctx := context.Background()
 	_, err := f.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String("orders-db"),
@@ -120,9 +120,9 @@ func TestAttackCleanupNeverDeletesAForeignInstanceNamedInTheState(t *testing.T) 
 	assert.Zero(t, f.Calls(drtest.OpDeleteDB))
 }
 
-// TestAttackVerifyNeverRestoresACopyInProgressOrOfAnotherDatabase: "the newest DR snapshot
+// TestVerifyNeverRestoresACopyInProgressOrOfAnotherDatabase: "the newest DR snapshot
 // by original creation time", available, of this database only.
-func TestAttackVerifyNeverRestoresACopyInProgressOrOfAnotherDatabase(t *testing.T) {
+func TestVerifyNeverRestoresACopyInProgressOrOfAnotherDatabase(t *testing.T) {
 	f := verifyBed(t, "127.0.0.1", 1)
 	ctx := context.Background()
 	later := created.Add(12 * time.Hour)
@@ -138,11 +138,11 @@ func TestAttackVerifyNeverRestoresACopyInProgressOrOfAnotherDatabase(t *testing.
 	assert.Equal(t, "shipshape-dr-orders-db-202611230300", st.Snapshot)
 }
 
-// TestAttackSanitizeSnapshotStepRefusesBeforeEveryStatementRan: Sanitize's steps run "each
+// TestSanitizeSnapshotStepRefusesBeforeEveryStatementRan: Sanitize's steps run "each
 // statement exactly once" and the snapshot is of the SANITIZED database: a "snapshot" step
 // on a state whose statements have not all run (a hand-driven step, a state machine edited
 // wrong) must not take (and later share) a snapshot of unsanitized production data.
-func TestAttackSanitizeSnapshotStepRefusesBeforeEveryStatementRan(t *testing.T) {
+func TestSanitizeSnapshotStepRefusesBeforeEveryStatementRan(t *testing.T) {
 	f := verifyBed(t, "127.0.0.1", 1)
 	s := sanitizer(t, f, func(string, int32) string { return "" }, dr.SanitizeOptions{
 		Statements: []string{"UPDATE customers SET name = 'x'", "DELETE FROM orders"}, ShareWith: []string{"444444444444"}})
@@ -162,20 +162,20 @@ func TestAttackSanitizeSnapshotStepRefusesBeforeEveryStatementRan(t *testing.T) 
 	assert.Zero(t, f.Calls(drtest.OpModifyAttribute), "nothing shared")
 }
 
-// TestAttackReporterRefusesABucketThatIsNotABucketName: NewReporter refuses "a bucket
+// TestReporterRefusesABucketThatIsNotABucketName: NewReporter refuses "a bucket
 // without an S3 client, a topic that is not an SNS ARN" and "settings that can't work";
 // a bucket given as an ARN or with characters no bucket name has can't work, and is found
 // only after an hour of restore, when the upload fails.
-func TestAttackReporterRefusesABucketThatIsNotABucketName(t *testing.T) {
+func TestReporterRefusesABucketThatIsNotABucketName(t *testing.T) {
 	for _, b := range []string{"arn:aws:s3:::dr-reports", "DR Reports", "dr_reports", "dr-reports?x", strings.Repeat("b", 64)} {
 		_, err := dr.NewReporter(func(o *dr.ReporterOptions) { o.S3, o.Bucket = failingS3{}, b })
 		assert.ErrorIs(t, err, dr.ErrInvalidInput, "bucket %q", b)
 	}
 }
 
-// TestAttackNoticeSubjectIsWhatSNSAccepts: the subject is at most 100 printable ASCII
+// TestNoticeSubjectIsWhatSNSAccepts: the subject is at most 100 printable ASCII
 // characters whatever the database and region, or SNS refuses the alert.
-func TestAttackNoticeSubjectIsWhatSNSAccepts(t *testing.T) {
+func TestNoticeSubjectIsWhatSNSAccepts(t *testing.T) {
 	const topic = "arn:aws:sns:eu-west-1:111111111111:dr"
 	notices := drtest.NewSNS(topic)
 	r, err := dr.NewReporter(func(o *dr.ReporterOptions) { o.SNS, o.TopicARN = notices, topic })

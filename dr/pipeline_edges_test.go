@@ -50,12 +50,12 @@ func atkTwoProducers(t *testing.T, timeA, timeB time.Time) (w *drtest.World, wes
 	return w, west, rec
 }
 
-// TestAttackRecoveryKeepsEachSourceAccountsDatabase: Origin takes several production
+// TestRecoveryKeepsEachSourceAccountsDatabase: Origin takes several production
 // accounts; "retention groups per source instance or cluster" and "always keeps the newest
 // available one of each instance or cluster". orders-db of account A and orders-db of
 // account B are two databases: retention must never delete A's only DR copy because B's is
 // newer.
-func TestAttackRecoveryKeepsEachSourceAccountsDatabase(t *testing.T) {
+func TestRecoveryKeepsEachSourceAccountsDatabase(t *testing.T) {
 	_, west, rec := atkTwoProducers(t, created, created.Add(time.Hour))
 	ctx := context.Background()
 	sum, err := rec.CopyShared(ctx)
@@ -68,11 +68,11 @@ func TestAttackRecoveryKeepsEachSourceAccountsDatabase(t *testing.T) {
 	assert.Len(t, west.IDs(), 2, "one DR copy of each account's orders-db")
 }
 
-// TestAttackRecoveryCopiesBothAccountsSnapshotsOfTheSameMinute: two accounts' orders-db
+// TestRecoveryCopiesBothAccountsSnapshotsOfTheSameMinute: two accounts' orders-db
 // snapshots taken in the same minute get the same deterministic id on the source side; the
 // recovery side must still hold a DR copy of each (it is not "not ours": both are shared by
 // configured accounts).
-func TestAttackRecoveryCopiesBothAccountsSnapshotsOfTheSameMinute(t *testing.T) {
+func TestRecoveryCopiesBothAccountsSnapshotsOfTheSameMinute(t *testing.T) {
 	_, west, rec := atkTwoProducers(t, created, created.Add(20*time.Second))
 	ctx := context.Background()
 	for range 3 {
@@ -83,10 +83,10 @@ func TestAttackRecoveryCopiesBothAccountsSnapshotsOfTheSameMinute(t *testing.T) 
 	assert.Len(t, west.IDs(), 2, "a DR copy of each account's snapshot")
 }
 
-// TestAttackNewRecoveryRefusesAMalformedSourceRegion: bad input is refused before any call;
+// TestNewRecoveryRefusesAMalformedSourceRegion: bad input is refused before any call;
 // NewRecovery's error "is for settings that can't work". A region that is not a region name
 // only fails later, at the endpoint.
-func TestAttackNewRecoveryRefusesAMalformedSourceRegion(t *testing.T) {
+func TestNewRecoveryRefusesAMalformedSourceRegion(t *testing.T) {
 	for _, region := range []string{"eu west 1", "EU-WEST-1", "eu-west-1 ", "arn:aws:rds:eu-west-1", "eu-west-1a", "euwest1"} {
 		shared, local := drtest.New(nil), drtest.New(nil)
 		_, err := dr.NewRecovery(shared, local, dr.Origin{Accounts: []string{atkProdA}, Region: region})
@@ -95,10 +95,10 @@ func TestAttackNewRecoveryRefusesAMalformedSourceRegion(t *testing.T) {
 	}
 }
 
-// TestAttackChecksRefuseTrailingText: dr.md: "Unknown fields are refused, so a typo can't
+// TestChecksRefuseTrailingText: dr.md: "Unknown fields are refused, so a typo can't
 // drop a check." A misplaced brace ends the JSON early: the rest, with its checks, must not
 // be silently ignored.
-func TestAttackChecksRefuseTrailingText(t *testing.T) {
+func TestChecksRefuseTrailingText(t *testing.T) {
 	for _, text := range []string{
 		`{"MinTables": 40}, "MinRows": {"orders": 1000000}}`,
 		`{"MinTables": 40} {"MinRows": {"orders": 1000000}}`,
@@ -109,10 +109,10 @@ func TestAttackChecksRefuseTrailingText(t *testing.T) {
 	}
 }
 
-// TestAttackRegionsRefuseTrailingTextAndZones: DR_REGIONS is JSON of regions; a region
+// TestRegionsRefuseTrailingTextAndZones: DR_REGIONS is JSON of regions; a region
 // dropped by a misplaced brace would silently not be verified; an availability zone is not a
 // region.
-func TestAttackRegionsRefuseTrailingTextAndZones(t *testing.T) {
+func TestRegionsRefuseTrailingTextAndZones(t *testing.T) {
 	base := map[string]string{"DR_SOURCE_INSTANCE": "orders-db", "DR_INSTANCE_CLASS": "db.t4g.medium", "DR_DSN": "postgres://{host}/db"}
 	for _, regions := range []string{
 		`{"eu-west-1": {"SubnetGroup": "a", "SecurityGroups": ["sg-1"]}}, "eu-central-1": {"SubnetGroup": "b", "SecurityGroups": ["sg-2"]}}`,
@@ -127,9 +127,9 @@ func TestAttackRegionsRefuseTrailingTextAndZones(t *testing.T) {
 	}
 }
 
-// TestAttackProtectedDatabasesAreExact: Databases ["orders"] protects orders, not orders-db
+// TestProtectedDatabasesAreExact: Databases ["orders"] protects orders, not orders-db
 // (a name it is a prefix of), and retention of one never touches the other's copies.
-func TestAttackProtectedDatabasesAreExact(t *testing.T) {
+func TestProtectedDatabasesAreExact(t *testing.T) {
 	f := drtest.New(nil)
 	f.AddAutomated("orders", created, "")
 	f.AddAutomated("orders-db", created, "")
@@ -147,10 +147,10 @@ func TestAttackProtectedDatabasesAreExact(t *testing.T) {
 	assert.Contains(t, f.IDs(), "shipshape-dr-orders-db-202611200300")
 }
 
-// TestAttackRetentionAlwaysKeepsTheNewestAvailable: whatever Keep and MaxAge say, and with
+// TestRetentionAlwaysKeepsTheNewestAvailable: whatever Keep and MaxAge say, and with
 // newer copies still in progress, the newest available DR copy of each database stays, and
 // only tagged copies are deleted.
-func TestAttackRetentionAlwaysKeepsTheNewestAvailable(t *testing.T) {
+func TestRetentionAlwaysKeepsTheNewestAvailable(t *testing.T) {
 	f := drtest.New(nil)
 	ctx := context.Background()
 	for i := range 4 {
@@ -179,12 +179,12 @@ func mustCopyID(t *testing.T, db string, at time.Time) string {
 	return id
 }
 
-// TestAttackConfiguredKeyThatIsAWSManaged: DR_KMS_KEY_ID set to the account's aws/rds key
+// TestConfiguredKeyThatIsAWSManaged: DR_KMS_KEY_ID set to the account's aws/rds key
 // (an easy mistake: it is "the RDS key"). RDS never shares snapshots under it. The guard of
 // sharing is "never under the default aws/rds key", and ShareAvailable's doc: "A copy under
 // the AWS managed key ... is never offered to RDS: it is skipped and reported as
 // ErrNeedsCustomerKey". Copying under that key, or offering the copy to RDS, breaks it.
-func TestAttackConfiguredKeyThatIsAWSManaged(t *testing.T) {
+func TestConfiguredKeyThatIsAWSManaged(t *testing.T) {
 	f := drtest.New(nil)
 	ctx := context.Background()
 	id := f.AddAutomated("orders-db", created, "arn:aws:kms:us-east-1:111111111111:key/prod")
@@ -204,10 +204,10 @@ func TestAttackConfiguredKeyThatIsAWSManaged(t *testing.T) {
 	}
 }
 
-// TestAttackFailedFailoverReportsNoFakeDataLoss: a failover (or rehearsal) that stops before
+// TestFailedFailoverReportsNoFakeDataLoss: a failover (or rehearsal) that stops before
 // it found a snapshot prints its result JSON and "recovery point ... (data ... old)"; with no
 // snapshot there is no recovery point: it must not claim 292 years of data loss.
-func TestAttackFailedFailoverReportsNoFakeDataLoss(t *testing.T) {
+func TestFailedFailoverReportsNoFakeDataLoss(t *testing.T) {
 	f := drtest.New(nil)
 	r, err := dr.NewRestorer(f, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-orders-db", InstanceClass: "db.r6g.large"},
 		func(o *dr.FailoverOptions) { o.Clock = f.Clock() })
@@ -218,11 +218,11 @@ func TestAttackFailedFailoverReportsNoFakeDataLoss(t *testing.T) {
 	assert.NotContains(t, err.Error(), "to verify", "a failover's error speaks of verifying")
 }
 
-// TestAttackQueryFlagWithTheConcatenationOperator: -query NAME|SQL|WANT. PostgreSQL's string
+// TestQueryFlagWithTheConcatenationOperator: -query NAME|SQL|WANT. PostgreSQL's string
 // concatenation is "||" (dr.md's own example statement uses it): a query using it must be
 // read as written, or refused, not split into a truncated SQL and a wrong WANT that fail an
 // hour later, after the restore.
-func TestAttackQueryFlagWithTheConcatenationOperator(t *testing.T) {
+func TestQueryFlagWithTheConcatenationOperator(t *testing.T) {
 	c, err := dr.ChecksFromFlags("", 0, nil, []string{"first email|SELECT 'user' || min(id) || '@example.com' FROM customers|user1@example.com"})
 	if err != nil {
 		assert.ErrorIs(t, err, dr.ErrInvalidInput)
@@ -233,10 +233,10 @@ func TestAttackQueryFlagWithTheConcatenationOperator(t *testing.T) {
 	assert.Equal(t, "user1@example.com", c.Queries[0].Want)
 }
 
-// TestAttackRollbackWithoutAPreviousRecordRuns: when the record did not exist before, the
+// TestRollbackWithoutAPreviousRecordRuns: when the record did not exist before, the
 // printed rollback (a DELETE) must name the value it deletes (Route 53 deletes only an exact
 // match): the endpoint is known, a placeholder makes the command fail as printed.
-func TestAttackRollbackWithoutAPreviousRecordRuns(t *testing.T) {
+func TestRollbackWithoutAPreviousRecordRuns(t *testing.T) {
 	f, dns := recoveryBed(t)
 	r, err := dr.NewRestorer(f, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-orders-db", InstanceClass: "db.r6g.large"},
 		func(o *dr.FailoverOptions) {

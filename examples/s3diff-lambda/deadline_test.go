@@ -14,12 +14,12 @@ import (
 	"github.com/shipshape-dev/shipshape/internal/testbed"
 )
 
-// TestIntegrationAttackTimeRunsOut: docs/s3diff.md promises TemporaryFailure when "the
+// TestIntegrationTimeRunsOut: docs/s3diff.md promises TemporaryFailure when "the
 // function's time running out", so that Batch Operations tries the task again. In the Lambda
 // emulator with a 3-second timeout and an S3 endpoint that never answers, the invocation
 // must come back as a Batch Operations response with TemporaryFailure, not as a timed-out
 // invocation.
-func TestIntegrationAttackTimeRunsOut(t *testing.T) {
+func TestIntegrationTimeRunsOut(t *testing.T) {
 	testbed.LambdaRIE(t)
 	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done()

@@ -1,6 +1,6 @@
 package s3diff_test
 
-// Harness of the adversarial tests (attack_*_test.go): a model of what each key should keep,
+// The model the adversarial tests of the prefix pass use: a model of what each key should keep,
 // and a guard around an S3API that checks every DeleteObjects input against the contract
 // (explicit version ids only, versions listed in this pass only, never a version the model
 // says must stay) and lets a test rewrite S3's answers.

@@ -17,7 +17,7 @@ import (
 	"github.com/shipshape-dev/shipshape/dr"
 )
 
-func TestIntegrationAttackStatementStepDeliveredTwiceAtOnce(t *testing.T) {
+func TestIntegrationStatementStepDeliveredTwiceAtOnce(t *testing.T) {
 	host, port, dsn := seeded(t)
 	f := verifyBed(t, host, port)
 	s := sanitizer(t, f, dsn, dr.SanitizeOptions{Statements: []string{

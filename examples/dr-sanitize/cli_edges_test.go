@@ -44,7 +44,7 @@ func (*atkAWS) GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Option
 	return nil, &s3types.NoSuchKey{}
 }
 
-func TestAttackUsageErrors(t *testing.T) {
+func TestUsageErrorsOfOddValues(t *testing.T) {
 	ok := []string{"-instance", "orders-db", "-class", "db.t4g.medium", "-dsn", "postgres://{user}:{password}@{host}:{port}/db",
 		"-statement", "UPDATE customers SET email = 'x'", "-secret-arn", "arn:aws:secretsmanager:us-east-1:111111111111:secret:db"}
 	with := func(extra ...string) []string { return append(append([]string(nil), ok...), extra...) }
@@ -101,11 +101,11 @@ func atkMachine(t *testing.T) map[string]atkState {
 	return m.States
 }
 
-// TestAttackAFailedCleanupIsStillReported: when Cleanup keeps failing (its retries run out:
+// TestAFailedCleanupIsStillReported: when Cleanup keeps failing (its retries run out:
 // an instance RDS won't delete, a denied call), something temporary is left behind. That is
 // exactly when the report must be written and the alert sent; a Cleanup without a Catch ends
 // the execution before Report, silently.
-func TestAttackAFailedCleanupIsStillReported(t *testing.T) {
+func TestAFailedCleanupIsStillReported(t *testing.T) {
 	cleanup := atkMachine(t)["Cleanup"]
 	caught := false
 	for _, c := range cleanup.Catch {
@@ -114,11 +114,11 @@ func TestAttackAFailedCleanupIsStillReported(t *testing.T) {
 	assert.True(t, caught, "Cleanup must catch States.ALL into Report (after its retries), so that a leak is reported and alerted")
 }
 
-// TestAttackRestoreWaitLastsUntilDRTimeout: dr.md: "The wait ends at DR_TIMEOUT (default 1
+// TestRestoreWaitLastsUntilDRTimeout: dr.md: "The wait ends at DR_TIMEOUT (default 1
 // h)". The template passes RestoreTimeout through, unchecked; the Ready state waits 60 s a
 // retry, MaxAttempts times. A DR_TIMEOUT the settings accept must fit in that budget, or the
 // wait ends early with NotReady instead of TimedOut (a big database never gets sanitized).
-func TestAttackRestoreWaitLastsUntilDRTimeout(t *testing.T) {
+func TestRestoreWaitLastsUntilDRTimeout(t *testing.T) {
 	ready := atkMachine(t)["Ready"]
 	require.NotEmpty(t, ready.Retry)
 	budget := time.Duration(ready.Retry[0].MaxAttempts*ready.Retry[0].IntervalSeconds) * time.Second

@@ -32,10 +32,10 @@ func atkMachine(t *testing.T) asl {
 	return m
 }
 
-// TestAttackAFailedCleanupIsStillReported: when Cleanup keeps failing (its retries run out),
+// TestAFailedCleanupIsStillReported: when Cleanup keeps failing (its retries run out),
 // the temporary instance may be left behind: that is when the report and the alert matter
 // most. Cleanup without a Catch ends the execution before Report: no report in S3, no SNS.
-func TestAttackAFailedCleanupIsStillReported(t *testing.T) {
+func TestAFailedCleanupIsStillReportedAfterEveryCatch(t *testing.T) {
 	cleanup := atkMachine(t).States["Cleanup"]
 	caught := false
 	for _, c := range cleanup.Catch {
@@ -44,11 +44,11 @@ func TestAttackAFailedCleanupIsStillReported(t *testing.T) {
 	assert.True(t, caught, "Cleanup must catch States.ALL into Report (after its retries), so that a leak is reported and alerted")
 }
 
-// TestAttackRestoreWaitLastsUntilDRTimeout: "The wait ends at DR_TIMEOUT" (RestoreTimeout in
+// TestRestoreWaitLastsUntilDRTimeout: "The wait ends at DR_TIMEOUT" (RestoreTimeout in
 // the template, passed through unchecked). Ready retries NotReady 60 s apart MaxAttempts
 // times: a DR_TIMEOUT the settings accept must fit in that, or the wait ends early, routed
 // to Cleanup as NotReady instead of TimedOut.
-func TestAttackRestoreWaitLastsUntilDRTimeout(t *testing.T) {
+func TestRestoreWaitLastsUntilDRTimeout(t *testing.T) {
 	ready := atkMachine(t).States["Ready"]
 	require.NotEmpty(t, ready.Retry)
 	budget := time.Duration(ready.Retry[0].MaxAttempts*ready.Retry[0].IntervalSeconds) * time.Second
@@ -62,10 +62,10 @@ func TestAttackRestoreWaitLastsUntilDRTimeout(t *testing.T) {
 	}
 }
 
-// TestAttackCleanupAfterAnyCatchFindsTheInstance: whatever step failed, the Catch hands
+// TestCleanupAfterAnyCatchFindsTheInstance: whatever step failed, the Catch hands
 // Cleanup the failed step's input plus $.error; Cleanup, with the execution name, deletes
 // what the execution made, and records the caught error in the report.
-func TestAttackCleanupAfterAnyCatchFindsTheInstance(t *testing.T) {
+func TestCleanupAfterAnyCatchFindsTheInstance(t *testing.T) {
 	ctx := context.Background()
 	f := bed()
 	f.Endpoint = func(string) (string, int32) { return "127.0.0.1", 1 }
@@ -103,12 +103,12 @@ func (*atkS3) GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options
 	return nil, &s3types.NoSuchKey{}
 }
 
-// TestAttackAReportAfterAFailedStartNamesItsDatabase: the Catch after a failed Start hands
+// TestAReportAfterAFailedStartNamesItsDatabase: the Catch after a failed Start hands
 // Cleanup the execution's input (no state). The report (s3://<ReportBucket>/<ReportPrefix>/
 // [<region>/]<database>/<started>.json) and the alert ("verification of orders-db FAILED")
 // must still name the database and the time: two failed executions must not write the same
 // key, and the alert must say which database failed.
-func TestAttackAReportAfterAFailedStartNamesItsDatabase(t *testing.T) {
+func TestAReportAfterAFailedStartNamesItsDatabase(t *testing.T) {
 	ctx := context.Background()
 	f := drtest.New(nil) // no DR copy at all: Start fails with NoSnapshot
 	const topic = "arn:aws:sns:us-east-1:111111111111:dr"

@@ -13,7 +13,7 @@ import (
 	"github.com/shipshape-dev/shipshape/dr/drtest"
 )
 
-func TestAttackBadSettingsRefusedAtStart(t *testing.T) {
+func TestBadSettingsRefusedAtStart(t *testing.T) {
 	for name, bad := range map[string]map[string]string{
 		"a region with a space":     {"DR_SOURCE_REGION": "eu west 1"},
 		"an availability zone":      {"DR_SOURCE_REGION": "eu-west-1a"},

@@ -41,12 +41,12 @@ func pagedInventory(objects []string) func(testbed.Request) testbed.Answer {
 	}
 }
 
-// TestIntegrationAttackCreateJobWithALargeInventoryFolder: after a year or two of weekly
+// TestIntegrationCreateJobWithALargeInventoryFolder: after a year or two of weekly
 // reports of a big bucket, the inventory prefix holds more than 1000 objects (report folders
 // with manifest.json and manifest.checksum, data files, hive symlinks), so the listing of the
 // documented create-job command has several pages. The job must still be created from the
 // single newest manifest.
-func TestIntegrationAttackCreateJobWithALargeInventoryFolder(t *testing.T) {
+func TestIntegrationCreateJobWithALargeInventoryFolder(t *testing.T) {
 	script := testbed.ShellBlock(t, "../../docs/s3diff.md", "<!-- test: create-job")
 	prefix := "inventory/my-bucket/shipshape-s3diff/"
 	var objects []string // in key order, as S3 lists them

@@ -41,17 +41,17 @@ func oddKeys(rng *rand.Rand, prefix string, n int) []string {
 	return keys
 }
 
-// TestAttackPrefixRandomBuckets: random odd keys with random histories of uploads and
+// TestPrefixRandomBuckets: random odd keys with random histories of uploads and
 // deletes, random keep, page size, concurrency and resume point; the end state must be the
 // rules of retain for every key after StartAfter, keys before it and outside the prefix
 // untouched, and the counts and OnDelete calls must match what happened.
-func TestAttackPrefixRandomBuckets(t *testing.T) { attackRandomBuckets(t, 150, false) }
+func TestPrefixRandomBuckets(t *testing.T) { randomBuckets(t, 150, false) }
 
-// TestAttackPrefixRandomBucketsThroughTheWire: the same with the real SDK client against the
+// TestPrefixRandomBucketsThroughTheWire: the same with the real SDK client against the
 // fake's wire server (keys go through URL and XML encoding both ways).
-func TestAttackPrefixRandomBucketsThroughTheWire(t *testing.T) { attackRandomBuckets(t, 40, true) }
+func TestPrefixRandomBucketsThroughTheWire(t *testing.T) { randomBuckets(t, 40, true) }
 
-func attackRandomBuckets(t *testing.T, seeds int64, wire bool) {
+func randomBuckets(t *testing.T, seeds int64, wire bool) {
 	ctx := context.Background()
 	for seed := int64(1); seed <= seeds; seed++ {
 		rng := rand.New(rand.NewSource(seed))
@@ -147,9 +147,9 @@ func attackRandomBuckets(t *testing.T, seeds int64, wire bool) {
 	}
 }
 
-// TestAttackPrefixDryRunRandom: a dry run plans exactly what a real run deletes, and sends
+// TestPrefixDryRunRandom: a dry run plans exactly what a real run deletes, and sends
 // no DeleteObjects.
-func TestAttackPrefixDryRunRandom(t *testing.T) {
+func TestPrefixDryRunRandom(t *testing.T) {
 	ctx := context.Background()
 	for seed := int64(1); seed <= 40; seed++ {
 		rng := rand.New(rand.NewSource(seed))
@@ -184,9 +184,9 @@ func TestAttackPrefixDryRunRandom(t *testing.T) {
 	}
 }
 
-// TestAttackPrefixVersionsSpanPages: one key whose versions and delete markers straddle every
+// TestPrefixVersionsSpanPages: one key whose versions and delete markers straddle every
 // page boundary, between siblings, for page sizes 1 to 3 and keep 1 to 4.
-func TestAttackPrefixVersionsSpanPages(t *testing.T) {
+func TestPrefixVersionsSpanPages(t *testing.T) {
 	ctx := context.Background()
 	histories := []string{
 		"PPPPPPP", "PDPDPDP", "DDDPPPD", "PPPDDDD", "DPPPPPP", "PPDPPDPPD", "D", "P", "DD", "DP",
@@ -221,9 +221,9 @@ func TestAttackPrefixVersionsSpanPages(t *testing.T) {
 	}
 }
 
-// TestAttackPrefixArguments: bad arguments are errors, never a run with defaults, and never
+// TestPrefixArguments: bad arguments are errors, never a run with defaults, and never
 // a panic.
-func TestAttackPrefixArguments(t *testing.T) {
+func TestPrefixArguments(t *testing.T) {
 	ctx := context.Background()
 	m := newModel(t)
 	for range 3 {
@@ -281,9 +281,9 @@ func TestAttackPrefixArguments(t *testing.T) {
 	}
 }
 
-// TestAttackPrefixStartAfterNotAKey: StartAfter need not be a key: keys after it are done,
+// TestPrefixStartAfterNotAKey: StartAfter need not be a key: keys after it are done,
 // keys up to it untouched, and a key equal to it is skipped.
-func TestAttackPrefixStartAfterNotAKey(t *testing.T) {
+func TestPrefixStartAfterNotAKey(t *testing.T) {
 	ctx := context.Background()
 	keys := []string{"s/", "s/a", "s/b", "s/b ", "s/b0", "s/b/c", "s/c"}
 	for _, sa := range []string{"s/", "s/a", "s/b", "s/b!", "s/b.", "s/b\x00", "s/bz", "s/zzz", "s/\U0010FFFF"} {

@@ -30,10 +30,10 @@ func rawTasks(bucket string, args map[string]string, encodedKeys ...string) even
 	return ev
 }
 
-// TestAttackBatchUserArgumentSpellings: every spelling of dryRun either means a dry run, a
+// TestBatchUserArgumentSpellings: every spelling of dryRun either means a dry run, a
 // real run by an explicit false, or fails every task with no S3 call; keep likewise. A
 // value that is neither must never run with a default.
-func TestAttackBatchUserArgumentSpellings(t *testing.T) {
+func TestBatchUserArgumentSpellings(t *testing.T) {
 	ctx := context.Background()
 	setup := func(t *testing.T) (*fakeStore, *s3diff.Handler) {
 		st := newFakeStore(t).(*fakeStore)
@@ -71,8 +71,8 @@ func TestAttackBatchUserArgumentSpellings(t *testing.T) {
 	}
 }
 
-// TestAttackBatchKeyEncodings: keys as manifests encode them.
-func TestAttackBatchKeyEncodings(t *testing.T) {
+// TestBatchKeyEncodings: keys as manifests encode them.
+func TestBatchKeyEncodings(t *testing.T) {
 	ctx := context.Background()
 	cases := map[string]string{ // encoded -> the key it names
 		"a+b":                 "a b",
@@ -125,9 +125,9 @@ func TestAttackBatchKeyEncodings(t *testing.T) {
 	assert.Equal(t, s3diff.BatchSucceeded, codes["t3"])
 }
 
-// TestAttackBatchNothingToDo: a key deleted for good since the manifest was made, or whose
+// TestBatchNothingToDo: a key deleted for good since the manifest was made, or whose
 // only entry is a delete marker, is Succeeded ("done, or nothing to do").
-func TestAttackBatchNothingToDo(t *testing.T) {
+func TestBatchNothingToDo(t *testing.T) {
 	ctx := context.Background()
 	st := newFakeStore(t).(*fakeStore)
 	st.del(t, "only-a-marker")
@@ -155,8 +155,8 @@ func (b *batchAPI) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput,
 	return b.del(ctx, in)
 }
 
-// TestAttackBatchResultCodes: the result code of every kind of failure the doc lists.
-func TestAttackBatchResultCodes(t *testing.T) {
+// TestBatchResultCodes: the result code of every kind of failure the doc lists.
+func TestBatchResultCodes(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
 		name string
@@ -226,9 +226,9 @@ func TestAttackBatchResultCodes(t *testing.T) {
 	}
 }
 
-// TestAttackBatchManyTasks: a long task list, with duplicates spelt differently, answers
+// TestBatchManyTasks: a long task list, with duplicates spelt differently, answers
 // every task once, in order, with one run per key.
-func TestAttackBatchManyTasks(t *testing.T) {
+func TestBatchManyTasks(t *testing.T) {
 	st := newFakeStore(t).(*fakeStore)
 	var enc []string
 	for i := range 2000 {
@@ -255,9 +255,9 @@ func TestAttackBatchManyTasks(t *testing.T) {
 	assert.Contains(t, string(raw), `"results":[`)
 }
 
-// TestAttackBatchEmptyAndOddInvocations: no tasks, a nil task list, an invocation that
+// TestBatchEmptyAndOddInvocations: no tasks, a nil task list, an invocation that
 // only looks like one.
-func TestAttackBatchEmptyAndOddInvocations(t *testing.T) {
+func TestBatchEmptyAndOddInvocations(t *testing.T) {
 	st := newFakeStore(t).(*fakeStore)
 	h := newBatchHandler(t, st.api(), func(o *s3diff.HandlerOptions) { o.Keep = 1 })
 	resp := h.HandleBatch(context.Background(), events.S3BatchJobEventV2{InvocationSchemaVersion: "2.0"})
@@ -272,8 +272,8 @@ func TestAttackBatchEmptyAndOddInvocations(t *testing.T) {
 	assert.False(t, s3diff.IsBatchEvent(nil))
 }
 
-// TestAttackLifecycleRuleEdges: the library's limits match S3's.
-func TestAttackLifecycleRuleEdges(t *testing.T) {
+// TestLifecycleRuleEdges: the library's limits match S3's.
+func TestLifecycleRuleEdges(t *testing.T) {
 	for _, keep := range []int{0, -1, 102, 1 << 40} {
 		_, err := s3diff.LifecycleRule(keep)
 		assert.Error(t, err, "keep %d", keep)

@@ -16,7 +16,7 @@ import (
 	"github.com/shipshape-dev/shipshape/dr/drtest"
 )
 
-func TestAttackBadSettingsRefusedAtStart(t *testing.T) {
+func TestBadSettingsRefusedAtStart(t *testing.T) {
 	for name, bad := range map[string]map[string]string{
 		"DR_DATABASES with an empty cluster": {"DR_DATABASES": "orders-db,cluster:"},
 		"DR_DATABASES with a bad name":       {"DR_DATABASES": "orders_db"},
@@ -36,9 +36,9 @@ func TestAttackBadSettingsRefusedAtStart(t *testing.T) {
 	}
 }
 
-// TestAttackEventsThatAreNotOursCopyNothing: a manual snapshot's event, another event ID, a
+// TestEventsThatAreNotOursCopyNothing: a manual snapshot's event, another event ID, a
 // malformed id, a snapshot of a database not protected: nothing is copied.
-func TestAttackEventsThatAreNotOursCopyNothing(t *testing.T) {
+func TestEventsThatAreNotOursCopyNothing(t *testing.T) {
 	f := drtest.New(nil)
 	f.AddAutomated("orders-db", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), "")
 	f.AddAutomated("orders-db-archive", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), "")

@@ -61,7 +61,7 @@ func atkRefused(t *testing.T, c clitest.UsageCase) {
 	assert.Zero(t, other.secrets+other.puts+notices.Total(), "Secrets Manager, S3 or SNS calls made by a usage error")
 }
 
-func TestAttackUsageErrors(t *testing.T) {
+func TestUsageErrorsOfOddValues(t *testing.T) {
 	ok := []string{"-instance", "orders-db", "-class", "db.t4g.medium", "-dsn", "postgres://{user}:{password}@{host}:{port}/db"}
 	with := func(extra ...string) []string { return append(append([]string(nil), ok...), extra...) }
 	for _, c := range []clitest.UsageCase{
@@ -76,10 +76,10 @@ func TestAttackUsageErrors(t *testing.T) {
 	}
 }
 
-// TestAttackEmptySecurityGroupIsNeverSent: "-security-groups sg-1,,sg-2" (a stray comma)
+// TestEmptySecurityGroupIsNeverSent: "-security-groups sg-1,,sg-2" (a stray comma)
 // either is a usage error or sends the two groups; it must not send an empty security group
 // id to RDS (dr-failover and dr-sanitize drop empty items; dr-verify does not).
-func TestAttackEmptySecurityGroupIsNeverSent(t *testing.T) {
+func TestEmptySecurityGroupIsNeverSent(t *testing.T) {
 	f, mk := fakeRDS("127.0.0.1", 1)
 	code, _, stderr := runCLI(mk, func(o *dr.VerifyOptions) { o.Clock = f.Clock() }, "-instance", "orders-db", "-class", "db.t4g.medium",
 		"-dsn", "postgres://x@{host}:{port}/db?connect_timeout=1", "-security-groups", "sg-1,,sg-2")

@@ -59,10 +59,10 @@ func resumeAndFinish(t *testing.T, m *model, keys []string, keep int, res *s3dif
 	}
 }
 
-// TestAttackPrefixWholeDeleteCallFails: the first, second or third DeleteObjects call fails
+// TestPrefixWholeDeleteCallFails: the first, second or third DeleteObjects call fails
 // outright (denied, or a 5xx the SDK gave up on); with one and with several calls in flight
 // the run says so, is not complete, and every key up to StartAfter is done.
-func TestAttackPrefixWholeDeleteCallFails(t *testing.T) {
+func TestPrefixWholeDeleteCallFails(t *testing.T) {
 	for _, conc := range []int{1, 2, 4} {
 		for _, failing := range []int{1, 2, 3} {
 			for _, code := range []string{"AccessDenied", "InternalError"} {
@@ -99,10 +99,10 @@ func TestAttackPrefixWholeDeleteCallFails(t *testing.T) {
 	}
 }
 
-// TestAttackPrefixVersionRefused: one version of a key in the middle is refused for good; the
+// TestPrefixVersionRefused: one version of a key in the middle is refused for good; the
 // run goes on but is not complete, StartAfter stops before that key, and the failure is
 // reported.
-func TestAttackPrefixVersionRefused(t *testing.T) {
+func TestPrefixVersionRefused(t *testing.T) {
 	for _, conc := range []int{1, 4} {
 		m, keys := bigBucket(t, 400, 9)
 		victim := "f/0251"
@@ -127,9 +127,9 @@ func TestAttackPrefixVersionRefused(t *testing.T) {
 	}
 }
 
-// TestAttackPrefixThrottledVersionRetried: a version throttled once in a DeleteObjects answer
+// TestPrefixThrottledVersionRetried: a version throttled once in a DeleteObjects answer
 // is tried again and the run completes.
-func TestAttackPrefixThrottledVersionRetried(t *testing.T) {
+func TestPrefixThrottledVersionRetried(t *testing.T) {
 	m, keys := bigBucket(t, 300, 9)
 	m.fake().FailDelete(m.start["f/0123"][2], "SlowDown", "Please reduce your request rate.", 2)
 	m.fake().FailDelete(m.start["f/0299"][1], "InternalError", "We encountered an internal error.", 1)
@@ -145,9 +145,9 @@ func TestAttackPrefixThrottledVersionRetried(t *testing.T) {
 	}
 }
 
-// TestAttackPrefixListingFails: a listing call fails on the n-th page; deletions already
+// TestPrefixListingFails: a listing call fails on the n-th page; deletions already
 // planned must either have been sent or lie after StartAfter.
-func TestAttackPrefixListingFails(t *testing.T) {
+func TestPrefixListingFails(t *testing.T) {
 	for _, conc := range []int{1, 4} {
 		for _, failing := range []int{1, 2, 3, 5, 8, 10} {
 			name := fmt.Sprintf("concurrency %d, listing page %d fails", conc, failing)
@@ -169,10 +169,10 @@ func TestAttackPrefixListingFails(t *testing.T) {
 	}
 }
 
-// TestAttackPrefixCancelled: the context ends at every call of the run in turn (during a
+// TestPrefixCancelled: the context ends at every call of the run in turn (during a
 // listing, or during a DeleteObjects call); the result is never complete and StartAfter is
 // safe.
-func TestAttackPrefixCancelled(t *testing.T) {
+func TestPrefixCancelled(t *testing.T) {
 	for _, conc := range []int{1, 3} {
 		for _, at := range []string{"list 1", "list 2", "list 4", "list 7", "delete 1", "delete 2", "delete 3"} {
 			name := fmt.Sprintf("concurrency %d, cancelled at %s", conc, at)
@@ -203,9 +203,9 @@ func TestAttackPrefixCancelled(t *testing.T) {
 	}
 }
 
-// TestAttackPrefixCancelledBeforeStart: a context that is already done deletes nothing and
+// TestPrefixCancelledBeforeStart: a context that is already done deletes nothing and
 // says so.
-func TestAttackPrefixCancelledBeforeStart(t *testing.T) {
+func TestPrefixCancelledBeforeStart(t *testing.T) {
 	m, keys := bigBucket(t, 20, 3)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -251,11 +251,11 @@ func withoutObject(in *s3.DeleteObjectsInput, i int) *s3.DeleteObjectsInput {
 	return &cp
 }
 
-// TestAttackPrefixStrangeDeleteAnswers: DeleteObjects answers that omit a version, list
+// TestPrefixStrangeDeleteAnswers: DeleteObjects answers that omit a version, list
 // versions never sent, report errors without a version id or for another key, or say a delete
 // marker was created: none of them counts as deleted, the run is not complete, and StartAfter
 // stops before the key concerned.
-func TestAttackPrefixStrangeDeleteAnswers(t *testing.T) {
+func TestPrefixStrangeDeleteAnswers(t *testing.T) {
 	const victim = "f/0251"
 	cases := []struct {
 		name    string
@@ -343,7 +343,7 @@ func TestAttackPrefixStrangeDeleteAnswers(t *testing.T) {
 			}
 			assert.Equal(t, deleted, res.Deleted, "%s: Deleted counts only confirmed versions", name)
 			if strings.Contains(tc.name, "delete marker was created") {
-				// The pass stops there (TestAttackPrefixMarkerCreatedStopsTheRun): what was
+				// The pass stops there (TestPrefixMarkerCreatedStopsTheRun): what was
 				// not sent yet is not deleted either.
 				assert.GreaterOrEqual(t, res.Failed, 1, name)
 				require.NotEmpty(t, res.Failures, name)
@@ -356,9 +356,9 @@ func TestAttackPrefixStrangeDeleteAnswers(t *testing.T) {
 	}
 }
 
-// TestAttackPrefixDeletedListsVersionsNeverSent: an answer that lists under Deleted versions
+// TestPrefixDeletedListsVersionsNeverSent: an answer that lists under Deleted versions
 // that were never sent (a kept version of a sibling, a made-up id) changes no count.
-func TestAttackPrefixDeletedListsVersionsNeverSent(t *testing.T) {
+func TestPrefixDeletedListsVersionsNeverSent(t *testing.T) {
 	m, keys := bigBucket(t, 50, 4)
 	kept := m.kept(m.start["f/0003"], 1)[0]
 	g := &guard{S3API: m.api(), prefix: "f/", mustStay: m.mustStay(1)}
@@ -389,11 +389,11 @@ func TestAttackPrefixDeletedListsVersionsNeverSent(t *testing.T) {
 	assert.False(t, bogus, "OnDelete for a kept version the server claims to have deleted")
 }
 
-// TestAttackPrefixMarkerCreatedStopsTheRun: a server that answers a delete by id with a new
+// TestPrefixMarkerCreatedStopsTheRun: a server that answers a delete by id with a new
 // delete marker hides objects; the doc says the run stops early on versions S3 did not
 // confirm. With one call in flight, no further DeleteObjects call may follow the answer that
 // revealed it.
-func TestAttackPrefixMarkerCreatedStopsTheRun(t *testing.T) {
+func TestPrefixMarkerCreatedStopsTheRun(t *testing.T) {
 	m, keys := bigBucket(t, 600, 9) // about 4000 deletions: several batches
 	var mu sync.Mutex
 	calls := 0
@@ -436,10 +436,10 @@ func checkOnDeleteGone(t *testing.T, m *model, col *collector, name string) {
 	}
 }
 
-// TestAttackPrefixCancelledAfterTheLastPage: Ctrl-C after the last listing page, before the
+// TestPrefixCancelledAfterTheLastPage: Ctrl-C after the last listing page, before the
 // last batch goes out. The run must say it was cancelled (not complete, StartAfter safe), and
 // must not panic.
-func TestAttackPrefixCancelledAfterTheLastPage(t *testing.T) {
+func TestPrefixCancelledAfterTheLastPage(t *testing.T) {
 	for _, pages := range []int32{1000, 7} {
 		m, keys := bigBucket(t, 10, 4)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -478,9 +478,9 @@ func TestAttackPrefixCancelledAfterTheLastPage(t *testing.T) {
 	}
 }
 
-// TestAttackPrefixManyFailuresAreCounted: Failures keeps the first 1000, Failed counts all,
+// TestPrefixManyFailuresAreCounted: Failures keeps the first 1000, Failed counts all,
 // and the error says how many.
-func TestAttackPrefixManyFailuresAreCounted(t *testing.T) {
+func TestPrefixManyFailuresAreCounted(t *testing.T) {
 	m, keys := bigBucket(t, 300, 9)
 	refused := 0
 	for _, k := range keys {
@@ -501,10 +501,10 @@ func TestAttackPrefixManyFailuresAreCounted(t *testing.T) {
 	checkResume(t, m, keys, 1, "", res)
 }
 
-// TestAttackPrefixOneKeyOverManyBatches: one key with 2,500 deletions among small keys; the
+// TestPrefixOneKeyOverManyBatches: one key with 2,500 deletions among small keys; the
 // second of its batches fails: StartAfter stays before it, with one and with four calls in
 // flight.
-func TestAttackPrefixOneKeyOverManyBatches(t *testing.T) {
+func TestPrefixOneKeyOverManyBatches(t *testing.T) {
 	for _, conc := range []int{1, 4} {
 		for _, failing := range []int{1, 2, 3} {
 			m := newModel(t)
