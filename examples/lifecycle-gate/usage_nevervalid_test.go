@@ -16,7 +16,6 @@ func TestValuesThatCanNeverWorkAreUsageErrors(t *testing.T) {
 		{Args: []string{"-health-url", url, "-health-status", "99"}, Flag: "-health-status"},
 		{Args: []string{"-health-url", url, "-health-status", "0"}, Flag: "-health-status"},
 		{Args: []string{"-health-url", url, "-health-status", "299-200"}, Flag: "-health-status"},
-		{Args: []string{"-health-url", url, "-health-status", ""}, Flag: "-health-status"},
 		{Args: []string{"-tcp", "127.0.0.1:99999"}, Flag: "-tcp"},
 		{Args: []string{"-tcp", "127.0.0.1:-1"}, Flag: "-tcp"},
 		{Args: []string{"-tcp", "bad host:80"}, Flag: "-tcp"},
