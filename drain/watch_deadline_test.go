@@ -1,0 +1,187 @@
+package drain_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipshape-dev/shipshape/drain"
+	"github.com/shipshape-dev/shipshape/imds"
+)
+
+// watchFor runs Watch for at most polls polls of the watchers (then cancels it); post runs
+// once the watchers poll, mid runs after the trigger at the given poll after it.
+func (m *instanceMetadata) watchFor(t *testing.T, c *cluster, o drain.WatchOptions, polls int, post func(), mid func(poll int)) (drain.Result, error, bool) {
+	done := make(chan struct{})
+	var res drain.Result
+	var err error
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	watching, stop := context.WithCancel(context.Background())
+	triggered := make(chan struct{})
+	user := o.OnTrigger
+	o.OnTrigger = func(tr drain.Trigger) {
+		close(triggered)
+		if user != nil {
+			user(tr)
+		}
+	}
+	go func() {
+		defer close(done)
+		defer stop()
+		res, err = c.drainer().Watch(ctx, m.md, []string{"prod"}, o)
+	}()
+	posted, after := false, 0
+	for i := 0; m.clock.BlockUntilSleeping(watching, 1) == nil; i++ {
+		if !posted && post != nil {
+			post()
+			posted = true
+		}
+		select {
+		case <-triggered:
+			after++
+			if mid != nil {
+				mid(after)
+			}
+		default:
+			if i >= polls {
+				cancel()
+			}
+		}
+		m.clock.Advance(5 * time.Second)
+		c.clock.Advance(0)
+	}
+	<-done
+	select {
+	case <-triggered:
+		return res, err, true
+	default:
+		return res, err, false
+	}
+}
+
+// A Spot instance-action time already in the past (a metadata clock behind, a notice read
+// late): the instance may be reclaimed at any moment. It is still drained (set DRAINING at
+// once), and the drain ends at once with ErrSpotDeadline, never waiting MaxDrain.
+func TestWatchSpotNoticeTimeInThePastStillDrainsAtOnce(t *testing.T) {
+	c := newCluster(t)
+	c.ecs.RunTask(c.arn, "web", 10*time.Minute)
+	m := newInstanceMetadata(t)
+	start := c.clock.Now()
+	var trig drain.Trigger
+	_, err, triggered := m.watchFor(t, c, drain.WatchOptions{MaxDrain: time.Hour, OnTrigger: func(tr drain.Trigger) { trig = tr }}, 20, func() {
+		m.srv.SetSpotAction(imds.SpotAction{Action: imds.SpotTerminate, Time: start.Add(-10 * time.Minute)})
+	}, nil)
+	require.True(t, triggered)
+	require.ErrorIs(t, err, drain.ErrTimeout)
+	assert.Equal(t, "DRAINING", c.ecs.InstanceStatus(c.arn), "the tasks are moved off as soon as possible")
+	assert.False(t, trig.DrainBy.After(start.Add(drain.SpotWarning)), "DrainBy %s", trig.DrainBy.Sub(start))
+	assert.LessOrEqual(t, c.clock.Now().Sub(start), drain.SpotWarning+10*time.Second)
+}
+
+// A Spot notice whose time can't be read is still a Spot notice: the instance is leaving.
+// It is drained, bounded as a suspicious time is (min(MaxDrain, MaxSpotNotice)), not ignored
+// until EC2 reclaims the instance under its tasks.
+func TestWatchSpotNoticeWithAMalformedTimeIsStillDrained(t *testing.T) {
+	for _, body := range []string{
+		`{"action":"terminate","time":"2026-11-23T09:02:00Z"}`, // well formed: the control case
+		`{"action":"terminate","time":"soon"}`,
+		`{"action":"terminate","time":""}`,
+		`{"action":"terminate"}`,
+		`{"action":"stop","time":"2026-13-45T99:00:00Z"}`,
+	} {
+		t.Run(body, func(t *testing.T) {
+			c := newCluster(t)
+			c.ecs.RunTask(c.arn, "web", 10*time.Minute)
+			m := newInstanceMetadata(t)
+			start := c.clock.Now()
+			var trig drain.Trigger
+			_, err, triggered := m.watchFor(t, c, drain.WatchOptions{MaxDrain: time.Hour, OnTrigger: func(tr drain.Trigger) { trig = tr }}, 60, func() {
+				m.srv.SetBody("/latest/meta-data/spot/instance-action", 200, body)
+			}, nil)
+			t.Logf("triggered %v trig %+v err %v", triggered, trig, err)
+			assert.True(t, triggered, "a Spot notice the watcher could not read was ignored")
+			assert.Equal(t, "DRAINING", c.ecs.InstanceStatus(c.arn))
+			if triggered {
+				assert.False(t, trig.DrainBy.After(start.Add(drain.MaxSpotNotice+10*time.Second)), "bounded")
+			}
+		})
+	}
+}
+
+// The instance-action time moved earlier after the drain started (a second notice): the
+// earlier time is the deadline; the drain does not go on past it.
+func TestWatchSpotNoticeMovedEarlierMidDrainIsTheDeadline(t *testing.T) {
+	c := newCluster(t)
+	c.ecs.RunTask(c.arn, "web", time.Hour)
+	m := newInstanceMetadata(t)
+	start := c.clock.Now()
+	_, err, triggered := m.watchFor(t, c, drain.WatchOptions{MaxDrain: time.Hour}, 400, func() {
+		m.srv.SetSpotAction(imds.SpotAction{Action: imds.SpotTerminate, Time: start.Add(10 * time.Minute)})
+	}, func(poll int) {
+		if poll == 2 {
+			m.srv.SetSpotAction(imds.SpotAction{Action: imds.SpotTerminate, Time: start.Add(2 * time.Minute)})
+		}
+	})
+	require.True(t, triggered)
+	require.ErrorIs(t, err, drain.ErrTimeout)
+	assert.LessOrEqual(t, c.clock.Now().Sub(start), 2*time.Minute+20*time.Second, "drained past the new instance-action time")
+}
+
+// A scheduled maintenance event (NotBefore days ahead) is not a trigger and not a deadline:
+// Watch makes no ECS call for it.
+func TestWatchIgnoresScheduledMaintenance(t *testing.T) {
+	c := newCluster(t)
+	m := newInstanceMetadata(t)
+	notBefore := c.clock.Now().Add(-time.Minute).UTC().Format("2 Jan 2006 15:04:05 GMT")
+	_, err, triggered := m.watchFor(t, c, drain.WatchOptions{OnRebalance: true}, 10, func() {
+		m.srv.SetBody("/latest/meta-data/events/maintenance/scheduled", 200,
+			`[{"NotBefore":"`+notBefore+`","Code":"system-reboot","Description":"scheduled reboot","EventId":"instance-event-0d59937288b749b32","NotAfter":"`+notBefore+`","State":"active"}]`)
+	}, nil)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.False(t, triggered)
+	assert.Zero(t, c.ecs.Total())
+}
+
+// A rebalance recommendation with a noticeTime in the future (a skewed clock) is not a
+// deadline either: the drain gets MaxDrain.
+func TestWatchRebalanceNoticeTimeAheadIsNotADeadline(t *testing.T) {
+	c := newCluster(t)
+	c.ecs.RunTask(c.arn, "web", 10*time.Minute)
+	m := newInstanceMetadata(t)
+	m.srv.SetRebalance(c.clock.Now().Add(time.Minute))
+	start := c.clock.Now()
+	var trig drain.Trigger
+	res, err := m.watch(t, c, drain.WatchOptions{OnRebalance: true, OnTrigger: func(tr drain.Trigger) { trig = tr }}, nil)
+	require.NoError(t, err)
+	assert.True(t, res.Last.Done)
+	assert.True(t, trig.Deadline.IsZero())
+	assert.Equal(t, start.Add(30*time.Minute), trig.DrainBy)
+}
+
+// A notice that flaps (published, withdrawn, published again at another time) starts one
+// drain; the drain's bound is never later than the first notice believed.
+func TestWatchFlappingSpotNoticeDrainsOnce(t *testing.T) {
+	c := newCluster(t)
+	c.ecs.RunTask(c.arn, "web", time.Hour)
+	m := newInstanceMetadata(t)
+	start := c.clock.Now()
+	var trigs []drain.Trigger
+	_, err, triggered := m.watchFor(t, c, drain.WatchOptions{MaxDrain: time.Hour, OnTrigger: func(tr drain.Trigger) { trigs = append(trigs, tr) }}, 400, func() {
+		m.srv.SetSpotAction(imds.SpotAction{Action: imds.SpotTerminate, Time: start.Add(2 * time.Minute)})
+	}, func(poll int) {
+		switch poll {
+		case 1:
+			m.srv.SetSpotAction(imds.SpotAction{Action: imds.SpotNone})
+		case 2:
+			m.srv.SetSpotAction(imds.SpotAction{Action: imds.SpotTerminate, Time: start.Add(14 * time.Minute)})
+		}
+	})
+	require.True(t, triggered)
+	require.ErrorIs(t, err, drain.ErrTimeout)
+	assert.Len(t, trigs, 1)
+	assert.LessOrEqual(t, c.clock.Now().Sub(start), 2*time.Minute+20*time.Second)
+}
