@@ -19,10 +19,12 @@ demo: ## the tour: every capability end to end, in process, against the fakes
 testbed: ## start the real local servers (S3, IMDS, PostgreSQL) until Ctrl-C; prints their endpoints
 	scripts/testbed up
 
-bench: ## benchmarks (figures go into docs/PERFORMANCE.md)
-	scripts/testbed run -- env SHIPSHAPE_INTEGRATION=1 go test -run '^$$' -bench . -benchmem -count=1 ./...
-	scripts/testbed run --only s3 -- env SHIPSHAPE_INTEGRATION=1 S3DIFF_BENCH_SCALE=1 go test -run '^$$' -bench RetainPrefix -benchtime 1x -timeout 30m ./examples/s3diff/ # s3diff retain -prefix at 10,000 and 100,000 keys
+bench: ## benchmarks: figures for docs/PERFORMANCE.md into bench/results, plots into docs/img
+	mkdir -p bench/results
+	scripts/testbed run -- env SHIPSHAPE_INTEGRATION=1 go test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./... | tee bench/results/bench.txt
+	scripts/testbed run --only s3,clients -- env SHIPSHAPE_INTEGRATION=1 S3DIFF_BENCH_SCALE=1 go test -run '^$$' -bench RetainPrefix -benchtime 1x -timeout 30m ./examples/s3diff/ | tee bench/results/scale.txt # s3diff retain -prefix at 10,000 and 100,000 keys
 	go run ./bench/s3diff # s3diff CLI vs GNU diff; S3DIFF_BENCH_SIZES=1,10,100 adds the 100 MB rows
+	go run ./bench/plots # the plots of docs/PERFORMANCE.md, from the results above
 
 lint: ## gofmt -l (must print nothing), go vet, staticcheck
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -155,3 +155,41 @@ func BenchmarkFailoverCalls(b *testing.B) {
 	b.ReportMetric(float64(lists+changes+getChanges), "route53-calls")
 	b.ReportMetric(float64(pages+clusterPages+describes+restores+lists+changes+getChanges), "calls/failover")
 }
+
+// BenchmarkSweepBySnapshots: the scheduled sweep of BenchmarkSweep over 10 to 500 databases of
+// 10 automated snapshots each (100 to 5,000, with their DR copies; a tenth of the newest
+// without one), for docs/img/dr-sweep-calls.png: RDS calls a run against the snapshots it looks at.
+func BenchmarkSweepBySnapshots(b *testing.B) {
+	for _, dbs := range []int{10, 50, 100, 250, 500} {
+		b.Run(fmt.Sprintf("snapshots=%d", dbs*10), func(b *testing.B) {
+			var calls, copies int
+			for range b.N {
+				f := drtest.New(nil)
+				f.ManualQuota = 100_000
+				for db := range dbs {
+					name := fmt.Sprintf("db%03d", db)
+					for day := range 10 {
+						at := created.Add(-time.Duration(day) * 24 * time.Hour)
+						f.AddAutomated(name, at, "")
+						if day == 0 && db%10 == 0 {
+							continue // the event of this one was lost
+						}
+						id, _ := dr.CopyID(name, at)
+						f.AddManual(id, name, at, map[string]string{dr.TagDR: "true", dr.TagSharedWith: recovery})
+					}
+				}
+				s, err := dr.NewSource(f, func(o *dr.SourceOptions) { o.ShareWith = []string{recovery}; o.Clock = f.Clock() })
+				if err != nil {
+					b.Fatal(err)
+				}
+				sum, err := s.Scheduled(context.Background(), dr.Retention{Keep: 10})
+				if err != nil || len(sum.Copied) != dbs/10 {
+					b.Fatal(sum, err)
+				}
+				calls, copies = f.Total(), f.Calls(drtest.OpCopy)
+			}
+			b.ReportMetric(float64(calls), "calls/run")
+			b.ReportMetric(float64(copies), "copies")
+		})
+	}
+}

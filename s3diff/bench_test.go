@@ -330,3 +330,39 @@ func BenchmarkRetain10000VersionsFake(b *testing.B) {
 	b.ReportMetric(float64(lists), "list-requests")
 	b.ReportMetric(float64(deletes), "delete-requests")
 }
+
+// BenchmarkRetainPrefixByKeys: RetainPrefix over 1,000 to 1,000,000 keys of 3 versions each
+// (keep 1: two deletions a key) in the in-memory fake, for docs/img/retain-prefix-calls.png: the
+// calls it makes against the minimum S3 allows (ceil(V/1000) listings and ceil(D/1000)
+// deletions) and the time.
+func BenchmarkRetainPrefixByKeys(b *testing.B) {
+	for _, keys := range []int{1_000, 10_000, 100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("keys=%d", keys), func(b *testing.B) {
+			var res *s3diff.PrefixRetainResult
+			for range b.N {
+				b.StopTimer()
+				fake := s3difftest.New()
+				fake.CreateBucket("bucket")
+				for i := range keys {
+					k := fmt.Sprintf("logs/%07d", i)
+					for range 3 {
+						fake.Put("bucket", k, []byte("v"))
+					}
+				}
+				c, err := s3diff.New(fake)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if res, err = c.RetainPrefix(context.Background(), "bucket", "logs/", 1); err != nil || !res.Complete {
+					b.Fatal(res, err)
+				}
+			}
+			versions, deletions := 3*keys, 2*keys
+			b.ReportMetric(float64(res.ListPages), "list-calls")
+			b.ReportMetric(float64((versions+999)/1000), "list-minimum")
+			b.ReportMetric(float64(res.DeleteCalls), "delete-calls")
+			b.ReportMetric(float64((deletions+999)/1000), "delete-minimum")
+		})
+	}
+}
