@@ -73,7 +73,7 @@ func figures(results, rawTSV string) (map[string][]byte, error) {
 	}
 	files := map[string][]byte{}
 	for name, mk := range map[string]func() (*plot.Plot, error){
-		"s3diff-vs-gnu-diff.png": func() (*plot.Plot, error) { return s3diffVsGNU(raw) },
+		"s3diff-vs-gnu-diff.png":  func() (*plot.Plot, error) { return s3diffVsGNU(raw) },
 		"retain-prefix-calls.png": func() (*plot.Plot, error) { return retainPrefixCalls(bench, scale) },
 		"retain-prefix-time.png":  func() (*plot.Plot, error) { return retainPrefixTime(bench, scale) },
 		"imds-requests.png":       func() (*plot.Plot, error) { return imdsRequests(bench) },
