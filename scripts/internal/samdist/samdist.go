@@ -178,8 +178,12 @@ func render(raw []byte, src, out string, a Arch) ([]byte, Bundles, error) {
 			}
 		}
 	}
-	doc.HeadComment = fmt.Sprintf("Written by `make lambda ARCH=%s` (or `make layer ARCH=%s`) from %s: edit that one.\n"+
-		"Every function here runs as %s from a bundle built for %s; deploy with `sam deploy -t %s`.", a, a, src, a.Lambda(), a, out)
+	target := "lambda"
+	if b.Layer {
+		target = "layer"
+	}
+	doc.HeadComment = fmt.Sprintf("Written by `make %s ARCH=%s` from %s: edit that one.\n"+
+		"Everything here runs as %s from bundles built for %s; deploy with `sam deploy -t %s`.", target, a, src, a.Lambda(), a, out)
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
