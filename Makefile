@@ -8,7 +8,9 @@ STATICCHECK_MODULE_VERSION := v0.8.2
 .PHONY: help test demo testbed bench lint templates lambda layer
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  make %-8s %s\n", $$1, $$2 }'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' \
+		'{ name[NR] = $$1; text[NR] = $$2; if (length($$1) > w) w = length($$1) } \
+		END { for (i = 1; i <= NR; i++) printf "  make %-*s  %s\n", w, name[i], text[i] }'
 
 test: lint templates ## everything: gofmt, vet, staticcheck, cfn-lint, then all tests (-race) with the real local servers
 	scripts/testbed run -- env SHIPSHAPE_INTEGRATION=1 scripts/gotest -race -count=1 -timeout 15m ./...
@@ -34,12 +36,15 @@ lint: ## gofmt -l (must print nothing), go vet, staticcheck
 templates: ## cfn-lint on every template, asl-validator on every state machine
 	scripts/lint-templates
 
-GOARCH ?= arm64
+# The Lambda architecture: arm64 (the default) or amd64 (x86_64). One path per architecture,
+# so a template can only deploy a bundle of the architecture it names (scripts/internal/samdist).
+ARCH ?= arm64
+ifeq ($(origin GOARCH),command line)
+$(error GOARCH=$(GOARCH) is not read here: say ARCH=$(GOARCH))
+endif
 
-lambda: ## build the Lambda bootstraps (provided.al2023; GOARCH=arm64 by default, or amd64) into bin/<function>/bootstrap
-	for fn in s3diff-lambda drain-lambda dr-source dr-recovery dr-steps dr-sanitize; do \
-		GOOS=linux GOARCH=$(GOARCH) CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags=-s\ -w -o bin/$$fn/bootstrap ./examples/$$fn || exit 1; \
-	done
+lambda: ## the Lambda bundles for ARCH (arm64, or amd64) in dist/lambda/ARCH/<fn>/bootstrap, templates in dist/templates/ARCH/
+	go run ./scripts/mklambda -arch $(ARCH)
 
-layer: ## build the secretsenv Lambda layer zips into dist/ (amd64 and arm64)
-	go run ./scripts/mklayer
+layer: ## the secretsenv layer for ARCH in dist/layer/ARCH/secretsenv-layer.zip, its template in dist/templates/ARCH/
+	go run ./scripts/mklayer -arch $(ARCH)

@@ -15,7 +15,8 @@
 // are shared, since RDS emits no event when a copy completes, and Retention applied) and the
 // recovery side (Recovery.CopyShared into the recovery region with bounded copies in
 // progress, in one step or, where RDS refuses that, in two hops through a staging copy in the
-// source region; Recovery.Scheduled with retention) handle DB snapshots and Aurora DB cluster
+// source region; Recovery.Scheduled with retention, reporting each database's recovery point
+// and, with RecoveryOptions.Metrics, its age as a CloudWatch metric) handle DB snapshots and Aurora DB cluster
 // snapshots alike. Summaries name cluster snapshots "cluster:<id>", and retention groups per
 // source database: an instance or cluster of one source account (the account is read from the
 // copy's shipshape:source ARN, so two production accounts' orders-db are two databases).

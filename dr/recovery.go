@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -63,6 +64,11 @@ type RecoveryOptions struct {
 	Clock Clock
 	// Logger receives Debug and Warn lines. Default: discard.
 	Logger *slog.Logger
+	// Metrics, when set, receives from Scheduled the age of each database's recovery point
+	// (Summary.RecoveryPoints) in CloudWatch embedded metric format, a JSON line each:
+	// RecoveryPointMetric in MetricsNamespace, by Database and without a dimension. A Lambda
+	// gives it its standard output, and CloudWatch Logs makes the metrics. Default: none.
+	Metrics io.Writer
 }
 
 // maxClusterCopies is RDS's limit of DB cluster snapshot copies in progress from one region
@@ -148,7 +154,8 @@ func (r *Recovery) CopyShared(ctx context.Context) (Summary, error) {
 
 // Scheduled is the recovery side's periodic run: CopyShared, then Retain, over one listing
 // of the copies in the recovery region. A failed copy does not stop retention; the errors
-// are joined.
+// are joined. The summary's RecoveryPoints are each database's newest available copy there
+// (written to RecoveryOptions.Metrics when set).
 func (r *Recovery) Scheduled(ctx context.Context, ret Retention) (Summary, error) {
 	if err := ret.validate(); err != nil {
 		return Summary{}, err
@@ -158,9 +165,16 @@ func (r *Recovery) Scheduled(ctx context.Context, ret Retention) (Summary, error
 		return Summary{}, err
 	}
 	sum, cerr := r.copyShared(ctx, m.ours)
-	trimmed, err := retainList(ctx, r.local, r.opts.Clock.Now(), ret, m.ours)
+	now := r.opts.Clock.Now()
+	trimmed, err := retainList(ctx, r.local, now, ret, m.ours)
 	sum.Add(trimmed)
-	return sum, errors.Join(cerr, err)
+	// Retention keeps each database's newest copy, so the listing's newest are still there.
+	sum.RecoveryPoints = recoveryPoints(m.ours, now)
+	var merr error
+	if r.opts.Metrics != nil {
+		merr = writeRecoveryPoints(r.opts.Metrics, sum.RecoveryPoints, now)
+	}
+	return sum, errors.Join(cerr, err, merr)
 }
 
 // copyRun is the state of one copy run.

@@ -147,6 +147,9 @@ type Summary struct {
 	Deleted  []Item   `json:"deleted,omitempty"`
 	Skipped  []Item   `json:"skipped,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
+	// RecoveryPoints (Recovery.Scheduled only) are each database's newest available copy in
+	// the recovery region.
+	RecoveryPoints []RecoveryPoint `json:"recovery_points,omitempty"`
 }
 
 // Add appends o's items to s.

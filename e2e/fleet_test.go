@@ -198,4 +198,15 @@ func TestDRRecoveryAgainstMoto(t *testing.T) {
 	for id := range left {
 		assert.True(t, strings.Contains(id, "202612020300"), "the newest (by original time, then id) stays: %s", id)
 	}
+	// The recovery point's age reaches CloudWatch as an embedded metric format line on the
+	// function's output (the template's RPO alarm reads it).
+	var emf map[string]any
+	for _, line := range strings.Split(fn.Logs(), "\n") {
+		if strings.Contains(line, `"_aws"`) && strings.Contains(line, `"Database":"instance/`+db+`@`) {
+			require.NoError(t, json.Unmarshal([]byte(line), &emf), line)
+		}
+	}
+	require.NotNil(t, emf, "no RecoveryPointAgeSeconds line for %s\n%s", db, fn.Logs())
+	assert.Contains(t, emf, "RecoveryPointAgeSeconds")
+	assert.Equal(t, "shipshape/dr", emf["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)["Namespace"])
 }

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -43,6 +44,7 @@ func newHandler(sharedRegion, local dr.RDSAPI, getenv func(string) string, logge
 	rec, err := dr.NewRecovery(sharedRegion, local, dr.Origin{Accounts: dr.SplitList(getenv("DR_SOURCE_ACCOUNTS")), Region: getenv("DR_SOURCE_REGION")}, func(o *dr.RecoveryOptions) {
 		o.KMSKeyID, o.StagingKMSKeyID, o.MaxCopies, o.Logger = getenv("DR_KMS_KEY_ID"), getenv("DR_STAGING_KMS_KEY_ID"), maxCopies, logger
 		o.CopyPath = dr.CopyPath(getenv("DR_COPY_PATH"))
+		o.Metrics = os.Stdout // RecoveryPointAgeSeconds (embedded metric format): the template's RPO alarm
 	})
 	if err != nil {
 		return nil, err

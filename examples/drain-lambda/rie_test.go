@@ -14,7 +14,7 @@ import (
 )
 
 // TestIntegrationLambdaRuntimeInterfaceEmulator builds the function's bootstrap for this
-// machine's architecture (`make lambda GOARCH=...` does the same) and runs it in AWS's Lambda
+// machine's architecture (`make lambda ARCH=...` builds the same for Lambda) and runs it in AWS's Lambda
 // Runtime Interface Emulator, invoked with an SQS batch holding a Spot interruption warning,
 // against the ECS wire server. The function must answer with a batch item failure (the drain
 // is not done: the queue brings it back) and have set the instance DRAINING.
