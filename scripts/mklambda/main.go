@@ -116,7 +116,9 @@ func Bootstrap(repo, dest, fn string, a samdist.Arch) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "./examples/"+fn)
+	// -buildvcs=auto: the revision goes into the bootstrap (its -version and first log line)
+	// even where GOFLAGS says -buildvcs=false.
+	cmd := exec.Command("go", "build", "-buildvcs=auto", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "./examples/"+fn)
 	cmd.Dir = repo
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+string(a))
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

@@ -45,7 +45,7 @@ func run(a samdist.Arch) error {
 	}
 	defer os.RemoveAll(tmp)
 	bin := filepath.Join(tmp, "secretsenv")
-	build := exec.Command("go", "build", "-tags", "lean,nethttpomithttp2", "-trimpath", "-ldflags=-s -w", "-o", bin, "./examples/secretsenv")
+	build := exec.Command("go", "build", "-buildvcs=auto", "-tags", "lean,nethttpomithttp2", "-trimpath", "-ldflags=-s -w", "-o", bin, "./examples/secretsenv")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+string(a))
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
