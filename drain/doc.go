@@ -43,7 +43,12 @@
 // An instance already DRAINING is handled like any other (never "done at once"). Tasks not in
 // a service, which DRAINING never stops, follow Options.Standalone (wait, stop after a grace
 // period, or ignore); tasks of DAEMON services, which ECS stops last, are ignored by default.
-// An instance that is gone (terminated, deregistered) counts as drained. Past the maximum
+// An instance that is gone (terminated, deregistered) counts as drained, and a task ECS no
+// longer knows as stopped, only on ECS's word about that very one: a MISSING failure naming
+// the ARN asked for, the status INACTIVE or DEREGISTERING, or a cluster that no longer exists.
+// An answer that leaves it out (no entry, a failure such as ACCESS_DENIED, a MISSING naming
+// another ARN) is an *IncompleteAnswerError: the drain ends at once, the hook untouched,
+// nothing terminated. Past the maximum
 // drain time the hook is completed with CONTINUE and a loud log line: the group is never held
 // forever. "No active lifecycle action" means someone else finished: reported, not retried.
 // Throttling and server errors are retried by the AWS SDK's retryer alone
@@ -59,7 +64,9 @@
 // ErrInvalidInput (bad options or input, before any call), ErrNotInCluster, ErrTimeout
 // (MaxDrain passed with tasks left) and ErrSpotDeadline (the Spot notice's time came; it
 // wraps ErrTimeout), ErrWrongInstance (*WrongInstanceError) and ErrAmbiguousInstance
-// (*AmbiguousInstanceError): nothing was drained, ErrProtectionNotRestored
+// (*AmbiguousInstanceError): nothing was drained, ErrIncompleteAnswer
+// (*IncompleteAnswerError: an answer that does not say what became of the container
+// instance or a task; the drain ended, nothing completed or terminated), ErrProtectionNotRestored
 // (*ProtectionError, from Replace, with the command to run by hand). The SDK's error stays
 // reachable with errors.As.
 //

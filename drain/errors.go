@@ -27,7 +27,41 @@ var (
 	// not terminate the instance, and could not turn the protection back on. Returned as a
 	// *ProtectionError, which names the command to run by hand.
 	ErrProtectionNotRestored = errors.New("drain: the scale-in protection could not be turned back on")
+	// ErrIncompleteAnswer: ECS answered a describe of a container instance or a task without
+	// saying what became of it (no entry for it, and no MISSING failure naming it: a failure
+	// such as ACCESS_DENIED, or one naming something else). It is never taken for "gone" or
+	// "stopped": the drain ends at once, the hook untouched. Returned as an
+	// *IncompleteAnswerError.
+	ErrIncompleteAnswer = errors.New("drain: ECS's answer does not say what became of what was asked about")
 )
+
+// IncompleteAnswerError: a DescribeContainerInstances or DescribeTasks answer that has no
+// entry for ARN and no MISSING failure naming it. Only MISSING of the very ARN asked for
+// means gone (a container instance deregistered, a task ECS forgot); an answer that merely
+// leaves it out says nothing, and taking it for gone would end a drain, complete a hook or
+// terminate an instance while its tasks run. It matches ErrIncompleteAnswer with errors.Is.
+type IncompleteAnswerError struct {
+	// Op is the call: "DescribeContainerInstances" or "DescribeTasks".
+	Op      string
+	Cluster string
+	// ARN is the container instance or task asked about.
+	ARN string
+	// Reason is the failure's reason when one named ARN (e.g. ACCESS_DENIED); "" when
+	// nothing in the answer named it.
+	Reason string
+}
+
+func (e *IncompleteAnswerError) Error() string {
+	what := "neither an entry nor a MISSING failure for it"
+	if e.Reason != "" {
+		what = "a failure " + e.Reason + " for it"
+	}
+	return fmt.Sprintf("drain: in cluster %s, ECS's %s answer about %s has %s: not taken as gone; nothing more was done "+
+		"(check the permissions for %s and the ECS endpoint, then run again)", e.Cluster, e.Op, e.ARN, what, "ecs:"+e.Op)
+}
+
+// Unwrap makes errors.Is(err, ErrIncompleteAnswer) true.
+func (e *IncompleteAnswerError) Unwrap() error { return ErrIncompleteAnswer }
 
 // WrongInstanceError: the container instance ECS returned for an EC2 instance runs on
 // another EC2 instance (or ECS named none). A real ECS never answers so; an implementation

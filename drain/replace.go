@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 	"github.com/shipshape-dev/shipshape/lifecycle"
@@ -207,18 +206,14 @@ func isProtected(out *autoscaling.DescribeAutoScalingInstancesOutput, instanceID
 	return ok && aws.ToBool(inst.ProtectedFromScaleIn)
 }
 
-// status reads the container instance's status ("" when ECS no longer knows it).
+// status reads the container instance's status ("" when ECS says it is gone; an error when
+// the answer does not say).
 func (d *Drainer) status(ctx context.Context, in Instance) (string, error) {
-	desc, err := d.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(in.Cluster), ContainerInstances: []string{in.ContainerInstanceARN}}, d.callOpts...)
-	if err != nil {
-		return "", fmt.Errorf("drain: describing container instance %s: %w", in.ContainerInstanceARN, err)
+	ci, err := d.describeInstance(ctx, in)
+	if err != nil || ci == nil {
+		return "", err
 	}
-	for _, ci := range desc.ContainerInstances {
-		if arn := aws.ToString(ci.ContainerInstanceArn); arn == in.ContainerInstanceARN || strings.HasSuffix(arn, "/"+in.ContainerInstanceARN) {
-			return aws.ToString(ci.Status), nil
-		}
-	}
-	return "", nil
+	return aws.ToString(ci.Status), nil
 }
 
 // cliCommand joins a command line, quoting for a POSIX shell what needs it.

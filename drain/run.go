@@ -50,7 +50,8 @@ type drainProbe struct {
 // stopsTheDrain: an error that no later step can cure. The drain ends at once with it, the
 // hook untouched: the instance asked for was not drained, so nothing may say it was.
 func stopsTheDrain(err error) bool {
-	return errors.Is(err, ErrWrongInstance) || errors.Is(err, ErrAmbiguousInstance) || errors.Is(err, ErrInvalidInput)
+	return errors.Is(err, ErrWrongInstance) || errors.Is(err, ErrAmbiguousInstance) || errors.Is(err, ErrIncompleteAnswer) ||
+		errors.Is(err, ErrInvalidInput)
 }
 
 func (p *drainProbe) String() string { return "the drain of " + p.in.EC2InstanceID }
@@ -78,8 +79,10 @@ func (p *drainProbe) Check(ctx context.Context) error {
 // stopped, polling every Options.PollInterval, and (with a hook) heartbeats the lifecycle
 // action meanwhile and completes it with CONTINUE at the end. It returns ErrTimeout when
 // MaxDrain passed first (the hook is completed all the same). A step that finds the
-// container instance on another EC2 instance (*WrongInstanceError) ends the drain at once
-// with that error, the hook untouched; other failed steps are tried again at the next poll.
+// container instance on another EC2 instance (*WrongInstanceError), or gets an answer that
+// does not say what became of it or of a task (*IncompleteAnswerError), ends the drain at
+// once with that error, the hook untouched; other failed steps are tried again at the next
+// poll.
 func (d *Drainer) Drain(ctx context.Context, in Instance, o DrainOptions) (Result, error) {
 	if o.MaxDrain <= 0 {
 		o.MaxDrain = 30 * time.Minute
