@@ -228,7 +228,10 @@ func (d *Drainer) terminationHooks(ctx context.Context, md *imds.Client, instanc
 	if err != nil {
 		return nil, errtext.Wrap("drain", "describing "+instanceID+" in Auto Scaling", err)
 	}
-	inst, ok := asgInstance(out, instanceID)
+	inst, ok, err := asgInstance(out, instanceID)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		d.log.Info("drain: the instance is in no Auto Scaling group: no hook to complete", "instance", instanceID)
 		return nil, nil

@@ -27,7 +27,10 @@
 // planned replacement: scale-in protection off, drain, TerminateInstanceInAutoScalingGroup
 // without decrementing the desired capacity; it terminates nothing unless the drain finished,
 // and then says what it left: ReplaceResult.ProtectionRestored (a protection it could not
-// turn back on is a *ProtectionError with the command to run by hand) and LeftDraining.
+// turn back on is a *ProtectionError with the command to run by hand) and LeftDraining. A
+// termination call that failed while the group can't be read after it is
+// TerminationUnknown (*TerminationUnknownError, with the command that checks): nothing
+// about the instance is claimed then. An instance listed in several groups is refused.
 //
 // # Rules
 //
@@ -67,7 +70,10 @@
 // (*AmbiguousInstanceError): nothing was drained, ErrIncompleteAnswer
 // (*IncompleteAnswerError: an answer that does not say what became of the container
 // instance or a task; the drain ended, nothing completed or terminated), ErrProtectionNotRestored
-// (*ProtectionError, from Replace, with the command to run by hand). The SDK's error stays
+// (*ProtectionError, from Replace, with the command to run by hand), ErrTerminationUnknown
+// (*TerminationUnknownError, from Replace: whether the instance is terminating is not known;
+// check it with CheckCommand), lifecycle.ErrSeveralGroups (Auto Scaling lists the instance
+// in several groups: nothing was changed). The SDK's error stays
 // reachable with errors.As.
 //
 // # Concurrency
