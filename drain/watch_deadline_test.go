@@ -12,8 +12,11 @@ import (
 	"github.com/shipshape-dev/shipshape/imds"
 )
 
-// watchFor runs Watch for at most polls polls of the watchers (then cancels it); post runs
-// once the watchers poll, mid runs after the trigger at the given poll after it.
+// watchFor runs Watch for at most polls polls of the Spot watcher before a trigger (then
+// cancels it); post runs once the watchers poll, mid runs after the trigger at the given
+// poll after it. The bound counts the Spot watcher's own requests, not the loop's turns: a
+// turn needs only one watcher asleep, so under load the lifecycle watcher could use up
+// every turn before the Spot watcher had read the notice once.
 func (m *instanceMetadata) watchFor(t *testing.T, c *cluster, o drain.WatchOptions, polls int, post func(), mid func(poll int)) (drain.Result, error, bool) {
 	done := make(chan struct{})
 	var res drain.Result
@@ -35,7 +38,7 @@ func (m *instanceMetadata) watchFor(t *testing.T, c *cluster, o drain.WatchOptio
 		res, err = c.drainer().Watch(ctx, m.md, []string{"prod"}, o)
 	}()
 	posted, after := false, 0
-	for i := 0; m.clock.BlockUntilSleeping(watching, 1) == nil; i++ {
+	for m.clock.BlockUntilSleeping(watching, 1) == nil {
 		if !posted && post != nil {
 			post()
 			posted = true
@@ -47,7 +50,7 @@ func (m *instanceMetadata) watchFor(t *testing.T, c *cluster, o drain.WatchOptio
 				mid(after)
 			}
 		default:
-			if i >= polls {
+			if spotPolls(m) >= polls {
 				cancel()
 			}
 		}
@@ -61,6 +64,17 @@ func (m *instanceMetadata) watchFor(t *testing.T, c *cluster, o drain.WatchOptio
 	default:
 		return res, err, false
 	}
+}
+
+// spotPolls is how many times the Spot instance-action has been read.
+func spotPolls(m *instanceMetadata) int {
+	n := 0
+	for _, r := range m.srv.Requests() {
+		if r.Path == "/latest/meta-data/spot/instance-action" {
+			n++
+		}
+	}
+	return n
 }
 
 // A Spot instance-action time already in the past (a metadata clock behind, a notice read
