@@ -21,7 +21,9 @@
 // drains it: a Spot interruption notice (the drain is bounded by the notice's time, two
 // minutes later, or by MaxDrain when that is earlier; what could not stop by then is logged
 // and ErrSpotDeadline returned; a time more than MaxSpotNotice ahead is logged as suspicious
-// and bounded by MaxDrain and MaxSpotNotice), the
+// and bounded by MaxDrain and MaxSpotNotice, a missing or unreadable time is logged and
+// bounded by MaxDrain and SpotWarning; a notice seen during a drain moves its end earlier,
+// never later), the
 // Auto Scaling target lifecycle state Terminated (the termination hooks are found,
 // heartbeated and completed), or, opted in, a rebalance recommendation. Replace does a
 // planned replacement: scale-in protection off, drain, TerminateInstanceInAutoScalingGroup
