@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -268,10 +269,18 @@ func (d *Drainer) pick(ctx context.Context, cluster, ec2InstanceID string, liste
 	return Instance{}, &AmbiguousInstanceError{Cluster: cluster, EC2InstanceID: ec2InstanceID, ContainerInstanceARNs: on}
 }
 
+// clusterName is what ECS allows in a cluster name (up to 255 letters, digits, hyphens and
+// underscores), and clusterARN a cluster's ARN.
+var (
+	clusterName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	clusterARN  = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:cluster/[A-Za-z0-9_-]{1,255}$`)
+)
+
 // CleanClusters reads a list of cluster names as users write it ("prod, staging", trailing
 // commas): names are trimmed, empty ones dropped, duplicates removed, order kept. No name at
-// all is ErrInvalidInput. A list given as one comma-separated string can be passed through
-// strings.Split first.
+// all is ErrInvalidInput, and so is a name that ECS can never have (anything but letters,
+// digits, hyphens and underscores, e.g. "prod;rm" or "prod/eu"), unless it is a cluster ARN.
+// A list given as one comma-separated string can be passed through strings.Split first.
 func CleanClusters(names []string) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
@@ -283,6 +292,10 @@ func CleanClusters(names []string) ([]string, error) {
 			}
 			if strings.ContainsAny(part, " \t\n") {
 				return nil, fmt.Errorf("%w: cluster name %q contains white space", ErrInvalidInput, part)
+			}
+			if !clusterName.MatchString(part) && !clusterARN.MatchString(part) {
+				return nil, fmt.Errorf("%w: cluster name %q can never exist: ECS cluster names are up to 255 letters, digits, "+
+					"hyphens and underscores (or give the cluster's ARN)", ErrInvalidInput, part)
 			}
 			seen[part] = true
 			out = append(out, part)

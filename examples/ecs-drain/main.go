@@ -33,6 +33,11 @@ import (
 // minInterval is the shortest -interval and -poll.
 const minInterval = time.Second
 
+// minWatchTimeout is the shortest -timeout of -watch: shorter, every drain would end at its
+// first step and complete the termination hook with the tasks still running (drain-lambda's
+// MAX_DRAIN has the same floor).
+const minWatchTimeout = time.Minute
+
 // Exit codes (2, a usage error, is cli.Usage's).
 const (
 	exitOK            = 0
@@ -353,7 +358,7 @@ func parse(args []string, stderr io.Writer) (f flags, clusterList []string, code
 	fs.StringVar(&f.ecsConfig, "ecs-config", drain.DefaultAgentConfigPath, "with -watch: the ECS agent's config, to check ECS_CONTAINER_STOP_TIMEOUT (\"\" to skip)")
 	fs.DurationVar(&f.poll, "poll", 5*time.Second, "with -watch: how often to read instance metadata (at least 1s)")
 	fs.BoolVar(&f.replace, "replace", false, "planned replacement: protection off, drain, terminate with a replacement")
-	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "maximum drain time (a Spot drain ends at the notice's time when that comes first)")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "maximum drain time (a Spot drain ends at the notice's time when that comes first; with -watch, at least 1m)")
 	fs.DurationVar(&f.interval, "interval", 10*time.Second, "time between steps (at least 1s)")
 	standalone := fs.String("standalone", "wait", "tasks not in a service: wait, stop (after -standalone-grace) or ignore")
 	fs.DurationVar(&f.grace, "standalone-grace", 5*time.Minute, "with -standalone stop: how long to let them finish first (0: at once)")
@@ -420,7 +425,13 @@ func parse(args []string, stderr io.Writer) (f flags, clusterList []string, code
 			return usageErr("%v", err)
 		}
 	}
+	if err := drain.CheckAgentMetadataURL(f.agentURL); err != nil {
+		return usageErr("-agent-metadata: %v", err)
+	}
 	switch {
+	case f.watch && f.timeout < minWatchTimeout:
+		return usageErr("-timeout %s is too short for -watch: want at least %s (shorter, every drain would end at its first step and "+
+			"complete the termination hook with tasks still running)", f.timeout, minWatchTimeout)
 	case f.interval < minInterval:
 		return usageErr("-interval %s is too short: want at least %s (each step makes 2 to 4 ECS calls, and DescribeContainerInstances "+
 			"and DescribeTasks share a rate limit of about 20 per second)", f.interval, minInterval)
