@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -40,10 +41,12 @@ type WatchOptions struct {
 	// MaxDrain bounds every drain, counted from the trigger. Default: 30 minutes. A drain
 	// started by a Spot interruption notice ends at the earlier of the notice's
 	// instance-action time (two minutes after the notice) and MaxDrain; a time more than
-	// MaxSpotNotice ahead is suspicious and bounded by min(MaxDrain, MaxSpotNotice). Only
-	// the Spot instance-action time is a deadline: a rebalance recommendation's noticeTime
-	// is when it was sent, and a scheduled maintenance event's NotBefore (days ahead; not
-	// watched) is not one either.
+	// MaxSpotNotice ahead is suspicious and bounded by min(MaxDrain, MaxSpotNotice); a time
+	// that is missing or unreadable is bounded by min(MaxDrain, SpotWarning). A notice seen
+	// during a drain (a time moved earlier, or after another trigger) ends it at its time
+	// when that is earlier; the end never moves later. Only the Spot instance-action time is
+	// a deadline: a rebalance recommendation's noticeTime is when it was sent, and a
+	// scheduled maintenance event's NotBefore (days ahead; not watched) is not one either.
 	MaxDrain time.Duration
 	// OnTrigger, when set, is told what started the drain, before it starts.
 	OnTrigger func(Trigger)
@@ -60,11 +63,13 @@ type Trigger struct {
 	// Reason is one human line, e.g. "Spot interruption notice: terminate at 12:04:05".
 	Reason string
 	// Deadline is when EC2 reclaims the instance as the Spot notice says (its
-	// instance-action time), or zero.
+	// instance-action time), or zero (no Spot notice, or its time is unreadable).
 	Deadline time.Time
-	// DrainBy is when the drain gives up: MaxDrain after the trigger, or, for Spot, the
-	// earlier of that and Deadline (a Deadline more than MaxSpotNotice ahead: the earlier of
-	// MaxDrain and MaxSpotNotice after the trigger).
+	// DrainBy is when the drain gives up, as known at the trigger: MaxDrain after the
+	// trigger, or, for Spot, the earlier of that and Deadline (a Deadline more than
+	// MaxSpotNotice ahead: the earlier of MaxDrain and MaxSpotNotice after the trigger; an
+	// unreadable time: the earlier of MaxDrain and SpotWarning). A later Spot notice may
+	// move the drain's end earlier (logged), never later.
 	DrainBy time.Time
 	// Suspicious: the Spot Deadline was more than MaxSpotNotice ahead; it was not believed.
 	Suspicious bool
@@ -78,11 +83,18 @@ type Trigger struct {
 //   - Spot interruption notice: the drain is bounded by the notice's time (or MaxDrain when
 //     that comes first, ErrTimeout then); tasks still on the instance at the notice's time
 //     are logged and ErrSpotDeadline returned. A notice time more than MaxSpotNotice ahead is
-//     logged as suspicious and not believed (Trigger.Suspicious).
+//     logged as suspicious and not believed (Trigger.Suspicious). A notice whose time is
+//     missing or unreadable is still a notice: the instance is drained, bounded by MaxDrain
+//     and SpotWarning (EC2 reclaims a Spot instance two minutes after its notice), and the
+//     unreadable time is logged.
 //   - target lifecycle state Terminated (scale-in, or a Spot interruption of a group's
 //     instance): with WatchOptions.AutoScaling, the termination hooks are found,
 //     heartbeated and completed with CONTINUE when the drain ends (or MaxDrain passes).
 //   - rebalance recommendation (OnRebalance): drained within MaxDrain; the instance stays.
+//
+// The Spot instance-action is watched during the drain too: a notice whose time is earlier
+// than the drain's end (a time moved earlier, or a notice after another trigger) moves the
+// end to it, noticed at the next step. The end never moves later.
 //
 // Before a trigger, Watch makes no AWS call; cancelling it then changes nothing. Cancelled
 // during the drain, it returns ctx's error with the instance DRAINING and any hook
@@ -100,15 +112,51 @@ func (d *Drainer) Watch(ctx context.Context, md *imds.Client, clusters []string,
 	if o.MaxDrain == 0 {
 		o.MaxDrain = 30 * time.Minute
 	}
-	trig, err := d.waitForTrigger(ctx, md, o)
+	// The Spot watcher runs until Watch returns: its notices trigger the drain, then bound it.
+	wctx, stopWatching := context.WithCancel(ctx)
+	var watchers sync.WaitGroup
+	defer func() { stopWatching(); watchers.Wait() }()
+	notices := make(chan imds.SpotAction, 1) // the latest notice not yet taken
+	spotDone := make(chan error, 1)
+	watchers.Add(1)
+	go func() {
+		defer watchers.Done()
+		spotDone <- md.WatchSpotAction(wctx, func(a imds.SpotAction) {
+			if a.Action == imds.SpotNone {
+				return // withdrawn: the drain's end never moves later
+			}
+			select { // keep only the latest (this goroutine is the only sender)
+			case <-notices:
+			default:
+			}
+			notices <- a
+		}, o.IMDS...)
+	}()
+	trig, err := d.waitForTrigger(ctx, md, o, notices, spotDone)
 	if err != nil {
 		return Result{}, err
 	}
-	d.drainBy(&trig, o.MaxDrain)
+	end := newDrainEnd(d.opts.Clock.Now(), o.MaxDrain)
+	if trig.spot != nil {
+		trig.Reason += end.notice(d, *trig.spot)
+	}
+	trig.Trigger = end.trigger(trig.Trigger)
 	if o.OnTrigger != nil {
-		o.OnTrigger(trig)
+		o.OnTrigger(trig.Trigger)
 	}
 	d.log.Warn("drain: this instance is leaving; draining it", "reason", trig.Reason)
+	watchers.Add(1)
+	go func() {
+		defer watchers.Done()
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case a := <-notices:
+				end.notice(d, a)
+			}
+		}
+	}()
 	id, err := md.InstanceID(ctx)
 	if err != nil {
 		return Result{}, errtext.Wrap("drain", "reading this instance's id", err)
@@ -117,8 +165,8 @@ func (d *Drainer) Watch(ctx context.Context, md *imds.Client, clusters []string,
 	if err != nil {
 		return Result{}, err
 	}
-	// Bounded by DrainBy; at least one step (DRAINING) even when it has passed.
-	do := DrainOptions{MaxDrain: max(trig.DrainBy.Sub(d.opts.Clock.Now()), time.Nanosecond), OnProgress: o.OnProgress, OnEvent: o.OnEvent}
+	// Bounded by the drain's end; at least one step (DRAINING) even when it has passed.
+	do := DrainOptions{MaxDrain: max(end.by().Sub(d.opts.Clock.Now()), time.Nanosecond), OnProgress: o.OnProgress, OnEvent: o.OnEvent}
 	if o.AutoScaling != nil && trig.Kind != KindRebalance {
 		hook, err := d.terminationHooks(ctx, md, id, o.AutoScaling)
 		switch {
@@ -128,44 +176,107 @@ func (d *Drainer) Watch(ctx context.Context, md *imds.Client, clusters []string,
 			do.AutoScaling, do.Hook = o.AutoScaling, hook
 		}
 	}
-	res, err := d.Drain(ctx, in, do)
-	if trig.Kind == KindSpot && errors.Is(err, ErrTimeout) {
-		if !trig.DrainBy.Equal(trig.Deadline) {
-			return res, fmt.Errorf("%w: %s at %s, before the Spot interruption time %s (%s)", ErrTimeout, res.Last,
-				trig.DrainBy.UTC().Format(time.RFC3339), trig.Deadline.UTC().Format(time.RFC3339), trig.Reason)
-		}
+	res, err := d.drain(ctx, in, do, end.by)
+	if !errors.Is(err, ErrTimeout) {
+		return res, err
+	}
+	final := end.trigger(trig.Trigger)
+	switch {
+	case end.bySpot():
 		d.log.Error("drain: SPOT INTERRUPTION TIME REACHED with tasks still on the instance; EC2 reclaims it now",
-			"instance", id, "left", res.Last.String(), "deadline", trig.Deadline)
+			"instance", id, "left", res.Last.String(), "deadline", final.DrainBy)
 		return res, errtext.Join("drain", ErrSpotDeadline, errors.New(res.Last.String()))
+	case !final.Deadline.IsZero():
+		return res, fmt.Errorf("%w: %s at %s, before the Spot interruption time %s (%s)", ErrTimeout, res.Last,
+			final.DrainBy.UTC().Format(time.RFC3339), final.Deadline.UTC().Format(time.RFC3339), trig.Reason)
 	}
 	return res, err
 }
 
-// drainBy sets the trigger's DrainBy: MaxDrain from now, or for Spot the earlier of that and
-// the notice's time, which is not believed more than MaxSpotNotice ahead.
-func (d *Drainer) drainBy(t *Trigger, maxDrain time.Duration) {
-	now := d.opts.Clock.Now()
-	t.DrainBy = now.Add(maxDrain)
-	if t.Kind != KindSpot {
-		return
-	}
-	switch ahead := t.Deadline.Sub(now); {
-	case ahead > MaxSpotNotice:
-		bound := min(maxDrain, MaxSpotNotice)
-		t.Suspicious, t.DrainBy = true, now.Add(bound)
-		t.Reason += fmt.Sprintf(" (SUSPICIOUS: %s ahead where Spot gives 2 minutes; draining at most %s)", ahead.Round(time.Second), bound)
-		d.log.Warn("drain: SUSPICIOUS Spot interruption time: further ahead than any Spot notice; not believed",
-			"instance_action_time", t.Deadline, "ahead", ahead.Round(time.Second), "max_spot_notice", MaxSpotNotice, "draining_at_most", bound)
-	case ahead < 0:
-		t.DrainBy = t.Deadline
-		d.log.Warn("drain: the Spot interruption time has passed already; one step only", "instance_action_time", t.Deadline)
-	case t.Deadline.Before(t.DrainBy):
-		t.DrainBy = t.Deadline
-	}
+// drainEnd is when an on-instance drain ends: MaxDrain after the trigger, or earlier when a
+// Spot notice says so. It only ever moves earlier. It is safe for concurrent use (the Spot
+// watcher moves it while the drain reads it).
+type drainEnd struct {
+	mu       sync.Mutex
+	maxBy    time.Time // the trigger plus MaxDrain
+	drainBy  time.Time // the end: maxBy, or earlier
+	deadline time.Time // the earliest instance-action time read (zero: none readable)
+	spot     bool      // drainBy is a Spot time (read, or estimated from an unreadable one)
+	suspect  bool      // a notice's time was not believed
+	maxDrain time.Duration
 }
 
-// waitForTrigger runs the watchers until one reports the instance leaving.
-func (d *Drainer) waitForTrigger(ctx context.Context, md *imds.Client, o WatchOptions) (Trigger, error) {
+func newDrainEnd(now time.Time, maxDrain time.Duration) *drainEnd {
+	return &drainEnd{maxBy: now.Add(maxDrain), drainBy: now.Add(maxDrain), maxDrain: maxDrain}
+}
+
+func (e *drainEnd) by() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.drainBy
+}
+
+func (e *drainEnd) bySpot() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.spot
+}
+
+// trigger fills t's Deadline, DrainBy and Suspicious from the end as it stands.
+func (e *drainEnd) trigger(t Trigger) Trigger {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t.Deadline, t.DrainBy, t.Suspicious = e.deadline, e.drainBy, e.suspect
+	return t
+}
+
+// notice takes a Spot notice seen now: its instance-action time, when readable and at most
+// MaxSpotNotice ahead (a time further ahead is suspicious: at most MaxSpotNotice from now);
+// an unreadable or missing time, SpotWarning from now (EC2 reclaims the instance two
+// minutes after its notice). The drain's end moves to it when that is earlier. The note is
+// what to add to the trigger's reason ("" when nothing).
+func (e *drainEnd) notice(d *Drainer, a imds.SpotAction) (note string) {
+	now := d.opts.Clock.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	candidate, spot := a.Time, true
+	switch ahead := a.Time.Sub(now); {
+	case a.Time.IsZero():
+		candidate = now.Add(SpotWarning)
+		d.log.Warn("drain: the Spot interruption notice's time is UNREADABLE; draining as if the instance were reclaimed two minutes from now",
+			"action", string(a.Action), "time", a.BadTime, "draining_at_most", min(e.maxDrain, SpotWarning))
+	case ahead > MaxSpotNotice:
+		candidate, spot, e.suspect = now.Add(MaxSpotNotice), false, true
+		bound := min(e.maxDrain, MaxSpotNotice)
+		note = fmt.Sprintf(" (SUSPICIOUS: %s ahead where Spot gives 2 minutes; draining at most %s)", ahead.Round(time.Second), bound)
+		d.log.Warn("drain: SUSPICIOUS Spot interruption time: further ahead than any Spot notice; not believed",
+			"instance_action_time", a.Time, "ahead", ahead.Round(time.Second), "max_spot_notice", MaxSpotNotice, "draining_at_most", bound)
+	case ahead < 0:
+		d.log.Warn("drain: the Spot interruption time has passed already; one step only", "instance_action_time", a.Time)
+	}
+	if !a.Time.IsZero() && (e.deadline.IsZero() || a.Time.Before(e.deadline)) {
+		e.deadline = a.Time
+	}
+	if !candidate.Before(e.drainBy) {
+		return note
+	}
+	if !e.drainBy.Equal(e.maxBy) {
+		d.log.Warn("drain: the Spot interruption notice moved the drain's end earlier", "instance_action_time", a.Time,
+			"was", e.drainBy, "now", candidate)
+	}
+	e.drainBy, e.spot = candidate, spot
+	return note
+}
+
+// trigger is what waitForTrigger saw: the Trigger and, for Spot, the notice.
+type trigger struct {
+	Trigger
+	spot *imds.SpotAction
+}
+
+// waitForTrigger runs the lifecycle and rebalance watchers until one of them, or a Spot
+// notice (from the watcher Watch runs), reports the instance leaving.
+func (d *Drainer) waitForTrigger(ctx context.Context, md *imds.Client, o WatchOptions, notices <-chan imds.SpotAction, spotDone <-chan error) (trigger, error) {
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	triggers := make(chan Trigger, 3)
@@ -176,16 +287,14 @@ func (d *Drainer) waitForTrigger(ctx context.Context, md *imds.Client, o WatchOp
 		default:
 		}
 	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer stop() // runs before the Wait
+	// The Spot watcher (Watch's) and the lifecycle state's.
 	watchers := 2
+	wg.Add(1)
 	go func() {
-		errs <- md.WatchSpotAction(wctx, func(a imds.SpotAction) {
-			if a.Action != imds.SpotNone {
-				fire(Trigger{Kind: KindSpot, Deadline: a.Time,
-					Reason: fmt.Sprintf("Spot interruption notice: %s at %s", a.Action, a.Time.UTC().Format("15:04:05"))})
-			}
-		}, o.IMDS...)
-	}()
-	go func() {
+		defer wg.Done()
 		errs <- md.WatchTargetLifecycleState(wctx, func(s imds.LifecycleState) {
 			if s == imds.LifecycleTerminated || s == imds.LifecycleWarmedTerminated {
 				fire(Trigger{Kind: KindTerminate, Reason: "Auto Scaling target lifecycle state " + string(s)})
@@ -194,7 +303,9 @@ func (d *Drainer) waitForTrigger(ctx context.Context, md *imds.Client, o WatchOp
 	}()
 	if o.OnRebalance {
 		watchers++
+		wg.Add(1)
 		go func() {
+			defer wg.Done()
 			errs <- md.WatchRebalance(wctx, func(r imds.Rebalance) {
 				if r.Recommended {
 					fire(Trigger{Kind: KindRebalance, Reason: "EC2 rebalance recommendation at " + r.NoticeTime.UTC().Format("15:04:05")})
@@ -204,20 +315,39 @@ func (d *Drainer) waitForTrigger(ctx context.Context, md *imds.Client, o WatchOp
 	}
 	for {
 		select {
+		case a := <-notices:
+			reason := fmt.Sprintf("Spot interruption notice: %s at %s", a.Action, a.Time.UTC().Format("15:04:05"))
+			if a.Time.IsZero() {
+				reason = fmt.Sprintf("Spot interruption notice: %s at an unreadable time %q (draining as if it were two minutes away)", a.Action, a.BadTime)
+			}
+			return trigger{Trigger: Trigger{Kind: KindSpot, Reason: reason}, spot: &a}, nil
 		case t := <-triggers:
-			return t, nil
+			return trigger{Trigger: t}, nil
+		case err := <-spotDone:
+			spotDone = nil // ended: nothing more comes from it
+			if stop, err := watcherEnded(ctx, &watchers, err); stop {
+				return trigger{}, err
+			}
 		case err := <-errs:
-			if watchers--; ctx.Err() == nil && watchers > 0 && !errors.Is(err, imds.ErrDisabled) {
-				continue
+			if stop, err := watcherEnded(ctx, &watchers, err); stop {
+				return trigger{}, err
 			}
-			if ctx.Err() != nil {
-				return Trigger{}, ctx.Err()
-			}
-			return Trigger{}, errtext.Wrap("drain", "watching instance metadata", err)
 		case <-ctx.Done():
-			return Trigger{}, ctx.Err()
+			return trigger{}, ctx.Err()
 		}
 	}
+}
+
+// watcherEnded counts a watcher that returned with err, and says whether the wait ends: when
+// ctx has ended, when metadata is disabled, or when it was the last watcher.
+func watcherEnded(ctx context.Context, watchers *int, err error) (bool, error) {
+	if *watchers--; ctx.Err() == nil && *watchers > 0 && !errors.Is(err, imds.ErrDisabled) {
+		return false, nil
+	}
+	if ctx.Err() != nil {
+		return true, ctx.Err()
+	}
+	return true, errtext.Wrap("drain", "watching instance metadata", err)
 }
 
 // terminationHooks finds the instance's termination hooks when Auto Scaling holds it in one
@@ -228,7 +358,10 @@ func (d *Drainer) terminationHooks(ctx context.Context, md *imds.Client, instanc
 	if err != nil {
 		return nil, errtext.Wrap("drain", "describing "+instanceID+" in Auto Scaling", err)
 	}
-	inst, ok := asgInstance(out, instanceID)
+	inst, ok, err := asgInstance(out, instanceID)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		d.log.Info("drain: the instance is in no Auto Scaling group: no hook to complete", "instance", instanceID)
 		return nil, nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shipshape-dev/shipshape/internal/errtext"
+	"github.com/shipshape-dev/shipshape/internal/httpurl"
 )
 
 // DefaultAgentMetadataURL is the ECS container agent's introspection endpoint on the instance.
@@ -28,6 +29,9 @@ type AgentMetadata struct {
 func ReadAgentMetadata(ctx context.Context, url string) (AgentMetadata, error) {
 	if url == "" {
 		url = DefaultAgentMetadataURL
+	}
+	if err := CheckAgentMetadataURL(url); err != nil {
+		return AgentMetadata{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
@@ -52,6 +56,16 @@ func ReadAgentMetadata(ctx context.Context, url string) (AgentMetadata, error) {
 		return AgentMetadata{}, fmt.Errorf("drain: the ECS agent's metadata at %s names no cluster", url)
 	}
 	return md, nil
+}
+
+// CheckAgentMetadataURL says, without a request, what makes url impossible to read as the
+// agent's metadata (not http or https, no host, a port outside 1 to 65535), as an error
+// wrapping ErrInvalidInput; nil when it may be read.
+func CheckAgentMetadataURL(url string) error {
+	if err := httpurl.Check("agent metadata URL", url, "like "+DefaultAgentMetadataURL); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidInput, err)
+	}
+	return nil
 }
 
 // DefaultAgentConfigPath is where the ECS container agent's configuration lives on an ECS

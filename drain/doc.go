@@ -21,13 +21,18 @@
 // drains it: a Spot interruption notice (the drain is bounded by the notice's time, two
 // minutes later, or by MaxDrain when that is earlier; what could not stop by then is logged
 // and ErrSpotDeadline returned; a time more than MaxSpotNotice ahead is logged as suspicious
-// and bounded by MaxDrain and MaxSpotNotice), the
+// and bounded by MaxDrain and MaxSpotNotice, a missing or unreadable time is logged and
+// bounded by MaxDrain and SpotWarning; a notice seen during a drain moves its end earlier,
+// never later), the
 // Auto Scaling target lifecycle state Terminated (the termination hooks are found,
 // heartbeated and completed), or, opted in, a rebalance recommendation. Replace does a
 // planned replacement: scale-in protection off, drain, TerminateInstanceInAutoScalingGroup
 // without decrementing the desired capacity; it terminates nothing unless the drain finished,
 // and then says what it left: ReplaceResult.ProtectionRestored (a protection it could not
-// turn back on is a *ProtectionError with the command to run by hand) and LeftDraining.
+// turn back on is a *ProtectionError with the command to run by hand) and LeftDraining. A
+// termination call that failed while the group can't be read after it is
+// TerminationUnknown (*TerminationUnknownError, with the command that checks): nothing
+// about the instance is claimed then. An instance listed in several groups is refused.
 //
 // # Rules
 //
@@ -43,7 +48,12 @@
 // An instance already DRAINING is handled like any other (never "done at once"). Tasks not in
 // a service, which DRAINING never stops, follow Options.Standalone (wait, stop after a grace
 // period, or ignore); tasks of DAEMON services, which ECS stops last, are ignored by default.
-// An instance that is gone (terminated, deregistered) counts as drained. Past the maximum
+// An instance that is gone (terminated, deregistered) counts as drained, and a task ECS no
+// longer knows as stopped, only on ECS's word about that very one: a MISSING failure naming
+// the ARN asked for, the status INACTIVE or DEREGISTERING, or a cluster that no longer exists.
+// An answer that leaves it out (no entry, a failure such as ACCESS_DENIED, a MISSING naming
+// another ARN) is an *IncompleteAnswerError: the drain ends at once, the hook untouched,
+// nothing terminated. Past the maximum
 // drain time the hook is completed with CONTINUE and a loud log line: the group is never held
 // forever. "No active lifecycle action" means someone else finished: reported, not retried.
 // Throttling and server errors are retried by the AWS SDK's retryer alone
@@ -59,8 +69,13 @@
 // ErrInvalidInput (bad options or input, before any call), ErrNotInCluster, ErrTimeout
 // (MaxDrain passed with tasks left) and ErrSpotDeadline (the Spot notice's time came; it
 // wraps ErrTimeout), ErrWrongInstance (*WrongInstanceError) and ErrAmbiguousInstance
-// (*AmbiguousInstanceError): nothing was drained, ErrProtectionNotRestored
-// (*ProtectionError, from Replace, with the command to run by hand). The SDK's error stays
+// (*AmbiguousInstanceError): nothing was drained, ErrIncompleteAnswer
+// (*IncompleteAnswerError: an answer that does not say what became of the container
+// instance or a task; the drain ended, nothing completed or terminated), ErrProtectionNotRestored
+// (*ProtectionError, from Replace, with the command to run by hand), ErrTerminationUnknown
+// (*TerminationUnknownError, from Replace: whether the instance is terminating is not known;
+// check it with CheckCommand), lifecycle.ErrSeveralGroups (Auto Scaling lists the instance
+// in several groups: nothing was changed). The SDK's error stays
 // reachable with errors.As.
 //
 // # Concurrency

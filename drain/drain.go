@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -268,10 +269,18 @@ func (d *Drainer) pick(ctx context.Context, cluster, ec2InstanceID string, liste
 	return Instance{}, &AmbiguousInstanceError{Cluster: cluster, EC2InstanceID: ec2InstanceID, ContainerInstanceARNs: on}
 }
 
+// clusterName is what ECS allows in a cluster name (up to 255 letters, digits, hyphens and
+// underscores), and clusterARN a cluster's ARN.
+var (
+	clusterName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	clusterARN  = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:cluster/[A-Za-z0-9_-]{1,255}$`)
+)
+
 // CleanClusters reads a list of cluster names as users write it ("prod, staging", trailing
 // commas): names are trimmed, empty ones dropped, duplicates removed, order kept. No name at
-// all is ErrInvalidInput. A list given as one comma-separated string can be passed through
-// strings.Split first.
+// all is ErrInvalidInput, and so is a name that ECS can never have (anything but letters,
+// digits, hyphens and underscores, e.g. "prod;rm" or "prod/eu"), unless it is a cluster ARN.
+// A list given as one comma-separated string can be passed through strings.Split first.
 func CleanClusters(names []string) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
@@ -283,6 +292,10 @@ func CleanClusters(names []string) ([]string, error) {
 			}
 			if strings.ContainsAny(part, " \t\n") {
 				return nil, fmt.Errorf("%w: cluster name %q contains white space", ErrInvalidInput, part)
+			}
+			if !clusterName.MatchString(part) && !clusterARN.MatchString(part) {
+				return nil, fmt.Errorf("%w: cluster name %q can never exist: ECS cluster names are up to 255 letters, digits, "+
+					"hyphens and underscores (or give the cluster's ARN)", ErrInvalidInput, part)
 			}
 			seen[part] = true
 			out = append(out, part)
@@ -444,34 +457,16 @@ func (d *Drainer) Step(ctx context.Context, in Instance, st *State) (Progress, e
 // ensureDraining describes the container instance and sets it DRAINING unless it already
 // is; gone is true when it no longer exists or is INACTIVE (terminated, deregistered). A
 // container instance that ECS says runs on another EC2 instance than in.EC2InstanceID is
-// never touched: *WrongInstanceError.
+// never touched: *WrongInstanceError. An answer that does not say what became of it is an
+// *IncompleteAnswerError, never "gone".
 func (d *Drainer) ensureDraining(ctx context.Context, in Instance) (gone bool, err error) {
 	if in.EC2InstanceID == "" || in.ContainerInstanceARN == "" {
 		return false, fmt.Errorf("%w: the Instance needs its ContainerInstanceARN and its EC2InstanceID (Find fills both): "+
 			"the EC2 instance is checked before anything is drained", ErrInvalidInput)
 	}
-	desc, err := d.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(in.Cluster), ContainerInstances: []string{in.ContainerInstanceARN}}, d.callOpts...)
-	if err != nil {
-		if errors.As(err, new(*types.ClusterNotFoundException)) {
-			return true, nil
-		}
-		return false, fmt.Errorf("drain: describing container instance %s: %w", in.ContainerInstanceARN, err)
-	}
-	if len(desc.ContainerInstances) == 0 {
-		return true, nil // failures: MISSING
-	}
-	var ci *types.ContainerInstance
-	var named []string
-	for i := range desc.ContainerInstances {
-		c := &desc.ContainerInstances[i]
-		if arn := aws.ToString(c.ContainerInstanceArn); arn == in.ContainerInstanceARN || strings.HasSuffix(arn, "/"+in.ContainerInstanceARN) {
-			ci = c
-			break
-		}
-		named = append(named, aws.ToString(c.Ec2InstanceId))
-	}
-	if ci == nil {
-		return false, &WrongInstanceError{Cluster: in.Cluster, Asked: in.EC2InstanceID, Found: named, ContainerInstanceARN: in.ContainerInstanceARN}
+	ci, err := d.describeInstance(ctx, in)
+	if err != nil || ci == nil {
+		return ci == nil && err == nil, err
 	}
 	if got := aws.ToString(ci.Ec2InstanceId); got != in.EC2InstanceID {
 		return false, &WrongInstanceError{Cluster: in.Cluster, Asked: in.EC2InstanceID, Found: []string{got}, ContainerInstanceARN: in.ContainerInstanceARN}
@@ -491,6 +486,64 @@ func (d *Drainer) ensureDraining(ctx context.Context, in Instance) (gone bool, e
 	}
 }
 
+// describeInstance describes the container instance. It returns its entry; nil and no error
+// when ECS says it is gone: a MISSING failure naming the very ARN asked for, or a cluster
+// that no longer exists (ECS deletes no cluster that still has container instances
+// registered). Anything else that lacks its entry is an error: entries of other container
+// instances only, a *WrongInstanceError; no entry and no MISSING of it (nothing, a failure
+// such as ACCESS_DENIED, a MISSING naming another ARN), an *IncompleteAnswerError.
+func (d *Drainer) describeInstance(ctx context.Context, in Instance) (*types.ContainerInstance, error) {
+	desc, err := d.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(in.Cluster), ContainerInstances: []string{in.ContainerInstanceARN}}, d.callOpts...)
+	if err != nil {
+		if errors.As(err, new(*types.ClusterNotFoundException)) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("drain: describing container instance %s: %w", in.ContainerInstanceARN, err)
+	}
+	var named []string
+	for i := range desc.ContainerInstances {
+		c := &desc.ContainerInstances[i]
+		if sameARN(aws.ToString(c.ContainerInstanceArn), in.ContainerInstanceARN) {
+			return c, nil
+		}
+		named = append(named, aws.ToString(c.Ec2InstanceId))
+	}
+	missing, reason := failureOf(desc.Failures, in.ContainerInstanceARN)
+	switch {
+	case missing:
+		return nil, nil
+	case len(named) > 0:
+		return nil, &WrongInstanceError{Cluster: in.Cluster, Asked: in.EC2InstanceID, Found: named, ContainerInstanceARN: in.ContainerInstanceARN}
+	}
+	return nil, &IncompleteAnswerError{Op: "DescribeContainerInstances", Cluster: in.Cluster, ARN: in.ContainerInstanceARN, Reason: reason}
+}
+
+// sameARN reports whether an ARN in an answer is the one asked for, given as an ARN or as
+// the id it ends with.
+func sameARN(got, asked string) bool {
+	return got != "" && asked != "" && (got == asked || strings.HasSuffix(got, "/"+asked) || strings.HasSuffix(asked, "/"+got))
+}
+
+// failureOf reads the failures of a describe answer for one ARN: missing is true when one
+// names it with the reason MISSING; otherwise reason is the reason of a failure naming it
+// ("" when none does).
+func failureOf(failures []types.Failure, arn string) (missing bool, reason string) {
+	for _, f := range failures {
+		if !sameARN(aws.ToString(f.Arn), arn) {
+			continue
+		}
+		if r := aws.ToString(f.Reason); r == "MISSING" {
+			return true, ""
+		} else if reason == "" {
+			reason = r
+			if reason == "" {
+				reason = "(no reason)"
+			}
+		}
+	}
+	return false, reason
+}
+
 func (d *Drainer) listTasks(ctx context.Context, in Instance, ds types.DesiredStatus) ([]string, error) {
 	var arns []string
 	p := ecs.NewListTasksPaginator(d.ecs, &ecs.ListTasksInput{Cluster: aws.String(in.Cluster), ContainerInstance: aws.String(in.ContainerInstanceARN), DesiredStatus: ds})
@@ -504,8 +557,9 @@ func (d *Drainer) listTasks(ctx context.Context, in Instance, ds types.DesiredSt
 	return arns, nil
 }
 
-// describeTasks describes tasks 100 at a time; tasks ECS no longer knows (MISSING) count as
-// stopped.
+// describeTasks describes tasks 100 at a time; tasks ECS no longer knows (a MISSING failure
+// naming them) count as stopped. A task the answer does not account for (no entry, no
+// MISSING of it) is an *IncompleteAnswerError: it may be running.
 func (d *Drainer) describeTasks(ctx context.Context, cluster string, arns []string) ([]types.Task, error) {
 	var tasks []types.Task
 	for start := 0; start < len(arns); start += 100 {
@@ -515,8 +569,18 @@ func (d *Drainer) describeTasks(ctx context.Context, cluster string, arns []stri
 			return nil, fmt.Errorf("drain: describing %d tasks: %w", len(batch), err)
 		}
 		tasks = append(tasks, out.Tasks...)
-		for _, f := range out.Failures {
-			tasks = append(tasks, types.Task{TaskArn: f.Arn, LastStatus: aws.String("STOPPED")})
+	asked:
+		for _, arn := range batch {
+			for _, t := range out.Tasks {
+				if sameARN(aws.ToString(t.TaskArn), arn) {
+					continue asked
+				}
+			}
+			missing, reason := failureOf(out.Failures, arn)
+			if !missing {
+				return nil, &IncompleteAnswerError{Op: "DescribeTasks", Cluster: cluster, ARN: arn, Reason: reason}
+			}
+			tasks = append(tasks, types.Task{TaskArn: aws.String(arn), LastStatus: aws.String("STOPPED")})
 		}
 	}
 	return tasks, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -304,6 +305,36 @@ func TestFindTriesEveryListedCluster(t *testing.T) {
 		_, err := d.Find(context.Background(), "i-00000001", bad...)
 		assert.ErrorIs(t, err, drain.ErrInvalidInput, "%q", bad)
 	}
+}
+
+// A cluster name that ECS can never have (letters, digits, hyphens and underscores, up to
+// 255; or a cluster ARN) is refused before any call, in the library as in the binaries.
+func TestClusterNamesThatCanNeverExistAreRefusedBeforeAnyCall(t *testing.T) {
+	c := newCluster(t)
+	d := c.drainer()
+	for _, bad := range []string{"prod;rm", "prod/eu", "prod staging", "prod$", "arn:aws:ecs:eu-west-1:123456789012:cluster/prod;rm",
+		"arn:aws:ecs:eu-west-1:1234:cluster/prod", strings.Repeat("a", 256)} {
+		_, err := d.Find(context.Background(), "i-00000001", bad)
+		require.ErrorIs(t, err, drain.ErrInvalidInput, "%q", bad)
+		assert.Contains(t, err.Error(), "cluster name", "%q", bad)
+	}
+	assert.Zero(t, c.ecs.Total(), "no request")
+	for _, good := range []string{"prod", "Prod_EU-1", strings.Repeat("a", 255), "arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
+		"arn:aws-us-gov:ecs:us-gov-west-1:123456789012:cluster/prod"} {
+		list, err := drain.CleanClusters([]string{good})
+		require.NoError(t, err, "%q", good)
+		assert.Equal(t, []string{good}, list)
+	}
+}
+
+// An agent metadata URL that can never be read is refused without a request.
+func TestAgentMetadataURLsThatCanNeverWorkAreRefused(t *testing.T) {
+	for _, bad := range []string{"localhost:51678/v1/metadata", "ftp://localhost/v1/metadata", "http://localhost:99999/v1/metadata", "http:///v1/metadata"} {
+		require.ErrorIs(t, drain.CheckAgentMetadataURL(bad), drain.ErrInvalidInput, "%q", bad)
+		_, err := drain.ReadAgentMetadata(context.Background(), bad)
+		require.ErrorIs(t, err, drain.ErrInvalidInput, "%q", bad)
+	}
+	require.NoError(t, drain.CheckAgentMetadataURL(drain.DefaultAgentMetadataURL))
 }
 
 // drainerVia is a Drainer that reaches the fake through via: the fake itself, or the real SDK

@@ -27,7 +27,45 @@ var (
 	// not terminate the instance, and could not turn the protection back on. Returned as a
 	// *ProtectionError, which names the command to run by hand.
 	ErrProtectionNotRestored = errors.New("drain: the scale-in protection could not be turned back on")
+	// ErrIncompleteAnswer: ECS answered a describe of a container instance or a task without
+	// saying what became of it (no entry for it, and no MISSING failure naming it: a failure
+	// such as ACCESS_DENIED, or one naming something else). It is never taken for "gone" or
+	// "stopped": the drain ends at once, the hook untouched. Returned as an
+	// *IncompleteAnswerError.
+	ErrIncompleteAnswer = errors.New("drain: ECS's answer does not say what became of what was asked about")
+	// ErrTerminationUnknown: Replace's termination call failed and the group could not be
+	// read after it, so whether the instance is terminating is not known. Returned as a
+	// *TerminationUnknownError, which says what to check.
+	ErrTerminationUnknown = errors.New("drain: whether the instance was terminated is unknown")
 )
+
+// IncompleteAnswerError: a DescribeContainerInstances or DescribeTasks answer that has no
+// entry for ARN and no MISSING failure naming it. Only MISSING of the very ARN asked for
+// means gone (a container instance deregistered, a task ECS forgot); an answer that merely
+// leaves it out says nothing, and taking it for gone would end a drain, complete a hook or
+// terminate an instance while its tasks run. It matches ErrIncompleteAnswer with errors.Is.
+type IncompleteAnswerError struct {
+	// Op is the call: "DescribeContainerInstances" or "DescribeTasks".
+	Op      string
+	Cluster string
+	// ARN is the container instance or task asked about.
+	ARN string
+	// Reason is the failure's reason when one named ARN (e.g. ACCESS_DENIED); "" when
+	// nothing in the answer named it.
+	Reason string
+}
+
+func (e *IncompleteAnswerError) Error() string {
+	what := "neither an entry nor a MISSING failure for it"
+	if e.Reason != "" {
+		what = "a failure " + e.Reason + " for it"
+	}
+	return fmt.Sprintf("drain: in cluster %s, ECS's %s answer about %s has %s: not taken as gone; nothing more was done "+
+		"(check the permissions for %s and the ECS endpoint, then run again)", e.Cluster, e.Op, e.ARN, what, "ecs:"+e.Op)
+}
+
+// Unwrap makes errors.Is(err, ErrIncompleteAnswer) true.
+func (e *IncompleteAnswerError) Unwrap() error { return ErrIncompleteAnswer }
 
 // WrongInstanceError: the container instance ECS returned for an EC2 instance runs on
 // another EC2 instance (or ECS named none). A real ECS never answers so; an implementation
@@ -118,4 +156,62 @@ func (e *ProtectionError) Unwrap() []error { return []error{ErrProtectionNotRest
 func (e *ProtectionError) Command(region string) string {
 	return cliCommand(region, "aws", "autoscaling", "set-instance-protection", "--auto-scaling-group-name", e.Group,
 		"--instance-ids", e.InstanceID, "--protected-from-scale-in")
+}
+
+// TerminationUnknownError: Replace drained the instance and called
+// TerminateInstanceInAutoScalingGroup; the call failed (its answer may have been lost after
+// it took effect) and the group could not be read after it, or no longer lists the instance.
+// Whether the instance is terminating is not known, so neither "terminated" nor "not
+// terminated" is claimed. CheckCommand reads the group; then:
+//
+//   - Terminating, or no longer listed: the replacement goes on. Replace completed none of
+//     the termination hooks: they end at their heartbeat timeout with their default result.
+//   - InService: it was not terminated. Its container instance is DRAINING (it takes no new
+//     tasks): run Replace again, or set it ACTIVE.
+//
+// It matches ErrTerminationUnknown and Err with errors.Is and errors.As.
+type TerminationUnknownError struct {
+	Group, InstanceID string
+	// Err is why: the failed termination call and the failed read of the group.
+	Err error
+	// WasProtected: Replace had turned the scale-in protection off. It tried to turn it
+	// back on (right if the instance was not terminated, harmless if it was).
+	WasProtected bool
+	// ProtectionErr is why turning it back on failed; nil when it is on again (or
+	// WasProtected is false).
+	ProtectionErr error
+}
+
+func (e *TerminationUnknownError) Error() string {
+	why := "no reason given"
+	if e.Err != nil {
+		why = errtext.Strip("drain", e.Err.Error())
+	}
+	msg := fmt.Sprintf("drain: whether %s was terminated is unknown: the termination call failed and group %s could not be read after it (%s); "+
+		"check it: %s. Terminating, or not listed: the group replaces it (its termination hooks were not completed: they end at their "+
+		"heartbeat timeout); InService: it was not terminated and its container instance is DRAINING: run the replacement again",
+		e.InstanceID, e.Group, why, e.CheckCommand(""))
+	switch {
+	case e.WasProtected && e.ProtectionErr == nil:
+		msg += "; its scale-in protection was turned back on"
+	case e.WasProtected:
+		msg += fmt.Sprintf("; turning its scale-in protection back on failed (%s): if it is InService, do it by hand: %s",
+			errtext.Strip("drain", e.ProtectionErr.Error()), e.ProtectCommand(""))
+	}
+	return msg
+}
+
+// Unwrap makes the error match ErrTerminationUnknown and Err.
+func (e *TerminationUnknownError) Unwrap() []error { return []error{ErrTerminationUnknown, e.Err} }
+
+// CheckCommand is the AWS CLI command that reads the instance's state in its group; region
+// "" leaves --region out.
+func (e *TerminationUnknownError) CheckCommand(region string) string {
+	return cliCommand(region, "aws", "autoscaling", "describe-auto-scaling-instances", "--instance-ids", e.InstanceID)
+}
+
+// ProtectCommand is the AWS CLI command that turns the scale-in protection back on (for an
+// instance found InService); region "" leaves --region out.
+func (e *TerminationUnknownError) ProtectCommand(region string) string {
+	return (&ProtectionError{Group: e.Group, InstanceID: e.InstanceID}).Command(region)
 }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 	"github.com/shipshape-dev/shipshape/lifecycle"
@@ -55,6 +55,11 @@ type ReplaceResult struct {
 	// have set it): it takes no new tasks until Replace is run again and finishes, or it is
 	// set ACTIVE (ActivateCommand).
 	LeftDraining bool
+	// TerminationUnknown: the termination call failed and the group could not be read after
+	// it (or no longer lists the instance), so whether the instance is terminating is not
+	// known. Terminated, ProtectionRestored and LeftDraining are all false then: none of
+	// them is known. The error is a *TerminationUnknownError, which says what to check.
+	TerminationUnknown bool
 }
 
 // ActivateCommand is the AWS CLI command that puts the container instance back in service
@@ -82,7 +87,10 @@ func (d *Drainer) Replace(ctx context.Context, asg AutoScalingAPI, in Instance, 
 	if err != nil {
 		return res, errtext.Wrap("drain", "describing "+in.EC2InstanceID+" in Auto Scaling", err)
 	}
-	inst, ok := asgInstance(out, in.EC2InstanceID)
+	inst, ok, err := asgInstance(out, in.EC2InstanceID)
+	if err != nil {
+		return res, err
+	}
 	if !ok {
 		return res, fmt.Errorf("%w: %s is in no Auto Scaling group; nothing would replace it", ErrInvalidInput, in.EC2InstanceID)
 	}
@@ -102,6 +110,17 @@ func (d *Drainer) Replace(ctx context.Context, asg AutoScalingAPI, in Instance, 
 		// Whatever happened, say what is left, on a context that outlives a cancelled caller.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
+		var unknown *TerminationUnknownError
+		if errors.As(err, &unknown) {
+			// The instance may be terminating: nothing is claimed about it. Turning the
+			// protection back on is still the right thing if it is not (and harmless if it
+			// is); the error says how that went.
+			if res.WasProtected {
+				unknown.WasProtected = true
+				unknown.ProtectionErr = d.restoreProtection(cctx, asg, in.EC2InstanceID, protect)
+			}
+			return
+		}
 		if res.WasProtected {
 			if perr := d.restoreProtection(cctx, asg, in.EC2InstanceID, protect); perr != nil {
 				err = errors.Join(err, &ProtectionError{Group: res.Group, InstanceID: in.EC2InstanceID, Err: perr})
@@ -129,13 +148,18 @@ func (d *Drainer) Replace(ctx context.Context, asg AutoScalingAPI, in Instance, 
 	}
 	term, err := asg.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
 		InstanceId: aws.String(in.EC2InstanceID), ShouldDecrementDesiredCapacity: aws.Bool(false)}, d.asgCallOpts()...)
-	switch {
-	case err != nil && d.terminating(context.WithoutCancel(ctx), asg, in.EC2InstanceID):
+	if err != nil {
+		// The answer may have been lost after the termination took effect: the group says.
+		switch terminating, rerr := d.terminating(context.WithoutCancel(ctx), asg, in.EC2InstanceID); {
+		case rerr != nil:
+			res.TerminationUnknown = true
+			return res, &TerminationUnknownError{Group: res.Group, InstanceID: in.EC2InstanceID, Err: errors.Join(err, rerr)}
+		case !terminating:
+			return res, errtext.Wrap("drain", "terminating "+in.EC2InstanceID+" in group "+res.Group, err)
+		}
 		d.log.Warn("drain: the termination call failed, but the group shows the instance terminating (its answer was lost)",
 			"instance", in.EC2InstanceID, "error", err.Error())
-	case err != nil:
-		return res, errtext.Wrap("drain", "terminating "+in.EC2InstanceID+" in group "+res.Group, err)
-	case term.Activity != nil:
+	} else if term.Activity != nil {
 		res.Activity = aws.ToString(term.Activity.ActivityId)
 	}
 	res.Terminated = true
@@ -179,46 +203,74 @@ func (d *Drainer) restoreProtection(ctx context.Context, asg AutoScalingAPI, ins
 }
 
 // terminating reads whether the group shows the instance terminating (after a termination
-// call whose answer may have been lost).
-func (d *Drainer) terminating(ctx context.Context, asg AutoScalingAPI, instanceID string) bool {
+// call whose answer may have been lost): true for Terminating (any of its steps) or
+// Terminated, false for any other state of its entry. An error when the group can't say: the
+// read failed, the answer has no entry for the instance (it may be gone already, or
+// detached: unknown either way), or its entries disagree.
+func (d *Drainer) terminating(ctx context.Context, asg AutoScalingAPI, instanceID string) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	out, err := asg.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: []string{instanceID}}, d.asgCallOpts()...)
 	if err != nil {
-		return false
+		return false, errtext.Wrap("drain", "reading the group after the termination call", err)
 	}
-	inst, ok := asgInstance(out, instanceID)
-	return ok && strings.HasPrefix(aws.ToString(inst.LifecycleState), "Terminating")
+	inst, ok, err := asgInstance(out, instanceID)
+	switch {
+	case err != nil:
+		return false, err
+	case !ok:
+		return false, fmt.Errorf("drain: the group no longer lists %s after the termination call (terminated already, or detached)", instanceID)
+	}
+	state := aws.ToString(inst.LifecycleState)
+	return strings.HasPrefix(state, "Terminating") || state == "Terminated", nil
 }
 
 // asgInstance is the entry of instanceID in a DescribeAutoScalingInstances answer: an entry
-// of another instance is never taken for it.
-func asgInstance(out *autoscaling.DescribeAutoScalingInstancesOutput, instanceID string) (types.AutoScalingInstanceDetails, bool) {
-	for _, in := range out.AutoScalingInstances {
-		if aws.ToString(in.InstanceId) == instanceID {
-			return in, true
+// of another instance is never taken for it. Entries of it that disagree (several groups, or
+// states or protections that differ) make the answer unreadable: an error, wrapping
+// lifecycle.ErrSeveralGroups for several groups.
+func asgInstance(out *autoscaling.DescribeAutoScalingInstancesOutput, instanceID string) (types.AutoScalingInstanceDetails, bool, error) {
+	var found *types.AutoScalingInstanceDetails
+	var groups []string
+	for i := range out.AutoScalingInstances {
+		in := &out.AutoScalingInstances[i]
+		if aws.ToString(in.InstanceId) != instanceID {
+			continue
+		}
+		if g := aws.ToString(in.AutoScalingGroupName); !slices.Contains(groups, g) {
+			groups = append(groups, g)
+		}
+		switch {
+		case found == nil:
+			found = in
+		case aws.ToString(in.LifecycleState) != aws.ToString(found.LifecycleState) || aws.ToBool(in.ProtectedFromScaleIn) != aws.ToBool(found.ProtectedFromScaleIn):
+			return types.AutoScalingInstanceDetails{}, false, fmt.Errorf("drain: DescribeAutoScalingInstances lists %s twice, as %s and %s: "+
+				"an answer that contradicts itself is not acted on; nothing was changed", instanceID, aws.ToString(found.LifecycleState), aws.ToString(in.LifecycleState))
 		}
 	}
-	return types.AutoScalingInstanceDetails{}, false
+	if len(groups) > 1 {
+		return types.AutoScalingInstanceDetails{}, false, fmt.Errorf("%w: DescribeAutoScalingInstances lists %s in groups %s; an instance is in "+
+			"one group at most: nothing was changed", lifecycle.ErrSeveralGroups, instanceID, strings.Join(groups, ", "))
+	}
+	if found == nil {
+		return types.AutoScalingInstanceDetails{}, false, nil
+	}
+	return *found, true, nil
 }
 
 func isProtected(out *autoscaling.DescribeAutoScalingInstancesOutput, instanceID string) bool {
-	inst, ok := asgInstance(out, instanceID)
-	return ok && aws.ToBool(inst.ProtectedFromScaleIn)
+	inst, ok, err := asgInstance(out, instanceID)
+	return err == nil && ok && aws.ToBool(inst.ProtectedFromScaleIn)
 }
 
-// status reads the container instance's status ("" when ECS no longer knows it).
+// status reads the container instance's status ("" when ECS says it is gone; an error when
+// the answer does not say).
 func (d *Drainer) status(ctx context.Context, in Instance) (string, error) {
-	desc, err := d.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(in.Cluster), ContainerInstances: []string{in.ContainerInstanceARN}}, d.callOpts...)
-	if err != nil {
-		return "", fmt.Errorf("drain: describing container instance %s: %w", in.ContainerInstanceARN, err)
+	ci, err := d.describeInstance(ctx, in)
+	if err != nil || ci == nil {
+		return "", err
 	}
-	for _, ci := range desc.ContainerInstances {
-		if arn := aws.ToString(ci.ContainerInstanceArn); arn == in.ContainerInstanceARN || strings.HasSuffix(arn, "/"+in.ContainerInstanceARN) {
-			return aws.ToString(ci.Status), nil
-		}
-	}
-	return "", nil
+	return aws.ToString(ci.Status), nil
 }
 
 // cliCommand joins a command line, quoting for a POSIX shell what needs it.

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shipshape-dev/shipshape/drain"
+	"github.com/shipshape-dev/shipshape/lifecycle"
 	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
 )
 
@@ -194,6 +195,43 @@ func TestReplaceTerminationLostAndTheGroupUnreadableIsNotReportedAsRestored(t *t
 	t.Logf("err=%v res=%+v state=%s", err, res, c.asg.State("i-00000001"))
 	require.Error(t, err, "the outcome is unknown")
 	assert.False(t, !res.Terminated && res.ProtectionRestored, "says not terminated and restored, while the instance is %s", c.asg.State("i-00000001"))
+	assertTerminationUnknown(t, res, err)
+}
+
+// assertTerminationUnknown: Replace says the termination's outcome is unknown and what to
+// check, and claims nothing else (not terminated, restored, left DRAINING).
+func assertTerminationUnknown(t *testing.T, res drain.ReplaceResult, err error) {
+	t.Helper()
+	require.ErrorIs(t, err, drain.ErrTerminationUnknown)
+	assert.NotErrorIs(t, err, drain.ErrProtectionNotRestored, "the advice for an instance known not to be terminated")
+	var uerr *drain.TerminationUnknownError
+	require.ErrorAs(t, err, &uerr)
+	assert.Equal(t, "ecs", uerr.Group)
+	assert.Equal(t, "i-00000001", uerr.InstanceID)
+	assert.True(t, uerr.WasProtected)
+	assert.Equal(t, "aws autoscaling describe-auto-scaling-instances --instance-ids i-00000001 --region eu-west-1", uerr.CheckCommand("eu-west-1"))
+	assert.Contains(t, err.Error(), "whether i-00000001 was terminated is unknown")
+	assert.ErrorIs(t, err, errReset, "the termination call's own error stays reachable")
+	assert.True(t, res.TerminationUnknown)
+	assert.False(t, res.Terminated)
+	assert.False(t, res.ProtectionRestored)
+	assert.False(t, res.LeftDraining, "the advice to set it ACTIVE would put tasks on an instance that may be terminating")
+	assert.Zero(t, res.HooksCompleted)
+}
+
+// The termination's answer was lost and the group, read again, no longer lists the instance
+// (terminated and gone already, or detached: the group can't say which): unknown as well.
+func TestReplaceTerminationLostAndTheInstanceNoLongerListedIsUnknown(t *testing.T) {
+	c := newCluster(t)
+	c.ecs.RunTask(c.arn, "web", time.Minute)
+	c.inService(t)
+	h := &hostileASG{AutoScaling: c.asg}
+	h.terminateThen = func() error { h.describeOther.Store(true); return errReset }
+	d := c.drainer()
+	res, err := d.Replace(context.Background(), h, c.instance(t, d), drain.ReplaceOptions{})
+	t.Logf("err=%v res=%+v", err, res)
+	assertTerminationUnknown(t, res, err)
+	assert.Contains(t, err.Error(), "no longer lists i-00000001")
 }
 
 // The termination took effect and the group reads back as if nothing happened (a lying
@@ -308,6 +346,9 @@ func TestReplaceRefusesAnInstanceListedInTwoGroups(t *testing.T) {
 	require.Error(t, err)
 	assert.Zero(t, c.asg.Calls(lifecycletest.OpTerminate))
 	assert.Equal(t, 1, c.asg.Calls(lifecycletest.OpProtect), "the test's own call only")
+	require.ErrorIs(t, err, lifecycle.ErrSeveralGroups)
+	assert.Contains(t, err.Error(), "other, ecs", "names the groups")
+	assert.Equal(t, "ACTIVE", c.ecs.InstanceStatus(c.arn), "nothing drained")
 }
 
 type twoGroups struct{ *lifecycletest.AutoScaling }
@@ -318,6 +359,32 @@ func (s twoGroups) DescribeAutoScalingInstances(ctx context.Context, in *autosca
 		other := out.AutoScalingInstances[0]
 		other.AutoScalingGroupName = aws.String("other")
 		out.AutoScalingInstances = []types.AutoScalingInstanceDetails{other, out.AutoScalingInstances[0]}
+	}
+	return out, err
+}
+
+// Two entries for the instance in its one group that disagree (InService and Standby): the
+// answer contradicts itself, and nothing is changed on it.
+func TestReplaceRefusesAnAnswerThatContradictsItself(t *testing.T) {
+	c := newCluster(t)
+	c.inService(t)
+	d := c.drainer()
+	_, err := d.Replace(context.Background(), contradicting{c.asg}, c.instance(t, d), drain.ReplaceOptions{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "lists i-00000001 twice")
+	assert.Zero(t, c.asg.Calls(lifecycletest.OpTerminate))
+	assert.Equal(t, 1, c.asg.Calls(lifecycletest.OpProtect), "the test's own call only")
+	assert.Equal(t, "ACTIVE", c.ecs.InstanceStatus(c.arn))
+}
+
+type contradicting struct{ *lifecycletest.AutoScaling }
+
+func (s contradicting) DescribeAutoScalingInstances(ctx context.Context, in *autoscaling.DescribeAutoScalingInstancesInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingInstancesOutput, error) {
+	out, err := s.AutoScaling.DescribeAutoScalingInstances(ctx, in, optFns...)
+	if err == nil && len(out.AutoScalingInstances) == 1 {
+		standby := out.AutoScalingInstances[0]
+		standby.LifecycleState = aws.String("Standby")
+		out.AutoScalingInstances = append(out.AutoScalingInstances, standby)
 	}
 	return out, err
 }

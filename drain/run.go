@@ -45,12 +45,16 @@ type drainProbe struct {
 	steps    int
 	progress func(Progress)
 	abort    context.CancelCauseFunc
+	// until, when set, is an end of the drain that can move earlier while it runs (Watch: a
+	// Spot notice); past it a step that is not done can never succeed.
+	until func() time.Time
 }
 
 // stopsTheDrain: an error that no later step can cure. The drain ends at once with it, the
 // hook untouched: the instance asked for was not drained, so nothing may say it was.
 func stopsTheDrain(err error) bool {
-	return errors.Is(err, ErrWrongInstance) || errors.Is(err, ErrAmbiguousInstance) || errors.Is(err, ErrInvalidInput)
+	return errors.Is(err, ErrWrongInstance) || errors.Is(err, ErrAmbiguousInstance) || errors.Is(err, ErrIncompleteAnswer) ||
+		errors.Is(err, ErrInvalidInput)
 }
 
 func (p *drainProbe) String() string { return "the drain of " + p.in.EC2InstanceID }
@@ -71,6 +75,11 @@ func (p *drainProbe) Check(ctx context.Context) error {
 	if prog.Done {
 		return nil
 	}
+	if p.until != nil {
+		if by := p.until(); !p.d.opts.Clock.Now().Before(by) {
+			return fmt.Errorf("%w: the drain's end (%s) has come: %s", lifecycle.ErrPermanent, by.UTC().Format(time.RFC3339), prog)
+		}
+	}
 	return errors.New(prog.String())
 }
 
@@ -78,13 +87,22 @@ func (p *drainProbe) Check(ctx context.Context) error {
 // stopped, polling every Options.PollInterval, and (with a hook) heartbeats the lifecycle
 // action meanwhile and completes it with CONTINUE at the end. It returns ErrTimeout when
 // MaxDrain passed first (the hook is completed all the same). A step that finds the
-// container instance on another EC2 instance (*WrongInstanceError) ends the drain at once
-// with that error, the hook untouched; other failed steps are tried again at the next poll.
+// container instance on another EC2 instance (*WrongInstanceError), or gets an answer that
+// does not say what became of it or of a task (*IncompleteAnswerError), ends the drain at
+// once with that error, the hook untouched; other failed steps are tried again at the next
+// poll.
 func (d *Drainer) Drain(ctx context.Context, in Instance, o DrainOptions) (Result, error) {
+	return d.drain(ctx, in, o, nil)
+}
+
+// drain is Drain with an end that can move earlier while it runs (until, when not nil): the
+// drain ends at the earlier of MaxDrain and until(), noticed at the next step, as if MaxDrain
+// had passed (the hook completed with CONTINUE, ErrTimeout).
+func (d *Drainer) drain(ctx context.Context, in Instance, o DrainOptions, until func() time.Time) (Result, error) {
 	if o.MaxDrain <= 0 {
 		o.MaxDrain = 30 * time.Minute
 	}
-	probe := &drainProbe{d: d, in: in, st: &State{}, progress: o.OnProgress}
+	probe := &drainProbe{d: d, in: in, st: &State{}, progress: o.OnProgress, until: until}
 	if o.AutoScaling != nil && o.Hook != nil {
 		gate, err := lifecycle.New(o.AutoScaling, func(g *lifecycle.Options) {
 			g.Clock = d.opts.Clock
@@ -119,9 +137,13 @@ func (d *Drainer) Drain(ctx context.Context, in Instance, o DrainOptions) (Resul
 	}
 
 	clock := d.opts.Clock
-	deadline := clock.Now().Add(o.MaxDrain)
+	maxDeadline := clock.Now().Add(o.MaxDrain)
 	for {
 		err := probe.Check(ctx)
+		deadline := maxDeadline
+		if until != nil {
+			deadline = earliest(deadline, until())
+		}
 		if err == nil {
 			return Result{Last: probe.last, Steps: probe.steps}, nil
 		}
@@ -146,4 +168,12 @@ func (d *Drainer) Drain(ctx context.Context, in Instance, o DrainOptions) (Resul
 			return Result{Last: probe.last, Steps: probe.steps}, err
 		}
 	}
+}
+
+// earliest is the earlier of two times.
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }

@@ -1,7 +1,9 @@
 package drain_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -10,11 +12,20 @@ import (
 
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/imds"
+	"github.com/shipshape-dev/shipshape/lifecycle"
 )
 
-// watchFor runs Watch for at most polls polls of the watchers (then cancels it); post runs
-// once the watchers poll, mid runs after the trigger at the given poll after it.
+// watchFor runs Watch for at most polls polls of the Spot watcher before a trigger (then
+// cancels it); post runs once the watchers poll, mid runs after the trigger at the given
+// poll after it. The bound counts the Spot watcher's own requests, not the loop's turns: a
+// turn needs only one watcher asleep, so under load the lifecycle watcher could use up
+// every turn before the Spot watcher had read the notice once.
 func (m *instanceMetadata) watchFor(t *testing.T, c *cluster, o drain.WatchOptions, polls int, post func(), mid func(poll int)) (drain.Result, error, bool) {
+	return m.watchForWith(t, c, c.drainer(), o, polls, post, mid)
+}
+
+// watchForWith is watchFor with a Drainer of the test's own (a logger).
+func (m *instanceMetadata) watchForWith(t *testing.T, c *cluster, d *drain.Drainer, o drain.WatchOptions, polls int, post func(), mid func(poll int)) (drain.Result, error, bool) {
 	done := make(chan struct{})
 	var res drain.Result
 	var err error
@@ -32,10 +43,10 @@ func (m *instanceMetadata) watchFor(t *testing.T, c *cluster, o drain.WatchOptio
 	go func() {
 		defer close(done)
 		defer stop()
-		res, err = c.drainer().Watch(ctx, m.md, []string{"prod"}, o)
+		res, err = d.Watch(ctx, m.md, []string{"prod"}, o)
 	}()
 	posted, after := false, 0
-	for i := 0; m.clock.BlockUntilSleeping(watching, 1) == nil; i++ {
+	for m.clock.BlockUntilSleeping(watching, 1) == nil {
 		if !posted && post != nil {
 			post()
 			posted = true
@@ -47,7 +58,7 @@ func (m *instanceMetadata) watchFor(t *testing.T, c *cluster, o drain.WatchOptio
 				mid(after)
 			}
 		default:
-			if i >= polls {
+			if spotPolls(m) >= polls {
 				cancel()
 			}
 		}
@@ -61,6 +72,17 @@ func (m *instanceMetadata) watchFor(t *testing.T, c *cluster, o drain.WatchOptio
 	default:
 		return res, err, false
 	}
+}
+
+// spotPolls is how many times the Spot instance-action has been read.
+func spotPolls(m *instanceMetadata) int {
+	n := 0
+	for _, r := range m.srv.Requests() {
+		if r.Path == "/latest/meta-data/spot/instance-action" {
+			n++
+		}
+	}
+	return n
 }
 
 // A Spot instance-action time already in the past (a metadata clock behind, a notice read
@@ -183,5 +205,91 @@ func TestWatchFlappingSpotNoticeDrainsOnce(t *testing.T) {
 	require.True(t, triggered)
 	require.ErrorIs(t, err, drain.ErrTimeout)
 	assert.Len(t, trigs, 1)
+	assert.LessOrEqual(t, c.clock.Now().Sub(start), 2*time.Minute+20*time.Second)
+}
+
+// An unreadable or missing notice time: the drain is bounded by two minutes (the Spot
+// warning) or MaxDrain, whichever is shorter, says so in the trigger's reason and the log,
+// and ends with ErrSpotDeadline when the two minutes came first (ErrTimeout when MaxDrain did).
+func TestWatchSpotNoticeWithAnUnreadableTimeIsBoundedByTheSpotWarning(t *testing.T) {
+	for _, tc := range []struct {
+		maxDrain, want time.Duration
+		spot           bool
+	}{
+		{time.Hour, drain.SpotWarning, true},
+		{time.Minute, time.Minute, false},
+	} {
+		t.Run(tc.maxDrain.String(), func(t *testing.T) {
+			c := newCluster(t)
+			c.ecs.RunTask(c.arn, "web", time.Hour)
+			m := newInstanceMetadata(t)
+			var logs bytes.Buffer
+			d := c.drainer(func(o *drain.Options) { o.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+			start := c.clock.Now()
+			var trig drain.Trigger
+			_, err, triggered := m.watchForWith(t, c, d, drain.WatchOptions{MaxDrain: tc.maxDrain, OnTrigger: func(tr drain.Trigger) { trig = tr }}, 60, func() {
+				m.srv.SetBody("/latest/meta-data/spot/instance-action", 200, `{"action":"terminate","time":"soon"}`)
+			}, nil)
+			require.True(t, triggered)
+			require.ErrorIs(t, err, drain.ErrTimeout)
+			if tc.spot {
+				assert.ErrorIs(t, err, drain.ErrSpotDeadline)
+			} else {
+				assert.NotErrorIs(t, err, drain.ErrSpotDeadline)
+			}
+			assert.Equal(t, drain.KindSpot, trig.Kind)
+			assert.True(t, trig.Deadline.IsZero(), "no time was readable")
+			assert.Equal(t, start.Add(tc.want), trig.DrainBy)
+			assert.Contains(t, trig.Reason, `unreadable time "soon"`)
+			assert.Contains(t, logs.String(), `level=WARN msg="drain: the Spot interruption notice's time is UNREADABLE`)
+			assert.Contains(t, logs.String(), "time=soon")
+			assert.Equal(t, "DRAINING", c.ecs.InstanceStatus(c.arn))
+			assert.LessOrEqual(t, c.clock.Now().Sub(start), tc.want+10*time.Second)
+		})
+	}
+}
+
+// With a termination hook held (Terminating:Wait), a Spot time moved earlier mid-drain also
+// ends the drain, and the hook is completed with CONTINUE then (the group is not held past
+// the reclaim), not at the first notice's time.
+func TestWatchSpotNoticeMovedEarlierEndsTheDrainOfAHeldHook(t *testing.T) {
+	c := newCluster(t)
+	c.ecs.RunTask(c.arn, "web", time.Hour)
+	c.terminating()
+	m := newInstanceMetadata(t)
+	start := c.clock.Now()
+	res, err, triggered := m.watchFor(t, c, drain.WatchOptions{MaxDrain: time.Hour, AutoScaling: c.asg}, 400, func() {
+		m.srv.SetSpotAction(imds.SpotAction{Action: imds.SpotTerminate, Time: start.Add(10 * time.Minute)})
+	}, func(poll int) {
+		if poll == 2 {
+			m.srv.SetSpotAction(imds.SpotAction{Action: imds.SpotTerminate, Time: start.Add(2 * time.Minute)})
+		}
+	})
+	require.True(t, triggered)
+	require.ErrorIs(t, err, drain.ErrSpotDeadline)
+	require.NotNil(t, res.Hook)
+	assert.Equal(t, lifecycle.Continue, res.Hook.Result)
+	assert.Equal(t, "Terminated", c.asg.State("i-00000001"))
+	assert.LessOrEqual(t, c.clock.Now().Sub(start), 2*time.Minute+20*time.Second, "drained past the new instance-action time")
+}
+
+// A Spot notice that comes while a drain started by something else runs (the target
+// lifecycle state Terminated) bounds that drain too.
+func TestWatchSpotNoticeDuringAnotherDrainIsItsDeadline(t *testing.T) {
+	c := newCluster(t)
+	c.ecs.RunTask(c.arn, "web", time.Hour)
+	m := newInstanceMetadata(t)
+	start := c.clock.Now()
+	var trig drain.Trigger
+	_, err, triggered := m.watchFor(t, c, drain.WatchOptions{MaxDrain: time.Hour, OnTrigger: func(tr drain.Trigger) { trig = tr }}, 400, func() {
+		m.srv.SetLifecycleState(imds.LifecycleTerminated)
+	}, func(poll int) {
+		if poll == 2 {
+			m.srv.SetSpotAction(imds.SpotAction{Action: imds.SpotTerminate, Time: start.Add(2 * time.Minute)})
+		}
+	})
+	require.True(t, triggered)
+	assert.Equal(t, drain.KindTerminate, trig.Kind)
+	require.ErrorIs(t, err, drain.ErrSpotDeadline)
 	assert.LessOrEqual(t, c.clock.Now().Sub(start), 2*time.Minute+20*time.Second)
 }

@@ -260,3 +260,85 @@ func TestDrainTakesOnlyMissingForGone(t *testing.T) {
 		})
 	}
 }
+
+// tasksLeftOut answers DescribeTasks without the tasks asked about, or with a failure for
+// them that is not MISSING; every other call goes to the fake.
+type tasksLeftOut struct {
+	*draintest.ECS
+	reason string // "" leaves them out; else a failure with this reason
+}
+
+func (l tasksLeftOut) DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {
+	out, err := l.ECS.DescribeTasks(ctx, in, optFns...)
+	if err != nil {
+		return out, err
+	}
+	out.Tasks = nil
+	if l.reason != "" {
+		for _, arn := range in.Tasks {
+			out.Failures = append(out.Failures, ecstypes.Failure{Arn: ptr(arn), Reason: ptr(l.reason)})
+		}
+	}
+	return out, nil
+}
+
+// The same rule for tasks: a DescribeTasks answer that leaves a task out, or names it with a
+// failure other than MISSING, does not make it stopped. The drain ends with
+// ErrIncompleteAnswer, the hook untouched; Replace terminates nothing.
+func TestDrainNeverTakesATaskTheDescribeLeftOutForStopped(t *testing.T) {
+	for _, reason := range []string{"", "ACCESS_DENIED"} {
+		t.Run("reason "+reason, func(t *testing.T) {
+			c := newCluster(t)
+			task := c.ecs.RunTask(c.arn, "web", 10*time.Minute)
+			d := c.drainerOver(tasksLeftOut{c.ecs, reason})
+			hook := c.terminating()
+			res, err := d.Drain(context.Background(), c.instance(t, d), drain.DrainOptions{AutoScaling: c.asg, Hook: hook, MaxDrain: 20 * time.Minute})
+			require.ErrorIs(t, err, drain.ErrIncompleteAnswer)
+			var ierr *drain.IncompleteAnswerError
+			require.ErrorAs(t, err, &ierr)
+			assert.Equal(t, "DescribeTasks", ierr.Op)
+			assert.Equal(t, task, ierr.ARN)
+			assert.Equal(t, reason, ierr.Reason)
+			assert.False(t, res.Last.Done)
+			assert.Nil(t, res.Hook, "nothing was decided")
+			assert.Zero(t, c.asg.Calls(lifecycletest.OpComplete))
+			assert.Equal(t, "RUNNING", c.ecs.TaskStatus(task))
+		})
+	}
+	t.Run("replace", func(t *testing.T) {
+		c := newCluster(t)
+		task := c.ecs.RunTask(c.arn, "web", 10*time.Minute)
+		c.inService(t)
+		d := c.drainerOver(tasksLeftOut{ECS: c.ecs})
+		res, err := d.Replace(context.Background(), c.asg, c.instance(t, d), drain.ReplaceOptions{MaxDrain: 5 * time.Minute})
+		require.ErrorIs(t, err, drain.ErrIncompleteAnswer)
+		assert.False(t, res.Terminated)
+		assert.Zero(t, c.asg.Calls(lifecycletest.OpTerminate))
+		assert.True(t, res.ProtectionRestored)
+		assert.True(t, res.LeftDraining)
+		assert.Equal(t, "RUNNING", c.ecs.TaskStatus(task))
+	})
+}
+
+// The omission of the container instance is a typed error that says what was asked and
+// what came back, and the drain ends at once (not at MaxDrain).
+func TestAnAnswerThatOmitsTheContainerInstanceIsAnIncompleteAnswerError(t *testing.T) {
+	c := newCluster(t)
+	c.ecs.RunTask(c.arn, "web", 10*time.Minute)
+	l := &lyingECS{ECS: c.ecs, describe: func(_ *ecs.DescribeContainerInstancesInput, out *ecs.DescribeContainerInstancesOutput) {
+		out.ContainerInstances = nil
+		out.Failures = nil
+	}}
+	d := c.drainerOver(l)
+	start := c.clock.Now()
+	res, err := d.Drain(context.Background(), c.instance(t, d), drain.DrainOptions{MaxDrain: 20 * time.Minute})
+	var ierr *drain.IncompleteAnswerError
+	require.ErrorAs(t, err, &ierr)
+	assert.Equal(t, "DescribeContainerInstances", ierr.Op)
+	assert.Equal(t, c.arn, ierr.ARN)
+	assert.Empty(t, ierr.Reason)
+	assert.Contains(t, err.Error(), "not taken as gone")
+	assert.False(t, res.Last.Gone)
+	assert.Less(t, c.clock.Now().Sub(start), time.Minute, "ended at once, not at MaxDrain")
+	assert.Zero(t, c.ecs.Calls(draintest.OpUpdateState), "nothing set DRAINING on an answer that did not name it")
+}

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os/exec"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -88,16 +89,35 @@ func TestEveryBinaryNamesTheMissingRegionAndMakesNoRequest(t *testing.T) {
 	}
 }
 
-// started runs a binary in the background and returns it with its output buffers.
-func started(t *testing.T, env []string, bin string, args ...string) (*exec.Cmd, *bytes.Buffer) {
+// lockedBuffer is the output of a running process: os/exec's copier writes it while the test
+// reads it (a plain bytes.Buffer is a data race there).
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// started runs a binary in the background and returns it with its output buffer.
+func started(t *testing.T, env []string, bin string, args ...string) (*exec.Cmd, *lockedBuffer) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append([]string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir()}, env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	return cmd, &out
+	return cmd, out
 }
 
 // exitAfter sends sig once the process has been running a moment, and returns its exit code.

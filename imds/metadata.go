@@ -159,10 +159,19 @@ const (
 // SpotAction is a Spot interruption notice: the action and when it happens.
 type SpotAction struct {
 	Action SpotActionKind `json:"action"`
-	Time   time.Time      `json:"time"`
+	// Time is when the action happens. It is zero when the notice's time is missing or is
+	// not an RFC 3339 time: the notice still stands (the instance is leaving), its time is
+	// unknown.
+	Time time.Time `json:"time"`
+	// BadTime is the notice's time as IMDS gave it when it is not an RFC 3339 time ("" when
+	// it was readable, or missing).
+	BadTime string `json:"-"`
 }
 
-// SpotAction returns the pending Spot interruption, or Action SpotNone when there is none.
+// SpotAction returns the pending Spot interruption, or Action SpotNone when there is none. A
+// notice with a known action and a missing or unreadable time is returned, not refused, with
+// a zero Time (and BadTime): it still says the instance is leaving. A body that is not JSON,
+// or an unknown action, is a *MalformedError.
 func (c *Client) SpotAction(ctx context.Context) (SpotAction, error) {
 	body, err := c.get(ctx, pathSpotAction)
 	if errors.Is(err, ErrNotFound) {
@@ -190,7 +199,12 @@ func parseSpotAction(body []byte) (SpotAction, error) {
 	}
 	t, err := time.Parse(time.RFC3339, raw.Time)
 	if err != nil {
-		return SpotAction{}, &MalformedError{Path: pathSpotAction, Reason: fmt.Sprintf("time %q is not RFC 3339", snippet([]byte(raw.Time)))}
+		// The action is known: the instance is leaving, whatever its time says. A zero Time
+		// says the time is unknown; BadTime keeps a sanitised start of what was given.
+		if raw.Time != "" {
+			a.BadTime = snippet([]byte(raw.Time))
+		}
+		return a, nil
 	}
 	a.Time = t
 	return a, nil

@@ -3,7 +3,6 @@ package imds
 import (
 	"strings"
 	"testing"
-	"time"
 )
 
 func FuzzParseCredentials(f *testing.F) {
@@ -58,7 +57,9 @@ func FuzzParseSpotAction(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if a.Action != SpotStop && a.Action != SpotTerminate && a.Action != SpotHibernate || a.Time.Equal(time.Time{}) {
+		// A known action is a notice, whatever its time; a zero Time says the time was
+		// missing or unreadable, and only then is BadTime set.
+		if a.Action != SpotStop && a.Action != SpotTerminate && a.Action != SpotHibernate || a.BadTime != "" && !a.Time.IsZero() {
 			t.Fatalf("accepted %+v", a)
 		}
 	})

@@ -2,6 +2,7 @@ package imds_test
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -91,4 +92,29 @@ func TestWatchRebalanceAndDisabled(t *testing.T) {
 	require.NoError(t, err)
 	err = c.WatchSpotAction(context.Background(), func(imds.SpotAction) { t.Error("called") })
 	require.ErrorIs(t, err, imds.ErrDisabled)
+}
+
+// A Spot notice whose time is missing or unreadable is still a notice: the instance is
+// leaving. SpotAction returns it with a zero Time (and what was given, in BadTime), and the
+// watcher reports it; an unknown action is still malformed.
+func TestSpotNoticeWithAnUnreadableTimeIsStillANotice(t *testing.T) {
+	for body, want := range map[string]imds.SpotAction{
+		`{"action":"terminate","time":"soon"}`:                 {Action: imds.SpotTerminate, BadTime: "soon"},
+		`{"action":"terminate","time":""}`:                     {Action: imds.SpotTerminate},
+		`{"action":"hibernate"}`:                               {Action: imds.SpotHibernate},
+		`{"action":"stop","time":"2026-13-45T99:00:00Z"}`:      {Action: imds.SpotStop, BadTime: "2026-13-45T99:00:00Z"},
+		`{"action":"terminate","time":"2026-11-23T09:02:00Z"}`: {Action: imds.SpotTerminate, Time: time.Date(2026, 11, 23, 9, 2, 0, 0, time.UTC)},
+	} {
+		t.Run(body, func(t *testing.T) {
+			b := newBed(t)
+			b.srv.SetBody("/latest/meta-data/spot/instance-action", http.StatusOK, body)
+			got, err := b.client.SpotAction(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, want, got)
+		})
+	}
+	b := newBed(t)
+	b.srv.SetBody("/latest/meta-data/spot/instance-action", http.StatusOK, `{"action":"explode","time":"soon"}`)
+	_, err := b.client.SpotAction(context.Background())
+	require.ErrorIs(t, err, imds.ErrMalformed)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -59,7 +61,10 @@ type DiscoverOptions struct {
 // are enabled in metadata, else (tags not enabled, no such tag, or metadata disabled,
 // unreachable or failing: md may be nil when the instance id is given) from one
 // DescribeAutoScalingInstances call; the launch hooks and their timeouts from
-// DescribeLifecycleHooks. An instance Auto Scaling knows in no group is ErrNotInGroup.
+// DescribeLifecycleHooks. The metadata's tag is this host's group: with an InstanceID given,
+// it is read only when metadata says the host is that instance; otherwise Auto Scaling is
+// asked. An instance Auto Scaling knows in no group is ErrNotInGroup, one it lists in
+// several groups ErrSeveralGroups (naming them).
 func (g *Gate) Discover(ctx context.Context, md *imds.Client, o DiscoverOptions) (Target, error) {
 	t := Target{Group: o.Group, InstanceID: o.InstanceID}
 	if o.Transition != "" && o.Transition != LaunchTransition && o.Transition != TerminateTransition {
@@ -73,6 +78,8 @@ func (g *Gate) Discover(ctx context.Context, md *imds.Client, o DiscoverOptions)
 		if t.InstanceID, err = md.InstanceID(ctx); err != nil {
 			return t, fmt.Errorf("lifecycle: reading the instance id from IMDS: %w", err)
 		}
+	} else if t.Group == "" && md != nil && !g.isHost(ctx, md, t.InstanceID) {
+		md = nil // the metadata's group tag is another instance's
 	}
 	if t.Group == "" && md != nil {
 		name, found, err := md.Tag(ctx, groupNameTag)
@@ -90,15 +97,21 @@ func (g *Gate) Discover(ctx context.Context, md *imds.Client, o DiscoverOptions)
 		if err != nil {
 			return t, fmt.Errorf("lifecycle: DescribeAutoScalingInstances for %s: %w", t.InstanceID, err)
 		}
+		var groups []string
 		for _, in := range out.AutoScalingInstances {
-			if aws.ToString(in.InstanceId) == t.InstanceID {
-				t.Group = aws.ToString(in.AutoScalingGroupName)
-				break
+			if name := aws.ToString(in.AutoScalingGroupName); aws.ToString(in.InstanceId) == t.InstanceID && name != "" && !slices.Contains(groups, name) {
+				groups = append(groups, name)
 			}
 		}
-		if t.Group == "" {
+		switch len(groups) {
+		case 0:
 			return t, fmt.Errorf("%w: Auto Scaling knows no instance %s in any group of this region (DescribeAutoScalingInstances); "+
 				"check the instance id and the region, or name the group", ErrNotInGroup, t.InstanceID)
+		case 1:
+			t.Group = groups[0]
+		default:
+			return t, fmt.Errorf("%w: DescribeAutoScalingInstances lists %s in groups %s; an instance is in one group at most: "+
+				"nothing was completed; name the group", ErrSeveralGroups, t.InstanceID, strings.Join(groups, ", "))
 		}
 	}
 	in := &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: aws.String(t.Group), LifecycleHookNames: o.Hooks}
@@ -136,4 +149,19 @@ func (g *Gate) Discover(ctx context.Context, md *imds.Client, o DiscoverOptions)
 		return t, fmt.Errorf("%w: group %s has no %s (declare one in LifecycleHookSpecificationList)", ErrNoHook, t.Group, which)
 	}
 	return t, nil
+}
+
+// isHost reports whether instance metadata says this host is instanceID. When metadata can't
+// say (disabled, unreachable, failing), the host is not taken to be it.
+func (g *Gate) isHost(ctx context.Context, md *imds.Client, instanceID string) bool {
+	host, err := md.InstanceID(ctx)
+	switch {
+	case err != nil:
+		g.log.Debug("lifecycle: could not read this host's instance id from metadata; asking Auto Scaling for the group", "error", err.Error())
+		return false
+	case host != instanceID:
+		g.log.Debug("lifecycle: the instance is not this host; asking Auto Scaling for its group", "instance", instanceID, "host", host)
+		return false
+	}
+	return true
 }

@@ -68,6 +68,9 @@ func TestDiscoverWithoutMetadataRefusesAnInstanceInSeveralGroups(t *testing.T) {
 	require.NoError(t, err)
 	tgt, err := g.Discover(context.Background(), nil, lifecycle.DiscoverOptions{InstanceID: "i-1"})
 	require.Error(t, err, "i-1 named in two groups: discovered %+v", tgt)
+	require.ErrorIs(t, err, lifecycle.ErrSeveralGroups)
+	assert.Contains(t, err.Error(), "other, web", "names the groups")
+	assert.Zero(t, e.asg.Calls(lifecycletest.OpDescribeHooks), "no hook of either group looked up")
 }
 
 // With -instance-id naming another instance than the one whose metadata answers, the
@@ -88,4 +91,11 @@ func TestDiscoverNeverTakesTheMetadataGroupTagForAnotherInstance(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "i-1", tgt.InstanceID)
 	assert.Equal(t, "web", tgt.Group, "i-1 is in web; batch is the group of the instance the metadata belongs to")
+	assert.Equal(t, 1, e.asg.Calls(lifecycletest.OpDescribeInstance))
+
+	// The host's own id given explicitly: its metadata tag is its group, no Auto Scaling call.
+	tgt, err = e.gate().Discover(context.Background(), md, lifecycle.DiscoverOptions{InstanceID: "i-2"})
+	require.NoError(t, err)
+	assert.Equal(t, "batch", tgt.Group)
+	assert.Equal(t, 1, e.asg.Calls(lifecycletest.OpDescribeInstance), "the tag was read for the host itself")
 }

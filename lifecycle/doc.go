@@ -20,6 +20,10 @@
 // when metadata is disabled, unreachable or failing, one DescribeAutoScalingInstances call:
 // with the instance id given, no metadata is needed at all), the launch hooks and their
 // timeouts from DescribeLifecycleHooks. Every launch hook is completed, unless names are given.
+// The metadata's group tag is the host's: with an instance id given, it is used only when
+// metadata says the host is that instance, else Auto Scaling is asked. An answer that lists
+// the instance in several groups is refused (ErrSeveralGroups, naming them): which group's
+// hooks to complete is never guessed.
 //
 // For instances resumed from a warm pool, where user data does not run again, run
 // GateOnInService from a service: it watches the IMDS target lifecycle state and runs the
@@ -39,7 +43,7 @@
 //
 // ErrNoActiveAction (Auto Scaling's "ValidationError: No active Lifecycle Action found": the
 // one error recognised by its message, since its code is shared by every validation error),
-// ErrNoLaunchHook, ErrNotInGroup, ErrInvalidInput, and ErrPermanent for probes that can never
+// ErrNoLaunchHook, ErrNotInGroup, ErrSeveralGroups, ErrInvalidInput, and ErrPermanent for probes that can never
 // pass. Throttling and server errors are retried by the AWS SDK's retryer alone
 // (Options.MaxAttempts, 5, attempts per call); the SDK's error stays reachable with errors.As.
 //

@@ -24,6 +24,11 @@ var (
 	// ErrNotInGroup: the instance is not in an Auto Scaling group.
 	ErrNotInGroup = errors.New("lifecycle: the instance is not in an Auto Scaling group")
 
+	// ErrSeveralGroups: Auto Scaling's answer lists the instance in more than one group. An
+	// instance is in one group at most, so the answer can't be trusted, and which group's
+	// hooks to complete (or protection to change) is never guessed. The error names the groups.
+	ErrSeveralGroups = errors.New("lifecycle: Auto Scaling lists the instance in several groups")
+
 	// ErrInvalidInput: bad configuration, e.g. a probe URL that is not http(s).
 	ErrInvalidInput = errors.New("lifecycle: invalid input")
 )

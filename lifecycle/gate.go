@@ -50,7 +50,8 @@ type Options struct {
 	HealthyThreshold int
 	// Timeout is how long to wait for readiness before completing with ResultOnFailure.
 	// Default: 15 minutes. It is cut short so that the decision is always made before the
-	// hook's global timeout (min(48 h, 100 x HeartbeatTimeout)) runs out.
+	// hook's global timeout (min(48 h, 100 x HeartbeatTimeout)) runs out. A Timeout shorter
+	// than (HealthyThreshold-1) x Interval can never see the instance ready: New refuses it.
 	Timeout time.Duration
 	// HeartbeatInterval between RecordLifecycleActionHeartbeat calls. Default: a third of
 	// the (shortest) hook's HeartbeatTimeout.
@@ -147,9 +148,23 @@ func New(asg AutoScalingAPI, optFns ...func(*Options)) (*Gate, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if err := roundsFit(o.Timeout, o.Interval, o.HealthyThreshold); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidInput, err)
+	}
 	retryer := awsretry.New(awsretry.Options{Clock: o.Clock, MaxAttempts: o.MaxAttempts})
 	callOpts := append([]func(*autoscaling.Options){func(ao *autoscaling.Options) { ao.Retryer = retryer }}, o.ClientOptions...)
 	return &Gate{asg: asg, opts: o, log: o.Logger, callOpts: callOpts}, nil
+}
+
+// roundsFit says why a Timeout can never see threshold passing rounds, Interval apart (the
+// first round at the start, the last (threshold-1) x interval later), if it can't: such a
+// gate could only ever complete with ResultOnFailure.
+func roundsFit(timeout, interval time.Duration, threshold int) error {
+	if threshold > 1 && int64(threshold-1) > int64(timeout/interval) {
+		return fmt.Errorf("a Timeout of %s can never see HealthyThreshold %d passing rounds %s apart (Interval): want at least %s",
+			timeout, threshold, interval, time.Duration(threshold-1)*interval)
+	}
+	return nil
 }
 
 // NewFromConfig returns a Gate over autoscaling.NewFromConfig(cfg).

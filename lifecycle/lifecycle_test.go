@@ -527,3 +527,21 @@ func TestDiscoverTerminationHooks(t *testing.T) {
 	require.ErrorIs(t, err, lifecycle.ErrNoHook)
 	assert.Contains(t, err.Error(), "no termination hook")
 }
+
+// A Timeout that can never see HealthyThreshold passing rounds Interval apart could only
+// ever complete with ResultOnFailure (ABANDON: the instance replaced on a typo): New refuses
+// it; one that just fits is accepted.
+func TestNewRefusesATimeoutThatCanNeverSeeTheThreshold(t *testing.T) {
+	e := newEnv(t)
+	_, err := lifecycle.New(e.asg, func(o *lifecycle.Options) {
+		o.Timeout, o.Interval, o.HealthyThreshold = 10*time.Second, 10*time.Second, 3
+	})
+	require.ErrorIs(t, err, lifecycle.ErrInvalidInput)
+	assert.Contains(t, err.Error(), "want at least 20s")
+	_, err = lifecycle.New(e.asg, func(o *lifecycle.Options) {
+		o.Timeout, o.Interval, o.HealthyThreshold = 20*time.Second, 10*time.Second, 3
+	})
+	require.NoError(t, err)
+	_, err = lifecycle.New(e.asg, func(o *lifecycle.Options) { o.Timeout, o.HealthyThreshold = time.Second, 1 })
+	require.NoError(t, err, "one round needs no time")
+}

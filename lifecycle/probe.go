@@ -7,13 +7,14 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/shipshape-dev/shipshape/internal/httpurl"
 )
 
 // Probe checks readiness once. An error wrapping ErrPermanent means it can never succeed
@@ -55,22 +56,7 @@ func NewHTTPProbe(rawURL, statuses string, timeout time.Duration) (*HTTPProbe, e
 
 // checkHealthURL says what makes rawURL impossible to fetch, if anything.
 func checkHealthURL(rawURL string) error {
-	const like = "like http://127.0.0.1:8080/health"
-	u, err := url.Parse(rawURL)
-	switch {
-	case err != nil:
-		return fmt.Errorf("health URL %q is not a URL %s: %v", rawURL, like, errors.Unwrap(err))
-	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("health URL %q is not an http(s) URL %s", rawURL, like)
-	case u.Hostname() == "":
-		return fmt.Errorf("health URL %q has no host: want one %s", rawURL, like)
-	}
-	if port := u.Port(); port != "" {
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("health URL %q: port %q is not a number from 1 to 65535", rawURL, port)
-		}
-	}
-	return nil
+	return httpurl.Check("health URL", rawURL, "like http://127.0.0.1:8080/health")
 }
 
 // parseStatuses reads ALB's matcher syntax: "200", "200,202", "200-299".

@@ -33,6 +33,11 @@ import (
 // minInterval is the shortest -interval and -poll.
 const minInterval = time.Second
 
+// minWatchTimeout is the shortest -timeout of -watch: shorter, every drain would end at its
+// first step and complete the termination hook with the tasks still running (drain-lambda's
+// MAX_DRAIN has the same floor).
+const minWatchTimeout = time.Minute
+
 // Exit codes (2, a usage error, is cli.Usage's).
 const (
 	exitOK            = 0
@@ -68,7 +73,9 @@ the lookup's filter) is never touched: exit 1, naming both.
   the drain finished; the protection is put back then. What a replacement that did not
   terminate left is printed with the command that undoes it: a protection it could not
   turn back on (exit 4), a container instance left DRAINING (takes no new tasks: run
-  -replace again, or set it ACTIVE).
+  -replace again, or set it ACTIVE). A termination whose answer was lost is settled by
+  reading the group; when the group can't be read either, the outcome is UNKNOWN (exit 1):
+  the command to check it is printed, with what to do if it is Terminating or InService.
 
 Exit codes: 0 drained (and, with -replace, terminated), 1 error, 2 usage error, 3 -timeout
 or the Spot interruption time passed with tasks left (-replace: not terminated, protection
@@ -223,6 +230,11 @@ func reportReplace(say func(string, ...any), stderr io.Writer, region string, re
 			res.Drain.Steps, res.Group, activity, res.HooksCompleted)
 		return exitOK
 	}
+	var unknown *drain.TerminationUnknownError
+	if errors.As(err, &unknown) {
+		reportUnknown(stderr, region, res, unknown)
+		return exitError
+	}
 	code := exitError
 	errors.As(err, &perr)
 	switch rest := withoutProtection(err); {
@@ -247,6 +259,24 @@ func reportReplace(say func(string, ...any), stderr io.Writer, region string, re
 			res.Instance.Cluster, res.ActivateCommand(region))
 	}
 	return code
+}
+
+// reportUnknown says that whether the instance was terminated is not known, what to check,
+// and what to do in each case; never "not terminated" or "protection restored".
+func reportUnknown(stderr io.Writer, region string, res drain.ReplaceResult, e *drain.TerminationUnknownError) {
+	p := func(format string, a ...any) { fmt.Fprintf(stderr, "ecs-drain: "+format+"\n", a...) }
+	p("whether %s was terminated is UNKNOWN: the termination call failed and group %s could not be read after it: %v",
+		e.InstanceID, e.Group, e.Err)
+	p("check it: %s", e.CheckCommand(region))
+	p("if it is Terminating (or not listed): the group replaces it; its termination hooks were not completed and end at their heartbeat timeout")
+	p("if it is InService: it was not terminated; container instance %s in cluster %s is DRAINING (it takes no new tasks): run ecs-drain "+
+		"-replace again, or put it back in service: %s", res.Instance.ContainerInstanceARN, res.Instance.Cluster, res.ActivateCommand(region))
+	switch {
+	case e.WasProtected && e.ProtectionErr == nil:
+		p("its scale-in protection was turned back on")
+	case e.WasProtected:
+		p("turning its scale-in protection back on failed: %v; if it is InService, do it by hand: %s", e.ProtectionErr, e.ProtectCommand(region))
+	}
 }
 
 // withoutProtection is err without the *drain.ProtectionError that Replace joins to the error
@@ -328,7 +358,7 @@ func parse(args []string, stderr io.Writer) (f flags, clusterList []string, code
 	fs.StringVar(&f.ecsConfig, "ecs-config", drain.DefaultAgentConfigPath, "with -watch: the ECS agent's config, to check ECS_CONTAINER_STOP_TIMEOUT (\"\" to skip)")
 	fs.DurationVar(&f.poll, "poll", 5*time.Second, "with -watch: how often to read instance metadata (at least 1s)")
 	fs.BoolVar(&f.replace, "replace", false, "planned replacement: protection off, drain, terminate with a replacement")
-	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "maximum drain time (a Spot drain ends at the notice's time when that comes first)")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "maximum drain time (a Spot drain ends at the notice's time when that comes first; with -watch, at least 1m)")
 	fs.DurationVar(&f.interval, "interval", 10*time.Second, "time between steps (at least 1s)")
 	standalone := fs.String("standalone", "wait", "tasks not in a service: wait, stop (after -standalone-grace) or ignore")
 	fs.DurationVar(&f.grace, "standalone-grace", 5*time.Minute, "with -standalone stop: how long to let them finish first (0: at once)")
@@ -395,7 +425,13 @@ func parse(args []string, stderr io.Writer) (f flags, clusterList []string, code
 			return usageErr("%v", err)
 		}
 	}
+	if err := drain.CheckAgentMetadataURL(f.agentURL); err != nil {
+		return usageErr("-agent-metadata: %v", err)
+	}
 	switch {
+	case f.watch && f.timeout < minWatchTimeout:
+		return usageErr("-timeout %s is too short for -watch: want at least %s (shorter, every drain would end at its first step and "+
+			"complete the termination hook with tasks still running)", f.timeout, minWatchTimeout)
 	case f.interval < minInterval:
 		return usageErr("-interval %s is too short: want at least %s (each step makes 2 to 4 ECS calls, and DescribeContainerInstances "+
 			"and DescribeTasks share a rate limit of about 20 per second)", f.interval, minInterval)

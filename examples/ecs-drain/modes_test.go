@@ -82,7 +82,7 @@ func TestWatchSpotDeadlineIsTheEarlierOfTheNoticeAndTimeout(t *testing.T) {
 		want          []string
 		took          time.Duration
 	}{
-		{"-timeout first", "30s", 2 * time.Minute, []string{"timeout: 1 task(s) left: 1 RUNNING"}, 30 * time.Second},
+		{"-timeout first", "1m", 2 * time.Minute, []string{"timeout: 1 task(s) left: 1 RUNNING"}, time.Minute}, // 1m: the shortest -watch allows
 		{"suspicious", "30m", 2 * time.Hour, []string{"SUSPICIOUS: 2h0m0s ahead where Spot gives 2 minutes; draining at most 15m0s",
 			"timeout: 1 task(s) left: 1 RUNNING"}, 15 * time.Minute},
 	} {

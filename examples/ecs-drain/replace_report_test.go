@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -49,4 +52,36 @@ func TestReplaceOfAnUnprotectedInstanceClaimsNoProtection(t *testing.T) {
 	assert.False(t, asg.Protected("i-0123456789abcdef0"))
 	assert.NotContains(t, stdout+stderr, "on again")
 	assert.NotContains(t, stdout+stderr, "restored")
+}
+
+// A termination whose outcome is unknown (its answer lost, the group unreadable): exit 1,
+// the command that reads the group, what to do if it is terminating and if it is not; never
+// "not terminated", "on again" or "left DRAINING" as facts.
+func TestReplaceWhoseTerminationOutcomeIsUnknownSaysWhatToCheck(t *testing.T) {
+	res := drain.ReplaceResult{Instance: drain.Instance{Cluster: "prod", ContainerInstanceARN: "arn:aws:ecs:us-east-1:123456789012:container-instance/prod/abc",
+		EC2InstanceID: "i-0123456789abcdef0"}, Group: "ecs", WasProtected: true, TerminationUnknown: true}
+	for name, tc := range map[string]struct {
+		perr error
+		want string
+	}{
+		"protection back on": {nil, "ecs-drain: its scale-in protection was turned back on\n"},
+		"protection refused": {errors.New("AccessDenied"), "do it by hand: aws autoscaling set-instance-protection --auto-scaling-group-name ecs --instance-ids i-0123456789abcdef0 --protected-from-scale-in --region us-east-1"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := &drain.TerminationUnknownError{Group: "ecs", InstanceID: "i-0123456789abcdef0", WasProtected: true, ProtectionErr: tc.perr,
+				Err: errors.New("connection reset by peer")}
+			var stdout, stderr bytes.Buffer
+			say := func(format string, a ...any) { fmt.Fprintf(&stdout, format+"\n", a...) }
+			code := reportReplace(say, &stderr, "us-east-1", res, err)
+			t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+			assert.Equal(t, 1, code)
+			assert.Contains(t, stderr.String(), "whether i-0123456789abcdef0 was terminated is UNKNOWN")
+			assert.Contains(t, stderr.String(), "check it: aws autoscaling describe-auto-scaling-instances --instance-ids i-0123456789abcdef0 --region us-east-1")
+			assert.Contains(t, stderr.String(), "if it is InService: it was not terminated")
+			assert.Contains(t, stderr.String(), tc.want)
+			assert.Empty(t, stdout.String())
+			assert.NotContains(t, stderr.String(), "NOT terminated")
+			assert.NotContains(t, stderr.String(), "is left DRAINING")
+		})
+	}
 }

@@ -116,6 +116,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usageErr("-result-on-failure must be ABANDON or CONTINUE, not %q", *onFailure)
 	case *threshold < 1:
 		return usageErr("-healthy-threshold %d: want 1 or more", *threshold)
+	case int64(*threshold-1) > int64(*timeout / *interval):
+		return usageErr("-timeout %s can never see -healthy-threshold %d passing rounds -interval %s apart: want at least %s (or a "+
+			"lower threshold or a shorter interval); the gate could only ever complete with -result-on-failure",
+			*timeout, *threshold, *interval, time.Duration(*threshold-1)**interval)
 	case *instanceID != "" && awsid.InstanceID(*instanceID) != nil:
 		return usageErr("-instance-id: %v", awsid.InstanceID(*instanceID))
 	case cli.IsSet(fs, "group") && strings.TrimSpace(*group) == "":

@@ -84,5 +84,3 @@ func (h *human) WithGroup(name string) slog.Handler {
 	c.group = name
 	return &c
 }
-
-func sprintf(format string, v ...any) string { return fmt.Sprintf(format, v...) }
