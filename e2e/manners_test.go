@@ -16,7 +16,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shipshape-dev/shipshape/imds/imdstest"
-	"github.com/shipshape-dev/shipshape/internal/cli"
+)
+
+// What every binary promises (examples/internal/cli, which this package may not import).
+const (
+	noRegion        = "set AWS_REGION (or use a profile with a region)"
+	exitInterrupted = 130 // SIGINT
+	exitTerminated  = 143 // SIGTERM
 )
 
 // Every binary's manners: -version, -h of the Lambda binaries, the one missing-region message
@@ -84,7 +90,7 @@ func TestEveryBinaryNamesTheMissingRegionAndMakesNoRequest(t *testing.T) {
 		before := requests.Load()
 		r := run(t, append(append([]string(nil), env...), tc.env...), "", binary(t, tc.name), tc.args...)
 		assert.Equal(t, 2, r.code, "%s %v: %s", tc.name, tc.args, r)
-		assert.Contains(t, r.stdout+r.stderr, cli.NoRegion, "%s %v", tc.name, tc.args)
+		assert.Contains(t, r.stdout+r.stderr, noRegion, "%s %v", tc.name, tc.args)
 		assert.Equal(t, before, requests.Load(), "%s %v: no request without a region", tc.name, tc.args)
 	}
 }
@@ -151,7 +157,7 @@ func TestFiniteJobsExitWithTheSignalsCode(t *testing.T) {
 	t.Cleanup(slow.Close)
 	env := []string{"AWS_ENDPOINT_URL=" + slow.URL, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=AKIDSIGNAL", "AWS_SECRET_ACCESS_KEY=x",
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true"}
-	for sig, want := range map[syscall.Signal]int{syscall.SIGINT: cli.ExitInterrupted, syscall.SIGTERM: cli.ExitTerminated} {
+	for sig, want := range map[syscall.Signal]int{syscall.SIGINT: exitInterrupted, syscall.SIGTERM: exitTerminated} {
 		before := hanging.Load()
 		cmd, out := started(t, env, binary(t, "s3diff"), "retain", "-bucket", "bkt", "-prefix", "logs/", "-keep", "1", "-path-style")
 		code := exitAfter(t, cmd, func() bool { return hanging.Load() > before }, sig)

@@ -5,7 +5,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/shipshape-dev/shipshape/internal/clitest"
+	"github.com/shipshape-dev/shipshape/examples/internal/clitest"
 )
 
 // TestTargetIDNeverNamesAnotherFunctionsKind: -target-id must start with shipshape- and not

@@ -23,8 +23,8 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
-	"github.com/shipshape-dev/shipshape/internal/clitest"
-	"github.com/shipshape-dev/shipshape/internal/drcli"
+	"github.com/shipshape-dev/shipshape/examples/internal/clitest"
+	"github.com/shipshape-dev/shipshape/examples/internal/drcli"
 )
 
 type atkAWS struct{ secrets, puts int }

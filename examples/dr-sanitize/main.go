@@ -53,9 +53,9 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/internal/awsid"
-	"github.com/shipshape-dev/shipshape/internal/cli"
-	"github.com/shipshape-dev/shipshape/internal/drcli"
-	"github.com/shipshape-dev/shipshape/internal/drstep"
+	"github.com/shipshape-dev/shipshape/examples/internal/cli"
+	"github.com/shipshape-dev/shipshape/examples/internal/drcli"
+	"github.com/shipshape-dev/shipshape/examples/internal/drstep"
 )
 
 // withLambda adds the Lambda's settings after the CLI's flags.

@@ -16,10 +16,10 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
-	"github.com/shipshape-dev/shipshape/internal/clitest"
-	"github.com/shipshape-dev/shipshape/internal/drcli"
-	"github.com/shipshape-dev/shipshape/internal/drstep"
-	"github.com/shipshape-dev/shipshape/internal/drsteptest"
+	"github.com/shipshape-dev/shipshape/examples/internal/clitest"
+	"github.com/shipshape-dev/shipshape/examples/internal/drcli"
+	"github.com/shipshape-dev/shipshape/examples/internal/drstep"
+	"github.com/shipshape-dev/shipshape/examples/internal/drsteptest"
 	"github.com/shipshape-dev/shipshape/internal/testbed"
 )
 

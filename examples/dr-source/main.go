@@ -24,7 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
 	"github.com/shipshape-dev/shipshape/dr"
-	"github.com/shipshape-dev/shipshape/internal/lambdamain"
+	"github.com/shipshape-dev/shipshape/examples/internal/lambdamain"
 )
 
 func newHandler(client dr.RDSAPI, keys dr.KMSAPI, getenv func(string) string, logger *slog.Logger) (func(context.Context, json.RawMessage) (dr.Summary, error), error) {

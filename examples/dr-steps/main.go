@@ -38,7 +38,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/shipshape-dev/shipshape/dr"
-	"github.com/shipshape-dev/shipshape/internal/drstep"
+	"github.com/shipshape-dev/shipshape/examples/internal/drstep"
 )
 
 // usage is what -h prints.

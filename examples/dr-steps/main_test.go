@@ -18,8 +18,8 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
-	"github.com/shipshape-dev/shipshape/internal/drstep"
-	"github.com/shipshape-dev/shipshape/internal/drsteptest"
+	"github.com/shipshape-dev/shipshape/examples/internal/drstep"
+	"github.com/shipshape-dev/shipshape/examples/internal/drsteptest"
 )
 
 type asl struct {

@@ -21,7 +21,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
-	"github.com/shipshape-dev/shipshape/internal/drstep"
+	"github.com/shipshape-dev/shipshape/examples/internal/drstep"
 )
 
 func atkMachine(t *testing.T) asl {

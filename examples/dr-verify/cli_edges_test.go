@@ -18,8 +18,8 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
-	"github.com/shipshape-dev/shipshape/internal/clitest"
-	"github.com/shipshape-dev/shipshape/internal/drcli"
+	"github.com/shipshape-dev/shipshape/examples/internal/clitest"
+	"github.com/shipshape-dev/shipshape/examples/internal/drcli"
 )
 
 // atkAWS counts the calls a run makes to the AWS clients other than RDS.

@@ -45,8 +45,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/shipshape-dev/shipshape/dr"
-	"github.com/shipshape-dev/shipshape/internal/cli"
-	"github.com/shipshape-dev/shipshape/internal/drcli"
+	"github.com/shipshape-dev/shipshape/examples/internal/cli"
+	"github.com/shipshape-dev/shipshape/examples/internal/drcli"
 )
 
 func main() {

@@ -15,8 +15,8 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
-	"github.com/shipshape-dev/shipshape/internal/clitest"
-	"github.com/shipshape-dev/shipshape/internal/drcli"
+	"github.com/shipshape-dev/shipshape/examples/internal/clitest"
+	"github.com/shipshape-dev/shipshape/examples/internal/drcli"
 	"github.com/shipshape-dev/shipshape/internal/testbed"
 )
 

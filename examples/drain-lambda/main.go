@@ -25,7 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/shipshape-dev/shipshape/drain"
-	"github.com/shipshape-dev/shipshape/internal/lambdamain"
+	"github.com/shipshape-dev/shipshape/examples/internal/lambdamain"
 	"github.com/shipshape-dev/shipshape/lifecycle"
 )
 

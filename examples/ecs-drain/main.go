@@ -24,9 +24,9 @@ import (
 
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/imds"
-	"github.com/shipshape-dev/shipshape/internal/awsconfig"
+	"github.com/shipshape-dev/shipshape/examples/internal/awsconfig"
 	"github.com/shipshape-dev/shipshape/internal/awsid"
-	"github.com/shipshape-dev/shipshape/internal/cli"
+	"github.com/shipshape-dev/shipshape/examples/internal/cli"
 	"github.com/shipshape-dev/shipshape/lifecycle"
 )
 

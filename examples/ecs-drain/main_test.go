@@ -16,7 +16,7 @@ import (
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/drain/draintest"
 	"github.com/shipshape-dev/shipshape/imds/imdstest"
-	"github.com/shipshape-dev/shipshape/internal/clitest"
+	"github.com/shipshape-dev/shipshape/examples/internal/clitest"
 	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
 )
 

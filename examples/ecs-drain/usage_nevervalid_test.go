@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shipshape-dev/shipshape/internal/clitest"
+	"github.com/shipshape-dev/shipshape/examples/internal/clitest"
 )
 
 // Values that can never work, beyond the usage table: each is exit 2, one line naming the

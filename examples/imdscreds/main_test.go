@@ -14,7 +14,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/imds"
 	"github.com/shipshape-dev/shipshape/imds/imdstest"
-	"github.com/shipshape-dev/shipshape/internal/clitest"
+	"github.com/shipshape-dev/shipshape/examples/internal/clitest"
 )
 
 func start(t *testing.T) *imdstest.Server {

@@ -21,9 +21,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
 	"github.com/shipshape-dev/shipshape/imds"
-	"github.com/shipshape-dev/shipshape/internal/awsconfig"
+	"github.com/shipshape-dev/shipshape/examples/internal/awsconfig"
 	"github.com/shipshape-dev/shipshape/internal/awsid"
-	"github.com/shipshape-dev/shipshape/internal/cli"
+	"github.com/shipshape-dev/shipshape/examples/internal/cli"
 	"github.com/shipshape-dev/shipshape/lifecycle"
 )
 

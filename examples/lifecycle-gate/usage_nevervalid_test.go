@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/shipshape-dev/shipshape/internal/clitest"
+	"github.com/shipshape-dev/shipshape/examples/internal/clitest"
 )
 
 // Values that can never work, beyond the usage table: each is exit 2, one line naming the

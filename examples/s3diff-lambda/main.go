@@ -34,7 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/shipshape-dev/shipshape/internal/lambdamain"
+	"github.com/shipshape-dev/shipshape/examples/internal/lambdamain"
 	"github.com/shipshape-dev/shipshape/s3diff"
 )
 

@@ -30,8 +30,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/shipshape-dev/shipshape/internal/awsconfig"
-	shcli "github.com/shipshape-dev/shipshape/internal/cli"
+	"github.com/shipshape-dev/shipshape/examples/internal/awsconfig"
+	shcli "github.com/shipshape-dev/shipshape/examples/internal/cli"
 	"github.com/shipshape-dev/shipshape/s3diff"
 )
 

@@ -14,7 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	shcli "github.com/shipshape-dev/shipshape/internal/cli"
+	shcli "github.com/shipshape-dev/shipshape/examples/internal/cli"
 	"github.com/shipshape-dev/shipshape/s3diff"
 )
 

@@ -6,7 +6,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/shipshape-dev/shipshape/internal/clitest"
+	"github.com/shipshape-dev/shipshape/examples/internal/clitest"
 )
 
 // TestUsageErrors: every bad invocation exits 2 with one line naming the flag (or variable),

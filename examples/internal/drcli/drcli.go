@@ -24,9 +24,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/shipshape-dev/shipshape/dr"
-	"github.com/shipshape-dev/shipshape/internal/awsconfig"
+	"github.com/shipshape-dev/shipshape/examples/internal/awsconfig"
 	"github.com/shipshape-dev/shipshape/internal/awsid"
-	"github.com/shipshape-dev/shipshape/internal/cli"
+	"github.com/shipshape-dev/shipshape/examples/internal/cli"
 )
 
 // Multi is a repeatable string flag (-statement, -min-rows, -query): each use adds a value.

@@ -21,7 +21,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/internal/awsid"
-	"github.com/shipshape-dev/shipshape/internal/lambdamain"
+	"github.com/shipshape-dev/shipshape/examples/internal/lambdamain"
 )
 
 // MaxTimeout is the longest DR_TIMEOUT the state machines wait for a restore: their Ready

@@ -13,7 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/shipshape-dev/shipshape/internal/drstep"
+	"github.com/shipshape-dev/shipshape/examples/internal/drstep"
 )
 
 // CheckTimeouts checks that a state machine and its template agree with MaxTimeout, for the

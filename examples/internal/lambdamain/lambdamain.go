@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/shipshape-dev/shipshape/internal/awsconfig"
-	"github.com/shipshape-dev/shipshape/internal/cli"
+	"github.com/shipshape-dev/shipshape/examples/internal/awsconfig"
+	"github.com/shipshape-dev/shipshape/examples/internal/cli"
 )
 
 // Lambda is a Lambda binary, for Main: every one starts the same way.

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/shipshape-dev/shipshape/dr"
-	"github.com/shipshape-dev/shipshape/internal/cli"
+	"github.com/shipshape-dev/shipshape/examples/internal/cli"
 )
 
 // Restore holds the flags of the binaries that restore a DR snapshot into a temporary
