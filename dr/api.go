@@ -7,7 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
-	"github.com/shipshape-dev/shipshape/internal/clock"
+	"github.com/shipshape-dev/shipshape/clock"
 )
 
 // RDSAPI is the part of the RDS client the package uses: DB snapshots and Aurora DB cluster
@@ -51,18 +51,13 @@ var (
 	_ rds.DescribeDBClusterSnapshotsAPIClient = RDSAPI(nil)
 )
 
-// Clock is the time source of the package: Now and a Sleep that ends with its context. The
-// wall clock is the default; drtest.NewClock is a fake on which an hour of waiting passes at
-// once.
-type Clock = clock.Clock
-
 // defaultMaxAttempts is how many times one RDS or KMS call is sent in all, by the SDK's
 // standard retryer, unless the options say otherwise.
 const defaultMaxAttempts = 5
 
 // defaults fills the settings the options of every type share, where they are zero: the wall
 // clock, defaultMaxAttempts, and a logger that discards.
-func defaults(c *Clock, maxAttempts *int, logger **slog.Logger) {
+func defaults(c *clock.Clock, maxAttempts *int, logger **slog.Logger) {
 	*c = clock.Or(*c)
 	if *maxAttempts == 0 {
 		*maxAttempts = defaultMaxAttempts

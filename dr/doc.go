@@ -122,5 +122,5 @@
 // quotas, answers lost after the call worked, refused single-step copies), for one account
 // and region or a World of several, fakes of KMS DescribeKey, SNS Publish and Route 53 records,
 // and wire servers in RDS's query/XML, SNS's query and Route 53's REST-XML protocols for the
-// real SDK clients. drtest.NewClock is the fake clock.
+// real SDK clients. They run on a clock/clocktest clock, the same one the code under test uses.
 package dr

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
+	"github.com/shipshape-dev/shipshape/clock"
 	"github.com/shipshape-dev/shipshape/internal/awsretry"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
@@ -119,7 +120,7 @@ type FailoverOptions struct {
 	ClientOptions        []func(*rds.Options)
 	Route53ClientOptions []func(*route53.Options)
 	// Clock times the waits, the recovery figures and the retry backoff. Default: the wall clock.
-	Clock Clock
+	Clock clock.Clock
 	// Logger receives Debug lines. Default: discard.
 	Logger *slog.Logger
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
+	"github.com/shipshape-dev/shipshape/clock"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
@@ -61,7 +62,7 @@ type RecoveryOptions struct {
 	ClientOptions []func(*rds.Options)
 	// Clock is the time source of retention ages and of the retry backoff. Default: the wall
 	// clock.
-	Clock Clock
+	Clock clock.Clock
 	// Logger receives Debug and Warn lines. Default: discard.
 	Logger *slog.Logger
 	// Metrics, when set, receives from Scheduled the age of each database's recovery point

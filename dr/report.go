@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/shipshape-dev/shipshape/clock"
 	"github.com/shipshape-dev/shipshape/internal/awserr"
 	"github.com/shipshape-dev/shipshape/internal/awsretry"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
@@ -70,7 +71,7 @@ type ReporterOptions struct {
 	// retryer. Default: 5.
 	MaxAttempts int
 	// Clock times the retry backoff. Default: the wall clock.
-	Clock Clock
+	Clock clock.Clock
 	// Logger receives Debug lines. Default: discard.
 	Logger *slog.Logger
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
+	"github.com/shipshape-dev/shipshape/clock"
 	"github.com/shipshape-dev/shipshape/internal/awsretry"
-	"github.com/shipshape-dev/shipshape/internal/clock"
 )
 
 // calls is an RDS client with the per-call options every call of the package carries: the

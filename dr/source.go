@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
+	"github.com/shipshape-dev/shipshape/clock"
 	"github.com/shipshape-dev/shipshape/internal/awsretry"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
@@ -51,7 +52,7 @@ type SourceOptions struct {
 	KMSClientOptions []func(*kms.Options)
 	// Clock is the time source of retention ages and of the retry backoff. Default: the wall
 	// clock.
-	Clock Clock
+	Clock clock.Clock
 	// Logger receives Debug lines and Warn lines (a quota above 80 %, a snapshot with our
 	// copy's identifier that is not ours). Default: discard.
 	Logger *slog.Logger

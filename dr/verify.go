@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
+	"github.com/shipshape-dev/shipshape/clock"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
@@ -203,7 +204,7 @@ type VerifyOptions struct {
 	// ClientOptions are applied to every RDS call after the package's own (the retryer).
 	ClientOptions []func(*rds.Options)
 	// Clock waits between polls and times the report. Default: the wall clock.
-	Clock Clock
+	Clock clock.Clock
 	// Region is where the verifier runs, for the report. Default: none.
 	Region string
 	// Logger receives Debug lines. Default: discard.

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/clock"
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/drain/draintest"
 	"github.com/shipshape-dev/shipshape/lifecycle"
@@ -15,8 +17,8 @@ import (
 
 // drainBed: a 500-instance cluster; the instance to drain runs 30 tasks that begin stopping
 // evenly over 10 minutes; its termination hook has HeartbeatTimeout 300 s.
-func drainBed(b *testing.B) (*draintest.ECS, *lifecycletest.AutoScaling, draintest.Clock) {
-	clock := draintest.NewClock()
+func drainBed(b *testing.B) (*draintest.ECS, *lifecycletest.AutoScaling, *clocktest.Clock) {
+	clock := clocktest.New()
 	ecs := draintest.New(clock)
 	ecs.CreateCluster("big")
 	ecs.AddService("big", "web", false)
@@ -100,7 +102,7 @@ func BenchmarkDrainAPICalls(b *testing.B) {
 	})
 }
 
-func newDrainer(b *testing.B, client drain.ECSAPI, clock drain.Clock) *drain.Drainer {
+func newDrainer(b *testing.B, client drain.ECSAPI, clock clock.Clock) *drain.Drainer {
 	d, err := drain.New(client, func(o *drain.Options) { o.Clock = clock })
 	if err != nil {
 		b.Fatal(err)

@@ -15,9 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/shipshape-dev/shipshape/clock"
 	"github.com/shipshape-dev/shipshape/internal/awsid"
 	"github.com/shipshape-dev/shipshape/internal/awsretry"
-	"github.com/shipshape-dev/shipshape/internal/clock"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
@@ -49,7 +49,7 @@ type Options struct {
 	PollInterval time.Duration
 	// Clock is the time source of the waits and of the SDK retryer's backoff. Default: the
 	// wall clock.
-	Clock Clock
+	Clock clock.Clock
 	// MaxAttempts is how many times one ECS call is sent in all when it is throttled or
 	// fails on the server or the network, by the SDK's standard retryer; nothing else
 	// retries it. Default: 5.
@@ -59,10 +59,6 @@ type Options struct {
 	// Logger receives Debug and Warn lines. Default: discard.
 	Logger *slog.Logger
 }
-
-// Clock is the time source of the package: Now and a Sleep that ends with its context. The
-// wall clock is the default; draintest.NewClock is a fake on which an hour passes at once.
-type Clock = clock.Clock
 
 // ParsePolicy reads a policy as written in flags and environment variables ("wait", "stop"
 // or "ignore"); allowed limits which ones the caller accepts (none: all three).

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/drain/draintest"
 	"github.com/shipshape-dev/shipshape/lifecycle"
@@ -27,14 +28,14 @@ type cluster struct {
 	srv    *draintest.WireServer
 	client *ecs.Client
 	asg    *lifecycletest.AutoScaling
-	clock  draintest.Clock
+	clock  *clocktest.Clock
 	arn    string // container instance of i-1
 }
 
 // newCluster: cluster "prod" with i-1 (the one to drain) and i-2, i-3; group "ecs" with a
 // termination hook (HeartbeatTimeout 300 s) and i-1 waiting in it.
 func newCluster(t *testing.T) *cluster {
-	clock := draintest.NewClock()
+	clock := clocktest.New()
 	c := &cluster{t: t, ecs: draintest.New(clock), asg: lifecycletest.New(clock), clock: clock}
 	c.client, c.srv = wireClient(t, c.ecs)
 	c.ecs.CreateCluster("prod")

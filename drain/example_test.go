@@ -6,12 +6,13 @@ import (
 	"log"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/drain/draintest"
 )
 
 func ExampleDrainer_Drain() {
-	clock := draintest.NewClock()
+	clock := clocktest.New()
 	ecs := draintest.New(clock) // in production: ecs.NewFromConfig(cfg)
 	ecs.CreateCluster("prod")
 	ecs.AddService("prod", "web", false)

@@ -13,10 +13,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/drain/draintest"
 	"github.com/shipshape-dev/shipshape/imds"
-	"github.com/shipshape-dev/shipshape/imds/imdstest"
 	"github.com/shipshape-dev/shipshape/internal/testbed"
 )
 
@@ -27,7 +27,7 @@ func TestIntegrationOnInstanceWithMetadataMock(t *testing.T) {
 	mock := testbed.IMDSMock(t)
 	// The watchers' clock never moves: the first poll sees what the mock serves.
 	md, err := imds.New(func(o *imds.Options) {
-		o.Endpoint, o.Clock = mock.URL, imdstest.NewClock()
+		o.Endpoint, o.Clock = mock.URL, clocktest.NewManual()
 		o.Getenv = func(string) string { return "" }
 	})
 	require.NoError(t, err)
@@ -41,7 +41,7 @@ func TestIntegrationOnInstanceWithMetadataMock(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, imds.LifecycleTerminated, state)
 
-	clock := draintest.NewClock()
+	clock := clocktest.New()
 	fake := draintest.New(clock)
 	fake.CreateCluster("prod")
 	arn := fake.AddInstance("prod", "i-1234567890abcdef0") // the mock's instance id
@@ -83,7 +83,7 @@ func spotOnlyMock(t *testing.T, mockURL string) *imds.Client {
 	}))
 	t.Cleanup(srv.Close)
 	md, err := imds.New(func(o *imds.Options) {
-		o.Endpoint, o.Clock = srv.URL, imdstest.NewClock()
+		o.Endpoint, o.Clock = srv.URL, clocktest.NewManual()
 		o.Getenv = func(string) string { return "" }
 	})
 	require.NoError(t, err)
@@ -116,7 +116,7 @@ func TestIntegrationSpotNoticeTimeFromTheMetadataMock(t *testing.T) {
 		{"an hour ahead", time.Hour, time.Hour, drain.MaxSpotNotice, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := draintest.NewClock()
+			clock := clocktest.New()
 			fake := draintest.New(clock)
 			fake.CreateCluster("prod")
 			arn := fake.AddInstance("prod", "i-1234567890abcdef0") // the mock's instance id

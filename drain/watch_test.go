@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/imds"
 	"github.com/shipshape-dev/shipshape/imds/imdstest"
@@ -21,11 +22,11 @@ import (
 type instanceMetadata struct {
 	srv   *imdstest.Server
 	md    *imds.Client
-	clock imdstest.Clock
+	clock *clocktest.Clock
 }
 
 func newInstanceMetadata(t *testing.T) *instanceMetadata {
-	clock := imdstest.NewClock()
+	clock := clocktest.NewManual()
 	srv := imdstest.NewServer(func(o *imdstest.Options) { o.Clock = clock })
 	t.Cleanup(srv.Close)
 	srv.SetInstance("i-00000001", "us-east-1", "us-east-1a")

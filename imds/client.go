@@ -19,7 +19,7 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 	"golang.org/x/sync/singleflight"
 
-	"github.com/shipshape-dev/shipshape/internal/clock"
+	"github.com/shipshape-dev/shipshape/clock"
 )
 
 const (
@@ -102,7 +102,7 @@ type Options struct {
 	// Clock is the time source of token lifetimes, credential refreshes and the watchers'
 	// polling. Default: the wall clock. (The waits between retries of one request are
 	// milliseconds long and always real.)
-	Clock Clock
+	Clock clock.Clock
 
 	// Getenv reads the environment variables named above. Default: os.Getenv.
 	Getenv func(string) string
@@ -125,11 +125,6 @@ type Client struct {
 	v1Until  time.Time // IMDSv1 fallback in effect until then
 	tokenTTL time.Duration
 }
-
-// Clock is the time source of the package: Now and a Sleep that ends with its context. The
-// wall clock is the default; imdstest.NewClock is a fake on which a watcher's Sleep waits
-// until the test advances it.
-type Clock = clock.Clock
 
 // New returns a Client. It fails only on bad configuration (an endpoint that is not an
 // http URL, an unknown endpoint mode, a token TTL over 6 hours), saying which setting.

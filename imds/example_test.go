@@ -6,6 +6,7 @@ import (
 	"log"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/imds"
 	"github.com/shipshape-dev/shipshape/imds/imdstest"
 )
@@ -53,7 +54,7 @@ func ExampleCredentialsProvider() {
 }
 
 func ExampleClient_WatchSpotAction() {
-	clock := imdstest.NewClock() // on EC2: leave the clock out; the watcher polls every 5 s
+	clock := clocktest.NewManual() // on EC2: leave the clock out; the watcher polls every 5 s
 	srv := imdstest.NewServer(func(o *imdstest.Options) { o.Clock = clock })
 	defer srv.Close()
 	client, err := imds.New(func(o *imds.Options) { o.Endpoint = srv.URL; o.Clock = clock })

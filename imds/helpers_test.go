@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/internal/testbed"
 
 	"github.com/stretchr/testify/require"
@@ -15,12 +16,12 @@ import (
 
 // newClock is the fake clock shared by the server and the client under test: Now moves
 // only with Advance, and a watcher's Sleep waits for it.
-func newClock() imdstest.Clock { return imdstest.NewClock() }
+func newClock() *clocktest.Clock { return clocktest.NewManual() }
 
 type bed struct {
 	srv    *imdstest.Server
 	client *imds.Client
-	clock  imdstest.Clock
+	clock  *clocktest.Clock
 	logs   *testbed.SyncBuffer
 }
 

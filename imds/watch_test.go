@@ -9,13 +9,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/imds"
 	"github.com/shipshape-dev/shipshape/imds/imdstest"
 )
 
 // runWatch starts watch in a goroutine on the bed's fake clock. tick waits until the watcher
 // has finished its poll and sleeps, then wakes it for the next poll (the default 5 s).
-func runWatch(t *testing.T, clk imdstest.Clock, watch func(ctx context.Context) error) (tick func(), stop func() error) {
+func runWatch(t *testing.T, clk *clocktest.Clock, watch func(ctx context.Context) error) (tick func(), stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/imds"
 	"github.com/shipshape-dev/shipshape/imds/imdstest"
 	"github.com/shipshape-dev/shipshape/lifecycle"
@@ -36,7 +37,7 @@ func BenchmarkAPICallsPerLaunch(b *testing.B) {
 			}
 			var describeInstances, describeHooks, heartbeats, completes int
 			for b.Loop() {
-				clock := lifecycletest.NewClock()
+				clock := clocktest.New()
 				asg := lifecycletest.New(clock)
 				asg.CreateGroup("web", lifecycletest.Hook{Name: "launch", HeartbeatTimeout: 300 * time.Second})
 				asg.Launch("web", "i-1")

@@ -6,12 +6,13 @@ import (
 	"log"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/lifecycle"
 	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
 )
 
 func ExampleGate_Run() {
-	clock := lifecycletest.NewClock()
+	clock := clocktest.New()
 	asg := lifecycletest.New(clock) // in production: autoscaling.NewFromConfig(cfg)
 	asg.CreateGroup("web", lifecycletest.Hook{Name: "wait-for-app", HeartbeatTimeout: 300 * time.Second})
 	asg.Launch("web", "i-0abc")

@@ -10,9 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
+	"github.com/shipshape-dev/shipshape/clock"
 	"github.com/shipshape-dev/shipshape/imds"
 	"github.com/shipshape-dev/shipshape/internal/awsretry"
-	"github.com/shipshape-dev/shipshape/internal/clock"
 )
 
 // Result is how a lifecycle action is completed.
@@ -34,15 +34,11 @@ func ParseResult(s string) (Result, error) {
 	return "", fmt.Errorf("%w: lifecycle action result %q is neither CONTINUE nor ABANDON", ErrInvalidInput, s)
 }
 
-// Clock is the time source of the package: Now and a Sleep that ends with its context. The
-// wall clock is the default; lifecycletest.NewClock is a fake on which an hour passes at once.
-type Clock = clock.Clock
-
 // Options are the optional settings of a Gate. A zero value means the default.
 type Options struct {
 	// Clock is the time source of the waits and of the SDK retryer's backoff. Default: the
 	// wall clock.
-	Clock Clock
+	Clock clock.Clock
 	// Interval between probe rounds. Default: 10 s.
 	Interval time.Duration
 	// HealthyThreshold is how many consecutive successful rounds make the instance ready,

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/imds"
 	"github.com/shipshape-dev/shipshape/imds/imdstest"
 	"github.com/shipshape-dev/shipshape/lifecycle"
@@ -37,7 +38,7 @@ func (s *scripted) Check(context.Context) error {
 
 // healthyAfter fails until the fake clock reaches ready.
 type healthyAfter struct {
-	clock lifecycletest.Clock
+	clock *clocktest.Clock
 	ready time.Time
 }
 
@@ -58,12 +59,12 @@ type env struct {
 	asg    *lifecycletest.AutoScaling
 	client *autoscaling.Client
 	srv    *lifecycletest.WireServer
-	clock  lifecycletest.Clock
+	clock  *clocktest.Clock
 	events []lifecycle.Event
 }
 
 func newEnv(t *testing.T, hooks ...lifecycletest.Hook) *env {
-	e := &env{t: t, clock: lifecycletest.NewClock()}
+	e := &env{t: t, clock: clocktest.New()}
 	e.asg = lifecycletest.New(e.clock)
 	e.client, e.srv = wireClient(t, e.asg)
 	if len(hooks) == 0 {
@@ -361,7 +362,7 @@ func TestWarmPoolResume(t *testing.T) {
 	defer srv.Close()
 	srv.SetInstance("i-1", "us-east-1", "us-east-1a")
 	srv.SetLifecycleState(imds.LifecycleWarmedStopped)
-	mdClock := imdstest.NewClock()
+	mdClock := clocktest.NewManual()
 	md, err := imds.New(func(o *imds.Options) {
 		o.Endpoint, o.Clock = srv.URL, mdClock
 		o.Getenv = func(string) string { return "" }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/internal/fakeapi"
 	"github.com/shipshape-dev/shipshape/s3diff"
 	"github.com/shipshape-dev/shipshape/s3diff/s3difftest"
@@ -40,7 +41,7 @@ func batchEvent(t *testing.T, bucket string, args map[string]string, keys ...str
 
 func newBatchHandler(t *testing.T, api s3diff.S3API, optFns ...func(*s3diff.HandlerOptions)) *s3diff.Handler {
 	t.Helper()
-	h, err := s3diff.NewHandler(newClient(t, api, func(o *s3diff.Options) { o.Clock = s3difftest.NewClock() }), optFns...)
+	h, err := s3diff.NewHandler(newClient(t, api, func(o *s3diff.Options) { o.Clock = clocktest.New() }), optFns...)
 	require.NoError(t, err)
 	return h
 }
@@ -226,7 +227,7 @@ func TestBatchTaskResultCodes(t *testing.T) {
 	t.Run("S3 unreachable after the SDK's retries", func(t *testing.T) {
 		api := s3.New(s3.Options{BaseEndpoint: aws.String("http://127.0.0.1:1"), Region: "us-east-1", UsePathStyle: true,
 			Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "")})
-		h, err := s3diff.NewHandler(newClient(t, api, func(o *s3diff.Options) { o.Clock = s3difftest.NewClock() }),
+		h, err := s3diff.NewHandler(newClient(t, api, func(o *s3diff.Options) { o.Clock = clocktest.New() }),
 			func(o *s3diff.HandlerOptions) { o.Keep = 1 })
 		require.NoError(t, err)
 		resp := h.HandleBatch(ctx, batchEvent(t, "bkt", nil, "k"))

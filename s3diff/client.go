@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/shipshape-dev/shipshape/clock"
 	"github.com/shipshape-dev/shipshape/internal/awsretry"
-	"github.com/shipshape-dev/shipshape/internal/clock"
 )
 
 // Options are the optional settings of a Client. A zero value means the default.
@@ -64,16 +64,12 @@ type Options struct {
 
 	// Clock is the time source of the waits between deletion retries and of the SDK
 	// retryer's backoff. Default: the wall clock.
-	Clock Clock
+	Clock clock.Clock
 
 	// Logger receives Debug lines (pages listed, batches deleted) and Warn lines (retries).
 	// Default: discard.
 	Logger *slog.Logger
 }
-
-// Clock is the time source of the package: Now and a Sleep that ends with its context. The
-// wall clock is the default; s3difftest.NewClock is a fake on which a wait takes no time.
-type Clock = clock.Clock
 
 // Client diffs and prunes the versions of S3 objects. It is safe for concurrent use.
 type Client struct {

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/s3diff"
 	"github.com/shipshape-dev/shipshape/s3diff/s3difftest"
 )
@@ -12,7 +13,7 @@ import (
 type fakeStore struct {
 	s     *s3difftest.Bucket
 	name  string
-	clock s3difftest.Clock // nil: the wall clock
+	clock *clocktest.Clock // nil: the wall clock
 }
 
 func (f *fakeStore) api() s3diff.S3API { return f.s }
@@ -33,7 +34,7 @@ func newFakeStore(t *testing.T) store {
 
 // newFakeStoreOnAClock is newFakeStore whose LastModified comes from a fake clock.
 func newFakeStoreOnAClock(t *testing.T) *fakeStore {
-	clock := s3difftest.NewClock()
+	clock := clocktest.New()
 	s := s3difftest.New(func(o *s3difftest.Options) { o.Clock = clock })
 	name := fmt.Sprintf("fake-%d", bucketSeq.Add(1))
 	s.CreateBucket(name)

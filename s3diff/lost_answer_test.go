@@ -28,6 +28,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/internal/fakeapi"
 	"github.com/shipshape-dev/shipshape/internal/testbed"
 	"github.com/shipshape-dev/shipshape/s3diff"
@@ -360,7 +361,7 @@ func checkLostAnswersSettled(t *testing.T, st store, client func(string) *s3.Cli
 	st.put(t, "k", []byte("2"))
 	proxy, deletes := answerLosingProxy(t, target)
 	api := client(proxy)
-	noBackoff := func(o *s3diff.Options) { o.Clock = s3difftest.NewClock() }
+	noBackoff := func(o *s3diff.Options) { o.Clock = clocktest.New() }
 
 	res, err := newClient(t, api, noBackoff).Retain(ctx, st.bucket(), "k", 1)
 	require.NoError(t, err)

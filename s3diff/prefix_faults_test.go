@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/internal/fakeapi"
 	"github.com/shipshape-dev/shipshape/s3diff"
-	"github.com/shipshape-dev/shipshape/s3diff/s3difftest"
 )
 
 // bigBucket: n keys "f/0000"... each with versions puts (keys divisible by 7 have a single
@@ -46,7 +46,7 @@ func bigBucket(t *testing.T, n, puts int) (*model, []string) {
 func resumeAndFinish(t *testing.T, m *model, keys []string, keep int, res *s3diff.PrefixRetainResult, name string) {
 	t.Helper()
 	g := &guard{S3API: m.api(), prefix: "f/", mustStay: m.mustStay(keep)}
-	c := newClient(t, g, func(o *s3diff.Options) { o.Clock = s3difftest.NewClock() })
+	c := newClient(t, g, func(o *s3diff.Options) { o.Clock = clocktest.New() })
 	res2, err := c.RetainPrefix(context.Background(), m.bucket(), "f/", keep, func(o *s3diff.PrefixRetainOptions) { o.StartAfter = res.StartAfter })
 	require.NoError(t, err, name)
 	g.check(t)
@@ -75,7 +75,7 @@ func TestPrefixWholeDeleteCallFails(t *testing.T) {
 					}
 					return next(in)
 				}
-				c := newClient(t, g, func(o *s3diff.Options) { o.PageSize = 250; o.Clock = s3difftest.NewClock() })
+				c := newClient(t, g, func(o *s3diff.Options) { o.PageSize = 250; o.Clock = clocktest.New() })
 				var col collector
 				res, err := c.RetainPrefix(context.Background(), m.bucket(), "f/", 1, func(o *s3diff.PrefixRetainOptions) {
 					o.Concurrency, o.OnDelete = conc, col.add
@@ -109,7 +109,7 @@ func TestPrefixVersionRefused(t *testing.T) {
 		bad := m.start[victim][3]
 		m.fake().FailDelete(bad, "AccessDenied", "Access Denied", 0)
 		g := &guard{S3API: m.api(), prefix: "f/", mustStay: m.mustStay(1)}
-		c := newClient(t, g, func(o *s3diff.Options) { o.Clock = s3difftest.NewClock() })
+		c := newClient(t, g, func(o *s3diff.Options) { o.Clock = clocktest.New() })
 		res, err := c.RetainPrefix(context.Background(), m.bucket(), "f/", 1, func(o *s3diff.PrefixRetainOptions) { o.Concurrency = conc })
 		g.check(t)
 		require.ErrorIs(t, err, s3diff.ErrDeleteFailed)
@@ -134,7 +134,7 @@ func TestPrefixThrottledVersionRetried(t *testing.T) {
 	m.fake().FailDelete(m.start["f/0123"][2], "SlowDown", "Please reduce your request rate.", 2)
 	m.fake().FailDelete(m.start["f/0299"][1], "InternalError", "We encountered an internal error.", 1)
 	g := &guard{S3API: m.api(), prefix: "f/", mustStay: m.mustStay(1)}
-	c := newClient(t, g, func(o *s3diff.Options) { o.Clock = s3difftest.NewClock() })
+	c := newClient(t, g, func(o *s3diff.Options) { o.Clock = clocktest.New() })
 	res, err := c.RetainPrefix(context.Background(), m.bucket(), "f/", 1)
 	g.check(t)
 	require.NoError(t, err)
@@ -159,7 +159,7 @@ func TestPrefixListingFails(t *testing.T) {
 				}
 				return out, err
 			}
-			c := newClient(t, g, func(o *s3diff.Options) { o.PageSize = 333; o.Clock = s3difftest.NewClock() })
+			c := newClient(t, g, func(o *s3diff.Options) { o.PageSize = 333; o.Clock = clocktest.New() })
 			res, err := c.RetainPrefix(context.Background(), m.bucket(), "f/", 1, func(o *s3diff.PrefixRetainOptions) { o.Concurrency = conc })
 			g.check(t)
 			require.Error(t, err, name)
@@ -193,7 +193,7 @@ func TestPrefixCancelled(t *testing.T) {
 				}
 				return next(in)
 			}
-			c := newClient(t, g, func(o *s3diff.Options) { o.PageSize = 333; o.Clock = s3difftest.NewClock() })
+			c := newClient(t, g, func(o *s3diff.Options) { o.PageSize = 333; o.Clock = clocktest.New() })
 			res, err := c.RetainPrefix(ctx, m.bucket(), "f/", 1, func(o *s3diff.PrefixRetainOptions) { o.Concurrency = conc })
 			g.check(t)
 			require.ErrorIs(t, err, context.Canceled, name)
@@ -327,7 +327,7 @@ func TestPrefixStrangeDeleteAnswers(t *testing.T) {
 			name := fmt.Sprintf("%s, concurrency %d", tc.name, conc)
 			m, keys := bigBucket(t, 400, 9)
 			g := &guard{S3API: m.api(), prefix: "f/", mustStay: m.mustStay(1), delHook: deleteAnswer(tc.rewrite(m))}
-			c := newClient(t, g, func(o *s3diff.Options) { o.Clock = s3difftest.NewClock() })
+			c := newClient(t, g, func(o *s3diff.Options) { o.Clock = clocktest.New() })
 			var col collector
 			res, err := c.RetainPrefix(context.Background(), m.bucket(), "f/", 1, func(o *s3diff.PrefixRetainOptions) {
 				o.Concurrency, o.OnDelete = conc, col.add
@@ -410,7 +410,7 @@ func TestPrefixMarkerCreatedStopsTheRun(t *testing.T) {
 		}
 		return out, nil
 	}
-	c := newClient(t, g, func(o *s3diff.Options) { o.Clock = s3difftest.NewClock() })
+	c := newClient(t, g, func(o *s3diff.Options) { o.Clock = clocktest.New() })
 	res, err := c.RetainPrefix(context.Background(), m.bucket(), "f/", 1, func(o *s3diff.PrefixRetainOptions) { o.Concurrency = 1 })
 	require.ErrorIs(t, err, s3diff.ErrDeleteFailed)
 	assert.False(t, res.Complete)
@@ -492,7 +492,7 @@ func TestPrefixManyFailuresAreCounted(t *testing.T) {
 		}
 	}
 	require.Greater(t, refused, 1000)
-	c := newClient(t, m.api(), func(o *s3diff.Options) { o.Clock = s3difftest.NewClock() })
+	c := newClient(t, m.api(), func(o *s3diff.Options) { o.Clock = clocktest.New() })
 	res, err := c.RetainPrefix(context.Background(), m.bucket(), "f/", 1)
 	require.ErrorIs(t, err, s3diff.ErrDeleteFailed)
 	assert.Equal(t, refused, res.Failed)
@@ -526,7 +526,7 @@ func TestPrefixOneKeyOverManyBatches(t *testing.T) {
 				}
 				return next(in)
 			}
-			c := newClient(t, g, func(o *s3diff.Options) { o.Clock = s3difftest.NewClock() })
+			c := newClient(t, g, func(o *s3diff.Options) { o.Clock = clocktest.New() })
 			res, err := c.RetainPrefix(context.Background(), m.bucket(), "f/", 1, func(o *s3diff.PrefixRetainOptions) { o.Concurrency = conc })
 			g.check(t)
 			require.Error(t, err)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/s3diff"
 	"github.com/shipshape-dev/shipshape/s3diff/s3difftest"
 )
@@ -51,7 +52,7 @@ func TestWireRequestsPerLogicalCallUnderThrottling(t *testing.T) {
 		st := newWireStore(t).(*wireStore)
 		st.put(t, "k", []byte("1"))
 		st.s.Fail(s3difftest.OpListObjectVersions, &smithy.GenericAPIError{Code: "SlowDown", Message: "Please reduce your request rate."}, 0)
-		clock := s3difftest.NewClock()
+		clock := clocktest.New()
 		start := clock.Now()
 		c := newClient(t, st.client, func(o *s3diff.Options) { o.Clock, o.MaxAttempts = clock, maxAttempts })
 		_, err := c.Versions(ctx, st.bucket(), "k")
@@ -70,7 +71,7 @@ func TestWireRequestsPerLogicalCallUnderThrottling(t *testing.T) {
 		ids = append(ids, st.put(t, "k", []byte(body)))
 	}
 	st.s.FailDelete(ids[0], "SlowDown", "Please reduce your request rate.", 0)
-	c := newClient(t, st.client, func(o *s3diff.Options) { o.Clock = s3difftest.NewClock() })
+	c := newClient(t, st.client, func(o *s3diff.Options) { o.Clock = clocktest.New() })
 	res, err := c.Retain(ctx, st.bucket(), "k", 1)
 	require.ErrorIs(t, err, s3diff.ErrDeleteFailed)
 	assert.Equal(t, 3, res.DeleteCalls, "the per-key SlowDown is tried DeleteAttempts (3) times")

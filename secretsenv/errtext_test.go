@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 	"github.com/shipshape-dev/shipshape/secretsenv"
 	"github.com/shipshape-dev/shipshape/secretsenv/secretsenvtest"
@@ -19,7 +20,7 @@ import (
 // words are repeated by the wrapping around them.
 func TestErrorsNameThePackageOnce(t *testing.T) {
 	ctx := context.Background()
-	clock := secretsenvtest.NewClock()
+	clock := clocktest.New()
 	noWait := func(o *secretsenv.Options) { o.Clock = clock; o.Environ = []string{"TAKEN=1"} }
 	newLoader := func(f *secretsenvtest.SecretsManager, optFns ...func(*secretsenv.Options)) *secretsenv.Loader {
 		client, _ := realClient(t, f)

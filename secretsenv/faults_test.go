@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/secretsenv"
 	"github.com/shipshape-dev/shipshape/secretsenv/secretsenvtest"
 )
@@ -48,7 +49,7 @@ func TestWireLostAnswerIsRetried(t *testing.T) {
 	defer front.Close()
 	client := secretsmanager.New(secretsmanager.Options{BaseEndpoint: aws.String(front.URL), Region: "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDWIRE", "wire", "")})
-	l, err := secretsenv.New(client, func(o *secretsenv.Options) { o.Environ = []string{}; o.Clock = secretsenvtest.NewClock() })
+	l, err := secretsenv.New(client, func(o *secretsenv.Options) { o.Environ = []string{}; o.Clock = clocktest.New() })
 	require.NoError(t, err)
 	vars, err := l.Load(context.Background(), []secretsenv.Secret{{ID: "s"}})
 	require.NoError(t, err)

@@ -14,9 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/shipshape-dev/shipshape/clock"
 	"github.com/shipshape-dev/shipshape/internal/awserr"
 	"github.com/shipshape-dev/shipshape/internal/awsretry"
-	"github.com/shipshape-dev/shipshape/internal/clock"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
@@ -55,17 +55,13 @@ type Options struct {
 	// retryer): per-call SDK settings such as a different endpoint or a custom retryer.
 	ClientOptions []func(*secretsmanager.Options)
 	// Clock is the time source of the retry backoff. Default: the wall clock.
-	Clock Clock
+	Clock clock.Clock
 	// Environ is the environment the variables join. Default: os.Environ().
 	Environ []string
 	// Logger receives Debug lines (secrets fetched, calls made) and Warn lines (keys skipped,
 	// a batch call that is denied). Values never reach it. Default: discard.
 	Logger *slog.Logger
 }
-
-// Clock is the time source of the package: Now and a Sleep that ends with its context. The
-// wall clock is the default; secretsenvtest.NewClock is a fake that never really waits.
-type Clock = clock.Clock
 
 // Loader loads secrets into environment variables. It is safe for concurrent use.
 type Loader struct {

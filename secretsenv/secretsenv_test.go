@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/internal/testbed"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,14 +33,14 @@ type bed struct {
 	sm     *secretsenvtest.SecretsManager
 	srv    *secretsenvtest.WireServer
 	client *secretsmanager.Client
-	clock  secretsenvtest.Clock
+	clock  *clocktest.Clock
 	logs   *testbed.SyncBuffer
 }
 
 func newBed(t testing.TB) *bed {
 	sm := secretsenvtest.NewSecretsManager()
 	client, srv := realClient(t, sm)
-	return &bed{t: t, sm: sm, srv: srv, client: client, clock: secretsenvtest.NewClock(), logs: &testbed.SyncBuffer{}}
+	return &bed{t: t, sm: sm, srv: srv, client: client, clock: clocktest.New(), logs: &testbed.SyncBuffer{}}
 }
 
 func (b *bed) loader(optFns ...func(*secretsenv.Options)) *secretsenv.Loader {

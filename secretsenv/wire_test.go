@@ -8,6 +8,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/internal/testbed"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -59,7 +60,7 @@ func TestWireErrorsAreRecognised(t *testing.T) {
 	var notFound *types.ResourceNotFoundException
 	require.ErrorAs(t, err, &notFound, "the SDK decodes the error body into its modeled type")
 
-	l, err := secretsenv.New(client, func(o *secretsenv.Options) { o.Environ = []string{}; o.Clock = secretsenvtest.NewClock() })
+	l, err := secretsenv.New(client, func(o *secretsenv.Options) { o.Environ = []string{}; o.Clock = clocktest.New() })
 	require.NoError(t, err)
 	_, err = l.Load(context.Background(), []secretsenv.Secret{{ID: "nope"}})
 	require.ErrorIs(t, err, secretsenv.ErrNotFound)
@@ -134,7 +135,7 @@ func TestWireRequestsPerLogicalCallUnderThrottling(t *testing.T) {
 			fake.Fail(secretsenvtest.OpGetSecretValue, throttled, 0)
 			fake.Fail(secretsenvtest.OpBatchGetSecretValue, throttled, 0)
 			client, srv := realClient(t, fake)
-			clock := secretsenvtest.NewClock()
+			clock := clocktest.New()
 			start := clock.Now()
 			l, err := secretsenv.New(client, func(o *secretsenv.Options) {
 				o.Environ, o.Clock, o.MaxAttempts, o.Batch = []string{}, clock, c.maxAttempts, c.batch

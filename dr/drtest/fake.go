@@ -22,30 +22,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/internal/fakeapi"
-	"github.com/shipshape-dev/shipshape/internal/fakeclock"
 )
 
 var (
-	_ dr.RDSAPI    = (*RDS)(nil)
-	_ dr.Clock     = Clock(nil)
-	_ Clock        = (*fakeclock.Clock)(nil)
-	_ clockAdvance = Clock(nil)
+	_ dr.RDSAPI = (*RDS)(nil)
 )
-
-type clockAdvance interface{ Advance(time.Duration) }
-
-// Clock is a fake clock: Sleep returns at once and moves the time forward, and so do the SDK
-// retryer's waits of a dr type that uses it (its Options.Clock). It is safe for concurrent use.
-type Clock interface {
-	Now() time.Time
-	Sleep(ctx context.Context, d time.Duration) error
-	Advance(d time.Duration)
-}
-
-// NewClock returns a fake clock at 2026-11-23 09:00 UTC.
-func NewClock() Clock { return fakeclock.New() }
 
 // Operation names for Fail and Calls.
 const (
@@ -184,7 +168,7 @@ type RDS struct {
 	// available (older engines and regions): the two-hop path is needed.
 	RefuseSingleStep bool
 
-	clock Clock
+	clock *clocktest.Clock
 	world *World // nil when standalone
 
 	mu        *sync.Mutex // the world's lock when in a world
@@ -215,15 +199,15 @@ func (f *RDS) answerLost(op string) error {
 // World holds the fakes of several accounts and regions, which see each other's shared
 // snapshots and copy across accounts and regions. One lock guards the whole world.
 type World struct {
-	clock Clock
+	clock *clocktest.Clock
 	mu    sync.Mutex
 	rds   map[[2]string]*RDS
 }
 
 // NewWorld returns an empty world on clock (nil: a new one).
-func NewWorld(clock Clock) *World {
+func NewWorld(clock *clocktest.Clock) *World {
 	if clock == nil {
-		clock = NewClock()
+		clock = clocktest.New()
 	}
 	return &World{clock: clock, rds: map[[2]string]*RDS{}}
 }
@@ -245,9 +229,9 @@ func (w *World) RDS(account, region string) *RDS {
 }
 
 // New returns an empty fake for account 111111111111 in us-east-1 on clock (nil: new one).
-func New(clock Clock) *RDS {
+func New(clock *clocktest.Clock) *RDS {
 	if clock == nil {
-		clock = NewClock()
+		clock = clocktest.New()
 	}
 	f := &RDS{Account: "111111111111", Region: "us-east-1", DefaultKey: "arn:aws:kms:us-east-1:111111111111:key/default-aws-rds",
 		clock: clock, mu: &sync.Mutex{}}
@@ -268,7 +252,7 @@ func (f *RDS) Reset() {
 }
 
 // Clock returns the fake's clock.
-func (f *RDS) Clock() Clock { return f.clock }
+func (f *RDS) Clock() *clocktest.Clock { return f.clock }
 
 func (f *RDS) arn(s *snapshot) string {
 	if s.cluster {

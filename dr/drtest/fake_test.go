@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
 )
 
@@ -36,7 +37,7 @@ func TestResetForgetsEverything(t *testing.T) {
 }
 
 func TestClockIsAnInterface(t *testing.T) {
-	c := drtest.NewClock()
+	c := clocktest.New()
 	start := c.Now()
 	require.NoError(t, c.Sleep(context.Background(), time.Hour))
 	c.Advance(time.Minute)

@@ -18,6 +18,7 @@ import (
 	r53 "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/internal/fakeapi"
 )
@@ -40,7 +41,7 @@ type Route53 struct {
 	// ChangeTime is how long a change stays PENDING. Default: 30 s.
 	ChangeTime time.Duration
 
-	clock   Clock
+	clock   *clocktest.Clock
 	mu      sync.Mutex
 	zones   map[string]*zone
 	changes map[string]time.Time // id -> when it is INSYNC
@@ -52,9 +53,9 @@ type zone struct {
 }
 
 // NewRoute53 returns an empty fake on clock (nil: a new one).
-func NewRoute53(clock Clock) *Route53 {
+func NewRoute53(clock *clocktest.Clock) *Route53 {
 	if clock == nil {
-		clock = NewClock()
+		clock = clocktest.New()
 	}
 	f := &Route53{clock: clock}
 	f.Reset()

@@ -21,27 +21,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/internal/fakeapi"
-	"github.com/shipshape-dev/shipshape/internal/fakeclock"
 )
 
 var (
 	_ drain.ECSAPI = (*ECS)(nil)
-	_ drain.Clock  = Clock(nil)
 )
-
-// Clock is a fake clock: Sleep returns at once and moves the time forward, and so do the SDK
-// retryer's waits in a Drainer that uses it (drain.Options.Clock). Every package's fake clock
-// is the same clock: one value drives this fake, lifecycletest's and the Drainer.
-type Clock interface {
-	Now() time.Time
-	Sleep(ctx context.Context, d time.Duration) error
-	Advance(d time.Duration)
-}
-
-// NewClock returns a fake clock at 2026-11-23 09:00 UTC.
-func NewClock() Clock { return fakeclock.New() }
 
 // APIError builds the error ECS answers with code (ServerException is a server fault, so
 // the SDK retries it, as it retries ThrottlingException), for Fail.
@@ -84,7 +71,7 @@ type containerInstance struct {
 // each call) and Total().
 type ECS struct {
 	fakeapi.Script
-	clock Clock
+	clock *clocktest.Clock
 	// Phase is how long each stopping phase lasts. Default: 10 s.
 	Phase time.Duration
 	// PageSize of ListTasks and ListContainerInstances. Default: 100.
@@ -100,9 +87,9 @@ type ECS struct {
 }
 
 // New returns an empty fake on clock (nil: a new one).
-func New(clock Clock) *ECS {
+func New(clock *clocktest.Clock) *ECS {
 	if clock == nil {
-		clock = NewClock()
+		clock = clocktest.New()
 	}
 	f := &ECS{clock: clock, Phase: 10 * time.Second, PageSize: 100}
 	f.Reset()
@@ -139,7 +126,7 @@ func (f *ECS) SetAgentConnected(arn string, connected bool) {
 }
 
 // Clock returns the fake's clock.
-func (f *ECS) Clock() Clock { return f.clock }
+func (f *ECS) Clock() *clocktest.Clock { return f.clock }
 
 // CreateCluster creates a cluster.
 func (f *ECS) CreateCluster(name string) {

@@ -52,10 +52,10 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/shipshape-dev/shipshape/dr"
-	"github.com/shipshape-dev/shipshape/internal/awsid"
 	"github.com/shipshape-dev/shipshape/examples/internal/cli"
 	"github.com/shipshape-dev/shipshape/examples/internal/drcli"
 	"github.com/shipshape-dev/shipshape/examples/internal/drstep"
+	"github.com/shipshape-dev/shipshape/internal/awsid"
 )
 
 // withLambda adds the Lambda's settings after the CLI's flags.

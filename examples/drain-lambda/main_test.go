@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/drain/draintest"
 	"github.com/shipshape-dev/shipshape/lifecycle"
 	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
@@ -47,7 +48,7 @@ func TestSettingsThatCanNeverWorkAreRefused(t *testing.T) {
 }
 
 func TestHandlerDrainsThroughTheQueue(t *testing.T) {
-	clock := lifecycletest.NewClock()
+	clock := clocktest.New()
 	ecs := draintest.New(clock)
 	ecs.CreateCluster("prod")
 	arn := ecs.AddInstance("prod", "i-00000001")

@@ -23,10 +23,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/shipshape-dev/shipshape/drain"
-	"github.com/shipshape-dev/shipshape/imds"
 	"github.com/shipshape-dev/shipshape/examples/internal/awsconfig"
-	"github.com/shipshape-dev/shipshape/internal/awsid"
 	"github.com/shipshape-dev/shipshape/examples/internal/cli"
+	"github.com/shipshape-dev/shipshape/imds"
+	"github.com/shipshape-dev/shipshape/internal/awsid"
 	"github.com/shipshape-dev/shipshape/lifecycle"
 )
 

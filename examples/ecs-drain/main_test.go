@@ -13,16 +13,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/drain/draintest"
-	"github.com/shipshape-dev/shipshape/imds/imdstest"
 	"github.com/shipshape-dev/shipshape/examples/internal/clitest"
-	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
+	"github.com/shipshape-dev/shipshape/imds/imdstest"
 )
 
 // bed points the binary's real AWS configuration at the ECS wire server.
 func bed(t *testing.T) (*draintest.ECS, string, func(*drain.Options)) {
-	clock := lifecycletest.NewClock()
+	clock := clocktest.New()
 	fake := draintest.New(clock)
 	fake.CreateCluster("prod")
 	arn := fake.AddInstance("prod", "i-0123456789abcdef0")

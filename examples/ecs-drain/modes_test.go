@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shipshape-dev/shipshape/clock"
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/imds"
 	"github.com/shipshape-dev/shipshape/imds/imdstest"
@@ -24,11 +26,11 @@ import (
 // onInstance adds this instance's metadata (imdstest, the instance of bed), the ECS agent's
 // introspection endpoint (cluster prod) and a fake Auto Scaling group "ecs" with a
 // termination hook, all through the standard environment.
-func onInstance(t *testing.T, clock drain.Clock) (*imdstest.Server, *lifecycletest.AutoScaling, string) {
+func onInstance(t *testing.T, clock clock.Clock) (*imdstest.Server, *lifecycletest.AutoScaling, string) {
 	md := imdstest.NewServer()
 	t.Cleanup(md.Close)
 	md.SetInstance("i-0123456789abcdef0", "us-east-1", "us-east-1a")
-	asg := lifecycletest.New(clock.(lifecycletest.Clock))
+	asg := lifecycletest.New(clock.(*clocktest.Clock))
 	asg.CreateGroup("ecs", lifecycletest.Hook{Name: "drain", Transition: lifecycle.TerminateTransition, HeartbeatTimeout: 300 * time.Second})
 	asg.Launch("ecs", "i-0123456789abcdef0")
 	wire := lifecycletest.NewWireServer(asg)

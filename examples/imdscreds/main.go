@@ -18,9 +18,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/examples/internal/cli"
 	"github.com/shipshape-dev/shipshape/imds"
 	"github.com/shipshape-dev/shipshape/internal/awsid"
-	"github.com/shipshape-dev/shipshape/examples/internal/cli"
 )
 
 func main() {

@@ -12,9 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shipshape-dev/shipshape/examples/internal/clitest"
 	"github.com/shipshape-dev/shipshape/imds"
 	"github.com/shipshape-dev/shipshape/imds/imdstest"
-	"github.com/shipshape-dev/shipshape/examples/internal/clitest"
 )
 
 func start(t *testing.T) *imdstest.Server {

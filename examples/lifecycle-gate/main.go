@@ -20,10 +20,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
-	"github.com/shipshape-dev/shipshape/imds"
 	"github.com/shipshape-dev/shipshape/examples/internal/awsconfig"
-	"github.com/shipshape-dev/shipshape/internal/awsid"
 	"github.com/shipshape-dev/shipshape/examples/internal/cli"
+	"github.com/shipshape-dev/shipshape/imds"
+	"github.com/shipshape-dev/shipshape/internal/awsid"
 	"github.com/shipshape-dev/shipshape/lifecycle"
 )
 

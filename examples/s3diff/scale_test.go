@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/internal/testbed"
 	"github.com/shipshape-dev/shipshape/s3diff/s3difftest"
 )
@@ -182,7 +183,7 @@ func TestIntegrationRetainPrefixOnVersity(t *testing.T) {
 }
 
 func TestChanges(t *testing.T) {
-	clock := s3difftest.NewClock()
+	clock := clocktest.New()
 	b := s3difftest.New(func(o *s3difftest.Options) { o.Clock = clock })
 	b.CreateBucket("bucket")
 	b.Put("bucket", "cfg/app.yaml", []byte("replicas: 2\nimage: v1\n"))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/drain/draintest"
 	"github.com/shipshape-dev/shipshape/imds"
@@ -22,7 +23,7 @@ func init() {
 }
 
 func tourDrain(ctx context.Context, say func(string, ...any)) error {
-	clock := draintest.NewClock()
+	clock := clocktest.New()
 	ecs := draintest.New(clock)
 	ecs.CreateCluster("prod")
 	ecs.AddService("prod", "web", false)
@@ -79,7 +80,7 @@ func tourDrain(ctx context.Context, say func(string, ...any)) error {
 }
 
 // tourDrainLambda: the same scale-in handled by the drain Lambda, re-driven by its SQS queue.
-func tourDrainLambda(ctx context.Context, say func(string, ...any), clock draintest.Clock, ecs *draintest.ECS, asg *lifecycletest.AutoScaling) error {
+func tourDrainLambda(ctx context.Context, say func(string, ...any), clock *clocktest.Clock, ecs *draintest.ECS, asg *lifecycletest.AutoScaling) error {
 	asg.Launch("ecs-prod", "i-00000bbb")
 	asg.ScaleIn("ecs-prod", "i-00000bbb")
 	d, err := drain.New(ecs, func(o *drain.Options) { o.Clock = clock })
@@ -119,8 +120,8 @@ func tourDrainLambda(ctx context.Context, say func(string, ...any), clock draint
 }
 
 // tourDrainSpot: a Spot interruption notice on i-0aaa, seen by ecs-drain -watch on the instance.
-func tourDrainSpot(ctx context.Context, say func(string, ...any), clock draintest.Clock, ecs *draintest.ECS, stale string) error {
-	mdClock := imdstest.NewClock()
+func tourDrainSpot(ctx context.Context, say func(string, ...any), clock *clocktest.Clock, ecs *draintest.ECS, stale string) error {
+	mdClock := clocktest.NewManual()
 	srv := imdstest.NewServer(func(o *imdstest.Options) { o.Clock = mdClock })
 	defer srv.Close()
 	srv.SetInstance("i-00000aaa", "us-east-1", "us-east-1a")

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/imds"
 	"github.com/shipshape-dev/shipshape/imds/imdstest"
 )
@@ -15,7 +16,7 @@ func init() {
 }
 
 func tourIMDS(ctx context.Context, say func(string, ...any)) error {
-	clk := imdstest.NewClock() // hours pass when the tour says so
+	clk := clocktest.NewManual() // hours pass when the tour says so
 	srv := imdstest.NewServer(func(o *imdstest.Options) { o.Clock = clk })
 	defer srv.Close()
 	say("an in-process IMDS (imdstest) at %s, IMDSv2 only, role %q, credentials valid 6 h", srv.URL, "shipshape-test-role")

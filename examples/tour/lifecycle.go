@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/imds"
 	"github.com/shipshape-dev/shipshape/imds/imdstest"
 	"github.com/shipshape-dev/shipshape/lifecycle"
@@ -18,7 +19,7 @@ func init() {
 }
 
 func tourLifecycle(ctx context.Context, say func(string, ...any)) error {
-	clock := lifecycletest.NewClock()
+	clock := clocktest.New()
 	asg := lifecycletest.New(clock)
 	asg.CreateGroup("web", lifecycletest.Hook{Name: "wait-for-app", HeartbeatTimeout: 300 * time.Second, DefaultResult: lifecycle.Abandon})
 	say("a fake Auto Scaling group \"web\" with launch hook wait-for-app (heartbeat timeout 300 s)")
@@ -76,7 +77,7 @@ func tourLifecycle(ctx context.Context, say func(string, ...any)) error {
 // tourWarmPool gates an instance resumed from a warm pool, where user data does not run
 // again: lifecycle-gate -warm-pool watches IMDS's target lifecycle state instead.
 func tourWarmPool(ctx context.Context, say func(string, ...any), asg *lifecycletest.AutoScaling, gate *lifecycle.Gate) error {
-	mdClock := imdstest.NewClock()
+	mdClock := clocktest.NewManual()
 	srv := imdstest.NewServer(func(o *imdstest.Options) { o.Clock = mdClock })
 	defer srv.Close()
 	srv.SetInstance("i-00000ddd", "us-east-1", "us-east-1a")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/s3diff"
 	"github.com/shipshape-dev/shipshape/s3diff/s3difftest"
 )
@@ -20,7 +21,7 @@ func init() {
 }
 
 func tourS3DiffScale(ctx context.Context, say func(string, ...any)) error {
-	clock := s3difftest.NewClock()
+	clock := clocktest.New()
 	bucket := s3difftest.New(func(o *s3difftest.Options) { o.Clock = clock })
 	bucket.CreateBucket("logs")
 	client, err := s3diff.New(bucket, func(o *s3diff.Options) { o.Clock = clock })

@@ -9,7 +9,6 @@
 package imdstest
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -22,32 +21,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/clock"
 	"github.com/shipshape-dev/shipshape/imds"
-	"github.com/shipshape-dev/shipshape/internal/clock"
-	"github.com/shipshape-dev/shipshape/internal/fakeclock"
 )
 
 // Options are the optional settings of a Server.
 type Options struct {
 	// Clock is the time of token and credential lifetimes: give the server the clock the
-	// imds.Client under test uses (NewClock). Default: the wall clock.
+	// imds.Client under test uses (clocktest.NewManual). Default: the wall clock.
 	Clock interface{ Now() time.Time }
 }
-
-// Clock is a fake clock for tests of code that uses imds: Now is fixed until Advance moves
-// it, and Sleep (a watcher's wait between polls) blocks until Advance moves the time past
-// its end. BlockUntilSleeping(ctx, n) waits until n Sleeps are blocked, so a test can advance
-// exactly when a watcher is waiting. Give the same clock to imds.Options.Clock and to
-// Options.Clock.
-type Clock interface {
-	Now() time.Time
-	Sleep(ctx context.Context, d time.Duration) error
-	Advance(d time.Duration)
-	BlockUntilSleeping(ctx context.Context, n int) error
-}
-
-// NewClock returns a fake clock at 2026-11-23 09:00 UTC whose Sleep waits for Advance.
-func NewClock() Clock { return fakeclock.NewManual() }
 
 // Fault changes how the server answers matching requests.
 type Fault struct {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/imds/imdstest"
 )
 
@@ -28,7 +29,7 @@ func do(t *testing.T, method, url string, hdr ...string) (int, string) {
 }
 
 func TestTokensFollowIMDSRules(t *testing.T) {
-	clock := imdstest.NewClock()
+	clock := clocktest.NewManual()
 	srv := imdstest.NewServer(func(o *imdstest.Options) { o.Clock = clock })
 	defer srv.Close()
 	const ttl = "X-aws-ec2-metadata-token-ttl-seconds"

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 
-	"github.com/shipshape-dev/shipshape/internal/clock"
+	"github.com/shipshape-dev/shipshape/clock"
 )
 
 // Options configure New.

@@ -16,27 +16,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/internal/fakeapi"
-	"github.com/shipshape-dev/shipshape/internal/fakeclock"
 	"github.com/shipshape-dev/shipshape/lifecycle"
 )
 
 var (
 	_ lifecycle.AutoScalingAPI = (*AutoScaling)(nil)
-	_ lifecycle.Clock          = Clock(nil)
 )
-
-// Clock is a fake clock: Sleep returns at once and moves the time forward, and so do the SDK
-// retryer's waits in a Gate that uses it (lifecycle.Options.Clock). It is safe for
-// concurrent use, and any package's fake clock will do: they are the same clock.
-type Clock interface {
-	Now() time.Time
-	Sleep(ctx context.Context, d time.Duration) error
-	Advance(d time.Duration)
-}
-
-// NewClock returns a fake clock at 2026-11-23 09:00 UTC.
-func NewClock() Clock { return fakeclock.New() }
 
 // Operation names for Fail and Calls.
 const (
@@ -78,7 +65,7 @@ type instance struct {
 // Inputs(op) (the *Input of each call) and Total().
 type AutoScaling struct {
 	fakeapi.Script
-	clock Clock
+	clock *clocktest.Clock
 
 	mu        sync.Mutex
 	groups    map[string][]Hook
@@ -87,10 +74,10 @@ type AutoScaling struct {
 	seq       int
 }
 
-// New returns an empty fake on clock (nil: a new Clock).
-func New(clock Clock) *AutoScaling {
+// New returns an empty fake on clock (nil: a new clocktest.New()).
+func New(clock *clocktest.Clock) *AutoScaling {
 	if clock == nil {
-		clock = NewClock()
+		clock = clocktest.New()
 	}
 	f := &AutoScaling{clock: clock}
 	f.Reset()
@@ -106,7 +93,7 @@ func (f *AutoScaling) Reset() {
 }
 
 // Clock returns the fake's clock.
-func (f *AutoScaling) Clock() Clock { return f.clock }
+func (f *AutoScaling) Clock() *clocktest.Clock { return f.clock }
 
 // APIError builds the error Auto Scaling answers with code (Throttling, ServiceUnavailable,
 // InternalFailure are server faults, so the SDK retries them), for Fail.

@@ -24,9 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/shipshape-dev/shipshape/internal/clock"
+	"github.com/shipshape-dev/shipshape/clock"
 	"github.com/shipshape-dev/shipshape/internal/fakeapi"
-	"github.com/shipshape-dev/shipshape/internal/fakeclock"
 	"github.com/shipshape-dev/shipshape/s3diff"
 )
 
@@ -42,20 +41,9 @@ const (
 // Options are the optional settings of a Bucket.
 type Options struct {
 	// Clock gives LastModified (truncated to whole seconds, as S3 reports it). Default: the
-	// wall clock; NewClock gives a fake one.
+	// wall clock; clocktest.New gives a fake one.
 	Clock interface{ Now() time.Time }
 }
-
-// Clock is a fake clock: Sleep returns at once and moves the time forward, and so do the
-// waits of an s3diff.Client that uses it (s3diff.Options.Clock).
-type Clock interface {
-	Now() time.Time
-	Sleep(ctx context.Context, d time.Duration) error
-	Advance(d time.Duration)
-}
-
-// NewClock returns a fake clock at 2026-11-23 09:00 UTC.
-func NewClock() Clock { return fakeclock.New() }
 
 type entry struct {
 	key          string

@@ -23,7 +23,6 @@ import (
 
 	"github.com/shipshape-dev/shipshape/internal/awserr"
 	"github.com/shipshape-dev/shipshape/internal/fakeapi"
-	"github.com/shipshape-dev/shipshape/internal/fakeclock"
 	"github.com/shipshape-dev/shipshape/secretsenv"
 )
 
@@ -68,17 +67,6 @@ type SecretsManager struct {
 	perID   map[string]*fault   // failures of one secret id (GetSecretValue and in batches)
 	ids     map[string][]string // op -> secret ids requested, in order
 }
-
-// Clock is a fake clock: Sleep returns at once and moves the time forward, and so do the
-// SDK retryer's waits in a Loader that uses it (Options.Clock).
-type Clock interface {
-	Now() time.Time
-	Sleep(ctx context.Context, d time.Duration) error
-	Advance(d time.Duration)
-}
-
-// NewClock returns a fake clock at 2026-11-23 09:00 UTC.
-func NewClock() Clock { return fakeclock.New() }
 
 // NewSecretsManager returns an empty fake for region us-east-1, account 123456789012.
 func NewSecretsManager() *SecretsManager {

@@ -25,8 +25,8 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/examples/internal/awsconfig"
-	"github.com/shipshape-dev/shipshape/internal/awsid"
 	"github.com/shipshape-dev/shipshape/examples/internal/cli"
+	"github.com/shipshape-dev/shipshape/internal/awsid"
 )
 
 // Multi is a repeatable string flag (-statement, -min-rows, -query): each use adds a value.

@@ -20,8 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/shipshape-dev/shipshape/dr"
-	"github.com/shipshape-dev/shipshape/internal/awsid"
 	"github.com/shipshape-dev/shipshape/examples/internal/lambdamain"
+	"github.com/shipshape-dev/shipshape/internal/awsid"
 )
 
 // MaxTimeout is the longest DR_TIMEOUT the state machines wait for a restore: their Ready

@@ -1,4 +1,4 @@
-package fakeclock_test
+package clocktest_test
 
 import (
 	"context"
@@ -7,11 +7,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/shipshape-dev/shipshape/internal/fakeclock"
+	"github.com/shipshape-dev/shipshape/clock/clocktest"
 )
 
 func TestSleepAdvances(t *testing.T) {
-	c := fakeclock.New()
+	c := clocktest.New()
 	start := c.Now()
 	require.NoError(t, c.Sleep(context.Background(), time.Hour))
 	require.Equal(t, start.Add(time.Hour), c.Now())
@@ -22,7 +22,7 @@ func TestSleepAdvances(t *testing.T) {
 }
 
 func TestManualSleepWaitsForAdvance(t *testing.T) {
-	c := fakeclock.NewManual()
+	c := clocktest.NewManual()
 	start := c.Now()
 	done := make(chan error, 1)
 	go func() { done <- c.Sleep(context.Background(), 5*time.Second) }()

@@ -1,7 +1,8 @@
-// Package clock is the one time source of the packages: every package takes a Clock in its
-// Options (exported there as an alias, e.g. lifecycle.Clock), defaults to Real, and its
-// <pkg>test package hands out a fake whose Sleep returns at once and moves the time forward,
-// so an hour of waiting takes microseconds in a test.
+// Package clock is the one time source of every shipshape package. Each package's Options
+// has a Clock field of this type; nil means Real, the wall clock. Tests pass a
+// clock/clocktest.Clock instead, on which an hour of waiting takes microseconds, and the
+// packages' fakes (drtest, draintest, lifecycletest, ...) run on the same fake clock, so a
+// fake restore that "takes" 20 minutes and the code polling it agree on the time.
 package clock
 
 import (

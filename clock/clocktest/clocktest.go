@@ -1,12 +1,13 @@
-// Package fakeclock is the fake clock the packages' fakes and tests share. It implements
-// internal/clock.Clock and clock.Advancer. It has two modes:
+// Package clocktest is the fake clock of every shipshape test and fake. It implements
+// clock.Clock and clock.Advancer. It has two modes, because code under test waits in two
+// ways:
 //
 //   - New: Sleep moves the time forward at once, so an hour of waiting takes microseconds
 //     (gates, drains, restores polled on a timer);
 //   - NewManual: Sleep blocks until Advance moves the time past its end, so a test decides
 //     when a poller wakes up (watchers that poll until told to stop); BlockUntilSleeping
 //     waits for the poller to be asleep before advancing.
-package fakeclock
+package clocktest
 
 import (
 	"context"
