@@ -88,14 +88,18 @@ func (h *hostileASG) TerminateInstanceInAutoScalingGroup(ctx context.Context, in
 // replaceTimingOut: i-1 InService and protected, a standalone task that never stops (the
 // drain times out, so the protection must be put back); hostile behaviours are armed once
 // the protection is off (the second SetInstanceProtection: the test's own, then Replace's).
-func replaceTimingOut(t *testing.T, arm func(h *hostileASG)) (*cluster, *hostileASG, drain.ReplaceResult, error) {
+func replaceTimingOut(t *testing.T, arm func(h *hostileASG), wrap ...func(h *hostileASG) drain.AutoScalingAPI) (*cluster, *hostileASG, drain.ReplaceResult, error) {
 	c := newCluster(t)
 	c.ecs.RunTask(c.arn, "", 0)
 	c.inService(t)
 	h := &hostileASG{AutoScaling: c.asg}
+	var api drain.AutoScalingAPI = h
+	for _, w := range wrap {
+		api = w(h)
+	}
 	d := c.drainer()
 	armed := false
-	res, err := d.Replace(context.Background(), h, c.instance(t, d), drain.ReplaceOptions{MaxDrain: 5 * time.Minute,
+	res, err := d.Replace(context.Background(), api, c.instance(t, d), drain.ReplaceOptions{MaxDrain: 5 * time.Minute,
 		OnProgress: func(drain.Progress) {
 			if !armed && c.asg.Calls(lifecycletest.OpProtect) == 2 {
 				armed = true
