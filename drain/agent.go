@@ -186,6 +186,9 @@ func (d *Drainer) Watch(ctx context.Context, md *imds.Client, clusters []string,
 		d.log.Error("drain: SPOT INTERRUPTION TIME REACHED with tasks still on the instance; EC2 reclaims it now",
 			"instance", id, "left", res.Last.String(), "deadline", final.DrainBy)
 		return res, errtext.Join("drain", ErrSpotDeadline, errors.New(res.Last.String()))
+	case !final.Deadline.IsZero() && final.Suspicious:
+		return res, fmt.Errorf("%w: %s at %s; the Spot notice's time %s was not believed (more than %s ahead), so the drain was bounded there (%s)",
+			ErrTimeout, res.Last, final.DrainBy.UTC().Format(time.RFC3339), final.Deadline.UTC().Format(time.RFC3339), MaxSpotNotice, trig.Reason)
 	case !final.Deadline.IsZero():
 		return res, fmt.Errorf("%w: %s at %s, before the Spot interruption time %s (%s)", ErrTimeout, res.Last,
 			final.DrainBy.UTC().Format(time.RFC3339), final.Deadline.UTC().Format(time.RFC3339), trig.Reason)

@@ -160,7 +160,8 @@ func (e *ProtectionError) Command(region string) string {
 
 // TerminationUnknownError: Replace drained the instance and called
 // TerminateInstanceInAutoScalingGroup; the call failed (its answer may have been lost after
-// it took effect) and the group could not be read after it, or no longer lists the instance.
+// it took effect) and the group could not be read after it, or does not list the instance in
+// its group with a state that says it stays (InService, Standby) or is terminating.
 // Whether the instance is terminating is not known, so neither "terminated" nor "not
 // terminated" is claimed. CheckCommand reads the group; then:
 //

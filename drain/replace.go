@@ -56,7 +56,7 @@ type ReplaceResult struct {
 	// set ACTIVE (ActivateCommand).
 	LeftDraining bool
 	// TerminationUnknown: the termination call failed and the group could not be read after
-	// it (or no longer lists the instance), so whether the instance is terminating is not
+	// it (or does not list the instance in its group as staying or terminating), so whether the instance is terminating is not
 	// known. Terminated, ProtectionRestored and LeftDraining are all false then: none of
 	// them is known. The error is a *TerminationUnknownError, which says what to check.
 	TerminationUnknown bool
@@ -95,6 +95,10 @@ func (d *Drainer) Replace(ctx context.Context, asg AutoScalingAPI, in Instance, 
 		return res, fmt.Errorf("%w: %s is in no Auto Scaling group; nothing would replace it", ErrInvalidInput, in.EC2InstanceID)
 	}
 	res.Group, res.WasProtected = aws.ToString(inst.AutoScalingGroupName), aws.ToBool(inst.ProtectedFromScaleIn)
+	if strings.TrimSpace(res.Group) == "" {
+		return res, fmt.Errorf("%w: DescribeAutoScalingInstances lists %s with no group name: an answer that does not say "+
+			"which group would replace it is not acted on; nothing was changed", ErrInvalidInput, in.EC2InstanceID)
+	}
 	if state := aws.ToString(inst.LifecycleState); state != "InService" {
 		return res, fmt.Errorf("%w: %s is %s in group %s, not InService: leave it to what is already happening", ErrInvalidInput, in.EC2InstanceID, state, res.Group)
 	}
@@ -117,12 +121,12 @@ func (d *Drainer) Replace(ctx context.Context, asg AutoScalingAPI, in Instance, 
 			// is); the error says how that went.
 			if res.WasProtected {
 				unknown.WasProtected = true
-				unknown.ProtectionErr = d.restoreProtection(cctx, asg, in.EC2InstanceID, protect)
+				unknown.ProtectionErr = d.restoreProtection(cctx, asg, in.EC2InstanceID, res.Group, protect)
 			}
 			return
 		}
 		if res.WasProtected {
-			if perr := d.restoreProtection(cctx, asg, in.EC2InstanceID, protect); perr != nil {
+			if perr := d.restoreProtection(cctx, asg, in.EC2InstanceID, res.Group, protect); perr != nil {
 				err = errors.Join(err, &ProtectionError{Group: res.Group, InstanceID: in.EC2InstanceID, Err: perr})
 			} else {
 				res.ProtectionRestored = true
@@ -150,7 +154,7 @@ func (d *Drainer) Replace(ctx context.Context, asg AutoScalingAPI, in Instance, 
 		InstanceId: aws.String(in.EC2InstanceID), ShouldDecrementDesiredCapacity: aws.Bool(false)}, d.asgCallOpts()...)
 	if err != nil {
 		// The answer may have been lost after the termination took effect: the group says.
-		switch terminating, rerr := d.terminating(context.WithoutCancel(ctx), asg, in.EC2InstanceID); {
+		switch terminating, rerr := d.terminating(context.WithoutCancel(ctx), asg, in.EC2InstanceID, res.Group); {
 		case rerr != nil:
 			res.TerminationUnknown = true
 			return res, &TerminationUnknownError{Group: res.Group, InstanceID: in.EC2InstanceID, Err: errors.Join(err, rerr)}
@@ -185,8 +189,8 @@ func (d *Drainer) Replace(ctx context.Context, asg AutoScalingAPI, in Instance, 
 }
 
 // restoreProtection turns the scale-in protection back on; when that fails, it reads it back,
-// and only a protection read as on counts as restored.
-func (d *Drainer) restoreProtection(ctx context.Context, asg AutoScalingAPI, instanceID string, protect func(context.Context, bool) error) error {
+// and only a protection read as on, in group, counts as restored.
+func (d *Drainer) restoreProtection(ctx context.Context, asg AutoScalingAPI, instanceID, group string, protect func(context.Context, bool) error) error {
 	perr := protect(ctx, true)
 	if perr == nil {
 		return nil
@@ -195,19 +199,21 @@ func (d *Drainer) restoreProtection(ctx context.Context, asg AutoScalingAPI, ins
 	switch {
 	case rerr != nil:
 		return errors.Join(perr, errtext.Wrap("drain", "reading it back", rerr))
-	case isProtected(out, instanceID):
+	case isProtected(out, instanceID, group):
 		d.log.Warn("drain: turning scale-in protection back on failed, but it is on", "instance", instanceID, "error", perr.Error())
 		return nil
 	}
 	return perr
 }
 
-// terminating reads whether the group shows the instance terminating (after a termination
-// call whose answer may have been lost): true for Terminating (any of its steps) or
-// Terminated, false for any other state of its entry. An error when the group can't say: the
-// read failed, the answer has no entry for the instance (it may be gone already, or
-// detached: unknown either way), or its entries disagree.
-func (d *Drainer) terminating(ctx context.Context, asg AutoScalingAPI, instanceID string) (bool, error) {
+// terminating reads whether group shows the instance terminating (after a termination call
+// whose answer may have been lost): true for Terminating (any of its steps) or Terminated,
+// false only for a state that says the instance is still there and not leaving (InService,
+// Standby, EnteringStandby) in group itself. An error when the group can't say: the read
+// failed, the answer has no entry for the instance in group (it may be gone already, or
+// detached: unknown either way), the entry has no state or another one (Detaching, ...), or
+// its entries disagree.
+func (d *Drainer) terminating(ctx context.Context, asg AutoScalingAPI, instanceID, group string) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	out, err := asg.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: []string{instanceID}}, d.asgCallOpts()...)
@@ -220,9 +226,19 @@ func (d *Drainer) terminating(ctx context.Context, asg AutoScalingAPI, instanceI
 		return false, err
 	case !ok:
 		return false, fmt.Errorf("drain: the group no longer lists %s after the termination call (terminated already, or detached)", instanceID)
+	case aws.ToString(inst.AutoScalingGroupName) != group:
+		return false, fmt.Errorf("drain: after the termination call Auto Scaling lists %s in group %q, not %s (detached and attached elsewhere?)",
+			instanceID, aws.ToString(inst.AutoScalingGroupName), group)
 	}
-	state := aws.ToString(inst.LifecycleState)
-	return strings.HasPrefix(state, "Terminating") || state == "Terminated", nil
+	switch state := aws.ToString(inst.LifecycleState); {
+	case strings.HasPrefix(state, "Terminating") || state == "Terminated":
+		return true, nil
+	case state == "InService" || state == "Standby" || state == "EnteringStandby":
+		return false, nil
+	default:
+		return false, fmt.Errorf("drain: after the termination call group %s lists %s as %q, which says neither that it stays nor that it is terminating",
+			group, instanceID, state)
+	}
 }
 
 // asgInstance is the entry of instanceID in a DescribeAutoScalingInstances answer: an entry
@@ -258,9 +274,10 @@ func asgInstance(out *autoscaling.DescribeAutoScalingInstancesOutput, instanceID
 	return *found, true, nil
 }
 
-func isProtected(out *autoscaling.DescribeAutoScalingInstancesOutput, instanceID string) bool {
+// isProtected: the answer lists instanceID protected from scale-in in group, and nowhere else.
+func isProtected(out *autoscaling.DescribeAutoScalingInstancesOutput, instanceID, group string) bool {
 	inst, ok, err := asgInstance(out, instanceID)
-	return err == nil && ok && aws.ToBool(inst.ProtectedFromScaleIn)
+	return err == nil && ok && aws.ToString(inst.AutoScalingGroupName) == group && aws.ToBool(inst.ProtectedFromScaleIn)
 }
 
 // status reads the container instance's status ("" when ECS says it is gone; an error when

@@ -144,6 +144,8 @@ func TestWatchBoundsASuspiciousSpotNoticeTime(t *testing.T) {
 			assert.NotErrorIs(t, err, drain.ErrSpotDeadline)
 			assert.False(t, res.Last.Done)
 			assert.True(t, trig.Suspicious)
+			assert.Contains(t, err.Error(), "was not believed", "the error never calls the disbelieved time the deadline")
+			assert.NotContains(t, err.Error(), "before the Spot interruption time")
 			assert.Equal(t, start.Add(tc.want), trig.DrainBy)
 			assert.Contains(t, trig.Reason, "SUSPICIOUS: 2h0m0s ahead where Spot gives 2 minutes; draining at most "+tc.want.String())
 			assert.Contains(t, logs.String(), "level=WARN msg=\"drain: SUSPICIOUS Spot interruption time")

@@ -99,7 +99,7 @@ func (g *Gate) Discover(ctx context.Context, md *imds.Client, o DiscoverOptions)
 		}
 		var groups []string
 		for _, in := range out.AutoScalingInstances {
-			if name := aws.ToString(in.AutoScalingGroupName); aws.ToString(in.InstanceId) == t.InstanceID && name != "" && !slices.Contains(groups, name) {
+			if name := aws.ToString(in.AutoScalingGroupName); aws.ToString(in.InstanceId) == t.InstanceID && strings.TrimSpace(name) != "" && !slices.Contains(groups, name) {
 				groups = append(groups, name)
 			}
 		}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shipshape-dev/shipshape/internal/clitest"
+	"github.com/shipshape-dev/shipshape/examples/internal/clitest"
 )
 
 // Cluster names ECS can never have (letters beyond ASCII, digits beyond 0-9, more than 255

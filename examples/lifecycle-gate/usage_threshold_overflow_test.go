@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/shipshape-dev/shipshape/internal/clitest"
+	"github.com/shipshape-dev/shipshape/examples/internal/clitest"
 )
 
 // A -timeout that can never see -healthy-threshold rounds at -interval is refused even when
