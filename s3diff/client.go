@@ -14,6 +14,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/clock"
 	"github.com/shipshape-dev/shipshape/internal/awsretry"
+	"github.com/shipshape-dev/shipshape/textdiff"
 )
 
 // Options are the optional settings of a Client. A zero value means the default.
@@ -103,14 +104,14 @@ func newClient(client S3API, optFns ...func(*Options)) (*Client, error) {
 	if o.MaxObjectBytes == 0 {
 		o.MaxObjectBytes = 64 << 20
 	}
-	o.MaxObjectBytes = min(o.MaxObjectBytes, maxTextBytes)
+	o.MaxObjectBytes = min(o.MaxObjectBytes, textdiff.MaxBytes)
 	if o.ContextLines == 0 {
 		o.ContextLines = 3
 	} else if o.ContextLines < 0 {
 		o.ContextLines = 0
 	}
 	if o.WordDiffBudget <= 0 {
-		o.WordDiffBudget = defaultWordDiffBudget
+		o.WordDiffBudget = textdiff.DefaultWordBudget
 	}
 	if o.PageSize == 0 {
 		o.PageSize = 1000

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/shipshape-dev/shipshape/internal/awserr"
+	"github.com/shipshape-dev/shipshape/textdiff"
 )
 
 // Status is the outcome of a diff.
@@ -59,7 +60,7 @@ type Result struct {
 	// LinesAdded and LinesRemoved count changed lines (StatusChanged only).
 	LinesAdded, LinesRemoved int
 	// Hunks are the groups of changes with Options.ContextLines of context.
-	Hunks []Hunk
+	Hunks []textdiff.Hunk
 	// Approximate is set when the line diff reached its budget (Options.DiffBudget): the
 	// stretches it had not finished are shown as whole replacements (all their old lines
 	// removed, all their new lines added), and Notes says how many lines that covers. The
@@ -68,7 +69,7 @@ type Result struct {
 	Approximate bool
 
 	oldText, newText string
-	diff             *lineDiff
+	diff             *textdiff.Diff
 	wordBudget       int64
 }
 
@@ -208,42 +209,34 @@ func (c *Client) compare(ctx context.Context, r *Result) (*Result, error) {
 	}
 	r.oldText, r.newText = oldBody, newBody
 	budget := c.budget(oldBody, newBody)
-	d, err := diffLines(ctx, oldBody, newBody, budget)
+	d, err := textdiff.Lines(ctx, oldBody, newBody, budget)
 	if err != nil {
 		return nil, fmt.Errorf("s3diff: diffing %s and %s: %w", r.name(false), r.name(true), err)
 	}
 	r.diff, r.wordBudget = d, c.opts.WordDiffBudget
-	r.Hunks = d.hunks(c.opts.ContextLines)
+	r.Hunks = d.Hunks(c.opts.ContextLines)
 	for _, h := range r.Hunks {
 		r.LinesAdded += h.Added
 		r.LinesRemoved += h.Removed
 	}
 	r.Status = StatusChanged
 	r.Summary = fmt.Sprintf("changed: +%d -%d lines in %d hunk(s), %s -> %s", r.LinesAdded, r.LinesRemoved, len(r.Hunks), r.name(false), r.name(true))
-	if st := d.stats; st.coarseRegions > 0 {
+	if st := d.Coarse(); st.Regions > 0 {
 		r.Approximate = true
 		r.Summary += " (approximate: see notes)"
 		r.Notes = append(r.Notes, fmt.Sprintf("the line diff reached its budget of %d steps (Options.DiffBudget): %d stretch(es) with %d old and %d new lines are shown as whole replacements; the diff is correct but coarser",
-			budget, st.coarseRegions, st.coarseA, st.coarseB))
+			budget, st.Regions, st.OldLines, st.NewLines))
 	}
 	return r, nil
 }
 
-// Defaults of the budgets (see Options.DiffBudget and Options.WordDiffBudget).
-const (
-	defaultBudgetBase     = 50_000_000
-	defaultBudgetPerLine  = 200
-	defaultWordDiffBudget = 16
-)
-
 // budget is the line diff's budget for two texts: Options.DiffBudget, or by default
-// defaultBudgetBase plus defaultBudgetPerLine per line of both texts.
+// textdiff.DefaultBudget.
 func (c *Client) budget(old, new string) int64 {
 	if c.opts.DiffBudget > 0 {
 		return c.opts.DiffBudget
 	}
-	lines := strings.Count(old, "\n") + strings.Count(new, "\n") + 2
-	return defaultBudgetBase + defaultBudgetPerLine*int64(lines)
+	return textdiff.DefaultBudget(old, new)
 }
 
 func (r *Result) tooLarge(limit int64) *Result {
@@ -327,7 +320,7 @@ func (c *Client) get(ctx context.Context, bucket string, v Version) (string, err
 // size), stopping one byte past limit.
 func readAll(r io.Reader, size, limit int64, what string) (string, error) {
 	var sb strings.Builder
-	sb.Grow(int(min(max(size, 0), limit, maxTextBytes-1)) + 1)
+	sb.Grow(int(min(max(size, 0), limit, textdiff.MaxBytes-1)) + 1)
 	if _, err := io.Copy(&sb, io.LimitReader(r, limit+1)); err != nil {
 		return "", fmt.Errorf("s3diff: reading %s: %w", what, err)
 	}
@@ -345,7 +338,7 @@ func (r *Result) Unified() string {
 		return ""
 	}
 	var b strings.Builder
-	b.Grow(len(r.unifiedHeader()) + r.diff.unifiedSize(r.Hunks))
+	b.Grow(len(r.unifiedHeader()) + r.diff.UnifiedSize(r.Hunks))
 	r.writeUnified(&b)
 	return b.String()
 }
@@ -360,11 +353,9 @@ func (r *Result) WriteUnified(w io.Writer) error {
 	return bw.Flush()
 }
 
-func (r *Result) writeUnified(w textWriter) {
+func (r *Result) writeUnified(w textdiff.Writer) {
 	w.WriteString(r.unifiedHeader())
-	for k := range r.Hunks {
-		r.diff.writeHunk(w, &r.Hunks[k])
-	}
+	r.diff.WriteUnified(w, r.Hunks)
 }
 
 func (r *Result) unifiedHeader() string {
@@ -398,14 +389,11 @@ func (r *Result) WriteWordDiff(w io.Writer) error {
 	return bw.Flush()
 }
 
-func (r *Result) writeWordDiff(w textWriter) {
+func (r *Result) writeWordDiff(w textdiff.Writer) {
 	if r.Status != StatusChanged || r.diff == nil {
 		return
 	}
-	wd := &wordDiffer{d: r.diff, perWord: r.wordBudget}
-	for k := range r.Hunks {
-		wd.writeHunk(w, &r.Hunks[k])
-	}
+	r.diff.WriteWordDiff(w, r.Hunks, r.wordBudget)
 }
 
 // errIsNotFound reports whether err means the version is gone.

@@ -26,44 +26,14 @@
 //
 // # Diffs
 //
-// The line diff is this package's own, and its output is a function of the two versions
-// (and Options.DiffBudget) alone: no clock is read, so the same versions give the same diff
-// on a laptop and on a loaded Lambda. Each version is read once into one buffer; lines are
-// slices of it, interned as integer ids by hashing (ids in order of first appearance, so the
-// hash seed never shows), so the number of distinct lines is unbounded. Then:
-//
-//   - Equal lines at both ends are set aside, and lines whose text does not occur in the
-//     other version at all are marked changed at once (GNU diff does the same); at high
-//     change ratios that leaves little to do.
-//   - Patience anchoring, as git's patience diff: lines that occur exactly once in each
-//     version anchor the diff; the longest run of anchors in the same order on both sides
-//     (longest increasing subsequence, O(n log n)) is matched, and each gap between anchors
-//     is diffed on its own, anchored again on what is unique inside it. A gap without
-//     anchors drops the lines that have no counterpart inside the gap.
-//   - What is left (small gaps, or stretches of repeated lines such as blank lines and
-//     braces) goes to Myers' O(ND) algorithm in its linear-space form, with GNU diff's
-//     heuristic for expensive stretches: a middle-snake search that runs past 4096 rounds
-//     splits at the point that got furthest.
-//
-// Why this and not plain Myers (GNU diff) or go-diff: Myers costs O(N·D), so a moved or
-// reordered block makes it slow (GNU diff -u needs 2.4 s for a 10 MB file with one block
-// moved, 5.7 s when its paragraphs are reordered, 60 s at 100 MB) or, with its heuristic,
-// coarse (the moved block comes out as nearly 8 times the lines it needs). Anchoring on
-// unique lines finds moved and reordered blocks in O(n log n) and leaves Myers only small
-// gaps, so the cost stays near linear at every change ratio. On the benchmark's text the
-// diffs have the same number of changed lines as GNU's to within 1.5%, and far fewer for
-// a moved block; docs/PERFORMANCE.md has the figures.
-//
-// Work is counted in steps (about one line comparison each). Past Options.DiffBudget
-// (default 50,000,000 plus 200 a line), the stretches not yet diffed come out as whole
-// replacements: the diff is coarser but correct and applies, Result.Approximate is set and
-// Result.Notes says how many lines it covers. The benchmark's inputs, reordered paragraphs
-// included, take 5 to 25 steps a line; it takes input built to defeat the diff (long runs
-// of a few repeated lines, shuffled) to reach the budget.
-//
-// The word diff works inside the changed lines of each hunk only, with a budget per hunk
-// (Options.WordDiffBudget steps per changed word, at most 1,048,576 words); a hunk over it
-// is shown as its line diff after a note line, so WordDiff is bounded in time and memory.
+// The line and word diffs are package textdiff's (which knows nothing of S3); this package
+// reads the two versions (each once, into one buffer, refusing more than
+// Options.MaxObjectBytes), decides text or binary, and names the versions in the headers.
+// A diff is a function of the two versions and Options.DiffBudget alone: no clock is read.
+// Past the budget the stretches not yet diffed come out as whole replacements: the diff is
+// coarser but correct and applies, Result.Approximate is set and Result.Notes says how many
+// lines it covers. WordDiff has a budget per hunk (Options.WordDiffBudget per changed word).
+// Why this design, and its figures against GNU diff: textdiff's doc and docs/PERFORMANCE.md.
 //
 // Retention plans from one listing and deletes by explicit version id in DeleteObjects
 // batches of at most 1000, so a version uploaded meanwhile is never deleted. It never sends
@@ -125,9 +95,5 @@
 // pagination, delete markers, per-key DeleteObjects errors and fault injection, and a
 // WireServer that serves it in S3's REST/XML protocol to a real SDK client. The package's
 // behaviour suite runs against the fake, through the wire server, and against Versity S3
-// Gateway (scripts/testbed). The diff engine has property and fuzz tests: random and
-// pathological pairs (all lines equal, all distinct, few distinct lines, one huge line, CRLF,
-// no final newline) under budgets from unlimited down to 1 give diffs that GNU patch and an
-// in-process applier apply exactly, the same every time; small inputs are checked for a
-// minimal diff.
+// Gateway (scripts/testbed). The diff engine's property and fuzz tests are textdiff's.
 package s3diff

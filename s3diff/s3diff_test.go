@@ -16,6 +16,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/s3diff"
 	"github.com/shipshape-dev/shipshape/s3diff/s3difftest"
+	"github.com/shipshape-dev/shipshape/textdiff"
 )
 
 func newFake(t *testing.T) (*s3difftest.Bucket, *s3diff.Client) {
@@ -196,12 +197,12 @@ func TestHunksAndCounts(t *testing.T) {
 	assert.Equal(t, 2, r.LinesAdded)
 	assert.Equal(t, 1, r.LinesRemoved)
 	require.Len(t, r.Hunks, 2)
-	assert.Equal(t, s3diff.Hunk{OldStart: 1, OldLines: 5, NewStart: 1, NewLines: 5, Added: 1, Removed: 1}, stripOps(r.Hunks[0]))
-	assert.Equal(t, s3diff.Hunk{OldStart: 10, OldLines: 3, NewStart: 10, NewLines: 4, Added: 1}, stripOps(r.Hunks[1]))
+	assert.Equal(t, textdiff.Hunk{OldStart: 1, OldLines: 5, NewStart: 1, NewLines: 5, Added: 1, Removed: 1}, stripOps(r.Hunks[0]))
+	assert.Equal(t, textdiff.Hunk{OldStart: 10, OldLines: 3, NewStart: 10, NewLines: 4, Added: 1}, stripOps(r.Hunks[1]))
 }
 
-func stripOps(h s3diff.Hunk) s3diff.Hunk {
-	return s3diff.Hunk{OldStart: h.OldStart, OldLines: h.OldLines, NewStart: h.NewStart, NewLines: h.NewLines, Added: h.Added, Removed: h.Removed}
+func stripOps(h textdiff.Hunk) textdiff.Hunk {
+	return textdiff.Hunk{OldStart: h.OldStart, OldLines: h.OldLines, NewStart: h.NewStart, NewLines: h.NewLines, Added: h.Added, Removed: h.Removed}
 }
 
 func TestWordDiff(t *testing.T) {

@@ -22,11 +22,12 @@ const module = "github.com/shipshape-dev/shipshape"
 var allowed = map[string][]string{
 	"imds":       nil,
 	"secretsenv": nil,
-	"s3diff":     nil,
+	"s3diff":     {"textdiff"},
 	"dr":         nil,
 	"lifecycle":  {"imds"},
 	"drain":      {"lifecycle", "imds"},
 	"clock":      nil,
+	"textdiff":   nil,
 }
 
 // top returns the first path element below the module ("imds" for .../imds/imdstest).

@@ -1,4 +1,4 @@
-package s3diff
+package textdiff
 
 import (
 	"context"

@@ -1,18 +1,14 @@
-package s3diff
+package textdiff
 
 import (
 	"context"
 	"hash/maphash"
-	"io"
 	"math/bits"
 	"strconv"
 	"strings"
 )
 
-// maxTextBytes is the largest version the line diff takes: line offsets are 32-bit.
-const maxTextBytes = 1<<31 - 1
-
-// lineText is one version split into lines without copying: line i is s[off[i]:off[i+1]],
+// lineText is one text split into lines without copying: line i is s[off[i]:off[i+1]],
 // with its "\n" when it has one (the last line may have none).
 type lineText struct {
 	s   string
@@ -42,17 +38,17 @@ func (t *lineText) lines() int           { return len(t.off) - 1 }
 func (t *lineText) line(i int) string    { return t.s[t.off[i]:t.off[i+1]] }
 func (t *lineText) span(i, j int) string { return t.s[t.off[i]:t.off[j]] }
 
-// lineDiff is the line edit script between two texts: chOld[i] is set when old line i is
+// Diff is the line edit script between two texts: chOld[i] is set when old line i is
 // deleted, chNew[j] when new line j is inserted; the other lines pair up in order.
-type lineDiff struct {
+type Diff struct {
 	old, new     lineText
 	chOld, chNew []bool
 	stats        engineStats
 }
 
-// diffLines computes the line edit script from old to new within budget steps.
-func diffLines(ctx context.Context, old, new string, budget int64) (*lineDiff, error) {
-	d := &lineDiff{old: splitText(old), new: splitText(new)}
+// compute computes the line edit script from old to new within budget steps.
+func compute(ctx context.Context, old, new string, budget int64) (*Diff, error) {
+	d := &Diff{old: splitText(old), new: splitText(new)}
 	no, nn := d.old.lines(), d.new.lines()
 	d.chOld, d.chNew = make([]bool, no), make([]bool, nn)
 	// Equal lines at both ends cost a comparison each and are never hashed.
@@ -70,7 +66,7 @@ func diffLines(ctx context.Context, old, new string, budget int64) (*lineDiff, e
 	return d, err
 }
 
-// interner gives each distinct line an id, in order of first appearance (old version
+// interner gives each distinct line an id, in order of first appearance (old text
 // first), so ids and all that follows from them are the same whatever the hash seed: the
 // seed only decides where lines land in the table. Lines are compared byte for byte on a
 // hash match, so the number of distinct lines is unbounded. Open addressing, linear probing;
@@ -149,9 +145,9 @@ func (in *interner) id(g uint32, line string) int32 {
 }
 
 // eachBlock calls fn for each run of changes in [i, iEnd) x [j, jEnd) (a stretch of both
-// versions that starts and ends aligned): old lines [i0, i1) deleted and new lines [j0, j1)
+// texts that starts and ends aligned): old lines [i0, i1) deleted and new lines [j0, j1)
 // inserted, in order.
-func (d *lineDiff) eachBlock(i, iEnd, j, jEnd int, fn func(i0, i1, j0, j1 int) bool) {
+func (d *Diff) eachBlock(i, iEnd, j, jEnd int, fn func(i0, i1, j0, j1 int) bool) {
 	for i < iEnd || j < jEnd {
 		for i < iEnd && j < jEnd && !d.chOld[i] && !d.chNew[j] {
 			i++
@@ -183,7 +179,7 @@ func (d *lineDiff) eachBlock(i, iEnd, j, jEnd int, fn func(i0, i1, j0, j1 int) b
 
 // hunks groups the changes into hunks with ctx lines of context; changes separated by at
 // most 2*ctx unchanged lines share a hunk, as in GNU diff.
-func (d *lineDiff) hunks(ctx int) []Hunk {
+func (d *Diff) hunks(ctx int) []Hunk {
 	no, nn := d.old.lines(), d.new.lines()
 	ctx = min(ctx, no+nn) // more context than lines changes nothing, and 2*ctx can't overflow
 	// Count first, so that a diff with many hunks fills one array of the right size.
@@ -247,24 +243,17 @@ func (h Hunk) header() string {
 
 // Hunk is one group of changes with its context, as in a unified diff.
 type Hunk struct {
-	OldStart, OldLines int // 1-based start and length in the old version
-	NewStart, NewLines int // likewise in the new version
+	OldStart, OldLines int // 1-based start and length in the old text
+	NewStart, NewLines int // likewise in the new text
 	Added, Removed     int
 
 	oldAt, newAt int // 0-based first line of each side
 }
 
-// textWriter is what the formatters write to: a *bufio.Writer or a *strings.Builder.
-type textWriter interface {
-	io.Writer
-	io.StringWriter
-	io.ByteWriter
-}
-
 const noNewline = "\n\\ No newline at end of file\n"
 
 // writeLine writes one diff line: the mark, the line, and GNU's note when it has no "\n".
-func writeLine(w textWriter, mark byte, line string) {
+func writeLine(w Writer, mark byte, line string) {
 	w.WriteByte(mark)
 	w.WriteString(line)
 	if !strings.HasSuffix(line, "\n") {
@@ -273,14 +262,14 @@ func writeLine(w textWriter, mark byte, line string) {
 }
 
 // writeHunk writes one hunk of a unified diff.
-func (d *lineDiff) writeHunk(w textWriter, h *Hunk) {
+func (d *Diff) writeHunk(w Writer, h *Hunk) {
 	w.WriteString(h.header())
 	w.WriteByte('\n')
 	d.writeHunkLines(w, h)
 }
 
 // writeHunkLines writes the lines of a hunk, without its header.
-func (d *lineDiff) writeHunkLines(w textWriter, h *Hunk) {
+func (d *Diff) writeHunkLines(w Writer, h *Hunk) {
 	i, j := h.oldAt, h.newAt
 	iEnd, jEnd := i+h.OldLines, j+h.NewLines
 	d.eachBlock(i, iEnd, j, jEnd, func(i0, i1, j0, j1 int) bool {
@@ -301,7 +290,7 @@ func (d *lineDiff) writeHunkLines(w textWriter, h *Hunk) {
 }
 
 // unifiedSize is the exact length of the hunks as writeHunk writes them.
-func (d *lineDiff) unifiedSize(hunks []Hunk) int {
+func (d *Diff) unifiedSize(hunks []Hunk) int {
 	n := 0
 	add := func(s string) {
 		n += 1 + len(s)

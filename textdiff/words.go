@@ -1,4 +1,4 @@
-package s3diff
+package textdiff
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 // The word diff works hunk by hunk, and inside a hunk only on its runs of changed lines:
 // context lines are copied as they are. A run's old and new lines are contiguous in their
 // texts, so its words are offsets into them, never copies. Each hunk has a budget of steps
-// (Options.WordDiffBudget per word of its changed lines, at least minWordBudget) and at most
+// (the perWord budget per word of its changed lines, at least minWordBudget) and at most
 // maxHunkWords words; a hunk that needs more is shown as its line diff, after a note line.
 
 const (
@@ -20,7 +20,7 @@ const (
 
 // wordDiffer holds the scratch space reused from hunk to hunk.
 type wordDiffer struct {
-	d       *lineDiff
+	d       *Diff
 	perWord int64
 	ids     map[string]int32
 	ta, tb  []int32 // word ends (offsets into the block text)
@@ -32,7 +32,7 @@ type wordDiffer struct {
 
 // writeHunk writes one hunk of the word diff, or its line diff with a note when the
 // word diff would take more than its budget.
-func (wd *wordDiffer) writeHunk(w textWriter, h *Hunk) {
+func (wd *wordDiffer) writeHunk(w Writer, h *Hunk) {
 	d := wd.d
 	words := 0
 	d.eachBlock(h.oldAt, h.oldAt+h.OldLines, h.newAt, h.newAt+h.NewLines, func(i0, i1, j0, j1 int) bool {
@@ -71,7 +71,7 @@ func (wd *wordDiffer) writeHunk(w textWriter, h *Hunk) {
 	w.Write(b.Bytes())
 }
 
-func (wd *wordDiffer) fallback(w textWriter, h *Hunk, note string) {
+func (wd *wordDiffer) fallback(w Writer, h *Hunk, note string) {
 	w.WriteString(h.header())
 	w.WriteString("\n\\ ")
 	w.WriteString(note)

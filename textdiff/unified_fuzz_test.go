@@ -1,4 +1,4 @@
-package s3diff
+package textdiff
 
 import (
 	"context"
@@ -110,15 +110,42 @@ func parseHunkHeader(h string, os, on, ns, nn *int) error {
 	return rng(strings.TrimPrefix(f[2], "+"), ns, nn)
 }
 
-// diffResult runs the line diff on two texts as Client.Diff does, with a budget.
-func diffResult(t testing.TB, old, new string, ctx int, budget int64) *Result {
+// testDiff is a diff of two texts with its hunks and counts, as s3diff's Result holds one.
+type testDiff struct {
+	diff                     *Diff
+	Hunks                    []Hunk
+	LinesAdded, LinesRemoved int
+	Approximate              bool
+}
+
+// header is the file header the tests put before the hunks.
+const header = "--- a/k\ta\n+++ b/k\tb\n"
+
+func (r *testDiff) unifiedHeader() string { return header }
+
+// Unified is the whole unified diff: the header, then the hunks.
+func (r *testDiff) Unified() string {
+	var b strings.Builder
+	b.WriteString(header)
+	r.diff.WriteUnified(&b, r.Hunks)
+	return b.String()
+}
+
+// WordDiff is the word diff of the hunks, with the default budget per word.
+func (r *testDiff) WordDiff() string {
+	var b strings.Builder
+	r.diff.WriteWordDiff(&b, r.Hunks, 0)
+	return b.String()
+}
+
+// diffResult runs the line diff on two texts with a budget and ctx lines of context.
+func diffResult(t testing.TB, old, new string, ctx int, budget int64) *testDiff {
 	t.Helper()
-	d, err := diffLines(context.Background(), old, new, budget)
+	d, err := compute(context.Background(), old, new, budget)
 	if err != nil {
-		t.Fatalf("diffLines: %v", err)
+		t.Fatalf("compute: %v", err)
 	}
-	r := &Result{Key: "k", From: Version{VersionID: "a"}, To: Version{VersionID: "b"}, Status: StatusChanged,
-		diff: d, Hunks: d.hunks(ctx), Approximate: d.stats.coarseRegions > 0, wordBudget: defaultWordDiffBudget}
+	r := &testDiff{diff: d, Hunks: d.Hunks(ctx), Approximate: d.Coarse().Regions > 0}
 	for _, h := range r.Hunks {
 		r.LinesAdded += h.Added
 		r.LinesRemoved += h.Removed
@@ -153,8 +180,8 @@ func FuzzUnifiedDiffApplies(f *testing.F) {
 		if again := diffResult(t, old, new, int(ctx%6), b).Unified(); again != d {
 			t.Fatalf("not deterministic:\n%s\nthen\n%s", d, again)
 		}
-		if len(d) != len(r.Unified()) || int(len(r.unifiedHeader())+r.diff.unifiedSize(r.Hunks)) != len(d) {
-			t.Fatalf("unifiedSize %d, text %d", r.diff.unifiedSize(r.Hunks)+len(r.unifiedHeader()), len(d))
+		if len(d) != len(r.Unified()) || len(r.unifiedHeader())+r.diff.UnifiedSize(r.Hunks) != len(d) {
+			t.Fatalf("UnifiedSize %d, text %d", r.diff.UnifiedSize(r.Hunks)+len(r.unifiedHeader()), len(d))
 		}
 		wordDiffKeepsText(t, r)
 	})
@@ -162,7 +189,7 @@ func FuzzUnifiedDiffApplies(f *testing.F) {
 
 // checkScript verifies that the unchanged lines of both sides pair up: as many on each side,
 // with the same text in the same order.
-func checkScript(t testing.TB, d *lineDiff) {
+func checkScript(t testing.TB, d *Diff) {
 	t.Helper()
 	var oldKept, newKept []string
 	for i, ch := range d.chOld {
@@ -182,7 +209,7 @@ func checkScript(t testing.TB, d *lineDiff) {
 
 // wordDiffKeepsText checks that the word diff, read back, gives both versions of every hunk:
 // dropping {+...+} and unwrapping [-...-] gives the old lines, and the other way round.
-func wordDiffKeepsText(t testing.TB, r *Result) {
+func wordDiffKeepsText(t testing.TB, r *testDiff) {
 	t.Helper()
 	wd := r.WordDiff()
 	if strings.ContainsAny(r.diff.old.s+r.diff.new.s, "[]{}@\\") {
