@@ -21,6 +21,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 )
 
 func atkTags(kv ...string) []types.Tag {
@@ -158,8 +159,8 @@ func TestRehearsalNeverTouchesTheRealIdentifierOrRecord(t *testing.T) {
 	assert.Equal(t, []string{"shipshape-orders-db"}, f.Instances(), "the production instance stays; the rehearsal's is gone")
 	assert.Equal(t, live, dns.Record(zone, record), "the real record is untouched")
 	assert.Equal(t, []string{record + "."}, dns.Names(zone))
-	for _, in := range f.Inputs(drtest.OpDeleteDB) {
-		assert.NotEqual(t, "shipshape-orders-db", aws.ToString(in.(*rds.DeleteDBInstanceInput).DBInstanceIdentifier))
+	for _, in := range fakeapi.Inputs[*rds.DeleteDBInstanceInput](f, drtest.OpDeleteDB) {
+		assert.NotEqual(t, "shipshape-orders-db", aws.ToString(in.DBInstanceIdentifier))
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 )
 
 const (
@@ -86,7 +87,7 @@ func TestFailoverRestoresTheNewestAndSwitchesDNS(t *testing.T) {
 	assert.Contains(t, res.Rollback, `"Value":"`+oldDB+`"`, "one command to roll back")
 	assert.False(t, res.Attached)
 	assert.Contains(t, strings.Join(lines, "\n"), "waiting (round 1")
-	in := f.Inputs(drtest.OpRestore)[0].(*rds.RestoreDBInstanceFromDBSnapshotInput)
+	in := fakeapi.Inputs[*rds.RestoreDBInstanceFromDBSnapshotInput](f, drtest.OpRestore)[0]
 	assert.True(t, aws.ToBool(in.DeletionProtection), "production now: protected")
 	assert.True(t, aws.ToBool(in.MultiAZ))
 	assert.False(t, aws.ToBool(in.PubliclyAccessible))
@@ -165,10 +166,10 @@ func TestFailoverAurora(t *testing.T) {
 	assert.Equal(t, "shipshape-ledger.cluster-fake.rds.amazonaws.com", res.Endpoint, "the cluster endpoint")
 	assert.Equal(t, res.Endpoint, dns.Record(zone, record))
 	assert.Equal(t, []string{"shipshape-ledger"}, f.Clusters())
-	in := f.Inputs(drtest.OpRestoreCluster)[0].(*rds.RestoreDBClusterFromSnapshotInput)
+	in := fakeapi.Inputs[*rds.RestoreDBClusterFromSnapshotInput](f, drtest.OpRestoreCluster)[0]
 	assert.Equal(t, "ledger-cluster-params", aws.ToString(in.DBClusterParameterGroupName))
 	assert.Equal(t, "aurora-postgresql", aws.ToString(in.Engine), "the snapshot's engine")
-	assert.Equal(t, "ledger-params", aws.ToString(f.Inputs(drtest.OpCreateInstance)[0].(*rds.CreateDBInstanceInput).DBParameterGroupName))
+	assert.Equal(t, "ledger-params", aws.ToString(fakeapi.Inputs[*rds.CreateDBInstanceInput](f, drtest.OpCreateInstance)[0].DBParameterGroupName))
 }
 
 // TestDryRunChangesNothing: the plan is made with read-only calls.
@@ -350,7 +351,7 @@ func TestFailoverRestoreIsTaggedForReruns(t *testing.T) {
 	_, err := r.Failover(context.Background())
 	require.Error(t, err, "the wait for the change failed; the record was switched")
 	tags := map[string]string{}
-	for _, tg := range f.Inputs(drtest.OpRestore)[0].(*rds.RestoreDBInstanceFromDBSnapshotInput).Tags {
+	for _, tg := range fakeapi.Inputs[*rds.RestoreDBInstanceFromDBSnapshotInput](f, drtest.OpRestore)[0].Tags {
 		tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
 	}
 	assert.Equal(t, "orders-db", tags[dr.TagSourceDatabase])
@@ -431,12 +432,12 @@ func TestAuroraDryRunListsTheMissingInstance(t *testing.T) {
 	res, err := r.Failover(context.Background())
 	require.NoError(t, err)
 	tags := map[string]string{}
-	for _, tg := range f.Inputs(drtest.OpCreateInstance)[1].(*rds.CreateDBInstanceInput).Tags {
+	for _, tg := range fakeapi.Inputs[*rds.CreateDBInstanceInput](f, drtest.OpCreateInstance)[1].Tags {
 		tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
 	}
 	assert.Equal(t, "restored", tags[dr.TagDR], "the instance carries the cluster's tags")
 	assert.Equal(t, "ledger", tags[dr.TagSourceDatabase])
-	assert.Equal(t, "aurora-postgresql", aws.ToString(f.Inputs(drtest.OpCreateInstance)[1].(*rds.CreateDBInstanceInput).Engine), "the cluster's engine")
+	assert.Equal(t, "aurora-postgresql", aws.ToString(fakeapi.Inputs[*rds.CreateDBInstanceInput](f, drtest.OpCreateInstance)[1].Engine), "the cluster's engine")
 	assert.Equal(t, created, res.RecoveryPoint)
 }
 
@@ -464,7 +465,7 @@ func TestFailoverPicksTheChosenAccountsCopy(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "shipshape-dr-orders-db-202611230400-333333333333", res.Snapshot)
 	assert.Equal(t, prodB, res.SourceAccount)
-	in := f.Inputs(drtest.OpRestore)[0].(*rds.RestoreDBInstanceFromDBSnapshotInput)
+	in := fakeapi.Inputs[*rds.RestoreDBInstanceFromDBSnapshotInput](f, drtest.OpRestore)[0]
 	assert.Contains(t, in.Tags, types.Tag{Key: aws.String(dr.TagSourceAccount), Value: aws.String(prodB)})
 
 	_, err = restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db", SourceAccount: prodA}).Failover(ctx)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 	"github.com/shipshape-dev/shipshape/internal/testbed"
 	"github.com/shipshape-dev/shipshape/secretsenv/secretsenvtest"
 )
@@ -329,9 +330,9 @@ func TestReportPutIsConditional(t *testing.T) {
 	require.NoError(t, err)
 	_, err = r.Deliver(context.Background(), failedReport())
 	require.NoError(t, err)
-	ins := fake.Inputs(drtest.OpPutObject)
+	ins := fakeapi.Inputs[*s3.PutObjectInput](fake, drtest.OpPutObject)
 	require.Len(t, ins, 1)
-	assert.Equal(t, "*", aws.ToString(ins[0].(*s3.PutObjectInput).IfNoneMatch))
+	assert.Equal(t, "*", aws.ToString(ins[0].IfNoneMatch))
 }
 
 // reportKeys are the reports among keys (not the records of their alerts).

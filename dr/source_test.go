@@ -14,6 +14,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 )
 
 const (
@@ -307,8 +308,8 @@ func TestCopiesNamedBeforeThePrefixAreLeftToTheOperator(t *testing.T) {
 		assert.Empty(t, f.SharedWith(old), "not shared")
 	}
 	assert.Equal(t, []string{recovery}, f.SharedWith("shipshape-dr-orders-db-202611230300"))
-	for _, in := range f.Inputs(drtest.OpAddTags) {
-		assert.Contains(t, *in.(*rds.AddTagsToResourceInput).ResourceName, ":snapshot:shipshape-", "tags only its own names")
+	for _, in := range fakeapi.Inputs[*rds.AddTagsToResourceInput](f, drtest.OpAddTags) {
+		assert.Contains(t, *in.ResourceName, ":snapshot:shipshape-", "tags only its own names")
 	}
 	assert.Len(t, f.IDs(), 3)
 }

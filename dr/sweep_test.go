@@ -13,6 +13,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 )
 
 // TestLostEventRecoveredBySweep: RDS events are best effort. The scheduled run copies every
@@ -110,7 +111,7 @@ func TestDefaultKeyDetection(t *testing.T) {
 	sum, err := s.CopyAutomated(context.Background(), underCMK)
 	require.NoError(t, err, "a snapshot under a customer managed key is copied and shareable without KMSKeyID")
 	assert.Contains(t, sum.Copied[0].Reason, "kept under its customer managed key "+other)
-	assert.Nil(t, f.Inputs(drtest.OpCopy)[0].(*rds.CopyDBSnapshotInput).KmsKeyId, "no re-encryption needed")
+	assert.Nil(t, fakeapi.Inputs[*rds.CopyDBSnapshotInput](f, drtest.OpCopy)[0].KmsKeyId, "no re-encryption needed")
 
 	_, err = s.CopyAutomated(context.Background(), underAWS)
 	require.ErrorIs(t, err, dr.ErrNeedsCustomerKey)

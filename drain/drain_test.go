@@ -15,6 +15,7 @@ import (
 	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/drain/draintest"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 	"github.com/shipshape-dev/shipshape/lifecycle"
 	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
 )
@@ -407,8 +408,8 @@ func TestFindPicksTheContainerInstanceOnTheEC2InstanceWhenTheFilterIsIgnored(t *
 			res, err := d.Drain(context.Background(), in, drain.DrainOptions{})
 			require.NoError(t, err)
 			assert.True(t, res.Last.Done)
-			for _, ci := range c.ecs.Inputs(draintest.OpUpdateState) {
-				assert.Equal(t, []string{c.arn}, ci.(*ecs.UpdateContainerInstancesStateInput).ContainerInstances, "only i-1's container instance")
+			for _, ci := range fakeapi.Inputs[*ecs.UpdateContainerInstancesStateInput](c.ecs, draintest.OpUpdateState) {
+				assert.Equal(t, []string{c.arn}, ci.ContainerInstances, "only i-1's container instance")
 			}
 
 			before := c.ecs.Calls(draintest.OpUpdateState)
@@ -435,8 +436,8 @@ func TestFindPicksTheContainerInstanceOnTheEC2InstanceWhenTheFilterIsIgnored(t *
 			assert.Len(t, wrong.Found, 100)
 			assert.Contains(t, err.Error(), "and 97 more")
 			assert.Equal(t, describes+1, c.ecs.Calls(draintest.OpDescribeContainerInstances))
-			inputs := c.ecs.Inputs(draintest.OpDescribeContainerInstances)
-			assert.Len(t, inputs[len(inputs)-1].(*ecs.DescribeContainerInstancesInput).ContainerInstances, 100)
+			inputs := fakeapi.Inputs[*ecs.DescribeContainerInstancesInput](c.ecs, draintest.OpDescribeContainerInstances)
+			assert.Len(t, inputs[len(inputs)-1].ContainerInstances, 100)
 		})
 	}
 }

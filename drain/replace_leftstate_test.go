@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shipshape-dev/shipshape/drain"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 	"github.com/shipshape-dev/shipshape/lifecycle"
 	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
 )
@@ -44,7 +45,7 @@ type hostileASG struct {
 func (h *hostileASG) SetInstanceProtection(ctx context.Context, in *autoscaling.SetInstanceProtectionInput, optFns ...func(*autoscaling.Options)) (*autoscaling.SetInstanceProtectionOutput, error) {
 	on := aws.ToBool(in.ProtectedFromScaleIn)
 	if on && h.restoreRefused.Load() {
-		h.AutoScaling.Script.Enter("refused", in)
+		fakeapi.Enter(&h.AutoScaling.Script, "refused", in)
 		return nil, lifecycletest.APIError("AccessDenied", "not authorized to perform autoscaling:SetInstanceProtection")
 	}
 	out, err := h.AutoScaling.SetInstanceProtection(ctx, in, optFns...)
@@ -343,8 +344,8 @@ func TestReplaceRefusesAnInstanceListedInTwoGroups(t *testing.T) {
 	d := c.drainer()
 	res, err := d.Replace(context.Background(), twoGroups{c.asg}, c.instance(t, d), drain.ReplaceOptions{})
 	t.Logf("err=%v res=%+v", err, res)
-	for _, in := range c.asg.Inputs(lifecycletest.OpProtect) {
-		p := in.(*autoscaling.SetInstanceProtectionInput)
+	for _, in := range fakeapi.Inputs[*autoscaling.SetInstanceProtectionInput](c.asg, lifecycletest.OpProtect) {
+		p := in
 		t.Logf("SetInstanceProtection %s %v", aws.ToString(p.AutoScalingGroupName), aws.ToBool(p.ProtectedFromScaleIn))
 	}
 	require.Error(t, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shipshape-dev/shipshape/drain"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 	"github.com/shipshape-dev/shipshape/lifecycle"
 	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
 )
@@ -91,8 +92,8 @@ func replaceTerminationLostThenReRead(t *testing.T, cases map[string]rereadCase)
 			assert.False(t, res.LeftDraining, "advises setting ACTIVE an instance that is %s", c.asg.State("i-00000001"))
 			assert.True(t, res.TerminationUnknown)
 			assert.ErrorIs(t, err, drain.ErrTerminationUnknown)
-			for _, in := range c.asg.Inputs(lifecycletest.OpComplete) {
-				assert.Equal(t, "ecs", aws.ToString(in.(*autoscaling.CompleteLifecycleActionInput).AutoScalingGroupName), "another group's hook completed")
+			for _, in := range fakeapi.Inputs[*autoscaling.CompleteLifecycleActionInput](c.asg, lifecycletest.OpComplete) {
+				assert.Equal(t, "ecs", aws.ToString(in.AutoScalingGroupName), "another group's hook completed")
 			}
 		})
 	}

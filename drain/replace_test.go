@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shipshape-dev/shipshape/drain"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
 )
 
@@ -40,7 +41,7 @@ func TestReplaceDrainsThenTerminatesWithAReplacement(t *testing.T) {
 	assert.Equal(t, 1, res.HooksCompleted, "the termination hook completed: the instance is empty")
 	assert.Equal(t, "Terminated", c.asg.State("i-00000001"))
 	assert.Equal(t, desired, c.asg.Desired("ecs"), "ShouldDecrementDesiredCapacity=false: a replacement comes")
-	in := c.asg.Inputs(lifecycletest.OpTerminate)
+	in := fakeapi.Inputs[*autoscaling.TerminateInstanceInAutoScalingGroupInput](c.asg, lifecycletest.OpTerminate)
 	require.Len(t, in, 1)
 }
 

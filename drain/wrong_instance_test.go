@@ -14,6 +14,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/drain/draintest"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
 )
 
@@ -55,8 +56,8 @@ func (c *cluster) drainerOver(api drain.ECSAPI) *drain.Drainer {
 // drainedOnly asserts that no container instance but want was ever set DRAINING.
 func drainedOnly(t *testing.T, f *draintest.ECS, want string) {
 	t.Helper()
-	for _, in := range f.Inputs(draintest.OpUpdateState) {
-		u := in.(*ecs.UpdateContainerInstancesStateInput)
+	for _, in := range fakeapi.Inputs[*ecs.UpdateContainerInstancesStateInput](f, draintest.OpUpdateState) {
+		u := in
 		for _, arn := range u.ContainerInstances {
 			assert.Equal(t, want, arn, "set %s on a container instance not on i-00000001", u.Status)
 		}

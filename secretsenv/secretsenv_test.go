@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shipshape-dev/shipshape/clock/clocktest"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 	"github.com/shipshape-dev/shipshape/internal/testbed"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -331,10 +332,10 @@ func TestAssumeRole(t *testing.T) {
 	c2, err := creds.Retrieve(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, c1.AccessKeyID, c2.AccessKeyID, "cached")
-	calls := fake.Inputs(secretsenvtest.OpAssumeRole)
+	calls := fakeapi.Inputs[*sts.AssumeRoleInput](fake, secretsenvtest.OpAssumeRole)
 	require.Len(t, calls, 1)
-	assert.Equal(t, "ext-1", aws.ToString(calls[0].(*sts.AssumeRoleInput).ExternalId))
-	assert.Equal(t, "secretsenv", aws.ToString(calls[0].(*sts.AssumeRoleInput).RoleSessionName))
+	assert.Equal(t, "ext-1", aws.ToString(calls[0].ExternalId))
+	assert.Equal(t, "secretsenv", aws.ToString(calls[0].RoleSessionName))
 
 	_, err = secretsenv.AssumeRoleCredentials(fake, secretsenv.AssumeRole{RoleARN: "reader"})
 	require.ErrorIs(t, err, secretsenv.ErrInvalidInput)

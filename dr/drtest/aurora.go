@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
 	"github.com/shipshape-dev/shipshape/dr"
-	"github.com/shipshape-dev/shipshape/internal/fakeapi"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 )
 
 // Operation names of the Aurora restore calls, for Fail, LoseAnswers and Calls.
@@ -70,7 +70,7 @@ func (f *RDS) Clusters() []string {
 func (f *RDS) RestoreDBClusterFromSnapshot(ctx context.Context, in *rds.RestoreDBClusterFromSnapshotInput, _ ...func(*rds.Options)) (*rds.RestoreDBClusterFromSnapshotOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, OpRestoreCluster, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpRestoreCluster, in); err != nil {
 		return nil, err
 	}
 	id := aws.ToString(in.DBClusterIdentifier)
@@ -104,7 +104,7 @@ func (f *RDS) RestoreDBClusterFromSnapshot(ctx context.Context, in *rds.RestoreD
 func (f *RDS) DescribeDBClusters(ctx context.Context, in *rds.DescribeDBClustersInput, _ ...func(*rds.Options)) (*rds.DescribeDBClustersOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, OpDescribeClusters, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpDescribeClusters, in); err != nil {
 		return nil, err
 	}
 	c := f.clusters[aws.ToString(in.DBClusterIdentifier)]
@@ -123,7 +123,7 @@ func (f *RDS) DescribeDBClusters(ctx context.Context, in *rds.DescribeDBClusters
 func (f *RDS) DeleteDBCluster(ctx context.Context, in *rds.DeleteDBClusterInput, _ ...func(*rds.Options)) (*rds.DeleteDBClusterOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, OpDeleteDBCluster, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpDeleteDBCluster, in); err != nil {
 		return nil, err
 	}
 	c := f.clusters[aws.ToString(in.DBClusterIdentifier)]
@@ -151,7 +151,7 @@ func (f *RDS) DeleteDBCluster(ctx context.Context, in *rds.DeleteDBClusterInput,
 func (f *RDS) CreateDBInstance(ctx context.Context, in *rds.CreateDBInstanceInput, _ ...func(*rds.Options)) (*rds.CreateDBInstanceOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, OpCreateInstance, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpCreateInstance, in); err != nil {
 		return nil, err
 	}
 	id, clusterID := aws.ToString(in.DBInstanceIdentifier), aws.ToString(in.DBClusterIdentifier)
@@ -178,7 +178,7 @@ func (f *RDS) CreateDBInstance(ctx context.Context, in *rds.CreateDBInstanceInpu
 func (f *RDS) CreateDBClusterSnapshot(ctx context.Context, in *rds.CreateDBClusterSnapshotInput, _ ...func(*rds.Options)) (*rds.CreateDBClusterSnapshotOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, OpCreateClusterSnapshot, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpCreateClusterSnapshot, in); err != nil {
 		return nil, err
 	}
 	c := f.clusters[aws.ToString(in.DBClusterIdentifier)]

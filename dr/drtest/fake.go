@@ -24,7 +24,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/dr"
-	"github.com/shipshape-dev/shipshape/internal/fakeapi"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 )
 
 var (
@@ -144,7 +144,7 @@ type snapshot struct {
 }
 
 // RDS is the fake. It is safe for concurrent use. Its embedded Script gives the fault API
-// every fake of the module has: Fail(op, err, times), Calls(op), Inputs(op) (the *Input of
+// every fake of the module has: Fail(op, err, times), Calls(op), fakeapi.Inputs (the typed *Input of
 // each call) and Total().
 type RDS struct {
 	fakeapi.Script
@@ -308,7 +308,7 @@ func (f *RDS) AddManual(id, instance string, created time.Time, tags map[string]
 func (f *RDS) DescribeAccountAttributes(ctx context.Context, in *rds.DescribeAccountAttributesInput, _ ...func(*rds.Options)) (*rds.DescribeAccountAttributesOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, OpAccount, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpAccount, in); err != nil {
 		return nil, err
 	}
 	var used [2]int64
@@ -468,7 +468,7 @@ func (f *RDS) DescribeDBSnapshots(ctx context.Context, in *rds.DescribeDBSnapsho
 func (f *RDS) describeSnapshots(ctx context.Context, cluster bool, in *rds.DescribeDBSnapshotsInput) (*rds.DescribeDBSnapshotsOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, op(cluster, OpDescribe), in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, op(cluster, OpDescribe), in); err != nil {
 		return nil, err
 	}
 	if id := aws.ToString(in.DBSnapshotIdentifier); id != "" {
@@ -588,7 +588,7 @@ func (f *RDS) CopyDBSnapshot(ctx context.Context, in *rds.CopyDBSnapshotInput, _
 func (f *RDS) copySnapshot(ctx context.Context, cluster bool, in *rds.CopyDBSnapshotInput) (*rds.CopyDBSnapshotOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, op(cluster, OpCopy), in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, op(cluster, OpCopy), in); err != nil {
 		return nil, err
 	}
 	src := aws.ToString(in.SourceDBSnapshotIdentifier)
@@ -684,7 +684,7 @@ func (f *RDS) DescribeDBSnapshotAttributes(ctx context.Context, in *rds.Describe
 func (f *RDS) describeAttributes(ctx context.Context, cluster bool, in *rds.DescribeDBSnapshotAttributesInput) (*rds.DescribeDBSnapshotAttributesOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, op(cluster, OpDescribeAttrs), in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, op(cluster, OpDescribeAttrs), in); err != nil {
 		return nil, err
 	}
 	s := f.snapshots[key(cluster, aws.ToString(in.DBSnapshotIdentifier))]
@@ -706,7 +706,7 @@ func (f *RDS) ModifyDBSnapshotAttribute(ctx context.Context, in *rds.ModifyDBSna
 func (f *RDS) modifyAttribute(ctx context.Context, cluster bool, in *rds.ModifyDBSnapshotAttributeInput) (*rds.ModifyDBSnapshotAttributeOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, op(cluster, OpModifyAttribute), in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, op(cluster, OpModifyAttribute), in); err != nil {
 		return nil, err
 	}
 	s := f.snapshots[key(cluster, aws.ToString(in.DBSnapshotIdentifier))]
@@ -751,7 +751,7 @@ func (f *RDS) DeleteDBSnapshot(ctx context.Context, in *rds.DeleteDBSnapshotInpu
 func (f *RDS) deleteSnapshot(ctx context.Context, cluster bool, in *rds.DeleteDBSnapshotInput) (*rds.DeleteDBSnapshotOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, op(cluster, OpDelete), in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, op(cluster, OpDelete), in); err != nil {
 		return nil, err
 	}
 	id := aws.ToString(in.DBSnapshotIdentifier)
@@ -771,7 +771,7 @@ func (f *RDS) deleteSnapshot(ctx context.Context, cluster bool, in *rds.DeleteDB
 func (f *RDS) AddTagsToResource(ctx context.Context, in *rds.AddTagsToResourceInput, _ ...func(*rds.Options)) (*rds.AddTagsToResourceOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, OpAddTags, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpAddTags, in); err != nil {
 		return nil, err
 	}
 	arn := aws.ToString(in.ResourceName)
@@ -818,7 +818,7 @@ func (f *RDS) Instance(id string) (public bool, subnetGroup string, securityGrou
 func (f *RDS) RestoreDBInstanceFromDBSnapshot(ctx context.Context, in *rds.RestoreDBInstanceFromDBSnapshotInput, _ ...func(*rds.Options)) (*rds.RestoreDBInstanceFromDBSnapshotOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, OpRestore, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpRestore, in); err != nil {
 		return nil, err
 	}
 	id := aws.ToString(in.DBInstanceIdentifier)
@@ -855,7 +855,7 @@ func (f *RDS) describeInstance(in *instance) *types.DBInstance {
 func (f *RDS) DescribeDBInstances(ctx context.Context, in *rds.DescribeDBInstancesInput, _ ...func(*rds.Options)) (*rds.DescribeDBInstancesOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, OpDescribeDB, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpDescribeDB, in); err != nil {
 		return nil, err
 	}
 	inst := f.instances[aws.ToString(in.DBInstanceIdentifier)]
@@ -872,7 +872,7 @@ func (f *RDS) DescribeDBInstances(ctx context.Context, in *rds.DescribeDBInstanc
 func (f *RDS) DeleteDBInstance(ctx context.Context, in *rds.DeleteDBInstanceInput, _ ...func(*rds.Options)) (*rds.DeleteDBInstanceOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, OpDeleteDB, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpDeleteDB, in); err != nil {
 		return nil, err
 	}
 	inst := f.instances[aws.ToString(in.DBInstanceIdentifier)]
@@ -894,7 +894,7 @@ func (f *RDS) DeleteDBInstance(ctx context.Context, in *rds.DeleteDBInstanceInpu
 func (f *RDS) CreateDBSnapshot(ctx context.Context, in *rds.CreateDBSnapshotInput, _ ...func(*rds.Options)) (*rds.CreateDBSnapshotOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, OpCreateSnapshot, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpCreateSnapshot, in); err != nil {
 		return nil, err
 	}
 	inst := f.instances[aws.ToString(in.DBInstanceIdentifier)]

@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/shipshape-dev/shipshape/dr"
-	"github.com/shipshape-dev/shipshape/internal/fakeapi"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 )
 
 var _ dr.KMSAPI = (*KMS)(nil)
@@ -53,7 +53,7 @@ func (k *KMS) Reset() {
 
 // DescribeKey describes a key by its ARN.
 func (k *KMS) DescribeKey(ctx context.Context, in *kms.DescribeKeyInput, _ ...func(*kms.Options)) (*kms.DescribeKeyOutput, error) {
-	if err := k.Call(ctx, OpDescribeKey, in); err != nil {
+	if err := fakeapi.Call(ctx, &k.Script, OpDescribeKey, in); err != nil {
 		return nil, err
 	}
 	k.mu.Lock()

@@ -20,7 +20,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/dr"
-	"github.com/shipshape-dev/shipshape/internal/fakeapi"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 )
 
 var _ dr.Route53API = (*Route53)(nil)
@@ -126,7 +126,7 @@ func invalidBatch(msg string) error {
 
 // ChangeResourceRecordSets applies a batch atomically (all or nothing).
 func (f *Route53) ChangeResourceRecordSets(ctx context.Context, in *route53.ChangeResourceRecordSetsInput, _ ...func(*route53.Options)) (*route53.ChangeResourceRecordSetsOutput, error) {
-	if err := f.Call(ctx, OpChangeRecords, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpChangeRecords, in); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
@@ -204,7 +204,7 @@ func (f *Route53) info(id string) *r53.ChangeInfo {
 
 // ListResourceRecordSets lists a zone's records in name and type order from a start.
 func (f *Route53) ListResourceRecordSets(ctx context.Context, in *route53.ListResourceRecordSetsInput, _ ...func(*route53.Options)) (*route53.ListResourceRecordSetsOutput, error) {
-	if err := f.Call(ctx, OpListRecords, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpListRecords, in); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
@@ -244,7 +244,7 @@ func (f *Route53) ListResourceRecordSets(ctx context.Context, in *route53.ListRe
 
 // GetChange says whether a change is PENDING or INSYNC.
 func (f *Route53) GetChange(ctx context.Context, in *route53.GetChangeInput, _ ...func(*route53.Options)) (*route53.GetChangeOutput, error) {
-	if err := f.Call(ctx, OpGetChange, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpGetChange, in); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()

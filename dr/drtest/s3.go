@@ -19,7 +19,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/shipshape-dev/shipshape/dr"
-	"github.com/shipshape-dev/shipshape/internal/fakeapi"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 )
 
 var _ dr.S3API = (*S3)(nil)
@@ -114,7 +114,7 @@ func etag(body []byte) string {
 
 // PutObject stores an object; with IfNoneMatch "*" only when the key is new.
 func (f *S3) PutObject(ctx context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
-	if err := f.Call(ctx, OpPutObject, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpPutObject, in); err != nil {
 		return nil, err
 	}
 	var body []byte
@@ -144,7 +144,7 @@ func (f *S3) PutObject(ctx context.Context, in *s3.PutObjectInput, _ ...func(*s3
 
 // GetObject returns an object (NoSuchKey when there is none).
 func (f *S3) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
-	if err := f.Call(ctx, OpGetObject, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpGetObject, in); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()

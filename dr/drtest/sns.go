@@ -14,7 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/shipshape-dev/shipshape/dr"
-	"github.com/shipshape-dev/shipshape/internal/fakeapi"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 )
 
 var _ dr.SNSAPI = (*SNS)(nil)
@@ -65,7 +65,7 @@ func (f *SNS) Messages() []Message {
 
 // Publish accepts a message for a known topic.
 func (f *SNS) Publish(ctx context.Context, in *sns.PublishInput, _ ...func(*sns.Options)) (*sns.PublishOutput, error) {
-	if err := f.Call(ctx, OpPublish, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpPublish, in); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()

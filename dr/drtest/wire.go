@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/smithy-go"
 
-	"github.com/shipshape-dev/shipshape/internal/fakeapi"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 )
 
 const rdsNS = "http://rds.amazonaws.com/doc/2014-10-31/"

@@ -23,7 +23,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/clock/clocktest"
 	"github.com/shipshape-dev/shipshape/drain"
-	"github.com/shipshape-dev/shipshape/internal/fakeapi"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 )
 
 var (
@@ -67,7 +67,7 @@ type containerInstance struct {
 }
 
 // ECS is the fake. It is safe for concurrent use. Its embedded Script gives the fault API
-// every fake of the module has: Fail(op, err, times), Calls(op), Inputs(op) (the *Input of
+// every fake of the module has: Fail(op, err, times), Calls(op), fakeapi.Inputs (the typed *Input of
 // each call) and Total().
 type ECS struct {
 	fakeapi.Script
@@ -245,7 +245,7 @@ func (f *ECS) InstanceStatus(arn string) string {
 }
 
 func (f *ECS) enter(ctx context.Context, op string, input any, cluster *string) error {
-	if err := f.Call(ctx, op, input); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, op, input); err != nil {
 		return err
 	}
 	if cluster != nil && !f.clusters[aws.ToString(cluster)] {

@@ -20,6 +20,7 @@ import (
 	"github.com/shipshape-dev/shipshape/dr/drtest"
 	"github.com/shipshape-dev/shipshape/examples/internal/clitest"
 	"github.com/shipshape-dev/shipshape/examples/internal/drcli"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 )
 
 // atkAWS counts the calls a run makes to the AWS clients other than RDS.
@@ -87,8 +88,8 @@ func TestEmptySecurityGroupIsNeverSent(t *testing.T) {
 		assert.Zero(t, f.Total())
 		return
 	}
-	ins := f.Inputs(drtest.OpRestore)
+	ins := fakeapi.Inputs[*rds.RestoreDBInstanceFromDBSnapshotInput](f, drtest.OpRestore)
 	if assert.Len(t, ins, 1, stderr) {
-		assert.Equal(t, []string{"sg-1", "sg-2"}, ins[0].(*rds.RestoreDBInstanceFromDBSnapshotInput).VpcSecurityGroupIds)
+		assert.Equal(t, []string{"sg-1", "sg-2"}, ins[0].VpcSecurityGroupIds)
 	}
 }

@@ -16,9 +16,10 @@ import (
 const module = "github.com/shipshape-dev/shipshape"
 
 // allowed lists, per top-level package, the sibling packages it may depend on (directly or
-// not). Every package may use the ground floor, internal/ and clock (the one time source, public
-// because Options.Clock is), and its own subpackages; the ground floor uses nothing above it;
-// nothing may use examples/.
+// not). Every package may use the ground floor: internal/, clock (the one time source,
+// public because Options.Clock is) and fakeapi (what the fakes are built from; libraries
+// may not use it, only fakes, tests and binaries); and its own subpackages. The ground
+// floor uses nothing above it; nothing may use examples/.
 var allowed = map[string][]string{
 	"imds":       nil,
 	"secretsenv": nil,
@@ -28,6 +29,17 @@ var allowed = map[string][]string{
 	"drain":      {"lifecycle", "imds"},
 	"clock":      nil,
 	"textdiff":   nil,
+	"fakeapi":    nil,
+}
+
+// isLibrary: pkg is a capability package or one of its non-fake subpackages (not a
+// <pkg>test fake, not a binary, script, benchmark or end-to-end test).
+func isLibrary(pkg string) bool {
+	if _, ok := allowed[top(pkg)]; !ok {
+		return false
+	}
+	last := pkg[strings.LastIndex(pkg, "/")+1:]
+	return !strings.HasSuffix(last, "test")
 }
 
 // top returns the first path element below the module ("imds" for .../imds/imdstest).
@@ -57,10 +69,12 @@ func TestImportGraph(t *testing.T) {
 			}
 			to := top(dep)
 			switch {
+			case to == "fakeapi" && isLibrary(pkg):
+				bad = append(bad, dep+" (fakes are for tests: only <pkg>test packages, tests and binaries use fakeapi)")
 			case to == from:
-			case from == "clock":
-				bad = append(bad, dep+" (clock is the ground floor: it imports nothing of the module)")
-			case to == "internal" || to == "clock":
+			case from == "clock" || from == "fakeapi" || from == "textdiff":
+				bad = append(bad, dep+" ("+from+" is the ground floor: it imports nothing of the module)")
+			case to == "internal" || to == "clock" || to == "fakeapi":
 			case to == "examples" && from != "examples":
 				bad = append(bad, dep+" (nothing may import examples/)")
 			case from == "internal":

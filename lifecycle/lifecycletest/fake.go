@@ -17,7 +17,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/shipshape-dev/shipshape/clock/clocktest"
-	"github.com/shipshape-dev/shipshape/internal/fakeapi"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 	"github.com/shipshape-dev/shipshape/lifecycle"
 )
 
@@ -62,7 +62,7 @@ type instance struct {
 
 // AutoScaling is an in-memory Auto Scaling. It is safe for concurrent use. Its embedded
 // Script gives the fault API every fake of the module has: Fail(op, err, times), Calls(op),
-// Inputs(op) (the *Input of each call) and Total().
+// fakeapi.Inputs (the typed *Input of each call) and Total().
 type AutoScaling struct {
 	fakeapi.Script
 	clock *clocktest.Clock
@@ -306,7 +306,7 @@ func (f *AutoScaling) findAction(group, hook, instanceID, token string) (*instan
 func (f *AutoScaling) CompleteLifecycleAction(ctx context.Context, in *autoscaling.CompleteLifecycleActionInput, _ ...func(*autoscaling.Options)) (*autoscaling.CompleteLifecycleActionOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, OpComplete, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpComplete, in); err != nil {
 		return nil, err
 	}
 	result := lifecycle.Result(aws.ToString(in.LifecycleActionResult))
@@ -327,7 +327,7 @@ func (f *AutoScaling) CompleteLifecycleAction(ctx context.Context, in *autoscali
 func (f *AutoScaling) RecordLifecycleActionHeartbeat(ctx context.Context, in *autoscaling.RecordLifecycleActionHeartbeatInput, _ ...func(*autoscaling.Options)) (*autoscaling.RecordLifecycleActionHeartbeatOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, OpHeartbeat, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpHeartbeat, in); err != nil {
 		return nil, err
 	}
 	_, a, err := f.findAction(aws.ToString(in.AutoScalingGroupName), aws.ToString(in.LifecycleHookName), aws.ToString(in.InstanceId), aws.ToString(in.LifecycleActionToken))
@@ -342,7 +342,7 @@ func (f *AutoScaling) RecordLifecycleActionHeartbeat(ctx context.Context, in *au
 func (f *AutoScaling) DescribeLifecycleHooks(ctx context.Context, in *autoscaling.DescribeLifecycleHooksInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeLifecycleHooksOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, OpDescribeHooks, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpDescribeHooks, in); err != nil {
 		return nil, err
 	}
 	group := aws.ToString(in.AutoScalingGroupName)
@@ -378,7 +378,7 @@ func contains(list []string, s string) bool {
 func (f *AutoScaling) DescribeAutoScalingInstances(ctx context.Context, in *autoscaling.DescribeAutoScalingInstancesInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingInstancesOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, OpDescribeInstance, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpDescribeInstance, in); err != nil {
 		return nil, err
 	}
 	out := &autoscaling.DescribeAutoScalingInstancesOutput{AutoScalingInstances: []types.AutoScalingInstanceDetails{}}
@@ -402,7 +402,7 @@ func (f *AutoScaling) DescribeAutoScalingInstances(ctx context.Context, in *auto
 func (f *AutoScaling) TerminateInstanceInAutoScalingGroup(ctx context.Context, in *autoscaling.TerminateInstanceInAutoScalingGroupInput, _ ...func(*autoscaling.Options)) (*autoscaling.TerminateInstanceInAutoScalingGroupOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, OpTerminate, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpTerminate, in); err != nil {
 		return nil, err
 	}
 	if in.ShouldDecrementDesiredCapacity == nil {
@@ -431,7 +431,7 @@ func (f *AutoScaling) TerminateInstanceInAutoScalingGroup(ctx context.Context, i
 func (f *AutoScaling) SetInstanceProtection(ctx context.Context, in *autoscaling.SetInstanceProtectionInput, _ ...func(*autoscaling.Options)) (*autoscaling.SetInstanceProtectionOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, OpProtect, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpProtect, in); err != nil {
 		return nil, err
 	}
 	group := aws.ToString(in.AutoScalingGroupName)

@@ -25,7 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/shipshape-dev/shipshape/clock"
-	"github.com/shipshape-dev/shipshape/internal/fakeapi"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 	"github.com/shipshape-dev/shipshape/s3diff"
 )
 
@@ -62,7 +62,7 @@ type deleteFault struct {
 
 // Bucket is an in-memory S3 holding any number of versioned buckets. It is safe for
 // concurrent use. Its embedded Script gives the fault API every fake of the module has:
-// Fail(op, err, times), Calls(op), Inputs(op) (the *Input of each call) and Total().
+// Fail(op, err, times), Calls(op), fakeapi.Inputs (the typed *Input of each call) and Total().
 type Bucket struct {
 	fakeapi.Script
 	now func() time.Time
@@ -236,7 +236,7 @@ func (b *Bucket) listPage(ctx context.Context, in *s3.ListObjectVersionsInput) (
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if err := b.Enter(OpListObjectVersions, in); err != nil {
+	if err := fakeapi.Enter(&b.Script, OpListObjectVersions, in); err != nil {
 		return page{}, err
 	}
 	keys, err := b.bucket(in.Bucket)
@@ -304,7 +304,7 @@ func (b *Bucket) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if err := b.Enter(OpGetObject, in); err != nil {
+	if err := fakeapi.Enter(&b.Script, OpGetObject, in); err != nil {
 		return nil, err
 	}
 	keys, err := b.bucket(in.Bucket)
@@ -344,7 +344,7 @@ func (b *Bucket) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput, _
 		return nil, err
 	}
 	b.mu.Lock()
-	if err := b.Enter(OpDeleteObjects, in); err != nil {
+	if err := fakeapi.Enter(&b.Script, OpDeleteObjects, in); err != nil {
 		b.mu.Unlock()
 		return nil, err
 	}

@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/shipshape-dev/shipshape/fakeapi"
 	"github.com/shipshape-dev/shipshape/internal/awserr"
-	"github.com/shipshape-dev/shipshape/internal/fakeapi"
 )
 
 // WireServer serves a Bucket over HTTP in S3's own REST/XML protocol, path-style

@@ -21,8 +21,8 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/shipshape-dev/shipshape/fakeapi"
 	"github.com/shipshape-dev/shipshape/internal/awserr"
-	"github.com/shipshape-dev/shipshape/internal/fakeapi"
 	"github.com/shipshape-dev/shipshape/secretsenv"
 )
 
@@ -57,7 +57,7 @@ type fault struct {
 
 // SecretsManager is an in-memory Secrets Manager. It is safe for concurrent use. Its
 // embedded Script gives the fault API every fake of the module has: Fail(op, err, times),
-// Calls(op), Inputs(op) (the *Input of each call) and Total().
+// Calls(op), fakeapi.Inputs (the typed *Input of each call) and Total().
 type SecretsManager struct {
 	fakeapi.Script
 	region, account string
@@ -249,7 +249,7 @@ func (f *SecretsManager) GetSecretValue(ctx context.Context, in *secretsmanager.
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.ids[OpGetSecretValue] = append(f.ids[OpGetSecretValue], aws.ToString(in.SecretId))
-	if err := f.Enter(OpGetSecretValue, in); err != nil {
+	if err := fakeapi.Enter(&f.Script, OpGetSecretValue, in); err != nil {
 		return nil, err
 	}
 	if aws.ToString(in.SecretId) == "" {
@@ -275,7 +275,7 @@ func (f *SecretsManager) BatchGetSecretValue(ctx context.Context, in *secretsman
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.ids[OpBatchGetSecretValue] = append(f.ids[OpBatchGetSecretValue], in.SecretIdList...)
-	if err := f.Enter(OpBatchGetSecretValue, in); err != nil {
+	if err := fakeapi.Enter(&f.Script, OpBatchGetSecretValue, in); err != nil {
 		return nil, err
 	}
 	if len(in.SecretIdList) == 0 && len(in.Filters) == 0 {
@@ -304,7 +304,7 @@ func (f *SecretsManager) BatchGetSecretValue(ctx context.Context, in *secretsman
 }
 
 // STS is an in-memory STS that hands out credentials for AssumeRole. Its embedded Script
-// gives Fail, Calls and Inputs (OpAssumeRole).
+// gives Fail, Calls and fakeapi.Inputs (OpAssumeRole).
 type STS struct {
 	fakeapi.Script
 	mu     sync.Mutex
@@ -313,7 +313,7 @@ type STS struct {
 	issued int
 }
 
-// OpAssumeRole is STS's operation name for Fail, Calls and Inputs.
+// OpAssumeRole is STS's operation name for Fail, Calls and fakeapi.Inputs.
 const OpAssumeRole = "AssumeRole"
 
 // NewSTS returns a fake STS; now is its clock (nil: time.Now).
@@ -346,7 +346,7 @@ func (f *STS) Deny(roleARN string) {
 func (f *STS) AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, _ ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.Call(ctx, OpAssumeRole, in); err != nil {
+	if err := fakeapi.Call(ctx, &f.Script, OpAssumeRole, in); err != nil {
 		return nil, err
 	}
 	if f.denied[aws.ToString(in.RoleArn)] {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shipshape-dev/shipshape/internal/fakeapi"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 )
 
 // Recorder is a local HTTP server that answers 500 to everything and remembers each request:

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/shipshape-dev/shipshape/internal/fakeapi"
+	"github.com/shipshape-dev/shipshape/fakeapi"
 )
 
 // TestCall: an ended context is the call's error and the call is not recorded; otherwise
@@ -23,12 +23,12 @@ func TestCall(t *testing.T) {
 	var s fakeapi.Script
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	assert.ErrorIs(t, s.Call(ctx, "Op", "in"), context.Canceled)
+	assert.ErrorIs(t, fakeapi.Call(ctx, &s, "Op", "in"), context.Canceled)
 	assert.Zero(t, s.Calls("Op"))
 	s.Fail("Op", fakeapi.Error("Throttling", "slow down"), 1)
-	assert.Error(t, s.Call(context.Background(), "Op", "in"))
-	assert.NoError(t, s.Call(context.Background(), "Op", "in"))
-	assert.Equal(t, []any{"in", "in"}, s.Inputs("Op"))
+	assert.Error(t, fakeapi.Call(context.Background(), &s, "Op", "in"))
+	assert.NoError(t, fakeapi.Call(context.Background(), &s, "Op", "in"))
+	assert.Equal(t, []string{"in", "in"}, fakeapi.Inputs[string](&s, "Op"))
 }
 
 func TestScript(t *testing.T) {
@@ -39,11 +39,11 @@ func TestScript(t *testing.T) {
 	s.Fail("Op", broken, 1)
 	var got []error
 	for range 5 {
-		got = append(got, s.Enter("Op", nil))
+		got = append(got, fakeapi.Enter(&s, "Op", nil))
 	}
 	assert.Equal(t, []error{throttled, throttled, broken, nil, nil}, got)
 	assert.Equal(t, 5, s.Calls("Op"))
-	assert.Nil(t, s.Enter("Other", "in"))
+	assert.Nil(t, fakeapi.Enter(&s, "Other", "in"))
 	assert.Equal(t, 6, s.Total())
 
 	var apiErr smithy.APIError
@@ -54,10 +54,10 @@ func TestScript(t *testing.T) {
 
 	s.Fail("Op", throttled, 0)
 	for range 3 {
-		assert.Equal(t, throttled, s.Enter("Op", nil), "0 means always")
+		assert.Equal(t, throttled, fakeapi.Enter(&s, "Op", nil), "0 means always")
 	}
 	s.Reset()
-	assert.Nil(t, s.Enter("Op", nil))
+	assert.Nil(t, fakeapi.Enter(&s, "Op", nil))
 	assert.Equal(t, 1, s.Total())
 }
 
@@ -86,12 +86,24 @@ func TestWriteJSONError(t *testing.T) {
 
 func TestScriptRecordsInputs(t *testing.T) {
 	var s fakeapi.Script
-	assert.NoError(t, s.Enter("Op", "first"))
-	assert.NoError(t, s.Enter("Op", "second"))
-	assert.Equal(t, []any{"first", "second"}, s.Inputs("Op"))
+	assert.NoError(t, fakeapi.Enter(&s, "Op", "first"))
+	assert.NoError(t, fakeapi.Enter(&s, "Op", "second"))
+	assert.Equal(t, []string{"first", "second"}, fakeapi.Inputs[string](&s, "Op"))
 	s.Reset()
-	assert.Empty(t, s.Inputs("Op"))
+	assert.Empty(t, fakeapi.Inputs[string](&s, "Op"))
 	assert.Zero(t, s.Total())
+}
+
+// Inputs are typed; asking for another type than the one recorded is the test's mistake and
+// says so, naming both types, instead of handing back nothing.
+func TestInputsOfAnotherTypeSayWhich(t *testing.T) {
+	var s fakeapi.Script
+	require.NoError(t, fakeapi.Enter(&s, "Op", "first"))
+	assert.PanicsWithValue(t, "fakeapi.Inputs: call 1 of Op was given a string, not a int", func() { fakeapi.Inputs[int](&s, "Op") })
+	type embedded struct{ fakeapi.Script }
+	var f embedded
+	require.NoError(t, fakeapi.Enter(&f.Script, "Op", 7))
+	assert.Equal(t, []int{7}, fakeapi.Inputs[int](&f, "Op"), "a fake that embeds a Script is a Recorder")
 }
 
 // TestWireServer: the handler's lines are the log, in order, as copies; HTTPClient sends a
