@@ -57,8 +57,9 @@
 // drain time the hook is completed with CONTINUE and a loud log line: the group is never held
 // forever. "No active lifecycle action" means someone else finished: reported, not retried.
 // Throttling and server errors are retried by the AWS SDK's retryer alone
-// (Options.MaxAttempts, 5, attempts per call). Events are read by one parser:
-// Auto Scaling notifications (direct, via SNS, via SQS raw or SNS-wrapped), EventBridge
+// (Options.MaxAttempts, 5, attempts per call). Payloads come out of their envelopes once
+// (package envelope: SQS, SNS, an SNS envelope in SQS, EventBridge), then ParseRequest reads
+// each message: Auto Scaling notifications (lifecycle.ParseHookMessage), EventBridge
 // lifecycle actions, Spot interruption warnings (drained until the instance is reclaimed,
 // SpotWarning after the notice) and rebalance recommendations (drained within the maximum
 // drain time); neither has a hook to complete. Test notifications and launch transitions

@@ -6,7 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
+	"github.com/shipshape-dev/shipshape/envelope"
+	"github.com/shipshape-dev/shipshape/lifecycle"
 )
 
 // SpotWarning is how long EC2 waits between a Spot interruption notice and reclaiming the
@@ -43,84 +44,49 @@ type Request struct {
 	Why string
 }
 
-type asgNotification struct {
-	Event                string
-	LifecycleTransition  string
-	EC2InstanceID        string `json:"EC2InstanceId"`
-	AutoScalingGroupName string
-	LifecycleHookName    string
-	LifecycleActionToken string
-	Time                 string
-}
-
-// ParseMessage reads one message, in any of the shapes a drain request arrives in: the Auto
-// Scaling lifecycle notification (as SNS or SQS deliver it), the same wrapped in an SNS
-// envelope (an SQS queue subscribed to a topic), or an EventBridge event ("EC2
+// ParseRequest reads the drain request in one message (out of its envelopes: see package
+// envelope): an Auto Scaling lifecycle notification (lifecycle.ParseHookMessage, as SNS or
+// SQS deliver it, also inside an SNS envelope in an SQS body), or an EventBridge event ("EC2
 // Instance-terminate Lifecycle Action", "EC2 Spot Instance Interruption Warning", "EC2
-// Instance Rebalance Recommendation"). Test notifications and launch transitions give
-// KindIgnore; an unknown shape is an error.
-func ParseMessage(body []byte) (Request, error) {
-	var probe struct {
-		Type       string `json:"Type"`
-		Message    string `json:"Message"`
-		DetailType string `json:"detail-type"`
-		Source     string `json:"source"`
-		Service    string `json:"Service"`
-		Event      string `json:"Event"`
-		Transition string `json:"LifecycleTransition"`
+// Instance Rebalance Recommendation"). Test notifications, launch transitions and other
+// EventBridge events give KindIgnore; an unknown shape is an error wrapping ErrInvalidInput.
+func ParseRequest(m envelope.Message) (Request, error) {
+	if m.Event != nil {
+		return fromEvent(m.Event)
 	}
-	if err := json.Unmarshal(body, &probe); err != nil {
-		return Request{}, fmt.Errorf("%w: the message is not JSON: %v", ErrInvalidInput, err)
+	if !lifecycle.IsHookMessage(m.Body) {
+		return Request{}, fmt.Errorf("%w: neither an Auto Scaling lifecycle notification nor an EventBridge event", ErrInvalidInput)
 	}
+	hm, err := lifecycle.ParseHookMessage(m.Body)
+	if err != nil {
+		return Request{}, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+	}
+	return fromHook(hm)
+}
+
+// fromHook is the request of a lifecycle action message.
+func fromHook(hm lifecycle.HookMessage) (Request, error) {
 	switch {
-	case probe.Type == "Notification" && probe.Message != "":
-		return ParseMessage([]byte(probe.Message)) // SNS envelope
-	case probe.DetailType != "":
-		return parseEventBridge(body)
-	case probe.Event == "autoscaling:TEST_NOTIFICATION":
+	case hm.IsTest():
 		return Request{Kind: KindIgnore, Why: "Auto Scaling test notification"}, nil
-	case probe.Transition != "" || probe.Service == "AWS Auto Scaling":
-		var n asgNotification
-		if err := json.Unmarshal(body, &n); err != nil {
-			return Request{}, fmt.Errorf("%w: Auto Scaling notification: %v", ErrInvalidInput, err)
-		}
-		return fromLifecycle(n.LifecycleTransition, n.EC2InstanceID, n.AutoScalingGroupName, n.LifecycleHookName, n.LifecycleActionToken, n.Time)
+	case hm.Transition != lifecycle.TerminateTransition:
+		return Request{Kind: KindIgnore, Why: "lifecycle transition " + hm.Transition + " is not a termination"}, nil
 	}
-	return Request{}, fmt.Errorf("%w: neither an Auto Scaling lifecycle notification, an SNS envelope, nor an EventBridge event", ErrInvalidInput)
+	if err := hm.Check(); err != nil {
+		return Request{}, fmt.Errorf("%w: termination notification: %w", ErrInvalidInput, err)
+	}
+	return Request{Kind: KindTerminate, InstanceID: hm.InstanceID, Group: hm.Group, Hook: hm.Hook, Token: hm.Token, Time: hm.Time}, nil
 }
 
-func fromLifecycle(transition, instance, group, hook, token, when string) (Request, error) {
-	if transition != "autoscaling:EC2_INSTANCE_TERMINATING" {
-		return Request{Kind: KindIgnore, Why: "lifecycle transition " + transition + " is not a termination"}, nil
-	}
-	if !strings.HasPrefix(instance, "i-") || group == "" || hook == "" {
-		return Request{}, fmt.Errorf("%w: termination notification without instance, group or hook", ErrInvalidInput)
-	}
-	r := Request{Kind: KindTerminate, InstanceID: instance, Group: group, Hook: hook, Token: token}
-	if t, err := time.Parse(time.RFC3339, when); err == nil {
-		r.Time = t
-	}
-	return r, nil
-}
-
-func parseEventBridge(body []byte) (Request, error) {
-	var ev events.CloudWatchEvent
-	if err := json.Unmarshal(body, &ev); err != nil {
-		return Request{}, fmt.Errorf("%w: EventBridge event: %v", ErrInvalidInput, err)
-	}
+// fromEvent is the request of an EventBridge event.
+func fromEvent(ev *envelope.Event) (Request, error) {
 	switch ev.DetailType {
-	case "EC2 Instance-terminate Lifecycle Action":
-		var d struct {
-			LifecycleTransition  string
-			EC2InstanceID        string `json:"EC2InstanceId"`
-			AutoScalingGroupName string
-			LifecycleHookName    string
-			LifecycleActionToken string
+	case lifecycle.TerminateActionEvent:
+		hm, err := lifecycle.ParseHookEvent(ev.Detail, ev.Time)
+		if err != nil {
+			return Request{}, fmt.Errorf("%w: %w", ErrInvalidInput, err)
 		}
-		if err := json.Unmarshal(ev.Detail, &d); err != nil {
-			return Request{}, fmt.Errorf("%w: lifecycle action detail: %v", ErrInvalidInput, err)
-		}
-		return fromLifecycle(d.LifecycleTransition, d.EC2InstanceID, d.AutoScalingGroupName, d.LifecycleHookName, d.LifecycleActionToken, ev.Time.Format(time.RFC3339))
+		return fromHook(hm)
 	case "EC2 Spot Instance Interruption Warning", "EC2 Instance Rebalance Recommendation":
 		var d struct {
 			InstanceID string `json:"instance-id"`
@@ -135,48 +101,4 @@ func parseEventBridge(body []byte) (Request, error) {
 		return Request{Kind: kind, InstanceID: d.InstanceID, Time: ev.Time}, nil
 	}
 	return Request{Kind: KindIgnore, Why: "EventBridge event " + ev.DetailType}, nil
-}
-
-// Message is one message of a Lambda invocation.
-type Message struct {
-	ID   string
-	Body []byte
-}
-
-// Messages splits a Lambda invocation payload into messages: an SQS batch (fromSQS), an SNS
-// delivery, or a single EventBridge event.
-func Messages(payload []byte) (msgs []Message, fromSQS bool, err error) {
-	var probe struct {
-		Records []struct {
-			EventSource  string `json:"eventSource"`
-			EventSource2 string `json:"EventSource"`
-		} `json:"Records"`
-		DetailType string `json:"detail-type"`
-	}
-	if err := json.Unmarshal(payload, &probe); err != nil {
-		return nil, false, fmt.Errorf("%w: the invocation payload is not JSON: %v", ErrInvalidInput, err)
-	}
-	switch {
-	case len(probe.Records) > 0 && probe.Records[0].EventSource == "aws:sqs":
-		var ev events.SQSEvent
-		if err := json.Unmarshal(payload, &ev); err != nil {
-			return nil, false, fmt.Errorf("%w: SQS event: %v", ErrInvalidInput, err)
-		}
-		for _, r := range ev.Records {
-			msgs = append(msgs, Message{ID: r.MessageId, Body: []byte(r.Body)})
-		}
-		return msgs, true, nil
-	case len(probe.Records) > 0 && probe.Records[0].EventSource2 == "aws:sns":
-		var ev events.SNSEvent
-		if err := json.Unmarshal(payload, &ev); err != nil {
-			return nil, false, fmt.Errorf("%w: SNS event: %v", ErrInvalidInput, err)
-		}
-		for _, r := range ev.Records {
-			msgs = append(msgs, Message{ID: r.SNS.MessageID, Body: []byte(r.SNS.Message)})
-		}
-		return msgs, false, nil
-	case probe.DetailType != "":
-		return []Message{{ID: "eventbridge", Body: payload}}, false, nil
-	}
-	return nil, false, fmt.Errorf("%w: neither an SQS batch, an SNS delivery nor an EventBridge event", ErrInvalidInput)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/drain"
 	"github.com/shipshape-dev/shipshape/drain/draintest"
+	"github.com/shipshape-dev/shipshape/envelope"
 	"github.com/shipshape-dev/shipshape/lifecycle"
 	"github.com/shipshape-dev/shipshape/lifecycle/lifecycletest"
 )
@@ -47,46 +48,54 @@ func snsEvent(t *testing.T, msg []byte) []byte {
 	return b
 }
 
+// request decodes an invocation payload holding one message and reads its drain request.
+func request(t *testing.T, payload []byte) (drain.Request, error) {
+	t.Helper()
+	msgs, err := envelope.Decode(payload)
+	require.NoError(t, err)
+	require.Len(t, msgs, 1)
+	return drain.ParseRequest(msgs[0])
+}
+
 func TestParseEveryEnvelope(t *testing.T) {
 	term := fixture(t, "asg-termination.json")
 	want := drain.Request{Kind: drain.KindTerminate, InstanceID: "i-1234567890abcdef0", Group: "my-asg", Hook: "my-lifecycle-hook",
 		Token: "71514b9d-6a40-4b26-8523-05e7eEXAMPLE", Time: time.Date(2021, 1, 19, 0, 36, 26, 533e6, time.UTC)}
-	for name, body := range map[string][]byte{"raw (SNS or SQS body)": term, "SNS-wrapped in SQS": snsEnvelope(t, term)} {
-		got, err := drain.ParseMessage(body)
+	for name, payload := range map[string][]byte{
+		"SQS": sqsEvent(t, term), "SNS-wrapped in SQS": sqsEvent(t, snsEnvelope(t, term)), "SNS": snsEvent(t, term), "direct": term,
+	} {
+		got, err := request(t, payload)
 		require.NoError(t, err, name)
 		assert.Equal(t, want, got, name)
 	}
-	eb, err := drain.ParseMessage(fixture(t, "eventbridge-terminate-action.json"))
+	eb, err := request(t, fixture(t, "eventbridge-terminate-action.json"))
 	require.NoError(t, err)
 	assert.Equal(t, drain.KindTerminate, eb.Kind)
 	assert.Equal(t, "my-lifecycle-hook", eb.Hook)
 	assert.Equal(t, "42694b3d-4b70-45cc-9a8a-b2b15EXAMPLE", eb.Token)
+	assert.Equal(t, time.Date(2021, 1, 13, 0, 12, 37, 214e6, time.UTC), eb.Time)
+	ebInSQS, err := request(t, sqsEvent(t, fixture(t, "eventbridge-terminate-action.json")))
+	require.NoError(t, err)
+	assert.Equal(t, eb, ebInSQS, "an EventBridge rule that targets a queue")
 
 	for name, kind := range map[string]drain.Kind{"eventbridge-spot-warning.json": drain.KindSpot, "eventbridge-rebalance.json": drain.KindRebalance} {
-		r, err := drain.ParseMessage(fixture(t, name))
+		r, err := request(t, fixture(t, name))
 		require.NoError(t, err)
 		assert.Equal(t, kind, r.Kind)
 		assert.Equal(t, "i-1234567890abcdef0", r.InstanceID)
 	}
 	for _, name := range []string{"asg-test-notification.json", "asg-launching.json"} {
-		r, err := drain.ParseMessage(fixture(t, name))
+		r, err := request(t, sqsEvent(t, fixture(t, name)))
 		require.NoError(t, err)
 		assert.Equal(t, drain.KindIgnore, r.Kind, name)
 	}
-	_, err = drain.ParseMessage([]byte(`{"hello":"world"}`))
+	_, err = request(t, sqsEvent(t, []byte(`{"hello":"world"}`)))
 	require.ErrorIs(t, err, drain.ErrInvalidInput)
-
-	msgs, fromSQS, err := drain.Messages(sqsEvent(t, term, snsEnvelope(t, term)))
-	require.NoError(t, err)
-	assert.True(t, fromSQS)
-	assert.Len(t, msgs, 2)
-	msgs, fromSQS, err = drain.Messages(snsEvent(t, term))
-	require.NoError(t, err)
-	assert.False(t, fromSQS)
-	assert.Equal(t, term, msgs[0].Body)
-	msgs, _, err = drain.Messages(fixture(t, "eventbridge-spot-warning.json"))
-	require.NoError(t, err)
-	assert.Len(t, msgs, 1)
+	_, err = request(t, sqsEvent(t, []byte(`not json`)))
+	require.ErrorIs(t, err, drain.ErrInvalidInput)
+	// A termination that names no hook can't be completed: an error, not a drain.
+	_, err = request(t, sqsEvent(t, []byte(`{"Service":"AWS Auto Scaling","LifecycleTransition":"autoscaling:EC2_INSTANCE_TERMINATING","EC2InstanceId":"i-1","AutoScalingGroupName":"g"}`)))
+	require.ErrorIs(t, err, drain.ErrInvalidInput)
 }
 
 // termination is a lifecycle notification for i-1 in group "ecs", hook "drain", at time.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/shipshape-dev/shipshape/envelope"
 	"github.com/shipshape-dev/shipshape/lifecycle"
 )
 
@@ -65,9 +66,10 @@ func NewHandler(d *Drainer, asg lifecycle.AutoScalingAPI, clusters []string, opt
 	return &Handler{d: d, gate: gate, clusters: clusters, opts: opts, log: opts.Logger}, nil
 }
 
-// HandleMessage does one step for one message and says whether nothing is left to do for it.
-func (h *Handler) HandleMessage(ctx context.Context, body []byte) (done bool, err error) {
-	req, err := ParseMessage(body)
+// HandleMessage does one step for one message (out of its envelopes: see Handle) and says
+// whether nothing is left to do for it.
+func (h *Handler) HandleMessage(ctx context.Context, m envelope.Message) (done bool, err error) {
+	req, err := ParseRequest(m)
 	if err != nil {
 		h.log.Error("drain: unreadable message dropped", "error", err.Error())
 		return true, nil // retrying can't fix it
@@ -146,14 +148,15 @@ func (h *Handler) finish(ctx context.Context, req Request, target lifecycle.Targ
 // message and returns an error while a drain is unfinished, so that Lambda's asynchronous
 // retries call it again (twice at most: use SQS for drains longer than a few minutes).
 func (h *Handler) Handle(ctx context.Context, payload []byte) (events.SQSEventResponse, error) {
-	msgs, fromSQS, err := Messages(payload)
+	msgs, err := envelope.Decode(payload)
 	if err != nil {
-		return events.SQSEventResponse{}, err
+		return events.SQSEventResponse{}, fmt.Errorf("%w: %w", ErrInvalidInput, err)
 	}
+	fromSQS := len(msgs) > 0 && msgs[0].Via == envelope.SQS
 	var resp events.SQSEventResponse
 	pending := 0
 	for _, m := range msgs {
-		done, err := h.HandleMessage(ctx, m.Body)
+		done, err := h.HandleMessage(ctx, m)
 		if err != nil {
 			h.log.Error("drain: message failed", "message_id", m.ID, "error", err.Error())
 		}

@@ -25,6 +25,11 @@
 // the instance in several groups is refused (ErrSeveralGroups, naming them): which group's
 // hooks to complete is never guessed.
 //
+// The hook messages Auto Scaling sends (to SNS, SQS or EventBridge) are this package's to
+// read: ParseHookMessage (the notification, out of its envelopes: package envelope) and
+// ParseHookEvent (an EventBridge lifecycle action's detail) give a HookMessage, whose Target
+// is what Heartbeat and Complete take.
+//
 // For instances resumed from a warm pool, where user data does not run again, run
 // GateOnInService from a service: it watches the IMDS target lifecycle state and runs the
 // gate each time the instance is headed for InService.

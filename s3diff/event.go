@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/shipshape-dev/shipshape/envelope"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
@@ -23,8 +24,11 @@ type ObjectEvent struct {
 	Size      int64
 }
 
-// DecodeKey decodes an object key as S3 writes it into event notifications: URL-encoded with
-// '+' for a space and %XX escapes (so a literal '+' arrives as %2B).
+// DecodeKey decodes an object key as S3 writes it into event notifications and Batch
+// Operations tasks: URL-encoded with '+' for a space and %XX escapes (so a literal '+'
+// arrives as %2B). S3 event notifications come decoded already (aws-lambda-go's
+// events.S3Object.URLDecodedKey, which ParseEvent uses); Batch Operations tasks and
+// EventBridge events have no decoded field, so they come through here.
 func DecodeKey(encoded string) (string, error) {
 	key, err := url.QueryUnescape(encoded)
 	if err != nil {
@@ -33,81 +37,103 @@ func DecodeKey(encoded string) (string, error) {
 	return key, nil
 }
 
-// ParseEvent reads the object uploads out of an event: an S3 event notification (delivered
-// directly, {"Records": [...]}) or an EventBridge "Object Created" event from aws.s3. S3's
-// test event (s3:TestEvent) and non-creation records give no uploads and no error. Anything
-// else is an error that says what the payload was.
+// ParseEvent reads the object uploads out of an event: an S3 event notification
+// ({"Records": [...]}, delivered directly or through SNS or SQS) or an EventBridge "Object
+// Created" event from aws.s3 (directly or through SQS); package envelope takes each out of
+// its envelopes. S3's test event (s3:TestEvent), non-creation records and other S3 events
+// give no uploads and no error. Anything else is an error that says what the payload was.
 func ParseEvent(payload []byte) ([]ObjectEvent, error) {
-	var probe struct {
-		Records    json.RawMessage `json:"Records"`
-		DetailType string          `json:"detail-type"`
-		Source     string          `json:"source"`
-		Event      string          `json:"Event"`
+	if IsBatchEvent(payload) {
+		return nil, invalid("the event is an S3 Batch Operations invocation: answer it with Handler.HandleBatch")
 	}
-	if err := json.Unmarshal(payload, &probe); err != nil {
+	msgs, err := envelope.Decode(payload)
+	if err != nil {
+		return nil, invalid("%v", err)
+	}
+	var out []ObjectEvent
+	for _, m := range msgs {
+		var evs []ObjectEvent
+		if m.Event != nil {
+			evs, err = fromEventBridge(m.Event)
+		} else {
+			evs, err = fromNotification(m.Body)
+		}
+		if err != nil {
+			if m.ID != "" {
+				return nil, errtext.Wrap("s3diff", "message "+m.ID, err)
+			}
+			return nil, err
+		}
+		out = append(out, evs...)
+	}
+	return out, nil
+}
+
+// fromNotification reads an S3 event notification (or S3's test event).
+func fromNotification(body []byte) ([]ObjectEvent, error) {
+	var probe struct {
+		Records json.RawMessage `json:"Records"`
+		Event   string          `json:"Event"`
+	}
+	if err := json.Unmarshal(body, &probe); err != nil {
 		return nil, invalid("the event is not a JSON object: %v", err)
 	}
 	switch {
 	case probe.Event == "s3:TestEvent":
 		return nil, nil
-	case IsBatchEvent(payload):
-		return nil, invalid("the event is an S3 Batch Operations invocation: answer it with Handler.HandleBatch")
-	case probe.Records != nil:
-		var ev events.S3Event
-		if err := json.Unmarshal(payload, &ev); err != nil {
-			return nil, invalid("the S3 notification does not parse: %v", err)
-		}
-		var out []ObjectEvent
-		for i, r := range ev.Records {
-			if !strings.HasPrefix(r.EventName, "ObjectCreated:") {
-				continue
-			}
-			key, err := DecodeKey(r.S3.Object.Key)
-			if err != nil {
-				return nil, errtext.Wrap("s3diff", fmt.Sprintf("record %d", i), err)
-			}
-			if r.S3.Bucket.Name == "" || key == "" {
-				return nil, invalid("record %d names no bucket or no key", i)
-			}
-			out = append(out, ObjectEvent{Bucket: r.S3.Bucket.Name, Key: key, VersionID: r.S3.Object.VersionID,
-				Sequencer: r.S3.Object.Sequencer, Size: r.S3.Object.Size})
-		}
-		return out, nil
-	case probe.DetailType != "":
-		if probe.Source != "aws.s3" {
-			return nil, invalid("EventBridge event from %q, not aws.s3", probe.Source)
-		}
-		if probe.DetailType != "Object Created" {
-			return nil, nil
-		}
-		var ev events.CloudWatchEvent
-		if err := json.Unmarshal(payload, &ev); err != nil {
-			return nil, invalid("the EventBridge event does not parse: %v", err)
-		}
-		var d struct {
-			Bucket struct {
-				Name string `json:"name"`
-			} `json:"bucket"`
-			Object struct {
-				Key       string `json:"key"`
-				Size      int64  `json:"size"`
-				VersionID string `json:"version-id"`
-				Sequencer string `json:"sequencer"`
-			} `json:"object"`
-		}
-		if err := json.Unmarshal(ev.Detail, &d); err != nil {
-			return nil, invalid("the EventBridge detail does not parse: %v", err)
-		}
-		key, err := DecodeKey(d.Object.Key)
-		if err != nil {
-			return nil, err
-		}
-		if d.Bucket.Name == "" || key == "" {
-			return nil, invalid("the EventBridge event names no bucket or no key")
-		}
-		return []ObjectEvent{{Bucket: d.Bucket.Name, Key: key, VersionID: d.Object.VersionID, Sequencer: d.Object.Sequencer, Size: d.Object.Size}}, nil
+	case probe.Records == nil:
+		return nil, invalid("neither an S3 notification (Records) nor an EventBridge event (detail-type); is the trigger an S3 bucket?")
 	}
-	return nil, invalid("neither an S3 notification (Records) nor an EventBridge event (detail-type); is the trigger an S3 bucket?")
+	var recs []events.S3EventRecord
+	if err := json.Unmarshal(probe.Records, &recs); err != nil {
+		return nil, invalid("the S3 notification does not parse (a key not URL-encoded as S3 writes keys?): %v", err)
+	}
+	var out []ObjectEvent
+	for i, r := range recs {
+		if !strings.HasPrefix(r.EventName, "ObjectCreated:") {
+			continue
+		}
+		key := r.S3.Object.URLDecodedKey
+		if r.S3.Bucket.Name == "" || key == "" {
+			return nil, invalid("record %d names no bucket or no key", i)
+		}
+		out = append(out, ObjectEvent{Bucket: r.S3.Bucket.Name, Key: key, VersionID: r.S3.Object.VersionID,
+			Sequencer: r.S3.Object.Sequencer, Size: r.S3.Object.Size})
+	}
+	return out, nil
+}
+
+// fromEventBridge reads an EventBridge event from aws.s3: "Object Created" gives its upload,
+// other S3 events none.
+func fromEventBridge(ev *envelope.Event) ([]ObjectEvent, error) {
+	if ev.Source != "aws.s3" {
+		return nil, invalid("EventBridge event from %q, not aws.s3", ev.Source)
+	}
+	if ev.DetailType != "Object Created" {
+		return nil, nil
+	}
+	var d struct {
+		Bucket struct {
+			Name string `json:"name"`
+		} `json:"bucket"`
+		Object struct {
+			Key       string `json:"key"`
+			Size      int64  `json:"size"`
+			VersionID string `json:"version-id"`
+			Sequencer string `json:"sequencer"`
+		} `json:"object"`
+	}
+	if err := json.Unmarshal(ev.Detail, &d); err != nil {
+		return nil, invalid("the EventBridge detail does not parse: %v", err)
+	}
+	key, err := DecodeKey(d.Object.Key)
+	if err != nil {
+		return nil, err
+	}
+	if d.Bucket.Name == "" || key == "" {
+		return nil, invalid("the EventBridge event names no bucket or no key")
+	}
+	return []ObjectEvent{{Bucket: d.Bucket.Name, Key: key, VersionID: d.Object.VersionID, Sequencer: d.Object.Sequencer, Size: d.Object.Size}}, nil
 }
 
 // HandlerOptions are the optional settings of a Handler.

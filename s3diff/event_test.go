@@ -3,6 +3,7 @@ package s3diff_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -57,6 +58,37 @@ func TestParseEvent(t *testing.T) {
 	}
 	_, err = s3diff.ParseEvent(s3Notification("b1", "bad%zzkey", "v"))
 	require.ErrorContains(t, err, "invalid URL escape")
+}
+
+// An S3 notification that reaches the function through a queue (S3 -> SQS, S3 -> SNS -> SQS,
+// S3 -> SNS) or an EventBridge rule that targets a queue is read as if it came directly:
+// never an empty result for an upload that is in the payload.
+func TestParseEventThroughSNSAndSQS(t *testing.T) {
+	const key = "a b+c.txt"
+	enc := url.QueryEscape(key)
+	quote := func(b []byte) string { q, _ := json.Marshal(string(b)); return string(q) }
+	sqs := func(body []byte) []byte {
+		return []byte(`{"Records":[{"messageId":"m-1","eventSource":"aws:sqs","body":` + quote(body) + `}]}`)
+	}
+	snsEnvelope := func(msg []byte) []byte {
+		return []byte(`{"Type":"Notification","MessageId":"n-1","Message":` + quote(msg) + `}`)
+	}
+	for name, payload := range map[string][]byte{
+		"S3 -> SQS":               sqs(s3Notification("b1", enc, "v1")),
+		"S3 -> SNS -> SQS":        sqs(snsEnvelope(s3Notification("b1", enc, "v1"))),
+		"S3 -> SNS":               []byte(`{"Records":[{"EventSource":"aws:sns","Sns":{"MessageId":"n-1","Message":` + quote(s3Notification("b1", enc, "v1")) + `}}]}`),
+		"EventBridge rule -> SQS": sqs(eventBridge("b1", enc, "v1")),
+	} {
+		evs, err := s3diff.ParseEvent(payload)
+		require.NoError(t, err, name)
+		require.Len(t, evs, 1, name)
+		assert.Equal(t, "b1", evs[0].Bucket, name)
+		assert.Equal(t, key, evs[0].Key, name)
+		assert.Equal(t, "v1", evs[0].VersionID, name)
+	}
+	_, err := s3diff.ParseEvent(sqs([]byte(`{"foo":1}`)))
+	require.ErrorIs(t, err, s3diff.ErrInvalidInput)
+	require.ErrorContains(t, err, "message m-1", "says which message")
 }
 
 func FuzzDecodeKey(f *testing.F) {

@@ -17,7 +17,7 @@ const module = "github.com/shipshape-dev/shipshape"
 
 // allowed lists, per top-level package, the sibling packages it may depend on (directly or
 // not). Every package may use the ground floor: internal/, clock (the one time source,
-// public because Options.Clock is) and fakeapi (what the fakes are built from; libraries
+// public because Options.Clock is), envelope (the one decoder of invocation payloads) and fakeapi (what the fakes are built from; libraries
 // may not use it, only fakes, tests and binaries); and its own subpackages. The ground
 // floor uses nothing above it; nothing may use examples/.
 var allowed = map[string][]string{
@@ -30,6 +30,7 @@ var allowed = map[string][]string{
 	"clock":      nil,
 	"textdiff":   nil,
 	"fakeapi":    nil,
+	"envelope":   nil,
 }
 
 // isLibrary: pkg is a capability package or one of its non-fake subpackages (not a
@@ -72,9 +73,9 @@ func TestImportGraph(t *testing.T) {
 			case to == "fakeapi" && isLibrary(pkg):
 				bad = append(bad, dep+" (fakes are for tests: only <pkg>test packages, tests and binaries use fakeapi)")
 			case to == from:
-			case from == "clock" || from == "fakeapi" || from == "textdiff":
+			case from == "clock" || from == "fakeapi" || from == "textdiff" || from == "envelope":
 				bad = append(bad, dep+" ("+from+" is the ground floor: it imports nothing of the module)")
-			case to == "internal" || to == "clock" || to == "fakeapi":
+			case to == "internal" || to == "clock" || to == "fakeapi" || to == "envelope":
 			case to == "examples" && from != "examples":
 				bad = append(bad, dep+" (nothing may import examples/)")
 			case from == "internal":
