@@ -200,6 +200,12 @@ func New(optFns ...func(*Options)) (*Client, error) {
 		tokenTTL: o.TokenTTL,
 	}
 	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	// Retries are go-retryablehttp's, not the AWS SDK's retryer that every other package
+	// uses: instance metadata is plain HTTP with no SDK client, so there is no middleware
+	// stack to plug the SDK's retryer into, and a loop of our own would be a second retry
+	// layer written by hand. Its waits (BackoffMin to BackoffMax, milliseconds to a second)
+	// are on the wall clock, not Options.Clock: they are short and bounded, and the long
+	// waits (token lifetimes, refreshes, watcher polls) are on the Clock.
 	c.http = &retryablehttp.Client{
 		HTTPClient:   &http.Client{Transport: o.Transport, Timeout: o.AttemptTimeout, CheckRedirect: noRedirect},
 		RetryWaitMin: o.BackoffMin,
