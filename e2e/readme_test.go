@@ -43,6 +43,10 @@ func TestTheREADMEWalkThroughWorks(t *testing.T) {
 	// background, when a line fails before `kill %1`) is stopped with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	// A line that fails ends the block before its `kill %1`: the test bed it started keeps
+	// our stderr open. Run returns a minute after bash has exited anyway (the Cleanup below
+	// then stops the test bed), with the block's output, instead of waiting for the pipe.
+	cmd.WaitDelay = time.Minute
 	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) })
 	err = cmd.Run()
 	_ = os.RemoveAll(filepath.Join(root, "bin")) // what the walk-through built
