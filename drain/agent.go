@@ -32,6 +32,19 @@ type WatchOptions struct {
 	// advisory and come earlier than a Spot interruption notice; draining on them moves the
 	// tasks off an instance at elevated risk before the two-minute warning. Default: off.
 	OnRebalance bool
+	// OnMaintenance drains ahead of a scheduled maintenance event that reboots, stops or
+	// retires the instance (instance-reboot, system-reboot, instance-stop,
+	// instance-retirement, and codes EC2 may add later), MaintenanceLead before its
+	// NotBefore. A canceled or completed event never starts a drain; system-maintenance
+	// (network or power work that neither reboots nor stops the instance) is logged, not
+	// drained for. The instance stays: like a rebalance drain, no termination hook is looked
+	// for, and the container instance stays DRAINING after the event (set it ACTIVE again
+	// when the instance is back). Default: off.
+	OnMaintenance bool
+	// MaintenanceLead is how long before a maintenance event's NotBefore the drain starts.
+	// Default: MaxDrain, so that the drain has all its time before the event may start. An
+	// event whose NotBefore is unreadable, or within the lead already, drains at once.
+	MaintenanceLead time.Duration
 	// AutoScaling, when set, lets Watch find the instance's termination lifecycle hooks
 	// (when IMDS's target lifecycle state says Terminated, or after a Spot drain when it
 	// does by then), heartbeat them while draining and complete them with CONTINUE at the
@@ -46,7 +59,8 @@ type WatchOptions struct {
 	// during a drain (a time moved earlier, or after another trigger) ends it at its time
 	// when that is earlier; the end never moves later. Only the Spot instance-action time is
 	// a deadline: a rebalance recommendation's noticeTime is when it was sent, and a
-	// scheduled maintenance event's NotBefore (days ahead; not watched) is not one either.
+	// scheduled maintenance event's NotBefore is when the drain starts (MaintenanceLead
+	// before it), not when it ends.
 	MaxDrain time.Duration
 	// OnTrigger, when set, is told what started the drain, before it starts.
 	OnTrigger func(Trigger)
@@ -91,6 +105,8 @@ type Trigger struct {
 //     instance): with WatchOptions.AutoScaling, the termination hooks are found,
 //     heartbeated and completed with CONTINUE when the drain ends (or MaxDrain passes).
 //   - rebalance recommendation (OnRebalance): drained within MaxDrain; the instance stays.
+//   - scheduled maintenance (OnMaintenance): a pending reboot, stop or retirement whose
+//     NotBefore is within MaintenanceLead: drained within MaxDrain; the instance stays.
 //
 // The Spot instance-action is watched during the drain too: a notice whose time is earlier
 // than the drain's end (a time moved earlier, or a notice after another trigger) moves the
@@ -111,6 +127,12 @@ func (d *Drainer) Watch(ctx context.Context, md *imds.Client, clusters []string,
 	}
 	if o.MaxDrain == 0 {
 		o.MaxDrain = 30 * time.Minute
+	}
+	if o.MaintenanceLead < 0 {
+		return Result{}, fmt.Errorf("%w: MaintenanceLead %s is negative", ErrInvalidInput, o.MaintenanceLead)
+	}
+	if o.MaintenanceLead == 0 {
+		o.MaintenanceLead = o.MaxDrain
 	}
 	// The Spot watcher runs until Watch returns: its notices trigger the drain, then bound it.
 	wctx, stopWatching := context.WithCancel(ctx)
@@ -167,7 +189,7 @@ func (d *Drainer) Watch(ctx context.Context, md *imds.Client, clusters []string,
 	}
 	// Bounded by the drain's end; at least one step (DRAINING) even when it has passed.
 	do := DrainOptions{MaxDrain: max(end.by().Sub(d.opts.Clock.Now()), time.Nanosecond), OnProgress: o.OnProgress, OnEvent: o.OnEvent}
-	if o.AutoScaling != nil && trig.Kind != KindRebalance {
+	if o.AutoScaling != nil && trig.Kind != KindRebalance && trig.Kind != KindMaintenance {
 		hook, err := d.terminationHooks(ctx, md, id, o.AutoScaling)
 		switch {
 		case err != nil:
@@ -282,8 +304,8 @@ type trigger struct {
 func (d *Drainer) waitForTrigger(ctx context.Context, md *imds.Client, o WatchOptions, notices <-chan imds.SpotAction, spotDone <-chan error) (trigger, error) {
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
-	triggers := make(chan Trigger, 3)
-	errs := make(chan error, 3)
+	triggers := make(chan Trigger, 4)
+	errs := make(chan error, 4)
 	fire := func(t Trigger) {
 		select { // the first one wins; never block a watcher
 		case triggers <- t:
@@ -314,6 +336,14 @@ func (d *Drainer) waitForTrigger(ctx context.Context, md *imds.Client, o WatchOp
 					fire(Trigger{Kind: KindRebalance, Reason: "EC2 rebalance recommendation at " + r.NoticeTime.UTC().Format("15:04:05")})
 				}
 			}, o.IMDS...)
+		}()
+	}
+	if o.OnMaintenance {
+		watchers++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- d.watchMaintenance(wctx, md, o, fire)
 		}()
 	}
 	for {

@@ -25,7 +25,9 @@
 // bounded by MaxDrain and SpotWarning; a notice seen during a drain moves its end earlier,
 // never later), the
 // Auto Scaling target lifecycle state Terminated (the termination hooks are found,
-// heartbeated and completed), or, opted in, a rebalance recommendation. Replace does a
+// heartbeated and completed), or, opted in, a rebalance recommendation or a scheduled
+// maintenance event that reboots, stops or retires the instance (drained MaintenanceLead
+// before its NotBefore; never for a canceled or completed event). Replace does a
 // planned replacement: scale-in protection off, drain, TerminateInstanceInAutoScalingGroup
 // without decrementing the desired capacity; it terminates nothing unless the drain finished,
 // and then says what it left: ReplaceResult.ProtectionRestored (a protection it could not

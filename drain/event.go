@@ -27,6 +27,10 @@ const (
 	// KindRebalance: a rebalance recommendation: drain (within the maximum drain time), no
 	// hook; the instance stays.
 	KindRebalance Kind = "rebalance"
+	// KindMaintenance: a scheduled maintenance event (reboot, stop, retirement) is near:
+	// drain (within the maximum drain time), no hook; the instance stays. Only Watch
+	// (WatchOptions.OnMaintenance) reports it.
+	KindMaintenance Kind = "maintenance"
 	// KindIgnore: nothing to do (test notification, launch transition, other events).
 	KindIgnore Kind = "ignore"
 )

@@ -141,3 +141,51 @@ func TestIntegrationSpotNoticeTimeFromTheMetadataMock(t *testing.T) {
 		})
 	}
 }
+
+// TestIntegrationDrainsAheadOfTheMetadataMocksMaintenance: the system reboot that
+// amazon-ec2-metadata-mock schedules (its times written as IMDS writes them) drains the
+// instance once the drain's clock is within the lead of its NotBefore.
+func TestIntegrationDrainsAheadOfTheMetadataMocksMaintenance(t *testing.T) {
+	mock := testbed.IMDSMock(t)
+	target, err := url.Parse(mock.URL)
+	require.NoError(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path { // only the maintenance event may trigger
+		case "/latest/meta-data/autoscaling/target-lifecycle-state", "/latest/meta-data/spot/instance-action":
+			http.NotFound(w, r)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	md, err := imds.New(func(o *imds.Options) {
+		o.Endpoint, o.Clock = srv.URL, clocktest.NewManual()
+		o.Getenv = func(string) string { return "" }
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	events, err := md.ScheduledMaintenance(ctx)
+	require.NoError(t, err)
+	require.Len(t, events, 1)
+	require.True(t, events[0].Pending())
+
+	clock := clocktest.New()
+	clock.Advance(events[0].NotBefore.Sub(clock.Now()) - 10*time.Minute) // ten minutes before the reboot
+	fake := draintest.New(clock)
+	fake.CreateCluster("prod")
+	arn := fake.AddInstance("prod", "i-1234567890abcdef0") // the mock's instance id
+	fake.AddService("prod", "web", false)
+	fake.RunTask(arn, "web", time.Minute)
+	d, err := drain.New(fake, func(o *drain.Options) { o.Clock = clock })
+	require.NoError(t, err)
+	var trig drain.Trigger
+	res, err := d.Watch(ctx, md, []string{"prod"}, drain.WatchOptions{OnMaintenance: true, MaintenanceLead: 15 * time.Minute,
+		OnTrigger: func(tr drain.Trigger) { trig = tr }})
+	require.NoError(t, err)
+	assert.True(t, res.Last.Done)
+	assert.Equal(t, drain.KindMaintenance, trig.Kind)
+	assert.Contains(t, trig.Reason, events[0].EventID)
+	assert.Equal(t, "DRAINING", fake.InstanceStatus(arn))
+}

@@ -23,9 +23,12 @@
 // credentials for another 5 to 15 minutes (logging a warning) instead of failing every AWS
 // call. Credentials that were never valid are never served.
 //
-// To react to Spot interruptions, rebalance recommendations or Auto Scaling lifecycle
-// changes, use WatchSpotAction, WatchRebalance and WatchTargetLifecycleState: they poll (every
-// 5 s by default) and call back once per new state.
+// To react to Spot interruptions, rebalance recommendations, Auto Scaling lifecycle changes
+// or scheduled maintenance, use WatchSpotAction, WatchRebalance, WatchTargetLifecycleState and
+// WatchMaintenance: they poll (every 5 s by default) and call back once per new state.
+// ScheduledMaintenance reads the maintenance events once; their times, which IMDS writes as
+// "21 Jan 2019 09:00:43 GMT", come back as time.Time, and MaintenanceEvent.Pending tells a
+// coming event from a canceled or completed one.
 //
 // # Requests and failures
 //
@@ -54,7 +57,7 @@
 // # Testing
 //
 // Package imdstest is an in-process IMDS (httptest) with rotating credentials, Spot,
-// rebalance and lifecycle notices, tags, and fault injection (dropped token PUT, 401, 429,
+// rebalance and lifecycle notices, scheduled maintenance, tags, and fault injection (dropped token PUT, 401, 429,
 // 5xx, delays); point Options.Endpoint at its URL. The package's own integration tests also
 // run against AWS's amazon-ec2-metadata-mock (see scripts/testbed).
 package imds

@@ -82,6 +82,20 @@ func checkBehaviour(t *testing.T, c *imds.Client, want instance) {
 	require.NoError(t, err)
 	assert.Equal(t, want.tags, tags)
 
+	// The mock schedules one system reboot from its start, for a week, movable by 9 days.
+	events, err := c.ScheduledMaintenance(ctx)
+	require.NoError(t, err)
+	require.Len(t, events, 1)
+	e := events[0]
+	assert.Equal(t, "instance-event-1234567890abcdef0", e.EventID)
+	assert.Equal(t, imds.MaintenanceSystemReboot, e.Code)
+	assert.Equal(t, imds.MaintenanceActive, e.State)
+	assert.True(t, e.Pending())
+	assert.False(t, e.NotBefore.IsZero())
+	assert.Equal(t, 7*24*time.Hour, e.NotAfter.Sub(e.NotBefore))
+	assert.Equal(t, 9*24*time.Hour, e.NotBeforeDeadline.Sub(e.NotBefore))
+	assert.Empty(t, e.BadTimes)
+
 	_, err = c.Get(ctx, "meta-data/no-such-path")
 	require.ErrorIs(t, err, imds.ErrNotFound)
 	_, err = c.Credentials(ctx, "not-the-role")
@@ -112,6 +126,10 @@ func TestBehaviourOfTheFake(t *testing.T) {
 	b.srv.SetSpotAction(imds.SpotAction{Action: imds.SpotTerminate, Time: b.clock.Now().Add(2 * time.Minute)})
 	b.srv.SetRebalance(b.clock.Now())
 	b.srv.SetLifecycleState(imds.LifecycleTerminated)
+	start := b.clock.Now().UTC().Truncate(time.Second)
+	b.srv.SetMaintenance(imds.MaintenanceEvent{EventID: "instance-event-1234567890abcdef0", Code: imds.MaintenanceSystemReboot,
+		State: imds.MaintenanceActive, Description: "The instance is scheduled for system-reboot",
+		NotBefore: start, NotAfter: start.Add(7 * 24 * time.Hour), NotBeforeDeadline: start.Add(9 * 24 * time.Hour)})
 	want.accessKeyID = b.srv.CurrentCredentials().AccessKeyID
 	checkBehaviour(t, b.client, want)
 }

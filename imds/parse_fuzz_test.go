@@ -3,6 +3,7 @@ package imds
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func FuzzParseCredentials(f *testing.F) {
@@ -61,6 +62,39 @@ func FuzzParseSpotAction(f *testing.F) {
 		// missing or unreadable, and only then is BadTime set.
 		if a.Action != SpotStop && a.Action != SpotTerminate && a.Action != SpotHibernate || a.BadTime != "" && !a.Time.IsZero() {
 			t.Fatalf("accepted %+v", a)
+		}
+	})
+}
+
+func FuzzParseMaintenance(f *testing.F) {
+	f.Add([]byte(`[{"NotBefore":"21 Jan 2019 09:00:43 GMT","Code":"system-reboot","Description":"scheduled reboot","EventId":"instance-event-0d59937288b749b32","NotAfter":"21 Jan 2019 09:17:23 GMT","State":"active"}]`))
+	f.Add([]byte(`[{"EventId":"e","NotBefore":"32 Jan 2019 25:00:00 GMT"}]`))
+	f.Add([]byte(`{"EventId":"e"}`))
+	f.Add([]byte(`[]`))
+	f.Add([]byte(``))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		events, err := parseMaintenance(body)
+		if err != nil {
+			if events != nil {
+				t.Fatalf("a partial list with an error: %v", events)
+			}
+			return
+		}
+		seen := map[string]bool{}
+		for _, e := range events {
+			if strings.TrimSpace(e.EventID) == "" || seen[e.EventID] {
+				t.Fatalf("accepted an event without a unique id: %+v", events)
+			}
+			seen[e.EventID] = true
+			for name, text := range e.BadTimes {
+				if text == "" || (name != "NotBefore" && name != "NotAfter" && name != "NotBeforeDeadline") {
+					t.Fatalf("bad time %q=%q", name, text)
+				}
+			}
+			// A pending event whose start is unknown may start at any time: it is due now.
+			if e.Pending() && e.NotBefore.IsZero() && !e.StartsBy(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)) {
+				t.Fatalf("a pending event with an unknown start is not due: %+v", e)
+			}
 		}
 	})
 }

@@ -16,6 +16,11 @@ type WatchOptions struct {
 	// Logger receives a Warn line per failed poll (the watcher keeps going). Default: the
 	// client's logger.
 	Logger *slog.Logger
+
+	// EveryPoll calls back after every poll that succeeds, changed or not, for callers whose
+	// decision depends on the time as well as the value (a maintenance event coming within
+	// a lead). Default: only on a change.
+	EveryPoll bool
 }
 
 // WatchSpotAction polls the Spot instance-action and calls fn once per new notice (and with
@@ -40,6 +45,11 @@ func (c *Client) WatchTargetLifecycleState(ctx context.Context, fn func(Lifecycl
 // watch polls read and calls fn when the value differs from the last one seen, starting
 // from initial (which is not reported).
 func watch[T comparable](ctx context.Context, c *Client, read func(context.Context) (T, error), fn func(T), initial T, optFns []func(*WatchOptions)) error {
+	return watchFunc(ctx, c, read, fn, initial, func(a, b T) bool { return a == b }, optFns)
+}
+
+// watchFunc is watch for values that == cannot compare: equal says whether two are the same.
+func watchFunc[T any](ctx context.Context, c *Client, read func(context.Context) (T, error), fn func(T), initial T, equal func(a, b T) bool, optFns []func(*WatchOptions)) error {
 	var o WatchOptions
 	for _, f := range optFns {
 		f(&o)
@@ -58,7 +68,7 @@ func watch[T comparable](ctx context.Context, c *Client, read func(context.Conte
 			return err
 		case err != nil:
 			o.Logger.Warn("imds: watch poll failed; trying again next interval", "error", err.Error())
-		case v != last:
+		case o.EveryPoll || !equal(v, last):
 			last = v
 			fn(v)
 		}

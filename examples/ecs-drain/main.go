@@ -4,7 +4,7 @@
 //
 //	ecs-drain -cluster prod -instance i-0123456789abcdef0      # drain now
 //	ecs-drain -self                                            # this instance, now
-//	ecs-drain -watch [-on-rebalance]                           # on the instance: wait, then drain
+//	ecs-drain -watch [-on-rebalance] [-on-maintenance]         # on the instance: wait, then drain
 //	ecs-drain -replace -cluster prod -instance i-0123...       # drain, then let the group replace it
 //
 // Run with -h for the flags and exit codes.
@@ -48,7 +48,7 @@ const (
 
 const usage = `Usage:
   ecs-drain [-cluster NAME[,NAME...]] (-instance i-... | -self) [flags]   drain one instance now
-  ecs-drain -watch [-on-rebalance] [flags]                              on the instance: drain it when it is leaving
+  ecs-drain -watch [-on-rebalance] [-on-maintenance] [flags]           on the instance: drain it when it is leaving
   ecs-drain -replace [-cluster ...] (-instance i-... | -self) [flags]    planned replacement
 
 Draining sets the container instance on that EC2 instance to DRAINING and waits until every
@@ -63,7 +63,12 @@ the lookup's filter) is never touched: exit 1, naming both.
     SUSPICIOUS and the drain lasts at most -timeout and at most 15 minutes;
   the Auto Scaling target lifecycle state Terminated: the group's termination hooks are
     heartbeated and completed with CONTINUE when the drain ends or -timeout passes;
-  with -on-rebalance, an EC2 rebalance recommendation (advisory, earlier than Spot's).
+  with -on-rebalance, an EC2 rebalance recommendation (advisory, earlier than Spot's);
+  with -on-maintenance, a scheduled reboot, stop or retirement of the instance, from
+    -maintenance-lead (default: -timeout) before the event may start. Canceled and completed
+    events never drain; system-maintenance (the host's network or power) is logged only.
+    After a rebalance or maintenance drain the instance stays DRAINING: set it ACTIVE
+    again (aws ecs update-container-instances-state --status ACTIVE) when it is back.
   The cluster comes from the ECS agent unless -cluster is given. ECS_CONTAINER_STOP_TIMEOUT
   is read from -ecs-config: a warning says when it is too long for a Spot interruption.
 
@@ -115,6 +120,8 @@ func watching(args []string) bool {
 type flags struct {
 	agentURL, instance, ecsConfig     string
 	self, watch, onRebalance, replace bool
+	onMaintenance                     bool
+	maintenanceLead                   time.Duration
 	completeHooks                     bool
 	timeout, interval, grace, poll    time.Duration
 	standalone, daemon                drain.Policy
@@ -312,7 +319,8 @@ func watch(ctx context.Context, f flags, d *drain.Drainer, md *imds.Client, asg 
 			say("WARNING: %s", drain.SpotStopWarning(cfg.StopTimeout))
 		}
 	}
-	o := drain.WatchOptions{OnRebalance: f.onRebalance, MaxDrain: f.timeout, OnProgress: progress, OnEvent: events,
+	o := drain.WatchOptions{OnRebalance: f.onRebalance, OnMaintenance: f.onMaintenance, MaintenanceLead: f.maintenanceLead,
+		MaxDrain: f.timeout, OnProgress: progress, OnEvent: events,
 		OnTrigger: func(t drain.Trigger) { say("%s: draining this instance", t.Reason) },
 		IMDS:      []func(*imds.WatchOptions){func(o *imds.WatchOptions) { o.Interval = f.poll }}}
 	if f.completeHooks {
@@ -321,6 +329,13 @@ func watch(ctx context.Context, f flags, d *drain.Drainer, md *imds.Client, asg 
 	what := "a Spot interruption notice or the Auto Scaling target lifecycle state Terminated"
 	if f.onRebalance {
 		what += " (or a rebalance recommendation)"
+	}
+	if f.onMaintenance {
+		lead := f.maintenanceLead
+		if lead == 0 {
+			lead = f.timeout
+		}
+		what += fmt.Sprintf(" (or a scheduled reboot, stop or retirement within %s)", lead)
 	}
 	say("watching instance metadata every %s for %s; clusters %v", f.poll, what, clusters)
 	res, err := d.Watch(ctx, md, clusters, o)
@@ -354,6 +369,8 @@ func parse(args []string, stderr io.Writer) (f flags, clusterList []string, code
 	fs.BoolVar(&f.self, "self", false, "drain this instance (instance id from IMDS)")
 	fs.BoolVar(&f.watch, "watch", false, "keep running on the instance; drain it when it is leaving (Spot, scale-in)")
 	fs.BoolVar(&f.onRebalance, "on-rebalance", false, "with -watch: drain on an EC2 rebalance recommendation too")
+	fs.BoolVar(&f.onMaintenance, "on-maintenance", false, "with -watch: drain ahead of a scheduled reboot, stop or retirement of the instance")
+	fs.DurationVar(&f.maintenanceLead, "maintenance-lead", 0, "with -on-maintenance: how long before the event may start to drain (default: -timeout)")
 	fs.BoolVar(&f.completeHooks, "complete-hooks", true, "with -watch: heartbeat and complete the termination hooks (needs Auto Scaling permissions;\n-replace always completes them)")
 	fs.StringVar(&f.ecsConfig, "ecs-config", drain.DefaultAgentConfigPath, "with -watch: the ECS agent's config, to check ECS_CONTAINER_STOP_TIMEOUT (\"\" to skip)")
 	fs.DurationVar(&f.poll, "poll", 5*time.Second, "with -watch: how often to read instance metadata (at least 1s)")
@@ -393,6 +410,12 @@ func parse(args []string, stderr io.Writer) (f flags, clusterList []string, code
 		return usageErr("-instance: %v", awsid.InstanceID(f.instance))
 	case f.onRebalance && !f.watch:
 		return usageErr("-on-rebalance is for -watch")
+	case f.onMaintenance && !f.watch:
+		return usageErr("-on-maintenance is for -watch")
+	case cli.IsSet(fs, "maintenance-lead") && !f.onMaintenance:
+		return usageErr("-maintenance-lead is for -watch -on-maintenance")
+	case f.maintenanceLead < 0:
+		return usageErr("-maintenance-lead %s is negative: want how long before the event to start draining (e.g. 45m)", f.maintenanceLead)
 	case f.grace < 0:
 		return usageErr("-standalone-grace %s is negative: want 0 (stop at once) or more", f.grace)
 	// Flags of another mode would be silently ignored: refused instead.

@@ -63,6 +63,24 @@ func TestWatchDrainsOnASpotNotice(t *testing.T) {
 	assert.Equal(t, "DRAINING", fake.InstanceStatus(arn))
 }
 
+func TestWatchDrainsAheadOfAScheduledReboot(t *testing.T) {
+	fake, arn, clockOpt := bed(t)
+	var o drain.Options
+	clockOpt(&o)
+	task := fake.RunTask(arn, "web", 30*time.Second)
+	md, asg, agent := onInstance(t, o.Clock)
+	md.SetMaintenance(imds.MaintenanceEvent{EventID: "instance-event-0123", Code: imds.MaintenanceSystemReboot, State: imds.MaintenanceActive,
+		NotBefore: o.Clock.Now().Add(40 * time.Minute), NotAfter: o.Clock.Now().Add(3 * time.Hour)})
+
+	code, stdout, stderr := drainCmd(clockOpt, "-watch", "-on-maintenance", "-maintenance-lead", "1h", "-poll", "1s", "-agent-metadata", agent, "-ecs-config", "")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "or a scheduled reboot, stop or retirement within 1h0m0s")
+	assert.Contains(t, stdout, "scheduled maintenance system-reboot (instance-event-0123) not before")
+	assert.Equal(t, "STOPPED", fake.TaskStatus(task))
+	assert.Equal(t, "DRAINING", fake.InstanceStatus(arn), "the instance stays: it is left DRAINING, as the usage says")
+	assert.Zero(t, asg.Calls("DescribeAutoScalingInstances"), "no termination hook is looked for")
+}
+
 func TestWatchReportsWhatTheSpotDeadlineLeft(t *testing.T) {
 	fake, arn, clockOpt := bed(t)
 	var o drain.Options

@@ -19,7 +19,7 @@ import (
 )
 
 func init() {
-	chapters = append(chapters, chapter{order: 5, name: "drain: empty an ECS instance on scale-in (CLI and Lambda) and on a Spot notice", run: tourDrain})
+	chapters = append(chapters, chapter{order: 5, name: "drain: empty an ECS instance on scale-in (CLI and Lambda), on a Spot notice and ahead of maintenance", run: tourDrain})
 }
 
 func tourDrain(ctx context.Context, say func(string, ...any)) error {
@@ -76,7 +76,10 @@ func tourDrain(ctx context.Context, say func(string, ...any)) error {
 	if err := tourDrainLambda(ctx, say, clock, ecs, asg); err != nil {
 		return err
 	}
-	return tourDrainSpot(ctx, say, clock, ecs, first)
+	if err := tourDrainSpot(ctx, say, clock, ecs, first); err != nil {
+		return err
+	}
+	return tourDrainMaintenance(ctx, say, clock, ecs)
 }
 
 // tourDrainLambda: the same scale-in handled by the drain Lambda, re-driven by its SQS queue.
@@ -160,5 +163,50 @@ func tourDrainSpot(ctx context.Context, say func(string, ...any), clock *clockte
 	}
 	say("two minutes later EC2 reclaims it: %s; task %s was still %s (its stop takes longer than a Spot warning leaves)",
 		res.Last, slow[len(slow)-8:], ecs.TaskStatus(slow))
+	return nil
+}
+
+// tourDrainMaintenance: a scheduled reboot of i-0eee, drained ahead by ecs-drain -watch
+// -on-maintenance; a canceled one beside it changes nothing.
+func tourDrainMaintenance(ctx context.Context, say func(string, ...any), clock *clocktest.Clock, ecs *draintest.ECS) error {
+	mdClock := clocktest.NewManual()
+	srv := imdstest.NewServer(func(o *imdstest.Options) { o.Clock = mdClock })
+	defer srv.Close()
+	srv.SetInstance("i-00000eee", "us-east-1", "us-east-1a")
+	md, err := imds.New(func(o *imds.Options) { o.Endpoint, o.Clock = srv.URL, mdClock })
+	if err != nil {
+		return err
+	}
+	arn := ecs.AddInstance("prod", "i-00000eee")
+	ecs.RunTask(arn, "web", time.Minute)
+	at := clock.Now().UTC().Truncate(time.Second)
+	srv.SetMaintenance(
+		imds.MaintenanceEvent{EventID: "instance-event-0aa1", Code: imds.MaintenanceInstanceStop, State: imds.MaintenanceCanceled,
+			NotBefore: at.Add(10 * time.Minute)},
+		imds.MaintenanceEvent{EventID: "instance-event-0bb2", Code: imds.MaintenanceSystemReboot, State: imds.MaintenanceActive,
+			NotBefore: at.Add(45 * time.Minute), NotAfter: at.Add(3 * time.Hour)})
+	d, err := drain.New(ecs, func(o *drain.Options) { o.Clock = clock })
+	if err != nil {
+		return err
+	}
+	watching, stop := context.WithCancel(ctx)
+	defer stop()
+	var res drain.Result
+	var werr error
+	go func() {
+		defer stop()
+		res, werr = d.Watch(ctx, md, []string{"prod"}, drain.WatchOptions{OnMaintenance: true, MaintenanceLead: time.Hour,
+			OnTrigger: func(t drain.Trigger) { say("ecs-drain -watch -on-maintenance on i-0eee: %s", t.Reason) },
+		})
+	}()
+	say("i-0eee has two maintenance events: an instance-stop, canceled (never drained for), and a system reboot in 45 minutes")
+	for mdClock.BlockUntilSleeping(watching, 1) == nil {
+		mdClock.Advance(5 * time.Second)
+	}
+	if werr != nil {
+		return werr
+	}
+	say("drained ahead of the reboot in %d steps: %s; i-0eee stays %s until someone sets it ACTIVE after the reboot",
+		res.Steps, res.Last, ecs.InstanceStatus(arn))
 	return nil
 }

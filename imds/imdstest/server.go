@@ -61,7 +61,7 @@ type Request struct {
 // Server is a fake IMDS. Its zero state (after NewServer or Reset) serves IMDSv2 only, with
 // role "shipshape-test-role", credentials valid 6 hours and rotated 30 minutes before they
 // expire, instance "i-0123456789abcdef0" in us-east-1a, no Spot or rebalance notice, target
-// lifecycle state InService, and tags Name=shipshape-test.
+// lifecycle state InService, no scheduled maintenance, and tags Name=shipshape-test.
 type Server struct {
 	URL string
 
@@ -84,6 +84,7 @@ type Server struct {
 	spot         imds.SpotAction
 	rebalance    time.Time
 	lifecycle    imds.LifecycleState
+	maintenance  []imds.MaintenanceEvent
 	tags         map[string]string
 	bodies       map[string]rawBody
 	faults       []*Fault
@@ -135,10 +136,18 @@ func (s *Server) Reset() {
 	s.spot = imds.SpotAction{Action: imds.SpotNone}
 	s.rebalance = time.Time{}
 	s.lifecycle = imds.LifecycleInService
+	s.maintenance = nil
 	s.tags = map[string]string{"Name": "shipshape-test"}
 	s.bodies = make(map[string]rawBody)
 	s.faults = nil
 	s.requests = nil
+}
+
+// SetMaintenance sets the scheduled maintenance events, served as IMDS writes them (times
+// like "21 Jan 2019 09:00:43 GMT"); none (the default) is a 404. An event's BadTimes, when
+// set, are served instead of its times, to test unreadable ones.
+func (s *Server) SetMaintenance(events ...imds.MaintenanceEvent) {
+	s.locked(func() { s.maintenance = slices.Clone(events) })
 }
 
 // SetIMDSv1 allows (true) or refuses (false, the default) requests without a token.
@@ -433,6 +442,23 @@ func (s *Server) metadata(path string, now time.Time) (string, int) {
 			return notFound()
 		}
 		return js(map[string]string{"noticeTime": s.rebalance.UTC().Format(time.RFC3339)})
+	case path == "/latest/meta-data/events/maintenance/scheduled":
+		if len(s.maintenance) == 0 {
+			return notFound()
+		}
+		list := make([]map[string]string, 0, len(s.maintenance))
+		for _, e := range s.maintenance {
+			m := map[string]string{"Code": string(e.Code), "Description": e.Description, "EventId": e.EventID, "State": string(e.State)}
+			for name, t := range map[string]time.Time{"NotBefore": e.NotBefore, "NotAfter": e.NotAfter, "NotBeforeDeadline": e.NotBeforeDeadline} {
+				if bad, ok := e.BadTimes[name]; ok {
+					m[name] = bad
+				} else if !t.IsZero() {
+					m[name] = t.UTC().Format("2 Jan 2006 15:04:05 GMT")
+				}
+			}
+			list = append(list, m)
+		}
+		return js(list)
 	case path == "/latest/meta-data/autoscaling/target-lifecycle-state":
 		if s.lifecycle == imds.LifecycleNone {
 			return notFound()
