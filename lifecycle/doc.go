@@ -40,7 +40,8 @@
 // instance ready. Heartbeats go every third of the hook's HeartbeatTimeout. The wait is cut
 // so that the decision is always sent before the hook's global timeout
 // (min(48 h, 100 x HeartbeatTimeout)) lapses to its default result. All waiting goes through
-// Options.Clock and the caller's context; lifecycletest.NewClock makes an hour pass at once.
+// Options.Clock and the caller's context; clocktest.New (package clock/clocktest)
+// makes an hour pass at once.
 // A command probe whose command the shell cannot start (exit 126 or 127) can never pass: the
 // gate decides at the first round instead of waiting out its timeout.
 //
@@ -60,7 +61,7 @@
 // # Testing
 //
 // Package lifecycletest has a stateful fake of Auto Scaling's lifecycle hooks (heartbeat
-// and global timeouts, default results, the no-active-action error), a fake clock, and a
+// and global timeouts, default results, the no-active-action error) driven by a clock/clocktest clock, and a
 // wire server speaking Auto Scaling's query/XML protocol for tests of a real SDK client.
 // The CloudFormation snippet and the minimal IAM policy are in docs/lifecycle.md.
 package lifecycle

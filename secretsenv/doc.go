@@ -61,7 +61,9 @@
 // # Testing
 //
 // Package secretsenvtest has stateful fakes of Secrets Manager and STS (Fail(op, err, times),
-// Calls, Inputs, Reset, as every fake of the module), a fake clock, and a WireServer that
-// serves the fake in Secrets Manager's own JSON protocol, for tests of a real SDK client (the
-// retryer included) or of a binary pointed at it with AWS_ENDPOINT_URL_SECRETS_MANAGER.
+// Calls, Reset and fakeapi.Inputs, as every fake of the module) and a WireServer that serves
+// the fake in Secrets Manager's own JSON protocol, for tests of a real SDK client (the retryer
+// included) or of a binary pointed at it with AWS_ENDPOINT_URL_SECRETS_MANAGER. One suite
+// (TestLoaderContractOnEveryImplementation) proves the Loader on the fake, the wire server
+// and moto alike.
 package secretsenv

@@ -1,5 +1,5 @@
-// Package lifecycletest has a stateful fake of EC2 Auto Scaling's lifecycle hooks and a fake
-// clock, for tests of code that uses lifecycle: groups, instances, hooks with
+// Package lifecycletest has a stateful fake of EC2 Auto Scaling's lifecycle hooks, on a
+// clocktest clock, for tests of code that uses lifecycle: groups, instances, hooks with
 // HeartbeatTimeout, GlobalTimeout and DefaultResult, actions in Pending:Wait that complete
 // with CONTINUE or ABANDON, heartbeats that extend the timeout, expiry to the default result,
 // the "No active Lifecycle Action found" ValidationError, throttling, and call counts.
