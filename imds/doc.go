@@ -57,7 +57,7 @@
 // # Testing
 //
 // Package imdstest is an in-process IMDS (httptest) with rotating credentials, Spot,
-// rebalance and lifecycle notices, scheduled maintenance, tags, and fault injection (dropped token PUT, 401, 429,
-// 5xx, delays); point Options.Endpoint at its URL. The package's own integration tests also
-// run against AWS's amazon-ec2-metadata-mock (see scripts/testbed).
+// rebalance and lifecycle notices, scheduled maintenance, tags, and fault injection (dropped
+// token PUT, 401, 429, 5xx, delays); point Options.Endpoint at its URL. One behaviour suite
+// runs against it and against AWS's amazon-ec2-metadata-mock (see scripts/testbed).
 package imds
