@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,13 +28,27 @@ type secretStore interface {
 	putBinary(t *testing.T, name string, value []byte)
 	// arn is the secret's full ARN.
 	arn(t *testing.T, name string) string
+	// startRotation stores value as a new AWSPENDING version; finishRotation moves
+	// AWSCURRENT to it, as a rotation function's last step does.
+	startRotation(t *testing.T, name, value string)
+	finishRotation(t *testing.T, name string)
+	changes() secretsenv.ChangeAPI
 	client() secretsenv.SecretsManagerAPI
 }
 
 type fakeSecrets struct {
-	sm  *secretsenvtest.SecretsManager
-	api secretsenv.SecretsManagerAPI
+	sm      *secretsenvtest.SecretsManager
+	api     secretsenv.SecretsManagerAPI
+	changer secretsenv.ChangeAPI
 }
+
+func (f fakeSecrets) startRotation(t *testing.T, name, value string) {
+	require.NotEmpty(t, f.sm.StartRotation(name, value))
+}
+func (f fakeSecrets) finishRotation(t *testing.T, name string) {
+	require.True(t, f.sm.FinishRotation(name))
+}
+func (f fakeSecrets) changes() secretsenv.ChangeAPI { return f.changer }
 
 func (f fakeSecrets) put(_ *testing.T, name, value string) string { return f.sm.PutString(name, value) }
 func (f fakeSecrets) putBinary(_ *testing.T, name string, value []byte) {
@@ -67,16 +82,42 @@ func (m motoSecrets) arn(t *testing.T, name string) string {
 }
 
 func (m motoSecrets) client() secretsenv.SecretsManagerAPI { return m.sm }
+func (m motoSecrets) changes() secretsenv.ChangeAPI        { return m.sm }
+
+func (m motoSecrets) startRotation(t *testing.T, name, value string) {
+	_, err := m.sm.PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(name),
+		SecretString: aws.String(value), VersionStages: []string{"AWSPENDING"}})
+	require.NoError(t, err)
+}
+
+func (m motoSecrets) finishRotation(t *testing.T, name string) {
+	ctx := context.Background()
+	out, err := m.sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
+	require.NoError(t, err)
+	var current, pending string
+	for id, stages := range out.VersionIdsToStages {
+		if slices.Contains(stages, "AWSCURRENT") {
+			current = id
+		}
+		if slices.Contains(stages, "AWSPENDING") {
+			pending = id
+		}
+	}
+	require.NotEmpty(t, pending, "no AWSPENDING version: %v", out.VersionIdsToStages)
+	_, err = m.sm.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{SecretId: aws.String(name),
+		VersionStage: aws.String("AWSCURRENT"), MoveToVersionId: aws.String(pending), RemoveFromVersionId: aws.String(current)})
+	require.NoError(t, err)
+}
 
 func TestLoaderContractOnEveryImplementation(t *testing.T) {
 	t.Run("fake", func(t *testing.T) {
 		sm := secretsenvtest.NewSecretsManager()
-		runLoaderSuite(t, fakeSecrets{sm: sm, api: sm}, "")
+		runLoaderSuite(t, fakeSecrets{sm: sm, api: sm, changer: sm}, "")
 	})
 	t.Run("wire", func(t *testing.T) {
 		sm := secretsenvtest.NewSecretsManager()
 		c, _ := realClient(t, sm)
-		runLoaderSuite(t, fakeSecrets{sm: sm, api: c}, "")
+		runLoaderSuite(t, fakeSecrets{sm: sm, api: c, changer: c}, "")
 	})
 	t.Run("moto", func(t *testing.T) {
 		// moto's state is shared by the whole run: every name gets a prefix of its own.
@@ -166,4 +207,26 @@ func runLoaderSuite(t *testing.T, st secretStore, prefix string) {
 		assert.Len(t, single, 25)
 		assert.Equal(t, single, batched)
 	})
+	for _, list := range []bool{false, true} {
+		how := map[bool]string{false: "DescribeSecret", true: "ListSecrets"}[list]
+		t.Run("a watch follows a rotation when it finishes, by "+how, func(t *testing.T) {
+			name := fmt.Sprintf("%swatched-%t", prefix, list)
+			st.put(t, name, `{"DB_PASSWORD":"old","DB_USER":"app"}`)
+			w, err := loader(t).Watch(ctx, st.changes(), []secretsenv.Secret{{ID: name}}, func(o *secretsenv.WatchOptions) { o.List = list })
+			require.NoError(t, err)
+			_, moved, err := w.Check(ctx)
+			require.NoError(t, err)
+			assert.False(t, moved)
+			st.startRotation(t, name, `{"DB_PASSWORD":"new","DB_USER":"app"}`)
+			_, moved, err = w.Check(ctx)
+			require.NoError(t, err)
+			assert.False(t, moved, "AWSPENDING is not what the process runs with")
+			st.finishRotation(t, name)
+			ch, moved, err := w.Check(ctx)
+			require.NoError(t, err)
+			require.True(t, moved)
+			assert.Equal(t, []string{"DB_PASSWORD"}, ch.Changed)
+			assert.Equal(t, "new", ch.Vars["DB_PASSWORD"])
+		})
+	}
 }

@@ -12,6 +12,33 @@
 //	if err != nil { ... }  // names the secret and the cause, never a value
 //	err = secretsenv.Exec("/app/server", nil, loader.Environ(vars)) // or Format(vars, "dotenv")
 //
+// # Following rotation
+//
+// A long-running service that embeds the package can keep its values current without a
+// restart: Loader.Watch loads the secrets once and returns a Watcher. Watcher.Run checks every
+// WatchOptions.Interval (5 minutes, with jitter) whether a secret's stage moved to another
+// version, with DescribeSecret (one call per secret; grant secretsmanager:DescribeSecret on
+// the secrets beside GetSecretValue) or, with WatchOptions.List, ListSecrets
+// (ten names per call; needs secretsmanager:ListSecrets, which shows the names, tags and
+// version ids, never the values, of every secret a name prefix matches). Only a secret that
+// moved is read, by the exact version seen, and the callback gets the whole new set of
+// variables and the names that changed, never half a change: when a read or the conversion
+// fails, the last good variables stay (Watcher.Vars) and Watcher.Health says since when checks
+// fail. While nothing changes, no value is read.
+//
+// During a rotation, a version with the stage AWSPENDING exists while AWSCURRENT still marks
+// the old one: a watcher of AWSCURRENT (the default) sees nothing until the rotation's last
+// step moves AWSCURRENT, then reads the new value. For a database password this means the
+// service keeps connecting with the old password until the rotation has set and tested the
+// new one; a rotation that keeps the old user valid for a while (the alternating-users
+// strategy) leaves time for the next check. A service that must accept the previous value
+// for a grace period can load the secret twice: {ID: s} and {ID: s, VersionStage:
+// "AWSPREVIOUS", Var: ...} (AWSPREVIOUS is followed like any stage). In Lambda the
+// environment is fixed when the function starts: the layer's exec wrapper reads the secrets
+// once per execution environment; to follow a rotation there, either let new environments pick
+// it up (a re-deploy or configuration change forces them) or call Watch from the function's
+// own code.
+//
 // # Conversion policy
 //
 // A secret whose SecretString is a JSON object gives one variable per top-level key: strings
@@ -48,7 +75,8 @@
 //
 // # Concurrency
 //
-// A Loader is safe for concurrent use.
+// A Loader and a Watcher are safe for concurrent use; Watcher.Run blocks until its context
+// ends.
 //
 // # Errors
 //

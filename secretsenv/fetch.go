@@ -214,6 +214,11 @@ func (l *Loader) Load(ctx context.Context, secrets []Secret) (map[string]string,
 	if err != nil {
 		return nil, err
 	}
+	return l.build(values)
+}
+
+// build turns fetched values into variables, all or nothing.
+func (l *Loader) build(values []Value) (map[string]string, error) {
 	existing := map[string]bool{}
 	for _, kv := range l.opts.Environ {
 		k, _, _ := strings.Cut(kv, "=")

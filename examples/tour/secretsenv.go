@@ -62,7 +62,7 @@ func runWrapper() error {
 }
 
 func init() {
-	chapters = append(chapters, chapter{order: 3, name: "secretsenv: secrets into a child process's environment, byte for byte", run: tourSecretsEnv})
+	chapters = append(chapters, chapter{order: 3, name: "secretsenv: secrets into a child process's environment, byte for byte, and following rotation", run: tourSecretsEnv})
 }
 
 // printChildEnv is the child's side: print the named variables as Go-quoted strings.
@@ -133,6 +133,30 @@ func tourSecretsEnv(ctx context.Context, say func(string, ...any)) error {
 	say("Lambda exec wrapper chain (AWS_LAMBDA_EXEC_WRAPPER=/opt/secretsenv-wrapper, SECRETSENV_SECRETS=prod/db):")
 	say("  the wrapper read prod/db over the Secrets Manager wire protocol (%d request) and exec'd the runtime, which prints:", len(srv.Targets()))
 	say("  %s", strings.TrimSpace(string(out)))
+
+	// A long-running service follows a rotation without a restart.
+	plain, err := secretsenv.New(sm, func(o *secretsenv.Options) { o.Environ = []string{} })
+	if err != nil {
+		return err
+	}
+	sm.PutString("prod/orders-db", `{"DB_USER": "orders", "DB_PASSWORD": "first"}`)
+	w, err := plain.Watch(ctx, sm, []secretsenv.Secret{{ID: "prod/orders-db"}})
+	if err != nil {
+		return err
+	}
+	gets := sm.Calls(secretsenvtest.OpGetSecretValue)
+	sm.StartRotation("prod/orders-db", `{"DB_USER": "orders", "DB_PASSWORD": "second"}`)
+	if _, moved, err := w.Check(ctx); err != nil || moved {
+		return fmt.Errorf("a pending version was taken for the current one (moved %t, %v)", moved, err)
+	}
+	say("a Watcher on prod/orders-db: the rotation has made an AWSPENDING version; the check sees AWSCURRENT unmoved, reads no value")
+	sm.FinishRotation("prod/orders-db")
+	ch, moved, err := w.Check(ctx)
+	if err != nil || !moved {
+		return fmt.Errorf("the finished rotation was not seen (moved %t, %v)", moved, err)
+	}
+	say("the rotation finishes (AWSCURRENT moves): the next check reports %v changed, after %d DescribeSecret and %d GetSecretValue calls",
+		ch.Changed, sm.Calls(secretsenvtest.OpDescribeSecret), sm.Calls(secretsenvtest.OpGetSecretValue)-gets)
 
 	sm.PutString("evil", "/tmp/evil.so")
 	if _, err := loader.Load(ctx, []secretsenv.Secret{{ID: "prod/api"}, {ID: "evil", Var: "LD_PRELOAD"}}); err != nil {

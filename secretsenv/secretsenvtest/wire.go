@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/shipshape-dev/shipshape/fakeapi"
 )
@@ -103,6 +104,64 @@ func (w *WireServer) serve(rw http.ResponseWriter, r *http.Request) {
 		}
 		for _, e := range out.Errors {
 			resp.Errors = append(resp.Errors, wireError{aws.ToString(e.SecretId), aws.ToString(e.ErrorCode), aws.ToString(e.Message)})
+		}
+		writeJSON(rw, resp)
+	case "secretsmanager.DescribeSecret":
+		var in struct{ SecretId string }
+		if err := json.Unmarshal(body, &in); err != nil {
+			writeError(rw, http.StatusBadRequest, "SerializationException", err.Error())
+			return
+		}
+		out, err := w.fake.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(in.SecretId)})
+		if err != nil {
+			writeAPIError(rw, err)
+			return
+		}
+		writeJSON(rw, struct {
+			ARN, Name          string
+			VersionIdsToStages map[string][]string
+			LastChangedDate    float64
+		}{aws.ToString(out.ARN), aws.ToString(out.Name), out.VersionIdsToStages, float64(aws.ToTime(out.LastChangedDate).Unix())})
+	case "secretsmanager.ListSecrets":
+		var in struct {
+			Filters []struct {
+				Key    string
+				Values []string
+			}
+			MaxResults int32
+			NextToken  string
+		}
+		if err := json.Unmarshal(body, &in); err != nil {
+			writeError(rw, http.StatusBadRequest, "SerializationException", err.Error())
+			return
+		}
+		lin := &secretsmanager.ListSecretsInput{}
+		if in.MaxResults != 0 {
+			lin.MaxResults = aws.Int32(in.MaxResults)
+		}
+		if in.NextToken != "" {
+			lin.NextToken = aws.String(in.NextToken)
+		}
+		for _, f := range in.Filters {
+			lin.Filters = append(lin.Filters, smtypes.Filter{Key: smtypes.FilterNameStringType(f.Key), Values: f.Values})
+		}
+		out, err := w.fake.ListSecrets(ctx, lin)
+		if err != nil {
+			writeAPIError(rw, err)
+			return
+		}
+		type entry struct {
+			ARN, Name              string
+			SecretVersionsToStages map[string][]string
+			LastChangedDate        float64
+		}
+		resp := struct {
+			SecretList []entry
+			NextToken  string `json:"NextToken,omitempty"`
+		}{SecretList: []entry{}, NextToken: aws.ToString(out.NextToken)}
+		for _, e := range out.SecretList {
+			resp.SecretList = append(resp.SecretList, entry{aws.ToString(e.ARN), aws.ToString(e.Name), e.SecretVersionsToStages,
+				float64(aws.ToTime(e.LastChangedDate).Unix())})
 		}
 		writeJSON(rw, resp)
 	default:
