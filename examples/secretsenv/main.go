@@ -3,6 +3,7 @@
 // failure means nothing runs.
 //
 //	secretsenv exec  [flags] -- command args...
+//	secretsenv exec  -watch [-on-change restart|signal:HUP|exit] [flags] -- command args...
 //	secretsenv print [flags] -format dotenv|shell|json
 //	secretsenv wrap  -- command args...   (Lambda exec wrapper: configuration from SECRETSENV_*)
 //
@@ -17,8 +18,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -30,6 +33,8 @@ import (
 
 const usage = `Usage:
   secretsenv exec  [flags] -- command [args...]   run command with the secrets in its environment
+  secretsenv exec  -watch [-on-change restart|signal:NAME|exit] [-interval 5m] [-list] [flags] -- command [args...]
+                                                  run it as a child and follow rotation
   secretsenv print [flags] [-format dotenv|shell|json]   print the variables (stdout only)
   secretsenv wrap  -- command [args...]           as exec, configured only by SECRETSENV_* variables:
                                                   for AWS_LAMBDA_EXEC_WRAPPER and bootstrap chains
@@ -43,7 +48,20 @@ SECRETSENV_STRICT, SECRETSENV_ALLOW_OVERRIDE, SECRETSENV_NORMALIZE, SECRETSENV_B
 SECRETSENV_BATCH, SECRETSENV_TIMEOUT (e.g. 10s).
 AWS settings come from the standard environment: AWS_REGION, AWS_PROFILE,
 AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_STS, ...
-Exit codes: 0 ok, 1 operational error (nothing was run), 2 usage error.
+
+exec replaces this process with the command. With -watch, secretsenv stays as the command's
+parent: it checks every -interval (with jitter) whether a secret's stage moved to another
+version (DescribeSecret per secret, or with -list ListSecrets, ten names a call), reads only
+what moved, and then, never with half a change: restarts the command with the new values
+(-on-change restart, the default: SIGTERM, SIGKILL after -stop-timeout), sends it a signal
+(signal:HUP, USR1, USR2, ...; its environment can't change in place), or stops it and exits 3
+(exit: for systemd, ECS or Kubernetes to start it again). While Secrets Manager fails it keeps
+the command running with the last good values. Signals (INT, TERM, HUP, QUIT, USR1, USR2) are
+forwarded to the command; secretsenv exits with the command's status when it ends. Values are
+never written to disk. The -watch flags have no SECRETSENV_* variables.
+
+Exit codes: 0 ok, 1 operational error (nothing was run), 2 usage error; with -watch, the
+command's own status (128 + the signal that ended it), or 3 after -on-change exit.
 `
 
 // config is what the flags and SECRETSENV_* variables say.
@@ -60,6 +78,13 @@ type settings struct {
 	timeout       time.Duration
 	format        string
 	verbose       bool
+	// exec -watch
+	watch       bool
+	interval    time.Duration
+	list        bool
+	onChange    secretsenv.OnChange
+	signal      syscall.Signal
+	stopTimeout time.Duration
 }
 
 // loaderOptions are the Loader's options from the settings.
@@ -141,6 +166,14 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (cmd str
 	if cmd == "print" {
 		fs.StringVar(&st.format, "format", "dotenv", "dotenv, shell or json")
 	}
+	var onChange string
+	if cmd == "exec" {
+		fs.BoolVar(&st.watch, "watch", false, "stay as the command's parent and follow rotation (see -on-change)")
+		fs.DurationVar(&st.interval, "interval", 5*time.Minute, "with -watch: how often to check for a new version (at least 1s)")
+		fs.BoolVar(&st.list, "list", false, "with -watch: check with ListSecrets, ten names a call (needs secretsmanager:ListSecrets)")
+		fs.StringVar(&onChange, "on-change", "restart", "with -watch: restart, signal:NAME (HUP, USR1, USR2, INT, TERM, QUIT) or exit (status 3)")
+		fs.DurationVar(&st.stopTimeout, "stop-timeout", 10*time.Second, "with -watch: how long a stopping command has before SIGKILL")
+	}
 	rest := args[1:]
 	if cmd == "wrap" {
 		// Lambda passes the runtime's own command line: take it verbatim, parse no flags.
@@ -159,6 +192,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (cmd str
 		return "", st, nil, err
 	}
 	if err := cli.Duration("timeout", st.timeout); err != nil {
+		return "", st, nil, err
+	}
+	if err := parseWatch(fs, &st, onChange); err != nil {
 		return "", st, nil, err
 	}
 	if envErr != nil {
@@ -205,10 +241,17 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (cmd str
 }
 
 func main() {
+	if watching(os.Args[1:]) {
+		// exec -watch stays as the command's parent: signals go on to the command, and the
+		// exit code is the command's.
+		signals := make(chan os.Signal, 4)
+		signal.Notify(signals, forwarded...)
+		os.Exit(run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr, secretsenv.Exec, signals))
+	}
 	// exec replaces this process with the command (its status is the exit code); print and
 	// wrap's loading are finite jobs: a signal ends them with nothing run and nothing printed.
 	ctx, sig := cli.WithSignals(context.Background())
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, secretsenv.Exec)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, secretsenv.Exec, nil)
 	if name := sig.Name(); name != "" {
 		fmt.Fprintf(os.Stderr, "secretsenv: stopped by %s while loading the secrets: nothing was run or printed\n", name)
 	}
@@ -218,7 +261,24 @@ func main() {
 
 type execFunc func(command string, args, env []string) error
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, execute execFunc) int {
+// watching reports whether the command line is exec -watch (parse checks it again).
+func watching(args []string) bool {
+	if len(args) == 0 || args[0] != "exec" {
+		return false
+	}
+	for _, a := range args[1:] {
+		if a == "--" {
+			break
+		}
+		if a == "-watch" || a == "--watch" || a == "-watch=true" || a == "--watch=true" {
+			return true
+		}
+	}
+	return false
+}
+
+// run runs the command line; signals, for exec -watch, are forwarded to the command.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, execute execFunc, signals <-chan os.Signal) int {
 	if cli.AskedVersion("secretsenv", args, stdout) {
 		return 0
 	}
@@ -234,6 +294,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	// Warnings and, with -v, debug lines: the program's own output must stay its own.
 	logger := cli.Logger("secretsenv", stderr, st.verbose, !st.verbose)
+	if st.watch {
+		return superviseCommand(ctx, st, command, signals, stderr, logger, func(ctx context.Context) (*secretsenv.Watcher, *secretsenv.Loader, error) {
+			ctx, cancel := context.WithTimeout(ctx, st.timeout)
+			defer cancel()
+			loader, client, err := newLoader(ctx, st, logger)
+			if err != nil {
+				return nil, nil, err
+			}
+			w, err := loader.Watch(ctx, client, st.secrets, func(o *secretsenv.WatchOptions) { o.Interval, o.List = st.interval, st.list })
+			return w, loader, err
+		})
+	}
 
 	vars, loader, err := load(ctx, st, logger)
 	if errors.Is(err, cli.ErrNoRegion) {
@@ -261,6 +333,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 func load(ctx context.Context, st settings, logger *slog.Logger) (map[string]string, *secretsenv.Loader, error) {
 	ctx, cancel := context.WithTimeout(ctx, st.timeout)
 	defer cancel()
+	loader, _, err := newLoader(ctx, st, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	vars, err := loader.Load(ctx, st.secrets)
+	return vars, loader, err
+}
+
+// newLoader builds the Secrets Manager client (through the role, with -role-arn) and the
+// Loader over it.
+func newLoader(ctx context.Context, st settings, logger *slog.Logger) (*secretsenv.Loader, *secretsmanager.Client, error) {
 	cfg, err := awsConfig(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("AWS configuration: %w", err)
@@ -286,10 +369,10 @@ func load(ctx context.Context, st settings, logger *slog.Logger) (map[string]str
 		}
 		smOpts = append(smOpts, func(o *secretsmanager.Options) { o.Credentials = creds })
 	}
-	loader, err := secretsenv.New(secretsmanager.NewFromConfig(cfg, smOpts...), st.loaderOptions, func(o *secretsenv.Options) { o.Logger = logger })
+	client := secretsmanager.NewFromConfig(cfg, smOpts...)
+	loader, err := secretsenv.New(client, st.loaderOptions, func(o *secretsenv.Options) { o.Logger = logger })
 	if err != nil {
 		return nil, nil, err // parse validated the same options: not reached
 	}
-	vars, err := loader.Load(ctx, st.secrets)
-	return vars, loader, err
+	return loader, client, nil
 }

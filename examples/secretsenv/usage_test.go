@@ -40,7 +40,7 @@ func TestUsageErrors(t *testing.T) {
 		{Args: []string{"frobnicate"}, Flag: "frobnicate"},
 	}, func(args []string) (int, string) {
 		var stdout, stderr bytes.Buffer
-		code := run(context.Background(), args, os.Getenv, &stdout, &stderr, noExec)
+		code := run(context.Background(), args, os.Getenv, &stdout, &stderr, noExec, nil)
 		if stdout.Len() > 0 {
 			t.Errorf("stdout must stay empty on a usage error: %q", stdout.String())
 		}
