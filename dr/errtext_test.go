@@ -95,7 +95,6 @@ func TestErrorsNameThePackageOnce(t *testing.T) {
 			_, err := verifierOn(f).Start(ctx, "R")
 			return err
 		},
-		"bad checks":    func(*drtest.RDS) error { _, err := dr.ParseChecks(`{"MinTable":1}`); return err },
 		"bad DSN":       func(*drtest.RDS) error { _, err := dr.DSNTemplate("postgres://db", nil); return err },
 		"bad options":   func(f *drtest.RDS) error { _, err := dr.NewRecovery(f, f, dr.Origin{}); return err },
 		"bad retention": func(*drtest.RDS) error { _, err := dr.ParseRetention("0", ""); return err },

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
 	"github.com/shipshape-dev/shipshape/clock"
+	"github.com/shipshape-dev/shipshape/internal/awsid"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
@@ -100,7 +101,7 @@ func NewRecovery(sharedRegion, recoveryRegion RDSAPI, from Origin, optFns ...fun
 		return nil, fmt.Errorf("%w: the recovery side needs an RDS client in the source region and one in the recovery region", ErrInvalidInput)
 	case len(from.Accounts) == 0 || from.Region == "":
 		return nil, fmt.Errorf("%w: the recovery side needs the source accounts and the source region (Origin)", ErrInvalidInput)
-	case !validRegion(from.Region):
+	case awsid.Region(from.Region) != nil:
 		return nil, fmt.Errorf("%w: source region %q is not a region name (e.g. eu-west-1; not an availability zone or an ARN)", ErrInvalidInput, from.Region)
 	case o.MaxCopies < 0 || o.MaxAttempts < 0:
 		return nil, fmt.Errorf("%w: MaxCopies and MaxAttempts can't be negative", ErrInvalidInput)

@@ -3,8 +3,45 @@ package dr
 import (
 	"context"
 	"fmt"
+	"sort"
 	"sync"
+	"time"
 )
+
+// RegionSettings are where a temporary instance goes in one region.
+type RegionSettings struct {
+	SubnetGroup    string   `json:"SubnetGroup"`
+	SecurityGroups []string `json:"SecurityGroups"`
+}
+
+// StepSettings configure a StepRunner (the Step Functions Lambdas examples/dr-steps and
+// examples/dr-sanitize read them from their environment, in examples/internal/drstep).
+type StepSettings struct {
+	Target VerifyTarget
+	// DSN is the connection string template (DSNTemplate); SecretARN, when set, is the
+	// Secrets Manager secret with the user and password ({user}, {password}).
+	DSN       string
+	SecretARN string
+	Checks    Checks
+	Timeout   time.Duration
+	// Regions are the regions to run in, each with its subnet group and security groups.
+	// One entry, "", means the Lambda's own region.
+	Regions map[string]RegionSettings
+	// Report destinations (optional).
+	ReportBucket, ReportPrefix, TopicARN string
+	// Sanitize is used only by a sanitizing StepRunner.
+	Sanitize SanitizeOptions
+}
+
+// RegionNames are the configured regions, sorted ("" when only the Lambda's own).
+func (s StepSettings) RegionNames() []string {
+	var out []string
+	for r := range s.Regions {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // StepClients are the AWS clients a StepRunner uses. RDS is required; the others only when
 // the settings name a secret, a report bucket or a topic.

@@ -29,7 +29,7 @@ import (
 )
 
 // Checks are the SQL checks Verify runs against the restored database. As JSON (DR_CHECKS of
-// examples/dr-steps, read by ParseChecks) the fields keep their Go names:
+// examples/dr-steps, read by examples/internal/drstep) the fields keep their Go names:
 //
 //	{"ServerVersionPrefix": "15.", "MinTables": 10, "MinRows": {"orders": 1000},
 //	 "Queries": [{"name": "paid orders", "sql": "SELECT count(*) > 0 FROM orders WHERE paid", "want": "true"}]}
@@ -50,33 +50,6 @@ type QueryCheck struct {
 	Name string `json:"name"`
 	SQL  string `json:"sql"`
 	Want string `json:"want"`
-}
-
-// ParseChecks reads Checks from JSON (DR_CHECKS). Unknown fields are an error, and so is text
-// after the JSON object, so neither a typo nor a misplaced brace can silently drop a check; ""
-// means no checks beyond connecting.
-func ParseChecks(text string) (Checks, error) {
-	var c Checks
-	if strings.TrimSpace(text) == "" {
-		return c, nil
-	}
-	if err := decodeStrict(text, &c); err != nil {
-		return c, fmt.Errorf("%w: checks are not JSON of dr.Checks (ServerVersionPrefix, MinTables, MinRows, Queries): %v", ErrInvalidInput, err)
-	}
-	if c.MinTables < 0 {
-		return c, fmt.Errorf("%w: checks: MinTables %d: want 0 or more", ErrInvalidInput, c.MinTables)
-	}
-	for t, n := range c.MinRows {
-		if strings.TrimSpace(t) == "" || n < 0 {
-			return c, fmt.Errorf("%w: checks: MinRows %q: %d: want a table name and 0 or more", ErrInvalidInput, t, n)
-		}
-	}
-	for _, q := range c.Queries {
-		if strings.TrimSpace(q.Name) == "" || strings.TrimSpace(q.SQL) == "" {
-			return c, fmt.Errorf("%w: checks: every query needs a name and sql", ErrInvalidInput)
-		}
-	}
-	return c, nil
 }
 
 // DSNTemplate turns a connection string template into Database.DSN: {host} and {port} are

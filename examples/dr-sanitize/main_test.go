@@ -228,7 +228,7 @@ func TestRestoreTimeoutFitsTheWait(t *testing.T) {
 	settings := func(timeout string) error {
 		env := map[string]string{"DR_SOURCE_INSTANCE": "orders-db", "DR_INSTANCE_CLASS": "db.t4g.medium", "DR_DSN": "postgres://{host}/db",
 			"DR_STATEMENTS": `["SELECT 1"]`, "DR_TIMEOUT": timeout}
-		_, err := drstep.Settings(dr.SanitizeSettingsFromEnv, func(k string) string { return env[k] })
+		_, err := drstep.Settings(drstep.SanitizeSettingsFromEnv, func(k string) string { return env[k] })
 		return err
 	}
 	require.NoError(t, drsteptest.CheckTimeouts("statemachine.asl.json", "template.yaml", settings))
@@ -244,7 +244,7 @@ func TestIntegrationStepsThroughTheHandler(t *testing.T) {
 	env := map[string]string{"DR_SOURCE_CLUSTER": "ledger", "DR_INSTANCE_CLASS": "db.r6g.large", "DR_DSN": dsn,
 		"DR_STATEMENTS":        `["UPDATE customers SET email = 'user' || id || '@example.com'", "DELETE FROM customers WHERE id > 1"]`,
 		"DR_TARGET_KMS_KEY_ID": devKey, "DR_SHARE_WITH": "444444444444"}
-	s, err := dr.SanitizeSettingsFromEnv(func(k string) string { return env[k] })
+	s, err := drstep.SanitizeSettingsFromEnv(func(k string) string { return env[k] })
 	require.NoError(t, err)
 	r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(string) dr.RDSAPI { return f }}, true, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/examples/internal/cli"
 	"github.com/shipshape-dev/shipshape/examples/internal/lambdamain"
 )
 
@@ -34,8 +35,8 @@ func newHandler(client dr.RDSAPI, keys dr.KMSAPI, getenv func(string) string, lo
 	}
 	src, err := dr.NewSource(client, func(o *dr.SourceOptions) {
 		o.KMSKeyID = getenv("DR_KMS_KEY_ID")
-		o.ShareWith = dr.SplitList(getenv("DR_SHARE_WITH"))
-		o.Databases = dr.SplitList(getenv("DR_DATABASES"))
+		o.ShareWith = cli.SplitList(getenv("DR_SHARE_WITH"))
+		o.Databases = cli.SplitList(getenv("DR_DATABASES"))
 		o.KMS = keys
 		o.Logger = logger
 	})

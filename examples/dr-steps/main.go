@@ -17,7 +17,7 @@
 // leads to the Cleanup step, and Cleanup to Report, also when it still fails after its
 // retries (its error at $.cleanupError; the report is not OK).
 //
-// Environment (dr.StepSettingsFromEnv): DR_SOURCE_INSTANCE or DR_SOURCE_CLUSTER,
+// Environment (drstep.StepSettingsFromEnv): DR_SOURCE_INSTANCE or DR_SOURCE_CLUSTER,
 // DR_INSTANCE_CLASS, DR_DSN (with {host}, {port}, {user}, {password} and ${VAR}),
 // DR_DB_SECRET_ARN (the secret with username and password, e.g. the RDS-managed master user
 // secret), DR_CHECKS (JSON of dr.Checks: ServerVersionPrefix string, MinTables number,
@@ -37,7 +37,6 @@ package main
 import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
-	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/examples/internal/drstep"
 )
 
@@ -67,5 +66,5 @@ Environment:
 `
 
 func main() {
-	drstep.Main("dr-steps", usage, dr.StepSettingsFromEnv, false)
+	drstep.Main("dr-steps", usage, drstep.StepSettingsFromEnv, false)
 }

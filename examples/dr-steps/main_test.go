@@ -170,7 +170,7 @@ func TestRestoreTimeoutFitsTheWait(t *testing.T) {
 				e[k] = v
 			}
 		}
-		_, err := drstep.Settings(dr.StepSettingsFromEnv, func(k string) string { return e[k] })
+		_, err := drstep.Settings(drstep.StepSettingsFromEnv, func(k string) string { return e[k] })
 		return err
 	}
 	require.NoError(t, drsteptest.CheckTimeouts("statemachine.asl.json", "template.yaml", settings))
@@ -221,7 +221,7 @@ func TestAFailedCleanupIsStillReported(t *testing.T) {
 	for k, v := range env {
 		e[k] = v
 	}
-	s, err := drstep.Settings(dr.StepSettingsFromEnv, func(k string) string { return e[k] })
+	s, err := drstep.Settings(drstep.StepSettingsFromEnv, func(k string) string { return e[k] })
 	require.NoError(t, err)
 	r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(string) dr.RDSAPI { return f }, S3: bucket, SNS: notices}, false,
 		func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
@@ -302,7 +302,7 @@ var env = map[string]string{"DR_SOURCE_INSTANCE": "orders-db", "DR_INSTANCE_CLAS
 	"DR_CHECKS": `{"MinTables":1}`, "DR_TIMEOUT": "45m"}
 
 func handler(t *testing.T, f *drtest.RDS, env map[string]string) func(context.Context, dr.StepRequest) (dr.VerifyState, error) {
-	s, err := dr.StepSettingsFromEnv(func(k string) string { return env[k] })
+	s, err := drstep.StepSettingsFromEnv(func(k string) string { return env[k] })
 	require.NoError(t, err)
 	r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(string) dr.RDSAPI { return f }}, false, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)
@@ -389,7 +389,7 @@ func TestBadEnvironment(t *testing.T) {
 		"DR_SOURCE_CLUSTER": {"DR_DSN": "{host}", "DR_SOURCE_INSTANCE": "a", "DR_SOURCE_CLUSTER": "b"},
 		"DR_SOURCE_ACCOUNT": {"DR_DSN": "{host}", "DR_SOURCE_INSTANCE": "a", "DR_SOURCE_ACCOUNT": "1111-2222-3333"},
 	} {
-		_, err := dr.StepSettingsFromEnv(func(k string) string { return bad[k] })
+		_, err := drstep.StepSettingsFromEnv(func(k string) string { return bad[k] })
 		require.ErrorContains(t, err, name)
 	}
 }
@@ -412,7 +412,7 @@ func TestSeveralRegionsAndTheReport(t *testing.T) {
 	regional := map[string]string{"DR_SOURCE_INSTANCE": "orders-db", "DR_INSTANCE_CLASS": "db.t4g.medium", "DR_DSN": "postgres://x@{host}:{port}/db?connect_timeout=1",
 		"DR_REGIONS":       `{"eu-west-1": {"SubnetGroup": "private", "SecurityGroups": ["sg-w"]}, "eu-central-1": {"SubnetGroup": "private", "SecurityGroups": ["sg-c"]}}`,
 		"DR_SNS_TOPIC_ARN": topic}
-	s, err := dr.StepSettingsFromEnv(func(k string) string { return regional[k] })
+	s, err := drstep.StepSettingsFromEnv(func(k string) string { return regional[k] })
 	require.NoError(t, err)
 	byRegion := map[string]*drtest.RDS{"eu-west-1": west, "eu-central-1": central}
 	r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(region string) dr.RDSAPI { return byRegion[region] }, SNS: srv.Client()}, false,

@@ -54,7 +54,7 @@ func TestRestoreWaitLastsUntilDRTimeout(t *testing.T) {
 	budget := time.Duration(ready.Retry[0].MaxAttempts*ready.Retry[0].IntervalSeconds) * time.Second
 	for _, timeout := range []string{"1h", "3h", "12h"} {
 		e := map[string]string{"DR_SOURCE_INSTANCE": "orders-db", "DR_INSTANCE_CLASS": "db.t4g.medium", "DR_DSN": "postgres://{host}/db", "DR_TIMEOUT": timeout}
-		s, err := dr.StepSettingsFromEnv(func(k string) string { return e[k] })
+		s, err := drstep.StepSettingsFromEnv(func(k string) string { return e[k] })
 		if err != nil {
 			continue // refused up front: fine
 		}
@@ -119,7 +119,7 @@ func TestAReportAfterAFailedStartNamesItsDatabase(t *testing.T) {
 		e[k] = v
 	}
 	e["DR_REPORT_BUCKET"], e["DR_SNS_TOPIC_ARN"] = "dr-reports", topic
-	s, err := dr.StepSettingsFromEnv(func(k string) string { return e[k] })
+	s, err := drstep.StepSettingsFromEnv(func(k string) string { return e[k] })
 	require.NoError(t, err)
 	r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(string) dr.RDSAPI { return f }, S3: bucket, SNS: notices}, false,
 		func(o *dr.VerifyOptions) { o.Clock = f.Clock() })

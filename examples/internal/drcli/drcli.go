@@ -327,7 +327,7 @@ func (c *CheckFlags) Flags(fs *flag.FlagSet, prefix string) {
 	fs.Var(&c.Queries, "query", prefix+"NAME|SQL|WANT: a query whose single value must be WANT (repeatable)")
 }
 
-// Checks are the checks the flags ask for (dr.ChecksFromFlags); the error names the flag.
+// Checks are the checks the flags ask for (ChecksFromFlags); the error names the flag.
 func (c *CheckFlags) Checks() (dr.Checks, error) {
-	return dr.ChecksFromFlags(c.VersionPrefix, c.MinTables, c.MinRows, c.Queries)
+	return ChecksFromFlags(c.VersionPrefix, c.MinTables, c.MinRows, c.Queries)
 }

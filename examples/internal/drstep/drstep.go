@@ -30,8 +30,8 @@ import (
 // RestoreTimeout parameter allows no more; tests keep the three in step.
 const MaxTimeout = 12 * time.Hour
 
-// Settings reads a state machine's settings with fromEnv (dr.StepSettingsFromEnv or
-// dr.SanitizeSettingsFromEnv) and checks what the state machine adds: DR_TIMEOUT at most
+// Settings reads a state machine's settings with fromEnv (StepSettingsFromEnv or
+// SanitizeSettingsFromEnv) and checks what the state machine adds: DR_TIMEOUT at most
 // MaxTimeout, and DR_TARGET_KMS_KEY_ID in one of the forms RDS takes. Errors name the
 // variable.
 func Settings(fromEnv func(getenv func(string) string) (dr.StepSettings, error), getenv func(string) string) (dr.StepSettings, error) {

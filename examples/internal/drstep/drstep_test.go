@@ -23,7 +23,7 @@ func TestSettings(t *testing.T) {
 			return base[k]
 		})
 	}
-	for _, fromEnv := range []func(func(string) string) (dr.StepSettings, error){dr.StepSettingsFromEnv, dr.SanitizeSettingsFromEnv} {
+	for _, fromEnv := range []func(func(string) string) (dr.StepSettings, error){StepSettingsFromEnv, SanitizeSettingsFromEnv} {
 		s, err := read(fromEnv, nil)
 		require.NoError(t, err)
 		assert.Zero(t, s.Timeout, "unset: the library's default")
@@ -46,7 +46,7 @@ func TestSettings(t *testing.T) {
 		"alias/dev-shared, extra":  false,
 		"arn:aws:kms:us-east-1:1:": false,
 	} {
-		_, err := read(dr.SanitizeSettingsFromEnv, map[string]string{"DR_TARGET_KMS_KEY_ID": key})
+		_, err := read(SanitizeSettingsFromEnv, map[string]string{"DR_TARGET_KMS_KEY_ID": key})
 		if ok {
 			assert.NoError(t, err, key)
 		} else {
