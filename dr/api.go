@@ -2,12 +2,9 @@ package dr
 
 import (
 	"context"
-	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
-
-	"github.com/shipshape-dev/shipshape/clock"
 )
 
 // RDSAPI is the part of the RDS client the package uses: DB snapshots and Aurora DB cluster
@@ -50,19 +47,3 @@ var (
 	_ rds.DescribeDBSnapshotsAPIClient        = RDSAPI(nil)
 	_ rds.DescribeDBClusterSnapshotsAPIClient = RDSAPI(nil)
 )
-
-// defaultMaxAttempts is how many times one RDS or KMS call is sent in all, by the SDK's
-// standard retryer, unless the options say otherwise.
-const defaultMaxAttempts = 5
-
-// defaults fills the settings the options of every type share, where they are zero: the wall
-// clock, defaultMaxAttempts, and a logger that discards.
-func defaults(c *clock.Clock, maxAttempts *int, logger **slog.Logger) {
-	*c = clock.Or(*c)
-	if *maxAttempts == 0 {
-		*maxAttempts = defaultMaxAttempts
-	}
-	if *logger == nil {
-		*logger = slog.New(slog.DiscardHandler)
-	}
-}

@@ -2,7 +2,6 @@ package dr
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
+	"github.com/shipshape-dev/shipshape/dr/internal/snaps"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
@@ -18,23 +18,17 @@ import (
 // and its instance share the run's identifier (the two are separate namespaces in RDS) and
 // its tags; cleanup deletes the instance, then the cluster, skipping the final snapshot.
 
-func clusterNotFound(err error) bool { return errors.As(err, new(*types.DBClusterNotFoundFault)) }
-
-func clusterExists(err error) bool { return errors.As(err, new(*types.DBClusterAlreadyExistsFault)) }
-
-func clusterBusy(err error) bool { return errors.As(err, new(*types.InvalidDBClusterStateFault)) }
-
 func (v *Verifier) describeCluster(ctx context.Context, id string) (types.DBCluster, bool, error) {
-	out, err := v.rds.c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id)}, v.rds.opts...)
-	return first(out, err, func(o *rds.DescribeDBClustersOutput) []types.DBCluster { return o.DBClusters }, clusterNotFound, "describing cluster "+id)
+	out, err := v.rds.Client.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id)}, v.rds.Opts...)
+	return first(out, err, func(o *rds.DescribeDBClustersOutput) []types.DBCluster { return o.DBClusters }, snaps.ClusterNotFound, "describing cluster "+id)
 }
 
 // owned checks that a resource found under the run's identifier was made by the run (never
 // without a run: an untagged resource would pass).
 func owned(kind, id, run string, tags []types.Tag) error {
-	if strings.TrimSpace(run) == "" || tagValue(tags, TagRun) != run {
+	if strings.TrimSpace(run) == "" || snaps.TagValue(tags, TagRun) != run {
 		return fmt.Errorf("%w: %s %s exists and was not made by run %q (its %s tag is %q): it is neither used nor deleted",
-			ErrForeignResource, kind, id, run, TagRun, tagValue(tags, TagRun))
+			ErrForeignResource, kind, id, run, TagRun, snaps.TagValue(tags, TagRun))
 	}
 	return nil
 }
@@ -42,10 +36,10 @@ func owned(kind, id, run string, tags []types.Tag) error {
 // startCluster restores the cluster and adds its instance; repeating it for the same run
 // attaches to what the first attempt made.
 func (v *Verifier) startCluster(ctx context.Context, st *VerifyState) error {
-	tags := []types.Tag{tag(TagDR, v.own().tag), tag(TagSource, st.Snapshot), tag(TagRun, st.Run)}
+	tags := []types.Tag{snaps.Tag(TagDR, v.own().tag), snaps.Tag(TagSource, st.Snapshot), snaps.Tag(TagRun, st.Run)}
 	engine := v.target.Engine
 	if engine == "" {
-		out, err := v.rds.c.DescribeDBClusterSnapshots(ctx, &rds.DescribeDBClusterSnapshotsInput{DBClusterSnapshotIdentifier: aws.String(st.Snapshot)}, v.rds.opts...)
+		out, err := v.rds.Client.DescribeDBClusterSnapshots(ctx, &rds.DescribeDBClusterSnapshotsInput{DBClusterSnapshotIdentifier: aws.String(st.Snapshot)}, v.rds.Opts...)
 		if err != nil {
 			return errtext.Wrap("dr", "describing cluster snapshot "+st.Snapshot, err)
 		}
@@ -54,21 +48,21 @@ func (v *Verifier) startCluster(ctx context.Context, st *VerifyState) error {
 		}
 		engine = aws.ToString(out.DBClusterSnapshots[0].Engine)
 	}
-	_, err := v.rds.c.RestoreDBClusterFromSnapshot(ctx, &rds.RestoreDBClusterFromSnapshotInput{
+	_, err := v.rds.Client.RestoreDBClusterFromSnapshot(ctx, &rds.RestoreDBClusterFromSnapshotInput{
 		DBClusterIdentifier: aws.String(st.Instance), SnapshotIdentifier: aws.String(st.Snapshot), Engine: aws.String(engine),
-		DBSubnetGroupName: optionalString(v.opts.SubnetGroup), VpcSecurityGroupIds: v.opts.SecurityGroups, DeletionProtection: aws.Bool(false),
+		DBSubnetGroupName: snaps.OptionalString(v.opts.SubnetGroup), VpcSecurityGroupIds: v.opts.SecurityGroups, DeletionProtection: aws.Bool(false),
 		Tags: tags,
-	}, v.rds.opts...)
-	if clusterExists(err) {
+	}, v.rds.Opts...)
+	if snaps.ClusterExists(err) {
 		err = v.attach(ctx, st, true)
 	}
 	if err != nil {
 		return errtext.Wrap("dr", "restoring "+st.Snapshot+" into cluster "+st.Instance, err)
 	}
-	_, err = v.rds.c.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String(st.Instance),
+	_, err = v.rds.Client.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String(st.Instance),
 		DBClusterIdentifier: aws.String(st.Instance), DBInstanceClass: aws.String(v.target.InstanceClass), Engine: aws.String(engine),
-		PubliclyAccessible: aws.Bool(false), Tags: tags}, v.rds.opts...)
-	if instanceExists(err) {
+		PubliclyAccessible: aws.Bool(false), Tags: tags}, v.rds.Opts...)
+	if snaps.InstanceExists(err) {
 		inst, found, derr := v.describeInstance(ctx, st.Instance)
 		switch {
 		case derr != nil:
@@ -134,13 +128,13 @@ func (v *Verifier) cleanupCluster(ctx context.Context, st *VerifyState) error {
 		st.Report.Cleanup = did + "; " + line
 		return nil
 	}
-	_, err = v.rds.c.DeleteDBCluster(ctx, &rds.DeleteDBClusterInput{DBClusterIdentifier: aws.String(st.Instance), SkipFinalSnapshot: aws.Bool(true)}, v.rds.opts...)
+	_, err = v.rds.Client.DeleteDBCluster(ctx, &rds.DeleteDBClusterInput{DBClusterIdentifier: aws.String(st.Instance), SkipFinalSnapshot: aws.Bool(true)}, v.rds.Opts...)
 	switch {
 	case err == nil:
 		st.Report.Cleanup = did + "; deleted cluster " + st.Instance
-	case clusterNotFound(err):
+	case snaps.ClusterNotFound(err):
 		st.Report.Cleanup = did + "; cluster " + st.Instance + " was already gone"
-	case clusterBusy(err):
+	case snaps.ClusterBusy(err):
 		st.Report.Cleanup = did + "; waiting to delete cluster " + st.Instance + " (its instance is not deleting yet)"
 		return fmt.Errorf("%w: deleting temporary cluster %s: %w", ErrNotReady, st.Instance, err)
 	default:

@@ -17,6 +17,7 @@ import (
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
 	"github.com/shipshape-dev/shipshape/clock"
+	"github.com/shipshape-dev/shipshape/dr/internal/snaps"
 	"github.com/shipshape-dev/shipshape/internal/awsretry"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
@@ -128,7 +129,7 @@ type FailoverOptions struct {
 // Restorer restores the latest DR copy in the recovery region and switches DNS to it: the
 // failover itself, or a rehearsal of it that always cleans up. It is safe for concurrent use.
 type Restorer struct {
-	rds     calls
+	rds     snaps.Calls
 	r53     Route53API
 	r53Opts []func(*route53.Options)
 	target  FailoverTarget
@@ -181,7 +182,7 @@ func NewRestorer(client RDSAPI, target FailoverTarget, optFns ...func(*FailoverO
 		}
 		o.DNS = &d
 	}
-	defaults(&o.Clock, &o.MaxAttempts, &o.Logger)
+	snaps.Defaults(&o.Clock, &o.MaxAttempts, &o.Logger)
 	if o.Timeout == 0 {
 		o.Timeout = 2 * time.Hour
 	}
@@ -189,7 +190,7 @@ func NewRestorer(client RDSAPI, target FailoverTarget, optFns ...func(*FailoverO
 		o.Poll = 30 * time.Second
 	}
 	retryer := awsretry.New(awsretry.Options{Clock: o.Clock, MaxAttempts: o.MaxAttempts})
-	r := &Restorer{rds: newCalls(client, o.Clock, o.MaxAttempts, o.ClientOptions), r53: o.Route53, target: target, o: o,
+	r := &Restorer{rds: snaps.NewCalls(client, o.Clock, o.MaxAttempts, o.ClientOptions), r53: o.Route53, target: target, o: o,
 		r53Opts: append([]func(*route53.Options){func(ro *route53.Options) { ro.Retryer = retryer }}, o.Route53ClientOptions...)}
 	r.w = &Verifier{rds: r.rds, target: VerifyTarget{SourceInstance: target.SourceInstance, SourceCluster: target.SourceCluster, SourceAccount: target.SourceAccount,
 		SnapshotID: target.SnapshotID, Cluster: target.Cluster, InstanceClass: target.InstanceClass, Engine: o.Engine},
@@ -262,7 +263,7 @@ func (r *Restorer) Plan(ctx context.Context) (Plan, error) {
 // planned is what plan found beyond the Plan: the DR copy to restore (or restored), and an
 // earlier run's restore under the target identifier, to attach to.
 type planned struct {
-	from            snap
+	from            snaps.Snap
 	attach          *resource
 	missingInstance bool // an Aurora cluster the earlier run restored, without its instance
 }
@@ -287,21 +288,21 @@ func (r *Restorer) plan(ctx context.Context, target string, dns *DNSRecord, role
 		}
 		pl.from = s
 		if p.Kind == "cluster" {
-			p.Creates = append(p.Creates, fmt.Sprintf("DB cluster %s from %s (subnet group %q, deletion protection %v)", target, s.id, r.o.SubnetGroup, r.protected(role)),
+			p.Creates = append(p.Creates, fmt.Sprintf("DB cluster %s from %s (subnet group %q, deletion protection %v)", target, s.ID, r.o.SubnetGroup, r.protected(role)),
 				fmt.Sprintf("DB instance %s (%s) in it", target, r.target.InstanceClass))
 		} else {
 			p.Creates = append(p.Creates, fmt.Sprintf("DB instance %s (%s) from %s (subnet group %q, Multi-AZ %v, deletion protection %v)",
-				target, r.target.InstanceClass, s.id, r.o.SubnetGroup, r.o.MultiAZ, r.protected(role)))
+				target, r.target.InstanceClass, s.ID, r.o.SubnetGroup, r.o.MultiAZ, r.protected(role)))
 		}
 	} else {
 		// An earlier run's restore: what it holds, not the newest copy now, is what the
 		// failover gives; and it must be of this database.
 		want, wantAccount := r.target.database(), r.target.SourceAccount
 		if want == "" && serr == nil {
-			want = s.db
+			want = s.DB
 		}
 		if wantAccount == "" && serr == nil {
-			wantAccount = s.origin()
+			wantAccount = s.Origin()
 		}
 		if pl.from, err = r.restoredFrom(ctx, target, res, want, wantAccount); err != nil {
 			return p, pl, err
@@ -318,7 +319,7 @@ func (r *Restorer) plan(ctx context.Context, target string, dns *DNSRecord, role
 			}
 		}
 	}
-	p.Snapshot, p.SnapshotTime, p.SourceAccount = pl.from.id, pl.from.created, pl.from.origin()
+	p.Snapshot, p.SnapshotTime, p.SourceAccount = pl.from.ID, pl.from.Created, pl.from.Origin()
 	if !p.SnapshotTime.IsZero() {
 		p.DataAge = r.o.Clock.Now().Sub(p.SnapshotTime)
 	}
@@ -328,8 +329,8 @@ func (r *Restorer) plan(ctx context.Context, target string, dns *DNSRecord, role
 			return p, pl, err
 		}
 		p.PreviousValue = now
-		if pl.attach != nil && tagValue(res.tags, TagDNSRecord) == dns.Name && hasTag(res.tags, TagDNSPrevious) {
-			p.PreviousValue = tagValue(res.tags, TagDNSPrevious) // the earlier run switched it already, maybe
+		if pl.attach != nil && snaps.TagValue(res.tags, TagDNSRecord) == dns.Name && hasTag(res.tags, TagDNSPrevious) {
+			p.PreviousValue = snaps.TagValue(res.tags, TagDNSPrevious) // the earlier run switched it already, maybe
 		}
 		before := ""
 		if p.PreviousValue != now {
@@ -362,14 +363,14 @@ func (r *Restorer) protected(role string) bool {
 
 // snapshot is the DR copy to restore: the given one, or the newest available by original
 // creation time.
-func (r *Restorer) snapshot(ctx context.Context) (snap, error) {
+func (r *Restorer) snapshot(ctx context.Context) (snaps.Snap, error) {
 	if r.target.SnapshotID != "" {
-		s, found, err := r.rds.describeSnap(ctx, r.target.cluster(), r.target.SnapshotID, "")
+		s, found, err := r.rds.DescribeSnap(ctx, r.target.cluster(), r.target.SnapshotID, "")
 		switch {
 		case err != nil:
-			return snap{}, errtext.Wrap("dr", "describing "+r.target.SnapshotID, err)
-		case !found || s.status != "available":
-			return snap{}, fmt.Errorf("%w: %s is not an available snapshot here", ErrNoSnapshot, r.target.SnapshotID)
+			return snaps.Snap{}, errtext.Wrap("dr", "describing "+r.target.SnapshotID, err)
+		case !found || s.Status != "available":
+			return snaps.Snap{}, fmt.Errorf("%w: %s is not an available snapshot here", ErrNoSnapshot, r.target.SnapshotID)
 		}
 		return s, nil
 	}
@@ -383,9 +384,9 @@ func (r *Restorer) existing(ctx context.Context, target, role, run string) (reso
 	if err != nil || !res.found {
 		return res, err
 	}
-	if tagValue(res.tags, TagDR) != role || (run != "" && tagValue(res.tags, TagRun) != run) {
+	if snaps.TagValue(res.tags, TagDR) != role || (run != "" && snaps.TagValue(res.tags, TagRun) != run) {
 		return res, fmt.Errorf("%w: %s exists and was not restored by this package (%s=%q): refusing to use it; choose another target identifier",
-			ErrForeignResource, target, TagDR, tagValue(res.tags, TagDR))
+			ErrForeignResource, target, TagDR, snaps.TagValue(res.tags, TagDR))
 	}
 	if res.status == "deleting" {
 		return res, fmt.Errorf("%w: %s is being deleted: wait for it, or choose another target identifier", ErrNotReady, target)
@@ -398,42 +399,42 @@ func (r *Restorer) existing(ctx context.Context, target, role, run string) (reso
 // database than want (the source database; "" when only the snapshot id is known, which must
 // then match), or of another source account than wantAccount (when both are known), is
 // refused: attaching to it would point the record at the wrong data.
-func (r *Restorer) restoredFrom(ctx context.Context, target string, res resource, want, wantAccount string) (snap, error) {
-	from := snap{cluster: r.target.cluster(), id: tagValue(res.tags, TagSource), db: tagValue(res.tags, TagSourceDatabase)}
-	from.created, _ = time.Parse(time.RFC3339, tagValue(res.tags, TagRecoveryPoint))
-	account := tagValue(res.tags, TagSourceAccount)
-	if from.id != "" && (from.db == "" || from.created.IsZero() || account == "") {
-		s, found, err := r.rds.describeSnap(ctx, from.cluster, from.id, "")
+func (r *Restorer) restoredFrom(ctx context.Context, target string, res resource, want, wantAccount string) (snaps.Snap, error) {
+	from := snaps.Snap{Cluster: r.target.cluster(), ID: snaps.TagValue(res.tags, TagSource), DB: snaps.TagValue(res.tags, TagSourceDatabase)}
+	from.Created, _ = time.Parse(time.RFC3339, snaps.TagValue(res.tags, TagRecoveryPoint))
+	account := snaps.TagValue(res.tags, TagSourceAccount)
+	if from.ID != "" && (from.DB == "" || from.Created.IsZero() || account == "") {
+		s, found, err := r.rds.DescribeSnap(ctx, from.Cluster, from.ID, "")
 		if err != nil {
-			return from, errtext.Wrap("dr", "describing "+from.id+", the snapshot "+target+" was restored from", err)
+			return from, errtext.Wrap("dr", "describing "+from.ID+", the snapshot "+target+" was restored from", err)
 		}
 		if found {
-			from.db = cmp.Or(from.db, s.db)
-			if from.created.IsZero() {
-				from.created = s.created
+			from.DB = cmp.Or(from.DB, s.DB)
+			if from.Created.IsZero() {
+				from.Created = s.Created
 			}
-			from.tags, from.arn = s.tags, s.arn
-			account = cmp.Or(account, s.origin())
+			from.Tags, from.ARN = s.Tags, s.ARN
+			account = cmp.Or(account, s.Origin())
 		}
 	}
 	if account != "" {
-		from.tags = append(from.tags, tag(TagSourceAccount, account))
+		from.Tags = append(from.Tags, snaps.Tag(TagSourceAccount, account))
 	}
-	n := name(from.cluster, target)
+	n := name(from.Cluster, target)
 	switch {
 	case want != "" && wantAccount != "" && account != "" && account != wantAccount:
 		return from, fmt.Errorf("%w: %s holds a restore of %s of account %s (from %s), not of account %s: refusing to attach to it (the record would point at another account's database); choose another target identifier",
-			ErrForeignResource, n, cmp.Or(from.db, want), account, orUnknown(from.id), wantAccount)
-	case want == "" && from.id == r.target.SnapshotID:
+			ErrForeignResource, n, cmp.Or(from.DB, want), account, orUnknown(from.ID), wantAccount)
+	case want == "" && from.ID == r.target.SnapshotID:
 	case want == "":
 		return from, fmt.Errorf("%w: %s holds a restore of %s, not of %s: refusing to attach to it (the record would point at other data); choose another target identifier",
-			ErrForeignResource, n, orUnknown(from.id), r.target.SnapshotID)
-	case from.db == "":
+			ErrForeignResource, n, orUnknown(from.ID), r.target.SnapshotID)
+	case from.DB == "":
 		return from, fmt.Errorf("%w: %s was restored by a failover, but of which database can't be told (it has no %s tag, and its snapshot %s is gone): "+
-			"refusing to attach to it; check it and tag it %s=%s to attach, or choose another target identifier", ErrForeignResource, n, TagSourceDatabase, orUnknown(from.id), TagSourceDatabase, want)
-	case from.db != want:
+			"refusing to attach to it; check it and tag it %s=%s to attach, or choose another target identifier", ErrForeignResource, n, TagSourceDatabase, orUnknown(from.ID), TagSourceDatabase, want)
+	case from.DB != want:
 		return from, fmt.Errorf("%w: %s holds a restore of %s (from %s), not of %s: refusing to attach to it (the record would point at another database); choose another target identifier",
-			ErrForeignResource, n, from.db, orUnknown(from.id), want)
+			ErrForeignResource, n, from.DB, orUnknown(from.ID), want)
 	}
 	return from, nil
 }
@@ -518,17 +519,17 @@ func (r *Restorer) failover(ctx context.Context, target string, dns *DNSRecord, 
 
 // restoreTags are the tags of a failover's or rehearsal's restore (see Failover); the DNS
 // ones only where RDS can hold the values.
-func (r *Restorer) restoreTags(role, run string, from snap, dns *DNSRecord, previous string) []types.Tag {
-	tags := []types.Tag{tag(TagDR, role), tag(TagSource, from.id), tag(TagSourceDatabase, from.db),
-		tag(TagRecoveryPoint, from.created.UTC().Format(time.RFC3339)), tag(TagRestoredAt, r.o.Clock.Now().UTC().Format(time.RFC3339))}
-	if a := from.origin(); validAccount(a) {
-		tags = append(tags, tag(TagSourceAccount, a))
+func (r *Restorer) restoreTags(role, run string, from snaps.Snap, dns *DNSRecord, previous string) []types.Tag {
+	tags := []types.Tag{snaps.Tag(TagDR, role), snaps.Tag(TagSource, from.ID), snaps.Tag(TagSourceDatabase, from.DB),
+		snaps.Tag(TagRecoveryPoint, from.Created.UTC().Format(time.RFC3339)), snaps.Tag(TagRestoredAt, r.o.Clock.Now().UTC().Format(time.RFC3339))}
+	if a := from.Origin(); snaps.ValidAccount(a) {
+		tags = append(tags, snaps.Tag(TagSourceAccount, a))
 	}
 	if run != "" {
-		tags = append(tags, tag(TagRun, run))
+		tags = append(tags, snaps.Tag(TagRun, run))
 	}
 	if dns != nil && tagValueOK(dns.Name) && tagValueOK(previous) {
-		tags = append(tags, tag(TagDNSRecord, dns.Name), tag(TagDNSPrevious, previous))
+		tags = append(tags, snaps.Tag(TagDNSRecord, dns.Name), snaps.Tag(TagDNSPrevious, previous))
 	}
 	return tags
 }
@@ -564,14 +565,14 @@ func (r *Restorer) restore(ctx context.Context, st *VerifyState, role string, ta
 	taken := func() error {
 		res, err := r.existing(ctx, st.Instance, role, st.Run)
 		if err == nil {
-			_, err = r.restoredFrom(ctx, st.Instance, res, tagValue(tags, TagSourceDatabase), tagValue(tags, TagSourceAccount))
+			_, err = r.restoredFrom(ctx, st.Instance, res, snaps.TagValue(tags, TagSourceDatabase), snaps.TagValue(tags, TagSourceAccount))
 		}
 		return err
 	}
 	if st.Cluster {
 		engine := r.o.Engine
 		if engine == "" {
-			out, err := r.rds.c.DescribeDBClusterSnapshots(ctx, &rds.DescribeDBClusterSnapshotsInput{DBClusterSnapshotIdentifier: aws.String(st.Snapshot)}, r.rds.opts...)
+			out, err := r.rds.Client.DescribeDBClusterSnapshots(ctx, &rds.DescribeDBClusterSnapshotsInput{DBClusterSnapshotIdentifier: aws.String(st.Snapshot)}, r.rds.Opts...)
 			if err != nil {
 				return errtext.Wrap("dr", "describing cluster snapshot "+st.Snapshot, err)
 			}
@@ -579,11 +580,11 @@ func (r *Restorer) restore(ctx context.Context, st *VerifyState, role string, ta
 				engine = aws.ToString(out.DBClusterSnapshots[0].Engine)
 			}
 		}
-		_, err := r.rds.c.RestoreDBClusterFromSnapshot(ctx, &rds.RestoreDBClusterFromSnapshotInput{DBClusterIdentifier: aws.String(st.Instance),
-			SnapshotIdentifier: aws.String(st.Snapshot), Engine: aws.String(engine), DBSubnetGroupName: optionalString(r.o.SubnetGroup),
-			VpcSecurityGroupIds: r.o.SecurityGroups, DBClusterParameterGroupName: optionalString(r.o.ClusterParameterGroup),
-			OptionGroupName: optionalString(r.o.OptionGroup), DeletionProtection: protect, Tags: tags}, r.rds.opts...)
-		if clusterExists(err) {
+		_, err := r.rds.Client.RestoreDBClusterFromSnapshot(ctx, &rds.RestoreDBClusterFromSnapshotInput{DBClusterIdentifier: aws.String(st.Instance),
+			SnapshotIdentifier: aws.String(st.Snapshot), Engine: aws.String(engine), DBSubnetGroupName: snaps.OptionalString(r.o.SubnetGroup),
+			VpcSecurityGroupIds: r.o.SecurityGroups, DBClusterParameterGroupName: snaps.OptionalString(r.o.ClusterParameterGroup),
+			OptionGroupName: snaps.OptionalString(r.o.OptionGroup), DeletionProtection: protect, Tags: tags}, r.rds.Opts...)
+		if snaps.ClusterExists(err) {
 			err = taken()
 		}
 		if err != nil {
@@ -591,11 +592,11 @@ func (r *Restorer) restore(ctx context.Context, st *VerifyState, role string, ta
 		}
 		return r.addInstance(ctx, st, role, engine, tags)
 	}
-	_, err := r.rds.c.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String(st.Instance),
-		DBSnapshotIdentifier: aws.String(st.Snapshot), DBInstanceClass: aws.String(r.target.InstanceClass), DBSubnetGroupName: optionalString(r.o.SubnetGroup),
-		VpcSecurityGroupIds: r.o.SecurityGroups, DBParameterGroupName: optionalString(r.o.ParameterGroup), OptionGroupName: optionalString(r.o.OptionGroup),
-		MultiAZ: aws.Bool(r.o.MultiAZ), PubliclyAccessible: aws.Bool(false), DeletionProtection: protect, Tags: tags}, r.rds.opts...)
-	if instanceExists(err) {
+	_, err := r.rds.Client.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String(st.Instance),
+		DBSnapshotIdentifier: aws.String(st.Snapshot), DBInstanceClass: aws.String(r.target.InstanceClass), DBSubnetGroupName: snaps.OptionalString(r.o.SubnetGroup),
+		VpcSecurityGroupIds: r.o.SecurityGroups, DBParameterGroupName: snaps.OptionalString(r.o.ParameterGroup), OptionGroupName: snaps.OptionalString(r.o.OptionGroup),
+		MultiAZ: aws.Bool(r.o.MultiAZ), PubliclyAccessible: aws.Bool(false), DeletionProtection: protect, Tags: tags}, r.rds.Opts...)
+	if snaps.InstanceExists(err) {
 		err = taken()
 	}
 	return errtext.Wrap("dr", "restoring "+st.Snapshot+" into "+st.Instance, err)
@@ -607,15 +608,15 @@ func (r *Restorer) addInstance(ctx context.Context, st *VerifyState, role, engin
 	if engine == "" {
 		engine = r.o.Engine
 	}
-	_, err := r.rds.c.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String(st.Instance), DBClusterIdentifier: aws.String(st.Instance),
-		DBInstanceClass: aws.String(r.target.InstanceClass), Engine: aws.String(engine), DBParameterGroupName: optionalString(r.o.ParameterGroup),
-		PubliclyAccessible: aws.Bool(false), Tags: tags}, r.rds.opts...)
-	if instanceExists(err) {
+	_, err := r.rds.Client.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String(st.Instance), DBClusterIdentifier: aws.String(st.Instance),
+		DBInstanceClass: aws.String(r.target.InstanceClass), Engine: aws.String(engine), DBParameterGroupName: snaps.OptionalString(r.o.ParameterGroup),
+		PubliclyAccessible: aws.Bool(false), Tags: tags}, r.rds.Opts...)
+	if snaps.InstanceExists(err) {
 		inst, found, derr := r.w.describeInstance(ctx, st.Instance)
 		switch {
 		case derr != nil:
 			err = derr
-		case found && tagValue(inst.TagList, TagDR) == role:
+		case found && snaps.TagValue(inst.TagList, TagDR) == role:
 			err = nil
 		default:
 			err = fmt.Errorf("%w: DB instance %s exists and was not made by this package", ErrForeignResource, st.Instance)

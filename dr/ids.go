@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/shipshape-dev/shipshape/dr/internal/snaps"
 )
 
 // Tags the package puts on its snapshots; retention only ever touches snapshots with TagDR.
 const (
-	TagDR     = "shipshape:dr"
-	TagSource = "shipshape:source"
+	TagDR     = snaps.TagDR     // "shipshape:dr"
+	TagSource = snaps.TagSource // "shipshape:source": the source snapshot's ARN
 	// TagSharedWith records the accounts a DR snapshot was shared with ("+"-separated), so
 	// that a periodic run reads the restore attribute only of snapshots not yet shared as
 	// configured.
@@ -28,7 +30,7 @@ const (
 	// copies and staging copies) and on the restores made from them: the account whose
 	// database the data comes from. Two source accounts may each have a database of one name;
 	// a copy made before this tag existed takes its account from its shipshape:source ARN.
-	TagSourceAccount = "shipshape:source-account"
+	TagSourceAccount = snaps.TagSourceAccount // "shipshape:source-account"
 )
 
 // NamePrefix starts the name of everything the package creates, tags, shares or deletes in

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/shipshape-dev/shipshape/clock"
+	"github.com/shipshape-dev/shipshape/dr/internal/snaps"
 	"github.com/shipshape-dev/shipshape/internal/awserr"
 	"github.com/shipshape-dev/shipshape/internal/awsretry"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
@@ -108,7 +109,7 @@ func NewReporter(optFns ...func(*ReporterOptions)) (*Reporter, error) {
 		return nil, fmt.Errorf("%w: MaxAttempts can't be negative", ErrInvalidInput)
 	}
 	o.Prefix = strings.Trim(o.Prefix, "/")
-	defaults(&o.Clock, &o.MaxAttempts, &o.Logger)
+	snaps.Defaults(&o.Clock, &o.MaxAttempts, &o.Logger)
 	retryer := awsretry.New(awsretry.Options{Clock: o.Clock, MaxAttempts: o.MaxAttempts})
 	return &Reporter{o: o, s3Opts: []func(*s3.Options){func(so *s3.Options) { so.Retryer = retryer }},
 		snsOpts: []func(*sns.Options){func(so *sns.Options) { so.Retryer = retryer }}}, nil

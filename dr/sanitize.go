@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
+	"github.com/shipshape-dev/shipshape/dr/internal/snaps"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
@@ -105,7 +106,7 @@ func NewSanitizer(client RDSAPI, target VerifyTarget, db Database, o SanitizeOpt
 		o.Keep = DefaultSanitizedKeep
 	}
 	for _, a := range o.ShareWith {
-		if !validAccount(a) {
+		if !snaps.ValidAccount(a) {
 			return nil, fmt.Errorf("%w: %q is not a 12-digit AWS account id", ErrInvalidInput, a)
 		}
 	}
@@ -131,13 +132,13 @@ func statementsHash(stmts []string) string {
 
 // checkShareableKey refuses, before the restore, to make a sanitized copy that is to be
 // shared under an AWS managed key: KMSKeyID, else the DR copy's own key.
-func (s *Sanitizer) checkShareableKey(ctx context.Context, sn snap) error {
+func (s *Sanitizer) checkShareableKey(ctx context.Context, sn snaps.Snap) error {
 	key := s.o.KMSKeyID
 	if key == "" {
-		if !sn.encrypted {
+		if !sn.Encrypted {
 			return nil
 		}
-		key = sn.kmsKey
+		key = sn.KMSKey
 	}
 	if s.o.KMS == nil {
 		return nil
@@ -149,7 +150,7 @@ func (s *Sanitizer) checkShareableKey(ctx context.Context, sn snap) error {
 	}
 	if out.KeyMetadata != nil && out.KeyMetadata.KeyManager == kmstypes.KeyManagerTypeAws {
 		return fmt.Errorf("%w: the sanitized copy of %s is to be shared, but would be under %s, an AWS managed key (kms:DescribeKey: KeyManager AWS), which RDS never shares: "+
-			"set the re-encryption key (KMSKeyID, -kms-key, DR_TARGET_KMS_KEY_ID) to a customer managed key the development accounts may use", ErrNeedsCustomerKey, sn.name(), key)
+			"set the re-encryption key (KMSKeyID, -kms-key, DR_TARGET_KMS_KEY_ID) to a customer managed key the development accounts may use", ErrNeedsCustomerKey, sn.Name(), key)
 	}
 	return nil
 }
@@ -160,7 +161,7 @@ func (s *Sanitizer) names(st *VerifyState) (taken, final string) {
 	final = s.o.SnapshotID
 	if final == "" {
 		// Room for "-raw" after it.
-		final, _ = fitID(PrefixSanitized, legacyCopyName(strings.TrimPrefix(bareID(aws.String(st.Snapshot)), "rds:")), "")
+		final, _ = fitID(PrefixSanitized, legacyCopyName(strings.TrimPrefix(snaps.BareID(aws.String(st.Snapshot)), "rds:")), "")
 		if len(final) > 251 {
 			final = strings.TrimRight(final[:251], "-")
 		}
@@ -285,21 +286,21 @@ func (s *Sanitizer) runAll(ctx context.Context, host string, port int32) error {
 // made from and that copy's database, account and data time (for retention), the run, and
 // the statements' hash (for a later run's adoption).
 func (s *Sanitizer) tags(ctx context.Context, st *VerifyState, what string) ([]types.Tag, error) {
-	tags := []types.Tag{tag(TagDR, what), tag(TagSource, st.Snapshot), tag(TagRun, st.Run), tag(TagStatements, s.hash)}
-	src, found, err := s.rds.describeSnap(ctx, st.Cluster, st.Snapshot, "")
+	tags := []types.Tag{snaps.Tag(TagDR, what), snaps.Tag(TagSource, st.Snapshot), snaps.Tag(TagRun, st.Run), snaps.Tag(TagStatements, s.hash)}
+	src, found, err := s.rds.DescribeSnap(ctx, st.Cluster, st.Snapshot, "")
 	if err != nil {
 		return nil, errtext.Wrap("dr", "describing "+st.Snapshot+", the DR copy sanitized", err)
 	}
 	db := s.target.database()
 	if found {
-		db = cmp.Or(src.db, db)
-		if a := src.origin(); validAccount(a) {
-			tags = append(tags, tag(TagSourceAccount, a))
+		db = cmp.Or(src.DB, db)
+		if a := src.Origin(); snaps.ValidAccount(a) {
+			tags = append(tags, snaps.Tag(TagSourceAccount, a))
 		}
-		tags = append(tags, tag(TagSourceCreated, src.created.UTC().Format(time.RFC3339)))
+		tags = append(tags, snaps.Tag(TagSourceCreated, src.Created.UTC().Format(time.RFC3339)))
 	}
 	if db != "" {
-		tags = append(tags, tag(TagSourceDatabase, db))
+		tags = append(tags, snaps.Tag(TagSourceDatabase, db))
 	}
 	return tags, nil
 }
@@ -329,13 +330,13 @@ func (s *Sanitizer) snapshot(ctx context.Context, st *VerifyState) error {
 		return err
 	}
 	if st.Cluster {
-		_, err = s.rds.c.CreateDBClusterSnapshot(ctx, &rds.CreateDBClusterSnapshotInput{DBClusterIdentifier: aws.String(st.Instance),
-			DBClusterSnapshotIdentifier: aws.String(taken), Tags: tags}, s.rds.opts...)
+		_, err = s.rds.Client.CreateDBClusterSnapshot(ctx, &rds.CreateDBClusterSnapshotInput{DBClusterIdentifier: aws.String(st.Instance),
+			DBClusterSnapshotIdentifier: aws.String(taken), Tags: tags}, s.rds.Opts...)
 	} else {
-		_, err = s.rds.c.CreateDBSnapshot(ctx, &rds.CreateDBSnapshotInput{DBInstanceIdentifier: aws.String(st.Instance),
-			DBSnapshotIdentifier: aws.String(taken), Tags: tags}, s.rds.opts...)
+		_, err = s.rds.Client.CreateDBSnapshot(ctx, &rds.CreateDBSnapshotInput{DBInstanceIdentifier: aws.String(st.Instance),
+			DBSnapshotIdentifier: aws.String(taken), Tags: tags}, s.rds.Opts...)
 	}
-	if snapshotExists(err) {
+	if snaps.SnapshotExists(err) {
 		err = s.ours(ctx, st, taken, what)
 	}
 	return errtext.Wrap("dr", "snapshotting "+st.Instance+" into "+taken, err)
@@ -348,41 +349,41 @@ func (s *Sanitizer) snapshot(ctx context.Context, st *VerifyState) error {
 // recorded) is stale: it is deleted (ErrNotReady until it is gone, then the step makes it
 // anew). Anything else is ErrForeignResource.
 func (s *Sanitizer) ours(ctx context.Context, st *VerifyState, id, what string) error {
-	existing, found, err := s.rds.describeSnap(ctx, st.Cluster, id, "")
+	existing, found, err := s.rds.DescribeSnap(ctx, st.Cluster, id, "")
 	switch {
 	case err != nil:
 		return err
 	case !found:
 		return fmt.Errorf("%w: snapshot %s is being deleted", ErrNotReady, id)
-	case owned("snapshot", id, st.Run, existing.tags) == nil:
+	case owned("snapshot", id, st.Run, existing.Tags) == nil:
 		return nil
-	case strings.TrimSpace(st.Run) == "" || !strings.HasPrefix(id, PrefixSanitized) || tagValue(existing.tags, TagDR) != what ||
-		tagValue(existing.tags, TagSource) != st.Snapshot:
-		return owned("snapshot", id, st.Run, existing.tags)
-	case tagValue(existing.tags, TagStatements) == s.hash:
+	case strings.TrimSpace(st.Run) == "" || !strings.HasPrefix(id, PrefixSanitized) || snaps.TagValue(existing.Tags, TagDR) != what ||
+		snaps.TagValue(existing.Tags, TagSource) != st.Snapshot:
+		return owned("snapshot", id, st.Run, existing.Tags)
+	case snaps.TagValue(existing.Tags, TagStatements) == s.hash:
 		if !slices.Contains(st.Adopted, id) {
 			st.Adopted = append(st.Adopted, id)
 		}
-		s.progress("adopting %s, which run %s left (the same DR copy and statements)", id, tagValue(existing.tags, TagRun))
+		s.progress("adopting %s, which run %s left (the same DR copy and statements)", id, snaps.TagValue(existing.Tags, TagRun))
 		return nil
-	case existing.status != "available":
-		return fmt.Errorf("%w: %s, left by run %s with other statements, is %s: it is replaced once it can be deleted", ErrNotReady, id, tagValue(existing.tags, TagRun), existing.status)
+	case existing.Status != "available":
+		return fmt.Errorf("%w: %s, left by run %s with other statements, is %s: it is replaced once it can be deleted", ErrNotReady, id, snaps.TagValue(existing.Tags, TagRun), existing.Status)
 	}
-	if err := s.rds.deleteSnap(ctx, existing); err != nil {
-		return errtext.Wrap("dr", "deleting "+id+", left by run "+tagValue(existing.tags, TagRun)+" with other statements", err)
+	if err := s.rds.DeleteSnap(ctx, existing); err != nil {
+		return errtext.Wrap("dr", "deleting "+id+", left by run "+snaps.TagValue(existing.Tags, TagRun)+" with other statements", err)
 	}
-	return fmt.Errorf("%w: deleted %s, left by run %s with other statements: it is made anew once RDS has deleted it", ErrNotReady, id, tagValue(existing.tags, TagRun))
+	return fmt.Errorf("%w: deleted %s, left by run %s with other statements: it is made anew once RDS has deleted it", ErrNotReady, id, snaps.TagValue(existing.Tags, TagRun))
 }
 
 func (s *Sanitizer) snapshotReady(ctx context.Context, st *VerifyState, id string) error {
-	sn, found, err := s.rds.describeSnap(ctx, st.Cluster, id, "")
+	sn, found, err := s.rds.DescribeSnap(ctx, st.Cluster, id, "")
 	switch {
 	case err != nil:
 		return errtext.Wrap("dr", "describing "+id, err)
 	case !found:
 		return fmt.Errorf("dr: snapshot %s is gone", id)
-	case sn.status != "available":
-		return fmt.Errorf("%w: snapshot %s is %s", ErrNotReady, id, sn.status)
+	case sn.Status != "available":
+		return fmt.Errorf("%w: snapshot %s is %s", ErrNotReady, id, sn.Status)
 	}
 	return nil
 }
@@ -398,8 +399,8 @@ func (s *Sanitizer) reencrypt(ctx context.Context, st *VerifyState) error {
 	if err != nil {
 		return err
 	}
-	err = s.rds.copySnap(ctx, copyRequest{cluster: st.Cluster, source: st.Taken, target: st.Final, kmsKey: s.o.KMSKeyID, tags: tags})
-	if snapshotExists(err) {
+	err = s.rds.CopySnap(ctx, snaps.CopyRequest{Cluster: st.Cluster, Source: st.Taken, Target: st.Final, KMSKey: s.o.KMSKeyID, Tags: tags})
+	if snaps.SnapshotExists(err) {
 		err = s.ours(ctx, st, st.Final, "sanitized")
 	}
 	return errtext.Wrap("dr", "re-encrypting "+st.Taken+" into "+st.Final+" under "+s.o.KMSKeyID, err)
@@ -409,7 +410,7 @@ func (s *Sanitizer) reencrypt(ctx context.Context, st *VerifyState) error {
 func (s *Sanitizer) share(ctx context.Context, st *VerifyState) error {
 	_, st.Final = s.names(st)
 	if len(s.o.ShareWith) > 0 {
-		if err := s.rds.shareWith(ctx, snap{cluster: st.Cluster, id: st.Final}, s.o.ShareWith); err != nil {
+		if err := s.rds.ShareWith(ctx, snaps.Snap{Cluster: st.Cluster, ID: st.Final}, s.o.ShareWith); err != nil {
 			return errtext.Wrap("dr", fmt.Sprintf("sharing %s with %v", st.Final, s.o.ShareWith), err)
 		}
 	}
@@ -434,27 +435,27 @@ func (s *Sanitizer) cleanup(ctx context.Context, st *VerifyState) error {
 // leftover deletes the run's snapshot id of kind what once it is available: one this run
 // made (its run tag), or, when adopted is true, one it adopted. keep says why one is left.
 func (s *Sanitizer) leftover(ctx context.Context, st *VerifyState, id, what, label string, adopted bool) error {
-	existing, found, err := s.rds.describeSnap(ctx, st.Cluster || s.target.cluster(), id, "")
-	mine := found && strings.TrimSpace(st.Run) != "" && tagValue(existing.tags, TagRun) == st.Run
+	existing, found, err := s.rds.DescribeSnap(ctx, st.Cluster || s.target.cluster(), id, "")
+	mine := found && strings.TrimSpace(st.Run) != "" && snaps.TagValue(existing.Tags, TagRun) == st.Run
 	switch {
 	case err != nil:
 		return errtext.Wrap("dr", "describing "+label+" "+id, err)
 	case !found:
 		return nil
-	case !mine && !(adopted && slices.Contains(st.Adopted, id) && tagValue(existing.tags, TagDR) == what):
+	case !mine && !(adopted && slices.Contains(st.Adopted, id) && snaps.TagValue(existing.Tags, TagDR) == what):
 		if slices.Contains(st.Adopted, id) {
 			st.Report.Cleanup += "; left " + label + " " + id + " (an earlier run's, adopted) for the next run of " + st.Snapshot + " to finish"
 		} else {
 			st.Report.Cleanup += "; left snapshot " + id + " alone: not made by this run"
 		}
 		return nil
-	case tagValue(existing.tags, TagDR) != what || !strings.HasPrefix(id, PrefixSanitized):
+	case snaps.TagValue(existing.Tags, TagDR) != what || !strings.HasPrefix(id, PrefixSanitized):
 		st.Report.Cleanup += "; left snapshot " + id + " alone: not a " + what + " snapshot"
 		return nil
-	case existing.status != "available":
-		return fmt.Errorf("%w: %s %s is %s", ErrNotReady, label, id, existing.status)
+	case existing.Status != "available":
+		return fmt.Errorf("%w: %s %s is %s", ErrNotReady, label, id, existing.Status)
 	}
-	if err := s.rds.deleteSnap(ctx, existing); err != nil {
+	if err := s.rds.DeleteSnap(ctx, existing); err != nil {
 		return errtext.Wrap("dr", "deleting "+label+" "+id, err)
 	}
 	st.Report.Cleanup += "; deleted " + label + " " + id
@@ -490,17 +491,17 @@ func (s *Sanitizer) cleanupUnshared(ctx context.Context, st *VerifyState) error 
 // run made.
 func (s *Sanitizer) retainSanitized(ctx context.Context, st *VerifyState) error {
 	_, final := s.names(st)
-	groups := map[string][]snap{}
+	groups := map[string][]snaps.Snap{}
 	var order []string
-	err := s.rds.listSnaps(ctx, "manual", false, func(sn snap) {
-		if !strings.HasPrefix(sn.id, PrefixSanitized) || tagValue(sn.tags, TagDR) != "sanitized" {
+	err := s.rds.ListSnaps(ctx, "manual", false, func(sn snaps.Snap) {
+		if !strings.HasPrefix(sn.ID, PrefixSanitized) || snaps.TagValue(sn.Tags, TagDR) != "sanitized" {
 			return
 		}
-		if t, err := time.Parse(time.RFC3339, tagValue(sn.tags, TagSourceCreated)); err == nil {
-			sn.created = t // the data's time, not the snapshot's
+		if t, err := time.Parse(time.RFC3339, snaps.TagValue(sn.Tags, TagSourceCreated)); err == nil {
+			sn.Created = t // the data's time, not the snapshot's
 		}
-		db := cmp.Or(tagValue(sn.tags, TagSourceDatabase), sn.db)
-		g := sn.group()[:strings.Index(sn.group(), "/")+1] + db + "@" + sn.origin()
+		db := cmp.Or(snaps.TagValue(sn.Tags, TagSourceDatabase), sn.DB)
+		g := sn.Group()[:strings.Index(sn.Group(), "/")+1] + db + "@" + sn.Origin()
 		if groups[g] == nil {
 			order = append(order, g)
 		}
@@ -513,19 +514,19 @@ func (s *Sanitizer) retainSanitized(ctx context.Context, st *VerifyState) error 
 	var deleted []string
 	for _, g := range order {
 		list := groups[g]
-		sortNewestFirst(list)
+		snaps.SortNewestFirst(list)
 		kept := 0
 		for _, sn := range list {
 			switch {
-			case sn.status != "available" || sn.id == final || kept < s.o.Keep:
-				if sn.status == "available" {
+			case sn.Status != "available" || sn.ID == final || kept < s.o.Keep:
+				if sn.Status == "available" {
 					kept++
 				}
 			default:
-				if err := s.rds.deleteSnap(ctx, sn); err != nil {
-					return errtext.Wrap("dr", "deleting "+sn.name()+", a sanitized snapshot beyond the newest "+strconv.Itoa(s.o.Keep), err)
+				if err := s.rds.DeleteSnap(ctx, sn); err != nil {
+					return errtext.Wrap("dr", "deleting "+sn.Name()+", a sanitized snapshot beyond the newest "+strconv.Itoa(s.o.Keep), err)
 				}
-				deleted = append(deleted, sn.name())
+				deleted = append(deleted, sn.Name())
 			}
 		}
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
 	"github.com/shipshape-dev/shipshape/clock"
+	"github.com/shipshape-dev/shipshape/dr/internal/snaps"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
@@ -315,8 +316,8 @@ func (v *Verifier) finishReport(st *VerifyState) {
 type Verifier struct {
 	// beforeRestore, when set, is asked about the snapshot Start is about to restore, before
 	// anything is made (the Sanitizer refuses an AWS managed key when sharing).
-	beforeRestore func(ctx context.Context, sn snap) error
-	rds           calls
+	beforeRestore func(ctx context.Context, sn snaps.Snap) error
+	rds           snaps.Calls
 	target        VerifyTarget
 	db            Database
 	opts          VerifyOptions
@@ -351,7 +352,7 @@ func (v *Verifier) mine(noun, id, run string, tags []types.Tag) error {
 	if err := owned(noun, id, run, tags); err != nil {
 		return err
 	}
-	if got := tagValue(tags, TagDR); got != v.own().tag {
+	if got := snaps.TagValue(tags, TagDR); got != v.own().tag {
 		return fmt.Errorf("%w: %s %s is tagged %s=%q, not %q: another function's, neither used nor deleted", ErrForeignResource, noun, id, TagDR, got, v.own().tag)
 	}
 	return nil
@@ -382,14 +383,14 @@ func NewVerifier(client RDSAPI, target VerifyTarget, db Database, optFns ...func
 	case o.Timeout < 0 || o.Poll < 0 || o.MaxAttempts < 0:
 		return nil, fmt.Errorf("%w: Timeout, Poll and MaxAttempts can't be negative", ErrInvalidInput)
 	}
-	defaults(&o.Clock, &o.MaxAttempts, &o.Logger)
+	snaps.Defaults(&o.Clock, &o.MaxAttempts, &o.Logger)
 	if o.Timeout == 0 {
 		o.Timeout = time.Hour
 	}
 	if o.Poll == 0 {
 		o.Poll = 30 * time.Second
 	}
-	return &Verifier{rds: newCalls(client, o.Clock, o.MaxAttempts, o.ClientOptions), target: target, db: db, opts: o, log: o.Logger}, nil
+	return &Verifier{rds: snaps.NewCalls(client, o.Clock, o.MaxAttempts, o.ClientOptions), target: target, db: db, opts: o, log: o.Logger}, nil
 }
 
 // checkSource checks what a restore starts from: a client, and exactly one of a snapshot id, a
@@ -417,7 +418,7 @@ func checkAccount(account, snapshotID string) error {
 	switch {
 	case account == "":
 		return nil
-	case !validAccount(account):
+	case !snaps.ValidAccount(account):
 		return fmt.Errorf("%w: source account %q is not a 12-digit AWS account id", ErrInvalidInput, account)
 	case snapshotID != "":
 		return fmt.Errorf("%w: a source account goes with a source instance or cluster, not with a snapshot id", ErrInvalidInput)
@@ -496,15 +497,15 @@ func (v *Verifier) Start(ctx context.Context, run string) (VerifyState, error) {
 		if err != nil {
 			return fail(err)
 		}
-		st.Snapshot = newest.id
-		st.Report.Account = newest.origin()
+		st.Snapshot = newest.ID
+		st.Report.Account = newest.Origin()
 		if v.beforeRestore != nil {
 			if err := v.beforeRestore(ctx, newest); err != nil {
 				return fail(err)
 			}
 		}
 	} else if v.beforeRestore != nil {
-		sn, found, err := v.rds.describeSnap(ctx, st.Cluster, st.Snapshot, "")
+		sn, found, err := v.rds.DescribeSnap(ctx, st.Cluster, st.Snapshot, "")
 		switch {
 		case err != nil:
 			return fail(errtext.Wrap("dr", "describing "+st.Snapshot, err))
@@ -523,13 +524,13 @@ func (v *Verifier) Start(ctx context.Context, run string) (VerifyState, error) {
 		v.progress("restoring %s into temporary cluster %s and its instance", st.Snapshot, st.Instance)
 		return st, nil
 	}
-	_, err := v.rds.c.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{
+	_, err := v.rds.Client.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{
 		DBInstanceIdentifier: aws.String(st.Instance), DBSnapshotIdentifier: aws.String(st.Snapshot),
-		DBInstanceClass: aws.String(v.target.InstanceClass), DBSubnetGroupName: optionalString(v.opts.SubnetGroup),
+		DBInstanceClass: aws.String(v.target.InstanceClass), DBSubnetGroupName: snaps.OptionalString(v.opts.SubnetGroup),
 		VpcSecurityGroupIds: v.opts.SecurityGroups, PubliclyAccessible: aws.Bool(false), DeletionProtection: aws.Bool(false),
-		Tags: []types.Tag{tag(TagDR, v.own().tag), tag(TagSource, st.Snapshot), tag(TagRun, run)},
-	}, v.rds.opts...)
-	if instanceExists(err) {
+		Tags: []types.Tag{snaps.Tag(TagDR, v.own().tag), snaps.Tag(TagSource, st.Snapshot), snaps.Tag(TagRun, run)},
+	}, v.rds.Opts...)
+	if snaps.InstanceExists(err) {
 		err = v.attach(ctx, &st, false)
 	}
 	if err != nil {
@@ -544,39 +545,39 @@ func (v *Verifier) Start(ctx context.Context, run string) (VerifyState, error) {
 // source account (VerifyTarget.SourceAccount; without it, of the one account whose database
 // has that name: copies from several accounts are an *AmbiguousSourceError); why says what
 // it is for, and what to check, in the error when there is none.
-func (v *Verifier) newest(ctx context.Context, why string) (snap, error) {
-	m, err := v.rds.listManual(ctx)
+func (v *Verifier) newest(ctx context.Context, why string) (snaps.Snap, error) {
+	m, err := v.rds.ListManual(ctx)
 	if err != nil {
-		return snap{}, err
+		return snaps.Snap{}, err
 	}
-	var list []snap
+	var list []snaps.Snap
 	accounts := map[string]bool{}
-	for _, s := range m.ours {
-		if s.cluster != v.target.cluster() || s.db != v.target.database() {
+	for _, s := range m.Ours {
+		if s.Cluster != v.target.cluster() || s.DB != v.target.database() {
 			continue
 		}
-		accounts[s.origin()] = true
-		if s.status == "available" && (v.target.SourceAccount == "" || s.origin() == v.target.SourceAccount) {
+		accounts[s.Origin()] = true
+		if s.Status == "available" && (v.target.SourceAccount == "" || s.Origin() == v.target.SourceAccount) {
 			list = append(list, s)
 		}
 	}
 	if v.target.SourceAccount == "" && len(accounts) > 1 {
-		return snap{}, &AmbiguousSourceError{Database: v.target.database(), Cluster: v.target.cluster(), Accounts: slices.Sorted(maps.Keys(accounts))}
+		return snaps.Snap{}, &AmbiguousSourceError{Database: v.target.database(), Cluster: v.target.cluster(), Accounts: slices.Sorted(maps.Keys(accounts))}
 	}
 	if len(list) == 0 {
 		of := v.target.database()
 		if v.target.SourceAccount != "" {
 			of += " of account " + v.target.SourceAccount
 		}
-		return snap{}, fmt.Errorf("%w of %s %s", ErrNoSnapshot, of, why)
+		return snaps.Snap{}, fmt.Errorf("%w of %s %s", ErrNoSnapshot, of, why)
 	}
-	sortNewestFirst(list)
+	snaps.SortNewestFirst(list)
 	return list[0], nil
 }
 
 func (v *Verifier) describeInstance(ctx context.Context, id string) (types.DBInstance, bool, error) {
-	out, err := v.rds.c.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)}, v.rds.opts...)
-	return first(out, err, func(o *rds.DescribeDBInstancesOutput) []types.DBInstance { return o.DBInstances }, instanceNotFound, "describing "+id)
+	out, err := v.rds.Client.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)}, v.rds.Opts...)
+	return first(out, err, func(o *rds.DescribeDBInstancesOutput) []types.DBInstance { return o.DBInstances }, snaps.InstanceNotFound, "describing "+id)
 }
 
 // first is what a Describe call by identifier found: found is false when RDS says there is
@@ -640,7 +641,7 @@ func (v *Verifier) attach(ctx context.Context, st *VerifyState, cluster bool) er
 	case r.status == "deleting":
 		return fmt.Errorf("%w: %s is being deleted: try again in a few minutes", ErrNotReady, name(cluster, st.Instance))
 	}
-	if s := tagValue(r.tags, TagSource); s != "" {
+	if s := snaps.TagValue(r.tags, TagSource); s != "" {
 		st.Snapshot, st.Report.Snapshot = s, s
 	}
 	return nil
@@ -654,7 +655,7 @@ func (v *Verifier) kept(st *VerifyState, cluster bool, r resource) string {
 	switch {
 	case !r.found:
 		return n + " was already gone (or never made)"
-	case tagValue(r.tags, TagDR) != v.own().tag || st.Run == "" || tagValue(r.tags, TagRun) != st.Run:
+	case snaps.TagValue(r.tags, TagDR) != v.own().tag || st.Run == "" || snaps.TagValue(r.tags, TagRun) != st.Run:
 		return "left " + n + " alone: not made by this run"
 	case r.status == "deleting":
 		return n + " is being deleted"
@@ -787,13 +788,13 @@ func (v *Verifier) cleanupInstance(ctx context.Context, st *VerifyState) error {
 	if !st.Cluster {
 		in.DeleteAutomatedBackups = aws.Bool(true) // an Aurora instance has none of its own
 	}
-	_, err = v.rds.c.DeleteDBInstance(ctx, in, v.rds.opts...)
+	_, err = v.rds.Client.DeleteDBInstance(ctx, in, v.rds.Opts...)
 	switch {
 	case err == nil:
 		st.Report.Cleanup = "deleted " + st.Instance
-	case instanceNotFound(err):
+	case snaps.InstanceNotFound(err):
 		st.Report.Cleanup = st.Instance + " was already gone"
-	case instanceBusy(err):
+	case snaps.InstanceBusy(err):
 		st.Report.Cleanup = "waiting to delete " + st.Instance + " (RDS is busy with it)"
 		return fmt.Errorf("%w: deleting temporary instance %s: %w", ErrNotReady, st.Instance, err)
 	default:
