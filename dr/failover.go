@@ -37,12 +37,10 @@ var _ Route53API = (*route53.Client)(nil)
 const (
 	// TagRestoredAt is when a failover restored the instance (RFC 3339).
 	TagRestoredAt = "shipshape:restored-at"
-	// TagSourceDatabase is the source DB instance or cluster whose DR copy was restored, and
-	// TagRecoveryPoint when that copy's data was taken (RFC 3339): a rerun attaches only to a
-	// restore of its own database, and reports what the restore holds, even when the copy
-	// is gone since.
-	TagSourceDatabase = "shipshape:source-db"
-	TagRecoveryPoint  = "shipshape:recovery-point"
+	// TagRecoveryPoint is when the restored copy's data was taken (RFC 3339): with
+	// TagSourceDatabase, a rerun attaches only to a restore of its own database, and reports
+	// what the restore holds, even when the copy is gone since.
+	TagRecoveryPoint = "shipshape:recovery-point"
 	// TagDNSRecord is the record a failover switches and TagDNSPrevious the value it had
 	// before the failover ("" when there was none), kept from the first run: a rerun after
 	// the switch still prints the rollback to the value before the failover.
@@ -152,7 +150,7 @@ func NewRestorer(client RDSAPI, target FailoverTarget, optFns ...func(*FailoverO
 		return nil, err
 	}
 	switch {
-	case !validName(target.TargetID):
+	case !snaps.ValidName(target.TargetID):
 		return nil, fmt.Errorf("%w: target identifier %q: want %s", ErrInvalidInput, target.TargetID, nameRule)
 	case !Owned(target.TargetID) || reservedKind(target.TargetID):
 		return nil, fmt.Errorf("%w: target identifier %q: it must start with %q (the IAM policy lets a failover create and tag only such names; the applications use the DNS record) "+

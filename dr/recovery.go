@@ -336,13 +336,13 @@ func (r *Recovery) copyID(sn snaps.Snap) string {
 	if len(r.from.Accounts) > 1 {
 		suffix = "-" + snaps.AccountOf(sn.ARN)
 	}
-	id, _ := fitID(PrefixCopy, legacyCopyName(sn.ID), suffix)
+	id := snaps.FitID(PrefixCopy, snaps.LegacyCopyName(sn.ID), suffix)
 	return id
 }
 
 // stagingID is the id of a snapshot's staging copy in the source region.
 func stagingID(id string) string {
-	out, _ := fitID(PrefixCopy, strings.TrimPrefix(id, PrefixCopy), "-staging")
+	out := snaps.FitID(PrefixCopy, strings.TrimPrefix(id, PrefixCopy), "-staging")
 	return out
 }
 

@@ -161,7 +161,7 @@ func (s *Sanitizer) names(st *VerifyState) (taken, final string) {
 	final = s.o.SnapshotID
 	if final == "" {
 		// Room for "-raw" after it.
-		final, _ = fitID(PrefixSanitized, legacyCopyName(strings.TrimPrefix(snaps.BareID(aws.String(st.Snapshot)), "rds:")), "")
+		final = snaps.FitID(PrefixSanitized, snaps.LegacyCopyName(strings.TrimPrefix(snaps.BareID(aws.String(st.Snapshot)), "rds:")), "")
 		if len(final) > 251 {
 			final = strings.TrimRight(final[:251], "-")
 		}

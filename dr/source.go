@@ -122,17 +122,13 @@ func databaseSet(dbs []string) (map[string]bool, error) {
 	set := map[string]bool{}
 	for _, d := range dbs {
 		name, cluster := strings.CutPrefix(strings.TrimSpace(d), "cluster:")
-		if name == "" || !validName(name) {
+		if name == "" || !snaps.ValidName(name) {
 			return nil, fmt.Errorf("%w: database %q: want a DB instance or cluster identifier, or cluster:<id>", ErrInvalidInput, d)
 		}
 		set[snaps.Snap{Cluster: cluster, DB: name}.Group()] = true
 	}
 	return set, nil
 }
-
-// validName is RDS's rule for DB instance and cluster identifiers given as input (1 to 63
-// characters, in lower case as RDS stores them: ValidInputIdentifier).
-func validName(id string) bool { return len(id) <= 63 && ValidInputIdentifier(id) == nil }
 
 // Item is one snapshot a run did something with, or skipped, and why.
 type Item struct {

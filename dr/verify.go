@@ -84,7 +84,7 @@ func DSNTemplate(template string, getenv func(string) string) (func(host string,
 func validScheme(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !isLetter(c) && (i == 0 || !(c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+		if !snaps.IsLetter(c) && (i == 0 || !(c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
 			return false
 		}
 	}
@@ -103,7 +103,7 @@ func escapeUserinfo(v string) string {
 		switch {
 		case c == '%' && i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2]):
 			b.WriteByte(c)
-		case isLetter(c) || c >= '0' && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=:", c) >= 0:
+		case snaps.IsLetter(c) || c >= '0' && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=:", c) >= 0:
 			b.WriteByte(c)
 		default:
 			fmt.Fprintf(&b, "%%%02X", c)
@@ -404,9 +404,9 @@ func checkSource(client RDSAPI, snapshotID, instance, cluster, oneOf string) err
 		return fmt.Errorf("%w: give one of: %s", ErrInvalidInput, oneOf)
 	case snapshotID != "" && ValidInputIdentifier(snapshotID) != nil:
 		return ValidInputIdentifier(snapshotID)
-	case instance != "" && !validName(instance):
+	case instance != "" && !snaps.ValidName(instance):
 		return fmt.Errorf("%w: source instance %q is not a DB instance identifier (%s)", ErrInvalidInput, instance, nameRule)
-	case cluster != "" && !validName(cluster):
+	case cluster != "" && !snaps.ValidName(cluster):
 		return fmt.Errorf("%w: source cluster %q is not a DB cluster identifier (%s)", ErrInvalidInput, cluster, nameRule)
 	}
 	return nil
