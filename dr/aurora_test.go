@@ -11,6 +11,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 )
 
 // auroraBed: a fake RDS with two DR cluster snapshots of ledger (and an instance snapshot of
@@ -24,8 +25,8 @@ func auroraBed(host string, port int32) *drtest.RDS {
 	return f
 }
 
-func auroraVerifier(t *testing.T, f *drtest.RDS, dsn func(string, int32) string, checks dr.Checks) *dr.Verifier {
-	v, err := dr.NewVerifier(f, dr.VerifyTarget{SourceCluster: "ledger", InstanceClass: "db.r6g.large"}, dr.Database{Driver: "pgx", DSN: dsn},
+func auroraVerifier(t *testing.T, f *drtest.RDS, dsn func(string, int32) string, checks dr.Checks) *restore.Verifier {
+	v, err := restore.NewVerifier(f, dr.VerifyTarget{SourceCluster: "ledger", InstanceClass: "db.r6g.large"}, dr.Database{Driver: "pgx", DSN: dsn},
 		func(o *dr.VerifyOptions) { o.Clock, o.Checks, o.SubnetGroup = f.Clock(), checks, "private" })
 	require.NoError(t, err)
 	return v
@@ -104,8 +105,8 @@ func TestAuroraAlwaysCleansUp(t *testing.T) {
 	t.Run("a sanitization's cluster is not a verification's", func(t *testing.T) {
 		f := auroraBed("127.0.0.1", 1)
 		v := auroraVerifier(t, f, noDB, dr.Checks{})
-		s, err := dr.NewSanitizer(f, dr.VerifyTarget{SourceCluster: "ledger", InstanceClass: "db.r6g.large"}, dr.Database{Driver: "pgx", DSN: noDB},
-			dr.SanitizeOptions{Statements: []string{"SELECT 1"}}, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+		s, err := restore.NewSanitizer(f, dr.VerifyTarget{SourceCluster: "ledger", InstanceClass: "db.r6g.large"}, dr.Database{Driver: "pgx", DSN: noDB},
+			restore.SanitizeOptions{Statements: []string{"SELECT 1"}}, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 		require.NoError(t, err)
 		_, err = v.Step(context.Background(), "start", "exec-d", dr.VerifyState{})
 		require.NoError(t, err)
@@ -128,8 +129,8 @@ func TestIntegrationSanitizeSteps(t *testing.T) {
 	host, port, dsn := seeded(t)
 	f := auroraBed(host, port)
 	f.SetKMSKey("cluster/shipshape-dr-ledger-202611230300", "arn:aws:kms:us-east-1:111111111111:key/prod")
-	s, err := dr.NewSanitizer(f, dr.VerifyTarget{SourceCluster: "ledger", InstanceClass: "db.r6g.large"}, dr.Database{Driver: "pgx", DSN: dsn},
-		dr.SanitizeOptions{Statements: []string{`UPDATE customers SET name = name || '!'`, `DELETE FROM orders WHERE total > 30`},
+	s, err := restore.NewSanitizer(f, dr.VerifyTarget{SourceCluster: "ledger", InstanceClass: "db.r6g.large"}, dr.Database{Driver: "pgx", DSN: dsn},
+		restore.SanitizeOptions{Statements: []string{`UPDATE customers SET name = name || '!'`, `DELETE FROM orders WHERE total > 30`},
 			KMSKeyID: "arn:aws:kms:us-east-1:111111111111:key/dev", ShareWith: []string{"444444444444"}},
 		func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)
@@ -181,7 +182,7 @@ func TestIntegrationSanitizeSteps(t *testing.T) {
 // TestSanitizeStepsAlwaysCleanUp: a failure at any step, then cleanup with only the run.
 func TestSanitizeStepsAlwaysCleanUp(t *testing.T) {
 	f := verifyBed(t, "127.0.0.1", 1)
-	s := sanitizer(t, f, noDB, dr.SanitizeOptions{Statements: []string{"SELECT 1"}, KMSKeyID: "arn:aws:kms:us-east-1:111111111111:key/dev"})
+	s := sanitizer(t, f, noDB, restore.SanitizeOptions{Statements: []string{"SELECT 1"}, KMSKeyID: "arn:aws:kms:us-east-1:111111111111:key/dev"})
 	ctx := context.Background()
 	st, err := s.Step(ctx, "start", "r1", dr.VerifyState{})
 	require.NoError(t, err)

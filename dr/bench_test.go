@@ -8,6 +8,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/dr/failover"
 )
 
 // BenchmarkPeriodicRun counts RDS calls for one scheduled share run over an account with 500
@@ -135,8 +136,8 @@ func BenchmarkFailoverCalls(b *testing.B) {
 		}
 		dns := drtest.NewRoute53(f.Clock())
 		dns.AddZone("Z1", "internal.example.com")
-		r, err := dr.NewRestorer(f, dr.FailoverTarget{SourceInstance: "db07", TargetID: "shipshape-db07", InstanceClass: "db.r6g.large"}, func(o *dr.FailoverOptions) {
-			o.Clock, o.Route53, o.DNS = f.Clock(), dns, &dr.DNSRecord{ZoneID: "Z1", Name: "db07.internal.example.com"}
+		r, err := failover.NewRestorer(f, failover.FailoverTarget{SourceInstance: "db07", TargetID: "shipshape-db07", InstanceClass: "db.r6g.large"}, func(o *failover.FailoverOptions) {
+			o.Clock, o.Route53, o.DNS = f.Clock(), dns, &failover.DNSRecord{ZoneID: "Z1", Name: "db07.internal.example.com"}
 		})
 		if err != nil {
 			b.Fatal(err)

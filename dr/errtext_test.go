@@ -13,6 +13,8 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/dr/failover"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
@@ -23,8 +25,8 @@ func TestErrorsNameThePackageOnce(t *testing.T) {
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	denied := drtest.APIError("AccessDenied", "not allowed")
-	verifierOn := func(f *drtest.RDS) *dr.Verifier {
-		v, err := dr.NewVerifier(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: noDB},
+	verifierOn := func(f *drtest.RDS) *restore.Verifier {
+		v, err := restore.NewVerifier(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: noDB},
 			func(o *dr.VerifyOptions) { o.Clock = f.Clock(); o.Timeout = time.Minute })
 		require.NoError(t, err)
 		return v
@@ -95,7 +97,7 @@ func TestErrorsNameThePackageOnce(t *testing.T) {
 			_, err := verifierOn(f).Start(ctx, "R")
 			return err
 		},
-		"bad DSN":       func(*drtest.RDS) error { _, err := dr.DSNTemplate("postgres://db", nil); return err },
+		"bad DSN":       func(*drtest.RDS) error { _, err := restore.DSNTemplate("postgres://db", nil); return err },
 		"bad options":   func(f *drtest.RDS) error { _, err := dr.NewRecovery(f, f, dr.Origin{}); return err },
 		"bad retention": func(*drtest.RDS) error { _, err := dr.ParseRetention("0", ""); return err },
 		"bad event":     func(*drtest.RDS) error { _, err := dr.ParseEvents([]byte(`{`)); return err },
@@ -105,8 +107,8 @@ func TestErrorsNameThePackageOnce(t *testing.T) {
 		},
 		"sanitize denied": func(f *drtest.RDS) error {
 			f.Fail(drtest.OpRestore, denied, 0)
-			s, err := dr.NewSanitizer(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: noDB},
-				dr.SanitizeOptions{Statements: []string{"x"}}, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+			s, err := restore.NewSanitizer(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: noDB},
+				restore.SanitizeOptions{Statements: []string{"x"}}, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 			require.NoError(t, err)
 			_, _, err = s.Sanitize(ctx)
 			return err
@@ -115,29 +117,29 @@ func TestErrorsNameThePackageOnce(t *testing.T) {
 			_, err := f.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String("shipshape-orders-db"),
 				DBSnapshotIdentifier: aws.String("shipshape-dr-orders-db-202611220300")})
 			require.NoError(t, err)
-			r, err := dr.NewRestorer(f, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-orders-db", InstanceClass: "db.r6g.large"}, func(o *dr.FailoverOptions) { o.Clock = f.Clock() })
+			r, err := failover.NewRestorer(f, failover.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-orders-db", InstanceClass: "db.r6g.large"}, func(o *failover.FailoverOptions) { o.Clock = f.Clock() })
 			require.NoError(t, err)
 			_, err = r.Failover(ctx)
 			return err
 		},
 		"failover terminal": func(f *drtest.RDS) error {
 			f.RestoreOutcome = "failed"
-			r, err := dr.NewRestorer(f, dr.FailoverTarget{SourceCluster: "orders-db", TargetID: "shipshape-x", InstanceClass: "db.r6g.large"}, func(o *dr.FailoverOptions) { o.Clock = f.Clock() })
+			r, err := failover.NewRestorer(f, failover.FailoverTarget{SourceCluster: "orders-db", TargetID: "shipshape-x", InstanceClass: "db.r6g.large"}, func(o *failover.FailoverOptions) { o.Clock = f.Clock() })
 			require.NoError(t, err)
 			_, err = r.Rehearse(ctx, dr.Database{Driver: "pgx", DSN: noDB}, dr.Checks{})
 			return err
 		},
 		"failover options": func(f *drtest.RDS) error {
-			_, err := dr.NewRestorer(f, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-x", InstanceClass: "db.r6g.large"},
-				func(o *dr.FailoverOptions) { o.DNS = &dr.DNSRecord{ZoneID: "Z", Name: "db.example.com"} })
+			_, err := failover.NewRestorer(f, failover.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-x", InstanceClass: "db.r6g.large"},
+				func(o *failover.FailoverOptions) { o.DNS = &failover.DNSRecord{ZoneID: "Z", Name: "db.example.com"} })
 			return err
 		},
 		"report": func(*drtest.RDS) error {
-			_, err := dr.NewReporter(func(o *dr.ReporterOptions) { o.Bucket = "reports" })
+			_, err := restore.NewReporter(func(o *restore.ReporterOptions) { o.Bucket = "reports" })
 			return err
 		},
 		"sanitize statements": func(f *drtest.RDS) error {
-			_, err := dr.NewSanitizer(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: noDB}, dr.SanitizeOptions{Statements: []string{" "}})
+			_, err := restore.NewSanitizer(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: noDB}, restore.SanitizeOptions{Statements: []string{" "}})
 			return err
 		},
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 )
 
 // The production side: an event copies one snapshot; the scheduled run sweeps up what lost
@@ -47,7 +48,7 @@ func ExampleVerifier_Verify() {
 	rdsFake := drtest.New(nil)
 	rdsFake.AddManual("shipshape-dr-orders-db-202611230300", "orders-db", rdsFake.Clock().Now().Add(-6*time.Hour), map[string]string{dr.TagDR: "true"})
 	rdsFake.RestoreOutcome = "incompatible-restore"
-	v, err := dr.NewVerifier(rdsFake, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
+	v, err := restore.NewVerifier(rdsFake, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
 		dr.Database{Driver: "pgx", DSN: func(host string, port int32) string { return "" }},
 		func(o *dr.VerifyOptions) { o.Clock = rdsFake.Clock() })
 	if err != nil {

@@ -21,6 +21,8 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/dr/failover"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 	"github.com/shipshape-dev/shipshape/fakeapi"
 )
 
@@ -40,7 +42,7 @@ func atkTags(kv ...string) []types.Tag {
 func TestFailoverRerunAfterDNSWaitKeepsTheRollback(t *testing.T) {
 	f, dns := recoveryBed(t)
 	dns.Fail(drtest.OpGetChange, &r53types.NoSuchChange{Message: aws.String("throttled away")}, 1)
-	r := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"})
+	r := restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders-db"})
 	_, err := r.Failover(context.Background())
 	require.Error(t, err, "the wait for the DNS change failed")
 	require.Equal(t, "shipshape-orders-db.fake.rds.amazonaws.com", dns.Record(zone, record), "the UPSERT itself went through")
@@ -60,7 +62,7 @@ func TestFailoverRerunAfterDNSWaitKeepsTheRollback(t *testing.T) {
 func TestAuroraFailoverRerunAfterTheInstanceCallFailed(t *testing.T) {
 	f, dns := recoveryBed(t)
 	f.Fail(drtest.OpCreateInstance, drtest.APIError("InsufficientDBInstanceCapacity", "no capacity right now"), 1)
-	r := restorer(t, f, dns, dr.FailoverTarget{SourceCluster: "ledger", TargetID: "shipshape-ledger"})
+	r := restorer(t, f, dns, failover.FailoverTarget{SourceCluster: "ledger", TargetID: "shipshape-ledger"})
 	_, err := r.Failover(context.Background())
 	require.ErrorContains(t, err, "InsufficientDBInstanceCapacity")
 	require.Equal(t, []string{"shipshape-ledger"}, f.Clusters(), "the cluster exists, without its instance")
@@ -81,7 +83,7 @@ func TestAuroraFailoverRerunAfterTheInstanceCallFailed(t *testing.T) {
 // attached to, not the data of a snapshot that was never restored.
 func TestFailoverAttachedReportsWhatItRestored(t *testing.T) {
 	f, dns := recoveryBed(t)
-	r := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"})
+	r := restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders-db"})
 	f.LoseAnswers(drtest.OpRestore, 1)
 	_, err := r.Failover(context.Background())
 	require.Error(t, err)
@@ -107,11 +109,11 @@ func TestFailoverRefusesARestoreOfAnotherDatabase(t *testing.T) {
 	f.AddManual("shipshape-dr-billing-202611230300", "billing", created, map[string]string{dr.TagDR: "true"})
 	_, err := f.RestoreDBInstanceFromDBSnapshot(context.Background(), &rds.RestoreDBInstanceFromDBSnapshotInput{
 		DBInstanceIdentifier: aws.String("shipshape-orders-db"), DBSnapshotIdentifier: aws.String("shipshape-dr-billing-202611230300"),
-		Tags: atkTags(dr.TagDR, "restored", dr.TagSource, "shipshape-dr-billing-202611230300", dr.TagRestoredAt, "2026-11-20T00:00:00Z")})
+		Tags: atkTags(dr.TagDR, "restored", dr.TagSource, "shipshape-dr-billing-202611230300", failover.TagRestoredAt, "2026-11-20T00:00:00Z")})
 	require.NoError(t, err)
 	f.Clock().Advance(time.Hour)
 
-	_, err = restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"}).Failover(context.Background())
+	_, err = restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders-db"}).Failover(context.Background())
 	require.ErrorIs(t, err, dr.ErrForeignResource, "a restore of billing is not orders-db's failover")
 	assert.Equal(t, oldDB, dns.Record(zone, record), "the orders-db CNAME must not be switched to billing's database")
 }
@@ -120,7 +122,7 @@ func TestFailoverRefusesARestoreOfAnotherDatabase(t *testing.T) {
 // NewRestorer's doc: "The error, wrapping ErrInvalidInput, is for settings that can't work".
 // NewVerifier checks the source identifiers; NewRestorer must too.
 func TestRestorerRefusesMalformedSources(t *testing.T) {
-	for name, target := range map[string]dr.FailoverTarget{
+	for name, target := range map[string]failover.FailoverTarget{
 		"instance with a space":       {SourceInstance: "orders db"},
 		"instance with an underscore": {SourceInstance: "orders_db"},
 		"instance starting with 1":    {SourceInstance: "1orders"},
@@ -132,7 +134,7 @@ func TestRestorerRefusesMalformedSources(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := drtest.New(nil)
 			target.TargetID, target.InstanceClass = "shipshape-orders-db", "db.r6g.large"
-			_, err := dr.NewRestorer(f, target)
+			_, err := failover.NewRestorer(f, target)
 			require.ErrorIs(t, err, dr.ErrInvalidInput)
 			assert.Zero(t, f.Total(), "no call")
 		})
@@ -144,12 +146,12 @@ func TestRestorerRefusesMalformedSources(t *testing.T) {
 // changes the real record.
 func TestRehearsalNeverTouchesTheRealIdentifierOrRecord(t *testing.T) {
 	f, dns := recoveryBed(t)
-	res, err := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"}).Failover(context.Background())
+	res, err := restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders-db"}).Failover(context.Background())
 	require.NoError(t, err)
 	live := dns.Record(zone, record)
 	require.Equal(t, res.Endpoint, live)
 
-	r := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"})
+	r := restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders-db"})
 	rep, err := r.Rehearse(context.Background(), dr.Database{Driver: "pgx", DSN: func(string, int32) string {
 		return "postgres://x@127.0.0.1:1/db?connect_timeout=1"
 	}}, dr.Checks{})
@@ -171,7 +173,7 @@ func TestRehearsalCancelledDuringDNSWaitCleansUp(t *testing.T) {
 	dns.ChangeTime = 10 * time.Minute
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	r := restorer(t, f, dns, dr.FailoverTarget{SourceCluster: "ledger"}, func(o *dr.FailoverOptions) {
+	r := restorer(t, f, dns, failover.FailoverTarget{SourceCluster: "ledger"}, func(o *failover.FailoverOptions) {
 		o.Progress = func(s string) {
 			if strings.Contains(s, "Route 53 change") {
 				cancel()
@@ -195,7 +197,7 @@ func TestDryRunOnAForeignTargetChangesNothing(t *testing.T) {
 		DBInstanceIdentifier: aws.String("shipshape-orders-db"), DBSnapshotIdentifier: aws.String("orders-db-old")})
 	require.NoError(t, err)
 	restoresBefore, writesBefore := f.Calls(drtest.OpRestore), dns.Calls(drtest.OpChangeRecords)
-	_, err = restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"}).Plan(context.Background())
+	_, err = restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders-db"}).Plan(context.Background())
 	require.ErrorIs(t, err, dr.ErrForeignResource)
 	assert.Equal(t, restoresBefore, f.Calls(drtest.OpRestore))
 	assert.Zero(t, f.Calls(drtest.OpDeleteDB)+f.Calls(drtest.OpAddTags)+f.Calls(drtest.OpCreateInstance))
@@ -222,10 +224,10 @@ func TestFailoverNeverPicksACopyInProgressOrAnotherDatabase(t *testing.T) {
 	f.AddManual("orders-db-manual", "orders-db", later.Add(2*time.Hour), nil)
 	f.AddManual("shipshape-sanitized-orders-db-x", "orders-db", later.Add(2*time.Hour), map[string]string{dr.TagDR: "sanitized"})
 
-	p, err := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"}).Plan(ctx)
+	p, err := restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders-db"}).Plan(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, "shipshape-dr-orders-db-202611230300", p.Snapshot)
-	p, err = restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders"}).Plan(ctx)
+	p, err = restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders"}).Plan(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, "shipshape-dr-orders-202611231000", p.Snapshot)
 }
@@ -235,7 +237,7 @@ func TestFailoverNeverPicksACopyInProgressOrAnotherDatabase(t *testing.T) {
 func TestFailoverTimeoutIsADeadline(t *testing.T) {
 	f, dns := recoveryBed(t)
 	f.RestoreTime = 10 * time.Hour
-	r := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"}, func(o *dr.FailoverOptions) {
+	r := restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders-db"}, func(o *failover.FailoverOptions) {
 		o.Timeout, o.Poll = 50*time.Minute, 30*time.Minute
 	})
 	start := f.Clock().Now()
@@ -252,8 +254,8 @@ func TestFailoverTimeoutIsADeadline(t *testing.T) {
 // clean up what they made, and nothing else (run with -race).
 func TestConcurrentRehearsalsAndVerifications(t *testing.T) {
 	f, dns := recoveryBed(t)
-	r := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"})
-	v, err := dr.NewVerifier(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
+	r := restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders-db"})
+	v, err := restore.NewVerifier(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
 		dr.Database{Driver: "pgx", DSN: func(string, int32) string { return "postgres://x@127.0.0.1:1/db?connect_timeout=1" }},
 		func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)

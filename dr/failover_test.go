@@ -16,6 +16,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/dr/failover"
 	"github.com/shipshape-dev/shipshape/fakeapi"
 )
 
@@ -51,17 +52,17 @@ func upsert(name, value string) *route53.ChangeResourceRecordSetsInput {
 			ResourceRecords: []r53types.ResourceRecord{{Value: aws.String(value)}}}}}}}
 }
 
-func restorer(t *testing.T, f *drtest.RDS, dns dr.Route53API, target dr.FailoverTarget, optFns ...func(*dr.FailoverOptions)) *dr.Restorer {
+func restorer(t *testing.T, f *drtest.RDS, dns failover.Route53API, target failover.FailoverTarget, optFns ...func(*failover.FailoverOptions)) *failover.Restorer {
 	if target.TargetID == "" {
 		target.TargetID = "shipshape-orders-db"
 	}
 	if target.InstanceClass == "" {
 		target.InstanceClass = "db.r6g.large"
 	}
-	r, err := dr.NewRestorer(f, target, append([]func(*dr.FailoverOptions){func(o *dr.FailoverOptions) {
+	r, err := failover.NewRestorer(f, target, append([]func(*failover.FailoverOptions){func(o *failover.FailoverOptions) {
 		o.Clock, o.SubnetGroup, o.SecurityGroups = f.Clock(), "private", []string{"sg-app"}
 		if dns != nil {
-			o.Route53, o.DNS = dns, &dr.DNSRecord{ZoneID: zone, Name: record}
+			o.Route53, o.DNS = dns, &failover.DNSRecord{ZoneID: zone, Name: record}
 		}
 	}}, optFns...)...)
 	require.NoError(t, err)
@@ -71,7 +72,7 @@ func restorer(t *testing.T, f *drtest.RDS, dns dr.Route53API, target dr.Failover
 func TestFailoverRestoresTheNewestAndSwitchesDNS(t *testing.T) {
 	f, dns := recoveryBed(t)
 	var lines []string
-	r := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"}, func(o *dr.FailoverOptions) {
+	r := restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders-db"}, func(o *failover.FailoverOptions) {
 		o.MultiAZ = true
 		o.Progress = func(s string) { lines = append(lines, s) }
 	})
@@ -97,14 +98,14 @@ func TestFailoverRestoresTheNewestAndSwitchesDNS(t *testing.T) {
 	}
 	assert.Equal(t, "restored", tags[dr.TagDR])
 	assert.Equal(t, "shipshape-dr-orders-db-202611230300", tags[dr.TagSource])
-	assert.NotEmpty(t, tags[dr.TagRestoredAt])
+	assert.NotEmpty(t, tags[failover.TagRestoredAt])
 }
 
 // TestDNSOnlyAfterAvailable: a failover cancelled while RDS restores never touches DNS.
 func TestDNSOnlyAfterAvailable(t *testing.T) {
 	f, dns := recoveryBed(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	r := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"}, func(o *dr.FailoverOptions) {
+	r := restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders-db"}, func(o *failover.FailoverOptions) {
 		o.Progress = func(s string) {
 			if strings.Contains(s, "waiting") {
 				cancel()
@@ -119,7 +120,7 @@ func TestDNSOnlyAfterAvailable(t *testing.T) {
 	// A terminal state: no DNS change either, and the instance is left for inspection.
 	f2, dns2 := recoveryBed(t)
 	f2.RestoreOutcome = "inaccessible-encryption-credentials"
-	_, err = restorer(t, f2, dns2, dr.FailoverTarget{SourceInstance: "orders-db"}).Failover(context.Background())
+	_, err = restorer(t, f2, dns2, failover.FailoverTarget{SourceInstance: "orders-db"}).Failover(context.Background())
 	require.ErrorIs(t, err, dr.ErrRestoreFailed)
 	assert.Equal(t, oldDB, dns2.Record(zone, record))
 	assert.Equal(t, []string{"shipshape-orders-db"}, f2.Instances())
@@ -130,7 +131,7 @@ func TestDNSOnlyAfterAvailable(t *testing.T) {
 func TestFailoverRerunAttaches(t *testing.T) {
 	f, dns := recoveryBed(t)
 	f.LoseAnswers(drtest.OpRestore, 1)
-	r := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"})
+	r := restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders-db"})
 	_, err := r.Failover(context.Background())
 	require.Error(t, err)
 	f.Clock().Advance(5 * time.Minute)
@@ -150,7 +151,7 @@ func TestFailoverRefusesAForeignInstance(t *testing.T) {
 	_, err := f.RestoreDBInstanceFromDBSnapshot(context.Background(), &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String("shipshape-orders-db"),
 		DBSnapshotIdentifier: aws.String("orders-db-old")})
 	require.NoError(t, err)
-	_, err = restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"}).Failover(context.Background())
+	_, err = restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders-db"}).Failover(context.Background())
 	require.ErrorIs(t, err, dr.ErrForeignResource)
 	assert.Equal(t, 1, f.Calls(drtest.OpRestore), "the bed's own restore only")
 	assert.Equal(t, oldDB, dns.Record(zone, record))
@@ -158,7 +159,7 @@ func TestFailoverRefusesAForeignInstance(t *testing.T) {
 
 func TestFailoverAurora(t *testing.T) {
 	f, dns := recoveryBed(t)
-	res, err := restorer(t, f, dns, dr.FailoverTarget{SourceCluster: "ledger", TargetID: "shipshape-ledger"}, func(o *dr.FailoverOptions) {
+	res, err := restorer(t, f, dns, failover.FailoverTarget{SourceCluster: "ledger", TargetID: "shipshape-ledger"}, func(o *failover.FailoverOptions) {
 		o.ClusterParameterGroup, o.ParameterGroup = "ledger-cluster-params", "ledger-params"
 	}).Failover(context.Background())
 	require.NoError(t, err)
@@ -176,7 +177,7 @@ func TestFailoverAurora(t *testing.T) {
 func TestDryRunChangesNothing(t *testing.T) {
 	f, dns := recoveryBed(t)
 	writesBefore := dns.Calls(drtest.OpChangeRecords)
-	p, err := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"}).Plan(context.Background())
+	p, err := restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders-db"}).Plan(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, "shipshape-dr-orders-db-202611230300", p.Snapshot)
 	assert.Equal(t, f.Clock().Now().Sub(created), p.DataAge)
@@ -195,7 +196,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 // deleted, and the real record is never touched.
 func TestRehearsalAlwaysCleansUp(t *testing.T) {
 	cases := map[string]struct {
-		target dr.FailoverTarget
+		target failover.FailoverTarget
 		setup  func(f *drtest.RDS, dns *drtest.Route53)
 		ctx    func() context.Context
 		want   string // in the error ("" for none: the checks failed)
@@ -210,8 +211,8 @@ func TestRehearsalAlwaysCleansUp(t *testing.T) {
 			dns.Fail(drtest.OpChangeRecords, &r53types.InvalidChangeBatch{Message: aws.String("no")}, 1)
 		}, want: "InvalidChangeBatch"},
 		"checks fail":         {want: ""},
-		"aurora, checks fail": {target: dr.FailoverTarget{SourceCluster: "ledger"}, want: ""},
-		"aurora, terminal":    {target: dr.FailoverTarget{SourceCluster: "ledger"}, setup: func(f *drtest.RDS, _ *drtest.Route53) { f.RestoreOutcome = "failed" }, want: "failed"},
+		"aurora, checks fail": {target: failover.FailoverTarget{SourceCluster: "ledger"}, want: ""},
+		"aurora, terminal":    {target: failover.FailoverTarget{SourceCluster: "ledger"}, setup: func(f *drtest.RDS, _ *drtest.Route53) { f.RestoreOutcome = "failed" }, want: "failed"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -223,7 +224,7 @@ func TestRehearsalAlwaysCleansUp(t *testing.T) {
 			if target.SourceCluster == "" {
 				target.SourceInstance = "orders-db"
 			}
-			r := restorer(t, f, dns, target, func(o *dr.FailoverOptions) { o.Timeout = time.Hour })
+			r := restorer(t, f, dns, target, func(o *failover.FailoverOptions) { o.Timeout = time.Hour })
 			rep, err := r.Rehearse(context.Background(), dr.Database{Driver: "pgx", DSN: func(h string, p int32) string {
 				return "postgres://x@127.0.0.1:1/db?connect_timeout=1"
 			}}, dr.Checks{})
@@ -242,7 +243,7 @@ func TestRehearsalAlwaysCleansUp(t *testing.T) {
 	t.Run("cancelled halfway", func(t *testing.T) {
 		f, dns := recoveryBed(t)
 		ctx, cancel := context.WithCancel(context.Background())
-		r := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"}, func(o *dr.FailoverOptions) {
+		r := restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders-db"}, func(o *failover.FailoverOptions) {
 			o.Progress = func(s string) {
 				if strings.Contains(s, "waiting") {
 					cancel()
@@ -298,9 +299,9 @@ func TestWireFailover(t *testing.T) {
 	rdsClient, rdsSrv := wire(t, f)
 	r53srv := drtest.NewRoute53WireServer(dns)
 	t.Cleanup(r53srv.Close)
-	r, err := dr.NewRestorer(rdsClient, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-orders-db", InstanceClass: "db.r6g.large"},
-		func(o *dr.FailoverOptions) {
-			o.Clock, o.Route53, o.DNS = f.Clock(), r53srv.Client(), &dr.DNSRecord{ZoneID: zone, Name: record, TTL: 30}
+	r, err := failover.NewRestorer(rdsClient, failover.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-orders-db", InstanceClass: "db.r6g.large"},
+		func(o *failover.FailoverOptions) {
+			o.Clock, o.Route53, o.DNS = f.Clock(), r53srv.Client(), &failover.DNSRecord{ZoneID: zone, Name: record, TTL: 30}
 		})
 	require.NoError(t, err)
 	res, err := r.Failover(context.Background())
@@ -322,7 +323,7 @@ func TestWireFailover(t *testing.T) {
 // leaves nothing behind.
 func TestIntegrationRehearsalAgainstPostgres(t *testing.T) {
 	host, port, dsn := seeded(t)
-	for _, target := range []dr.FailoverTarget{{SourceInstance: "orders-db"}, {SourceCluster: "ledger"}} {
+	for _, target := range []failover.FailoverTarget{{SourceInstance: "orders-db"}, {SourceCluster: "ledger"}} {
 		f, dns := recoveryBed(t)
 		f.Endpoint = func(string) (string, int32) { return host, port }
 		start := f.Clock().Now()
@@ -346,7 +347,7 @@ func TestIntegrationRehearsalAgainstPostgres(t *testing.T) {
 // after the switch still rolls back to it, and a dry run then shows both values).
 func TestFailoverRestoreIsTaggedForReruns(t *testing.T) {
 	f, dns := recoveryBed(t)
-	r := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"})
+	r := restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders-db"})
 	dns.Fail(drtest.OpGetChange, drtest.APIError("Throttling", "slow down"), 10)
 	_, err := r.Failover(context.Background())
 	require.Error(t, err, "the wait for the change failed; the record was switched")
@@ -355,9 +356,9 @@ func TestFailoverRestoreIsTaggedForReruns(t *testing.T) {
 		tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
 	}
 	assert.Equal(t, "orders-db", tags[dr.TagSourceDatabase])
-	assert.Equal(t, "2026-11-23T03:00:00Z", tags[dr.TagRecoveryPoint])
-	assert.Equal(t, record, tags[dr.TagDNSRecord])
-	assert.Equal(t, oldDB, tags[dr.TagDNSPrevious])
+	assert.Equal(t, "2026-11-23T03:00:00Z", tags[failover.TagRecoveryPoint])
+	assert.Equal(t, record, tags[failover.TagDNSRecord])
+	assert.Equal(t, oldDB, tags[failover.TagDNSPrevious])
 
 	p, err := r.Plan(context.Background())
 	require.NoError(t, err)
@@ -367,8 +368,8 @@ func TestFailoverRestoreIsTaggedForReruns(t *testing.T) {
 	assert.Empty(t, p.Creates)
 
 	// The same target switching another record: the kept value is not that record's.
-	other := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"}, func(o *dr.FailoverOptions) {
-		o.DNS = &dr.DNSRecord{ZoneID: zone, Name: "reports.internal.example.com"}
+	other := restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders-db"}, func(o *failover.FailoverOptions) {
+		o.DNS = &failover.DNSRecord{ZoneID: zone, Name: "reports.internal.example.com"}
 	})
 	p, err = other.Plan(context.Background())
 	require.NoError(t, err)
@@ -386,7 +387,7 @@ func TestFailoverAttachesToARestoreTaggedBeforeTheSourceDatabaseTag(t *testing.T
 		DBSnapshotIdentifier: aws.String("shipshape-dr-orders-db-202611210300"), Tags: []types.Tag{
 			{Key: aws.String(dr.TagDR), Value: aws.String("restored")}, {Key: aws.String(dr.TagSource), Value: aws.String("shipshape-dr-orders-db-202611210300")}}})
 	require.NoError(t, err)
-	r := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"})
+	r := restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders-db"})
 	p, err := r.Plan(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, "shipshape-dr-orders-db-202611210300", p.Snapshot, "what the restore holds")
@@ -405,13 +406,13 @@ func TestFailoverAttachesToARestoreTaggedBeforeTheSourceDatabaseTag(t *testing.T
 func TestFailoverOfASnapshotAttachesOnlyToItsDatabase(t *testing.T) {
 	f, dns := recoveryBed(t)
 	ctx := context.Background()
-	_, err := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"}).Failover(ctx)
+	_, err := restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders-db"}).Failover(ctx)
 	require.NoError(t, err)
 	f.AddManual("shipshape-dr-billing-202611230300", "billing", created, map[string]string{dr.TagDR: "true"})
-	_, err = restorer(t, f, dns, dr.FailoverTarget{SnapshotID: "shipshape-dr-billing-202611230300"}).Plan(ctx)
+	_, err = restorer(t, f, dns, failover.FailoverTarget{SnapshotID: "shipshape-dr-billing-202611230300"}).Plan(ctx)
 	require.ErrorIs(t, err, dr.ErrForeignResource)
 	assert.Contains(t, err.Error(), "holds a restore of orders-db (from shipshape-dr-orders-db-202611230300), not of billing")
-	res, err := restorer(t, f, dns, dr.FailoverTarget{SnapshotID: "shipshape-dr-orders-db-202611210300"}).Failover(ctx)
+	res, err := restorer(t, f, dns, failover.FailoverTarget{SnapshotID: "shipshape-dr-orders-db-202611210300"}).Failover(ctx)
 	require.NoError(t, err)
 	assert.True(t, res.Attached)
 	assert.Equal(t, "shipshape-dr-orders-db-202611230300", res.Snapshot, "what the attached restore holds")
@@ -422,7 +423,7 @@ func TestFailoverOfASnapshotAttachesOnlyToItsDatabase(t *testing.T) {
 func TestAuroraDryRunListsTheMissingInstance(t *testing.T) {
 	f, dns := recoveryBed(t)
 	f.Fail(drtest.OpCreateInstance, drtest.APIError("InsufficientDBInstanceCapacity", "no capacity right now"), 1)
-	r := restorer(t, f, dns, dr.FailoverTarget{SourceCluster: "ledger", TargetID: "shipshape-ledger"})
+	r := restorer(t, f, dns, failover.FailoverTarget{SourceCluster: "ledger", TargetID: "shipshape-ledger"})
 	_, err := r.Failover(context.Background())
 	require.Error(t, err)
 	p, err := r.Plan(context.Background())
@@ -449,7 +450,7 @@ func TestFailoverPicksTheChosenAccountsCopy(t *testing.T) {
 	ctx := context.Background()
 	f, dns := recoveryBed(t)
 	twoAccountsCopies(f) // the bed's own copies are of the fake's account, 111111111111 (prodA)
-	r := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db"})
+	r := restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders-db"})
 	_, err := r.Plan(ctx)
 	var ambiguous *dr.AmbiguousSourceError
 	require.ErrorAs(t, err, &ambiguous)
@@ -461,14 +462,14 @@ func TestFailoverPicksTheChosenAccountsCopy(t *testing.T) {
 	assert.Zero(t, f.Calls(drtest.OpRestore))
 	assert.Equal(t, 1, dns.Calls(drtest.OpChangeRecords), "only the bed's own record change")
 
-	res, err := restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db", SourceAccount: prodB}).Failover(ctx)
+	res, err := restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders-db", SourceAccount: prodB}).Failover(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, "shipshape-dr-orders-db-202611230400-333333333333", res.Snapshot)
 	assert.Equal(t, prodB, res.SourceAccount)
 	in := fakeapi.Inputs[*rds.RestoreDBInstanceFromDBSnapshotInput](f, drtest.OpRestore)[0]
 	assert.Contains(t, in.Tags, types.Tag{Key: aws.String(dr.TagSourceAccount), Value: aws.String(prodB)})
 
-	_, err = restorer(t, f, dns, dr.FailoverTarget{SourceInstance: "orders-db", SourceAccount: prodA}).Failover(ctx)
+	_, err = restorer(t, f, dns, failover.FailoverTarget{SourceInstance: "orders-db", SourceAccount: prodA}).Failover(ctx)
 	require.ErrorIs(t, err, dr.ErrForeignResource, "shipshape-orders-db holds account 333333333333's orders-db")
 	assert.Contains(t, err.Error(), "of account "+prodB)
 	assert.Equal(t, 1, f.Calls(drtest.OpRestore))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/dr/failover"
 )
 
 const (
@@ -177,8 +178,8 @@ func TestConfiguredKeyThatIsAWSManaged(t *testing.T) {
 // snapshot there is no recovery point: it must not claim 292 years of data loss.
 func TestFailedFailoverReportsNoFakeDataLoss(t *testing.T) {
 	f := drtest.New(nil)
-	r, err := dr.NewRestorer(f, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-orders-db", InstanceClass: "db.r6g.large"},
-		func(o *dr.FailoverOptions) { o.Clock = f.Clock() })
+	r, err := failover.NewRestorer(f, failover.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-orders-db", InstanceClass: "db.r6g.large"},
+		func(o *failover.FailoverOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)
 	res, err := r.Failover(context.Background())
 	require.ErrorIs(t, err, dr.ErrNoSnapshot)
@@ -191,9 +192,9 @@ func TestFailedFailoverReportsNoFakeDataLoss(t *testing.T) {
 // match): the endpoint is known, a placeholder makes the command fail as printed.
 func TestRollbackWithoutAPreviousRecordRuns(t *testing.T) {
 	f, dns := recoveryBed(t)
-	r, err := dr.NewRestorer(f, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-orders-db", InstanceClass: "db.r6g.large"},
-		func(o *dr.FailoverOptions) {
-			o.Clock, o.Route53, o.DNS = f.Clock(), dns, &dr.DNSRecord{ZoneID: zone, Name: "new-app.internal.example.com"}
+	r, err := failover.NewRestorer(f, failover.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-orders-db", InstanceClass: "db.r6g.large"},
+		func(o *failover.FailoverOptions) {
+			o.Clock, o.Route53, o.DNS = f.Clock(), dns, &failover.DNSRecord{ZoneID: zone, Name: "new-app.internal.example.com"}
 		})
 	require.NoError(t, err)
 	res, err := r.Failover(context.Background())

@@ -20,6 +20,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 	"github.com/shipshape-dev/shipshape/fakeapi"
 	"github.com/shipshape-dev/shipshape/internal/testbed"
 	"github.com/shipshape-dev/shipshape/secretsenv/secretsenvtest"
@@ -43,7 +44,7 @@ func TestIntegrationReportToS3(t *testing.T) {
 	notices := drtest.NewSNS(topic)
 	srv := drtest.NewSNSWireServer(notices)
 	t.Cleanup(srv.Close)
-	r, err := dr.NewReporter(func(o *dr.ReporterOptions) {
+	r, err := restore.NewReporter(func(o *restore.ReporterOptions) {
 		o.S3, o.Bucket, o.Prefix = s3c, bucket, "/verify/"
 		o.SNS, o.TopicARN = srv.Client(), topic
 	})
@@ -92,7 +93,7 @@ func TestReportNoticeWhenTheUploadFails(t *testing.T) {
 	notices := drtest.NewSNS(topic)
 	srv := drtest.NewSNSWireServer(notices)
 	t.Cleanup(srv.Close)
-	r, err := dr.NewReporter(func(o *dr.ReporterOptions) {
+	r, err := restore.NewReporter(func(o *restore.ReporterOptions) {
 		o.S3, o.Bucket, o.SNS, o.TopicARN = failingS3{}, "reports", srv.Client(), topic
 	})
 	require.NoError(t, err)
@@ -103,26 +104,26 @@ func TestReportNoticeWhenTheUploadFails(t *testing.T) {
 	require.Len(t, msgs, 1, "the failure is still announced")
 	assert.Contains(t, msgs[0].Body, "Report: not uploaded (writing the report to s3://reports/")
 
-	r, err = dr.NewReporter(func(o *dr.ReporterOptions) {
+	r, err = restore.NewReporter(func(o *restore.ReporterOptions) {
 		o.SNS, o.TopicARN = srv.Client(), "arn:aws:sns:us-east-1:111111111111:gone"
 	})
 	require.NoError(t, err)
 	_, err = r.Deliver(context.Background(), failedReport())
 	require.ErrorContains(t, err, "NotFound", "the SNS error code as the real client reads it")
 
-	for _, bad := range []func(*dr.ReporterOptions){
-		func(o *dr.ReporterOptions) { o.Bucket = "reports" },
-		func(o *dr.ReporterOptions) { o.S3, o.Bucket = failingS3{}, "s3://reports" },
-		func(o *dr.ReporterOptions) { o.Prefix = "x" },
-		func(o *dr.ReporterOptions) { o.SNS, o.TopicARN = notices, "dr-alerts" },
-		func(o *dr.ReporterOptions) { o.TopicARN = topic },
+	for _, bad := range []func(*restore.ReporterOptions){
+		func(o *restore.ReporterOptions) { o.Bucket = "reports" },
+		func(o *restore.ReporterOptions) { o.S3, o.Bucket = failingS3{}, "s3://reports" },
+		func(o *restore.ReporterOptions) { o.Prefix = "x" },
+		func(o *restore.ReporterOptions) { o.SNS, o.TopicARN = notices, "dr-alerts" },
+		func(o *restore.ReporterOptions) { o.TopicARN = topic },
 	} {
-		_, err := dr.NewReporter(bad)
+		_, err := restore.NewReporter(bad)
 		require.ErrorIs(t, err, dr.ErrInvalidInput)
 	}
 	long := failedReport()
 	long.Database = strings.Repeat("d", 120)
-	subject, _ := dr.Notice(long, "", nil)
+	subject, _ := restore.Notice(long, "", nil)
 	assert.LessOrEqual(t, len(subject), 100, "SNS refuses longer subjects")
 }
 
@@ -153,8 +154,8 @@ func TestIntegrationSecretCredentials(t *testing.T) {
 	withCreds := func(host string, port int32) string {
 		return strings.Replace(dsn(host, port), "postgres@", "{user}:{password}@", 1)
 	}
-	v, err := dr.NewVerifier(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
-		dr.Database{Driver: "pgx", DSN: withCreds, Credentials: dr.SecretCredentials(client, arn)},
+	v, err := restore.NewVerifier(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
+		dr.Database{Driver: "pgx", DSN: withCreds, Credentials: restore.SecretCredentials(client, arn)},
 		func(o *dr.VerifyOptions) {
 			o.Clock = f.Clock()
 			o.Checks = dr.Checks{MinRows: map[string]int64{"orders": 5}, Queries: []dr.QueryCheck{{Name: "connected as", SQL: "SELECT current_user", Want: role}}}
@@ -168,7 +169,7 @@ func TestIntegrationSecretCredentials(t *testing.T) {
 	assert.NotContains(t, string(rep.JSON()), password, "the password is never reported")
 
 	sm.PutString("not-json", "hunter2")
-	_, _, err = dr.SecretCredentials(client, sm.ARN("not-json"))(context.Background())
+	_, _, err = restore.SecretCredentials(client, sm.ARN("not-json"))(context.Background())
 	require.ErrorIs(t, err, dr.ErrInvalidInput)
 	assert.NotContains(t, err.Error(), "hunter2")
 }
@@ -178,7 +179,7 @@ func TestIntegrationSecretCredentials(t *testing.T) {
 // or, for the integration run, the test bed's real S3 server (Versity).
 type reportS3 struct {
 	name   string
-	client dr.S3API
+	client restore.S3API
 	bucket string
 	get    func(key string) []byte
 	// lose makes the next put's answer get lost after the object was stored (nil: the
@@ -216,8 +217,8 @@ func versityReports(t *testing.T) reportS3 {
 	}}
 }
 
-func reporterOn(t *testing.T, b reportS3) *dr.Reporter {
-	r, err := dr.NewReporter(func(o *dr.ReporterOptions) { o.S3, o.Bucket, o.Prefix = b.client, b.bucket, "verify" })
+func reporterOn(t *testing.T, b reportS3) *restore.Reporter {
+	r, err := restore.NewReporter(func(o *restore.ReporterOptions) { o.S3, o.Bucket, o.Prefix = b.client, b.bucket, "verify" })
 	require.NoError(t, err)
 	return r
 }
@@ -296,9 +297,9 @@ func checkNeverOverwrites(t *testing.T, b reportS3) {
 	second := failedReport()
 	second.Steps = second.Steps[:1] // same run, other content
 	_, err = r.Deliver(context.Background(), second)
-	var exists *dr.ReportExistsError
+	var exists *restore.ReportExistsError
 	require.ErrorAs(t, err, &exists)
-	require.ErrorIs(t, err, dr.ErrReportExists)
+	require.ErrorIs(t, err, restore.ErrReportExists)
 	assert.Equal(t, loc, exists.Location)
 	assert.Contains(t, err.Error(), key, "the error names the key")
 	assert.Equal(t, before, b.get(key), "the first report is still there")
@@ -326,7 +327,7 @@ func TestIntegrationVersityReportsKeyedByRun(t *testing.T) {
 // TestReportPutIsConditional: every report put carries If-None-Match: *.
 func TestReportPutIsConditional(t *testing.T) {
 	fake := drtest.NewS3("dr-reports")
-	r, err := dr.NewReporter(func(o *dr.ReporterOptions) { o.S3, o.Bucket = fake, "dr-reports" })
+	r, err := restore.NewReporter(func(o *restore.ReporterOptions) { o.S3, o.Bucket = fake, "dr-reports" })
 	require.NoError(t, err)
 	_, err = r.Deliver(context.Background(), failedReport())
 	require.NoError(t, err)
@@ -362,7 +363,7 @@ func TestAFailedReportIsAlertedOncePerRun(t *testing.T) {
 // recordFaults refuses reads (get) or writes (put) of the alerts' records, as S3 refuses a
 // role the permission.
 type recordFaults struct {
-	dr.S3API
+	restore.S3API
 	get, put bool
 }
 
@@ -383,8 +384,8 @@ func (r recordFaults) PutObject(ctx context.Context, in *s3.PutObjectInput, o ..
 func checkAlertedOnce(t *testing.T, b reportS3) {
 	ctx := context.Background()
 	notices := drtest.NewSNS(topic)
-	reporter := func(client dr.S3API) *dr.Reporter {
-		r, err := dr.NewReporter(func(o *dr.ReporterOptions) {
+	reporter := func(client restore.S3API) *restore.Reporter {
+		r, err := restore.NewReporter(func(o *restore.ReporterOptions) {
 			o.S3, o.Bucket, o.Prefix, o.SNS, o.TopicARN = client, b.bucket, "verify", notices, topic
 		})
 		require.NoError(t, err)
@@ -440,7 +441,7 @@ func TestIntegrationVersityAlertsOnce(t *testing.T) {
 // failed and its Cleanup never completed) is keyed by its run alone, never by the time it is
 // delivered, and no started report's key can equal it; its alert says the start is unknown.
 func TestAReportWithoutAStartIsKeyedByItsRun(t *testing.T) {
-	r, err := dr.NewReporter(func(o *dr.ReporterOptions) {
+	r, err := restore.NewReporter(func(o *restore.ReporterOptions) {
 		o.S3, o.Bucket, o.Prefix = drtest.NewS3("dr-reports"), "dr-reports", "verify"
 	})
 	require.NoError(t, err)
@@ -450,7 +451,7 @@ func TestAReportWithoutAStartIsKeyedByItsRun(t *testing.T) {
 	started := rep
 	started.Started = created
 	assert.NotEqual(t, r.Key(rep), r.Key(started))
-	_, body := dr.Notice(rep, "", nil)
+	_, body := restore.Notice(rep, "", nil)
 	assert.Contains(t, body, "Run: exec-1, start time unknown")
 	assert.NotContains(t, body, "0001")
 }

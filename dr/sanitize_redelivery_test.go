@@ -15,12 +15,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 )
 
 func TestIntegrationStatementStepDeliveredTwiceAtOnce(t *testing.T) {
 	host, port, dsn := seeded(t)
 	f := verifyBed(t, host, port)
-	s := sanitizer(t, f, dsn, dr.SanitizeOptions{Statements: []string{
+	s := sanitizer(t, f, dsn, restore.SanitizeOptions{Statements: []string{
 		`UPDATE customers SET name = name || '!'`,     // row locks: the second waits for the first
 		`INSERT INTO customers (name) VALUES ('Eve')`, // no lock to wait on
 	}})

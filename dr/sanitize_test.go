@@ -19,6 +19,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 )
 
 // TestIntegrationStatementDeliveriesAtOnceAllSucceed: a state machine's step delivered several
@@ -29,7 +30,7 @@ import (
 func TestIntegrationStatementDeliveriesAtOnceAllSucceed(t *testing.T) {
 	host, port, dsn := seeded(t)
 	f := verifyBed(t, host, port)
-	s := sanitizer(t, f, dsn, dr.SanitizeOptions{Statements: []string{
+	s := sanitizer(t, f, dsn, restore.SanitizeOptions{Statements: []string{
 		`UPDATE customers SET name = name || '!'`,     // row locks: the later deliveries wait
 		`INSERT INTO customers (name) VALUES ('Eve')`, // no lock to wait on but the progress row's
 	}})
@@ -83,7 +84,7 @@ func TestIntegrationStatementDeliveriesAtOnceAllSucceed(t *testing.T) {
 // refuse a state whose statements have not all run, before any call, and say what to do.
 func TestSanitizeStepsRefuseToSnapshotOrShareUnsanitizedData(t *testing.T) {
 	f := verifyBed(t, "127.0.0.1", 1)
-	s := sanitizer(t, f, noDB, dr.SanitizeOptions{Statements: []string{"UPDATE a SET b = 1", "UPDATE c SET d = 1"},
+	s := sanitizer(t, f, noDB, restore.SanitizeOptions{Statements: []string{"UPDATE a SET b = 1", "UPDATE c SET d = 1"},
 		KMSKeyID: "arn:aws:kms:us-east-1:111111111111:key/dev", ShareWith: []string{"444444444444"}})
 	for _, st := range []dr.VerifyState{
 		{Run: "r1", Instance: "shipshape-sanitize-r1", Snapshot: "shipshape-dr-orders-db-202611230300", Next: 1},
@@ -105,7 +106,7 @@ func TestSanitizeStepsRefuseToSnapshotOrShareUnsanitizedData(t *testing.T) {
 // sanitizeSteps drives a sanitization through its steps as the state machine does, up to
 // (not including) the step named stop, and returns the state stop gets; every statement is
 // taken to have run (no database: the fake's restores answer nowhere).
-func sanitizeSteps(t *testing.T, s *dr.Sanitizer, f *drtest.RDS, run, stop string) dr.VerifyState {
+func sanitizeSteps(t *testing.T, s *restore.Sanitizer, f *drtest.RDS, run, stop string) dr.VerifyState {
 	ctx := context.Background()
 	if f.KMSKey("shipshape-dr-orders-db-202611230300") == "" { // DR copies are encrypted
 		f.SetKMSKey("shipshape-dr-orders-db-202611230300", "arn:aws:kms:us-east-1:111111111111:key/recovery")
@@ -146,7 +147,7 @@ func sanitizedIDs(f *drtest.RDS) []string {
 // not share, besides the intermediate and the temporary instance: nothing billed is left.
 func TestSanitizeNeverLeaksTheSnapshotAfterAFailedShare(t *testing.T) {
 	f := verifyBed(t, "127.0.0.1", 1)
-	s := sanitizer(t, f, noDB, dr.SanitizeOptions{Statements: []string{"SELECT 1"}, KMSKeyID: devKey, ShareWith: []string{"444444444444"}})
+	s := sanitizer(t, f, noDB, restore.SanitizeOptions{Statements: []string{"SELECT 1"}, KMSKeyID: devKey, ShareWith: []string{"444444444444"}})
 	st := sanitizeSteps(t, s, f, "r1", "share")
 	require.Equal(t, []string{"shipshape-sanitized-orders-db-202611230300", "shipshape-sanitized-orders-db-202611230300-raw"}, sanitizedIDs(f))
 	f.Fail(drtest.OpModifyAttribute, drtest.APIError("AccessDenied", "not authorized to perform rds:ModifyDBSnapshotAttribute"), 0)
@@ -170,7 +171,7 @@ func TestSanitizeNeverLeaksTheSnapshotAfterAFailedShare(t *testing.T) {
 func TestSanitizeRerunForTheSameCopyAdoptsWhatTheLastRunLeft(t *testing.T) {
 	ctx := context.Background()
 	f := verifyBed(t, "127.0.0.1", 1)
-	opts := dr.SanitizeOptions{Statements: []string{"SELECT 1"}, KMSKeyID: devKey, ShareWith: []string{"444444444444"}}
+	opts := restore.SanitizeOptions{Statements: []string{"SELECT 1"}, KMSKeyID: devKey, ShareWith: []string{"444444444444"}}
 	sanitizeSteps(t, sanitizer(t, f, noDB, opts), f, "r1", "share") // r1 dies here: nothing cleaned up
 	_, err := f.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("shipshape-sanitize-r1"), SkipFinalSnapshot: aws.Bool(true)})
 	require.NoError(t, err)
@@ -226,7 +227,7 @@ func TestSanitizedSnapshotsKeepTheNewestPerSourceDatabase(t *testing.T) {
 	f.AddManual("sanitized-orders-db-by-hand", "x", created.AddDate(0, 0, -40), map[string]string{dr.TagDR: "sanitized", dr.TagSourceDatabase: "orders-db"})
 	f.AddManual("shipshape-sanitized-not-tagged", "x", created.AddDate(0, 0, -40), map[string]string{dr.TagSourceDatabase: "orders-db"})
 
-	s := sanitizer(t, f, noDB, dr.SanitizeOptions{Statements: []string{"SELECT 1"}, KMSKeyID: devKey, ShareWith: []string{"444444444444"}, Keep: 2})
+	s := sanitizer(t, f, noDB, restore.SanitizeOptions{Statements: []string{"SELECT 1"}, KMSKeyID: devKey, ShareWith: []string{"444444444444"}, Keep: 2})
 	st := sanitizeSteps(t, s, f, "r1", "")
 	out, err := s.Step(context.Background(), "cleanup", "r1", st)
 	require.NoError(t, err)
@@ -255,8 +256,8 @@ func filterIDs(ids []string, part string) []string {
 func TestSanitizeRefusesTheAWSManagedKeyWhenSharing(t *testing.T) {
 	f := verifyBed(t, "127.0.0.1", 1)
 	for _, key := range []string{"alias/aws/rds", "arn:aws:kms:us-east-1:111111111111:alias/aws/rds"} {
-		_, err := dr.NewSanitizer(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: noDB},
-			dr.SanitizeOptions{Statements: []string{"SELECT 1"}, KMSKeyID: key, ShareWith: []string{"444444444444"}})
+		_, err := restore.NewSanitizer(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: noDB},
+			restore.SanitizeOptions{Statements: []string{"SELECT 1"}, KMSKeyID: key, ShareWith: []string{"444444444444"}})
 		require.ErrorIs(t, err, dr.ErrNeedsCustomerKey, key)
 	}
 	k := drtest.NewKMS(f)
@@ -266,7 +267,7 @@ func TestSanitizeRefusesTheAWSManagedKeyWhenSharing(t *testing.T) {
 		refused bool
 	}{{f.DefaultKey, true}, {devKey, false}} {
 		key, refused := c.key, c.refused
-		s := sanitizer(t, f, noDB, dr.SanitizeOptions{Statements: []string{"SELECT 1"}, KMSKeyID: key, ShareWith: []string{"444444444444"}, KMS: k})
+		s := sanitizer(t, f, noDB, restore.SanitizeOptions{Statements: []string{"SELECT 1"}, KMSKeyID: key, ShareWith: []string{"444444444444"}, KMS: k})
 		_, err := s.Step(context.Background(), "start", "run-"+strconv.FormatBool(refused), dr.VerifyState{})
 		if refused {
 			require.ErrorIs(t, err, dr.ErrNeedsCustomerKey)
@@ -279,7 +280,7 @@ func TestSanitizeRefusesTheAWSManagedKeyWhenSharing(t *testing.T) {
 	// Without a key of its own the copy keeps the DR copy's key: that one is checked.
 	f2 := verifyBed(t, "127.0.0.1", 1)
 	f2.SetKMSKey("shipshape-dr-orders-db-202611230300", f2.DefaultKey)
-	s := sanitizer(t, f2, noDB, dr.SanitizeOptions{Statements: []string{"SELECT 1"}, ShareWith: []string{"444444444444"}, KMS: drtest.NewKMS(f2)})
+	s := sanitizer(t, f2, noDB, restore.SanitizeOptions{Statements: []string{"SELECT 1"}, ShareWith: []string{"444444444444"}, KMS: drtest.NewKMS(f2)})
 	_, err := s.Step(context.Background(), "start", "r1", dr.VerifyState{})
 	require.ErrorIs(t, err, dr.ErrNeedsCustomerKey)
 	assert.Zero(t, f2.Calls(drtest.OpRestore))

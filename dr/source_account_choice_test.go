@@ -16,6 +16,8 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/dr/failover"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 )
 
 // picks returns the snapshot Verifier.Start and Restorer.Plan choose for instance and
@@ -23,11 +25,11 @@ import (
 func picks(t *testing.T, f *drtest.RDS, instance, account string) (verify string, verr error, plan string, perr error) {
 	t.Helper()
 	ctx := context.Background()
-	v, err := dr.NewVerifier(f, dr.VerifyTarget{SourceInstance: instance, SourceAccount: account, InstanceClass: "db.t4g.medium"},
+	v, err := restore.NewVerifier(f, dr.VerifyTarget{SourceInstance: instance, SourceAccount: account, InstanceClass: "db.t4g.medium"},
 		dr.Database{Driver: "pgx", DSN: noDB}, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)
 	st, verr := v.Start(ctx, "run-pick-"+account)
-	p, perr := restorer(t, f, nil, dr.FailoverTarget{SourceInstance: instance, SourceAccount: account}).Plan(ctx)
+	p, perr := restorer(t, f, nil, failover.FailoverTarget{SourceInstance: instance, SourceAccount: account}).Plan(ctx)
 	return st.Snapshot, verr, p.Snapshot, perr
 }
 

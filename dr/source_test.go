@@ -13,6 +13,8 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/dr/failover"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 	"github.com/shipshape-dev/shipshape/fakeapi"
 )
 
@@ -324,25 +326,25 @@ func TestIdentifiersGivenInUpperCaseAreRefused(t *testing.T) {
 	db := dr.Database{Driver: "pgx", DSN: func(string, int32) string { return "" }}
 	verify := func(target dr.VerifyTarget) error {
 		target.InstanceClass = "db.t4g.medium"
-		_, err := dr.NewVerifier(f, target, db)
+		_, err := restore.NewVerifier(f, target, db)
 		return err
 	}
-	failover := func(target dr.FailoverTarget) error {
+	restorer := func(target failover.FailoverTarget) error {
 		target.InstanceClass = "db.r6g.large"
-		_, err := dr.NewRestorer(f, target)
+		_, err := failover.NewRestorer(f, target)
 		return err
 	}
 	for name, err := range map[string]error{
-		"a failover target in another kind's names": failover(dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-VERIFY-orders"}),
-		"a failover target":                         failover(dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-Orders-db"}),
-		"a failover's source":                       failover(dr.FailoverTarget{SourceInstance: "Orders-db", TargetID: "shipshape-orders-db"}),
-		"a failover's snapshot":                     failover(dr.FailoverTarget{SnapshotID: "shipshape-DR-orders-db-202611230300", TargetID: "shipshape-orders-db"}),
+		"a failover target in another kind's names": restorer(failover.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-VERIFY-orders"}),
+		"a failover target":                         restorer(failover.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-Orders-db"}),
+		"a failover's source":                       restorer(failover.FailoverTarget{SourceInstance: "Orders-db", TargetID: "shipshape-orders-db"}),
+		"a failover's snapshot":                     restorer(failover.FailoverTarget{SnapshotID: "shipshape-DR-orders-db-202611230300", TargetID: "shipshape-orders-db"}),
 		"a verification's source instance":          verify(dr.VerifyTarget{SourceInstance: "Orders-db"}),
 		"a verification's source cluster":           verify(dr.VerifyTarget{SourceCluster: "LEDGER"}),
 		"a verification's snapshot":                 verify(dr.VerifyTarget{SnapshotID: "shipshape-DR-orders-db-202611230300"}),
 		"a sanitized snapshot id": func() error {
-			_, err := dr.NewSanitizer(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, db,
-				dr.SanitizeOptions{Statements: []string{"SELECT 1"}, SnapshotID: "shipshape-sanitized-Orders"})
+			_, err := restore.NewSanitizer(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, db,
+				restore.SanitizeOptions{Statements: []string{"SELECT 1"}, SnapshotID: "shipshape-sanitized-Orders"})
 			return err
 		}(),
 		"a protected database": func() error {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 )
 
 var noDB = func(string, int32) string { return "" }
@@ -125,7 +126,7 @@ func TestVerifyAndSanitizeNeverShareAnInstance(t *testing.T) {
 	ctx := context.Background()
 	f := verifyBed(t, "127.0.0.1", 1)
 	v := verifier(t, f, noDB, dr.Checks{})
-	s := sanitizer(t, f, noDB, dr.SanitizeOptions{Statements: []string{"SELECT 1"}})
+	s := sanitizer(t, f, noDB, restore.SanitizeOptions{Statements: []string{"SELECT 1"}})
 	vst, err := v.Step(ctx, "start", "exec-1", dr.VerifyState{})
 	require.NoError(t, err)
 	sst, err := s.Step(ctx, "start", "exec-1", dr.VerifyState{})
@@ -200,20 +201,20 @@ func TestStepsTimeOutAndTypes(t *testing.T) {
 }
 
 func TestTemporaryInstanceID(t *testing.T) {
-	assert.Equal(t, "shipshape-verify-0b7c3e1e-5f7b-4d0c-9c1e-3f2a1b0c9d8e", dr.TemporaryInstanceID("0B7C3E1E-5F7B-4D0C-9C1E-3F2A1B0C9D8E"))
+	assert.Equal(t, "shipshape-verify-0b7c3e1e-5f7b-4d0c-9c1e-3f2a1b0c9d8e", restore.TemporaryInstanceID("0B7C3E1E-5F7B-4D0C-9C1E-3F2A1B0C9D8E"))
 	for _, run := range []string{"nightly_run", "a--b", "run-", "x" + string(make([]byte, 60)), strings.Repeat("e", 80), "0b7c3e1e-5f7b-4d0c-9c1e-3f2a1b0c9d8e-retry"} {
-		id := dr.TemporaryInstanceID(run)
+		id := restore.TemporaryInstanceID(run)
 		require.NoError(t, dr.ValidIdentifier(id), run)
 		assert.LessOrEqual(t, len(id), 63)
-		assert.Equal(t, id, dr.TemporaryInstanceID(run), "deterministic")
+		assert.Equal(t, id, restore.TemporaryInstanceID(run), "deterministic")
 	}
-	assert.NotEqual(t, dr.TemporaryInstanceID("a_b"), dr.TemporaryInstanceID("a-b_"))
-	assert.Equal(t, "shipshape-sanitize-0b7c3e1e-5f7b-4d0c-9c1e-3f2a1b0c9d8e", dr.SanitizeInstanceID("0B7C3E1E-5F7B-4D0C-9C1E-3F2A1B0C9D8E"))
+	assert.NotEqual(t, restore.TemporaryInstanceID("a_b"), restore.TemporaryInstanceID("a-b_"))
+	assert.Equal(t, "shipshape-sanitize-0b7c3e1e-5f7b-4d0c-9c1e-3f2a1b0c9d8e", restore.SanitizeInstanceID("0B7C3E1E-5F7B-4D0C-9C1E-3F2A1B0C9D8E"))
 	for _, run := range []string{"0b7c3e1e-5f7b-4d0c-9c1e-3f2a1b0c9d8e", strings.Repeat("e", 44), strings.Repeat("e", 45), strings.Repeat("e", 80), "nightly_run"} {
-		id := dr.SanitizeInstanceID(run)
+		id := restore.SanitizeInstanceID(run)
 		require.NoError(t, dr.ValidInputIdentifier(id), run)
 		assert.LessOrEqual(t, len(id), 63, "RDS's limit for instance and cluster identifiers")
-		assert.NotEqual(t, dr.TemporaryInstanceID(run), id)
+		assert.NotEqual(t, restore.TemporaryInstanceID(run), id)
 	}
 }
 
@@ -238,7 +239,7 @@ func TestEachKindOfNameIsItsOwn(t *testing.T) {
 	}
 	matched, _ := path.Match(dr.PrefixSanitize+"*", "shipshape-sanitized-orders-db-202611230300")
 	assert.False(t, matched)
-	matched, _ = path.Match(dr.PrefixSanitized+"*", dr.SanitizeInstanceID("exec-1"))
+	matched, _ = path.Match(dr.PrefixSanitized+"*", restore.SanitizeInstanceID("exec-1"))
 	assert.False(t, matched)
 }
 
@@ -269,7 +270,7 @@ func TestCleanupWithoutARunDeletesNothing(t *testing.T) {
 	// The sanitizer's intermediate snapshot: one without a run tag (a person's, by that name)
 	// is not taken for the run's when the state names no run.
 	f.AddManual("shipshape-sanitized-orders-db-202611230300-raw", "orders-db", created, map[string]string{dr.TagDR: "sanitize-intermediate"})
-	s := sanitizer(t, f, noDB, dr.SanitizeOptions{Statements: []string{"SELECT 1"}, KMSKeyID: "arn:aws:kms:us-east-1:111111111111:key/dev"})
+	s := sanitizer(t, f, noDB, restore.SanitizeOptions{Statements: []string{"SELECT 1"}, KMSKeyID: "arn:aws:kms:us-east-1:111111111111:key/dev"})
 	out, err = s.Step(ctx, "cleanup", "", dr.VerifyState{Snapshot: "shipshape-dr-orders-db-202611230300"})
 	require.NoError(t, err)
 	assert.Contains(t, out.Report.Cleanup, "left snapshot shipshape-sanitized-orders-db-202611230300-raw alone")
@@ -297,21 +298,21 @@ func TestReportAfterAFailedStartNamesItsDatabase(t *testing.T) {
 	f := drtest.New(nil) // no DR copy: start fails with NoSnapshot
 	notices := drtest.NewSNS(topic)
 	bucket := &keysS3{}
-	s := dr.StepSettings{Target: dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, DSN: "postgres://{host}/db",
-		Regions: map[string]dr.RegionSettings{"eu-west-1": {}}, ReportBucket: "dr-reports", TopicARN: topic}
+	s := restore.StepSettings{Target: dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, DSN: "postgres://{host}/db",
+		Regions: map[string]restore.RegionSettings{"eu-west-1": {}}, ReportBucket: "dr-reports", TopicARN: topic}
 	for _, sanitize := range []bool{false, true} {
 		if sanitize {
 			s.Sanitize.Statements = []string{"UPDATE customers SET email = 'x'"}
 		}
-		r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(string) dr.RDSAPI { return f }, S3: bucket, SNS: notices}, sanitize,
+		r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(string) dr.RDSAPI { return f }, S3: bucket, SNS: notices}, sanitize,
 			func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 		require.NoError(t, err)
 		ctx := context.Background()
 		for _, run := range []string{"exec-day-1", "exec-day-2"} {
-			_, err := r.Run(ctx, dr.StepRequest{Step: "start", Run: run, Region: "eu-west-1"})
+			_, err := r.Run(ctx, restore.StepRequest{Step: "start", Run: run, Region: "eu-west-1"})
 			require.ErrorIs(t, err, dr.ErrNoSnapshot)
 			caught := dr.VerifyState{Error: &dr.CaughtError{Error: "NoSnapshot", Cause: `{"errorMessage":"no snapshot"}`}}
-			st, err := r.Run(ctx, dr.StepRequest{Step: "cleanup", Run: run, Region: "eu-west-1", State: caught})
+			st, err := r.Run(ctx, restore.StepRequest{Step: "cleanup", Run: run, Region: "eu-west-1", State: caught})
 			require.NoError(t, err)
 			assert.Equal(t, "orders-db", st.Report.Database)
 			assert.Equal(t, "instance", st.Report.Kind)
@@ -319,7 +320,7 @@ func TestReportAfterAFailedStartNamesItsDatabase(t *testing.T) {
 			assert.Equal(t, run, st.Report.Run)
 			assert.Equal(t, f.Clock().Now().UTC(), st.Report.Started)
 			assert.False(t, st.Report.OK)
-			_, err = r.Run(ctx, dr.StepRequest{Step: "report", Run: run, Region: "eu-west-1", State: st})
+			_, err = r.Run(ctx, restore.StepRequest{Step: "report", Run: run, Region: "eu-west-1", State: st})
 			require.NoError(t, err)
 			f.Clock().Advance(24 * time.Hour)
 		}
@@ -344,20 +345,20 @@ func TestReportAfterAFailedStartNamesItsDatabase(t *testing.T) {
 func TestReportStepRecordsACleanupThatKeptFailing(t *testing.T) {
 	f := drtest.New(nil)
 	notices := drtest.NewSNS(topic)
-	s := dr.StepSettings{Target: dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, DSN: "postgres://{host}/db",
-		Regions: map[string]dr.RegionSettings{"": {}}, TopicARN: topic}
+	s := restore.StepSettings{Target: dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, DSN: "postgres://{host}/db",
+		Regions: map[string]restore.RegionSettings{"": {}}, TopicARN: topic}
 	for _, sanitize := range []bool{false, true} {
 		if sanitize {
 			s.Sanitize.Statements = []string{"UPDATE customers SET email = 'x'"}
 		}
-		r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(string) dr.RDSAPI { return f }, SNS: notices}, sanitize,
+		r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(string) dr.RDSAPI { return f }, SNS: notices}, sanitize,
 			func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 		require.NoError(t, err)
 		// Start failed (caught at $.error), then Cleanup failed every time (caught at
 		// $.cleanupError): the state is still the execution's input plus the two errors.
 		st := dr.VerifyState{Error: &dr.CaughtError{Error: "Throttled", Cause: `{"errorMessage":"dr: listing manual DB snapshots: Throttling"}`},
 			CleanupError: &dr.CaughtError{Error: "Failed", Cause: `{"errorMessage":"dr: deleting temporary instance shipshape-verify-exec-1: AccessDenied"}`}}
-		out, err := r.Run(context.Background(), dr.StepRequest{Step: "report", Run: "exec-1", State: st})
+		out, err := r.Run(context.Background(), restore.StepRequest{Step: "report", Run: "exec-1", State: st})
 		require.NoError(t, err)
 		rep := out.Report
 		assert.False(t, rep.OK)
@@ -403,12 +404,12 @@ func TestVerifyPicksTheChosenAccountsCopy(t *testing.T) {
 		start := func(account string) (dr.VerifyState, error) {
 			target := dr.VerifyTarget{SourceInstance: "orders-db", SourceAccount: account, InstanceClass: "db.t4g.medium"}
 			if sanitize {
-				s, err := dr.NewSanitizer(f, target, dr.Database{Driver: "pgx", DSN: noDB}, dr.SanitizeOptions{Statements: []string{"SELECT 1"}},
+				s, err := restore.NewSanitizer(f, target, dr.Database{Driver: "pgx", DSN: noDB}, restore.SanitizeOptions{Statements: []string{"SELECT 1"}},
 					func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 				require.NoError(t, err)
 				return s.Step(ctx, "start", "run-"+account, dr.VerifyState{})
 			}
-			v, err := dr.NewVerifier(f, target, dr.Database{Driver: "pgx", DSN: noDB}, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+			v, err := restore.NewVerifier(f, target, dr.Database{Driver: "pgx", DSN: noDB}, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 			require.NoError(t, err)
 			return v.Start(ctx, "run-"+account)
 		}
@@ -432,7 +433,7 @@ func TestVerifyPicksTheChosenAccountsCopy(t *testing.T) {
 		require.ErrorIs(t, err, dr.ErrNoSnapshot)
 		assert.Contains(t, err.Error(), "orders-db of account 444444444444")
 	}
-	_, err := dr.NewVerifier(drtest.New(nil), dr.VerifyTarget{SourceInstance: "orders-db", SourceAccount: "1234", InstanceClass: "db.t4g.medium"},
+	_, err := restore.NewVerifier(drtest.New(nil), dr.VerifyTarget{SourceInstance: "orders-db", SourceAccount: "1234", InstanceClass: "db.t4g.medium"},
 		dr.Database{Driver: "pgx", DSN: noDB})
 	require.ErrorIs(t, err, dr.ErrInvalidInput)
 }

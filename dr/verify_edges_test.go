@@ -18,6 +18,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 )
 
 const atkSecret = "TOPSECRET-9f3b"
@@ -30,7 +31,7 @@ const atkSecret = "TOPSECRET-9f3b"
 func TestDSNPasswordFromTheEnvironmentNeverReported(t *testing.T) {
 	f := verifyBed(t, "127.0.0.1", 1)
 	env := map[string]string{"DB_PASSWORD": "p@ss%zz" + atkSecret}
-	dsn, err := dr.DSNTemplate("postgres://verify:${DB_PASSWORD}@{host}:{port}/orders?connect_timeout=1", func(k string) string { return env[k] })
+	dsn, err := restore.DSNTemplate("postgres://verify:${DB_PASSWORD}@{host}:{port}/orders?connect_timeout=1", func(k string) string { return env[k] })
 	require.NoError(t, err)
 	var progress []string
 	v := verifier(t, f, dsn, dr.Checks{MinTables: 1}, func(o *dr.VerifyOptions) {
@@ -42,7 +43,7 @@ func TestDSNPasswordFromTheEnvironmentNeverReported(t *testing.T) {
 	assert.False(t, rep.OK)
 	assert.NotContains(t, string(rep.JSON()), atkSecret, "the report carries (part of) the password")
 	assert.NotContains(t, strings.Join(progress, "\n"), atkSecret)
-	subject, body := dr.Notice(rep, "", nil)
+	subject, body := restore.Notice(rep, "", nil)
 	assert.NotContains(t, subject+body, atkSecret, "the SNS notice carries (part of) the password")
 }
 
@@ -57,10 +58,10 @@ func (s atkSecrets) GetSecretValue(context.Context, *secretsmanager.GetSecretVal
 // a secret that is not JSON with both fields gives an error without its value.
 func TestSecretCredentialsNeverReported(t *testing.T) {
 	f := verifyBed(t, "127.0.0.1", 1)
-	dsn, err := dr.DSNTemplate("postgres://{user}:{password}@{host}:{port}/orders?connect_timeout=1", nil)
+	dsn, err := restore.DSNTemplate("postgres://{user}:{password}@{host}:{port}/orders?connect_timeout=1", nil)
 	require.NoError(t, err)
-	v, err := dr.NewVerifier(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
-		dr.Database{Driver: "pgx", DSN: dsn, Credentials: dr.SecretCredentials(atkSecrets{`{"username":"verify","password":"p@ss%zz/:?#` + atkSecret + `"}`}, "arn:aws:secretsmanager:eu-west-1:111111111111:secret:db")},
+	v, err := restore.NewVerifier(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
+		dr.Database{Driver: "pgx", DSN: dsn, Credentials: restore.SecretCredentials(atkSecrets{`{"username":"verify","password":"p@ss%zz/:?#` + atkSecret + `"}`}, "arn:aws:secretsmanager:eu-west-1:111111111111:secret:db")},
 		func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)
 	rep, err := v.Verify(context.Background())
@@ -68,7 +69,7 @@ func TestSecretCredentialsNeverReported(t *testing.T) {
 	assert.NotContains(t, string(rep.JSON()), atkSecret)
 
 	for _, bad := range []string{`{"username":"u","password":"` + atkSecret + `"`, `{"username":"","password":"` + atkSecret + `"}`, `{"user":"u","password":"` + atkSecret + `"}`, atkSecret} {
-		_, _, err := dr.SecretCredentials(atkSecrets{bad}, "arn:aws:secretsmanager:eu-west-1:111111111111:secret:db")(context.Background())
+		_, _, err := restore.SecretCredentials(atkSecrets{bad}, "arn:aws:secretsmanager:eu-west-1:111111111111:secret:db")(context.Background())
 		require.ErrorIs(t, err, dr.ErrInvalidInput)
 		assert.NotContains(t, err.Error(), atkSecret)
 	}
@@ -144,7 +145,7 @@ func TestVerifyNeverRestoresACopyInProgressOrOfAnotherDatabase(t *testing.T) {
 // wrong) must not take (and later share) a snapshot of unsanitized production data.
 func TestSanitizeSnapshotStepRefusesBeforeEveryStatementRan(t *testing.T) {
 	f := verifyBed(t, "127.0.0.1", 1)
-	s := sanitizer(t, f, func(string, int32) string { return "" }, dr.SanitizeOptions{
+	s := sanitizer(t, f, func(string, int32) string { return "" }, restore.SanitizeOptions{
 		Statements: []string{"UPDATE customers SET name = 'x'", "DELETE FROM orders"}, ShareWith: []string{"444444444444"}})
 	ctx := context.Background()
 	st, err := s.Step(ctx, "start", "exec-s", dr.VerifyState{})
@@ -168,7 +169,7 @@ func TestSanitizeSnapshotStepRefusesBeforeEveryStatementRan(t *testing.T) {
 // only after an hour of restore, when the upload fails.
 func TestReporterRefusesABucketThatIsNotABucketName(t *testing.T) {
 	for _, b := range []string{"arn:aws:s3:::dr-reports", "DR Reports", "dr_reports", "dr-reports?x", strings.Repeat("b", 64)} {
-		_, err := dr.NewReporter(func(o *dr.ReporterOptions) { o.S3, o.Bucket = failingS3{}, b })
+		_, err := restore.NewReporter(func(o *restore.ReporterOptions) { o.S3, o.Bucket = failingS3{}, b })
 		assert.ErrorIs(t, err, dr.ErrInvalidInput, "bucket %q", b)
 	}
 }
@@ -178,7 +179,7 @@ func TestReporterRefusesABucketThatIsNotABucketName(t *testing.T) {
 func TestNoticeSubjectIsWhatSNSAccepts(t *testing.T) {
 	const topic = "arn:aws:sns:eu-west-1:111111111111:dr"
 	notices := drtest.NewSNS(topic)
-	r, err := dr.NewReporter(func(o *dr.ReporterOptions) { o.SNS, o.TopicARN = notices, topic })
+	r, err := restore.NewReporter(func(o *restore.ReporterOptions) { o.SNS, o.TopicARN = notices, topic })
 	require.NoError(t, err)
 	rep := dr.Report{Database: "o" + strings.Repeat("r", 62), Region: "ap-southeast-4", Result: "shipshape-sanitized-x", Started: created,
 		Steps: []dr.StepResult{{Name: "statement 1", Detail: "line one\nline two"}}}

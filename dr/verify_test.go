@@ -17,6 +17,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 	"github.com/shipshape-dev/shipshape/internal/testbed"
 )
 
@@ -30,8 +31,8 @@ func verifyBed(t *testing.T, host string, port int32) *drtest.RDS {
 	return f
 }
 
-func verifier(t *testing.T, f *drtest.RDS, dsn func(string, int32) string, checks dr.Checks, optFns ...func(*dr.VerifyOptions)) *dr.Verifier {
-	v, err := dr.NewVerifier(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: dsn},
+func verifier(t *testing.T, f *drtest.RDS, dsn func(string, int32) string, checks dr.Checks, optFns ...func(*dr.VerifyOptions)) *restore.Verifier {
+	v, err := restore.NewVerifier(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: dsn},
 		append([]func(*dr.VerifyOptions){func(o *dr.VerifyOptions) {
 			o.SubnetGroup = "private"
 			o.SecurityGroups = []string{"sg-verify"}
@@ -153,7 +154,7 @@ func TestVerifyAlwaysCleansUp(t *testing.T) {
 		require.ErrorIs(t, err, dr.ErrNotReady, "an instance being deleted is never reused")
 		require.NoError(t, v.Cleanup(context.Background(), &st), "cleanup twice is fine")
 	})
-	_, err := dr.NewVerifier(drtest.New(nil), dr.VerifyTarget{}, dr.Database{})
+	_, err := restore.NewVerifier(drtest.New(nil), dr.VerifyTarget{}, dr.Database{})
 	require.ErrorIs(t, err, dr.ErrInvalidInput)
 }
 
@@ -166,7 +167,7 @@ func TestIntegrationSanitizeAgainstPostgres(t *testing.T) {
 	_, err = src.CopyAutomated(context.Background(), "rds:orders-db-2026-11-24-03-00")
 	require.NoError(t, err)
 	f.Clock().Advance(15 * time.Minute) // the encrypted DR copy is available, and the newest
-	id, rep, err := sanitizer(t, f, dsn, dr.SanitizeOptions{
+	id, rep, err := sanitizer(t, f, dsn, restore.SanitizeOptions{
 		Statements: []string{`UPDATE customers SET name = 'customer ' || id`, `DELETE FROM orders WHERE total > 30`},
 		KMSKeyID:   "arn:aws:kms:us-east-1:111111111111:key/dev-shared",
 		ShareWith:  []string{"444444444444"},
@@ -192,7 +193,7 @@ func TestIntegrationSanitizeAgainstPostgres(t *testing.T) {
 
 	// A failing statement rolls back, snapshots nothing, and still cleans up.
 	f2 := verifyBed(t, host, port)
-	_, rep, err = sanitizer(t, f2, dsn, dr.SanitizeOptions{Statements: []string{`UPDATE customers SET name = 'x'`, `UPDATE no_such_table SET x = 1`}}).Sanitize(context.Background())
+	_, rep, err = sanitizer(t, f2, dsn, restore.SanitizeOptions{Statements: []string{`UPDATE customers SET name = 'x'`, `UPDATE no_such_table SET x = 1`}}).Sanitize(context.Background())
 	require.ErrorContains(t, err, "statement 2")
 	assert.False(t, rep.OK)
 	assert.Empty(t, f2.Instances())
@@ -201,8 +202,8 @@ func TestIntegrationSanitizeAgainstPostgres(t *testing.T) {
 	assert.Len(t, f2.IDs(), 2, "no snapshot taken")
 }
 
-func sanitizer(t *testing.T, f *drtest.RDS, dsn func(string, int32) string, o dr.SanitizeOptions, optFns ...func(*dr.VerifyOptions)) *dr.Sanitizer {
-	s, err := dr.NewSanitizer(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: dsn}, o,
+func sanitizer(t *testing.T, f *drtest.RDS, dsn func(string, int32) string, o restore.SanitizeOptions, optFns ...func(*dr.VerifyOptions)) *restore.Sanitizer {
+	s, err := restore.NewSanitizer(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: dsn}, o,
 		append([]func(*dr.VerifyOptions){func(o *dr.VerifyOptions) { o.SubnetGroup = "private"; o.Clock = f.Clock() }}, optFns...)...)
 	require.NoError(t, err)
 	return s
@@ -221,7 +222,7 @@ func TestDSNTemplateEncodesTheUserInformation(t *testing.T) {
 		{"postgresql://verify:$P@{host}/orders?application_name=${P}", "p@ss", "postgresql://verify:p%40ss@db.example/orders?application_name=p@ss", "p@ss"},
 		{"host={host} port={port} user=verify password=${P}", "p@ss%zz", "host=db.example port=5432 user=verify password=p@ss%zz", "p@ss%zz"},
 	} {
-		build, err := dr.DSNTemplate(c.template, func(string) string { return c.value })
+		build, err := restore.DSNTemplate(c.template, func(string) string { return c.value })
 		require.NoError(t, err)
 		dsn := build("db.example", 5432)
 		assert.Equal(t, c.want, dsn, c.template)
@@ -271,7 +272,7 @@ func TestIntegrationSanitizeNeverLeaksAfterAFailedShare(t *testing.T) {
 	f := verifyBed(t, host, port)
 	f.SetKMSKey("shipshape-dr-orders-db-202611230300", "arn:aws:kms:us-east-1:111111111111:key/recovery")
 	f.Fail(drtest.OpModifyAttribute, drtest.APIError("AccessDenied", "not authorized to perform rds:ModifyDBSnapshotAttribute"), 0)
-	id, rep, err := sanitizer(t, f, dsn, dr.SanitizeOptions{Statements: []string{`UPDATE customers SET name = 'customer ' || id`},
+	id, rep, err := sanitizer(t, f, dsn, restore.SanitizeOptions{Statements: []string{`UPDATE customers SET name = 'customer ' || id`},
 		KMSKeyID: "arn:aws:kms:us-east-1:111111111111:key/dev-shared", ShareWith: []string{"444444444444"}}).Sanitize(context.Background())
 	require.ErrorContains(t, err, "AccessDenied")
 	assert.Empty(t, id)

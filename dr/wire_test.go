@@ -15,6 +15,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 )
 
 // wire is the real SDK client against a WireServer over f. The dr types set their own
@@ -113,7 +114,7 @@ func TestRequestsPerLogicalCallUnderThrottling(t *testing.T) {
 			require.ErrorContains(t, err, "Throttling")
 			assert.Equal(t, 2*want, srv.Count("DescribeDBSnapshots"), "Recovery")
 
-			v, err := dr.NewVerifier(client, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: func(string, int32) string { return "" }},
+			v, err := restore.NewVerifier(client, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: func(string, int32) string { return "" }},
 				func(o *dr.VerifyOptions) { o.Clock, o.MaxAttempts = f.Clock(), maxAttempts })
 			require.NoError(t, err)
 			_, err = v.Verify(context.Background())
@@ -131,7 +132,7 @@ func TestWireVerify(t *testing.T) {
 	client, srv := wire(t, f)
 	f.LoseAnswers(drtest.OpRestore, 1)
 	f.RestoreOutcome = "incompatible-restore"
-	v, err := dr.NewVerifier(client, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
+	v, err := restore.NewVerifier(client, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
 		dr.Database{Driver: "pgx", DSN: func(string, int32) string { return "" }}, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)
 	start := f.Clock().Now()
@@ -175,7 +176,7 @@ func TestWireSweepNewestAndQuota(t *testing.T) {
 		Tags: []types.Tag{{Key: aws.String(dr.TagDR), Value: aws.String("true")}}})
 	require.NoError(t, err)
 	f.Clock().Advance(15 * time.Minute)
-	v, err := dr.NewVerifier(client, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: noDB},
+	v, err := restore.NewVerifier(client, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: noDB},
 		func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)
 	st, err := v.Start(context.Background(), "wire-1")
@@ -208,7 +209,7 @@ func TestWireAurora(t *testing.T) {
 	f := auroraBed("127.0.0.1", 1)
 	client, srv := wire(t, f)
 	f.LoseAnswers(drtest.OpCreateInstance, 1)
-	v, err := dr.NewVerifier(client, dr.VerifyTarget{SourceCluster: "ledger", InstanceClass: "db.r6g.large"}, dr.Database{Driver: "pgx", DSN: noDB},
+	v, err := restore.NewVerifier(client, dr.VerifyTarget{SourceCluster: "ledger", InstanceClass: "db.r6g.large"}, dr.Database{Driver: "pgx", DSN: noDB},
 		func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)
 	rep, err := v.Verify(context.Background())

@@ -52,6 +52,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 	"github.com/shipshape-dev/shipshape/examples/internal/cli"
 	"github.com/shipshape-dev/shipshape/examples/internal/drcli"
 	"github.com/shipshape-dev/shipshape/examples/internal/drstep"
@@ -104,7 +105,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	snapshotID := fs.String("snapshot-id", "", "id of the sanitized snapshot, in lower case, starting with shipshape-sanitized- (default: shipshape-sanitized-<the DR copy's database and time>)")
 	kmsKey := fs.String("kms-key", "", "re-encrypt the result with this KMS key (one the development accounts may use): key id, key ARN, alias/NAME or alias ARN")
 	shareWith := fs.String("share-with", "", "development account ids to share the result with, comma-separated")
-	keep := fs.Int("keep", dr.DefaultSanitizedKeep, "sanitized snapshots to keep per source database and account (the newest always stays; only shipshape-sanitized-* snapshots tagged shipshape:dr=sanitized are deleted)")
+	keep := fs.Int("keep", restore.DefaultSanitizedKeep, "sanitized snapshots to keep per source database and account (the newest always stays; only shipshape-sanitized-* snapshots tagged shipshape:dr=sanitized are deleted)")
 	if code, done := cli.Parse(fs, args, stderr, withLambda(cli.Help(fs, "Usage: dr-sanitize (-instance NAME | -cluster NAME | -snapshot ID [-cluster-snapshot]) -class CLASS -dsn TEMPLATE\n"+
 		"       (-statement SQL ... | -statements-file FILE) [-kms-key KEY] [-share-with ACCOUNTS]\n\n"+
 		"Restores a DR snapshot into a private temporary instance (Aurora: a cluster and its instance), runs\n"+
@@ -169,8 +170,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	if done {
 		return code
 	}
-	s, err := dr.NewSanitizer(p.Clients.RDS, f.Target(), p.Database,
-		dr.SanitizeOptions{Statements: statements, SnapshotID: *snapshotID, KMSKeyID: *kmsKey, ShareWith: cli.SplitList(*shareWith), Keep: *keep, KMS: p.Clients.KMS},
+	s, err := restore.NewSanitizer(p.Clients.RDS, f.Target(), p.Database,
+		restore.SanitizeOptions{Statements: statements, SnapshotID: *snapshotID, KMSKeyID: *kmsKey, ShareWith: cli.SplitList(*shareWith), Keep: *keep, KMS: p.Clients.KMS},
 		func(o *dr.VerifyOptions) {
 			o.SubnetGroup, o.SecurityGroups = f.SubnetGroup, p.SecurityGroups
 			o.Timeout, o.Poll = f.Timeout, f.Poll

@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 	"github.com/shipshape-dev/shipshape/examples/internal/cli"
 	"github.com/shipshape-dev/shipshape/internal/awsid"
 )
 
 // The state machines' settings are read here, beside the binaries, not in package dr: the
-// library takes a dr.StepSettings and leaves environment variables to its callers.
+// library takes a restore.StepSettings and leaves environment variables to its callers.
 
 // StepSettingsFromEnv reads the settings of the verification Lambda:
 //
@@ -33,8 +34,8 @@ import (
 //	DR_SNS_TOPIC_ARN                          who hears of failures (optional)
 //
 // Errors name the variable.
-func StepSettingsFromEnv(getenv func(string) string) (dr.StepSettings, error) {
-	var s dr.StepSettings
+func StepSettingsFromEnv(getenv func(string) string) (restore.StepSettings, error) {
+	var s restore.StepSettings
 	var err error
 	s.Target = dr.VerifyTarget{SourceInstance: getenv("DR_SOURCE_INSTANCE"), SourceCluster: getenv("DR_SOURCE_CLUSTER"), InstanceClass: getenv("DR_INSTANCE_CLASS")}
 	if s.Target.SourceInstance != "" && s.Target.SourceCluster != "" {
@@ -47,7 +48,7 @@ func StepSettingsFromEnv(getenv func(string) string) (dr.StepSettings, error) {
 		return s, fmt.Errorf("DR_CHECKS: %w", err)
 	}
 	s.DSN = getenv("DR_DSN")
-	if _, err := dr.DSNTemplate(s.DSN, getenv); err != nil {
+	if _, err := restore.DSNTemplate(s.DSN, getenv); err != nil {
 		return s, fmt.Errorf("DR_DSN: %w", err)
 	}
 	s.SecretARN = getenv("DR_DB_SECRET_ARN")
@@ -59,7 +60,7 @@ func StepSettingsFromEnv(getenv func(string) string) (dr.StepSettings, error) {
 			return s, fmt.Errorf("%w: DR_TIMEOUT %q: want a positive duration such as 1h", dr.ErrInvalidInput, t)
 		}
 	}
-	s.Regions = map[string]dr.RegionSettings{}
+	s.Regions = map[string]restore.RegionSettings{}
 	if r := getenv("DR_REGIONS"); strings.TrimSpace(r) != "" {
 		if err := decodeStrict(r, &s.Regions); err != nil || len(s.Regions) == 0 {
 			return s, fmt.Errorf("%w: DR_REGIONS: want one JSON object {\"eu-west-1\": {\"SubnetGroup\": \"...\", \"SecurityGroups\": [\"sg-...\"]}} and nothing after it", dr.ErrInvalidInput)
@@ -70,7 +71,7 @@ func StepSettingsFromEnv(getenv func(string) string) (dr.StepSettings, error) {
 			}
 		}
 	} else {
-		s.Regions[""] = dr.RegionSettings{SubnetGroup: getenv("DR_SUBNET_GROUP"), SecurityGroups: cli.SplitList(getenv("DR_SECURITY_GROUPS"))}
+		s.Regions[""] = restore.RegionSettings{SubnetGroup: getenv("DR_SUBNET_GROUP"), SecurityGroups: cli.SplitList(getenv("DR_SECURITY_GROUPS"))}
 	}
 	s.ReportBucket, s.ReportPrefix, s.TopicARN = getenv("DR_REPORT_BUCKET"), getenv("DR_REPORT_PREFIX"), getenv("DR_SNS_TOPIC_ARN")
 	return s, nil
@@ -81,7 +82,7 @@ func StepSettingsFromEnv(getenv func(string) string) (dr.StepSettings, error) {
 // starts with shipshape-sanitized-), DR_TARGET_KMS_KEY_ID (the key the development accounts
 // may use), DR_SHARE_WITH (account ids, comma-separated), DR_SANITIZED_KEEP (sanitized
 // snapshots kept per source database and account, default 4).
-func SanitizeSettingsFromEnv(getenv func(string) string) (dr.StepSettings, error) {
+func SanitizeSettingsFromEnv(getenv func(string) string) (restore.StepSettings, error) {
 	s, err := StepSettingsFromEnv(getenv)
 	if err != nil {
 		return s, err
@@ -94,7 +95,7 @@ func SanitizeSettingsFromEnv(getenv func(string) string) (dr.StepSettings, error
 	if k := getenv("DR_SANITIZED_KEEP"); k != "" {
 		n, err := strconv.Atoi(k)
 		if err != nil || n < 1 {
-			return s, fmt.Errorf("%w: DR_SANITIZED_KEEP %q: want a whole number, 1 or more (default %d)", dr.ErrInvalidInput, k, dr.DefaultSanitizedKeep)
+			return s, fmt.Errorf("%w: DR_SANITIZED_KEEP %q: want a whole number, 1 or more (default %d)", dr.ErrInvalidInput, k, restore.DefaultSanitizedKeep)
 		}
 		s.Sanitize.Keep = n
 	}

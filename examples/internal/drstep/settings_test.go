@@ -7,6 +7,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -65,7 +66,7 @@ func TestSettingsRefuseUpperCaseIdentifiers(t *testing.T) {
 		maps.Copy(e, env)
 		s, err := SanitizeSettingsFromEnv(func(k string) string { return e[k] })
 		if err == nil { // the Lambda's settings are checked when it starts
-			_, err = dr.NewStepRunner(s, dr.StepClients{RDS: func(string) dr.RDSAPI { return f }}, true)
+			_, err = restore.NewStepRunner(s, restore.StepClients{RDS: func(string) dr.RDSAPI { return f }}, true)
 		}
 		assert.ErrorIs(t, err, dr.ErrInvalidInput, name)
 	}

@@ -1,4 +1,4 @@
-package dr
+package restore
 
 import (
 	"cmp"
@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
+	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/internal/restoring"
 	"github.com/shipshape-dev/shipshape/dr/internal/snaps"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
@@ -57,7 +59,7 @@ type SanitizeOptions struct {
 	// ShareWith, the key the result will be under (KMSKeyID, else the DR copy's) is checked
 	// before the restore. Default: none; then only alias/aws/rds is refused, up front, and a
 	// DescribeKey that fails is a warning (the key is taken to be customer managed).
-	KMS KMSAPI
+	KMS dr.KMSAPI
 }
 
 // DefaultSanitizedKeep is SanitizeOptions.Keep's default.
@@ -79,7 +81,7 @@ type Sanitizer struct {
 
 // NewSanitizer returns a Sanitizer; its Verifier restores and connects as NewVerifier's does.
 // The error, wrapping ErrInvalidInput, is for settings that can't work; no call is made.
-func NewSanitizer(client RDSAPI, target VerifyTarget, db Database, o SanitizeOptions, optFns ...func(*VerifyOptions)) (*Sanitizer, error) {
+func NewSanitizer(client dr.RDSAPI, target dr.VerifyTarget, db dr.Database, o SanitizeOptions, optFns ...func(*dr.VerifyOptions)) (*Sanitizer, error) {
 	var stmts []string
 	for _, s := range o.Statements {
 		if strings.TrimSpace(s) != "" {
@@ -88,37 +90,37 @@ func NewSanitizer(client RDSAPI, target VerifyTarget, db Database, o SanitizeOpt
 	}
 	switch {
 	case len(stmts) == 0:
-		return nil, fmt.Errorf("%w: no sanitizing statements", ErrInvalidInput)
-	case o.SnapshotID != "" && ValidInputIdentifier(o.SnapshotID) != nil:
-		return nil, ValidInputIdentifier(o.SnapshotID)
-	case o.SnapshotID != "" && (!strings.HasPrefix(o.SnapshotID, PrefixSanitized) || len(o.SnapshotID) > 251):
+		return nil, fmt.Errorf("%w: no sanitizing statements", dr.ErrInvalidInput)
+	case o.SnapshotID != "" && dr.ValidInputIdentifier(o.SnapshotID) != nil:
+		return nil, dr.ValidInputIdentifier(o.SnapshotID)
+	case o.SnapshotID != "" && (!strings.HasPrefix(o.SnapshotID, dr.PrefixSanitized) || len(o.SnapshotID) > 251):
 		return nil, fmt.Errorf("%w: sanitized snapshot id %q: it must start with %q (the IAM policy lets the sanitizing function tag, share and delete only such snapshots) and have at most 251 characters (room for the intermediate's \"-raw\")",
-			ErrInvalidInput, o.SnapshotID, PrefixSanitized)
+			dr.ErrInvalidInput, o.SnapshotID, dr.PrefixSanitized)
 	case len(o.ShareWith) > 20:
-		return nil, fmt.Errorf("%w: a snapshot can be shared with at most 20 accounts, not %d", ErrInvalidInput, len(o.ShareWith))
+		return nil, fmt.Errorf("%w: a snapshot can be shared with at most 20 accounts, not %d", dr.ErrInvalidInput, len(o.ShareWith))
 	case o.Keep < 0:
-		return nil, fmt.Errorf("%w: Keep %d: want 1 or more sanitized snapshots per database (0: the default, %d)", ErrInvalidInput, o.Keep, DefaultSanitizedKeep)
+		return nil, fmt.Errorf("%w: Keep %d: want 1 or more sanitized snapshots per database (0: the default, %d)", dr.ErrInvalidInput, o.Keep, DefaultSanitizedKeep)
 	case len(o.ShareWith) > 0 && (o.KMSKeyID == "alias/aws/rds" || strings.HasSuffix(o.KMSKeyID, ":alias/aws/rds")):
 		return nil, fmt.Errorf("%w: the sanitized copy is to be shared, but its key %s is the AWS managed aws/rds key, which RDS never shares: "+
-			"set the re-encryption key (KMSKeyID, -kms-key, DR_TARGET_KMS_KEY_ID) to a customer managed key the development accounts may use", ErrNeedsCustomerKey, o.KMSKeyID)
+			"set the re-encryption key (KMSKeyID, -kms-key, DR_TARGET_KMS_KEY_ID) to a customer managed key the development accounts may use", dr.ErrNeedsCustomerKey, o.KMSKeyID)
 	}
 	if o.Keep == 0 {
 		o.Keep = DefaultSanitizedKeep
 	}
 	for _, a := range o.ShareWith {
 		if !snaps.ValidAccount(a) {
-			return nil, fmt.Errorf("%w: %q is not a 12-digit AWS account id", ErrInvalidInput, a)
+			return nil, fmt.Errorf("%w: %q is not a 12-digit AWS account id", dr.ErrInvalidInput, a)
 		}
 	}
 	o.Statements = stmts
-	v, err := NewVerifier(client, target, db, optFns...)
+	v, err := restoring.New(client, target, db, optFns...)
 	if err != nil {
 		return nil, err
 	}
-	v.kind = sanitizing // shipshape-sanitize-<run>, tagged shipshape:dr=sanitize
-	sz := &Sanitizer{Verifier: v, o: o, hash: statementsHash(stmts)}
+	v.Kind = restoring.Sanitizing // shipshape-sanitize-<run>, tagged shipshape:dr=sanitize
+	sz := &Sanitizer{Verifier: &Verifier{e: v}, o: o, hash: statementsHash(stmts)}
 	if len(o.ShareWith) > 0 {
-		v.beforeRestore = sz.checkShareableKey
+		v.BeforeRestore = sz.checkShareableKey
 	}
 	return sz, nil
 }
@@ -145,23 +147,23 @@ func (s *Sanitizer) checkShareableKey(ctx context.Context, sn snaps.Snap) error 
 	}
 	out, err := s.o.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(key)})
 	if err != nil {
-		s.log.Warn("dr: could not tell whether the sanitized copy's key is customer managed: taking it to be", "key", key, "error", err.Error())
+		s.e.Log.Warn("dr: could not tell whether the sanitized copy's key is customer managed: taking it to be", "key", key, "error", err.Error())
 		return nil
 	}
 	if out.KeyMetadata != nil && out.KeyMetadata.KeyManager == kmstypes.KeyManagerTypeAws {
 		return fmt.Errorf("%w: the sanitized copy of %s is to be shared, but would be under %s, an AWS managed key (kms:DescribeKey: KeyManager AWS), which RDS never shares: "+
-			"set the re-encryption key (KMSKeyID, -kms-key, DR_TARGET_KMS_KEY_ID) to a customer managed key the development accounts may use", ErrNeedsCustomerKey, sn.Name(), key)
+			"set the re-encryption key (KMSKeyID, -kms-key, DR_TARGET_KMS_KEY_ID) to a customer managed key the development accounts may use", dr.ErrNeedsCustomerKey, sn.Name(), key)
 	}
 	return nil
 }
 
 // names are the snapshots of a run: the final one, and the one taken from the instance
 // (the same unless it is re-encrypted).
-func (s *Sanitizer) names(st *VerifyState) (taken, final string) {
+func (s *Sanitizer) names(st *dr.VerifyState) (taken, final string) {
 	final = s.o.SnapshotID
 	if final == "" {
 		// Room for "-raw" after it.
-		final = snaps.FitID(PrefixSanitized, snaps.LegacyCopyName(strings.TrimPrefix(snaps.BareID(aws.String(st.Snapshot)), "rds:")), "")
+		final = snaps.FitID(dr.PrefixSanitized, snaps.LegacyCopyName(strings.TrimPrefix(snaps.BareID(aws.String(st.Snapshot)), "rds:")), "")
 		if len(final) > 251 {
 			final = strings.TrimRight(final[:251], "-")
 		}
@@ -182,12 +184,12 @@ const progressTable = "shipshape_sanitize_progress"
 // locks (on the progress row, or the rows the statement changes) and then fails on the
 // progress table's key (or the statement's own); finding the row committed, it reports the
 // statement as run, as a repeated step does.
-func (s *Sanitizer) statement(ctx context.Context, st *VerifyState) error {
+func (s *Sanitizer) statement(ctx context.Context, st *dr.VerifyState) error {
 	if st.Next >= len(s.o.Statements) {
 		st.Done = true
 		return nil
 	}
-	db, err := s.open(ctx, st.Host, st.Port)
+	db, err := s.e.Open(ctx, st.Host, st.Port)
 	if err != nil {
 		return err
 	}
@@ -214,8 +216,8 @@ func (s *Sanitizer) statement(ctx context.Context, st *VerifyState) error {
 	case !ran:
 		detail = "had run already (a repeated step)"
 	}
-	st.Report.Steps = append(st.Report.Steps, StepResult{Name: fmt.Sprintf("statement %d", st.Next+1), OK: true, Detail: detail})
-	s.progress("statement %d of %d: %s", st.Next+1, len(s.o.Statements), detail)
+	st.Report.Steps = append(st.Report.Steps, dr.StepResult{Name: fmt.Sprintf("statement %d", st.Next+1), OK: true, Detail: detail})
+	s.e.Progress("statement %d of %d: %s", st.Next+1, len(s.o.Statements), detail)
 	st.Next++
 	st.Done = st.Next >= len(s.o.Statements)
 	return nil
@@ -264,7 +266,7 @@ func sqlState(err error, codes ...string) bool {
 
 // runAll runs every statement in one transaction (the blocking form).
 func (s *Sanitizer) runAll(ctx context.Context, host string, port int32) error {
-	db, err := s.open(ctx, host, port)
+	db, err := s.e.Open(ctx, host, port)
 	if err != nil {
 		return err
 	}
@@ -285,22 +287,22 @@ func (s *Sanitizer) runAll(ctx context.Context, host string, port int32) error {
 // tags are the tags of a sanitized (or intermediate) snapshot: its kind, the DR copy it was
 // made from and that copy's database, account and data time (for retention), the run, and
 // the statements' hash (for a later run's adoption).
-func (s *Sanitizer) tags(ctx context.Context, st *VerifyState, what string) ([]types.Tag, error) {
-	tags := []types.Tag{snaps.Tag(TagDR, what), snaps.Tag(TagSource, st.Snapshot), snaps.Tag(TagRun, st.Run), snaps.Tag(TagStatements, s.hash)}
-	src, found, err := s.rds.DescribeSnap(ctx, st.Cluster, st.Snapshot, "")
+func (s *Sanitizer) tags(ctx context.Context, st *dr.VerifyState, what string) ([]types.Tag, error) {
+	tags := []types.Tag{snaps.Tag(dr.TagDR, what), snaps.Tag(dr.TagSource, st.Snapshot), snaps.Tag(dr.TagRun, st.Run), snaps.Tag(TagStatements, s.hash)}
+	src, found, err := s.e.RDS.DescribeSnap(ctx, st.Cluster, st.Snapshot, "")
 	if err != nil {
 		return nil, errtext.Wrap("dr", "describing "+st.Snapshot+", the DR copy sanitized", err)
 	}
-	db := s.target.database()
+	db := restoring.DatabaseOf(s.e.Target)
 	if found {
 		db = cmp.Or(src.DB, db)
 		if a := src.Origin(); snaps.ValidAccount(a) {
-			tags = append(tags, snaps.Tag(TagSourceAccount, a))
+			tags = append(tags, snaps.Tag(dr.TagSourceAccount, a))
 		}
-		tags = append(tags, snaps.Tag(TagSourceCreated, src.Created.UTC().Format(time.RFC3339)))
+		tags = append(tags, snaps.Tag(dr.TagSourceCreated, src.Created.UTC().Format(time.RFC3339)))
 	}
 	if db != "" {
-		tags = append(tags, snaps.Tag(TagSourceDatabase, db))
+		tags = append(tags, snaps.Tag(dr.TagSourceDatabase, db))
 	}
 	return tags, nil
 }
@@ -308,11 +310,11 @@ func (s *Sanitizer) tags(ctx context.Context, st *VerifyState, what string) ([]t
 // snapshot takes the snapshot of the sanitized instance or cluster (after dropping the
 // progress table). Repeating it finds the snapshot this run took; a snapshot of that name
 // an earlier run of the same DR copy and statements left is adopted.
-func (s *Sanitizer) snapshot(ctx context.Context, st *VerifyState) error {
+func (s *Sanitizer) snapshot(ctx context.Context, st *dr.VerifyState) error {
 	taken, final := s.names(st)
 	st.Taken, st.Final = taken, final
 	if st.Host != "" {
-		db, err := s.open(ctx, st.Host, st.Port)
+		db, err := s.e.Open(ctx, st.Host, st.Port)
 		if err == nil {
 			_, err = db.ExecContext(ctx, "DROP TABLE IF EXISTS "+progressTable)
 			db.Close()
@@ -330,11 +332,11 @@ func (s *Sanitizer) snapshot(ctx context.Context, st *VerifyState) error {
 		return err
 	}
 	if st.Cluster {
-		_, err = s.rds.Client.CreateDBClusterSnapshot(ctx, &rds.CreateDBClusterSnapshotInput{DBClusterIdentifier: aws.String(st.Instance),
-			DBClusterSnapshotIdentifier: aws.String(taken), Tags: tags}, s.rds.Opts...)
+		_, err = s.e.RDS.Client.CreateDBClusterSnapshot(ctx, &rds.CreateDBClusterSnapshotInput{DBClusterIdentifier: aws.String(st.Instance),
+			DBClusterSnapshotIdentifier: aws.String(taken), Tags: tags}, s.e.RDS.Opts...)
 	} else {
-		_, err = s.rds.Client.CreateDBSnapshot(ctx, &rds.CreateDBSnapshotInput{DBInstanceIdentifier: aws.String(st.Instance),
-			DBSnapshotIdentifier: aws.String(taken), Tags: tags}, s.rds.Opts...)
+		_, err = s.e.RDS.Client.CreateDBSnapshot(ctx, &rds.CreateDBSnapshotInput{DBInstanceIdentifier: aws.String(st.Instance),
+			DBSnapshotIdentifier: aws.String(taken), Tags: tags}, s.e.RDS.Opts...)
 	}
 	if snaps.SnapshotExists(err) {
 		err = s.ours(ctx, st, taken, what)
@@ -348,49 +350,49 @@ func (s *Sanitizer) snapshot(ctx context.Context, st *VerifyState) error {
 // finished. One of the same DR copy made with other statements (or before they were
 // recorded) is stale: it is deleted (ErrNotReady until it is gone, then the step makes it
 // anew). Anything else is ErrForeignResource.
-func (s *Sanitizer) ours(ctx context.Context, st *VerifyState, id, what string) error {
-	existing, found, err := s.rds.DescribeSnap(ctx, st.Cluster, id, "")
+func (s *Sanitizer) ours(ctx context.Context, st *dr.VerifyState, id, what string) error {
+	existing, found, err := s.e.RDS.DescribeSnap(ctx, st.Cluster, id, "")
 	switch {
 	case err != nil:
 		return err
 	case !found:
-		return fmt.Errorf("%w: snapshot %s is being deleted", ErrNotReady, id)
-	case owned("snapshot", id, st.Run, existing.Tags) == nil:
+		return fmt.Errorf("%w: snapshot %s is being deleted", dr.ErrNotReady, id)
+	case restoring.OwnedByRun("snapshot", id, st.Run, existing.Tags) == nil:
 		return nil
-	case strings.TrimSpace(st.Run) == "" || !strings.HasPrefix(id, PrefixSanitized) || snaps.TagValue(existing.Tags, TagDR) != what ||
-		snaps.TagValue(existing.Tags, TagSource) != st.Snapshot:
-		return owned("snapshot", id, st.Run, existing.Tags)
+	case strings.TrimSpace(st.Run) == "" || !strings.HasPrefix(id, dr.PrefixSanitized) || snaps.TagValue(existing.Tags, dr.TagDR) != what ||
+		snaps.TagValue(existing.Tags, dr.TagSource) != st.Snapshot:
+		return restoring.OwnedByRun("snapshot", id, st.Run, existing.Tags)
 	case snaps.TagValue(existing.Tags, TagStatements) == s.hash:
 		if !slices.Contains(st.Adopted, id) {
 			st.Adopted = append(st.Adopted, id)
 		}
-		s.progress("adopting %s, which run %s left (the same DR copy and statements)", id, snaps.TagValue(existing.Tags, TagRun))
+		s.e.Progress("adopting %s, which run %s left (the same DR copy and statements)", id, snaps.TagValue(existing.Tags, dr.TagRun))
 		return nil
 	case existing.Status != "available":
-		return fmt.Errorf("%w: %s, left by run %s with other statements, is %s: it is replaced once it can be deleted", ErrNotReady, id, snaps.TagValue(existing.Tags, TagRun), existing.Status)
+		return fmt.Errorf("%w: %s, left by run %s with other statements, is %s: it is replaced once it can be deleted", dr.ErrNotReady, id, snaps.TagValue(existing.Tags, dr.TagRun), existing.Status)
 	}
-	if err := s.rds.DeleteSnap(ctx, existing); err != nil {
-		return errtext.Wrap("dr", "deleting "+id+", left by run "+snaps.TagValue(existing.Tags, TagRun)+" with other statements", err)
+	if err := s.e.RDS.DeleteSnap(ctx, existing); err != nil {
+		return errtext.Wrap("dr", "deleting "+id+", left by run "+snaps.TagValue(existing.Tags, dr.TagRun)+" with other statements", err)
 	}
-	return fmt.Errorf("%w: deleted %s, left by run %s with other statements: it is made anew once RDS has deleted it", ErrNotReady, id, snaps.TagValue(existing.Tags, TagRun))
+	return fmt.Errorf("%w: deleted %s, left by run %s with other statements: it is made anew once RDS has deleted it", dr.ErrNotReady, id, snaps.TagValue(existing.Tags, dr.TagRun))
 }
 
-func (s *Sanitizer) snapshotReady(ctx context.Context, st *VerifyState, id string) error {
-	sn, found, err := s.rds.DescribeSnap(ctx, st.Cluster, id, "")
+func (s *Sanitizer) snapshotReady(ctx context.Context, st *dr.VerifyState, id string) error {
+	sn, found, err := s.e.RDS.DescribeSnap(ctx, st.Cluster, id, "")
 	switch {
 	case err != nil:
 		return errtext.Wrap("dr", "describing "+id, err)
 	case !found:
 		return fmt.Errorf("dr: snapshot %s is gone", id)
 	case sn.Status != "available":
-		return fmt.Errorf("%w: snapshot %s is %s", ErrNotReady, id, sn.Status)
+		return fmt.Errorf("%w: snapshot %s is %s", dr.ErrNotReady, id, sn.Status)
 	}
 	return nil
 }
 
 // reencrypt copies the taken snapshot to the final one under KMSKeyID (nothing to do
 // without a key).
-func (s *Sanitizer) reencrypt(ctx context.Context, st *VerifyState) error {
+func (s *Sanitizer) reencrypt(ctx context.Context, st *dr.VerifyState) error {
 	st.Taken, st.Final = s.names(st)
 	if st.Taken == st.Final {
 		return nil
@@ -399,7 +401,7 @@ func (s *Sanitizer) reencrypt(ctx context.Context, st *VerifyState) error {
 	if err != nil {
 		return err
 	}
-	err = s.rds.CopySnap(ctx, snaps.CopyRequest{Cluster: st.Cluster, Source: st.Taken, Target: st.Final, KMSKey: s.o.KMSKeyID, Tags: tags})
+	err = s.e.RDS.CopySnap(ctx, snaps.CopyRequest{Cluster: st.Cluster, Source: st.Taken, Target: st.Final, KMSKey: s.o.KMSKeyID, Tags: tags})
 	if snaps.SnapshotExists(err) {
 		err = s.ours(ctx, st, st.Final, "sanitized")
 	}
@@ -407,10 +409,10 @@ func (s *Sanitizer) reencrypt(ctx context.Context, st *VerifyState) error {
 }
 
 // share shares the final snapshot with the development accounts.
-func (s *Sanitizer) share(ctx context.Context, st *VerifyState) error {
+func (s *Sanitizer) share(ctx context.Context, st *dr.VerifyState) error {
 	_, st.Final = s.names(st)
 	if len(s.o.ShareWith) > 0 {
-		if err := s.rds.ShareWith(ctx, snaps.Snap{Cluster: st.Cluster, ID: st.Final}, s.o.ShareWith); err != nil {
+		if err := s.e.RDS.ShareWith(ctx, snaps.Snap{Cluster: st.Cluster, ID: st.Final}, s.o.ShareWith); err != nil {
 			return errtext.Wrap("dr", fmt.Sprintf("sharing %s with %v", st.Final, s.o.ShareWith), err)
 		}
 	}
@@ -422,7 +424,7 @@ func (s *Sanitizer) share(ctx context.Context, st *VerifyState) error {
 // a run that did not share its result deletes the sanitized snapshot it made (one it adopted
 // is left for the next run of the DR copy to finish), and one that did applies the
 // sanitized snapshots' retention (SanitizeOptions.Keep).
-func (s *Sanitizer) cleanup(ctx context.Context, st *VerifyState) error {
+func (s *Sanitizer) cleanup(ctx context.Context, st *dr.VerifyState) error {
 	errs := []error{s.Cleanup(ctx, st), s.cleanupIntermediate(ctx, st)}
 	if st.Report.Result == "" {
 		errs = append(errs, s.cleanupUnshared(ctx, st))
@@ -434,28 +436,28 @@ func (s *Sanitizer) cleanup(ctx context.Context, st *VerifyState) error {
 
 // leftover deletes the run's snapshot id of kind what once it is available: one this run
 // made (its run tag), or, when adopted is true, one it adopted. keep says why one is left.
-func (s *Sanitizer) leftover(ctx context.Context, st *VerifyState, id, what, label string, adopted bool) error {
-	existing, found, err := s.rds.DescribeSnap(ctx, st.Cluster || s.target.cluster(), id, "")
-	mine := found && strings.TrimSpace(st.Run) != "" && snaps.TagValue(existing.Tags, TagRun) == st.Run
+func (s *Sanitizer) leftover(ctx context.Context, st *dr.VerifyState, id, what, label string, adopted bool) error {
+	existing, found, err := s.e.RDS.DescribeSnap(ctx, st.Cluster || restoring.IsCluster(s.e.Target), id, "")
+	mine := found && strings.TrimSpace(st.Run) != "" && snaps.TagValue(existing.Tags, dr.TagRun) == st.Run
 	switch {
 	case err != nil:
 		return errtext.Wrap("dr", "describing "+label+" "+id, err)
 	case !found:
 		return nil
-	case !mine && !(adopted && slices.Contains(st.Adopted, id) && snaps.TagValue(existing.Tags, TagDR) == what):
+	case !mine && !(adopted && slices.Contains(st.Adopted, id) && snaps.TagValue(existing.Tags, dr.TagDR) == what):
 		if slices.Contains(st.Adopted, id) {
 			st.Report.Cleanup += "; left " + label + " " + id + " (an earlier run's, adopted) for the next run of " + st.Snapshot + " to finish"
 		} else {
 			st.Report.Cleanup += "; left snapshot " + id + " alone: not made by this run"
 		}
 		return nil
-	case snaps.TagValue(existing.Tags, TagDR) != what || !strings.HasPrefix(id, PrefixSanitized):
+	case snaps.TagValue(existing.Tags, dr.TagDR) != what || !strings.HasPrefix(id, dr.PrefixSanitized):
 		st.Report.Cleanup += "; left snapshot " + id + " alone: not a " + what + " snapshot"
 		return nil
 	case existing.Status != "available":
-		return fmt.Errorf("%w: %s %s is %s", ErrNotReady, label, id, existing.Status)
+		return fmt.Errorf("%w: %s %s is %s", dr.ErrNotReady, label, id, existing.Status)
 	}
-	if err := s.rds.DeleteSnap(ctx, existing); err != nil {
+	if err := s.e.RDS.DeleteSnap(ctx, existing); err != nil {
 		return errtext.Wrap("dr", "deleting "+label+" "+id, err)
 	}
 	st.Report.Cleanup += "; deleted " + label + " " + id
@@ -464,7 +466,7 @@ func (s *Sanitizer) leftover(ctx context.Context, st *VerifyState, id, what, lab
 
 // cleanupIntermediate deletes the run's intermediate snapshot (made or adopted), once it is
 // available.
-func (s *Sanitizer) cleanupIntermediate(ctx context.Context, st *VerifyState) error {
+func (s *Sanitizer) cleanupIntermediate(ctx context.Context, st *dr.VerifyState) error {
 	if st.Snapshot == "" {
 		return nil
 	}
@@ -477,7 +479,7 @@ func (s *Sanitizer) cleanupIntermediate(ctx context.Context, st *VerifyState) er
 
 // cleanupUnshared deletes the sanitized snapshot a run that did not share it made, so that
 // a failed run leaves nothing billed behind; one it adopted stays for the next run.
-func (s *Sanitizer) cleanupUnshared(ctx context.Context, st *VerifyState) error {
+func (s *Sanitizer) cleanupUnshared(ctx context.Context, st *dr.VerifyState) error {
 	if st.Snapshot == "" {
 		return nil
 	}
@@ -489,18 +491,18 @@ func (s *Sanitizer) cleanupUnshared(ctx context.Context, st *VerifyState) error 
 // account, newest data first: only snapshots named PrefixSanitized and tagged
 // shipshape:dr=sanitized, available ones, never the newest of a database, never the one this
 // run made.
-func (s *Sanitizer) retainSanitized(ctx context.Context, st *VerifyState) error {
+func (s *Sanitizer) retainSanitized(ctx context.Context, st *dr.VerifyState) error {
 	_, final := s.names(st)
 	groups := map[string][]snaps.Snap{}
 	var order []string
-	err := s.rds.ListSnaps(ctx, "manual", false, func(sn snaps.Snap) {
-		if !strings.HasPrefix(sn.ID, PrefixSanitized) || snaps.TagValue(sn.Tags, TagDR) != "sanitized" {
+	err := s.e.RDS.ListSnaps(ctx, "manual", false, func(sn snaps.Snap) {
+		if !strings.HasPrefix(sn.ID, dr.PrefixSanitized) || snaps.TagValue(sn.Tags, dr.TagDR) != "sanitized" {
 			return
 		}
-		if t, err := time.Parse(time.RFC3339, snaps.TagValue(sn.Tags, TagSourceCreated)); err == nil {
+		if t, err := time.Parse(time.RFC3339, snaps.TagValue(sn.Tags, dr.TagSourceCreated)); err == nil {
 			sn.Created = t // the data's time, not the snapshot's
 		}
-		db := cmp.Or(snaps.TagValue(sn.Tags, TagSourceDatabase), sn.DB)
+		db := cmp.Or(snaps.TagValue(sn.Tags, dr.TagSourceDatabase), sn.DB)
 		g := sn.Group()[:strings.Index(sn.Group(), "/")+1] + db + "@" + sn.Origin()
 		if groups[g] == nil {
 			order = append(order, g)
@@ -523,7 +525,7 @@ func (s *Sanitizer) retainSanitized(ctx context.Context, st *VerifyState) error 
 					kept++
 				}
 			default:
-				if err := s.rds.DeleteSnap(ctx, sn); err != nil {
+				if err := s.e.RDS.DeleteSnap(ctx, sn); err != nil {
 					return errtext.Wrap("dr", "deleting "+sn.Name()+", a sanitized snapshot beyond the newest "+strconv.Itoa(s.o.Keep), err)
 				}
 				deleted = append(deleted, sn.Name())
@@ -539,10 +541,10 @@ func (s *Sanitizer) retainSanitized(ctx context.Context, st *VerifyState) error 
 // Sanitize runs the whole sanitization blocking (the statements in one transaction) and
 // returns the id of the sanitized snapshot and a report of every step; the temporary
 // resources are deleted on every path, also when ctx is cancelled.
-func (s *Sanitizer) Sanitize(ctx context.Context) (snapshotID string, report Report, err error) {
-	st, err := s.Start(ctx, s.newRun())
+func (s *Sanitizer) Sanitize(ctx context.Context) (snapshotID string, report dr.Report, err error) {
+	st, err := s.Start(ctx, s.e.NewRun())
 	defer func() {
-		report, err = s.finish(ctx, &st, err, func(cctx context.Context) error {
+		report, err = s.e.Finish(ctx, &st, err, func(cctx context.Context) error {
 			return errors.Join(s.waitCleanup(cctx, func() error { return s.cleanupIntermediate(cctx, &st) }),
 				s.waitCleanup(cctx, func() error {
 					if st.Report.Result == "" {
@@ -564,17 +566,17 @@ func (s *Sanitizer) Sanitize(ctx context.Context) (snapshotID string, report Rep
 	if err != nil {
 		return "", st.Report, err
 	}
-	host, port, err := s.waitReady(ctx, &st)
+	host, port, err := s.e.WaitReady(ctx, &st)
 	if err != nil {
 		return "", st.Report, err
 	}
 	step := func(name, detail string, serr error) error {
 		if serr != nil {
-			st.Report.Steps = append(st.Report.Steps, StepResult{Name: name, Detail: errtext.Strip("dr", serr.Error())})
+			st.Report.Steps = append(st.Report.Steps, dr.StepResult{Name: name, Detail: errtext.Strip("dr", serr.Error())})
 			return errtext.Wrap("dr", name, serr)
 		}
-		st.Report.Steps = append(st.Report.Steps, StepResult{Name: name, OK: true, Detail: detail})
-		s.progress("%s: %s", name, detail)
+		st.Report.Steps = append(st.Report.Steps, dr.StepResult{Name: name, OK: true, Detail: detail})
+		s.e.Progress("%s: %s", name, detail)
 		return nil
 	}
 	if err := step("sanitize", fmt.Sprintf("%d statements in one transaction", len(s.o.Statements)), s.runAll(ctx, host, port)); err != nil {
@@ -595,26 +597,26 @@ func (s *Sanitizer) Sanitize(ctx context.Context) (snapshotID string, report Rep
 	return st.Final, st.Report, nil
 }
 
-func (s *Sanitizer) snapshotAndWait(ctx context.Context, st *VerifyState) error {
+func (s *Sanitizer) snapshotAndWait(ctx context.Context, st *dr.VerifyState) error {
 	if err := s.snapshot(ctx, st); err != nil {
 		return err
 	}
-	return s.waitFor(ctx, "snapshot "+st.Taken, func() error { return s.snapshotReady(ctx, st, st.Taken) })
+	return s.e.WaitFor(ctx, "snapshot "+st.Taken, func() error { return s.snapshotReady(ctx, st, st.Taken) })
 }
 
-func (s *Sanitizer) reencryptAndWait(ctx context.Context, st *VerifyState) error {
+func (s *Sanitizer) reencryptAndWait(ctx context.Context, st *dr.VerifyState) error {
 	if err := s.reencrypt(ctx, st); err != nil {
 		return err
 	}
-	return s.waitFor(ctx, "snapshot "+st.Final, func() error { return s.snapshotReady(ctx, st, st.Final) })
+	return s.e.WaitFor(ctx, "snapshot "+st.Final, func() error { return s.snapshotReady(ctx, st, st.Final) })
 }
 
 // waitCleanup repeats a cleanup while RDS answers ErrNotReady, at most 15 minutes.
 func (s *Sanitizer) waitCleanup(ctx context.Context, fn func() error) error {
-	deadline := s.opts.Clock.Now().Add(15 * time.Minute)
+	deadline := s.e.Opts.Clock.Now().Add(15 * time.Minute)
 	err := fn()
-	for errors.Is(err, ErrNotReady) && s.opts.Clock.Now().Before(deadline) {
-		if serr := s.opts.Clock.Sleep(ctx, min(s.opts.Poll, deadline.Sub(s.opts.Clock.Now()))); serr != nil {
+	for errors.Is(err, dr.ErrNotReady) && s.e.Opts.Clock.Now().Before(deadline) {
+		if serr := s.e.Opts.Clock.Sleep(ctx, min(s.e.Opts.Poll, deadline.Sub(s.e.Opts.Clock.Now()))); serr != nil {
 			return errors.Join(err, serr)
 		}
 		err = fn()
@@ -630,17 +632,17 @@ func (s *Sanitizer) waitCleanup(ctx context.Context, fn func() error) error {
 // and "share" refuse (ErrInvalidInput) unless every statement has run: nothing unsanitized is
 // snapshotted or shared. run is the execution's name: every step gets it, so cleanup finds
 // what the execution made even when a step's answer was lost.
-func (s *Sanitizer) Step(ctx context.Context, step, run string, st VerifyState) (VerifyState, error) {
-	if err := st.ofRun(run); err != nil {
+func (s *Sanitizer) Step(ctx context.Context, step, run string, st dr.VerifyState) (dr.VerifyState, error) {
+	if err := restoring.OfRun(&st, run); err != nil {
 		return st, err
 	}
-	record := func(name string, err error, detail string) (VerifyState, error) {
+	record := func(name string, err error, detail string) (dr.VerifyState, error) {
 		switch {
-		case errors.Is(err, ErrNotReady):
+		case errors.Is(err, dr.ErrNotReady):
 		case err != nil:
-			st.Report.Steps = append(st.Report.Steps, StepResult{Name: name, Detail: errtext.Strip("dr", err.Error())})
+			st.Report.Steps = append(st.Report.Steps, dr.StepResult{Name: name, Detail: errtext.Strip("dr", err.Error())})
 		case detail != "":
-			st.Report.Steps = append(st.Report.Steps, StepResult{Name: name, OK: true, Detail: detail})
+			st.Report.Steps = append(st.Report.Steps, dr.StepResult{Name: name, OK: true, Detail: detail})
 		}
 		return st, err
 	}
@@ -649,13 +651,13 @@ func (s *Sanitizer) Step(ctx context.Context, step, run string, st VerifyState) 
 		// What is snapshotted, re-encrypted and shared must be the sanitized data.
 		if !st.Done || st.Next < len(s.o.Statements) {
 			return record(step, fmt.Errorf("%w: %s before every sanitizing statement ran (statement %d of %d is next): run the statement step until the state's done is true",
-				ErrInvalidInput, step, min(st.Next, len(s.o.Statements)-1)+1, len(s.o.Statements)), "")
+				dr.ErrInvalidInput, step, min(st.Next, len(s.o.Statements)-1)+1, len(s.o.Statements)), "")
 		}
 	}
 	switch step {
 	case "start", "ready", "check":
 		if step == "check" {
-			return st, fmt.Errorf("%w: unknown sanitize step %q", ErrInvalidInput, step)
+			return st, fmt.Errorf("%w: unknown sanitize step %q", dr.ErrInvalidInput, step)
 		}
 		return s.Verifier.Step(ctx, step, run, st)
 	case "statement":
@@ -683,12 +685,12 @@ func (s *Sanitizer) Step(ctx context.Context, step, run string, st VerifyState) 
 		err := s.share(ctx, &st)
 		return record("share", err, fmt.Sprintf("%s shared with %v", st.Final, s.o.ShareWith))
 	case "cleanup":
-		s.completeReport(&st, s.opts.Clock.Now().UTC())
-		st.recordCaught()
+		s.e.CompleteReport(&st, s.e.Opts.Clock.Now().UTC())
+		restoring.RecordCaught(&st)
 		err := s.cleanup(ctx, &st)
-		st.Report.Finished = s.opts.Clock.Now().UTC()
-		st.Report.OK = err == nil && allOK(st.Report.Steps) && st.Report.Result != ""
+		st.Report.Finished = s.e.Opts.Clock.Now().UTC()
+		st.Report.OK = err == nil && restoring.AllOK(st.Report.Steps) && st.Report.Result != ""
 		return st, err
 	}
-	return st, fmt.Errorf("%w: unknown sanitize step %q (start, ready, statement, snapshot, snapshot-ready, reencrypt, reencrypt-ready, share, cleanup)", ErrInvalidInput, step)
+	return st, fmt.Errorf("%w: unknown sanitize step %q (start, ready, statement, snapshot, snapshot-ready, reencrypt, reencrypt-ready, share, cleanup)", dr.ErrInvalidInput, step)
 }

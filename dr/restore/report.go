@@ -1,4 +1,4 @@
-package dr
+package restore
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/shipshape-dev/shipshape/clock"
+	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/internal/snaps"
 	"github.com/shipshape-dev/shipshape/internal/awserr"
 	"github.com/shipshape-dev/shipshape/internal/awsretry"
@@ -95,18 +96,18 @@ func NewReporter(optFns ...func(*ReporterOptions)) (*Reporter, error) {
 	}
 	switch {
 	case o.Bucket != "" && o.S3 == nil:
-		return nil, fmt.Errorf("%w: a report bucket needs an S3 client", ErrInvalidInput)
+		return nil, fmt.Errorf("%w: a report bucket needs an S3 client", dr.ErrInvalidInput)
 	case o.Bucket == "" && o.Prefix != "":
-		return nil, fmt.Errorf("%w: a report prefix needs a bucket", ErrInvalidInput)
+		return nil, fmt.Errorf("%w: a report prefix needs a bucket", dr.ErrInvalidInput)
 	case o.Bucket != "" && !validBucket(o.Bucket):
 		return nil, fmt.Errorf("%w: report bucket %q: want a bucket name (3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit; no s3://, no ARN, no slash)",
-			ErrInvalidInput, o.Bucket)
+			dr.ErrInvalidInput, o.Bucket)
 	case o.TopicARN != "" && o.SNS == nil:
-		return nil, fmt.Errorf("%w: a topic needs an SNS client", ErrInvalidInput)
+		return nil, fmt.Errorf("%w: a topic needs an SNS client", dr.ErrInvalidInput)
 	case o.TopicARN != "" && (!strings.HasPrefix(o.TopicARN, "arn:") || !strings.Contains(o.TopicARN, ":sns:") || strings.Count(o.TopicARN, ":") != 5):
-		return nil, fmt.Errorf("%w: topic %q is not an SNS topic ARN", ErrInvalidInput, o.TopicARN)
+		return nil, fmt.Errorf("%w: topic %q is not an SNS topic ARN", dr.ErrInvalidInput, o.TopicARN)
 	case o.MaxAttempts < 0:
-		return nil, fmt.Errorf("%w: MaxAttempts can't be negative", ErrInvalidInput)
+		return nil, fmt.Errorf("%w: MaxAttempts can't be negative", dr.ErrInvalidInput)
 	}
 	o.Prefix = strings.Trim(o.Prefix, "/")
 	snaps.Defaults(&o.Clock, &o.MaxAttempts, &o.Logger)
@@ -153,7 +154,7 @@ func NewReporterFromConfig(cfg aws.Config, optFns ...func(*ReporterOptions)) (*R
 // completed: nothing recorded when it started) is keyed by its run alone,
 // "<database>/started-unknown_<run>.json", never by the time it is delivered, so that every
 // delivery of it finds the same key.
-func (r *Reporter) Key(rep Report) string {
+func (r *Reporter) Key(rep dr.Report) string {
 	parts := []string{}
 	if r.o.Prefix != "" {
 		parts = append(parts, r.o.Prefix)
@@ -235,12 +236,12 @@ func (r *Reporter) put(ctx context.Context, key string, body []byte) error {
 // logged (Warn), not returned. It returns the report's location (""
 // without a bucket or when it was not written) and the joined errors of the upload and the
 // notice.
-func (r *Reporter) Deliver(ctx context.Context, rep Report) (string, error) {
+func (r *Reporter) Deliver(ctx context.Context, rep dr.Report) (string, error) {
 	var errs []error
 	location, key := "", ""
 	switch {
 	case r.o.Bucket != "" && strings.TrimSpace(rep.Run) == "":
-		errs = append(errs, fmt.Errorf("%w: the report names no run, and reports are keyed by their run: not written to s3://%s", ErrInvalidInput, r.o.Bucket))
+		errs = append(errs, fmt.Errorf("%w: the report names no run, and reports are keyed by their run: not written to s3://%s", dr.ErrInvalidInput, r.o.Bucket))
 	case r.o.Bucket != "":
 		key = r.Key(rep)
 		rep.Location = "s3://" + r.o.Bucket + "/" + key
@@ -303,7 +304,7 @@ func (r *Reporter) recordAlert(ctx context.Context, key, messageID string) {
 
 // Notice is the SNS subject (at most 100 characters, as SNS allows) and body for a failed
 // report.
-func Notice(rep Report, location string, uploadErr error) (subject, body string) {
+func Notice(rep dr.Report, location string, uploadErr error) (subject, body string) {
 	what := "verification"
 	if rep.Result != "" || strings.Contains(rep.Cleanup, "intermediate") {
 		what = "sanitized copy"
@@ -354,7 +355,7 @@ func SecretCredentials(sm SecretsManagerAPI, secretARN string, optFns ...func(*s
 			Password string `json:"password"`
 		}
 		if out.SecretString == nil || json.Unmarshal([]byte(*out.SecretString), &v) != nil || v.Username == "" || v.Password == "" {
-			return "", "", fmt.Errorf("%w: the database secret %s is not JSON with a username and a password", ErrInvalidInput, secretARN)
+			return "", "", fmt.Errorf("%w: the database secret %s is not JSON with a username and a password", dr.ErrInvalidInput, secretARN)
 		}
 		return v.Username, v.Password, nil
 	}

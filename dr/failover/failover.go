@@ -1,4 +1,4 @@
-package dr
+package failover
 
 import (
 	"cmp"
@@ -17,6 +17,8 @@ import (
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
 	"github.com/shipshape-dev/shipshape/clock"
+	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/internal/restoring"
 	"github.com/shipshape-dev/shipshape/dr/internal/snaps"
 	"github.com/shipshape-dev/shipshape/internal/awsretry"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
@@ -52,7 +54,7 @@ const (
 // functions make (a failover target there could be tagged and deleted by them), in any case
 // (RDS stores identifiers in lower case).
 func reservedKind(id string) bool {
-	for _, p := range Kinds() {
+	for _, p := range dr.Kinds() {
 		if strings.HasPrefix(strings.ToLower(id), p) {
 			return true
 		}
@@ -132,46 +134,46 @@ type Restorer struct {
 	r53Opts []func(*route53.Options)
 	target  FailoverTarget
 	o       FailoverOptions
-	w       *Verifier // waits, progress, checks
+	w       *restoring.Verifier // waits, progress, checks
 }
 
 // NewRestorer returns a Restorer. The error, wrapping ErrInvalidInput, is for settings that
 // can't work; NewRestorer makes no call.
-func NewRestorer(client RDSAPI, target FailoverTarget, optFns ...func(*FailoverOptions)) (*Restorer, error) {
+func NewRestorer(client dr.RDSAPI, target FailoverTarget, optFns ...func(*FailoverOptions)) (*Restorer, error) {
 	var o FailoverOptions
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	if err := checkSource(client, target.SnapshotID, target.SourceInstance, target.SourceCluster,
+	if err := restoring.CheckSource(client, target.SnapshotID, target.SourceInstance, target.SourceCluster,
 		"the snapshot, the source instance or the source cluster whose newest DR copy to restore"); err != nil {
 		return nil, err
 	}
-	if err := checkAccount(target.SourceAccount, target.SnapshotID); err != nil {
+	if err := restoring.CheckAccount(target.SourceAccount, target.SnapshotID); err != nil {
 		return nil, err
 	}
 	switch {
 	case !snaps.ValidName(target.TargetID):
-		return nil, fmt.Errorf("%w: target identifier %q: want %s", ErrInvalidInput, target.TargetID, nameRule)
-	case !Owned(target.TargetID) || reservedKind(target.TargetID):
+		return nil, fmt.Errorf("%w: target identifier %q: want %s", dr.ErrInvalidInput, target.TargetID, restoring.NameRule)
+	case !dr.Owned(target.TargetID) || reservedKind(target.TargetID):
 		return nil, fmt.Errorf("%w: target identifier %q: it must start with %q (the IAM policy lets a failover create and tag only such names; the applications use the DNS record) "+
-			"and not with %s (the names of the other functions)", ErrInvalidInput, target.TargetID, NamePrefix, strings.Join(Kinds(), ", "))
+			"and not with %s (the names of the other functions)", dr.ErrInvalidInput, target.TargetID, dr.NamePrefix, strings.Join(dr.Kinds(), ", "))
 	case target.InstanceClass == "" || !strings.HasPrefix(target.InstanceClass, "db."):
-		return nil, fmt.Errorf("%w: the instance class of the restored database is required (e.g. db.r6g.large), not %q", ErrInvalidInput, target.InstanceClass)
+		return nil, fmt.Errorf("%w: the instance class of the restored database is required (e.g. db.r6g.large), not %q", dr.ErrInvalidInput, target.InstanceClass)
 	case o.Timeout < 0 || o.Poll < 0 || o.MaxAttempts < 0:
-		return nil, fmt.Errorf("%w: Timeout, Poll and MaxAttempts can't be negative", ErrInvalidInput)
+		return nil, fmt.Errorf("%w: Timeout, Poll and MaxAttempts can't be negative", dr.ErrInvalidInput)
 	case target.cluster() && o.MultiAZ:
-		return nil, fmt.Errorf("%w: Multi-AZ is an instance setting: an Aurora cluster gets more instances instead", ErrInvalidInput)
+		return nil, fmt.Errorf("%w: Multi-AZ is an instance setting: an Aurora cluster gets more instances instead", dr.ErrInvalidInput)
 	case !target.cluster() && o.ClusterParameterGroup != "":
-		return nil, fmt.Errorf("%w: a cluster parameter group is for Aurora clusters", ErrInvalidInput)
+		return nil, fmt.Errorf("%w: a cluster parameter group is for Aurora clusters", dr.ErrInvalidInput)
 	}
 	if o.DNS != nil {
 		switch {
 		case o.Route53 == nil:
-			return nil, fmt.Errorf("%w: a DNS switch needs a Route 53 client", ErrInvalidInput)
+			return nil, fmt.Errorf("%w: a DNS switch needs a Route 53 client", dr.ErrInvalidInput)
 		case o.DNS.ZoneID == "" || o.DNS.Name == "" || strings.ContainsAny(o.DNS.Name, " /") || !strings.Contains(o.DNS.Name, "."):
-			return nil, fmt.Errorf("%w: the DNS record needs a hosted zone id and a fully qualified name, not %q in %q", ErrInvalidInput, o.DNS.Name, o.DNS.ZoneID)
+			return nil, fmt.Errorf("%w: the DNS record needs a hosted zone id and a fully qualified name, not %q in %q", dr.ErrInvalidInput, o.DNS.Name, o.DNS.ZoneID)
 		case o.DNS.TTL < 0 || o.DNS.TTL > 172800:
-			return nil, fmt.Errorf("%w: TTL %d: want 0 (default 60) to 172800 seconds", ErrInvalidInput, o.DNS.TTL)
+			return nil, fmt.Errorf("%w: TTL %d: want 0 (default 60) to 172800 seconds", dr.ErrInvalidInput, o.DNS.TTL)
 		}
 		d := *o.DNS
 		d.Name = strings.TrimSuffix(strings.ToLower(d.Name), ".")
@@ -190,10 +192,10 @@ func NewRestorer(client RDSAPI, target FailoverTarget, optFns ...func(*FailoverO
 	retryer := awsretry.New(awsretry.Options{Clock: o.Clock, MaxAttempts: o.MaxAttempts})
 	r := &Restorer{rds: snaps.NewCalls(client, o.Clock, o.MaxAttempts, o.ClientOptions), r53: o.Route53, target: target, o: o,
 		r53Opts: append([]func(*route53.Options){func(ro *route53.Options) { ro.Retryer = retryer }}, o.Route53ClientOptions...)}
-	r.w = &Verifier{rds: r.rds, target: VerifyTarget{SourceInstance: target.SourceInstance, SourceCluster: target.SourceCluster, SourceAccount: target.SourceAccount,
+	r.w = &restoring.Verifier{RDS: r.rds, Target: dr.VerifyTarget{SourceInstance: target.SourceInstance, SourceCluster: target.SourceCluster, SourceAccount: target.SourceAccount,
 		SnapshotID: target.SnapshotID, Cluster: target.Cluster, InstanceClass: target.InstanceClass, Engine: o.Engine},
-		opts: VerifyOptions{Timeout: o.Timeout, Poll: o.Poll, Progress: o.Progress, Clock: o.Clock, SubnetGroup: o.SubnetGroup, SecurityGroups: o.SecurityGroups},
-		log:  o.Logger}
+		Opts: dr.VerifyOptions{Timeout: o.Timeout, Poll: o.Poll, Progress: o.Progress, Clock: o.Clock, SubnetGroup: o.SubnetGroup, SecurityGroups: o.SecurityGroups},
+		Log:  o.Logger}
 	return r, nil
 }
 
@@ -262,7 +264,7 @@ func (r *Restorer) Plan(ctx context.Context) (Plan, error) {
 // earlier run's restore under the target identifier, to attach to.
 type planned struct {
 	from            snaps.Snap
-	attach          *resource
+	attach          *restoring.Resource
 	missingInstance bool // an Aurora cluster the earlier run restored, without its instance
 }
 
@@ -273,14 +275,14 @@ func (r *Restorer) plan(ctx context.Context, target string, dns *DNSRecord, role
 		p.Kind = "cluster"
 	}
 	s, serr := r.snapshot(ctx)
-	if serr != nil && !errors.Is(serr, ErrNoSnapshot) {
+	if serr != nil && !errors.Is(serr, dr.ErrNoSnapshot) {
 		return p, pl, serr
 	}
 	res, err := r.existing(ctx, target, role, run)
 	if err != nil {
 		return p, pl, err
 	}
-	if !res.found {
+	if !res.Found {
 		if serr != nil {
 			return p, pl, serr
 		}
@@ -305,9 +307,9 @@ func (r *Restorer) plan(ctx context.Context, target string, dns *DNSRecord, role
 		if pl.from, err = r.restoredFrom(ctx, target, res, want, wantAccount); err != nil {
 			return p, pl, err
 		}
-		p.Existing, pl.attach = "ours: "+res.status, &res
+		p.Existing, pl.attach = "ours: "+res.Status, &res
 		if p.Kind == "cluster" {
-			_, found, err := r.w.describeInstance(ctx, target)
+			_, found, err := r.w.DescribeInstance(ctx, target)
 			if err != nil {
 				return p, pl, err
 			}
@@ -327,8 +329,8 @@ func (r *Restorer) plan(ctx context.Context, target string, dns *DNSRecord, role
 			return p, pl, err
 		}
 		p.PreviousValue = now
-		if pl.attach != nil && snaps.TagValue(res.tags, TagDNSRecord) == dns.Name && hasTag(res.tags, TagDNSPrevious) {
-			p.PreviousValue = snaps.TagValue(res.tags, TagDNSPrevious) // the earlier run switched it already, maybe
+		if pl.attach != nil && snaps.TagValue(res.Tags, TagDNSRecord) == dns.Name && hasTag(res.Tags, TagDNSPrevious) {
+			p.PreviousValue = snaps.TagValue(res.Tags, TagDNSPrevious) // the earlier run switched it already, maybe
 		}
 		before := ""
 		if p.PreviousValue != now {
@@ -368,26 +370,26 @@ func (r *Restorer) snapshot(ctx context.Context) (snaps.Snap, error) {
 		case err != nil:
 			return snaps.Snap{}, errtext.Wrap("dr", "describing "+r.target.SnapshotID, err)
 		case !found || s.Status != "available":
-			return snaps.Snap{}, fmt.Errorf("%w: %s is not an available snapshot here", ErrNoSnapshot, r.target.SnapshotID)
+			return snaps.Snap{}, fmt.Errorf("%w: %s is not an available snapshot here", dr.ErrNoSnapshot, r.target.SnapshotID)
 		}
 		return s, nil
 	}
-	return r.w.newest(ctx, "to restore here: check that the recovery side (dr-recovery) copies it into this account and region, and that a copy is available")
+	return r.w.Newest(ctx, "to restore here: check that the recovery side (dr-recovery) copies it into this account and region, and that a copy is available")
 }
 
 // existing looks up what holds the target identifier: nothing (not found), a restore of this
 // package (a failover, or this rehearsal's run), else ErrForeignResource.
-func (r *Restorer) existing(ctx context.Context, target, role, run string) (resource, error) {
-	res, err := r.w.lookup(ctx, r.target.cluster(), target)
-	if err != nil || !res.found {
+func (r *Restorer) existing(ctx context.Context, target, role, run string) (restoring.Resource, error) {
+	res, err := r.w.Lookup(ctx, r.target.cluster(), target)
+	if err != nil || !res.Found {
 		return res, err
 	}
-	if snaps.TagValue(res.tags, TagDR) != role || (run != "" && snaps.TagValue(res.tags, TagRun) != run) {
+	if snaps.TagValue(res.Tags, dr.TagDR) != role || (run != "" && snaps.TagValue(res.Tags, dr.TagRun) != run) {
 		return res, fmt.Errorf("%w: %s exists and was not restored by this package (%s=%q): refusing to use it; choose another target identifier",
-			ErrForeignResource, target, TagDR, snaps.TagValue(res.tags, TagDR))
+			dr.ErrForeignResource, target, dr.TagDR, snaps.TagValue(res.Tags, dr.TagDR))
 	}
-	if res.status == "deleting" {
-		return res, fmt.Errorf("%w: %s is being deleted: wait for it, or choose another target identifier", ErrNotReady, target)
+	if res.Status == "deleting" {
+		return res, fmt.Errorf("%w: %s is being deleted: wait for it, or choose another target identifier", dr.ErrNotReady, target)
 	}
 	return res, nil
 }
@@ -397,10 +399,10 @@ func (r *Restorer) existing(ctx context.Context, target, role, run string) (reso
 // database than want (the source database; "" when only the snapshot id is known, which must
 // then match), or of another source account than wantAccount (when both are known), is
 // refused: attaching to it would point the record at the wrong data.
-func (r *Restorer) restoredFrom(ctx context.Context, target string, res resource, want, wantAccount string) (snaps.Snap, error) {
-	from := snaps.Snap{Cluster: r.target.cluster(), ID: snaps.TagValue(res.tags, TagSource), DB: snaps.TagValue(res.tags, TagSourceDatabase)}
-	from.Created, _ = time.Parse(time.RFC3339, snaps.TagValue(res.tags, TagRecoveryPoint))
-	account := snaps.TagValue(res.tags, TagSourceAccount)
+func (r *Restorer) restoredFrom(ctx context.Context, target string, res restoring.Resource, want, wantAccount string) (snaps.Snap, error) {
+	from := snaps.Snap{Cluster: r.target.cluster(), ID: snaps.TagValue(res.Tags, dr.TagSource), DB: snaps.TagValue(res.Tags, dr.TagSourceDatabase)}
+	from.Created, _ = time.Parse(time.RFC3339, snaps.TagValue(res.Tags, TagRecoveryPoint))
+	account := snaps.TagValue(res.Tags, dr.TagSourceAccount)
 	if from.ID != "" && (from.DB == "" || from.Created.IsZero() || account == "") {
 		s, found, err := r.rds.DescribeSnap(ctx, from.Cluster, from.ID, "")
 		if err != nil {
@@ -416,23 +418,23 @@ func (r *Restorer) restoredFrom(ctx context.Context, target string, res resource
 		}
 	}
 	if account != "" {
-		from.Tags = append(from.Tags, snaps.Tag(TagSourceAccount, account))
+		from.Tags = append(from.Tags, snaps.Tag(dr.TagSourceAccount, account))
 	}
-	n := name(from.Cluster, target)
+	n := restoring.Name(from.Cluster, target)
 	switch {
 	case want != "" && wantAccount != "" && account != "" && account != wantAccount:
 		return from, fmt.Errorf("%w: %s holds a restore of %s of account %s (from %s), not of account %s: refusing to attach to it (the record would point at another account's database); choose another target identifier",
-			ErrForeignResource, n, cmp.Or(from.DB, want), account, orUnknown(from.ID), wantAccount)
+			dr.ErrForeignResource, n, cmp.Or(from.DB, want), account, orUnknown(from.ID), wantAccount)
 	case want == "" && from.ID == r.target.SnapshotID:
 	case want == "":
 		return from, fmt.Errorf("%w: %s holds a restore of %s, not of %s: refusing to attach to it (the record would point at other data); choose another target identifier",
-			ErrForeignResource, n, orUnknown(from.ID), r.target.SnapshotID)
+			dr.ErrForeignResource, n, orUnknown(from.ID), r.target.SnapshotID)
 	case from.DB == "":
 		return from, fmt.Errorf("%w: %s was restored by a failover, but of which database can't be told (it has no %s tag, and its snapshot %s is gone): "+
-			"refusing to attach to it; check it and tag it %s=%s to attach, or choose another target identifier", ErrForeignResource, n, TagSourceDatabase, orUnknown(from.ID), TagSourceDatabase, want)
+			"refusing to attach to it; check it and tag it %s=%s to attach, or choose another target identifier", dr.ErrForeignResource, n, dr.TagSourceDatabase, orUnknown(from.ID), dr.TagSourceDatabase, want)
 	case from.DB != want:
 		return from, fmt.Errorf("%w: %s holds a restore of %s (from %s), not of %s: refusing to attach to it (the record would point at another database); choose another target identifier",
-			ErrForeignResource, n, from.DB, orUnknown(from.ID), want)
+			dr.ErrForeignResource, n, from.DB, orUnknown(from.ID), want)
 	}
 	return from, nil
 }
@@ -482,7 +484,7 @@ func (r *Restorer) failover(ctx context.Context, target string, dns *DNSRecord, 
 	if err != nil {
 		return res, err
 	}
-	st := VerifyState{Run: run, Snapshot: p.Snapshot, Instance: target, Cluster: r.target.cluster()}
+	st := dr.VerifyState{Run: run, Snapshot: p.Snapshot, Instance: target, Cluster: r.target.cluster()}
 	if pl.attach == nil {
 		r.progress("restoring %s (data of %s, %s old) into %s", p.Snapshot, p.SnapshotTime.UTC().Format(time.RFC3339), p.DataAge.Round(time.Minute), target)
 		if err := r.restore(ctx, &st, role, r.restoreTags(role, run, pl.from, dns, p.PreviousValue)); err != nil {
@@ -493,12 +495,12 @@ func (r *Restorer) failover(ctx context.Context, target string, dns *DNSRecord, 
 		r.progress("%s exists (%s, restored from %s): attaching to it", target, p.Existing, p.Snapshot)
 		if pl.missingInstance {
 			r.progress("cluster %s has no instance (the earlier run could not add it): adding %s", target, target)
-			if err := r.addInstance(ctx, &st, role, pl.attach.engine, ownTags(pl.attach.tags)); err != nil {
+			if err := r.addInstance(ctx, &st, role, pl.attach.Engine, ownTags(pl.attach.Tags)); err != nil {
 				return res, err
 			}
 		}
 	}
-	host, port, err := r.w.waitReady(ctx, &st)
+	host, port, err := r.w.WaitReady(ctx, &st)
 	if err != nil {
 		return res, err
 	}
@@ -518,13 +520,13 @@ func (r *Restorer) failover(ctx context.Context, target string, dns *DNSRecord, 
 // restoreTags are the tags of a failover's or rehearsal's restore (see Failover); the DNS
 // ones only where RDS can hold the values.
 func (r *Restorer) restoreTags(role, run string, from snaps.Snap, dns *DNSRecord, previous string) []types.Tag {
-	tags := []types.Tag{snaps.Tag(TagDR, role), snaps.Tag(TagSource, from.ID), snaps.Tag(TagSourceDatabase, from.DB),
+	tags := []types.Tag{snaps.Tag(dr.TagDR, role), snaps.Tag(dr.TagSource, from.ID), snaps.Tag(dr.TagSourceDatabase, from.DB),
 		snaps.Tag(TagRecoveryPoint, from.Created.UTC().Format(time.RFC3339)), snaps.Tag(TagRestoredAt, r.o.Clock.Now().UTC().Format(time.RFC3339))}
 	if a := from.Origin(); snaps.ValidAccount(a) {
-		tags = append(tags, snaps.Tag(TagSourceAccount, a))
+		tags = append(tags, snaps.Tag(dr.TagSourceAccount, a))
 	}
 	if run != "" {
-		tags = append(tags, snaps.Tag(TagRun, run))
+		tags = append(tags, snaps.Tag(dr.TagRun, run))
 	}
 	if dns != nil && tagValueOK(dns.Name) && tagValueOK(previous) {
 		tags = append(tags, snaps.Tag(TagDNSRecord, dns.Name), snaps.Tag(TagDNSPrevious, previous))
@@ -558,12 +560,12 @@ func ownTags(tags []types.Tag) []types.Tag {
 }
 
 // restore starts the restore; an identifier taken meanwhile (a lost answer) is checked.
-func (r *Restorer) restore(ctx context.Context, st *VerifyState, role string, tags []types.Tag) error {
+func (r *Restorer) restore(ctx context.Context, st *dr.VerifyState, role string, tags []types.Tag) error {
 	protect := aws.Bool(r.protected(role))
 	taken := func() error {
 		res, err := r.existing(ctx, st.Instance, role, st.Run)
 		if err == nil {
-			_, err = r.restoredFrom(ctx, st.Instance, res, snaps.TagValue(tags, TagSourceDatabase), snaps.TagValue(tags, TagSourceAccount))
+			_, err = r.restoredFrom(ctx, st.Instance, res, snaps.TagValue(tags, dr.TagSourceDatabase), snaps.TagValue(tags, dr.TagSourceAccount))
 		}
 		return err
 	}
@@ -602,7 +604,7 @@ func (r *Restorer) restore(ctx context.Context, st *VerifyState, role string, ta
 
 // addInstance adds the instance of a restored Aurora cluster (a cluster serves nothing
 // without one); one of the package's with that identifier counts as added.
-func (r *Restorer) addInstance(ctx context.Context, st *VerifyState, role, engine string, tags []types.Tag) error {
+func (r *Restorer) addInstance(ctx context.Context, st *dr.VerifyState, role, engine string, tags []types.Tag) error {
 	if engine == "" {
 		engine = r.o.Engine
 	}
@@ -610,14 +612,14 @@ func (r *Restorer) addInstance(ctx context.Context, st *VerifyState, role, engin
 		DBInstanceClass: aws.String(r.target.InstanceClass), Engine: aws.String(engine), DBParameterGroupName: snaps.OptionalString(r.o.ParameterGroup),
 		PubliclyAccessible: aws.Bool(false), Tags: tags}, r.rds.Opts...)
 	if snaps.InstanceExists(err) {
-		inst, found, derr := r.w.describeInstance(ctx, st.Instance)
+		inst, found, derr := r.w.DescribeInstance(ctx, st.Instance)
 		switch {
 		case derr != nil:
 			err = derr
-		case found && snaps.TagValue(inst.TagList, TagDR) == role:
+		case found && snaps.TagValue(inst.TagList, dr.TagDR) == role:
 			err = nil
 		default:
-			err = fmt.Errorf("%w: DB instance %s exists and was not made by this package", ErrForeignResource, st.Instance)
+			err = fmt.Errorf("%w: DB instance %s exists and was not made by this package", dr.ErrForeignResource, st.Instance)
 		}
 	}
 	return errtext.Wrap("dr", "adding instance "+st.Instance+" to cluster "+st.Instance, err)
@@ -641,13 +643,13 @@ func (r *Restorer) waitChange(ctx context.Context, info *r53types.ChangeInfo) er
 		return nil
 	}
 	id := aws.ToString(info.Id)
-	return r.w.waitFor(ctx, "the Route 53 change "+id, func() error {
+	return r.w.WaitFor(ctx, "the Route 53 change "+id, func() error {
 		out, err := r.r53.GetChange(ctx, &route53.GetChangeInput{Id: aws.String(id)}, r.r53Opts...)
 		switch {
 		case err != nil:
 			return errtext.Wrap("dr", "reading the Route 53 change "+id, err)
 		case out.ChangeInfo == nil || out.ChangeInfo.Status != r53types.ChangeStatusInsync:
-			return fmt.Errorf("%w: the Route 53 change %s is pending", ErrNotReady, id)
+			return fmt.Errorf("%w: the Route 53 change %s is pending", dr.ErrNotReady, id)
 		}
 		return nil
 	})
@@ -670,10 +672,10 @@ func rollback(dns *DNSRecord, previous, endpoint string) string {
 // Rehearsal is what a rehearsal measured and found.
 type Rehearsal struct {
 	FailoverResult
-	Run    string       `json:"run"`
-	Record string       `json:"record,omitempty"` // the temporary record
-	Steps  []StepResult `json:"steps"`            // the checks, as Verify reports them
-	OK     bool         `json:"ok"`               // the failover worked, every check passed and everything was deleted
+	Run    string          `json:"run"`
+	Record string          `json:"record,omitempty"` // the temporary record
+	Steps  []dr.StepResult `json:"steps"`            // the checks, as Verify reports them
+	OK     bool            `json:"ok"`               // the failover worked, every check passed and everything was deleted
 	// Cleanup says what was deleted: the temporary record, the instance, the cluster.
 	Cleanup string `json:"cleanup"`
 }
@@ -685,12 +687,12 @@ type Rehearsal struct {
 // recovery time, and ALWAYS deletes what it made (the record, the instance, the cluster),
 // also when a step failed or ctx was cancelled (cleanup then runs on a context of its own).
 // The error is about steps that could not run; failed checks are in the report.
-func (r *Restorer) Rehearse(ctx context.Context, db Database, checks Checks) (rep Rehearsal, err error) {
+func (r *Restorer) Rehearse(ctx context.Context, db dr.Database, checks dr.Checks) (rep Rehearsal, err error) {
 	if db.Driver == "" || db.DSN == nil {
-		return rep, fmt.Errorf("%w: a rehearsal needs the database driver and DSN to run its checks", ErrInvalidInput)
+		return rep, fmt.Errorf("%w: a rehearsal needs the database driver and DSN to run its checks", dr.ErrInvalidInput)
 	}
-	run := r.w.newRun()
-	target := runID(rehearsing.prefix, run)
+	run := r.w.NewRun()
+	target := restoring.RunID(restoring.Rehearsing.Prefix, run)
 	var dns *DNSRecord
 	if r.o.DNS != nil {
 		d := *r.o.DNS
@@ -699,24 +701,24 @@ func (r *Restorer) Rehearse(ctx context.Context, db Database, checks Checks) (re
 		rep.Record = d.Name
 	}
 	rep.Run = run
-	st := VerifyState{Run: run, Instance: target, Cluster: r.target.cluster()}
+	st := dr.VerifyState{Run: run, Instance: target, Cluster: r.target.cluster()}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Minute)
 		defer cancel()
 		cerr := r.cleanupRehearsal(cctx, &rep, &st, dns)
-		rep.OK = err == nil && cerr == nil && allOK(rep.Steps)
+		rep.OK = err == nil && cerr == nil && restoring.AllOK(rep.Steps)
 		if err == nil {
 			err = cerr
 		}
 	}()
-	res, err := r.failover(ctx, target, dns, rehearsing.tag, run)
+	res, err := r.failover(ctx, target, dns, restoring.Rehearsing.Tag, run)
 	rep.FailoverResult = res
 	if err != nil {
-		rep.Steps = append(rep.Steps, StepResult{Name: "failover", Detail: errtext.Strip("dr", err.Error())})
+		rep.Steps = append(rep.Steps, dr.StepResult{Name: "failover", Detail: errtext.Strip("dr", err.Error())})
 		return rep, err
 	}
-	rep.Steps = append(rep.Steps, StepResult{Name: "failover", OK: true, Detail: fmt.Sprintf("%s available at %s:%d after %s", target, res.Endpoint, res.Port, res.RecoveryTime)})
-	checker := &Verifier{db: db, opts: VerifyOptions{Checks: checks, Progress: r.o.Progress}}
+	rep.Steps = append(rep.Steps, dr.StepResult{Name: "failover", OK: true, Detail: fmt.Sprintf("%s available at %s:%d after %s", target, res.Endpoint, res.Port, res.RecoveryTime)})
+	checker := &restoring.Verifier{DB: db, Opts: dr.VerifyOptions{Checks: checks, Progress: r.o.Progress}}
 	st.Report.Steps = nil
 	checker.Check(ctx, &st, res.Endpoint, res.Port)
 	rep.Steps = append(rep.Steps, st.Report.Steps...)
@@ -725,7 +727,7 @@ func (r *Restorer) Rehearse(ctx context.Context, db Database, checks Checks) (re
 
 // cleanupRehearsal deletes the temporary record (with the value it has: Route 53 deletes only
 // an exact match), then the instance and the cluster, waiting while RDS can't delete yet.
-func (r *Restorer) cleanupRehearsal(ctx context.Context, rep *Rehearsal, st *VerifyState, dns *DNSRecord) error {
+func (r *Restorer) cleanupRehearsal(ctx context.Context, rep *Rehearsal, st *dr.VerifyState, dns *DNSRecord) error {
 	var done []string
 	var errs []error
 	if dns != nil {
@@ -748,10 +750,10 @@ func (r *Restorer) cleanupRehearsal(ctx context.Context, rep *Rehearsal, st *Ver
 		}
 	}
 	// The Verifier's cleanup, for rehearsal resources of this run.
-	v := &Verifier{rds: r.rds, target: r.w.target, opts: r.w.opts, log: r.w.log, kind: rehearsing}
+	v := &restoring.Verifier{RDS: r.rds, Target: r.w.Target, Opts: r.w.Opts, Log: r.w.Log, Kind: restoring.Rehearsing}
 	deadline := r.o.Clock.Now().Add(15 * time.Minute)
 	err := v.Cleanup(ctx, st)
-	for errors.Is(err, ErrNotReady) && r.o.Clock.Now().Before(deadline) {
+	for errors.Is(err, dr.ErrNotReady) && r.o.Clock.Now().Before(deadline) {
 		if serr := r.o.Clock.Sleep(ctx, min(r.o.Poll, deadline.Sub(r.o.Clock.Now()))); serr != nil {
 			break
 		}
