@@ -1,10 +1,10 @@
 // Command dr-steps is the Lambda function behind the DR verification state machine
 // (statemachine.asl.json, started per region by fanout.asl.json; deployed by template.yaml):
-// each invocation runs one step of dr.Verifier on the state the machine passes along, with
+// each invocation runs one step of restore.Verifier on the state the machine passes along, with
 // the execution's name as the run and the execution input's region.
 //
 // The temporary instance's (and, for Aurora, cluster's) identifier is derived from the
-// execution name (dr.TemporaryInstanceID) and tagged with it, so the Cleanup step finds and
+// execution name (restore.TemporaryInstanceID) and tagged with it, so the Cleanup step finds and
 // deletes what the execution made even when an earlier step's answer was lost (RDS created
 // the instance, then the restore call or the Lambda failed), and never deletes an instance
 // another run made. After cleanup, the "report" step writes the report to S3 and, when the

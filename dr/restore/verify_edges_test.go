@@ -1,4 +1,4 @@
-package dr_test
+package restore_test
 
 // Adversarial tests of Verifier, Sanitizer, Reporter and SecretCredentials against their
 // exported docs, docs/dr.md ("Verification", "Credentials", "The report", "Sanitized

@@ -1,4 +1,4 @@
-package dr_test
+package restore_test
 
 // Adversarial tests of the sanitizer's "each statement exactly once" against a real
 // PostgreSQL (the test bed): the same statement step delivered twice at the same time, and a

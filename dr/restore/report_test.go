@@ -1,4 +1,4 @@
-package dr_test
+package restore_test
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package dr_test
+package restore_test
 
 // The report step delivered twice (Lambda retried it after its answer was lost; Step
 // Functions' Retry): docs/RELIABILITY.md, S3 PutObject of a report: "delivered twice: the

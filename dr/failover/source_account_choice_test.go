@@ -1,4 +1,4 @@
-package dr_test
+package failover_test
 
 // Which copy is "the newest copy of the chosen source account's database" when the tags are
 // malformed, missing or conflicting, and when one database's name starts another's

@@ -1,4 +1,4 @@
-package dr_test
+package failover_test
 
 // Adversarial tests of Restorer (Plan, Failover, Rehearse) against the contract in
 // docs/dr.md ("Runbook: failing over to the recovery region"), the RELIABILITY guard table

@@ -1,4 +1,4 @@
-package dr_test
+package failover_test
 
 import (
 	"context"
