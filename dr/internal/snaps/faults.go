@@ -33,7 +33,7 @@ func InstanceExists(err error) bool { return errors.As(err, new(*types.DBInstanc
 
 func InstanceBusy(err error) bool { return errors.As(err, new(*types.InvalidDBInstanceStateFault)) }
 
-// singleStepRefused: RDS would not copy a snapshot of another account from another region in
+// SingleStepRefused: RDS would not copy a snapshot of another account from another region in
 // one step (older engines and regions, keys that can't be used across regions); the two-hop
 // path may still work. RDS says so with a parameter error or a KMS fault.
 func SingleStepRefused(err error) bool {

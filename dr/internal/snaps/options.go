@@ -10,7 +10,7 @@ import (
 // standard retryer, unless the options say otherwise.
 const defaultMaxAttempts = 5
 
-// defaults fills the settings the options of every type share, where they are zero: the wall
+// Defaults fills the settings the options of every type share, where they are zero: the wall
 // clock, defaultMaxAttempts, and a logger that discards.
 func Defaults(c *clock.Clock, maxAttempts *int, logger **slog.Logger) {
 	*c = clock.Or(*c)

@@ -14,7 +14,7 @@ import (
 	"github.com/shipshape-dev/shipshape/internal/awsretry"
 )
 
-// calls is an RDS client with the per-call options every call of the package carries: the
+// Calls is an RDS client with the per-call options every call of the package carries: the
 // SDK's standard retryer (the one retry layer) and the caller's ClientOptions.
 type Calls struct {
 	Client RDSAPI
@@ -26,7 +26,7 @@ func NewCalls(client RDSAPI, c clock.Clock, maxAttempts int, clientOptions []fun
 	return Calls{Client: client, Opts: append([]func(*rds.Options){func(o *rds.Options) { o.Retryer = retryer }}, clientOptions...)}
 }
 
-// snap is a DB snapshot or an Aurora DB cluster snapshot, seen the same way by the source
+// Snap is a DB snapshot or an Aurora DB cluster snapshot, seen the same way by the source
 // and recovery sides, retention and Verify; the kind decides which RDS calls handle it.
 type Snap struct {
 	Cluster   bool
@@ -40,7 +40,7 @@ type Snap struct {
 	Tags      []types.Tag
 }
 
-// bareID is a snapshot's id without the ARN that a listing of snapshots shared by another
+// BareID is a snapshot's id without the ARN that a listing of snapshots shared by another
 // account may give in its place.
 func BareID(id *string) string {
 	s := aws.ToString(id)
@@ -73,7 +73,7 @@ func fromCluster(s types.DBClusterSnapshot) Snap {
 		Encrypted: aws.ToBool(s.StorageEncrypted), Created: aws.ToTime(s.SnapshotCreateTime), Tags: s.TagList}
 }
 
-// newer is the package's one ordering rule: newer data first (original creation time), the
+// Newer is the package's one ordering rule: newer data first (original creation time), the
 // identifier breaking ties so that every run picks the same one.
 func Newer(a, b Snap) bool {
 	if !a.Created.Equal(b.Created) {
@@ -82,12 +82,12 @@ func Newer(a, b Snap) bool {
 	return a.ID > b.ID
 }
 
-// sortNewestFirst orders snapshots by newer.
+// SortNewestFirst orders snapshots by newer.
 func SortNewestFirst(list []Snap) {
 	sort.SliceStable(list, func(i, j int) bool { return Newer(list[i], list[j]) })
 }
 
-// name is how messages and summaries call the snapshot: cluster snapshots are marked.
+// Name is how messages and summaries call the snapshot: cluster snapshots are marked.
 func (s Snap) Name() string {
 	if s.Cluster {
 		return "cluster:" + s.ID
@@ -95,7 +95,7 @@ func (s Snap) Name() string {
 	return s.ID
 }
 
-// group is one DB instance or cluster by name (SourceOptions.Databases).
+// Group is one DB instance or cluster by name (SourceOptions.Databases).
 func (s Snap) Group() string {
 	if s.Cluster {
 		return "cluster/" + s.DB
@@ -103,7 +103,7 @@ func (s Snap) Group() string {
 	return "instance/" + s.DB
 }
 
-// origin is the account whose database the snapshot's data comes from: its
+// Origin is the account whose database the snapshot's data comes from: its
 // shipshape:source-account tag, else (a copy made before that tag) the account of its
 // shipshape:source ARN (a DR copy, a staging copy), else of its own ARN (a snapshot of this
 // account, or one shared with it).
@@ -117,11 +117,11 @@ func (s Snap) Origin() string {
 	return AccountOf(s.ARN)
 }
 
-// database is the retention group and the unit of "the newest copy": one source DB instance
+// Database is the retention group and the unit of "the newest copy": one source DB instance
 // or cluster of one account (two production accounts may each have an orders-db).
 func (s Snap) Database() string { return s.Group() + "@" + s.Origin() }
 
-// listSnaps pages through the DB snapshots and then the DB cluster snapshots of one type
+// ListSnaps pages through the DB snapshots and then the DB cluster snapshots of one type
 // ("manual", "automated"; "" with shared: every snapshot of the account and the ones shared
 // with it), 100 a page, handing each to fn.
 func (c Calls) ListSnaps(ctx context.Context, snapshotType string, shared bool, fn func(Snap)) error {
@@ -154,14 +154,14 @@ func (c Calls) ListSnaps(ctx context.Context, snapshotType string, shared bool, 
 	return nil
 }
 
-// manual is one listing of the manual snapshots of an account and region.
+// Manual is one listing of the manual snapshots of an account and region.
 type Manual struct {
 	Ours    []Snap          // tagged shipshape:dr=true
 	ByID    map[string]Snap // every manual snapshot, by name()
 	Counted [2]int          // manual DB snapshots, manual DB cluster snapshots
 }
 
-// listManual lists every manual snapshot of both kinds once.
+// ListManual lists every manual snapshot of both kinds once.
 func (c Calls) ListManual(ctx context.Context) (Manual, error) {
 	m := Manual{ByID: map[string]Snap{}}
 	err := c.ListSnaps(ctx, "manual", false, func(s Snap) {
@@ -178,7 +178,7 @@ func (c Calls) ListManual(ctx context.Context) (Manual, error) {
 	return m, err
 }
 
-// copyRequest is a copy of either kind.
+// CopyRequest is a copy of either kind.
 type CopyRequest struct {
 	Cluster              bool
 	Source, Target       string
@@ -186,7 +186,7 @@ type CopyRequest struct {
 	Tags                 []types.Tag
 }
 
-// copySnap starts a copy.
+// CopySnap starts a copy.
 func (c Calls) CopySnap(ctx context.Context, r CopyRequest) error {
 	var err error
 	if r.Cluster {
@@ -199,7 +199,7 @@ func (c Calls) CopySnap(ctx context.Context, r CopyRequest) error {
 	return err
 }
 
-// describeSnap reads one snapshot of either kind by id; found is false when RDS has none.
+// DescribeSnap reads one snapshot of either kind by id; found is false when RDS has none.
 func (c Calls) DescribeSnap(ctx context.Context, cluster bool, id, snapshotType string) (s Snap, found bool, err error) {
 	if cluster {
 		out, err := c.Client.DescribeDBClusterSnapshots(ctx, &rds.DescribeDBClusterSnapshotsInput{DBClusterSnapshotIdentifier: aws.String(id),
@@ -224,7 +224,7 @@ func ignoreNotFound(err error) error {
 	return err
 }
 
-// restoreAccounts reads the accounts a snapshot's restore attribute names.
+// RestoreAccounts reads the accounts a snapshot's restore attribute names.
 func (c Calls) RestoreAccounts(ctx context.Context, s Snap) (map[string]bool, error) {
 	have := map[string]bool{}
 	add := func(name string, values []string) {
@@ -258,7 +258,7 @@ func (c Calls) RestoreAccounts(ctx context.Context, s Snap) (map[string]bool, er
 	return have, nil
 }
 
-// shareWith adds accounts to a snapshot's restore attribute.
+// ShareWith adds accounts to a snapshot's restore attribute.
 func (c Calls) ShareWith(ctx context.Context, s Snap, accounts []string) error {
 	var err error
 	if s.Cluster {
@@ -271,7 +271,7 @@ func (c Calls) ShareWith(ctx context.Context, s Snap, accounts []string) error {
 	return err
 }
 
-// deleteSnap deletes a snapshot; one that is gone already counts as deleted.
+// DeleteSnap deletes a snapshot; one that is gone already counts as deleted.
 func (c Calls) DeleteSnap(ctx context.Context, s Snap) error {
 	var err error
 	if s.Cluster {
@@ -282,13 +282,13 @@ func (c Calls) DeleteSnap(ctx context.Context, s Snap) error {
 	return ignoreNotFound(err)
 }
 
-// quota is one RDS account quota: used of max.
+// Quota is one RDS account quota: used of max.
 type Quota struct {
 	Name      string // ManualSnapshots, ManualClusterSnapshots
 	Used, Max int64
 }
 
-// quotas reads the manual snapshot quotas of the account and region (DescribeAccountAttributes).
+// Quotas reads the manual snapshot quotas of the account and region (DescribeAccountAttributes).
 func (c Calls) Quotas(ctx context.Context) (map[string]Quota, error) {
 	out, err := c.Client.DescribeAccountAttributes(ctx, &rds.DescribeAccountAttributesInput{}, c.Opts...)
 	if err != nil {
@@ -329,7 +329,7 @@ func Tag(key, value string) types.Tag {
 	return types.Tag{Key: aws.String(key), Value: aws.String(value)}
 }
 
-// accountOf returns the account id in a snapshot ARN.
+// AccountOf returns the account id in a snapshot ARN.
 func AccountOf(arn string) string {
 	parts := strings.Split(arn, ":")
 	if len(parts) < 5 {
