@@ -81,8 +81,8 @@ const maxClusterCopies = 5
 // Recovery copies the snapshots shared with the recovery account into the recovery region,
 // and trims old copies, in the recovery account.
 type Recovery struct {
-	shared snaps.Calls // recovery account, source region: sees the shared snapshots, holds staging copies
-	local  snaps.Calls // recovery account, recovery region: holds the copies
+	shared snaps.Calls[RecoveryAPI] // recovery account, source region: sees the shared snapshots, holds staging copies
+	local  snaps.Calls[RecoveryAPI] // recovery account, recovery region: holds the copies
 	from   Origin
 	opts   RecoveryOptions
 	log    *slog.Logger
@@ -92,7 +92,7 @@ type Recovery struct {
 // region (to see the shared snapshots) and one in the recovery region (to copy into), for
 // the snapshots from names. The error, wrapping ErrInvalidInput, is for settings that can't
 // work; NewRecovery makes no call.
-func NewRecovery(sharedRegion, recoveryRegion RDSAPI, from Origin, optFns ...func(*RecoveryOptions)) (*Recovery, error) {
+func NewRecovery(sharedRegion, recoveryRegion RecoveryAPI, from Origin, optFns ...func(*RecoveryOptions)) (*Recovery, error) {
 	var o RecoveryOptions
 	for _, fn := range optFns {
 		fn(&o)
@@ -139,7 +139,7 @@ func NewRecoveryFromConfig(cfg aws.Config, from Origin, optFns ...func(*Recovery
 // their snapshots of one minute an id. "Its database" is the source instance or cluster of
 // the snapshot's account.
 func (r *Recovery) CopyShared(ctx context.Context) (Summary, error) {
-	m, err := r.local.ListManual(ctx)
+	m, err := snaps.ListManual(ctx, r.local)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -154,7 +154,7 @@ func (r *Recovery) Scheduled(ctx context.Context, ret Retention) (Summary, error
 	if err := ret.validate(); err != nil {
 		return Summary{}, err
 	}
-	m, err := r.local.ListManual(ctx)
+	m, err := snaps.ListManual(ctx, r.local)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -206,7 +206,7 @@ func (r *Recovery) copyShared(ctx context.Context, copies []snaps.Snap) (Summary
 	// One listing in the source region: the snapshots shared with us and our own staging
 	// copies (IncludeShared with no type lists both).
 	var candidates []snaps.Snap
-	if err := r.shared.ListSnaps(ctx, "", true, func(s snaps.Snap) {
+	if err := snaps.ListSnaps(ctx, r.shared, "", true, func(s snaps.Snap) {
 		switch {
 		case s.Kind == "shared" && wanted[snaps.AccountOf(s.ARN)]: // others are shared by accounts we don't recover
 			candidates = append(candidates, s)
@@ -238,7 +238,7 @@ func (r *Recovery) copyShared(ctx context.Context, copies []snaps.Snap) (Summary
 				" prefix, which is all the function may delete: delete it by hand"})
 			continue
 		}
-		if err := r.shared.DeleteSnap(ctx, st); err != nil {
+		if err := snaps.DeleteSnap(ctx, r.shared, st); err != nil {
 			return sum, errtext.Wrap("dr", "deleting the staging copy "+st.Name()+" in "+r.from.Region, err)
 		}
 		sum.Deleted = append(sum.Deleted, Item{ID: st.Name(), Reason: "staging copy in " + r.from.Region + " (two-hop path), no longer needed"})
@@ -272,7 +272,7 @@ func (r *Recovery) copyOne(ctx context.Context, run *copyRun, sn snaps.Snap, sum
 		if sn.Encrypted && r.opts.KMSKeyID == "" {
 			return fmt.Errorf("%w: %s is encrypted; copying it into this region needs RecoveryOptions.KMSKeyID, a key in this region", ErrInvalidInput, arn)
 		}
-		err := r.local.CopySnap(ctx, r.finalCopy(sn, arn))
+		err := snaps.CopySnap(ctx, r.local, r.finalCopy(sn, arn))
 		switch {
 		case err == nil:
 			r.started(run, sn, arn, sum, "from "+arn)
@@ -358,7 +358,7 @@ func (r *Recovery) firstHop(ctx context.Context, run *copyRun, sn snaps.Snap, su
 		}
 		req.KMSKey = r.opts.StagingKMSKeyID
 	}
-	err := r.shared.CopySnap(ctx, req)
+	err := snaps.CopySnap(ctx, r.shared, req)
 	switch {
 	case err == nil:
 		sum.Copied = append(sum.Copied, Item{ID: st.Name(), Reason: "staging copy in " + r.from.Region + " of " + sn.ARN + " (two-hop path, hop 1)"})
@@ -385,7 +385,7 @@ func (r *Recovery) secondHop(ctx context.Context, run *copyRun, sn, st snaps.Sna
 	if sn.Encrypted && r.opts.KMSKeyID == "" {
 		return fmt.Errorf("%w: %s is encrypted; copying it into this region needs RecoveryOptions.KMSKeyID, a key in this region", ErrInvalidInput, sn.ARN)
 	}
-	err := r.local.CopySnap(ctx, r.finalCopy(sn, st.ARN))
+	err := snaps.CopySnap(ctx, r.local, r.finalCopy(sn, st.ARN))
 	switch {
 	case err == nil:
 		r.started(run, sn, sn.ARN, sum, "from "+sn.ARN+" through the staging copy "+st.ID+" (two-hop path, hop 2)")

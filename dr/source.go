@@ -63,7 +63,7 @@ type SourceOptions struct {
 // account(s), and trims old DR snapshots, in the production account. It is safe for
 // concurrent use.
 type Source struct {
-	rds      snaps.Calls
+	rds      snaps.Calls[SourceAPI]
 	kms      KMSAPI
 	kmsOpts  []func(*kms.Options)
 	opts     SourceOptions
@@ -75,7 +75,7 @@ type Source struct {
 
 // NewSource returns a Source over an RDS client of the production account and region. The
 // error, wrapping ErrInvalidInput, is for options that can't work; NewSource makes no call.
-func NewSource(client RDSAPI, optFns ...func(*SourceOptions)) (*Source, error) {
+func NewSource(client SourceAPI, optFns ...func(*SourceOptions)) (*Source, error) {
 	var o SourceOptions
 	for _, fn := range optFns {
 		fn(&o)
@@ -189,7 +189,7 @@ func (s *Source) copyEvent(ctx context.Context, cluster bool, snapshotID string)
 	}
 	id = "rds:" + id
 	name := snaps.Snap{Cluster: cluster, ID: id}.Name()
-	a, found, err := s.rds.DescribeSnap(ctx, cluster, id, "automated")
+	a, found, err := snaps.DescribeSnap(ctx, s.rds, cluster, id, "automated")
 	switch {
 	case err != nil:
 		return sum, errtext.Wrap("dr", "describing "+name, err)
@@ -210,7 +210,7 @@ func (s *Source) copyEvent(ctx context.Context, cluster bool, snapshotID string)
 // budget reads the manual snapshot quotas for a run; when they can't be read the run goes
 // on and RDS's own refusal is still reported as ErrQuota.
 func (s *Source) budget(ctx context.Context, sum *Summary) *budget {
-	q, err := s.rds.Quotas(ctx)
+	q, err := snaps.Quotas(ctx, s.rds)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.warn(sum, "quota headroom unknown ("+errtext.Strip("dr", err.Error())+"): copying without the check")
@@ -283,19 +283,19 @@ func (s *Source) copyOne(ctx context.Context, a snaps.Snap, b *budget, sum *Summ
 	}
 	if err := b.check(a.Cluster, "copying "+name+" to "+target); err != nil {
 		// At the quota, a copy made before (a redelivered event) is still fine.
-		if existing, found, derr := s.rds.DescribeSnap(ctx, a.Cluster, target, "manual"); derr == nil && found && snaps.TagValue(existing.Tags, TagDR) == "true" {
+		if existing, found, derr := snaps.DescribeSnap(ctx, s.rds, a.Cluster, target, "manual"); derr == nil && found && snaps.TagValue(existing.Tags, TagDR) == "true" {
 			sum.Skipped = append(sum.Skipped, Item{ID: done.Name(), Reason: "already copied"})
 			return nil
 		}
 		return err
 	}
-	err = s.rds.CopySnap(ctx, req)
+	err = snaps.CopySnap(ctx, s.rds, req)
 	switch {
 	case err == nil:
 		b.took(a.Cluster)
 		sum.Copied = append(sum.Copied, Item{ID: done.Name(), Reason: reason})
 	case snaps.SnapshotExists(err):
-		existing, found, derr := s.rds.DescribeSnap(ctx, a.Cluster, target, "manual")
+		existing, found, derr := snaps.DescribeSnap(ctx, s.rds, a.Cluster, target, "manual")
 		if derr != nil {
 			return errtext.Wrap("dr", "describing "+done.Name(), derr)
 		}
@@ -396,7 +396,7 @@ func (s *Source) ShareAvailable(ctx context.Context) (Summary, error) {
 	if len(s.opts.ShareWith) == 0 {
 		return Summary{}, fmt.Errorf("%w: no recovery account to share with (SourceOptions.ShareWith)", ErrInvalidInput)
 	}
-	m, err := s.rds.ListManual(ctx)
+	m, err := snaps.ListManual(ctx, s.rds)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -414,12 +414,12 @@ func (s *Source) Scheduled(ctx context.Context, r Retention) (Summary, error) {
 	if err := r.validate(); err != nil {
 		return sum, err
 	}
-	m, err := s.rds.ListManual(ctx)
+	m, err := snaps.ListManual(ctx, s.rds)
 	if err != nil {
 		return sum, err
 	}
 	var autos []snaps.Snap
-	if err := s.rds.ListSnaps(ctx, "automated", false, func(a snaps.Snap) { autos = append(autos, a) }); err != nil {
+	if err := snaps.ListSnaps(ctx, s.rds, "automated", false, func(a snaps.Snap) { autos = append(autos, a) }); err != nil {
 		return sum, err
 	}
 	var errs []error
@@ -527,7 +527,7 @@ func (s *Source) share(ctx context.Context, list []snaps.Snap) (Summary, error) 
 				continue
 			}
 		}
-		have, err := s.rds.RestoreAccounts(ctx, sn)
+		have, err := snaps.RestoreAccounts(ctx, s.rds, sn)
 		if err != nil {
 			return sum, errtext.Wrap("dr", "reading who "+id+" is shared with", err)
 		}
@@ -538,7 +538,7 @@ func (s *Source) share(ctx context.Context, list []snaps.Snap) (Summary, error) 
 			}
 		}
 		if len(missing) > 0 {
-			if err := s.rds.ShareWith(ctx, sn, missing); err != nil {
+			if err := snaps.ShareWith(ctx, s.rds, sn, missing); err != nil {
 				return sum, errtext.Wrap("dr", fmt.Sprintf("sharing %s with %v", id, missing), err)
 			}
 			sum.Shared = append(sum.Shared, Item{ID: id, Reason: "with " + strings.Join(missing, ", ")})
@@ -574,11 +574,11 @@ func (s *Source) Retain(ctx context.Context, r Retention) (Summary, error) {
 }
 
 // retain applies r to the DR snapshots of client's account and region.
-func retain(ctx context.Context, c snaps.Calls, now time.Time, r Retention) (Summary, error) {
+func retain[C retainer](ctx context.Context, c snaps.Calls[C], now time.Time, r Retention) (Summary, error) {
 	if err := r.validate(); err != nil {
 		return Summary{}, err
 	}
-	m, err := c.ListManual(ctx)
+	m, err := snaps.ListManual(ctx, c)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -595,7 +595,7 @@ func (r Retention) validate() error {
 // retainList applies r to list, the DR snapshots of the account and region as listed
 // earlier in the run. A snapshot created since is missing from it, which can only make
 // retention keep more, never delete more.
-func retainList(ctx context.Context, c snaps.Calls, now time.Time, r Retention, list []snaps.Snap) (Summary, error) {
+func retainList[C retainer](ctx context.Context, c snaps.Calls[C], now time.Time, r Retention, list []snaps.Snap) (Summary, error) {
 	var sum Summary
 	byDB := map[string][]snaps.Snap{}
 	var groups []string
@@ -625,7 +625,7 @@ func retainList(ctx context.Context, c snaps.Calls, now time.Time, r Retention, 
 				sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "beyond the retention, but named before the " + NamePrefix +
 					" prefix, which is all the functions may delete: delete it by hand once you no longer need it (docs/dr.md, copies made before the prefix)"})
 			case tooMany || tooOld:
-				if err := c.DeleteSnap(ctx, sn); err != nil {
+				if err := snaps.DeleteSnap(ctx, c, sn); err != nil {
 					return sum, errtext.Wrap("dr", "deleting "+id, err)
 				}
 				reason := "beyond the newest " + strconv.Itoa(r.Keep)

@@ -17,12 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
 	"github.com/shipshape-dev/shipshape/clock/clocktest"
-	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/fakeapi"
-)
-
-var (
-	_ dr.RDSAPI = (*RDS)(nil)
 )
 
 // Operation names for Fail and Calls.

@@ -18,11 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/shipshape-dev/shipshape/dr/restore"
 	"github.com/shipshape-dev/shipshape/fakeapi"
 )
-
-var _ restore.S3API = (*S3)(nil)
 
 // S3 operation names for Fail, Calls and LoseAnswers.
 const (

@@ -24,16 +24,6 @@ import (
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
-// Route53API is the part of the Route 53 client Failover uses. *route53.Client satisfies
-// it, and so does drtest.Route53.
-type Route53API interface {
-	ChangeResourceRecordSets(ctx context.Context, params *route53.ChangeResourceRecordSetsInput, optFns ...func(*route53.Options)) (*route53.ChangeResourceRecordSetsOutput, error)
-	ListResourceRecordSets(ctx context.Context, params *route53.ListResourceRecordSetsInput, optFns ...func(*route53.Options)) (*route53.ListResourceRecordSetsOutput, error)
-	GetChange(ctx context.Context, params *route53.GetChangeInput, optFns ...func(*route53.Options)) (*route53.GetChangeOutput, error)
-}
-
-var _ Route53API = (*route53.Client)(nil)
-
 // Tags of a failover's resources, besides TagDR (restored, or rehearsal), TagSource (the
 // snapshot restored) and, on a rehearsal's, TagRun.
 const (
@@ -129,7 +119,7 @@ type FailoverOptions struct {
 // Restorer restores the latest DR copy in the recovery region and switches DNS to it: the
 // failover itself, or a rehearsal of it that always cleans up. It is safe for concurrent use.
 type Restorer struct {
-	rds     snaps.Calls
+	rds     snaps.Calls[restoring.API]
 	r53     Route53API
 	r53Opts []func(*route53.Options)
 	target  FailoverTarget
@@ -139,7 +129,7 @@ type Restorer struct {
 
 // NewRestorer returns a Restorer. The error, wrapping ErrInvalidInput, is for settings that
 // can't work; NewRestorer makes no call.
-func NewRestorer(client dr.RDSAPI, target FailoverTarget, optFns ...func(*FailoverOptions)) (*Restorer, error) {
+func NewRestorer(client RestorerAPI, target FailoverTarget, optFns ...func(*FailoverOptions)) (*Restorer, error) {
 	var o FailoverOptions
 	for _, fn := range optFns {
 		fn(&o)
@@ -190,7 +180,7 @@ func NewRestorer(client dr.RDSAPI, target FailoverTarget, optFns ...func(*Failov
 		o.Poll = 30 * time.Second
 	}
 	retryer := awsretry.New(awsretry.Options{Clock: o.Clock, MaxAttempts: o.MaxAttempts})
-	r := &Restorer{rds: snaps.NewCalls(client, o.Clock, o.MaxAttempts, o.ClientOptions), r53: o.Route53, target: target, o: o,
+	r := &Restorer{rds: snaps.NewCalls[restoring.API](client, o.Clock, o.MaxAttempts, o.ClientOptions), r53: o.Route53, target: target, o: o,
 		r53Opts: append([]func(*route53.Options){func(ro *route53.Options) { ro.Retryer = retryer }}, o.Route53ClientOptions...)}
 	r.w = &restoring.Verifier{RDS: r.rds, Target: dr.VerifyTarget{SourceInstance: target.SourceInstance, SourceCluster: target.SourceCluster, SourceAccount: target.SourceAccount,
 		SnapshotID: target.SnapshotID, Cluster: target.Cluster, InstanceClass: target.InstanceClass, Engine: o.Engine},
@@ -365,7 +355,7 @@ func (r *Restorer) protected(role string) bool {
 // creation time.
 func (r *Restorer) snapshot(ctx context.Context) (snaps.Snap, error) {
 	if r.target.SnapshotID != "" {
-		s, found, err := r.rds.DescribeSnap(ctx, r.target.cluster(), r.target.SnapshotID, "")
+		s, found, err := snaps.DescribeSnap(ctx, r.rds, r.target.cluster(), r.target.SnapshotID, "")
 		switch {
 		case err != nil:
 			return snaps.Snap{}, errtext.Wrap("dr", "describing "+r.target.SnapshotID, err)
@@ -404,7 +394,7 @@ func (r *Restorer) restoredFrom(ctx context.Context, target string, res restorin
 	from.Created, _ = time.Parse(time.RFC3339, snaps.TagValue(res.Tags, TagRecoveryPoint))
 	account := snaps.TagValue(res.Tags, dr.TagSourceAccount)
 	if from.ID != "" && (from.DB == "" || from.Created.IsZero() || account == "") {
-		s, found, err := r.rds.DescribeSnap(ctx, from.Cluster, from.ID, "")
+		s, found, err := snaps.DescribeSnap(ctx, r.rds, from.Cluster, from.ID, "")
 		if err != nil {
 			return from, errtext.Wrap("dr", "describing "+from.ID+", the snapshot "+target+" was restored from", err)
 		}

@@ -26,33 +26,6 @@ import (
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
-// S3API is the part of the S3 client a Reporter uses: PutObject (conditional: a report is
-// never overwritten) and GetObject (to tell a report this run already wrote, its answer
-// lost, from another one, and to find the record of a notice published already).
-// *s3.Client satisfies it, and so does drtest.S3.
-type S3API interface {
-	PutObject(ctx context.Context, params *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
-	GetObject(ctx context.Context, params *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
-}
-
-// SNSAPI is the part of the SNS client a Reporter uses. *sns.Client satisfies it, and so
-// does drtest.SNS.
-type SNSAPI interface {
-	Publish(ctx context.Context, params *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
-}
-
-// SecretsManagerAPI is the part of the Secrets Manager client SecretCredentials uses.
-// *secretsmanager.Client satisfies it.
-type SecretsManagerAPI interface {
-	GetSecretValue(ctx context.Context, params *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
-}
-
-var (
-	_ S3API             = (*s3.Client)(nil)
-	_ SNSAPI            = (*sns.Client)(nil)
-	_ SecretsManagerAPI = (*secretsmanager.Client)(nil)
-)
-
 // ReporterOptions say where reports go. Both destinations are optional.
 type ReporterOptions struct {
 	// S3 and Bucket: every report is written to

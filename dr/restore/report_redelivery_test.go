@@ -40,7 +40,7 @@ func TestTheReportStepDeliveredTwiceFindsItsOwnReport(t *testing.T) {
 			notices := drtest.NewSNS(topic)
 			s := restore.StepSettings{Target: dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, DSN: "postgres://{host}/db",
 				Regions: map[string]restore.RegionSettings{"": {}}, ReportBucket: "dr-reports", ReportPrefix: "verify", TopicARN: topic}
-			r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(string) dr.RDSAPI { return f }, S3: store, SNS: notices}, false,
+			r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(string) restore.SanitizerAPI { return f }, S3: store, SNS: notices}, false,
 				func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 			require.NoError(t, err)
 			st := state(f, r)

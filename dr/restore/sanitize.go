@@ -75,13 +75,14 @@ const TagStatements = "shipshape:statements"
 // temporary instance, cluster and intermediate snapshot. It is safe for concurrent use.
 type Sanitizer struct {
 	*Verifier
+	rds  snaps.Calls[SanitizerAPI] // its own calls, on the Verifier's client
 	o    SanitizeOptions
 	hash string // statementsHash of the statements
 }
 
 // NewSanitizer returns a Sanitizer; its Verifier restores and connects as NewVerifier's does.
 // The error, wrapping ErrInvalidInput, is for settings that can't work; no call is made.
-func NewSanitizer(client dr.RDSAPI, target dr.VerifyTarget, db dr.Database, o SanitizeOptions, optFns ...func(*dr.VerifyOptions)) (*Sanitizer, error) {
+func NewSanitizer(client SanitizerAPI, target dr.VerifyTarget, db dr.Database, o SanitizeOptions, optFns ...func(*dr.VerifyOptions)) (*Sanitizer, error) {
 	var stmts []string
 	for _, s := range o.Statements {
 		if strings.TrimSpace(s) != "" {
@@ -118,7 +119,7 @@ func NewSanitizer(client dr.RDSAPI, target dr.VerifyTarget, db dr.Database, o Sa
 		return nil, err
 	}
 	v.Kind = restoring.Sanitizing // shipshape-sanitize-<run>, tagged shipshape:dr=sanitize
-	sz := &Sanitizer{Verifier: &Verifier{e: v}, o: o, hash: statementsHash(stmts)}
+	sz := &Sanitizer{Verifier: &Verifier{e: v}, rds: snaps.Calls[SanitizerAPI]{Client: client, Opts: v.RDS.Opts}, o: o, hash: statementsHash(stmts)}
 	if len(o.ShareWith) > 0 {
 		v.BeforeRestore = sz.checkShareableKey
 	}
@@ -289,7 +290,7 @@ func (s *Sanitizer) runAll(ctx context.Context, host string, port int32) error {
 // the statements' hash (for a later run's adoption).
 func (s *Sanitizer) tags(ctx context.Context, st *dr.VerifyState, what string) ([]types.Tag, error) {
 	tags := []types.Tag{snaps.Tag(dr.TagDR, what), snaps.Tag(dr.TagSource, st.Snapshot), snaps.Tag(dr.TagRun, st.Run), snaps.Tag(TagStatements, s.hash)}
-	src, found, err := s.e.RDS.DescribeSnap(ctx, st.Cluster, st.Snapshot, "")
+	src, found, err := snaps.DescribeSnap(ctx, s.rds, st.Cluster, st.Snapshot, "")
 	if err != nil {
 		return nil, errtext.Wrap("dr", "describing "+st.Snapshot+", the DR copy sanitized", err)
 	}
@@ -332,11 +333,11 @@ func (s *Sanitizer) snapshot(ctx context.Context, st *dr.VerifyState) error {
 		return err
 	}
 	if st.Cluster {
-		_, err = s.e.RDS.Client.CreateDBClusterSnapshot(ctx, &rds.CreateDBClusterSnapshotInput{DBClusterIdentifier: aws.String(st.Instance),
-			DBClusterSnapshotIdentifier: aws.String(taken), Tags: tags}, s.e.RDS.Opts...)
+		_, err = s.rds.Client.CreateDBClusterSnapshot(ctx, &rds.CreateDBClusterSnapshotInput{DBClusterIdentifier: aws.String(st.Instance),
+			DBClusterSnapshotIdentifier: aws.String(taken), Tags: tags}, s.rds.Opts...)
 	} else {
-		_, err = s.e.RDS.Client.CreateDBSnapshot(ctx, &rds.CreateDBSnapshotInput{DBInstanceIdentifier: aws.String(st.Instance),
-			DBSnapshotIdentifier: aws.String(taken), Tags: tags}, s.e.RDS.Opts...)
+		_, err = s.rds.Client.CreateDBSnapshot(ctx, &rds.CreateDBSnapshotInput{DBInstanceIdentifier: aws.String(st.Instance),
+			DBSnapshotIdentifier: aws.String(taken), Tags: tags}, s.rds.Opts...)
 	}
 	if snaps.SnapshotExists(err) {
 		err = s.ours(ctx, st, taken, what)
@@ -351,7 +352,7 @@ func (s *Sanitizer) snapshot(ctx context.Context, st *dr.VerifyState) error {
 // recorded) is stale: it is deleted (ErrNotReady until it is gone, then the step makes it
 // anew). Anything else is ErrForeignResource.
 func (s *Sanitizer) ours(ctx context.Context, st *dr.VerifyState, id, what string) error {
-	existing, found, err := s.e.RDS.DescribeSnap(ctx, st.Cluster, id, "")
+	existing, found, err := snaps.DescribeSnap(ctx, s.rds, st.Cluster, id, "")
 	switch {
 	case err != nil:
 		return err
@@ -371,14 +372,14 @@ func (s *Sanitizer) ours(ctx context.Context, st *dr.VerifyState, id, what strin
 	case existing.Status != "available":
 		return fmt.Errorf("%w: %s, left by run %s with other statements, is %s: it is replaced once it can be deleted", dr.ErrNotReady, id, snaps.TagValue(existing.Tags, dr.TagRun), existing.Status)
 	}
-	if err := s.e.RDS.DeleteSnap(ctx, existing); err != nil {
+	if err := snaps.DeleteSnap(ctx, s.rds, existing); err != nil {
 		return errtext.Wrap("dr", "deleting "+id+", left by run "+snaps.TagValue(existing.Tags, dr.TagRun)+" with other statements", err)
 	}
 	return fmt.Errorf("%w: deleted %s, left by run %s with other statements: it is made anew once RDS has deleted it", dr.ErrNotReady, id, snaps.TagValue(existing.Tags, dr.TagRun))
 }
 
 func (s *Sanitizer) snapshotReady(ctx context.Context, st *dr.VerifyState, id string) error {
-	sn, found, err := s.e.RDS.DescribeSnap(ctx, st.Cluster, id, "")
+	sn, found, err := snaps.DescribeSnap(ctx, s.rds, st.Cluster, id, "")
 	switch {
 	case err != nil:
 		return errtext.Wrap("dr", "describing "+id, err)
@@ -401,7 +402,7 @@ func (s *Sanitizer) reencrypt(ctx context.Context, st *dr.VerifyState) error {
 	if err != nil {
 		return err
 	}
-	err = s.e.RDS.CopySnap(ctx, snaps.CopyRequest{Cluster: st.Cluster, Source: st.Taken, Target: st.Final, KMSKey: s.o.KMSKeyID, Tags: tags})
+	err = snaps.CopySnap(ctx, s.rds, snaps.CopyRequest{Cluster: st.Cluster, Source: st.Taken, Target: st.Final, KMSKey: s.o.KMSKeyID, Tags: tags})
 	if snaps.SnapshotExists(err) {
 		err = s.ours(ctx, st, st.Final, "sanitized")
 	}
@@ -412,7 +413,7 @@ func (s *Sanitizer) reencrypt(ctx context.Context, st *dr.VerifyState) error {
 func (s *Sanitizer) share(ctx context.Context, st *dr.VerifyState) error {
 	_, st.Final = s.names(st)
 	if len(s.o.ShareWith) > 0 {
-		if err := s.e.RDS.ShareWith(ctx, snaps.Snap{Cluster: st.Cluster, ID: st.Final}, s.o.ShareWith); err != nil {
+		if err := snaps.ShareWith(ctx, s.rds, snaps.Snap{Cluster: st.Cluster, ID: st.Final}, s.o.ShareWith); err != nil {
 			return errtext.Wrap("dr", fmt.Sprintf("sharing %s with %v", st.Final, s.o.ShareWith), err)
 		}
 	}
@@ -437,7 +438,7 @@ func (s *Sanitizer) cleanup(ctx context.Context, st *dr.VerifyState) error {
 // leftover deletes the run's snapshot id of kind what once it is available: one this run
 // made (its run tag), or, when adopted is true, one it adopted. keep says why one is left.
 func (s *Sanitizer) leftover(ctx context.Context, st *dr.VerifyState, id, what, label string, adopted bool) error {
-	existing, found, err := s.e.RDS.DescribeSnap(ctx, st.Cluster || restoring.IsCluster(s.e.Target), id, "")
+	existing, found, err := snaps.DescribeSnap(ctx, s.rds, st.Cluster || restoring.IsCluster(s.e.Target), id, "")
 	mine := found && strings.TrimSpace(st.Run) != "" && snaps.TagValue(existing.Tags, dr.TagRun) == st.Run
 	switch {
 	case err != nil:
@@ -457,7 +458,7 @@ func (s *Sanitizer) leftover(ctx context.Context, st *dr.VerifyState, id, what, 
 	case existing.Status != "available":
 		return fmt.Errorf("%w: %s %s is %s", dr.ErrNotReady, label, id, existing.Status)
 	}
-	if err := s.e.RDS.DeleteSnap(ctx, existing); err != nil {
+	if err := snaps.DeleteSnap(ctx, s.rds, existing); err != nil {
 		return errtext.Wrap("dr", "deleting "+label+" "+id, err)
 	}
 	st.Report.Cleanup += "; deleted " + label + " " + id
@@ -495,7 +496,7 @@ func (s *Sanitizer) retainSanitized(ctx context.Context, st *dr.VerifyState) err
 	_, final := s.names(st)
 	groups := map[string][]snaps.Snap{}
 	var order []string
-	err := s.e.RDS.ListSnaps(ctx, "manual", false, func(sn snaps.Snap) {
+	err := snaps.ListSnaps(ctx, s.rds, "manual", false, func(sn snaps.Snap) {
 		if !strings.HasPrefix(sn.ID, dr.PrefixSanitized) || snaps.TagValue(sn.Tags, dr.TagDR) != "sanitized" {
 			return
 		}
@@ -525,7 +526,7 @@ func (s *Sanitizer) retainSanitized(ctx context.Context, st *dr.VerifyState) err
 					kept++
 				}
 			default:
-				if err := s.e.RDS.DeleteSnap(ctx, sn); err != nil {
+				if err := snaps.DeleteSnap(ctx, s.rds, sn); err != nil {
 					return errtext.Wrap("dr", "deleting "+sn.Name()+", a sanitized snapshot beyond the newest "+strconv.Itoa(s.o.Keep), err)
 				}
 				deleted = append(deleted, sn.Name())

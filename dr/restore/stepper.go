@@ -50,7 +50,7 @@ func (s StepSettings) RegionNames() []string {
 // the settings name a secret, a report bucket or a topic.
 type StepClients struct {
 	// RDS returns the RDS client of a region ("" for the default one).
-	RDS            func(region string) dr.RDSAPI
+	RDS            func(region string) SanitizerAPI
 	SecretsManager SecretsManagerAPI
 	S3             S3API
 	SNS            SNSAPI

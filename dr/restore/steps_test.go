@@ -304,7 +304,7 @@ func TestReportAfterAFailedStartNamesItsDatabase(t *testing.T) {
 		if sanitize {
 			s.Sanitize.Statements = []string{"UPDATE customers SET email = 'x'"}
 		}
-		r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(string) dr.RDSAPI { return f }, S3: bucket, SNS: notices}, sanitize,
+		r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(string) restore.SanitizerAPI { return f }, S3: bucket, SNS: notices}, sanitize,
 			func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 		require.NoError(t, err)
 		ctx := context.Background()
@@ -351,7 +351,7 @@ func TestReportStepRecordsACleanupThatKeptFailing(t *testing.T) {
 		if sanitize {
 			s.Sanitize.Statements = []string{"UPDATE customers SET email = 'x'"}
 		}
-		r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(string) dr.RDSAPI { return f }, SNS: notices}, sanitize,
+		r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(string) restore.SanitizerAPI { return f }, SNS: notices}, sanitize,
 			func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 		require.NoError(t, err)
 		// Start failed (caught at $.error), then Cleanup failed every time (caught at

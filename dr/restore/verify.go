@@ -22,7 +22,7 @@ type Verifier struct {
 
 // NewVerifier returns a Verifier. The error, wrapping dr.ErrInvalidInput, is for settings that
 // can't work; NewVerifier makes no call.
-func NewVerifier(client RDSAPI, target dr.VerifyTarget, db dr.Database, optFns ...func(*dr.VerifyOptions)) (*Verifier, error) {
+func NewVerifier(client VerifierAPI, target dr.VerifyTarget, db dr.Database, optFns ...func(*dr.VerifyOptions)) (*Verifier, error) {
 	e, err := restoring.New(client, target, db, optFns...)
 	if err != nil {
 		return nil, err

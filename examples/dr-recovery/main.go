@@ -29,7 +29,7 @@ import (
 	"github.com/shipshape-dev/shipshape/examples/internal/lambdamain"
 )
 
-func newHandler(sharedRegion, local dr.RDSAPI, getenv func(string) string, logger *slog.Logger) (func(context.Context, json.RawMessage) (dr.Summary, error), error) {
+func newHandler(sharedRegion, local dr.RecoveryAPI, getenv func(string) string, logger *slog.Logger) (func(context.Context, json.RawMessage) (dr.Summary, error), error) {
 	ret, err := dr.ParseRetention(getenv("DR_KEEP"), getenv("DR_MAX_AGE"))
 	if err != nil {
 		return nil, err

@@ -247,7 +247,7 @@ func TestIntegrationStepsThroughTheHandler(t *testing.T) {
 		"DR_TARGET_KMS_KEY_ID": devKey, "DR_SHARE_WITH": "444444444444"}
 	s, err := drstep.SanitizeSettingsFromEnv(func(k string) string { return env[k] })
 	require.NoError(t, err)
-	r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(string) dr.RDSAPI { return f }}, true, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+	r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(string) restore.SanitizerAPI { return f }}, true, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)
 	h := drstep.Handler(r)
 	ctx := context.Background()

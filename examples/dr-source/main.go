@@ -28,7 +28,7 @@ import (
 	"github.com/shipshape-dev/shipshape/examples/internal/lambdamain"
 )
 
-func newHandler(client dr.RDSAPI, keys dr.KMSAPI, getenv func(string) string, logger *slog.Logger) (func(context.Context, json.RawMessage) (dr.Summary, error), error) {
+func newHandler(client dr.SourceAPI, keys dr.KMSAPI, getenv func(string) string, logger *slog.Logger) (func(context.Context, json.RawMessage) (dr.Summary, error), error) {
 	ret, err := dr.ParseRetention(getenv("DR_KEEP"), getenv("DR_MAX_AGE"))
 	if err != nil {
 		return nil, err

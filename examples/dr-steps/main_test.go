@@ -224,7 +224,7 @@ func TestAFailedCleanupIsStillReported(t *testing.T) {
 	}
 	s, err := drstep.Settings(drstep.StepSettingsFromEnv, func(k string) string { return e[k] })
 	require.NoError(t, err)
-	r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(string) dr.RDSAPI { return f }, S3: bucket, SNS: notices}, false,
+	r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(string) restore.SanitizerAPI { return f }, S3: bucket, SNS: notices}, false,
 		func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)
 	h := drstep.Handler(r)
@@ -305,7 +305,7 @@ var env = map[string]string{"DR_SOURCE_INSTANCE": "orders-db", "DR_INSTANCE_CLAS
 func handler(t *testing.T, f *drtest.RDS, env map[string]string) func(context.Context, restore.StepRequest) (dr.VerifyState, error) {
 	s, err := drstep.StepSettingsFromEnv(func(k string) string { return env[k] })
 	require.NoError(t, err)
-	r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(string) dr.RDSAPI { return f }}, false, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+	r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(string) restore.SanitizerAPI { return f }}, false, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)
 	return drstep.Handler(r)
 }
@@ -416,7 +416,7 @@ func TestSeveralRegionsAndTheReport(t *testing.T) {
 	s, err := drstep.StepSettingsFromEnv(func(k string) string { return regional[k] })
 	require.NoError(t, err)
 	byRegion := map[string]*drtest.RDS{"eu-west-1": west, "eu-central-1": central}
-	r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(region string) dr.RDSAPI { return byRegion[region] }, SNS: srv.Client()}, false,
+	r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(region string) restore.SanitizerAPI { return byRegion[region] }, SNS: srv.Client()}, false,
 		func(o *dr.VerifyOptions) { o.Clock = west.Clock() })
 	require.NoError(t, err)
 	h := drstep.Handler(r)

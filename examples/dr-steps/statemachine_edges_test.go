@@ -122,7 +122,7 @@ func TestAReportAfterAFailedStartNamesItsDatabase(t *testing.T) {
 	e["DR_REPORT_BUCKET"], e["DR_SNS_TOPIC_ARN"] = "dr-reports", topic
 	s, err := drstep.StepSettingsFromEnv(func(k string) string { return e[k] })
 	require.NoError(t, err)
-	r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(string) dr.RDSAPI { return f }, S3: bucket, SNS: notices}, false,
+	r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(string) restore.SanitizerAPI { return f }, S3: bucket, SNS: notices}, false,
 		func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)
 	h := drstep.Handler(r)

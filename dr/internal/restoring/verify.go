@@ -26,7 +26,7 @@ type Verifier struct {
 	// BeforeRestore, when set, is asked about the snapshot Start is about to restore, before
 	// anything is made (the Sanitizer refuses an AWS managed key when sharing).
 	BeforeRestore func(ctx context.Context, sn snaps.Snap) error
-	RDS           snaps.Calls
+	RDS           snaps.Calls[API]
 	Target        dr.VerifyTarget
 	DB            dr.Database
 	Opts          dr.VerifyOptions
@@ -72,7 +72,7 @@ func (v *Verifier) instanceID(run string) string { return RunID(v.own().Prefix, 
 
 // New returns a Verifier. The error, wrapping dr.ErrInvalidInput, is for settings that
 // can't work; New makes no call.
-func New(client dr.RDSAPI, target dr.VerifyTarget, db dr.Database, optFns ...func(*dr.VerifyOptions)) (*Verifier, error) {
+func New(client API, target dr.VerifyTarget, db dr.Database, optFns ...func(*dr.VerifyOptions)) (*Verifier, error) {
 	var o dr.VerifyOptions
 	for _, fn := range optFns {
 		fn(&o)
@@ -105,7 +105,7 @@ func New(client dr.RDSAPI, target dr.VerifyTarget, db dr.Database, optFns ...fun
 // CheckSource checks what a restore starts from: a client, and exactly one of a snapshot id, a
 // source instance and a source cluster (oneOf lists them for the error), each a valid RDS
 // identifier.
-func CheckSource(client dr.RDSAPI, snapshotID, instance, cluster, oneOf string) error {
+func CheckSource(client API, snapshotID, instance, cluster, oneOf string) error {
 	switch {
 	case client == nil:
 		return fmt.Errorf("%w: no RDS client", dr.ErrInvalidInput)
@@ -194,7 +194,7 @@ func (v *Verifier) Start(ctx context.Context, run string) (dr.VerifyState, error
 			}
 		}
 	} else if v.BeforeRestore != nil {
-		sn, found, err := v.RDS.DescribeSnap(ctx, st.Cluster, st.Snapshot, "")
+		sn, found, err := snaps.DescribeSnap(ctx, v.RDS, st.Cluster, st.Snapshot, "")
 		switch {
 		case err != nil:
 			return fail(errtext.Wrap("dr", "describing "+st.Snapshot, err))
@@ -235,7 +235,7 @@ func (v *Verifier) Start(ctx context.Context, run string) (dr.VerifyState, error
 // has that name: copies from several accounts are an *dr.AmbiguousSourceError); why says what
 // it is for, and what to check, in the error when there is none.
 func (v *Verifier) Newest(ctx context.Context, why string) (snaps.Snap, error) {
-	m, err := v.RDS.ListManual(ctx)
+	m, err := snaps.ListManual(ctx, v.RDS)
 	if err != nil {
 		return snaps.Snap{}, err
 	}

@@ -16,14 +16,14 @@ import (
 
 // Calls is an RDS client with the per-call options every call of the package carries: the
 // SDK's standard retryer (the one retry layer) and the caller's ClientOptions.
-type Calls struct {
-	Client RDSAPI
+type Calls[C any] struct {
+	Client C
 	Opts   []func(*rds.Options)
 }
 
-func NewCalls(client RDSAPI, c clock.Clock, maxAttempts int, clientOptions []func(*rds.Options)) Calls {
+func NewCalls[C any](client C, c clock.Clock, maxAttempts int, clientOptions []func(*rds.Options)) Calls[C] {
 	retryer := awsretry.New(awsretry.Options{Clock: c, MaxAttempts: maxAttempts})
-	return Calls{Client: client, Opts: append([]func(*rds.Options){func(o *rds.Options) { o.Retryer = retryer }}, clientOptions...)}
+	return Calls[C]{Client: client, Opts: append([]func(*rds.Options){func(o *rds.Options) { o.Retryer = retryer }}, clientOptions...)}
 }
 
 // Snap is a DB snapshot or an Aurora DB cluster snapshot, seen the same way by the source
@@ -124,7 +124,7 @@ func (s Snap) Database() string { return s.Group() + "@" + s.Origin() }
 // ListSnaps pages through the DB snapshots and then the DB cluster snapshots of one type
 // ("manual", "automated"; "" with shared: every snapshot of the account and the ones shared
 // with it), 100 a page, handing each to fn.
-func (c Calls) ListSnaps(ctx context.Context, snapshotType string, shared bool, fn func(Snap)) error {
+func ListSnaps[C Lister](ctx context.Context, c Calls[C], snapshotType string, shared bool, fn func(Snap)) error {
 	p := rds.NewDescribeDBSnapshotsPaginator(c.Client, &rds.DescribeDBSnapshotsInput{SnapshotType: OptionalString(snapshotType),
 		IncludeShared: aws.Bool(shared), MaxRecords: aws.Int32(100)})
 	what := snapshotType
@@ -162,9 +162,9 @@ type Manual struct {
 }
 
 // ListManual lists every manual snapshot of both kinds once.
-func (c Calls) ListManual(ctx context.Context) (Manual, error) {
+func ListManual[C Lister](ctx context.Context, c Calls[C]) (Manual, error) {
 	m := Manual{ByID: map[string]Snap{}}
-	err := c.ListSnaps(ctx, "manual", false, func(s Snap) {
+	err := ListSnaps(ctx, c, "manual", false, func(s Snap) {
 		m.ByID[s.Name()] = s
 		if s.Cluster {
 			m.Counted[1]++
@@ -187,7 +187,7 @@ type CopyRequest struct {
 }
 
 // CopySnap starts a copy.
-func (c Calls) CopySnap(ctx context.Context, r CopyRequest) error {
+func CopySnap[C Copier](ctx context.Context, c Calls[C], r CopyRequest) error {
 	var err error
 	if r.Cluster {
 		_, err = c.Client.CopyDBClusterSnapshot(ctx, &rds.CopyDBClusterSnapshotInput{SourceDBClusterSnapshotIdentifier: aws.String(r.Source),
@@ -200,7 +200,7 @@ func (c Calls) CopySnap(ctx context.Context, r CopyRequest) error {
 }
 
 // DescribeSnap reads one snapshot of either kind by id; found is false when RDS has none.
-func (c Calls) DescribeSnap(ctx context.Context, cluster bool, id, snapshotType string) (s Snap, found bool, err error) {
+func DescribeSnap[C Lister](ctx context.Context, c Calls[C], cluster bool, id, snapshotType string) (s Snap, found bool, err error) {
 	if cluster {
 		out, err := c.Client.DescribeDBClusterSnapshots(ctx, &rds.DescribeDBClusterSnapshotsInput{DBClusterSnapshotIdentifier: aws.String(id),
 			SnapshotType: OptionalString(snapshotType)}, c.Opts...)
@@ -225,7 +225,7 @@ func ignoreNotFound(err error) error {
 }
 
 // RestoreAccounts reads the accounts a snapshot's restore attribute names.
-func (c Calls) RestoreAccounts(ctx context.Context, s Snap) (map[string]bool, error) {
+func RestoreAccounts[C AttributeReader](ctx context.Context, c Calls[C], s Snap) (map[string]bool, error) {
 	have := map[string]bool{}
 	add := func(name string, values []string) {
 		if name == "restore" {
@@ -259,7 +259,7 @@ func (c Calls) RestoreAccounts(ctx context.Context, s Snap) (map[string]bool, er
 }
 
 // ShareWith adds accounts to a snapshot's restore attribute.
-func (c Calls) ShareWith(ctx context.Context, s Snap, accounts []string) error {
+func ShareWith[C Sharer](ctx context.Context, c Calls[C], s Snap, accounts []string) error {
 	var err error
 	if s.Cluster {
 		_, err = c.Client.ModifyDBClusterSnapshotAttribute(ctx, &rds.ModifyDBClusterSnapshotAttributeInput{DBClusterSnapshotIdentifier: aws.String(s.ID),
@@ -272,7 +272,7 @@ func (c Calls) ShareWith(ctx context.Context, s Snap, accounts []string) error {
 }
 
 // DeleteSnap deletes a snapshot; one that is gone already counts as deleted.
-func (c Calls) DeleteSnap(ctx context.Context, s Snap) error {
+func DeleteSnap[C Deleter](ctx context.Context, c Calls[C], s Snap) error {
 	var err error
 	if s.Cluster {
 		_, err = c.Client.DeleteDBClusterSnapshot(ctx, &rds.DeleteDBClusterSnapshotInput{DBClusterSnapshotIdentifier: aws.String(s.ID)}, c.Opts...)
@@ -289,7 +289,7 @@ type Quota struct {
 }
 
 // Quotas reads the manual snapshot quotas of the account and region (DescribeAccountAttributes).
-func (c Calls) Quotas(ctx context.Context) (map[string]Quota, error) {
+func Quotas[C QuotaReader](ctx context.Context, c Calls[C]) (map[string]Quota, error) {
 	out, err := c.Client.DescribeAccountAttributes(ctx, &rds.DescribeAccountAttributesInput{}, c.Opts...)
 	if err != nil {
 		return nil, fmt.Errorf("dr: reading the account's RDS quotas: %w", err)

@@ -40,7 +40,7 @@ func (m *Multi) Set(v string) error { *m = append(*m, v); return nil }
 // Clients are the AWS clients a run may use; a binary's run takes a NewClients, which tests
 // replace with one that returns fakes.
 type Clients struct {
-	RDS            dr.RDSAPI
+	RDS            restore.SanitizerAPI
 	SecretsManager restore.SecretsManagerAPI
 	S3             restore.S3API
 	SNS            restore.SNSAPI

@@ -65,7 +65,7 @@ func Handler(r *restore.StepRunner) func(context.Context, restore.StepRequest) (
 // Manager in the secret's region, S3 and SNS only when the settings name a report bucket or
 // a topic.
 func Clients(cfg aws.Config, s restore.StepSettings) restore.StepClients {
-	c := restore.StepClients{RDS: func(region string) dr.RDSAPI {
+	c := restore.StepClients{RDS: func(region string) restore.SanitizerAPI {
 		return rds.NewFromConfig(cfg, func(o *rds.Options) {
 			if region != "" {
 				o.Region = region

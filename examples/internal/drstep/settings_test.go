@@ -66,7 +66,7 @@ func TestSettingsRefuseUpperCaseIdentifiers(t *testing.T) {
 		maps.Copy(e, env)
 		s, err := SanitizeSettingsFromEnv(func(k string) string { return e[k] })
 		if err == nil { // the Lambda's settings are checked when it starts
-			_, err = restore.NewStepRunner(s, restore.StepClients{RDS: func(string) dr.RDSAPI { return f }}, true)
+			_, err = restore.NewStepRunner(s, restore.StepClients{RDS: func(string) restore.SanitizerAPI { return f }}, true)
 		}
 		assert.ErrorIs(t, err, dr.ErrInvalidInput, name)
 	}
