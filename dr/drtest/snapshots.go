@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/shipshape-dev/shipshape/dr"
@@ -279,24 +280,25 @@ func (f *RDS) source(cluster bool, id string) (*RDS, *snapshot) {
 	if !strings.HasPrefix(id, "arn:") {
 		return f, f.snapshots[key(cluster, id)]
 	}
-	parts := strings.SplitN(id, ":", 7) // arn aws rds region account snapshot|cluster-snapshot id
-	if len(parts) != 7 || (parts[5] != "snapshot" && parts[5] != "cluster-snapshot") {
+	a, err := arn.Parse(id) // arn:aws:rds:region:account:snapshot|cluster-snapshot:id
+	kind, bare, ok := strings.Cut(a.Resource, ":")
+	if err != nil || !ok || (kind != "snapshot" && kind != "cluster-snapshot") {
 		return nil, nil
 	}
-	if isCluster := parts[5] == "cluster-snapshot"; isCluster != cluster {
+	if isCluster := kind == "cluster-snapshot"; isCluster != cluster {
 		return nil, nil
 	}
 	owner := f
-	if parts[3] != f.Region || parts[4] != f.Account {
+	if a.Region != f.Region || a.AccountID != f.Account {
 		if f.world == nil {
 			return nil, nil
 		}
-		owner = f.world.rds[[2]string{parts[4], parts[3]}]
+		owner = f.world.rds[[2]string{a.AccountID, a.Region}]
 		if owner == nil {
 			return nil, nil
 		}
 	}
-	return owner, owner.snapshots[key(cluster, parts[6])]
+	return owner, owner.snapshots[key(cluster, bare)]
 }
 
 // CopyDBSnapshot copies a snapshot (by id or ARN) into a new manual snapshot, "creating"

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/shipshape-dev/shipshape/clock"
@@ -45,8 +46,10 @@ type Snap struct {
 func BareID(id *string) string {
 	s := aws.ToString(id)
 	// arn:partition:rds:region:account:snapshot|cluster-snapshot:id (the id may hold ':')
-	if parts := strings.SplitN(s, ":", 7); len(parts) == 7 && parts[0] == "arn" {
-		return parts[6]
+	if a, err := arn.Parse(s); err == nil {
+		if _, bare, ok := strings.Cut(a.Resource, ":"); ok {
+			return bare
+		}
 	}
 	return s
 }
@@ -330,12 +333,12 @@ func Tag(key, value string) types.Tag {
 }
 
 // AccountOf returns the account id in a snapshot ARN.
-func AccountOf(arn string) string {
-	parts := strings.Split(arn, ":")
-	if len(parts) < 5 {
+func AccountOf(s string) string {
+	a, err := arn.Parse(s)
+	if err != nil {
 		return ""
 	}
-	return parts[4]
+	return a.AccountID
 }
 
 func ValidAccount(a string) bool { return len(a) == 12 && strings.Trim(a, "0123456789") == "" }
