@@ -11,6 +11,10 @@ import (
 	"github.com/shipshape-dev/shipshape/clock"
 )
 
+// The vocabulary of the restores (dr/restore's Verifier and Sanitizer, dr/failover's
+// Restorer), kept here so that both packages, and the state machines' JSON, share one:
+// what to restore, the database and its checks, a run's state and its report.
+
 // Checks are the SQL checks Verify runs against the restored database. As JSON (DR_CHECKS of
 // examples/dr-steps, read by examples/internal/drstep) the fields keep their Go names:
 //
@@ -35,7 +39,7 @@ type QueryCheck struct {
 	Want string `json:"want"`
 }
 
-// VerifyTarget is what a Verifier restores: the newest available DR snapshot of
+// VerifyTarget is what a restore.Verifier (or restore.Sanitizer) restores: the newest available DR snapshot of
 // SourceInstance (a DB instance) or of SourceCluster (an Aurora cluster), or SnapshotID (a DB
 // cluster snapshot when Cluster is set); and the class of the temporary instance. Required.
 //
