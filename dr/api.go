@@ -2,39 +2,40 @@ package dr
 
 import (
 	"context"
-	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
-
-	"github.com/shipshape-dev/shipshape/clock"
+	"github.com/shipshape-dev/shipshape/dr/internal/snaps"
 )
 
-// RDSAPI is the part of the RDS client the package uses: DB snapshots and Aurora DB cluster
-// snapshots (list, copy, share, delete, tag), the account's quotas, and the restores (a DB
-// instance, or an Aurora cluster and its instance) that Verify and Sanitize run. *rds.Client satisfies it, and so does drtest.RDS.
-type RDSAPI interface {
+// SourceAPI is the part of the RDS client a Source uses: it lists, copies, shares, tags and
+// deletes DB and DB cluster snapshots and reads the account's quotas. *rds.Client satisfies
+// it, and so does drtest.RDS.
+type SourceAPI interface {
 	DescribeDBSnapshots(ctx context.Context, params *rds.DescribeDBSnapshotsInput, optFns ...func(*rds.Options)) (*rds.DescribeDBSnapshotsOutput, error)
+	DescribeDBClusterSnapshots(ctx context.Context, params *rds.DescribeDBClusterSnapshotsInput, optFns ...func(*rds.Options)) (*rds.DescribeDBClusterSnapshotsOutput, error)
 	CopyDBSnapshot(ctx context.Context, params *rds.CopyDBSnapshotInput, optFns ...func(*rds.Options)) (*rds.CopyDBSnapshotOutput, error)
+	CopyDBClusterSnapshot(ctx context.Context, params *rds.CopyDBClusterSnapshotInput, optFns ...func(*rds.Options)) (*rds.CopyDBClusterSnapshotOutput, error)
 	DescribeDBSnapshotAttributes(ctx context.Context, params *rds.DescribeDBSnapshotAttributesInput, optFns ...func(*rds.Options)) (*rds.DescribeDBSnapshotAttributesOutput, error)
 	ModifyDBSnapshotAttribute(ctx context.Context, params *rds.ModifyDBSnapshotAttributeInput, optFns ...func(*rds.Options)) (*rds.ModifyDBSnapshotAttributeOutput, error)
-	DescribeDBClusterSnapshots(ctx context.Context, params *rds.DescribeDBClusterSnapshotsInput, optFns ...func(*rds.Options)) (*rds.DescribeDBClusterSnapshotsOutput, error)
-	CopyDBClusterSnapshot(ctx context.Context, params *rds.CopyDBClusterSnapshotInput, optFns ...func(*rds.Options)) (*rds.CopyDBClusterSnapshotOutput, error)
 	DescribeDBClusterSnapshotAttributes(ctx context.Context, params *rds.DescribeDBClusterSnapshotAttributesInput, optFns ...func(*rds.Options)) (*rds.DescribeDBClusterSnapshotAttributesOutput, error)
 	ModifyDBClusterSnapshotAttribute(ctx context.Context, params *rds.ModifyDBClusterSnapshotAttributeInput, optFns ...func(*rds.Options)) (*rds.ModifyDBClusterSnapshotAttributeOutput, error)
-	DeleteDBClusterSnapshot(ctx context.Context, params *rds.DeleteDBClusterSnapshotInput, optFns ...func(*rds.Options)) (*rds.DeleteDBClusterSnapshotOutput, error)
 	DeleteDBSnapshot(ctx context.Context, params *rds.DeleteDBSnapshotInput, optFns ...func(*rds.Options)) (*rds.DeleteDBSnapshotOutput, error)
-	AddTagsToResource(ctx context.Context, params *rds.AddTagsToResourceInput, optFns ...func(*rds.Options)) (*rds.AddTagsToResourceOutput, error)
+	DeleteDBClusterSnapshot(ctx context.Context, params *rds.DeleteDBClusterSnapshotInput, optFns ...func(*rds.Options)) (*rds.DeleteDBClusterSnapshotOutput, error)
 	DescribeAccountAttributes(ctx context.Context, params *rds.DescribeAccountAttributesInput, optFns ...func(*rds.Options)) (*rds.DescribeAccountAttributesOutput, error)
-	RestoreDBInstanceFromDBSnapshot(ctx context.Context, params *rds.RestoreDBInstanceFromDBSnapshotInput, optFns ...func(*rds.Options)) (*rds.RestoreDBInstanceFromDBSnapshotOutput, error)
-	DescribeDBInstances(ctx context.Context, params *rds.DescribeDBInstancesInput, optFns ...func(*rds.Options)) (*rds.DescribeDBInstancesOutput, error)
-	DeleteDBInstance(ctx context.Context, params *rds.DeleteDBInstanceInput, optFns ...func(*rds.Options)) (*rds.DeleteDBInstanceOutput, error)
-	CreateDBSnapshot(ctx context.Context, params *rds.CreateDBSnapshotInput, optFns ...func(*rds.Options)) (*rds.CreateDBSnapshotOutput, error)
-	RestoreDBClusterFromSnapshot(ctx context.Context, params *rds.RestoreDBClusterFromSnapshotInput, optFns ...func(*rds.Options)) (*rds.RestoreDBClusterFromSnapshotOutput, error)
-	DescribeDBClusters(ctx context.Context, params *rds.DescribeDBClustersInput, optFns ...func(*rds.Options)) (*rds.DescribeDBClustersOutput, error)
-	DeleteDBCluster(ctx context.Context, params *rds.DeleteDBClusterInput, optFns ...func(*rds.Options)) (*rds.DeleteDBClusterOutput, error)
-	CreateDBInstance(ctx context.Context, params *rds.CreateDBInstanceInput, optFns ...func(*rds.Options)) (*rds.CreateDBInstanceOutput, error)
-	CreateDBClusterSnapshot(ctx context.Context, params *rds.CreateDBClusterSnapshotInput, optFns ...func(*rds.Options)) (*rds.CreateDBClusterSnapshotOutput, error)
+	AddTagsToResource(ctx context.Context, params *rds.AddTagsToResourceInput, optFns ...func(*rds.Options)) (*rds.AddTagsToResourceOutput, error)
+}
+
+// RecoveryAPI is the part of the RDS client a Recovery uses, in the source region (to list
+// the snapshots shared with the account) and in the recovery region (to copy, list and
+// delete): snapshots of both kinds. *rds.Client satisfies it, and so does drtest.RDS.
+type RecoveryAPI interface {
+	DescribeDBSnapshots(ctx context.Context, params *rds.DescribeDBSnapshotsInput, optFns ...func(*rds.Options)) (*rds.DescribeDBSnapshotsOutput, error)
+	DescribeDBClusterSnapshots(ctx context.Context, params *rds.DescribeDBClusterSnapshotsInput, optFns ...func(*rds.Options)) (*rds.DescribeDBClusterSnapshotsOutput, error)
+	CopyDBSnapshot(ctx context.Context, params *rds.CopyDBSnapshotInput, optFns ...func(*rds.Options)) (*rds.CopyDBSnapshotOutput, error)
+	CopyDBClusterSnapshot(ctx context.Context, params *rds.CopyDBClusterSnapshotInput, optFns ...func(*rds.Options)) (*rds.CopyDBClusterSnapshotOutput, error)
+	DeleteDBSnapshot(ctx context.Context, params *rds.DeleteDBSnapshotInput, optFns ...func(*rds.Options)) (*rds.DeleteDBSnapshotOutput, error)
+	DeleteDBClusterSnapshot(ctx context.Context, params *rds.DeleteDBClusterSnapshotInput, optFns ...func(*rds.Options)) (*rds.DeleteDBClusterSnapshotOutput, error)
 }
 
 // KMSAPI is the part of the KMS client the package uses: DescribeKey, to tell a snapshot
@@ -45,24 +46,18 @@ type KMSAPI interface {
 }
 
 var (
-	_ RDSAPI                                  = (*rds.Client)(nil)
-	_ KMSAPI                                  = (*kms.Client)(nil)
-	_ rds.DescribeDBSnapshotsAPIClient        = RDSAPI(nil)
-	_ rds.DescribeDBClusterSnapshotsAPIClient = RDSAPI(nil)
+	_ SourceAPI   = (*rds.Client)(nil)
+	_ RecoveryAPI = (*rds.Client)(nil)
+	_ KMSAPI      = (*kms.Client)(nil)
+
+	_ rds.DescribeDBSnapshotsAPIClient        = SourceAPI(nil)
+	_ rds.DescribeDBClusterSnapshotsAPIClient = SourceAPI(nil)
+	_ rds.DescribeDBSnapshotsAPIClient        = RecoveryAPI(nil)
+	_ rds.DescribeDBClusterSnapshotsAPIClient = RecoveryAPI(nil)
 )
 
-// defaultMaxAttempts is how many times one RDS or KMS call is sent in all, by the SDK's
-// standard retryer, unless the options say otherwise.
-const defaultMaxAttempts = 5
-
-// defaults fills the settings the options of every type share, where they are zero: the wall
-// clock, defaultMaxAttempts, and a logger that discards.
-func defaults(c *clock.Clock, maxAttempts *int, logger **slog.Logger) {
-	*c = clock.Or(*c)
-	if *maxAttempts == 0 {
-		*maxAttempts = defaultMaxAttempts
-	}
-	if *logger == nil {
-		*logger = slog.New(slog.DiscardHandler)
-	}
+// retainer is what retention calls: it lists and deletes snapshots (Source and Recovery).
+type retainer interface {
+	snaps.Lister
+	snaps.Deleter
 }

@@ -26,25 +26,14 @@
 // the newest copy of its database (retention trimmed it), so different retention on the two
 // sides can't start a copy-and-trim loop.
 //
-// Verify (Verifier: restore the newest DR snapshot of a DB instance, or of an Aurora cluster
-// into a temporary cluster plus one instance, wait with progress, bounded by Timeout and ended
-// at once by a terminal state such as incompatible-restore, run SQL checks through
-// database/sql with the caller's driver and credentials from Secrets Manager
-// (SecretCredentials), a JSON report, and ALWAYS delete what it made; also as steps Start,
-// Ready, Check and Cleanup for Step Functions, where the temporary names derive from the
-// execution name so that Cleanup finds them even when a step's answer was lost, and nothing
-// another run made is used or deleted; a state without a run deletes nothing). Reporter writes reports to S3 and notifies SNS when one
-// failed; StepRunner runs the state machines' steps for several regions. Sanitizer makes a
-// sanitized copy for development accounts (restore, the statements, snapshot, re-encrypt,
-// share, tag, always delete what is temporary; as steps, each statement exactly once, also
-// when a step is delivered twice at once, and nothing snapshotted or shared before every
-// statement ran).
-// Restorer is the failover: the newest DR copy restored under the identifier the applications
-// use (Plan shows it first with reads only), waited for, tagged, and only then a Route 53
-// CNAME switched (a rerun attaches only to a restore of the same database, adds an Aurora
-// cluster's missing instance, reports what the restore holds, and rolls back to the record's
-// value before the first run); Rehearse does it all under temporary names, runs the checks, measures the
-// recovery point and recovery time, and always cleans up.
+// The restores live in their own packages, over the snapshots this package makes:
+// dr/restore (Verifier, Sanitizer, Reporter, StepRunner: prove a DR copy by restoring and
+// checking it, make sanitized copies for development accounts, deliver the reports) and
+// dr/failover (Restorer: the failover itself and its rehearsal). This package keeps the
+// vocabulary they share: VerifyTarget, VerifyOptions, Database, Checks, VerifyState, Report
+// and StepResult, the errors, the tags and the names. The settings of the binaries (DR_
+// variables, check flags) are read beside them, in examples/internal/drstep and
+// examples/internal/drcli.
 //
 // Binaries: examples/dr-source and examples/dr-recovery (the Lambdas of the pipeline, with
 // SAM templates), examples/dr-verify, examples/dr-sanitize and examples/dr-failover (CLIs;
@@ -63,10 +52,6 @@
 //	rec, err := dr.NewRecoveryFromConfig(cfg, dr.Origin{Accounts: []string{"111111111111"}, Region: "eu-west-1"},
 //		func(o *dr.RecoveryOptions) { o.KMSKeyID = "arn:aws:kms:eu-central-1:222222222222:key/..." })
 //	sum, err = rec.Scheduled(ctx, dr.Retention{Keep: 7})
-//
-//	v, err := dr.NewVerifierFromConfig(cfg, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
-//		dr.Database{Driver: "pgx", DSN: dsn}, func(o *dr.VerifyOptions) { o.Checks = checks })
-//	report, err := v.Verify(ctx)
 //
 // Copies get a deterministic id (CopyID: "shipshape-dr-", instance, snapshot time; on the
 // recovery side with several source accounts, "-<account>" after it) and the tags
@@ -87,7 +72,7 @@
 // identifier given as input must be in lower case, as RDS stores it (ValidInputIdentifier).
 //
 // A source database is a name of an account: two source accounts may each have an
-// orders-db. Verifier, Sanitizer and Restorer restore the newest copy of
+// orders-db. dr/restore's Verifier and Sanitizer and dr/failover's Restorer restore the newest copy of
 // VerifyTarget.SourceAccount's (FailoverTarget.SourceAccount's) database, and refuse a name
 // with copies from several accounts when none is given (*AmbiguousSourceError), before any
 // change.
@@ -105,15 +90,15 @@
 // busy: try again), ErrTimedOut, ErrRestoreFailed (*RestoreFailedError names the terminal
 // state), ErrNeedsCustomerKey (names the key and why), ErrQuota (names the quota and the
 // retention setting that frees room), ErrNoSnapshot, ErrForeignResource, ErrAmbiguousSource
-// (*AmbiguousSourceError names the accounts), ErrReportExists (*ReportExistsError names the
-// key), ErrInvalidInput;
-// ErrorType turns them into names a state machine routes on. The SDK's modeled errors stay
-// reachable with errors.As.
+// (*AmbiguousSourceError names the accounts), ErrInvalidInput;
+// ErrorType turns them into names a state machine routes on. dr/restore and dr/failover wrap
+// the same sentinels (restore.ErrReportExists is dr/restore's own). The SDK's modeled errors
+// stay reachable with errors.As.
 //
 // # Concurrency
 //
-// Source, Recovery, Verifier, Sanitizer, Reporter, StepRunner and Restorer are safe for
-// concurrent use.
+// Source and Recovery are safe for concurrent use (and so are dr/restore's and dr/failover's
+// types).
 //
 // # Testing
 //

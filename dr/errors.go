@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/rds/types"
-
 	"github.com/shipshape-dev/shipshape/internal/awserr"
 )
 
@@ -129,28 +127,3 @@ func ErrorType(err error) string {
 }
 
 // The SDK's modeled faults, by kind: one place reads them, for DB and DB cluster snapshots.
-
-func snapshotNotFound(err error) bool {
-	return errors.As(err, new(*types.DBSnapshotNotFoundFault)) || errors.As(err, new(*types.DBClusterSnapshotNotFoundFault))
-}
-
-func snapshotExists(err error) bool {
-	return errors.As(err, new(*types.DBSnapshotAlreadyExistsFault)) || errors.As(err, new(*types.DBClusterSnapshotAlreadyExistsFault))
-}
-
-func quotaExceeded(err error) bool {
-	return errors.As(err, new(*types.SnapshotQuotaExceededFault))
-}
-
-func instanceNotFound(err error) bool { return errors.As(err, new(*types.DBInstanceNotFoundFault)) }
-
-func instanceExists(err error) bool { return errors.As(err, new(*types.DBInstanceAlreadyExistsFault)) }
-
-func instanceBusy(err error) bool { return errors.As(err, new(*types.InvalidDBInstanceStateFault)) }
-
-// singleStepRefused: RDS would not copy a snapshot of another account from another region in
-// one step (older engines and regions, keys that can't be used across regions); the two-hop
-// path may still work. RDS says so with a parameter error or a KMS fault.
-func singleStepRefused(err error) bool {
-	return errors.As(err, new(*types.KMSKeyNotAccessibleFault)) || awserr.Is(err, "InvalidParameterCombination", "InvalidParameterValue")
-}

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -23,12 +21,6 @@ func TestErrorsNameThePackageOnce(t *testing.T) {
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	denied := drtest.APIError("AccessDenied", "not allowed")
-	verifierOn := func(f *drtest.RDS) *dr.Verifier {
-		v, err := dr.NewVerifier(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: noDB},
-			func(o *dr.VerifyOptions) { o.Clock = f.Clock(); o.Timeout = time.Minute })
-		require.NoError(t, err)
-		return v
-	}
 	cases := map[string]func(f *drtest.RDS) error{
 		"bad snapshot id": func(f *drtest.RDS) error { _, err := source(t, f).CopyAutomated(ctx, "rds:a--b"); return err },
 		"describe denied": func(f *drtest.RDS) error {
@@ -73,74 +65,9 @@ func TestErrorsNameThePackageOnce(t *testing.T) {
 			_, err = rec.CopyShared(ctx)
 			return err
 		},
-		"no snapshot": func(f *drtest.RDS) error { _, err := verifierOn(drtest.New(nil)).Verify(ctx); return err },
-		"restore denied": func(f *drtest.RDS) error {
-			f.Fail(drtest.OpRestore, denied, 0)
-			_, err := verifierOn(f).Verify(ctx)
-			return err
-		},
-		"restore failed": func(f *drtest.RDS) error {
-			f.RestoreOutcome = "storage-full"
-			_, err := verifierOn(f).Verify(ctx)
-			return err
-		},
-		"timed out": func(f *drtest.RDS) error { f.RestoreTime = time.Hour; _, err := verifierOn(f).Verify(ctx); return err },
-		"cleanup denied": func(f *drtest.RDS) error {
-			f.Fail(drtest.OpDeleteDB, denied, 0)
-			_, err := verifierOn(f).Verify(ctx)
-			return err
-		},
-		"foreign": func(f *drtest.RDS) error {
-			_, _ = verifierOn(f).Start(ctx, "r")
-			_, err := verifierOn(f).Start(ctx, "R")
-			return err
-		},
-		"bad checks":    func(*drtest.RDS) error { _, err := dr.ParseChecks(`{"MinTable":1}`); return err },
-		"bad DSN":       func(*drtest.RDS) error { _, err := dr.DSNTemplate("postgres://db", nil); return err },
 		"bad options":   func(f *drtest.RDS) error { _, err := dr.NewRecovery(f, f, dr.Origin{}); return err },
 		"bad retention": func(*drtest.RDS) error { _, err := dr.ParseRetention("0", ""); return err },
 		"bad event":     func(*drtest.RDS) error { _, err := dr.ParseEvents([]byte(`{`)); return err },
-		"unknown step": func(f *drtest.RDS) error {
-			_, err := verifierOn(f).Step(ctx, "dance", "r", dr.VerifyState{})
-			return err
-		},
-		"sanitize denied": func(f *drtest.RDS) error {
-			f.Fail(drtest.OpRestore, denied, 0)
-			s, err := dr.NewSanitizer(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: noDB},
-				dr.SanitizeOptions{Statements: []string{"x"}}, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
-			require.NoError(t, err)
-			_, _, err = s.Sanitize(ctx)
-			return err
-		},
-		"failover foreign": func(f *drtest.RDS) error {
-			_, err := f.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String("shipshape-orders-db"),
-				DBSnapshotIdentifier: aws.String("shipshape-dr-orders-db-202611220300")})
-			require.NoError(t, err)
-			r, err := dr.NewRestorer(f, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-orders-db", InstanceClass: "db.r6g.large"}, func(o *dr.FailoverOptions) { o.Clock = f.Clock() })
-			require.NoError(t, err)
-			_, err = r.Failover(ctx)
-			return err
-		},
-		"failover terminal": func(f *drtest.RDS) error {
-			f.RestoreOutcome = "failed"
-			r, err := dr.NewRestorer(f, dr.FailoverTarget{SourceCluster: "orders-db", TargetID: "shipshape-x", InstanceClass: "db.r6g.large"}, func(o *dr.FailoverOptions) { o.Clock = f.Clock() })
-			require.NoError(t, err)
-			_, err = r.Rehearse(ctx, dr.Database{Driver: "pgx", DSN: noDB}, dr.Checks{})
-			return err
-		},
-		"failover options": func(f *drtest.RDS) error {
-			_, err := dr.NewRestorer(f, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-x", InstanceClass: "db.r6g.large"},
-				func(o *dr.FailoverOptions) { o.DNS = &dr.DNSRecord{ZoneID: "Z", Name: "db.example.com"} })
-			return err
-		},
-		"report": func(*drtest.RDS) error {
-			_, err := dr.NewReporter(func(o *dr.ReporterOptions) { o.Bucket = "reports" })
-			return err
-		},
-		"sanitize statements": func(f *drtest.RDS) error {
-			_, err := dr.NewSanitizer(f, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"}, dr.Database{Driver: "pgx", DSN: noDB}, dr.SanitizeOptions{Statements: []string{" "}})
-			return err
-		},
 	}
 	for name, produce := range cases {
 		t.Run(name, func(t *testing.T) {

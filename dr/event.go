@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/aws/aws-lambda-go/events"
+	"github.com/shipshape-dev/shipshape/envelope"
+	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
 // SnapshotEvent is an automated snapshot that RDS reports as created.
@@ -43,67 +44,55 @@ func automatedCreated(eventID, message, sourceID string) bool {
 
 // ParseEvents reads the automated-snapshot-created events out of a Lambda payload: an SNS
 // delivery of RDS event notifications, or an EventBridge "RDS DB Snapshot Event" or "RDS DB
-// Cluster Snapshot Event". Other RDS
-// events give none; a payload of another kind is an error.
+// Cluster Snapshot Event". Other RDS events give none; a payload of another kind (an SQS
+// batch included) is an error. The envelopes are package envelope's to take off.
 func ParseEvents(payload []byte) ([]SnapshotEvent, error) {
-	var probe struct {
-		Records []struct {
-			EventSource string `json:"EventSource"`
-		} `json:"Records"`
-		DetailType string `json:"detail-type"`
-	}
-	if err := json.Unmarshal(payload, &probe); err != nil {
+	if err := json.Unmarshal(payload, new(map[string]json.RawMessage)); err != nil {
 		return nil, fmt.Errorf("%w: the event is not JSON: %v", ErrInvalidInput, err)
 	}
+	msgs, err := envelope.Decode(payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrInvalidInput, errtext.Strip("envelope", err.Error()))
+	}
 	var out []SnapshotEvent
-	switch {
-	case len(probe.Records) > 0 && probe.Records[0].EventSource == "aws:sns":
-		var ev events.SNSEvent
-		if err := json.Unmarshal(payload, &ev); err != nil {
-			return nil, fmt.Errorf("%w: SNS event: %v", ErrInvalidInput, err)
-		}
-		for _, r := range ev.Records {
-			var m rdsEventMessage
-			if err := json.Unmarshal([]byte(r.SNS.Message), &m); err != nil {
+	for _, m := range msgs {
+		switch {
+		case m.Via == envelope.SNS:
+			var e rdsEventMessage
+			if err := json.Unmarshal(m.Body, &e); err != nil {
 				return nil, fmt.Errorf("%w: SNS message is not an RDS event: %v", ErrInvalidInput, err)
 			}
-			if automatedCreated(m.EventID, m.EventMessage, m.SourceID) {
-				out = append(out, SnapshotEvent{SnapshotID: m.SourceID, SnapshotARN: m.SourceARN, Cluster: isCluster(m.EventID, m.SourceARN, m.EventSource)})
+			if automatedCreated(e.EventID, e.EventMessage, e.SourceID) {
+				out = append(out, SnapshotEvent{SnapshotID: e.SourceID, SnapshotARN: e.SourceARN, Cluster: isCluster(e.EventID, e.SourceARN, e.EventSource)})
 			}
+		case m.Via == envelope.EventBridge:
+			ev := m.Event
+			if ev.Source != "aws.rds" {
+				return nil, fmt.Errorf("%w: EventBridge event from %q, not aws.rds", ErrInvalidInput, ev.Source)
+			}
+			var d struct {
+				EventID          string
+				Message          string
+				SourceIdentifier string
+				SourceArn        string
+				SourceType       string
+			}
+			if err := json.Unmarshal(ev.Detail, &d); err != nil {
+				return nil, fmt.Errorf("%w: RDS event detail: %v", ErrInvalidInput, err)
+			}
+			if automatedCreated(d.EventID, d.Message, d.SourceIdentifier) {
+				out = append(out, SnapshotEvent{SnapshotID: d.SourceIdentifier, SnapshotARN: d.SourceArn, Cluster: isCluster(d.EventID, d.SourceArn, d.SourceType)})
+			}
+		default:
+			return nil, fmt.Errorf("%w: neither an SNS delivery nor an EventBridge event", ErrInvalidInput)
 		}
-		return out, nil
-	case probe.DetailType != "":
-		var ev events.CloudWatchEvent
-		if err := json.Unmarshal(payload, &ev); err != nil {
-			return nil, fmt.Errorf("%w: EventBridge event: %v", ErrInvalidInput, err)
-		}
-		if ev.Source != "aws.rds" {
-			return nil, fmt.Errorf("%w: EventBridge event from %q, not aws.rds", ErrInvalidInput, ev.Source)
-		}
-		var d struct {
-			EventID          string
-			Message          string
-			SourceIdentifier string
-			SourceArn        string
-			SourceType       string
-		}
-		if err := json.Unmarshal(ev.Detail, &d); err != nil {
-			return nil, fmt.Errorf("%w: RDS event detail: %v", ErrInvalidInput, err)
-		}
-		if automatedCreated(d.EventID, d.Message, d.SourceIdentifier) {
-			out = append(out, SnapshotEvent{SnapshotID: d.SourceIdentifier, SnapshotARN: d.SourceArn, Cluster: isCluster(d.EventID, d.SourceArn, d.SourceType)})
-		}
-		return out, nil
 	}
-	return nil, fmt.Errorf("%w: neither an SNS delivery nor an EventBridge event", ErrInvalidInput)
+	return out, nil
 }
 
 // IsSchedule reports whether a Lambda payload is an EventBridge scheduled event (the
 // periodic runs: share and retain on the source side, copy and retain on the recovery side).
 func IsSchedule(payload []byte) bool {
-	var probe struct {
-		DetailType string `json:"detail-type"`
-		Source     string `json:"source"`
-	}
-	return json.Unmarshal(payload, &probe) == nil && probe.DetailType == "Scheduled Event" && probe.Source == "aws.events"
+	msgs, err := envelope.Decode(payload)
+	return err == nil && len(msgs) == 1 && msgs[0].Via == envelope.EventBridge && msgs[0].Event.IsSchedule()
 }

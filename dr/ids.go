@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/shipshape-dev/shipshape/dr/internal/snaps"
 )
 
 // Tags the package puts on its snapshots; retention only ever touches snapshots with TagDR.
 const (
-	TagDR     = "shipshape:dr"
-	TagSource = "shipshape:source"
+	TagDR     = snaps.TagDR     // "shipshape:dr"
+	TagSource = snaps.TagSource // "shipshape:source": the source snapshot's ARN
 	// TagSharedWith records the accounts a DR snapshot was shared with ("+"-separated), so
 	// that a periodic run reads the restore attribute only of snapshots not yet shared as
 	// configured.
@@ -28,7 +30,11 @@ const (
 	// copies and staging copies) and on the restores made from them: the account whose
 	// database the data comes from. Two source accounts may each have a database of one name;
 	// a copy made before this tag existed takes its account from its shipshape:source ARN.
-	TagSourceAccount = "shipshape:source-account"
+	TagSourceAccount = snaps.TagSourceAccount // "shipshape:source-account"
+	// TagSourceDatabase is on a failover's restores and on sanitized snapshots: the source DB
+	// instance or cluster whose DR copy was restored (a failover's rerun attaches only to a
+	// restore of its own database).
+	TagSourceDatabase = "shipshape:source-db"
 )
 
 // NamePrefix starts the name of everything the package creates, tags, shares or deletes in
@@ -36,13 +42,13 @@ const (
 // condition is met by anyone who may tag), so the templates' IAM statements that delete,
 // share or tag are limited by name, to this prefix (narrower still: one kind's prefix below).
 // A suffix would not do: "-dr" also ends an operator's "payroll-dr".
-const NamePrefix = "shipshape-"
+const NamePrefix = snaps.NamePrefix // "shipshape-"
 
 // The kinds of names, each its own prefix, so that one function's IAM grant can't reach
 // another kind (the sanitizing function may share shipshape-sanitized-*, never a DR copy).
 const (
 	// PrefixCopy starts DR copies and their staging copies: "shipshape-dr-orders-db-202611230300".
-	PrefixCopy = NamePrefix + "dr-"
+	PrefixCopy = snaps.PrefixCopy // NamePrefix + "dr-"
 	// PrefixVerify starts the temporary instances and clusters of Verify (dr-steps, dr-verify).
 	PrefixVerify = NamePrefix + "verify-"
 	// PrefixSanitize starts the temporary instances and clusters of Sanitize (dr-sanitize):
@@ -74,21 +80,8 @@ func Owned(id string) bool { return strings.HasPrefix(id, NamePrefix) }
 // ValidIdentifier checks RDS's rules for snapshot identifiers: 1 to 255 letters, digits and
 // hyphens, starting with a letter, no two hyphens in a row, not ending with a hyphen.
 func ValidIdentifier(id string) error {
-	bad := func(why string) error { return fmt.Errorf("%w: snapshot identifier %q %s", ErrInvalidInput, id, why) }
-	switch {
-	case id == "" || len(id) > 255:
-		return bad("must be 1 to 255 characters")
-	case !isLetter(id[0]):
-		return bad("must start with a letter")
-	case strings.Contains(id, "--"):
-		return bad("must not contain two hyphens in a row")
-	case strings.HasSuffix(id, "-"):
-		return bad("must not end with a hyphen")
-	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; !isLetter(c) && !(c >= '0' && c <= '9') && c != '-' {
-			return bad("may hold only letters, digits and hyphens")
-		}
+	if why := snaps.IdentifierProblem(id); why != "" {
+		return fmt.Errorf("%w: snapshot identifier %q %s", ErrInvalidInput, id, why)
 	}
 	return nil
 }
@@ -110,8 +103,6 @@ func ValidInputIdentifier(id string) error {
 	return nil
 }
 
-func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
-
 // CopyID is the deterministic identifier of the DR copy of a snapshot: PrefixCopy, the
 // source instance and the snapshot's creation time to the minute, e.g.
 // "shipshape-dr-orders-db-202611230300". The same snapshot always gives the same id, which
@@ -121,25 +112,6 @@ func CopyID(instance string, created time.Time) (string, error) {
 	for strings.Contains(base, "--") {
 		base = strings.ReplaceAll(base, "--", "-")
 	}
-	return fitID(PrefixCopy, base, "-"+created.UTC().Format("200601021504"))
-}
-
-// fitID is prefix+middle+suffix, the middle shortened (and a hyphen it would then end with
-// dropped) so that the whole fits RDS's 255 characters; it must be a valid identifier.
-func fitID(prefix, middle, suffix string) (string, error) {
-	if room := 255 - len(prefix) - len(suffix); len(middle) > room {
-		middle = strings.TrimRight(middle[:max(room, 0)], "-")
-	}
-	id := prefix + middle + suffix
+	id := snaps.FitID(PrefixCopy, base, "-"+created.UTC().Format("200601021504"))
 	return id, ValidIdentifier(id)
-}
-
-// legacyCopyName is the middle of a DR copy's id without its kind: "orders-db-202611230300"
-// of "shipshape-dr-orders-db-202611230300", and of a copy named before the prefix,
-// "orders-db-202611230300-dr".
-func legacyCopyName(id string) string {
-	if strings.HasPrefix(id, PrefixCopy) {
-		return strings.TrimPrefix(id, PrefixCopy)
-	}
-	return strings.TrimSuffix(strings.TrimPrefix(id, NamePrefix), "-dr")
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
 	"github.com/shipshape-dev/shipshape/clock"
+	"github.com/shipshape-dev/shipshape/dr/internal/snaps"
+	"github.com/shipshape-dev/shipshape/internal/awsid"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
 
@@ -79,8 +81,8 @@ const maxClusterCopies = 5
 // Recovery copies the snapshots shared with the recovery account into the recovery region,
 // and trims old copies, in the recovery account.
 type Recovery struct {
-	shared calls // recovery account, source region: sees the shared snapshots, holds staging copies
-	local  calls // recovery account, recovery region: holds the copies
+	shared snaps.Calls[RecoveryAPI] // recovery account, source region: sees the shared snapshots, holds staging copies
+	local  snaps.Calls[RecoveryAPI] // recovery account, recovery region: holds the copies
 	from   Origin
 	opts   RecoveryOptions
 	log    *slog.Logger
@@ -90,7 +92,7 @@ type Recovery struct {
 // region (to see the shared snapshots) and one in the recovery region (to copy into), for
 // the snapshots from names. The error, wrapping ErrInvalidInput, is for settings that can't
 // work; NewRecovery makes no call.
-func NewRecovery(sharedRegion, recoveryRegion RDSAPI, from Origin, optFns ...func(*RecoveryOptions)) (*Recovery, error) {
+func NewRecovery(sharedRegion, recoveryRegion RecoveryAPI, from Origin, optFns ...func(*RecoveryOptions)) (*Recovery, error) {
 	var o RecoveryOptions
 	for _, fn := range optFns {
 		fn(&o)
@@ -100,7 +102,7 @@ func NewRecovery(sharedRegion, recoveryRegion RDSAPI, from Origin, optFns ...fun
 		return nil, fmt.Errorf("%w: the recovery side needs an RDS client in the source region and one in the recovery region", ErrInvalidInput)
 	case len(from.Accounts) == 0 || from.Region == "":
 		return nil, fmt.Errorf("%w: the recovery side needs the source accounts and the source region (Origin)", ErrInvalidInput)
-	case !validRegion(from.Region):
+	case awsid.Region(from.Region) != nil:
 		return nil, fmt.Errorf("%w: source region %q is not a region name (e.g. eu-west-1; not an availability zone or an ARN)", ErrInvalidInput, from.Region)
 	case o.MaxCopies < 0 || o.MaxAttempts < 0:
 		return nil, fmt.Errorf("%w: MaxCopies and MaxAttempts can't be negative", ErrInvalidInput)
@@ -110,31 +112,22 @@ func NewRecovery(sharedRegion, recoveryRegion RDSAPI, from Origin, optFns ...fun
 		return nil, fmt.Errorf("%w: CopyPath %q: want %q or %q", ErrInvalidInput, o.CopyPath, CopyAuto, CopyTwoHop)
 	}
 	for _, a := range from.Accounts {
-		if !validAccount(a) {
+		if !snaps.ValidAccount(a) {
 			return nil, fmt.Errorf("%w: source account %q is not a 12-digit AWS account id", ErrInvalidInput, a)
 		}
 	}
-	defaults(&o.Clock, &o.MaxAttempts, &o.Logger)
+	snaps.Defaults(&o.Clock, &o.MaxAttempts, &o.Logger)
 	if o.MaxCopies == 0 {
 		o.MaxCopies = 5
 	}
-	return &Recovery{shared: newCalls(sharedRegion, o.Clock, o.MaxAttempts, o.ClientOptions),
-		local: newCalls(recoveryRegion, o.Clock, o.MaxAttempts, o.ClientOptions), from: from, opts: o, log: o.Logger}, nil
+	return &Recovery{shared: snaps.NewCalls(sharedRegion, o.Clock, o.MaxAttempts, o.ClientOptions),
+		local: snaps.NewCalls(recoveryRegion, o.Clock, o.MaxAttempts, o.ClientOptions), from: from, opts: o, log: o.Logger}, nil
 }
 
 // NewRecoveryFromConfig returns a Recovery over rds.NewFromConfig(cfg) in from.Region and in
 // cfg's region (the recovery region).
 func NewRecoveryFromConfig(cfg aws.Config, from Origin, optFns ...func(*RecoveryOptions)) (*Recovery, error) {
 	return NewRecovery(rds.NewFromConfig(cfg, func(o *rds.Options) { o.Region = from.Region }), rds.NewFromConfig(cfg), from, optFns...)
-}
-
-// accountOf returns the account id in a snapshot ARN.
-func accountOf(arn string) string {
-	parts := strings.Split(arn, ":")
-	if len(parts) < 5 {
-		return ""
-	}
-	return parts[4]
 }
 
 // CopyShared copies every available snapshot shared by the source accounts that has no copy
@@ -146,11 +139,11 @@ func accountOf(arn string) string {
 // their snapshots of one minute an id. "Its database" is the source instance or cluster of
 // the snapshot's account.
 func (r *Recovery) CopyShared(ctx context.Context) (Summary, error) {
-	m, err := r.local.listManual(ctx)
+	m, err := snaps.ListManual(ctx, r.local)
 	if err != nil {
 		return Summary{}, err
 	}
-	return r.copyShared(ctx, m.ours)
+	return r.copyShared(ctx, m.Ours)
 }
 
 // Scheduled is the recovery side's periodic run: CopyShared, then Retain, over one listing
@@ -161,16 +154,16 @@ func (r *Recovery) Scheduled(ctx context.Context, ret Retention) (Summary, error
 	if err := ret.validate(); err != nil {
 		return Summary{}, err
 	}
-	m, err := r.local.listManual(ctx)
+	m, err := snaps.ListManual(ctx, r.local)
 	if err != nil {
 		return Summary{}, err
 	}
-	sum, cerr := r.copyShared(ctx, m.ours)
+	sum, cerr := r.copyShared(ctx, m.Ours)
 	now := r.opts.Clock.Now()
-	trimmed, err := retainList(ctx, r.local, now, ret, m.ours)
+	trimmed, err := retainList(ctx, r.local, now, ret, m.Ours)
 	sum.Add(trimmed)
 	// Retention keeps each database's newest copy, so the listing's newest are still there.
-	sum.RecoveryPoints = recoveryPoints(m.ours, now)
+	sum.RecoveryPoints = recoveryPoints(m.Ours, now)
 	var merr error
 	if r.opts.Metrics != nil {
 		merr = writeRecoveryPoints(r.opts.Metrics, sum.RecoveryPoints, now)
@@ -180,28 +173,28 @@ func (r *Recovery) Scheduled(ctx context.Context, ret Retention) (Summary, error
 
 // copyRun is the state of one copy run.
 type copyRun struct {
-	copied     map[string]snap      // source ARN -> our copy in this region
-	newest     map[string]time.Time // per source DB (database()), the newest copy here
-	staged     map[string]snap      // source ARN -> staging copy in the source region
+	copied     map[string]snaps.Snap // source ARN -> our copy in this region
+	newest     map[string]time.Time  // per source DB (database()), the newest copy here
+	staged     map[string]snaps.Snap // source ARN -> staging copy in the source region
 	inProgress int
 	clusters   int
 	twoHop     bool
 }
 
 // copyShared copies what is shared and not among copies (this region's DR snapshots).
-func (r *Recovery) copyShared(ctx context.Context, copies []snap) (Summary, error) {
+func (r *Recovery) copyShared(ctx context.Context, copies []snaps.Snap) (Summary, error) {
 	var sum Summary
-	run := copyRun{copied: map[string]snap{}, newest: map[string]time.Time{}, staged: map[string]snap{}, twoHop: r.opts.CopyPath == CopyTwoHop}
+	run := copyRun{copied: map[string]snaps.Snap{}, newest: map[string]time.Time{}, staged: map[string]snaps.Snap{}, twoHop: r.opts.CopyPath == CopyTwoHop}
 	for _, c := range copies {
-		if t, err := time.Parse(time.RFC3339, tagValue(c.tags, TagSourceCreated)); err == nil && t.After(run.newest[c.database()]) {
-			run.newest[c.database()] = t
+		if t, err := time.Parse(time.RFC3339, snaps.TagValue(c.Tags, TagSourceCreated)); err == nil && t.After(run.newest[c.Database()]) {
+			run.newest[c.Database()] = t
 		}
-		if src := tagValue(c.tags, TagSource); src != "" {
+		if src := snaps.TagValue(c.Tags, TagSource); src != "" {
 			run.copied[src] = c
 		}
-		if c.status != "available" {
+		if c.Status != "available" {
 			run.inProgress++
-			if c.cluster {
+			if c.Cluster {
 				run.clusters++
 			}
 		}
@@ -212,20 +205,20 @@ func (r *Recovery) copyShared(ctx context.Context, copies []snap) (Summary, erro
 	}
 	// One listing in the source region: the snapshots shared with us and our own staging
 	// copies (IncludeShared with no type lists both).
-	var candidates []snap
-	if err := r.shared.listSnaps(ctx, "", true, func(s snap) {
+	var candidates []snaps.Snap
+	if err := snaps.ListSnaps(ctx, r.shared, "", true, func(s snaps.Snap) {
 		switch {
-		case s.kind == "shared" && wanted[accountOf(s.arn)]: // others are shared by accounts we don't recover
+		case s.Kind == "shared" && wanted[snaps.AccountOf(s.ARN)]: // others are shared by accounts we don't recover
 			candidates = append(candidates, s)
-		case s.kind == "manual" && tagValue(s.tags, TagDR) == "staging":
-			run.staged[tagValue(s.tags, TagSource)] = s
+		case s.Kind == "manual" && snaps.TagValue(s.Tags, TagDR) == "staging":
+			run.staged[snaps.TagValue(s.Tags, TagSource)] = s
 		}
 	}); err != nil {
 		return sum, errtext.Wrap("dr", "in "+r.from.Region, err)
 	}
 	// Oldest first: a snapshot left for the next run (MaxCopies) is then always newer than
 	// the newest copy, and is not mistaken for one that retention trimmed.
-	sortNewestFirst(candidates)
+	snaps.SortNewestFirst(candidates)
 	slices.Reverse(candidates)
 	for _, sn := range candidates {
 		if err := r.copyOne(ctx, &run, sn, &sum); err != nil {
@@ -236,36 +229,36 @@ func (r *Recovery) copyShared(ctx context.Context, copies []snap) (Summary, erro
 	// wanted: older than the newest copy) are deleted; ones still copying wait.
 	for src, st := range run.staged {
 		final, done := run.copied[src]
-		obsolete := !done && !st.created.After(run.newest[st.database()]) && !run.newest[st.database()].IsZero()
-		if st.status != "available" || !(done && final.status == "available" || obsolete) {
+		obsolete := !done && !st.Created.After(run.newest[st.Database()]) && !run.newest[st.Database()].IsZero()
+		if st.Status != "available" || !(done && final.Status == "available" || obsolete) {
 			continue
 		}
-		if !Owned(st.id) {
-			sum.Skipped = append(sum.Skipped, Item{ID: st.name(), Reason: "staging copy in " + r.from.Region + " no longer needed, but named before the " + NamePrefix +
+		if !Owned(st.ID) {
+			sum.Skipped = append(sum.Skipped, Item{ID: st.Name(), Reason: "staging copy in " + r.from.Region + " no longer needed, but named before the " + NamePrefix +
 				" prefix, which is all the function may delete: delete it by hand"})
 			continue
 		}
-		if err := r.shared.deleteSnap(ctx, st); err != nil {
-			return sum, errtext.Wrap("dr", "deleting the staging copy "+st.name()+" in "+r.from.Region, err)
+		if err := snaps.DeleteSnap(ctx, r.shared, st); err != nil {
+			return sum, errtext.Wrap("dr", "deleting the staging copy "+st.Name()+" in "+r.from.Region, err)
 		}
-		sum.Deleted = append(sum.Deleted, Item{ID: st.name(), Reason: "staging copy in " + r.from.Region + " (two-hop path), no longer needed"})
+		sum.Deleted = append(sum.Deleted, Item{ID: st.Name(), Reason: "staging copy in " + r.from.Region + " (two-hop path), no longer needed"})
 	}
 	return sum, nil
 }
 
 // copyOne copies one shared snapshot into this region, in one step or two.
-func (r *Recovery) copyOne(ctx context.Context, run *copyRun, sn snap, sum *Summary) error {
-	arn, id := sn.arn, sn.name()
+func (r *Recovery) copyOne(ctx context.Context, run *copyRun, sn snaps.Snap, sum *Summary) error {
+	arn, id := sn.ARN, sn.Name()
 	switch {
-	case run.copied[arn].id != "":
+	case run.copied[arn].ID != "":
 		sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "already copied"})
 		return nil
-	case sn.created.Before(run.newest[sn.database()]):
+	case sn.Created.Before(run.newest[sn.Database()]):
 		// Older than a copy we hold: retention trimmed it (or will); copying it again
 		// would start a copy-trim loop that pays a cross-region transfer every run.
-		sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "older than the newest copy of " + sn.db + " of account " + sn.origin()})
+		sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "older than the newest copy of " + sn.DB + " of account " + sn.Origin()})
 		return nil
-	case sn.status != "available":
+	case sn.Status != "available":
 		sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "not available yet"})
 		return nil
 	}
@@ -276,20 +269,20 @@ func (r *Recovery) copyOne(ctx context.Context, run *copyRun, sn snap, sum *Summ
 		if full := r.full(run, sn, sum); full {
 			return nil
 		}
-		if sn.encrypted && r.opts.KMSKeyID == "" {
+		if sn.Encrypted && r.opts.KMSKeyID == "" {
 			return fmt.Errorf("%w: %s is encrypted; copying it into this region needs RecoveryOptions.KMSKeyID, a key in this region", ErrInvalidInput, arn)
 		}
-		err := r.local.copySnap(ctx, r.finalCopy(sn, arn))
+		err := snaps.CopySnap(ctx, r.local, r.finalCopy(sn, arn))
 		switch {
 		case err == nil:
 			r.started(run, sn, arn, sum, "from "+arn)
 			return nil
-		case snapshotExists(err):
+		case snaps.SnapshotExists(err):
 			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "a snapshot with this id exists already (not ours?): check it"})
 			return nil
-		case quotaExceeded(err):
+		case snaps.QuotaExceeded(err):
 			return errtext.Join("dr", fmt.Errorf("%w: copying %s: manual snapshots or copies in progress in this region", ErrQuota, arn), err)
-		case singleStepRefused(err):
+		case snaps.SingleStepRefused(err):
 			run.twoHop = true
 			msg := fmt.Sprintf("a single-step copy of %s from %s was refused (%s): copying in two hops for the rest of the run", arn, r.from.Region, errtext.Strip("dr", err.Error()))
 			r.log.Warn("dr: " + msg)
@@ -302,35 +295,35 @@ func (r *Recovery) copyOne(ctx context.Context, run *copyRun, sn snap, sum *Summ
 }
 
 // finalCopy is the copy into this region of source (the shared snapshot, or its staging copy).
-func (r *Recovery) finalCopy(sn snap, source string) copyRequest {
-	req := copyRequest{cluster: sn.cluster, source: source, target: r.copyID(sn), sourceRegion: r.from.Region,
-		tags: []types.Tag{tag(TagDR, "true"), tag(TagSource, sn.arn), tag(TagSourceAccount, accountOf(sn.arn)), tag(TagSourceCreated, sn.created.UTC().Format(time.RFC3339))}}
-	if sn.encrypted {
-		req.kmsKey = r.opts.KMSKeyID
+func (r *Recovery) finalCopy(sn snaps.Snap, source string) snaps.CopyRequest {
+	req := snaps.CopyRequest{Cluster: sn.Cluster, Source: source, Target: r.copyID(sn), SourceRegion: r.from.Region,
+		Tags: []types.Tag{snaps.Tag(TagDR, "true"), snaps.Tag(TagSource, sn.ARN), snaps.Tag(TagSourceAccount, snaps.AccountOf(sn.ARN)), snaps.Tag(TagSourceCreated, sn.Created.UTC().Format(time.RFC3339))}}
+	if sn.Encrypted {
+		req.KMSKey = r.opts.KMSKeyID
 	}
 	return req
 }
 
 // full says whether another copy into this region must wait for the next run.
-func (r *Recovery) full(run *copyRun, sn snap, sum *Summary) bool {
+func (r *Recovery) full(run *copyRun, sn snaps.Snap, sum *Summary) bool {
 	switch {
 	case run.inProgress >= r.opts.MaxCopies:
-		sum.Skipped = append(sum.Skipped, Item{ID: sn.name(), Reason: fmt.Sprintf("%d copies in progress (MaxCopies): next run", run.inProgress)})
+		sum.Skipped = append(sum.Skipped, Item{ID: sn.Name(), Reason: fmt.Sprintf("%d copies in progress (MaxCopies): next run", run.inProgress)})
 		return true
-	case sn.cluster && run.clusters >= maxClusterCopies:
-		sum.Skipped = append(sum.Skipped, Item{ID: sn.name(), Reason: fmt.Sprintf("%d cluster snapshot copies in progress (RDS allows %d across regions): next run", run.clusters, maxClusterCopies)})
+	case sn.Cluster && run.clusters >= maxClusterCopies:
+		sum.Skipped = append(sum.Skipped, Item{ID: sn.Name(), Reason: fmt.Sprintf("%d cluster snapshot copies in progress (RDS allows %d across regions): next run", run.clusters, maxClusterCopies)})
 		return true
 	}
 	return false
 }
 
-func (r *Recovery) started(run *copyRun, sn snap, arn string, sum *Summary, reason string) {
+func (r *Recovery) started(run *copyRun, sn snaps.Snap, arn string, sum *Summary, reason string) {
 	run.inProgress++
-	if sn.cluster {
+	if sn.Cluster {
 		run.clusters++
 	}
-	run.copied[arn] = snap{id: r.copyID(sn), status: "creating"}
-	sum.Copied = append(sum.Copied, Item{ID: snap{cluster: sn.cluster, id: r.copyID(sn)}.name(), Reason: reason})
+	run.copied[arn] = snaps.Snap{ID: r.copyID(sn), Status: "creating"}
+	sum.Copied = append(sum.Copied, Item{ID: snaps.Snap{Cluster: sn.Cluster, ID: r.copyID(sn)}.Name(), Reason: reason})
 }
 
 // copyID is the id of a shared snapshot's copy in this region: the source side's CopyID
@@ -338,70 +331,70 @@ func (r *Recovery) started(run *copyRun, sn snap, arn string, sum *Summary, reas
 // "shipshape-dr-orders-db-202611230300"), and with several source accounts "-" and the
 // account after it: two accounts' databases may share a name, and their snapshots of the
 // same minute an id.
-func (r *Recovery) copyID(sn snap) string {
+func (r *Recovery) copyID(sn snaps.Snap) string {
 	suffix := ""
 	if len(r.from.Accounts) > 1 {
-		suffix = "-" + accountOf(sn.arn)
+		suffix = "-" + snaps.AccountOf(sn.ARN)
 	}
-	id, _ := fitID(PrefixCopy, legacyCopyName(sn.id), suffix)
+	id := snaps.FitID(PrefixCopy, snaps.LegacyCopyName(sn.ID), suffix)
 	return id
 }
 
 // stagingID is the id of a snapshot's staging copy in the source region.
 func stagingID(id string) string {
-	out, _ := fitID(PrefixCopy, strings.TrimPrefix(id, PrefixCopy), "-staging")
+	out := snaps.FitID(PrefixCopy, strings.TrimPrefix(id, PrefixCopy), "-staging")
 	return out
 }
 
 // firstHop copies a shared snapshot into the recovery account within the source region.
-func (r *Recovery) firstHop(ctx context.Context, run *copyRun, sn snap, sum *Summary) error {
-	st := snap{cluster: sn.cluster, id: stagingID(r.copyID(sn))}
-	req := copyRequest{cluster: sn.cluster, source: sn.arn, target: st.id,
-		tags: []types.Tag{tag(TagDR, "staging"), tag(TagSource, sn.arn), tag(TagSourceAccount, accountOf(sn.arn)), tag(TagSourceCreated, sn.created.UTC().Format(time.RFC3339))}}
-	if sn.encrypted {
+func (r *Recovery) firstHop(ctx context.Context, run *copyRun, sn snaps.Snap, sum *Summary) error {
+	st := snaps.Snap{Cluster: sn.Cluster, ID: stagingID(r.copyID(sn))}
+	req := snaps.CopyRequest{Cluster: sn.Cluster, Source: sn.ARN, Target: st.ID,
+		Tags: []types.Tag{snaps.Tag(TagDR, "staging"), snaps.Tag(TagSource, sn.ARN), snaps.Tag(TagSourceAccount, snaps.AccountOf(sn.ARN)), snaps.Tag(TagSourceCreated, sn.Created.UTC().Format(time.RFC3339))}}
+	if sn.Encrypted {
 		if r.opts.StagingKMSKeyID == "" {
 			return fmt.Errorf("%w: %s is encrypted and must be copied in two hops: the staging copy in %s needs RecoveryOptions.StagingKMSKeyID (DR_STAGING_KMS_KEY_ID), a key of this account in %s",
-				ErrInvalidInput, sn.arn, r.from.Region, r.from.Region)
+				ErrInvalidInput, sn.ARN, r.from.Region, r.from.Region)
 		}
-		req.kmsKey = r.opts.StagingKMSKeyID
+		req.KMSKey = r.opts.StagingKMSKeyID
 	}
-	err := r.shared.copySnap(ctx, req)
+	err := snaps.CopySnap(ctx, r.shared, req)
 	switch {
 	case err == nil:
-		sum.Copied = append(sum.Copied, Item{ID: st.name(), Reason: "staging copy in " + r.from.Region + " of " + sn.arn + " (two-hop path, hop 1)"})
-	case snapshotExists(err):
+		sum.Copied = append(sum.Copied, Item{ID: st.Name(), Reason: "staging copy in " + r.from.Region + " of " + sn.ARN + " (two-hop path, hop 1)"})
+	case snaps.SnapshotExists(err):
 		// This run's listing showed no staging copy of ours with this id.
-		sum.Skipped = append(sum.Skipped, Item{ID: st.name(), Reason: "a snapshot with the staging id exists in " + r.from.Region + " and is not ours: check it"})
-	case quotaExceeded(err):
-		return errtext.Join("dr", fmt.Errorf("%w: staging copy of %s in %s", ErrQuota, sn.arn, r.from.Region), err)
+		sum.Skipped = append(sum.Skipped, Item{ID: st.Name(), Reason: "a snapshot with the staging id exists in " + r.from.Region + " and is not ours: check it"})
+	case snaps.QuotaExceeded(err):
+		return errtext.Join("dr", fmt.Errorf("%w: staging copy of %s in %s", ErrQuota, sn.ARN, r.from.Region), err)
 	default:
-		return errtext.Wrap("dr", "making the staging copy of "+sn.arn+" in "+r.from.Region, err)
+		return errtext.Wrap("dr", "making the staging copy of "+sn.ARN+" in "+r.from.Region, err)
 	}
 	return nil
 }
 
 // secondHop copies an available staging copy across regions into its final copy.
-func (r *Recovery) secondHop(ctx context.Context, run *copyRun, sn, st snap, sum *Summary) error {
-	if st.status != "available" {
-		sum.Skipped = append(sum.Skipped, Item{ID: sn.name(), Reason: "staging copy in " + r.from.Region + " still " + st.status + ": next run"})
+func (r *Recovery) secondHop(ctx context.Context, run *copyRun, sn, st snaps.Snap, sum *Summary) error {
+	if st.Status != "available" {
+		sum.Skipped = append(sum.Skipped, Item{ID: sn.Name(), Reason: "staging copy in " + r.from.Region + " still " + st.Status + ": next run"})
 		return nil
 	}
 	if r.full(run, sn, sum) {
 		return nil
 	}
-	if sn.encrypted && r.opts.KMSKeyID == "" {
-		return fmt.Errorf("%w: %s is encrypted; copying it into this region needs RecoveryOptions.KMSKeyID, a key in this region", ErrInvalidInput, sn.arn)
+	if sn.Encrypted && r.opts.KMSKeyID == "" {
+		return fmt.Errorf("%w: %s is encrypted; copying it into this region needs RecoveryOptions.KMSKeyID, a key in this region", ErrInvalidInput, sn.ARN)
 	}
-	err := r.local.copySnap(ctx, r.finalCopy(sn, st.arn))
+	err := snaps.CopySnap(ctx, r.local, r.finalCopy(sn, st.ARN))
 	switch {
 	case err == nil:
-		r.started(run, sn, sn.arn, sum, "from "+sn.arn+" through the staging copy "+st.id+" (two-hop path, hop 2)")
-	case snapshotExists(err):
-		sum.Skipped = append(sum.Skipped, Item{ID: sn.name(), Reason: "a snapshot with this id exists already (not ours?): check it"})
-	case quotaExceeded(err):
-		return errtext.Join("dr", fmt.Errorf("%w: copying %s: manual snapshots or copies in progress in this region", ErrQuota, st.arn), err)
+		r.started(run, sn, sn.ARN, sum, "from "+sn.ARN+" through the staging copy "+st.ID+" (two-hop path, hop 2)")
+	case snaps.SnapshotExists(err):
+		sum.Skipped = append(sum.Skipped, Item{ID: sn.Name(), Reason: "a snapshot with this id exists already (not ours?): check it"})
+	case snaps.QuotaExceeded(err):
+		return errtext.Join("dr", fmt.Errorf("%w: copying %s: manual snapshots or copies in progress in this region", ErrQuota, st.ARN), err)
 	default:
-		return errtext.Wrap("dr", "copying the staging copy "+st.arn, err)
+		return errtext.Wrap("dr", "copying the staging copy "+st.ARN, err)
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"sort"
 	"time"
+
+	"github.com/shipshape-dev/shipshape/dr/internal/snaps"
 )
 
 // MetricsNamespace is the CloudWatch namespace of the metrics Recovery writes
@@ -42,19 +44,19 @@ func (p RecoveryPoint) MarshalJSON() ([]byte, error) {
 
 // recoveryPoints returns the newest available copy of each database among copies, by
 // database.
-func recoveryPoints(copies []snap, now time.Time) []RecoveryPoint {
-	newest := map[string]snap{}
+func recoveryPoints(copies []snaps.Snap, now time.Time) []RecoveryPoint {
+	newest := map[string]snaps.Snap{}
 	for _, c := range copies {
-		if c.status != "available" {
+		if c.Status != "available" {
 			continue // not restorable yet
 		}
-		if n, ok := newest[c.database()]; !ok || newer(c, n) {
-			newest[c.database()] = c
+		if n, ok := newest[c.Database()]; !ok || snaps.Newer(c, n) {
+			newest[c.Database()] = c
 		}
 	}
 	out := make([]RecoveryPoint, 0, len(newest))
 	for db, c := range newest {
-		out = append(out, RecoveryPoint{Database: db, Snapshot: c.name(), Taken: c.created, Age: max(0, now.Sub(c.created))})
+		out = append(out, RecoveryPoint{Database: db, Snapshot: c.Name(), Taken: c.Created, Age: max(0, now.Sub(c.Created))})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Database < out[j].Database })
 	return out

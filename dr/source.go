@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
 	"github.com/shipshape-dev/shipshape/clock"
+	"github.com/shipshape-dev/shipshape/dr/internal/snaps"
 	"github.com/shipshape-dev/shipshape/internal/awsretry"
 	"github.com/shipshape-dev/shipshape/internal/errtext"
 )
@@ -62,7 +63,7 @@ type SourceOptions struct {
 // account(s), and trims old DR snapshots, in the production account. It is safe for
 // concurrent use.
 type Source struct {
-	rds      calls
+	rds      snaps.Calls[SourceAPI]
 	kms      KMSAPI
 	kmsOpts  []func(*kms.Options)
 	opts     SourceOptions
@@ -74,7 +75,7 @@ type Source struct {
 
 // NewSource returns a Source over an RDS client of the production account and region. The
 // error, wrapping ErrInvalidInput, is for options that can't work; NewSource makes no call.
-func NewSource(client RDSAPI, optFns ...func(*SourceOptions)) (*Source, error) {
+func NewSource(client SourceAPI, optFns ...func(*SourceOptions)) (*Source, error) {
 	var o SourceOptions
 	for _, fn := range optFns {
 		fn(&o)
@@ -88,7 +89,7 @@ func NewSource(client RDSAPI, optFns ...func(*SourceOptions)) (*Source, error) {
 		return nil, fmt.Errorf("%w: MaxAttempts can't be negative", ErrInvalidInput)
 	}
 	for _, a := range o.ShareWith {
-		if !validAccount(a) {
+		if !snaps.ValidAccount(a) {
 			return nil, fmt.Errorf("%w: %q is not a 12-digit AWS account id", ErrInvalidInput, a)
 		}
 	}
@@ -99,9 +100,9 @@ func NewSource(client RDSAPI, optFns ...func(*SourceOptions)) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	defaults(&o.Clock, &o.MaxAttempts, &o.Logger)
+	snaps.Defaults(&o.Clock, &o.MaxAttempts, &o.Logger)
 	retryer := awsretry.New(awsretry.Options{Clock: o.Clock, MaxAttempts: o.MaxAttempts})
-	s := &Source{rds: newCalls(client, o.Clock, o.MaxAttempts, o.ClientOptions), kms: o.KMS, opts: o, log: o.Logger,
+	s := &Source{rds: snaps.NewCalls(client, o.Clock, o.MaxAttempts, o.ClientOptions), kms: o.KMS, opts: o, log: o.Logger,
 		wanted: wanted, awsOwned: map[string]bool{},
 		kmsOpts: append([]func(*kms.Options){func(ko *kms.Options) { ko.Retryer = retryer }}, o.KMSClientOptions...)}
 	return s, nil
@@ -113,8 +114,6 @@ func NewSourceFromConfig(cfg aws.Config, optFns ...func(*SourceOptions)) (*Sourc
 	return NewSource(rds.NewFromConfig(cfg), append([]func(*SourceOptions){func(o *SourceOptions) { o.KMS = kms.NewFromConfig(cfg) }}, optFns...)...)
 }
 
-func validAccount(a string) bool { return len(a) == 12 && strings.Trim(a, "0123456789") == "" }
-
 // databaseSet reads Databases ("name" or "cluster:name") into retention groups.
 func databaseSet(dbs []string) (map[string]bool, error) {
 	if len(dbs) == 0 {
@@ -123,17 +122,13 @@ func databaseSet(dbs []string) (map[string]bool, error) {
 	set := map[string]bool{}
 	for _, d := range dbs {
 		name, cluster := strings.CutPrefix(strings.TrimSpace(d), "cluster:")
-		if name == "" || !validName(name) {
+		if name == "" || !snaps.ValidName(name) {
 			return nil, fmt.Errorf("%w: database %q: want a DB instance or cluster identifier, or cluster:<id>", ErrInvalidInput, d)
 		}
-		set[snap{cluster: cluster, db: name}.group()] = true
+		set[snaps.Snap{Cluster: cluster, DB: name}.Group()] = true
 	}
 	return set, nil
 }
-
-// validName is RDS's rule for DB instance and cluster identifiers given as input (1 to 63
-// characters, in lower case as RDS stores them: ValidInputIdentifier).
-func validName(id string) bool { return len(id) <= 63 && ValidInputIdentifier(id) == nil }
 
 // Item is one snapshot a run did something with, or skipped, and why.
 type Item struct {
@@ -188,24 +183,24 @@ func (s *Source) CopyEvent(ctx context.Context, ev SnapshotEvent) (Summary, erro
 
 func (s *Source) copyEvent(ctx context.Context, cluster bool, snapshotID string) (Summary, error) {
 	var sum Summary
-	id := strings.TrimPrefix(bareID(aws.String(snapshotID)), "rds:")
+	id := strings.TrimPrefix(snaps.BareID(aws.String(snapshotID)), "rds:")
 	if err := ValidIdentifier(id); err != nil {
 		return sum, err
 	}
 	id = "rds:" + id
-	name := snap{cluster: cluster, id: id}.name()
-	a, found, err := s.rds.describeSnap(ctx, cluster, id, "automated")
+	name := snaps.Snap{Cluster: cluster, ID: id}.Name()
+	a, found, err := snaps.DescribeSnap(ctx, s.rds, cluster, id, "automated")
 	switch {
 	case err != nil:
 		return sum, errtext.Wrap("dr", "describing "+name, err)
 	case !found:
 		sum.Skipped = append(sum.Skipped, Item{ID: name, Reason: "no such automated snapshot (deleted since the event?)"})
 		return sum, nil
-	case s.wanted != nil && !s.wanted[a.group()]:
-		sum.Skipped = append(sum.Skipped, Item{ID: name, Reason: a.db + " is not among the protected databases"})
+	case s.wanted != nil && !s.wanted[a.Group()]:
+		sum.Skipped = append(sum.Skipped, Item{ID: name, Reason: a.DB + " is not among the protected databases"})
 		return sum, nil
-	case a.status != "available":
-		return sum, fmt.Errorf("%w: %s is %s", ErrNotReady, name, a.status)
+	case a.Status != "available":
+		return sum, fmt.Errorf("%w: %s is %s", ErrNotReady, name, a.Status)
 	}
 	b := s.budget(ctx, &sum)
 	err = s.copyOne(ctx, a, b, &sum)
@@ -215,7 +210,7 @@ func (s *Source) copyEvent(ctx context.Context, cluster bool, snapshotID string)
 // budget reads the manual snapshot quotas for a run; when they can't be read the run goes
 // on and RDS's own refusal is still reported as ErrQuota.
 func (s *Source) budget(ctx context.Context, sum *Summary) *budget {
-	q, err := s.rds.quotas(ctx)
+	q, err := snaps.Quotas(ctx, s.rds)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.warn(sum, "quota headroom unknown ("+errtext.Strip("dr", err.Error())+"): copying without the check")
@@ -227,37 +222,37 @@ func (s *Source) budget(ctx context.Context, sum *Summary) *budget {
 
 // budget is the manual snapshot quota headroom of one run.
 type budget struct {
-	q      map[string]quota // nil: unknown
+	q      map[string]snaps.Quota // nil: unknown
 	warn   func(string)
 	warned map[string]bool
 }
 
 // check refuses a copy when the quota of its kind is used up, and warns (once a run) at 80 %.
 func (b *budget) check(cluster bool, what string) error {
-	q, ok := b.q[quotaName(cluster)]
-	if !ok || q.max <= 0 {
+	q, ok := b.q[snaps.QuotaName(cluster)]
+	if !ok || q.Max <= 0 {
 		return nil
 	}
-	if q.used >= q.max {
+	if q.Used >= q.Max {
 		return fmt.Errorf("%w: %s (manual %s per region) is at %d of %d: %s: lower the retention (Retention.Keep, DR_KEEP; or MaxAge, DR_MAX_AGE) or ask AWS to raise the quota",
-			ErrQuota, q.name, kindWord(cluster), q.used, q.max, what)
+			ErrQuota, q.Name, kindWord(cluster), q.Used, q.Max, what)
 	}
 	b.near(q)
 	return nil
 }
 
-func (b *budget) near(q quota) {
-	if q.used*5 >= q.max*4 && !b.warned[q.name] {
-		b.warned[q.name] = true
-		b.warn(fmt.Sprintf("%s quota at %d of %d (80 %% or more): lower the retention (DR_KEEP, DR_MAX_AGE) or raise the quota before copies are refused", q.name, q.used, q.max))
+func (b *budget) near(q snaps.Quota) {
+	if q.Used*5 >= q.Max*4 && !b.warned[q.Name] {
+		b.warned[q.Name] = true
+		b.warn(fmt.Sprintf("%s quota at %d of %d (80 %% or more): lower the retention (DR_KEEP, DR_MAX_AGE) or raise the quota before copies are refused", q.Name, q.Used, q.Max))
 	}
 }
 
 // took counts a copy started.
 func (b *budget) took(cluster bool) {
-	if q, ok := b.q[quotaName(cluster)]; ok {
-		q.used++
-		b.q[q.name] = q
+	if q, ok := b.q[snaps.QuotaName(cluster)]; ok {
+		q.Used++
+		b.q[q.Name] = q
 		b.near(q)
 	}
 }
@@ -270,49 +265,49 @@ func kindWord(cluster bool) string {
 }
 
 // copyOne copies the available automated snapshot a to its DR copy.
-func (s *Source) copyOne(ctx context.Context, a snap, b *budget, sum *Summary) error {
-	name := a.name()
-	target, err := CopyID(a.db, a.created)
+func (s *Source) copyOne(ctx context.Context, a snaps.Snap, b *budget, sum *Summary) error {
+	name := a.Name()
+	target, err := CopyID(a.DB, a.Created)
 	if err != nil {
 		return err
 	}
-	done := snap{cluster: a.cluster, id: target}
-	req := copyRequest{cluster: a.cluster, source: a.arn, target: target, tags: []types.Tag{tag(TagDR, "true"), tag(TagSource, a.arn), tag(TagSourceAccount, accountOf(a.arn))}}
+	done := snaps.Snap{Cluster: a.Cluster, ID: target}
+	req := snaps.CopyRequest{Cluster: a.Cluster, Source: a.ARN, Target: target, Tags: []types.Tag{snaps.Tag(TagDR, "true"), snaps.Tag(TagSource, a.ARN), snaps.Tag(TagSourceAccount, snaps.AccountOf(a.ARN))}}
 	reason := "copy of " + name
-	if a.encrypted {
+	if a.Encrypted {
 		key, why, err := s.copyKey(ctx, a, sum)
 		if err != nil {
 			return err
 		}
-		req.kmsKey, reason = key, reason+why
+		req.KMSKey, reason = key, reason+why
 	}
-	if err := b.check(a.cluster, "copying "+name+" to "+target); err != nil {
+	if err := b.check(a.Cluster, "copying "+name+" to "+target); err != nil {
 		// At the quota, a copy made before (a redelivered event) is still fine.
-		if existing, found, derr := s.rds.describeSnap(ctx, a.cluster, target, "manual"); derr == nil && found && tagValue(existing.tags, TagDR) == "true" {
-			sum.Skipped = append(sum.Skipped, Item{ID: done.name(), Reason: "already copied"})
+		if existing, found, derr := snaps.DescribeSnap(ctx, s.rds, a.Cluster, target, "manual"); derr == nil && found && snaps.TagValue(existing.Tags, TagDR) == "true" {
+			sum.Skipped = append(sum.Skipped, Item{ID: done.Name(), Reason: "already copied"})
 			return nil
 		}
 		return err
 	}
-	err = s.rds.copySnap(ctx, req)
+	err = snaps.CopySnap(ctx, s.rds, req)
 	switch {
 	case err == nil:
-		b.took(a.cluster)
-		sum.Copied = append(sum.Copied, Item{ID: done.name(), Reason: reason})
-	case snapshotExists(err):
-		existing, found, derr := s.rds.describeSnap(ctx, a.cluster, target, "manual")
+		b.took(a.Cluster)
+		sum.Copied = append(sum.Copied, Item{ID: done.Name(), Reason: reason})
+	case snaps.SnapshotExists(err):
+		existing, found, derr := snaps.DescribeSnap(ctx, s.rds, a.Cluster, target, "manual")
 		if derr != nil {
-			return errtext.Wrap("dr", "describing "+done.name(), derr)
+			return errtext.Wrap("dr", "describing "+done.Name(), derr)
 		}
-		if found && tagValue(existing.tags, TagDR) != "true" {
-			sum.Skipped = append(sum.Skipped, Item{ID: done.name(), Reason: "a snapshot with this id exists and is not ours: check it"})
-			s.warn(sum, fmt.Sprintf("%s can't be copied to %s: a snapshot with that id exists without the %s=true tag (not ours)", name, done.name(), TagDR))
+		if found && snaps.TagValue(existing.Tags, TagDR) != "true" {
+			sum.Skipped = append(sum.Skipped, Item{ID: done.Name(), Reason: "a snapshot with this id exists and is not ours: check it"})
+			s.warn(sum, fmt.Sprintf("%s can't be copied to %s: a snapshot with that id exists without the %s=true tag (not ours)", name, done.Name(), TagDR))
 			return nil
 		}
-		sum.Skipped = append(sum.Skipped, Item{ID: done.name(), Reason: "already copied"})
-	case quotaExceeded(err):
+		sum.Skipped = append(sum.Skipped, Item{ID: done.Name(), Reason: "already copied"})
+	case snaps.QuotaExceeded(err):
 		return errtext.Join("dr", fmt.Errorf("%w: %s (manual %s per region): copying %s to %s: lower the retention (DR_KEEP, DR_MAX_AGE) or raise the quota",
-			ErrQuota, quotaName(a.cluster), kindWord(a.cluster), name, target), err)
+			ErrQuota, snaps.QuotaName(a.Cluster), kindWord(a.Cluster), name, target), err)
 	default:
 		return errtext.Wrap("dr", "copying "+name+" to "+target, err)
 	}
@@ -322,7 +317,7 @@ func (s *Source) copyOne(ctx context.Context, a snap, b *budget, sum *Summary) e
 // copyKey decides the key of an encrypted snapshot's copy: KMSKeyID when configured; else
 // the snapshot's own key, unless sharing is configured and that is the AWS managed key
 // (ErrNeedsCustomerKey).
-func (s *Source) copyKey(ctx context.Context, a snap, sum *Summary) (key, why string, err error) {
+func (s *Source) copyKey(ctx context.Context, a snaps.Snap, sum *Summary) (key, why string, err error) {
 	switch {
 	case s.opts.KMSKeyID != "" && len(s.opts.ShareWith) > 0 && s.configuredKeyManaged(ctx, sum):
 		return "", "", configuredKeyManaged(s.opts.KMSKeyID)
@@ -331,14 +326,14 @@ func (s *Source) copyKey(ctx context.Context, a snap, sum *Summary) (key, why st
 	case len(s.opts.ShareWith) == 0:
 		return "", "", nil // no sharing: the copy keeps the snapshot's key
 	}
-	managed, err := s.awsManaged(ctx, a.kmsKey, a.name())
+	managed, err := s.awsManaged(ctx, a.KMSKey, a.Name())
 	if err != nil {
 		return "", "", err
 	}
 	if managed {
 		return "", "", needsCustomerKey(a)
 	}
-	return "", ", kept under its customer managed key " + a.kmsKey, nil
+	return "", ", kept under its customer managed key " + a.KMSKey, nil
 }
 
 // configuredKeyManaged reports whether KMS says that KMSKeyID is an AWS managed key (aws/rds
@@ -362,10 +357,10 @@ func configuredKeyManaged(key string) error {
 		"and RDS never shares a snapshot encrypted with it: configure a customer managed key the recovery account may use", ErrNeedsCustomerKey, key)
 }
 
-func needsCustomerKey(a snap) error {
+func needsCustomerKey(a snaps.Snap) error {
 	return fmt.Errorf("%w: %s is encrypted with %s, an AWS managed key (kms:DescribeKey: KeyManager AWS), which RDS never shares across accounts: "+
 		"set SourceOptions.KMSKeyID (DR_KMS_KEY_ID) to a customer managed key the recovery account may use, and the copies are re-encrypted with it",
-		ErrNeedsCustomerKey, a.name(), a.kmsKey)
+		ErrNeedsCustomerKey, a.Name(), a.KMSKey)
 }
 
 // awsManaged reports whether a KMS key is managed by AWS (aws/rds), asking KMS once per key.
@@ -401,11 +396,11 @@ func (s *Source) ShareAvailable(ctx context.Context) (Summary, error) {
 	if len(s.opts.ShareWith) == 0 {
 		return Summary{}, fmt.Errorf("%w: no recovery account to share with (SourceOptions.ShareWith)", ErrInvalidInput)
 	}
-	m, err := s.rds.listManual(ctx)
+	m, err := snaps.ListManual(ctx, s.rds)
 	if err != nil {
 		return Summary{}, err
 	}
-	return s.share(ctx, m.ours)
+	return s.share(ctx, m.Ours)
 }
 
 // Scheduled is the source side's periodic run, a reconcile sweep over one listing of the
@@ -419,12 +414,12 @@ func (s *Source) Scheduled(ctx context.Context, r Retention) (Summary, error) {
 	if err := r.validate(); err != nil {
 		return sum, err
 	}
-	m, err := s.rds.listManual(ctx)
+	m, err := snaps.ListManual(ctx, s.rds)
 	if err != nil {
 		return sum, err
 	}
-	var autos []snap
-	if err := s.rds.listSnaps(ctx, "automated", false, func(a snap) { autos = append(autos, a) }); err != nil {
+	var autos []snaps.Snap
+	if err := snaps.ListSnaps(ctx, s.rds, "automated", false, func(a snaps.Snap) { autos = append(autos, a) }); err != nil {
 		return sum, err
 	}
 	var errs []error
@@ -432,11 +427,11 @@ func (s *Source) Scheduled(ctx context.Context, r Retention) (Summary, error) {
 	sum.Add(swept)
 	errs = append(errs, err)
 	if len(s.opts.ShareWith) > 0 {
-		shared, err := s.share(ctx, m.ours)
+		shared, err := s.share(ctx, m.Ours)
 		sum.Add(shared)
 		errs = append(errs, err)
 	}
-	trimmed, err := retainList(ctx, s.rds, s.opts.Clock.Now(), r, m.ours)
+	trimmed, err := retainList(ctx, s.rds, s.opts.Clock.Now(), r, m.Ours)
 	sum.Add(trimmed)
 	errs = append(errs, err)
 	return sum, errors.Join(errs...)
@@ -444,35 +439,35 @@ func (s *Source) Scheduled(ctx context.Context, r Retention) (Summary, error) {
 
 // sweep copies the automated snapshots that have no DR copy and are newer than the newest
 // DR copy of their database.
-func (s *Source) sweep(ctx context.Context, m manual, autos []snap) (Summary, error) {
+func (s *Source) sweep(ctx context.Context, m snaps.Manual, autos []snaps.Snap) (Summary, error) {
 	var sum Summary
 	newest := map[string]time.Time{}
-	for _, c := range m.ours {
-		if c.created.After(newest[c.group()]) {
-			newest[c.group()] = c.created
+	for _, c := range m.Ours {
+		if c.Created.After(newest[c.Group()]) {
+			newest[c.Group()] = c.Created
 		}
 	}
-	sortNewestFirst(autos)
-	var todo []snap
+	snaps.SortNewestFirst(autos)
+	var todo []snaps.Snap
 	for _, a := range autos {
-		if s.wanted != nil && !s.wanted[a.group()] {
+		if s.wanted != nil && !s.wanted[a.Group()] {
 			continue
 		}
-		target, err := CopyID(a.db, a.created)
+		target, err := CopyID(a.DB, a.Created)
 		if err != nil {
 			return sum, err
 		}
-		if existing, ok := m.byID[snap{cluster: a.cluster, id: target}.name()]; ok {
-			if tagValue(existing.tags, TagDR) != "true" {
-				sum.Skipped = append(sum.Skipped, Item{ID: existing.name(), Reason: "a snapshot with this id exists and is not ours: check it"})
+		if existing, ok := m.ByID[snaps.Snap{Cluster: a.Cluster, ID: target}.Name()]; ok {
+			if snaps.TagValue(existing.Tags, TagDR) != "true" {
+				sum.Skipped = append(sum.Skipped, Item{ID: existing.Name(), Reason: "a snapshot with this id exists and is not ours: check it"})
 			}
 			continue // copied (or in progress)
 		}
-		if !a.created.After(newest[a.group()]) {
+		if !a.Created.After(newest[a.Group()]) {
 			continue // older than a copy we hold: retention trimmed it, or it predates protection
 		}
-		if a.status != "available" {
-			sum.Skipped = append(sum.Skipped, Item{ID: a.name(), Reason: "still " + a.status + ": next run"})
+		if a.Status != "available" {
+			sum.Skipped = append(sum.Skipped, Item{ID: a.Name(), Reason: "still " + a.Status + ": next run"})
 			continue
 		}
 		todo = append(todo, a)
@@ -493,46 +488,46 @@ func (s *Source) sweep(ctx context.Context, m manual, autos []snap) (Summary, er
 	return sum, nil
 }
 
-// share shares the available snapshots of snaps that are not shared yet.
-func (s *Source) share(ctx context.Context, snaps []snap) (Summary, error) {
+// share shares the available snapshots of list that are not shared yet.
+func (s *Source) share(ctx context.Context, list []snaps.Snap) (Summary, error) {
 	var sum Summary
 	want := append([]string(nil), s.opts.ShareWith...)
 	sort.Strings(want)
 	wantTag := strings.Join(want, "+")
 	var keyErrs []error
-	for _, sn := range snaps {
-		id := sn.name()
-		if sn.status != "available" {
-			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "still " + sn.status})
+	for _, sn := range list {
+		id := sn.Name()
+		if sn.Status != "available" {
+			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "still " + sn.Status})
 			continue
 		}
-		if tagValue(sn.tags, TagSharedWith) == wantTag {
+		if snaps.TagValue(sn.Tags, TagSharedWith) == wantTag {
 			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "already shared"})
 			continue
 		}
-		if !Owned(sn.id) {
+		if !Owned(sn.ID) {
 			// Named before the prefix: the template's IAM lets the function neither share nor tag it.
 			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "named before the " + NamePrefix + " prefix, which is all the function may share: " +
 				"share it by hand if the recovery account lacks it (docs/dr.md, copies made before the prefix)"})
 			continue
 		}
-		if sn.encrypted && sn.kmsKey == s.opts.KMSKeyID && s.configuredKeyManaged(ctx, &sum) {
-			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "under the configured key " + sn.kmsKey + ", an AWS managed key: can't be shared"})
-			keyErrs = append(keyErrs, configuredKeyManaged(sn.kmsKey))
+		if sn.Encrypted && sn.KMSKey == s.opts.KMSKeyID && s.configuredKeyManaged(ctx, &sum) {
+			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "under the configured key " + sn.KMSKey + ", an AWS managed key: can't be shared"})
+			keyErrs = append(keyErrs, configuredKeyManaged(sn.KMSKey))
 			continue
 		}
-		if sn.encrypted && sn.kmsKey != s.opts.KMSKeyID {
-			managed, err := s.awsManaged(ctx, sn.kmsKey, id)
+		if sn.Encrypted && sn.KMSKey != s.opts.KMSKeyID {
+			managed, err := s.awsManaged(ctx, sn.KMSKey, id)
 			if err != nil {
 				return sum, err
 			}
 			if managed {
-				sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "under the AWS managed key " + sn.kmsKey + ": can't be shared"})
+				sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "under the AWS managed key " + sn.KMSKey + ": can't be shared"})
 				keyErrs = append(keyErrs, needsCustomerKey(sn))
 				continue
 			}
 		}
-		have, err := s.rds.restoreAccounts(ctx, sn)
+		have, err := snaps.RestoreAccounts(ctx, s.rds, sn)
 		if err != nil {
 			return sum, errtext.Wrap("dr", "reading who "+id+" is shared with", err)
 		}
@@ -543,7 +538,7 @@ func (s *Source) share(ctx context.Context, snaps []snap) (Summary, error) {
 			}
 		}
 		if len(missing) > 0 {
-			if err := s.rds.shareWith(ctx, sn, missing); err != nil {
+			if err := snaps.ShareWith(ctx, s.rds, sn, missing); err != nil {
 				return sum, errtext.Wrap("dr", fmt.Sprintf("sharing %s with %v", id, missing), err)
 			}
 			sum.Shared = append(sum.Shared, Item{ID: id, Reason: "with " + strings.Join(missing, ", ")})
@@ -551,8 +546,8 @@ func (s *Source) share(ctx context.Context, snaps []snap) (Summary, error) {
 			sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "already shared"})
 		}
 		// Remember it (after sharing, so a crash in between only costs one more attribute read).
-		if _, err := s.rds.c.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: aws.String(sn.arn),
-			Tags: []types.Tag{tag(TagSharedWith, wantTag)}}, s.rds.opts...); err != nil {
+		if _, err := s.rds.Client.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: aws.String(sn.ARN),
+			Tags: []types.Tag{snaps.Tag(TagSharedWith, wantTag)}}, s.rds.Opts...); err != nil {
 			return sum, errtext.Wrap("dr", "tagging "+id+" as shared", err)
 		}
 	}
@@ -579,15 +574,15 @@ func (s *Source) Retain(ctx context.Context, r Retention) (Summary, error) {
 }
 
 // retain applies r to the DR snapshots of client's account and region.
-func retain(ctx context.Context, c calls, now time.Time, r Retention) (Summary, error) {
+func retain[C retainer](ctx context.Context, c snaps.Calls[C], now time.Time, r Retention) (Summary, error) {
 	if err := r.validate(); err != nil {
 		return Summary{}, err
 	}
-	m, err := c.listManual(ctx)
+	m, err := snaps.ListManual(ctx, c)
 	if err != nil {
 		return Summary{}, err
 	}
-	return retainList(ctx, c, now, r, m.ours)
+	return retainList(ctx, c, now, r, m.Ours)
 }
 
 func (r Retention) validate() error {
@@ -597,40 +592,40 @@ func (r Retention) validate() error {
 	return nil
 }
 
-// retainList applies r to snaps, the DR snapshots of the account and region as listed
+// retainList applies r to list, the DR snapshots of the account and region as listed
 // earlier in the run. A snapshot created since is missing from it, which can only make
 // retention keep more, never delete more.
-func retainList(ctx context.Context, c calls, now time.Time, r Retention, snaps []snap) (Summary, error) {
+func retainList[C retainer](ctx context.Context, c snaps.Calls[C], now time.Time, r Retention, list []snaps.Snap) (Summary, error) {
 	var sum Summary
-	byDB := map[string][]snap{}
+	byDB := map[string][]snaps.Snap{}
 	var groups []string
-	for _, sn := range snaps {
-		if byDB[sn.database()] == nil {
-			groups = append(groups, sn.database())
+	for _, sn := range list {
+		if byDB[sn.Database()] == nil {
+			groups = append(groups, sn.Database())
 		}
-		byDB[sn.database()] = append(byDB[sn.database()], sn)
+		byDB[sn.Database()] = append(byDB[sn.Database()], sn)
 	}
 	sort.Strings(groups)
 	for _, g := range groups {
 		list := byDB[g]
-		sortNewestFirst(list)
+		snaps.SortNewestFirst(list)
 		keptAvailable := false
 		for i, sn := range list {
-			id := sn.name()
-			available := sn.status == "available"
+			id := sn.Name()
+			available := sn.Status == "available"
 			tooMany := r.Keep > 0 && i >= r.Keep
-			tooOld := r.MaxAge > 0 && now.Sub(sn.created) > r.MaxAge
+			tooOld := r.MaxAge > 0 && now.Sub(sn.Created) > r.MaxAge
 			switch {
 			case !available:
-				sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "not available (" + sn.status + ")"})
+				sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "not available (" + sn.Status + ")"})
 			case !keptAvailable:
 				keptAvailable = true // the newest available one always stays
-			case (tooMany || tooOld) && !Owned(sn.id):
+			case (tooMany || tooOld) && !Owned(sn.ID):
 				// Named before the prefix: the templates' IAM lets no function delete it.
 				sum.Skipped = append(sum.Skipped, Item{ID: id, Reason: "beyond the retention, but named before the " + NamePrefix +
 					" prefix, which is all the functions may delete: delete it by hand once you no longer need it (docs/dr.md, copies made before the prefix)"})
 			case tooMany || tooOld:
-				if err := c.deleteSnap(ctx, sn); err != nil {
+				if err := snaps.DeleteSnap(ctx, c, sn); err != nil {
 					return sum, errtext.Wrap("dr", "deleting "+id, err)
 				}
 				reason := "beyond the newest " + strconv.Itoa(r.Keep)

@@ -19,11 +19,8 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/shipshape-dev/shipshape/clock/clocktest"
-	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/fakeapi"
 )
-
-var _ dr.Route53API = (*Route53)(nil)
 
 // Route 53 operation names for Fail and Calls.
 const (

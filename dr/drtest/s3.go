@@ -18,11 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/fakeapi"
 )
-
-var _ dr.S3API = (*S3)(nil)
 
 // S3 operation names for Fail, Calls and LoseAnswers.
 const (
@@ -30,7 +27,7 @@ const (
 	OpGetObject = "GetObject"
 )
 
-// S3 is a fake of the S3 calls a dr.Reporter makes, PutObject and GetObject, with S3's rule
+// S3 is a fake of the S3 calls a restore.Reporter makes, PutObject and GetObject, with S3's rule
 // for a conditional put: with IfNoneMatch "*", a key that exists already is refused with
 // 412 PreconditionFailed and keeps its object. Buckets exist when named in NewS3. It is safe
 // for concurrent use.

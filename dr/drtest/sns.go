@@ -13,11 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/fakeapi"
 )
-
-var _ dr.SNSAPI = (*SNS)(nil)
 
 // OpPublish is the SNS operation name for Fail and Calls.
 const OpPublish = "Publish"

@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/dr/failover"
 	"github.com/shipshape-dev/shipshape/examples/internal/clitest"
 	"github.com/shipshape-dev/shipshape/examples/internal/drcli"
 )
@@ -74,7 +74,7 @@ func TestRerunAfterTheDNSWaitPrintsTheRealRollback(t *testing.T) {
 	require.Equal(t, 1, code, stderr)
 	code, stdout, stderr := runCLI(mk, f, args...)
 	require.Equal(t, 0, code, stderr)
-	var res dr.FailoverResult
+	var res failover.FailoverResult
 	require.NoError(t, json.Unmarshal([]byte(stdout), &res))
 	assert.Equal(t, oldDB, res.PreviousValue, "what the record pointed at before the failover")
 	assert.Contains(t, stderr, `"Value":"`+oldDB+`"`, "the printed rollback puts back the old value")
@@ -90,7 +90,7 @@ func TestExplicitTTLZeroIsNotSilentlyChanged(t *testing.T) {
 		return
 	}
 	require.Equal(t, 0, code, stderr)
-	var p dr.Plan
+	var p failover.Plan
 	require.NoError(t, json.Unmarshal([]byte(stdout), &p))
 	assert.Contains(t, p.DNS, "TTL 0", p.DNS)
 }

@@ -44,6 +44,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/failover"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 	"github.com/shipshape-dev/shipshape/examples/internal/awsconfig"
 	"github.com/shipshape-dev/shipshape/examples/internal/cli"
 	"github.com/shipshape-dev/shipshape/examples/internal/drcli"
@@ -77,7 +79,7 @@ func reserved(id string) bool {
 	return false
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.NewClients, optFn func(*dr.FailoverOptions)) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.NewClients, optFn func(*failover.FailoverOptions)) int {
 	fs := flag.NewFlagSet("dr-failover", flag.ContinueOnError)
 	instance := fs.String("instance", "", "restore the newest DR copy of this DB instance")
 	cluster := fs.String("cluster", "", "restore the newest DR copy of this Aurora cluster")
@@ -173,7 +175,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	}
 	var buildDSN func(string, int32) string
 	if *rehearse {
-		if buildDSN, err = dr.DSNTemplate(*dsn, os.Getenv); err != nil {
+		if buildDSN, err = restore.DSNTemplate(*dsn, os.Getenv); err != nil {
 			return usageErr("-dsn: %v", err)
 		}
 	}
@@ -181,17 +183,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	if err != nil {
 		return drcli.AWSConfigError(stderr, "dr-failover", err)
 	}
-	target := dr.FailoverTarget{SourceInstance: *instance, SourceCluster: *cluster, SourceAccount: *sourceAccount, SnapshotID: *snapshot, Cluster: *clusterSnapshot,
+	target := failover.FailoverTarget{SourceInstance: *instance, SourceCluster: *cluster, SourceAccount: *sourceAccount, SnapshotID: *snapshot, Cluster: *clusterSnapshot,
 		TargetID: *targetID, InstanceClass: *class}
 	if *rehearse {
 		target.TargetID = "shipshape-rehearsal" // checked for form only; the rehearsal picks its own
 	}
-	r, err := dr.NewRestorer(c.RDS, target, func(o *dr.FailoverOptions) {
+	r, err := failover.NewRestorer(c.RDS, target, func(o *failover.FailoverOptions) {
 		o.SubnetGroup, o.SecurityGroups = *subnet, securityGroups
 		o.ParameterGroup, o.ClusterParameterGroup, o.OptionGroup = *paramGroup, *clusterParamGroup, *optionGroup
 		o.MultiAZ, o.NoDeletionProtection = *multiAZ, *noProtection
 		if *recordName != "" {
-			o.Route53, o.DNS = c.Route53, &dr.DNSRecord{ZoneID: *zoneID, Name: *recordName, TTL: *ttl}
+			o.Route53, o.DNS = c.Route53, &failover.DNSRecord{ZoneID: *zoneID, Name: *recordName, TTL: *ttl}
 		}
 		o.Timeout, o.Poll = *timeout, *poll
 		o.Progress = drcli.Progress(stderr, "dr-failover")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/dr/failover"
 	"github.com/shipshape-dev/shipshape/examples/internal/clitest"
 	"github.com/shipshape-dev/shipshape/examples/internal/drcli"
 	"github.com/shipshape-dev/shipshape/internal/testbed"
@@ -46,7 +47,7 @@ func bed(t *testing.T, host string, port int32) (*drtest.RDS, *drtest.Route53, d
 
 func runCLI(mk drcli.NewClients, f *drtest.RDS, args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), args, &out, &errOut, mk, func(o *dr.FailoverOptions) { o.Clock = f.Clock() })
+	code := run(context.Background(), args, &out, &errOut, mk, func(o *failover.FailoverOptions) { o.Clock = f.Clock() })
 	return code, out.String(), errOut.String()
 }
 
@@ -123,7 +124,7 @@ func TestFailoverAndRerun(t *testing.T) {
 	assert.Equal(t, oldDB, dns.Record(zone, record), "DNS untouched")
 	code, stdout, stderr := runCLI(mk, f, args...)
 	require.Equal(t, 0, code, stderr)
-	var res dr.FailoverResult
+	var res failover.FailoverResult
 	require.NoError(t, json.Unmarshal([]byte(stdout), &res))
 	assert.True(t, res.Attached, "the rerun attached to the restore RDS had started")
 	assert.Equal(t, "shipshape-orders-db.fake.rds.amazonaws.com", dns.Record(zone, record))
@@ -138,7 +139,7 @@ func TestDryRunMakesNoChange(t *testing.T) {
 	before := dns.Calls(drtest.OpChangeRecords)
 	code, stdout, stderr := runCLI(mk, f, "-cluster", "ledger", "-target-id", "shipshape-ledger", "-class", "db.r6g.large", "-zone-id", zone, "-record", record, "-dry-run")
 	require.Equal(t, 0, code, stderr)
-	var p dr.Plan
+	var p failover.Plan
 	require.NoError(t, json.Unmarshal([]byte(stdout), &p))
 	assert.Equal(t, "shipshape-dr-ledger-202611230300", p.Snapshot)
 	assert.Equal(t, "cluster", p.Kind)
@@ -159,7 +160,7 @@ func TestIntegrationRehearsalCLI(t *testing.T) {
 	code, stdout, stderr := runCLI(mk, f, "-instance", "orders-db", "-class", "db.r6g.large", "-zone-id", zone, "-record", record,
 		"-rehearse", "-dsn", dsn, "-version-prefix", "15.", "-query", "answer|SELECT 6*7|42")
 	require.Equal(t, 0, code, stderr)
-	var rep dr.Rehearsal
+	var rep failover.Rehearsal
 	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
 	assert.True(t, rep.OK)
 	assert.Equal(t, 20*time.Minute+30*time.Second, rep.RecoveryTime)
@@ -202,7 +203,7 @@ func TestAmbiguousSourceExitsWithItsOwnCode(t *testing.T) {
 
 	code, stdout, stderr := runCLI(mk, f, append(args, "-source-account", "333333333333")...)
 	require.Equal(t, 0, code, stderr)
-	var res dr.FailoverResult
+	var res failover.FailoverResult
 	require.NoError(t, json.Unmarshal([]byte(stdout), &res))
 	assert.Equal(t, "shipshape-dr-orders-db-202611230400-333333333333", res.Snapshot)
 	assert.Equal(t, "333333333333", res.SourceAccount)

@@ -25,10 +25,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/examples/internal/cli"
 	"github.com/shipshape-dev/shipshape/examples/internal/lambdamain"
 )
 
-func newHandler(sharedRegion, local dr.RDSAPI, getenv func(string) string, logger *slog.Logger) (func(context.Context, json.RawMessage) (dr.Summary, error), error) {
+func newHandler(sharedRegion, local dr.RecoveryAPI, getenv func(string) string, logger *slog.Logger) (func(context.Context, json.RawMessage) (dr.Summary, error), error) {
 	ret, err := dr.ParseRetention(getenv("DR_KEEP"), getenv("DR_MAX_AGE"))
 	if err != nil {
 		return nil, err
@@ -41,7 +42,7 @@ func newHandler(sharedRegion, local dr.RDSAPI, getenv func(string) string, logge
 		}
 		maxCopies = n
 	}
-	rec, err := dr.NewRecovery(sharedRegion, local, dr.Origin{Accounts: dr.SplitList(getenv("DR_SOURCE_ACCOUNTS")), Region: getenv("DR_SOURCE_REGION")}, func(o *dr.RecoveryOptions) {
+	rec, err := dr.NewRecovery(sharedRegion, local, dr.Origin{Accounts: cli.SplitList(getenv("DR_SOURCE_ACCOUNTS")), Region: getenv("DR_SOURCE_REGION")}, func(o *dr.RecoveryOptions) {
 		o.KMSKeyID, o.StagingKMSKeyID, o.MaxCopies, o.Logger = getenv("DR_KMS_KEY_ID"), getenv("DR_STAGING_KMS_KEY_ID"), maxCopies, logger
 		o.CopyPath = dr.CopyPath(getenv("DR_COPY_PATH"))
 		o.Metrics = os.Stdout // RecoveryPointAgeSeconds (embedded metric format): the template's RPO alarm

@@ -21,10 +21,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
 	"github.com/shipshape-dev/shipshape/examples/internal/clitest"
 	"github.com/shipshape-dev/shipshape/examples/internal/drcli"
+	"github.com/shipshape-dev/shipshape/examples/internal/drstep"
 )
 
 type atkAWS struct{ secrets, puts int }
@@ -125,7 +125,7 @@ func TestRestoreWaitLastsUntilDRTimeout(t *testing.T) {
 	for _, timeout := range []string{"1h", "4h", "12h"} {
 		env := map[string]string{"DR_SOURCE_INSTANCE": "orders-db", "DR_INSTANCE_CLASS": "db.t4g.medium", "DR_DSN": "postgres://{host}/db",
 			"DR_STATEMENTS": `["SELECT 1"]`, "DR_TIMEOUT": timeout}
-		s, err := dr.SanitizeSettingsFromEnv(func(k string) string { return env[k] })
+		s, err := drstep.SanitizeSettingsFromEnv(func(k string) string { return env[k] })
 		if err != nil {
 			continue // refused up front: fine
 		}

@@ -26,7 +26,7 @@
 // in the same transaction, and is dropped before the snapshot), so the work can take longer
 // than a Lambda's 15 minutes as long as each statement fits in one; every failure path
 // reaches cleanup, and cleanup reaches the report, also when it still fails. Its
-// environment is dr.SanitizeSettingsFromEnv's (the DR_ variables of dr-steps, DR_TIMEOUT at
+// environment is drstep.SanitizeSettingsFromEnv's (the DR_ variables of dr-steps, DR_TIMEOUT at
 // most 12h, plus DR_STATEMENTS, DR_SANITIZED_SNAPSHOT_ID, DR_TARGET_KMS_KEY_ID (a key id, key
 // ARN, alias/NAME or alias ARN), DR_SHARE_WITH, DR_SANITIZED_KEEP, DR_SOURCE_ACCOUNT).
 //
@@ -52,6 +52,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 	"github.com/shipshape-dev/shipshape/examples/internal/cli"
 	"github.com/shipshape-dev/shipshape/examples/internal/drcli"
 	"github.com/shipshape-dev/shipshape/examples/internal/drstep"
@@ -84,7 +85,7 @@ DR_SECURITY_GROUPS, DR_REGIONS, DR_REPORT_BUCKET, DR_REPORT_PREFIX, DR_SNS_TOPIC
 
 func main() {
 	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
-		drstep.Main("dr-sanitize", lambdaUsage, dr.SanitizeSettingsFromEnv, true) // one step of the sanitizing state machine per invocation
+		drstep.Main("dr-sanitize", lambdaUsage, drstep.SanitizeSettingsFromEnv, true) // one step of the sanitizing state machine per invocation
 		return
 	}
 	drcli.Main("dr-sanitize", "the temporary instance it made was deleted and nothing was shared (the report above says so)", func(ctx context.Context) int {
@@ -104,7 +105,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	snapshotID := fs.String("snapshot-id", "", "id of the sanitized snapshot, in lower case, starting with shipshape-sanitized- (default: shipshape-sanitized-<the DR copy's database and time>)")
 	kmsKey := fs.String("kms-key", "", "re-encrypt the result with this KMS key (one the development accounts may use): key id, key ARN, alias/NAME or alias ARN")
 	shareWith := fs.String("share-with", "", "development account ids to share the result with, comma-separated")
-	keep := fs.Int("keep", dr.DefaultSanitizedKeep, "sanitized snapshots to keep per source database and account (the newest always stays; only shipshape-sanitized-* snapshots tagged shipshape:dr=sanitized are deleted)")
+	keep := fs.Int("keep", restore.DefaultSanitizedKeep, "sanitized snapshots to keep per source database and account (the newest always stays; only shipshape-sanitized-* snapshots tagged shipshape:dr=sanitized are deleted)")
 	if code, done := cli.Parse(fs, args, stderr, withLambda(cli.Help(fs, "Usage: dr-sanitize (-instance NAME | -cluster NAME | -snapshot ID [-cluster-snapshot]) -class CLASS -dsn TEMPLATE\n"+
 		"       (-statement SQL ... | -statements-file FILE) [-kms-key KEY] [-share-with ACCOUNTS]\n\n"+
 		"Restores a DR snapshot into a private temporary instance (Aurora: a cluster and its instance), runs\n"+
@@ -169,8 +170,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	if done {
 		return code
 	}
-	s, err := dr.NewSanitizer(p.Clients.RDS, f.Target(), p.Database,
-		dr.SanitizeOptions{Statements: statements, SnapshotID: *snapshotID, KMSKeyID: *kmsKey, ShareWith: dr.SplitList(*shareWith), Keep: *keep, KMS: p.Clients.KMS},
+	s, err := restore.NewSanitizer(p.Clients.RDS, f.Target(), p.Database,
+		restore.SanitizeOptions{Statements: statements, SnapshotID: *snapshotID, KMSKeyID: *kmsKey, ShareWith: cli.SplitList(*shareWith), Keep: *keep, KMS: p.Clients.KMS},
 		func(o *dr.VerifyOptions) {
 			o.SubnetGroup, o.SecurityGroups = f.SubnetGroup, p.SecurityGroups
 			o.Timeout, o.Poll = f.Timeout, f.Poll
@@ -194,6 +195,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	if !rep.OK {
 		return cli.Fail(stderr, "dr-sanitize", fmt.Errorf("the sanitization did not complete: see the report"))
 	}
-	fmt.Fprintf(stderr, "dr-sanitize: %s is sanitized and shared with %v\n", rep.Result, dr.SplitList(*shareWith))
+	fmt.Fprintf(stderr, "dr-sanitize: %s is sanitized and shared with %v\n", rep.Result, cli.SplitList(*shareWith))
 	return 0
 }

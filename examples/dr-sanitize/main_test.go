@@ -16,6 +16,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 	"github.com/shipshape-dev/shipshape/examples/internal/clitest"
 	"github.com/shipshape-dev/shipshape/examples/internal/drcli"
 	"github.com/shipshape-dev/shipshape/examples/internal/drstep"
@@ -228,7 +229,7 @@ func TestRestoreTimeoutFitsTheWait(t *testing.T) {
 	settings := func(timeout string) error {
 		env := map[string]string{"DR_SOURCE_INSTANCE": "orders-db", "DR_INSTANCE_CLASS": "db.t4g.medium", "DR_DSN": "postgres://{host}/db",
 			"DR_STATEMENTS": `["SELECT 1"]`, "DR_TIMEOUT": timeout}
-		_, err := drstep.Settings(dr.SanitizeSettingsFromEnv, func(k string) string { return env[k] })
+		_, err := drstep.Settings(drstep.SanitizeSettingsFromEnv, func(k string) string { return env[k] })
 		return err
 	}
 	require.NoError(t, drsteptest.CheckTimeouts("statemachine.asl.json", "template.yaml", settings))
@@ -244,17 +245,17 @@ func TestIntegrationStepsThroughTheHandler(t *testing.T) {
 	env := map[string]string{"DR_SOURCE_CLUSTER": "ledger", "DR_INSTANCE_CLASS": "db.r6g.large", "DR_DSN": dsn,
 		"DR_STATEMENTS":        `["UPDATE customers SET email = 'user' || id || '@example.com'", "DELETE FROM customers WHERE id > 1"]`,
 		"DR_TARGET_KMS_KEY_ID": devKey, "DR_SHARE_WITH": "444444444444"}
-	s, err := dr.SanitizeSettingsFromEnv(func(k string) string { return env[k] })
+	s, err := drstep.SanitizeSettingsFromEnv(func(k string) string { return env[k] })
 	require.NoError(t, err)
-	r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(string) dr.RDSAPI { return f }}, true, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+	r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(string) restore.SanitizerAPI { return f }}, true, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)
 	h := drstep.Handler(r)
 	ctx := context.Background()
-	st, err := h(ctx, dr.StepRequest{Step: "start", Run: "weekly-1"})
+	st, err := h(ctx, restore.StepRequest{Step: "start", Run: "weekly-1"})
 	require.NoError(t, err)
 	wait := func(step string) {
 		for range 100 {
-			next, err := h(ctx, dr.StepRequest{Step: step, Run: "weekly-1", State: st})
+			next, err := h(ctx, restore.StepRequest{Step: step, Run: "weekly-1", State: st})
 			if err == nil {
 				st = next
 				return
@@ -266,7 +267,7 @@ func TestIntegrationStepsThroughTheHandler(t *testing.T) {
 	}
 	wait("ready")
 	for !st.Done {
-		st, err = h(ctx, dr.StepRequest{Step: "statement", Run: "weekly-1", State: st})
+		st, err = h(ctx, restore.StepRequest{Step: "statement", Run: "weekly-1", State: st})
 		require.NoError(t, err)
 	}
 	for _, step := range []string{"snapshot", "snapshot-ready", "reencrypt", "reencrypt-ready", "share", "cleanup", "report"} {

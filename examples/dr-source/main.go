@@ -24,18 +24,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/examples/internal/cli"
 	"github.com/shipshape-dev/shipshape/examples/internal/lambdamain"
 )
 
-func newHandler(client dr.RDSAPI, keys dr.KMSAPI, getenv func(string) string, logger *slog.Logger) (func(context.Context, json.RawMessage) (dr.Summary, error), error) {
+func newHandler(client dr.SourceAPI, keys dr.KMSAPI, getenv func(string) string, logger *slog.Logger) (func(context.Context, json.RawMessage) (dr.Summary, error), error) {
 	ret, err := dr.ParseRetention(getenv("DR_KEEP"), getenv("DR_MAX_AGE"))
 	if err != nil {
 		return nil, err
 	}
 	src, err := dr.NewSource(client, func(o *dr.SourceOptions) {
 		o.KMSKeyID = getenv("DR_KMS_KEY_ID")
-		o.ShareWith = dr.SplitList(getenv("DR_SHARE_WITH"))
-		o.Databases = dr.SplitList(getenv("DR_DATABASES"))
+		o.ShareWith = cli.SplitList(getenv("DR_SHARE_WITH"))
+		o.Databases = cli.SplitList(getenv("DR_DATABASES"))
 		o.KMS = keys
 		o.Logger = logger
 	})

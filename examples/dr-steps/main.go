@@ -1,10 +1,10 @@
 // Command dr-steps is the Lambda function behind the DR verification state machine
 // (statemachine.asl.json, started per region by fanout.asl.json; deployed by template.yaml):
-// each invocation runs one step of dr.Verifier on the state the machine passes along, with
+// each invocation runs one step of restore.Verifier on the state the machine passes along, with
 // the execution's name as the run and the execution input's region.
 //
 // The temporary instance's (and, for Aurora, cluster's) identifier is derived from the
-// execution name (dr.TemporaryInstanceID) and tagged with it, so the Cleanup step finds and
+// execution name (restore.TemporaryInstanceID) and tagged with it, so the Cleanup step finds and
 // deletes what the execution made even when an earlier step's answer was lost (RDS created
 // the instance, then the restore call or the Lambda failed), and never deletes an instance
 // another run made. After cleanup, the "report" step writes the report to S3 and, when the
@@ -17,7 +17,7 @@
 // leads to the Cleanup step, and Cleanup to Report, also when it still fails after its
 // retries (its error at $.cleanupError; the report is not OK).
 //
-// Environment (dr.StepSettingsFromEnv): DR_SOURCE_INSTANCE or DR_SOURCE_CLUSTER,
+// Environment (drstep.StepSettingsFromEnv): DR_SOURCE_INSTANCE or DR_SOURCE_CLUSTER,
 // DR_INSTANCE_CLASS, DR_DSN (with {host}, {port}, {user}, {password} and ${VAR}),
 // DR_DB_SECRET_ARN (the secret with username and password, e.g. the RDS-managed master user
 // secret), DR_CHECKS (JSON of dr.Checks: ServerVersionPrefix string, MinTables number,
@@ -37,7 +37,6 @@ package main
 import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
-	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/examples/internal/drstep"
 )
 
@@ -67,5 +66,5 @@ Environment:
 `
 
 func main() {
-	drstep.Main("dr-steps", usage, dr.StepSettingsFromEnv, false)
+	drstep.Main("dr-steps", usage, drstep.StepSettingsFromEnv, false)
 }

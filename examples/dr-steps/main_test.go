@@ -18,6 +18,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 	"github.com/shipshape-dev/shipshape/examples/internal/drstep"
 	"github.com/shipshape-dev/shipshape/examples/internal/drsteptest"
 )
@@ -170,7 +171,7 @@ func TestRestoreTimeoutFitsTheWait(t *testing.T) {
 				e[k] = v
 			}
 		}
-		_, err := drstep.Settings(dr.StepSettingsFromEnv, func(k string) string { return e[k] })
+		_, err := drstep.Settings(drstep.StepSettingsFromEnv, func(k string) string { return e[k] })
 		return err
 	}
 	require.NoError(t, drsteptest.CheckTimeouts("statemachine.asl.json", "template.yaml", settings))
@@ -221,17 +222,17 @@ func TestAFailedCleanupIsStillReported(t *testing.T) {
 	for k, v := range env {
 		e[k] = v
 	}
-	s, err := drstep.Settings(dr.StepSettingsFromEnv, func(k string) string { return e[k] })
+	s, err := drstep.Settings(drstep.StepSettingsFromEnv, func(k string) string { return e[k] })
 	require.NoError(t, err)
-	r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(string) dr.RDSAPI { return f }, S3: bucket, SNS: notices}, false,
+	r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(string) restore.SanitizerAPI { return f }, S3: bucket, SNS: notices}, false,
 		func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)
 	h := drstep.Handler(r)
 	const run = "exec-cleanup-failed"
-	st, err := h(ctx, dr.StepRequest{Step: "start", Run: run})
+	st, err := h(ctx, restore.StepRequest{Step: "start", Run: run})
 	require.NoError(t, err)
 	f.Clock().Advance(30 * time.Minute)
-	st, err = h(ctx, dr.StepRequest{Step: "ready", Run: run, State: st})
+	st, err = h(ctx, restore.StepRequest{Step: "ready", Run: run, State: st})
 	require.NoError(t, err)
 	st.Report.Steps = append(st.Report.Steps, dr.StepResult{Name: "table count", OK: true, Detail: "12 tables"}) // every check passed
 
@@ -243,7 +244,7 @@ func TestAFailedCleanupIsStillReported(t *testing.T) {
 	state["cleanupError"] = map[string]string{"Error": "States.TaskFailed", "Cause": `{"errorMessage":"deleting shipshape-verify-exec-cleanup-failed: AccessDenied"}`}
 	raw, err = json.Marshal(map[string]any{"step": "report", "run": run, "region": "", "state": state})
 	require.NoError(t, err)
-	var req dr.StepRequest
+	var req restore.StepRequest
 	require.NoError(t, json.Unmarshal(raw, &req))
 
 	out, err := h(ctx, req)
@@ -279,32 +280,32 @@ func TestStepsThroughTheHandler(t *testing.T) {
 	ctx := context.Background()
 	const run = "5e0b9a57-1d3c-4a51-9f0e-3c2d1b0a9f8e"
 
-	st, err := h(ctx, dr.StepRequest{Step: "start", Run: run})
+	st, err := h(ctx, restore.StepRequest{Step: "start", Run: run})
 	require.NoError(t, err)
-	st, err = h(ctx, dr.StepRequest{Step: "ready", Run: run, State: st})
+	st, err = h(ctx, restore.StepRequest{Step: "ready", Run: run, State: st})
 	require.Error(t, err)
 	assert.Equal(t, "NotReady", errorType(err), "the errorType the state machine retries on")
 	f.Clock().Advance(30 * time.Minute)
-	st, err = h(ctx, dr.StepRequest{Step: "ready", Run: run, State: st})
+	st, err = h(ctx, restore.StepRequest{Step: "ready", Run: run, State: st})
 	require.NoError(t, err)
-	st, err = h(ctx, dr.StepRequest{Step: "check", Run: run, State: st})
+	st, err = h(ctx, restore.StepRequest{Step: "check", Run: run, State: st})
 	require.NoError(t, err)
-	st, err = h(ctx, dr.StepRequest{Step: "cleanup", Run: run, State: st})
+	st, err = h(ctx, restore.StepRequest{Step: "cleanup", Run: run, State: st})
 	require.NoError(t, err)
 	assert.False(t, st.Report.OK, "the database was unreachable")
 	assert.Empty(t, f.Instances(), "deleted")
 
-	_, err = h(ctx, dr.StepRequest{Step: "dance", Run: run})
+	_, err = h(ctx, restore.StepRequest{Step: "dance", Run: run})
 	assert.Equal(t, "InvalidInput", errorType(err))
 }
 
 var env = map[string]string{"DR_SOURCE_INSTANCE": "orders-db", "DR_INSTANCE_CLASS": "db.t4g.medium", "DR_DSN": "postgres://x@{host}:{port}/db?connect_timeout=1",
 	"DR_CHECKS": `{"MinTables":1}`, "DR_TIMEOUT": "45m"}
 
-func handler(t *testing.T, f *drtest.RDS, env map[string]string) func(context.Context, dr.StepRequest) (dr.VerifyState, error) {
-	s, err := dr.StepSettingsFromEnv(func(k string) string { return env[k] })
+func handler(t *testing.T, f *drtest.RDS, env map[string]string) func(context.Context, restore.StepRequest) (dr.VerifyState, error) {
+	s, err := drstep.StepSettingsFromEnv(func(k string) string { return env[k] })
 	require.NoError(t, err)
-	r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(string) dr.RDSAPI { return f }}, false, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
+	r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(string) restore.SanitizerAPI { return f }}, false, func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)
 	return drstep.Handler(r)
 }
@@ -325,10 +326,10 @@ func TestLostAnswersAndTerminalStates(t *testing.T) {
 		f := bed()
 		h := handler(t, f, env)
 		f.LoseAnswers(drtest.OpRestore, 1)
-		_, err := h(ctx, dr.StepRequest{Step: "start", Run: "exec-1"})
+		_, err := h(ctx, restore.StepRequest{Step: "start", Run: "exec-1"})
 		assert.Equal(t, "Failed", errorType(err))
 		require.Len(t, f.Instances(), 1, "RDS made the instance")
-		st, err := h(ctx, dr.StepRequest{Step: "cleanup", Run: "exec-1"}) // the Catch passes no state
+		st, err := h(ctx, restore.StepRequest{Step: "cleanup", Run: "exec-1"}) // the Catch passes no state
 		require.NoError(t, err)
 		assert.Empty(t, f.Instances(), "found by the execution name and deleted")
 		assert.False(t, st.Report.OK)
@@ -337,12 +338,12 @@ func TestLostAnswersAndTerminalStates(t *testing.T) {
 		f := bed()
 		f.RestoreOutcome = "incompatible-restore"
 		h := handler(t, f, env)
-		st, err := h(ctx, dr.StepRequest{Step: "start", Run: "exec-2"})
+		st, err := h(ctx, restore.StepRequest{Step: "start", Run: "exec-2"})
 		require.NoError(t, err)
 		f.Clock().Advance(30 * time.Minute)
-		_, err = h(ctx, dr.StepRequest{Step: "ready", Run: "exec-2", State: st})
+		_, err = h(ctx, restore.StepRequest{Step: "ready", Run: "exec-2", State: st})
 		assert.Equal(t, "RestoreFailed", errorType(err), "not NotReady: the machine stops waiting at once")
-		_, err = h(ctx, dr.StepRequest{Step: "cleanup", Run: "exec-2", State: st})
+		_, err = h(ctx, restore.StepRequest{Step: "cleanup", Run: "exec-2", State: st})
 		require.NoError(t, err)
 		assert.Empty(t, f.Instances())
 	})
@@ -350,23 +351,23 @@ func TestLostAnswersAndTerminalStates(t *testing.T) {
 		f := bed()
 		f.RestoreTime = 3 * time.Hour
 		h := handler(t, f, env)
-		st, err := h(ctx, dr.StepRequest{Step: "start", Run: "exec-3"})
+		st, err := h(ctx, restore.StepRequest{Step: "start", Run: "exec-3"})
 		require.NoError(t, err)
 		f.Clock().Advance(44 * time.Minute)
-		_, err = h(ctx, dr.StepRequest{Step: "ready", Run: "exec-3", State: st})
+		_, err = h(ctx, restore.StepRequest{Step: "ready", Run: "exec-3", State: st})
 		assert.Equal(t, "NotReady", errorType(err))
 		f.Clock().Advance(time.Minute)
-		_, err = h(ctx, dr.StepRequest{Step: "ready", Run: "exec-3", State: st})
+		_, err = h(ctx, restore.StepRequest{Step: "ready", Run: "exec-3", State: st})
 		assert.Equal(t, "TimedOut", errorType(err))
 	})
 	t.Run("an instance of another run", func(t *testing.T) {
 		f := bed()
 		h := handler(t, f, env)
-		_, err := h(ctx, dr.StepRequest{Step: "start", Run: "exec-4"})
+		_, err := h(ctx, restore.StepRequest{Step: "start", Run: "exec-4"})
 		require.NoError(t, err)
-		_, err = h(ctx, dr.StepRequest{Step: "start", Run: "EXEC-4"}) // the same identifier, another execution
+		_, err = h(ctx, restore.StepRequest{Step: "start", Run: "EXEC-4"}) // the same identifier, another execution
 		assert.Equal(t, "ForeignResource", errorType(err))
-		st, err := h(ctx, dr.StepRequest{Step: "cleanup", Run: "EXEC-4"})
+		st, err := h(ctx, restore.StepRequest{Step: "cleanup", Run: "EXEC-4"})
 		require.NoError(t, err)
 		assert.Equal(t, "left shipshape-verify-exec-4 alone: not made by this run", st.Report.Cleanup)
 		assert.Equal(t, []string{"shipshape-verify-exec-4"}, f.Instances(), "not ours to delete")
@@ -389,7 +390,7 @@ func TestBadEnvironment(t *testing.T) {
 		"DR_SOURCE_CLUSTER": {"DR_DSN": "{host}", "DR_SOURCE_INSTANCE": "a", "DR_SOURCE_CLUSTER": "b"},
 		"DR_SOURCE_ACCOUNT": {"DR_DSN": "{host}", "DR_SOURCE_INSTANCE": "a", "DR_SOURCE_ACCOUNT": "1111-2222-3333"},
 	} {
-		_, err := dr.StepSettingsFromEnv(func(k string) string { return bad[k] })
+		_, err := drstep.StepSettingsFromEnv(func(k string) string { return bad[k] })
 		require.ErrorContains(t, err, name)
 	}
 }
@@ -412,10 +413,10 @@ func TestSeveralRegionsAndTheReport(t *testing.T) {
 	regional := map[string]string{"DR_SOURCE_INSTANCE": "orders-db", "DR_INSTANCE_CLASS": "db.t4g.medium", "DR_DSN": "postgres://x@{host}:{port}/db?connect_timeout=1",
 		"DR_REGIONS":       `{"eu-west-1": {"SubnetGroup": "private", "SecurityGroups": ["sg-w"]}, "eu-central-1": {"SubnetGroup": "private", "SecurityGroups": ["sg-c"]}}`,
 		"DR_SNS_TOPIC_ARN": topic}
-	s, err := dr.StepSettingsFromEnv(func(k string) string { return regional[k] })
+	s, err := drstep.StepSettingsFromEnv(func(k string) string { return regional[k] })
 	require.NoError(t, err)
 	byRegion := map[string]*drtest.RDS{"eu-west-1": west, "eu-central-1": central}
-	r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(region string) dr.RDSAPI { return byRegion[region] }, SNS: srv.Client()}, false,
+	r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(region string) restore.SanitizerAPI { return byRegion[region] }, SNS: srv.Client()}, false,
 		func(o *dr.VerifyOptions) { o.Clock = west.Clock() })
 	require.NoError(t, err)
 	h := drstep.Handler(r)
@@ -423,12 +424,12 @@ func TestSeveralRegionsAndTheReport(t *testing.T) {
 
 	for region, f := range byRegion {
 		run := "exec-" + region
-		st, err := h(ctx, dr.StepRequest{Step: "start", Run: run, Region: region})
+		st, err := h(ctx, restore.StepRequest{Step: "start", Run: run, Region: region})
 		require.NoError(t, err)
 		_, _, sgs, _ := f.Instance(st.Instance)
 		assert.Equal(t, []string{map[string]string{"eu-west-1": "sg-w", "eu-central-1": "sg-c"}[region]}, sgs, "the region's own settings")
 		w.RDS("222222222222", region).Clock().Advance(25 * time.Minute)
-		next, err := h(ctx, dr.StepRequest{Step: "ready", Run: run, Region: region, State: st})
+		next, err := h(ctx, restore.StepRequest{Step: "ready", Run: run, Region: region, State: st})
 		if region == "eu-central-1" {
 			assert.Equal(t, "RestoreFailed", errorType(err))
 			cause, _ := json.Marshal(map[string]string{"errorMessage": err.Error(), "errorType": errorType(err)})
@@ -437,9 +438,9 @@ func TestSeveralRegionsAndTheReport(t *testing.T) {
 		} else {
 			require.NoError(t, err)
 		}
-		st, err = h(ctx, dr.StepRequest{Step: "cleanup", Run: run, Region: region, State: next})
+		st, err = h(ctx, restore.StepRequest{Step: "cleanup", Run: run, Region: region, State: next})
 		require.NoError(t, err)
-		st, err = h(ctx, dr.StepRequest{Step: "report", Run: run, Region: region, State: st})
+		st, err = h(ctx, restore.StepRequest{Step: "report", Run: run, Region: region, State: st})
 		require.NoError(t, err)
 		assert.Empty(t, f.Instances())
 		assert.Equal(t, region, st.Report.Region)
@@ -451,7 +452,7 @@ func TestSeveralRegionsAndTheReport(t *testing.T) {
 		bodies[m.Subject] = m.Body
 	}
 	assert.Contains(t, bodies["shipshape dr: verification of orders-db FAILED in eu-central-1"], "is storage-full", "the failed step names the terminal state")
-	_, err = h(ctx, dr.StepRequest{Step: "start", Run: "x", Region: "us-east-1"})
+	_, err = h(ctx, restore.StepRequest{Step: "start", Run: "x", Region: "us-east-1"})
 	assert.Equal(t, "InvalidInput", errorType(err))
 }
 
@@ -465,7 +466,7 @@ func TestStepsFailWithAmbiguousSource(t *testing.T) {
 	at := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
 	f.AddManual("shipshape-dr-orders-db-202611230300-111111111111", "orders-db", at, map[string]string{dr.TagDR: "true", dr.TagSourceAccount: "111111111111"})
 	f.AddManual("shipshape-dr-orders-db-202611230400-333333333333", "orders-db", at.Add(time.Hour), map[string]string{dr.TagDR: "true", dr.TagSourceAccount: "333333333333"})
-	_, err := handler(t, f, env)(ctx, dr.StepRequest{Step: "start", Run: "exec-1"})
+	_, err := handler(t, f, env)(ctx, restore.StepRequest{Step: "start", Run: "exec-1"})
 	assert.Equal(t, "AmbiguousSource", errorType(err))
 	assert.Contains(t, err.Error(), "111111111111, 333333333333")
 	assert.Zero(t, f.Calls(drtest.OpRestore))
@@ -482,7 +483,7 @@ func TestStepsFailWithAmbiguousSource(t *testing.T) {
 	for k, v := range env {
 		chosen[k] = v
 	}
-	st, err := handler(t, f, chosen)(ctx, dr.StepRequest{Step: "start", Run: "exec-2"})
+	st, err := handler(t, f, chosen)(ctx, restore.StepRequest{Step: "start", Run: "exec-2"})
 	require.NoError(t, err)
 	assert.Equal(t, "shipshape-dr-orders-db-202611230300-111111111111", st.Snapshot)
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 	"github.com/shipshape-dev/shipshape/examples/internal/drstep"
 )
 
@@ -54,7 +55,7 @@ func TestRestoreWaitLastsUntilDRTimeout(t *testing.T) {
 	budget := time.Duration(ready.Retry[0].MaxAttempts*ready.Retry[0].IntervalSeconds) * time.Second
 	for _, timeout := range []string{"1h", "3h", "12h"} {
 		e := map[string]string{"DR_SOURCE_INSTANCE": "orders-db", "DR_INSTANCE_CLASS": "db.t4g.medium", "DR_DSN": "postgres://{host}/db", "DR_TIMEOUT": timeout}
-		s, err := dr.StepSettingsFromEnv(func(k string) string { return e[k] })
+		s, err := drstep.StepSettingsFromEnv(func(k string) string { return e[k] })
 		if err != nil {
 			continue // refused up front: fine
 		}
@@ -71,14 +72,14 @@ func TestCleanupAfterAnyCatchFindsTheInstance(t *testing.T) {
 	f.Endpoint = func(string) (string, int32) { return "127.0.0.1", 1 }
 	h := handler(t, f, env)
 	const run = "exec-catch"
-	st, err := h(ctx, dr.StepRequest{Step: "start", Run: run})
+	st, err := h(ctx, restore.StepRequest{Step: "start", Run: run})
 	require.NoError(t, err)
 	f.Clock().Advance(30 * time.Minute)
-	st, err = h(ctx, dr.StepRequest{Step: "ready", Run: run, State: st})
+	st, err = h(ctx, restore.StepRequest{Step: "ready", Run: run, State: st})
 	require.NoError(t, err)
 	// Check fails as a Lambda (a timeout): the Catch passes Check's input with $.error.
 	st.Error = &dr.CaughtError{Error: "Sandbox.Timedout", Cause: `{"errorMessage":"Task timed out after 300.00 seconds"}`}
-	out, err := h(ctx, dr.StepRequest{Step: "cleanup", Run: run, State: st})
+	out, err := h(ctx, restore.StepRequest{Step: "cleanup", Run: run, State: st})
 	require.NoError(t, err)
 	assert.Empty(t, f.Instances())
 	assert.False(t, out.Report.OK)
@@ -119,19 +120,19 @@ func TestAReportAfterAFailedStartNamesItsDatabase(t *testing.T) {
 		e[k] = v
 	}
 	e["DR_REPORT_BUCKET"], e["DR_SNS_TOPIC_ARN"] = "dr-reports", topic
-	s, err := dr.StepSettingsFromEnv(func(k string) string { return e[k] })
+	s, err := drstep.StepSettingsFromEnv(func(k string) string { return e[k] })
 	require.NoError(t, err)
-	r, err := dr.NewStepRunner(s, dr.StepClients{RDS: func(string) dr.RDSAPI { return f }, S3: bucket, SNS: notices}, false,
+	r, err := restore.NewStepRunner(s, restore.StepClients{RDS: func(string) restore.SanitizerAPI { return f }, S3: bucket, SNS: notices}, false,
 		func(o *dr.VerifyOptions) { o.Clock = f.Clock() })
 	require.NoError(t, err)
 	h := drstep.Handler(r)
 	for _, run := range []string{"exec-day-1", "exec-day-2"} {
-		_, err := h(ctx, dr.StepRequest{Step: "start", Run: run})
+		_, err := h(ctx, restore.StepRequest{Step: "start", Run: run})
 		require.Equal(t, "NoSnapshot", errorType(err))
 		caught := dr.VerifyState{Error: &dr.CaughtError{Error: "NoSnapshot", Cause: `{"errorMessage":"` + err.Error() + `"}`}}
-		st, err := h(ctx, dr.StepRequest{Step: "cleanup", Run: run, State: caught})
+		st, err := h(ctx, restore.StepRequest{Step: "cleanup", Run: run, State: caught})
 		require.NoError(t, err)
-		_, err = h(ctx, dr.StepRequest{Step: "report", Run: run, State: st})
+		_, err = h(ctx, restore.StepRequest{Step: "report", Run: run, State: st})
 		require.NoError(t, err)
 		f.Clock().Advance(24 * time.Hour)
 	}

@@ -68,7 +68,7 @@ func TestUsageErrorsOfOddValues(t *testing.T) {
 	for _, c := range []clitest.UsageCase{
 		// Held: the source instance is checked as an identifier.
 		{Args: []string{"-instance", "orders db", "-class", "db.t4g.medium", "-dsn", "postgres://{host}/db"}, Flag: "instance"},
-		// A secret ARN of another service (dr.StepSettingsFromEnv refuses it; the command must too).
+		// A secret ARN of another service (drstep.StepSettingsFromEnv refuses it; the command must too).
 		{Args: with("-secret-arn", "arn:aws:s3:::orders-db-master"), Flag: "-secret-arn"},
 		// A bucket given as an ARN: found only when the report is uploaded, after the run.
 		{Args: with("-secret-arn", "arn:aws:secretsmanager:us-east-1:111111111111:secret:db", "-report-bucket", "arn:aws:s3:::dr-reports"), Flag: "-report-bucket"},

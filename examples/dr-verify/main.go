@@ -45,6 +45,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 	"github.com/shipshape-dev/shipshape/examples/internal/cli"
 	"github.com/shipshape-dev/shipshape/examples/internal/drcli"
 )
@@ -108,7 +109,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, mk drcli.
 	if done {
 		return code
 	}
-	v, err := dr.NewVerifier(p.Clients.RDS, f.Target(), p.Database, func(o *dr.VerifyOptions) {
+	v, err := restore.NewVerifier(p.Clients.RDS, f.Target(), p.Database, func(o *dr.VerifyOptions) {
 		o.SubnetGroup, o.SecurityGroups = f.SubnetGroup, p.SecurityGroups
 		o.Checks = checks
 		o.Timeout, o.Poll = f.Timeout, f.Poll

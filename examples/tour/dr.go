@@ -15,6 +15,8 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/dr/drtest"
+	"github.com/shipshape-dev/shipshape/dr/failover"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 )
 
 func init() {
@@ -119,7 +121,7 @@ func tourDR(ctx context.Context, say func(string, ...any)) error {
 
 	// A restore that can never succeed: the wait ends at once, and the instance is deleted.
 	prod.RestoreOutcome = "incompatible-restore"
-	v, err := dr.NewVerifier(prod, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
+	v, err := restore.NewVerifier(prod, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
 		dr.Database{Driver: "pgx", DSN: func(string, int32) string { return "" }}, func(o *dr.VerifyOptions) { o.Clock = clock })
 	if err != nil {
 		return err
@@ -135,7 +137,7 @@ func tourDR(ctx context.Context, say func(string, ...any)) error {
 
 	// Aurora: the cluster snapshot restores into a temporary cluster plus one instance, and
 	// cleanup deletes the instance, then the cluster (here as the state machine runs it).
-	auroraV, err := dr.NewVerifier(prod, dr.VerifyTarget{SourceCluster: "ledger", InstanceClass: "db.r6g.large"},
+	auroraV, err := restore.NewVerifier(prod, dr.VerifyTarget{SourceCluster: "ledger", InstanceClass: "db.r6g.large"},
 		dr.Database{Driver: "pgx", DSN: func(string, int32) string { return "" }}, func(o *dr.VerifyOptions) { o.Clock = clock })
 	if err != nil {
 		return err
@@ -176,9 +178,9 @@ func tourRehearsal(ctx context.Context, say func(string, ...any), recovery *drte
 		recovery.Endpoint = func(string) (string, int32) { return host, int32(port) }
 		defer func() { recovery.Endpoint = nil }()
 	}
-	r, err := dr.NewRestorer(recovery, dr.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-orders-db", InstanceClass: "db.r6g.large"}, func(o *dr.FailoverOptions) {
+	r, err := failover.NewRestorer(recovery, failover.FailoverTarget{SourceInstance: "orders-db", TargetID: "shipshape-orders-db", InstanceClass: "db.r6g.large"}, func(o *failover.FailoverOptions) {
 		o.Clock, o.Route53 = recovery.Clock(), dns
-		o.DNS = &dr.DNSRecord{ZoneID: "Z0RECOVERY", Name: "orders-db.internal.example.com"}
+		o.DNS = &failover.DNSRecord{ZoneID: "Z0RECOVERY", Name: "orders-db.internal.example.com"}
 	})
 	if err != nil {
 		return err
@@ -219,7 +221,7 @@ func tourVerify(ctx context.Context, say func(string, ...any), prod *drtest.RDS)
 		return err
 	}
 	prod.Endpoint = func(string) (string, int32) { return host, int32(port) }
-	v, err := dr.NewVerifier(prod, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
+	v, err := restore.NewVerifier(prod, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
 		dr.Database{Driver: "pgx", DSN: func(string, int32) string { return dsn }}, func(o *dr.VerifyOptions) {
 			o.Checks = dr.Checks{ServerVersionPrefix: "15.", Queries: []dr.QueryCheck{{Name: "arithmetic", SQL: "SELECT 6*7", Want: "42"}}}
 			o.Clock, o.Poll = prod.Clock(), 5*time.Minute
@@ -261,9 +263,9 @@ func tourSanitize(ctx context.Context, say func(string, ...any), prod *drtest.RD
 	if _, err := db.ExecContext(ctx, `CREATE TABLE customers (id serial PRIMARY KEY, email text); INSERT INTO customers (email) VALUES ('ada@real.example'), ('alan@real.example')`); err != nil {
 		return err
 	}
-	s, err := dr.NewSanitizer(prod, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
+	s, err := restore.NewSanitizer(prod, dr.VerifyTarget{SourceInstance: "orders-db", InstanceClass: "db.t4g.medium"},
 		dr.Database{Driver: "pgx", DSN: func(string, int32) string { return scratch.String() }},
-		dr.SanitizeOptions{Statements: []string{`UPDATE customers SET email = 'user' || id || '@example.com'`},
+		restore.SanitizeOptions{Statements: []string{`UPDATE customers SET email = 'user' || id || '@example.com'`},
 			KMSKeyID: "arn:aws:kms:eu-west-1:111111111111:key/dev-shared", ShareWith: []string{"444444444444"}},
 		func(o *dr.VerifyOptions) { o.Clock = prod.Clock() })
 	if err != nil {

@@ -34,6 +34,8 @@ var (
 	// subnetGroup: RDS's rule for DB subnet group names, 1 to 255 letters, digits, periods,
 	// underscores, spaces and hyphens.
 	subnetGroup = regexp.MustCompile(`^[A-Za-z0-9._ -]{1,255}$`)
+	// region: lower-case words and a number, joined by hyphens (eu-west-1, us-gov-west-1).
+	region = regexp.MustCompile(`^[a-z]+(-[a-z]+)+-[0-9]+$`)
 )
 
 // InstanceID checks an EC2 instance id: "i-" and 8 or 17 lower-case hex digits.
@@ -102,6 +104,15 @@ func SecurityGroupID(id string) error {
 func SubnetGroupName(name string) error {
 	if !subnetGroup.MatchString(name) {
 		return fmt.Errorf("%q is not a DB subnet group name (1 to 255 letters, digits, periods, underscores, spaces and hyphens)", name)
+	}
+	return nil
+}
+
+// Region checks a region name such as eu-west-1, us-gov-west-1 or ap-southeast-4: lower-case
+// words and a number, joined by hyphens. An availability zone (eu-west-1a) is not a region.
+func Region(name string) error {
+	if !region.MatchString(name) {
+		return fmt.Errorf("%q is not a region name (e.g. eu-west-1; not an availability zone or an ARN)", name)
 	}
 	return nil
 }

@@ -33,6 +33,38 @@ var allowed = map[string][]string{
 	"envelope":   nil,
 }
 
+// within lists, for the packages below a top-level package, which packages of the same top
+// each may depend on (directly or not; an entry ending in "/" is every package under it).
+// Layers only point down: dr (the snapshot side and the shared vocabulary) uses only
+// dr/internal/snaps; dr/restore and dr/failover use dr and dr/internal/..., never each
+// other; nothing under dr uses them. A package of a top not listed here may use its top's
+// packages freely.
+var within = map[string][]string{
+	"dr":                    {"dr/internal/snaps"},
+	"dr/internal/snaps":     nil,
+	"dr/internal/restoring": {"dr", "dr/internal/snaps"},
+	"dr/restore":            {"dr", "dr/internal/"},
+	"dr/failover":           {"dr", "dr/internal/"},
+	"dr/drtest":             {"dr", "dr/internal/"},
+}
+
+// withinAllowed reports whether pkg may depend on dep, a package of its own top.
+func withinAllowed(pkg, dep string) bool {
+	from := strings.TrimPrefix(strings.TrimPrefix(pkg, module), "/")
+	to := strings.TrimPrefix(strings.TrimPrefix(dep, module), "/")
+	rules, ok := within[from]
+	if !ok {
+		_, topListed := within[top(pkg)]
+		return !topListed || !strings.HasPrefix(from, top(pkg)+"/")
+	}
+	for _, r := range rules {
+		if to == r || strings.HasSuffix(r, "/") && strings.HasPrefix(to, r) {
+			return true
+		}
+	}
+	return false
+}
+
 // isLibrary: pkg is a capability package or one of its non-fake subpackages (not a
 // <pkg>test fake, not a binary, script, benchmark or end-to-end test).
 func isLibrary(pkg string) bool {
@@ -72,6 +104,8 @@ func TestImportGraph(t *testing.T) {
 			switch {
 			case to == "fakeapi" && isLibrary(pkg):
 				bad = append(bad, dep+" (fakes are for tests: only <pkg>test packages, tests and binaries use fakeapi)")
+			case to == from && !withinAllowed(pkg, dep):
+				bad = append(bad, dep+" (layers below "+from+" only point down: see within)")
 			case to == from:
 			case from == "clock" || from == "fakeapi" || from == "textdiff" || from == "envelope":
 				bad = append(bad, dep+" ("+from+" is the ground floor: it imports nothing of the module)")

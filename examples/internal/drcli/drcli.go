@@ -24,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/failover"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 	"github.com/shipshape-dev/shipshape/examples/internal/awsconfig"
 	"github.com/shipshape-dev/shipshape/examples/internal/cli"
 	"github.com/shipshape-dev/shipshape/internal/awsid"
@@ -38,11 +40,11 @@ func (m *Multi) Set(v string) error { *m = append(*m, v); return nil }
 // Clients are the AWS clients a run may use; a binary's run takes a NewClients, which tests
 // replace with one that returns fakes.
 type Clients struct {
-	RDS            dr.RDSAPI
-	SecretsManager dr.SecretsManagerAPI
-	S3             dr.S3API
-	SNS            dr.SNSAPI
-	Route53        dr.Route53API
+	RDS            restore.SanitizerAPI
+	SecretsManager restore.SecretsManagerAPI
+	S3             restore.S3API
+	SNS            restore.SNSAPI
+	Route53        failover.Route53API
 	KMS            dr.KMSAPI // tells an AWS managed key from a customer managed one (dr-sanitize)
 }
 
@@ -222,12 +224,12 @@ func CheckPlacement(subnetGroup, securityGroups string) ([]string, error) {
 	return out, nil
 }
 
-// Database is the database of a -dsn template (built by dr.DSNTemplate) with the
+// Database is the database of a -dsn template (built by restore.DSNTemplate) with the
 // credentials of -secret-arn when it is given.
-func Database(dsn func(host string, port int32) string, sm dr.SecretsManagerAPI, secretARN string) dr.Database {
+func Database(dsn func(host string, port int32) string, sm restore.SecretsManagerAPI, secretARN string) dr.Database {
 	db := dr.Database{Driver: "pgx", DSN: dsn}
 	if secretARN != "" {
-		db.Credentials = dr.SecretCredentials(sm, secretARN)
+		db.Credentials = restore.SecretCredentials(sm, secretARN)
 	}
 	return db
 }
@@ -275,10 +277,10 @@ func (r *Report) Check() error {
 	return nil
 }
 
-// Reporter returns the dr.Reporter of -report-bucket and -sns-topic, with c's S3 and SNS
+// Reporter returns the restore.Reporter of -report-bucket and -sns-topic, with c's S3 and SNS
 // clients; its error is a usage error.
-func (r *Report) Reporter(c Clients) (*dr.Reporter, error) {
-	return dr.NewReporter(func(o *dr.ReporterOptions) {
+func (r *Report) Reporter(c Clients) (*restore.Reporter, error) {
+	return restore.NewReporter(func(o *restore.ReporterOptions) {
 		if r.Bucket != "" {
 			o.S3, o.Bucket, o.Prefix = c.S3, r.Bucket, r.Prefix
 		}
@@ -292,7 +294,7 @@ func (r *Report) Reporter(c Clients) (*dr.Reporter, error) {
 // minute, also when ctx has ended) and records where in rep.Location, then prints rep on
 // stdout and writes it to -report FILE. What fails here is said on stderr and does not
 // change the run's outcome.
-func (r *Report) Write(ctx context.Context, prog string, reporter *dr.Reporter, rep *dr.Report, stdout, stderr io.Writer) {
+func (r *Report) Write(ctx context.Context, prog string, reporter *restore.Reporter, rep *dr.Report, stdout, stderr io.Writer) {
 	if r.Bucket != "" || r.Topic != "" {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		loc, err := reporter.Deliver(dctx, *rep)
@@ -327,7 +329,7 @@ func (c *CheckFlags) Flags(fs *flag.FlagSet, prefix string) {
 	fs.Var(&c.Queries, "query", prefix+"NAME|SQL|WANT: a query whose single value must be WANT (repeatable)")
 }
 
-// Checks are the checks the flags ask for (dr.ChecksFromFlags); the error names the flag.
+// Checks are the checks the flags ask for (ChecksFromFlags); the error names the flag.
 func (c *CheckFlags) Checks() (dr.Checks, error) {
-	return dr.ChecksFromFlags(c.VersionPrefix, c.MinTables, c.MinRows, c.Queries)
+	return ChecksFromFlags(c.VersionPrefix, c.MinTables, c.MinRows, c.Queries)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 	"github.com/shipshape-dev/shipshape/examples/internal/cli"
 )
 
@@ -63,7 +64,7 @@ type Prepared struct {
 	Clients        Clients
 	SecurityGroups []string    // of -security-groups, checked
 	Database       dr.Database // of -dsn and -secret-arn
-	Reporter       *dr.Reporter
+	Reporter       *restore.Reporter
 }
 
 // Prepare does what follows a binary's own checks, in this order: it checks -timeout and
@@ -81,7 +82,7 @@ func (f *Restore) Prepare(ctx context.Context, prog string, stderr io.Writer, mk
 		return p, cli.Usage(stderr, prog, "%v", err), true
 	}
 	p.SecurityGroups = sgs
-	dsn, err := dr.DSNTemplate(f.DSN, os.Getenv)
+	dsn, err := restore.DSNTemplate(f.DSN, os.Getenv)
 	if err != nil {
 		return p, cli.Usage(stderr, prog, "-dsn: %v", err), true
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 	"github.com/shipshape-dev/shipshape/examples/internal/lambdamain"
 	"github.com/shipshape-dev/shipshape/internal/awsid"
 )
@@ -30,11 +31,11 @@ import (
 // RestoreTimeout parameter allows no more; tests keep the three in step.
 const MaxTimeout = 12 * time.Hour
 
-// Settings reads a state machine's settings with fromEnv (dr.StepSettingsFromEnv or
-// dr.SanitizeSettingsFromEnv) and checks what the state machine adds: DR_TIMEOUT at most
+// Settings reads a state machine's settings with fromEnv (StepSettingsFromEnv or
+// SanitizeSettingsFromEnv) and checks what the state machine adds: DR_TIMEOUT at most
 // MaxTimeout, and DR_TARGET_KMS_KEY_ID in one of the forms RDS takes. Errors name the
 // variable.
-func Settings(fromEnv func(getenv func(string) string) (dr.StepSettings, error), getenv func(string) string) (dr.StepSettings, error) {
+func Settings(fromEnv func(getenv func(string) string) (restore.StepSettings, error), getenv func(string) string) (restore.StepSettings, error) {
 	s, err := fromEnv(getenv)
 	switch {
 	case err != nil:
@@ -50,8 +51,8 @@ func Settings(fromEnv func(getenv func(string) string) (dr.StepSettings, error),
 // Handler is the Lambda handler of a state machine's function: it runs a step; a
 // failure is returned with the error type the state machine routes on (Lambda reports
 // InvokeResponse_Error's Type as the errorType).
-func Handler(r *dr.StepRunner) func(context.Context, dr.StepRequest) (dr.VerifyState, error) {
-	return func(ctx context.Context, req dr.StepRequest) (dr.VerifyState, error) {
+func Handler(r *restore.StepRunner) func(context.Context, restore.StepRequest) (dr.VerifyState, error) {
+	return func(ctx context.Context, req restore.StepRequest) (dr.VerifyState, error) {
 		st, err := r.Run(ctx, req)
 		if err != nil {
 			return st, messages.InvokeResponse_Error{Type: dr.ErrorType(err), Message: err.Error()}
@@ -63,8 +64,8 @@ func Handler(r *dr.StepRunner) func(context.Context, dr.StepRequest) (dr.VerifyS
 // Clients makes the AWS clients of a StepRunner from cfg: RDS per region, Secrets
 // Manager in the secret's region, S3 and SNS only when the settings name a report bucket or
 // a topic.
-func Clients(cfg aws.Config, s dr.StepSettings) dr.StepClients {
-	c := dr.StepClients{RDS: func(region string) dr.RDSAPI {
+func Clients(cfg aws.Config, s restore.StepSettings) restore.StepClients {
+	c := restore.StepClients{RDS: func(region string) restore.SanitizerAPI {
 		return rds.NewFromConfig(cfg, func(o *rds.Options) {
 			if region != "" {
 				o.Region = region
@@ -93,15 +94,15 @@ func Clients(cfg aws.Config, s dr.StepSettings) dr.StepClients {
 // Main is the main of a state machine's Lambda function (cli.LambdaMain: -h, -version, the
 // region check): it reads the settings with Settings and fromEnv (exit 2 when they are wrong)
 // and serves Handler, logging JSON on stdout. sanitize chooses the sanitizing state
-// machine's steps (dr.NewStepRunner).
-func Main(name, usage string, fromEnv func(getenv func(string) string) (dr.StepSettings, error), sanitize bool) {
+// machine's steps (restore.NewStepRunner).
+func Main(name, usage string, fromEnv func(getenv func(string) string) (restore.StepSettings, error), sanitize bool) {
 	lambdamain.Main(lambdamain.Lambda{Name: name, Usage: usage,
 		Handler: func(_ context.Context, cfg aws.Config, getenv func(string) string, logger *slog.Logger) (any, error) {
 			s, err := Settings(fromEnv, getenv)
 			if err != nil {
 				return nil, err
 			}
-			r, err := dr.NewStepRunner(s, Clients(cfg, s), sanitize, func(o *dr.VerifyOptions) {
+			r, err := restore.NewStepRunner(s, Clients(cfg, s), sanitize, func(o *dr.VerifyOptions) {
 				o.Logger = logger
 				o.Progress = func(line string) { logger.Info(line) }
 			})

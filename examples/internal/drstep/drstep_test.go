@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shipshape-dev/shipshape/dr"
+	"github.com/shipshape-dev/shipshape/dr/restore"
 )
 
 // TestSettings: what the state machines add to the library's settings: DR_TIMEOUT up to
@@ -15,7 +16,7 @@ import (
 func TestSettings(t *testing.T) {
 	base := map[string]string{"DR_SOURCE_INSTANCE": "orders-db", "DR_INSTANCE_CLASS": "db.t4g.medium", "DR_DSN": "postgres://{host}/db",
 		"DR_STATEMENTS": `["UPDATE customers SET email = 'x'"]`}
-	read := func(fromEnv func(func(string) string) (dr.StepSettings, error), extra map[string]string) (dr.StepSettings, error) {
+	read := func(fromEnv func(func(string) string) (restore.StepSettings, error), extra map[string]string) (restore.StepSettings, error) {
 		return Settings(fromEnv, func(k string) string {
 			if v, ok := extra[k]; ok {
 				return v
@@ -23,7 +24,7 @@ func TestSettings(t *testing.T) {
 			return base[k]
 		})
 	}
-	for _, fromEnv := range []func(func(string) string) (dr.StepSettings, error){dr.StepSettingsFromEnv, dr.SanitizeSettingsFromEnv} {
+	for _, fromEnv := range []func(func(string) string) (restore.StepSettings, error){StepSettingsFromEnv, SanitizeSettingsFromEnv} {
 		s, err := read(fromEnv, nil)
 		require.NoError(t, err)
 		assert.Zero(t, s.Timeout, "unset: the library's default")
@@ -46,7 +47,7 @@ func TestSettings(t *testing.T) {
 		"alias/dev-shared, extra":  false,
 		"arn:aws:kms:us-east-1:1:": false,
 	} {
-		_, err := read(dr.SanitizeSettingsFromEnv, map[string]string{"DR_TARGET_KMS_KEY_ID": key})
+		_, err := read(SanitizeSettingsFromEnv, map[string]string{"DR_TARGET_KMS_KEY_ID": key})
 		if ok {
 			assert.NoError(t, err, key)
 		} else {
