@@ -65,9 +65,8 @@ func TestErrorsNameThePackageOnce(t *testing.T) {
 			_, err = rec.CopyShared(ctx)
 			return err
 		},
-		"bad options":   func(f *drtest.RDS) error { _, err := dr.NewRecovery(f, f, dr.Origin{}); return err },
-		"bad retention": func(*drtest.RDS) error { _, err := dr.ParseRetention("0", ""); return err },
-		"bad event":     func(*drtest.RDS) error { _, err := dr.ParseEvents([]byte(`{`)); return err },
+		"bad options": func(f *drtest.RDS) error { _, err := dr.NewRecovery(f, f, dr.Origin{}); return err },
+		"bad event":   func(*drtest.RDS) error { _, err := dr.ParseEvents([]byte(`{`)); return err },
 	}
 	for name, produce := range cases {
 		t.Run(name, func(t *testing.T) {

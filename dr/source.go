@@ -638,25 +638,3 @@ func retainList[C retainer](ctx context.Context, c snaps.Calls[C], now time.Time
 	}
 	return sum, nil
 }
-
-// ParseRetention reads a retention from text settings (environment variables of the
-// Lambdas): keep is a whole number of snapshots per instance (default 7), maxAge a Go
-// duration such as "720h" (empty: no age limit). Errors name the setting.
-func ParseRetention(keep, maxAge string) (Retention, error) {
-	r := Retention{Keep: 7}
-	if keep != "" {
-		n, err := strconv.Atoi(keep)
-		if err != nil || n < 1 {
-			return r, fmt.Errorf("%w: keep %q: want a whole number, 1 or more", ErrInvalidInput, keep)
-		}
-		r.Keep = n
-	}
-	if maxAge != "" {
-		d, err := time.ParseDuration(maxAge)
-		if err != nil || d <= 0 {
-			return r, fmt.Errorf("%w: max age %q: want a duration like 720h", ErrInvalidInput, maxAge)
-		}
-		r.MaxAge = d
-	}
-	return r, nil
-}

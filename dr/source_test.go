@@ -214,19 +214,6 @@ func TestSourceOptionsValidated(t *testing.T) {
 	require.ErrorIs(t, err, dr.ErrInvalidInput)
 }
 
-func TestParseRetention(t *testing.T) {
-	r, err := dr.ParseRetention("", "")
-	require.NoError(t, err)
-	assert.Equal(t, dr.Retention{Keep: 7}, r)
-	r, err = dr.ParseRetention("3", "720h")
-	require.NoError(t, err)
-	assert.Equal(t, dr.Retention{Keep: 3, MaxAge: 720 * time.Hour}, r)
-	for _, bad := range [][2]string{{"0", ""}, {"x", ""}, {"", "soon"}, {"", "-1h"}} {
-		_, err := dr.ParseRetention(bad[0], bad[1])
-		require.ErrorIs(t, err, dr.ErrInvalidInput, bad)
-	}
-}
-
 // The scheduled run shares and trims over one listing: the describe pages are paid once.
 func TestScheduledListsOnce(t *testing.T) {
 	f := drtest.New(nil)

@@ -26,11 +26,12 @@ import (
 
 	"github.com/shipshape-dev/shipshape/dr"
 	"github.com/shipshape-dev/shipshape/examples/internal/cli"
+	"github.com/shipshape-dev/shipshape/examples/internal/drenv"
 	"github.com/shipshape-dev/shipshape/examples/internal/lambdamain"
 )
 
 func newHandler(sharedRegion, local dr.RecoveryAPI, getenv func(string) string, logger *slog.Logger) (func(context.Context, json.RawMessage) (dr.Summary, error), error) {
-	ret, err := dr.ParseRetention(getenv("DR_KEEP"), getenv("DR_MAX_AGE"))
+	ret, err := drenv.Retention(getenv("DR_KEEP"), getenv("DR_MAX_AGE"))
 	if err != nil {
 		return nil, err
 	}

@@ -119,7 +119,8 @@ func Check(st Statement) []string {
 var placeholder = regexp.MustCompile(`\$\{[^}]*\}`)
 
 // arnParts splits an ARN (placeholders kept, as "${...}") into service, account and the
-// resource part.
+// resource part. Not arn.Parse: a policy's resources are patterns (wildcards, !Sub
+// placeholders whose "::" is no separator), which it would misread or refuse.
 func arnParts(r string) (service, account, resource string, ok bool) {
 	r = placeholder.ReplaceAllStringFunc(r, func(p string) string { return strings.ReplaceAll(p, ":", "_") })
 	parts := strings.SplitN(r, ":", 6)

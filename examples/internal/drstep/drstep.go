@@ -8,11 +8,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -74,8 +74,8 @@ func Clients(cfg aws.Config, s restore.StepSettings) restore.StepClients {
 	}}
 	if s.SecretARN != "" {
 		c.SecretsManager = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
-			if parts := strings.Split(s.SecretARN, ":"); len(parts) > 3 && parts[3] != "" {
-				o.Region = parts[3]
+			if a, err := arn.Parse(s.SecretARN); err == nil && a.Region != "" {
+				o.Region = a.Region // the secret's own region, whatever the function's
 			}
 		})
 	}
