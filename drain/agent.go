@@ -108,6 +108,9 @@ type Trigger struct {
 //   - scheduled maintenance (OnMaintenance): a pending reboot, stop or retirement whose
 //     NotBefore is within MaintenanceLead: drained within MaxDrain; the instance stays.
 //
+// When several notices come at once, the first the watchers report starts the drain (which
+// one may vary); whichever it is, a Spot notice's time bounds the drain.
+//
 // The Spot instance-action is watched during the drain too: a notice whose time is earlier
 // than the drain's end (a time moved earlier, or a notice after another trigger) moves the
 // end to it, noticed at the next step. The end never moves later.

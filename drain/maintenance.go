@@ -45,7 +45,7 @@ func (d *Drainer) watchMaintenance(ctx context.Context, md *imds.Client, o Watch
 		for _, e := range events {
 			if e.Pending() && !maintenanceDrains(e.Code) && !logged[e.EventID] {
 				logged[e.EventID] = true
-				d.log.Info("drain: scheduled maintenance that neither reboots nor stops the instance; not draining for it",
+				d.log.Warn("drain: scheduled maintenance that neither reboots nor stops the instance; not draining for it",
 					"event", e.EventID, "code", string(e.Code), "not_before", e.NotBefore)
 			}
 		}

@@ -59,7 +59,7 @@ func (m *instanceMetadata) watchForWith(t *testing.T, c *cluster, d *drain.Drain
 				mid(after)
 			}
 		default:
-			if spotPolls(m) >= polls {
+			if spotPolls(m) >= polls && (!o.OnMaintenance || maintenancePolls(m) >= polls) {
 				// The Spot watcher may have read the notice while Watch itself has not yet been
 				// scheduled to act on it (a loaded machine): give it a moment of wall time
 				// before calling the notice ignored.
@@ -80,6 +80,19 @@ func (m *instanceMetadata) watchForWith(t *testing.T, c *cluster, d *drain.Drain
 	default:
 		return res, err, false
 	}
+}
+
+// maintenancePolls is how many times the scheduled maintenance events have been read: with
+// OnMaintenance, a watch is given up only when that watcher too has polled enough (under
+// load one watcher can poll many times while another waits for its first answer).
+func maintenancePolls(m *instanceMetadata) int {
+	n := 0
+	for _, r := range m.srv.Requests() {
+		if r.Path == "/latest/meta-data/events/maintenance/scheduled" {
+			n++
+		}
+	}
+	return n
 }
 
 // spotPolls is how many times the Spot instance-action has been read.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -58,16 +59,18 @@ type MaintenanceEvent struct {
 	BadTimes          map[string]string
 }
 
-// Pending reports whether the event is still to come: its state is active (or missing, as
-// from a server that does not say) and its description does not start with "[Completed]"
-// or "[Canceled]", which EC2 puts there when the event is over.
+// Pending reports whether the event may still come: its state is not canceled or completed
+// (compared without regard to case or surrounding blanks; active, missing and any state EC2
+// may add count as pending, since a drain for nothing is safer than a missed one) and its
+// description does not start with "[Completed]" or "[Canceled]" (any case), which EC2 puts
+// there when the event is over.
 func (e MaintenanceEvent) Pending() bool {
-	switch e.State {
+	switch MaintenanceState(strings.ToLower(strings.TrimSpace(string(e.State)))) {
 	case MaintenanceCanceled, MaintenanceCompleted:
 		return false
 	}
-	d := strings.TrimSpace(e.Description)
-	return !strings.HasPrefix(d, "[Completed]") && !strings.HasPrefix(d, "[Canceled]")
+	d := strings.ToLower(strings.TrimSpace(e.Description))
+	return !strings.HasPrefix(d, "[completed]") && !strings.HasPrefix(d, "[canceled]") && !strings.HasPrefix(d, "[cancelled]")
 }
 
 // StartsBy reports whether a pending event may start by t: its NotBefore is at or before t,
@@ -79,26 +82,15 @@ func (e MaintenanceEvent) StartsBy(t time.Time) bool {
 func (e MaintenanceEvent) equal(o MaintenanceEvent) bool {
 	return e.EventID == o.EventID && e.Code == o.Code && e.State == o.State && e.Description == o.Description &&
 		e.NotBefore.Equal(o.NotBefore) && e.NotAfter.Equal(o.NotAfter) && e.NotBeforeDeadline.Equal(o.NotBeforeDeadline) &&
-		mapsEqual(e.BadTimes, o.BadTimes)
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
+		maps.Equal(e.BadTimes, o.BadTimes)
 }
 
 // ScheduledMaintenance returns the instance's scheduled maintenance events, as IMDS lists
-// them (canceled and completed ones included: see Pending). None scheduled (IMDS answers
-// 404 or an empty list) is an empty slice and no error. A body that is not a JSON list of
-// events, or an event without an EventId, is a *MalformedError; an unreadable time is not
-// (see MaintenanceEvent.BadTimes).
+// them (canceled and completed ones included: see Pending; an event id listed twice is kept
+// twice). None scheduled (IMDS answers 404, or an empty list) is an empty slice and no error.
+// A body that is not a JSON list of events (null and an empty body included: they could hide
+// an event), or an event without an EventId, is a *MalformedError; an unreadable time, of
+// whatever JSON type, is not (see MaintenanceEvent.BadTimes).
 func (c *Client) ScheduledMaintenance(ctx context.Context) ([]MaintenanceEvent, error) {
 	body, err := c.get(ctx, pathMaintenance)
 	if errors.Is(err, ErrNotFound) {
@@ -111,31 +103,23 @@ func (c *Client) ScheduledMaintenance(ctx context.Context) ([]MaintenanceEvent, 
 }
 
 func parseMaintenance(body []byte) ([]MaintenanceEvent, error) {
-	var raw []struct {
-		Code              string `json:"Code"`
-		Description       string `json:"Description"`
-		EventID           string `json:"EventId"`
-		NotBefore         string `json:"NotBefore"`
-		NotAfter          string `json:"NotAfter"`
-		NotBeforeDeadline string `json:"NotBeforeDeadline"`
-		State             string `json:"State"`
+	var raw []*struct {
+		Code              string          `json:"Code"`
+		Description       string          `json:"Description"`
+		EventID           string          `json:"EventId"`
+		NotBefore         json.RawMessage `json:"NotBefore"`
+		NotAfter          json.RawMessage `json:"NotAfter"`
+		NotBeforeDeadline json.RawMessage `json:"NotBeforeDeadline"`
+		State             string          `json:"State"`
 	}
-	if strings.TrimSpace(string(body)) == "" {
-		return []MaintenanceEvent{}, nil
-	}
-	if err := json.Unmarshal(body, &raw); err != nil {
+	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
 		return nil, &MalformedError{Path: pathMaintenance, Reason: notJSON(body) + " (want a JSON list of events)"}
 	}
 	events := make([]MaintenanceEvent, 0, len(raw))
-	seen := map[string]bool{}
 	for i, r := range raw {
-		if strings.TrimSpace(r.EventID) == "" {
+		if r == nil || strings.TrimSpace(r.EventID) == "" {
 			return nil, &MalformedError{Path: pathMaintenance, Reason: fmt.Sprintf("event %d has no EventId", i+1)}
 		}
-		if seen[r.EventID] {
-			return nil, &MalformedError{Path: pathMaintenance, Reason: fmt.Sprintf("event %q is listed twice", snippet([]byte(r.EventID)))}
-		}
-		seen[r.EventID] = true
 		e := MaintenanceEvent{
 			EventID:     r.EventID,
 			Code:        MaintenanceCode(r.Code),
@@ -143,18 +127,20 @@ func parseMaintenance(body []byte) ([]MaintenanceEvent, error) {
 			Description: r.Description,
 		}
 		for _, f := range []struct {
-			name, text string
-			into       *time.Time
+			name string
+			raw  json.RawMessage
+			into *time.Time
 		}{{"NotBefore", r.NotBefore, &e.NotBefore}, {"NotAfter", r.NotAfter, &e.NotAfter}, {"NotBeforeDeadline", r.NotBeforeDeadline, &e.NotBeforeDeadline}} {
-			if strings.TrimSpace(f.text) == "" {
+			text, given := timeText(f.raw)
+			if !given {
 				continue
 			}
-			t, err := parseMaintenanceTime(f.text)
-			if err != nil {
+			t, err := parseMaintenanceTime(text)
+			if err != nil || t.IsZero() {
 				if e.BadTimes == nil {
 					e.BadTimes = map[string]string{}
 				}
-				e.BadTimes[f.name] = snippet([]byte(f.text))
+				e.BadTimes[f.name] = snippet([]byte(text))
 				continue
 			}
 			*f.into = t
@@ -162,6 +148,20 @@ func parseMaintenance(body []byte) ([]MaintenanceEvent, error) {
 		events = append(events, e)
 	}
 	return events, nil
+}
+
+// timeText is a time field's text: a JSON string's content, or any other JSON value as
+// written (a number, an object: unreadable, but given). Absent, null or "" is not given.
+func timeText(raw json.RawMessage) (string, bool) {
+	t := strings.TrimSpace(string(raw))
+	if t == "" || t == "null" {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s, strings.TrimSpace(s) != ""
+	}
+	return t, true
 }
 
 // parseMaintenanceTime reads "21 Jan 2019 09:00:43 GMT" (also with UTC, and with a one-digit
@@ -179,10 +179,22 @@ func parseMaintenanceTime(s string) (time.Time, error) {
 
 // WatchMaintenance polls the scheduled maintenance events and calls fn with the whole list
 // each time it changes (an event added, gone, rescheduled, canceled or completed), starting
-// with the first list that is not empty. Otherwise it behaves like WatchSpotAction: poll
-// errors are logged and the watch goes on; it returns when ctx ends or with ErrDisabled.
+// with the first list that is not empty; with WatchOptions.EveryPoll, after every poll that
+// succeeds, empty lists included. fn gets a copy of its own: changing it changes nothing
+// the watcher sees. Otherwise it behaves like WatchSpotAction: poll errors (a malformed
+// answer included) are logged and the watch goes on; it returns when ctx ends or with
+// ErrDisabled.
 func (c *Client) WatchMaintenance(ctx context.Context, fn func([]MaintenanceEvent), optFns ...func(*WatchOptions)) error {
-	return watchFunc(ctx, c, c.ScheduledMaintenance, fn, []MaintenanceEvent{}, func(a, b []MaintenanceEvent) bool {
-		return slices.EqualFunc(a, b, MaintenanceEvent.equal)
-	}, optFns)
+	return watchFunc(ctx, c, c.ScheduledMaintenance, func(events []MaintenanceEvent) { fn(cloneEvents(events)) }, []MaintenanceEvent{},
+		func(a, b []MaintenanceEvent) bool { return slices.EqualFunc(a, b, MaintenanceEvent.equal) }, optFns)
+}
+
+func cloneEvents(events []MaintenanceEvent) []MaintenanceEvent {
+	out := slices.Clone(events)
+	for i := range out {
+		if out[i].BadTimes != nil {
+			out[i].BadTimes = maps.Clone(out[i].BadTimes)
+		}
+	}
+	return out
 }

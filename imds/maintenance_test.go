@@ -52,10 +52,13 @@ func TestNoScheduledMaintenanceIsAnEmptyList(t *testing.T) {
 
 func TestScheduledMaintenanceRefusesWhatIsNotAListOfEvents(t *testing.T) {
 	for name, body := range map[string]string{
-		"html":              `<html>proxy</html>`,
-		"an object":         `{"Code":"system-reboot","EventId":"instance-event-1"}`,
-		"no event id":       `[{"Code":"system-reboot","State":"active","NotBefore":"21 Jan 2019 09:00:43 GMT"}]`,
-		"the same id twice": `[{"EventId":"instance-event-1","Code":"system-reboot"},{"EventId":"instance-event-1","Code":"instance-stop"}]`,
+		"html":             `<html>proxy</html>`,
+		"an object":        `{"Code":"system-reboot","EventId":"instance-event-1"}`,
+		"no event id":      `[{"Code":"system-reboot","State":"active","NotBefore":"21 Jan 2019 09:00:43 GMT"}]`,
+		"null":             `null`,
+		"an empty body":    ``,
+		"a null event":     `[{"EventId":"instance-event-1","Code":"system-reboot"},null]`,
+		"a blank event id": `[{"EventId":"  ","Code":"instance-stop"}]`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			b := newBed(t)
@@ -134,5 +137,77 @@ func TestWatchMaintenanceCallsOncePerChange(t *testing.T) {
 		calls = append(calls, e)
 	}
 	assert.Equal(t, [][]imds.MaintenanceEvent{{reboot}, {moved}, {canceled}}, calls)
+	assert.Contains(t, b.logs.String(), "watch poll failed")
+}
+
+func TestAnEventIDListedTwiceHidesNeitherEvent(t *testing.T) {
+	b := newBed(t)
+	b.srv.SetBody(pathMaintenance, http.StatusOK, `[{"EventId":"instance-event-1","Code":"system-reboot","State":"active","NotBefore":"21 Jan 2019 09:00:43 GMT"},
+	  {"EventId":"instance-event-1","Code":"instance-stop","State":"active","NotBefore":"20 Jan 2019 09:00:43 GMT"}]`)
+	got, err := b.client.ScheduledMaintenance(context.Background())
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	assert.Equal(t, imds.MaintenanceInstanceStop, got[1].Code)
+}
+
+func TestAMaintenanceTimeOfAnyJSONTypeIsUnreadableNotMalformed(t *testing.T) {
+	b := newBed(t)
+	b.srv.SetBody(pathMaintenance, http.StatusOK, `[{"EventId":"e1","Code":"instance-stop","State":"active","NotBefore":1548061243,
+	  "NotAfter":{"at":"soon"},"NotBeforeDeadline":"1 Jan 0001 00:00:00 GMT"},
+	  {"EventId":"e2","Code":"instance-stop","State":"active","NotBefore":null,"NotAfter":""}]`)
+	got, err := b.client.ScheduledMaintenance(context.Background())
+	require.NoError(t, err, "the events stand; only their times are unknown")
+	require.Len(t, got, 2)
+	assert.Equal(t, map[string]string{"NotBefore": "1548061243", "NotAfter": `{"at":"soon"}`, "NotBeforeDeadline": "1 Jan 0001 00:00:00 GMT"}, got[0].BadTimes,
+		"a time that reads as the zero time is kept as unreadable, not taken for 'not given'")
+	assert.Empty(t, got[1].BadTimes, "null and empty are not given")
+	assert.True(t, got[0].StartsBy(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)))
+}
+
+func TestPendingReadsStatesAndMarkersInAnyCase(t *testing.T) {
+	for _, tc := range []struct {
+		state, description string
+		pending            bool
+	}{
+		{"Canceled", "", false}, {"COMPLETED", "", false}, {" canceled ", "", false},
+		{"active", "[completed] scheduled reboot", false}, {"active", "[CANCELED] scheduled reboot", false},
+		{"Active", "", true}, {"scheduled", "", true}, {"", "scheduled reboot", true},
+	} {
+		e := imds.MaintenanceEvent{State: imds.MaintenanceState(tc.state), Description: tc.description}
+		assert.Equal(t, tc.pending, e.Pending(), "%q %q", tc.state, tc.description)
+	}
+}
+
+func TestWatchMaintenanceHandsOutACopy(t *testing.T) {
+	b := newBed(t)
+	b.srv.SetMaintenance(imds.MaintenanceEvent{EventID: "e1", Code: imds.MaintenanceSystemReboot, State: imds.MaintenanceActive,
+		BadTimes: map[string]string{"NotBefore": "soon"}})
+	calls := 0
+	tick, stop := runWatch(t, b.clock, func(ctx context.Context) error {
+		return b.client.WatchMaintenance(ctx, func(e []imds.MaintenanceEvent) {
+			calls++
+			e[0].State, e[0].BadTimes["NotBefore"] = imds.MaintenanceCanceled, "edited"
+		})
+	})
+	for range 4 {
+		tick()
+	}
+	require.ErrorIs(t, stop(), context.Canceled)
+	assert.Equal(t, 1, calls, "what the callback did to its copy is no change IMDS made")
+}
+
+func TestWatchMaintenanceTakesAMalformedAnswerForAFailedPoll(t *testing.T) {
+	b := newBed(t)
+	b.srv.SetMaintenance(imds.MaintenanceEvent{EventID: "e1", Code: imds.MaintenanceSystemReboot, State: imds.MaintenanceActive})
+	var calls [][]imds.MaintenanceEvent
+	tick, stop := runWatch(t, b.clock, func(ctx context.Context) error {
+		return b.client.WatchMaintenance(ctx, func(e []imds.MaintenanceEvent) { calls = append(calls, e) })
+	})
+	tick()
+	b.srv.SetBody(pathMaintenance, http.StatusOK, `null`)
+	tick()
+	tick()
+	require.ErrorIs(t, stop(), context.Canceled)
+	require.Len(t, calls, 1, "null is a failed poll, not the events gone")
 	assert.Contains(t, b.logs.String(), "watch poll failed")
 }

@@ -279,7 +279,11 @@ func (w *Watcher) described(ctx context.Context, old []Value) ([]state, error) {
 			if !ok {
 				return &SecretError{SecretID: s.ID, Err: fmt.Errorf("%w: no version holds the stage %s now", ErrNotFound, w.stage(i))}
 			}
-			current[i] = state{arn: aws.ToString(out.ARN), versionID: id}
+			arn := aws.ToString(out.ARN)
+			if arn == "" {
+				arn = old[i].ARN // an answer without the ARN: the secret loaded
+			}
+			current[i] = state{arn: arn, versionID: id}
 			return nil
 		})
 	}

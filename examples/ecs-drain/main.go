@@ -398,6 +398,14 @@ func parse(args []string, stderr io.Writer) (f flags, clusterList []string, code
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
+	case f.onRebalance && !f.watch:
+		return usageErr("-on-rebalance is for -watch")
+	case f.onMaintenance && !f.watch:
+		return usageErr("-on-maintenance is for -watch")
+	case cli.IsSet(fs, "maintenance-lead") && !f.onMaintenance:
+		return usageErr("-maintenance-lead is for -watch -on-maintenance")
+	case f.maintenanceLead < 0:
+		return usageErr("-maintenance-lead %s is negative: want how long before the event to start draining (e.g. 45m)", f.maintenanceLead)
 	case f.watch && f.replace:
 		return usageErr("-watch and -replace are different modes: give one")
 	case f.watch && (f.instance != "" || f.self):
@@ -408,14 +416,6 @@ func parse(args []string, stderr io.Writer) (f flags, clusterList []string, code
 		return usageErr("-cluster is required (only on the instance, -self or -watch, can it come from the ECS agent)")
 	case f.instance != "" && awsid.InstanceID(f.instance) != nil:
 		return usageErr("-instance: %v", awsid.InstanceID(f.instance))
-	case f.onRebalance && !f.watch:
-		return usageErr("-on-rebalance is for -watch")
-	case f.onMaintenance && !f.watch:
-		return usageErr("-on-maintenance is for -watch")
-	case cli.IsSet(fs, "maintenance-lead") && !f.onMaintenance:
-		return usageErr("-maintenance-lead is for -watch -on-maintenance")
-	case f.maintenanceLead < 0:
-		return usageErr("-maintenance-lead %s is negative: want how long before the event to start draining (e.g. 45m)", f.maintenanceLead)
 	case f.grace < 0:
 		return usageErr("-standalone-grace %s is negative: want 0 (stop at once) or more", f.grace)
 	// Flags of another mode would be silently ignored: refused instead.
