@@ -18,8 +18,9 @@ const (
 	// RestartChild stops the child (its StopSignal, then SIGKILL after StopTimeout) and
 	// starts it again with the new variables. The default.
 	RestartChild OnChange = iota
-	// SignalChild sends the child ChangeSignal and leaves it running. Its environment can't
-	// change in place: this suits a child that reads its secrets again itself.
+	// SignalChild sends the child's process group ChangeSignal and leaves it running. Its
+	// environment can't change in place: this suits a child that reads its secrets again
+	// itself.
 	SignalChild
 	// ExitOnChange stops the child as RestartChild does and returns ExitChanged, for a
 	// supervisor (systemd, ECS, Kubernetes) to start the whole command again.
@@ -39,9 +40,9 @@ type SuperviseOptions struct {
 	StopSignal os.Signal
 	// StopTimeout is how long a stopping child has before SIGKILL. Default: 10 s.
 	StopTimeout time.Duration
-	// Signals are forwarded to the child as they come (the caller subscribes them with
-	// signal.Notify). A forwarded SIGINT or SIGTERM is the child's to act on: Supervise goes
-	// on until the child exits and returns its status.
+	// Signals are forwarded to the child's process group as they come (the caller subscribes
+	// them with signal.Notify). A forwarded SIGINT or SIGTERM is the child's to act on:
+	// Supervise goes on until the child exits and returns its status.
 	Signals <-chan os.Signal
 	// Stdin, Stdout and Stderr are the child's. Default: this process's.
 	Stdin          io.Reader
@@ -53,11 +54,17 @@ type SuperviseOptions struct {
 // Supervise runs command with environ(w.Vars()) as a child process and keeps it running
 // with the current values while w watches the secrets (it runs w.Run itself): on a change it
 // restarts the child, signals it or returns, as OnChange says; a change is always the whole
-// new set of variables, never half of one. It forwards Options.Signals to the child and
-// returns when the child exits by itself, with its exit status (128 + the signal when a
-// signal ended it), or ExitChanged. When ctx ends it stops the child and returns ctx's error
-// with the child's status. A child that cannot be started is an error (status 1). Nothing is
-// written to disk: the values live in this process's memory and the child's environment.
+// new set of variables, never half of one. The child runs in a process group of its own,
+// and every signal (a stop, a forwarded one, ChangeSignal) goes to the whole group, so that
+// stopping the command also stops what it started: no process keeps running with the old
+// values. (A program in its own group can't read the terminal: Supervise is for services,
+// not interactive programs.) Supervise returns when the child exits by itself, with its
+// exit status (128 + the signal when a signal ended it), or ExitChanged. A SIGINT, SIGTERM
+// or SIGQUIT forwarded while a restart is stopping the old child ends it there: no new
+// child is started, and its status is returned. When ctx ends it stops the child and
+// returns ctx's error with the child's status; when ctx has ended already, nothing starts.
+// A child that cannot be started is an error (status 1). Nothing is written to disk: the
+// values live in this process's memory and the child's environment.
 func Supervise(ctx context.Context, w *Watcher, environ func(map[string]string) []string, command string, args []string, optFns ...func(*SuperviseOptions)) (int, error) {
 	var o SuperviseOptions
 	for _, f := range optFns {
@@ -85,11 +92,21 @@ func Supervise(ctx context.Context, w *Watcher, environ func(map[string]string) 
 	if err != nil {
 		return 1, fmt.Errorf("secretsenv: can't run %q: %w", command, err)
 	}
+	if err := ctx.Err(); err != nil {
+		return 1, err // nothing started
+	}
 	start := func(vars map[string]string, reason string) (*exec.Cmd, <-chan int, error) {
 		cmd := exec.Command(path, args...)
 		cmd.Args[0] = command
 		cmd.Env = environ(vars)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
+		// A process group of its own: stopping the command stops what it started too (no
+		// process keeps running with the old values), and a terminal's Ctrl-C reaches it
+		// once, through Signals, not twice.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		// A process that left the group but kept the command's output open must not keep
+		// Supervise waiting for the pipe.
+		cmd.WaitDelay = o.StopTimeout
 		if err := cmd.Start(); err != nil {
 			return nil, nil, fmt.Errorf("secretsenv: starting %s: %w", path, err)
 		}
@@ -100,14 +117,35 @@ func Supervise(ctx context.Context, w *Watcher, environ func(map[string]string) 
 		go func() { done <- status(cmd.Wait()) }()
 		return cmd, done, nil
 	}
-	stop := func(cmd *exec.Cmd, done <-chan int) int {
-		_ = cmd.Process.Signal(o.StopSignal)
-		select {
-		case code := <-done:
-			return code
-		case <-time.After(o.StopTimeout):
-			_ = cmd.Process.Kill()
-			return <-done
+	signal := func(cmd *exec.Cmd, sig os.Signal) {
+		if n, ok := sig.(syscall.Signal); ok {
+			_ = syscall.Kill(-cmd.Process.Pid, n) // the whole group
+			return
+		}
+		_ = cmd.Process.Signal(sig)
+	}
+	// stop asks the command's group to stop, kills it after StopTimeout, and returns its
+	// status and whether a stop signal (INT, TERM, QUIT) came meanwhile: the operator asked
+	// for an end then, not for a new command. Other signals go on to the stopping group.
+	stop := func(cmd *exec.Cmd, done <-chan int) (int, bool) {
+		signal(cmd, o.StopSignal)
+		kill := time.NewTimer(o.StopTimeout)
+		defer kill.Stop()
+		ended := false
+		for {
+			select {
+			case code := <-done:
+				return code, ended
+			case sig := <-o.Signals:
+				switch sig {
+				case syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT:
+					ended = true
+				default:
+					signal(cmd, sig)
+				}
+			case <-kill.C:
+				signal(cmd, syscall.SIGKILL)
+			}
 		}
 	}
 
@@ -132,22 +170,31 @@ func Supervise(ctx context.Context, w *Watcher, environ func(map[string]string) 
 		case code := <-done:
 			return code, nil
 		case sig := <-o.Signals:
-			_ = cmd.Process.Signal(sig)
+			signal(cmd, sig)
 		case c := <-changes:
+			select { // the command ended by itself meanwhile: that is its status
+			case code := <-done:
+				return code, nil
+			default:
+			}
 			switch o.OnChange {
 			case SignalChild:
-				_ = cmd.Process.Signal(o.ChangeSignal)
+				signal(cmd, o.ChangeSignal)
 			case ExitOnChange:
 				stop(cmd, done)
 				return ExitChanged, nil
 			default:
-				stop(cmd, done)
+				code, ended := stop(cmd, done)
+				if ended {
+					return code, nil
+				}
 				if cmd, done, err = start(c.Vars, fmt.Sprintf("restart: %v changed", c.Changed)); err != nil {
 					return 1, err
 				}
 			}
 		case <-ctx.Done():
-			return stop(cmd, done), ctx.Err()
+			code, _ := stop(cmd, done)
+			return code, ctx.Err()
 		}
 	}
 }

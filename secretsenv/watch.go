@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -294,8 +295,9 @@ func (w *Watcher) described(ctx context.Context, old []Value) ([]state, error) {
 }
 
 // listed reads the secrets' versions with ListSecrets, ten names a call. A name filter
-// matches by prefix, so an entry counts only when its name is the secret's exactly (its
-// ARN, when it is the one loaded, or the newest of that name when it was replaced).
+// matches by prefix, so an entry counts only when its name is the secret's exactly and it is
+// the secret the caller named (a full ARN names one secret: one deleted and created again
+// under its name is another, and is not listed for it).
 func (w *Watcher) listed(ctx context.Context, old []Value) ([]state, error) {
 	current := make([]state, len(old))
 	var watched []int
@@ -322,7 +324,10 @@ func (w *Watcher) listed(ctx context.Context, old []Value) ([]state, error) {
 			}
 			for _, e := range out.SecretList {
 				for _, i := range group {
-					if aws.ToString(e.Name) != old[i].Name {
+					// As the caller named it: by name, the newest of that name (as
+					// DescribeSecret reads it); by full ARN, only that very secret; by
+					// partial ARN, a secret of that name in that account and region.
+					if aws.ToString(e.Name) != old[i].Name || !matches(w.secrets[i].ID, aws.ToString(e.Name), aws.ToString(e.ARN)) {
 						continue
 					}
 					if prev, ok := found[i]; ok && aws.ToString(prev.ARN) == old[i].ARN {
@@ -352,7 +357,14 @@ func (w *Watcher) listed(ctx context.Context, old []Value) ([]state, error) {
 // the next interval; see Health). It returns ctx's error.
 func (w *Watcher) Run(ctx context.Context, fn func(Change)) error {
 	for {
-		wait := w.opts.Interval + time.Duration((rand.Float64()*2-1)*float64(w.opts.Jitter))
+		wait := w.opts.Interval
+		// Plus or minus the jitter, never past the largest duration (a huge Interval must
+		// not wrap round to a negative wait, which would check at once).
+		if d := time.Duration((rand.Float64()*2 - 1) * float64(w.opts.Jitter)); d > 0 && wait > math.MaxInt64-d {
+			wait = math.MaxInt64
+		} else {
+			wait += d
+		}
 		if err := w.l.opts.Clock.Sleep(ctx, wait); err != nil {
 			return err
 		}
