@@ -24,7 +24,9 @@
 // moved is read, by the exact version seen, and the callback gets the whole new set of
 // variables and the names that changed, never half a change: when a read or the conversion
 // fails, the last good variables stay (Watcher.Vars) and Watcher.Health says since when checks
-// fail. While nothing changes, no value is read.
+// fail. While nothing changes, no value is read. Secrets are checked one by one, not as one
+// snapshot: two secrets rotated at nearly the same moment may arrive as two changes, each of
+// them whole.
 //
 // During a rotation, a version with the stage AWSPENDING exists while AWSCURRENT still marks
 // the old one: a watcher of AWSCURRENT (the default) sees nothing until the rotation's last

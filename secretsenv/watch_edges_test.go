@@ -432,21 +432,48 @@ func assertAllGone(t *testing.T, out string) {
 	}
 }
 
-// Two secrets move; reading one fails once: the child is never started with one new value
-// and one old.
+// Two secrets move before a check, and reading one of them fails once: the child is never
+// started with one new value and one old; the next check starts it with both. The watcher's
+// clock is manual here, so that both moves land between two checks. (Secrets are described
+// one by one: two rotated at nearly the same moment may arrive as two changes, each whole.)
 func TestSuperviseNeverRestartsWithHalfTheSecrets(t *testing.T) {
 	b := newBed(t)
 	b.sm.PutString("app/a", `{"A":"1"}`)
 	b.sm.PutString("app/b", `{"B":"1"}`)
-	s := superviseOver(t, b, []string{"app/a", "app/b"}, `echo "start A=$A B=$B"; exec sleep 1000`)
-	s.waitFor(t, "start A=1 B=1")
-	b.sm.FailSecret(b.sm.ARN("app/b"), secretsenvtest.APIError("DecryptionFailure", "KMS said no"), 3)
-	b.sm.FailSecret("app/b", secretsenvtest.APIError("DecryptionFailure", "KMS said no"), 3)
-	b.sm.PutString("app/a", `{"A":"2"}`)
+	clk := clocktest.NewManual()
+	opts := func(o *secretsenv.Options) { o.Environ, o.Clock = []string{"PATH=" + os.Getenv("PATH")}, clk }
+	w, err := b.loader(opts).Watch(context.Background(), b.client, specs(t, "app/a", "app/b"), func(o *secretsenv.WatchOptions) {
+		o.Interval, o.Jitter = time.Minute, time.Nanosecond
+	})
+	require.NoError(t, err)
+	out := &testbed.SyncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = secretsenv.Supervise(ctx, w, b.loader(opts).Environ, "sh", []string{"-c", `echo "start A=$A B=$B"; exec sleep 1000`},
+			func(o *secretsenv.SuperviseOptions) { o.Stdin, o.Stdout, o.Stderr = strings.NewReader(""), out, out })
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	sleeping := func() {
+		wait, stop := context.WithTimeout(context.Background(), 20*time.Second)
+		defer stop()
+		require.NoError(t, clk.BlockUntilSleeping(wait, 1), "the watcher never slept")
+	}
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "start A=1 B=1") }, 20*time.Second, 5*time.Millisecond)
+
+	sleeping()
 	b.sm.PutString("app/b", `{"B":"2"}`)
-	s.waitFor(t, "start A=2 B=2")
-	assert.NotContains(t, s.out.String(), "A=2 B=1")
-	assert.NotContains(t, s.out.String(), "A=1 B=2")
+	b.sm.PutString("app/a", `{"A":"2"}`)
+	b.sm.FailSecret(b.sm.ARN("app/b"), secretsenvtest.APIError("DecryptionFailure", "KMS said no"), 1)
+	describes := b.sm.Calls(secretsenvtest.OpDescribeSecret)
+	clk.Advance(2 * time.Minute) // the check that fails to read B
+	require.Eventually(t, func() bool { return b.sm.Calls(secretsenvtest.OpDescribeSecret) >= describes+2 }, 20*time.Second, time.Millisecond)
+	sleeping()
+	assert.Equal(t, "start A=1 B=1\n", out.String(), "half a change starts nothing")
+	clk.Advance(2 * time.Minute) // the check that reads both
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "start A=2 B=2") }, 20*time.Second, 5*time.Millisecond)
+	assert.Equal(t, "start A=1 B=1\nstart A=2 B=2\n", out.String())
 }
 
 // ctx ends; the child ignores SIGTERM: SIGKILL after StopTimeout, status 137, no orphan.
