@@ -13,7 +13,7 @@ help: ## list the targets
 		END { for (i = 1; i <= NR; i++) printf "  make %-*s  %s\n", w, name[i], text[i] }'
 
 test: lint templates ## everything: gofmt, vet, staticcheck, cfn-lint, then all tests (-race) with the real local servers
-	scripts/testbed run -- env SHIPSHAPE_INTEGRATION=1 scripts/gotest -race -count=1 -timeout 15m ./...
+	scripts/testbed run -- env SHIPSHAPE_INTEGRATION=1 scripts/gotest -race -count=1 -timeout 30m ./...
 
 demo: ## the tour: every capability end to end, in process, against the fakes
 	go run ./examples/tour
