@@ -32,7 +32,8 @@ func (s *started) firstLineOrExit(t *testing.T) (line string, code int, exited b
 			return l, 0, false
 		}
 		return "", s.exit(t), true
-	case code := <-s.done:
+	case <-s.done:
+		code := s.code
 		return "", code, true
 	case <-time.After(20 * time.Second):
 		t.Fatalf("neither a line nor an exit; stderr:\n%s", s.stderr.String())
@@ -91,13 +92,13 @@ func TestExecWatchOddSignalNames(t *testing.T) {
 			continue
 		}
 		if !assert.NotEmpty(t, sig, "signal:%q was accepted; it must be refused", name) {
-			_ = s.cmd.Process.Kill()
+			s.stop(t)
 			continue
 		}
 		assert.Equal(t, "pw=one", line)
 		b.fake.PutString("app/db", `{"DB_PASSWORD":"two"}`)
 		assert.Equal(t, "got "+sig, s.line(t), "signal:%q", name)
-		_ = s.cmd.Process.Kill()
+		s.stop(t)
 	}
 }
 
@@ -126,7 +127,7 @@ func TestExecWatchIntervalEdges(t *testing.T) {
 		assert.Equal(t, "pw=one", line)
 		time.Sleep(2 * time.Second)
 		assert.Zero(t, b.fake.Calls(secretsenvtest.OpDescribeSecret), "checks spin with a huge -interval")
-		_ = s.cmd.Process.Kill()
+		s.stop(t)
 	}
 }
 
@@ -173,7 +174,8 @@ func TestExecWatchRapidSignals(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond)
 	select {
-	case code := <-s.done:
+	case <-s.done:
+		code := s.code
 		t.Fatalf("secretsenv exited (%d) during the signals; stderr:\n%s", code, s.stderr.String())
 	default:
 	}

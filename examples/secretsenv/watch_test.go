@@ -20,7 +20,8 @@ type started struct {
 	cmd    *exec.Cmd
 	lines  chan string
 	stderr *testbed.SyncBuffer
-	done   chan int
+	done   chan struct{} // closed when secretsenv has exited, with its status in code
+	code   int
 }
 
 func (b *execBed) start(t *testing.T, args ...string) *started {
@@ -29,7 +30,7 @@ func (b *execBed) start(t *testing.T, args ...string) *started {
 	cmd.Env = append([]string(nil), b.env...)
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	s := &started{cmd: cmd, lines: make(chan string, 100), stderr: &testbed.SyncBuffer{}, done: make(chan int, 1)}
+	s := &started{cmd: cmd, lines: make(chan string, 100), stderr: &testbed.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	require.NoError(t, cmd.Start())
 	go func() {
@@ -46,10 +47,29 @@ func (b *execBed) start(t *testing.T, args ...string) *started {
 		if ee, ok := err.(*exec.ExitError); ok {
 			code = ee.ExitCode()
 		}
-		s.done <- code
+		s.code = code
+		close(s.done)
 	}()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	t.Cleanup(func() { s.stop(t) })
 	return s
+}
+
+// stop ends secretsenv with SIGTERM, which it forwards to the command's process group, and
+// waits for it; SIGKILL only when that does not work. Killing secretsenv outright would
+// leave the command running on its own, in its own process group.
+func (s *started) stop(t *testing.T) {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		t.Errorf("secretsenv did not end on SIGTERM; stderr:\n%s", s.stderr.String())
+	}
 }
 
 func (s *started) line(t *testing.T) string {
@@ -66,8 +86,8 @@ func (s *started) line(t *testing.T) string {
 func (s *started) exit(t *testing.T) int {
 	t.Helper()
 	select {
-	case code := <-s.done:
-		return code
+	case <-s.done:
+		return s.code
 	case <-time.After(20 * time.Second):
 		t.Fatalf("secretsenv did not exit; stderr:\n%s", s.stderr.String())
 		return 0
