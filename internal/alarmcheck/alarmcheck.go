@@ -25,6 +25,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/shipshape-dev/shipshape/internal/yamlnode"
 )
 
 // TopicParameter is the parameter every template's alarms notify.
@@ -75,8 +77,8 @@ func Check(name string, raw []byte) ([]string, error) {
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	top := root(&doc)
-	resources := field(top, "Resources")
+	top := yamlnode.Root(&doc)
+	resources := yamlnode.Field(top, "Resources")
 	if resources == nil {
 		return nil, fmt.Errorf("%s: no Resources", name)
 	}
@@ -86,10 +88,10 @@ func Check(name string, raw []byte) ([]string, error) {
 	machinesInvoking := map[string][]string{} // function -> state machines that invoke it
 	for i := 0; i+1 < len(resources.Content); i += 2 {
 		logical, res := resources.Content[i].Value, resources.Content[i+1]
-		if scalar(field(res, "Type")) != "AWS::Serverless::StateMachine" {
+		if yamlnode.Scalar(yamlnode.Field(res, "Type")) != "AWS::Serverless::StateMachine" {
 			continue
 		}
-		for _, fn := range referenced(field(field(res, "Properties"), "DefinitionSubstitutions")) {
+		for _, fn := range referenced(yamlnode.Field(yamlnode.Field(res, "Properties"), "DefinitionSubstitutions")) {
 			machinesInvoking[fn] = append(machinesInvoking[fn], logical)
 		}
 		if !some(alarms, func(a Alarm) bool {
@@ -100,11 +102,11 @@ func Check(name string, raw []byte) ([]string, error) {
 	}
 	for i := 0; i+1 < len(resources.Content); i += 2 {
 		logical, res := resources.Content[i].Value, resources.Content[i+1]
-		if scalar(field(res, "Type")) != "AWS::Serverless::Function" {
+		if yamlnode.Scalar(yamlnode.Field(res, "Type")) != "AWS::Serverless::Function" {
 			continue
 		}
-		props := field(res, "Properties")
-		events := field(props, "Events")
+		props := yamlnode.Field(res, "Properties")
+		events := yamlnode.Field(props, "Events")
 		onlyStep := events == nil && len(machinesInvoking[logical]) > 0
 		if !onlyStep && !some(alarms, func(a Alarm) bool {
 			return a.reads("AWS/Lambda", "Errors", map[string]string{"FunctionName": "!Ref " + logical})
@@ -115,11 +117,11 @@ func Check(name string, raw []byte) ([]string, error) {
 		if events != nil {
 			for j := 0; j+1 < len(events.Content); j += 2 {
 				ev := events.Content[j+1]
-				switch typ := scalar(field(ev, "Type")); {
+				switch typ := yamlnode.Scalar(yamlnode.Field(ev, "Type")); {
 				case asyncEvents[typ]:
 					async = true
 				case typ == "SQS":
-					polled = append(polled, ref(field(field(ev, "Properties"), "Queue")))
+					polled = append(polled, ref(yamlnode.Field(yamlnode.Field(ev, "Properties"), "Queue")))
 				}
 			}
 		}
@@ -134,7 +136,7 @@ func Check(name string, raw []byte) ([]string, error) {
 		}
 		for _, source := range polled {
 			queue := strings.TrimSuffix(strings.TrimPrefix(source, "!GetAtt "), ".Arn")
-			dlq := strings.TrimSuffix(strings.TrimPrefix(ref(field(field(field(resource(resources, queue), "Properties"), "RedrivePolicy"), "deadLetterTargetArn")), "!GetAtt "), ".Arn")
+			dlq := strings.TrimSuffix(strings.TrimPrefix(ref(yamlnode.Field(yamlnode.Field(yamlnode.Field(resource(resources, queue), "Properties"), "RedrivePolicy"), "deadLetterTargetArn")), "!GetAtt "), ".Arn")
 			if dlq == "" || !queueAlarmed(resources, alarms, dlq) {
 				bad = append(bad, fmt.Sprintf("%s: %s: its SQS source %s has no dead-letter queue with an alarm on ApproximateNumberOfMessagesVisible", name, logical, queue))
 			}
@@ -151,11 +153,11 @@ func Check(name string, raw []byte) ([]string, error) {
 
 // topicParameter checks the AlarmTopicArn parameter: a String, empty by default.
 func topicParameter(name string, top *yaml.Node) []string {
-	p := field(field(top, "Parameters"), TopicParameter)
+	p := yamlnode.Field(yamlnode.Field(top, "Parameters"), TopicParameter)
 	if p == nil {
 		return []string{fmt.Sprintf("%s: no %s parameter (an SNS topic for the alarms, empty by default)", name, TopicParameter)}
 	}
-	if scalar(field(p, "Type")) != "String" || field(p, "Default") == nil || scalar(field(p, "Default")) != "" {
+	if yamlnode.Scalar(yamlnode.Field(p, "Type")) != "String" || yamlnode.Field(p, "Default") == nil || yamlnode.Scalar(yamlnode.Field(p, "Default")) != "" {
 		return []string{fmt.Sprintf("%s: %s must be a String, empty by default (no notification)", name, TopicParameter)}
 	}
 	return nil
@@ -163,8 +165,8 @@ func topicParameter(name string, top *yaml.Node) []string {
 
 // notifiesTopic says why the alarm's actions are not the topic parameter, "" when they are.
 func notifiesTopic(top, alarm *yaml.Node) string {
-	props := field(alarm, "Properties")
-	actions := field(props, "AlarmActions")
+	props := yamlnode.Field(alarm, "Properties")
+	actions := yamlnode.Field(props, "AlarmActions")
 	if actions == nil {
 		return "no AlarmActions: nobody is told"
 	}
@@ -178,7 +180,7 @@ func notifiesTopic(top, alarm *yaml.Node) string {
 	if ref(otherwise) != "!Ref AWS::NoValue" {
 		return "AlarmActions must be AWS::NoValue when " + TopicParameter + " is empty"
 	}
-	c := field(field(top, "Conditions"), cond)
+	c := yamlnode.Field(yamlnode.Field(top, "Conditions"), cond)
 	// !Not [!Equals [!Ref AlarmTopicArn, ""]]
 	if c == nil || c.Tag != "!Not" || len(c.Content) != 1 || c.Content[0].Tag != "!Equals" || len(c.Content[0].Content) != 2 ||
 		ref(c.Content[0].Content[0]) != "!Ref "+TopicParameter || c.Content[0].Content[1].Value != "" {
@@ -190,11 +192,11 @@ func notifiesTopic(top, alarm *yaml.Node) string {
 // failureQueue is the queue (logical id) of a function's OnFailure destination or dead-letter
 // queue of type SQS, "" when it has none.
 func failureQueue(props *yaml.Node) string {
-	if f := field(field(field(props, "EventInvokeConfig"), "DestinationConfig"), "OnFailure"); f != nil && scalar(field(f, "Type")) == "SQS" {
-		return getAttArn(ref(field(f, "Destination")))
+	if f := yamlnode.Field(yamlnode.Field(yamlnode.Field(props, "EventInvokeConfig"), "DestinationConfig"), "OnFailure"); f != nil && yamlnode.Scalar(yamlnode.Field(f, "Type")) == "SQS" {
+		return getAttArn(ref(yamlnode.Field(f, "Destination")))
 	}
-	if d := field(props, "DeadLetterQueue"); d != nil && scalar(field(d, "Type")) == "SQS" {
-		return getAttArn(ref(field(d, "TargetArn")))
+	if d := yamlnode.Field(props, "DeadLetterQueue"); d != nil && yamlnode.Scalar(yamlnode.Field(d, "Type")) == "SQS" {
+		return getAttArn(ref(yamlnode.Field(d, "TargetArn")))
 	}
 	return ""
 }
@@ -209,7 +211,7 @@ func getAttArn(s string) string {
 // queueAlarmed reports whether q is an SQS queue of the template with an alarm on its
 // ApproximateNumberOfMessagesVisible.
 func queueAlarmed(resources *yaml.Node, alarms []Alarm, q string) bool {
-	if scalar(field(resource(resources, q), "Type")) != "AWS::SQS::Queue" {
+	if yamlnode.Scalar(yamlnode.Field(resource(resources, q), "Type")) != "AWS::SQS::Queue" {
 		return false
 	}
 	return some(alarms, func(a Alarm) bool {
@@ -222,17 +224,17 @@ func alarmsOf(resources *yaml.Node) []Alarm {
 	var out []Alarm
 	for i := 0; i+1 < len(resources.Content); i += 2 {
 		logical, res := resources.Content[i].Value, resources.Content[i+1]
-		if scalar(field(res, "Type")) != "AWS::CloudWatch::Alarm" {
+		if yamlnode.Scalar(yamlnode.Field(res, "Type")) != "AWS::CloudWatch::Alarm" {
 			continue
 		}
-		props := field(res, "Properties")
+		props := yamlnode.Field(res, "Properties")
 		a := Alarm{Logical: logical, Node: res}
-		if field(props, "MetricName") != nil {
+		if yamlnode.Field(props, "MetricName") != nil {
 			a.Metrics = append(a.Metrics, metric(props))
 		}
-		if ms := field(props, "Metrics"); ms != nil {
+		if ms := yamlnode.Field(props, "Metrics"); ms != nil {
 			for _, m := range ms.Content {
-				if stat := field(field(m, "MetricStat"), "Metric"); stat != nil {
+				if stat := yamlnode.Field(yamlnode.Field(m, "MetricStat"), "Metric"); stat != nil {
 					a.Metrics = append(a.Metrics, metric(stat))
 				}
 			}
@@ -244,10 +246,10 @@ func alarmsOf(resources *yaml.Node) []Alarm {
 
 // metric reads Namespace, MetricName and Dimensions of n.
 func metric(n *yaml.Node) Metric {
-	m := Metric{Namespace: scalar(field(n, "Namespace")), Name: scalar(field(n, "MetricName")), Dimensions: map[string]string{}}
-	if d := field(n, "Dimensions"); d != nil {
+	m := Metric{Namespace: yamlnode.Scalar(yamlnode.Field(n, "Namespace")), Name: yamlnode.Scalar(yamlnode.Field(n, "MetricName")), Dimensions: map[string]string{}}
+	if d := yamlnode.Field(n, "Dimensions"); d != nil {
 		for _, dim := range d.Content {
-			m.Dimensions[scalar(field(dim, "Name"))] = ref(field(dim, "Value"))
+			m.Dimensions[yamlnode.Scalar(yamlnode.Field(dim, "Name"))] = ref(yamlnode.Field(dim, "Value"))
 		}
 	}
 	return m
@@ -285,8 +287,8 @@ func ref(n *yaml.Node) string {
 		return "!GetAtt " + strings.Join(parts, ".")
 	case n.Tag == "!GetAtt":
 		return "!GetAtt " + n.Value
-	case n.Kind == yaml.MappingNode && field(n, "Ref") != nil:
-		return "!Ref " + scalar(field(n, "Ref"))
+	case n.Kind == yaml.MappingNode && yamlnode.Field(n, "Ref") != nil:
+		return "!Ref " + yamlnode.Scalar(yamlnode.Field(n, "Ref"))
 	}
 	return n.Value
 }
@@ -300,31 +302,6 @@ func some[T any](list []T, f func(T) bool) bool {
 	return false
 }
 
-func resource(resources *yaml.Node, logical string) *yaml.Node { return field(resources, logical) }
-
-func root(n *yaml.Node) *yaml.Node {
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		return n.Content[0]
-	}
-	return n
-}
-
-// field is a mapping's value under key (nil when absent or n is no mapping).
-func field(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func scalar(n *yaml.Node) string {
-	if n == nil || n.Kind != yaml.ScalarNode {
-		return ""
-	}
-	return n.Value
+func resource(resources *yaml.Node, logical string) *yaml.Node {
+	return yamlnode.Field(resources, logical)
 }

@@ -1,6 +1,7 @@
 package alarmcheck
 
 import (
+	"github.com/shipshape-dev/shipshape/internal/yamlnode"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +30,7 @@ func TestEveryTemplateTellsSomeoneWhenItFails(t *testing.T) {
 		// The check read what matters (a parser that reads nothing passes too).
 		var doc yaml.Node
 		require.NoError(t, yaml.Unmarshal(raw, &doc))
-		for _, a := range alarmsOf(field(root(&doc), "Resources")) {
+		for _, a := range alarmsOf(yamlnode.Field(yamlnode.Root(&doc), "Resources")) {
 			seen[name]++
 			require.NotEmpty(t, a.Metrics, "%s: %s: no metric read", name, a.Logical)
 		}
@@ -48,22 +49,22 @@ func TestTheRecoveryStackAlarmsWhenARecoveryPointIsTooOld(t *testing.T) {
 	require.NoError(t, err)
 	var doc yaml.Node
 	require.NoError(t, yaml.Unmarshal(raw, &doc))
-	top := root(&doc)
-	require.NotNil(t, field(field(top, "Parameters"), "RpoSeconds"))
+	top := yamlnode.Root(&doc)
+	require.NotNil(t, yamlnode.Field(yamlnode.Field(top, "Parameters"), "RpoSeconds"))
 	var rpo *Alarm
-	for _, a := range alarmsOf(field(top, "Resources")) {
+	for _, a := range alarmsOf(yamlnode.Field(top, "Resources")) {
 		if a.reads("shipshape/dr", "RecoveryPointAgeSeconds", map[string]string{}) {
 			rpo = &a
 		}
 	}
 	require.NotNil(t, rpo, "no alarm on shipshape/dr RecoveryPointAgeSeconds without a dimension")
-	props := field(rpo.Node, "Properties")
-	assert.Equal(t, "!Ref RpoSeconds", ref(field(props, "Threshold")))
-	assert.Equal(t, "Maximum", scalar(field(props, "Statistic")), "the oldest recovery point of all")
-	assert.Equal(t, "GreaterThanThreshold", scalar(field(props, "ComparisonOperator")))
-	assert.Equal(t, "breaching", scalar(field(props, "TreatMissingData")), "no recovery point reported is a failure")
-	assert.Equal(t, "1", scalar(field(props, "EvaluationPeriods")))
-	assert.Equal(t, "3600", scalar(field(props, "Period")), "longer than the function's schedule (30 minutes): a period without data means it did not run")
+	props := yamlnode.Field(rpo.Node, "Properties")
+	assert.Equal(t, "!Ref RpoSeconds", ref(yamlnode.Field(props, "Threshold")))
+	assert.Equal(t, "Maximum", yamlnode.Scalar(yamlnode.Field(props, "Statistic")), "the oldest recovery point of all")
+	assert.Equal(t, "GreaterThanThreshold", yamlnode.Scalar(yamlnode.Field(props, "ComparisonOperator")))
+	assert.Equal(t, "breaching", yamlnode.Scalar(yamlnode.Field(props, "TreatMissingData")), "no recovery point reported is a failure")
+	assert.Equal(t, "1", yamlnode.Scalar(yamlnode.Field(props, "EvaluationPeriods")))
+	assert.Equal(t, "3600", yamlnode.Scalar(yamlnode.Field(props, "Period")), "longer than the function's schedule (30 minutes): a period without data means it did not run")
 }
 
 // good is a template that keeps the rule: a function invoked by S3 with an OnFailure queue,

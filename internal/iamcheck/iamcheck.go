@@ -21,6 +21,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/shipshape-dev/shipshape/internal/yamlnode"
 )
 
 // Prefix starts every RDS identifier the functions may delete, share or tag (dr.NamePrefix).
@@ -319,7 +321,7 @@ func FromJSON(where string, doc []byte) ([]Statement, error) {
 	if !json.Valid(doc) {
 		return nil, fmt.Errorf("%s: not valid JSON", where)
 	}
-	return statements(where, root(&n))
+	return statements(where, yamlnode.Root(&n))
 }
 
 // FromTemplate reads every IAM statement of a CloudFormation / SAM template: the Policies of
@@ -331,14 +333,14 @@ func FromTemplate(name string, raw []byte) ([]Statement, error) {
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	resources := field(root(&doc), "Resources")
+	resources := yamlnode.Field(yamlnode.Root(&doc), "Resources")
 	if resources == nil {
 		return nil, fmt.Errorf("%s: no Resources", name)
 	}
 	var out []Statement
 	for i := 0; i+1 < len(resources.Content); i += 2 {
 		logical, res := resources.Content[i].Value, resources.Content[i+1]
-		typ, props := scalar(field(res, "Type")), field(res, "Properties")
+		typ, props := yamlnode.Scalar(yamlnode.Field(res, "Type")), yamlnode.Field(res, "Properties")
 		where := name + ": " + logical
 		if props == nil {
 			continue
@@ -346,7 +348,7 @@ func FromTemplate(name string, raw []byte) ([]Statement, error) {
 		var docs []*yaml.Node
 		switch typ {
 		case "AWS::Serverless::Function", "AWS::Serverless::StateMachine":
-			pols := field(props, "Policies")
+			pols := yamlnode.Field(props, "Policies")
 			if pols == nil {
 				continue
 			}
@@ -355,7 +357,7 @@ func FromTemplate(name string, raw []byte) ([]Statement, error) {
 			}
 			for _, p := range pols.Content {
 				switch {
-				case p.Kind == yaml.MappingNode && field(p, "Statement") != nil:
+				case p.Kind == yaml.MappingNode && yamlnode.Field(p, "Statement") != nil:
 					docs = append(docs, p)
 				case p.Kind == yaml.MappingNode && len(p.Content) == 2:
 					sts, err := samTemplate(where, p.Content[0].Value)
@@ -364,20 +366,20 @@ func FromTemplate(name string, raw []byte) ([]Statement, error) {
 					}
 					out = append(out, sts...)
 				default:
-					return nil, fmt.Errorf("%s: a policy this check can't read (a managed policy name or ARN?): %q", where, scalar(p))
+					return nil, fmt.Errorf("%s: a policy this check can't read (a managed policy name or ARN?): %q", where, yamlnode.Scalar(p))
 				}
 			}
 		case "AWS::IAM::Role":
-			if m := field(props, "ManagedPolicyArns"); m != nil {
+			if m := yamlnode.Field(props, "ManagedPolicyArns"); m != nil {
 				return nil, fmt.Errorf("%s: ManagedPolicyArns: a managed policy this check can't read", where)
 			}
-			if pols := field(props, "Policies"); pols != nil {
+			if pols := yamlnode.Field(props, "Policies"); pols != nil {
 				for _, p := range pols.Content {
-					docs = append(docs, field(p, "PolicyDocument"))
+					docs = append(docs, yamlnode.Field(p, "PolicyDocument"))
 				}
 			}
 		case "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy":
-			docs = append(docs, field(props, "PolicyDocument"))
+			docs = append(docs, yamlnode.Field(props, "PolicyDocument"))
 		}
 		for _, d := range docs {
 			if d == nil {
@@ -412,7 +414,7 @@ func samTemplate(where, name string) ([]Statement, error) {
 
 // statements reads a policy document's statements; an !If gives both branches.
 func statements(where string, doc *yaml.Node) ([]Statement, error) {
-	list := field(doc, "Statement")
+	list := yamlnode.Field(doc, "Statement")
 	if list == nil {
 		return nil, fmt.Errorf("%s: a policy document without Statement", where)
 	}
@@ -428,13 +430,13 @@ func statements(where string, doc *yaml.Node) ([]Statement, error) {
 			if n.Kind != yaml.MappingNode {
 				continue // AWS::NoValue
 			}
-			st := Statement{Where: fmt.Sprintf("%s: statement %d", where, i+1), Principal: where, Effect: scalar(field(n, "Effect")),
-				Action: texts(field(n, "Action")), NotAction: texts(field(n, "NotAction")),
-				Resource: texts(field(n, "Resource")), NotResource: texts(field(n, "NotResource"))}
-			if sid := scalar(field(n, "Sid")); sid != "" {
+			st := Statement{Where: fmt.Sprintf("%s: statement %d", where, i+1), Principal: where, Effect: yamlnode.Scalar(yamlnode.Field(n, "Effect")),
+				Action: texts(yamlnode.Field(n, "Action")), NotAction: texts(yamlnode.Field(n, "NotAction")),
+				Resource: texts(yamlnode.Field(n, "Resource")), NotResource: texts(yamlnode.Field(n, "NotResource"))}
+			if sid := yamlnode.Scalar(yamlnode.Field(n, "Sid")); sid != "" {
 				st.Where += " (" + sid + ")"
 			}
-			if c := field(n, "Condition"); c != nil && len(c.Content) > 0 {
+			if c := yamlnode.Field(n, "Condition"); c != nil && len(c.Content) > 0 {
 				st.HasCondition = true
 				for j := 0; j+1 < len(c.Content); j += 2 {
 					for k := 0; k+1 < len(c.Content[j+1].Content); k += 2 {
@@ -462,7 +464,7 @@ func branches(n *yaml.Node) []*yaml.Node {
 	if n.Tag == "!If" && n.Kind == yaml.SequenceNode && len(n.Content) == 3 {
 		return append(branches(n.Content[1]), branches(n.Content[2])...)
 	}
-	if f := field(n, "Fn::If"); f != nil && f.Kind == yaml.SequenceNode && len(f.Content) == 3 {
+	if f := yamlnode.Field(n, "Fn::If"); f != nil && f.Kind == yaml.SequenceNode && len(f.Content) == 3 {
 		return append(branches(f.Content[1]), branches(f.Content[2])...)
 	}
 	return []*yaml.Node{n}
@@ -521,31 +523,4 @@ func textOf(n *yaml.Node) []string {
 		return []string{n.Value}
 	}
 	return []string{fmt.Sprintf("<unreadable %s>", n.Tag)}
-}
-
-func root(n *yaml.Node) *yaml.Node {
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		return n.Content[0]
-	}
-	return n
-}
-
-// field is a mapping's value under key (nil when absent or n is no mapping).
-func field(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func scalar(n *yaml.Node) string {
-	if n == nil || n.Kind != yaml.ScalarNode {
-		return ""
-	}
-	return n.Value
 }

@@ -25,6 +25,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/shipshape-dev/shipshape/internal/yamlnode"
 )
 
 // Arch is a target architecture by its GOARCH name.
@@ -122,13 +124,13 @@ func render(raw []byte, src, out string, a Arch) ([]byte, Bundles, error) {
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return nil, Bundles{}, fmt.Errorf("%s: %w", src, err)
 	}
-	top := root(&doc)
-	if g := field(top, "Globals"); g != nil {
-		if f := field(g, "Function"); f != nil && (field(f, "CodeUri") != nil || field(f, "Architectures") != nil) {
+	top := yamlnode.Root(&doc)
+	if g := yamlnode.Field(top, "Globals"); g != nil {
+		if f := yamlnode.Field(g, "Function"); f != nil && (yamlnode.Field(f, "CodeUri") != nil || yamlnode.Field(f, "Architectures") != nil) {
 			return nil, Bundles{}, fmt.Errorf("%s: Globals.Function sets CodeUri or Architectures: set them on each function", src)
 		}
 	}
-	resources := field(top, "Resources")
+	resources := yamlnode.Field(top, "Resources")
 	if resources == nil {
 		return nil, Bundles{}, fmt.Errorf("%s: no Resources", src)
 	}
@@ -136,15 +138,15 @@ func render(raw []byte, src, out string, a Arch) ([]byte, Bundles, error) {
 	for i := 0; i+1 < len(resources.Content); i += 2 {
 		logical, res := resources.Content[i].Value, resources.Content[i+1]
 		where := src + ": " + logical
-		props := field(res, "Properties")
-		switch scalar(field(res, "Type")) {
+		props := yamlnode.Field(res, "Properties")
+		switch yamlnode.Scalar(yamlnode.Field(res, "Type")) {
 		case "AWS::Serverless::Function":
-			declared, err := architecture(where, field(props, "Architectures"))
+			declared, err := architecture(where, yamlnode.Field(props, "Architectures"))
 			if err != nil {
 				return nil, Bundles{}, err
 			}
 			setArch(props, "Architectures", a)
-			if code := field(props, "CodeUri"); code != nil {
+			if code := yamlnode.Field(props, "CodeUri"); code != nil {
 				fn, err := rewrite(where+": CodeUri", code, src, out, "lambda", declared, a)
 				if err != nil {
 					return nil, Bundles{}, err
@@ -155,12 +157,12 @@ func render(raw []byte, src, out string, a Arch) ([]byte, Bundles, error) {
 				b.Functions = append(b.Functions, fn)
 			}
 		case "AWS::Serverless::LayerVersion":
-			declared, err := architecture(where, field(props, "CompatibleArchitectures"))
+			declared, err := architecture(where, yamlnode.Field(props, "CompatibleArchitectures"))
 			if err != nil {
 				return nil, Bundles{}, err
 			}
 			setArch(props, "CompatibleArchitectures", a)
-			if content := field(props, "ContentUri"); content != nil {
+			if content := yamlnode.Field(props, "ContentUri"); content != nil {
 				layer, err := rewrite(where+": ContentUri", content, src, out, "layer", declared, a)
 				if err != nil {
 					return nil, Bundles{}, err
@@ -171,7 +173,7 @@ func render(raw []byte, src, out string, a Arch) ([]byte, Bundles, error) {
 				b.Layer = true
 			}
 		case "AWS::Serverless::StateMachine":
-			if def := field(props, "DefinitionUri"); def != nil {
+			if def := yamlnode.Field(props, "DefinitionUri"); def != nil {
 				if _, err := rewrite(where+": DefinitionUri", def, src, out, "", "", a); err != nil {
 					return nil, Bundles{}, err
 				}
@@ -213,7 +215,7 @@ func architecture(where string, n *yaml.Node) (Arch, error) {
 
 // setArch sets props' key to the one-value list [a].
 func setArch(props *yaml.Node, key string, a Arch) {
-	n := field(props, key)
+	n := yamlnode.Field(props, key)
 	n.Content = []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: a.Lambda()}}
 }
 
@@ -294,7 +296,7 @@ func Verify(templatePath string) error {
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return fmt.Errorf("%s: %w", templatePath, err)
 	}
-	resources := field(root(&doc), "Resources")
+	resources := yamlnode.Field(yamlnode.Root(&doc), "Resources")
 	if resources == nil {
 		return fmt.Errorf("%s: no Resources", templatePath)
 	}
@@ -303,42 +305,42 @@ func Verify(templatePath string) error {
 	var errs []error
 	for i := 0; i+1 < len(resources.Content); i += 2 {
 		logical, res := resources.Content[i].Value, resources.Content[i+1]
-		props := field(res, "Properties")
-		if scalar(field(res, "Type")) != "AWS::Serverless::LayerVersion" {
+		props := yamlnode.Field(res, "Properties")
+		if yamlnode.Scalar(yamlnode.Field(res, "Type")) != "AWS::Serverless::LayerVersion" {
 			continue
 		}
 		where := templatePath + ": " + logical
-		a, err := architecture(where, field(props, "CompatibleArchitectures"))
+		a, err := architecture(where, yamlnode.Field(props, "CompatibleArchitectures"))
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		layers[logical] = a
-		zipPath := filepath.Join(dir, filepath.FromSlash(scalar(field(props, "ContentUri"))))
+		zipPath := filepath.Join(dir, filepath.FromSlash(yamlnode.Scalar(yamlnode.Field(props, "ContentUri"))))
 		if err := checkZip(zipPath, a); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", where, err))
 		}
 	}
 	for i := 0; i+1 < len(resources.Content); i += 2 {
 		logical, res := resources.Content[i].Value, resources.Content[i+1]
-		props := field(res, "Properties")
-		if scalar(field(res, "Type")) != "AWS::Serverless::Function" {
+		props := yamlnode.Field(res, "Properties")
+		if yamlnode.Scalar(yamlnode.Field(res, "Type")) != "AWS::Serverless::Function" {
 			continue
 		}
 		where := templatePath + ": " + logical
-		a, err := architecture(where, field(props, "Architectures"))
+		a, err := architecture(where, yamlnode.Field(props, "Architectures"))
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if ls := field(props, "Layers"); ls != nil {
+		if ls := yamlnode.Field(props, "Layers"); ls != nil {
 			for _, l := range ls.Content {
 				if la, ok := layers[l.Value]; ok && l.Tag == "!Ref" && la != a {
 					errs = append(errs, fmt.Errorf("%s: runs as %s with the layer %s built for %s", where, a.Lambda(), l.Value, la.Lambda()))
 				}
 			}
 		}
-		code := field(props, "CodeUri")
+		code := yamlnode.Field(props, "CodeUri")
 		if code == nil {
 			continue // InlineCode
 		}
@@ -413,31 +415,4 @@ func checkZip(p string, a Arch) error {
 		return fmt.Errorf("%s holds no executable", p)
 	}
 	return nil
-}
-
-func root(n *yaml.Node) *yaml.Node {
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		return n.Content[0]
-	}
-	return n
-}
-
-// field is a mapping's value under key (nil when absent or n is no mapping).
-func field(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func scalar(n *yaml.Node) string {
-	if n == nil || n.Kind != yaml.ScalarNode {
-		return ""
-	}
-	return n.Value
 }

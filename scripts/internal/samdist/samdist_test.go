@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"encoding/binary"
+	"github.com/shipshape-dev/shipshape/internal/yamlnode"
 	"os"
 	"path"
 	"path/filepath"
@@ -40,7 +41,7 @@ func parse(t *testing.T, raw []byte) *yaml.Node {
 	t.Helper()
 	var doc yaml.Node
 	require.NoError(t, yaml.Unmarshal(raw, &doc))
-	return root(&doc)
+	return yamlnode.Root(&doc)
 }
 
 // TestEveryTemplateOfEitherArchitectureDeploysThatArchitecturesBundles: every checked-in
@@ -59,19 +60,19 @@ func TestEveryTemplateOfEitherArchitectureDeploysThatArchitecturesBundles(t *tes
 			out, b, err := Render(repo, name, a)
 			require.NoError(t, err, name)
 			tpl := TemplatePath(a, name)
-			resources := field(parse(t, out), "Resources")
+			resources := yamlnode.Field(parse(t, out), "Resources")
 			require.NotNil(t, resources)
 			for i := 0; i+1 < len(resources.Content); i += 2 {
 				logical, res := resources.Content[i].Value, resources.Content[i+1]
-				props := field(res, "Properties")
+				props := yamlnode.Field(res, "Properties")
 				at := name + " " + string(a) + " " + logical
 				resolve := func(key string) string {
-					return path.Clean(path.Join(path.Dir(tpl), scalar(field(props, key))))
+					return path.Clean(path.Join(path.Dir(tpl), yamlnode.Scalar(yamlnode.Field(props, key))))
 				}
-				switch scalar(field(res, "Type")) {
+				switch yamlnode.Scalar(yamlnode.Field(res, "Type")) {
 				case "AWS::Serverless::Function":
-					assert.Equal(t, []string{a.Lambda()}, values(field(props, "Architectures")), at)
-					if field(props, "CodeUri") != nil {
+					assert.Equal(t, []string{a.Lambda()}, values(yamlnode.Field(props, "Architectures")), at)
+					if yamlnode.Field(props, "CodeUri") != nil {
 						functions++
 						got := resolve("CodeUri")
 						assert.Equal(t, a, Arch(strings.Split(got, "/")[2]), at)
@@ -81,7 +82,7 @@ func TestEveryTemplateOfEitherArchitectureDeploysThatArchitecturesBundles(t *tes
 						assert.NoError(t, err, "%s: the bundle is built from examples/%s", at, path.Base(got))
 					}
 				case "AWS::Serverless::LayerVersion":
-					assert.Equal(t, []string{a.Lambda()}, values(field(props, "CompatibleArchitectures")), at)
+					assert.Equal(t, []string{a.Lambda()}, values(yamlnode.Field(props, "CompatibleArchitectures")), at)
 					assert.Equal(t, LayerZip(a), resolve("ContentUri"), at)
 					assert.True(t, b.Layer, at)
 				case "AWS::Serverless::StateMachine":
