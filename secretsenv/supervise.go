@@ -54,7 +54,8 @@ type SuperviseOptions struct {
 // Supervise runs command with environ(w.Vars()) as a child process and keeps it running
 // with the current values while w watches the secrets (it runs w.Run itself): on a change it
 // restarts the child, signals it or returns, as OnChange says; a change is always the whole
-// new set of variables, never half of one. The child runs in a process group of its own,
+// new set of variables, never half of one, and a new version that changes no variable (the
+// same value stored again) changes nothing. The child runs in a process group of its own,
 // and every signal (a stop, a forwarded one, ChangeSignal) goes to the whole group, so that
 // stopping the command also stops what it started: no process keeps running with the old
 // values. (A program in its own group can't read the terminal: Supervise is for services,
@@ -176,6 +177,9 @@ func Supervise(ctx context.Context, w *Watcher, environ func(map[string]string) 
 			case code := <-done:
 				return code, nil
 			default:
+			}
+			if len(c.Changed) == 0 {
+				continue // a new version with the same values: nothing the command sees changed
 			}
 			switch o.OnChange {
 			case SignalChild:

@@ -173,3 +173,17 @@ func TestSuperviseRefusesACommandItCannotRun(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, err.Error(), "no-such-command-shipshape")
 }
+
+func TestSuperviseLeavesTheChildAloneWhenNoVariableChanged(t *testing.T) {
+	b := newBed(t)
+	b.sm.PutString("app/db", `{"DB_PASSWORD":"one"}`)
+	s := supervise(t, b, printAndWait)
+	s.waitFor(t, "pw=one")
+	calls := b.sm.Calls(secretsenvtest.OpGetSecretValue)
+	b.sm.PutString("app/db", `{"DB_PASSWORD":"one"}`) // a new version, the same value
+	require.Eventually(t, func() bool { return b.sm.Calls(secretsenvtest.OpGetSecretValue) > calls }, 20*time.Second, time.Millisecond,
+		"the new version was read")
+	b.sm.PutString("app/db", `{"DB_PASSWORD":"two"}`)
+	s.waitFor(t, "pw=two")
+	assert.Equal(t, []string{"start", "restart: [DB_PASSWORD] changed"}, s.startReasons(), "no restart for the same value")
+}
